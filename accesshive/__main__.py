@@ -1,0 +1,5 @@
+"""Allow ``python -m accesshive``."""
+
+from accesshive.cli import main
+
+main()

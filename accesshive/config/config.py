@@ -1,0 +1,68 @@
+"""``Config``: the whole validated configuration of one repository, as one value.
+
+Every entity keeps its origin (file and key path) so that any later stage can
+point a user at the YAML that caused a problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from accesshive.config.model import (
+    AccessProfile,
+    Identity,
+    LifecycleState,
+    ProjectDocument,
+    Role,
+    Source,
+)
+from accesshive.config.policy import Policies
+from accesshive.diagnostics import Diagnostic, Location
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    project: ProjectDocument
+    sources: Mapping[str, Source]
+    identities: Mapping[str, Identity]
+    access_profiles: Mapping[str, AccessProfile]
+    roles: Mapping[str, Role]
+    lifecycle_states: Mapping[str, LifecycleState]
+    policies: Policies
+    origins: Mapping[tuple[str, str], Location]
+    """(collection, id) → where it is declared."""
+    files: tuple[tuple[str, str], ...]
+    """(display name, sha256) of every file read, sorted: what ``digest`` covers."""
+    digest: str
+    """SHA-256 over every file read: the config digest a plan is bound to."""
+    paths: Mapping[str, Path] = field(default_factory=dict)
+    """Display name → real path, for placing diagnostics."""
+    warnings: tuple[Diagnostic, ...] = ()
+
+    def origin(self, collection: str, ident: str, *path: str | int) -> Location:
+        base = self.origins.get((collection, ident))
+        if base is None:
+            return Location("accesshive.yaml", (collection, ident, *path))
+        return base.child(*path)
+
+    def sources_of_kind(self, kind: str) -> list[str]:
+        return sorted(sid for sid, s in self.sources.items() if s.kind == kind)
+
+    @property
+    def google_workspace(self) -> str | None:
+        found = self.sources_of_kind("google_workspace")
+        return found[0] if found else None
+
+    @property
+    def identity_provider(self) -> str | None:
+        found = sorted(sid for sid, s in self.sources.items() if s.identity_provider)
+        return found[0] if found else None
+
+    def vault_for(self, identity: Identity) -> str | None:
+        if identity.credential and identity.credential.vault:
+            return identity.credential.vault
+        vaults = self.sources_of_kind("vault")
+        return vaults[0] if len(vaults) == 1 else None

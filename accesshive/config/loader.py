@@ -1,0 +1,248 @@
+"""Loading a config repository: find the files, parse them, merge them into a ``Config``.
+
+The sequence, each step collecting diagnostics rather than stopping at the first:
+1. parse ``accesshive.yaml`` (the project settings say which files to read);
+2. parse every included file with the fast loader (see ``yamlio``);
+3. check each document's structure with the pydantic models;
+4. merge collections across files, refusing an id declared twice;
+5. load policies (shipped defaults, then the repository's ``policies/``);
+6. check references and rules across the whole config (``validate``);
+7. place every diagnostic at file:line:column and raise ``ConfigError`` if any is an error.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import replace
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from accesshive.config.config import Config
+from accesshive.config.model import (
+    COLLECTIONS,
+    DEFAULT_LIFECYCLE_STATES,
+    ConfigDocument,
+    ProjectDocument,
+)
+from accesshive.config.policy import POLICY_SECTIONS, Policies, PolicyDocument
+from accesshive.config.structure import from_validation_error
+from accesshive.config.validate import validate
+from accesshive.config.yamlio import Locator, ParsedFile, YamlProblem, parse_file
+from accesshive.diagnostics import Diagnostic, Location, sort_key
+from accesshive.errors import ConfigError
+
+PROJECT_FILE = "accesshive.yaml"
+ALWAYS_EXCLUDED = ("approvals/**",)
+
+
+def default_policy_dir() -> Path:
+    """The shipped default policies: inside the wheel, or the checkout's ``policies/``."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "_default_policies"
+    return packaged if packaged.is_dir() else here.parent / "policies"
+
+
+def load_config(root: str | Path) -> Config:
+    """Load and validate the repository at ``root``; raise ``ConfigError`` with every problem."""
+    root = Path(root)
+    loader = _Loader(root)
+    config = loader.load()
+    problems = [*loader.diagnostics]
+    if config is not None:
+        problems.extend(validate(config))
+    located = sorted((loader.locate(d) for d in problems), key=sort_key)
+    errors = [d for d in located if d.is_error]
+    if errors or config is None:
+        raise ConfigError(located)
+
+
+    return replace(config, warnings=tuple(located))
+
+
+def locate(config: Config, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Place diagnostics raised after loading (by expand, plan) at file:line:column."""
+    locator = Locator(config.root)
+    locator.paths = dict(config.paths)
+    return sorted((_placed(locator, d) for d in diagnostics), key=sort_key)
+
+
+def _placed(locator: Locator, d: Diagnostic) -> Diagnostic:
+    if d.location is None:
+        return d
+    related = tuple(locator.resolve(r) for r in d.related)
+    return replace(d, location=locator.resolve(d.location), related=related)
+
+
+class _Loader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.diagnostics: list[Diagnostic] = []
+        self.files: dict[str, str] = {}
+        self.paths: dict[str, Path] = {}
+        self.locator = Locator(root)
+
+    def locate(self, d: Diagnostic) -> Diagnostic:
+        self.locator.paths = self.paths
+        return _placed(self.locator, d)
+
+    def load(self) -> Config | None:
+        project_path = self.root / PROJECT_FILE
+        if not project_path.is_file():
+            where = "does not exist" if not self.root.exists() else f"has no {PROJECT_FILE}"
+            self.diagnostics.append(
+                Diagnostic(
+                    "no-project",
+                    f"{self.root} {where}",
+                    Location(str(self.root)),
+                    hint=f"point at a config repository: a directory with {PROJECT_FILE} "
+                    "at its root (try examples/quickstart)",
+                )
+            )
+            return None
+        parsed = self._parse(project_path, PROJECT_FILE)
+        if parsed is None:
+            return None
+        project = self._model(parsed, ProjectDocument)
+        if project is None:
+            return None
+        assert isinstance(project, ProjectDocument)
+        documents: list[tuple[str, ConfigDocument]] = [(PROJECT_FILE, project)]
+        for name, path in self._discover(project):
+            doc_file = self._parse(path, name)
+            if doc_file is not None:
+                doc = self._model(doc_file, ConfigDocument)
+                if doc is not None:
+                    documents.append((name, doc))  # type: ignore[arg-type]
+        policies = self._policies(project)
+        return self._merge(project, documents, policies)
+
+    # ------------------------------------------------------------------ files
+
+    def _discover(self, project: ProjectDocument) -> list[tuple[str, Path]]:
+        excluded = (*ALWAYS_EXCLUDED, *project.exclude)
+        policy_dirs = tuple(p.strip("/") for p in project.policies.paths)
+        found: dict[str, Path] = {}
+        for pattern in project.include:
+            for path in self.root.glob(pattern):
+                if not path.is_file():
+                    continue
+                rel = path.relative_to(self.root).as_posix()
+                parts = rel.split("/")
+                if rel == PROJECT_FILE or any(p.startswith(".") for p in parts):
+                    continue
+                if any(rel.startswith(d + "/") for d in policy_dirs):
+                    continue
+                if any(fnmatch.fnmatch(rel, pat) for pat in excluded):
+                    continue
+                found[rel] = path
+        return sorted(found.items())
+
+    def _parse(self, path: Path, name: str) -> ParsedFile | None:
+        self.paths[name] = path
+        try:
+            parsed = parse_file(path, name)
+        except YamlProblem as problem:
+            self.diagnostics.append(problem.diagnostic)
+            return None
+        except OSError as exc:
+            self.diagnostics.append(
+                Diagnostic("unreadable", f"cannot read file: {exc.strerror}", Location(name))
+            )
+            return None
+        self.files[name] = parsed.digest
+        return parsed
+
+    def _model(self, parsed: ParsedFile, model: type[BaseModel]) -> BaseModel | None:
+        data: Any = parsed.data
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.diagnostics.append(
+                Diagnostic(
+                    "not-a-mapping",
+                    f"the file holds {type(data).__name__}, not a mapping of sections",
+                    Location(parsed.name, (), 1, 1),
+                    hint="start the file with a section such as 'identities:'",
+                )
+            )
+            return None
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            self.diagnostics.extend(from_validation_error(exc, parsed.name, model))
+            return None
+
+    # ------------------------------------------------------------------ policies
+
+    def _policies(self, project: ProjectDocument) -> Policies:
+        merged: dict[str, Any] = {}
+        dirs: list[tuple[str, Path]] = []
+        if project.policies.use_defaults:
+            dirs.append(("<defaults>/policies", default_policy_dir()))
+        dirs.extend((p.strip("/"), self.root / p) for p in project.policies.paths)
+        for prefix, directory in dirs:
+            if not directory.is_dir():
+                continue
+            for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+                parsed = self._parse(path, f"{prefix}/{path.name}")
+                if parsed is None:
+                    continue
+                doc = self._model(parsed, PolicyDocument)
+                if doc is None:
+                    continue
+                for section in POLICY_SECTIONS:
+                    value = getattr(doc, section)
+                    if value is not None:
+                        merged[section] = value
+        return Policies(**merged)
+
+    # ------------------------------------------------------------------ merge
+
+    def _merge(
+        self,
+        project: ProjectDocument,
+        documents: list[tuple[str, ConfigDocument]],
+        policies: Policies,
+    ) -> Config:
+        collections: dict[str, dict[str, Any]] = {c: {} for c in COLLECTIONS}
+        origins: dict[tuple[str, str], Location] = {}
+        for name, doc in documents:
+            for collection in COLLECTIONS:
+                for ident, value in getattr(doc, collection).items():
+                    here = Location(name, (collection, ident))
+                    first = origins.get((collection, ident))
+                    if first is not None:
+                        self.diagnostics.append(
+                            Diagnostic(
+                                "duplicate-id",
+                                f"{collection} '{ident}' is declared twice",
+                                here,
+                                hint="ids are unique across all files; rename or merge one",
+                                related=(first,),
+                            )
+                        )
+                        continue
+                    origins[(collection, ident)] = here
+                    collections[collection][ident] = value
+        lifecycle = {**DEFAULT_LIFECYCLE_STATES, **collections["lifecycle_states"]}
+        files = tuple(sorted(self.files.items()))
+        digest = hashlib.sha256(
+            "".join(f"{n}\0{h}\n" for n, h in files).encode("utf-8")
+        ).hexdigest()
+        return Config(
+            root=self.root,
+            project=project,
+            sources=collections["sources"],
+            identities=collections["identities"],
+            access_profiles=collections["access_profiles"],
+            roles=collections["roles"],
+            lifecycle_states=lifecycle,
+            policies=policies,
+            origins=origins,
+            files=files,
+            digest=digest,
+            paths=dict(self.paths),
+        )

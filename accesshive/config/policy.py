@@ -1,0 +1,110 @@
+"""The policy language: classification, review, guardrails and password rules.
+
+Policies live apart from the organisation's config because security owns them:
+shipped defaults in the top-level ``policies/``, overridden section by section
+by the repository's own ``policies/`` directory. A section given in the
+repository replaces the default section of the same name, whole: what a
+reviewer reads in the repository is what applies.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from accesshive.config.model import Id, Model, OrderKind
+
+
+class EntitlementSelector(Model):
+    source: str = "*"
+    """Glob over source ids."""
+    entitlements: list[str] = Field(default_factory=lambda: ["*"])
+    """Globs over entitlement names on those sources."""
+
+    def matches(self, source: str, entitlement: str) -> bool:
+        return fnmatch.fnmatchcase(source, self.source) and any(
+            fnmatch.fnmatchcase(entitlement, pat) for pat in self.entitlements
+        )
+
+
+class ClassificationPolicy(Model):
+    sensitive: list[EntitlementSelector] = Field(default_factory=list)
+    """Entitlements whose grants need review. Source-declared ``sensitive: true`` counts too."""
+
+
+class Reviewer(Model):
+    groups: list[Id] = Field(default_factory=list)
+    """Reviewer groups this person belongs to (review rules name groups)."""
+    github: str | None = None
+    public_key: str | None = None
+    """Ed25519 public key (OpenSSH or base64 raw) that verifies this reviewer's approvals."""
+
+
+class ReviewRule(Model):
+    name: Id
+    order_kinds: list[OrderKind] = Field(default_factory=list)
+    """Order kinds this rule gates; empty means any kind."""
+    sensitive_only: bool = False
+    """Only orders on entitlements classified sensitive."""
+    sources: list[str] = Field(default_factory=lambda: ["*"])
+    """Globs over source ids."""
+    access_profiles: list[str] = Field(default_factory=list)
+    """Only grants coming from these access profiles (globs); empty means any."""
+    reviewer_groups: list[Id] = Field(min_length=1)
+    quorum: int = Field(default=1, ge=1)
+    """How many distinct reviewers must approve."""
+
+
+class ReviewPolicy(Model):
+    reviewers: dict[Id, Reviewer] = Field(default_factory=dict)
+    rules: list[ReviewRule] = Field(default_factory=list)
+    allow_self_approval: bool = False
+
+
+class GuardrailPolicy(Model):
+    max_removal_share: float = Field(default=0.10, ge=0, le=1)
+    """Refuse a plan that disables or deletes more than this share of a source's accounts."""
+    max_removal_count: int = Field(default=50, ge=0)
+    """... or more than this many accounts on one source."""
+    min_accounts_for_share: int = Field(default=20, ge=0)
+    """The share rule applies only to sources with at least this many accounts."""
+    orphans: Literal["report", "disable", "delete"] = "report"
+    """What plan does with accounts no identity owns."""
+
+
+class PasswordPolicy(Model):
+    length: int = Field(default=24, ge=12, le=256)
+    character_classes: list[Literal["lower", "upper", "digit", "symbol"]] = Field(
+        default_factory=lambda: ["lower", "upper", "digit", "symbol"]
+    )
+    symbols: str = "!#$%&()*+,-./:;<=>?@[]^_{|}~"
+    max_age_days: int = Field(default=90, ge=1)
+
+    @model_validator(mode="after")
+    def _classes_fit(self) -> PasswordPolicy:
+        if len(self.character_classes) > self.length:
+            raise ValueError("length is shorter than the number of required character classes")
+        return self
+
+
+class PolicyDocument(Model):
+    """A file in policies/: any of the four sections."""
+
+    classification: ClassificationPolicy | None = None
+    review: ReviewPolicy | None = None
+    guardrails: GuardrailPolicy | None = None
+    password: PasswordPolicy | None = None
+
+
+class Policies(Model):
+    """The policies in force, after merging shipped defaults and the repository's own."""
+
+    classification: ClassificationPolicy = Field(default_factory=ClassificationPolicy)
+    review: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    guardrails: GuardrailPolicy = Field(default_factory=GuardrailPolicy)
+    password: PasswordPolicy = Field(default_factory=PasswordPolicy)
+
+
+POLICY_SECTIONS = ("classification", "review", "guardrails", "password")

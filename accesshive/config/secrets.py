@@ -1,0 +1,59 @@
+"""Inline secrets in config: found and refused.
+
+Why: a config repository is read by every engineer and every CI log. Secrets
+are written only as references (``${env:NAME}``, ``${file:PATH}``,
+``${vault:ID}``) that the connector resolves at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from accesshive.diagnostics import YamlPath
+
+REFERENCE = re.compile(r"^\$\{(env|file|vault):([^}]+)\}$")
+_SECRET_KEY = re.compile(
+    r"(^|[_-])(password|passwd|secret|token|api_?key|private_?key|client_?secret|access_?key"
+    r"|bearer)$",
+    re.IGNORECASE,
+)
+_SECRET_VALUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("an AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
+    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    ("a Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.")),
+)
+
+
+def is_reference(value: str) -> bool:
+    return bool(REFERENCE.match(value.strip()))
+
+
+def find_inline_secrets(data: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, str]]:
+    """Yield (path, what it looks like) for every clear-text secret in ``data``."""
+    stack: list[tuple[YamlPath, Any]] = [(path, data)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                sub = (*where, str(key))
+                if (
+                    isinstance(value, str)
+                    and value
+                    and _SECRET_KEY.search(str(key))
+                    and not is_reference(value)
+                ):
+                    yield sub, f"'{key}' holds a clear-text secret"
+                else:
+                    stack.append((sub, value))
+        elif isinstance(node, list):
+            stack.extend(((*where, i), v) for i, v in enumerate(node))
+        elif isinstance(node, str):
+            for what, pattern in _SECRET_VALUES:
+                if pattern.search(node):
+                    yield where, f"value looks like {what}"
+                    break

@@ -1,0 +1,139 @@
+"""Turning pydantic validation errors into diagnostics a person can act on.
+
+Why: pydantic says ``extra_forbidden`` at ``('identities', 'jdoe', 'rolse')``;
+a user needs "unknown key 'rolse' in identities.jdoe; did you mean 'roles'?"
+at the right line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from accesshive.diagnostics import Diagnostic, Location, YamlPath
+
+
+def describe(path: YamlPath) -> str:
+    """``('identities', 'jdoe', 'roles', 1)`` → ``identities.jdoe.roles[1]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "the document"
+
+
+def suggest(word: str, candidates: typing.Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def from_validation_error(
+    exc: ValidationError, file: str, model: type[BaseModel], base: YamlPath = ()
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for err in exc.errors(include_url=False):
+        loc: YamlPath = tuple(err["loc"])
+        out.append(_one(err, loc, file, model, base))
+    return out
+
+
+def _one(
+    err: Any, loc: YamlPath, file: str, model: type[BaseModel], base: YamlPath
+) -> Diagnostic:
+    kind = err["type"]
+    if "[key]" in loc:
+        cut = loc.index("[key]")
+        bad = err.get("input")
+        where = Location(file, (*base, *loc[:cut]))
+        return Diagnostic(
+            "invalid-id",
+            f"'{bad}' in {describe((*base, *loc[: cut - 1]))} is not a valid id",
+            where,
+            hint="ids start with a letter or digit and use only letters, digits, . _ @ -",
+        )
+    where = Location(file, (*base, *loc))
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        parent = describe((*base, *loc[:-1]))
+        allowed = fields_at(model, loc[:-1])
+        guess = suggest(key, allowed)
+        hint = f"did you mean '{guess}'?" if guess else None
+        if hint is None and allowed:
+            hint = "allowed keys: " + ", ".join(sorted(allowed))
+        return Diagnostic("unknown-key", f"unknown key '{key}' in {parent}", where, hint=hint)
+    if kind == "missing":
+        parent = describe((*base, *loc[:-1]))
+        return Diagnostic(
+            "missing-key",
+            f"{parent} needs the key '{loc[-1]}'",
+            Location(file, (*base, *loc[:-1])),
+            hint=f"add '{loc[-1]}:' here",
+        )
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    got = _show(err.get("input"))
+    return Diagnostic(
+        "wrong-type" if kind.endswith("_type") or kind.startswith("literal") else "invalid-value",
+        f"{describe((*base, *loc))}: {msg[0].lower()}{msg[1:]}{got}",
+        where,
+        hint="quote it if it is text; remove the quotes if it is a number or boolean"
+        if kind.endswith("_type")
+        else None,
+    )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict | list) or value is None:
+        kind = {dict: "a mapping", list: "a list"}.get(type(value), "nothing")
+        return f" (got {kind})"
+    text = repr(value)
+    return f" (got {text if len(text) <= 60 else text[:57] + '...'})"
+
+
+def fields_at(model: type[BaseModel], path: YamlPath) -> list[str]:
+    """The keys allowed in the mapping at ``path`` inside ``model``, for suggestions."""
+    annotation: Any = model
+    for part in path:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = _field(annotation, str(part))
+            if field is None:
+                return []
+            annotation = field
+        elif typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]
+        elif typing.get_origin(annotation) is list:
+            annotation = typing.get_args(annotation)[0]
+        else:
+            return []
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [f.alias or name for name, f in annotation.model_fields.items()]
+    return []
+
+
+def _field(model: type[BaseModel], key: str) -> Any:
+    for name, info in model.model_fields.items():
+        if key in (name, info.alias):
+            return info.annotation
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional/Annotated to the model, dict or list inside."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation

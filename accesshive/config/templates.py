@@ -1,0 +1,108 @@
+"""Sandboxed jinja2 templates for account attributes.
+
+Why sandboxed and strict: templates are written in pull requests by many
+people and rendered by the tool that holds provisioning credentials, so they
+get no access to Python internals (``ImmutableSandboxedEnvironment``), and a
+variable an identity lacks is an error, never a silently empty userName.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from accesshive.config.model import Identity
+
+# Variables every identity offers besides its attributes.
+BUILTIN_VARIABLES = frozenset(
+    {"id", "type", "display_name", "lifecycle_state", "owner", "attributes"}
+)
+
+
+def _ascii(value: str) -> str:
+    """Fold accents away (Zoë → Zoe): directories often refuse non-ASCII names."""
+    return unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+
+
+def _slug(value: str, sep: str = ".") -> str:
+    """Lowercase ASCII with runs of other characters replaced by ``sep``."""
+    return re.sub(r"[^a-z0-9]+", sep, _ascii(value).lower()).strip(sep)
+
+
+def _make_env() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
+    )
+    env.filters["ascii"] = _ascii
+    env.filters["slug"] = _slug
+    return env
+
+
+ENV = _make_env()
+
+
+class TemplateProblem(Exception):
+    """A template cannot be compiled or rendered; the message is meant for users."""
+
+
+def is_template(value: object) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+@lru_cache(maxsize=8192)
+def compile_template(text: str) -> jinja2.Template:
+    try:
+        return ENV.from_string(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateProblem(f"template syntax error: {exc.message}") from exc
+
+
+@lru_cache(maxsize=8192)
+def variables(text: str) -> frozenset[str]:
+    """Names a template reads from its context."""
+    try:
+        return frozenset(meta.find_undeclared_variables(ENV.parse(text)))
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateProblem(f"template syntax error: {exc.message}") from exc
+
+
+def identity_context(identity_id: str, identity: Identity) -> dict[str, Any]:
+    """What a template sees: the identity's attributes, plus its id, type and the like."""
+    return {
+        **identity.attributes,
+        "id": identity_id,
+        "type": identity.type,
+        "display_name": identity.display_name,
+        "lifecycle_state": identity.lifecycle_state,
+        "owner": identity.owner,
+        "attributes": identity.attributes,
+    }
+
+
+def render(value: str | int | bool, context: Mapping[str, Any]) -> str | int | bool:
+    """Render a template value; plain values pass through unchanged."""
+    if not is_template(value):
+        return value
+    assert isinstance(value, str)
+    try:
+        return compile_template(value).render(context).strip()
+    except jinja2.UndefinedError as exc:
+        raise TemplateProblem(_undefined_message(exc)) from exc
+    except jinja2.TemplateError as exc:
+        raise TemplateProblem(f"template failed: {exc}") from exc
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise TemplateProblem(f"template failed: {exc}") from exc
+
+
+def _undefined_message(exc: jinja2.UndefinedError) -> str:
+    m = re.search(r"'([^']+)' is undefined", str(exc))
+    if m:
+        return f"has no attribute '{m.group(1)}'"
+    return f"template failed: {exc.message}"

@@ -1,0 +1,389 @@
+"""Cross-file checks of a merged ``Config``: references, identity types, templates, secrets.
+
+Each check is a small generator of diagnostics; ``validate`` runs them all so a
+user sees every problem at once. Per-identity rendering (does this identity have
+the attributes its accounts need, of the right types?) happens in ``expand``,
+which reports in the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from accesshive.config.assignment import assign, credential_mode, is_credential_only
+from accesshive.config.config import Config
+from accesshive.config.secrets import find_inline_secrets
+from accesshive.config.structure import describe, suggest
+from accesshive.config.templates import BUILTIN_VARIABLES, TemplateProblem, is_template, variables
+from accesshive.config.values import ValueProblem, coerce
+from accesshive.diagnostics import Diagnostic, Location, Severity
+
+Check = Callable[[Config], Iterable[Diagnostic]]
+
+
+def validate(config: Config) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for check in CHECKS:
+        out.extend(check(config))
+    return out
+
+
+def _dangling(
+    what: str, ref: str, known: Iterable[str], where: Location, collection: str
+) -> Diagnostic:
+    guess = suggest(ref, known)
+    hint = f"did you mean '{guess}'?" if guess else f"declare it under '{collection}:'"
+    return Diagnostic("unknown-reference", f"{what} '{ref}' is not declared", where, hint=hint)
+
+
+def check_identity_references(config: Config) -> Iterator[Diagnostic]:
+    for iid, ident in config.identities.items():
+        at = lambda *p: config.origin("identities", iid, *p)  # noqa: E731
+        if ident.lifecycle_state not in config.lifecycle_states:
+            yield _dangling(
+                "lifecycle state",
+                ident.lifecycle_state,
+                config.lifecycle_states,
+                at("lifecycle_state"),
+                "lifecycle_states",
+            )
+        for i, rid in enumerate(ident.roles):
+            if rid not in config.roles:
+                yield _dangling("role", rid, config.roles, at("roles", i), "roles")
+        for i, pid in enumerate(ident.access_profiles):
+            if pid not in config.access_profiles:
+                yield _dangling(
+                    "access profile", pid, config.access_profiles, at("access_profiles", i),
+                    "access_profiles",
+                )
+        for i, sid in enumerate(ident.platforms):
+            if sid not in config.sources:
+                yield _dangling("source", sid, config.sources, at("platforms", i), "sources")
+        yield from _owner(config, iid)
+
+
+def _owner(config: Config, iid: str) -> Iterator[Diagnostic]:
+    ident = config.identities[iid]
+    if ident.type == "human":
+        return
+    if ident.owner is None:
+        yield Diagnostic(
+            "missing-owner",
+            f"identity '{iid}' is a {ident.type} without an owner",
+            config.origin("identities", iid),
+            hint="add 'owner: <human identity id>': someone must be accountable for it",
+        )
+    elif ident.owner not in config.identities:
+        yield _dangling(
+            "owner", ident.owner, config.identities, config.origin("identities", iid, "owner"),
+            "identities",
+        )
+    elif config.identities[ident.owner].type != "human":
+        yield Diagnostic(
+            "invalid-owner",
+            f"owner '{ident.owner}' of identity '{iid}' is not a human identity",
+            config.origin("identities", iid, "owner"),
+            hint="name the person accountable for it",
+        )
+
+
+def check_profile_and_role_references(config: Config) -> Iterator[Diagnostic]:
+    for pid, profile in config.access_profiles.items():
+        source = config.sources.get(profile.source)
+        if source is None:
+            yield _dangling(
+                "source", profile.source, config.sources,
+                config.origin("access_profiles", pid, "source"), "sources",
+            )
+            continue
+        for i, ent in enumerate(profile.entitlements):
+            if ent not in source.entitlements:
+                guess = suggest(ent, source.entitlements)
+                yield Diagnostic(
+                    "unknown-reference",
+                    f"entitlement '{ent}' is not declared on source '{profile.source}'",
+                    config.origin("access_profiles", pid, "entitlements", i),
+                    hint=f"did you mean '{guess}'?"
+                    if guess
+                    else f"declare it under sources.{profile.source}.entitlements",
+                )
+    for rid, role in config.roles.items():
+        for i, pid in enumerate(role.access_profiles):
+            if pid not in config.access_profiles:
+                yield _dangling(
+                    "access profile", pid, config.access_profiles,
+                    config.origin("roles", rid, "access_profiles", i), "access_profiles",
+                )
+        schema = config.project.identity_attributes
+        for key in (role.members_where or {}) if schema else ():
+            if key not in schema:
+                yield _unknown_identity_attribute(
+                    config, key, config.origin("roles", rid, "members_where", key)
+                )
+
+
+def check_sources(config: Config) -> Iterator[Diagnostic]:
+    for kind, flag in (("google_workspace", None), (None, "identity_provider")):
+        found = config.sources_of_kind(kind) if kind else [
+            s for s, src in sorted(config.sources.items()) if src.identity_provider
+        ]
+        for extra in found[1:]:
+            yield Diagnostic(
+                "ambiguous-source",
+                f"source '{extra}' is a second {kind or flag} source; only one is allowed",
+                config.origin("sources", extra),
+                related=(config.origin("sources", found[0]),),
+            )
+    for sid, source in config.sources.items():
+        if source.requires_google_workspace and config.google_workspace is None:
+            yield Diagnostic(
+                "missing-source",
+                f"source '{sid}' requires Google Workspace, but no source has kind google_workspace",
+                config.origin("sources", sid, "requires_google_workspace"),
+                hint="declare the Google Workspace source, or drop requires_google_workspace",
+            )
+        if source.kind == "manual" and source.provisioning == "automatic":
+            yield Diagnostic(
+                "invalid-value",
+                f"source '{sid}' is kind manual, so it cannot be provisioned automatically",
+                config.origin("sources", sid, "provisioning"),
+                hint="remove 'provisioning' or set it to manual",
+            )
+        yield from _account_spec(config, sid)
+
+
+def _account_spec(config: Config, sid: str) -> Iterator[Diagnostic]:
+    source = config.sources[sid]
+    spec = source.account
+    at = lambda *p: config.origin("sources", sid, "account", *p)  # noqa: E731
+    managed = source.managed_attributes
+    if spec.schema_:
+        for part in ("create", "sync"):
+            for attr in getattr(spec, part):
+                if attr not in spec.schema_:
+                    guess = suggest(attr, spec.schema_)
+                    yield Diagnostic(
+                        "unknown-attribute",
+                        f"attribute '{attr}' is not in the account schema of source '{sid}'",
+                        at(part, attr),
+                        hint=f"did you mean '{guess}'?" if guess else "add it to account.schema",
+                    )
+        for attr, attr_spec in spec.schema_.items():
+            if attr_spec.required and attr not in managed:
+                yield Diagnostic(
+                    "missing-required",
+                    f"source '{sid}' requires account attribute '{attr}', but no create or "
+                    "sync template sets it",
+                    at("schema", attr),
+                    hint=f"add '{attr}: \"{{{{ ... }}}}\"' under account.create",
+                )
+    for i, attr in enumerate(spec.correlation):
+        if attr not in managed:
+            yield Diagnostic(
+                "unknown-attribute",
+                f"correlation attribute '{attr}' is not set by source '{sid}'",
+                at("correlation", i),
+                hint="correlate on an attribute that create or sync templates set",
+            )
+    if spec.name_attribute and spec.name_attribute not in managed:
+        yield Diagnostic(
+            "unknown-attribute",
+            f"name_attribute '{spec.name_attribute}' is not set by source '{sid}'",
+            at("name_attribute"),
+        )
+    for part in ("create", "sync"):
+        for attr, value in getattr(spec, part).items():
+            yield from _template(config, value, at(part, attr))
+
+
+def _template(config: Config, value: Any, where: Location) -> Iterator[Diagnostic]:
+    if not is_template(value):
+        return
+    try:
+        names = variables(value)
+    except TemplateProblem as problem:
+        yield Diagnostic("template-syntax", str(problem), where)
+        return
+    schema = config.project.identity_attributes
+    if not schema:
+        return
+    for name in sorted(names - BUILTIN_VARIABLES):
+        if name not in schema:
+            yield _unknown_identity_attribute(config, name, where, in_template=True)
+
+
+def _unknown_identity_attribute(
+    config: Config, name: str, where: Location, in_template: bool = False
+) -> Diagnostic:
+    known = [*config.project.identity_attributes, *BUILTIN_VARIABLES]
+    guess = suggest(name, known)
+    what = "template variable" if in_template else "identity attribute"
+    return Diagnostic(
+        "undefined-variable",
+        f"{what} '{name}' is not declared in identity_attributes",
+        where,
+        hint=f"did you mean '{guess}'?" if guess else "declare it in accesshive.yaml",
+    )
+
+
+def check_identity_schema(config: Config) -> Iterator[Diagnostic]:
+    schema = config.project.identity_attributes
+    if not schema:
+        return
+    for iid, ident in config.identities.items():
+        for key, value in ident.attributes.items():
+            where = config.origin("identities", iid, "attributes", key)
+            spec = schema.get(key)
+            if spec is None:
+                yield _unknown_identity_attribute(config, key, where)
+                continue
+            try:
+                coerce(value, spec)
+            except ValueProblem as problem:
+                yield Diagnostic(
+                    "wrong-type", f"identity '{iid}' attribute '{key}' {problem}", where
+                )
+        if ident.type != "human":
+            continue
+        for key, spec in schema.items():
+            if spec.required and key not in ident.attributes:
+                yield Diagnostic(
+                    "missing-required",
+                    f"identity '{iid}' lacks the required attribute '{key}'",
+                    config.origin("identities", iid, "attributes")
+                    if ident.attributes
+                    else config.origin("identities", iid),
+                    hint=f"add '{key}:' under attributes",
+                )
+
+
+def check_identity_types(config: Config) -> Iterator[Diagnostic]:
+    """Each identity type has its provisioning flow; refuse assignments outside it."""
+    for iid, ident in config.identities.items():
+        at = config.origin("identities", iid)
+        if ident.type == "human" and ident.credential is not None:
+            yield Diagnostic(
+                "invalid-value",
+                f"identity '{iid}' is human; people's passwords are not kept in the vault",
+                config.origin("identities", iid, "credential"),
+                hint="remove 'credential', or make it a shared_credential identity",
+            )
+        if ident.type == "shared_credential" and credential_mode(ident) is None:
+            yield Diagnostic(
+                "missing-key",
+                f"shared credential '{iid}' must say whether it is managed or external",
+                at,
+                hint="add 'credential: {mode: managed}' (accesshive generates the password) or "
+                "'credential: {mode: external, supplied_by: ${env:NAME}}'",
+            )
+            continue
+        yield from _flow_sources(config, iid)
+
+
+def _flow_sources(config: Config, iid: str) -> Iterator[Diagnostic]:
+    ident = config.identities[iid]
+    at = config.origin("identities", iid)
+    managed = ident.type == "shared_credential" and credential_mode(ident) == "managed"
+    if ident.type != "human" and config.vault_for(ident) is None:
+        many = len(config.sources_of_kind("vault")) > 1
+        yield Diagnostic(
+            "missing-source",
+            f"identity '{iid}' needs a vault source to keep its credential",
+            at,
+            hint="name it with credential.vault" if many else "declare a source of kind vault",
+        )
+    if managed and config.google_workspace is None:
+        yield Diagnostic(
+            "missing-source",
+            f"managed shared credential '{iid}' needs a google_workspace source",
+            at,
+            hint="declare the Google Workspace source, or make the credential external",
+        )
+    assignment = assign(config, ident)
+    for sid, why in sorted(assignment.sources.items()):
+        source = config.sources.get(sid)
+        if source is None:
+            continue
+        bad = _forbidden(ident.type, is_credential_only(ident), managed, source.kind)
+        if bad:
+            yield Diagnostic(
+                "type-not-allowed",
+                f"identity '{iid}' ({_type_label(config, iid)}) {bad} '{sid}' "
+                f"(assigned by {why})",
+                at,
+                hint="remove that role, access profile or platform from the identity",
+            )
+
+
+def _forbidden(kind: str, credential_only: bool, managed: bool, source_kind: str) -> str | None:
+    if kind == "human" and source_kind == "vault":
+        return "cannot be stored in vault source"
+    if credential_only and source_kind != "vault":
+        return "is credential-only and never gets an account, but is assigned source"
+    if managed and source_kind not in ("vault", "google_workspace"):
+        return "is a managed shared credential: it lives in Google Workspace, not in source"
+    return None
+
+
+def _type_label(config: Config, iid: str) -> str:
+    ident = config.identities[iid]
+    mode = credential_mode(ident)
+    return f"{ident.type}, {mode}" if ident.type == "shared_credential" else ident.type
+
+
+def check_lifecycle_states(config: Config) -> Iterator[Diagnostic]:
+    for lid in config.lifecycle_states:
+        state = config.lifecycle_states[lid]
+        if state.delete_after_days is not None and state.accounts == "enabled":
+            yield Diagnostic(
+                "invalid-value",
+                f"lifecycle state '{lid}' deletes accounts it keeps enabled",
+                config.origin("lifecycle_states", lid, "delete_after_days"),
+                hint="set accounts: disabled, or remove delete_after_days",
+            )
+
+
+def check_inline_secrets(config: Config) -> Iterator[Diagnostic]:
+    for collection, ident_path in sorted(config.origins):
+        entity = getattr(config, collection)[ident_path]
+        data = entity.model_dump(mode="python", by_alias=True, exclude_defaults=True)
+        for path, what in find_inline_secrets(data):
+            yield Diagnostic(
+                "inline-secret",
+                f"{describe((collection, ident_path, *path))}: {what}",
+                config.origin(collection, ident_path, *path),
+                hint="write a reference instead: ${env:NAME}, ${file:PATH} or ${vault:ID}, "
+                "and rotate the secret: it is in your git history now",
+            )
+
+
+def check_review_groups(config: Config) -> Iterator[Diagnostic]:
+    review = config.policies.review
+    if not review.reviewers:
+        return
+    groups = {g for r in review.reviewers.values() for g in r.groups}
+    for rule in review.rules:
+        for group in rule.reviewer_groups:
+            members = sum(1 for r in review.reviewers.values() if group in r.groups)
+            if group not in groups or members < rule.quorum:
+                yield Diagnostic(
+                    "unsatisfiable-review",
+                    f"review rule '{rule.name}' needs {rule.quorum} reviewer(s) from group "
+                    f"'{group}', which has {members}",
+                    Location("policies/review.yaml"),
+                    hint="add reviewers to that group or lower the quorum",
+                    severity=Severity.WARNING,
+                )
+
+
+CHECKS: tuple[Check, ...] = (
+    check_identity_references,
+    check_profile_and_role_references,
+    check_sources,
+    check_identity_schema,
+    check_identity_types,
+    check_lifecycle_states,
+    check_inline_secrets,
+    check_review_groups,
+)

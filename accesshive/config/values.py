@@ -1,0 +1,105 @@
+"""Attribute values: coercing rendered values to a source's declared types, and
+normalising them for comparison.
+
+Why here: the declared schema of a source is what lets ``validate`` catch the
+classic "wrong data type for a required field" before anything is sent, and
+what lets ``diff`` compare without phantom changes (case, list order, boolean
+spellings).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from accesshive.config.model import AttributeSpec
+
+_INT = re.compile(r"^[+-]?\d+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+class ValueProblem(ValueError):
+    """A value does not fit its declared type; the message is meant for users."""
+
+
+def coerce(value: Any, spec: AttributeSpec) -> Any:
+    """Return ``value`` as the type ``spec`` declares, or raise ``ValueProblem``."""
+    if spec.multi_valued:
+        items = value if isinstance(value, list) else [value]
+        return [_coerce_one(v, spec) for v in items]
+    if isinstance(value, list):
+        raise ValueProblem("is a list, but the attribute holds a single value")
+    return _coerce_one(value, spec)
+
+
+def _coerce_one(value: Any, spec: AttributeSpec) -> Any:
+    kind = spec.type
+    if kind == "integer":
+        if isinstance(value, bool) or not (isinstance(value, int) or _INT.match(str(value))):
+            raise ValueProblem(f"must be an integer, got {_show(value)}")
+        return int(value)
+    if kind == "number":
+        if isinstance(value, bool):
+            raise ValueProblem(f"must be a number, got {_show(value)}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueProblem(f"must be a number, got {_show(value)}") from None
+    if kind == "boolean":
+        return _boolean(value)
+    if kind == "date":
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        try:
+            return dt.date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            raise ValueProblem(f"must be a date (YYYY-MM-DD), got {_show(value)}") from None
+    text = str(value) if not isinstance(value, bool) else str(value).lower()
+    if kind == "email" and not _EMAIL.match(text):
+        raise ValueProblem(f"must be an email address, got {_show(value)}")
+    if spec.max_length is not None and len(text) > spec.max_length:
+        raise ValueProblem(f"is {len(text)} characters long; the limit is {spec.max_length}")
+    return text
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueProblem(f"must be a boolean (true/false), got {_show(value)}")
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def normalize(value: Any, spec: AttributeSpec | None) -> Any:
+    """A comparable form: case folded unless case-exact, lists as sorted tuples."""
+    spec = spec or AttributeSpec()
+    if isinstance(value, list | tuple):
+        return tuple(sorted(repr(normalize(v, spec)) for v in value))
+    if spec.type == "boolean":
+        try:
+            return _boolean(value)
+        except ValueProblem:
+            return value
+    if spec.type in ("integer", "number"):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return value
+    if isinstance(value, str) and not spec.case_exact:
+        return " ".join(value.split()).casefold()
+    return value
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

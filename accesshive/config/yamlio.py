@@ -1,0 +1,242 @@
+"""Reading YAML safely and fast, and finding line:column only when it is needed.
+
+Why two loaders: ruamel.yaml's C-backed safe loader is several times faster than
+its round-trip loader, which keeps positions but costs ~1 GB on a large org.
+Every file is parsed with the fast loader; a file is re-read with the round-trip
+loader only to place a diagnostic (see ``Locator``).
+
+Hostile input is refused before the C parser sees it: files over the size
+limit, bytes that are not UTF-8, documents nested deeper than the C composer can
+recurse safely, and alias bombs ("billion laughs") whose expansion outgrows the
+file itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from accesshive.diagnostics import Diagnostic, Location, YamlPath
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_NESTING = 64
+# An alias-free document has at most about one value per byte; allow slack for
+# legitimate anchors (shared defaults) but not exponential expansion.
+EXPANSION_SLACK = 100_000
+
+_BLOCK_PREFIX = re.compile(r"[ \t]*(?:[-?:][ \t]+)*")
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """One YAML file: its display name, content digest and data (plain dicts/lists)."""
+
+    name: str
+    digest: str
+    data: Any
+
+
+class YamlProblem(Exception):
+    """A file could not be parsed; ``diagnostic`` says where and why."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def _fast_loader() -> YAML:
+    try:
+        return YAML(typ="safe", pure=False)
+    except Exception:  # pragma: no cover - only without ruamel.yaml.clib
+        return YAML(typ="safe", pure=True)
+
+
+_LOADER = _fast_loader()
+
+
+def parse_file(path: Path, name: str, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile:
+    """Parse one YAML file into plain Python data, or raise ``YamlProblem``."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise YamlProblem(
+            Diagnostic(
+                "file-too-large",
+                f"file is {size:,} bytes; the limit is {max_bytes:,}",
+                Location(name),
+                hint="split it into several files (identities/*.yaml are all read)",
+            )
+        )
+    raw = path.read_bytes()
+    return parse_bytes(raw, name)
+
+
+def parse_bytes(raw: bytes, name: str) -> ParsedFile:
+    digest = hashlib.sha256(raw).hexdigest()
+    text = _decode(raw, name)
+    _check_nesting(text, name)
+    try:
+        data = _LOADER.load(text)
+    except DuplicateKeyError as exc:
+        raise YamlProblem(_marked(exc, name, "duplicate-key", _duplicate_message(exc))) from exc
+    except MarkedYAMLError as exc:
+        problem = f"{exc.problem}" if exc.problem else "invalid YAML"
+        if exc.context:
+            problem = f"{exc.context}: {problem}"
+        raise YamlProblem(_marked(exc, name, "yaml-syntax", problem)) from exc
+    except YAMLError as exc:
+        raise YamlProblem(Diagnostic("yaml-syntax", str(exc), Location(name))) from exc
+    _check_expansion(data, len(raw), name)
+    return ParsedFile(name=name, digest=digest, data=data)
+
+
+def _decode(raw: bytes, name: str) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise YamlProblem(
+            Diagnostic(
+                "not-utf8",
+                f"byte 0x{raw[exc.start]:02x} is not valid UTF-8",
+                Location(name, (), line, column),
+                hint="save the file as UTF-8",
+            )
+        ) from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise YamlProblem(
+            Diagnostic("not-utf8", "file contains a NUL byte", Location(name, (), line, 1))
+        )
+    return text
+
+
+def _check_nesting(text: str, name: str) -> None:
+    """Refuse documents nested deeper than MAX_NESTING, before the recursive composer runs.
+
+    The estimate is an upper bound: indentation columns plus open flow brackets.
+    """
+    flow = 0
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        block = _BLOCK_PREFIX.match(line)
+        depth = (block.end() if block else 0) // 2
+        if "[" in line or "{" in line or flow:
+            for m in _BRACKETS.finditer(line):
+                flow = flow + 1 if m.group() in "[{" else max(flow - 1, 0)
+                if depth + flow > MAX_NESTING:
+                    break
+        if depth + flow > MAX_NESTING:
+            raise YamlProblem(
+                Diagnostic(
+                    "too-deep",
+                    f"document is nested more than {MAX_NESTING} levels deep",
+                    Location(name, (), lineno, 1),
+                    hint="flatten the structure; accesshive config is never this deep",
+                )
+            )
+
+
+def _check_expansion(data: Any, size: int, name: str) -> None:
+    budget = size + EXPANSION_SLACK
+    stack = [data]
+    seen = 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > budget:
+            raise YamlProblem(
+                Diagnostic(
+                    "alias-bomb",
+                    f"aliases expand this {size:,}-byte file to more than {budget:,} values",
+                    Location(name),
+                    hint="remove the nested anchors/aliases (&x / *x) that multiply each other",
+                )
+            )
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _marked(exc: MarkedYAMLError, name: str, code: str, message: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    loc = Location(name, (), mark.line + 1, mark.column + 1) if mark else Location(name)
+    related = ()
+    if code == "duplicate-key" and exc.context_mark is not None:
+        related = (Location(name, (), exc.context_mark.line + 1, exc.context_mark.column + 1),)
+    return Diagnostic(
+        code,
+        message,
+        loc,
+        hint="each key may appear once in a mapping; merge the two entries"
+        if code == "duplicate-key"
+        else "fix the YAML syntax at this position",
+        related=related,
+    )
+
+
+def _duplicate_message(exc: DuplicateKeyError) -> str:
+    m = re.search(r'found duplicate key "([^"]*)"', str(exc))
+    key = m.group(1) if m else "?"
+    return f"duplicate key '{key}'"
+
+
+class Locator:
+    """Turns (file, key path) into line:column by re-reading the file with positions.
+
+    Files are read lazily and only once each; only files that have a diagnostic
+    to show are ever re-read.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._cache: dict[str, Any] = {}
+        self.paths: dict[str, Path] = {}
+
+    def resolve(self, location: Location) -> Location:
+        if location.line is not None:
+            return location
+        doc = self._document(location.file)
+        if doc is None:
+            return location
+        pos = _walk_positions(doc, location.path)
+        if pos is None:
+            return location
+        return Location(location.file, location.path, pos[0] + 1, pos[1] + 1)
+
+    def _document(self, name: str) -> Any:
+        if name not in self._cache:
+            path = self.paths.get(name) or self._root / name
+            try:
+                rt = YAML(typ="rt")
+                self._cache[name] = rt.load(path.read_text(encoding="utf-8"))
+            except (OSError, YAMLError, RecursionError, UnicodeDecodeError):
+                self._cache[name] = None
+        return self._cache[name]
+
+
+def _walk_positions(doc: Any, path: YamlPath) -> tuple[int, int] | None:
+    """Position of the deepest key or item of ``path`` that exists in ``doc``."""
+    node = doc
+    pos: tuple[int, int] | None = (0, 0)
+    for key in path:
+        lc = getattr(node, "lc", None)
+        if isinstance(node, dict) and key in node and lc is not None:
+            pos = tuple(lc.key(key))  # type: ignore[assignment]
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node) and lc:
+            pos = tuple(lc.item(key))  # type: ignore[assignment]
+            node = node[key]
+        else:
+            break
+    return pos

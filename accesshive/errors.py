@@ -1,0 +1,64 @@
+"""The one error hierarchy of accesshive, and its stable exit codes.
+
+Why one root: the CLI is the only place that catches errors; it catches
+``AccessHiveError`` and prints ``Error: ...``, so anything else that escapes is
+a bug and keeps its traceback.
+
+::
+
+    AccessHiveError                 exit 1
+    ├── ConfigError                 exit 1  the config repository is invalid (carries diagnostics)
+    ├── SnapshotError               exit 1  a snapshot file cannot be read or is malformed
+    ├── PlanError                   exit 1  a plan cannot be computed (cycle, bad policy)
+    │   └── GuardrailError          exit 3  the plan breaks a guardrail (mass deletes); needs a flag
+    └── PlanFileError               exit 1  a saved plan is unreadable, tampered with, or too new
+
+Exit code 2 is reserved for ``plan --detailed-exitcode`` ("changes present")
+and click's usage errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from accesshive.diagnostics import Diagnostic
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_GUARDRAIL = 3
+
+
+class AccessHiveError(Exception):
+    """Root of every error a user may see; ``exit_code`` is what the CLI returns."""
+
+    exit_code: int = EXIT_ERROR
+
+
+class ConfigError(AccessHiveError):
+    """The config repository has problems; every one of them is in ``diagnostics``."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        n = len(self.diagnostics)
+        super().__init__(f"{n} problem{'s' if n != 1 else ''} found in the configuration")
+
+
+class SnapshotError(AccessHiveError):
+    """A snapshot (state read from the targets) cannot be used."""
+
+
+class PlanError(AccessHiveError):
+    """A plan cannot be computed from this configuration and snapshot."""
+
+
+class GuardrailError(PlanError):
+    """The plan would change more than the guardrail policy allows."""
+
+    exit_code = EXIT_GUARDRAIL
+
+
+class PlanFileError(AccessHiveError):
+    """A saved plan file cannot be trusted or read."""
