@@ -13,12 +13,12 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast, get_args
 
 import click
 
 from accesshive import __version__
-from accesshive.config.schema import json_schema
+from accesshive.config.schema import SchemaTarget, json_schema
 from accesshive.diagnostics import Diagnostic
 from accesshive.errors import EXIT_ERROR, AccessHiveError, ConfigError
 from accesshive.operations import validate_repository
@@ -138,10 +138,10 @@ def validate(directory: Path, fmt: str, today: dt.datetime | None) -> None:
 def schema(target: str, out: Path | None) -> None:
     """Print the JSON Schema of the config files (for editors and CI)."""
     if out is None:
-        click.echo(json.dumps(json_schema(target), indent=2, sort_keys=True))  # type: ignore[arg-type]
+        click.echo(json.dumps(json_schema(cast(SchemaTarget, target)), indent=2, sort_keys=True))
         return
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("config", "project", "policy"):
+    for name in get_args(SchemaTarget):
         path = out / f"{name}.json"
-        path.write_text(json.dumps(json_schema(name), indent=2, sort_keys=True) + "\n")  # type: ignore[arg-type]
+        path.write_text(json.dumps(json_schema(name), indent=2, sort_keys=True) + "\n")
         click.echo(f"wrote {path}")

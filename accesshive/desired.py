@@ -143,9 +143,9 @@ def _account_state(
     """What the lifecycle state says of accounts: (state, create when missing)."""
     if lifecycle.accounts == "absent":
         return "absent", False
-    if lifecycle.delete_after_days is not None and ident.lifecycle_since is not None:
-        if today >= ident.lifecycle_since + dt.timedelta(days=lifecycle.delete_after_days):
-            return "absent", False
+    days, since = lifecycle.delete_after_days, ident.lifecycle_since
+    if days is not None and since is not None and today >= since + dt.timedelta(days=days):
+        return "absent", False
     if lifecycle.accounts == "enabled":
         return "enabled", True
     return "disabled", lifecycle.access == "granted"

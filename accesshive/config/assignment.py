@@ -97,7 +97,9 @@ def _add_flow_sources(config: Config, identity: Identity, sources: dict[str, str
     vault = config.vault_for(identity)
     if identity.type == "human":
         needing = sorted(
-            s for s in sources if s in config.sources and config.sources[s].requires_google_workspace
+            s
+            for s in sources
+            if s in config.sources and config.sources[s].requires_google_workspace
         )
         if needing and gws:
             sources.setdefault(gws, f"required by {needing[0]}")

@@ -41,6 +41,12 @@ class Config:
     paths: Mapping[str, Path] = field(default_factory=dict)
     """Display name → real path, for placing diagnostics."""
     warnings: tuple[Diagnostic, ...] = ()
+    invalid: frozenset[tuple[str, str]] = frozenset()
+    """(collection, id) of entities declared but invalid: references to them are not
+    reported again as dangling."""
+
+    def declares(self, collection: str, ident: str) -> bool:
+        return ident in getattr(self, collection) or (collection, ident) in self.invalid
 
     def origin(self, collection: str, ident: str, *path: str | int) -> Location:
         base = self.origins.get((collection, ident))

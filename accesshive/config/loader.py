@@ -13,8 +13,8 @@ The sequence, each step collecting diagnostics rather than stopping at the first
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import replace
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,9 @@ from accesshive.config.config import Config
 from accesshive.config.model import (
     COLLECTIONS,
     DEFAULT_LIFECYCLE_STATES,
+    ID_PATTERN,
+    ITEM_MODELS,
+    SINGULAR,
     ConfigDocument,
     ProjectDocument,
 )
@@ -58,7 +61,6 @@ def load_config(root: str | Path) -> Config:
     if errors or config is None:
         raise ConfigError(located)
 
-
     return replace(config, warnings=tuple(located))
 
 
@@ -83,6 +85,7 @@ class _Loader:
         self.files: dict[str, str] = {}
         self.paths: dict[str, Path] = {}
         self.locator = Locator(root)
+        self.invalid: set[tuple[str, str]] = set()
 
     def locate(self, d: Diagnostic) -> Diagnostic:
         self.locator.paths = self.paths
@@ -103,19 +106,23 @@ class _Loader:
             )
             return None
         parsed = self._parse(project_path, PROJECT_FILE)
-        if parsed is None:
+        data = self._mapping(parsed) if parsed else None
+        if data is None:
             return None
-        project = self._model(parsed, ProjectDocument)
-        if project is None:
+        settings = {k: v for k, v in data.items() if k not in COLLECTIONS}
+        project = self._model(PROJECT_FILE, settings, ProjectDocument)
+        if not isinstance(project, ProjectDocument):
             return None
-        assert isinstance(project, ProjectDocument)
-        documents: list[tuple[str, ConfigDocument]] = [(PROJECT_FILE, project)]
+        documents = [(PROJECT_FILE, self._entities(PROJECT_FILE, data))]
         for name, path in self._discover(project):
             doc_file = self._parse(path, name)
-            if doc_file is not None:
-                doc = self._model(doc_file, ConfigDocument)
-                if doc is not None:
-                    documents.append((name, doc))  # type: ignore[arg-type]
+            doc = self._mapping(doc_file) if doc_file else None
+            if doc is None:
+                continue
+            unknown = {k: v for k, v in doc.items() if k not in COLLECTIONS}
+            if unknown:
+                self._model(name, unknown, ConfigDocument)
+            documents.append((name, self._entities(name, doc)))
         policies = self._policies(project)
         return self._merge(project, documents, policies)
 
@@ -141,7 +148,7 @@ class _Loader:
         return sorted(found.items())
 
     def _parse(self, path: Path, name: str) -> ParsedFile | None:
-        self.paths[name] = path
+        """Parse a file; only a file that parsed is ever re-read to place diagnostics."""
         try:
             parsed = parse_file(path, name)
         except YamlProblem as problem:
@@ -153,27 +160,69 @@ class _Loader:
             )
             return None
         self.files[name] = parsed.digest
+        self.paths[name] = path
         return parsed
 
-    def _model(self, parsed: ParsedFile, model: type[BaseModel]) -> BaseModel | None:
+    def _mapping(self, parsed: ParsedFile) -> dict[Any, Any] | None:
         data: Any = parsed.data
         if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            self.diagnostics.append(
-                Diagnostic(
-                    "not-a-mapping",
-                    f"the file holds {type(data).__name__}, not a mapping of sections",
-                    Location(parsed.name, (), 1, 1),
-                    hint="start the file with a section such as 'identities:'",
-                )
+            return {}
+        if isinstance(data, dict):
+            return data
+        self.diagnostics.append(
+            Diagnostic(
+                "not-a-mapping",
+                f"the file holds {type(data).__name__}, not a mapping of sections",
+                Location(parsed.name, (), 1, 1),
+                hint="start the file with a section such as 'identities:'",
             )
-            return None
+        )
+        return None
+
+    def _model(
+        self, name: str, data: Any, model: type[BaseModel], base: tuple[str, ...] = ()
+    ) -> BaseModel | None:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            self.diagnostics.extend(from_validation_error(exc, parsed.name, model))
+            self.diagnostics.extend(from_validation_error(exc, name, model, base))
             return None
+
+    def _entities(self, name: str, data: dict[Any, Any]) -> dict[str, dict[str, Any]]:
+        """Validate each entity on its own, so one bad entity does not hide its file."""
+        out: dict[str, dict[str, Any]] = {}
+        for collection, model in ITEM_MODELS.items():
+            items = data.get(collection)
+            if items is None:
+                continue
+            if not isinstance(items, dict):
+                self.diagnostics.append(
+                    Diagnostic(
+                        "wrong-type",
+                        f"'{collection}' must be a mapping of id to definition",
+                        Location(name, (collection,)),
+                        hint=f"write '{collection}:' then one indented '<id>:' per entry",
+                    )
+                )
+                continue
+            for ident, item in items.items():
+                if not isinstance(ident, str) or not ID_PATTERN.match(ident):
+                    self.diagnostics.append(
+                        Diagnostic(
+                            "invalid-id",
+                            f"'{ident}' in {collection} is not a valid id",
+                            Location(name, (collection, ident)),
+                            hint="ids start with a letter or digit and use only letters, "
+                            "digits, . _ @ -",
+                        )
+                    )
+                    continue
+                value = self._model(name, item, model, (collection, ident))
+                if value is None:
+                    self.invalid.add((collection, ident))
+                else:
+                    out.setdefault(collection, {})[ident] = value
+        return out
 
     # ------------------------------------------------------------------ policies
 
@@ -190,7 +239,8 @@ class _Loader:
                 parsed = self._parse(path, f"{prefix}/{path.name}")
                 if parsed is None:
                     continue
-                doc = self._model(parsed, PolicyDocument)
+                data = self._mapping(parsed)
+                doc = self._model(parsed.name, data, PolicyDocument) if data is not None else None
                 if doc is None:
                     continue
                 for section in POLICY_SECTIONS:
@@ -204,21 +254,21 @@ class _Loader:
     def _merge(
         self,
         project: ProjectDocument,
-        documents: list[tuple[str, ConfigDocument]],
+        documents: list[tuple[str, dict[str, dict[str, Any]]]],
         policies: Policies,
     ) -> Config:
         collections: dict[str, dict[str, Any]] = {c: {} for c in COLLECTIONS}
         origins: dict[tuple[str, str], Location] = {}
         for name, doc in documents:
             for collection in COLLECTIONS:
-                for ident, value in getattr(doc, collection).items():
+                for ident, value in doc.get(collection, {}).items():
                     here = Location(name, (collection, ident))
                     first = origins.get((collection, ident))
                     if first is not None:
                         self.diagnostics.append(
                             Diagnostic(
                                 "duplicate-id",
-                                f"{collection} '{ident}' is declared twice",
+                                f"{SINGULAR[collection]} '{ident}' is declared twice",
                                 here,
                                 hint="ids are unique across all files; rename or merge one",
                                 related=(first,),
@@ -245,4 +295,5 @@ class _Loader:
             files=files,
             digest=digest,
             paths=dict(self.paths),
+            invalid=frozenset(self.invalid),
         )

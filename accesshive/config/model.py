@@ -9,14 +9,13 @@ Attribute docstrings become the schema's descriptions.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-Id = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"),
-]
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]
 _SCALARS = (str, int, float, bool, dt.date)
 _SCALAR_SCHEMA: dict[str, Any] = {"type": ["string", "number", "integer", "boolean"]}
 
@@ -284,3 +283,18 @@ COLLECTIONS: tuple[str, ...] = (
     "roles",
     "lifecycle_states",
 )
+
+ITEM_MODELS: dict[str, type[Model]] = {
+    "sources": Source,
+    "identities": Identity,
+    "access_profiles": AccessProfile,
+    "roles": Role,
+    "lifecycle_states": LifecycleState,
+}
+SINGULAR = {
+    "sources": "source",
+    "identities": "identity",
+    "access_profiles": "access profile",
+    "roles": "role",
+    "lifecycle_states": "lifecycle state",
+}

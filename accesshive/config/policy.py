@@ -74,11 +74,13 @@ class GuardrailPolicy(Model):
     """What plan does with accounts no identity owns."""
 
 
+CharacterClass = Literal["lower", "upper", "digit", "symbol"]
+CHARACTER_CLASSES: tuple[CharacterClass, ...] = ("lower", "upper", "digit", "symbol")
+
+
 class PasswordPolicy(Model):
     length: int = Field(default=24, ge=12, le=256)
-    character_classes: list[Literal["lower", "upper", "digit", "symbol"]] = Field(
-        default_factory=lambda: ["lower", "upper", "digit", "symbol"]
-    )
+    character_classes: list[CharacterClass] = Field(default_factory=lambda: list(CHARACTER_CLASSES))
     symbols: str = "!#$%&()*+,-./:;<=>?@[]^_{|}~"
     max_age_days: int = Field(default=90, ge=1)
 

@@ -29,7 +29,7 @@ def describe(path: YamlPath) -> str:
 
 
 def suggest(word: str, candidates: typing.Iterable[str]) -> str | None:
-    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.75)
     return matches[0] if matches else None
 
 
@@ -43,9 +43,7 @@ def from_validation_error(
     return out
 
 
-def _one(
-    err: Any, loc: YamlPath, file: str, model: type[BaseModel], base: YamlPath
-) -> Diagnostic:
+def _one(err: Any, loc: YamlPath, file: str, model: type[BaseModel], base: YamlPath) -> Diagnostic:
     kind = err["type"]
     if "[key]" in loc:
         cut = loc.index("[key]")
@@ -89,8 +87,8 @@ def _one(
 
 def _show(value: Any) -> str:
     if isinstance(value, dict | list) or value is None:
-        kind = {dict: "a mapping", list: "a list"}.get(type(value), "nothing")
-        return f" (got {kind})"
+        kind = "a mapping" if isinstance(value, dict) else "a list" if value is not None else None
+        return f" (got {kind or 'nothing'})"
     text = repr(value)
     return f" (got {text if len(text) <= 60 else text[:57] + '...'})"
 

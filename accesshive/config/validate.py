@@ -9,6 +9,7 @@ which reports in the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from accesshive.config.assignment import assign, credential_mode, is_credential_only
@@ -32,15 +33,21 @@ def validate(config: Config) -> list[Diagnostic]:
 def _dangling(
     what: str, ref: str, known: Iterable[str], where: Location, collection: str
 ) -> Diagnostic:
+    known = sorted(known)
     guess = suggest(ref, known)
-    hint = f"did you mean '{guess}'?" if guess else f"declare it under '{collection}:'"
+    if guess:
+        hint = f"did you mean '{guess}'?"
+    elif 0 < len(known) <= 8:
+        hint = f"declared: {', '.join(known)}"
+    else:
+        hint = f"declare it under '{collection}:'"
     return Diagnostic("unknown-reference", f"{what} '{ref}' is not declared", where, hint=hint)
 
 
 def check_identity_references(config: Config) -> Iterator[Diagnostic]:
     for iid, ident in config.identities.items():
-        at = lambda *p: config.origin("identities", iid, *p)  # noqa: E731
-        if ident.lifecycle_state not in config.lifecycle_states:
+        at = partial(config.origin, "identities", iid)
+        if not config.declares("lifecycle_states", ident.lifecycle_state):
             yield _dangling(
                 "lifecycle state",
                 ident.lifecycle_state,
@@ -49,16 +56,19 @@ def check_identity_references(config: Config) -> Iterator[Diagnostic]:
                 "lifecycle_states",
             )
         for i, rid in enumerate(ident.roles):
-            if rid not in config.roles:
+            if not config.declares("roles", rid):
                 yield _dangling("role", rid, config.roles, at("roles", i), "roles")
         for i, pid in enumerate(ident.access_profiles):
-            if pid not in config.access_profiles:
+            if not config.declares("access_profiles", pid):
                 yield _dangling(
-                    "access profile", pid, config.access_profiles, at("access_profiles", i),
+                    "access profile",
+                    pid,
+                    config.access_profiles,
+                    at("access_profiles", i),
                     "access_profiles",
                 )
         for i, sid in enumerate(ident.platforms):
-            if sid not in config.sources:
+            if not config.declares("sources", sid):
                 yield _dangling("source", sid, config.sources, at("platforms", i), "sources")
         yield from _owner(config, iid)
 
@@ -74,12 +84,15 @@ def _owner(config: Config, iid: str) -> Iterator[Diagnostic]:
             config.origin("identities", iid),
             hint="add 'owner: <human identity id>': someone must be accountable for it",
         )
-    elif ident.owner not in config.identities:
+    elif not config.declares("identities", ident.owner):
         yield _dangling(
-            "owner", ident.owner, config.identities, config.origin("identities", iid, "owner"),
+            "owner",
+            ident.owner,
+            config.identities,
+            config.origin("identities", iid, "owner"),
             "identities",
         )
-    elif config.identities[ident.owner].type != "human":
+    elif ident.owner in config.identities and config.identities[ident.owner].type != "human":
         yield Diagnostic(
             "invalid-owner",
             f"owner '{ident.owner}' of identity '{iid}' is not a human identity",
@@ -92,9 +105,14 @@ def check_profile_and_role_references(config: Config) -> Iterator[Diagnostic]:
     for pid, profile in config.access_profiles.items():
         source = config.sources.get(profile.source)
         if source is None:
+            if config.declares("sources", profile.source):
+                continue
             yield _dangling(
-                "source", profile.source, config.sources,
-                config.origin("access_profiles", pid, "source"), "sources",
+                "source",
+                profile.source,
+                config.sources,
+                config.origin("access_profiles", pid, "source"),
+                "sources",
             )
             continue
         for i, ent in enumerate(profile.entitlements):
@@ -110,10 +128,13 @@ def check_profile_and_role_references(config: Config) -> Iterator[Diagnostic]:
                 )
     for rid, role in config.roles.items():
         for i, pid in enumerate(role.access_profiles):
-            if pid not in config.access_profiles:
+            if not config.declares("access_profiles", pid):
                 yield _dangling(
-                    "access profile", pid, config.access_profiles,
-                    config.origin("roles", rid, "access_profiles", i), "access_profiles",
+                    "access profile",
+                    pid,
+                    config.access_profiles,
+                    config.origin("roles", rid, "access_profiles", i),
+                    "access_profiles",
                 )
         schema = config.project.identity_attributes
         for key in (role.members_where or {}) if schema else ():
@@ -125,9 +146,11 @@ def check_profile_and_role_references(config: Config) -> Iterator[Diagnostic]:
 
 def check_sources(config: Config) -> Iterator[Diagnostic]:
     for kind, flag in (("google_workspace", None), (None, "identity_provider")):
-        found = config.sources_of_kind(kind) if kind else [
-            s for s, src in sorted(config.sources.items()) if src.identity_provider
-        ]
+        found = (
+            config.sources_of_kind(kind)
+            if kind
+            else [s for s, src in sorted(config.sources.items()) if src.identity_provider]
+        )
         for extra in found[1:]:
             yield Diagnostic(
                 "ambiguous-source",
@@ -139,7 +162,8 @@ def check_sources(config: Config) -> Iterator[Diagnostic]:
         if source.requires_google_workspace and config.google_workspace is None:
             yield Diagnostic(
                 "missing-source",
-                f"source '{sid}' requires Google Workspace, but no source has kind google_workspace",
+                f"source '{sid}' requires Google Workspace, but no source has kind "
+                "google_workspace",
                 config.origin("sources", sid, "requires_google_workspace"),
                 hint="declare the Google Workspace source, or drop requires_google_workspace",
             )
@@ -156,7 +180,7 @@ def check_sources(config: Config) -> Iterator[Diagnostic]:
 def _account_spec(config: Config, sid: str) -> Iterator[Diagnostic]:
     source = config.sources[sid]
     spec = source.account
-    at = lambda *p: config.origin("sources", sid, "account", *p)  # noqa: E731
+    at = partial(config.origin, "sources", sid, "account")
     managed = source.managed_attributes
     if spec.schema_:
         for part in ("create", "sync"):
@@ -203,7 +227,12 @@ def _template(config: Config, value: Any, where: Location) -> Iterator[Diagnosti
     try:
         names = variables(value)
     except TemplateProblem as problem:
-        yield Diagnostic("template-syntax", str(problem), where)
+        yield Diagnostic(
+            "template-syntax",
+            str(problem),
+            where,
+            hint="templates read {{ variable }}, {{ variable|filter }} or {% if ... %}",
+        )
         return
     schema = config.project.identity_attributes
     if not schema:
@@ -309,8 +338,7 @@ def _flow_sources(config: Config, iid: str) -> Iterator[Diagnostic]:
         if bad:
             yield Diagnostic(
                 "type-not-allowed",
-                f"identity '{iid}' ({_type_label(config, iid)}) {bad} '{sid}' "
-                f"(assigned by {why})",
+                f"identity '{iid}' ({_type_label(config, iid)}) {bad} '{sid}' (assigned by {why})",
                 at,
                 hint="remove that role, access profile or platform from the identity",
             )

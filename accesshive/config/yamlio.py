@@ -62,8 +62,9 @@ def _fast_loader() -> YAML:
 _LOADER = _fast_loader()
 
 
-def parse_file(path: Path, name: str, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile:
+def parse_file(path: Path, name: str, max_bytes: int | None = None) -> ParsedFile:
     """Parse one YAML file into plain Python data, or raise ``YamlProblem``."""
+    max_bytes = max_bytes or MAX_FILE_BYTES
     size = path.stat().st_size
     if size > max_bytes:
         raise YamlProblem(
@@ -171,7 +172,7 @@ def _check_expansion(data: Any, size: int, name: str) -> None:
 def _marked(exc: MarkedYAMLError, name: str, code: str, message: str) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     loc = Location(name, (), mark.line + 1, mark.column + 1) if mark else Location(name)
-    related = ()
+    related: tuple[Location, ...] = ()
     if code == "duplicate-key" and exc.context_mark is not None:
         related = (Location(name, (), exc.context_mark.line + 1, exc.context_mark.column + 1),)
     return Diagnostic(
@@ -216,7 +217,10 @@ class Locator:
 
     def _document(self, name: str) -> Any:
         if name not in self._cache:
-            path = self.paths.get(name) or self._root / name
+            path = self.paths.get(name)
+            if path is None:  # a file that did not parse is never re-read
+                self._cache[name] = None
+                return None
             try:
                 rt = YAML(typ="rt")
                 self._cache[name] = rt.load(path.read_text(encoding="utf-8"))
@@ -232,10 +236,10 @@ def _walk_positions(doc: Any, path: YamlPath) -> tuple[int, int] | None:
     for key in path:
         lc = getattr(node, "lc", None)
         if isinstance(node, dict) and key in node and lc is not None:
-            pos = tuple(lc.key(key))  # type: ignore[assignment]
+            pos = (lc.key(key)[0], lc.key(key)[1])
             node = node[key]
         elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node) and lc:
-            pos = tuple(lc.item(key))  # type: ignore[assignment]
+            pos = (lc.item(key)[0], lc.item(key)[1])
             node = node[key]
         else:
             break

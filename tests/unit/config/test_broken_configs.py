@@ -1,0 +1,197 @@
+"""Every deliberately broken config gives its precise error, at its precise place."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from accesshive.operations import validate_repository
+from tests.conftest import FIXTURES
+
+BROKEN = FIXTURES / "broken"
+TODAY = dt.date(2026, 11, 29)
+
+# case → (code, "file:line:column", message)
+EXPECTED: dict[str, tuple[str, str, str]] = {
+    "yaml_syntax": (
+        "yaml-syntax",
+        "identities.yaml:5:15",
+        "while parsing a flow sequence: did not find expected ',' or ']'",
+    ),
+    "duplicate_key": ("duplicate-key", "identities.yaml:10:3", "duplicate key 'ada'"),
+    "duplicate_id": (
+        "duplicate-id",
+        "more/identities.yaml:2:3",
+        "identity 'ada' is declared twice",
+    ),
+    "unknown_key": ("unknown-key", "identities.yaml:4:5", "unknown key 'rolse' in identities.ada"),
+    "wrong_type": (
+        "wrong-type",
+        "sources.yaml:4:5",
+        "sources.app.concurrency: input should be a valid integer (got '4')",
+    ),
+    "unknown_kind": (
+        "wrong-type",
+        "sources.yaml:3:5",
+        "sources.app.kind: input should be 'scim', 'ldap', 'google_workspace', 'sql', "
+        "'manual' or 'vault' (got 'mysql')",
+    ),
+    "missing_kind": ("missing-key", "sources.yaml:2:3", "sources.app needs the key 'kind'"),
+    "invalid_id": (
+        "invalid-id",
+        "identities.yaml:2:3",
+        "'ada lovelace' in identities is not a valid id",
+    ),
+    "dangling_role": ("unknown-reference", "identities.yaml:4:13", "role 'staf' is not declared"),
+    "dangling_entitlement": (
+        "unknown-reference",
+        "access.yaml:4:20",
+        "entitlement 'user' is not declared on source 'app'",
+    ),
+    "dangling_lifecycle": (
+        "unknown-reference",
+        "identities.yaml:4:5",
+        "lifecycle state 'retired' is not declared",
+    ),
+    "dangling_profile_source": (
+        "unknown-reference",
+        "access.yaml:3:5",
+        "source 'ap' is not declared",
+    ),
+    "api_key_account": (
+        "type-not-allowed",
+        "identities.yaml:10:3",
+        "identity 'ci-key' (api_key) is credential-only and never gets an account, but is "
+        "assigned source 'app' (assigned by platform)",
+    ),
+    "missing_owner": (
+        "missing-owner",
+        "identities.yaml:10:3",
+        "identity 'deploy-bot' is a service_account without an owner",
+    ),
+    "wrong_attribute_type": (
+        "wrong-type",
+        "identities.yaml:9:7",
+        "identity 'ada' attribute 'employee_number' must be an integer, got '12a'",
+    ),
+    "wrong_account_type": (
+        "wrong-type",
+        "identities.yaml:2:3",
+        "identity 'ada': attribute 'staff_id' on source 'app' must be an integer, got 'E-17'",
+    ),
+    "missing_required_attribute": (
+        "missing-required",
+        "identities.yaml:5:5",
+        "identity 'ada' lacks the required attribute 'family_name'",
+    ),
+    "missing_template_attribute": (
+        "undefined-variable",
+        "identities.yaml:2:3",
+        "identity 'ada' has no attribute 'family_name', which account attribute 'login' on "
+        "source 'app' needs",
+    ),
+    "template_syntax": (
+        "template-syntax",
+        "sources.yaml:11:9",
+        "template syntax error: unexpected '}'",
+    ),
+    "undefined_template_variable": (
+        "undefined-variable",
+        "sources.yaml:11:9",
+        "template variable 'familyname' is not declared in identity_attributes",
+    ),
+    "inline_secret": (
+        "inline-secret",
+        "sources.yaml:6:7",
+        "sources.app.connection.password: 'password' holds a clear-text secret",
+    ),
+    "not_utf8": ("not-utf8", "identities.yaml:7:25", "byte 0xe7 is not valid UTF-8"),
+    "alias_bomb": (
+        "alias-bomb",
+        "bomb.yaml",
+        "aliases expand this 424-byte file to more than 100,424 values",
+    ),
+    "too_deep": ("too-deep", "deep.yaml:1:1", "document is nested more than 64 levels deep"),
+    "not_a_mapping": (
+        "not-a-mapping",
+        "identities.yaml:1:1",
+        "the file holds list, not a mapping of sections",
+    ),
+}
+
+
+def _snapshot_tree(root: Path) -> dict[str, float]:
+    return {str(p): p.stat().st_mtime for p in sorted(root.rglob("*"))}
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_broken_config_reports_exact_problem(case: str) -> None:
+    root = BROKEN / case
+    before = _snapshot_tree(root)
+    result = validate_repository(root, TODAY)
+    assert not result.ok
+    errors = [d for d in result.diagnostics if d.is_error]
+    code, where, message = EXPECTED[case]
+    assert [(d.code, str(d.location), d.message) for d in errors] == [(code, where, message)]
+    assert errors[0].hint or code in {"wrong-type", "unknown-kind"}
+    assert _snapshot_tree(root) == before, "validate must change nothing"
+
+
+def test_every_broken_case_is_asserted() -> None:
+    cases = {p.name for p in BROKEN.iterdir() if p.is_dir()}
+    assert cases - {"no_project"} == set(EXPECTED)
+
+
+def test_missing_project_file_names_the_directory() -> None:
+    result = validate_repository(BROKEN / "no_project", TODAY)
+    (d,) = result.diagnostics
+    assert d.code == "no-project"
+    assert "has no accesshive.yaml" in d.message
+
+
+def test_unknown_key_suggests_the_close_one() -> None:
+    result = validate_repository(BROKEN / "unknown_key", TODAY)
+    assert result.diagnostics[0].hint == "did you mean 'roles'?"
+
+
+def test_duplicate_id_points_at_the_first_declaration() -> None:
+    result = validate_repository(BROKEN / "duplicate_id", TODAY)
+    assert [str(r) for r in result.diagnostics[0].related] == ["identities.yaml:2:3"]
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    for name in ("accesshive.yaml", "sources.yaml", "access.yaml"):
+        (tmp_path / name).write_bytes((BROKEN / "unknown_key" / name).read_bytes())
+    (tmp_path / "identities.yaml").write_text(
+        (BROKEN / "unknown_key" / "identities.yaml").read_text().replace("[staff]", "[staf]")
+        + "  bot:\n    type: service_account\n    lifecycle_state: gone\n"
+    )
+    result = validate_repository(tmp_path, TODAY)
+    codes = sorted(d.code for d in result.diagnostics)
+    assert codes == ["missing-owner", "unknown-key", "unknown-reference"]
+
+
+def test_oversized_file_is_refused_before_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accesshive.config import yamlio
+
+    for name in ("accesshive.yaml", "sources.yaml", "access.yaml", "identities.yaml"):
+        (tmp_path / name).write_bytes((BROKEN / "unknown_key" / name).read_bytes())
+    monkeypatch.setattr(yamlio, "MAX_FILE_BYTES", 4096)
+    (tmp_path / "huge.yaml").write_text("# padding\n" * 1000)
+    result = validate_repository(tmp_path, TODAY)
+    (d,) = [d for d in result.diagnostics if d.code == "file-too-large"]
+    assert str(d.location) == "huge.yaml"
+    assert d.message == "file is 10,000 bytes; the limit is 4,096"
+
+
+def test_default_size_limit(tmp_path: Path) -> None:
+    from accesshive.config.yamlio import MAX_FILE_BYTES, YamlProblem, parse_file
+
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(YamlProblem):
+        parse_file(big, "big.yaml")
