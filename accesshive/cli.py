@@ -20,8 +20,11 @@ import click
 from accesshive import __version__
 from accesshive.config.schema import SchemaTarget, json_schema
 from accesshive.diagnostics import Diagnostic
-from accesshive.errors import EXIT_ERROR, AccessHiveError, ConfigError
-from accesshive.operations import validate_repository
+from accesshive.errors import EXIT_CHANGES, EXIT_ERROR, AccessHiveError, ConfigError
+from accesshive.operations import plan_repository, validate_repository
+from accesshive.plan.model import Plan
+from accesshive.plan.planfile import dumps, read_plan, write_plan
+from accesshive.render import render_dot, render_markdown, render_mermaid, render_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,6 +87,18 @@ def _print_diagnostics(diagnostics: tuple[Diagnostic, ...], fmt: str, ok: bool) 
         )
 
 
+today_option = click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Evaluate retention and rotation periods as of this date (default: today).",
+)
+
+
+def _today(value: dt.datetime | None) -> dt.date:
+    return (value or dt.datetime.now()).date()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="accesshive")
 def main() -> None:
@@ -97,16 +112,11 @@ def main() -> None:
 @main.command()
 @repo_argument
 @format_option("text", "json")
-@click.option(
-    "--today",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Evaluate retention periods as of this date (default: today).",
-)
+@today_option
 @handles_errors
 def validate(directory: Path, fmt: str, today: dt.datetime | None) -> None:
     """Check a config repository; exit 1 on any problem. Changes nothing."""
-    result = validate_repository(directory, (today or dt.datetime.now()).date())
+    result = validate_repository(directory, _today(today))
     _print_diagnostics(result.diagnostics, fmt, ok=result.ok)
     if not result.ok:
         sys.exit(EXIT_ERROR)
@@ -118,6 +128,78 @@ def validate(directory: Path, fmt: str, today: dt.datetime | None) -> None:
             f"{len(c.files)} files)",
             fg="green",
         )
+
+
+def _render_plan(plan: Plan, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(dumps(plan), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(plan), nl=False)
+    else:
+        click.echo(render_text(plan, style=click.style), nl=False)
+
+
+@main.command()
+@repo_argument
+@click.option(
+    "--snapshot",
+    "snapshot_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Plan against this snapshot file (JSON/YAML) instead of the stored one.",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan here.")
+@format_option("text", "json", "markdown")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there are no changes, 2 when there are, 1 on error.",
+)
+@click.option(
+    "--allow-mass-changes",
+    is_flag=True,
+    help="Accept a plan that disables or deletes more accounts than the guardrail allows.",
+)
+@today_option
+@handles_errors
+def plan(
+    directory: Path,
+    snapshot_file: Path | None,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    allow_mass_changes: bool,
+    today: dt.datetime | None,
+) -> None:
+    """Compute the provisioning orders that bring the targets to the configuration."""
+    result = plan_repository(directory, _today(today), snapshot_file, allow_mass_changes)
+    if out is not None:
+        write_plan(result, out)
+    _render_plan(result, fmt)
+    if out is not None and fmt == "text":
+        click.echo(
+            f"Saved plan {result.digest[:16]} to {out}; apply it with `accesshive apply {out}`."
+        )
+    if detailed_exitcode and result.has_changes:
+        sys.exit(EXIT_CHANGES)
+
+
+@main.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@format_option("text", "json", "markdown")
+@handles_errors
+def show(plan_file: Path, fmt: str) -> None:
+    """Render a saved plan (after checking it was not modified)."""
+    _render_plan(read_plan(plan_file), fmt)
+
+
+@main.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@format_option("mermaid", "dot")
+@handles_errors
+def graph(plan_file: Path, fmt: str) -> None:
+    """Print a saved plan's order graph as Mermaid or Graphviz DOT."""
+    saved = read_plan(plan_file)
+    click.echo(render_mermaid(saved) if fmt == "mermaid" else render_dot(saved), nl=False)
 
 
 @main.command()

@@ -14,6 +14,9 @@ from accesshive.config import Config, load_config, locate
 from accesshive.desired import DesiredState, expand
 from accesshive.diagnostics import Diagnostic
 from accesshive.errors import ConfigError
+from accesshive.plan.build import make_plan
+from accesshive.plan.model import Plan
+from accesshive.state.snapshot import Snapshot, load_snapshot
 
 
 @dataclass(frozen=True)
@@ -41,3 +44,15 @@ def validate_repository(root: Path, today: dt.date) -> Validation:
     except ConfigError as exc:
         return Validation(None, exc.diagnostics)
     return Validation(config, config.warnings)
+
+
+def plan_repository(
+    root: Path,
+    today: dt.date,
+    snapshot_file: Path | None = None,
+    allow_mass_changes: bool = False,
+) -> Plan:
+    """Load, expand, diff against the snapshot, and build the plan (nothing is written)."""
+    config, desired = load_and_expand(root, today)
+    snapshot = load_snapshot(snapshot_file) if snapshot_file else Snapshot()
+    return make_plan(config, desired, snapshot, today, allow_mass_changes)

@@ -1,0 +1,90 @@
+"""Planning, as a documented sequence of small pure steps.
+
+``make_plan(config, desired, snapshot)``:
+1. diff desired against the snapshot → changes, orphans, adoptions;
+2. classify: mark grants and revokes of sensitive entitlements;
+3. turn changes into orders: stable ids, ``manual_task`` on manual sources;
+4. dependencies → a networkx DAG (a cycle refuses the plan);
+5. review gates from the review policy;
+6. guardrails: refuse mass removals unless allowed;
+7. order the orders topologically, deterministically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from accesshive import __version__
+from accesshive.config import Config
+from accesshive.desired import DesiredState
+from accesshive.plan.diff import diff
+from accesshive.plan.gates import gate_for
+from accesshive.plan.graph import build_graph, dependencies, ordered
+from accesshive.plan.guardrails import check_guardrails, enforce
+from accesshive.plan.model import Plan
+from accesshive.plan.orders import Change, Order
+from accesshive.state.snapshot import Snapshot
+
+
+def make_plan(
+    config: Config,
+    desired: DesiredState,
+    snapshot: Snapshot,
+    today: dt.date,
+    allow_mass_changes: bool = False,
+) -> Plan:
+    found = diff(config, desired, snapshot, today)
+    changes = {c.order_id(): _classified(c, desired) for c in found.changes}
+    deps = dependencies(config, changes.values())
+    graph = build_graph(changes, deps)
+    enforce(
+        check_guardrails(changes.values(), snapshot, config.policies.guardrails), allow_mass_changes
+    )
+    orders = tuple(
+        _order(config, changes[oid], sorted(deps[oid])) for oid in ordered(graph, changes)
+    )
+    warnings = tuple(
+        f"source '{sid}' has no snapshot: planned as if it were empty"
+        for sid in sorted(config.sources)
+        if sid not in snapshot.sources
+    )
+    involved = sorted({o.change.identity for o in orders if o.change.identity})
+    return Plan(
+        project=config.project.name,
+        tool_version=__version__,
+        config_digest=config.digest,
+        fingerprints=snapshot.fingerprints(),
+        orders=orders,
+        orphans=found.orphans,
+        adoptions=found.adoptions,
+        warnings=warnings,
+        allow_mass_changes=allow_mass_changes,
+        identities={
+            iid: {
+                "type": desired.identities[iid].type,
+                "lifecycle_state": desired.identities[iid].lifecycle_state,
+            }
+            for iid in involved
+            if iid in desired.identities
+        },
+    )
+
+
+def _classified(change: Change, desired: DesiredState) -> Change:
+    if change.entitlement and change.entitlement in desired.sensitive.get(change.source, ()):
+        return replace(change, sensitive=True)
+    return change
+
+
+def _order(config: Config, change: Change, deps: list[str]) -> Order:
+    source = config.sources[change.source]
+    manual = source.effective_provisioning == "manual"
+    return Order(
+        id=change.order_id(),
+        kind="manual_task" if manual else change.action,
+        change=change,
+        depends_on=tuple(deps),
+        gate=gate_for(change, config.policies.review),
+        assignee=(source.owner or "source owner") if manual else None,
+    )

@@ -1,0 +1,290 @@
+"""Diff stage: ``DesiredState`` × ``Snapshot`` → ``Changes``.
+
+Pure. For each source, existing accounts are matched to identities (the link
+accesshive recorded, then each correlation attribute in turn), so an account
+created outside accesshive is adopted, never duplicated. Only attributes
+accesshive manages and entitlements declared in config are compared, after
+normalising (case, spacing, list order, boolean spellings): a converged target
+diffs to nothing. Accounts nobody owns are orphans: reported, and removed only
+when the guardrail policy says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from accesshive.config import Config
+from accesshive.config.model import Source
+from accesshive.config.values import normalize
+from accesshive.desired import DesiredAccount, DesiredCredential, DesiredState
+from accesshive.plan.orders import Change
+from accesshive.state.snapshot import Snapshot, SnapshotAccount, SourceSnapshot
+
+
+@dataclass(frozen=True)
+class Orphan:
+    source: str
+    account: str
+    name: str | None
+    enabled: bool
+    last_login: str | None = None
+    identity: str | None = None
+    """Set when the account was linked to an identity that no longer exists in config."""
+
+
+@dataclass(frozen=True)
+class Adoption:
+    source: str
+    identity: str
+    account: str
+    matched_on: str
+
+
+@dataclass(frozen=True)
+class Changes:
+    changes: tuple[Change, ...]
+    orphans: tuple[Orphan, ...]
+    adoptions: tuple[Adoption, ...]
+
+
+def diff(config: Config, desired: DesiredState, snapshot: Snapshot, today: dt.date) -> Changes:
+    changes: list[Change] = []
+    orphans: list[Orphan] = []
+    adoptions: list[Adoption] = []
+    by_source: dict[str, list[DesiredAccount]] = {}
+    for (sid, _), account in sorted(desired.accounts.items()):
+        by_source.setdefault(sid, []).append(account)
+    for sid in sorted(config.sources):
+        source = config.sources[sid]
+        if source.kind == "vault":
+            continue
+        matcher = _Matcher(source, snapshot.source(sid))
+        for want in by_source.get(sid, []):
+            have, matched_on = matcher.match(want)
+            if have is None:
+                changes.extend(_create(source, want))
+                continue
+            if matched_on != "link":
+                adoptions.append(Adoption(sid, want.identity, have.external_id, matched_on))
+            changes.extend(_converge(desired, source, want, have))
+        for have in matcher.unclaimed():
+            known = have.identity in desired.identities if have.identity else False
+            if known:
+                changes.extend(_unassigned(desired, source, sid, have))
+            else:
+                orphan = _orphan(source, sid, have)
+                orphans.append(orphan)
+                changes.extend(_orphan_changes(config, orphan))
+    changes.extend(_credentials(config, desired, snapshot, today))
+    orphans.extend(_vault_orphans(config, desired, snapshot))
+    return Changes(tuple(changes), tuple(orphans), tuple(adoptions))
+
+
+def _vault_orphans(config: Config, desired: DesiredState, snapshot: Snapshot) -> Iterator[Orphan]:
+    """Credentials kept for identities that config no longer declares."""
+    for sid in config.sources_of_kind("vault"):
+        for cred in sorted(snapshot.source(sid).credentials, key=lambda c: c.identity):
+            if cred.identity not in desired.credentials:
+                yield Orphan(sid, cred.identity, cred.identity, True, identity=cred.identity)
+
+
+class _Matcher:
+    """Finds the existing account of an identity: by link first, then by correlation."""
+
+    def __init__(self, source: Source, snap: SourceSnapshot) -> None:
+        self.source = source
+        self.accounts = sorted(snap.accounts, key=lambda a: a.external_id)
+        self.claimed: set[str] = set()
+        self.by_link: dict[str, SnapshotAccount] = {}
+        self.by_attr: dict[str, dict[Any, SnapshotAccount]] = {}
+        schema = source.account.schema_
+        for acc in self.accounts:
+            if acc.identity:
+                self.by_link.setdefault(acc.identity, acc)
+            for attr in source.account.correlation:
+                value = acc.attributes.get(attr)
+                if value not in (None, ""):
+                    index = self.by_attr.setdefault(attr, {})
+                    index.setdefault(_key(normalize(value, schema.get(attr))), acc)
+
+    def match(self, want: DesiredAccount) -> tuple[SnapshotAccount | None, str]:
+        linked = self.by_link.get(want.identity)
+        if linked is not None and linked.external_id not in self.claimed:
+            self.claimed.add(linked.external_id)
+            return linked, "link"
+        schema = self.source.account.schema_
+        for attr in self.source.account.correlation:
+            value = want.attributes.get(attr)
+            if value in (None, ""):
+                continue
+            found = self.by_attr.get(attr, {}).get(_key(normalize(value, schema.get(attr))))
+            if found is not None and found.external_id not in self.claimed:
+                if found.identity and found.identity != want.identity:
+                    continue  # linked to someone else: never steal an account
+                self.claimed.add(found.external_id)
+                return found, attr
+        return None, ""
+
+    def unclaimed(self) -> Iterator[SnapshotAccount]:
+        return (a for a in self.accounts if a.external_id not in self.claimed)
+
+
+def _key(value: Any) -> Any:
+    return repr(value)
+
+
+def _name(source: Source, attributes: Mapping[str, Any]) -> str | None:
+    attr = source.account.name_attribute
+    value = attributes.get(attr) if attr else None
+    return str(value) if value is not None else None
+
+
+def _create(source: Source, want: DesiredAccount) -> Iterator[Change]:
+    if want.state == "absent" or not want.create_if_missing:
+        return
+    name = _name(source, want.attributes)
+    yield Change(
+        "create_account",
+        want.source,
+        want.identity,
+        name=name,
+        attributes=dict(want.attributes),
+        details={
+            "enabled": want.state == "enabled",
+            "generate_password": want.generate_password,
+            "reason": want.reason,
+        },
+    )
+    if want.access == "granted":
+        for ent in sorted(want.grants):
+            yield _grant_change("grant", want, None, name, ent)
+
+
+def _grant_change(
+    action: str, want: DesiredAccount, account: str | None, name: str | None, ent: str
+) -> Change:
+    via = want.grant_via.get(ent)
+    return Change(
+        action,
+        want.source,
+        want.identity,
+        account=account,
+        name=name,
+        entitlement=ent,
+        details={"access_profile": via} if via else {},
+    )
+
+
+def _converge(
+    desired: DesiredState, source: Source, want: DesiredAccount, have: SnapshotAccount
+) -> Iterator[Change]:
+    sid, ext = want.source, have.external_id
+    name = _name(source, have.attributes) or _name(source, want.attributes)
+    managed = desired.managed_entitlements.get(sid, frozenset())
+    held = set(have.grants)
+    if want.access == "granted":
+        to_grant = sorted(want.grants - held)
+        to_revoke = sorted((held & managed) - want.grants)
+    elif want.access == "revoked":
+        to_grant, to_revoke = [], sorted(held)
+    else:
+        to_grant, to_revoke = [], []
+    if want.state != "absent":
+        updates = _attribute_updates(source, want, have)
+        if updates:
+            yield Change("update_account", sid, want.identity, ext, name, attributes=updates)
+        if want.state == "enabled" and not have.enabled:
+            yield Change("enable_account", sid, want.identity, ext, name)
+    for ent in to_grant:
+        yield _grant_change("grant", want, ext, name, ent)
+    for ent in to_revoke:
+        yield _grant_change("revoke", want, ext, name, ent)
+    if want.state == "disabled" and have.enabled:
+        yield Change("disable_account", sid, want.identity, ext, name)
+    if want.state == "absent":
+        yield Change("delete_account", sid, want.identity, ext, name)
+
+
+def _attribute_updates(
+    source: Source, want: DesiredAccount, have: SnapshotAccount
+) -> dict[str, Any]:
+    schema = source.account.schema_
+    out: dict[str, Any] = {}
+    for attr in sorted(want.synced):
+        if attr not in want.attributes:
+            continue
+        new, old = want.attributes[attr], have.attributes.get(attr)
+        if normalize(new, schema.get(attr)) != normalize(old, schema.get(attr)):
+            out[attr] = {"from": old, "to": new}
+    return out
+
+
+def _unassigned(
+    desired: DesiredState, source: Source, sid: str, have: SnapshotAccount
+) -> Iterator[Change]:
+    """An identity's account on a source it is no longer assigned: its managed access goes."""
+    managed = desired.managed_entitlements.get(sid, frozenset())
+    name = _name(source, have.attributes)
+    for ent in sorted(set(have.grants) & managed):
+        yield Change("revoke", sid, have.identity, have.external_id, name, entitlement=ent)
+
+
+def _orphan(source: Source, sid: str, have: SnapshotAccount) -> Orphan:
+    return Orphan(
+        source=sid,
+        account=have.external_id,
+        name=_name(source, have.attributes),
+        enabled=have.enabled,
+        last_login=have.last_login,
+        identity=have.identity,
+    )
+
+
+def _orphan_changes(config: Config, orphan: Orphan) -> Iterator[Change]:
+    policy = config.policies.guardrails.orphans
+    details = {"orphan": True}
+    if policy == "disable" and orphan.enabled:
+        yield Change(
+            "disable_account", orphan.source, None, orphan.account, orphan.name, details=details
+        )
+    elif policy == "delete":
+        yield Change(
+            "delete_account", orphan.source, None, orphan.account, orphan.name, details=details
+        )
+
+
+def _credentials(
+    config: Config, desired: DesiredState, snapshot: Snapshot, today: dt.date
+) -> Iterator[Change]:
+    stored: dict[str, dict[str, Any]] = {}
+    for sid in config.sources_of_kind("vault"):
+        for cred in snapshot.source(sid).credentials:
+            stored.setdefault(sid, {})[cred.identity] = cred
+    for iid, want in sorted(desired.credentials.items()):
+        have = stored.get(want.vault, {}).get(iid)
+        details = _credential_details(want)
+        if have is None:
+            yield Change("store_credential", want.vault, iid, details=details)
+            continue
+        last = have.rotated_at or have.stored_at
+        days = want.rotate_every_days
+        if days and last and today >= last + dt.timedelta(days=days):
+            yield Change(
+                "rotate_credential",
+                want.vault,
+                iid,
+                details={**details, "last_rotated": last.isoformat()},
+            )
+
+
+def _credential_details(want: DesiredCredential) -> dict[str, Any]:
+    return {
+        "mode": want.mode,
+        "credential_kind": want.kind,
+        "supplied_by": want.supplied_by,
+        "account_source": want.account_source,
+        "rotate_every_days": want.rotate_every_days,
+    }

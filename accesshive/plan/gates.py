@@ -1,0 +1,39 @@
+"""Review gates: which orders need whose approval, from the review and classification policies.
+
+An order is gated when any review rule matches it; the gate is the union of the
+matching rules' reviewer groups with the strictest quorum. A manual task is
+matched by the action it asks a person to perform.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+from accesshive.config.policy import ReviewPolicy, ReviewRule
+from accesshive.plan.orders import Change, Gate
+
+
+def gate_for(change: Change, policy: ReviewPolicy) -> Gate | None:
+    matched = [rule for rule in policy.rules if _matches(rule, change)]
+    if not matched:
+        return None
+    groups = sorted({g for rule in matched for g in rule.reviewer_groups})
+    return Gate(
+        rules=tuple(sorted(rule.name for rule in matched)),
+        reviewer_groups=tuple(groups),
+        quorum=max(rule.quorum for rule in matched),
+    )
+
+
+def _matches(rule: ReviewRule, change: Change) -> bool:
+    if rule.order_kinds and change.action not in rule.order_kinds:
+        return False
+    if rule.sensitive_only and not change.sensitive:
+        return False
+    if not any(fnmatch.fnmatchcase(change.source, pat) for pat in rule.sources):
+        return False
+    if rule.access_profiles:
+        via = change.details.get("access_profile")
+        if not via or not any(fnmatch.fnmatchcase(str(via), p) for p in rule.access_profiles):
+            return False
+    return True

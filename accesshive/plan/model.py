@@ -1,0 +1,81 @@
+"""``Plan``: the orders to execute, bound to the inputs they were computed from.
+
+A plan is data. It carries the format version, the tool version, the config
+digest and each source's snapshot fingerprint, so apply can refuse a plan that
+no longer matches its inputs; ``digest`` is the SHA-256 of its canonical JSON.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from accesshive.plan.diff import Adoption, Orphan
+from accesshive.plan.orders import Order, canonical_json, digest
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    tool_version: str
+    config_digest: str
+    fingerprints: dict[str, str]
+    orders: tuple[Order, ...]
+    orphans: tuple[Orphan, ...]
+    adoptions: tuple[Adoption, ...]
+    warnings: tuple[str, ...] = ()
+    allow_mass_changes: bool = False
+    identities: dict[str, dict[str, Any]] | None = None
+    """id → type and lifecycle state, for identities that have orders."""
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.orders)
+
+    def order(self, oid: str) -> Order:
+        for o in self.orders:
+            if o.id == oid:
+                return o
+        raise KeyError(oid)
+
+    def summary(self) -> dict[str, Any]:
+        kinds = Counter(o.kind if o.kind == "manual_task" else o.action for o in self.orders)
+        sources = Counter(o.change.source for o in self.orders)
+        return {
+            "orders": len(self.orders),
+            "gated": sum(1 for o in self.orders if o.gate),
+            "manual_tasks": sum(1 for o in self.orders if o.kind == "manual_task"),
+            "by_kind": dict(sorted(kinds.items())),
+            "by_source": dict(sorted(sources.items())),
+            "orphans": len(self.orphans),
+            "adoptions": len(self.adoptions),
+            "identities": len({o.change.identity for o in self.orders if o.change.identity}),
+        }
+
+    def body(self) -> dict[str, Any]:
+        """Everything the digest covers (no timestamps: same inputs, same bytes)."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "tool_version": self.tool_version,
+            "project": self.project,
+            "config_digest": self.config_digest,
+            "snapshot_fingerprints": dict(sorted(self.fingerprints.items())),
+            "options": {"allow_mass_changes": self.allow_mass_changes},
+            "orders": [o.to_json() for o in self.orders],
+            "edges": [[dep, o.id] for o in self.orders for dep in o.depends_on],
+            "orphans": [vars(x) for x in self.orphans],
+            "adoptions": [vars(x) for x in self.adoptions],
+            "identities": self.identities or {},
+            "warnings": list(self.warnings),
+            "summary": self.summary(),
+        }
+
+    @property
+    def digest(self) -> str:
+        return digest(self.body())
+
+    def canonical(self) -> str:
+        return canonical_json(self.body())

@@ -1,0 +1,141 @@
+"""``Order``: one provisioning step of a plan, and ``Change``: what diff found.
+
+Why ids are hashes of *what* an order does (action, source, account,
+entitlement) and not of its position: an approval given to an order in a pull
+request must still point at the same order after an unrelated change is pushed.
+The ``content_digest`` covers everything the order would do, so an approval is
+void if the order itself changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Order kinds, grouped by what they do to access (for +/~/- markers and guardrails).
+ADDING = frozenset({"create_account", "enable_account", "grant", "store_credential"})
+CHANGING = frozenset({"update_account", "rotate_credential"})
+REMOVING = frozenset({"disable_account", "delete_account", "revoke"})
+KIND_RANK = {
+    k: i
+    for i, k in enumerate(
+        [
+            "create_account",
+            "update_account",
+            "enable_account",
+            "grant",
+            "store_credential",
+            "rotate_credential",
+            "revoke",
+            "disable_account",
+            "delete_account",
+            "manual_task",
+        ]
+    )
+}
+
+
+def canonical_json(value: Any) -> str:
+    """The one serialisation that digests are computed over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between desired and actual state: an order before it has an id."""
+
+    action: str
+    """The provisioning action (an order kind other than manual_task)."""
+    source: str
+    identity: str | None
+    account: str | None = None
+    """The target's external id, when the account exists."""
+    name: str | None = None
+    """The account's name on the target, for people reading the plan."""
+    entitlement: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    """create: every managed attribute; update: {attribute: {"from": old, "to": new}}."""
+    details: Mapping[str, Any] = field(default_factory=dict)
+    sensitive: bool = False
+
+    def key(self) -> dict[str, Any]:
+        """What identifies the step, whatever its attribute values."""
+        return {
+            "action": self.action,
+            "source": self.source,
+            "identity": self.identity,
+            "account": None if self.identity else self.account,
+            "entitlement": self.entitlement,
+        }
+
+    def order_id(self) -> str:
+        return digest(self.key())[:12]
+
+
+@dataclass(frozen=True)
+class Gate:
+    rules: tuple[str, ...]
+    reviewer_groups: tuple[str, ...]
+    quorum: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rules": list(self.rules),
+            "reviewer_groups": list(self.reviewer_groups),
+            "quorum": self.quorum,
+        }
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    kind: str
+    """The order kind; ``manual_task`` when the source is provisioned by a person."""
+    change: Change
+    depends_on: tuple[str, ...] = ()
+    gate: Gate | None = None
+    assignee: str | None = None
+    """For manual tasks: the source owner who performs it."""
+
+    @property
+    def action(self) -> str:
+        return self.change.action
+
+    @property
+    def state(self) -> str:
+        return "awaiting_approval" if self.gate else "pending"
+
+    def body(self) -> dict[str, Any]:
+        """What the order does: the part an approval's content digest covers."""
+        c = self.change
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "action": c.action,
+            "source": c.source,
+            "identity": c.identity,
+            "account": c.account,
+            "name": c.name,
+            "entitlement": c.entitlement,
+            "attributes": dict(c.attributes),
+            "details": dict(c.details),
+            "sensitive": c.sensitive,
+            "assignee": self.assignee,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        body = self.body()
+        return {
+            **body,
+            "content_digest": digest(body),
+            "depends_on": list(self.depends_on),
+            "gate": self.gate.to_json() if self.gate else None,
+            "state": self.state,
+        }

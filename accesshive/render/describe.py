@@ -1,0 +1,71 @@
+"""Words for orders, shared by every renderer so text and Markdown say the same thing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accesshive.plan.orders import ADDING, CHANGING, REMOVING, Order
+
+MAX_VALUE = 60
+
+
+def marker(order: Order) -> str:
+    if order.action in ADDING:
+        return "+"
+    if order.action in CHANGING:
+        return "~"
+    if order.action in REMOVING:
+        return "-"
+    return "?"
+
+
+def show_value(value: Any) -> str:
+    text = "null" if value is None else str(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."
+
+
+def summary_line(order: Order) -> str:
+    """One line: what the order does, without its id or gate."""
+    c = order.change
+    target = c.name or c.account or c.identity or "?"
+    act = c.action
+    if act == "create_account":
+        enabled = "" if c.details.get("enabled", True) else " (disabled)"
+        pw = ", generated password" if c.details.get("generate_password") else ""
+        text = f"create account {target} on {c.source}{enabled}{pw}"
+    elif act == "update_account":
+        parts = [
+            f"{k}: {show_value(v['from'])} → {show_value(v['to'])}"
+            for k, v in sorted(c.attributes.items())
+        ]
+        text = f"update {target} on {c.source}: " + "; ".join(parts)
+    elif act in ("grant", "revoke"):
+        via = c.details.get("access_profile")
+        text = (
+            f"{act} {c.entitlement} on {c.source} to {target}"
+            if act == "grant"
+            else (f"revoke {c.entitlement} on {c.source} from {target}")
+        )
+        if via:
+            text += f" (access profile {via})"
+        if c.sensitive:
+            text += " [sensitive]"
+    elif act in ("store_credential", "rotate_credential"):
+        verb = "store" if act == "store_credential" else "rotate"
+        kind = c.details.get("credential_kind", "credential")
+        how = "generated" if c.details.get("mode") == "managed" else "supplied"
+        text = f"{verb} {kind} ({how}) for {c.identity} in {c.source}"
+    else:
+        verb = act.replace("_account", "")
+        orphan = " (orphan)" if c.details.get("orphan") else ""
+        text = f"{verb} account {target} on {c.source}{orphan}"
+    if order.kind == "manual_task":
+        text = f"manual task for {order.assignee}: {text}"
+    return text
+
+
+def gate_text(order: Order) -> str:
+    if order.gate is None:
+        return ""
+    groups = ", ".join(order.gate.reviewer_groups)
+    return f"awaiting approval: {order.gate.quorum} of {groups}"

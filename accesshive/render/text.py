@@ -1,0 +1,72 @@
+"""The plan for a terminal: grouped by identity, ``+ ~ -`` markers, counts, gates flagged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from accesshive.plan.model import Plan
+from accesshive.plan.orders import Order
+from accesshive.render.describe import gate_text, marker, summary_line
+
+Style = Callable[..., str]
+
+
+def _plain(text: str, **_: object) -> str:
+    return text
+
+
+COLOURS = {"+": "green", "~": "yellow", "-": "red", "?": "cyan"}
+
+
+def render_text(plan: Plan, style: Style = _plain) -> str:
+    lines: list[str] = []
+    s = plan.summary()
+    if not plan.orders:
+        lines.append(f"No changes. {plan.project} matches its configuration.")
+    else:
+        lines.append(
+            f"Plan for {plan.project}: {s['orders']} orders for {s['identities']} identities"
+            f" ({s['gated']} awaiting approval, {s['manual_tasks']} manual tasks)"
+        )
+    for group, orders in groups(plan):
+        lines.append("")
+        lines.append(style(group, bold=True))
+        for o in orders:
+            m = marker(o)
+            line = f"  {style(m, fg=COLOURS[m])} {summary_line(o)}  [{o.id}]"
+            if o.gate:
+                line += "  " + style(f"⚠ {gate_text(o)}", fg="magenta")
+            lines.append(line)
+    if plan.orphans:
+        lines.append("")
+        lines.append(
+            style(f"Orphaned accounts ({len(plan.orphans)}): no identity owns them", bold=True)
+        )
+        for x in plan.orphans:
+            state = "enabled" if x.enabled else "disabled"
+            lines.append(f"  ! {x.source}: {x.name or x.account} ({x.account}, {state})")
+    if plan.adoptions:
+        lines.append("")
+        lines.append(f"Adopted existing accounts ({len(plan.adoptions)}):")
+        for a in plan.adoptions:
+            lines.append(f"  = {a.source}: {a.account} → {a.identity} (matched on {a.matched_on})")
+    if plan.orders:
+        lines.append("")
+        lines.append("By kind:   " + ", ".join(f"{k} {n}" for k, n in s["by_kind"].items()))
+        lines.append("By source: " + ", ".join(f"{k} {n}" for k, n in s["by_source"].items()))
+    for w in plan.warnings:
+        lines.append(style(f"warning: {w}", fg="yellow"))
+    return "\n".join(lines) + "\n"
+
+
+def groups(plan: Plan) -> list[tuple[str, list[Order]]]:
+    groups: dict[str, list[Order]] = {}
+    for o in plan.orders:
+        ident = o.change.identity
+        if ident is None:
+            key = "(accounts without identity)"
+        else:
+            meta = (plan.identities or {}).get(ident, {})
+            key = f"{ident} ({meta.get('type', '?')}, {meta.get('lifecycle_state', '?')})"
+        groups.setdefault(key, []).append(o)
+    return sorted(groups.items())

@@ -1,0 +1,95 @@
+"""``Snapshot``: the accounts, grants and credentials read from each source.
+
+A snapshot is what plan diffs against and what a saved plan is bound to: each
+source's ``fingerprint`` is a hash of its content, so apply can tell a plan made
+against an older view of a target (stale) from a current one. Secrets never
+appear here: vault entries carry metadata only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from accesshive.config.yamlio import YamlProblem, parse_file
+from accesshive.errors import SnapshotError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SnapshotAccount(_Model):
+    external_id: str
+    """The target's own id for the account (DN, SCIM id, primary key)."""
+    identity: str | None = None
+    """The identity accesshive linked this account to, when it created or adopted it."""
+    enabled: bool = True
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    grants: list[str] = Field(default_factory=list)
+    """Entitlements the account holds on the source."""
+    last_login: str | None = None
+
+
+class SnapshotCredential(_Model):
+    identity: str
+    kind: str
+    stored_at: dt.date | None = None
+    rotated_at: dt.date | None = None
+    key_id: str | None = None
+
+
+class SourceSnapshot(_Model):
+    accounts: list[SnapshotAccount] = Field(default_factory=list)
+    credentials: list[SnapshotCredential] = Field(default_factory=list)
+    read_at: str | None = None
+    """When sync read it (not part of the fingerprint)."""
+
+    def fingerprint(self) -> str:
+        body = {
+            "accounts": sorted(
+                (a.model_dump(mode="json") for a in self.accounts),
+                key=lambda a: str(a["external_id"]),
+            ),
+            "credentials": sorted(
+                (c.model_dump(mode="json") for c in self.credentials),
+                key=lambda c: str(c["identity"]),
+            ),
+        }
+        raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+class Snapshot(_Model):
+    version: int = 1
+    sources: dict[str, SourceSnapshot] = Field(default_factory=dict)
+
+    def source(self, sid: str) -> SourceSnapshot:
+        return self.sources.get(sid) or SourceSnapshot()
+
+    def fingerprints(self) -> dict[str, str]:
+        return {sid: snap.fingerprint() for sid, snap in sorted(self.sources.items())}
+
+
+def load_snapshot(path: Path) -> Snapshot:
+    """Read a snapshot from a JSON or YAML file (tests, and `plan --snapshot`)."""
+    try:
+        parsed = parse_file(path, str(path))
+    except YamlProblem as problem:
+        raise SnapshotError(f"snapshot {problem.diagnostic.render()}") from problem
+    except OSError as exc:
+        raise SnapshotError(f"cannot read snapshot {path}: {exc.strerror}") from exc
+    try:
+        return Snapshot.model_validate(parsed.data or {})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SnapshotError(
+            f"snapshot {path} is malformed at {where}: {first['msg']} "
+            f"({exc.error_count()} problem(s)); re-create it with `accesshive sync`"
+        ) from exc
