@@ -1,0 +1,91 @@
+"""`accesshive plan`, `show` and `graph` as a CI job runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from accesshive.cli import main
+from tests.conftest import EXAMPLES, FIXTURES
+
+QUICK = str(EXAMPLES / "quickstart")
+CONVERGED = str(FIXTURES / "snapshots" / "quickstart-converged.yaml")
+DRIFTED = str(FIXTURES / "snapshots" / "quickstart-drifted.yaml")
+TODAY = ["--today", "2026-11-29"]
+
+
+def test_detailed_exitcode_says_whether_there_are_changes() -> None:
+    runner = CliRunner()
+    same = runner.invoke(
+        main, ["plan", QUICK, "--snapshot", CONVERGED, "--detailed-exitcode", *TODAY]
+    )
+    assert same.exit_code == 0, same.output
+    assert "No changes." in same.output
+    drift = runner.invoke(
+        main, ["plan", QUICK, "--snapshot", DRIFTED, "--detailed-exitcode", *TODAY]
+    )
+    assert drift.exit_code == 2, drift.output
+    plain = runner.invoke(main, ["plan", QUICK, "--snapshot", DRIFTED, *TODAY])
+    assert plain.exit_code == 0
+
+
+def test_saved_plan_renders_in_every_format(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "plan.json"
+    result = runner.invoke(main, ["plan", QUICK, "--snapshot", DRIFTED, "--out", str(out), *TODAY])
+    assert result.exit_code == 0, result.output
+    assert f"to {out}" in result.output
+    saved = json.loads(out.read_text())
+    shown = runner.invoke(main, ["show", str(out), "--format", "json"])
+    assert shown.exit_code == 0
+    assert json.loads(shown.stdout) == saved
+    md = runner.invoke(main, ["show", str(out), "--format", "markdown"])
+    assert "#### Orders awaiting approval" in md.stdout
+    assert "| `f5ea0b25dd47` |" in md.stdout
+    text = runner.invoke(main, ["show", str(out)])
+    assert "⚠ awaiting approval: 1 of security" in text.stdout
+    mermaid = runner.invoke(main, ["graph", str(out)])
+    assert mermaid.stdout.startswith("flowchart TD\n")
+    dot = runner.invoke(main, ["graph", str(out), "--format", "dot"])
+    assert dot.stdout.startswith("digraph plan {")
+
+
+def test_plan_with_broken_config_exits_1(tmp_path: Path) -> None:
+    broken = FIXTURES / "broken" / "dangling_role"
+    result = CliRunner().invoke(main, ["plan", str(broken), *TODAY])
+    assert result.exit_code == 1
+    assert "identities.yaml:4:13: error[unknown-reference]" in result.output
+
+
+def test_edited_plan_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    CliRunner().invoke(main, ["plan", QUICK, "--out", str(out), *TODAY])
+    out.write_text(out.read_text().replace('"readers"', '"wiki-admins"'))
+    result = CliRunner().invoke(main, ["show", str(out)])
+    assert result.exit_code == 1
+    assert "was modified after it was written" in result.output
+
+
+def test_guardrail_exit_code_is_3(tmp_path: Path) -> None:
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "quickstart", repo)
+    (repo / "policies").mkdir()
+    (repo / "policies" / "guardrails.yaml").write_text("guardrails:\n  max_removal_count: 0\n")
+    people = repo / "identities" / "people.yaml"
+    people.write_text(
+        people.read_text().replace(
+            "  ada.lovelace:\n    type: human\n",
+            "  ada.lovelace:\n    type: human\n    lifecycle_state: terminated\n",
+        )
+    )
+    result = CliRunner().invoke(main, ["plan", str(repo), "--snapshot", CONVERGED, *TODAY])
+    assert result.exit_code == 3
+    assert "--allow-mass-changes" in result.output
+    ok = CliRunner().invoke(
+        main, ["plan", str(repo), "--snapshot", CONVERGED, "--allow-mass-changes", *TODAY]
+    )
+    assert ok.exit_code == 0
