@@ -18,6 +18,7 @@ from dataclasses import replace
 from accesshive import __version__
 from accesshive.config import Config
 from accesshive.desired import DesiredState
+from accesshive.errors import PlanError
 from accesshive.plan.diff import diff
 from accesshive.plan.gates import gate_for
 from accesshive.plan.graph import build_graph, dependencies, ordered
@@ -35,7 +36,12 @@ def make_plan(
     allow_mass_changes: bool = False,
 ) -> Plan:
     found = diff(config, desired, snapshot, today)
-    changes = {c.order_id(): _classified(c, desired) for c in found.changes}
+    changes: dict[str, Change] = {}
+    for change in found.changes:
+        oid = change.order_id()
+        if oid in changes and changes[oid] != change:
+            raise PlanError(f"two different orders got the same id {oid}: {change.key()}")
+        changes[oid] = _classified(change, desired)
     deps = dependencies(config, changes.values())
     graph = build_graph(changes, deps)
     enforce(
@@ -44,7 +50,7 @@ def make_plan(
     orders = tuple(
         _order(config, changes[oid], sorted(deps[oid])) for oid in ordered(graph, changes)
     )
-    warnings = tuple(
+    warnings = found.conflicts + tuple(
         f"source '{sid}' has no snapshot: planned as if it were empty"
         for sid in sorted(config.sources)
         if sid not in snapshot.sources

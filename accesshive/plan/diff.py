@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from accesshive.config import Config
@@ -48,12 +48,15 @@ class Changes:
     changes: tuple[Change, ...]
     orphans: tuple[Orphan, ...]
     adoptions: tuple[Adoption, ...]
+    conflicts: tuple[str, ...] = ()
+    """Accounts accesshive refuses to decide about (several match one identity)."""
 
 
 def diff(config: Config, desired: DesiredState, snapshot: Snapshot, today: dt.date) -> Changes:
     changes: list[Change] = []
     orphans: list[Orphan] = []
     adoptions: list[Adoption] = []
+    conflicts: list[str] = []
     by_source: dict[str, list[DesiredAccount]] = {}
     for (sid, _), account in sorted(desired.accounts.items()):
         by_source.setdefault(sid, []).append(account)
@@ -63,9 +66,17 @@ def diff(config: Config, desired: DesiredState, snapshot: Snapshot, today: dt.da
             continue
         matcher = _Matcher(source, snapshot.source(sid))
         for want in by_source.get(sid, []):
-            have, matched_on = matcher.match(want)
+            have, matched_on, duplicates = matcher.match(want)
+            if duplicates:
+                conflicts.append(_duplicates_message(sid, want, have, matched_on, duplicates))
+                for dup in duplicates:
+                    changes.extend(
+                        replace(c, details={**c.details, "duplicate": True})
+                        for c in _converge(desired, source, want, dup, duplicate=True)
+                    )
             if have is None:
-                changes.extend(_create(source, want))
+                if not duplicates:
+                    changes.extend(_create(source, want))
                 continue
             if matched_on != "link":
                 adoptions.append(Adoption(sid, want.identity, have.external_id, matched_on))
@@ -80,7 +91,7 @@ def diff(config: Config, desired: DesiredState, snapshot: Snapshot, today: dt.da
                 changes.extend(_orphan_changes(config, orphan))
     changes.extend(_credentials(config, desired, snapshot, today))
     orphans.extend(_vault_orphans(config, desired, snapshot))
-    return Changes(tuple(changes), tuple(orphans), tuple(adoptions))
+    return Changes(tuple(changes), tuple(orphans), tuple(adoptions), tuple(conflicts))
 
 
 def _vault_orphans(config: Config, desired: DesiredState, snapshot: Snapshot) -> Iterator[Orphan]:
@@ -99,7 +110,7 @@ class _Matcher:
         self.accounts = sorted(snap.accounts, key=lambda a: a.external_id)
         self.claimed: set[str] = set()
         self.by_link: dict[str, SnapshotAccount] = {}
-        self.by_attr: dict[str, dict[Any, SnapshotAccount]] = {}
+        self.by_attr: dict[str, dict[Any, list[SnapshotAccount]]] = {}
         schema = source.account.schema_
         for acc in self.accounts:
             if acc.identity:
@@ -108,25 +119,43 @@ class _Matcher:
                 value = acc.attributes.get(attr)
                 if value not in (None, ""):
                     index = self.by_attr.setdefault(attr, {})
-                    index.setdefault(_key(normalize(value, schema.get(attr))), acc)
+                    index.setdefault(_key(normalize(value, schema.get(attr))), []).append(acc)
 
-    def match(self, want: DesiredAccount) -> tuple[SnapshotAccount | None, str]:
+    def match(
+        self, want: DesiredAccount
+    ) -> tuple[SnapshotAccount | None, str, list[SnapshotAccount]]:
+        """The account, how it matched ("link" or a correlation attribute), and duplicates:
+        other unlinked accounts that correlate with the same identity.
+
+        With several equally good matches and no link, there is no account, only
+        duplicates: accesshive never guesses which one is the person's.
+        """
         linked = self.by_link.get(want.identity)
-        if linked is not None and linked.external_id not in self.claimed:
+        if linked is not None and linked.external_id in self.claimed:
+            linked = None
+        if linked is not None:
             self.claimed.add(linked.external_id)
-            return linked, "link"
         schema = self.source.account.schema_
         for attr in self.source.account.correlation:
             value = want.attributes.get(attr)
             if value in (None, ""):
                 continue
-            found = self.by_attr.get(attr, {}).get(_key(normalize(value, schema.get(attr))))
-            if found is not None and found.external_id not in self.claimed:
-                if found.identity and found.identity != want.identity:
-                    continue  # linked to someone else: never steal an account
-                self.claimed.add(found.external_id)
-                return found, attr
-        return None, ""
+            key = _key(normalize(value, schema.get(attr)))
+            found = [
+                acc
+                for acc in self.by_attr.get(attr, {}).get(key, [])
+                if acc.external_id not in self.claimed
+                # an account linked to someone else is never taken
+                and acc.identity in (None, want.identity)
+            ]
+            self.claimed.update(acc.external_id for acc in found)
+            if linked is not None:
+                return linked, "link", found
+            if len(found) == 1:
+                return found[0], attr, []
+            if found:
+                return None, attr, found
+        return linked, "link" if linked else "", []
 
     def unclaimed(self) -> Iterator[SnapshotAccount]:
         return (a for a in self.accounts if a.external_id not in self.claimed)
@@ -178,9 +207,41 @@ def _grant_change(
     )
 
 
+def _duplicates_message(
+    sid: str,
+    want: DesiredAccount,
+    have: SnapshotAccount | None,
+    attr: str,
+    duplicates: list[SnapshotAccount],
+) -> str:
+    ids = ", ".join(d.external_id for d in duplicates)
+    what = (
+        f"besides its linked account {have.external_id}, accounts {ids} also match"
+        if have
+        else f"accounts {ids} all match"
+    )
+    action = (
+        "they are disabled or deleted with it"
+        if want.state != "enabled"
+        else "they are left alone: link one, remove the others on the target"
+    )
+    return f"source '{sid}': identity '{want.identity}': {what} on {attr}; {action}"
+
+
 def _converge(
-    desired: DesiredState, source: Source, want: DesiredAccount, have: SnapshotAccount
+    desired: DesiredState,
+    source: Source,
+    want: DesiredAccount,
+    have: SnapshotAccount,
+    duplicate: bool = False,
 ) -> Iterator[Change]:
+    """Orders that bring an existing account to what is wanted.
+
+    A duplicate account (one more account matching the identity) only ever loses
+    access: a leaver must not keep a second way in, and nothing is added to it.
+    """
+    if duplicate and want.state == "enabled":
+        return
     sid, ext = want.source, have.external_id
     name = _name(source, have.attributes) or _name(source, want.attributes)
     managed = desired.managed_entitlements.get(sid, frozenset())
@@ -192,7 +253,9 @@ def _converge(
         to_grant, to_revoke = [], sorted(held)
     else:
         to_grant, to_revoke = [], []
-    if want.state != "absent":
+    if duplicate:
+        to_grant = []
+    if want.state != "absent" and not duplicate:
         updates = _attribute_updates(source, want, have)
         if updates:
             yield Change("update_account", sid, want.identity, ext, name, attributes=updates)

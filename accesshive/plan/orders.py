@@ -71,7 +71,11 @@ class Change:
             "action": self.action,
             "source": self.source,
             "identity": self.identity,
-            "account": None if self.identity else self.account,
+            # an identity's one account is named by the identity (ids survive re-creation);
+            # orphans and duplicate accounts only by their external id
+            "account": self.account
+            if self.identity is None or self.details.get("duplicate")
+            else None,
             "entitlement": self.entitlement,
         }
 
