@@ -45,6 +45,12 @@ class Config:
     """(collection, id) of entities declared but invalid: references to them are not
     reported again as dangling."""
 
+    policy_origins: Mapping[str, str] = field(default_factory=dict)
+    """policy section → the file it was taken from."""
+
+    def policy_origin(self, section: str, *path: str | int) -> Location:
+        return Location(self.policy_origins.get(section, "policies"), (section, *path))
+
     def declares(self, collection: str, ident: str) -> bool:
         return ident in getattr(self, collection) or (collection, ident) in self.invalid
 

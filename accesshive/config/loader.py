@@ -86,6 +86,7 @@ class _Loader:
         self.paths: dict[str, Path] = {}
         self.locator = Locator(root)
         self.invalid: set[tuple[str, str]] = set()
+        self.policy_origins: dict[str, str] = {}
 
     def locate(self, d: Diagnostic) -> Diagnostic:
         self.locator.paths = self.paths
@@ -247,6 +248,7 @@ class _Loader:
                     value = getattr(doc, section)
                     if value is not None:
                         merged[section] = value
+                        self.policy_origins[section] = parsed.name
         return Policies(**merged)
 
     # ------------------------------------------------------------------ merge
@@ -296,4 +298,5 @@ class _Loader:
             digest=digest,
             paths=dict(self.paths),
             invalid=frozenset(self.invalid),
+            policy_origins=dict(self.policy_origins),
         )

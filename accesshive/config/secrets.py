@@ -16,9 +16,11 @@ from accesshive.diagnostics import YamlPath
 REFERENCE = re.compile(r"^\$\{(env|file|vault):([^}]+)\}$")
 _SECRET_KEY = re.compile(
     r"(^|[_-])(password|passwd|secret|token|api_?key|private_?key|client_?secret|access_?key"
-    r"|bearer)$",
+    r"|bearer|key|master_?key|credentials?)$",
     re.IGNORECASE,
 )
+# user:password@ in a URL (postgresql://app:hunter2@db/...)
+_URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/:@\s]+:([^@\s]+)@", re.IGNORECASE)
 _SECRET_VALUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
     ("an AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
@@ -53,6 +55,10 @@ def find_inline_secrets(data: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPa
         elif isinstance(node, list):
             stack.extend(((*where, i), v) for i, v in enumerate(node))
         elif isinstance(node, str):
+            url = _URL_PASSWORD.match(node)
+            if url and not is_reference(url.group(1)):
+                yield where, "the URL holds a clear-text password"
+                continue
             for what, pattern in _SECRET_VALUES:
                 if pattern.search(node):
                     yield where, f"value looks like {what}"

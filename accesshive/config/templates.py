@@ -26,9 +26,39 @@ BUILTIN_VARIABLES = frozenset(
 )
 
 
+# Letters that Unicode does not decompose into a base letter plus an accent.
+_TRANSLITERATE = str.maketrans(
+    {
+        "ø": "o",
+        "Ø": "O",
+        "ł": "l",
+        "Ł": "L",
+        "ß": "ss",
+        "ẞ": "SS",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "đ": "d",
+        "Đ": "D",
+        "þ": "th",
+        "Þ": "Th",
+        "ð": "d",
+        "Ð": "D",
+        "ı": "i",
+        "ħ": "h",
+        "Ħ": "H",
+        "ŀ": "l",
+        "Ŀ": "L",
+    }
+)
+
+
 def _ascii(value: str) -> str:
-    """Fold accents away (Zoë → Zoe): directories often refuse non-ASCII names."""
-    return unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    """Fold accents away (Zoë → Zoe, Bjørn → Bjorn, Straße → Strasse): directories often
+    refuse non-ASCII names."""
+    text = str(value).translate(_TRANSLITERATE)
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
 def _slug(value: str, sep: str = ".") -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from accesshive.config.assignment import assign, credential_mode, is_credential_only
 from accesshive.config.config import Config
-from accesshive.config.secrets import find_inline_secrets
+from accesshive.config.secrets import find_inline_secrets, is_reference
 from accesshive.config.structure import describe, suggest
 from accesshive.config.templates import BUILTIN_VARIABLES, TemplateProblem, is_template, variables
 from accesshive.config.values import ValueProblem, coerce
@@ -390,19 +390,84 @@ def check_review_groups(config: Config) -> Iterator[Diagnostic]:
     review = config.policies.review
     if not review.reviewers:
         return
-    groups = {g for r in review.reviewers.values() for g in r.groups}
-    for rule in review.rules:
-        for group in rule.reviewer_groups:
+    for i, rule in enumerate(review.rules):
+        for j, group in enumerate(rule.reviewer_groups):
             members = sum(1 for r in review.reviewers.values() if group in r.groups)
-            if group not in groups or members < rule.quorum:
+            if members < rule.quorum:
                 yield Diagnostic(
                     "unsatisfiable-review",
                     f"review rule '{rule.name}' needs {rule.quorum} reviewer(s) from group "
                     f"'{group}', which has {members}",
-                    Location("policies/review.yaml"),
+                    config.policy_origin("review", "rules", i, "reviewer_groups", j),
                     hint="add reviewers to that group or lower the quorum",
                     severity=Severity.WARNING,
                 )
+
+
+def check_policy_references(config: Config) -> Iterator[Diagnostic]:
+    """A policy naming a source or profile that does not exist would silently never match,
+    and a sensitive grant would go unreviewed: refuse it. Globs are not checked."""
+    for i, sel in enumerate(config.policies.classification.sensitive):
+        yield from _policy_name(
+            config,
+            sel.source,
+            "sources",
+            config.policy_origin("classification", "sensitive", i, "source"),
+        )
+    for i, rule in enumerate(config.policies.review.rules):
+        for j, pat in enumerate(rule.sources):
+            yield from _policy_name(
+                config, pat, "sources", config.policy_origin("review", "rules", i, "sources", j)
+            )
+        for j, pat in enumerate(rule.access_profiles):
+            yield from _policy_name(
+                config,
+                pat,
+                "access_profiles",
+                config.policy_origin("review", "rules", i, "access_profiles", j),
+            )
+
+
+def _policy_name(
+    config: Config, name: str, collection: str, where: Location
+) -> Iterator[Diagnostic]:
+    if any(ch in name for ch in "*?["):
+        return
+    if not config.declares(collection, name):
+        noun = "source" if collection == "sources" else "access profile"
+        yield _dangling(noun, name, getattr(config, collection), where, collection)
+
+
+def check_credentials(config: Config) -> Iterator[Diagnostic]:
+    for iid, ident in config.identities.items():
+        spec = ident.credential
+        if spec is None:
+            continue
+        if spec.mode == "managed" and ident.type != "shared_credential":
+            yield Diagnostic(
+                "invalid-value",
+                f"identity '{iid}' is of type {ident.type}: only shared credentials can be managed "
+                "(a password accesshive generates on a Google Workspace account)",
+                config.origin("identities", iid, "credential", "mode"),
+                hint="remove 'mode', or set it to external",
+            )
+        if spec.supplied_by is not None and not (
+            spec.supplied_by == "stdin" or is_reference(spec.supplied_by)
+        ):
+            yield Diagnostic(
+                "inline-secret",
+                f"identity '{iid}': credential.supplied_by must say where the value comes from, "
+                "not hold it",
+                config.origin("identities", iid, "credential", "supplied_by"),
+                hint="use ${env:NAME}, ${file:PATH} or stdin (accesshive vault put)",
+            )
+        if spec.supplied_by is not None and spec.mode == "managed":
+            yield Diagnostic(
+                "invalid-value",
+                f"identity '{iid}': a managed credential is generated, never supplied",
+                config.origin("identities", iid, "credential", "supplied_by"),
+                hint="remove supplied_by, or set mode: external",
+            )
 
 
 CHECKS: tuple[Check, ...] = (
@@ -414,4 +479,6 @@ CHECKS: tuple[Check, ...] = (
     check_lifecycle_states,
     check_inline_secrets,
     check_review_groups,
+    check_policy_references,
+    check_credentials,
 )

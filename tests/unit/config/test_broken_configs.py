@@ -107,6 +107,22 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
         "sources.yaml:6:7",
         "sources.app.connection.password: 'password' holds a clear-text secret",
     ),
+    "url_password": (
+        "inline-secret",
+        "sources.yaml:5:7",
+        "sources.app.connection.url: the URL holds a clear-text password",
+    ),
+    "managed_api_key": (
+        "invalid-value",
+        "identities.yaml:14:7",
+        "identity 'ci-key' is of type api_key: only shared credentials can be managed "
+        "(a password accesshive generates on a Google Workspace account)",
+    ),
+    "policy_unknown_source": (
+        "unknown-reference",
+        "policies/review.yaml:5:17",
+        "source 'ap' is not declared",
+    ),
     "not_utf8": ("not-utf8", "identities.yaml:7:25", "byte 0xe7 is not valid UTF-8"),
     "alias_bomb": (
         "alias-bomb",
