@@ -11,7 +11,12 @@ a bug and keeps its traceback.
     ├── SnapshotError               exit 1  a snapshot file cannot be read or is malformed
     ├── PlanError                   exit 1  a plan cannot be computed (cycle, bad policy)
     │   └── GuardrailError          exit 3  the plan breaks a guardrail (mass deletes); needs a flag
-    └── PlanFileError               exit 1  a saved plan is unreadable, tampered with, or too new
+    ├── PlanFileError               exit 1  a saved plan is unreadable, tampered with, or too new
+    ├── StoreError                  exit 1  the state store cannot be opened or upgraded
+    │   └── LockedError             exit 4  another run holds the environment's lock
+    ├── ConnectorError              exit 1  a target system refused or failed (``retryable`` says
+    │                                       whether trying again may help)
+    └── SyncError                   exit 5  one or more sources could not be read (others were)
 
 Exit code 2 is reserved for ``plan --detailed-exitcode`` ("changes present")
 and click's usage errors.
@@ -29,6 +34,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_GUARDRAIL = 3
+EXIT_LOCKED = 4
+EXIT_PARTIAL = 5
 
 
 class AccessHiveError(Exception):
@@ -62,3 +69,32 @@ class GuardrailError(PlanError):
 
 class PlanFileError(AccessHiveError):
     """A saved plan file cannot be trusted or read."""
+
+
+class StoreError(AccessHiveError):
+    """The state store cannot be used."""
+
+
+class LockedError(StoreError):
+    """Another run holds the environment's lock."""
+
+    exit_code = EXIT_LOCKED
+
+
+class ConnectorError(AccessHiveError):
+    """A target system failed; ``retryable`` says whether trying again may help.
+
+    ``message`` is the target's own words, kept so the user sees what the system said.
+    """
+
+    def __init__(self, source: str, message: str, *, retryable: bool = False) -> None:
+        super().__init__(f"source '{source}': {message}")
+        self.source = source
+        self.message = message
+        self.retryable = retryable
+
+
+class SyncError(AccessHiveError):
+    """Some sources could not be read; their previous snapshots were kept."""
+
+    exit_code = EXIT_PARTIAL

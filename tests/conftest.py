@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,3 +21,27 @@ def examples() -> Path:
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server on 127.0.0.1 (CI installs it; elsewhere skip if absent)."""
+    from tests.support import postgres
+
+    if not postgres.available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed, but CI must run the PostgreSQL tests")
+        pytest.skip("PostgreSQL is not installed here")
+    with postgres.postgres_server() as url:
+        yield url
+
+
+_db_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def postgres_db(postgres_url: str) -> str:
+    """A new empty database on the test server."""
+    from tests.support import postgres
+
+    return postgres.fresh_database(postgres_url, f"t{next(_db_counter)}")

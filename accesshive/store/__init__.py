@@ -1,0 +1,47 @@
+"""The state store: one interface (``Store``), two backends (SQLite, PostgreSQL).
+
+``open_store`` picks the backend from a URL: ``postgresql://…`` for a shared
+server, anything else is a SQLite file (default ``.accesshive/<environment>.db``
+in the config repository).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from accesshive.store.base import LockInfo, OrderState, SnapshotInfo, Store, Task
+
+DEFAULT_ENVIRONMENT = "default"
+
+
+def open_store(root: Path, environment: str = DEFAULT_ENVIRONMENT, url: str | None = None) -> Store:
+    """Open (creating and migrating as needed) the store of ``environment``.
+
+    ``url`` defaults to the ACCESSHIVE_STORE environment variable, then to the
+    SQLite file under the config repository.
+    """
+    url = url or os.environ.get("ACCESSHIVE_STORE")
+    store: Store
+    if url and url.startswith(("postgresql://", "postgres://")):
+        from accesshive.store.postgres import PostgresStore
+
+        store = PostgresStore(url, environment)
+    else:
+        from accesshive.store.sqlite import SQLiteStore
+
+        if url:
+            path = Path(url.removeprefix("sqlite:///"))
+            path = path if path.is_absolute() else root / path
+        else:
+            path = root / ".accesshive" / f"{environment}.db"
+        store = SQLiteStore(path, environment)
+    try:
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+__all__ = ["LockInfo", "OrderState", "SnapshotInfo", "Store", "Task", "open_store"]

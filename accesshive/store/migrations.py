@@ -1,0 +1,104 @@
+"""The store's schema, as forward migrations.
+
+Why migrations and not "create if missing": a store outlives the tool version
+that created it; every upgrade must open an older store and keep its data.
+Each migration runs in its own transaction and records its version, so a crash
+mid-upgrade leaves the store at the last complete version.
+
+``{serial}`` is the auto-incrementing primary key of the backend's dialect.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE snapshots (
+                id {serial},
+                environment TEXT NOT NULL,
+                source TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                read_at TEXT NOT NULL,
+                content TEXT NOT NULL
+            )""",
+            "CREATE INDEX snapshots_by_source ON snapshots (environment, source, id)",
+            """CREATE TABLE plans (
+                digest TEXT PRIMARY KEY,
+                environment TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                config_digest TEXT NOT NULL,
+                content TEXT NOT NULL
+            )""",
+            """CREATE TABLE runs (
+                id {serial},
+                environment TEXT NOT NULL,
+                plan_digest TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                status TEXT NOT NULL
+            )""",
+            """CREATE TABLE order_events (
+                id {serial},
+                run_id INTEGER NOT NULL,
+                plan_digest TEXT NOT NULL,
+                order_id TEXT NOT NULL,
+                state TEXT NOT NULL,
+                at TEXT NOT NULL,
+                message TEXT
+            )""",
+            "CREATE INDEX order_events_by_order ON order_events (plan_digest, order_id, id)",
+            """CREATE TABLE approvals (
+                id {serial},
+                plan_digest TEXT NOT NULL,
+                order_id TEXT NOT NULL,
+                content_digest TEXT NOT NULL,
+                reviewer TEXT NOT NULL,
+                signature TEXT NOT NULL,
+                at TEXT NOT NULL
+            )""",
+            """CREATE TABLE audit (
+                seq {serial},
+                environment TEXT NOT NULL,
+                at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                event TEXT NOT NULL,
+                subject TEXT,
+                details TEXT NOT NULL,
+                prev_hash TEXT,
+                hash TEXT
+            )""",
+            """CREATE TABLE locks (
+                environment TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                host TEXT NOT NULL,
+                since TEXT NOT NULL
+            )""",
+        ),
+    ),
+    (
+        2,
+        (
+            """CREATE TABLE tasks (
+                id TEXT PRIMARY KEY,
+                environment TEXT NOT NULL,
+                plan_digest TEXT NOT NULL,
+                order_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                assignee TEXT NOT NULL,
+                description TEXT NOT NULL,
+                content TEXT NOT NULL,
+                state TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                done_at TEXT,
+                done_by TEXT
+            )""",
+            "ALTER TABLE locks ADD COLUMN purpose TEXT NOT NULL DEFAULT 'apply'",
+            "ALTER TABLE snapshots ADD COLUMN accounts INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
+)
+
+LATEST = MIGRATIONS[-1][0]

@@ -1,0 +1,105 @@
+"""The shared store for teams and CI runners: PostgreSQL through psycopg 3.
+
+Locking: a session-level advisory lock, which PostgreSQL itself releases when
+the holder's connection dies, so a crashed apply never strands the lock; the
+``locks`` row beside it tells others who holds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from accesshive.errors import StoreError
+from accesshive.store.base import LockInfo, Store
+
+
+def _redact(url: str) -> str:
+    """postgresql://user:secret@host/db → postgresql://user:***@host/db"""
+    head, sep, tail = url.partition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, userinfo = head.partition("//")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}//{user}:***@{tail}"
+
+
+class PostgresStore(Store):
+    dialect = "postgresql"
+
+    def __init__(self, url: str, environment: str) -> None:
+        super().__init__(environment)
+        import psycopg
+
+        self._psycopg = psycopg
+        self._url = url
+        try:
+            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to the store {_redact(url)}: {exc}") from exc
+        self._depth = 0
+        self._held: LockInfo | None = None
+        self._key = int.from_bytes(
+            hashlib.sha256(f"accesshive:{environment}".encode()).digest()[:8], "big", signed=True
+        )
+
+    @property
+    def location(self) -> str:
+        return _redact(self._url)
+
+    def _serial(self) -> str:
+        return "BIGSERIAL PRIMARY KEY"
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            cur = self._conn.execute(sql.replace("?", "%s"), tuple(params))
+            return cur.fetchall() if cur.description else []
+        except self._psycopg.Error as exc:
+            raise StoreError(f"store {self.location}: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        try:
+            with self._conn.transaction():
+                # serialise writers the way SQLite's BEGIN IMMEDIATE does
+                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._key ^ 1,))
+                yield
+        finally:
+            self._depth = 0
+
+    def close(self) -> None:
+        if self._held is not None:
+            self._release()
+        self._conn.close()
+
+    def _acquire(self, info: LockInfo) -> None:
+        got = self._execute("SELECT pg_try_advisory_lock(?)", (self._key,))[0][0]
+        if not got:
+            existing = self.lock_info()
+            raise self._locked(existing or info)
+        with self.transaction():
+            # a row left by a holder whose connection died is stale: the advisory lock was free
+            self._execute("DELETE FROM locks WHERE environment = ?", (info.environment,))
+            self._insert_lock(info)
+        self._held = info
+
+    def _release(self) -> None:
+        info, self._held = self._held, None
+        if info is None:
+            return
+        with self.transaction():
+            self._execute(
+                "DELETE FROM locks WHERE environment = ? AND pid = ? AND since = ?",
+                (info.environment, info.pid, info.since),
+            )
+        self._execute("SELECT pg_advisory_unlock(?)", (self._key,))

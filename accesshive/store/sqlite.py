@@ -1,0 +1,88 @@
+"""The embedded default store: one SQLite file per environment under ``.accesshive/``.
+
+Locking: the lock row is inserted inside a ``BEGIN IMMEDIATE`` transaction (SQLite's
+writer lock), so two processes racing for it cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from accesshive.errors import StoreError
+from accesshive.store.base import LockInfo, Store
+
+
+class SQLiteStore(Store):
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, environment: str) -> None:
+        super().__init__(environment)
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from exc
+        self._depth = 0
+        self._held: LockInfo | None = None
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path}: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def close(self) -> None:
+        if self._held is not None:
+            self._release()
+        self._conn.close()
+
+    def _acquire(self, info: LockInfo) -> None:
+        with self.transaction():
+            existing = self.lock_info()
+            if existing is not None:
+                raise self._locked(existing)
+            self._insert_lock(info)
+        self._held = info
+
+    def _release(self) -> None:
+        info, self._held = self._held, None
+        if info is None:
+            return
+        with self.transaction():
+            self._execute(
+                "DELETE FROM locks WHERE environment = ? AND pid = ? AND since = ?",
+                (info.environment, info.pid, info.since),
+            )

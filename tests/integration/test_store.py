@@ -1,0 +1,227 @@
+"""The store against both backends: SQLite files and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from accesshive.errors import LockedError, StoreError
+from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
+from accesshive.store import Store, Task, open_store
+from accesshive.store.migrations import LATEST, MIGRATIONS
+
+Factory = Callable[..., Store]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Factory:
+    if request.param == "sqlite":
+        url = str(tmp_path / "state.db")
+    else:
+        url = request.getfixturevalue("postgres_db")
+
+    def factory(environment: str = "default") -> Store:
+        return open_store(tmp_path, environment, url)
+
+    factory.url = url  # type: ignore[attr-defined]
+    return factory
+
+
+def _snap(*names: str) -> SourceSnapshot:
+    return SourceSnapshot(
+        accounts=[SnapshotAccount(external_id=n, attributes={"login": n}) for n in names],
+        read_at="2026-11-29T10:00:00+00:00",
+    )
+
+
+def test_fresh_store_is_at_the_latest_schema(make_store: Factory) -> None:
+    with make_store() as store:
+        assert store.schema_version() == LATEST
+
+
+def test_latest_snapshot_per_source(make_store: Factory) -> None:
+    with make_store() as store:
+        store.save_snapshot("wiki", _snap("a"))
+        fp = store.save_snapshot("wiki", _snap("a", "b"))
+        store.save_snapshot("badges", _snap("x"))
+        snap = store.latest_snapshot()
+        assert [a.external_id for a in snap.source("wiki").accounts] == ["a", "b"]
+        assert snap.fingerprints()["wiki"] == fp
+        info = {i.source: i.accounts for i in store.snapshot_info()}
+        assert info == {"badges": 1, "wiki": 2}
+
+
+def test_environments_do_not_see_each_other(make_store: Factory) -> None:
+    with make_store("sandbox") as sandbox:
+        sandbox.save_snapshot("wiki", _snap("a"))
+    with make_store("production") as production:
+        assert production.latest_snapshot().sources == {}
+
+
+def test_order_states_keep_every_transition(make_store: Factory) -> None:
+    with make_store() as store:
+        run = store.start_run("p1", "ci")
+        for state in ("pending", "transmitted", "executed", "verified"):
+            store.record_order_state(run, "p1", "o1", state)
+        store.record_order_state(run, "p1", "o2", "errored", "409 Conflict: uniqueness")
+        store.finish_run(run, "failed")
+        states = store.order_states("p1")
+        assert states["o1"].state == "verified"
+        assert states["o2"].message == "409 Conflict: uniqueness"
+        history = [s.state for s in store.order_history("p1", "o1")]
+        assert history == ["pending", "transmitted", "executed", "verified"]
+        assert store.runs("p1")[0]["status"] == "failed"
+
+
+def test_tasks_are_recorded_once_and_completed(make_store: Factory) -> None:
+    task = Task("t1", "p1", "o1", "badges", "facilities", "grant hq", {"a": 1}, "open", "now")
+    with make_store() as store:
+        assert store.save_task(task)
+        assert not store.save_task(task)
+        assert [t.id for t in store.tasks("open")] == ["t1"]
+        done = store.complete_task("t1", by="Fatima")
+        assert (done.state, done.done_by) == ("verified", "Fatima")
+        assert store.tasks("open") == []
+        with pytest.raises(StoreError, match="no manual task 'nope'"):
+            store.complete_task("nope", by="x")
+
+
+def test_audit_entries_chain_their_hashes(make_store: Factory) -> None:
+    with make_store() as store:
+        store.audit("ci", "plan_saved", "p1", {"orders": 3})
+        store.audit("ci", "apply_started", "p1", {})
+        log = store.audit_log()
+        assert [e["event"] for e in log] == ["plan_saved", "apply_started"]
+        rows = store._execute("SELECT prev_hash, hash FROM audit ORDER BY seq")
+        assert rows[0][0] is None
+        assert rows[1][0] == rows[0][1]
+
+
+def test_lock_is_exclusive_and_released(make_store: Factory) -> None:
+    with make_store() as first, make_store() as second:
+        with first.lock("alice"):
+            with pytest.raises(LockedError, match=r"locked by alice \(pid \d+ on .*\) since "):
+                with second.lock("bob"):
+                    pass
+            assert second.lock_info() is not None
+        assert second.lock_info() is None
+        with second.lock("bob"):
+            pass
+
+
+def _race(
+    url: str, root: str, who: str, start: float, results: multiprocessing.Queue[str]
+) -> None:
+    store = open_store(Path(root), "default", url)
+    while time.time() < start:
+        time.sleep(0.001)
+    try:
+        with store.lock(who):
+            results.put(f"won:{who}")
+            time.sleep(1.0)
+    except LockedError as exc:
+        results.put(f"lost:{exc}")
+    finally:
+        store.close()
+
+
+def test_two_processes_race_for_the_lock(make_store: Factory, tmp_path: Path) -> None:
+    make_store().close()  # create and migrate first
+    ctx = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue[str] = ctx.Queue()
+    start = time.time() + 1.5
+    procs = [
+        ctx.Process(target=_race, args=(make_store.url, str(tmp_path), who, start, results))  # type: ignore[attr-defined]
+        for who in ("runner-a", "runner-b")
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    outcomes = sorted(results.get(timeout=5) for _ in procs)
+    assert [o.split(":")[0] for o in outcomes] == ["lost", "won"]
+    assert "is locked by runner-" in outcomes[0]
+    assert " since " in outcomes[0]
+
+
+def _hold(url: str, root: str, ready: multiprocessing.Queue[str]) -> None:
+    store = open_store(Path(root), "default", url)
+    with store.lock("crasher"):
+        ready.put("held")
+        time.sleep(60)
+
+
+def test_crashed_holder_leaves_a_breakable_lock(make_store: Factory, tmp_path: Path) -> None:
+    make_store().close()
+    ctx = multiprocessing.get_context("spawn")
+    ready: multiprocessing.Queue[str] = ctx.Queue()
+    proc = ctx.Process(target=_hold, args=(make_store.url, str(tmp_path), ready))  # type: ignore[attr-defined]
+    proc.start()
+    assert ready.get(timeout=30) == "held"
+    os.kill(proc.pid or 0, signal.SIGKILL)
+    proc.join(10)
+    with make_store() as store:
+        if store.dialect == "postgresql":
+            # the server released the advisory lock with the dead connection
+            time.sleep(0.5)
+            with store.lock("next"):
+                pass
+            return
+        with pytest.raises(LockedError, match="is no longer running"), store.lock("next"):
+            pass
+        broken = store.break_lock(by="oncall")
+        assert broken is not None and broken.holder == "crasher"
+        assert store.audit_log()[-1]["event"] == "lock_broken"
+        with store.lock("next"):
+            pass
+
+
+def test_older_schema_upgrades_with_data_intact(make_store: Factory) -> None:
+    with make_store() as store:
+        # rebuild the store as schema version 1 left it, with data in it
+        for table in (
+            "snapshots",
+            "plans",
+            "runs",
+            "order_events",
+            "approvals",
+            "audit",
+            "locks",
+            "tasks",
+            "schema_version",
+        ):
+            store._execute(f"DROP TABLE IF EXISTS {table}")
+        store._execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        with store.transaction():
+            for statement in MIGRATIONS[0][1]:
+                store._execute(statement.replace("{serial}", store._serial()))
+            store._execute("INSERT INTO schema_version (version) VALUES (1)")
+            store._execute(
+                "INSERT INTO snapshots (environment, source, fingerprint, read_at, content) "
+                "VALUES ('default', 'wiki', 'f', '2026-01-01', ?)",
+                (_snap("old").model_dump_json(),),
+            )
+            store._execute(
+                "INSERT INTO plans (digest, environment, created_at, config_digest, content) "
+                "VALUES ('d1', 'default', 'now', 'c', '{}')"
+            )
+    with make_store() as upgraded:
+        assert upgraded.schema_version() == LATEST
+        assert [a.external_id for a in upgraded.latest_snapshot().source("wiki").accounts] == [
+            "old"
+        ]
+        assert upgraded.plan_content("d1") == "{}"
+        assert upgraded.tasks() == []
+
+
+def test_newer_schema_is_refused(make_store: Factory) -> None:
+    with make_store() as store, store.transaction():
+        store._execute("INSERT INTO schema_version (version) VALUES (999)")
+    with pytest.raises(StoreError, match="newer than this accesshive knows"):
+        make_store()
