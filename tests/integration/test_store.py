@@ -115,9 +115,7 @@ def test_lock_is_exclusive_and_released(make_store: Factory) -> None:
             pass
 
 
-def _race(
-    url: str, root: str, who: str, start: float, results: multiprocessing.Queue[str]
-) -> None:
+def _race(url: str, root: str, who: str, start: float, results: multiprocessing.Queue[str]) -> None:
     store = open_store(Path(root), "default", url)
     while time.time() < start:
         time.sleep(0.001)
