@@ -8,7 +8,9 @@ its traceback.
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -20,11 +22,22 @@ import click
 from accesshive import __version__
 from accesshive.config.schema import SchemaTarget, json_schema
 from accesshive.diagnostics import Diagnostic
-from accesshive.errors import EXIT_CHANGES, EXIT_ERROR, AccessHiveError, ConfigError
-from accesshive.operations import plan_repository, validate_repository
+from accesshive.errors import EXIT_CHANGES, EXIT_ERROR, AccessHiveError, ConfigError, SyncError
+from accesshive.operations import (
+    StoreRef,
+    complete_task,
+    list_tasks,
+    plan_repository,
+    state_report,
+    sync_repository,
+    unlock,
+    validate_repository,
+)
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import dumps, read_plan, write_plan
 from accesshive.render import render_dot, render_markdown, render_mermaid, render_text
+from accesshive.store import DEFAULT_ENVIRONMENT
+from accesshive.tasks import tasks_csv, tasks_markdown
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,6 +108,29 @@ today_option = click.option(
 )
 
 
+def store_options(func: F) -> F:
+    """--env and --store: which state store a command reads and writes."""
+    func = click.option(
+        "--store",
+        "store_url",
+        default=None,
+        metavar="URL",
+        help="State store: postgresql://... or a SQLite path (default .accesshive/ENV.db; "
+        "env ACCESSHIVE_STORE).",
+    )(func)
+    return click.option(
+        "--env",
+        "environment",
+        default=DEFAULT_ENVIRONMENT,
+        show_default=True,
+        help="Environment whose state is used.",
+    )(func)
+
+
+def _actor() -> str:
+    return os.environ.get("ACCESSHIVE_ACTOR") or os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+
+
 def _today(value: dt.datetime | None) -> dt.date:
     return (value or dt.datetime.now()).date()
 
@@ -160,6 +196,7 @@ def _render_plan(plan: Plan, fmt: str) -> None:
     help="Accept a plan that disables or deletes more accounts than the guardrail allows.",
 )
 @today_option
+@store_options
 @handles_errors
 def plan(
     directory: Path,
@@ -169,9 +206,20 @@ def plan(
     detailed_exitcode: bool,
     allow_mass_changes: bool,
     today: dt.datetime | None,
+    environment: str,
+    store_url: str | None,
 ) -> None:
-    """Compute the provisioning orders that bring the targets to the configuration."""
-    result = plan_repository(directory, _today(today), snapshot_file, allow_mass_changes)
+    """Compute the provisioning orders that bring the targets to the configuration.
+
+    Plans against the snapshot stored by the last `accesshive sync` (or --snapshot FILE).
+    """
+    result = plan_repository(
+        directory,
+        _today(today),
+        snapshot_file,
+        allow_mass_changes,
+        StoreRef(environment, store_url),
+    )
     if out is not None:
         write_plan(result, out)
     _render_plan(result, fmt)
@@ -200,6 +248,143 @@ def graph(plan_file: Path, fmt: str) -> None:
     """Print a saved plan's order graph as Mermaid or Graphviz DOT."""
     saved = read_plan(plan_file)
     click.echo(render_mermaid(saved) if fmt == "mermaid" else render_dot(saved), nl=False)
+
+
+@main.command(name="sync")
+@repo_argument
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
+@format_option("text", "json")
+@store_options
+@handles_errors
+def sync_command(
+    directory: Path,
+    sources: tuple[str, ...],
+    fmt: str,
+    environment: str,
+    store_url: str | None,
+) -> None:
+    """Read every source into a stored snapshot; a source that fails keeps its last one."""
+    bars: dict[str, Any] = {}
+    seen: dict[str, int] = {}
+    show = fmt == "text" and sys.stderr.isatty()
+
+    def progress(source: str, done: int, total: int | None) -> None:
+        if not show:
+            return
+        bar = bars.get(source)
+        if bar is None:
+            bar = bars[source] = click.progressbar(
+                length=total or 0, label=f"{source:<20}", file=sys.stderr, show_pos=True
+            )
+            bar.__enter__()
+        bar.update(done - seen.get(source, 0))
+        seen[source] = done
+
+    results = sync_repository(
+        directory, StoreRef(environment, store_url), list(sources) or None, progress, _actor()
+    )
+    for bar in bars.values():
+        bar.__exit__(None, None, None)
+    failed = [r for r in results if not r.ok]
+    if fmt == "json":
+        click.echo(json.dumps([r.to_json() for r in results], indent=2, sort_keys=True))
+    else:
+        for r in results:
+            if r.ok:
+                click.secho(f"✓ {r.source}: {r.accounts} accounts, {r.grants} grants", fg="green")
+            else:
+                kept = f"; keeping the snapshot of {r.kept}" if r.kept else "; no snapshot yet"
+                click.secho(f"✗ {r.source}: {r.error}{kept}", fg="red", err=True)
+    if failed:
+        raise SyncError(f"{len(failed)} of {len(results)} sources could not be read")
+
+
+@main.group()
+def state() -> None:
+    """Inspect the state store (snapshots, runs, the environment lock)."""
+
+
+@state.command(name="show")
+@repo_argument
+@format_option("text", "json")
+@store_options
+@handles_errors
+def state_show(directory: Path, fmt: str, environment: str, store_url: str | None) -> None:
+    """Show the store: schema, lock holder, latest snapshot per source, recent runs."""
+    report = state_report(directory, StoreRef(environment, store_url))
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
+        return
+    click.echo(
+        f"store {report.location} (environment {report.environment}, "
+        f"schema v{report.schema_version})"
+    )
+    click.echo(f"lock: {report.lock.describe() if report.lock else 'free'}")
+    for snap in report.snapshots:
+        click.echo(
+            f"  {snap.source:<20} {snap.accounts:>7} accounts  read {snap.read_at}  "
+            f"{snap.fingerprint[:12]}"
+        )
+    if not report.snapshots:
+        click.echo("  no snapshots yet: run `accesshive sync`")
+    click.echo(f"open manual tasks: {report.open_tasks}")
+
+
+@state.command(name="unlock")
+@repo_argument
+@click.option("--force", is_flag=True, required=True, help="Confirm: no apply is running.")
+@store_options
+@handles_errors
+def state_unlock(directory: Path, force: bool, environment: str, store_url: str | None) -> None:
+    """Break a lock left by a crashed run (recorded in the audit log with who broke it)."""
+    broken = unlock(directory, StoreRef(environment, store_url), _actor())
+    if broken is None:
+        click.echo(f"environment '{environment}' was not locked")
+    else:
+        click.echo(f"released the lock ({broken.describe()}); recorded as broken by {_actor()}")
+
+
+@main.group()
+def tasks() -> None:
+    """Manual provisioning tasks for sources that a person provisions."""
+
+
+@tasks.command(name="list")
+@repo_argument
+@click.option("--all", "include_done", is_flag=True, help="Include verified tasks.")
+@format_option("text", "json", "csv", "markdown")
+@store_options
+@handles_errors
+def tasks_list(
+    directory: Path, include_done: bool, fmt: str, environment: str, store_url: str | None
+) -> None:
+    """List open manual tasks."""
+    found = list_tasks(directory, StoreRef(environment, store_url), include_done)
+    if fmt == "json":
+        click.echo(json.dumps([t.__dict__ for t in found], indent=2, sort_keys=True))
+    elif fmt == "csv":
+        click.echo(tasks_csv(found), nl=False)
+    elif fmt == "markdown":
+        click.echo(tasks_markdown(found), nl=False)
+    elif not found:
+        click.echo("No open manual tasks.")
+    else:
+        for t in found:
+            click.echo(f"{t.id}  [{t.state}]  {t.source} ({t.assignee}): {t.description}")
+
+
+@tasks.command(name="done")
+@repo_argument
+@click.argument("task_id")
+@click.option("--by", required=True, help="Who performed the task.")
+@store_options
+@handles_errors
+def tasks_done(
+    directory: Path, task_id: str, by: str, environment: str, store_url: str | None
+) -> None:
+    """Mark a manual task done (recorded in the audit log)."""
+    task = complete_task(directory, StoreRef(environment, store_url), task_id, by)
+    click.echo(f"{task.id} marked done by {by}")
 
 
 @main.command()

@@ -44,4 +44,12 @@ def open_store(root: Path, environment: str = DEFAULT_ENVIRONMENT, url: str | No
     return store
 
 
-__all__ = ["LockInfo", "OrderState", "SnapshotInfo", "Store", "Task", "open_store"]
+__all__ = [
+    "DEFAULT_ENVIRONMENT",
+    "LockInfo",
+    "OrderState",
+    "SnapshotInfo",
+    "Store",
+    "Task",
+    "open_store",
+]

@@ -1,0 +1,135 @@
+"""The connector protocol: what every connector to a managed system must do.
+
+Obligations (the contract tests hold every connector to them):
+- ``read()`` streams every account with its grants, in pages, and fails closed:
+  a broken page, a timeout or a count that does not add up raises
+  ``ConnectorError``; it never yields a partial view as if it were whole.
+- ``create_account`` is idempotent: when the target already has the account
+  (a uniqueness conflict), it adopts it and returns its id, never a duplicate.
+- ``grant``/``revoke`` are idempotent: "already a member" and "not a member" are done.
+- ``delete_account`` of a missing account is done.
+- Every failure is a ``ConnectorError`` carrying the target's own message and
+  whether retrying may help (``retryable``): refused connections, timeouts,
+  throttling and 5xx are; bad data and permissions are not.
+
+Logic stays apart from transport: a connector builds requests and reads
+responses; a thin client (sqlite3, psycopg, httpx, ldap3) does the I/O.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from accesshive.config.model import Source
+from accesshive.errors import ConnectorError
+from accesshive.state.snapshot import SnapshotAccount
+
+ALL_ORDER_KINDS = frozenset(
+    {
+        "create_account",
+        "update_account",
+        "enable_account",
+        "disable_account",
+        "delete_account",
+        "grant",
+        "revoke",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    order_kinds: frozenset[str] = ALL_ORDER_KINDS
+    can_read: bool = True
+    page_size: int = 500
+    executes_orders: bool = True
+    """False for manual sources: orders become tasks for a person."""
+
+
+@dataclass(frozen=True)
+class Page:
+    accounts: list[SnapshotAccount]
+    total: int | None = None
+    """How many accounts the target says it has, when it says so (checked by sync)."""
+
+
+@dataclass(frozen=True)
+class Created:
+    external_id: str
+    adopted: bool = False
+    """True when the account already existed and was adopted."""
+
+
+@dataclass
+class ConnectorContext:
+    """What a connector may use from its surroundings."""
+
+    root: Path
+    """The config repository (relative paths in connection settings start here)."""
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+
+class Connector(ABC):
+    kind: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
+        self.source_id = source_id
+        self.source = source
+        self.context = context
+
+    def error(self, message: str, *, retryable: bool = False) -> ConnectorError:
+        return ConnectorError(self.source_id, message, retryable=retryable)
+
+    # -- reading
+
+    @abstractmethod
+    def read(self) -> Iterator[Page]:
+        """Every account with its grants, page by page."""
+
+    def check(self) -> None:
+        """Raise ``ConnectorError`` when the target cannot be reached."""
+        next(iter(self.read()), None)
+
+    def get_account(self, external_id: str) -> SnapshotAccount | None:
+        """One account as the target holds it now (for verify); None when it does not exist."""
+        for page in self.read():
+            for account in page.accounts:
+                if account.external_id == external_id:
+                    return account
+        return None
+
+    # -- orders (automatic sources)
+
+    def create_account(
+        self, identity: str, attributes: Mapping[str, Any], enabled: bool
+    ) -> Created:
+        raise self.error("this connector cannot create accounts")
+
+    def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
+        raise self.error("this connector cannot update accounts")
+
+    def set_enabled(self, external_id: str, enabled: bool) -> None:
+        raise self.error("this connector cannot enable or disable accounts")
+
+    def delete_account(self, external_id: str) -> None:
+        raise self.error("this connector cannot delete accounts")
+
+    def grant(self, external_id: str, entitlement: str) -> None:
+        raise self.error("this connector cannot grant entitlements")
+
+    def revoke(self, external_id: str, entitlement: str) -> None:
+        raise self.error("this connector cannot revoke entitlements")
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
+        """Release connections."""
+
+    def __enter__(self) -> Connector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,96 @@
+"""The in-memory connector: the template for new connectors and the tests' stand-in.
+
+It keeps accounts in a dict shared by name (``connection.store``), honours every
+obligation of the protocol (idempotent create/grant/revoke/delete, adoption by
+correlation) and can be told to fail, to test retries and fail-closed reads.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+from accesshive.connectors.base import Capabilities, Connector, Created, Page
+from accesshive.state.snapshot import SnapshotAccount
+
+
+class MemoryConnector(Connector):
+    kind = "memory"
+    capabilities = Capabilities(page_size=2)
+    stores: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {}
+    _ids = itertools.count(1)
+
+    @property
+    def accounts(self) -> dict[str, dict[str, Any]]:
+        name = str(self.source.connection.get("store", self.source_id))
+        return self.stores.setdefault(name, {})
+
+    def _fail(self, operation: str) -> None:
+        failure = self.source.connection.get("fail", {}).get(operation)
+        if failure:
+            raise self.error(str(failure["message"]), retryable=bool(failure.get("retryable")))
+
+    def read(self) -> Iterator[Page]:
+        """Pages of two; ``fail.read_page`` breaks after the first page and ``announce``
+        misstates the total, to test that sync fails closed."""
+        self._fail("read")
+        items = sorted(self.accounts.items())
+        size = self.capabilities.page_size
+        announced = self.source.connection.get("announce", len(items))
+        for start in range(0, max(len(items), 1), size):
+            if start:
+                self._fail("read_page")
+            chunk = items[start : start + size]
+            yield Page([_snapshot(k, v) for k, v in chunk], announced)
+
+    def get_account(self, external_id: str) -> SnapshotAccount | None:
+        found = self.accounts.get(external_id)
+        return _snapshot(external_id, found) if found else None
+
+    def create_account(
+        self, identity: str, attributes: Mapping[str, Any], enabled: bool
+    ) -> Created:
+        self._fail("create_account")
+        for attr in self.source.account.correlation:
+            for ext, acc in self.accounts.items():
+                value = attributes.get(attr)
+                if (
+                    value is not None
+                    and str(acc["attributes"].get(attr, "")).lower() == str(value).lower()
+                ):
+                    return Created(ext, adopted=True)
+        ext = f"m{next(self._ids)}"
+        self.accounts[ext] = {
+            "identity": identity,
+            "enabled": enabled,
+            "attributes": dict(attributes),
+            "grants": set(),
+        }
+        return Created(ext)
+
+    def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
+        self.accounts[external_id]["attributes"].update(attributes)
+
+    def set_enabled(self, external_id: str, enabled: bool) -> None:
+        self.accounts[external_id]["enabled"] = enabled
+
+    def delete_account(self, external_id: str) -> None:
+        self.accounts.pop(external_id, None)
+
+    def grant(self, external_id: str, entitlement: str) -> None:
+        self._fail("grant")
+        self.accounts[external_id]["grants"].add(entitlement)
+
+    def revoke(self, external_id: str, entitlement: str) -> None:
+        self.accounts[external_id]["grants"].discard(entitlement)
+
+
+def _snapshot(ext: str, acc: dict[str, Any]) -> SnapshotAccount:
+    return SnapshotAccount(
+        external_id=ext,
+        identity=acc.get("identity"),
+        enabled=acc["enabled"],
+        attributes=dict(acc["attributes"]),
+        grants=sorted(acc["grants"]),
+    )

@@ -1,0 +1,294 @@
+"""The ``sql`` connector: accounts and grants kept in an application's own tables,
+in a SQLite file or a PostgreSQL database.
+
+The source declares the mapping::
+
+    connection:
+      url: sqlite:///wiki.db          # or postgresql://app@db.example/wiki
+      password: ${env:WIKI_DB_PASSWORD}   # PostgreSQL only, optional
+      accounts_table: users
+      grants_table: user_groups
+      columns: {external_id: id, enabled: active, identity: accesshive_identity}
+      grant_columns: {account: user_id, entitlement: group_name}
+      attribute_columns: {login: username}   # attribute → column, default same name
+      create_tables: false               # demos only: create the tables if missing
+
+Identifiers come from config, so they are checked against a strict pattern
+before any SQL is built; values always travel as parameters.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from accesshive.config.model import Source
+from accesshive.connectors.base import Capabilities, Connector, ConnectorContext, Created, Page
+from accesshive.connectors.references import resolve
+from accesshive.state.snapshot import SnapshotAccount
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class SqlConnector(Connector):
+    kind = "sql"
+    capabilities = Capabilities(page_size=1000)
+
+    def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
+        super().__init__(source_id, source, context)
+        conn = source.connection
+        cols = dict(conn.get("columns") or {})
+        gcols = dict(conn.get("grant_columns") or {})
+        self.accounts_table = self._ident(conn.get("accounts_table", "accounts"))
+        self.grants_table = self._ident(conn.get("grants_table", "grants"))
+        self.id_col = self._ident(cols.get("external_id", "id"))
+        self.enabled_col = self._ident(cols.get("enabled", "enabled"))
+        self.identity_col = self._ident(cols["identity"]) if cols.get("identity") else None
+        self.g_account = self._ident(gcols.get("account", "account_id"))
+        self.g_entitlement = self._ident(gcols.get("entitlement", "entitlement"))
+        attr_cols = dict(conn.get("attribute_columns") or {})
+        managed = sorted({*source.managed_attributes, *source.account.schema_})
+        self.attr_cols = {a: self._ident(attr_cols.get(a, a)) for a in managed}
+        self.url = str(conn.get("url", ""))
+        self._db: Any = None
+        self._pg = self.url.startswith(("postgresql://", "postgres://"))
+
+    def _ident(self, name: Any) -> str:
+        if not isinstance(name, str) or not _IDENT.match(name):
+            raise self.error(f"'{name}' is not a plain table or column name")
+        return f'"{name}"'
+
+    # ------------------------------------------------------------------ transport
+
+    def _connect(self) -> Any:
+        if self._db is not None:
+            return self._db
+        if self._pg:
+            import psycopg
+
+            password = resolve(
+                self.source.connection.get("password"),
+                self.source_id,
+                self.context.root,
+                self.context.environ,
+            )
+            try:
+                self._db = psycopg.connect(
+                    self.url, password=password, autocommit=True, connect_timeout=10
+                )
+            except psycopg.OperationalError as exc:
+                raise self.error(f"cannot connect: {_first_line(exc)}", retryable=True) from exc
+        else:
+            raw = self.url.removeprefix("sqlite:///")
+            if not raw:
+                raise self.error("connection.url is missing (sqlite:///path or postgresql://)")
+            path = Path(raw) if Path(raw).is_absolute() else self.context.root / raw
+            if not path.exists() and not self.source.connection.get("create_tables"):
+                raise self.error(f"database {path} does not exist")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        if self.source.connection.get("create_tables"):
+            self._create_tables()
+        return self._db
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        db = self._connect()
+        try:
+            if self._pg:
+                cur = db.execute(sql.replace("?", "%s"), tuple(params))
+                return list(cur.fetchall()) if cur.description else []
+            return list(db.execute(sql, tuple(params)).fetchall())
+        except Exception as exc:
+            raise self._classify(exc) from exc
+
+    def _classify(self, exc: Exception) -> Exception:
+        if isinstance(exc, sqlite3.OperationalError):
+            text = str(exc)
+            retry = "locked" in text or "busy" in text
+            return self.error(text, retryable=retry)
+        if isinstance(exc, sqlite3.Error):
+            return self.error(str(exc))
+        try:
+            import psycopg
+        except ImportError:  # pragma: no cover
+            return exc
+        if isinstance(exc, psycopg.OperationalError):
+            return self.error(_first_line(exc), retryable=True)
+        if isinstance(exc, psycopg.Error):
+            return self.error(_first_line(exc))
+        return exc
+
+    def _create_tables(self) -> None:
+        key = "SERIAL PRIMARY KEY" if self._pg else "INTEGER PRIMARY KEY AUTOINCREMENT"
+        cols = [f"{self.id_col} {key}", f"{self.enabled_col} BOOLEAN NOT NULL DEFAULT TRUE"]
+        if self.identity_col:
+            cols.append(f"{self.identity_col} TEXT")
+        cols += [f"{c} TEXT" for c in self.attr_cols.values()]
+        unique = self.attr_cols.get(self.source.account.name_attribute or "")
+        if unique:
+            cols.append(f"UNIQUE ({unique})")
+        db = self._db
+        db.execute(f"CREATE TABLE IF NOT EXISTS {self.accounts_table} ({', '.join(cols)})")
+        db.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.grants_table} ({self.g_account} INTEGER NOT NULL, "
+            f"{self.g_entitlement} TEXT NOT NULL, PRIMARY KEY ({self.g_account}, "
+            f"{self.g_entitlement}))"
+        )
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # ------------------------------------------------------------------ reading
+
+    def _select(self) -> str:
+        cols = [self.id_col, self.enabled_col, *(self.attr_cols.values())]
+        if self.identity_col:
+            cols.append(self.identity_col)
+        return f"SELECT {', '.join(cols)} FROM {self.accounts_table}"
+
+    def _account(self, row: Sequence[Any], grants: list[str]) -> SnapshotAccount:
+        attrs = {
+            attr: row[2 + i] for i, attr in enumerate(self.attr_cols) if row[2 + i] is not None
+        }
+        return SnapshotAccount(
+            external_id=str(row[0]),
+            identity=row[-1] if self.identity_col else None,
+            enabled=bool(row[1]),
+            attributes=attrs,
+            grants=sorted(grants),
+        )
+
+    def read(self) -> Iterator[Page]:
+        total = int(self._run(f"SELECT COUNT(*) FROM {self.accounts_table}")[0][0])
+        grants: dict[str, list[str]] = {}
+        for account, ent in self._run(
+            f"SELECT {self.g_account}, {self.g_entitlement} FROM {self.grants_table}"
+        ):
+            grants.setdefault(str(account), []).append(str(ent))
+        size = self.capabilities.page_size
+        last: Any = None
+        while True:
+            where = f" WHERE {self.id_col} > ?" if last is not None else ""
+            rows = self._run(
+                f"{self._select()}{where} ORDER BY {self.id_col} LIMIT {size}",
+                (last,) if last is not None else (),
+            )
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield Page([self._account(r, grants.get(str(r[0]), [])) for r in rows], total)
+            if len(rows) < size:
+                return
+
+    def get_account(self, external_id: str) -> SnapshotAccount | None:
+        rows = self._run(f"{self._select()} WHERE {self.id_col} = ?", (self._key(external_id),))
+        if not rows:
+            return None
+        grants = [
+            str(r[0])
+            for r in self._run(
+                f"SELECT {self.g_entitlement} FROM {self.grants_table} WHERE {self.g_account} = ?",
+                (self._key(external_id),),
+            )
+        ]
+        return self._account(rows[0], grants)
+
+    def _key(self, external_id: str) -> Any:
+        return int(external_id) if external_id.isdigit() else external_id
+
+    # ------------------------------------------------------------------ orders
+
+    def _find(self, attributes: Mapping[str, Any]) -> str | None:
+        for attr in [*self.source.account.correlation, self.source.account.name_attribute]:
+            if attr and attr in self.attr_cols and attributes.get(attr) not in (None, ""):
+                rows = self._run(
+                    f"SELECT {self.id_col} FROM {self.accounts_table} "
+                    f"WHERE LOWER({self.attr_cols[attr]}) = LOWER(?)",
+                    (str(attributes[attr]),),
+                )
+                if len(rows) == 1:
+                    return str(rows[0][0])
+        return None
+
+    def create_account(
+        self, identity: str, attributes: Mapping[str, Any], enabled: bool
+    ) -> Created:
+        existing = self._find(attributes)
+        if existing is not None:
+            return Created(existing, adopted=True)
+        cols = [self.enabled_col, *(self.attr_cols[a] for a in attributes if a in self.attr_cols)]
+        values: list[Any] = [
+            enabled,
+            *(_db_value(v) for a, v in attributes.items() if a in self.attr_cols),
+        ]
+        if self.identity_col:
+            cols.append(self.identity_col)
+            values.append(identity)
+        marks = ", ".join("?" for _ in cols)
+        sql = f"INSERT INTO {self.accounts_table} ({', '.join(cols)}) VALUES ({marks})"
+        try:
+            rows = self._run(sql + f" RETURNING {self.id_col}", values)
+        except Exception as exc:
+            again = self._find(attributes)
+            if again is not None:  # a concurrent creator won: adopt its account
+                return Created(again, adopted=True)
+            raise exc
+        return Created(str(rows[0][0]))
+
+    def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
+        sets = [
+            (self.attr_cols[a], _db_value(v)) for a, v in attributes.items() if a in self.attr_cols
+        ]
+        if not sets:
+            return
+        sql = f"UPDATE {self.accounts_table} SET {', '.join(f'{c} = ?' for c, _ in sets)} "
+        sql += f"WHERE {self.id_col} = ?"
+        self._run(sql, [v for _, v in sets] + [self._key(external_id)])
+
+    def set_enabled(self, external_id: str, enabled: bool) -> None:
+        self._run(
+            f"UPDATE {self.accounts_table} SET {self.enabled_col} = ? WHERE {self.id_col} = ?",
+            (enabled, self._key(external_id)),
+        )
+
+    def delete_account(self, external_id: str) -> None:
+        key = self._key(external_id)
+        self._run(f"DELETE FROM {self.grants_table} WHERE {self.g_account} = ?", (key,))
+        self._run(f"DELETE FROM {self.accounts_table} WHERE {self.id_col} = ?", (key,))
+
+    def grant(self, external_id: str, entitlement: str) -> None:
+        key = self._key(external_id)
+        held = self._run(
+            f"SELECT 1 FROM {self.grants_table} WHERE {self.g_account} = ? "
+            f"AND {self.g_entitlement} = ?",
+            (key, entitlement),
+        )
+        if held:
+            return
+        self._run(
+            f"INSERT INTO {self.grants_table} ({self.g_account}, {self.g_entitlement}) "
+            "VALUES (?, ?)",
+            (key, entitlement),
+        )
+
+    def revoke(self, external_id: str, entitlement: str) -> None:
+        self._run(
+            f"DELETE FROM {self.grants_table} WHERE {self.g_account} = ? "
+            f"AND {self.g_entitlement} = ?",
+            (self._key(external_id), entitlement),
+        )
+
+
+def _db_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return value
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

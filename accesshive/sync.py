@@ -1,0 +1,119 @@
+"""Sync: read every source through its connector and store a snapshot of each.
+
+Reads fail closed. A source that cannot be reached, or whose read breaks
+part-way (a failed page, a count that does not match what the target
+announced), fails alone with a clear message, and its previous complete
+snapshot stays the latest: a partial read is never stored as if the missing
+accounts were gone. Open manual tasks are verified against the new snapshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from accesshive.config import Config
+from accesshive.connectors.registry import connector_for
+from accesshive.errors import ConnectorError
+from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
+from accesshive.store import Store
+from accesshive.store.base import now
+from accesshive.tasks import task_satisfied
+
+Progress = Callable[[str, int, int | None], None]
+"""(source, accounts read so far, total announced or None)."""
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    source: str
+    ok: bool
+    accounts: int = 0
+    grants: int = 0
+    fingerprint: str | None = None
+    error: str | None = None
+    kept: str | None = None
+    """When the read failed: the read_at of the previous snapshot that stays in use."""
+
+    def to_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def _no_progress(source: str, done: int, total: int | None) -> None:
+    return None
+
+
+def sync(
+    config: Config,
+    store: Store,
+    sources: list[str] | None = None,
+    progress: Progress = _no_progress,
+    actor: str = "accesshive",
+) -> list[SourceResult]:
+    wanted = sources or sorted(config.sources)
+    unknown = [s for s in wanted if s not in config.sources]
+    if unknown:
+        raise ConnectorError(unknown[0], "no such source in the configuration")
+    previous = {i.source: i.read_at for i in store.snapshot_info()}
+    results: list[SourceResult] = []
+    for sid in wanted:
+        try:
+            snap = read_source(config, sid, progress)
+        except ConnectorError as exc:
+            results.append(SourceResult(sid, False, error=exc.message, kept=previous.get(sid)))
+            continue
+        fingerprint = store.save_snapshot(sid, snap)
+        grants = sum(len(a.grants) for a in snap.accounts)
+        results.append(SourceResult(sid, True, len(snap.accounts), grants, fingerprint))
+    store.audit(actor, "sync", None, {"results": [r.to_json() for r in results]})
+    verify_tasks(store)
+    return results
+
+
+def read_source(
+    config: Config, source_id: str, progress: Progress = _no_progress
+) -> SourceSnapshot:
+    """Read one source whole, or raise ``ConnectorError``; never a partial snapshot."""
+    accounts: list[SnapshotAccount] = []
+    announced: int | None = None
+    read_at = now()
+    with connector_for(config, source_id) as connector:
+        try:
+            for page in connector.read():
+                accounts.extend(page.accounts)
+                if page.total is not None:
+                    if announced is not None and page.total != announced:
+                        raise connector.error(
+                            f"the target's account count changed during the read "
+                            f"({announced} then {page.total}); nothing was stored, sync again"
+                        )
+                    announced = page.total
+                progress(source_id, len(accounts), announced)
+        except ConnectorError:
+            raise
+        except OSError as exc:
+            raise connector.error(f"read failed: {exc}", retryable=True) from exc
+    if announced is not None and announced != len(accounts):
+        raise ConnectorError(
+            source_id,
+            f"the target announced {announced} accounts but {len(accounts)} were read; "
+            "nothing was stored (the previous snapshot stays in use)",
+        )
+    ids = [a.external_id for a in accounts]
+    if len(set(ids)) != len(ids):
+        raise ConnectorError(source_id, "the read returned an account twice; nothing was stored")
+    return SourceSnapshot(accounts=accounts, read_at=read_at)
+
+
+def verify_tasks(store: Store) -> list[str]:
+    """Mark open manual tasks verified when the latest snapshot shows them done."""
+    snapshot = store.latest_snapshot()
+    done: list[str] = []
+    for task in store.tasks("open"):
+        if task.source in snapshot.sources and task_satisfied(
+            task.content, snapshot.source(task.source)
+        ):
+            store.complete_task(task.id, by="sync")
+            store.audit("sync", "task_verified", task.id, {"order": task.order_id})
+            done.append(task.id)
+    return done

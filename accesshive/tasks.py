@@ -1,0 +1,103 @@
+"""Manual tasks: the orders of manual sources, written for the person who performs them.
+
+A task is the order's body plus who does it. It is verified when a later sync
+shows the change on the source (``task_satisfied``), or when its owner marks it
+done (``accesshive tasks done``), which the audit log records.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
+from accesshive.store import Task
+
+
+def task_id(plan_digest: str, order_id: str) -> str:
+    return f"T-{plan_digest[:8]}-{order_id[:8]}"
+
+
+def _account(order: Mapping[str, Any], snap: SourceSnapshot) -> SnapshotAccount | None:
+    ext, identity, name = order.get("account"), order.get("identity"), order.get("name")
+    for acc in snap.accounts:
+        if ext and acc.external_id == ext:
+            return acc
+    for acc in snap.accounts:
+        if identity and acc.identity == identity:
+            return acc
+    attrs = order.get("attributes") or {}
+    for acc in snap.accounts:
+        for key, value in attrs.items():
+            if not isinstance(value, dict) and value and acc.attributes.get(key) == value:
+                return acc
+        if name and name in {str(v) for v in acc.attributes.values()}:
+            return acc
+    return None
+
+
+def task_satisfied(order: Mapping[str, Any], snap: SourceSnapshot) -> bool:
+    """Whether ``snap`` shows the change the task asked for."""
+    action = order.get("action")
+    acc = _account(order, snap)
+    if action == "delete_account":
+        return acc is None
+    if acc is None:
+        return False
+    if action == "create_account":
+        return True
+    if action == "grant":
+        return order.get("entitlement") in acc.grants
+    if action == "revoke":
+        return order.get("entitlement") not in acc.grants
+    if action == "enable_account":
+        return acc.enabled
+    if action == "disable_account":
+        return not acc.enabled
+    if action == "update_account":
+        changes = order.get("attributes") or {}
+        return all(
+            str(acc.attributes.get(k, "")).casefold() == str(v.get("to", "")).casefold()
+            for k, v in changes.items()
+        )
+    return False
+
+
+def tasks_csv(tasks: Iterable[Task]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["task", "source", "assignee", "action", "account", "entitlement", "what"])
+    for t in tasks:
+        c = t.content
+        writer.writerow(
+            [
+                t.id,
+                t.source,
+                t.assignee,
+                c.get("action"),
+                c.get("name") or c.get("account") or "",
+                c.get("entitlement") or "",
+                t.description,
+            ]
+        )
+    return out.getvalue()
+
+
+def tasks_markdown(tasks: Iterable[Task]) -> str:
+    lines = ["# Manual provisioning tasks", ""]
+    by_source: dict[str, list[Task]] = {}
+    for t in tasks:
+        by_source.setdefault(t.source, []).append(t)
+    for source, items in sorted(by_source.items()):
+        lines.append(f"## {source} — for {items[0].assignee}")
+        lines.append("")
+        for t in items:
+            lines.append(f"- [ ] `{t.id}` {t.description}")
+        lines.append("")
+    lines.append(
+        "When done, run `accesshive tasks done ID --by NAME`, or send a new export: "
+        "the next sync verifies what it shows."
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,120 @@
+"""The sql connector against a real SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from accesshive.config.model import Source
+from accesshive.connectors.base import ConnectorContext
+from accesshive.connectors.sql import SqlConnector
+from accesshive.errors import ConnectorError
+
+
+def _source(url: str, **extra: Any) -> Source:
+    return Source.model_validate(
+        {
+            "kind": "sql",
+            "connection": {
+                "url": url,
+                "create_tables": True,
+                "accounts_table": "users",
+                "grants_table": "user_groups",
+                "columns": {"external_id": "id", "enabled": "active", "identity": "owner"},
+                "grant_columns": {"account": "user_id", "entitlement": "group_name"},
+                **extra,
+            },
+            "account": {
+                "name_attribute": "login",
+                "schema": {"login": {"required": True}, "email": {"type": "email"}},
+                "create": {"login": "{{ id }}"},
+                "sync": {"email": "{{ email }}"},
+                "correlation": ["email", "login"],
+            },
+            "entitlements": {"readers": {}, "editors": {}},
+        }
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def connector(request: pytest.FixtureRequest, tmp_path: Path) -> SqlConnector:
+    if request.param == "sqlite":
+        url = "sqlite:///app.db"
+    else:
+        url = request.getfixturevalue("postgres_db")
+    conn = SqlConnector("app", _source(url), ConnectorContext(root=tmp_path))
+    yield conn
+    conn.close()
+
+
+def _all(connector: SqlConnector) -> list[Any]:
+    return [a for page in connector.read() for a in page.accounts]
+
+
+def test_create_is_idempotent_and_adopts(connector: SqlConnector) -> None:
+    first = connector.create_account("ada", {"login": "ada", "email": "ada@x.io"}, True)
+    assert not first.adopted
+    again = connector.create_account("ada", {"login": "ada", "email": "ADA@x.io"}, True)
+    assert again.adopted and again.external_id == first.external_id
+    accounts = _all(connector)
+    assert [(a.identity, a.attributes["login"], a.enabled) for a in accounts] == [
+        ("ada", "ada", True)
+    ]
+
+
+def test_update_enable_grant_revoke_delete(connector: SqlConnector) -> None:
+    ext = connector.create_account("ada", {"login": "ada", "email": "ada@x.io"}, False).external_id
+    connector.update_account(ext, {"email": "lovelace@x.io"})
+    connector.set_enabled(ext, True)
+    connector.grant(ext, "readers")
+    connector.grant(ext, "readers")  # already a member: done
+    connector.grant(ext, "editors")
+    connector.revoke(ext, "editors")
+    connector.revoke(ext, "editors")  # not a member: done
+    account = connector.get_account(ext)
+    assert account is not None
+    assert (account.enabled, account.attributes["email"], account.grants) == (
+        True,
+        "lovelace@x.io",
+        ["readers"],
+    )
+    connector.delete_account(ext)
+    connector.delete_account(ext)  # already gone: done
+    assert connector.get_account(ext) is None
+    assert _all(connector) == []
+
+
+def test_read_returns_everything_across_pages(connector: SqlConnector) -> None:
+    for n in range(2345):
+        ext = connector.create_account(f"p{n}", {"login": f"u{n:05}", "email": f"u{n}@x.io"}, True)
+        if n % 100 == 0:
+            connector.grant(ext.external_id, "readers")
+    pages = list(connector.read())
+    assert len(pages) == 3
+    accounts = [a for p in pages for a in p.accounts]
+    assert len({a.external_id for a in accounts}) == 2345
+    assert sum(len(a.grants) for a in accounts) == 24
+    assert {p.total for p in pages} == {2345}
+
+
+def test_unsafe_identifiers_are_refused(tmp_path: Path) -> None:
+    source = _source("sqlite:///x.db", accounts_table="users; DROP TABLE users")
+    with pytest.raises(ConnectorError, match="is not a plain table or column name"):
+        SqlConnector("app", source, ConnectorContext(root=tmp_path))
+
+
+def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
+    source = _source("sqlite:///missing.db", create_tables=False)
+    with pytest.raises(ConnectorError, match=r"missing\.db does not exist") as info:
+        list(SqlConnector("app", source, ConnectorContext(root=tmp_path)).read())
+    assert info.value.source == "app"
+
+
+def test_unreachable_postgres_is_retryable(tmp_path: Path) -> None:
+    source = _source("postgresql://nobody@127.0.0.1:1/none", create_tables=False)
+    with pytest.raises(ConnectorError) as info:
+        list(SqlConnector("app", source, ConnectorContext(root=tmp_path)).read())
+    assert info.value.retryable
+    assert "cannot connect" in info.value.message
