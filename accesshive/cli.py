@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -20,12 +21,15 @@ from typing import Any, TypeVar, cast, get_args
 import click
 
 from accesshive import __version__
+from accesshive.apply.executor import ApplyResult
 from accesshive.config.schema import SchemaTarget, json_schema
 from accesshive.diagnostics import Diagnostic
 from accesshive.errors import EXIT_CHANGES, EXIT_ERROR, AccessHiveError, ConfigError, SyncError
 from accesshive.operations import (
     StoreRef,
+    apply_plan,
     complete_task,
+    identity_status,
     list_tasks,
     plan_repository,
     state_report,
@@ -34,8 +38,10 @@ from accesshive.operations import (
     validate_repository,
 )
 from accesshive.plan.model import Plan
+from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps, read_plan, write_plan
 from accesshive.render import render_dot, render_markdown, render_mermaid, render_text
+from accesshive.render.describe import summary_line
 from accesshive.store import DEFAULT_ENVIRONMENT
 from accesshive.tasks import tasks_csv, tasks_markdown
 
@@ -248,6 +254,117 @@ def graph(plan_file: Path, fmt: str) -> None:
     """Print a saved plan's order graph as Mermaid or Graphviz DOT."""
     saved = read_plan(plan_file)
     click.echo(render_mermaid(saved) if fmt == "mermaid" else render_dot(saved), nl=False)
+
+
+@main.command()
+@click.argument("target", required=False, type=click.Path(path_type=Path), default=None)
+@click.option(
+    "-C",
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="The config repository (when TARGET is a plan file).",
+)
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Plan and apply in one go (TARGET is the config repository, not a plan file).",
+)
+@format_option("text", "json")
+@today_option
+@store_options
+@handles_errors
+def apply(
+    target: Path | None,
+    directory: Path,
+    auto_approve: bool,
+    fmt: str,
+    today: dt.datetime | None,
+    environment: str,
+    store_url: str | None,
+) -> None:
+    """Execute exactly a saved plan: retry, verify, record; resume after a crash.
+
+    Gated orders run only when approved; what depends on them waits.
+    """
+    store = StoreRef(environment, store_url)
+    if target is not None and target.is_file():
+        saved = read_plan(target)
+    else:
+        directory = target or directory
+        if not auto_approve:
+            raise click.UsageError(
+                "give a saved plan (accesshive plan --out plan.json), or --auto-approve to "
+                "plan and apply in one go"
+            )
+        saved = plan_repository(directory, _today(today), store=store)
+    live = fmt == "text" and sys.stdout.isatty()
+
+    def progress(order: Order, state: str, message: str | None) -> None:
+        if live and state not in ("pending", "transmitted", "executed"):
+            colour = {"verified": "green", "awaiting_approval": "magenta"}.get(state, "red")
+            click.secho(f"  {state:<18} {summary_line(order)}  [{order.id}]", fg=colour)
+
+    result = apply_plan(directory, saved, store, _today(today), _actor(), progress)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "plan_digest": result.plan_digest,
+                    "run": result.run_id,
+                    "status": result.status,
+                    "orders": {
+                        oid: {"state": st, "message": result.messages.get(oid)}
+                        for oid, st in sorted(result.states.items())
+                    },
+                    "tasks": [t.id for t in result.tasks],
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
+    else:
+        _print_apply(saved, result)
+    if result.failed:
+        sys.exit(EXIT_ERROR)
+
+
+def _print_apply(saved: Plan, result: ApplyResult) -> None:
+    counts = Counter(result.states.values())
+    parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    click.echo(
+        f"Apply run {result.run_id} of plan {result.plan_digest[:16]}: {result.status} ({parts})"
+    )
+    for order in saved.orders:
+        state = result.states.get(order.id, "")
+        if state in ("errored", "error", "blocked", "awaiting_approval") or (
+            state == "pending" and order.id in result.messages
+        ):
+            message = result.messages.get(order.id, "")
+            click.echo(f"  {state:<18} {summary_line(order)}  [{order.id}]\n{'':<20}{message}")
+    if result.tasks:
+        click.echo(
+            f"{len(result.tasks)} manual task(s) for source owners: `accesshive tasks list "
+            "--format markdown`"
+        )
+
+
+@main.command()
+@repo_argument
+@format_option("text", "json")
+@store_options
+@handles_errors
+def status(directory: Path, fmt: str, environment: str, store_url: str | None) -> None:
+    """Each identity's provisioning status: pending, provisioned or error."""
+    statuses = identity_status(directory, StoreRef(environment, store_url))
+    if fmt == "json":
+        click.echo(json.dumps([s.to_json() for s in statuses], indent=2, sort_keys=True))
+        return
+    colours = {"provisioned": "green", "pending": "yellow", "error": "red"}
+    for s in statuses:
+        extra = f"  ({len(s.outstanding)} outstanding)" if s.outstanding else ""
+        click.secho(f"{s.status:<12} {s.identity}{extra}", fg=colours[s.status])
 
 
 @main.command(name="sync")

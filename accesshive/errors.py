@@ -12,6 +12,7 @@ a bug and keeps its traceback.
     ├── PlanError                   exit 1  a plan cannot be computed (cycle, bad policy)
     │   └── GuardrailError          exit 3  the plan breaks a guardrail (mass deletes); needs a flag
     ├── PlanFileError               exit 1  a saved plan is unreadable, tampered with, or too new
+    │   └── StalePlanError          exit 1  the targets or config changed since the plan was made
     ├── StoreError                  exit 1  the state store cannot be opened or upgraded
     │   └── LockedError             exit 4  another run holds the environment's lock
     ├── ConnectorError              exit 1  a target system refused or failed (``retryable`` says
@@ -71,6 +72,10 @@ class PlanFileError(AccessHiveError):
     """A saved plan file cannot be trusted or read."""
 
 
+class StalePlanError(PlanFileError):
+    """The targets changed since the plan was made, in a way that changes its orders."""
+
+
 class StoreError(AccessHiveError):
     """The state store cannot be used."""
 
@@ -87,11 +92,20 @@ class ConnectorError(AccessHiveError):
     ``message`` is the target's own words, kept so the user sees what the system said.
     """
 
-    def __init__(self, source: str, message: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"source '{source}': {message}")
         self.source = source
         self.message = message
         self.retryable = retryable
+        self.retry_after = retry_after
+        """Seconds the target asked us to wait (HTTP Retry-After), if it said."""
 
 
 class SyncError(AccessHiveError):

@@ -7,19 +7,27 @@ renders; what a command *does* is here, callable from tests and other tools.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from accesshive.apply.executor import DONE, FAILED, ApplyResult, Executor
+from accesshive.apply.executor import Progress as ApplyProgress
+from accesshive.apply.stale import check_stale
 from accesshive.config import Config, load_config, locate
 from accesshive.desired import DesiredState, expand
 from accesshive.diagnostics import Diagnostic
-from accesshive.errors import ConfigError
+from accesshive.errors import ConfigError, ConnectorError, StalePlanError
 from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
+from accesshive.plan.planfile import dumps, from_json
 from accesshive.state.snapshot import Snapshot, load_snapshot
 from accesshive.store import DEFAULT_ENVIRONMENT, LockInfo, SnapshotInfo, Store, Task, open_store
-from accesshive.sync import Progress, SourceResult, sync
+from accesshive.store.base import OrderState
+from accesshive.sync import Progress, SourceResult, read_source, sync
+from accesshive.tasks import tasks_csv, tasks_markdown
 
 
 @dataclass(frozen=True)
@@ -146,3 +154,135 @@ def complete_task(root: Path, store: StoreRef, task_id: str, by: str) -> Task:
         task = opened.complete_task(task_id, by=by, state="verified")
         opened.audit(by, "task_done", task_id, {"order": task.order_id, "source": task.source})
         return task
+
+
+def apply_plan(
+    root: Path,
+    plan: Plan,
+    store: StoreRef,
+    today: dt.date,
+    actor: str,
+    progress: ApplyProgress | None = None,
+    approved: frozenset[str] = frozenset(),
+) -> ApplyResult:
+    """Execute exactly ``plan``: refuse it if stale, then run, record and audit every order."""
+    config, desired = load_and_expand(root, today)
+    if config.digest != plan.config_digest:
+        raise StalePlanError(
+            f"the configuration changed since this plan was made (plan for config "
+            f"{plan.config_digest[:12]}, repository now {config.digest[:12]}); plan again"
+        )
+    with store.open(root) as opened, opened.lock(actor):
+        opened.save_plan(plan.digest, plan.config_digest, dumps(plan))
+        prior = opened.order_states(plan.digest)
+        done = {oid for oid, s in prior.items() if s.state in DONE}
+        staleness = check_stale(config, desired, plan, done, opened.latest_snapshot(), today)
+        for sid, live in sorted(staleness.live.items()):
+            opened.save_snapshot(sid, live)
+        if staleness.problems:
+            opened.audit(actor, "apply_refused", plan.digest, {"problems": staleness.problems})
+            raise StalePlanError(
+                "the plan is stale: "
+                + ", ".join(staleness.changed_sources)
+                + " changed since it was made, and its orders would now differ:\n  "
+                + "\n  ".join(staleness.problems)
+                + "\nSync and plan again."
+            )
+        run_id = opened.start_run(plan.digest, actor)
+        opened.audit(actor, "apply_started", plan.digest, {"run": run_id})
+        result: ApplyResult | None = None
+        try:
+            executor = Executor(
+                config,
+                plan,
+                opened,
+                run_id,
+                approved=approved,
+                inactive=staleness.inactive,
+                accounts=staleness.accounts,
+                progress=progress or (lambda o, s, m: None),
+            )
+            result = executor.run()
+        finally:
+            status = result.status if result else "crashed"
+            opened.finish_run(run_id, status)
+            counts = dict(Counter(result.states.values())) if result else {}
+            opened.audit(
+                actor,
+                "apply_finished",
+                plan.digest,
+                {"run": run_id, "status": status, "states": counts},
+            )
+        _refresh(config, opened, plan)
+        if result.tasks:
+            _write_task_files(root, run_id, result.tasks)
+        return result
+
+
+def _refresh(config: Config, store: Store, plan: Plan) -> None:
+    """Read back the sources apply changed, so the next plan starts from the truth.
+
+    A source that cannot be read now keeps its older snapshot; the next sync fixes it.
+    """
+    for sid in sorted({o.change.source for o in plan.orders if o.kind != "manual_task"}):
+        source = config.sources.get(sid)
+        if source is None or source.kind == "vault":
+            continue
+        try:
+            store.save_snapshot(sid, read_source(config, sid))
+        except ConnectorError:
+            continue
+
+
+def _write_task_files(root: Path, run_id: int, tasks: list[Task]) -> Path:
+    out = root / ".accesshive" / "runs" / str(run_id)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tasks.csv").write_text(tasks_csv(tasks), encoding="utf-8")
+    (out / "tasks.md").write_text(tasks_markdown(tasks), encoding="utf-8")
+    return out
+
+
+@dataclass(frozen=True)
+class IdentityStatus:
+    identity: str
+    status: str
+    """pending, provisioned or error."""
+    outstanding: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "identity": self.identity,
+            "status": self.status,
+            "outstanding": list(self.outstanding),
+        }
+
+
+def identity_status(root: Path, store: StoreRef) -> list[IdentityStatus]:
+    """Each identity's provisioning status, from the latest applied plan's order states."""
+    config = load_config(root)
+    with store.open(root) as opened:
+        run = opened.latest_run()
+        plan = None
+        states: dict[str, OrderState] = {}
+        if run is not None:
+            content = opened.plan_content(str(run["plan_digest"]))
+            plan = from_json(json.loads(content), "stored plan") if content else None
+            states = opened.order_states(str(run["plan_digest"]))
+    per_identity: dict[str, list[tuple[str, str]]] = {}
+    for order in plan.orders if plan else ():
+        if order.change.identity:
+            state = states[order.id].state if order.id in states else "pending"
+            per_identity.setdefault(order.change.identity, []).append((order.id, state))
+    out = []
+    for iid in sorted(config.identities):
+        items = per_identity.get(iid, [])
+        if any(s in FAILED for _, s in items):
+            status = "error"
+        elif any(s not in DONE for _, s in items):
+            status = "pending"
+        else:
+            status = "provisioned"
+        out.append(
+            IdentityStatus(iid, status, tuple(f"{oid}:{s}" for oid, s in items if s not in DONE))
+        )
+    return out

@@ -124,6 +124,10 @@ class RetrySpec(Model):
     """Give up retrying an order after this long."""
     errors: list[str] = Field(default_factory=list)
     """Extra retryable errors: regular expressions matched against the target's message."""
+    initial_delay: float = Field(default=1.0, gt=0)
+    """Seconds before the first retry; each retry waits about twice as long, with jitter."""
+    max_delay: float = Field(default=60.0, gt=0)
+    """The longest single wait between attempts."""
 
 
 class Source(Model):

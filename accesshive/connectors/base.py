@@ -82,8 +82,10 @@ class Connector(ABC):
         self.source = source
         self.context = context
 
-    def error(self, message: str, *, retryable: bool = False) -> ConnectorError:
-        return ConnectorError(self.source_id, message, retryable=retryable)
+    def error(
+        self, message: str, *, retryable: bool = False, retry_after: float | None = None
+    ) -> ConnectorError:
+        return ConnectorError(self.source_id, message, retryable=retryable, retry_after=retry_after)
 
     # -- reading
 

@@ -26,10 +26,23 @@ class MemoryConnector(Connector):
         name = str(self.source.connection.get("store", self.source_id))
         return self.stores.setdefault(name, {})
 
+    failures: ClassVar[dict[tuple[str, str], int]] = {}
+
     def _fail(self, operation: str) -> None:
+        """Fail as ``connection.fail.<operation>`` says: ``message``, ``retryable``, and
+        ``times`` (fail only the first N calls; all of them when absent)."""
         failure = self.source.connection.get("fail", {}).get(operation)
-        if failure:
-            raise self.error(str(failure["message"]), retryable=bool(failure.get("retryable")))
+        if not failure:
+            return
+        key = (self.source_id, operation)
+        count = self.failures[key] = self.failures.get(key, 0) + 1
+        if "times" in failure and count > int(failure["times"]):
+            return
+        raise self.error(
+            str(failure["message"]),
+            retryable=bool(failure.get("retryable")),
+            retry_after=failure.get("retry_after"),
+        )
 
     def read(self) -> Iterator[Page]:
         """Pages of two; ``fail.read_page`` breaks after the first page and ``announce``

@@ -89,7 +89,10 @@ class SqlConnector(Connector):
             if not path.exists() and not self.source.connection.get("create_tables"):
                 raise self.error(f"database {path} does not exist")
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            # used by one thread at a time (see apply.pool), not always the one that opened it
+            self._db = sqlite3.connect(
+                path, isolation_level=None, timeout=30, check_same_thread=False
+            )
         if self.source.connection.get("create_tables"):
             self._create_tables()
         return self._db

@@ -74,6 +74,7 @@ class OrderState:
     state: str
     at: str
     message: str | None
+    result: str | None = None
 
 
 class Store(ABC):
@@ -230,32 +231,51 @@ class Store(ABC):
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def record_order_state(
-        self, run_id: int, plan_digest: str, order_id: str, state: str, message: str | None = None
+        self,
+        run_id: int,
+        plan_digest: str,
+        order_id: str,
+        state: str,
+        message: str | None = None,
+        result: str | None = None,
     ) -> None:
         with self.transaction():
             self._execute(
-                "INSERT INTO order_events (run_id, plan_digest, order_id, state, at, message) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, plan_digest, order_id, state, now(), message),
+                "INSERT INTO order_events (run_id, plan_digest, order_id, state, at, message, "
+                "result) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, plan_digest, order_id, state, now(), message, result),
             )
 
     def order_states(self, plan_digest: str) -> dict[str, OrderState]:
         """The latest state of every order of a plan, across all its runs."""
         rows = self._execute(
-            "SELECT order_id, state, at, message FROM order_events e WHERE plan_digest = ? "
-            "AND id = (SELECT MAX(id) FROM order_events f WHERE f.plan_digest = e.plan_digest "
-            "AND f.order_id = e.order_id)",
+            "SELECT order_id, state, at, message, result FROM order_events e "
+            "WHERE plan_digest = ? AND id = (SELECT MAX(id) FROM order_events f "
+            "WHERE f.plan_digest = e.plan_digest AND f.order_id = e.order_id)",
             (plan_digest,),
         )
-        return {r[0]: OrderState(r[0], r[1], r[2], r[3]) for r in rows}
+        return {r[0]: OrderState(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+
+    def results(self, plan_digest: str) -> dict[str, str]:
+        """order id → the last result any run recorded for it (e.g. a created account's id)."""
+        rows = self._execute(
+            "SELECT order_id, result FROM order_events WHERE plan_digest = ? "
+            "AND result IS NOT NULL ORDER BY id",
+            (plan_digest,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def latest_run(self) -> dict[str, Any] | None:
+        runs = self.runs()
+        return runs[-1] if runs else None
 
     def order_history(self, plan_digest: str, order_id: str) -> list[OrderState]:
         rows = self._execute(
-            "SELECT order_id, state, at, message FROM order_events WHERE plan_digest = ? "
-            "AND order_id = ? ORDER BY id",
+            "SELECT order_id, state, at, message, result FROM order_events "
+            "WHERE plan_digest = ? AND order_id = ? ORDER BY id",
             (plan_digest, order_id),
         )
-        return [OrderState(r[0], r[1], r[2], r[3]) for r in rows]
+        return [OrderState(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     # ------------------------------------------------------------------ manual tasks
 

@@ -99,6 +99,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "ALTER TABLE snapshots ADD COLUMN accounts INTEGER NOT NULL DEFAULT 0",
         ),
     ),
+    (
+        3,
+        (
+            # what an executed order produced (the external id of a created account), so
+            # a resumed apply can hand it to the orders that depend on it
+            "ALTER TABLE order_events ADD COLUMN result TEXT",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

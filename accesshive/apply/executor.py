@@ -1,0 +1,291 @@
+"""The executor: walks a plan's order graph and runs every order it may.
+
+Each order's state is written to the store before and after every call to a
+target (``pending → transmitted → executed → verified``), so a process killed
+at any moment loses nothing: re-running continues, never repeats a verified
+order, and first checks on the target an order that was left ``transmitted``.
+
+- A gated order without approval is ``awaiting_approval``; what depends on it
+  is held (``pending``), unrelated orders proceed.
+- A failed order (``errored``: the target said no; ``error``: our own
+  evaluation failed) makes everything below it ``blocked``, never attempted.
+- Orders of manual sources become tasks for the source owner (``transmitted``
+  until a sync or the owner verifies them).
+- Independent branches run concurrently, bounded overall and per source.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from accesshive.apply.pool import ConnectorPool
+from accesshive.apply.retry import call_with_retries
+from accesshive.apply.steps import Sent, send, verify
+from accesshive.config import Config
+from accesshive.errors import ConnectorError
+from accesshive.plan.model import Plan
+from accesshive.plan.orders import Order
+from accesshive.render.describe import summary_line
+from accesshive.store import Store, Task
+from accesshive.store.base import now
+from accesshive.tasks import task_id
+
+DONE = frozenset({"verified", "inactive"})
+FAILED = frozenset({"errored", "error", "blocked"})
+CREDENTIAL_ACTIONS = frozenset({"store_credential", "rotate_credential"})
+
+Progress = Callable[[Order, str, str | None], None]
+
+
+def _quiet(order: Order, state: str, message: str | None) -> None:
+    return None
+
+
+@dataclass
+class ApplyResult:
+    plan_digest: str
+    run_id: int
+    states: dict[str, str] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    tasks: list[Task] = field(default_factory=list)
+
+    def count(self, *states: str) -> int:
+        return sum(1 for s in self.states.values() if s in states)
+
+    @property
+    def failed(self) -> bool:
+        return self.count(*FAILED) > 0
+
+    @property
+    def status(self) -> str:
+        if self.failed:
+            return "failed"
+        if all(s in DONE for s in self.states.values()):
+            return "complete"
+        return "incomplete"
+
+
+class Executor:
+    def __init__(
+        self,
+        config: Config,
+        plan: Plan,
+        store: Store,
+        run_id: int,
+        approved: Collection[str] = (),
+        inactive: Collection[str] = (),
+        accounts: Mapping[str, str] | None = None,
+        progress: Progress = _quiet,
+        max_workers: int = 8,
+    ) -> None:
+        self.config = config
+        self.plan = plan
+        self.store = store
+        self.run_id = run_id
+        self.approved = frozenset(approved)
+        self.inactive = frozenset(inactive)
+        self.live_accounts = dict(accounts or {})
+        self.progress = progress
+        self.max_workers = max_workers
+        self.pool = ConnectorPool(config)
+        self._store_lock = threading.Lock()
+        self.result = ApplyResult(plan.digest, run_id)
+        self._prior = store.order_states(plan.digest)
+        self._accounts = self._known_accounts()
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _record(
+        self, order: Order, state: str, message: str | None = None, result: str | None = None
+    ) -> None:
+        with self._store_lock:
+            self.store.record_order_state(
+                self.run_id, self.plan.digest, order.id, state, message, result
+            )
+            self.result.states[order.id] = state
+            if message:
+                self.result.messages[order.id] = message
+        self.progress(order, state, message)
+
+    def _known_accounts(self) -> dict[tuple[str, str | None], str]:
+        """(source, identity) → external id: from the plan, and from creates already done."""
+        known: dict[tuple[str, str | None], str] = {}
+        for o in self.plan.orders:
+            if o.change.account and o.change.identity and not o.change.details.get("duplicate"):
+                known[(o.change.source, o.change.identity)] = o.change.account
+        results = self.store.results(self.plan.digest)
+        for o in self.plan.orders:
+            if o.action == "create_account" and o.id in results:
+                known[(o.change.source, o.change.identity)] = results[o.id]
+        return known
+
+    def _account_of(self, order: Order) -> str | None:
+        c = order.change
+        if c.account:
+            return c.account
+        return self._accounts.get((c.source, c.identity)) or self.live_accounts.get(order.id)
+
+    # ------------------------------------------------------------------ the walk
+
+    def run(self) -> ApplyResult:
+        orders = {o.id: o for o in self.plan.orders}
+        waiting: dict[str, Order] = {}
+        for oid, order in orders.items():
+            prior = self._prior.get(oid)
+            if prior is not None and prior.state in DONE:
+                self.result.states[oid] = prior.state
+            else:
+                waiting[oid] = order
+                if prior is None:
+                    self._record(order, "pending")
+        running: dict[Future[None], Order] = {}
+        try:
+            with ThreadPoolExecutor(max_workers=self.max_workers) as threads:
+                while True:
+                    self._settle(waiting)
+                    for order in self._ready(waiting):
+                        del waiting[order.id]
+                        running[threads.submit(self._one, order)] = order
+                    if not running:
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        order = running.pop(future)
+                        future.result()  # a bug in the executor itself must surface
+        finally:
+            self.pool.close()
+        for order in waiting.values():
+            if self._state(order.id) == "awaiting_approval":
+                continue
+            self._record(order, "pending", f"held: waits for {self._holder(order)}")
+        return self.result
+
+    def _state(self, oid: str) -> str | None:
+        return self.result.states.get(oid)
+
+    def _settle(self, waiting: dict[str, Order]) -> None:
+        """Block what depends on a failure; mark gated orders awaiting approval."""
+        changed = True
+        while changed:
+            changed = False
+            for oid, order in list(waiting.items()):
+                failed = [d for d in order.depends_on if self._state(d) in FAILED]
+                if failed:
+                    del waiting[oid]
+                    self._record(
+                        order, "blocked", f"dependency {failed[0]} is {self._state(failed[0])}"
+                    )
+                    changed = True
+                elif (
+                    order.gate
+                    and oid not in self.approved
+                    and self._state(oid) != "awaiting_approval"
+                ):
+                    self._record(
+                        order,
+                        "awaiting_approval",
+                        f"needs {order.gate.quorum} approval(s) from "
+                        f"{', '.join(order.gate.reviewer_groups)}",
+                    )
+
+    def _ready(self, waiting: dict[str, Order]) -> list[Order]:
+        ready = []
+        for order in waiting.values():
+            if order.gate and order.id not in self.approved:
+                continue
+            if all(self._state(d) in DONE for d in order.depends_on):
+                ready.append(order)
+        return sorted(ready, key=lambda o: o.id)
+
+    def _holder(self, order: Order) -> str:
+        if order.gate and order.id not in self.approved:
+            return "approval"
+        for dep in order.depends_on:
+            if self._state(dep) not in DONE:
+                return f"{dep} ({self._state(dep)})"
+        return "nothing"
+
+    # ------------------------------------------------------------------ one order
+
+    def _one(self, order: Order) -> None:
+        try:
+            self._perform(order)
+        except ConnectorError as exc:
+            self._record(order, "errored", exc.message)
+        except Exception as exc:  # our own evaluation failed: record it, keep going
+            self._record(order, "error", f"{type(exc).__name__}: {exc}")
+
+    def _perform(self, order: Order) -> None:
+        if order.id in self.inactive:
+            self._record(order, "inactive", "no longer needed: the target already matches")
+            return
+        if order.kind == "manual_task":
+            self._manual(order)
+            return
+        if order.action in CREDENTIAL_ACTIONS:
+            self._record(
+                order,
+                "error",
+                "no credential vault is configured in this version of accesshive; the "
+                "credential was not stored",
+            )
+            return
+        source = self.config.sources[order.change.source]
+        ext = self._account_of(order)
+        if order.action != "create_account" and ext is None:
+            self._record(order, "error", "the account to act on is unknown (no create recorded)")
+            return
+        with self.pool.connector(order.change.source) as conn:
+            prior = self._prior.get(order.id)
+            interrupted = prior is not None and prior.state in ("transmitted", "executed")
+            # it may have happened before the crash: look before sending again
+            if interrupted and ext and verify(conn, order, ext) is None:
+                self._record(order, "verified", "found done on the target after a restart")
+                return
+            self._record(order, "transmitted")
+
+            def note_retry(attempt: int, exc: BaseException, delay: float) -> None:
+                self._record(
+                    order,
+                    "transmitted",
+                    f"attempt {attempt} failed ({exc}); retrying in {delay:.1f}s",
+                )
+
+            sent: Sent = call_with_retries(lambda: send(conn, order, ext), source.retry, note_retry)
+            if order.action == "create_account" and sent.external_id:
+                with self._store_lock:
+                    self._accounts[(order.change.source, order.change.identity)] = sent.external_id
+            note = "adopted the existing account" if sent.adopted else None
+            self._record(order, "executed", note, result=sent.external_id)
+            difference = call_with_retries(
+                lambda: verify(conn, order, sent.external_id), source.retry
+            )
+        if difference:
+            self._record(order, "errored", f"verify: {difference}")
+        else:
+            self._record(order, "verified")
+
+    def _manual(self, order: Order) -> None:
+        tid = task_id(self.plan.digest, order.id)
+        existing = {t.id: t for t in self.store.tasks()}.get(tid)
+        if existing is not None and existing.state == "verified":
+            self._record(order, "verified", f"task {tid} done by {existing.done_by}")
+            return
+        task = Task(
+            id=tid,
+            plan_digest=self.plan.digest,
+            order_id=order.id,
+            source=order.change.source,
+            assignee=order.assignee or "source owner",
+            description=summary_line(order).split(": ", 1)[-1],
+            content=order.body(),
+            state="open",
+            created_at=now(),
+        )
+        with self._store_lock:
+            self.store.save_task(task)
+            self.result.tasks.append(task)
+        self._record(order, "transmitted", f"task {tid} for {task.assignee}")
