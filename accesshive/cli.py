@@ -13,7 +13,8 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast, get_args
@@ -24,7 +25,14 @@ from accesshive import __version__
 from accesshive.apply.executor import ApplyResult
 from accesshive.config.schema import SchemaTarget, json_schema
 from accesshive.diagnostics import Diagnostic
-from accesshive.errors import EXIT_CHANGES, EXIT_ERROR, AccessHiveError, ConfigError, SyncError
+from accesshive.errors import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_WAITING,
+    AccessHiveError,
+    ConfigError,
+    SyncError,
+)
 from accesshive.operations import (
     StoreRef,
     apply_plan,
@@ -32,6 +40,7 @@ from accesshive.operations import (
     identity_status,
     list_tasks,
     plan_repository,
+    retry_identity,
     state_report,
     sync_repository,
     unlock,
@@ -299,14 +308,27 @@ def apply(
                 "plan and apply in one go"
             )
         saved = plan_repository(directory, _today(today), store=store)
-    live = fmt == "text" and sys.stdout.isatty()
+    live = fmt == "text" and sys.stderr.isatty()
+    bar = click.progressbar(
+        length=len(saved.orders), label="applying", file=sys.stderr, show_pos=True
+    )
+    finished: dict[str, str] = {}
 
     def progress(order: Order, state: str, message: str | None) -> None:
-        if live and state not in ("pending", "transmitted", "executed"):
-            colour = {"verified": "green", "awaiting_approval": "magenta"}.get(state, "red")
-            click.secho(f"  {state:<18} {summary_line(order)}  [{order.id}]", fg=colour)
+        if not live or state in ("pending", "transmitted", "executed"):
+            return
+        first = order.id not in finished
+        finished[order.id] = state
+        counts = Counter(finished.values())
+        bar.label = (
+            f"verified {counts['verified'] + counts['inactive']}  failed "
+            f"{counts['errored'] + counts['error'] + counts['blocked']}  waiting "
+            f"{counts['awaiting_approval']}"
+        )
+        bar.update(1 if first else 0)
 
-    result = apply_plan(directory, saved, store, _today(today), _actor(), progress)
+    with bar if live else _nothing():
+        result = apply_plan(directory, saved, store, _today(today), _actor(), progress)
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -328,6 +350,13 @@ def apply(
         _print_apply(saved, result)
     if result.failed:
         sys.exit(EXIT_ERROR)
+    if result.status != "complete":
+        sys.exit(EXIT_WAITING)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 def _print_apply(saved: Plan, result: ApplyResult) -> None:
@@ -351,13 +380,28 @@ def _print_apply(saved: Plan, result: ApplyResult) -> None:
 
 
 @main.command()
-@repo_argument
+@click.argument("identity", required=False)
+@click.option(
+    "-C",
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="The config repository.",
+)
 @format_option("text", "json")
 @store_options
 @handles_errors
-def status(directory: Path, fmt: str, environment: str, store_url: str | None) -> None:
-    """Each identity's provisioning status: pending, provisioned or error."""
+def status(
+    identity: str | None, directory: Path, fmt: str, environment: str, store_url: str | None
+) -> None:
+    """Provisioning status per identity (pending, provisioned, error); with IDENTITY,
+    each step of its flow with its state and message."""
     statuses = identity_status(directory, StoreRef(environment, store_url))
+    if identity is not None:
+        statuses = [s for s in statuses if s.identity == identity]
+        if not statuses:
+            raise click.BadParameter(f"no identity '{identity}'", param_hint="IDENTITY")
     if fmt == "json":
         click.echo(json.dumps([s.to_json() for s in statuses], indent=2, sort_keys=True))
         return
@@ -365,6 +409,51 @@ def status(directory: Path, fmt: str, environment: str, store_url: str | None) -
     for s in statuses:
         extra = f"  ({len(s.outstanding)} outstanding)" if s.outstanding else ""
         click.secho(f"{s.status:<12} {s.identity}{extra}", fg=colours[s.status])
+        if identity is None:
+            continue
+        for step in s.steps:
+            click.echo(f"  {step.state:<18} {summary_line(step.order)}  [{step.order.id}]")
+            if step.message:
+                click.echo(f"  {'':<18} {step.message}")
+
+
+@main.command()
+@click.argument("identity")
+@click.option(
+    "-C",
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="The config repository.",
+)
+@format_option("text", "json")
+@today_option
+@store_options
+@handles_errors
+def retry(
+    identity: str,
+    directory: Path,
+    fmt: str,
+    today: dt.datetime | None,
+    environment: str,
+    store_url: str | None,
+) -> None:
+    """Re-plan one identity against the targets and re-run its failed or stuck steps."""
+    result = retry_identity(
+        directory, identity, StoreRef(environment, store_url), _today(today), _actor()
+    )
+    if result is None:
+        click.echo(f"{identity}: nothing to retry, every step is done")
+        return
+    if fmt == "json":
+        click.echo(json.dumps({"status": result.status, "orders": result.states}, indent=2))
+    else:
+        click.echo(f"{identity}: {result.status} ({dict(Counter(result.states.values()))})")
+    if result.failed:
+        sys.exit(EXIT_ERROR)
+    if result.status != "complete":
+        sys.exit(EXIT_WAITING)
 
 
 @main.command(name="sync")

@@ -20,7 +20,8 @@ a bug and keeps its traceback.
     └── SyncError                   exit 5  one or more sources could not be read (others were)
 
 Exit code 2 is reserved for ``plan --detailed-exitcode`` ("changes present")
-and click's usage errors.
+and click's usage errors. ``apply`` exits 1 when an order failed, and 6 when
+nothing failed but orders still wait (for approval, or for a manual task).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ EXIT_CHANGES = 2
 EXIT_GUARDRAIL = 3
 EXIT_LOCKED = 4
 EXIT_PARTIAL = 5
+EXIT_WAITING = 6
 
 
 class AccessHiveError(Exception):

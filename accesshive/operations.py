@@ -17,11 +17,13 @@ from accesshive.apply.executor import DONE, FAILED, ApplyResult, Executor
 from accesshive.apply.executor import Progress as ApplyProgress
 from accesshive.apply.stale import check_stale
 from accesshive.config import Config, load_config, locate
+from accesshive.config.structure import suggest
 from accesshive.desired import DesiredState, expand
 from accesshive.diagnostics import Diagnostic
-from accesshive.errors import ConfigError, ConnectorError, StalePlanError
+from accesshive.errors import ConfigError, ConnectorError, PlanError, StalePlanError
 from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
+from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps, from_json
 from accesshive.state.snapshot import Snapshot, load_snapshot
 from accesshive.store import DEFAULT_ENVIRONMENT, LockInfo, SnapshotInfo, Store, Task, open_store
@@ -243,17 +245,39 @@ def _write_task_files(root: Path, run_id: int, tasks: list[Task]) -> Path:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One order of an identity's flow, with its latest state."""
+
+    order: Order
+    state: str
+    message: str | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "order": self.order.id,
+            "action": self.order.action,
+            "source": self.order.change.source,
+            "state": self.state,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
 class IdentityStatus:
     identity: str
     status: str
     """pending, provisioned or error."""
-    outstanding: tuple[str, ...]
+    steps: tuple[Step, ...]
+
+    @property
+    def outstanding(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.state not in DONE)
 
     def to_json(self) -> dict[str, object]:
         return {
             "identity": self.identity,
             "status": self.status,
-            "outstanding": list(self.outstanding),
+            "steps": [s.to_json() for s in self.steps],
         }
 
 
@@ -268,21 +292,55 @@ def identity_status(root: Path, store: StoreRef) -> list[IdentityStatus]:
             content = opened.plan_content(str(run["plan_digest"]))
             plan = from_json(json.loads(content), "stored plan") if content else None
             states = opened.order_states(str(run["plan_digest"]))
-    per_identity: dict[str, list[tuple[str, str]]] = {}
+    steps: dict[str, list[Step]] = {}
     for order in plan.orders if plan else ():
         if order.change.identity:
-            state = states[order.id].state if order.id in states else "pending"
-            per_identity.setdefault(order.change.identity, []).append((order.id, state))
+            known = states.get(order.id)
+            step = Step(
+                order, known.state if known else "pending", known.message if known else None
+            )
+            steps.setdefault(order.change.identity, []).append(step)
     out = []
     for iid in sorted(config.identities):
-        items = per_identity.get(iid, [])
-        if any(s in FAILED for _, s in items):
+        mine = tuple(steps.get(iid, []))
+        if any(s.state in FAILED for s in mine):
             status = "error"
-        elif any(s not in DONE for _, s in items):
+        elif any(s.state not in DONE for s in mine):
             status = "pending"
         else:
             status = "provisioned"
-        out.append(
-            IdentityStatus(iid, status, tuple(f"{oid}:{s}" for oid, s in items if s not in DONE))
-        )
+        out.append(IdentityStatus(iid, status, mine))
     return out
+
+
+def retry_identity(
+    root: Path,
+    identity: str,
+    store: StoreRef,
+    today: dt.date,
+    actor: str,
+    progress: ApplyProgress | None = None,
+) -> ApplyResult | None:
+    """Re-plan one identity against the current state and run its remaining steps.
+
+    None when nothing is left to do for it.
+    """
+    config = load_config(root)
+    if identity not in config.identities:
+        guess = suggest(identity, config.identities)
+        hint = f"; did you mean '{guess}'?" if guess else ""
+        raise PlanError(f"no identity '{identity}' in the configuration{hint}")
+    if store.exists(root):
+        with store.open(root) as opened:
+            for sid in sorted(config.sources):
+                source = config.sources[sid]
+                if source.kind == "vault" or source.effective_provisioning == "manual":
+                    continue
+                try:
+                    opened.save_snapshot(sid, read_source(config, sid))
+                except ConnectorError:
+                    continue
+    plan = plan_repository(root, today, store=store).for_identity(identity)
+    if not plan.orders:
+        return None
+    return apply_plan(root, plan, store, today, actor, progress)

@@ -8,7 +8,7 @@ no longer matches its inputs; ``digest`` is the SHA-256 of its canonical JSON.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from accesshive.plan.diff import Adoption, Orphan
@@ -40,6 +40,21 @@ class Plan:
             if o.id == oid:
                 return o
         raise KeyError(oid)
+
+    def for_identity(self, identity: str) -> Plan:
+        """The part of the plan that concerns one identity (for `accesshive retry`)."""
+        kept = tuple(o for o in self.orders if o.change.identity == identity)
+        ids = {o.id for o in kept}
+        orders = tuple(
+            replace(o, depends_on=tuple(d for d in o.depends_on if d in ids)) for o in kept
+        )
+        return replace(
+            self,
+            orders=orders,
+            orphans=(),
+            adoptions=tuple(a for a in self.adoptions if a.identity == identity),
+            identities={k: v for k, v in (self.identities or {}).items() if k == identity},
+        )
 
     def summary(self) -> dict[str, Any]:
         kinds = Counter(o.kind if o.kind == "manual_task" else o.action for o in self.orders)

@@ -208,10 +208,10 @@ def test_cli_apply_requires_a_plan_or_auto_approve(repo: Path) -> None:
     assert "--auto-approve" in refused.output
     assert runner.invoke(main, ["sync", str(repo)]).exit_code == 0
     done = runner.invoke(main, ["apply", str(repo), "--auto-approve", "--format", "json"])
-    assert done.exit_code == 0, done.output
+    assert done.exit_code == 6, done.output  # nothing failed; orders wait for approval
     payload = json.loads(done.stdout)
     assert payload["status"] == "incomplete"
-    status = runner.invoke(main, ["status", str(repo), "--format", "json"])
+    status = runner.invoke(main, ["status", "-C", str(repo), "--format", "json"])
     by_id = {s["identity"]: s["status"] for s in json.loads(status.stdout)}
     assert by_id["ada.lovelace"] == "provisioned"
     assert by_id["grace.hopper"] == "pending"

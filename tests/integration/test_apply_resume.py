@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -11,12 +12,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.planfile import write_plan
 from accesshive.store import open_store
 
 TODAY = dt.date(2026, 11, 29)
-PEOPLE = 150
+PEOPLE = 100
 
 PROJECT = """version: 1
 name: resume
@@ -75,7 +78,9 @@ def _events(repo: Path) -> int:
         return 0
 
 
-def test_kill_9_then_resume(tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_kill_9_then_resume(tmp_path: Path, seed: int) -> None:
+    """Killed at a random point (by seed), the re-run verifies every order exactly once."""
     repo = _repo(tmp_path)
     plan = plan_repository(repo, TODAY, store=StoreRef())
     assert len(plan.orders) == PEOPLE * 3
@@ -100,7 +105,8 @@ def test_kill_9_then_resume(tmp_path: Path) -> None:
     )
     deadline = time.time() + 60
     # let it get well into the work (pending rows first, then real transitions)
-    while _events(repo) < len(plan.orders) + 200 and time.time() < deadline:
+    kill_after = len(plan.orders) + random.Random(seed).randint(20, 700)
+    while _events(repo) < kill_after and time.time() < deadline:
         assert proc.poll() is None, "apply finished before it could be killed; make it bigger"
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)

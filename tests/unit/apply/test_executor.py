@@ -1,0 +1,176 @@
+"""Every order-state transition of the executor, driven by injected faults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from accesshive.apply import pool
+from accesshive.apply.executor import ApplyResult, Executor
+from accesshive.config import load_config
+from accesshive.connectors.memory import MemoryConnector
+from accesshive.desired import expand
+from accesshive.plan.build import make_plan
+from accesshive.plan.model import Plan
+from accesshive.state.snapshot import Snapshot
+from accesshive.store import Store, open_store
+from tests.support.faults import Fault, FaultPlan, FaultyConnector
+
+TODAY = dt.date(2026, 11, 29)
+_names = itertools.count()
+
+CONFIG = """version: 1
+name: unit
+sources:
+  app:
+    kind: sql
+    concurrency: 1  # one call at a time: the injected faults hit a known order
+    connection: {{connector: memory, store: {store}}}
+    retry: {{attempts: 3, initial_delay: 0.001, max_delay: 0.01}}
+    account:
+      name_attribute: login
+      create: {{login: "{{{{ id }}}}"}}
+      correlation: [login]
+    entitlements:
+      staff: {{}}
+      admins: {{sensitive: true}}
+access_profiles:
+  base: {{source: app, entitlements: [staff]}}
+  admin: {{source: app, entitlements: [admins]}}
+identities:
+  ada: {{type: human, access_profiles: [base, admin]}}
+  bob: {{type: human, access_profiles: [base]}}
+"""
+
+
+@pytest.fixture
+def faults(monkeypatch: pytest.MonkeyPatch) -> FaultPlan:
+    plan = FaultPlan()
+    original = pool.connector_for
+    monkeypatch.setattr(pool, "connector_for", lambda c, s: FaultyConnector(original(c, s), plan))
+    return plan
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[Path, Plan, Store]]:
+    name = f"unit-{next(_names)}"
+    MemoryConnector.stores.pop(name, None)
+    (tmp_path / "accesshive.yaml").write_text(CONFIG.format(store=name))
+    config = load_config(tmp_path)
+    desired, _ = expand(config, TODAY)
+    plan = make_plan(config, desired, Snapshot(), TODAY)
+    with open_store(tmp_path) as store:
+        yield tmp_path, plan, store
+
+
+def _run(setup: tuple[Path, Plan, Store], **kwargs: object) -> ApplyResult:
+    root, plan, store = setup
+    config = load_config(root)
+    run = store.start_run(plan.digest, "test")
+    return Executor(config, plan, store, run, **kwargs).run()  # type: ignore[arg-type]
+
+
+def _order(plan: Plan, action: str, identity: str, entitlement: str | None = None) -> str:
+    return next(
+        o.id
+        for o in plan.orders
+        if o.action == action
+        and o.change.identity == identity
+        and o.change.entitlement == entitlement
+    )
+
+
+def _history(setup: tuple[Path, Plan, Store], oid: str) -> list[str]:
+    _, plan, store = setup
+    return [s.state for s in store.order_history(plan.digest, oid)]
+
+
+def test_happy_path_goes_through_every_state(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
+    result = _run(setup)
+    plan = setup[1]
+    create = _order(plan, "create_account", "bob")
+    assert _history(setup, create) == ["pending", "transmitted", "executed", "verified"]
+    assert result.states[_order(plan, "grant", "bob", "staff")] == "verified"
+
+
+def test_retryable_failure_is_retried(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
+    faults.add("grant", Fault("retryable", "HTTP 429 Too Many Requests"))
+    result = _run(setup)
+    assert not result.failed
+    assert faults.calls["grant"] == 3  # ada staff (fails once, then ok) + bob staff
+
+
+def test_timeouts_exhaust_attempts_then_error(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
+    faults.add("create_account", *[Fault("timeout")] * 3)
+    result = _run(setup)
+    plan = setup[1]
+    failed = [oid for oid, s in result.states.items() if s == "errored"]
+    assert len(failed) == 1
+    assert result.messages[failed[0]] == "timed out after 0.05s"
+    assert _history(setup, failed[0]).count("transmitted") == 3  # first try + 2 retry notes
+    # the grants of that identity are blocked, the other identity proceeds
+    order = plan.order(failed[0])
+    below = [o.id for o in plan.orders if failed[0] in o.depends_on]
+    assert below and {result.states[b] for b in below} == {"blocked"}
+    others = [
+        o.id for o in plan.orders if o.change.identity != order.change.identity and not o.gate
+    ]
+    assert {result.states[o] for o in others} == {"verified"}
+
+
+def test_fatal_failure_is_not_retried(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
+    faults.add("grant", Fault("fatal", "400 Bad Request: unknown group staff"))
+    result = _run(setup)
+    errored = [oid for oid, s in result.states.items() if s == "errored"]
+    assert [result.messages[e] for e in errored] == ["400 Bad Request: unknown group staff"]
+    assert faults.calls["grant"] == 2  # one attempt for the failing grant, one for the other
+
+
+def test_already_exists_is_adopted(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
+    faults.add("create_account", Fault("exists"))
+    result = _run(setup)
+    assert not result.failed
+    adopted = [m for m in result.messages.values() if m == "adopted the existing account"]
+    assert len(adopted) == 1
+    root = setup[0]
+    name = load_config(root).sources["app"].connection["store"]
+    assert len(MemoryConnector.stores[name]) == 2  # no duplicate
+
+
+def test_slow_target_still_verifies(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
+    faults.add("grant", Fault("slow", seconds=0.2), Fault("slow", seconds=0.2))
+    result = _run(setup)
+    assert result.status == "incomplete"  # only the gated grant waits
+    assert not result.failed
+
+
+def test_our_own_failure_is_error_not_errored(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
+    faults.add("set_enabled", Fault("crash"))
+    faults.add("grant", Fault("crash", "bad mapping"))
+    result = _run(setup)
+    assert sorted(result.messages[o] for o, s in result.states.items() if s == "error") == [
+        "KeyError: 'bad mapping'"
+    ]
+
+
+def test_gated_order_waits_and_runs_once_approved(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
+    plan = setup[1]
+    gated = _order(plan, "grant", "ada", "admins")
+    first = _run(setup)
+    assert first.states[gated] == "awaiting_approval"
+    assert first.status == "incomplete"
+    second = _run(setup, approved={gated})
+    assert second.states[gated] == "verified"
+    assert second.status == "complete"
+
+
+def test_inactive_orders_are_recorded_not_sent(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
+    plan = setup[1]
+    grant = _order(plan, "grant", "bob", "staff")
+    result = _run(setup, inactive={grant})
+    assert result.states[grant] == "inactive"
+    assert faults.calls["grant"] == 1  # only ada's staff grant was sent
