@@ -170,52 +170,54 @@ def _render_account(
     schema = source.account.schema_
     out: dict[str, Any] = {}
     for attr, template in sorted(source.managed_attributes.items()):
-        part = "sync" if attr in source.account.sync else "create"
-        template_at = config.origin("sources", sid, "account", part, attr)
-        where = config.origin("identities", iid)
         spec = schema.get(attr)
         try:
             value = render(template, context)
-        except TemplateProblem as problem:
-            problems.append(
-                Diagnostic(
-                    "undefined-variable",
-                    f"identity '{iid}' {problem}, which account attribute '{attr}' on "
-                    f"source '{sid}' needs",
-                    where,
-                    hint="add the attribute to the identity, or change the template",
-                    related=(template_at,),
-                )
-            )
-            continue
-        if spec is not None and spec.required and is_empty(value):
-            problems.append(
-                Diagnostic(
-                    "missing-required",
-                    f"identity '{iid}': required attribute '{attr}' on source '{sid}' is empty",
-                    where,
-                    hint="give the identity the attribute the template reads",
-                    related=(template_at,),
-                )
-            )
-            continue
-        if spec is not None and not is_empty(value):
-            try:
+            if spec is not None and spec.required and is_empty(value):
+                raise ValueProblem("is empty")
+            if spec is not None and not is_empty(value):
                 value = coerce(value, spec)
-            except ValueProblem as problem:
-                problems.append(
-                    Diagnostic(
-                        "wrong-type",
-                        f"identity '{iid}': attribute '{attr}' on source '{sid}' {problem}",
-                        where,
-                        hint=f"source '{sid}' declares '{attr}' as {spec.type}; fix the "
-                        "identity's value or the template",
-                        related=(template_at,),
-                    )
-                )
-                continue
+        except (TemplateProblem, ValueProblem) as problem:
+            problems.append(_render_problem(config, iid, sid, attr, problem))
+            continue
         out[attr] = value
     return out
+
+
+def _render_problem(
+    config: Config, iid: str, sid: str, attr: str, problem: Exception
+) -> Diagnostic:
+    """Where and why an account attribute could not be rendered (built only on failure)."""
+    source = config.sources[sid]
+    part = "sync" if attr in source.account.sync else "create"
+    template_at = config.origin("sources", sid, "account", part, attr)
+    where = config.origin("identities", iid)
+    spec = source.account.schema_.get(attr)
+    if isinstance(problem, TemplateProblem):
+        return Diagnostic(
+            "undefined-variable",
+            f"identity '{iid}' {problem}, which account attribute '{attr}' on source '{sid}' needs",
+            where,
+            hint="add the attribute to the identity, or change the template",
+            related=(template_at,),
+        )
+    if str(problem) == "is empty":
+        return Diagnostic(
+            "missing-required",
+            f"identity '{iid}': required attribute '{attr}' on source '{sid}' is empty",
+            where,
+            hint="give the identity the attribute the template reads",
+            related=(template_at,),
+        )
+    kind = spec.type if spec else "string"
+    return Diagnostic(
+        "wrong-type",
+        f"identity '{iid}': attribute '{attr}' on source '{sid}' {problem}",
+        where,
+        hint=f"source '{sid}' declares '{attr}' as {kind}; "
+        "fix the identity's value or the template",
+        related=(template_at,),
+    )
 
 
 def _credential(config: Config, iid: str, ident: Identity) -> DesiredCredential | None:

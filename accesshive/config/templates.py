@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from accesshive.config.model import Identity
@@ -116,11 +116,83 @@ def identity_context(identity_id: str, identity: Identity) -> dict[str, Any]:
     }
 
 
+Renderer = Callable[[Mapping[str, Any]], str]
+
+# Filters the fast path knows; each does exactly what the jinja filter of that name does.
+_FAST_FILTERS: dict[str, Callable[[str], str]] = {
+    "lower": str.lower,
+    "upper": str.upper,
+    "trim": str.strip,
+    "ascii": _ascii,
+    "slug": _slug,
+}
+
+
+@lru_cache(maxsize=8192)
+def fast_renderer(text: str) -> Renderer | None:
+    """A plain-Python renderer for the common templates: text, ``{{ name }}`` and
+    ``{{ name|filter|... }}`` with the filters above; None for anything else.
+
+    Why: a large org renders millions of attribute templates, and jinja builds a
+    new context for each render. These templates read variables and nothing
+    else, so the sandbox has nothing to guard; anything richer goes to jinja.
+    """
+    try:
+        tree = ENV.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+        return None
+    parts: list[Callable[[Mapping[str, Any]], str]] = []
+    for node in tree.body[0].nodes:
+        part = _fast_part(node)
+        if part is None:
+            return None
+        parts.append(part)
+
+    def run(context: Mapping[str, Any]) -> str:
+        return "".join(part(context) for part in parts)
+
+    return run
+
+
+def _fast_part(node: nodes.Node) -> Callable[[Mapping[str, Any]], str] | None:
+    if isinstance(node, nodes.TemplateData):
+        data = node.data
+        return lambda _: data
+    chain: list[Callable[[str], str]] = []
+    current: nodes.Node | None = node
+    while isinstance(current, nodes.Filter):
+        fn = _FAST_FILTERS.get(current.name)
+        if fn is None or current.args or current.kwargs or current.dyn_args or current.dyn_kwargs:
+            return None
+        chain.insert(0, fn)
+        current = current.node
+    if not isinstance(current, nodes.Name) or current.ctx != "load":
+        return None
+    name = current.name
+
+    def part(context: Mapping[str, Any]) -> str:
+        try:
+            value = context[name]
+        except KeyError:
+            raise TemplateProblem(f"has no attribute '{name}'") from None
+        text = str(value)
+        for fn in chain:
+            text = fn(text)
+        return text
+
+    return part
+
+
 def render(value: str | int | bool, context: Mapping[str, Any]) -> str | int | bool:
     """Render a template value; plain values pass through unchanged."""
     if not is_template(value):
         return value
     assert isinstance(value, str)
+    fast = fast_renderer(value)
+    if fast is not None:
+        return fast(context).strip()
     try:
         return compile_template(value).render(context).strip()
     except jinja2.UndefinedError as exc:

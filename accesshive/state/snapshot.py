@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from accesshive.config.yamlio import YamlProblem, parse_file
+from accesshive.config.yamlio import YamlProblem, parse_bytes
 from accesshive.errors import SnapshotError
 
 
@@ -35,6 +34,17 @@ class SnapshotAccount(_Model):
     """Entitlements the account holds on the source."""
     last_login: str | None = None
 
+    @field_validator("attributes")
+    @classmethod
+    def _sorted_attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Targets return attributes in any order; the same content must fingerprint alike."""
+        return dict(sorted(value.items()))
+
+    @field_validator("grants")
+    @classmethod
+    def _sorted_grants(cls, value: list[str]) -> list[str]:
+        return sorted(value)
+
 
 class SnapshotCredential(_Model):
     identity: str
@@ -51,18 +61,20 @@ class SourceSnapshot(_Model):
     """When sync read it (not part of the fingerprint)."""
 
     def fingerprint(self) -> str:
-        body = {
-            "accounts": sorted(
-                (a.model_dump(mode="json") for a in self.accounts),
-                key=lambda a: str(a["external_id"]),
-            ),
-            "credentials": sorted(
-                (c.model_dump(mode="json") for c in self.credentials),
-                key=lambda c: str(c["identity"]),
-            ),
-        }
-        raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+        """SHA-256 of the accounts (by external id) and credentials (by identity).
+
+        Serialised by pydantic-core: attributes and grants are kept sorted by the
+        models, so the bytes depend on the content only.
+        """
+        digest = hashlib.sha256()
+        digest.update(_ACCOUNTS.dump_json(sorted(self.accounts, key=lambda a: a.external_id)))
+        digest.update(b"\0")
+        digest.update(_CREDENTIALS.dump_json(sorted(self.credentials, key=lambda c: c.identity)))
+        return digest.hexdigest()
+
+
+_ACCOUNTS = TypeAdapter(list[SnapshotAccount])
+_CREDENTIALS = TypeAdapter(list[SnapshotCredential])
 
 
 class Snapshot(_Model):
@@ -77,15 +89,22 @@ class Snapshot(_Model):
 
 
 def load_snapshot(path: Path) -> Snapshot:
-    """Read a snapshot from a JSON or YAML file (tests, and `plan --snapshot`)."""
+    """Read a snapshot from a JSON or YAML file (tests, and `plan --snapshot`).
+
+    JSON is parsed straight into the models by pydantic-core (no intermediate
+    dicts): a large org's snapshot is mostly JSON written by accesshive itself.
+    """
     try:
-        parsed = parse_file(path, str(path))
-    except YamlProblem as problem:
-        raise SnapshotError(f"snapshot {problem.diagnostic.render()}") from problem
+        raw = path.read_bytes()
     except OSError as exc:
         raise SnapshotError(f"cannot read snapshot {path}: {exc.strerror}") from exc
     try:
+        if raw.lstrip()[:1] in (b"{", b"["):
+            return Snapshot.model_validate_json(raw)
+        parsed = parse_bytes(raw, str(path))
         return Snapshot.model_validate(parsed.data or {})
+    except YamlProblem as problem:
+        raise SnapshotError(f"snapshot {problem.diagnostic.render()}") from problem
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])
