@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# The parse cache of the tests lives in a throwaway directory, never in ~/.cache.
+os.environ.setdefault("ACCESSHIVE_CACHE_DIR", tempfile.mkdtemp(prefix="accesshive-cache-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

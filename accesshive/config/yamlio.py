@@ -23,6 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from accesshive.config import cache
 from accesshive.diagnostics import Diagnostic, Location, YamlPath
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -81,6 +82,9 @@ def parse_file(path: Path, name: str, max_bytes: int | None = None) -> ParsedFil
 
 def parse_bytes(raw: bytes, name: str) -> ParsedFile:
     digest = hashlib.sha256(raw).hexdigest()
+    cached = cache.get(digest)
+    if not cache.is_miss(cached):
+        return ParsedFile(name=name, digest=digest, data=cached)
     text = _decode(raw, name)
     _check_nesting(text, name)
     try:
@@ -95,6 +99,7 @@ def parse_bytes(raw: bytes, name: str) -> ParsedFile:
     except YAMLError as exc:
         raise YamlProblem(Diagnostic("yaml-syntax", str(exc), Location(name))) from exc
     _check_expansion(data, len(raw), name)
+    cache.put(digest, data)
     return ParsedFile(name=name, digest=digest, data=data)
 
 

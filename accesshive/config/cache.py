@@ -1,0 +1,79 @@
+"""The parse cache: parsed YAML kept by content hash, so a pull request that touches
+one file re-parses one file.
+
+Where: ``ACCESSHIVE_CACHE_DIR``, else ``$XDG_CACHE_HOME/accesshive/parse``, else
+``~/.cache/accesshive/parse``; never inside the config repository, where a pull
+request could plant an entry. Entries are pickles read by an unpickler that
+accepts plain data and dates only, and the key covers the content hash and the
+cache format, so an entry can only ever be the parse of those exact bytes.
+Setting ``ACCESSHIVE_CACHE_DIR=off`` disables it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1
+_ALLOWED = {("datetime", "date"), ("datetime", "datetime")}
+
+
+class _DataOnly(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not plain data")
+
+
+def cache_dir() -> Path | None:
+    configured = os.environ.get("ACCESSHIVE_CACHE_DIR")
+    if configured == "off":
+        return None
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "accesshive" / "parse"
+
+
+def _entry(digest: str) -> Path | None:
+    base = cache_dir()
+    return base / f"v{FORMAT}" / digest[:2] / f"{digest}.pickle" if base else None
+
+
+_MISS = object()
+
+
+def get(digest: str) -> Any:
+    """The cached parse of the content with this SHA-256, or ``MISS``."""
+    path = _entry(digest)
+    if path is None:
+        return _MISS
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return _MISS
+    try:
+        return _DataOnly(io.BytesIO(raw)).load()
+    except Exception:  # a corrupt or foreign entry is a miss, never an error
+        return _MISS
+
+
+def put(digest: str, data: Any) -> None:
+    path = _entry(digest)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+            pickle.dump(data, tmp, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp.name, path)
+    except OSError:
+        return  # a cache that cannot be written only costs speed
+
+
+def is_miss(value: Any) -> bool:
+    return value is _MISS
