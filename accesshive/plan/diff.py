@@ -280,6 +280,8 @@ def _attribute_updates(
         if attr not in want.attributes:
             continue
         new, old = want.attributes[attr], have.attributes.get(attr)
+        if new == old and type(new) is type(old):
+            continue  # the common case on a converged target: no need to normalise
         if normalize(new, schema.get(attr)) != normalize(old, schema.get(attr)):
             out[attr] = {"from": old, "to": new}
     return out
