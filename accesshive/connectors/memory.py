@@ -22,11 +22,16 @@ class MemoryConnector(Connector):
     _ids = itertools.count(1)
 
     @property
+    def _store_name(self) -> str:
+        return str(self.source.connection.get("store", self.source_id))
+
+    @property
     def accounts(self) -> dict[str, dict[str, Any]]:
-        name = str(self.source.connection.get("store", self.source_id))
-        return self.stores.setdefault(name, {})
+        return self.stores.setdefault(self._store_name, {})
 
     failures: ClassVar[dict[tuple[str, str], int]] = {}
+    broken: ClassVar[set[str]] = set()
+    """Stores whose target is "down": every call after the first page fails."""
 
     def _fail(self, operation: str) -> None:
         """Fail as ``connection.fail.<operation>`` says: ``message``, ``retryable``, and
@@ -54,6 +59,8 @@ class MemoryConnector(Connector):
         for start in range(0, max(len(items), 1), size):
             if start:
                 self._fail("read_page")
+                if self._store_name in self.broken:
+                    raise self.error("connection reset by peer", retryable=True)
             chunk = items[start : start + size]
             yield Page([_snapshot(k, v) for k, v in chunk], announced)
 
@@ -82,21 +89,29 @@ class MemoryConnector(Connector):
         }
         return Created(ext)
 
+    def _account(self, external_id: str) -> dict[str, Any]:
+        found = self.accounts.get(external_id)
+        if found is None:
+            raise self.error(f"404 Not Found: no account {external_id}")
+        return found
+
     def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
-        self.accounts[external_id]["attributes"].update(attributes)
+        self._account(external_id)["attributes"].update(attributes)
 
     def set_enabled(self, external_id: str, enabled: bool) -> None:
-        self.accounts[external_id]["enabled"] = enabled
+        self._account(external_id)["enabled"] = enabled
 
     def delete_account(self, external_id: str) -> None:
         self.accounts.pop(external_id, None)
 
     def grant(self, external_id: str, entitlement: str) -> None:
         self._fail("grant")
-        self.accounts[external_id]["grants"].add(entitlement)
+        self._account(external_id)["grants"].add(entitlement)
 
     def revoke(self, external_id: str, entitlement: str) -> None:
-        self.accounts[external_id]["grants"].discard(entitlement)
+        found = self.accounts.get(external_id)
+        if found is not None:  # revoking from a missing account is done
+            found["grants"].discard(entitlement)
 
 
 def _snapshot(ext: str, acc: dict[str, Any]) -> SnapshotAccount:

@@ -17,6 +17,9 @@ BUILTIN = {
     "sql": "accesshive.connectors.sql:SqlConnector",
     "manual": "accesshive.connectors.manual:ManualConnector",
     "memory": "accesshive.connectors.memory:MemoryConnector",
+    "scim": "accesshive.connectors.scim:ScimConnector",
+    "ldap": "accesshive.connectors.ldap:LdapConnector",
+    "google_workspace": "accesshive.connectors.google_workspace:GoogleWorkspaceConnector",
 }
 ENTRY_POINT_GROUP = "accesshive.connectors"
 

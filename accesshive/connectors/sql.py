@@ -243,7 +243,14 @@ class SqlConnector(Connector):
             raise exc
         return Created(str(rows[0][0]))
 
+    def _require(self, external_id: str) -> Any:
+        key = self._key(external_id)
+        if not self._run(f"SELECT 1 FROM {self.accounts_table} WHERE {self.id_col} = ?", (key,)):
+            raise self.error(f"no account with {self.id_col.strip(chr(34))} = {external_id}")
+        return key
+
     def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
+        self._require(external_id)
         sets = [
             (self.attr_cols[a], _db_value(v)) for a, v in attributes.items() if a in self.attr_cols
         ]
@@ -254,6 +261,7 @@ class SqlConnector(Connector):
         self._run(sql, [v for _, v in sets] + [self._key(external_id)])
 
     def set_enabled(self, external_id: str, enabled: bool) -> None:
+        self._require(external_id)
         self._run(
             f"UPDATE {self.accounts_table} SET {self.enabled_col} = ? WHERE {self.id_col} = ?",
             (enabled, self._key(external_id)),
@@ -265,7 +273,7 @@ class SqlConnector(Connector):
         self._run(f"DELETE FROM {self.accounts_table} WHERE {self.id_col} = ?", (key,))
 
     def grant(self, external_id: str, entitlement: str) -> None:
-        key = self._key(external_id)
+        key = self._require(external_id)
         held = self._run(
             f"SELECT 1 FROM {self.grants_table} WHERE {self.g_account} = ? "
             f"AND {self.g_entitlement} = ?",

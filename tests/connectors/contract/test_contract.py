@@ -1,0 +1,147 @@
+"""The connector contract: every connector, against its real server (or stand-in), obeys
+the obligations written in accesshive/connectors/base.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from accesshive.apply.steps import verify
+from accesshive.connectors.base import Connector
+from accesshive.errors import ConnectorError
+from accesshive.plan.orders import Change, Order
+from tests.support.targets import Target
+
+
+def _all(connector: Connector) -> list[Any]:
+    return [a for page in connector.read() for a in page.accounts]
+
+
+def _create(connector: Connector, target: Target, n: int) -> str:
+    return connector.create_account(f"person{n}", target.account(n), True).external_id
+
+
+def test_create_is_idempotent(target: Target) -> None:
+    with target.connector() as conn:
+        first = conn.create_account("person1", target.account(1), True)
+        assert not first.adopted
+        second = conn.create_account("person1", target.account(1), True)
+        assert second.adopted
+        assert second.external_id == first.external_id
+        accounts = _all(conn)
+        assert [a.external_id for a in accounts] == [first.external_id]
+
+
+def test_update_changes_only_what_it_names(target: Target) -> None:
+    with target.connector() as conn:
+        ext = _create(conn, target, 2)
+        conn.update_account(ext, {target.changeable: "Changed Name"})
+        account = conn.get_account(ext)
+        assert account is not None
+        assert account.attributes[target.changeable] == "Changed Name"
+        original = target.account(2)
+        for attr, value in original.items():
+            if attr != target.changeable:
+                assert str(account.attributes[attr]).lower() == str(value).lower(), attr
+
+
+def test_rename_keeps_the_external_id(target: Target) -> None:
+    with target.connector() as conn:
+        ext = _create(conn, target, 3)
+        new_name = target.account(903)[target.name_attribute]
+        conn.update_account(ext, {target.name_attribute: new_name})
+        account = conn.get_account(ext)
+        assert account is not None
+        assert str(account.attributes[target.name_attribute]).lower() == str(new_name).lower()
+        assert len(_all(conn)) == 1
+
+
+def test_enable_and_disable(target: Target) -> None:
+    with target.connector() as conn:
+        ext = _create(conn, target, 4)
+        conn.set_enabled(ext, False)
+        assert conn.get_account(ext).enabled is False  # type: ignore[union-attr]
+        conn.set_enabled(ext, True)
+        assert conn.get_account(ext).enabled is True  # type: ignore[union-attr]
+
+
+def test_grant_and_revoke_are_idempotent(target: Target) -> None:
+    first, second = target.entitlements
+    with target.connector() as conn:
+        ext = _create(conn, target, 5)
+        conn.grant(ext, first)
+        conn.grant(ext, first)  # already a member: done
+        conn.grant(ext, second)
+        conn.revoke(ext, second)
+        conn.revoke(ext, second)  # not a member: done
+        assert conn.get_account(ext).grants == [first]  # type: ignore[union-attr]
+
+
+def test_delete_of_a_missing_account_is_done(target: Target) -> None:
+    with target.connector() as conn:
+        ext = _create(conn, target, 6)
+        conn.delete_account(ext)
+        conn.delete_account(ext)
+        assert conn.get_account(ext) is None
+        assert _all(conn) == []
+
+
+def test_full_read_returns_exactly_what_was_written(target: Target) -> None:
+    count = 2 * target.page_size + 3
+    first = target.entitlements[0]
+    with target.connector() as conn:
+        written = {}
+        for n in range(count):
+            ext = _create(conn, target, 100 + n)
+            if n % 3 == 0:
+                conn.grant(ext, first)
+            written[ext] = target.account(100 + n)
+        pages = list(conn.read())
+    assert len(pages) >= 3
+    accounts = {a.external_id: a for p in pages for a in p.accounts}
+    assert set(accounts) == set(written)
+    for ext, attrs in written.items():
+        for attr, value in attrs.items():
+            assert str(accounts[ext].attributes[attr]).lower() == str(value).lower()
+    assert sum(1 for a in accounts.values() if first in a.grants) == len(range(0, count, 3))
+
+
+def test_a_read_that_breaks_part_way_raises(target: Target) -> None:
+    with target.connector() as conn:
+        for n in range(2 * target.page_size + 1):
+            _create(conn, target, 300 + n)
+    with target.connector() as conn:
+        pages = iter(conn.read())
+        next(pages)
+        target.break_target()
+        with pytest.raises(ConnectorError) as info:
+            list(pages)
+        assert info.value.message
+
+
+def test_verify_detects_an_out_of_band_change(target: Target) -> None:
+    with target.connector() as conn:
+        attrs = target.account(7)
+        ext = _create(conn, target, 7)
+        order = Order(
+            id="o1",
+            kind="create_account",
+            change=Change("create_account", "contract", "person7", attributes=attrs),
+        )
+        assert verify(conn, order, ext) is None
+        target.out_of_band_change(ext, target.changeable, "Someone Else")
+        difference = verify(conn, order, ext)
+        assert difference is not None and target.changeable in difference
+
+
+def test_errors_are_classified_with_the_target_message(target: Target) -> None:
+    with target.connector() as conn:
+        with pytest.raises(ConnectorError) as missing:
+            conn.update_account("does-not-exist-0000", {target.changeable: "x"})
+        assert missing.value.message
+        assert not missing.value.retryable
+    with target.unreachable() as conn, pytest.raises(ConnectorError) as down:
+        list(conn.read())
+    assert down.value.message
+    assert down.value.retryable is target.extras.get("unreachable_retryable", True)
