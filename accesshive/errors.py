@@ -17,7 +17,9 @@ a bug and keeps its traceback.
     │   └── LockedError             exit 4  another run holds the environment's lock
     ├── ConnectorError              exit 1  a target system refused or failed (``retryable`` says
     │                                       whether trying again may help)
-    └── SyncError                   exit 5  one or more sources could not be read (others were)
+    ├── SyncError                   exit 5  one or more sources could not be read (others were)
+    ├── VaultError                  exit 1  the credential vault cannot open, store or find a secret
+    └── ApprovalError               exit 1  an approval cannot be made or read
 
 Exit code 2 is reserved for ``plan --detailed-exitcode`` ("changes present")
 and click's usage errors. ``apply`` exits 1 when an order failed, and 6 when
@@ -114,3 +116,11 @@ class SyncError(AccessHiveError):
     """Some sources could not be read; their previous snapshots were kept."""
 
     exit_code = EXIT_PARTIAL
+
+
+class VaultError(AccessHiveError):
+    """The credential vault cannot do what was asked (never carries a secret)."""
+
+
+class ApprovalError(AccessHiveError):
+    """An approval cannot be signed, recorded or read."""

@@ -9,12 +9,13 @@ accounts were gone. Open manual tasks are verified against the new snapshots.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from accesshive.config import Config
 from accesshive.connectors.registry import connector_for
-from accesshive.errors import ConnectorError
+from accesshive.errors import ConnectorError, VaultError
 from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
 from accesshive.store import Store
 from accesshive.store.base import now
@@ -74,6 +75,13 @@ def read_source(
     config: Config, source_id: str, progress: Progress = _no_progress
 ) -> SourceSnapshot:
     """Read one source whole, or raise ``ConnectorError``; never a partial snapshot."""
+    if config.sources[source_id].kind == "vault":
+        from accesshive.vault import read_vault  # the vault is read by itself, not a connector
+
+        try:
+            return read_vault(config, source_id)
+        except (VaultError, OSError, sqlite3.Error) as exc:
+            raise ConnectorError(source_id, f"cannot read the vault: {exc}") from exc
     accounts: list[SnapshotAccount] = []
     announced: int | None = None
     read_at = now()

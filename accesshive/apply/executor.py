@@ -21,11 +21,12 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from accesshive.apply.credentials import CredentialKeeper
 from accesshive.apply.pool import ConnectorPool
 from accesshive.apply.retry import call_with_retries
 from accesshive.apply.steps import Sent, send, verify
 from accesshive.config import Config
-from accesshive.errors import ConnectorError
+from accesshive.errors import ConnectorError, VaultError
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.render.describe import summary_line
@@ -91,6 +92,7 @@ class Executor:
         self.progress = progress
         self.max_workers = max_workers
         self.pool = ConnectorPool(config)
+        self.keeper = CredentialKeeper(config)
         self._store_lock = threading.Lock()
         self.result = ApplyResult(plan.digest, run_id)
         self._prior = store.order_states(plan.digest)
@@ -157,6 +159,7 @@ class Executor:
                         future.result()  # a bug in the executor itself must surface
         finally:
             self.pool.close()
+            self.keeper.close()
         for order in waiting.values():
             if self._state(order.id) == "awaiting_approval":
                 continue
@@ -226,12 +229,7 @@ class Executor:
             self._manual(order)
             return
         if order.action in CREDENTIAL_ACTIONS:
-            self._record(
-                order,
-                "error",
-                "no credential vault is configured in this version of accesshive; the "
-                "credential was not stored",
-            )
+            self._credential(order)
             return
         source = self.config.sources[order.change.source]
         ext = self._account_of(order)
@@ -254,7 +252,27 @@ class Executor:
                     f"attempt {attempt} failed ({exc}); retrying in {delay:.1f}s",
                 )
 
-            sent: Sent = call_with_retries(lambda: send(conn, order, ext), source.retry, note_retry)
+            secret = (
+                self.keeper.new_password()
+                if order.change.details.get("generate_password")
+                else None
+            )
+            extra = {"password": secret} if secret else None
+            sent: Sent = call_with_retries(
+                lambda: send(conn, order, ext, extra), source.retry, note_retry
+            )
+            if secret is not None and order.change.identity:
+                try:
+                    self.keeper.keep_generated(order.change.identity, secret)
+                except VaultError as exc:
+                    self._record(
+                        order,
+                        "errored",
+                        "the target accepted the generated password but the vault could not "
+                        f"store it ({exc}); the next apply rotates it",
+                        result=sent.external_id,
+                    )
+                    return
             if order.action == "create_account" and sent.external_id:
                 with self._store_lock:
                     self._accounts[(order.change.source, order.change.identity)] = sent.external_id
@@ -267,6 +285,20 @@ class Executor:
             self._record(order, "errored", f"verify: {difference}")
         else:
             self._record(order, "verified")
+
+    def _credential(self, order: Order) -> None:
+        self._record(order, "transmitted")
+        try:
+            message = self.keeper.store(
+                order,
+                lambda source, identity: self._accounts.get((source, identity)),
+                self.pool.connector,
+            )
+        except VaultError as exc:
+            self._record(order, "errored", str(exc))
+            return
+        self._record(order, "executed", message)
+        self._record(order, "verified", message)
 
     def _manual(self, order: Order) -> None:
         tid = task_id(self.plan.digest, order.id)

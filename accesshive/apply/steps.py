@@ -24,12 +24,20 @@ class Sent:
     adopted: bool = False
 
 
-def send(connector: Connector, order: Order, external_id: str | None) -> Sent:
-    """Perform the order on the target. ``external_id`` is the account it acts on."""
+def send(
+    connector: Connector,
+    order: Order,
+    external_id: str | None,
+    secret_attributes: dict[str, Any] | None = None,
+) -> Sent:
+    """Perform the order on the target. ``external_id`` is the account it acts on;
+    ``secret_attributes`` (a generated password) go to the target and nowhere else."""
     c = order.change
     if c.action == "create_account":
         created = connector.create_account(
-            c.identity or "", dict(c.attributes), bool(c.details.get("enabled", True))
+            c.identity or "",
+            {**c.attributes, **(secret_attributes or {})},
+            bool(c.details.get("enabled", True)),
         )
         return Sent(created.external_id, created.adopted)
     if external_id is None:

@@ -81,10 +81,12 @@ class MemoryConnector(Connector):
                 ):
                     return Created(ext, adopted=True)
         ext = f"m{next(self._ids)}"
+        attrs = dict(attributes)
         self.accounts[ext] = {
             "identity": identity,
             "enabled": enabled,
-            "attributes": dict(attributes),
+            "password": attrs.pop("password", None),  # write-only, as on real targets
+            "attributes": attrs,
             "grants": set(),
         }
         return Created(ext)
@@ -96,7 +98,11 @@ class MemoryConnector(Connector):
         return found
 
     def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
-        self._account(external_id)["attributes"].update(attributes)
+        account = self._account(external_id)
+        attrs = dict(attributes)
+        if "password" in attrs:
+            account["password"] = attrs.pop("password")
+        account["attributes"].update(attrs)
 
     def set_enabled(self, external_id: str, enabled: bool) -> None:
         self._account(external_id)["enabled"] = enabled
