@@ -16,6 +16,7 @@ from pathlib import Path
 from accesshive.apply.executor import DONE, FAILED, ApplyResult, Executor
 from accesshive.apply.executor import Progress as ApplyProgress
 from accesshive.apply.stale import check_stale
+from accesshive.approvals.operations import check as check_approvals
 from accesshive.config import Config, load_config, locate
 from accesshive.config.structure import suggest
 from accesshive.desired import DesiredState, expand
@@ -82,6 +83,7 @@ def plan_repository(
     snapshot_file: Path | None = None,
     allow_mass_changes: bool = False,
     store: StoreRef | None = None,
+    author: str | None = None,
 ) -> Plan:
     """Load, expand, diff against the snapshot, and build the plan (nothing is written).
 
@@ -95,7 +97,7 @@ def plan_repository(
             snapshot = opened.latest_snapshot()
     else:
         snapshot = Snapshot()
-    return make_plan(config, desired, snapshot, today, allow_mass_changes)
+    return make_plan(config, desired, snapshot, today, allow_mass_changes, author)
 
 
 def sync_repository(
@@ -178,6 +180,8 @@ def apply_plan(
         opened.save_plan(plan.digest, plan.config_digest, dumps(plan))
         prior = opened.order_states(plan.digest)
         done = {oid for oid, s in prior.items() if s.state in DONE}
+        verdicts = check_approvals(config, plan, opened)
+        approved = approved | {oid for oid, v in verdicts.items() if v.approved}
         staleness = check_stale(config, desired, plan, done, opened.latest_snapshot(), today)
         for sid, live in sorted(staleness.live.items()):
             opened.save_snapshot(sid, live)
@@ -191,7 +195,15 @@ def apply_plan(
                 + "\nSync and plan again."
             )
         run_id = opened.start_run(plan.digest, actor)
-        opened.audit(actor, "apply_started", plan.digest, {"run": run_id})
+        opened.audit(
+            actor,
+            "apply_started",
+            plan.digest,
+            {
+                "run": run_id,
+                "approved": {oid: v.approvers for oid, v in sorted(verdicts.items()) if v.approved},
+            },
+        )
         result: ApplyResult | None = None
         try:
             executor = Executor(
@@ -202,6 +214,7 @@ def apply_plan(
                 approved=approved,
                 inactive=staleness.inactive,
                 accounts=staleness.accounts,
+                approval_notes={oid: v.describe() for oid, v in verdicts.items()},
                 progress=progress or (lambda o, s, m: None),
             )
             result = executor.run()

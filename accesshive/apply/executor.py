@@ -79,6 +79,7 @@ class Executor:
         approved: Collection[str] = (),
         inactive: Collection[str] = (),
         accounts: Mapping[str, str] | None = None,
+        approval_notes: Mapping[str, str] | None = None,
         progress: Progress = _quiet,
         max_workers: int = 8,
     ) -> None:
@@ -89,6 +90,7 @@ class Executor:
         self.approved = frozenset(approved)
         self.inactive = frozenset(inactive)
         self.live_accounts = dict(accounts or {})
+        self.approval_notes = dict(approval_notes or {})
         self.progress = progress
         self.max_workers = max_workers
         self.pool = ConnectorPool(config)
@@ -190,7 +192,8 @@ class Executor:
                     self._record(
                         order,
                         "awaiting_approval",
-                        f"needs {order.gate.quorum} approval(s) from "
+                        self.approval_notes.get(oid)
+                        or f"needs {order.gate.quorum} approval(s) from "
                         f"{', '.join(order.gate.reviewer_groups)}",
                     )
 

@@ -39,7 +39,10 @@ class Reviewer(Model):
     """Reviewer groups this person belongs to (review rules name groups)."""
     github: str | None = None
     public_key: str | None = None
-    """Ed25519 public key (OpenSSH or base64 raw) that verifies this reviewer's approvals."""
+    """Ed25519 public key (OpenSSH ``ssh-ed25519 AAAA...``) that verifies this reviewer's
+    approvals."""
+    revoked: bool = False
+    """The key is revoked: approvals it signed count for nothing."""
 
 
 class ReviewRule(Model):

@@ -34,6 +34,7 @@ def make_plan(
     snapshot: Snapshot,
     today: dt.date,
     allow_mass_changes: bool = False,
+    author: str | None = None,
 ) -> Plan:
     found = diff(config, desired, snapshot, today)
     changes: dict[str, Change] = {}
@@ -66,6 +67,7 @@ def make_plan(
         adoptions=found.adoptions,
         warnings=warnings,
         allow_mass_changes=allow_mass_changes,
+        author=author,
         identities={
             iid: {
                 "type": desired.identities[iid].type,

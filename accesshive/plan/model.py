@@ -30,6 +30,8 @@ class Plan:
     allow_mass_changes: bool = False
     identities: dict[str, dict[str, Any]] | None = None
     """id → type and lifecycle state, for identities that have orders."""
+    author: str | None = None
+    """Who proposed the change (a pull request's author): they cannot approve it."""
 
     @property
     def has_changes(self) -> bool:
@@ -79,6 +81,7 @@ class Plan:
             "config_digest": self.config_digest,
             "snapshot_fingerprints": dict(sorted(self.fingerprints.items())),
             "options": {"allow_mass_changes": self.allow_mass_changes},
+            "author": self.author,
             "orders": [o.to_json() for o in self.orders],
             "edges": [[dep, o.id] for o in self.orders for dep in o.depends_on],
             "orphans": [vars(x) for x in self.orphans],

@@ -78,6 +78,7 @@ def _rebuild(data: dict[str, Any]) -> Plan:
         warnings=tuple(data["warnings"]),
         allow_mass_changes=bool(data["options"]["allow_mass_changes"]),
         identities=dict(data["identities"]),
+        author=data.get("author"),
     )
 
 

@@ -277,6 +277,40 @@ class Store(ABC):
         )
         return [OrderState(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
+    # ------------------------------------------------------------------ approvals
+
+    def record_approval(
+        self,
+        plan_digest: str,
+        order_id: str,
+        content_digest: str,
+        reviewer: str,
+        evidence: str,
+        at: str,
+    ) -> bool:
+        """Keep an approval read from a pull request (once per reviewer and order)."""
+        with self.transaction():
+            if self._execute(
+                "SELECT 1 FROM approvals WHERE plan_digest = ? AND order_id = ? AND reviewer = ?",
+                (plan_digest, order_id, reviewer),
+            ):
+                return False
+            self._execute(
+                "INSERT INTO approvals (plan_digest, order_id, content_digest, reviewer, "
+                "signature, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (plan_digest, order_id, content_digest, reviewer, evidence, at),
+            )
+        return True
+
+    def approvals(self, plan_digest: str) -> list[tuple[str, str, str, str, str]]:
+        """(order id, content digest, reviewer, evidence, at) recorded for a plan."""
+        rows = self._execute(
+            "SELECT order_id, content_digest, reviewer, signature, at FROM approvals "
+            "WHERE plan_digest = ? ORDER BY id",
+            (plan_digest,),
+        )
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
     # ------------------------------------------------------------------ manual tasks
 
     def save_task(self, task: Task) -> bool:

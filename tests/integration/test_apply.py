@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 import json
 import shutil
 import sqlite3
@@ -149,7 +150,7 @@ def test_target_rewriting_data_fails_verification(repo: Path) -> None:
 def _memory_wiki(repo: Path, **fail: object) -> None:
     wiki = repo / "sources" / "wiki.yaml"
     text = (EXAMPLES / "quickstart" / "sources" / "wiki.yaml").read_text()
-    settings = f"      connector: memory\n      store: {repo.name}-{id(repo)}\n"
+    settings = f"      connector: memory\n      store: {repo.name}-{uuid.uuid4().hex}\n"
     settings += f"      fail: {json.dumps(fail)}\n"
     text = text.replace("    connection:\n", "    connection:\n" + settings)
     text = text.replace(

@@ -1,0 +1,91 @@
+"""The approvals file of a plan: ``approvals/<plan-digest>.yaml`` in the config repository.
+
+Committed to the pull request next to the change. Its content is only
+evidence: every entry is checked against the plan and its signature when it
+is used, so an edited or forged file approves nothing.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from ruamel.yaml import YAML
+
+from accesshive.approvals.model import Approval
+from accesshive.config.yamlio import YamlProblem, parse_file
+from accesshive.errors import ApprovalError
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order: str
+    content_digest: str
+    reviewer: str
+    signed_at: str
+    signature: str
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan_digest: str
+    approvals: list[_Entry] = []
+
+
+def approvals_path(root: Path, plan_digest: str) -> Path:
+    return root / "approvals" / f"{plan_digest}.yaml"
+
+
+def read_approvals(path: Path) -> list[Approval]:
+    if not path.exists():
+        return []
+    try:
+        parsed = parse_file(path, str(path))
+        data = _File.model_validate(parsed.data or {})
+    except YamlProblem as problem:
+        raise ApprovalError(f"approvals file {problem.diagnostic.render()}") from problem
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ApprovalError(
+            f"approvals file {path} is malformed at {where}: {first['msg']}"
+        ) from exc
+    return [
+        Approval(
+            plan_digest=data.plan_digest,
+            order=e.order,
+            content_digest=e.content_digest,
+            reviewer=e.reviewer,
+            signed_at=e.signed_at,
+            signature=e.signature,
+        )
+        for e in data.approvals
+    ]
+
+
+def write_approvals(path: Path, plan_digest: str, approvals: list[Approval]) -> None:
+    """Write the file, keeping earlier entries; one entry per (reviewer, order)."""
+    merged: dict[tuple[str, str], Approval] = {}
+    for a in [*read_approvals(path), *approvals]:
+        merged[(a.reviewer, a.order)] = a
+    body = {
+        "plan_digest": plan_digest,
+        "approvals": [
+            {
+                "order": a.order,
+                "content_digest": a.content_digest,
+                "reviewer": a.reviewer,
+                "signed_at": a.signed_at,
+                "signature": a.signature,
+            }
+            for _, a in sorted(merged.items())
+        ],
+    }
+    out = io.StringIO()
+    out.write(f"# Signed approvals of plan {plan_digest[:16]}; made by `accesshive approve`.\n")
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.dump(body, out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(out.getvalue(), encoding="utf-8")

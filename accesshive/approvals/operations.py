@@ -1,0 +1,97 @@
+"""What the approval commands do: sign, verify, record from GitHub, and what apply counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from accesshive.approvals.files import approvals_path, read_approvals, write_approvals
+from accesshive.approvals.github import PullRequest, read_pull_request
+from accesshive.approvals.model import Approval, OrderApproval, content_digest, evaluate
+from accesshive.approvals.signing import load_private_key, message, public_openssh, sign
+from accesshive.config import Config
+from accesshive.errors import ApprovalError
+from accesshive.plan.model import Plan
+from accesshive.store import Store
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def sign_approvals(
+    config: Config,
+    plan: Plan,
+    key_path: Path,
+    reviewer: str,
+    order_ids: list[str],
+    all_gated: bool,
+) -> tuple[Path, list[Approval]]:
+    """Sign approvals of gated orders and add them to the plan's approvals file."""
+    policy = config.policies.review
+    known = policy.reviewers.get(reviewer)
+    if known is None:
+        raise ApprovalError(f"'{reviewer}' is not a reviewer in policies/review.yaml")
+    key = load_private_key(key_path)
+    if known.public_key and public_openssh(key).split()[:2] != known.public_key.split()[:2]:
+        raise ApprovalError(
+            f"{key_path} is not the key policies/review.yaml lists for '{reviewer}'"
+        )
+    gated = {o.id: o for o in plan.orders if o.gate}
+    if all_gated:
+        order_ids = sorted(gated)
+    if not order_ids:
+        raise ApprovalError("name the orders to approve (--order ID) or use --all-gated")
+    approvals = []
+    at = _now()
+    for oid in order_ids:
+        order = gated.get(oid)
+        if order is None:
+            raise ApprovalError(f"order {oid} is not a gated order of plan {plan.digest[:12]}")
+        cd = content_digest(order)
+        signature = sign(key, message(plan.digest, oid, cd, reviewer, at))
+        approvals.append(Approval(plan.digest, oid, cd, reviewer, at, signature))
+    path = approvals_path(config.root, plan.digest)
+    write_approvals(path, plan.digest, approvals)
+    return path, approvals
+
+
+def collect(config: Config, plan: Plan, store: Store | None) -> list[Approval]:
+    """Every approval evidence for a plan: its approvals file and what GitHub recorded."""
+    found = read_approvals(approvals_path(config.root, plan.digest))
+    if store is not None:
+        for order, cd, reviewer, evidence, at in store.approvals(plan.digest):
+            found.append(
+                Approval(plan.digest, order, cd, reviewer, at, via="github", evidence=evidence)
+            )
+    return found
+
+
+def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApproval]:
+    return evaluate(plan, config.policies.review, collect(config, plan, store))
+
+
+def record_from_github(
+    config: Config,
+    plan: Plan,
+    store: Store,
+    repo: str,
+    number: int,
+    token: str | None,
+    api_url: str,
+    actor: str,
+) -> tuple[PullRequest, int]:
+    pr = read_pull_request(plan, config.policies.review, repo, number, token, api_url)
+    recorded = 0
+    for a in pr.approvals:
+        if store.record_approval(
+            a.plan_digest, a.order, a.content_digest, a.reviewer, a.evidence or "", a.signed_at
+        ):
+            recorded += 1
+            store.audit(
+                actor,
+                "approval_recorded",
+                a.order,
+                {"plan": plan.digest, "reviewer": a.reviewer, "evidence": a.evidence},
+            )
+    return pr, recorded

@@ -1,0 +1,335 @@
+"""Review gates: signed approvals, quorum, self-approval, forgeries, and GitHub pull requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from accesshive.approvals.files import approvals_path, read_approvals, write_approvals
+from accesshive.approvals.operations import check, sign_approvals
+from accesshive.cli import main
+from accesshive.config import load_config
+from accesshive.operations import StoreRef, apply_plan, plan_repository
+from accesshive.plan.model import Plan
+from accesshive.plan.planfile import write_plan
+from accesshive.store import open_store
+from tests.conftest import EXAMPLES
+
+TODAY = dt.date(2026, 11, 29)
+
+
+def _key(path: Path) -> str:
+    key = Ed25519PrivateKey.generate()
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+    )
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    dest = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    people = {
+        "alice": ("security", "alice-gh", False),
+        "bob": ("security", "bob-gh", False),
+        "carol": ("finance", "carol-gh", False),
+        "mallory": ("security", "mallory-gh", True),
+    }
+    lines = ["review:", "  reviewers:"]
+    for name, (group, gh, revoked) in people.items():
+        pub = _key(keys / name)
+        lines += [
+            f"    {name}:",
+            f"      groups: [{group}]",
+            f"      github: {gh}",
+            f'      public_key: "{pub}"',
+            f"      revoked: {str(revoked).lower()}",
+        ]
+    lines += [
+        "  rules:",
+        "    - name: sensitive-grants",
+        "      order_kinds: [grant]",
+        "      sensitive_only: true",
+        "      reviewer_groups: [security]",
+        "      quorum: 1",
+    ]
+    (dest / "policies").mkdir()
+    (dest / "policies" / "review.yaml").write_text("\n".join(lines) + "\n")
+    assert CliRunner().invoke(main, ["sync", str(dest)]).exit_code == 0
+    return dest
+
+
+def _plan(repo: Path, author: str | None = "dave") -> Plan:
+    return plan_repository(repo, TODAY, store=StoreRef(), author=author)
+
+
+def _wiki_gate(plan: Plan) -> str:
+    return next(o.id for o in plan.orders if o.gate and o.change.source == "wiki")
+
+
+def _keys(repo: Path) -> Path:
+    return repo.parent / "keys"
+
+
+def test_signed_approval_lets_apply_run_the_gated_order(repo: Path, tmp_path: Path) -> None:
+    plan = _plan(repo)
+    gate = _wiki_gate(plan)
+    plan_file = tmp_path / "plan.json"
+    write_plan(plan, plan_file)
+    runner = CliRunner()
+    signed = runner.invoke(
+        main,
+        [
+            "approve",
+            str(plan_file),
+            "--order",
+            gate,
+            "--key",
+            str(_keys(repo) / "alice"),
+            "--as",
+            "alice",
+            "-C",
+            str(repo),
+        ],
+    )
+    assert signed.exit_code == 0, signed.output
+    assert approvals_path(repo, plan.digest).exists()
+    verified = runner.invoke(main, ["approvals", "verify", str(plan_file), "-C", str(repo)])
+    assert f"✓ {gate}" in verified.output
+    assert "approved by alice" in verified.output
+    result = apply_plan(repo, plan, StoreRef(), TODAY, "ci")
+    assert result.states[gate] == "verified"
+    other = next(o.id for o in plan.orders if o.gate and o.id != gate)
+    assert result.states[other] == "awaiting_approval"
+
+
+def _reasons(repo: Path, plan: Plan) -> dict[str, list[tuple[str, str]]]:
+    return {oid: v.rejected for oid, v in check(load_config(repo), plan, None).items()}
+
+
+def test_self_approval_does_not_count(repo: Path) -> None:
+    plan = _plan(repo, author="alice-gh")
+    sign_approvals(
+        load_config(repo), plan, _keys(repo) / "alice", "alice", [_wiki_gate(plan)], False
+    )
+    assert _reasons(repo, plan)[_wiki_gate(plan)] == [
+        ("alice", "the author of the change cannot approve it")
+    ]
+
+
+def test_revoked_key_and_wrong_group_do_not_count(repo: Path) -> None:
+    plan = _plan(repo)
+    config = load_config(repo)
+    gate = _wiki_gate(plan)
+    sign_approvals(config, plan, _keys(repo) / "mallory", "mallory", [gate], False)
+    sign_approvals(config, plan, _keys(repo) / "carol", "carol", [gate], False)
+    assert sorted(_reasons(repo, plan)[gate]) == [
+        ("carol", "not in security"),
+        ("mallory", "the reviewer's key is revoked"),
+    ]
+
+
+def test_approval_of_another_plan_or_changed_order_or_forgery(repo: Path) -> None:
+    plan = _plan(repo)
+    config = load_config(repo)
+    gate = _wiki_gate(plan)
+    path, made = sign_approvals(config, plan, _keys(repo) / "alice", "alice", [gate], False)
+    (good,) = made
+    from dataclasses import replace
+
+    forged = replace(good, reviewer="bob")  # alice's signature presented as bob's
+    changed = replace(good, content_digest="0" * 64)
+    other = replace(good, plan_digest="f" * 64)
+    for bad, why in (
+        (forged, "the signature does not verify (forged or edited)"),
+        (changed, "the order changed since it was approved"),
+        (other, "it approves another plan (ffffffffffff)"),
+    ):
+        path.unlink()
+        write_approvals(path, plan.digest, [bad])
+        from accesshive.approvals.model import evaluate
+
+        verdict = evaluate(plan, config.policies.review, [bad])[gate]
+        assert verdict.rejected == [(bad.reviewer, why)]
+        assert not verdict.approved
+
+
+def test_edited_file_counts_for_nothing_and_apply_says_why(repo: Path) -> None:
+    plan = _plan(repo)
+    gate = _wiki_gate(plan)
+    path, _ = sign_approvals(load_config(repo), plan, _keys(repo) / "alice", "alice", [gate], False)
+    path.write_text(path.read_text().replace("reviewer: alice", "reviewer: bob"))
+    assert read_approvals(path)[0].reviewer == "bob"
+    result = apply_plan(repo, plan, StoreRef(), TODAY, "ci")
+    assert result.states[gate] == "awaiting_approval"
+    assert "bob (the signature does not verify (forged or edited))" in result.messages[gate]
+
+
+def test_wrong_key_for_the_reviewer_is_refused(repo: Path) -> None:
+    plan = _plan(repo)
+    with pytest.raises(Exception, match=r"is not the key policies/review\.yaml lists for 'bob'"):
+        sign_approvals(load_config(repo), plan, _keys(repo) / "alice", "bob", [], True)
+
+
+# ---------------------------------------------------------------------------- GitHub stand-in
+
+
+class _GitHub(BaseHTTPRequestHandler):
+    data: dict[str, Any] = {}
+
+    def log_message(self, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        if self.headers.get("Authorization") != "Bearer test-token":
+            return self._send(401, {"message": "Bad credentials"})
+        parts = url.path.strip("/").split("/")
+        # /repos/{owner}/{repo}/pulls/{n}[/reviews] or /issues/{n}/comments
+        if parts[3] == "pulls" and len(parts) == 5:
+            return self._send(
+                200, {"number": int(parts[4]), "user": {"login": self.data["author"]}}
+            )
+        items = self.data["reviews" if parts[-1] == "reviews" else "comments"]
+        query = parse_qs(url.query)
+        page, per_page = int(query.get("page", ["1"])[0]), 2
+        chunk = items[(page - 1) * per_page : page * per_page]
+        links = []
+        if page * per_page < len(items):
+            host = f"http://{self.headers['Host']}"
+            links.append(f'<{host}{url.path}?per_page=100&page={page + 1}>; rel="next"')
+        return self._send(200, chunk, {"Link": ", ".join(links)} if links else {})
+
+    def _send(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+@pytest.fixture
+def github() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _GitHub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _review(login: str, state: str, body: str, n: int) -> dict[str, Any]:
+    return {
+        "id": n,
+        "user": {"login": login},
+        "state": state,
+        "body": body,
+        "html_url": f"https://github.com/acme/access/pull/7#pullrequestreview-{n}",
+        "submitted_at": f"2026-11-29T10:0{n}:00Z",
+    }
+
+
+def test_approvals_from_a_github_pull_request(
+    repo: Path, tmp_path: Path, github: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = _plan(repo)
+    gate = _wiki_gate(plan)
+    _GitHub.data = {
+        "author": "dave",
+        "reviews": [
+            _review("carol-gh", "APPROVED", f"LGTM plan {plan.digest[:12]}", 1),
+            _review("bob-gh", "APPROVED", f"ok {plan.digest[:12]}", 2),
+            _review("bob-gh", "CHANGES_REQUESTED", "wait", 3),  # withdraws bob's approval
+            _review("stranger", "APPROVED", plan.digest[:12], 4),
+            _review("mallory-gh", "COMMENTED", "hm", 5),
+        ],
+        "comments": [
+            {
+                "id": 9,
+                "user": {"login": "alice-gh"},
+                "body": f"Checked it.\n/approve {gate}\n",
+                "html_url": "https://github.com/acme/access/pull/7#issuecomment-9",
+                "created_at": "2026-11-29T11:00:00Z",
+            },
+        ],
+    }
+    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    plan_file = tmp_path / "plan.json"
+    write_plan(plan, plan_file)
+    result = CliRunner().invoke(
+        main,
+        [
+            "approvals",
+            "from-github",
+            str(plan_file),
+            "--repo",
+            "acme/access",
+            "--pr",
+            "7",
+            "--api-url",
+            github,
+            "-C",
+            str(repo),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "acme/access#7 by dave: recorded" in result.output
+    assert "stranger: not a reviewer" in result.output
+    with open_store(repo) as store:
+        verdicts = check(load_config(repo), plan, store)
+    assert verdicts[gate].approved
+    assert verdicts[gate].approvers == ["alice"]  # carol is not in security; bob withdrew
+    assert ("carol", "not in security") in verdicts[gate].rejected
+
+
+def test_github_errors_are_clear(
+    repo: Path, tmp_path: Path, github: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = _plan(repo)
+    plan_file = tmp_path / "plan.json"
+    write_plan(plan, plan_file)
+    monkeypatch.setenv("GITHUB_TOKEN", "wrong")
+    result = CliRunner().invoke(
+        main,
+        [
+            "approvals",
+            "from-github",
+            str(plan_file),
+            "--repo",
+            "acme/access",
+            "--pr",
+            "7",
+            "--api-url",
+            github,
+            "-C",
+            str(repo),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "GitHub API 401" in result.output
