@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 import json
 import shutil
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
