@@ -25,6 +25,9 @@ from accesshive import __version__
 from accesshive.apply.executor import ApplyResult
 from accesshive.approvals.operations import check as check_approvals
 from accesshive.approvals.operations import record_from_github, sign_approvals
+from accesshive.audit.chain import verify_chain
+from accesshive.audit.export import to_cef, to_jsonl
+from accesshive.audit.forward import forward
 from accesshive.config import load_config
 from accesshive.config.schema import SchemaTarget, json_schema
 from accesshive.diagnostics import Diagnostic
@@ -43,6 +46,7 @@ from accesshive.operations import (
     identity_status,
     list_tasks,
     plan_repository,
+    record_plan,
     retry_identity,
     state_report,
     sync_repository,
@@ -256,6 +260,7 @@ def plan(
     )
     if out is not None:
         write_plan(result, out)
+        record_plan(directory, result, StoreRef(environment, store_url), _actor())
     _render_plan(result, fmt)
     if out is not None and fmt == "text":
         click.echo(
@@ -703,6 +708,67 @@ def approvals_from_github(
     click.echo(f"{repo}#{number} by {pr.author}: recorded {recorded} new approval(s)")
     for note in pr.ignored:
         click.echo(f"  ignored: {note}")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit trail: verify, export, forward to a SIEM."""
+
+
+@audit.command(name="verify")
+@repo_argument
+@store_options
+@handles_errors
+def audit_verify(directory: Path, environment: str, store_url: str | None) -> None:
+    """Check the hash chain; name the first edited, removed or reordered entry."""
+    with StoreRef(environment, store_url).open(directory) as store:
+        entries = store.audit_entries()
+        problem = verify_chain(entries, store.anchors())
+    if problem is not None:
+        click.secho(f"✗ audit log of '{environment}' is broken at {problem}", fg="red", err=True)
+        sys.exit(EXIT_ERROR)
+    click.secho(f"✓ {len(entries)} audit entries, chain intact", fg="green")
+
+
+@audit.command(name="export")
+@repo_argument
+@click.option("--since", default=None, help="Only entries at or after this ISO time.")
+@format_option("jsonl", "cef")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@store_options
+@handles_errors
+def audit_export(
+    directory: Path,
+    since: str | None,
+    fmt: str,
+    out: Path | None,
+    environment: str,
+    store_url: str | None,
+) -> None:
+    """Write audit entries as JSON Lines or CEF for SIEM tools."""
+    with StoreRef(environment, store_url).open(directory) as store:
+        entries = store.audit_entries(since=since)
+    text = to_jsonl(entries) if fmt == "jsonl" else to_cef(entries)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(entries)} entries to {out}", err=True)
+
+
+@audit.command(name="forward")
+@repo_argument
+@click.option("--url", required=True, help="The SIEM webhook (token from ACCESSHIVE_SIEM_TOKEN).")
+@click.option("--batch-size", type=int, default=200, show_default=True)
+@store_options
+@handles_errors
+def audit_forward(
+    directory: Path, url: str, batch_size: int, environment: str, store_url: str | None
+) -> None:
+    """Post new audit entries to a SIEM webhook; resumes where the last run stopped."""
+    with StoreRef(environment, store_url).open(directory) as store:
+        sent = forward(store, url, batch_size, token=os.environ.get("ACCESSHIVE_SIEM_TOKEN"))
+    click.echo(f"forwarded {sent} entries to {url}")
 
 
 @main.group()

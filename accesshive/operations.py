@@ -100,6 +100,15 @@ def plan_repository(
     return make_plan(config, desired, snapshot, today, allow_mass_changes, author)
 
 
+def record_plan(root: Path, plan: Plan, store: StoreRef, actor: str) -> None:
+    """Keep a saved plan in the store and audit it (only where a store already exists)."""
+    if not store.exists(root):
+        return
+    with store.open(root) as opened:
+        opened.save_plan(plan.digest, plan.config_digest, dumps(plan))
+        opened.audit(actor, "plan_made", plan.digest, {"summary": plan.summary()})
+
+
 def sync_repository(
     root: Path, store: StoreRef, sources: list[str] | None, progress: Progress, actor: str
 ) -> list[SourceResult]:

@@ -10,7 +10,6 @@ step in flight, and that step is recorded as begun.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import socket
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from accesshive.audit.chain import AuditEntry, entry_hash
 from accesshive.errors import LockedError, StoreError
 from accesshive.state.snapshot import Snapshot, SourceSnapshot
 from accesshive.store.migrations import LATEST, MIGRATIONS
@@ -245,6 +245,12 @@ class Store(ABC):
                 "result) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (run_id, plan_digest, order_id, state, now(), message, result),
             )
+            self.audit(
+                "apply",
+                "order_state",
+                order_id,
+                {"plan": plan_digest, "run": run_id, "state": state, "message": message},
+            )
 
     def order_states(self, plan_digest: str) -> dict[str, OrderState]:
         """The latest state of every order of a plan, across all its runs."""
@@ -377,13 +383,50 @@ class Store(ABC):
             prev = rows[0][0] if rows else None
             at = now()
             body = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
-            digest = hashlib.sha256(
-                "\0".join([prev or "", at, actor, event, subject or "", body]).encode()
-            ).hexdigest()
+            digest = entry_hash(prev, at, actor, event, subject, body)
             self._execute(
                 "INSERT INTO audit (environment, at, actor, event, subject, details, prev_hash, "
                 "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (self.environment, at, actor, event, subject, body, prev, digest),
+            )
+
+    def audit_entries(self, since: str | None = None, after_seq: int = 0) -> list[AuditEntry]:
+        sql = (
+            "SELECT seq, at, actor, event, subject, details, prev_hash, hash FROM audit "
+            "WHERE environment = ? AND seq > ?"
+        )
+        params: list[Any] = [self.environment, after_seq]
+        if since:
+            sql += " AND at >= ?"
+            params.append(since)
+        rows = self._execute(sql + " ORDER BY seq", params)
+        return [AuditEntry(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+
+    def cursor(self, name: str) -> tuple[int, str | None]:
+        """How far an audit consumer got: (last seq, its hash)."""
+        rows = self._execute(
+            "SELECT seq, hash FROM audit_cursors WHERE environment = ? AND name = ?",
+            (self.environment, name),
+        )
+        return (int(rows[0][0]), rows[0][1]) if rows else (0, None)
+
+    def anchors(self) -> dict[int, str]:
+        rows = self._execute(
+            "SELECT seq, hash FROM audit_cursors WHERE environment = ? AND hash IS NOT NULL",
+            (self.environment,),
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def set_cursor(self, name: str, seq: int, hash_: str | None) -> None:
+        with self.transaction():
+            self._execute(
+                "DELETE FROM audit_cursors WHERE environment = ? AND name = ?",
+                (self.environment, name),
+            )
+            self._execute(
+                "INSERT INTO audit_cursors (environment, name, seq, hash, at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (self.environment, name, seq, hash_, now()),
             )
 
     def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:

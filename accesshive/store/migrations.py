@@ -107,6 +107,21 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "ALTER TABLE order_events ADD COLUMN result TEXT",
         ),
     ),
+    (
+        4,
+        (
+            # how far each audit consumer (a SIEM forwarder) got; also the anchor that
+            # lets `audit verify` notice entries cut off the end of the log
+            """CREATE TABLE audit_cursors (
+                environment TEXT NOT NULL,
+                name TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                hash TEXT,
+                at TEXT NOT NULL,
+                PRIMARY KEY (environment, name)
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -192,6 +192,7 @@ def test_older_schema_upgrades_with_data_intact(make_store: Factory) -> None:
             "audit",
             "locks",
             "tasks",
+            "audit_cursors",
             "schema_version",
         ):
             store._execute(f"DROP TABLE IF EXISTS {table}")
