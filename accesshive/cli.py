@@ -46,6 +46,7 @@ from accesshive.operations import (
     identity_status,
     list_tasks,
     plan_repository,
+    promote,
     record_plan,
     retry_identity,
     state_report,
@@ -58,7 +59,6 @@ from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps, read_plan, write_plan
 from accesshive.render import render_dot, render_markdown, render_mermaid, render_text
 from accesshive.render.describe import summary_line
-from accesshive.store import DEFAULT_ENVIRONMENT
 from accesshive.tasks import tasks_csv, tasks_markdown
 from accesshive.vault.operations import (
     init_key,
@@ -151,9 +151,9 @@ def store_options(func: F) -> F:
     return click.option(
         "--env",
         "environment",
-        default=DEFAULT_ENVIRONMENT,
-        show_default=True,
-        help="Environment whose state is used.",
+        default=None,
+        envvar="ACCESSHIVE_ENV",
+        help="Environment (sandbox, production...; default: the project's default_environment).",
     )(func)
 
 
@@ -179,10 +179,17 @@ def main() -> None:
 @repo_argument
 @format_option("text", "json")
 @today_option
+@click.option(
+    "--env",
+    "environment",
+    default=None,
+    envvar="ACCESSHIVE_ENV",
+    help="Validate as seen in this environment (its connection overlays).",
+)
 @handles_errors
-def validate(directory: Path, fmt: str, today: dt.datetime | None) -> None:
+def validate(directory: Path, fmt: str, today: dt.datetime | None, environment: str | None) -> None:
     """Check a config repository; exit 1 on any problem. Changes nothing."""
-    result = validate_repository(directory, _today(today))
+    result = validate_repository(directory, _today(today), environment)
     _print_diagnostics(result.diagnostics, fmt, ok=result.ok)
     if not result.ok:
         sys.exit(EXIT_ERROR)
@@ -243,7 +250,7 @@ def plan(
     allow_mass_changes: bool,
     author: str | None,
     today: dt.datetime | None,
-    environment: str,
+    environment: str | None,
     store_url: str | None,
 ) -> None:
     """Compute the provisioning orders that bring the targets to the configuration.
@@ -314,7 +321,7 @@ def apply(
     auto_approve: bool,
     fmt: str,
     today: dt.datetime | None,
-    environment: str,
+    environment: str | None,
     store_url: str | None,
 ) -> None:
     """Execute exactly a saved plan: retry, verify, record; resume after a crash.
@@ -417,7 +424,7 @@ def _print_apply(saved: Plan, result: ApplyResult) -> None:
 @store_options
 @handles_errors
 def status(
-    identity: str | None, directory: Path, fmt: str, environment: str, store_url: str | None
+    identity: str | None, directory: Path, fmt: str, environment: str | None, store_url: str | None
 ) -> None:
     """Provisioning status per identity (pending, provisioned, error); with IDENTITY,
     each step of its flow with its state and message."""
@@ -460,7 +467,7 @@ def retry(
     directory: Path,
     fmt: str,
     today: dt.datetime | None,
-    environment: str,
+    environment: str | None,
     store_url: str | None,
 ) -> None:
     """Re-plan one identity against the targets and re-run its failed or stuck steps."""
@@ -490,7 +497,7 @@ def sync_command(
     directory: Path,
     sources: tuple[str, ...],
     fmt: str,
-    environment: str,
+    environment: str | None,
     store_url: str | None,
 ) -> None:
     """Read every source into a stored snapshot; a source that fails keeps its last one."""
@@ -539,7 +546,7 @@ def state() -> None:
 @format_option("text", "json")
 @store_options
 @handles_errors
-def state_show(directory: Path, fmt: str, environment: str, store_url: str | None) -> None:
+def state_show(directory: Path, fmt: str, environment: str | None, store_url: str | None) -> None:
     """Show the store: schema, lock holder, latest snapshot per source, recent runs."""
     report = state_report(directory, StoreRef(environment, store_url))
     if fmt == "json":
@@ -565,11 +572,13 @@ def state_show(directory: Path, fmt: str, environment: str, store_url: str | Non
 @click.option("--force", is_flag=True, required=True, help="Confirm: no apply is running.")
 @store_options
 @handles_errors
-def state_unlock(directory: Path, force: bool, environment: str, store_url: str | None) -> None:
+def state_unlock(
+    directory: Path, force: bool, environment: str | None, store_url: str | None
+) -> None:
     """Break a lock left by a crashed run (recorded in the audit log with who broke it)."""
     broken = unlock(directory, StoreRef(environment, store_url), _actor())
     if broken is None:
-        click.echo(f"environment '{environment}' was not locked")
+        click.echo("the environment was not locked")
     else:
         click.echo(f"released the lock ({broken.describe()}); recorded as broken by {_actor()}")
 
@@ -630,10 +639,10 @@ def approvals() -> None:
 @store_options
 @handles_errors
 def approvals_verify(
-    plan_file: Path, directory: Path, fmt: str, environment: str, store_url: str | None
+    plan_file: Path, directory: Path, fmt: str, environment: str | None, store_url: str | None
 ) -> None:
     """Per gated order: who approved, what is missing, and which approvals do not count."""
-    config = load_config(directory)
+    config = load_config(directory, environment)
     saved = read_plan(plan_file)
     ref = StoreRef(environment, store_url)
     if ref.exists(directory):
@@ -694,12 +703,12 @@ def approvals_from_github(
     number: int,
     api_url: str,
     directory: Path,
-    environment: str,
+    environment: str | None,
     store_url: str | None,
 ) -> None:
     """Record approving reviews and `/approve ORDER-ID` comments of a pull request
     (token from GITHUB_TOKEN)."""
-    config = load_config(directory)
+    config = load_config(directory, environment)
     saved = read_plan(plan_file)
     with StoreRef(environment, store_url).open(directory) as store:
         pr, recorded = record_from_github(
@@ -708,6 +717,21 @@ def approvals_from_github(
     click.echo(f"{repo}#{number} by {pr.author}: recorded {recorded} new approval(s)")
     for note in pr.ignored:
         click.echo(f"  ignored: {note}")
+
+
+@main.command(name="promote")
+@repo_argument
+@click.option("--from", "source", required=True, help="The environment that applied it (sandbox).")
+@click.option("--to", "target", required=True, help="The environment to promote to (production).")
+@click.option("--store", "store_url", default=None, metavar="URL", help="The target's store.")
+@handles_errors
+def promote_command(directory: Path, source: str, target: str, store_url: str | None) -> None:
+    """Allow TARGET to apply the current config digest, if SOURCE applied it cleanly."""
+    done = promote(directory, source, target, _actor(), store_url)
+    click.echo(
+        f"promoted config {done.config_digest[:12]} from {source} (plan "
+        f"{done.plan_digest[:12]}) to {target}"
+    )
 
 
 @main.group()
@@ -719,7 +743,7 @@ def audit() -> None:
 @repo_argument
 @store_options
 @handles_errors
-def audit_verify(directory: Path, environment: str, store_url: str | None) -> None:
+def audit_verify(directory: Path, environment: str | None, store_url: str | None) -> None:
     """Check the hash chain; name the first edited, removed or reordered entry."""
     with StoreRef(environment, store_url).open(directory) as store:
         entries = store.audit_entries()
@@ -742,7 +766,7 @@ def audit_export(
     since: str | None,
     fmt: str,
     out: Path | None,
-    environment: str,
+    environment: str | None,
     store_url: str | None,
 ) -> None:
     """Write audit entries as JSON Lines or CEF for SIEM tools."""
@@ -763,7 +787,7 @@ def audit_export(
 @store_options
 @handles_errors
 def audit_forward(
-    directory: Path, url: str, batch_size: int, environment: str, store_url: str | None
+    directory: Path, url: str, batch_size: int, environment: str | None, store_url: str | None
 ) -> None:
     """Post new audit entries to a SIEM webhook; resumes where the last run stopped."""
     with StoreRef(environment, store_url).open(directory) as store:
@@ -813,11 +837,15 @@ def _vault_args(func: F) -> F:
 @store_options
 @handles_errors
 def vault_put(
-    identity: str, directory: Path, vault_name: str | None, environment: str, store_url: str | None
+    identity: str,
+    directory: Path,
+    vault_name: str | None,
+    environment: str | None,
+    store_url: str | None,
 ) -> None:
     """Store IDENTITY's credential, read from stdin (never from the command line)."""
     value = sys.stdin.read().strip("\r\n")
-    config = load_config(directory)
+    config = load_config(directory, environment)
     with StoreRef(environment, store_url).open(directory) as store:
         info = put_secret(
             config, store, vault_source(config, vault_name), identity, value, _actor()
@@ -836,11 +864,11 @@ def vault_get(
     reveal: bool,
     directory: Path,
     vault_name: str | None,
-    environment: str,
+    environment: str | None,
     store_url: str | None,
 ) -> None:
     """Print IDENTITY's credential in clear (recorded in the audit log)."""
-    config = load_config(directory)
+    config = load_config(directory, environment)
     with StoreRef(environment, store_url).open(directory) as store:
         click.echo(
             reveal_secret(config, store, vault_source(config, vault_name), identity, _actor())
@@ -881,11 +909,11 @@ def vault_rotate_key(
     directory: Path,
     vault_name: str | None,
     key_out: Path | None,
-    environment: str,
+    environment: str | None,
     store_url: str | None,
 ) -> None:
     """Re-wrap every secret's data key under a new master key (resumable after a crash)."""
-    config = load_config(directory)
+    config = load_config(directory, environment)
     with StoreRef(environment, store_url).open(directory) as store:
         key, count = rotate_master_key(
             config, store, vault_source(config, vault_name), key_out, _actor()
@@ -905,7 +933,7 @@ def tasks() -> None:
 @store_options
 @handles_errors
 def tasks_list(
-    directory: Path, include_done: bool, fmt: str, environment: str, store_url: str | None
+    directory: Path, include_done: bool, fmt: str, environment: str | None, store_url: str | None
 ) -> None:
     """List open manual tasks."""
     found = list_tasks(directory, StoreRef(environment, store_url), include_done)
@@ -929,7 +957,7 @@ def tasks_list(
 @store_options
 @handles_errors
 def tasks_done(
-    directory: Path, task_id: str, by: str, environment: str, store_url: str | None
+    directory: Path, task_id: str, by: str, environment: str | None, store_url: str | None
 ) -> None:
     """Mark a manual task done (recorded in the audit log)."""
     task = complete_task(directory, StoreRef(environment, store_url), task_id, by)

@@ -19,7 +19,8 @@ a bug and keeps its traceback.
     │                                       whether trying again may help)
     ├── SyncError                   exit 5  one or more sources could not be read (others were)
     ├── VaultError                  exit 1  the credential vault cannot open, store or find a secret
-    └── ApprovalError               exit 1  an approval cannot be made or read
+    ├── ApprovalError               exit 1  an approval cannot be made or read
+    └── PromotionError              exit 1  a config digest was not (or cannot be) promoted
 
 Exit code 2 is reserved for ``plan --detailed-exitcode`` ("changes present")
 and click's usage errors. ``apply`` exits 1 when an order failed, and 6 when
@@ -124,3 +125,7 @@ class VaultError(AccessHiveError):
 
 class ApprovalError(AccessHiveError):
     """An approval cannot be signed, recorded or read."""
+
+
+class PromotionError(AccessHiveError):
+    """Promotion refused: the sandbox did not apply this exact config, or not cleanly."""

@@ -18,10 +18,21 @@ from accesshive.apply.executor import Progress as ApplyProgress
 from accesshive.apply.stale import check_stale
 from accesshive.approvals.operations import check as check_approvals
 from accesshive.config import Config, load_config, locate
+from accesshive.config.environments import environment_name
+from accesshive.config.model import COLLECTIONS, ProjectDocument
 from accesshive.config.structure import suggest
+from accesshive.config.yamlio import YamlProblem, parse_file
+from accesshive.connectors.references import resolve
 from accesshive.desired import DesiredState, expand
 from accesshive.diagnostics import Diagnostic
-from accesshive.errors import ConfigError, ConnectorError, PlanError, StalePlanError
+from accesshive.errors import (
+    ConfigError,
+    ConnectorError,
+    PlanError,
+    PromotionError,
+    StalePlanError,
+    StoreError,
+)
 from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
@@ -43,18 +54,20 @@ class Validation:
         return not any(d.is_error for d in self.diagnostics)
 
 
-def load_and_expand(root: Path, today: dt.date) -> tuple[Config, DesiredState]:
+def load_and_expand(
+    root: Path, today: dt.date, environment: str | None = None
+) -> tuple[Config, DesiredState]:
     """Load and expand, raising ``ConfigError`` with every problem of both stages."""
-    config = load_config(root)
+    config = load_config(root, environment)
     desired, problems = expand(config, today)
     if problems:
         raise ConfigError(locate(config, [*config.warnings, *problems]))
     return config, desired
 
 
-def validate_repository(root: Path, today: dt.date) -> Validation:
+def validate_repository(root: Path, today: dt.date, environment: str | None = None) -> Validation:
     try:
-        config, _ = load_and_expand(root, today)
+        config, _ = load_and_expand(root, today, environment)
     except ConfigError as exc:
         return Validation(None, exc.diagnostics)
     return Validation(config, config.warnings)
@@ -62,19 +75,47 @@ def validate_repository(root: Path, today: dt.date) -> Validation:
 
 @dataclass(frozen=True)
 class StoreRef:
-    """Which store a command uses: an environment, and optionally a URL."""
+    """Which store a command uses: an environment (default: the project's
+    ``default_environment``), and optionally a URL (default: the environment's ``store``)."""
 
-    environment: str = DEFAULT_ENVIRONMENT
+    environment: str | None = None
     url: str | None = None
 
+    def _project(self, root: Path) -> ProjectDocument | None:
+        try:
+            data = parse_file(root / "accesshive.yaml", "accesshive.yaml").data or {}
+            settings = {k: v for k, v in data.items() if k not in COLLECTIONS}
+            return ProjectDocument.model_validate(settings)
+        except (YamlProblem, OSError, ValueError):
+            return None
+
+    def name(self, root: Path) -> str:
+        project = self._project(root)
+        return (
+            environment_name(project, self.environment)
+            if project
+            else (self.environment or DEFAULT_ENVIRONMENT)
+        )
+
+    def location(self, root: Path) -> str | None:
+        if self.url or os.environ.get("ACCESSHIVE_STORE"):
+            return self.url or os.environ.get("ACCESSHIVE_STORE")
+        project = self._project(root)
+        env = project.environments.get(self.name(root)) if project else None
+        if env is None or env.store is None:
+            return None
+        try:
+            return str(resolve(env.store, "store", root, dict(os.environ)))
+        except ConnectorError as exc:
+            raise StoreError(f"environment '{self.name(root)}': {exc.message}") from exc
+
     def exists(self, root: Path) -> bool:
-        url = self.url or os.environ.get("ACCESSHIVE_STORE")
-        if url:
+        if self.location(root):
             return True
-        return (root / ".accesshive" / f"{self.environment}.db").exists()
+        return (root / ".accesshive" / f"{self.name(root)}.db").exists()
 
     def open(self, root: Path) -> Store:
-        return open_store(root, self.environment, self.url)
+        return open_store(root, self.name(root), self.location(root))
 
 
 def plan_repository(
@@ -89,7 +130,7 @@ def plan_repository(
 
     The snapshot is the file given, else the latest one stored by sync, else empty.
     """
-    config, desired = load_and_expand(root, today)
+    config, desired = load_and_expand(root, today, store.environment if store else None)
     if snapshot_file:
         snapshot = load_snapshot(snapshot_file)
     elif store is not None and store.exists(root):
@@ -112,7 +153,7 @@ def record_plan(root: Path, plan: Plan, store: StoreRef, actor: str) -> None:
 def sync_repository(
     root: Path, store: StoreRef, sources: list[str] | None, progress: Progress, actor: str
 ) -> list[SourceResult]:
-    config = load_config(root)
+    config = load_config(root, store.environment)
     with store.open(root) as opened:
         return sync(config, opened, sources, progress, actor)
 
@@ -179,13 +220,14 @@ def apply_plan(
     approved: frozenset[str] = frozenset(),
 ) -> ApplyResult:
     """Execute exactly ``plan``: refuse it if stale, then run, record and audit every order."""
-    config, desired = load_and_expand(root, today)
+    config, desired = load_and_expand(root, today, store.environment)
     if config.digest != plan.config_digest:
         raise StalePlanError(
             f"the configuration changed since this plan was made (plan for config "
             f"{plan.config_digest[:12]}, repository now {config.digest[:12]}); plan again"
         )
     with store.open(root) as opened, opened.lock(actor):
+        _require_promotion(config, opened)
         opened.save_plan(plan.digest, plan.config_digest, dumps(plan))
         prior = opened.order_states(plan.digest)
         done = {oid for oid, s in prior.items() if s.state in DONE}
@@ -305,7 +347,7 @@ class IdentityStatus:
 
 def identity_status(root: Path, store: StoreRef) -> list[IdentityStatus]:
     """Each identity's provisioning status, from the latest applied plan's order states."""
-    config = load_config(root)
+    config = load_config(root, store.environment)
     with store.open(root) as opened:
         run = opened.latest_run()
         plan = None
@@ -347,7 +389,7 @@ def retry_identity(
 
     None when nothing is left to do for it.
     """
-    config = load_config(root)
+    config = load_config(root, store.environment)
     if identity not in config.identities:
         guess = suggest(identity, config.identities)
         hint = f"; did you mean '{guess}'?" if guess else ""
@@ -366,3 +408,54 @@ def retry_identity(
     if not plan.orders:
         return None
     return apply_plan(root, plan, store, today, actor, progress)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    config_digest: str
+    source: str
+    target: str
+    plan_digest: str
+
+
+def promote(
+    root: Path, source: str, target: str, actor: str, store_url: str | None = None
+) -> Promotion:
+    """Allow ``target`` to apply the config digest now in the repository, if ``source``
+    applied exactly that digest with every order verified."""
+    config = load_config(root, target)
+    digest = config.digest
+    with StoreRef(source).open(root) as sandbox:
+        runs = sandbox.applied_runs(digest)
+        if not runs:
+            latest = sandbox.latest_applied_config()
+            detail = f"it last applied config {latest[:12]}" if latest else "it has applied nothing"
+            raise PromotionError(
+                f"config {digest[:12]} was not applied in '{source}' ({detail}); apply this "
+                f"exact config there first"
+            )
+        last = runs[-1]
+        if last["status"] != "complete":
+            states = sandbox.order_states(str(last["plan_digest"]))
+            waiting = sorted(oid for oid, st in states.items() if st.state not in DONE)
+            raise PromotionError(
+                f"config {digest[:12]} was applied in '{source}' but not cleanly (run "
+                f"{last['id']} {last['status']}; orders not verified: {', '.join(waiting[:10])}"
+                f"{'...' if len(waiting) > 10 else ''}); fix and apply again"
+            )
+        sandbox.audit(actor, "promotion_out", digest, {"to": target, "plan": last["plan_digest"]})
+    with StoreRef(target, store_url).open(root) as production:
+        production.record_promotion(digest, source, str(last["plan_digest"]), actor)
+        production.audit(actor, "promotion", digest, {"from": source, "plan": last["plan_digest"]})
+    return Promotion(digest, source, target, str(last["plan_digest"]))
+
+
+def _require_promotion(config: Config, store: Store) -> None:
+    env = config.project.environments.get(config.environment)
+    origin = env.require_promotion_from if env else None
+    if origin and not store.promoted(config.digest, origin):
+        raise PromotionError(
+            f"environment '{config.environment}' applies only configs promoted from '{origin}'; "
+            f"config {config.digest[:12]} was not: run `accesshive promote --from {origin} "
+            f"--to {config.environment}` once '{origin}' applied it cleanly"
+        )

@@ -45,6 +45,8 @@ class Config:
     """(collection, id) of entities declared but invalid: references to them are not
     reported again as dangling."""
 
+    environment: str = "default"
+    """The environment this config is seen in (connection overlays applied)."""
     policy_origins: Mapping[str, str] = field(default_factory=dict)
     """policy section → the file it was taken from."""
 

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from accesshive.config.config import Config
+from accesshive.config.environments import check_environments, with_environment
 from accesshive.config.model import (
     COLLECTIONS,
     DEFAULT_LIFECYCLE_STATES,
@@ -48,14 +49,18 @@ def default_policy_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "policies"
 
 
-def load_config(root: str | Path) -> Config:
-    """Load and validate the repository at ``root``; raise ``ConfigError`` with every problem."""
+def load_config(root: str | Path, environment: str | None = None) -> Config:
+    """Load and validate the repository at ``root`` as seen in ``environment`` (default:
+    the project's ``default_environment``); raise ``ConfigError`` with every problem."""
     root = Path(root)
     loader = _Loader(root)
     config = loader.load()
     problems = [*loader.diagnostics]
     if config is not None:
+        config, env_problems = with_environment(config, environment)
+        problems.extend(env_problems)
         problems.extend(validate(config))
+        problems.extend(check_environments(config))
     located = sorted((loader.locate(d) for d in problems), key=sort_key)
     errors = [d for d in located if d.is_error]
     if errors or config is None:

@@ -254,6 +254,19 @@ class PolicySettings(Model):
     """Directories of policy files, relative to the repository root."""
 
 
+class Environment(Model):
+    """One environment (sandbox, production...): its own store and connection overlays."""
+
+    description: str | None = None
+    store: str | None = None
+    """State store: a SQLite path (relative to the repository) or postgresql://...; secrets only
+    as references (${env:NAME}). Default: .accesshive/<environment>.db."""
+    connections: dict[Id, dict[str, Any]] = Field(default_factory=dict)
+    """Per source: connection settings that replace the source's own in this environment."""
+    require_promotion_from: Id | None = None
+    """Apply here only a config digest promoted from this environment (sandbox first)."""
+
+
 class ConfigDocument(Model):
     """Any YAML file of a config repository."""
 
@@ -278,6 +291,10 @@ class ProjectDocument(ConfigDocument):
     policies: PolicySettings = Field(default_factory=PolicySettings)
     identity_attributes: dict[str, AttributeSpec] = Field(default_factory=dict)
     """The identity schema: attributes identities carry. When set, templates may only use these."""
+    environments: dict[Id, Environment] = Field(default_factory=dict)
+    """Environments with their own stores and connection overlays (sandbox, production...)."""
+    default_environment: Id | None = None
+    """The environment commands use without --env."""
 
 
 COLLECTIONS: tuple[str, ...] = (

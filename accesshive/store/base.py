@@ -149,8 +149,18 @@ class Store(ABC):
     # ------------------------------------------------------------------ snapshots
 
     def save_snapshot(self, source: str, snap: SourceSnapshot) -> str:
+        """Store a complete snapshot, and remember when each account was first seen."""
         fingerprint = snap.fingerprint()
+        seen = self.first_seen(source)
+        new = [a.external_id for a in snap.accounts if a.external_id not in seen]
         with self.transaction():
+            at = snap.read_at or now()
+            for ext in new:
+                self._execute(
+                    "INSERT INTO sightings (environment, source, external_id, first_seen) "
+                    "VALUES (?, ?, ?, ?)",
+                    (self.environment, source, ext, at),
+                )
             self._execute(
                 "INSERT INTO snapshots (environment, source, fingerprint, read_at, content, "
                 "accounts) VALUES (?, ?, ?, ?, ?, ?)",
@@ -282,6 +292,70 @@ class Store(ABC):
             (plan_digest, order_id),
         )
         return [OrderState(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    # ------------------------------------------------------------------ promotion
+
+    def applied_runs(self, config_digest: str) -> list[dict[str, Any]]:
+        """Apply runs in this environment of plans made from ``config_digest``, oldest first."""
+        rows = self._execute(
+            "SELECT r.id, r.plan_digest, r.status, r.finished_at FROM runs r JOIN plans p "
+            "ON p.digest = r.plan_digest WHERE r.environment = ? AND p.config_digest = ? "
+            "ORDER BY r.id",
+            (self.environment, config_digest),
+        )
+        return [
+            dict(zip(("id", "plan_digest", "status", "finished_at"), r, strict=True)) for r in rows
+        ]
+
+    def latest_applied_config(self) -> str | None:
+        rows = self._execute(
+            "SELECT p.config_digest FROM runs r JOIN plans p ON p.digest = r.plan_digest "
+            "WHERE r.environment = ? ORDER BY r.id DESC LIMIT 1",
+            (self.environment,),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def record_promotion(
+        self, config_digest: str, source_env: str, plan_digest: str, actor: str
+    ) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT INTO promotions (environment, config_digest, from_environment, "
+                "plan_digest, actor, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (self.environment, config_digest, source_env, plan_digest, actor, now()),
+            )
+
+    def promoted(self, config_digest: str, source_env: str) -> bool:
+        return bool(
+            self._execute(
+                "SELECT 1 FROM promotions WHERE environment = ? AND config_digest = ? "
+                "AND from_environment = ?",
+                (self.environment, config_digest, source_env),
+            )
+        )
+
+    # ------------------------------------------------------------------ reports and sightings
+
+    def save_report_totals(self, totals: dict[str, Any]) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT INTO reports (environment, at, totals) VALUES (?, ?, ?)",
+                (self.environment, now(), json.dumps(totals, sort_keys=True)),
+            )
+
+    def previous_report_totals(self) -> tuple[str, dict[str, Any]] | None:
+        rows = self._execute(
+            "SELECT at, totals FROM reports WHERE environment = ? ORDER BY id DESC LIMIT 1",
+            (self.environment,),
+        )
+        return (str(rows[0][0]), json.loads(rows[0][1])) if rows else None
+
+    def first_seen(self, source: str) -> dict[str, str]:
+        rows = self._execute(
+            "SELECT external_id, first_seen FROM sightings WHERE environment = ? AND source = ?",
+            (self.environment, source),
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
 
     # ------------------------------------------------------------------ approvals
 

@@ -122,6 +122,33 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        5,
+        (
+            """CREATE TABLE promotions (
+                id {serial},
+                environment TEXT NOT NULL,
+                config_digest TEXT NOT NULL,
+                from_environment TEXT NOT NULL,
+                plan_digest TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                at TEXT NOT NULL
+            )""",
+            """CREATE TABLE reports (
+                id {serial},
+                environment TEXT NOT NULL,
+                at TEXT NOT NULL,
+                totals TEXT NOT NULL
+            )""",
+            """CREATE TABLE sightings (
+                environment TEXT NOT NULL,
+                source TEXT NOT NULL,
+                external_id TEXT NOT NULL,
+                first_seen TEXT NOT NULL,
+                PRIMARY KEY (environment, source, external_id)
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

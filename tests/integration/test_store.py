@@ -193,6 +193,9 @@ def test_older_schema_upgrades_with_data_intact(make_store: Factory) -> None:
             "locks",
             "tasks",
             "audit_cursors",
+            "promotions",
+            "reports",
+            "sightings",
             "schema_version",
         ):
             store._execute(f"DROP TABLE IF EXISTS {table}")

@@ -1,0 +1,115 @@
+"""Environments: overlays and stores per environment; promotion sandbox → production."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from accesshive.cli import main
+from accesshive.config import load_config
+from accesshive.errors import PromotionError
+from accesshive.operations import StoreRef, apply_plan, plan_repository, promote
+from tests.conftest import EXAMPLES
+
+TODAY = dt.date(2026, 11, 29)
+
+ENVIRONMENTS = """
+default_environment: sandbox
+environments:
+  sandbox:
+    description: Try every change here first.
+    connections:
+      wiki: {url: "sqlite:///.accesshive/wiki-sandbox.db"}
+  production:
+    store: .accesshive/production-state.db
+    require_promotion_from: sandbox
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    dest = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
+    (dest / "accesshive.yaml").write_text((dest / "accesshive.yaml").read_text() + ENVIRONMENTS)
+    return dest
+
+
+def _apply(repo: Path, env: str):  # type: ignore[no-untyped-def]
+    store = StoreRef(env)
+    runner = CliRunner()
+    assert runner.invoke(main, ["sync", str(repo), "--env", env]).exit_code == 0
+    plan = plan_repository(repo, TODAY, store=store)
+    return plan, apply_plan(repo, plan, store, TODAY, "ci")
+
+
+def test_overlays_and_stores_per_environment(repo: Path) -> None:
+    sandbox = load_config(repo)
+    production = load_config(repo, "production")
+    assert sandbox.environment == "sandbox"
+    assert sandbox.sources["wiki"].connection["url"] == "sqlite:///.accesshive/wiki-sandbox.db"
+    assert production.sources["wiki"].connection["url"] == "sqlite:///.accesshive/wiki-app.db"
+    assert sandbox.digest == production.digest  # the same config in both
+    assert StoreRef().name(repo) == "sandbox"
+    assert StoreRef("production").location(repo) == ".accesshive/production-state.db"
+
+
+def test_unknown_environment_is_a_clear_error(repo: Path) -> None:
+    valid = CliRunner().invoke(main, ["validate", str(repo), "--env", "production"])
+    assert valid.exit_code == 0, valid.output
+    for command in (["validate", str(repo)], ["plan", str(repo)]):
+        result = CliRunner().invoke(main, command, env={"ACCESSHIVE_ENV": "prod"})
+        assert result.exit_code == 1
+        assert "environment 'prod' is not declared in accesshive.yaml" in result.output
+        assert "declared: production, sandbox" in result.output
+
+
+def _gate_approved(repo: Path) -> None:
+    """Drop the review gates, so that a sandbox apply can be complete."""
+    (repo / "policies").mkdir(exist_ok=True)
+    (repo / "policies" / "review.yaml").write_text("review:\n  rules: []\n")
+    export = repo / "exports" / "badges.csv"
+    export.write_text(
+        "external_id,enabled,grants,badge_holder,email\n"
+        "B-100,true,office-hq,Ada Lovelace,ada.lovelace@quickstart.example\n"
+        "B-101,true,office-hq;server-room,Grace Hopper,grace.hopper@quickstart.example\n"
+        "B-102,false,office-hq,Alan Turing,alan.turing@quickstart.example\n"
+    )
+
+
+def test_production_refuses_what_was_not_promoted(repo: Path) -> None:
+    _gate_approved(repo)
+    with pytest.raises(PromotionError, match="applies only configs promoted from 'sandbox'"):
+        _apply(repo, "production")
+
+
+def test_promotion_refusals_and_success(repo: Path) -> None:
+    _gate_approved(repo)
+    with pytest.raises(PromotionError, match="was not applied in 'sandbox'.*has applied nothing"):
+        promote(repo, "sandbox", "production", "ci")
+    _, result = _apply(repo, "sandbox")
+    assert result.status == "complete", result.messages
+    done = promote(repo, "sandbox", "production", "ci")
+    assert done.config_digest == load_config(repo).digest
+    _, prod = _apply(repo, "production")
+    assert prod.status == "complete"
+    # a new change: the sandbox applied an older digest
+    people = repo / "identities" / "people.yaml"
+    people.write_text(people.read_text().replace("Staff Engineer", "Principal Engineer"))
+    with pytest.raises(
+        PromotionError, match="was not applied in 'sandbox' \\(it last applied config"
+    ):
+        promote(repo, "sandbox", "production", "ci")
+
+
+def test_promotion_refuses_an_unclean_sandbox_apply(repo: Path) -> None:
+    _, result = _apply(repo, "sandbox")  # gated orders wait: not every order verified
+    assert result.status == "incomplete"
+    runner = CliRunner()
+    refused = runner.invoke(main, ["promote", str(repo), "--from", "sandbox", "--to", "production"])
+    assert refused.exit_code == 1
+    assert "was applied in 'sandbox' but not cleanly" in refused.output
+    assert "orders not verified:" in refused.output
