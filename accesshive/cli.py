@@ -34,6 +34,7 @@ from accesshive.diagnostics import Diagnostic
 from accesshive.errors import (
     EXIT_CHANGES,
     EXIT_ERROR,
+    EXIT_FINDINGS,
     EXIT_WAITING,
     AccessHiveError,
     ConfigError,
@@ -48,6 +49,7 @@ from accesshive.operations import (
     plan_repository,
     promote,
     record_plan,
+    report_repository,
     retry_identity,
     state_report,
     sync_repository,
@@ -59,6 +61,7 @@ from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps, read_plan, write_plan
 from accesshive.render import render_dot, render_markdown, render_mermaid, render_text
 from accesshive.render.describe import summary_line
+from accesshive.render.report import headline, render_report_html, render_report_markdown
 from accesshive.tasks import tasks_csv, tasks_markdown
 from accesshive.vault.operations import (
     init_key,
@@ -717,6 +720,75 @@ def approvals_from_github(
     click.echo(f"{repo}#{number} by {pr.author}: recorded {recorded} new approval(s)")
     for note in pr.ignored:
         click.echo(f"  ignored: {note}")
+
+
+@main.command()
+@repo_argument
+@format_option("markdown", "html", "json", "text")
+@click.option("--no-sync", is_flag=True, help="Use the latest stored snapshots; read nothing.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["drift", "orphans", "errors"]),
+    multiple=True,
+    help="Exit 7 when the report finds this (repeatable).",
+)
+@click.option("--stale-days", type=int, default=7, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@today_option
+@store_options
+@handles_errors
+def report(
+    directory: Path,
+    fmt: str,
+    no_sync: bool,
+    fail_on: tuple[str, ...],
+    stale_days: int,
+    out: Path | None,
+    today: dt.datetime | None,
+    environment: str | None,
+    store_url: str | None,
+) -> None:
+    """Drift, orphan and health report (Markdown for an issue, one-file HTML, JSON)."""
+    result, synced = report_repository(
+        directory,
+        StoreRef(environment, store_url),
+        _today(today),
+        sync_first=not no_sync,
+        stale_days=stale_days,
+        actor=_actor(),
+    )
+    for failed in (r for r in synced if not r.ok):
+        click.secho(
+            f"warning: {failed.source} could not be read: {failed.error}", fg="yellow", err=True
+        )
+    if fmt == "json":
+        text = json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n"
+    elif fmt == "html":
+        text = render_report_html(result)
+    elif fmt == "text":
+        text = (
+            headline(result)
+            + "\n"
+            + "".join(
+                f"{i.health:<20} {i.identity}\n" for i in result.identities if i.health != "healthy"
+            )
+        )
+    else:
+        text = render_report_markdown(result)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote the report to {out}", err=True)
+    found = {
+        "drift": result.totals["drift"] > 0,
+        "orphans": result.totals["orphaned"] > 0,
+        "errors": result.totals["error"] > 0,
+    }
+    hits = [name for name in fail_on if found[name]]
+    if hits:
+        click.secho(f"report found {', '.join(hits)}", fg="red", err=True)
+        sys.exit(EXIT_FINDINGS)
 
 
 @main.command(name="promote")

@@ -25,6 +25,7 @@ a bug and keeps its traceback.
 Exit code 2 is reserved for ``plan --detailed-exitcode`` ("changes present")
 and click's usage errors. ``apply`` exits 1 when an order failed, and 6 when
 nothing failed but orders still wait (for approval, or for a manual task).
+``report --fail-on ...`` exits 7 when it found what was named.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ EXIT_GUARDRAIL = 3
 EXIT_LOCKED = 4
 EXIT_PARTIAL = 5
 EXIT_WAITING = 6
+EXIT_FINDINGS = 7
 
 
 class AccessHiveError(Exception):

@@ -37,6 +37,7 @@ from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps, from_json
+from accesshive.reports.health import Report, build_report
 from accesshive.state.snapshot import Snapshot, load_snapshot
 from accesshive.store import DEFAULT_ENVIRONMENT, LockInfo, SnapshotInfo, Store, Task, open_store
 from accesshive.store.base import OrderState
@@ -459,3 +460,47 @@ def _require_promotion(config: Config, store: Store) -> None:
             f"config {config.digest[:12]} was not: run `accesshive promote --from {origin} "
             f"--to {config.environment}` once '{origin}' applied it cleanly"
         )
+
+
+def report_repository(
+    root: Path,
+    store: StoreRef,
+    today: dt.date,
+    sync_first: bool = True,
+    stale_days: int = 7,
+    actor: str = "accesshive",
+) -> tuple[Report, list[SourceResult]]:
+    """Sync (unless told not to), then report drift, orphans, health and stale items."""
+    config, desired = load_and_expand(root, today, store.environment)
+    with store.open(root) as opened:
+        synced = sync(config, opened, None, actor=actor) if sync_first else []
+        snapshot = opened.latest_snapshot()
+        plan = make_plan(config, desired, snapshot, today, allow_mass_changes=True)
+        run = opened.latest_run()
+        latest_plan = None
+        states: dict[str, OrderState] = {}
+        if run is not None:
+            content = opened.plan_content(str(run["plan_digest"]))
+            latest_plan = from_json(json.loads(content), "stored plan") if content else None
+            states = opened.order_states(str(run["plan_digest"]))
+        first_seen = {
+            (sid, ext): at for sid in config.sources for ext, at in opened.first_seen(sid).items()
+        }
+        report = build_report(
+            project=config.project.name,
+            environment=config.environment,
+            desired=desired,
+            snapshot=snapshot,
+            plan=plan,
+            latest_states=states,
+            latest_plan=latest_plan,
+            tasks=opened.tasks("open"),
+            first_seen=first_seen,
+            rotation_days={iid: c.rotate_every_days for iid, c in desired.credentials.items()},
+            today=today,
+            stale_days=stale_days,
+            previous=opened.previous_report_totals(),
+        )
+        opened.save_report_totals(report.totals)
+        opened.audit(actor, "report", None, {"totals": report.totals})
+    return report, synced

@@ -1,0 +1,1 @@
+"""Reports: drift, orphans and health, from the repo and the latest snapshots."""

@@ -1,0 +1,202 @@
+"""The drift, orphan and health report: what the targets look like against the repo.
+
+Pure: built from the desired state, the latest snapshots, the plan between them,
+and what the store remembers (the latest apply's order states, open tasks,
+when each account was first seen). Nothing is written to a target.
+
+Health per identity (the product's vocabulary):
+- ``healthy``: its accounts and access match the configuration;
+- ``needs_provisioning``: something differs (each difference listed);
+- ``error``: a provisioning step of the latest apply failed;
+- ``not_managed``: a credential-only identity, no directory account to watch.
+Accounts no identity owns are ``orphaned``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from accesshive.desired import DesiredState
+from accesshive.plan.model import Plan
+from accesshive.render.describe import summary_line
+from accesshive.state.snapshot import Snapshot
+from accesshive.store.base import OrderState, Task
+
+FAILED = ("errored", "error", "blocked")
+
+
+@dataclass(frozen=True)
+class IdentityHealth:
+    identity: str
+    type: str
+    lifecycle_state: str
+    health: str
+    differences: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrphanAccount:
+    source: str
+    account: str
+    name: str | None
+    enabled: bool
+    first_seen: str | None
+    last_login: str | None
+
+
+@dataclass(frozen=True)
+class StaleItem:
+    kind: str
+    """awaiting_approval, manual_task or credential."""
+    subject: str
+    age_days: int
+    detail: str
+
+
+@dataclass
+class Report:
+    project: str
+    environment: str
+    date: str
+    identities: list[IdentityHealth]
+    orphans: list[OrphanAccount]
+    stale: list[StaleItem]
+    previous: tuple[str, dict[str, Any]] | None = None
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def trend(self) -> dict[str, int]:
+        """How each total moved since the previous report (0 when there is none)."""
+        before = self.previous[1] if self.previous else {}
+        return {k: v - int(before.get(k, v)) for k, v in self.totals.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "environment": self.environment,
+            "date": self.date,
+            "totals": self.totals,
+            "previous": {"at": self.previous[0], "totals": self.previous[1]}
+            if self.previous
+            else None,
+            "trend": self.trend(),
+            "identities": [i.__dict__ for i in self.identities],
+            "orphans": [o.__dict__ for o in self.orphans],
+            "stale": [s.__dict__ for s in self.stale],
+        }
+
+
+def _age(at: str | None, today: dt.date) -> int:
+    if not at:
+        return 0
+    return (today - dt.datetime.fromisoformat(at).date()).days
+
+
+def build_report(
+    *,
+    project: str,
+    environment: str,
+    desired: DesiredState,
+    snapshot: Snapshot,
+    plan: Plan,
+    latest_states: Mapping[str, OrderState],
+    latest_plan: Plan | None,
+    tasks: list[Task],
+    first_seen: Mapping[tuple[str, str], str],
+    rotation_days: Mapping[str, int | None],
+    today: dt.date,
+    stale_days: int = 7,
+    previous: tuple[str, dict[str, Any]] | None = None,
+) -> Report:
+    differences: dict[str, list[str]] = {}
+    for order in plan.orders:
+        if order.change.identity:
+            differences.setdefault(order.change.identity, []).append(summary_line(order))
+    errors: dict[str, list[str]] = {}
+    for order in latest_plan.orders if latest_plan else ():
+        state = latest_states.get(order.id)
+        if order.change.identity and state is not None and state.state in FAILED:
+            errors.setdefault(order.change.identity, []).append(
+                f"{summary_line(order)}: {state.state} ({state.message or 'no message'})"
+            )
+    identities = []
+    for iid, ident in sorted(desired.identities.items()):
+        diffs = tuple(differences.get(iid, ()))
+        errs = tuple(errors.get(iid, ()))
+        if errs and diffs:
+            health = "error"
+        elif ident.credential_only and not diffs:
+            health = "not_managed"
+        elif diffs:
+            health = "needs_provisioning"
+        else:
+            health = "healthy"
+        identities.append(
+            IdentityHealth(iid, ident.type, ident.lifecycle_state, health, diffs, errs)
+        )
+    orphans = [
+        OrphanAccount(
+            x.source,
+            x.account,
+            x.name,
+            x.enabled,
+            first_seen.get((x.source, x.account)),
+            x.last_login,
+        )
+        for x in plan.orphans
+    ]
+    stale = _stale(latest_plan, latest_states, tasks, snapshot, rotation_days, today, stale_days)
+    counts = Counter(i.health for i in identities)
+    totals = {
+        "identities": len(identities),
+        "healthy": counts["healthy"],
+        "needs_provisioning": counts["needs_provisioning"],
+        "error": counts["error"],
+        "not_managed": counts["not_managed"],
+        "orphaned": len(orphans),
+        "drift": sum(len(i.differences) for i in identities),
+        "stale": len(stale),
+    }
+    return Report(
+        project, environment, today.isoformat(), identities, orphans, stale, previous, totals
+    )
+
+
+def _stale(
+    latest_plan: Plan | None,
+    states: Mapping[str, OrderState],
+    tasks: list[Task],
+    snapshot: Snapshot,
+    rotation_days: Mapping[str, int | None],
+    today: dt.date,
+    stale_days: int,
+) -> list[StaleItem]:
+    out: list[StaleItem] = []
+    for order in latest_plan.orders if latest_plan else ():
+        state = states.get(order.id)
+        if state is not None and state.state == "awaiting_approval":
+            age = _age(state.at, today)
+            if age > stale_days:
+                out.append(StaleItem("awaiting_approval", order.id, age, summary_line(order)))
+    for task in tasks:
+        age = _age(task.created_at, today)
+        if task.state == "open" and age > stale_days:
+            out.append(StaleItem("manual_task", task.id, age, f"{task.source}: {task.description}"))
+    for snap in snapshot.sources.values():
+        for cred in snap.credentials:
+            limit = rotation_days.get(cred.identity)
+            last = cred.rotated_at or cred.stored_at
+            if limit and last and (today - last).days > limit:
+                out.append(
+                    StaleItem(
+                        "credential",
+                        cred.identity,
+                        (today - last).days,
+                        f"{cred.kind} last rotated {last.isoformat()}; policy: every {limit} days",
+                    )
+                )
+    return sorted(out, key=lambda s: (s.kind, -s.age_days, s.subject))

@@ -1,0 +1,144 @@
+"""The nightly report on the quickstart with constructed drift, orphans and a failure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from accesshive.cli import main
+from accesshive.operations import StoreRef, apply_plan, plan_repository
+from tests.conftest import EXAMPLES
+
+TODAY = "2026-11-29"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    dest = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
+    runner = CliRunner()
+    assert runner.invoke(main, ["sync", str(dest)]).exit_code == 0
+    db = sqlite3.connect(dest / ".accesshive" / "wiki-app.db")
+    # the wiki refuses any group for grace: her grants fail on apply
+    db.execute(
+        "CREATE TRIGGER no_groups_for_grace BEFORE INSERT ON user_groups "
+        "WHEN (SELECT login FROM users WHERE id = NEW.user_id) = 'grace.hopper' "
+        "BEGIN SELECT RAISE(ABORT, 'group quota exceeded for this user'); END"
+    )
+    db.commit()
+    today = dt.date.fromisoformat(TODAY)
+    plan = plan_repository(dest, today, store=StoreRef())
+    apply_plan(dest, plan, StoreRef(), today, "ci")
+    # then, out of band: ada's name edited, and an account nobody owns
+    db.execute("UPDATE users SET full_name = 'Ada King' WHERE login = 'ada.lovelace'")
+    db.execute("INSERT INTO users (login, email, active) VALUES ('mallory', 'm@evil.example', 1)")
+    db.commit()
+    return dest
+
+
+def _report(repo: Path, *args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, ["report", str(repo), "--today", TODAY, *args])
+
+
+def test_health_per_identity(repo: Path) -> None:
+    result = _report(repo, "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    health = {i["identity"]: i["health"] for i in report["identities"]}
+    assert health == {
+        "ada.lovelace": "needs_provisioning",
+        "alan.turing": "healthy",
+        "grace.hopper": "error",
+        "linus.pauling": "healthy",
+        "zoe.noether": "healthy",
+    }
+    ada = next(i for i in report["identities"] if i["identity"] == "ada.lovelace")
+    assert ada["differences"] == [
+        'update ada.lovelace on wiki: full_name: "Ada King" → "Ada Lovelace"'
+    ]
+    grace = next(i for i in report["identities"] if i["identity"] == "grace.hopper")
+    assert any("group quota exceeded for this user" in e for e in grace["errors"])
+    orphans = {(o["source"], o["name"]) for o in report["orphans"]}
+    assert orphans == {("wiki", "mallory"), ("badges", "Mallory Visitor")}
+    badge = next(o for o in report["orphans"] if o["source"] == "badges")
+    assert badge["last_login"] == "2026-06-02"
+    assert badge["first_seen"].startswith("20")
+    assert report["totals"]["orphaned"] == 2
+
+
+def test_trend_against_the_previous_report(repo: Path) -> None:
+    _report(repo, "--format", "json")
+    db = sqlite3.connect(repo / ".accesshive" / "wiki-app.db")
+    db.execute("INSERT INTO users (login, email, active) VALUES ('eve', 'e@evil.example', 1)")
+    db.commit()
+    second = json.loads(_report(repo, "--format", "json").stdout)
+    assert second["trend"]["orphaned"] == 1
+    markdown = _report(repo, "--no-sync").stdout
+    assert "| orphaned | 3 | ±0 |" in markdown
+    third = _report(repo, "--no-sync", "--format", "text").stdout
+    assert third.startswith("no change since the report of")
+
+
+def test_fail_on(repo: Path) -> None:
+    assert _report(repo, "--no-sync", "--fail-on", "orphans").exit_code == 7
+    assert _report(repo, "--no-sync", "--fail-on", "errors").exit_code == 7
+
+
+def test_markdown_fits_an_issue(repo: Path) -> None:
+    text = _report(repo).stdout
+    assert text.startswith("### accesshive report — `quickstart` (default), 2026-11-29")
+    assert "<details><summary>Orphaned accounts (2)</summary>" in text
+    assert "| wiki | mallory | enabled |" in text
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_html_report_is_one_file_and_renders(repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    assert _report(repo, "--format", "html", "--out", str(out)).exit_code == 0
+    html = out.read_text()
+    assert (
+        "<script src" not in html and "<link" not in html and "http" not in html.split("<body>")[0]
+    )
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must render the HTML report in Chromium")
+        pytest.skip("Chromium is not installed here")
+    dom = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            out.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
+    ).stdout
+    assert 'data-rendered="yes"' in dom  # the inline script ran
+    assert dom.count("</tr>") >= 3 + 5 + 2  # headers, identities, orphans
+    assert "grace.hopper" in dom and "group quota exceeded" in dom
