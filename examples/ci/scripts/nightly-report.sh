@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Nightly: sync and report. Exit 7 when drift or orphans were found (the workflow then
+# opens or updates an issue with report.md as its body).
+# Usage: nightly-report.sh CONFIG_DIR OUT_DIR
+set -euo pipefail
+dir=${1:?config directory}
+out=${2:?output directory}
+mkdir -p "$out"
+accesshive report "$dir" --format html --out "$out/report.html" || [ $? -eq 7 ]
+accesshive report "$dir" --no-sync --format json --out "$out/report.json" || [ $? -eq 7 ]
+accesshive report "$dir" --no-sync --format markdown --out "$out/report.md" \
+  --fail-on drift --fail-on orphans
