@@ -10,7 +10,7 @@ Obligations (the contract tests hold every connector to them):
 - ``delete_account`` of a missing account is done.
 - Every failure is a ``ConnectorError`` carrying the target's own message and
   whether retrying may help (``retryable``): refused connections, timeouts,
-  throttling and 5xx are; bad data and permissions are not.
+  throttling (429) and 502/503/504 are; bad data, permissions and other errors are not.
 
 Logic stays apart from transport: a connector builds requests and reads
 responses; a thin client (sqlite3, psycopg, httpx, ldap3) does the I/O.

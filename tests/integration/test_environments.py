@@ -88,7 +88,7 @@ def test_production_refuses_what_was_not_promoted(repo: Path) -> None:
 
 def test_promotion_refusals_and_success(repo: Path) -> None:
     _gate_approved(repo)
-    with pytest.raises(PromotionError, match="was not applied in 'sandbox'.*has applied nothing"):
+    with pytest.raises(PromotionError, match=r"was not applied in 'sandbox'.*has applied nothing"):
         promote(repo, "sandbox", "production", "ci")
     _, result = _apply(repo, "sandbox")
     assert result.status == "complete", result.messages

@@ -1,0 +1,145 @@
+"""Quirk profiles of the ``scim`` connector: where a target departs from RFC 7644, and
+what accesshive does about it.
+
+A profile overrides what the target announced at ``/ServiceProviderConfig``; each
+key can be overridden on its own::
+
+    quirks: entra                        # a profile name, or:
+    quirks:
+      profile: slack
+      writes_per_minute: 300             # any key below overrides the profile's value
+
+Keys (``None``/absent = as the target announces):
+
+- ``patch_op_case``: ``lower`` (RFC) or ``capitalized`` (``Add``/``Replace``/``Remove``).
+- ``active_as_string``: send ``active`` as ``"True"``/``"False"`` instead of a boolean.
+- ``patch``: ``false`` = never PATCH; updates read the resource and PUT it back.
+- ``filter``: ``false`` = never send ``filter=``; lookups page through the resources.
+- ``etag``: ``false`` = never send If-Match, even when the target offers ETags.
+- ``max_page_size``: never ask for more than this many resources in one page.
+- ``member_removal``: ``filter`` (PATCH remove ``members[value eq "id"]``) or
+  ``replace`` (read the group, PATCH replace its whole member list, with If-Match).
+- ``writes_per_minute``: client-side write rate limit for the source (token bucket).
+
+The built-in profiles are starting points that describe accesshive's assumptions,
+not guarantees about a vendor; override any key your tenant behaves differently on:
+
+- ``generic``: nothing assumed beyond what the target announces.
+- ``entra``: targets written against Microsoft Entra's provisioning client, which
+  sends capitalised PATCH ops and ``active`` as a string.
+- ``okta``: targets written against Okta's client, which updates users with PUT.
+- ``slack``: pages of at most 1000, member removal by replacing the member list,
+  600 writes a minute.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+
+PatchOpCase = Literal["lower", "capitalized"]
+MemberRemoval = Literal["filter", "replace"]
+
+
+@dataclass(frozen=True)
+class Quirks:
+    profile: str = "generic"
+    patch_op_case: PatchOpCase = "lower"
+    active_as_string: bool = False
+    patch: bool | None = None
+    filter: bool | None = None
+    etag: bool | None = None
+    max_page_size: int | None = None
+    member_removal: MemberRemoval = "filter"
+    writes_per_minute: float | None = None
+
+    # ------------------------------------------------------------------ payloads
+
+    def resource_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A validated POST/PUT body, as this target wants it."""
+        out = copy.deepcopy(payload)
+        if self.active_as_string and isinstance(out.get("active"), bool):
+            out["active"] = _bool_text(out["active"])
+        return out
+
+    def patch_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A validated PatchOp body, as this target wants it."""
+        out = copy.deepcopy(payload)
+        for operation in out.get("Operations", []):
+            if self.patch_op_case == "capitalized":
+                operation["op"] = str(operation["op"]).capitalize()
+            if not self.active_as_string:
+                continue
+            value = operation.get("value")
+            if str(operation.get("path", "")).lower() == "active" and isinstance(value, bool):
+                operation["value"] = _bool_text(value)
+            elif (
+                "path" not in operation
+                and isinstance(value, dict)
+                and isinstance(value.get("active"), bool)
+            ):
+                value["active"] = _bool_text(value["active"])
+        return out
+
+
+def _bool_text(value: bool) -> str:
+    return "True" if value else "False"
+
+
+PROFILES: dict[str, Quirks] = {
+    "generic": Quirks(),
+    "entra": Quirks(profile="entra", patch_op_case="capitalized", active_as_string=True),
+    "okta": Quirks(profile="okta", patch=False),
+    "slack": Quirks(
+        profile="slack", max_page_size=1000, member_removal="replace", writes_per_minute=600
+    ),
+}
+
+_CHOICES: dict[str, tuple[Any, ...]] = {
+    "patch_op_case": ("lower", "capitalized"),
+    "member_removal": ("filter", "replace"),
+}
+_BOOLS = ("active_as_string", "patch", "filter", "etag")
+
+
+def parse_quirks(value: Any) -> Quirks:
+    """``connection.quirks``: a profile name, or a mapping with ``profile`` and overrides.
+
+    Raises ``ValueError`` with a message for users.
+    """
+    if value is None:
+        return PROFILES["generic"]
+    if isinstance(value, str):
+        value = {"profile": value}
+    if not isinstance(value, dict):
+        raise ValueError("quirks must be a profile name or a mapping")
+    settings = dict(value)
+    name = str(settings.pop("profile", "generic"))
+    if name not in PROFILES:
+        raise ValueError(f"unknown quirk profile '{name}' (known: {', '.join(PROFILES)})")
+    known = {f.name for f in fields(Quirks)} - {"profile"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown quirk(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    for key, item in settings.items():
+        if key in _CHOICES and item not in _CHOICES[key]:
+            raise ValueError(f"quirks.{key} must be one of {', '.join(_CHOICES[key])}")
+        if key in _BOOLS and not isinstance(item, bool | None):
+            raise ValueError(f"quirks.{key} must be true or false")
+        if key == "max_page_size" and not _positive(item, integer=True):
+            raise ValueError("quirks.max_page_size must be a positive integer")
+        if key == "writes_per_minute":
+            if not _positive(item, integer=False):
+                raise ValueError("quirks.writes_per_minute must be a positive number")
+            settings[key] = None if item is None else float(item)
+    return replace(PROFILES[name], **settings)
+
+
+def _positive(value: Any, *, integer: bool) -> bool:
+    if value is None:
+        return True
+    kinds = int if integer else int | float
+    return not isinstance(value, bool) and isinstance(value, kinds) and value > 0

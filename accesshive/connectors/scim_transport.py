@@ -1,0 +1,297 @@
+"""The I/O under the ``scim`` connector: scim2-client over httpx, bearer/OAuth auth,
+the client-side write limiter, and the classification of failures.
+
+Why this route: scim2-client 0.13 separates request building and response checking
+(``SCIMClient``) from I/O; its ``BaseSyncSCIMClient`` is meant to be subclassed by
+an "engine" whose only duty is ``request()``. The engine it ships speaks ``httpx2``,
+a package accesshive does not depend on; ``ScimHttp`` below is the same ~20-line
+engine over ``httpx`` (already a dependency). Everything SCIM — endpoints from
+``/ResourceTypes``, If-Match from ``meta.version``, turning a SCIM ``Error`` into a
+``SCIMException`` with its ``status``/``scimType``/``detail`` — stays scim2-client's.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import ssl
+import threading
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+from scim2_client.client import BaseSyncSCIMClient
+from scim2_client.errors import RequestNetworkException, SCIMClientException
+from scim2_models import SCIMException, ScimProvider
+
+from accesshive.errors import ConnectorError
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+RETRYABLE_STATUS = frozenset({412, 429, 502, 503, 504})
+"""Throttling and gateway failures: the target may well answer the same request later.
+412: the resource changed between our read and our conditional write (If-Match); a
+retry reads it again. 500 and 501 are not: they mean the same request fails again."""
+
+ErrorFactory = Callable[..., ConnectorError]
+
+
+# --------------------------------------------------------------------------- limiter
+
+
+class WriteLimiter:
+    """A token bucket shared by every connector of one source (apply runs several).
+
+    ``per_minute`` writes a minute, in bursts of at most one second's worth; a 429
+    answer pauses every writer of the source for the Retry-After the target asked.
+    """
+
+    _registry: ClassVar[dict[tuple[str, str], WriteLimiter]] = {}
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        per_minute: float | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate = per_minute / 60.0 if per_minute else None
+        self.capacity = max(1.0, self.rate or 1.0)
+        self.tokens = self.capacity
+        self.clock, self.sleep = clock, sleep
+        self.stamp = clock()
+        self.paused_until = 0.0
+        self.lock = threading.Lock()
+
+    @classmethod
+    def for_source(cls, key: tuple[str, str], per_minute: float | None) -> WriteLimiter:
+        with cls._registry_lock:
+            found = cls._registry.get(key)
+            if found is None or found.rate != (per_minute / 60.0 if per_minute else None):
+                found = cls._registry[key] = cls(per_minute)
+            return found
+
+    def acquire(self) -> float:
+        """Wait for a write slot; return how long we waited."""
+        with self.lock:
+            now = self.clock()
+            wait = max(0.0, self.paused_until - now)
+            if self.rate is not None:
+                self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+                self.stamp = now
+                self.tokens -= 1.0  # reserved now, even if we have to wait for it
+                if self.tokens < 0:
+                    wait = max(wait, -self.tokens / self.rate)
+        if wait > 0:
+            self.sleep(wait)
+        return wait
+
+    def pause(self, seconds: float) -> None:
+        with self.lock:
+            self.paused_until = max(self.paused_until, self.clock() + seconds)
+
+
+# --------------------------------------------------------------------------- auth
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer``; with OAuth, a 401 refreshes the token once."""
+
+    def __init__(self, token: Callable[[bool], str], refreshable: bool) -> None:
+        self.token = token
+        self.refreshable = refreshable
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.token(False)}"
+        response = yield request
+        if response.status_code == 401 and self.refreshable:
+            request.headers["Authorization"] = f"Bearer {self.token(True)}"
+            yield request
+
+
+@dataclass
+class OAuthClientCredentials:
+    """OAuth 2.0 client credentials (RFC 6749 §4.4), client authenticated with HTTP Basic
+    (§2.3.1) or, with ``client_auth: body``, in the form."""
+
+    token_url: str
+    client_id: str
+    client_secret: str
+    scope: str | None
+    client_auth: str
+    http: httpx.Client
+    error: ErrorFactory
+    _token: str | None = None
+    _expires: float = 0.0
+
+    def __call__(self, refresh: bool) -> str:
+        if refresh or self._token is None or time.monotonic() >= self._expires:
+            self._token, lifetime = self._fetch()
+            # renew a little early so a token never expires in flight
+            self._expires = time.monotonic() + max(lifetime - 30.0, lifetime / 2)
+        return self._token
+
+    def _fetch(self) -> tuple[str, float]:
+        form = {"grant_type": "client_credentials"}
+        if self.scope:
+            form["scope"] = self.scope
+        where = f"OAuth token endpoint {self.token_url}"
+        try:
+            if self.client_auth == "body":
+                form |= {"client_id": self.client_id, "client_secret": self.client_secret}
+                response = self.http.post(self.token_url, data=form)
+            else:
+                basic = (self.client_id, self.client_secret)
+                response = self.http.post(self.token_url, data=form, auth=basic)
+        except httpx.RequestError as exc:
+            raise self.error(
+                f"cannot reach the {where}: {network_reason(exc)}", retryable=True
+            ) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        if response.status_code != 200 or not body.get("access_token"):
+            said = body.get("error") or response.reason_phrase
+            if body.get("error_description"):
+                said = f"{said}: {body['error_description']}"
+            raise self.error(
+                f"the {where} refused client '{self.client_id}' (HTTP {response.status_code} "
+                f"{said}); check connection.oauth",
+                retryable=response.status_code in RETRYABLE_STATUS,
+                retry_after=retry_after(response),
+            )
+        try:
+            lifetime = float(body.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+        return str(body["access_token"]), lifetime
+
+
+def tls_verify(value: Any, root: Path) -> bool | ssl.SSLContext:
+    """``verify: true|false|path/to/ca.pem`` (relative paths start at the config root)."""
+    if isinstance(value, bool):
+        return value
+    path = Path(str(value))
+    return ssl.create_default_context(cafile=str(path if path.is_absolute() else root / path))
+
+
+# --------------------------------------------------------------------------- engine
+
+
+class ScimHttp(BaseSyncSCIMClient):
+    """scim2-client's sync client over an ``httpx.Client``: the only I/O it does."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        provider: ScimProvider,
+        limiter: WriteLimiter,
+    ) -> None:
+        super().__init__(provider=provider)
+        self.http = http
+        self.limiter = limiter
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        if "json" in kwargs:  # SCIM bodies carry their own media type (RFC 7644 §8.1)
+            kwargs["content"] = json.dumps(kwargs.pop("json")).encode()
+            kwargs["headers"] = {
+                **kwargs.get("headers", {}),
+                "Content-Type": "application/scim+json",
+            }
+        if method in WRITE_METHODS:
+            self.limiter.acquire()
+        try:
+            response = self.http.request(method, url, **kwargs)
+        except httpx.RequestError as exc:
+            network = RequestNetworkException()
+            network.add_note(str(exc))
+            raise network from exc
+        if response.status_code == 429 and method in WRITE_METHODS:
+            self.limiter.pause(retry_after(response) or 1.0)
+        return response
+
+
+# --------------------------------------------------------------------------- failures
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What went wrong, in the target's words."""
+
+    message: str
+    retryable: bool
+    status: int | None = None
+    scim_type: str | None = None
+    retry_after: float | None = None
+
+
+def classify(exc: Exception, what: str, base_url: str) -> Failure | None:
+    """A scim2-client/httpx exception as a ``Failure``; None for anything else."""
+    if isinstance(exc, RequestNetworkException):
+        cause = exc.__cause__
+        reason = network_reason(cause) if isinstance(cause, Exception) else exc.message
+        return Failure(f"{what}: cannot reach {base_url}: {reason}", retryable=True)
+    response = getattr(exc, "source", None)
+    if not isinstance(response, httpx.Response):
+        response = None
+    if isinstance(exc, SCIMException):
+        status = _int(getattr(exc, "status", None)) or (response.status_code if response else None)
+        scim_type = getattr(exc, "scim_type", None) or None
+        detail = str(getattr(exc, "detail", "") or exc)
+        if response is None:  # refused by the models before anything was sent
+            return Failure(f"{what}: invalid request: {detail}", retryable=False)
+        return _http_failure(what, status, scim_type, detail, response)
+    if isinstance(exc, SCIMClientException):
+        if response is None:
+            return Failure(f"{what}: {exc.message}", retryable=False)
+        text = " ".join(response.text.split())[:300]
+        detail = exc.message if not text else f"{exc.message}: {text}"
+        return _http_failure(what, response.status_code, None, detail, response)
+    return None
+
+
+def _http_failure(
+    what: str, status: int | None, scim_type: str | None, detail: str, response: httpx.Response
+) -> Failure:
+    head = f"HTTP {status}" + (f" {scim_type}" if scim_type else "")
+    message = f"{what}: {head}: {detail}"
+    if status in (401, 403):
+        message += " (check the credentials in connection.token or connection.oauth)"
+    after = retry_after(response)
+    retryable = status in RETRYABLE_STATUS
+    return Failure(message, retryable, status, scim_type, after if retryable else None)
+
+
+def network_reason(exc: Exception) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
