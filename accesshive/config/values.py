@@ -81,7 +81,10 @@ def is_empty(value: Any) -> bool:
 
 
 def normalize(value: Any, spec: AttributeSpec | None) -> Any:
-    """A comparable form: case folded unless case-exact, lists as sorted tuples."""
+    """A comparable form: case folded unless case-exact, lists as sorted tuples, and every
+    spelling of "nothing" (None, "", []) alike: targets drop empty attributes."""
+    if is_empty(value):
+        return None
     spec = spec or AttributeSpec()
     if isinstance(value, list | tuple):
         return tuple(sorted(repr(normalize(v, spec)) for v in value))
