@@ -30,3 +30,17 @@ def format_(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", "--fix", "accesshive", "tests", "noxfile.py")
     session.run("ruff", "format", "accesshive", "tests", "noxfile.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Scale benchmarks (not part of CI): plan on generated orgs of 10,000 and 100,000
+    identities, and apply of 10,000 orders against the sql connector.
+
+    `nox -s bench -- --sizes 10000` for a quicker run.
+    """
+    session.install("-e", ".[test]", "pyyaml")
+    session.run(
+        "python", "-m", "tests.bench.run", *(session.posargs or ["--sizes", "10000,100000"])
+    )
+    session.run("python", "-m", "tests.bench.apply_bench", "--orders", "10000")

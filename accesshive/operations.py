@@ -7,9 +7,12 @@ renders; what a command *does* is here, callable from tests and other tools.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,15 +134,33 @@ def plan_repository(
 
     The snapshot is the file given, else the latest one stored by sync, else empty.
     """
-    config, desired = load_and_expand(root, today, store.environment if store else None)
-    if snapshot_file:
-        snapshot = load_snapshot(snapshot_file)
-    elif store is not None and store.exists(root):
-        with store.open(root) as opened:
-            snapshot = opened.latest_snapshot()
-    else:
-        snapshot = Snapshot()
-    return make_plan(config, desired, snapshot, today, allow_mass_changes, author)
+    with bulk_work():
+        config, desired = load_and_expand(root, today, store.environment if store else None)
+        if snapshot_file:
+            snapshot = load_snapshot(snapshot_file)
+        elif store is not None and store.exists(root):
+            with store.open(root) as opened:
+                snapshot = opened.latest_snapshot()
+        else:
+            snapshot = Snapshot()
+        return make_plan(config, desired, snapshot, today, allow_mass_changes, author)
+
+
+@contextmanager
+def bulk_work() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while building a large plan.
+
+    Why: loading a big org allocates millions of long-lived objects and almost no
+    cycles; the collector would rescan the growing heap again and again (half the
+    cold plan time at 100,000 identities). Reference counting still frees memory.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def record_plan(root: Path, plan: Plan, store: StoreRef, actor: str) -> None:

@@ -135,76 +135,108 @@ class Executor:
     # ------------------------------------------------------------------ the walk
 
     def run(self) -> ApplyResult:
+        """Walk the graph event by event: an order becomes ready when its last dependency is
+        done, so the walk costs time in proportion to the orders and edges, not their square."""
         orders = {o.id: o for o in self.plan.orders}
-        waiting: dict[str, Order] = {}
-        for oid, order in orders.items():
-            prior = self._prior.get(oid)
-            if prior is not None and prior.state in DONE:
-                self.result.states[oid] = prior.state
-            else:
-                waiting[oid] = order
+        dependents: dict[str, list[str]] = {oid: [] for oid in orders}
+        waiting: dict[str, int] = {}
+        with self.store.transaction():  # every order's first "pending", in one commit
+            for oid, order in orders.items():
+                for dep in order.depends_on:
+                    dependents.setdefault(dep, []).append(oid)
+                prior = self._prior.get(oid)
+                if prior is not None and prior.state in DONE:
+                    self.result.states[oid] = prior.state
+                    continue
                 if prior is None:
                     self._record(order, "pending")
-        running: dict[Future[None], Order] = {}
+                waiting[oid] = -1  # counted below, once every prior state is known
+        for oid in waiting:
+            waiting[oid] = sum(1 for d in orders[oid].depends_on if self._state(d) not in DONE)
         try:
-            with ThreadPoolExecutor(max_workers=self.max_workers) as threads:
-                while True:
-                    self._settle(waiting)
-                    for order in self._ready(waiting):
-                        del waiting[order.id]
-                        running[threads.submit(self._one, order)] = order
-                    if not running:
-                        break
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        order = running.pop(future)
-                        future.result()  # a bug in the executor itself must surface
+            self._walk(orders, dependents, waiting)
         finally:
             self.pool.close()
             self.keeper.close()
-        for order in waiting.values():
-            if self._state(order.id) == "awaiting_approval":
-                continue
-            self._record(order, "pending", f"held: waits for {self._holder(order)}")
+        for oid in sorted(waiting):
+            order = orders[oid]
+            if self._state(oid) not in ("awaiting_approval", "blocked"):
+                self._record(order, "pending", f"held: waits for {self._holder(order)}")
         return self.result
+
+    def _walk(
+        self, orders: dict[str, Order], dependents: dict[str, list[str]], waiting: dict[str, int]
+    ) -> None:
+        ready: list[str] = []
+        for oid in sorted(waiting):
+            order = orders[oid]
+            if order.gate and oid not in self.approved:
+                self._await_approval(order)
+            elif waiting[oid] == 0:
+                ready.append(oid)
+        running: dict[Future[None], str] = {}
+        with ThreadPoolExecutor(max_workers=self.max_workers) as threads:
+            while ready or running:
+                for oid in ready:
+                    del waiting[oid]
+                    running[threads.submit(self._one, orders[oid])] = oid
+                ready = []
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    oid = running.pop(future)
+                    future.result()  # a bug in the executor itself must surface
+                    ready.extend(self._finished(oid, orders, dependents, waiting))
+
+    def _finished(
+        self,
+        oid: str,
+        orders: dict[str, Order],
+        dependents: dict[str, list[str]],
+        waiting: dict[str, int],
+    ) -> list[str]:
+        """What an order's outcome releases (ready orders) or blocks (its descendants)."""
+        state = self._state(oid)
+        ready = []
+        if state in DONE:
+            for child in dependents.get(oid, ()):
+                if child not in waiting:
+                    continue
+                waiting[child] -= 1
+                gated = orders[child].gate and child not in self.approved
+                if waiting[child] == 0 and not gated:
+                    ready.append(child)
+        elif state in FAILED:
+            self._block_below(oid, orders, dependents, waiting)
+        return sorted(ready)
+
+    def _block_below(
+        self,
+        failed: str,
+        orders: dict[str, Order],
+        dependents: dict[str, list[str]],
+        waiting: dict[str, int],
+    ) -> None:
+        stack = [(failed, child) for child in dependents.get(failed, ())]
+        while stack:
+            cause, oid = stack.pop()
+            if oid not in waiting or self._state(oid) == "blocked":
+                continue
+            del waiting[oid]
+            self._record(orders[oid], "blocked", f"dependency {cause} is {self._state(cause)}")
+            stack.extend((oid, child) for child in dependents.get(oid, ()))
+
+    def _await_approval(self, order: Order) -> None:
+        assert order.gate is not None
+        self._record(
+            order,
+            "awaiting_approval",
+            self.approval_notes.get(order.id)
+            or f"needs {order.gate.quorum} approval(s) from "
+            f"{', '.join(order.gate.reviewer_groups)}",
+        )
 
     def _state(self, oid: str) -> str | None:
         return self.result.states.get(oid)
-
-    def _settle(self, waiting: dict[str, Order]) -> None:
-        """Block what depends on a failure; mark gated orders awaiting approval."""
-        changed = True
-        while changed:
-            changed = False
-            for oid, order in list(waiting.items()):
-                failed = [d for d in order.depends_on if self._state(d) in FAILED]
-                if failed:
-                    del waiting[oid]
-                    self._record(
-                        order, "blocked", f"dependency {failed[0]} is {self._state(failed[0])}"
-                    )
-                    changed = True
-                elif (
-                    order.gate
-                    and oid not in self.approved
-                    and self._state(oid) != "awaiting_approval"
-                ):
-                    self._record(
-                        order,
-                        "awaiting_approval",
-                        self.approval_notes.get(oid)
-                        or f"needs {order.gate.quorum} approval(s) from "
-                        f"{', '.join(order.gate.reviewer_groups)}",
-                    )
-
-    def _ready(self, waiting: dict[str, Order]) -> list[Order]:
-        ready = []
-        for order in waiting.values():
-            if order.gate and order.id not in self.approved:
-                continue
-            if all(self._state(d) in DONE for d in order.depends_on):
-                ready.append(order)
-        return sorted(ready, key=lambda o: o.id)
 
     def _holder(self, order: Order) -> str:
         if order.gate and order.id not in self.approved:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from accesshive.config.config import Config
-from accesshive.config.model import CREDENTIAL_ONLY_TYPES, Identity, Role
+from accesshive.config.model import CREDENTIAL_ONLY_TYPES, Identity
 
 
 @dataclass(frozen=True)
@@ -42,40 +42,54 @@ def credential_mode(identity: Identity) -> str | None:
     return None if identity.type == "shared_credential" else "external"
 
 
-def matches_rule(attributes: Mapping[str, Any], rule: Mapping[str, Any]) -> bool:
-    """Every rule entry must match; a list in the rule means any of its values.
-
-    Comparison is case-insensitive: HR feeds disagree on "Engineering"/"engineering".
-    """
-    for key, wanted in rule.items():
-        have = attributes.get(key)
-        if have is None:
-            return False
-        have_set = {_fold(v) for v in (have if isinstance(have, list) else [have])}
-        want_set = {_fold(v) for v in (wanted if isinstance(wanted, list) else [wanted])}
-        if not have_set & want_set:
-            return False
-    return True
-
-
 def _fold(value: Any) -> str:
     return str(value).casefold()
 
 
-def rule_roles(roles: Mapping[str, Role], identity: Identity) -> list[str]:
+def rule_roles(config: Config, identity: Identity) -> list[str]:
+    """Roles whose membership rule the identity's attributes match (humans only)."""
     if identity.type != "human":
         return []
+    folded = {
+        key: {_fold(v) for v in (value if isinstance(value, list) else [value])}
+        for key, value in identity.attributes.items()
+    }
     return sorted(
         rid
-        for rid, role in roles.items()
-        if role.members_where and matches_rule(identity.attributes, role.members_where)
+        for rid, rule in _folded_rules(config).items()
+        if all(key in folded and folded[key] & wanted for key, wanted in rule.items())
     )
 
 
+def _folded_rules(config: Config) -> dict[str, dict[str, set[str]]]:
+    """Each rule-based role's rule, case-folded once per config."""
+    rules = config.memo.get("rules")
+    if rules is None:
+        rules = config.memo["rules"] = {
+            rid: {
+                key: {_fold(v) for v in (wanted if isinstance(wanted, list) else [wanted])}
+                for key, wanted in role.members_where.items()
+            }
+            for rid, role in config.roles.items()
+            if role.members_where
+        }
+    return rules
+
+
 def assign(config: Config, identity: Identity) -> Assignment:
-    """The roles, profiles and sources of one identity (references assumed valid or skipped)."""
+    """The roles, profiles and sources of one identity (references assumed valid or skipped).
+
+    Computed once per identity and config: validation and expansion both ask."""
+    key = ("assign", id(identity))
+    found = config.memo.get(key)
+    if found is None:
+        found = config.memo[key] = _assign(config, identity)
+    return found
+
+
+def _assign(config: Config, identity: Identity) -> Assignment:
     roles: dict[str, str] = dict.fromkeys(identity.roles, "direct")
-    for rid in rule_roles(config.roles, identity):
+    for rid in rule_roles(config, identity):
         roles.setdefault(rid, "rule")
     profiles: dict[str, str] = dict.fromkeys(identity.access_profiles, "direct")
     for rid in sorted(roles):

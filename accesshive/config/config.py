@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from accesshive.config.model import (
     AccessProfile,
@@ -48,6 +49,8 @@ class Config:
     environment: str = "default"
     """The environment this config is seen in (connection overlays applied)."""
     policy_origins: Mapping[str, str] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Derived values computed once per config (assignments); never part of its meaning."""
     """policy section → the file it was taken from."""
 
     def policy_origin(self, section: str, *path: str | int) -> Location:

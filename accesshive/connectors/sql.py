@@ -135,6 +135,13 @@ class SqlConnector(Connector):
             cols.append(f"UNIQUE ({unique})")
         db = self._db
         db.execute(f"CREATE TABLE IF NOT EXISTS {self.accounts_table} ({', '.join(cols)})")
+        lookups = {self.source.account.name_attribute, *self.source.account.correlation}
+        for attr in sorted(a for a in lookups if a and a in self.attr_cols):
+            column = self.attr_cols[attr]
+            index = f'"{self.accounts_table.strip(chr(34))}_{attr}_lower"'
+            db.execute(
+                f"CREATE INDEX IF NOT EXISTS {index} ON {self.accounts_table} (LOWER({column}))"
+            )
         db.execute(
             f"CREATE TABLE IF NOT EXISTS {self.grants_table} ({self.g_account} INTEGER NOT NULL, "
             f"{self.g_entitlement} TEXT NOT NULL, PRIMARY KEY ({self.g_account}, "

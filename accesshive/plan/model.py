@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from accesshive.plan.diff import Adoption, Orphan
@@ -91,8 +92,9 @@ class Plan:
             "summary": self.summary(),
         }
 
-    @property
+    @cached_property
     def digest(self) -> str:
+        """SHA-256 of the canonical body (computed once: a plan never changes)."""
         return digest(self.body())
 
     def canonical(self) -> str:

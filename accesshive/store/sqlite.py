@@ -28,6 +28,9 @@ class SQLiteStore(Store):
                 path, isolation_level=None, timeout=30, check_same_thread=False
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a commit survives the process being killed at any moment (what
+            # resume relies on); only a power cut can lose the last few commits
+            self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=30000")
             self._conn.execute("PRAGMA foreign_keys=ON")
         except (OSError, sqlite3.Error) as exc:
