@@ -53,7 +53,8 @@ def _repo(root: Path, people: int) -> Path:
     lines = ["identities:"]
     for n in range(people):
         lines.append(
-            f"  p{n:05}: {{type: human, access_profiles: [base], attributes: {{email: p{n}@example.com}}}}"
+            f"  p{n:05}: {{type: human, access_profiles: [base], "
+            f"attributes: {{email: p{n}@example.com}}}}"
         )
     (root / "people.yaml").write_text("\n".join(lines) + "\n")
     return root
