@@ -17,6 +17,7 @@ order, and first checks on the target an order that was left ``transmitted``.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -175,17 +176,20 @@ class Executor:
             elif waiting[oid] == 0:
                 ready.append(oid)
         running: dict[Future[None], str] = {}
+        queue = deque(ready)
         with ThreadPoolExecutor(max_workers=self.max_workers) as threads:
-            while ready or running:
-                for oid in ready:
+            while queue or running:
+                # never more in flight than threads: waiting on thousands of futures at
+                # every step would make the walk quadratic
+                while queue and len(running) < self.max_workers:
+                    oid = queue.popleft()
                     del waiting[oid]
                     running[threads.submit(self._one, orders[oid])] = oid
-                ready = []
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     oid = running.pop(future)
                     future.result()  # a bug in the executor itself must surface
-                    ready.extend(self._finished(oid, orders, dependents, waiting))
+                    queue.extend(self._finished(oid, orders, dependents, waiting))
 
     def _finished(
         self,
