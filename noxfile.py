@@ -35,7 +35,8 @@ def format_(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Scale benchmarks (not part of CI): plan on generated orgs of 10,000 and 100,000
-    identities, and apply of 10,000 orders against the sql connector.
+    identities, apply of 10,000 orders against the sql connector, and the SCIM and LDAP
+    connectors against local servers beside a bare client loop.
 
     `nox -s bench -- --sizes 10000` for a quicker run.
     """
@@ -44,3 +45,4 @@ def bench(session: nox.Session) -> None:
         "python", "-m", "tests.bench.run", *(session.posargs or ["--sizes", "10000,100000"])
     )
     session.run("python", "-m", "tests.bench.apply_bench", "--orders", "10000")
+    session.run("python", "-m", "tests.bench.connectors_bench", "--accounts", "2000")
