@@ -45,6 +45,7 @@ from accesshive.operations import (
     apply_plan,
     complete_task,
     identity_status,
+    import_csv,
     list_tasks,
     plan_repository,
     promote,
@@ -789,6 +790,56 @@ def report(
     if hits:
         click.secho(f"report found {', '.join(hits)}", fg="red", err=True)
         sys.exit(EXIT_FINDINGS)
+
+
+@main.group(name="import")
+def import_() -> None:
+    """Import identities from an HR export or a directory."""
+
+
+@import_.command(name="csv")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--source", "source_id", required=True, help="The identity source in accesshive.yaml."
+)
+@click.option(
+    "-C",
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="The config repository.",
+)
+@click.option(
+    "--write-yaml",
+    is_flag=True,
+    help="Write the identities into the repository's YAML (comments kept) for a pull request.",
+)
+@format_option("text", "json")
+@today_option
+@handles_errors
+def import_csv_command(
+    file: Path,
+    source_id: str,
+    directory: Path,
+    write_yaml: bool,
+    fmt: str,
+    today: dt.datetime | None,
+) -> None:
+    """Map an HR export (CSV) to identities: joiners, movers and leavers."""
+    changes = import_csv(directory, file, source_id, _today(today), write_yaml)
+    summary = {"added": changes.added, "changed": changes.changed, "left": changes.left}
+    if fmt == "json":
+        click.echo(json.dumps({"file": str(changes.path), **summary}, indent=2, sort_keys=True))
+        return
+    verb = "updated" if write_yaml else "would update (dry run; --write-yaml writes)"
+    click.echo(
+        f"{verb} {changes.path}: {len(changes.added)} joiners, {len(changes.changed)} "
+        f"movers, {len(changes.left)} leavers"
+    )
+    for key, ids in summary.items():
+        for iid in ids:
+            click.echo(f"  {key:<8} {iid}")
 
 
 @main.command(name="promote")

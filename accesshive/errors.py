@@ -20,7 +20,8 @@ a bug and keeps its traceback.
     ├── SyncError                   exit 5  one or more sources could not be read (others were)
     ├── VaultError                  exit 1  the credential vault cannot open, store or find a secret
     ├── ApprovalError               exit 1  an approval cannot be made or read
-    └── PromotionError              exit 1  a config digest was not (or cannot be) promoted
+    ├── PromotionError              exit 1  a config digest was not (or cannot be) promoted
+    └── ImportProblem               exit 1  an import file has problems (nothing was changed)
 
 Exit code 2 is reserved for ``plan --detailed-exitcode`` ("changes present")
 and click's usage errors. ``apply`` exits 1 when an order failed, and 6 when
@@ -131,3 +132,7 @@ class ApprovalError(AccessHiveError):
 
 class PromotionError(AccessHiveError):
     """Promotion refused: the sandbox did not apply this exact config, or not cleanly."""
+
+
+class ImportProblem(AccessHiveError):
+    """An HR export or directory import cannot be used as it is; nothing was changed."""

@@ -31,11 +31,14 @@ from accesshive.diagnostics import Diagnostic
 from accesshive.errors import (
     ConfigError,
     ConnectorError,
+    ImportProblem,
     PlanError,
     PromotionError,
     StalePlanError,
     StoreError,
 )
+from accesshive.imports.records import map_records, read_csv
+from accesshive.imports.yaml_writer import YamlChanges, write_identities
 from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
@@ -525,3 +528,26 @@ def report_repository(
         opened.save_report_totals(report.totals)
         opened.audit(actor, "report", None, {"totals": report.totals})
     return report, synced
+
+
+def import_csv(
+    root: Path, file: Path, source_id: str, today: dt.date, write_yaml: bool
+) -> YamlChanges:
+    """Map an HR export through its identity source; with ``write_yaml``, update the
+    repository's identity files (a reviewable change), else only say what would change."""
+    config = load_config(root)
+    source = config.project.identity_sources.get(source_id)
+    if source is None:
+        known = ", ".join(sorted(config.project.identity_sources)) or "none"
+        raise ImportProblem(
+            f"'{source_id}' is not an identity source in accesshive.yaml (declared: {known})"
+        )
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportProblem(f"cannot read {file}: {exc}") from exc
+    identities = map_records(source_id, source, read_csv(text, str(file)), str(file))
+    target = root / (source.path or f"identities/{source_id}.yaml")
+    return write_identities(
+        target, source_id, identities, source.leaver_state, today, not write_yaml
+    )

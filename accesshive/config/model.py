@@ -267,6 +267,27 @@ class Environment(Model):
     """Apply here only a config digest promoted from this environment (sandbox first)."""
 
 
+class IdentitySource(Model):
+    """Where identities come from besides YAML: an HR export or a directory (Okta, Entra...)."""
+
+    kind: Literal["csv", "scim"]
+    """csv: `accesshive import csv`; scim: pulled with `accesshive import scim`."""
+    description: str | None = None
+    id: str = "{{ id }}"
+    """Template over a record's fields that gives the identity id."""
+    type: IdentityType = "human"
+    attributes: dict[str, str] = Field(default_factory=dict)
+    """Identity attribute → template over the record's fields."""
+    lifecycle_state: str = "active"
+    """Template giving the lifecycle state (e.g. from an HR status column)."""
+    roles: dict[str, Id] = Field(default_factory=dict)
+    """Directory group (the record's ``groups`` field, separated by ;) → role."""
+    path: str | None = None
+    """Where `import --write-yaml` writes identities (default identities/<source>.yaml)."""
+    leaver_state: Id = "terminated"
+    """The lifecycle state of an identity that disappeared from the source."""
+
+
 class ConfigDocument(Model):
     """Any YAML file of a config repository."""
 
@@ -295,6 +316,8 @@ class ProjectDocument(ConfigDocument):
     """Environments with their own stores and connection overlays (sandbox, production...)."""
     default_environment: Id | None = None
     """The environment commands use without --env."""
+    identity_sources: dict[Id, IdentitySource] = Field(default_factory=dict)
+    """HR exports and directories that identities are imported from."""
 
 
 COLLECTIONS: tuple[str, ...] = (
