@@ -83,6 +83,18 @@ repo_argument = click.argument(
 )
 
 
+def dir_option(help_text: str = "The config repository.") -> Callable[[F], F]:
+    """-C/--dir: the config repository, for commands whose argument is something else."""
+    return click.option(
+        "-C",
+        "--dir",
+        "directory",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=".",
+        help=help_text,
+    )
+
+
 def format_option(*choices: str) -> Callable[[F], F]:
     return click.option(
         "--format",
@@ -302,14 +314,7 @@ def graph(plan_file: Path, fmt: str) -> None:
 
 @main.command()
 @click.argument("target", required=False, type=click.Path(path_type=Path), default=None)
-@click.option(
-    "-C",
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The config repository (when TARGET is a plan file).",
-)
+@dir_option("The config repository (when TARGET is a plan file).")
 @click.option(
     "--auto-approve",
     is_flag=True,
@@ -416,14 +421,7 @@ def _print_apply(saved: Plan, result: ApplyResult) -> None:
 
 @main.command()
 @click.argument("identity", required=False)
-@click.option(
-    "-C",
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The config repository.",
-)
+@dir_option("The config repository.")
 @format_option("text", "json")
 @store_options
 @handles_errors
@@ -454,14 +452,7 @@ def status(
 
 @main.command()
 @click.argument("identity")
-@click.option(
-    "-C",
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The config repository.",
-)
+@dir_option("The config repository.")
 @format_option("text", "json")
 @today_option
 @store_options
@@ -599,14 +590,7 @@ def state_unlock(
     help="Your Ed25519 private key (OpenSSH or PEM).",
 )
 @click.option("--as", "reviewer", required=True, help="Your reviewer name in policies/review.yaml.")
-@click.option(
-    "-C",
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The config repository (the approvals file goes in its approvals/).",
-)
+@dir_option("The config repository (the approvals file goes in its approvals/).")
 @handles_errors
 def approve(
     plan_file: Path,
@@ -631,14 +615,7 @@ def approvals() -> None:
 
 @approvals.command(name="verify")
 @click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option(
-    "-C",
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The config repository.",
-)
+@dir_option("The config repository.")
 @format_option("text", "json")
 @store_options
 @handles_errors
@@ -691,14 +668,7 @@ def approvals_verify(
     show_default=True,
     help="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).",
 )
-@click.option(
-    "-C",
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The config repository.",
-)
+@dir_option("The config repository.")
 @store_options
 @handles_errors
 def approvals_from_github(
@@ -802,14 +772,7 @@ def import_() -> None:
 @click.option(
     "--source", "source_id", required=True, help="The identity source in accesshive.yaml."
 )
-@click.option(
-    "-C",
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The config repository.",
-)
+@dir_option("The config repository.")
 @click.option(
     "--write-yaml",
     is_flag=True,
@@ -944,14 +907,7 @@ def vault_init(key_file: Path) -> None:
 
 def _vault_args(func: F) -> F:
     func = click.option("--vault", "vault_name", default=None, help="The vault source.")(func)
-    return click.option(
-        "-C",
-        "--dir",
-        "directory",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=".",
-        help="The config repository.",
-    )(func)
+    return dir_option()(func)
 
 
 @vault.command(name="put")

@@ -15,7 +15,7 @@ import os
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,10 +91,29 @@ class Store(ABC):
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement in the current transaction; return its rows (if any)."""
 
-    @abstractmethod
+    _depth = 0
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """A write transaction that excludes other writers until it ends."""
+        """A write transaction that excludes other writers until it ends; nested calls join
+        the outer one, so a step made of several writes commits once."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        try:
+            with self._outermost():
+                yield
+        finally:
+            self._depth = 0
+
+    @abstractmethod
+    def _outermost(self) -> AbstractContextManager[None]:
+        """Begin, commit (or roll back) one real transaction of the backend."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -39,7 +39,6 @@ class PostgresStore(Store):
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to the store {_redact(url)}: {exc}") from exc
-        self._depth = 0
         self._held: LockInfo | None = None
         self._key = int.from_bytes(
             hashlib.sha256(f"accesshive:{environment}".encode()).digest()[:8], "big", signed=True
@@ -60,22 +59,11 @@ class PostgresStore(Store):
             raise StoreError(f"store {self.location}: {exc}") from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self._depth = 1
-        try:
-            with self._conn.transaction():
-                # serialise writers the way SQLite's BEGIN IMMEDIATE does
-                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._key ^ 1,))
-                yield
-        finally:
-            self._depth = 0
+    def _outermost(self) -> Iterator[None]:
+        with self._conn.transaction():
+            # serialise writers the way SQLite's BEGIN IMMEDIATE does
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._key ^ 1,))
+            yield
 
     def close(self) -> None:
         if self._held is not None:

@@ -35,7 +35,6 @@ class SQLiteStore(Store):
             self._conn.execute("PRAGMA foreign_keys=ON")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the store {path}: {exc}") from exc
-        self._depth = 0
         self._held: LockInfo | None = None
 
     @property
@@ -49,25 +48,14 @@ class SQLiteStore(Store):
             raise StoreError(f"store {self.path}: {exc}") from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+    def _outermost(self) -> Iterator[None]:
         self._execute("BEGIN IMMEDIATE")
-        self._depth = 1
         try:
             yield
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
-        else:
-            self._execute("COMMIT")
-        finally:
-            self._depth = 0
+        self._execute("COMMIT")
 
     def close(self) -> None:
         if self._held is not None:

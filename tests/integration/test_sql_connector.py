@@ -7,35 +7,10 @@ from typing import Any
 
 import pytest
 
-from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext
 from accesshive.connectors.sql import SqlConnector
 from accesshive.errors import ConnectorError
-
-
-def _source(url: str, **extra: Any) -> Source:
-    return Source.model_validate(
-        {
-            "kind": "sql",
-            "connection": {
-                "url": url,
-                "create_tables": True,
-                "accounts_table": "users",
-                "grants_table": "user_groups",
-                "columns": {"external_id": "id", "enabled": "active", "identity": "owner"},
-                "grant_columns": {"account": "user_id", "entitlement": "group_name"},
-                **extra,
-            },
-            "account": {
-                "name_attribute": "login",
-                "schema": {"login": {"required": True}, "email": {"type": "email"}},
-                "create": {"login": "{{ id }}"},
-                "sync": {"email": "{{ email }}"},
-                "correlation": ["email", "login"],
-            },
-            "entitlements": {"readers": {}, "editors": {}},
-        }
-    )
+from tests.support.targets.sql_sqlite import sql_source as _source
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
