@@ -571,6 +571,14 @@ class Store(ABC):
             (info.environment, info.holder, info.pid, info.host, info.since, info.purpose),
         )
 
+    def _delete_lock(self, info: LockInfo) -> None:
+        """Remove our own lock row (never another holder's)."""
+        with self.transaction():
+            self._execute(
+                "DELETE FROM locks WHERE environment = ? AND pid = ? AND since = ?",
+                (info.environment, info.pid, info.since),
+            )
+
     def _locked(self, existing: LockInfo) -> LockedError:
         hint = ""
         if existing.host == socket.gethostname() and not _alive(existing.pid):

@@ -83,11 +83,6 @@ class PostgresStore(Store):
 
     def _release(self) -> None:
         info, self._held = self._held, None
-        if info is None:
-            return
-        with self.transaction():
-            self._execute(
-                "DELETE FROM locks WHERE environment = ? AND pid = ? AND since = ?",
-                (info.environment, info.pid, info.since),
-            )
-        self._execute("SELECT pg_advisory_unlock(?)", (self._key,))
+        if info is not None:
+            self._delete_lock(info)
+            self._execute("SELECT pg_advisory_unlock(?)", (self._key,))

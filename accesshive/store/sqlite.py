@@ -72,10 +72,5 @@ class SQLiteStore(Store):
 
     def _release(self) -> None:
         info, self._held = self._held, None
-        if info is None:
-            return
-        with self.transaction():
-            self._execute(
-                "DELETE FROM locks WHERE environment = ? AND pid = ? AND since = ?",
-                (info.environment, info.pid, info.since),
-            )
+        if info is not None:
+            self._delete_lock(info)
