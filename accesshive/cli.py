@@ -44,6 +44,7 @@ from accesshive.operations import (
     StoreRef,
     apply_plan,
     complete_task,
+    create_scim_token,
     identity_status,
     import_csv,
     list_tasks,
@@ -52,6 +53,7 @@ from accesshive.operations import (
     record_plan,
     report_repository,
     retry_identity,
+    serve_scim,
     state_report,
     sync_repository,
     unlock,
@@ -760,6 +762,50 @@ def report(
     if hits:
         click.secho(f"report found {', '.join(hits)}", fg="red", err=True)
         sys.exit(EXIT_FINDINGS)
+
+
+@main.group()
+def scim() -> None:
+    """The SCIM 2.0 service provider that identity providers (Okta, Entra...) push to."""
+
+
+@scim.group(name="token")
+def scim_token() -> None:
+    """Bearer tokens of the SCIM service provider."""
+
+
+@scim_token.command(name="create")
+@click.option("--source", "source_id", required=True, help="The identity source (kind scim).")
+@dir_option()
+@store_options
+@handles_errors
+def scim_token_create(
+    source_id: str, directory: Path, environment: str | None, store_url: str | None
+) -> None:
+    """Make a bearer token for SOURCE; it is shown once, only its hash is kept."""
+    revoked = create_scim_token(directory, source_id, StoreRef(environment, store_url), _actor())
+    click.echo(revoked[0])
+    note = f"; the previous token ({revoked[1]}) no longer works" if revoked[1] else ""
+    click.echo(f"(shown once: put it in the identity provider now{note})", err=True)
+
+
+@scim.command(name="serve")
+@click.option("--source", "source_id", required=True, help="The identity source (kind scim).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8787, show_default=True)
+@dir_option()
+@store_options
+@handles_errors
+def scim_serve(
+    source_id: str,
+    host: str,
+    port: int,
+    directory: Path,
+    environment: str | None,
+    store_url: str | None,
+) -> None:
+    """Serve /scim/v2 (Users, Groups, ServiceProviderConfig, Schemas, ResourceTypes)."""
+    serve_scim(directory, source_id, StoreRef(environment, store_url), host, port)
 
 
 @main.group(name="import")

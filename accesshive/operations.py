@@ -24,6 +24,7 @@ from accesshive.config import Config, load_config, locate
 from accesshive.config.environments import environment_name
 from accesshive.config.model import COLLECTIONS, ProjectDocument
 from accesshive.config.structure import suggest
+from accesshive.config.validate import validate
 from accesshive.config.yamlio import YamlProblem, parse_file
 from accesshive.connectors.references import resolve
 from accesshive.desired import DesiredState, expand
@@ -37,6 +38,7 @@ from accesshive.errors import (
     StalePlanError,
     StoreError,
 )
+from accesshive.idp.merge import merge_records
 from accesshive.imports.records import map_records, read_csv
 from accesshive.imports.yaml_writer import YamlChanges, write_identities
 from accesshive.plan.build import make_plan
@@ -64,12 +66,37 @@ class Validation:
 def load_and_expand(
     root: Path, today: dt.date, environment: str | None = None
 ) -> tuple[Config, DesiredState]:
-    """Load and expand, raising ``ConfigError`` with every problem of both stages."""
-    config = load_config(root, environment)
+    """Load and expand, raising ``ConfigError`` with every problem of both stages.
+
+    Identities pushed by identity providers (``scim serve``) join those of the YAML.
+    """
+    config = with_pushed_identities(load_config(root, environment), root)
     desired, problems = expand(config, today)
     if problems:
         raise ConfigError(locate(config, [*config.warnings, *problems]))
     return config, desired
+
+
+def with_pushed_identities(config: Config, root: Path) -> Config:
+    """Merge the records identity providers pushed (kept in the store) into the config."""
+    pushed = [sid for sid, s in config.project.identity_sources.items() if s.kind == "scim"]
+    store = StoreRef(config.environment if config.project.environments else None)
+    if not pushed or not store.exists(root):
+        return config
+    problems: list[Diagnostic] = []
+    with store.open(root) as opened:
+        for sid in sorted(pushed):
+            records = opened.records(sid)
+            config, found = merge_records(
+                config, sid, config.project.identity_sources[sid], records
+            )
+            problems.extend(found)
+    problems.extend(
+        d for d in validate(config) if d.location and d.location.file.startswith("scim:")
+    )
+    if any(d.is_error for d in problems):
+        raise ConfigError(problems)
+    return config
 
 
 def validate_repository(root: Path, today: dt.date, environment: str | None = None) -> Validation:
@@ -551,3 +578,48 @@ def import_csv(
     return write_identities(
         target, source_id, identities, source.leaver_state, today, not write_yaml
     )
+
+
+def _scim_source(root: Path, source_id: str) -> Config:
+    config = load_config(root)
+    source = config.project.identity_sources.get(source_id)
+    if source is None or source.kind != "scim":
+        scim_ones = [s for s, v in config.project.identity_sources.items() if v.kind == "scim"]
+        raise ImportProblem(
+            f"'{source_id}' is not a scim identity source in accesshive.yaml "
+            f"(declared: {', '.join(sorted(scim_ones)) or 'none'})"
+        )
+    return config
+
+
+def create_scim_token(root: Path, source_id: str, store: StoreRef, actor: str) -> tuple[str, int]:
+    """A new token (returned once) for a scim identity source; earlier ones are revoked."""
+    from accesshive.idp.server import new_token
+
+    _scim_source(root, source_id)
+    token, digest_ = new_token()
+    with store.open(root) as opened:
+        revoked = opened.new_token(source_id, digest_)
+        opened.audit(actor, "scim_token_created", source_id, {"revoked": revoked})
+    return token, revoked
+
+
+def serve_scim(root: Path, source_id: str, store: StoreRef, host: str, port: int) -> None:
+    """Run the SCIM service provider until interrupted (threaded WSGI server)."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIServer, make_server
+
+    from accesshive.idp.server import make_app
+
+    class _Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    _scim_source(root, source_id)
+    with store.open(root) as opened:
+        server = make_server(host, port, make_app(opened, source_id), server_class=_Server)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()

@@ -72,11 +72,18 @@ def make_plan(
             iid: {
                 "type": desired.identities[iid].type,
                 "lifecycle_state": desired.identities[iid].lifecycle_state,
+                "from": _origin(config, iid),
             }
             for iid in involved
             if iid in desired.identities
         },
     )
+
+
+def _origin(config: Config, iid: str) -> str:
+    """Where an identity was declared: the repository's YAML or an identity provider."""
+    where = config.origins.get(("identities", iid))
+    return where.file if where is not None and where.file.startswith("scim:") else "yaml"
 
 
 def _classified(change: Change, desired: DesiredState) -> Change:

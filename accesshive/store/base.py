@@ -376,6 +376,69 @@ class Store(ABC):
         )
         return {str(r[0]): str(r[1]) for r in rows}
 
+    # ------------------------------------------------------------------ identity providers
+
+    def put_record(self, source: str, resource_type: str, rid: str, body: str) -> None:
+        with self.transaction():
+            self._execute(
+                "DELETE FROM idp_records WHERE environment = ? AND source = ? "
+                "AND resource_type = ? AND id = ?",
+                (self.environment, source, resource_type, rid),
+            )
+            self._execute(
+                "INSERT INTO idp_records (environment, source, resource_type, id, body, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (self.environment, source, resource_type, rid, body, now()),
+            )
+
+    def delete_record(self, source: str, resource_type: str, rid: str) -> None:
+        with self.transaction():
+            self._execute(
+                "DELETE FROM idp_records WHERE environment = ? AND source = ? "
+                "AND resource_type = ? AND id = ?",
+                (self.environment, source, resource_type, rid),
+            )
+
+    def records(self, source: str) -> list[tuple[str, str, str]]:
+        """(resource type, id, body JSON) of everything an identity provider pushed."""
+        rows = self._execute(
+            "SELECT resource_type, id, body FROM idp_records WHERE environment = ? "
+            "AND source = ? ORDER BY resource_type, id",
+            (self.environment, source),
+        )
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def new_token(self, source: str, token_hash: str) -> int:
+        """Keep a token's hash; revoke the source's earlier tokens (returns how many)."""
+        with self.transaction():
+            revoked = len(
+                self._execute(
+                    "SELECT 1 FROM idp_tokens WHERE environment = ? AND source = ? "
+                    "AND revoked_at IS NULL",
+                    (self.environment, source),
+                )
+            )
+            self._execute(
+                "UPDATE idp_tokens SET revoked_at = ? WHERE environment = ? AND source = ? "
+                "AND revoked_at IS NULL",
+                (now(), self.environment, source),
+            )
+            self._execute(
+                "INSERT INTO idp_tokens (environment, source, hash, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (self.environment, source, token_hash, now()),
+            )
+        return revoked
+
+    def token_valid(self, source: str, token_hash: str) -> bool:
+        return bool(
+            self._execute(
+                "SELECT 1 FROM idp_tokens WHERE environment = ? AND source = ? AND hash = ? "
+                "AND revoked_at IS NULL",
+                (self.environment, source, token_hash),
+            )
+        )
+
     # ------------------------------------------------------------------ approvals
 
     def record_approval(

@@ -149,6 +149,28 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        6,
+        (
+            # what identity providers pushed to `accesshive scim serve`, and their tokens
+            """CREATE TABLE idp_records (
+                environment TEXT NOT NULL,
+                source TEXT NOT NULL,
+                resource_type TEXT NOT NULL,
+                id TEXT NOT NULL,
+                body TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (environment, source, resource_type, id)
+            )""",
+            """CREATE TABLE idp_tokens (
+                environment TEXT NOT NULL,
+                source TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                revoked_at TEXT
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

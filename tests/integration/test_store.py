@@ -196,6 +196,8 @@ def test_older_schema_upgrades_with_data_intact(make_store: Factory) -> None:
             "promotions",
             "reports",
             "sightings",
+            "idp_records",
+            "idp_tokens",
             "schema_version",
         ):
             store._execute(f"DROP TABLE IF EXISTS {table}")

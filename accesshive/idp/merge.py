@@ -1,0 +1,61 @@
+"""Identity-source records into the config: what providers pushed becomes identities.
+
+Pure. Each pushed user is mapped through its identity source (id, attribute and
+role templates; group memberships → roles; ``active: false`` → the leaver
+state). YAML wins where both speak: an identity declared in the repository is
+never replaced by a record. Each imported identity's origin is ``scim:<source>``,
+so plans can say where it came from.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from accesshive.config import Config
+from accesshive.config.model import Identity, IdentitySource
+from accesshive.config.templates import TemplateProblem
+from accesshive.diagnostics import Diagnostic, Location
+from accesshive.errors import ImportProblem
+from accesshive.imports.records import _one
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+def merge_records(
+    config: Config, source_id: str, source: IdentitySource, records: list[tuple[str, str, str]]
+) -> tuple[Config, list[Diagnostic]]:
+    users: dict[str, dict[str, Any]] = {}
+    member_of: dict[str, list[str]] = {}
+    for resource_type, rid, body in records:
+        data = json.loads(body)
+        if resource_type == "User":
+            users[rid] = data
+        elif resource_type == "Group":
+            for member in data.get("members", []) or []:
+                member_of.setdefault(str(member.get("value")), []).append(
+                    str(data.get("displayName"))
+                )
+    identities = dict(config.identities)
+    origins = dict(config.origins)
+    problems: list[Diagnostic] = []
+    for rid, data in sorted(users.items()):
+        where = Location(f"scim:{source_id}", ("Users", rid))
+        context = {**data, "groups": ";".join(sorted(member_of.get(rid, [])))}
+        try:
+            imported = _one(source, context)
+        except (TemplateProblem, ImportProblem) as exc:
+            problems.append(Diagnostic("import", f"pushed user {rid}: {exc}", where))
+            continue
+        if imported.id in config.identities:
+            continue  # YAML wins
+        state = imported.lifecycle_state if data.get("active", True) else source.leaver_state
+        identities[imported.id] = Identity(
+            type=source.type,
+            attributes=imported.attributes,
+            lifecycle_state=state,
+            roles=imported.roles,
+        )
+        origins[("identities", imported.id)] = where
+    return replace(config, identities=identities, origins=origins), problems

@@ -1,0 +1,207 @@
+"""`accesshive scim serve`: identity providers push users and groups; plan picks them up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from accesshive.cli import main
+from accesshive.idp.server import make_app
+from accesshive.operations import StoreRef, load_and_expand, plan_repository
+from accesshive.store import open_store
+from tests.conftest import EXAMPLES
+
+TODAY = dt.date(2026, 11, 29)
+SOURCE = """
+identity_sources:
+  okta:
+    kind: scim
+    id: "{{ name.givenName|slug }}.{{ name.familyName|slug }}"
+    attributes:
+      given_name: "{{ name.givenName }}"
+      family_name: "{{ name.familyName }}"
+      email: "{{ userName }}"
+      department: "{{ title }}"
+      employee_number: "{{ externalId }}"
+    roles: {Admins: ops-admin}
+    leaver_state: terminated
+"""
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args: object) -> None:
+        return
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    dest = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
+    (dest / "accesshive.yaml").write_text((dest / "accesshive.yaml").read_text() + SOURCE)
+    return dest
+
+
+def _token(repo: Path) -> str:
+    result = CliRunner().invoke(
+        main, ["scim", "token", "create", "--source", "okta", "-C", str(repo)]
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def served(repo: Path) -> Iterator[tuple[str, Path]]:
+    _token(repo)  # the store exists before the server opens it
+    with open_store(repo) as store:
+        server = make_server(
+            "127.0.0.1", 0, make_app(store, "okta"), server_class=_Server, handler_class=_Quiet
+        )
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}/v2", repo
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def _client(url: str, token: str) -> httpx.Client:
+    headers = {"Content-Type": "application/scim+json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return httpx.Client(base_url=url, headers=headers)
+
+
+def test_joiner_with_group_becomes_an_identity_in_the_plan(served: tuple[str, Path]) -> None:
+    url, repo = served
+    token = _token(repo)
+    with _client(url, token) as scim:
+        user = scim.post(
+            "/Users",
+            json={
+                "schemas": [USER],
+                "userName": "kay.jones@quickstart.example",
+                "name": {"givenName": "Kay", "familyName": "Jones"},
+                "externalId": "2001",
+                "title": "Engineering",
+                "active": True,
+            },
+        )
+        assert user.status_code == 201, user.text
+        uid = user.json()["id"]
+        group = scim.post(
+            "/Groups",
+            json={"schemas": [GROUP], "displayName": "Admins", "members": [{"value": uid}]},
+        )
+        assert group.status_code == 201, group.text
+        listed = scim.get("/Users", params={"filter": 'userName eq "kay.jones@quickstart.example"'})
+        assert listed.json()["totalResults"] == 1
+    plan = plan_repository(repo, TODAY, store=StoreRef())
+    assert plan.identities["kay.jones"]["from"] == "scim:okta"
+    grants = {o.change.entitlement for o in plan.orders if o.change.identity == "kay.jones"}
+    assert {"readers", "editors", "wiki-admins"} <= grants  # department rule + Admins → ops-admin
+    ada = plan.identities.get("ada.lovelace")
+    assert ada is None or ada["from"] == "yaml"
+
+
+def test_entra_deactivation_makes_a_leaver(served: tuple[str, Path]) -> None:
+    url, repo = served
+    token = _token(repo)
+    with _client(url, token) as scim:
+        uid = scim.post(
+            "/Users",
+            json={
+                "schemas": [USER],
+                "userName": "lou.reed@quickstart.example",
+                "name": {"givenName": "Lou", "familyName": "Reed"},
+                "externalId": "2002",
+                "title": "Sales",
+            },
+        ).json()["id"]
+        # Entra sends capitalised ops and booleans as strings
+        patched = scim.patch(
+            f"/Users/{uid}",
+            json={
+                "schemas": [PATCH],
+                "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+            },
+        )
+        assert patched.status_code in (200, 204), patched.text
+        assert scim.get(f"/Users/{uid}").json()["active"] is False
+    _, desired = load_and_expand(repo, TODAY)
+    assert desired.identities["lou.reed"].lifecycle_state == "terminated"
+
+
+def test_tokens_are_checked_and_rotation_invalidates(served: tuple[str, Path]) -> None:
+    url, repo = served
+    old = _token(repo)
+    new = _token(repo)
+    body = {
+        "schemas": [USER],
+        "userName": "x@quickstart.example",
+        "name": {"givenName": "X", "familyName": "Y"},
+    }
+    for bad in ("", "wrong", old):
+        with _client(url, bad) as scim:
+            assert scim.post("/Users", json=body).status_code == 401
+    with open_store(repo) as store:
+        assert store.records("okta") == []  # nothing happened
+        assert "ahs_" not in str(store.audit_log())  # no token in the audit log
+    with _client(url, new) as scim:
+        assert scim.post("/Users", json=body).status_code == 201
+
+
+def test_records_survive_a_restart(served: tuple[str, Path]) -> None:
+    url, repo = served
+    token = _token(repo)
+    with _client(url, token) as scim:
+        uid = scim.post(
+            "/Users",
+            json={
+                "schemas": [USER],
+                "userName": "mo@quickstart.example",
+                "name": {"givenName": "Mo", "familyName": "Farah"},
+                "externalId": "2003",
+            },
+        ).json()["id"]
+    with open_store(repo) as store:
+        app = make_app(store, "okta")
+        server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_Quiet)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            with _client(f"http://127.0.0.1:{server.server_address[1]}/v2", token) as scim:
+                again = scim.get(f"/Users/{uid}")
+                assert again.status_code == 200
+                assert again.json()["userName"] == "mo@quickstart.example"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def test_malformed_push_is_refused_and_stores_nothing(served: tuple[str, Path]) -> None:
+    url, repo = served
+    token = _token(repo)
+    with _client(url, token) as scim:
+        bad = scim.post("/Users", content=b"{not json")
+        assert bad.status_code == 400
+        assert "urn:ietf:params:scim:api:messages:2.0:Error" in bad.text
+        wrong = scim.post("/Users", json={"schemas": [USER], "userName": 42, "active": "maybe"})
+        assert wrong.status_code == 400
+    with open_store(repo) as store:
+        assert store.records("okta") == []
