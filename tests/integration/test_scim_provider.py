@@ -205,3 +205,19 @@ def test_malformed_push_is_refused_and_stores_nothing(served: tuple[str, Path]) 
         assert wrong.status_code == 400
     with open_store(repo) as store:
         assert store.records("okta") == []
+
+
+def test_scim2_tester_conformance(served: tuple[str, Path]) -> None:
+    """scim2-tester's RFC 7643/7644 checks all pass against the service provider."""
+    from scim2_models import ScimProvider
+    from scim2_tester import Status, check_server
+
+    from accesshive.connectors.scim_transport import ScimHttp, WriteLimiter
+
+    url, repo = served
+    token = _token(repo)
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
+        results = check_server(ScimHttp(http, ScimProvider(), WriteLimiter(None)))
+    failed = [(r.title, r.reason) for r in results if r.status != Status.SUCCESS]
+    assert len(results) > 100
+    assert failed == []
