@@ -10,11 +10,13 @@ import datetime as dt
 import gc
 import json
 import os
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from accesshive.apply.executor import DONE, FAILED, ApplyResult, Executor
 from accesshive.apply.executor import Progress as ApplyProgress
@@ -24,12 +26,14 @@ from accesshive.config import Config, load_config, locate
 from accesshive.config.environments import environment_name
 from accesshive.config.model import COLLECTIONS, ProjectDocument
 from accesshive.config.structure import suggest
+from accesshive.config.templates import TemplateProblem
 from accesshive.config.validate import validate
 from accesshive.config.yamlio import YamlProblem, parse_file
 from accesshive.connectors.references import resolve
 from accesshive.desired import DesiredState, expand
 from accesshive.diagnostics import Diagnostic
 from accesshive.errors import (
+    AccessHiveError,
     ConfigError,
     ConnectorError,
     ImportProblem,
@@ -39,7 +43,7 @@ from accesshive.errors import (
     StoreError,
 )
 from accesshive.idp.merge import merge_records
-from accesshive.imports.records import map_records, read_csv
+from accesshive.imports.records import map_record, map_records, read_csv
 from accesshive.imports.yaml_writer import YamlChanges, write_identities
 from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
@@ -604,6 +608,42 @@ def create_scim_token(root: Path, source_id: str, store: StoreRef, actor: str) -
     return token, revoked
 
 
+def leaver_orders(config: Config, plan: Plan, identity: str) -> Plan:
+    """The orders the leaver policy runs at once for a deactivated identity."""
+    policy = config.policies.leavers
+
+    def keep(order: Order) -> bool:
+        if order.change.identity != identity or order.action not in policy.immediate:
+            return False
+        return not (
+            order.action == "revoke" and policy.sensitive_only and not order.change.sensitive
+        )
+
+    return plan.only(keep)
+
+
+def run_leaver(root: Path, source_id: str, user: dict[str, Any], store: StoreRef) -> None:
+    """What a deactivation triggers: the leaver policy's orders, as their own audited apply."""
+    config = load_config(root, store.environment)
+    source = config.project.identity_sources[source_id]
+    try:
+        identity = map_record(source, {**user, "groups": ""}).id
+    except (ImportProblem, TemplateProblem):
+        return
+    if not config.policies.leavers.immediate:
+        return
+    today = dt.date.today()
+    plan = leaver_orders(config, plan_repository(root, today, store=store), identity)
+    with store.open(root) as opened:
+        opened.audit("scim", "leaver_immediate", identity, {"orders": [o.id for o in plan.orders]})
+    if plan.orders:
+        try:
+            apply_plan(root, plan, store, today, f"scim:{source_id}")
+        except AccessHiveError as exc:
+            with store.open(root) as opened:
+                opened.audit("scim", "leaver_immediate_failed", identity, {"error": str(exc)})
+
+
 def serve_scim(root: Path, source_id: str, store: StoreRef, host: str, port: int) -> None:
     """Run the SCIM service provider until interrupted (threaded WSGI server)."""
     from socketserver import ThreadingMixIn
@@ -615,8 +655,15 @@ def serve_scim(root: Path, source_id: str, store: StoreRef, host: str, port: int
         daemon_threads = True
 
     _scim_source(root, source_id)
+
+    def deactivated(user: dict[str, Any]) -> None:
+        threading.Thread(
+            target=run_leaver, args=(root, source_id, user, store), daemon=True
+        ).start()
+
     with store.open(root) as opened:
-        server = make_server(host, port, make_app(opened, source_id), server_class=_Server)
+        app = make_app(opened, source_id, deactivated)
+        server = make_server(host, port, app, server_class=_Server)
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -94,13 +94,22 @@ class PasswordPolicy(Model):
         return self
 
 
+class LeaverPolicy(Model):
+    immediate: list[Literal["revoke", "disable_account"]] = Field(default_factory=list)
+    """Orders run at once, as their own audited apply, when an identity provider
+    deactivates someone; everything else waits for the normal plan and apply."""
+    sensitive_only: bool = False
+    """Revoke only sensitive entitlements immediately."""
+
+
 class PolicyDocument(Model):
-    """A file in policies/: any of the four sections."""
+    """A file in policies/: any of its sections."""
 
     classification: ClassificationPolicy | None = None
     review: ReviewPolicy | None = None
     guardrails: GuardrailPolicy | None = None
     password: PasswordPolicy | None = None
+    leavers: LeaverPolicy | None = None
 
 
 class Policies(Model):
@@ -110,6 +119,7 @@ class Policies(Model):
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
     guardrails: GuardrailPolicy = Field(default_factory=GuardrailPolicy)
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
+    leavers: LeaverPolicy = Field(default_factory=LeaverPolicy)
 
 
-POLICY_SECTIONS = ("classification", "review", "guardrails", "password")
+POLICY_SECTIONS = ("classification", "review", "guardrails", "password", "leavers")

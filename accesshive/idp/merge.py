@@ -18,7 +18,7 @@ from accesshive.config.model import Identity, IdentitySource
 from accesshive.config.templates import TemplateProblem
 from accesshive.diagnostics import Diagnostic, Location
 from accesshive.errors import ImportProblem
-from accesshive.imports.records import _one
+from accesshive.imports.records import map_record
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -44,7 +44,7 @@ def merge_records(
         where = Location(f"scim:{source_id}", ("Users", rid))
         context = {**data, "groups": ";".join(sorted(member_of.get(rid, [])))}
         try:
-            imported = _one(source, context)
+            imported = map_record(source, context)
         except (TemplateProblem, ImportProblem) as exc:
             problems.append(Diagnostic("import", f"pushed user {rid}: {exc}", where))
             continue

@@ -55,11 +55,18 @@ def token_hash(token: str) -> str:
 class RecordingStorage(InMemoryStorage):
     """scim2-server's storage, with every write kept in accesshive's store and audited."""
 
-    def __init__(self, store: Store, source: str, lock: threading.Lock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        source: str,
+        lock: threading.Lock,
+        on_deactivation: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         super().__init__()
         self.store = store
         self.source = source
         self.store_lock = lock
+        self.on_deactivation = on_deactivation
         loaded = []
         for _, _, body in store.records(source):
             data = json.loads(body)
@@ -87,8 +94,12 @@ class RecordingStorage(InMemoryStorage):
         *,
         expected_version: str | None = None,
     ) -> Resource[Any]:
+        before = self._stored(resource_type, str(resource.id))
+        was_active = getattr(before, "active", None) is not False
         updated = super().update(resource_type, resource, expected_version=expected_version)
         self._persist(resource_type, updated, "idp_update")
+        if was_active and getattr(updated, "active", None) is False and self.on_deactivation:
+            self.on_deactivation(updated.model_dump(mode="json", by_alias=True, exclude_none=True))
         return updated
 
     def delete(
@@ -111,11 +122,17 @@ def _model(data: dict[str, Any]) -> type[Resource[Any]]:
 
 
 class ProviderApplication(WSGIApplication):
-    def __init__(self, store: Store, source: str, lock: threading.Lock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        source: str,
+        lock: threading.Lock,
+        on_deactivation: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         provider = load_default_provider()
         assert provider.config is not None
         provider.config.authentication_schemes = [BEARER]
-        super().__init__(RecordingStorage(store, source, lock), provider)
+        super().__init__(RecordingStorage(store, source, lock, on_deactivation), provider)
         self.store = store
         self.source = source
         self.lock = lock
@@ -169,5 +186,9 @@ def _fix(raw: bytes) -> bytes:
     return json.dumps(body).encode()
 
 
-def make_app(store: Store, source: str) -> Callable[..., Iterable[bytes]]:
-    return accept_quirks(ProviderApplication(store, source, threading.Lock()))
+def make_app(
+    store: Store,
+    source: str,
+    on_deactivation: Callable[[dict[str, Any]], None] | None = None,
+) -> Callable[..., Iterable[bytes]]:
+    return accept_quirks(ProviderApplication(store, source, threading.Lock(), on_deactivation))

@@ -45,7 +45,7 @@ def map_records(
     problems: list[str] = []
     for line, row in enumerate(rows, start=2):
         try:
-            identity = _one(source, row)
+            identity = map_record(source, row)
         except (TemplateProblem, ImportProblem) as exc:
             problems.append(f"{name}:{line}: {exc}")
             continue
@@ -61,7 +61,7 @@ def map_records(
     return [out[k] for k in sorted(out)]
 
 
-def _one(source: IdentitySource, row: dict[str, str]) -> ImportedIdentity:
+def map_record(source: IdentitySource, row: dict[str, str]) -> ImportedIdentity:
     context: dict[str, Any] = dict(row)
     ident = str(render(source.id, context))
     if not ID_PATTERN.match(ident):

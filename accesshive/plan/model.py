@@ -8,6 +8,7 @@ no longer matches its inputs; ``digest`` is the SHA-256 of its canonical JSON.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -46,8 +47,13 @@ class Plan:
 
     def for_identity(self, identity: str) -> Plan:
         """The part of the plan that concerns one identity (for `accesshive retry`)."""
-        kept = tuple(o for o in self.orders if o.change.identity == identity)
+        return self.only(lambda o: o.change.identity == identity)
+
+    def only(self, keep: Callable[[Order], bool]) -> Plan:
+        """The orders ``keep`` selects, with the dependencies among them (a new plan)."""
+        kept = tuple(o for o in self.orders if keep(o))
         ids = {o.id for o in kept}
+        identities = {o.change.identity for o in kept}
         orders = tuple(
             replace(o, depends_on=tuple(d for d in o.depends_on if d in ids)) for o in kept
         )
@@ -55,8 +61,8 @@ class Plan:
             self,
             orders=orders,
             orphans=(),
-            adoptions=tuple(a for a in self.adoptions if a.identity == identity),
-            identities={k: v for k, v in (self.identities or {}).items() if k == identity},
+            adoptions=tuple(a for a in self.adoptions if a.identity in identities),
+            identities={k: v for k, v in (self.identities or {}).items() if k in identities},
         )
 
     def summary(self) -> dict[str, Any]:

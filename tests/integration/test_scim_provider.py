@@ -221,3 +221,65 @@ def test_scim2_tester_conformance(served: tuple[str, Path]) -> None:
     failed = [(r.title, r.reason) for r in results if r.status != Status.SUCCESS]
     assert len(results) > 100
     assert failed == []
+
+
+def test_deactivation_runs_the_leaver_orders_at_once(repo: Path) -> None:
+    import sqlite3
+
+    from accesshive.operations import apply_plan, run_leaver
+
+    (repo / "policies").mkdir()
+    (repo / "policies" / "leavers.yaml").write_text(
+        "leavers:\n  immediate: [revoke, disable_account]\n"
+    )
+    (repo / "policies" / "review.yaml").write_text("review:\n  rules: []\n")
+    token = _token(repo)
+    assert CliRunner().invoke(main, ["sync", str(repo)]).exit_code == 0
+    with open_store(repo) as store:
+        app = make_app(store, "okta", lambda user: run_leaver(repo, "okta", user, StoreRef()))
+        server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_Quiet)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/v2"
+        try:
+            with _client(url, token) as scim:
+                uid = scim.post(
+                    "/Users",
+                    json={
+                        "schemas": [USER],
+                        "userName": "kay.jones@quickstart.example",
+                        "externalId": "2001",
+                        "name": {"givenName": "Kay", "familyName": "Jones"},
+                        "title": "Engineering",
+                    },
+                ).json()["id"]
+                scim.post(
+                    "/Groups",
+                    json={"schemas": [GROUP], "displayName": "Admins", "members": [{"value": uid}]},
+                )
+                plan = plan_repository(repo, TODAY, store=StoreRef())
+                apply_plan(repo, plan, StoreRef(), TODAY, "ci")
+                wiki = sqlite3.connect(repo / ".accesshive" / "wiki-app.db")
+                (kay,) = wiki.execute("SELECT id FROM users WHERE login = 'kay.jones'").fetchone()
+                assert wiki.execute(
+                    "SELECT COUNT(*) FROM user_groups WHERE user_id = ?", (kay,)
+                ).fetchone() == (3,)
+                # the provider deactivates Kay: revokes and the disable run now, not at the next PR
+                patched = scim.patch(
+                    f"/Users/{uid}",
+                    json={
+                        "schemas": [PATCH],
+                        "Operations": [{"op": "replace", "path": "active", "value": False}],
+                    },
+                )
+                assert patched.status_code in (200, 204)
+        finally:
+            server.shutdown()
+            server.server_close()
+    wiki = sqlite3.connect(repo / ".accesshive" / "wiki-app.db")
+    assert wiki.execute("SELECT active FROM users WHERE id = ?", (kay,)).fetchone() == (0,)
+    assert wiki.execute(
+        "SELECT COUNT(*) FROM user_groups WHERE user_id = ?", (kay,)
+    ).fetchone() == (0,)
+    with open_store(repo) as store:
+        events = [e["event"] for e in store.audit_log(500)]
+    assert "leaver_immediate" in events
