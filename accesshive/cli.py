@@ -40,6 +40,7 @@ from accesshive.errors import (
     ConfigError,
     SyncError,
 )
+from accesshive.imports.yaml_writer import YamlChanges
 from accesshive.operations import (
     StoreRef,
     apply_plan,
@@ -47,6 +48,7 @@ from accesshive.operations import (
     create_scim_token,
     identity_status,
     import_csv,
+    import_scim,
     list_tasks,
     plan_repository,
     promote,
@@ -837,6 +839,42 @@ def import_csv_command(
 ) -> None:
     """Map an HR export (CSV) to identities: joiners, movers and leavers."""
     changes = import_csv(directory, file, source_id, _today(today), write_yaml)
+    _print_import(changes, fmt, write_yaml)
+
+
+@import_.command(name="scim")
+@click.argument("url")
+@click.option(
+    "--source", "source_id", required=True, help="The identity source in accesshive.yaml."
+)
+@click.option(
+    "--token-env",
+    default="ACCESSHIVE_IMPORT_TOKEN",
+    show_default=True,
+    help="Environment variable holding the directory's bearer token.",
+)
+@dir_option()
+@click.option("--write-yaml", is_flag=True, help="Write the identities into the repository's YAML.")
+@format_option("text", "json")
+@today_option
+@handles_errors
+def import_scim_command(
+    url: str,
+    source_id: str,
+    token_env: str,
+    directory: Path,
+    write_yaml: bool,
+    fmt: str,
+    today: dt.datetime | None,
+) -> None:
+    """Pull Users and Groups from a SCIM 2.0 directory (for directories that cannot push)."""
+    changes = import_scim(
+        directory, url, source_id, os.environ.get(token_env), _today(today), write_yaml
+    )
+    _print_import(changes, fmt, write_yaml)
+
+
+def _print_import(changes: YamlChanges, fmt: str, write_yaml: bool) -> None:
     summary = {"added": changes.added, "changed": changes.changed, "left": changes.left}
     if fmt == "json":
         click.echo(json.dumps({"file": str(changes.path), **summary}, indent=2, sort_keys=True))

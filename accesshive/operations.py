@@ -670,3 +670,30 @@ def serve_scim(root: Path, source_id: str, store: StoreRef, host: str, port: int
             pass
         finally:
             server.server_close()
+
+
+def import_scim(
+    root: Path, url: str, source_id: str, token: str | None, today: dt.date, write_yaml: bool
+) -> YamlChanges:
+    """Pull Users and Groups from a SCIM server and map them like pushed records."""
+    from accesshive.idp.merge import identities_from_records
+    from accesshive.idp.pull import pull_records
+
+    config = load_config(root)
+    source = config.project.identity_sources.get(source_id)
+    if source is None:
+        known = ", ".join(sorted(config.project.identity_sources)) or "none"
+        raise ImportProblem(
+            f"'{source_id}' is not an identity source in accesshive.yaml (declared: {known})"
+        )
+    found, problems = identities_from_records(source_id, source, pull_records(url, token))
+    if problems:
+        raise ImportProblem(
+            f"{len(problems)} problem(s) importing from {url}; nothing was changed:\n  "
+            + "\n  ".join(d.message for d in problems[:50])
+        )
+    identities = sorted((i for _, i in found), key=lambda i: i.id)
+    target = root / (source.path or f"identities/{source_id}.yaml")
+    return write_identities(
+        target, source_id, identities, source.leaver_state, today, not write_yaml
+    )

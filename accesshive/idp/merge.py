@@ -18,14 +18,13 @@ from accesshive.config.model import Identity, IdentitySource
 from accesshive.config.templates import TemplateProblem
 from accesshive.diagnostics import Diagnostic, Location
 from accesshive.errors import ImportProblem
-from accesshive.imports.records import map_record
-
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+from accesshive.imports.records import ImportedIdentity, map_record
 
 
-def merge_records(
-    config: Config, source_id: str, source: IdentitySource, records: list[tuple[str, str, str]]
-) -> tuple[Config, list[Diagnostic]]:
+def identities_from_records(
+    source_id: str, source: IdentitySource, records: list[tuple[str, str, str]]
+) -> tuple[list[tuple[str, ImportedIdentity]], list[Diagnostic]]:
+    """(record id, identity) for every SCIM user record, and the problems found."""
     users: dict[str, dict[str, Any]] = {}
     member_of: dict[str, list[str]] = {}
     for resource_type, rid, body in records:
@@ -37,25 +36,36 @@ def merge_records(
                 member_of.setdefault(str(member.get("value")), []).append(
                     str(data.get("displayName"))
                 )
-    identities = dict(config.identities)
-    origins = dict(config.origins)
+    found: list[tuple[str, ImportedIdentity]] = []
     problems: list[Diagnostic] = []
     for rid, data in sorted(users.items()):
-        where = Location(f"scim:{source_id}", ("Users", rid))
         context = {**data, "groups": ";".join(sorted(member_of.get(rid, [])))}
         try:
             imported = map_record(source, context)
         except (TemplateProblem, ImportProblem) as exc:
+            where = Location(f"scim:{source_id}", ("Users", rid))
             problems.append(Diagnostic("import", f"pushed user {rid}: {exc}", where))
             continue
+        if data.get("active", True) is False:
+            imported = replace(imported, lifecycle_state=source.leaver_state)
+        found.append((rid, imported))
+    return found, problems
+
+
+def merge_records(
+    config: Config, source_id: str, source: IdentitySource, records: list[tuple[str, str, str]]
+) -> tuple[Config, list[Diagnostic]]:
+    found, problems = identities_from_records(source_id, source, records)
+    identities = dict(config.identities)
+    origins = dict(config.origins)
+    for rid, imported in found:
         if imported.id in config.identities:
             continue  # YAML wins
-        state = imported.lifecycle_state if data.get("active", True) else source.leaver_state
         identities[imported.id] = Identity(
             type=source.type,
             attributes=imported.attributes,
-            lifecycle_state=state,
+            lifecycle_state=imported.lifecycle_state,
             roles=imported.roles,
         )
-        origins[("identities", imported.id)] = where
+        origins[("identities", imported.id)] = Location(f"scim:{source_id}", ("Users", rid))
     return replace(config, identities=identities, origins=origins), problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import threading
 from collections.abc import Iterator
@@ -283,3 +284,128 @@ def test_deactivation_runs_the_leaver_orders_at_once(repo: Path) -> None:
     with open_store(repo) as store:
         events = [e["event"] for e in store.audit_log(500)]
     assert "leaver_immediate" in events
+
+
+def _replay(url: str, token: str, steps: list[tuple[str, str, dict]]) -> None:
+    ids: dict[str, str] = {}
+    with _client(url, token) as scim:
+        for method, path, body in steps:
+            path = path.format(**ids)
+            response = scim.request(method, path, json=body)
+            assert response.status_code in (200, 201, 204), (path, response.text)
+            if method == "POST" and path == "/Users":
+                ids["user"] = response.json()["id"]
+
+
+def _identity(repo: Path, name: str) -> tuple:
+    _, desired = load_and_expand(repo, TODAY)
+    ident = desired.identities[name]
+    config_ident = _.identities[name]
+    return (ident.lifecycle_state, dict(config_ident.attributes), sorted(config_ident.roles))
+
+
+def test_entra_and_okta_sequences_give_the_plain_rfc_records(served: tuple[str, Path]) -> None:
+    url, repo = served
+    token = _token(repo)
+
+    def user(given: str, active: object) -> dict:
+        return {
+            "schemas": [USER],
+            "userName": f"{given.lower()}.nguyen@quickstart.example",
+            "externalId": "3001",
+            "name": {"givenName": given, "familyName": "Nguyen"},
+            "title": "Sales",
+            "active": active,
+        }
+
+    # plain RFC 7644: create, then a PATCH with lower-case ops and real booleans
+    _replay(
+        url,
+        token,
+        [
+            ("POST", "/Users", user("Rfc", True)),
+            (
+                "PATCH",
+                "/Users/{user}",
+                {
+                    "schemas": [PATCH],
+                    "Operations": [
+                        {"op": "replace", "path": "title", "value": "Engineering"},
+                        {"op": "replace", "path": "active", "value": False},
+                    ],
+                },
+            ),
+        ],
+    )
+    # Microsoft Entra: string booleans, capitalised ops, a path-less value object
+    _replay(
+        url,
+        token,
+        [
+            ("POST", "/Users", user("Entra", "True")),
+            (
+                "PATCH",
+                "/Users/{user}",
+                {
+                    "schemas": [PATCH],
+                    "Operations": [
+                        {"op": "Replace", "value": {"title": "Engineering"}},
+                        {"op": "Replace", "path": "active", "value": "False"},
+                    ],
+                },
+            ),
+        ],
+    )
+    # Okta: updates by replacing the whole user (PUT)
+    okta = user("Okta", True)
+    _replay(
+        url,
+        token,
+        [
+            ("POST", "/Users", okta),
+            ("PUT", "/Users/{user}", {**okta, "title": "Engineering", "active": False}),
+        ],
+    )
+    rfc, entra, okta_ = (_identity(repo, f"{n}.nguyen") for n in ("rfc", "entra", "okta"))
+
+    def strip(t: tuple) -> tuple:  # the names differ on purpose; the rest must not
+        return (t[0], {k: v for k, v in t[1].items() if k not in ("given_name", "email")}, t[2])
+
+    assert strip(rfc) == strip(entra) == strip(okta_)
+    assert rfc[0] == "terminated" and rfc[1]["department"] == "Engineering"
+
+
+def test_import_scim_pulls_a_directory(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.scim_server import scim_server
+
+    with scim_server() as directory:
+        uid = directory.create_user(
+            "ada.king@quickstart.example",
+            name={"givenName": "Ada", "familyName": "King"},
+            title="Engineering",
+            externalId="4001",
+        )
+        directory.create_group("Admins", [uid])
+        monkeypatch.setenv("ACCESSHIVE_IMPORT_TOKEN", directory.token)
+        result = CliRunner().invoke(
+            main,
+            [
+                "import",
+                "scim",
+                directory.url,
+                "--source",
+                "okta",
+                "-C",
+                str(repo),
+                "--write-yaml",
+                "--format",
+                "json",
+                "--today",
+                "2026-11-29",
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["added"] == ["ada.king"]
+    text = (repo / "identities" / "okta.yaml").read_text()
+    assert "ops-admin" in text and "department: Engineering" in text
+    assert CliRunner().invoke(main, ["validate", str(repo)]).exit_code == 0
