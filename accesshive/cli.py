@@ -828,6 +828,7 @@ def import_() -> None:
 )
 @format_option("text", "json")
 @today_option
+@store_options
 @handles_errors
 def import_csv_command(
     file: Path,
@@ -836,9 +837,18 @@ def import_csv_command(
     write_yaml: bool,
     fmt: str,
     today: dt.datetime | None,
+    environment: str | None,
+    store_url: str | None,
 ) -> None:
-    """Map an HR export (CSV) to identities: joiners, movers and leavers."""
-    changes = import_csv(directory, file, source_id, _today(today), write_yaml)
+    """Map an HR export (CSV) to identities: joiners, movers and leavers.
+
+    Without --write-yaml, the rows become the source's records in the store, which plan
+    merges with the YAML (YAML wins)."""
+    changes = import_csv(
+        directory, file, source_id, _today(today), write_yaml, StoreRef(environment, store_url)
+    )
+    if not write_yaml and fmt == "text":
+        click.echo(f"kept the export as the records of '{source_id}': plan merges them")
     _print_import(changes, fmt, write_yaml)
 
 

@@ -83,7 +83,7 @@ def load_and_expand(
 
 def with_pushed_identities(config: Config, root: Path) -> Config:
     """Merge the records identity providers pushed (kept in the store) into the config."""
-    pushed = [sid for sid, s in config.project.identity_sources.items() if s.kind == "scim"]
+    pushed = sorted(config.project.identity_sources)
     store = StoreRef(config.environment if config.project.environments else None)
     if not pushed or not store.exists(root):
         return config
@@ -562,10 +562,16 @@ def report_repository(
 
 
 def import_csv(
-    root: Path, file: Path, source_id: str, today: dt.date, write_yaml: bool
+    root: Path,
+    file: Path,
+    source_id: str,
+    today: dt.date,
+    write_yaml: bool,
+    store: StoreRef | None = None,
 ) -> YamlChanges:
-    """Map an HR export through its identity source; with ``write_yaml``, update the
-    repository's identity files (a reviewable change), else only say what would change."""
+    """Map an HR export through its identity source. With ``write_yaml``, update the
+    repository's identity files (a reviewable change); else keep the rows as the source's
+    records in the store (plan merges them, YAML winning) and say what the YAML would get."""
     config = load_config(root)
     source = config.project.identity_sources.get(source_id)
     if source is None:
@@ -577,7 +583,14 @@ def import_csv(
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportProblem(f"cannot read {file}: {exc}") from exc
-    identities = map_records(source_id, source, read_csv(text, str(file)), str(file))
+    rows = read_csv(text, str(file))
+    identities = map_records(source_id, source, rows, str(file))
+    if not write_yaml and store is not None:
+        with store.open(root) as opened:
+            opened.replace_records(
+                source_id, [("Row", str(n), json.dumps(row)) for n, row in enumerate(rows, start=2)]
+            )
+            opened.audit("import", "records_imported", source_id, {"rows": len(rows)})
     target = root / (source.path or f"identities/{source_id}.yaml")
     return write_identities(
         target, source_id, identities, source.leaver_state, today, not write_yaml

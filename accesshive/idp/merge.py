@@ -29,7 +29,7 @@ def identities_from_records(
     member_of: dict[str, list[str]] = {}
     for resource_type, rid, body in records:
         data = json.loads(body)
-        if resource_type == "User":
+        if resource_type in ("User", "Row"):  # a pushed user, or a row of an HR export
             users[rid] = data
         elif resource_type == "Group":
             for member in data.get("members", []) or []:
@@ -39,12 +39,13 @@ def identities_from_records(
     found: list[tuple[str, ImportedIdentity]] = []
     problems: list[Diagnostic] = []
     for rid, data in sorted(users.items()):
-        context = {**data, "groups": ";".join(sorted(member_of.get(rid, [])))}
+        groups = member_of.get(rid)
+        context = {**data, "groups": ";".join(sorted(groups))} if groups else data
         try:
             imported = map_record(source, context)
         except (TemplateProblem, ImportProblem) as exc:
-            where = Location(f"scim:{source_id}", ("Users", rid))
-            problems.append(Diagnostic("import", f"pushed user {rid}: {exc}", where))
+            where = Location(f"{source.kind}:{source_id}", ("Users", rid))
+            problems.append(Diagnostic("import", f"record {rid}: {exc}", where))
             continue
         if data.get("active", True) is False:
             imported = replace(imported, lifecycle_state=source.leaver_state)
@@ -67,5 +68,7 @@ def merge_records(
             lifecycle_state=imported.lifecycle_state,
             roles=imported.roles,
         )
-        origins[("identities", imported.id)] = Location(f"scim:{source_id}", ("Users", rid))
+        origins[("identities", imported.id)] = Location(
+            f"{source.kind}:{source_id}", ("Users", rid)
+        )
     return replace(config, identities=identities, origins=origins), problems

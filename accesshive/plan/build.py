@@ -83,7 +83,8 @@ def make_plan(
 def _origin(config: Config, iid: str) -> str:
     """Where an identity was declared: the repository's YAML or an identity provider."""
     where = config.origins.get(("identities", iid))
-    return where.file if where is not None and where.file.startswith("scim:") else "yaml"
+    imported = where is not None and where.file.split(":")[0] in ("scim", "csv")
+    return where.file if where is not None and imported else "yaml"
 
 
 def _classified(change: Change, desired: DesiredState) -> Change:

@@ -399,6 +399,20 @@ class Store(ABC):
                 (self.environment, source, resource_type, rid),
             )
 
+    def replace_records(self, source: str, records: list[tuple[str, str, str]]) -> None:
+        """The whole set of a source's records at once (an import replaces the last one)."""
+        with self.transaction():
+            self._execute(
+                "DELETE FROM idp_records WHERE environment = ? AND source = ?",
+                (self.environment, source),
+            )
+            for resource_type, rid, body in records:
+                self._execute(
+                    "INSERT INTO idp_records (environment, source, resource_type, id, body, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (self.environment, source, resource_type, rid, body, now()),
+                )
+
     def records(self, source: str) -> list[tuple[str, str, str]]:
         """(resource type, id, body JSON) of everything an identity provider pushed."""
         rows = self._execute(

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from accesshive.cli import main
-from accesshive.operations import plan_repository
+from accesshive.operations import StoreRef, plan_repository
 from tests.conftest import EXAMPLES
 
 SOURCE = """
@@ -128,3 +128,17 @@ def test_unknown_source_is_named(repo: Path) -> None:
     )
     assert result.exit_code == 1
     assert "'workday' is not an identity source in accesshive.yaml (declared: hr)" in result.output
+
+
+def test_records_without_yaml_are_merged_by_plan(repo: Path) -> None:
+    _import(repo, HEADER + "".join(ROWS.values()))  # no --write-yaml: kept as records
+    assert not (repo / "identities" / "hr.yaml").exists()
+    plan = plan_repository(repo, dt.date(2026, 11, 29), store=StoreRef())
+    assert plan.identities["lou.reed"]["from"] == "csv:hr"
+    assert "wiki-admins" in {
+        o.change.entitlement for o in plan.orders if o.change.identity == "lou.reed"
+    }
+    # the next export replaces the records: Lou left HR's system
+    _import(repo, HEADER + ROWS["kay"] + ROWS["mo"])
+    again = plan_repository(repo, dt.date(2026, 11, 29), store=StoreRef())
+    assert "lou.reed" not in again.identities
