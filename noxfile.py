@@ -46,3 +46,6 @@ def bench(session: nox.Session) -> None:
     )
     session.run("python", "-m", "tests.bench.apply_bench", "--orders", "10000")
     session.run("python", "-m", "tests.bench.connectors_bench", "--accounts", "2000")
+    session.run(
+        "python", "-m", "tests.bench.scim_provider_bench", "--clients", "200", "--users", "10000"
+    )

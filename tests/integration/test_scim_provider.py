@@ -409,3 +409,12 @@ def test_import_scim_pulls_a_directory(repo: Path, monkeypatch: pytest.MonkeyPat
     text = (repo / "identities" / "okta.yaml").read_text()
     assert "ops-admin" in text and "department: Engineering" in text
     assert CliRunner().invoke(main, ["validate", str(repo)]).exit_code == 0
+
+
+def test_concurrent_pushes_lose_and_duplicate_nothing(tmp_path: Path) -> None:
+    """The load benchmark, smaller: 50 clients at once, every user stored exactly once."""
+    from tests.bench.scim_provider_bench import run
+
+    result = run(clients=50, users=500, root=tmp_path / "repo")
+    assert result["failed_requests"] == 0
+    assert (result["stored"], result["distinct"]) == (500, 500)
