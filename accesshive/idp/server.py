@@ -147,14 +147,34 @@ class ProviderApplication(WSGIApplication):
             raise UnauthorizedException
 
 
+MAX_BODY = 1024 * 1024
+"""Largest request body accepted (a user or a batch of group members fits many times)."""
+
+
+def _too_large(start_response: Callable[..., Any]) -> Iterable[bytes]:
+    body = json.dumps(
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": "413",
+            "detail": f"the request body is larger than {MAX_BODY} bytes",
+        }
+    ).encode()
+    start_response(
+        "413 Payload Too Large",
+        [("Content-Type", "application/scim+json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
 def accept_quirks(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
-    """Rewrite what real providers send before the RFC parser sees it."""
+    """Refuse oversized bodies; rewrite what real providers send before the RFC parser."""
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") in ("PATCH", "PUT", "POST"):
             length = int(environ.get("CONTENT_LENGTH") or 0)
-            limit = 1024 * 1024
-            if 0 < length <= limit:
+            if length > MAX_BODY:
+                return _too_large(start_response)
+            if length > 0:
                 raw = environ["wsgi.input"].read(length)
                 fixed = _fix(raw)
                 import io

@@ -418,3 +418,19 @@ def test_concurrent_pushes_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     result = run(clients=50, users=500, root=tmp_path / "repo")
     assert result["failed_requests"] == 0
     assert (result["stored"], result["distinct"]) == (500, 500)
+
+
+def test_oversized_and_unknown_are_refused(served: tuple[str, Path]) -> None:
+    url, repo = served
+    token = _token(repo)
+    with _client(url, token) as scim:
+        huge = {"schemas": [USER], "userName": "big", "displayName": "x" * (3 * 1024 * 1024)}
+        too_big = scim.post("/Users", json=huge)
+        assert too_big.status_code == 413
+        unknown = scim.post(
+            "/Users", json={"schemas": ["urn:example:not-a-schema"], "userName": "u"}
+        )
+        assert unknown.status_code == 400
+        assert "scimType" in unknown.text
+    with open_store(repo) as store:
+        assert store.records("okta") == []
