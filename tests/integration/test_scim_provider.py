@@ -434,3 +434,40 @@ def test_oversized_and_unknown_are_refused(served: tuple[str, Path]) -> None:
         assert "scimType" in unknown.text
     with open_store(repo) as store:
         assert store.records("okta") == []
+
+
+def test_mover_changes_role_in_the_next_plan(served: tuple[str, Path]) -> None:
+    """A department change pushed by the provider moves the identity's access."""
+    from accesshive.operations import apply_plan
+
+    url, repo = served
+    token = _token(repo)
+    assert CliRunner().invoke(main, ["sync", str(repo)]).exit_code == 0
+    with _client(url, token) as scim:
+        uid = scim.post(
+            "/Users",
+            json={
+                "schemas": [USER],
+                "userName": "kim.park@quickstart.example",
+                "externalId": "5001",
+                "name": {"givenName": "Kim", "familyName": "Park"},
+                "title": "Engineering",
+            },
+        ).json()["id"]
+        plan = plan_repository(repo, TODAY, store=StoreRef())
+        apply_plan(repo, plan, StoreRef(), TODAY, "ci")
+        moved = scim.patch(
+            f"/Users/{uid}",
+            json={
+                "schemas": [PATCH],
+                "Operations": [{"op": "replace", "path": "title", "value": "Sales"}],
+            },
+        )
+        assert moved.status_code in (200, 204)
+    after = plan_repository(repo, TODAY, store=StoreRef())
+    wiki = [
+        (o.action, o.change.entitlement)
+        for o in after.orders
+        if o.change.identity == "kim.park" and o.change.source == "wiki"
+    ]
+    assert wiki == [("revoke", "editors")]
