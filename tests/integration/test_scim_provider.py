@@ -471,3 +471,29 @@ def test_mover_changes_role_in_the_next_plan(served: tuple[str, Path]) -> None:
         if o.change.identity == "kim.park" and o.change.source == "wiki"
     ]
     assert wiki == [("revoke", "editors")]
+
+
+def test_unknown_attributes_and_batched_members(served: tuple[str, Path]) -> None:
+    url, repo = served
+    token = _token(repo)
+    with _client(url, token) as scim:
+        odd = scim.post(
+            "/Users", json={"schemas": [USER], "userName": "a", "favouriteColour": "blue"}
+        )
+        assert odd.status_code == 400 and "invalidValue" in odd.text
+        ids = [
+            scim.post("/Users", json={"schemas": [USER], "userName": f"m{n}"}).json()["id"]
+            for n in range(3)
+        ]
+        gid = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "Batch"}).json()["id"]
+        added = scim.patch(
+            f"/Groups/{gid}",
+            json={
+                "schemas": [PATCH],
+                "Operations": [
+                    {"op": "add", "path": "members", "value": [{"value": i} for i in ids]}
+                ],
+            },
+        )
+        assert added.status_code in (200, 204)
+        assert len(scim.get(f"/Groups/{gid}").json()["members"]) == 3
