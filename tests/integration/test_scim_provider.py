@@ -7,8 +7,10 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from socketserver import ThreadingMixIn
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
@@ -66,20 +68,23 @@ def _token(repo: Path) -> str:
     return result.stdout.strip()
 
 
+@contextmanager
+def _serving(app: Any) -> Iterator[str]:
+    """Serve a SCIM application on a free port; yield its /v2 URL."""
+    server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v2"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def served(repo: Path) -> Iterator[tuple[str, Path]]:
     _token(repo)  # the store exists before the server opens it
-    with open_store(repo) as store:
-        server = make_server(
-            "127.0.0.1", 0, make_app(store, "okta"), server_class=_Server, handler_class=_Quiet
-        )
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}/v2", repo
-        finally:
-            server.shutdown()
-            server.server_close()
+    with open_store(repo) as store, _serving(make_app(store, "okta")) as url:
+        yield url, repo
 
 
 def _client(url: str, token: str) -> httpx.Client:
@@ -181,18 +186,11 @@ def test_records_survive_a_restart(served: tuple[str, Path]) -> None:
                 "externalId": "2003",
             },
         ).json()["id"]
-    with open_store(repo) as store:
-        app = make_app(store, "okta")
-        server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_Quiet)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            with _client(f"http://127.0.0.1:{server.server_address[1]}/v2", token) as scim:
-                again = scim.get(f"/Users/{uid}")
-                assert again.status_code == 200
-                assert again.json()["userName"] == "mo@quickstart.example"
-        finally:
-            server.shutdown()
-            server.server_close()
+    with open_store(repo) as store, _serving(make_app(store, "okta")) as restarted:
+        with _client(restarted, token) as scim:
+            again = scim.get(f"/Users/{uid}")
+            assert again.status_code == 200
+            assert again.json()["userName"] == "mo@quickstart.example"
 
 
 def test_malformed_push_is_refused_and_stores_nothing(served: tuple[str, Path]) -> None:
@@ -238,10 +236,7 @@ def test_deactivation_runs_the_leaver_orders_at_once(repo: Path) -> None:
     assert CliRunner().invoke(main, ["sync", str(repo)]).exit_code == 0
     with open_store(repo) as store:
         app = make_app(store, "okta", lambda user: run_leaver(repo, "okta", user, StoreRef()))
-        server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_Quiet)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_address[1]}/v2"
-        try:
+        with _serving(app) as url:
             with _client(url, token) as scim:
                 uid = scim.post(
                     "/Users",
@@ -273,9 +268,6 @@ def test_deactivation_runs_the_leaver_orders_at_once(repo: Path) -> None:
                     },
                 )
                 assert patched.status_code in (200, 204)
-        finally:
-            server.shutdown()
-            server.server_close()
     wiki = sqlite3.connect(repo / ".accesshive" / "wiki-app.db")
     assert wiki.execute("SELECT active FROM users WHERE id = ?", (kay,)).fetchone() == (0,)
     assert wiki.execute(
