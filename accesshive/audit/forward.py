@@ -19,6 +19,7 @@ import httpx
 
 from accesshive.apply.retry import call_with_retries
 from accesshive.config.model import RetrySpec
+from accesshive.connectors.http import parse_retry_after
 from accesshive.errors import ConnectorError
 from accesshive.store import Store
 
@@ -63,12 +64,11 @@ def forward(
                         "siem", f"cannot reach {url}: {exc}", retryable=True
                     ) from exc
                 if response.status_code == 429 or response.status_code >= 500:
-                    after = response.headers.get("Retry-After")
                     raise ConnectorError(
                         "siem",
                         f"HTTP {response.status_code} from {url}",
                         retryable=True,
-                        retry_after=float(after) if after and after.isdigit() else None,
+                        retry_after=parse_retry_after(response.headers.get("Retry-After")),
                     )
                 if response.status_code >= 300:
                     raise ConnectorError(

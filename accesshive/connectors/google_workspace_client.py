@@ -17,7 +17,6 @@ rate/quota reason are retryable (``Retry-After`` kept); everything else is not.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -28,6 +27,7 @@ import google.auth.transport
 import httpx
 from google.oauth2 import service_account
 
+from accesshive.connectors.http import parse_retry_after
 from accesshive.errors import ConnectorError
 
 SCOPE_USER = "https://www.googleapis.com/auth/admin.directory.user"
@@ -310,7 +310,9 @@ class GoogleClient:
             status=status,
             reason=reason,
             retryable=retryable,
-            retry_after=_retry_after(response.headers.get("Retry-After")) if retryable else None,
+            retry_after=parse_retry_after(response.headers.get("Retry-After"))
+            if retryable
+            else None,
         )
 
     def pages(
@@ -379,21 +381,6 @@ def _parse_error(response: httpx.Response) -> tuple[str, str]:
     if text.startswith("<"):
         text = ""
     return "", text or response.reason_phrase
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _origin(url: str) -> str:

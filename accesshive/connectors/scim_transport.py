@@ -12,7 +12,6 @@ engine over ``httpx`` (already a dependency). Everything SCIM — endpoints from
 
 from __future__ import annotations
 
-import email.utils
 import json
 import ssl
 import threading
@@ -27,6 +26,7 @@ from scim2_client.client import BaseSyncSCIMClient
 from scim2_client.errors import RequestNetworkException, SCIMClientException
 from scim2_models import SCIMException, ScimProvider
 
+from accesshive.connectors.http import parse_retry_after
 from accesshive.errors import ConnectorError
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -275,19 +275,7 @@ def network_reason(exc: Exception) -> str:
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return parse_retry_after(response.headers.get("retry-after"))
 
 
 def _int(value: Any) -> int | None:
