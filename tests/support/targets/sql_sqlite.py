@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,36 +44,47 @@ def account(n: int) -> dict[str, Any]:
     return {"login": f"user{n:04}", "email": f"u{n}@example.com", "display_name": f"User {n}"}
 
 
-def make_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    path = tmp_path / "app.db"
-
-    def connector() -> SqlConnector:
-        return SqlConnector(
-            "contract", sql_source("sqlite:///app.db"), ConnectorContext(root=tmp_path)
-        )
+def sql_target(
+    tmp_path: Path,
+    url: str,
+    unreachable_url: str,
+    run: Callable[[str, tuple[Any, ...]], None],
+    **extras: Any,
+) -> Target:
+    """The sql connector's contract target over any database; ``run`` executes a statement
+    on it directly (with ``?`` placeholders), behind the connector's back."""
+    context = ConnectorContext(root=tmp_path)
 
     def change(ext: str, attr: str, value: str) -> None:
-        with sqlite3.connect(path) as db:
-            db.execute(f'UPDATE users SET "{attr}" = ? WHERE id = ?', (value, int(ext)))
-
-    def break_target() -> None:
-        with sqlite3.connect(path) as db:
-            db.execute("DROP TABLE users")
+        run(f'UPDATE users SET "{attr}" = ? WHERE id = ?', (value, int(ext)))
 
     def unreachable() -> SqlConnector:
-        source = sql_source("sqlite:///missing/app.db", create_tables=False)
-        return SqlConnector("contract", source, ConnectorContext(root=tmp_path))
+        return SqlConnector("contract", sql_source(unreachable_url, create_tables=False), context)
 
-    yield Target(
+    return Target(
         kind="sql",
-        connector=connector,
+        connector=lambda: SqlConnector("contract", sql_source(url), context),
         account=account,
         name_attribute="login",
         changeable="display_name",
         entitlements=("staff", "builders"),
         page_size=SqlConnector.capabilities.page_size,
         out_of_band_change=change,
-        break_target=break_target,
+        break_target=lambda: run("DROP TABLE users", ()),
         unreachable=unreachable,
-        extras={"unreachable_retryable": False},
+        extras=extras,
+    )
+
+
+def make_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    def run(sql: str, params: tuple[Any, ...]) -> None:
+        with sqlite3.connect(tmp_path / "app.db") as db:
+            db.execute(sql, params)
+
+    yield sql_target(
+        tmp_path,
+        "sqlite:///app.db",
+        "sqlite:///missing/app.db",
+        run,
+        unreachable_retryable=False,
     )
