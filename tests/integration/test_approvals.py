@@ -255,6 +255,12 @@ def _review(login: str, state: str, body: str, n: int) -> dict[str, Any]:
     }
 
 
+def _from_github(repo: Path, plan_file: Path, github: str):  # type: ignore[no-untyped-def]
+    """`accesshive approvals from-github` on pull request acme/access#7 of the stand-in."""
+    args = ["approvals", "from-github", str(plan_file), "--repo", "acme/access", "--pr", "7"]
+    return CliRunner().invoke(main, [*args, "--api-url", github, "-C", str(repo)])
+
+
 def test_approvals_from_a_github_pull_request(
     repo: Path, tmp_path: Path, github: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -282,22 +288,7 @@ def test_approvals_from_a_github_pull_request(
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
     plan_file = tmp_path / "plan.json"
     write_plan(plan, plan_file)
-    result = CliRunner().invoke(
-        main,
-        [
-            "approvals",
-            "from-github",
-            str(plan_file),
-            "--repo",
-            "acme/access",
-            "--pr",
-            "7",
-            "--api-url",
-            github,
-            "-C",
-            str(repo),
-        ],
-    )
+    result = _from_github(repo, plan_file, github)
     assert result.exit_code == 0, result.output
     assert "acme/access#7 by dave: recorded" in result.output
     assert "stranger: not a reviewer" in result.output
@@ -315,21 +306,6 @@ def test_github_errors_are_clear(
     plan_file = tmp_path / "plan.json"
     write_plan(plan, plan_file)
     monkeypatch.setenv("GITHUB_TOKEN", "wrong")
-    result = CliRunner().invoke(
-        main,
-        [
-            "approvals",
-            "from-github",
-            str(plan_file),
-            "--repo",
-            "acme/access",
-            "--pr",
-            "7",
-            "--api-url",
-            github,
-            "-C",
-            str(repo),
-        ],
-    )
+    result = _from_github(repo, plan_file, github)
     assert result.exit_code == 1
     assert "GitHub API 401" in result.output
