@@ -60,24 +60,35 @@ def send(
 
 
 def verify(connector: Connector, order: Order, external_id: str | None) -> str | None:
-    """None when the target shows what the order intended; else the difference."""
+    """None when the target shows what the order intended; else the difference.
+
+    One read per order: what a restart uses to look before sending again. A batch of
+    orders is verified with one ``get_accounts`` and ``check`` per order instead."""
+    if external_id is None:
+        return "no account id to verify"
+    return check(connector.source, order, external_id, connector.get_account(external_id))
+
+
+def check(
+    source: Source, order: Order, external_id: str | None, account: SnapshotAccount | None
+) -> str | None:
+    """Does ``account`` (as just read from the target) show what ``order`` intended?"""
     c = order.change
     if external_id is None:
         return "no account id to verify"
-    account = connector.get_account(external_id)
     if c.action == "delete_account":
         return None if account is None else f"account {external_id} still exists"
     if account is None:
         return f"account {external_id} is not on the target"
     if c.action == "create_account":
         wanted_enabled = bool(c.details.get("enabled", True))
-        diff = _attribute_diff(connector.source, c.attributes, account)
+        diff = _attribute_diff(source, c.attributes, account)
         if account.enabled != wanted_enabled:
             diff.append(f"enabled: expected {wanted_enabled}, target has {account.enabled}")
         return "; ".join(diff) or None
     if c.action == "update_account":
         wanted = {k: v["to"] for k, v in c.attributes.items()}
-        return "; ".join(_attribute_diff(connector.source, wanted, account)) or None
+        return "; ".join(_attribute_diff(source, wanted, account)) or None
     if c.action in ("enable_account", "disable_account"):
         wanted_enabled = c.action == "enable_account"
         if account.enabled != wanted_enabled:

@@ -79,7 +79,7 @@ import re
 import ssl
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +91,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import ldap3  # type: ignore[import-untyped]
     from ldap3.core import exceptions as lexc  # type: ignore[import-untyped]
+    from ldap3.protocol.rfc4527 import post_read_control  # type: ignore[import-untyped]
     from ldap3.utils.conv import escape_filter_chars  # type: ignore[import-untyped]
 
 from accesshive.config.model import AttributeSpec, Source
@@ -139,6 +140,7 @@ KNOWN_KEYS = frozenset(
 _ATTRIBUTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+)$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _PAGED_RESULTS = "1.2.840.113556.1.4.319"
+_POST_READ = "1.3.6.1.1.13.2"
 _DEFAULT_MEMBER = {"groupofuniquenames": "uniqueMember", "posixgroup": "memberUid"}
 
 # result codes
@@ -148,6 +150,8 @@ NO_SUCH_OBJECT = 32
 OBJECT_CLASS_VIOLATION = 65
 ENTRY_ALREADY_EXISTS = 68
 RETRYABLE_CODES = frozenset({3, 51, 52})
+FILTER_CHUNK = 100
+"""Accounts looked up by one OR filter (servers limit a filter's size)."""
 """timeLimitExceeded, busy, unavailable (unwillingToPerform is not: it is a refusal)."""
 
 ACCOUNTDISABLE = 2
@@ -297,6 +301,8 @@ class LdapConnector(Connector):
         self.read_attributes = list({a.lower(): a for a in wanted}.values())
         self._conn: Any = None
         self._groups: dict[str, str] = {}
+        self._member_values: dict[str, str] = {}
+        """external id → what groups hold for it (DN or uid), as last read in this session."""
         """Group name → DN, filled as groups are looked up."""
 
     # ------------------------------------------------------------------ settings
@@ -479,11 +485,16 @@ class LdapConnector(Connector):
     def _search(
         self, base: str, scope: Any, search_filter: str, attributes: list[str]
     ) -> list[_Entry]:
-        """Every entry of a search (lookups: one or a few entries)."""
-        entries: list[_Entry] = []
-        for page in self._paged(base, scope, search_filter, attributes):
-            entries.extend(page)
-        return entries
+        """Every entry of a lookup (one or a few entries): no paging control, whose
+        encoding costs as much as the search itself; a result cut short by the server's
+        size limit raises (sizeLimitExceeded), never passes for the whole."""
+        what = f"search {base}"
+
+        def run(conn: Any) -> list[Any]:
+            conn.search(base, search_filter, scope, attributes=attributes)
+            return list(conn.response or [])
+
+        return self._entries(self._op(what, run), what)
 
     def _paged(
         self, base: str, scope: Any, search_filter: str, attributes: list[str]
@@ -580,8 +591,27 @@ class LdapConnector(Connector):
                 base, scope, f"(&{self.account_filter}{id_filter})", self.read_attributes
             )
             if found:
+                self._remember(found[0])
                 return found[0]
         return None
+
+    def _remember(self, entry: _Entry) -> None:
+        """Keep the account's member value: a grant right after a create or a verify
+        then needs no search to find the DN it adds to the group."""
+        external_id = self._external_id(entry)
+        member = self._member_value(entry)
+        if external_id is not None and member:
+            self._member_values[external_id] = member
+
+    def _member_of_account(self, external_id: str) -> str:
+        known = self._member_values.get(external_id)
+        if known is not None:
+            return known
+        entry = self._require(external_id)
+        member = self._member_value(entry)
+        if not member:
+            raise self.error(f"{entry.dn} has no {self.member_uid_attribute} to be a member by")
+        return member
 
     def _require(self, external_id: str) -> _Entry:
         entry = self._find_by_id(external_id)
@@ -699,6 +729,31 @@ class LdapConnector(Connector):
             return None
         return self._snapshot(entry, set(self._groups_of(entry)))
 
+    def get_accounts(
+        self, external_ids: Collection[str], entitlements: Collection[str] = ()
+    ) -> dict[str, SnapshotAccount]:
+        """One search per ``FILTER_CHUNK`` accounts (an OR of their ids) per base, and, when
+        grants are to be checked, one group search per account (not one per grant)."""
+        filters = {i: f for i in dict.fromkeys(external_ids) if (f := self._id_filter(i))}
+        ids = list(filters)
+        entries: dict[str, _Entry] = {}
+        for start in range(0, len(ids), FILTER_CHUNK):
+            any_of = "".join(filters[i] for i in ids[start : start + FILTER_CHUNK])
+            for base, scope in self._bases():
+                for entry in self._search(
+                    base, scope, f"(&{self.account_filter}(|{any_of}))", self.read_attributes
+                ):
+                    external_id = self._external_id(entry)
+                    if external_id in filters and external_id not in entries:
+                        entries[external_id] = entry
+                        self._remember(entry)
+        return {
+            external_id: self._snapshot(
+                entry, set(self._groups_of(entry)) if entitlements else set()
+            )
+            for external_id, entry in entries.items()
+        }
+
     def _groups_of(self, entry: _Entry) -> dict[str, str]:
         """The groups that hold the account: name → DN."""
         member = self._member_value(entry)
@@ -786,7 +841,7 @@ class LdapConnector(Connector):
             current = int(flags[0]) if flags and flags[0].isdigit() else NORMAL_ACCOUNT
             entry[self.disable.attribute] = [str(_with_flag(current, not enabled))]
         try:
-            self._op(f"add {dn}", lambda conn: conn.add(dn, self.object_classes, entry))
+            read = self._op(f"add {dn}", lambda conn: self._add(conn, dn, entry))
         except LdapError as exc:
             if exc.code != ENTRY_ALREADY_EXISTS:
                 raise
@@ -795,13 +850,36 @@ class LdapConnector(Connector):
             if again is None:
                 raise
             return self._adopted(again, identity)
-        created = self._entry_at(dn)
+        created = read or self._entry_at(dn)
         external_id = self._external_id(created) if created else None
         if external_id is None:
             raise self.error(f"added {dn}, but cannot read back its {self.id_attribute}")
+        self._remember(created)  # type: ignore[arg-type]  # read back just above
         return Created(external_id)
 
+    def _add(self, conn: Any, dn: str, entry: dict[str, list[str]]) -> _Entry | None:
+        """Add the entry and, when the server honours the RFC 4527 post-read control, have
+        it return the new entry's id in the same round trip; None otherwise."""
+        binary_id = self.id_attribute.lower() == "objectguid"
+        controls = None if binary_id else [post_read_control(self.read_attributes, False)]
+        conn.add(dn, self.object_classes, entry, controls=controls)
+        control = ((conn.result or {}).get("controls") or {}).get(_POST_READ) or {}
+        attributes = (control.get("value") or {}).get("result")
+        if not attributes:
+            return None
+        values = {
+            name.lower(): [v if isinstance(v, bytes) else str(v).encode() for v in vals]
+            for name, vals in attributes.items()
+        }
+        return _Entry(dn, values)
+
     def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
+        try:
+            self._update_account(external_id, attributes)
+        finally:
+            self._member_values.pop(external_id, None)  # it may have moved
+
+    def _update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
         entry = self._require(external_id)
         before = self._member_value(entry)
         dn = entry.dn
@@ -863,6 +941,12 @@ class LdapConnector(Connector):
         return self._member_key(a) == self._member_key(b)
 
     def set_enabled(self, external_id: str, enabled: bool) -> None:
+        try:
+            self._set_enabled(external_id, enabled)
+        finally:
+            self._member_values.pop(external_id, None)  # it may have moved
+
+    def _set_enabled(self, external_id: str, enabled: bool) -> None:
         method = self.disable.method
         if method == "none":
             raise self.error(
@@ -906,6 +990,7 @@ class LdapConnector(Connector):
                 raise
 
     def delete_account(self, external_id: str) -> None:
+        self._member_values.pop(external_id, None)  # it may move or go
         entry = self._find_by_id(external_id)
         if entry is None:
             return
@@ -966,10 +1051,7 @@ class LdapConnector(Connector):
         return False  # pragma: no cover - the loop returns or raises
 
     def grant(self, external_id: str, entitlement: str) -> None:
-        entry = self._require(external_id)
-        member = self._member_value(entry)
-        if not member:
-            raise self.error(f"{entry.dn} has no {self.member_uid_attribute} to be a member by")
+        member = self._member_of_account(external_id)
         change = {self.member_attribute: [(ldap3.MODIFY_ADD, [member])]}
 
         def add(group: str) -> None:
