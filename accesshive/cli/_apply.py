@@ -1,0 +1,210 @@
+"""Commands that execute orders and report on them: ``apply``, ``status`` and ``retry``.
+
+Why together: all three run or read the apply runs of one environment, and share the
+rendering of an apply's outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from accesshive.apply.executor import ApplyResult
+from accesshive.cli._options import (
+    actor,
+    as_date,
+    dir_option,
+    format_option,
+    handles_errors,
+    store_options,
+    today_option,
+)
+from accesshive.errors import EXIT_ERROR, EXIT_WAITING
+from accesshive.operations import (
+    StoreRef,
+    apply_plan,
+    identity_status,
+    plan_repository,
+    retry_identity,
+)
+from accesshive.plan.model import Plan
+from accesshive.plan.orders import Order
+from accesshive.plan.planfile import read_plan
+from accesshive.render.describe import summary_line
+
+
+@click.command()
+@click.argument("target", required=False, type=click.Path(path_type=Path), default=None)
+@dir_option("The config repository (when TARGET is a plan file).")
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Plan and apply in one go (TARGET is the config repository, not a plan file).",
+)
+@format_option("text", "json")
+@today_option
+@store_options
+@handles_errors
+def apply(
+    target: Path | None,
+    directory: Path,
+    auto_approve: bool,
+    fmt: str,
+    today: dt.datetime | None,
+    environment: str | None,
+    store_url: str | None,
+) -> None:
+    """Execute exactly a saved plan: retry, verify, record; resume after a crash.
+
+    Gated orders run only when approved; what depends on them waits.
+    """
+    store = StoreRef(environment, store_url)
+    if target is not None and target.is_file():
+        saved = read_plan(target)
+    else:
+        directory = target or directory
+        if not auto_approve:
+            raise click.UsageError(
+                "give a saved plan (accesshive plan --out plan.json), or --auto-approve to "
+                "plan and apply in one go"
+            )
+        saved = plan_repository(directory, as_date(today), store=store)
+    live = fmt == "text" and sys.stderr.isatty()
+    bar = click.progressbar(
+        length=len(saved.orders), label="applying", file=sys.stderr, show_pos=True
+    )
+    finished: dict[str, str] = {}
+
+    def progress(order: Order, state: str, message: str | None) -> None:
+        if not live or state in ("pending", "transmitted", "executed"):
+            return
+        first = order.id not in finished
+        finished[order.id] = state
+        counts = Counter(finished.values())
+        bar.label = (
+            f"verified {counts['verified'] + counts['inactive']}  failed "
+            f"{counts['errored'] + counts['error'] + counts['blocked']}  waiting "
+            f"{counts['awaiting_approval']}"
+        )
+        bar.update(1 if first else 0)
+
+    with bar if live else _nothing():
+        result = apply_plan(directory, saved, store, as_date(today), actor(), progress)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "plan_digest": result.plan_digest,
+                    "run": result.run_id,
+                    "status": result.status,
+                    "orders": {
+                        oid: {"state": st, "message": result.messages.get(oid)}
+                        for oid, st in sorted(result.states.items())
+                    },
+                    "tasks": [t.id for t in result.tasks],
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
+    else:
+        _print_apply(saved, result)
+    if result.failed:
+        sys.exit(EXIT_ERROR)
+    if result.status != "complete":
+        sys.exit(EXIT_WAITING)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _print_apply(saved: Plan, result: ApplyResult) -> None:
+    counts = Counter(result.states.values())
+    parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    click.echo(
+        f"Apply run {result.run_id} of plan {result.plan_digest[:16]}: {result.status} ({parts})"
+    )
+    for order in saved.orders:
+        state = result.states.get(order.id, "")
+        if state in ("errored", "error", "blocked", "awaiting_approval") or (
+            state == "pending" and order.id in result.messages
+        ):
+            message = result.messages.get(order.id, "")
+            click.echo(f"  {state:<18} {summary_line(order)}  [{order.id}]\n{'':<20}{message}")
+    if result.tasks:
+        click.echo(
+            f"{len(result.tasks)} manual task(s) for source owners: `accesshive tasks list "
+            "--format markdown`"
+        )
+
+
+@click.command()
+@click.argument("identity", required=False)
+@dir_option("The config repository.")
+@format_option("text", "json")
+@store_options
+@handles_errors
+def status(
+    identity: str | None, directory: Path, fmt: str, environment: str | None, store_url: str | None
+) -> None:
+    """Provisioning status per identity (pending, provisioned, error); with IDENTITY,
+    each step of its flow with its state and message."""
+    statuses = identity_status(directory, StoreRef(environment, store_url))
+    if identity is not None:
+        statuses = [s for s in statuses if s.identity == identity]
+        if not statuses:
+            raise click.BadParameter(f"no identity '{identity}'", param_hint="IDENTITY")
+    if fmt == "json":
+        click.echo(json.dumps([s.to_json() for s in statuses], indent=2, sort_keys=True))
+        return
+    colours = {"provisioned": "green", "pending": "yellow", "error": "red"}
+    for s in statuses:
+        extra = f"  ({len(s.outstanding)} outstanding)" if s.outstanding else ""
+        click.secho(f"{s.status:<12} {s.identity}{extra}", fg=colours[s.status])
+        if identity is None:
+            continue
+        for step in s.steps:
+            click.echo(f"  {step.state:<18} {summary_line(step.order)}  [{step.order.id}]")
+            if step.message:
+                click.echo(f"  {'':<18} {step.message}")
+
+
+@click.command()
+@click.argument("identity")
+@dir_option("The config repository.")
+@format_option("text", "json")
+@today_option
+@store_options
+@handles_errors
+def retry(
+    identity: str,
+    directory: Path,
+    fmt: str,
+    today: dt.datetime | None,
+    environment: str | None,
+    store_url: str | None,
+) -> None:
+    """Re-plan one identity against the targets and re-run its failed or stuck steps."""
+    result = retry_identity(
+        directory, identity, StoreRef(environment, store_url), as_date(today), actor()
+    )
+    if result is None:
+        click.echo(f"{identity}: nothing to retry, every step is done")
+        return
+    if fmt == "json":
+        click.echo(json.dumps({"status": result.status, "orders": result.states}, indent=2))
+    else:
+        click.echo(f"{identity}: {result.status} ({dict(Counter(result.states.values()))})")
+    if result.failed:
+        sys.exit(EXIT_ERROR)
+    if result.status != "complete":
+        sys.exit(EXIT_WAITING)

@@ -1,0 +1,135 @@
+"""Commands that gather approvals of gated orders: ``approve`` (sign) and the
+``approvals`` group (``verify``, ``from-github``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from accesshive.approvals.operations import check as check_approvals
+from accesshive.approvals.operations import record_from_github, sign_approvals
+from accesshive.cli._options import actor, dir_option, format_option, handles_errors, store_options
+from accesshive.config import load_config
+from accesshive.errors import EXIT_WAITING
+from accesshive.operations import StoreRef
+from accesshive.plan.planfile import read_plan
+from accesshive.render.describe import summary_line
+
+
+@click.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--order", "orders", multiple=True, help="A gated order to approve (repeatable).")
+@click.option("--all-gated", is_flag=True, help="Approve every gated order of the plan.")
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="Your Ed25519 private key (OpenSSH or PEM).",
+)
+@click.option("--as", "reviewer", required=True, help="Your reviewer name in policies/review.yaml.")
+@dir_option("The config repository (the approvals file goes in its approvals/).")
+@handles_errors
+def approve(
+    plan_file: Path,
+    orders: tuple[str, ...],
+    all_gated: bool,
+    key_path: Path,
+    reviewer: str,
+    directory: Path,
+) -> None:
+    """Sign approvals of gated orders into approvals/<plan-digest>.yaml (commit it)."""
+    config = load_config(directory)
+    path, made = sign_approvals(
+        config, read_plan(plan_file), key_path, reviewer, list(orders), all_gated
+    )
+    click.echo(f"signed {len(made)} approval(s) as {reviewer} into {path}; commit it to the PR")
+
+
+@click.group()
+def approvals() -> None:
+    """Check and gather approvals of a plan's gated orders."""
+
+
+@approvals.command(name="verify")
+@click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@dir_option("The config repository.")
+@format_option("text", "json")
+@store_options
+@handles_errors
+def approvals_verify(
+    plan_file: Path, directory: Path, fmt: str, environment: str | None, store_url: str | None
+) -> None:
+    """Per gated order: who approved, what is missing, and which approvals do not count."""
+    config = load_config(directory, environment)
+    saved = read_plan(plan_file)
+    ref = StoreRef(environment, store_url)
+    if ref.exists(directory):
+        with ref.open(directory) as store:
+            verdicts = check_approvals(config, saved, store)
+    else:
+        verdicts = check_approvals(config, saved, None)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    oid: {
+                        "approved": v.approved,
+                        "approvers": v.approvers,
+                        "missing": v.missing,
+                        "rejected": [{"reviewer": r, "reason": w} for r, w in v.rejected],
+                    }
+                    for oid, v in sorted(verdicts.items())
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
+    else:
+        for oid, v in sorted(verdicts.items()):
+            mark = "✓" if v.approved else "✗"
+            click.echo(f"{mark} {oid}  {summary_line(saved.order(oid))}\n    {v.describe()}")
+        if not verdicts:
+            click.echo("The plan has no gated orders.")
+    if any(not v.approved for v in verdicts.values()):
+        sys.exit(EXIT_WAITING)
+
+
+@approvals.command(name="from-github")
+@click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--repo", required=True, help="OWNER/NAME of the repository.")
+@click.option("--pr", "number", type=int, required=True, help="The pull request number.")
+@click.option(
+    "--api-url",
+    default="https://api.github.com",
+    envvar="GITHUB_API_URL",
+    show_default=True,
+    help="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).",
+)
+@dir_option("The config repository.")
+@store_options
+@handles_errors
+def approvals_from_github(
+    plan_file: Path,
+    repo: str,
+    number: int,
+    api_url: str,
+    directory: Path,
+    environment: str | None,
+    store_url: str | None,
+) -> None:
+    """Record approving reviews and `/approve ORDER-ID` comments of a pull request
+    (token from GITHUB_TOKEN)."""
+    config = load_config(directory, environment)
+    saved = read_plan(plan_file)
+    with StoreRef(environment, store_url).open(directory) as store:
+        pr, recorded = record_from_github(
+            config, saved, store, repo, number, os.environ.get("GITHUB_TOKEN"), api_url, actor()
+        )
+    click.echo(f"{repo}#{number} by {pr.author}: recorded {recorded} new approval(s)")
+    for note in pr.ignored:
+        click.echo(f"  ignored: {note}")

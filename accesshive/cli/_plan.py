@@ -1,0 +1,180 @@
+"""Commands that read the configuration and make or show a plan: ``validate``, ``plan``,
+``show``, ``graph`` and ``schema``.
+
+Why together: none of them writes to a target; they load, check and render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import cast, get_args
+
+import click
+
+from accesshive.cli._options import (
+    actor,
+    as_date,
+    format_option,
+    handles_errors,
+    print_diagnostics,
+    repo_argument,
+    store_options,
+    today_option,
+)
+from accesshive.config.schema import SchemaTarget, json_schema
+from accesshive.errors import EXIT_CHANGES, EXIT_ERROR
+from accesshive.operations import StoreRef, plan_repository, record_plan, validate_repository
+from accesshive.plan.model import Plan
+from accesshive.plan.planfile import dumps, read_plan, write_plan
+from accesshive.render import render_dot, render_markdown, render_mermaid, render_text
+
+
+@click.command()
+@repo_argument
+@format_option("text", "json")
+@today_option
+@click.option(
+    "--env",
+    "environment",
+    default=None,
+    envvar="ACCESSHIVE_ENV",
+    help="Validate as seen in this environment (its connection overlays).",
+)
+@handles_errors
+def validate(directory: Path, fmt: str, today: dt.datetime | None, environment: str | None) -> None:
+    """Check a config repository; exit 1 on any problem. Changes nothing."""
+    result = validate_repository(directory, as_date(today), environment)
+    print_diagnostics(result.diagnostics, fmt, ok=result.ok)
+    if not result.ok:
+        sys.exit(EXIT_ERROR)
+    if fmt == "text" and result.config is not None:
+        c = result.config
+        click.secho(
+            f"✓ {directory}: valid ({len(c.sources)} sources, {len(c.identities)} identities, "
+            f"{len(c.roles)} roles, {len(c.access_profiles)} access profiles, "
+            f"{len(c.files)} files)",
+            fg="green",
+        )
+
+
+def _render_plan(plan: Plan, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(dumps(plan), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(plan), nl=False)
+    else:
+        click.echo(render_text(plan, style=click.style), nl=False)
+
+
+@click.command()
+@repo_argument
+@click.option(
+    "--snapshot",
+    "snapshot_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Plan against this snapshot file (JSON/YAML) instead of the stored one.",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan here.")
+@format_option("text", "json", "markdown")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there are no changes, 2 when there are, 1 on error.",
+)
+@click.option(
+    "--allow-mass-changes",
+    is_flag=True,
+    help="Accept a plan that disables or deletes more accounts than the guardrail allows.",
+)
+@click.option(
+    "--author",
+    default=None,
+    envvar="ACCESSHIVE_AUTHOR",
+    help="Who proposes the change (the pull request's author); they cannot approve it.",
+)
+@today_option
+@store_options
+@handles_errors
+def plan(
+    directory: Path,
+    snapshot_file: Path | None,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    allow_mass_changes: bool,
+    author: str | None,
+    today: dt.datetime | None,
+    environment: str | None,
+    store_url: str | None,
+) -> None:
+    """Compute the provisioning orders that bring the targets to the configuration.
+
+    Plans against the snapshot stored by the last `accesshive sync` (or --snapshot FILE).
+    """
+    result = plan_repository(
+        directory,
+        as_date(today),
+        snapshot_file,
+        allow_mass_changes,
+        StoreRef(environment, store_url),
+        author,
+    )
+    if out is not None:
+        write_plan(result, out)
+        record_plan(directory, result, StoreRef(environment, store_url), actor())
+    _render_plan(result, fmt)
+    if out is not None and fmt == "text":
+        click.echo(
+            f"Saved plan {result.digest[:16]} to {out}; apply it with `accesshive apply {out}`."
+        )
+    if detailed_exitcode and result.has_changes:
+        sys.exit(EXIT_CHANGES)
+
+
+@click.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@format_option("text", "json", "markdown")
+@handles_errors
+def show(plan_file: Path, fmt: str) -> None:
+    """Render a saved plan (after checking it was not modified)."""
+    _render_plan(read_plan(plan_file), fmt)
+
+
+@click.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@format_option("mermaid", "dot")
+@handles_errors
+def graph(plan_file: Path, fmt: str) -> None:
+    """Print a saved plan's order graph as Mermaid or Graphviz DOT."""
+    saved = read_plan(plan_file)
+    click.echo(render_mermaid(saved) if fmt == "mermaid" else render_dot(saved), nl=False)
+
+
+@click.command()
+@click.option(
+    "--for",
+    "target",
+    type=click.Choice(["config", "project", "policy"]),
+    default="config",
+    show_default=True,
+    help="config: any config file; project: accesshive.yaml; policy: files in policies/.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write all three schemas (config, project, policy).json into this directory.",
+)
+def schema(target: str, out: Path | None) -> None:
+    """Print the JSON Schema of the config files (for editors and CI)."""
+    if out is None:
+        click.echo(json.dumps(json_schema(cast(SchemaTarget, target)), indent=2, sort_keys=True))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name in get_args(SchemaTarget):
+        path = out / f"{name}.json"
+        path.write_text(json.dumps(json_schema(name), indent=2, sort_keys=True) + "\n")
+        click.echo(f"wrote {path}")

@@ -1,0 +1,55 @@
+"""The ``tasks`` group: manual provisioning tasks for sources that a person provisions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from accesshive.cli._options import format_option, handles_errors, repo_argument, store_options
+from accesshive.operations import StoreRef, complete_task, list_tasks
+from accesshive.tasks import tasks_csv, tasks_markdown
+
+
+@click.group()
+def tasks() -> None:
+    """Manual provisioning tasks for sources that a person provisions."""
+
+
+@tasks.command(name="list")
+@repo_argument
+@click.option("--all", "include_done", is_flag=True, help="Include verified tasks.")
+@format_option("text", "json", "csv", "markdown")
+@store_options
+@handles_errors
+def tasks_list(
+    directory: Path, include_done: bool, fmt: str, environment: str | None, store_url: str | None
+) -> None:
+    """List open manual tasks."""
+    found = list_tasks(directory, StoreRef(environment, store_url), include_done)
+    if fmt == "json":
+        click.echo(json.dumps([t.__dict__ for t in found], indent=2, sort_keys=True))
+    elif fmt == "csv":
+        click.echo(tasks_csv(found), nl=False)
+    elif fmt == "markdown":
+        click.echo(tasks_markdown(found), nl=False)
+    elif not found:
+        click.echo("No open manual tasks.")
+    else:
+        for t in found:
+            click.echo(f"{t.id}  [{t.state}]  {t.source} ({t.assignee}): {t.description}")
+
+
+@tasks.command(name="done")
+@repo_argument
+@click.argument("task_id")
+@click.option("--by", required=True, help="Who performed the task.")
+@store_options
+@handles_errors
+def tasks_done(
+    directory: Path, task_id: str, by: str, environment: str | None, store_url: str | None
+) -> None:
+    """Mark a manual task done (recorded in the audit log)."""
+    task = complete_task(directory, StoreRef(environment, store_url), task_id, by)
+    click.echo(f"{task.id} marked done by {by}")

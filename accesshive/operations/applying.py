@@ -1,0 +1,229 @@
+"""Operations that execute a plan and report on its orders: apply (refusing a stale plan,
+recording and auditing every order), the provisioning status per identity, and the retry
+of one identity's remaining steps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from accesshive.apply.executor import DONE, FAILED, ApplyResult, Executor
+from accesshive.apply.executor import Progress as ApplyProgress
+from accesshive.apply.stale import check_stale
+from accesshive.approvals.operations import check as check_approvals
+from accesshive.config import Config, load_config
+from accesshive.config.structure import suggest
+from accesshive.errors import ConnectorError, PlanError, StalePlanError
+from accesshive.operations._common import StoreRef, load_and_expand
+from accesshive.operations.planning import plan_repository
+from accesshive.operations.promotion import require_promotion
+from accesshive.plan.model import Plan
+from accesshive.plan.orders import Order
+from accesshive.plan.planfile import dumps, from_json
+from accesshive.store import Store, Task
+from accesshive.store.base import OrderState
+from accesshive.sync import read_source
+from accesshive.tasks import tasks_csv, tasks_markdown
+
+
+def apply_plan(
+    root: Path,
+    plan: Plan,
+    store: StoreRef,
+    today: dt.date,
+    actor: str,
+    progress: ApplyProgress | None = None,
+    approved: frozenset[str] = frozenset(),
+) -> ApplyResult:
+    """Execute exactly ``plan``: refuse it if stale, then run, record and audit every order."""
+    config, desired = load_and_expand(root, today, store.environment)
+    if config.digest != plan.config_digest:
+        raise StalePlanError(
+            f"the configuration changed since this plan was made (plan for config "
+            f"{plan.config_digest[:12]}, repository now {config.digest[:12]}); plan again"
+        )
+    with store.open(root) as opened, opened.lock(actor):
+        require_promotion(config, opened)
+        opened.save_plan(plan.digest, plan.config_digest, dumps(plan))
+        prior = opened.order_states(plan.digest)
+        done = {oid for oid, s in prior.items() if s.state in DONE}
+        verdicts = check_approvals(config, plan, opened)
+        approved = approved | {oid for oid, v in verdicts.items() if v.approved}
+        staleness = check_stale(config, desired, plan, done, opened.latest_snapshot(), today)
+        for sid, live in sorted(staleness.live.items()):
+            opened.save_snapshot(sid, live)
+        if staleness.problems:
+            opened.audit(actor, "apply_refused", plan.digest, {"problems": staleness.problems})
+            raise StalePlanError(
+                "the plan is stale: "
+                + ", ".join(staleness.changed_sources)
+                + " changed since it was made, and its orders would now differ:\n  "
+                + "\n  ".join(staleness.problems)
+                + "\nSync and plan again."
+            )
+        run_id = opened.start_run(plan.digest, actor)
+        opened.audit(
+            actor,
+            "apply_started",
+            plan.digest,
+            {
+                "run": run_id,
+                "approved": {oid: v.approvers for oid, v in sorted(verdicts.items()) if v.approved},
+            },
+        )
+        result: ApplyResult | None = None
+        try:
+            executor = Executor(
+                config,
+                plan,
+                opened,
+                run_id,
+                approved=approved,
+                inactive=staleness.inactive,
+                accounts=staleness.accounts,
+                approval_notes={oid: v.describe() for oid, v in verdicts.items()},
+                progress=progress or (lambda o, s, m: None),
+            )
+            result = executor.run()
+        finally:
+            status = result.status if result else "crashed"
+            opened.finish_run(run_id, status)
+            counts = dict(Counter(result.states.values())) if result else {}
+            opened.audit(
+                actor,
+                "apply_finished",
+                plan.digest,
+                {"run": run_id, "status": status, "states": counts},
+            )
+        _refresh(config, opened, plan)
+        if result.tasks:
+            _write_task_files(root, run_id, result.tasks)
+        return result
+
+
+def _refresh(config: Config, store: Store, plan: Plan) -> None:
+    """Read back the sources apply changed, so the next plan starts from the truth.
+
+    A source that cannot be read now keeps its older snapshot; the next sync fixes it.
+    """
+    for sid in sorted({o.change.source for o in plan.orders if o.kind != "manual_task"}):
+        source = config.sources.get(sid)
+        if source is None or source.kind == "vault":
+            continue
+        try:
+            store.save_snapshot(sid, read_source(config, sid))
+        except ConnectorError:
+            continue
+
+
+def _write_task_files(root: Path, run_id: int, tasks: list[Task]) -> Path:
+    out = root / ".accesshive" / "runs" / str(run_id)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tasks.csv").write_text(tasks_csv(tasks), encoding="utf-8")
+    (out / "tasks.md").write_text(tasks_markdown(tasks), encoding="utf-8")
+    return out
+
+
+@dataclass(frozen=True)
+class Step:
+    """One order of an identity's flow, with its latest state."""
+
+    order: Order
+    state: str
+    message: str | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "order": self.order.id,
+            "action": self.order.action,
+            "source": self.order.change.source,
+            "state": self.state,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class IdentityStatus:
+    identity: str
+    status: str
+    """pending, provisioned or error."""
+    steps: tuple[Step, ...]
+
+    @property
+    def outstanding(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.state not in DONE)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "identity": self.identity,
+            "status": self.status,
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+
+def identity_status(root: Path, store: StoreRef) -> list[IdentityStatus]:
+    """Each identity's provisioning status, from the latest applied plan's order states."""
+    config = load_config(root, store.environment)
+    with store.open(root) as opened:
+        run = opened.latest_run()
+        plan = None
+        states: dict[str, OrderState] = {}
+        if run is not None:
+            content = opened.plan_content(str(run["plan_digest"]))
+            plan = from_json(json.loads(content), "stored plan") if content else None
+            states = opened.order_states(str(run["plan_digest"]))
+    steps: dict[str, list[Step]] = {}
+    for order in plan.orders if plan else ():
+        if order.change.identity:
+            known = states.get(order.id)
+            step = Step(
+                order, known.state if known else "pending", known.message if known else None
+            )
+            steps.setdefault(order.change.identity, []).append(step)
+    out = []
+    for iid in sorted(config.identities):
+        mine = tuple(steps.get(iid, []))
+        if any(s.state in FAILED for s in mine):
+            status = "error"
+        elif any(s.state not in DONE for s in mine):
+            status = "pending"
+        else:
+            status = "provisioned"
+        out.append(IdentityStatus(iid, status, mine))
+    return out
+
+
+def retry_identity(
+    root: Path,
+    identity: str,
+    store: StoreRef,
+    today: dt.date,
+    actor: str,
+    progress: ApplyProgress | None = None,
+) -> ApplyResult | None:
+    """Re-plan one identity against the current state and run its remaining steps.
+
+    None when nothing is left to do for it.
+    """
+    config = load_config(root, store.environment)
+    if identity not in config.identities:
+        guess = suggest(identity, config.identities)
+        hint = f"; did you mean '{guess}'?" if guess else ""
+        raise PlanError(f"no identity '{identity}' in the configuration{hint}")
+    if store.exists(root):
+        with store.open(root) as opened:
+            for sid in sorted(config.sources):
+                source = config.sources[sid]
+                if source.kind == "vault" or source.effective_provisioning == "manual":
+                    continue
+                try:
+                    opened.save_snapshot(sid, read_source(config, sid))
+                except ConnectorError:
+                    continue
+    plan = plan_repository(root, today, store=store).for_identity(identity)
+    if not plan.orders:
+        return None
+    return apply_plan(root, plan, store, today, actor, progress)

@@ -1,0 +1,173 @@
+"""Operations of identity sources (where identities come from): import an HR export or a
+SCIM directory, make bearer tokens for and serve the SCIM service provider, and run the
+leaver policy when an identity provider deactivates someone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from accesshive.config import Config, load_config
+from accesshive.config.templates import TemplateProblem
+from accesshive.errors import AccessHiveError, ImportProblem
+from accesshive.imports.records import map_record, map_records, read_csv
+from accesshive.imports.yaml_writer import YamlChanges, write_identities
+from accesshive.operations._common import StoreRef
+from accesshive.operations.applying import apply_plan
+from accesshive.operations.planning import plan_repository
+from accesshive.plan.model import Plan
+from accesshive.plan.orders import Order
+
+
+def import_csv(
+    root: Path,
+    file: Path,
+    source_id: str,
+    today: dt.date,
+    write_yaml: bool,
+    store: StoreRef | None = None,
+) -> YamlChanges:
+    """Map an HR export through its identity source. With ``write_yaml``, update the
+    repository's identity files (a reviewable change); else keep the rows as the source's
+    records in the store (plan merges them, YAML winning) and say what the YAML would get."""
+    config = load_config(root)
+    source = config.project.identity_sources.get(source_id)
+    if source is None:
+        known = ", ".join(sorted(config.project.identity_sources)) or "none"
+        raise ImportProblem(
+            f"'{source_id}' is not an identity source in accesshive.yaml (declared: {known})"
+        )
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportProblem(f"cannot read {file}: {exc}") from exc
+    rows = read_csv(text, str(file))
+    identities = map_records(source_id, source, rows, str(file))
+    if not write_yaml and store is not None:
+        with store.open(root) as opened:
+            opened.replace_records(
+                source_id, [("Row", str(n), json.dumps(row)) for n, row in enumerate(rows, start=2)]
+            )
+            opened.audit("import", "records_imported", source_id, {"rows": len(rows)})
+    target = root / (source.path or f"identities/{source_id}.yaml")
+    return write_identities(
+        target, source_id, identities, source.leaver_state, today, not write_yaml
+    )
+
+
+def _scim_source(root: Path, source_id: str) -> Config:
+    config = load_config(root)
+    source = config.project.identity_sources.get(source_id)
+    if source is None or source.kind != "scim":
+        scim_ones = [s for s, v in config.project.identity_sources.items() if v.kind == "scim"]
+        raise ImportProblem(
+            f"'{source_id}' is not a scim identity source in accesshive.yaml "
+            f"(declared: {', '.join(sorted(scim_ones)) or 'none'})"
+        )
+    return config
+
+
+def create_scim_token(root: Path, source_id: str, store: StoreRef, actor: str) -> tuple[str, int]:
+    """A new token (returned once) for a scim identity source; earlier ones are revoked."""
+    from accesshive.idp.server import new_token
+
+    _scim_source(root, source_id)
+    token, digest_ = new_token()
+    with store.open(root) as opened:
+        revoked = opened.new_token(source_id, digest_)
+        opened.audit(actor, "scim_token_created", source_id, {"revoked": revoked})
+    return token, revoked
+
+
+def leaver_orders(config: Config, plan: Plan, identity: str) -> Plan:
+    """The orders the leaver policy runs at once for a deactivated identity."""
+    policy = config.policies.leavers
+
+    def keep(order: Order) -> bool:
+        if order.change.identity != identity or order.action not in policy.immediate:
+            return False
+        return not (
+            order.action == "revoke" and policy.sensitive_only and not order.change.sensitive
+        )
+
+    return plan.only(keep)
+
+
+def run_leaver(root: Path, source_id: str, user: dict[str, Any], store: StoreRef) -> None:
+    """What a deactivation triggers: the leaver policy's orders, as their own audited apply."""
+    config = load_config(root, store.environment)
+    source = config.project.identity_sources[source_id]
+    try:
+        identity = map_record(source, {**user, "groups": ""}).id
+    except (ImportProblem, TemplateProblem):
+        return
+    if not config.policies.leavers.immediate:
+        return
+    today = dt.date.today()
+    plan = leaver_orders(config, plan_repository(root, today, store=store), identity)
+    with store.open(root) as opened:
+        opened.audit("scim", "leaver_immediate", identity, {"orders": [o.id for o in plan.orders]})
+    if plan.orders:
+        try:
+            apply_plan(root, plan, store, today, f"scim:{source_id}")
+        except AccessHiveError as exc:
+            with store.open(root) as opened:
+                opened.audit("scim", "leaver_immediate_failed", identity, {"error": str(exc)})
+
+
+def serve_scim(root: Path, source_id: str, store: StoreRef, host: str, port: int) -> None:
+    """Run the SCIM service provider until interrupted (threaded WSGI server)."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIServer, make_server
+
+    from accesshive.idp.server import make_app
+
+    class _Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    _scim_source(root, source_id)
+
+    def deactivated(user: dict[str, Any]) -> None:
+        threading.Thread(
+            target=run_leaver, args=(root, source_id, user, store), daemon=True
+        ).start()
+
+    with store.open(root) as opened:
+        app = make_app(opened, source_id, deactivated)
+        server = make_server(host, port, app, server_class=_Server)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+
+
+def import_scim(
+    root: Path, url: str, source_id: str, token: str | None, today: dt.date, write_yaml: bool
+) -> YamlChanges:
+    """Pull Users and Groups from a SCIM server and map them like pushed records."""
+    from accesshive.idp.merge import identities_from_records
+    from accesshive.idp.pull import pull_records
+
+    config = load_config(root)
+    source = config.project.identity_sources.get(source_id)
+    if source is None:
+        known = ", ".join(sorted(config.project.identity_sources)) or "none"
+        raise ImportProblem(
+            f"'{source_id}' is not an identity source in accesshive.yaml (declared: {known})"
+        )
+    found, problems = identities_from_records(source_id, source, pull_records(url, token))
+    if problems:
+        raise ImportProblem(
+            f"{len(problems)} problem(s) importing from {url}; nothing was changed:\n  "
+            + "\n  ".join(d.message for d in problems[:50])
+        )
+    identities = sorted((i for _, i in found), key=lambda i: i.id)
+    target = root / (source.path or f"identities/{source_id}.yaml")
+    return write_identities(
+        target, source_id, identities, source.leaver_state, today, not write_yaml
+    )

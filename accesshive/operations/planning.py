@@ -1,0 +1,68 @@
+"""Operations that read the configuration and make a plan: validate, plan, and keep a
+saved plan in the store. Nothing here writes to a target."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from accesshive.config import Config
+from accesshive.diagnostics import Diagnostic
+from accesshive.errors import ConfigError
+from accesshive.operations._common import StoreRef, bulk_work, load_and_expand
+from accesshive.plan.build import make_plan
+from accesshive.plan.model import Plan
+from accesshive.plan.planfile import dumps
+from accesshive.state.snapshot import Snapshot, load_snapshot
+
+
+@dataclass(frozen=True)
+class Validation:
+    config: Config | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+def validate_repository(root: Path, today: dt.date, environment: str | None = None) -> Validation:
+    try:
+        config, _ = load_and_expand(root, today, environment)
+    except ConfigError as exc:
+        return Validation(None, exc.diagnostics)
+    return Validation(config, config.warnings)
+
+
+def plan_repository(
+    root: Path,
+    today: dt.date,
+    snapshot_file: Path | None = None,
+    allow_mass_changes: bool = False,
+    store: StoreRef | None = None,
+    author: str | None = None,
+) -> Plan:
+    """Load, expand, diff against the snapshot, and build the plan (nothing is written).
+
+    The snapshot is the file given, else the latest one stored by sync, else empty.
+    """
+    with bulk_work():
+        config, desired = load_and_expand(root, today, store.environment if store else None)
+        if snapshot_file:
+            snapshot = load_snapshot(snapshot_file)
+        elif store is not None and store.exists(root):
+            with store.open(root) as opened:
+                snapshot = opened.latest_snapshot()
+        else:
+            snapshot = Snapshot()
+        return make_plan(config, desired, snapshot, today, allow_mass_changes, author)
+
+
+def record_plan(root: Path, plan: Plan, store: StoreRef, actor: str) -> None:
+    """Keep a saved plan in the store and audit it (only where a store already exists)."""
+    if not store.exists(root):
+        return
+    with store.open(root) as opened:
+        opened.save_plan(plan.digest, plan.config_digest, dumps(plan))
+        opened.audit(actor, "plan_made", plan.digest, {"summary": plan.summary()})

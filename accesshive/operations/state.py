@@ -1,0 +1,72 @@
+"""Operations on the state store of one environment: sync the sources into it, describe
+it, break a stale lock, list and complete manual tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from accesshive.config import load_config
+from accesshive.operations._common import StoreRef
+from accesshive.store import LockInfo, SnapshotInfo, Task
+from accesshive.sync import Progress, SourceResult, sync
+
+
+def sync_repository(
+    root: Path, store: StoreRef, sources: list[str] | None, progress: Progress, actor: str
+) -> list[SourceResult]:
+    config = load_config(root, store.environment)
+    with store.open(root) as opened:
+        return sync(config, opened, sources, progress, actor)
+
+
+@dataclass(frozen=True)
+class StateReport:
+    location: str
+    environment: str
+    schema_version: int
+    lock: LockInfo | None
+    snapshots: list[SnapshotInfo]
+    open_tasks: int
+    runs: list[dict[str, object]]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "location": self.location,
+            "environment": self.environment,
+            "schema_version": self.schema_version,
+            "lock": self.lock.__dict__ if self.lock else None,
+            "snapshots": [s.__dict__ for s in self.snapshots],
+            "open_tasks": self.open_tasks,
+            "runs": self.runs,
+        }
+
+
+def state_report(root: Path, store: StoreRef) -> StateReport:
+    with store.open(root) as opened:
+        return StateReport(
+            location=opened.location,
+            environment=opened.environment,
+            schema_version=opened.schema_version(),
+            lock=opened.lock_info(),
+            snapshots=opened.snapshot_info(),
+            open_tasks=len(opened.tasks("open")),
+            runs=opened.runs()[-5:],
+        )
+
+
+def unlock(root: Path, store: StoreRef, by: str) -> LockInfo | None:
+    with store.open(root) as opened:
+        return opened.break_lock(by)
+
+
+def list_tasks(root: Path, store: StoreRef, include_done: bool) -> list[Task]:
+    with store.open(root) as opened:
+        return opened.tasks() if include_done else opened.tasks("open")
+
+
+def complete_task(root: Path, store: StoreRef, task_id: str, by: str) -> Task:
+    with store.open(root) as opened:
+        task = opened.complete_task(task_id, by=by, state="verified")
+        opened.audit(by, "task_done", task_id, {"order": task.order_id, "source": task.source})
+        return task

@@ -1,0 +1,230 @@
+"""What happened in an environment, as tables: snapshots of the sources (and when each
+account was first seen), saved plans, apply runs and the events of their orders,
+promotions between environments, and the totals of past reports.
+
+Why together: apply, status, promote and report all read this history; each write of an
+order's state is audited in the same transaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from accesshive.state.snapshot import Snapshot, SourceSnapshot
+from accesshive.store._audit import AuditLog
+from accesshive.store._values import OrderState, SnapshotInfo, now
+
+
+class History(AuditLog):
+    """Snapshots, plans, runs, order events, promotions and report totals."""
+
+    # ------------------------------------------------------------------ snapshots
+
+    def save_snapshot(self, source: str, snap: SourceSnapshot) -> str:
+        """Store a complete snapshot, and remember when each account was first seen."""
+        fingerprint = snap.fingerprint()
+        seen = self.first_seen(source)
+        new = [a.external_id for a in snap.accounts if a.external_id not in seen]
+        with self.transaction():
+            at = snap.read_at or now()
+            for ext in new:
+                self._execute(
+                    "INSERT INTO sightings (environment, source, external_id, first_seen) "
+                    "VALUES (?, ?, ?, ?)",
+                    (self.environment, source, ext, at),
+                )
+            self._execute(
+                "INSERT INTO snapshots (environment, source, fingerprint, read_at, content, "
+                "accounts) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    self.environment,
+                    source,
+                    fingerprint,
+                    snap.read_at or now(),
+                    snap.model_dump_json(),
+                    len(snap.accounts),
+                ),
+            )
+        return fingerprint
+
+    def _latest_rows(self, columns: str) -> list[tuple[Any, ...]]:
+        return self._execute(
+            f"SELECT {columns} FROM snapshots s WHERE environment = ? AND id = "
+            "(SELECT MAX(id) FROM snapshots t WHERE t.environment = s.environment "
+            "AND t.source = s.source) ORDER BY source",
+            (self.environment,),
+        )
+
+    def latest_snapshot(self) -> Snapshot:
+        rows = self._latest_rows("source, content")
+        return Snapshot(
+            sources={src: SourceSnapshot.model_validate_json(content) for src, content in rows}
+        )
+
+    def snapshot_info(self) -> list[SnapshotInfo]:
+        rows = self._latest_rows("source, fingerprint, read_at, accounts")
+        return [SnapshotInfo(r[0], r[1], r[2], int(r[3])) for r in rows]
+
+    # ------------------------------------------------------------------ plans and runs
+
+    def save_plan(self, digest: str, config_digest: str, content: str) -> None:
+        with self.transaction():
+            if self._execute("SELECT 1 FROM plans WHERE digest = ?", (digest,)):
+                return
+            self._execute(
+                "INSERT INTO plans (digest, environment, created_at, config_digest, content) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (digest, self.environment, now(), config_digest, content),
+            )
+
+    def plan_content(self, digest: str) -> str | None:
+        rows = self._execute("SELECT content FROM plans WHERE digest = ?", (digest,))
+        return str(rows[0][0]) if rows else None
+
+    def start_run(self, plan_digest: str, actor: str) -> int:
+        with self.transaction():
+            self._execute(
+                "INSERT INTO runs (environment, plan_digest, actor, started_at, status) "
+                "VALUES (?, ?, ?, ?, 'running')",
+                (self.environment, plan_digest, actor, now()),
+            )
+            rows = self._execute(
+                "SELECT MAX(id) FROM runs WHERE environment = ? AND plan_digest = ?",
+                (self.environment, plan_digest),
+            )
+        return int(rows[0][0])
+
+    def finish_run(self, run_id: int, status: str) -> None:
+        with self.transaction():
+            self._execute(
+                "UPDATE runs SET finished_at = ?, status = ? WHERE id = ?",
+                (now(), status, run_id),
+            )
+
+    def runs(self, plan_digest: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT id, plan_digest, actor, started_at, finished_at, status FROM runs "
+        sql += "WHERE environment = ?"
+        params: list[Any] = [self.environment]
+        if plan_digest:
+            sql += " AND plan_digest = ?"
+            params.append(plan_digest)
+        rows = self._execute(sql + " ORDER BY id", params)
+        keys = ("id", "plan_digest", "actor", "started_at", "finished_at", "status")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def record_order_state(
+        self,
+        run_id: int,
+        plan_digest: str,
+        order_id: str,
+        state: str,
+        message: str | None = None,
+        result: str | None = None,
+    ) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT INTO order_events (run_id, plan_digest, order_id, state, at, message, "
+                "result) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, plan_digest, order_id, state, now(), message, result),
+            )
+            self.audit(
+                "apply",
+                "order_state",
+                order_id,
+                {"plan": plan_digest, "run": run_id, "state": state, "message": message},
+            )
+
+    def order_states(self, plan_digest: str) -> dict[str, OrderState]:
+        """The latest state of every order of a plan, across all its runs."""
+        rows = self._execute(
+            "SELECT order_id, state, at, message, result FROM order_events e "
+            "WHERE plan_digest = ? AND id = (SELECT MAX(id) FROM order_events f "
+            "WHERE f.plan_digest = e.plan_digest AND f.order_id = e.order_id)",
+            (plan_digest,),
+        )
+        return {r[0]: OrderState(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+
+    def results(self, plan_digest: str) -> dict[str, str]:
+        """order id → the last result any run recorded for it (e.g. a created account's id)."""
+        rows = self._execute(
+            "SELECT order_id, result FROM order_events WHERE plan_digest = ? "
+            "AND result IS NOT NULL ORDER BY id",
+            (plan_digest,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def latest_run(self) -> dict[str, Any] | None:
+        runs = self.runs()
+        return runs[-1] if runs else None
+
+    def order_history(self, plan_digest: str, order_id: str) -> list[OrderState]:
+        rows = self._execute(
+            "SELECT order_id, state, at, message, result FROM order_events "
+            "WHERE plan_digest = ? AND order_id = ? ORDER BY id",
+            (plan_digest, order_id),
+        )
+        return [OrderState(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    # ------------------------------------------------------------------ promotion
+
+    def applied_runs(self, config_digest: str) -> list[dict[str, Any]]:
+        """Apply runs in this environment of plans made from ``config_digest``, oldest first."""
+        rows = self._execute(
+            "SELECT r.id, r.plan_digest, r.status, r.finished_at FROM runs r JOIN plans p "
+            "ON p.digest = r.plan_digest WHERE r.environment = ? AND p.config_digest = ? "
+            "ORDER BY r.id",
+            (self.environment, config_digest),
+        )
+        return [
+            dict(zip(("id", "plan_digest", "status", "finished_at"), r, strict=True)) for r in rows
+        ]
+
+    def latest_applied_config(self) -> str | None:
+        rows = self._execute(
+            "SELECT p.config_digest FROM runs r JOIN plans p ON p.digest = r.plan_digest "
+            "WHERE r.environment = ? ORDER BY r.id DESC LIMIT 1",
+            (self.environment,),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def record_promotion(
+        self, config_digest: str, source_env: str, plan_digest: str, actor: str
+    ) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT INTO promotions (environment, config_digest, from_environment, "
+                "plan_digest, actor, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (self.environment, config_digest, source_env, plan_digest, actor, now()),
+            )
+
+    def promoted(self, config_digest: str, source_env: str) -> bool:
+        return bool(
+            self._execute(
+                "SELECT 1 FROM promotions WHERE environment = ? AND config_digest = ? "
+                "AND from_environment = ?",
+                (self.environment, config_digest, source_env),
+            )
+        )
+
+    # ------------------------------------------------------------------ reports and sightings
+
+    def save_report_totals(self, totals: dict[str, Any]) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT INTO reports (environment, at, totals) VALUES (?, ?, ?)",
+                (self.environment, now(), json.dumps(totals, sort_keys=True)),
+            )
+
+    def previous_report_totals(self) -> tuple[str, dict[str, Any]] | None:
+        rows = self._execute(
+            "SELECT at, totals FROM reports WHERE environment = ? ORDER BY id DESC LIMIT 1",
+            (self.environment,),
+        )
+        return (str(rows[0][0]), json.loads(rows[0][1])) if rows else None
+
+    def first_seen(self, source: str) -> dict[str, str]:
+        rows = self._execute(
+            "SELECT external_id, first_seen FROM sightings WHERE environment = ? AND source = ?",
+            (self.environment, source),
+        )
+        return {str(r[0]): str(r[1]) for r in rows}

@@ -1,0 +1,88 @@
+"""The per-environment lock: one apply at a time. The backend takes and releases it
+(``_acquire``, ``_release``: a ``BEGIN IMMEDIATE`` row in SQLite, an advisory lock in
+PostgreSQL); this module owns the lock row, its description, and breaking a stale one."""
+
+from __future__ import annotations
+
+import os
+import socket
+from abc import abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from accesshive.errors import LockedError
+from accesshive.store._audit import AuditLog
+from accesshive.store._values import LockInfo, now
+
+
+class Locks(AuditLog):
+    """The environment lock; breaking it is audited."""
+
+    @abstractmethod
+    def _acquire(self, info: LockInfo) -> None:
+        """Take the environment lock or raise ``LockedError``."""
+
+    @abstractmethod
+    def _release(self) -> None: ...
+
+    @contextmanager
+    def lock(self, holder: str, purpose: str = "apply") -> Iterator[LockInfo]:
+        """Hold the environment's lock for the duration; released on exit, even on error."""
+        info = LockInfo(self.environment, holder, os.getpid(), socket.gethostname(), now(), purpose)
+        self._acquire(info)
+        try:
+            yield info
+        finally:
+            self._release()
+
+    def lock_info(self) -> LockInfo | None:
+        rows = self._execute(
+            "SELECT environment, holder, pid, host, since, purpose FROM locks "
+            "WHERE environment = ?",
+            (self.environment,),
+        )
+        return LockInfo(*rows[0]) if rows else None
+
+    def break_lock(self, by: str) -> LockInfo | None:
+        """Remove a lock left by a crashed run; recorded in the audit log."""
+        info = self.lock_info()
+        if info is None:
+            return None
+        with self.transaction():
+            self._execute("DELETE FROM locks WHERE environment = ?", (self.environment,))
+        self.audit(by, "lock_broken", self.environment, {"lock": info.__dict__})
+        return info
+
+    def _insert_lock(self, info: LockInfo) -> None:
+        self._execute(
+            "INSERT INTO locks (environment, holder, pid, host, since, purpose) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (info.environment, info.holder, info.pid, info.host, info.since, info.purpose),
+        )
+
+    def _delete_lock(self, info: LockInfo) -> None:
+        """Remove our own lock row (never another holder's)."""
+        with self.transaction():
+            self._execute(
+                "DELETE FROM locks WHERE environment = ? AND pid = ? AND since = ?",
+                (info.environment, info.pid, info.since),
+            )
+
+    def _locked(self, existing: LockInfo) -> LockedError:
+        hint = ""
+        if existing.host == socket.gethostname() and not _alive(existing.pid):
+            hint = (
+                f"; process {existing.pid} is no longer running: if no apply is in progress, "
+                "`accesshive state unlock --force` releases it"
+            )
+        return LockedError(f"environment '{self.environment}' is {existing.describe()}{hint}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

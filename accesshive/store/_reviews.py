@@ -1,0 +1,103 @@
+"""What people do for a plan, as tables: approvals of gated orders (read from a pull
+request) and the manual tasks of sources that a person provisions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from accesshive.errors import StoreError
+from accesshive.store._db import Database
+from accesshive.store._values import Task, now
+
+
+class Reviews(Database):
+    """Approvals and manual tasks."""
+
+    # ------------------------------------------------------------------ approvals
+
+    def record_approval(
+        self,
+        plan_digest: str,
+        order_id: str,
+        content_digest: str,
+        reviewer: str,
+        evidence: str,
+        at: str,
+    ) -> bool:
+        """Keep an approval read from a pull request (once per reviewer and order)."""
+        with self.transaction():
+            if self._execute(
+                "SELECT 1 FROM approvals WHERE plan_digest = ? AND order_id = ? AND reviewer = ?",
+                (plan_digest, order_id, reviewer),
+            ):
+                return False
+            self._execute(
+                "INSERT INTO approvals (plan_digest, order_id, content_digest, reviewer, "
+                "signature, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (plan_digest, order_id, content_digest, reviewer, evidence, at),
+            )
+        return True
+
+    def approvals(self, plan_digest: str) -> list[tuple[str, str, str, str, str]]:
+        """(order id, content digest, reviewer, evidence, at) recorded for a plan."""
+        rows = self._execute(
+            "SELECT order_id, content_digest, reviewer, signature, at FROM approvals "
+            "WHERE plan_digest = ? ORDER BY id",
+            (plan_digest,),
+        )
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    # ------------------------------------------------------------------ manual tasks
+
+    def save_task(self, task: Task) -> bool:
+        """Record a task once (idempotent by id); return whether it was new."""
+        with self.transaction():
+            if self._execute("SELECT 1 FROM tasks WHERE id = ?", (task.id,)):
+                return False
+            self._execute(
+                "INSERT INTO tasks (id, environment, plan_digest, order_id, source, assignee, "
+                "description, content, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    task.id,
+                    self.environment,
+                    task.plan_digest,
+                    task.order_id,
+                    task.source,
+                    task.assignee,
+                    task.description,
+                    json.dumps(task.content, sort_keys=True),
+                    task.state,
+                    task.created_at,
+                ),
+            )
+        return True
+
+    def tasks(self, state: str | None = None) -> list[Task]:
+        sql = (
+            "SELECT id, plan_digest, order_id, source, assignee, description, content, state, "
+            "created_at, done_at, done_by FROM tasks WHERE environment = ?"
+        )
+        params: list[Any] = [self.environment]
+        if state:
+            sql += " AND state = ?"
+            params.append(state)
+        rows = self._execute(sql + " ORDER BY created_at, id", params)
+        return [
+            Task(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], r[10])
+            for r in rows
+        ]
+
+    def complete_task(self, task_id: str, by: str, state: str = "verified") -> Task:
+        with self.transaction():
+            rows = self._execute(
+                "SELECT state FROM tasks WHERE id = ? AND environment = ?",
+                (task_id, self.environment),
+            )
+            if not rows:
+                raise StoreError(f"no manual task '{task_id}'; `accesshive tasks list` shows them")
+            self._execute(
+                "UPDATE tasks SET state = ?, done_at = ?, done_by = ? WHERE id = ?",
+                (state, now(), by, task_id),
+            )
+        return next(t for t in self.tasks() if t.id == task_id)

@@ -1,0 +1,63 @@
+"""The frozen values the store hands out (``LockInfo``, ``SnapshotInfo``, ``Task``,
+``OrderState``) and ``now``, the one clock of every timestamp it writes.
+
+Why apart from ``Store``: the pipeline stages (sync, apply, reports) use these values
+and the clock without needing the store's tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    environment: str
+    holder: str
+    pid: int
+    host: str
+    since: str
+    purpose: str
+
+    def describe(self) -> str:
+        return (
+            f"locked by {self.holder} (pid {self.pid} on {self.host}) since {self.since} "
+            f"for {self.purpose}"
+        )
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    source: str
+    fingerprint: str
+    read_at: str
+    accounts: int
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    plan_digest: str
+    order_id: str
+    source: str
+    assignee: str
+    description: str
+    content: dict[str, Any]
+    state: str
+    created_at: str
+    done_at: str | None = None
+    done_by: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderState:
+    order_id: str
+    state: str
+    at: str
+    message: str | None
+    result: str | None = None
