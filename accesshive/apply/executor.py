@@ -132,11 +132,13 @@ class Executor:
         """Several orders' states in one commit: a batch's bookkeeping costs one write."""
         if not records:
             return
-        with self._store_lock, self.store.transaction():
-            for order, state, message, result in records:
-                self.store.record_order_state(
-                    self.run_id, self.plan.digest, order.id, state, message, result
-                )
+        with self._store_lock:
+            self.store.record_order_states(
+                self.run_id,
+                self.plan.digest,
+                [(order.id, state, message, result) for order, state, message, result in records],
+            )
+            for order, state, message, _ in records:
                 self.result.states[order.id] = state
                 if message:
                     self.result.messages[order.id] = message
@@ -169,17 +171,18 @@ class Executor:
         orders = {o.id: o for o in self.plan.orders}
         dependents: dict[str, list[str]] = {oid: [] for oid in orders}
         waiting: dict[str, int] = {}
-        with self.store.transaction():  # every order's first "pending", in one commit
-            for oid, order in orders.items():
-                for dep in order.depends_on:
-                    dependents.setdefault(dep, []).append(oid)
-                prior = self._prior.get(oid)
-                if prior is not None and prior.state in DONE:
-                    self.result.states[oid] = prior.state
-                    continue
-                if prior is None:
-                    self._record(order, "pending")
-                waiting[oid] = -1  # counted below, once every prior state is known
+        first: list[_Record] = []
+        for oid, order in orders.items():
+            for dep in order.depends_on:
+                dependents.setdefault(dep, []).append(oid)
+            prior = self._prior.get(oid)
+            if prior is not None and prior.state in DONE:
+                self.result.states[oid] = prior.state
+                continue
+            if prior is None:
+                first.append((order, "pending", None, None))
+            waiting[oid] = -1  # counted below, once every prior state is known
+        self._record_many(first)  # every order's first "pending", in one commit
         for oid in waiting:
             waiting[oid] = sum(1 for d in orders[oid].depends_on if self._state(d) not in DONE)
         try:
@@ -326,6 +329,9 @@ class Executor:
                 todo = self._unknown_accounts(batch, finals)
                 todo = self._already_done(conn, todo, finals)
                 self._record_many([(o, "transmitted", None, None) for o in todo])
+                creates = [o.change.attributes for o in todo if o.action == "create_account"]
+                if creates:
+                    conn.prepare_creates(creates)
                 sent = self._send_all(conn, todo, finals)
                 self._record_many([(o, "executed", _adopted(s), s.external_id) for o, s in sent])
                 finals += self._verify_all(conn, sent)

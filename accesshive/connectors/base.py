@@ -19,7 +19,7 @@ responses; a thin client (sqlite3, psycopg, httpx, ldap3) does the I/O.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -124,6 +124,15 @@ class Connector(ABC):
         return found
 
     # -- orders (automatic sources)
+
+    def prepare_creates(self, accounts: Sequence[Mapping[str, Any]]) -> None:
+        """A batch of accounts (their attributes) is about to be created, one by one.
+
+        A connector may look up, in a few reads, what each create would otherwise check
+        on its own (an existing account to adopt); what it learns must be used at most
+        once and only for the creates that follow. The default does nothing.
+        """
+        return None
 
     def create_account(
         self, identity: str, attributes: Mapping[str, Any], enabled: bool

@@ -30,6 +30,9 @@ key has a default, the comment says so, otherwise the value is an example::
       group_name_attribute: cn            # the entitlement name (default cn)
       member_attribute: member            # default by class: member, uniqueMember, memberUid
       member_uid_attribute: uid           # memberUid groups: what they hold (default uid)
+      member_of_attribute: memberOf       # optional: the account's back-link to its groups
+                                          #   (memberof overlay, Active Directory); verify
+                                          #   then reads grants with the account
       empty_group_member: cn=nobody,dc=acme,dc=example   # optional: put into a groupOfNames
                                           #   whose last member goes (it needs one member)
       disable:                            # how accounts are disabled (absent: they cannot be)
@@ -79,7 +82,7 @@ import re
 import ssl
 import uuid
 import warnings
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +133,7 @@ KNOWN_KEYS = frozenset(
         "group_name_attribute",
         "member_attribute",
         "member_uid_attribute",
+        "member_of_attribute",
         "empty_group_member",
         "disable",
         "page_size",
@@ -277,6 +281,8 @@ class LdapConnector(Connector):
         self.member_uid_attribute = self._attr(
             conn.get("member_uid_attribute", "uid"), "member_uid_attribute"
         )
+        member_of = conn.get("member_of_attribute")
+        self.member_of = self._attr(member_of, "member_of_attribute") if member_of else None
         self.empty_member = self._dn("empty_group_member", required=False)
         self.disable = self._disable_settings(conn.get("disable"))
         self.page_size = self._positive("page_size", 500, integer=True)
@@ -301,9 +307,11 @@ class LdapConnector(Connector):
         self.read_attributes = list({a.lower(): a for a in wanted}.values())
         self._conn: Any = None
         self._groups: dict[str, str] = {}
+        """Group name → DN, filled as groups are looked up."""
         self._member_values: dict[str, str] = {}
         """external id → what groups hold for it (DN or uid), as last read in this session."""
-        """Group name → DN, filled as groups are looked up."""
+        self._looked_up: dict[tuple[str, str], list[_Entry]] = {}
+        """(correlation attribute, casefolded value) → accounts found by ``prepare_creates``."""
 
     # ------------------------------------------------------------------ settings
 
@@ -732,27 +740,48 @@ class LdapConnector(Connector):
     def get_accounts(
         self, external_ids: Collection[str], entitlements: Collection[str] = ()
     ) -> dict[str, SnapshotAccount]:
-        """One search per ``FILTER_CHUNK`` accounts (an OR of their ids) per base, and, when
-        grants are to be checked, one group search per account (not one per grant)."""
+        """One search per ``FILTER_CHUNK`` accounts (an OR of their ids) per base; grants,
+        when asked for, from the accounts' ``member_of_attribute`` when it is set, else one
+        group search per account (not one per grant)."""
         filters = {i: f for i in dict.fromkeys(external_ids) if (f := self._id_filter(i))}
         ids = list(filters)
+        attributes = self.read_attributes
+        if entitlements and self.member_of:
+            attributes = [*attributes, self.member_of]
         entries: dict[str, _Entry] = {}
         for start in range(0, len(ids), FILTER_CHUNK):
             any_of = "".join(filters[i] for i in ids[start : start + FILTER_CHUNK])
             for base, scope in self._bases():
                 for entry in self._search(
-                    base, scope, f"(&{self.account_filter}(|{any_of}))", self.read_attributes
+                    base, scope, f"(&{self.account_filter}(|{any_of}))", attributes
                 ):
                     external_id = self._external_id(entry)
                     if external_id in filters and external_id not in entries:
                         entries[external_id] = entry
                         self._remember(entry)
+        groups = {}  # normalised group DN → entitlement, for member_of_attribute
+        if entitlements and self.member_of:
+            for name in entitlements:
+                if (dn := self._group_dn(name)) is not None:
+                    groups[normalize_dn(dn)] = name
         return {
-            external_id: self._snapshot(
-                entry, set(self._groups_of(entry)) if entitlements else set()
-            )
+            external_id: self._snapshot(entry, self._grants_among(entry, entitlements, groups))
             for external_id, entry in entries.items()
         }
+
+    def _grants_among(
+        self, entry: _Entry, entitlements: Collection[str], groups: Mapping[str, str]
+    ) -> set[str]:
+        if not entitlements:
+            return set()
+        if not self.member_of:
+            return set(self._groups_of(entry))
+        held = set()
+        for value in entry.strings(self.member_of):
+            with suppress(DnError):  # not a DN: not one of our groups
+                if (name := groups.get(normalize_dn(value))) is not None:
+                    held.add(name)
+        return held
 
     def _groups_of(self, entry: _Entry) -> dict[str, str]:
         """The groups that hold the account: name → DN."""
@@ -770,22 +799,52 @@ class LdapConnector(Connector):
 
     # ------------------------------------------------------------------ orders
 
+    def _correlation_attributes(self) -> list[str]:
+        names = dict.fromkeys(
+            a for a in [*self.source.account.correlation, self.rdn_attribute] if _ATTRIBUTE.match(a)
+        )
+        return list({a.lower(): a for a in reversed(names)}.values())[::-1]
+
+    def prepare_creates(self, accounts: Sequence[Mapping[str, Any]]) -> None:
+        """Look up every correlation value of a batch of new accounts in a few OR searches,
+        so that each create's check for an existing account needs no search of its own."""
+        self._looked_up.clear()
+        for attr in self._correlation_attributes():
+            values = sorted(
+                {v[0] for a in accounts if len(v := _values(a.get(attr))) == 1}, key=str.casefold
+            )
+            for start in range(0, len(values), FILTER_CHUNK):
+                chunk = values[start : start + FILTER_CHUNK]
+                any_of = "".join(f"({attr}={escape_filter_chars(v)})" for v in chunk)
+                found: dict[str, list[_Entry]] = {v.casefold(): [] for v in chunk}
+                for base, scope in self._bases():
+                    for entry in self._search(
+                        base, scope, f"(&{self.account_filter}(|{any_of}))", self.read_attributes
+                    ):
+                        for value in {v.casefold() for v in entry.strings(attr)}:
+                            if value in found:
+                                found[value].append(entry)
+                for value, entries in found.items():
+                    self._looked_up[(attr.lower(), value)] = entries
+
     def _find(self, attributes: Mapping[str, Any]) -> _Entry | None:
-        """The one account that correlates with ``attributes`` (correlation, then the RDN)."""
-        tried = set()
-        for attr in [*self.source.account.correlation, self.rdn_attribute]:
+        """The one account that correlates with ``attributes`` (correlation, then the RDN);
+        from what ``prepare_creates`` looked up, when it did (once: a second create of the
+        same value searches again)."""
+        for attr in self._correlation_attributes():
             value = _values(attributes.get(attr))
-            if attr.lower() in tried or len(value) != 1 or not _ATTRIBUTE.match(attr):
+            if len(value) != 1:
                 continue
-            tried.add(attr.lower())
-            found: list[_Entry] = []
-            for base, scope in self._bases():
-                found += self._search(
-                    base,
-                    scope,
-                    f"(&{self.account_filter}({attr}={escape_filter_chars(value[0])}))",
-                    self.read_attributes,
-                )
+            found = self._looked_up.pop((attr.lower(), value[0].casefold()), None)
+            if found is None:
+                found = []
+                for base, scope in self._bases():
+                    found += self._search(
+                        base,
+                        scope,
+                        f"(&{self.account_filter}({attr}={escape_filter_chars(value[0])}))",
+                        self.read_attributes,
+                    )
             if len(found) == 1:
                 return found[0]
         return None

@@ -9,6 +9,7 @@ ou, dc, o), which is what directories use.
 
 from __future__ import annotations
 
+import functools
 from string import hexdigits
 
 Rdn = list[tuple[str, str]]
@@ -86,8 +87,11 @@ def rdn_string(attribute: str, value: str) -> str:
     return f"{attribute}={escape_value(value)}"
 
 
+@functools.lru_cache(maxsize=8192)
 def normalize_dn(dn: str) -> str:
-    """The form two DNs of the same entry share: ``UID=Ada, ou=People`` → ``uid=ada,ou=people``."""
+    """The form two DNs of the same entry share: ``UID=Ada, ou=People`` → ``uid=ada,ou=people``.
+
+    Cached: the same group, base and member DNs come back in every read."""
     parts = []
     for rdn in parse_dn(dn):
         avas = sorted(

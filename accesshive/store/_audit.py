@@ -16,6 +16,15 @@ class AuditLog(Database):
 
     def audit(self, actor: str, event: str, subject: str | None, details: dict[str, Any]) -> None:
         """Append to the audit log; each entry hashes the one before (tamper evidence)."""
+        self.audit_many(actor, event, [(subject, details)])
+
+    def audit_many(
+        self, actor: str, event: str, entries: list[tuple[str | None, dict[str, Any]]]
+    ) -> None:
+        """Append several entries of one event, chained in order, in one statement: a batch
+        of order transitions costs one read of the chain's head, not one per entry."""
+        if not entries:
+            return
         with self.transaction():
             rows = self._execute(
                 "SELECT hash FROM audit WHERE environment = ? ORDER BY seq DESC LIMIT 1",
@@ -23,12 +32,16 @@ class AuditLog(Database):
             )
             prev = rows[0][0] if rows else None
             at = now()
-            body = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
-            digest = entry_hash(prev, at, actor, event, subject, body)
-            self._execute(
+            values = []
+            for subject, details in entries:
+                body = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
+                digest = entry_hash(prev, at, actor, event, subject, body)
+                values.append((self.environment, at, actor, event, subject, body, prev, digest))
+                prev = digest
+            self._executemany(
                 "INSERT INTO audit (environment, at, actor, event, subject, details, prev_hash, "
                 "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.environment, at, actor, event, subject, body, prev, digest),
+                values,
             )
 
     def audit_entries(self, since: str | None = None, after_seq: int = 0) -> list[AuditEntry]:

@@ -23,6 +23,10 @@ class Database(ABC):
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement in the current transaction; return its rows (if any)."""
 
+    @abstractmethod
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row, in the current transaction."""
+
     _depth = 0
 
     @contextmanager

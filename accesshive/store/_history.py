@@ -121,17 +121,35 @@ class History(AuditLog):
         message: str | None = None,
         result: str | None = None,
     ) -> None:
+        self.record_order_states(run_id, plan_digest, [(order_id, state, message, result)])
+
+    def record_order_states(
+        self,
+        run_id: int,
+        plan_digest: str,
+        events: list[tuple[str, str, str | None, str | None]],
+    ) -> None:
+        """(order id, state, message, result) for several orders, with their audit entries,
+        in one commit."""
+        if not events:
+            return
+        at = now()
         with self.transaction():
-            self._execute(
+            self._executemany(
                 "INSERT INTO order_events (run_id, plan_digest, order_id, state, at, message, "
                 "result) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, plan_digest, order_id, state, now(), message, result),
+                [
+                    (run_id, plan_digest, oid, state, at, msg, res)
+                    for oid, state, msg, res in events
+                ],
             )
-            self.audit(
+            self.audit_many(
                 "apply",
                 "order_state",
-                order_id,
-                {"plan": plan_digest, "run": run_id, "state": state, "message": message},
+                [
+                    (oid, {"plan": plan_digest, "run": run_id, "state": state, "message": msg})
+                    for oid, state, msg, _ in events
+                ],
             )
 
     def order_states(self, plan_digest: str) -> dict[str, OrderState]:

@@ -58,6 +58,13 @@ class PostgresStore(Store):
         except self._psycopg.Error as exc:
             raise StoreError(f"store {self.location}: {exc}") from exc
 
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            with self._conn.cursor() as cur:
+                cur.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
+        except self._psycopg.Error as exc:
+            raise StoreError(f"store {self.location}: {exc}") from exc
+
     @contextmanager
     def _outermost(self) -> Iterator[None]:
         with self._conn.transaction():

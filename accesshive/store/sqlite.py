@@ -47,6 +47,12 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StoreError(f"store {self.path}: {exc}") from exc
 
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            self._conn.executemany(sql, [tuple(r) for r in rows])
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path}: {exc}") from exc
+
     @contextmanager
     def _outermost(self) -> Iterator[None]:
         self._execute("BEGIN IMMEDIATE")

@@ -110,6 +110,7 @@ def _ldap(accounts: int, workdir: Path) -> dict[str, Any]:
                 "groups_dn": s.GROUPS,
                 "empty_group_member": s.NOBODY,
                 "disable": {"method": "ou", "ou": s.DISABLED},
+                "member_of_attribute": "memberOf",  # the test slapd runs the memberof overlay
             }
             root = _repo(workdir / f"ldap-{concurrency}", "ldap", connection, accounts, concurrency)
             timing = _accesshive(root)
@@ -165,6 +166,9 @@ def _scim(accounts: int, workdir: Path) -> dict[str, Any]:
                     json={
                         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                         "userName": f"b{n:05}",
+                        "active": True,
+                        "displayName": f"b{n:05}",
+                        "emails": [{"value": f"b{n}@example.com", "primary": True}],
                     },
                 ).json()
                 for gid in groups.values():

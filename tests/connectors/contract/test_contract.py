@@ -145,3 +145,51 @@ def test_errors_are_classified_with_the_target_message(target: Target) -> None:
         list(conn.read())
     assert down.value.message
     assert down.value.retryable is target.extras.get("unreachable_retryable", True)
+
+
+def test_a_batched_read_back_matches_one_by_one(target: Target) -> None:
+    """``get_accounts`` (what apply verifies a batch with) sees what ``get_account`` sees,
+    grants included, across more accounts than a page, leaving out a deleted one."""
+    first, second = target.entitlements
+    with target.connector() as conn:
+        ids = [_create(conn, target, 400 + n) for n in range(target.page_size + 2)]
+        for n, ext in enumerate(ids):
+            if n % 2 == 0:
+                conn.grant(ext, first)
+            if n % 3 == 0:
+                conn.grant(ext, second)
+        conn.set_enabled(ids[1], False)
+        gone = _create(conn, target, 399)
+        conn.delete_account(gone)
+        target.out_of_band_change(ids[2], target.changeable, "Someone Else")
+    with target.connector() as conn:
+        batch = conn.get_accounts([*ids, gone], [first, second])
+        one_by_one = {ext: conn.get_account(ext) for ext in ids}
+        without_grants = conn.get_accounts(ids[:2])
+    assert set(batch) == set(ids)
+    for ext in ids:
+        expected = one_by_one[ext]
+        assert expected is not None
+        got = batch[ext]
+        assert (got.enabled, got.attributes) == (expected.enabled, expected.attributes), ext
+        assert sorted(got.grants) == sorted(g for g in expected.grants if g in (first, second))
+    assert batch[ids[2]].attributes[target.changeable] == "Someone Else"
+    assert batch[ids[1]].enabled is False
+    assert set(without_grants) == set(ids[:2])
+
+
+def test_prepared_creates_still_adopt_and_never_duplicate(target: Target) -> None:
+    """What ``prepare_creates`` looks up ahead is used once: an account that exists is
+    adopted, a new one is created, and a second create of it adopts it."""
+    with target.connector() as conn:
+        existing = _create(conn, target, 501)
+    with target.connector() as conn:
+        conn.prepare_creates([target.account(501), target.account(502)])
+        adopted = conn.create_account("person501", target.account(501), True)
+        created = conn.create_account("person502", target.account(502), True)
+        again = conn.create_account("person502", target.account(502), True)
+        accounts = _all(conn)
+    assert (adopted.adopted, adopted.external_id) == (True, existing)
+    assert not created.adopted
+    assert (again.adopted, again.external_id) == (True, created.external_id)
+    assert sorted(a.external_id for a in accounts) == sorted([existing, created.external_id])

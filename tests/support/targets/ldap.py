@@ -92,11 +92,17 @@ def dn_of(server: slapd.Slapd, external_id: str) -> str:
 
 
 def make_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    yield from ldap_target(tmp_path)
+
+
+def ldap_target(tmp_path: Path, **connection: Any) -> Iterator[Target]:
+    """The contract target on a fresh slapd; ``connection`` adds settings to the source."""
     slapd.require()
     with slapd.slapd_server() as server:
 
         def connector() -> LdapConnector:
-            return LdapConnector("contract", ldap_source(server.url), context(tmp_path))
+            source = ldap_source(server.url, **connection)
+            return LdapConnector("contract", source, context(tmp_path))
 
         def change(ext: str, attr: str, value: str) -> None:
             import ldap3
