@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic.dataclasses import dataclass
 
 from accesshive.config.yamlio import YamlProblem, parse_bytes
 from accesshive.errors import SnapshotError
@@ -23,7 +24,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SnapshotAccount(_Model):
+@dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
+class SnapshotAccount:
+    """One account as read from a source.
+
+    A slotted dataclass rather than a model: a large org's snapshot holds millions of
+    them, and a model instance carries a ``__dict__`` and a set of the fields given
+    (about 1 KB together) that a slotted instance does not."""
+
     external_id: str
     """The target's own id for the account (DN, SCIM id, primary key)."""
     identity: str | None = None
