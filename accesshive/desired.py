@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from accesshive.config import Config
 from accesshive.config.assignment import assign, credential_mode, is_credential_only
-from accesshive.config.model import Identity, LifecycleState
+from accesshive.config.model import AttributeSpec, Identity, LifecycleState, Source
 from accesshive.config.templates import TemplateProblem, identity_context, render
 from accesshive.config.values import ValueProblem, coerce, is_empty
 from accesshive.diagnostics import Diagnostic
@@ -26,7 +27,7 @@ AccountState = Literal["enabled", "disabled", "absent"]
 AccessState = Literal["granted", "kept", "revoked"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredAccount:
     source: str
     identity: str
@@ -47,7 +48,7 @@ class DesiredAccount:
     """Managed shared credential: apply generates the password on create."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredCredential:
     identity: str
     vault: str
@@ -60,7 +61,7 @@ class DesiredCredential:
     """For managed credentials: the source whose account holds the password."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredIdentity:
     id: str
     type: str
@@ -86,6 +87,8 @@ def expand(config: Config, today: dt.date) -> tuple[DesiredState, list[Diagnosti
     credentials: dict[str, DesiredCredential] = {}
     identities: dict[str, DesiredIdentity] = {}
     problems: list[Diagnostic] = []
+    plans = {sid: _SourcePlan.of(source) for sid, source in config.sources.items()}
+    shared = _Shared()
     for iid in sorted(config.identities):
         ident = config.identities[iid]
         lifecycle = config.lifecycle_states.get(ident.lifecycle_state)
@@ -95,26 +98,28 @@ def expand(config: Config, today: dt.date) -> tuple[DesiredState, list[Diagnosti
         identities[iid] = DesiredIdentity(
             iid, ident.type, ident.lifecycle_state, assignment.roles, is_credential_only(ident)
         )
-        grants = _grants(config, assignment.profiles)
+        grants = shared.grants(config, assignment.profiles)
         context = identity_context(iid, ident)
+        state, create = _account_state(lifecycle, ident, today)
+        managed = _managed(ident)
         for sid, why in sorted(assignment.sources.items()):
             source = config.sources.get(sid)
             if source is None or source.kind == "vault":
                 continue
-            attributes = _render_account(config, iid, sid, context, problems)
-            state, create = _account_state(lifecycle, ident, today)
+            plan = plans[sid]
+            via = grants.get(sid, _NONE)
             accounts[(sid, iid)] = DesiredAccount(
                 source=sid,
                 identity=iid,
                 state=state,
                 create_if_missing=create,
-                attributes=attributes,
-                synced=frozenset(source.account.sync),
+                attributes=_render_account(config, plan, iid, sid, context, problems),
+                synced=plan.synced,
                 access=lifecycle.access,
-                grants=frozenset(grants.get(sid, {})),
-                grant_via=grants.get(sid, {}),
+                grants=shared.entitlements(via),
+                grant_via=via,
                 reason=why,
-                generate_password=_managed(ident) and source.kind == "google_workspace",
+                generate_password=managed and source.kind == "google_workspace",
             )
         cred = _credential(config, iid, ident)
         if cred is not None and lifecycle.accounts != "absent":
@@ -131,6 +136,53 @@ def expand(config: Config, today: dt.date) -> tuple[DesiredState, list[Diagnosti
         ),
         problems,
     )
+
+
+_NONE: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class _SourcePlan:
+    """What every account of a source renders alike, worked out once per source."""
+
+    synced: frozenset[str]
+    attributes: tuple[tuple[str, str | int | bool, AttributeSpec | None], ...]
+    """(attribute, template, schema spec) in attribute order."""
+
+    @classmethod
+    def of(cls, source: Source) -> _SourcePlan:
+        schema = source.account.schema_
+        return cls(
+            frozenset(source.account.sync),
+            tuple(
+                (attr, template, schema.get(attr))
+                for attr, template in sorted(source.managed_attributes.items())
+            ),
+        )
+
+
+class _Shared:
+    """Identities with the same access profiles get the same grants: one object for all
+    of them, not one per account (a large org has hundreds of thousands of accounts and
+    a few hundred distinct sets)."""
+
+    def __init__(self) -> None:
+        self._grants: dict[tuple[str, ...], dict[str, Mapping[str, str]]] = {}
+        self._sets: dict[int, frozenset[str]] = {}
+
+    def grants(self, config: Config, profiles: Mapping[str, str]) -> dict[str, Mapping[str, str]]:
+        key = tuple(sorted(profiles))
+        found = self._grants.get(key)
+        if found is None:
+            found = {sid: MappingProxyType(via) for sid, via in _grants(config, profiles).items()}
+            self._grants[key] = found
+        return found
+
+    def entitlements(self, via: Mapping[str, str]) -> frozenset[str]:
+        found = self._sets.get(id(via))
+        if found is None:
+            found = self._sets[id(via)] = frozenset(via)
+        return found
 
 
 def _managed(ident: Identity) -> bool:
@@ -164,13 +216,15 @@ def _grants(config: Config, profiles: Mapping[str, str]) -> dict[str, dict[str, 
 
 
 def _render_account(
-    config: Config, iid: str, sid: str, context: Mapping[str, Any], problems: list[Diagnostic]
+    config: Config,
+    plan: _SourcePlan,
+    iid: str,
+    sid: str,
+    context: Mapping[str, Any],
+    problems: list[Diagnostic],
 ) -> dict[str, Any]:
-    source = config.sources[sid]
-    schema = source.account.schema_
     out: dict[str, Any] = {}
-    for attr, template in sorted(source.managed_attributes.items()):
-        spec = schema.get(attr)
+    for attr, template, spec in plan.attributes:
         try:
             value = render(template, context)
             if spec is not None and spec.required and is_empty(value):
