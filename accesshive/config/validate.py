@@ -262,14 +262,15 @@ def check_identity_schema(config: Config) -> Iterator[Diagnostic]:
         return
     for iid, ident in config.identities.items():
         for key, value in ident.attributes.items():
-            where = config.origin("identities", iid, "attributes", key)
             spec = schema.get(key)
             if spec is None:
+                where = config.origin("identities", iid, "attributes", key)
                 yield _unknown_identity_attribute(config, key, where)
                 continue
             try:
                 coerce(value, spec)
             except ValueProblem as problem:
+                where = config.origin("identities", iid, "attributes", key)
                 yield Diagnostic(
                     "wrong-type", f"identity '{iid}' attribute '{key}' {problem}", where
                 )

@@ -76,6 +76,10 @@ def _boolean(value: Any) -> bool:
     raise ValueProblem(f"must be a boolean (true/false), got {_show(value)}")
 
 
+_PLAIN = AttributeSpec()
+"""An attribute the source's schema does not declare: a case-insensitive string."""
+
+
 def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
@@ -83,10 +87,11 @@ def is_empty(value: Any) -> bool:
 def normalize(value: Any, spec: AttributeSpec | None) -> Any:
     """A comparable form: case folded unless case-exact, lists as sorted tuples, and every
     spelling of "nothing" (None, "", []) alike: targets drop empty attributes."""
-    if is_empty(value):
+    if value is None or value == "" or value == []:
         return None
-    spec = spec or AttributeSpec()
-    if isinstance(value, list | tuple):
+    if spec is None:
+        spec = _PLAIN
+    if isinstance(value, (list, tuple)):
         return tuple(sorted(repr(normalize(v, spec)) for v in value))
     if spec.type == "boolean":
         try:

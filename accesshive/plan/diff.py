@@ -12,6 +12,7 @@ when the guardrail policy says so.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -276,7 +277,7 @@ def _attribute_updates(
 ) -> dict[str, Any]:
     schema = source.account.schema_
     out: dict[str, Any] = {}
-    for attr in sorted(want.synced):
+    for attr in _in_order(want.synced):
         if attr not in want.attributes:
             continue
         new, old = want.attributes[attr], have.attributes.get(attr)
@@ -285,6 +286,12 @@ def _attribute_updates(
         if normalize(new, schema.get(attr)) != normalize(old, schema.get(attr)):
             out[attr] = {"from": old, "to": new}
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _in_order(names: frozenset[str]) -> tuple[str, ...]:
+    """Sorted once per source: every account of a source shares its ``synced`` set."""
+    return tuple(sorted(names))
 
 
 def _unassigned(
