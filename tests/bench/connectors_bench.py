@@ -1,5 +1,6 @@
 """Connector benchmark: sync and apply N accounts with 3 group grants each against the
-local scim2-server and a throwaway slapd, beside a bare client loop doing the same writes.
+local scim2-server (in its own process) and a throwaway slapd, beside a bare client
+loop doing the same writes.
 
     python -m tests.bench.connectors_bench [--accounts 2000] [--kinds ldap,scim]
 
@@ -17,14 +18,18 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 TODAY = dt.date(2026, 11, 29)
 GROUPS = ("staff", "builders", "vpn-users")
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def _repo(
@@ -134,31 +139,60 @@ def _ldap(accounts: int, workdir: Path) -> dict[str, Any]:
     return results
 
 
+_SERVE = """
+import json, sys
+from tests.support.scim_server import scim_server
+with scim_server() as server:
+    print(json.dumps({"url": server.url, "token": server.token}), flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextmanager
+def _scim_process() -> Iterator[tuple[str, str]]:
+    """scim2-server in a process of its own, as a real target is: client and server then
+    each have a core, and requests in flight from several connectors can overlap."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SERVE],
+        cwd=Path(__file__).resolve().parents[2],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        yield info["url"], info["token"]
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(10)
+
+
 def _scim(accounts: int, workdir: Path) -> dict[str, Any]:
     import httpx
 
-    from tests.support.scim_server import scim_server
-
     results: dict[str, Any] = {}
     for concurrency in (1, 4):
-        with scim_server() as server:
-            for group in GROUPS:
-                server.create_group(group)
-            os.environ["BENCH_SCIM_TOKEN"] = server.token
-            connection = {
-                "base_url": server.url,
-                "token": "${env:BENCH_SCIM_TOKEN}",
-                "page_size": 500,
-            }
+        with _scim_process() as (url, token):
+            headers = {"Authorization": f"Bearer {token}"}
+            with httpx.Client(base_url=url, headers=headers) as http:
+                for group in GROUPS:
+                    http.post("/Groups", json={"schemas": [GROUP], "displayName": group})
+            os.environ["BENCH_SCIM_TOKEN"] = token
+            connection = {"base_url": url, "token": "${env:BENCH_SCIM_TOKEN}", "page_size": 500}
             root = _repo(workdir / f"scim-{concurrency}", "scim", connection, accounts, concurrency)
             results[f"accesshive_c{concurrency}"] = _accesshive(root)
-    with scim_server() as server:
-        groups = {g: server.create_group(g) for g in GROUPS}
+    with _scim_process() as (url, token):
         headers = {
-            "Authorization": f"Bearer {server.token}",
+            "Authorization": f"Bearer {token}",
             "Content-Type": "application/scim+json",
         }
-        with httpx.Client(base_url=server.url, headers=headers) as http:
+        with httpx.Client(base_url=url, headers=headers) as http:
+            groups = [
+                http.post("/Groups", json={"schemas": [GROUP], "displayName": g}).json()["id"]
+                for g in GROUPS
+            ]
             start = time.perf_counter()
             for n in range(accounts):
                 user = http.post(
@@ -171,7 +205,7 @@ def _scim(accounts: int, workdir: Path) -> dict[str, Any]:
                         "emails": [{"value": f"b{n}@example.com", "primary": True}],
                     },
                 ).json()
-                for gid in groups.values():
+                for gid in groups:
                     http.patch(
                         f"/Groups/{gid}",
                         json={
