@@ -11,7 +11,7 @@ so ``validate`` and ``plan`` report them alike.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -19,8 +19,8 @@ from typing import Any, Literal
 from accesshive.config import Config
 from accesshive.config.assignment import assign, credential_mode, is_credential_only
 from accesshive.config.model import AttributeSpec, Identity, LifecycleState, Source
-from accesshive.config.templates import TemplateProblem, identity_context, render
-from accesshive.config.values import ValueProblem, coerce, is_empty
+from accesshive.config.templates import TemplateProblem, identity_context, renderer
+from accesshive.config.values import ValueProblem, coercer, is_empty
 from accesshive.diagnostics import Diagnostic
 
 AccountState = Literal["enabled", "disabled", "absent"]
@@ -146,8 +146,8 @@ class _SourcePlan:
     """What every account of a source renders alike, worked out once per source."""
 
     synced: frozenset[str]
-    attributes: tuple[tuple[str, str | int | bool, AttributeSpec | None], ...]
-    """(attribute, template, schema spec) in attribute order."""
+    attributes: tuple[_Attribute, ...]
+    """In attribute order."""
 
     @classmethod
     def of(cls, source: Source) -> _SourcePlan:
@@ -155,9 +155,27 @@ class _SourcePlan:
         return cls(
             frozenset(source.account.sync),
             tuple(
-                (attr, template, schema.get(attr))
+                _Attribute.of(attr, template, schema.get(attr))
                 for attr, template in sorted(source.managed_attributes.items())
             ),
+        )
+
+
+@dataclass(frozen=True)
+class _Attribute:
+    name: str
+    render: Callable[[Mapping[str, Any]], Any]
+    required: bool
+    coerce: Callable[[Any], Any] | None
+    """None: the schema does not declare the attribute, the rendered value stands."""
+
+    @classmethod
+    def of(cls, name: str, template: str | int | bool, spec: AttributeSpec | None) -> _Attribute:
+        return cls(
+            name,
+            renderer(template),
+            spec is not None and spec.required,
+            coercer(spec) if spec is not None else None,
         )
 
 
@@ -224,17 +242,17 @@ def _render_account(
     problems: list[Diagnostic],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for attr, template, spec in plan.attributes:
+    for attr in plan.attributes:
         try:
-            value = render(template, context)
-            if spec is not None and spec.required and is_empty(value):
+            value = attr.render(context)
+            if attr.required and is_empty(value):
                 raise ValueProblem("is empty")
-            if spec is not None and not is_empty(value):
-                value = coerce(value, spec)
+            if attr.coerce is not None and not is_empty(value):
+                value = attr.coerce(value)
         except (TemplateProblem, ValueProblem) as problem:
-            problems.append(_render_problem(config, iid, sid, attr, problem))
+            problems.append(_render_problem(config, iid, sid, attr.name, problem))
             continue
-        out[attr] = value
+        out[attr.name] = value
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 from accesshive.config.model import AttributeSpec
@@ -33,6 +34,14 @@ def coerce(value: Any, spec: AttributeSpec) -> Any:
     if isinstance(value, list):
         raise ValueProblem("is a list, but the attribute holds a single value")
     return _coerce_one(value, spec)
+
+
+def coercer(spec: AttributeSpec) -> Callable[[Any], Any]:
+    """``coerce`` for one attribute: a plain string attribute (the most common kind) skips
+    the type dispatch for values that are already strings."""
+    if spec.type == "string" and spec.max_length is None and not spec.multi_valued:
+        return lambda value: value if type(value) is str else coerce(value, spec)
+    return lambda value: coerce(value, spec)
 
 
 def _coerce_one(value: Any, spec: AttributeSpec) -> Any:
