@@ -59,8 +59,10 @@ def diff(config: Config, desired: DesiredState, snapshot: Snapshot, today: dt.da
     adoptions: list[Adoption] = []
     conflicts: list[str] = []
     by_source: dict[str, list[DesiredAccount]] = {}
-    for (sid, _), account in sorted(desired.accounts.items()):
+    for (sid, _), account in desired.accounts.items():
         by_source.setdefault(sid, []).append(account)
+    for accounts in by_source.values():  # expand gives them in order: a linear sort
+        accounts.sort(key=_by_identity)
     for sid in sorted(config.sources):
         source = config.sources[sid]
         if source.kind == "vault":
@@ -162,6 +164,10 @@ class _Matcher:
         return (a for a in self.accounts if a.external_id not in self.claimed)
 
 
+def _by_identity(account: DesiredAccount) -> str:
+    return account.identity
+
+
 def _key(value: Any) -> Any:
     return repr(value)
 
@@ -246,14 +252,15 @@ def _converge(
     sid, ext = want.source, have.external_id
     name = _name(source, have.attributes) or _name(source, want.attributes)
     managed = desired.managed_entitlements.get(sid, frozenset())
-    held = set(have.grants)
+    to_grant: list[str] = []
+    to_revoke: list[str] = []
     if want.access == "granted":
-        to_grant = sorted(want.grants - held)
-        to_revoke = sorted((held & managed) - want.grants)
+        if missing := want.grants.difference(have.grants):
+            to_grant = sorted(missing)
+        if extra := managed.intersection(have.grants).difference(want.grants):
+            to_revoke = sorted(extra)
     elif want.access == "revoked":
-        to_grant, to_revoke = [], sorted(held)
-    else:
-        to_grant, to_revoke = [], []
+        to_revoke = sorted(set(have.grants))
     if duplicate:
         to_grant = []
     if want.state != "absent" and not duplicate:

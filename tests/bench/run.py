@@ -292,6 +292,7 @@ def worker_stages(repo: Path, snapshot: Path) -> dict[str, Any]:
     import accesshive.plan.build as build_mod
     from accesshive.desired import expand
     from accesshive.errors import AccessHiveError
+    from accesshive.operations import bulk_work
     from accesshive.plan.planfile import dumps
     from accesshive.state.snapshot import Snapshot, load_snapshot
 
@@ -324,6 +325,9 @@ def worker_stages(repo: Path, snapshot: Path) -> dict[str, Any]:
         rss[f"after_{name}"] = _self_rss()
         return value
 
+    # as `accesshive plan` runs them: with the cyclic collector paused (bulk_work)
+    work = bulk_work()
+    work.__enter__()
     config = stage("load_config", lambda: loader_mod.load_config(repo))
     desired, problems = stage("expand", lambda: expand(config, today))
     out["expand_problems"] = len(problems)
@@ -337,6 +341,7 @@ def worker_stages(repo: Path, snapshot: Path) -> dict[str, Any]:
         )
     plan = stage("make_plan", lambda: build_mod.make_plan(config, desired, snap, today))
     stage("render_json", lambda: dumps(plan))
+    work.__exit__(None, None, None)
     out["components"] = {k: round(v, 3) for k, v in sorted(timer.seconds.items())}
     out["component_calls"] = dict(sorted(timer.calls.items()))
     out["not_patched"] = sorted(k for k, ok in patched.items() if not ok)
