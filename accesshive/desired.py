@@ -82,7 +82,14 @@ class DesiredState:
     """source → entitlements classified sensitive."""
 
 
-def expand(config: Config, today: dt.date) -> tuple[DesiredState, list[Diagnostic]]:
+def expand(
+    config: Config,
+    today: dt.date,
+    rendered: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+) -> tuple[DesiredState, list[Diagnostic]]:
+    """``rendered``: (source, identity) → attributes an earlier run rendered from the same
+    templates and identity (``config/render_cache.py``); those are not rendered again."""
+    rendered = rendered or {}
     accounts: dict[tuple[str, str], DesiredAccount] = {}
     credentials: dict[str, DesiredCredential] = {}
     identities: dict[str, DesiredIdentity] = {}
@@ -113,7 +120,9 @@ def expand(config: Config, today: dt.date) -> tuple[DesiredState, list[Diagnosti
                 identity=iid,
                 state=state,
                 create_if_missing=create,
-                attributes=_render_account(config, plan, iid, sid, context, problems),
+                attributes=dict(known)
+                if (known := rendered.get((sid, iid))) is not None
+                else _render_account(config, plan, iid, sid, context, problems),
                 synced=plan.synced,
                 access=lifecycle.access,
                 grants=shared.entitlements(via),

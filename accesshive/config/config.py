@@ -49,9 +49,9 @@ class Config:
     environment: str = "default"
     """The environment this config is seen in (connection overlays applied)."""
     policy_origins: Mapping[str, str] = field(default_factory=dict)
+    """policy section → the file it was taken from."""
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
     """Derived values computed once per config (assignments); never part of its meaning."""
-    """policy section → the file it was taken from."""
 
     def policy_origin(self, section: str, *path: str | int) -> Location:
         return Location(self.policy_origins.get(section, "policies"), (section, *path))

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from accesshive.config import Config, load_config, locate
+from accesshive.config import Config, load_config, locate, render_cache
 from accesshive.config.environments import environment_name
 from accesshive.config.model import COLLECTIONS, ProjectDocument
 from accesshive.config.validate import validate
@@ -99,10 +99,21 @@ def load_and_expand(
     Identities pushed by identity providers (``scim serve``) join those of the YAML.
     """
     config = with_pushed_identities(load_config(root, environment), root)
-    desired, problems = expand(config, today)
+    recalled = render_cache.recall(config)
+    desired, problems = expand(config, today, recalled.attributes)
+    render_cache.remember(recalled, desired.accounts, _identities_in(problems))
     if problems:
         raise ConfigError(locate(config, [*config.warnings, *problems]))
     return config, desired
+
+
+def _identities_in(problems: list[Diagnostic]) -> list[str]:
+    """The identities expand reported problems for (their locations name them)."""
+    return [
+        str(d.location.path[1])
+        for d in problems
+        if d.location and len(d.location.path) > 1 and d.location.path[0] == "identities"
+    ]
 
 
 def with_pushed_identities(config: Config, root: Path) -> Config:
