@@ -18,6 +18,7 @@ def test_all_is_sorted_and_importable() -> None:
     [
         "accesshive.cli",
         "accesshive.connectors.ldap",
+        "accesshive.connectors.scim",
         "accesshive.operations",
         "accesshive.store",
         "accesshive.store.base",
