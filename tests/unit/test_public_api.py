@@ -17,6 +17,7 @@ def test_all_is_sorted_and_importable() -> None:
     "module",
     [
         "accesshive.cli",
+        "accesshive.connectors.google_workspace",
         "accesshive.connectors.ldap",
         "accesshive.connectors.scim",
         "accesshive.operations",
