@@ -196,9 +196,9 @@ class Slapd:
 
 def ldap3_module() -> Any:
     """ldap3, imported as the connector imports it (quiet about pyasn1's deprecations)."""
-    from accesshive.connectors import ldap
+    from accesshive.connectors.ldap import _ldap3
 
-    return ldap.ldap3
+    return _ldap3.ldap3
 
 
 def _config_ldif(base: Path, tls: bool) -> str:

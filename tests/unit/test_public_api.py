@@ -15,7 +15,15 @@ def test_all_is_sorted_and_importable() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["accesshive.cli", "accesshive.operations", "accesshive.store", "accesshive.store.base"],
+    [
+        "accesshive.cli",
+        "accesshive.connectors.google_workspace",
+        "accesshive.connectors.ldap",
+        "accesshive.connectors.scim",
+        "accesshive.operations",
+        "accesshive.store",
+        "accesshive.store.base",
+    ],
 )
 def test_split_packages_re_export_a_sorted_all(module: str) -> None:
     """Packages split into private modules keep their import paths through ``__all__``."""

@@ -1,0 +1,51 @@
+"""The ``ldap`` connector: accounts and groups in an LDAP directory (OpenLDAP, 389 DS,
+Active Directory), through ldap3.
+
+Accounts are the entries under ``users_dn`` (and the disabled OU) that match
+``account_filter``; their attributes are the ones the source declares (``account.schema``,
+``create`` and ``sync``), named as in the directory. A value comes back plain (the first
+one), or as a sorted list when the schema says ``multi_valued``; ``integer``, ``number``
+and ``boolean`` attributes are converted. An empty value in a write removes the attribute.
+
+Creating first looks for the account by the correlation attributes and the RDN attribute
+(in users_dn and the disabled OU) and adopts the one it finds; an add that still meets
+entryAlreadyExists adopts the entry at that DN. An entry whose ``identity_attribute``
+names another identity is never adopted.
+
+Grants are group memberships: the groups under ``groups_dn`` are read once per read,
+and their member DNs (normalised: case and spacing do not matter) or ``memberUid``
+values are mapped to accounts. The entitlement name is the group's ``cn``.
+
+Renaming (a new value of ``rdn_attribute``) is a modrdn, so the entry keeps its
+entryUUID; group memberships that still point at the old DN or uid are repointed,
+whether or not the server runs the refint overlay. Deleting an account first takes it out
+of its groups, so a later account with the same DN inherits nothing. Disabling by OU
+moves the entry (modrdn with a new superior); enabling moves it back to ``users_dn``.
+
+Reads fail closed: an error on any page, a referral or a ranged (partial) member list
+raises ``ConnectorError``. Busy, unavailable, time limits, timeouts and lost or refused
+connections are retryable; every other result code is not (nor are certificate
+failures), and the message carries the server's own words.
+
+Settings (the ``connection`` keys, with an example) are documented in ``_settings.py``.
+The connector is split into small private modules, composed in ``_connector.py``:
+
+- ``_settings``: the connection keys and their checks
+- ``_transport``: the connection, TLS, ``LdapError`` and error classification
+- ``_search``: searches and the entries they return
+- ``_account_entries``: which entries are accounts, their ids and snapshots
+- ``_grants``: group lookups, grant and revoke
+- ``_reading``: check, read, get_account, get_accounts
+- ``_accounts``: create, update, enable/disable and delete orders
+- ``_values``: value conversions; ``_ldap3``: the quiet ldap3 import
+
+DN parsing lives beside the package, in ``accesshive.connectors.ldap_dn``.
+"""
+
+from __future__ import annotations
+
+from accesshive.connectors.ldap._connector import LdapConnector
+from accesshive.connectors.ldap._settings import KNOWN_KEYS
+from accesshive.connectors.ldap._transport import LdapError
+
+__all__ = ["KNOWN_KEYS", "LdapConnector", "LdapError"]

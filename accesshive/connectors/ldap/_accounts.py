@@ -1,0 +1,311 @@
+"""Account orders of the ``ldap`` connector: create, update (and rename), enable or
+disable, delete.
+
+Creating first looks for the account by the correlation attributes and the RDN
+attribute (``prepare_creates`` looks a whole batch up in a few OR searches) and adopts
+the one it finds; an add that still meets entryAlreadyExists adopts the entry at that
+DN; an entry whose ``identity_attribute`` names another identity is never adopted.
+Renaming is a modrdn, so the entry keeps its id, and group memberships still holding
+the old DN or uid are repointed. Disabling follows the ``disable`` method: move to
+another OU, set an attribute, or AD's ACCOUNTDISABLE bit. Deleting first takes the
+account out of its groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from accesshive.config.model import Source
+from accesshive.connectors.base import ConnectorContext, Created
+from accesshive.connectors.ldap._grants import _Grants
+from accesshive.connectors.ldap._ldap3 import escape_filter_chars, ldap3, post_read_control
+from accesshive.connectors.ldap._search import FILTER_CHUNK, _Entry
+from accesshive.connectors.ldap._settings import _ATTRIBUTE
+from accesshive.connectors.ldap._transport import (
+    ENTRY_ALREADY_EXISTS,
+    NO_SUCH_ATTRIBUTE,
+    NO_SUCH_OBJECT,
+    LdapError,
+)
+from accesshive.connectors.ldap._values import NORMAL_ACCOUNT, _get, _values, _with_flag
+from accesshive.connectors.ldap_dn import rdn_string, rdn_value, split_rdn
+
+_POST_READ = "1.3.6.1.1.13.2"
+
+
+class _AccountOrders(_Grants):
+    """The account orders, and the lookups that make a create adopt instead of duplicate."""
+
+    def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
+        super().__init__(source_id, source, context)
+        self._looked_up: dict[tuple[str, str], list[_Entry]] = {}
+        """(correlation attribute, casefolded value) → accounts found by ``prepare_creates``."""
+
+    def _correlation_attributes(self) -> list[str]:
+        names = dict.fromkeys(
+            a for a in [*self.source.account.correlation, self.rdn_attribute] if _ATTRIBUTE.match(a)
+        )
+        return list({a.lower(): a for a in reversed(names)}.values())[::-1]
+
+    def prepare_creates(self, accounts: Sequence[Mapping[str, Any]]) -> None:
+        """Look up every correlation value of a batch of new accounts in a few OR searches,
+        so that each create's check for an existing account needs no search of its own."""
+        self._looked_up.clear()
+        for attr in self._correlation_attributes():
+            values = sorted(
+                {v[0] for a in accounts if len(v := _values(a.get(attr))) == 1}, key=str.casefold
+            )
+            for start in range(0, len(values), FILTER_CHUNK):
+                chunk = values[start : start + FILTER_CHUNK]
+                any_of = "".join(f"({attr}={escape_filter_chars(v)})" for v in chunk)
+                found: dict[str, list[_Entry]] = {v.casefold(): [] for v in chunk}
+                for base, scope in self._bases():
+                    for entry in self._search(
+                        base, scope, f"(&{self.account_filter}(|{any_of}))", self.read_attributes
+                    ):
+                        for value in {v.casefold() for v in entry.strings(attr)}:
+                            if value in found:
+                                found[value].append(entry)
+                for value, entries in found.items():
+                    self._looked_up[(attr.lower(), value)] = entries
+
+    def _find(self, attributes: Mapping[str, Any]) -> _Entry | None:
+        """The one account that correlates with ``attributes`` (correlation, then the RDN);
+        from what ``prepare_creates`` looked up, when it did (once: a second create of the
+        same value searches again)."""
+        for attr in self._correlation_attributes():
+            value = _values(attributes.get(attr))
+            if len(value) != 1:
+                continue
+            found = self._looked_up.pop((attr.lower(), value[0].casefold()), None)
+            if found is None:
+                found = []
+                for base, scope in self._bases():
+                    found += self._search(
+                        base,
+                        scope,
+                        f"(&{self.account_filter}({attr}={escape_filter_chars(value[0])}))",
+                        self.read_attributes,
+                    )
+            if len(found) == 1:
+                return found[0]
+        return None
+
+    def _entry_at(self, dn: str) -> _Entry | None:
+        try:
+            found = self._search(dn, ldap3.BASE, self.account_filter, self.read_attributes)
+        except LdapError as exc:
+            if exc.code == NO_SUCH_OBJECT:
+                return None
+            raise
+        return found[0] if found else None
+
+    def _adopted(self, entry: _Entry, identity: str) -> Created:
+        external_id = self._external_id(entry)
+        if external_id is None:
+            raise self.error(f"{entry.dn} exists but has no {self.id_attribute} to adopt it by")
+        owner = entry.first(self.identity_attribute) if self.identity_attribute else None
+        if owner and owner != identity:
+            raise self.error(
+                f"{entry.dn} already exists and belongs to identity '{owner}' "
+                f"({self.identity_attribute}); it is not adopted for '{identity}'"
+            )
+        return Created(external_id, adopted=True)
+
+    def create_account(
+        self, identity: str, attributes: Mapping[str, Any], enabled: bool
+    ) -> Created:
+        existing = self._find(attributes)
+        if existing is not None:
+            return self._adopted(existing, identity)
+        name = _values(_get(attributes, self.rdn_attribute))
+        if len(name) != 1:
+            raise self.error(
+                f"cannot name the new entry: {self.rdn_attribute} (the rdn_attribute) must "
+                f"have one value, not {name!r}"
+            )
+        container = self.users_dn
+        if not enabled and self.disable.method == "ou":
+            container = self.disable.ou
+        dn = f"{rdn_string(self.rdn_attribute, name[0])},{container}"
+        values = {attr: _values(value) for attr, value in attributes.items()}
+        entry = {attr: vals for attr, vals in values.items() if vals}
+        if self.identity_attribute:
+            entry[self.identity_attribute] = [identity]
+        if self.disable.method == "attribute":
+            if not enabled:
+                entry[self.disable.attribute] = [self.disable.value]
+            elif self.disable.enabled_value is not None:
+                entry[self.disable.attribute] = [self.disable.enabled_value]
+        elif self.disable.method == "active_directory":
+            flags = _values(_get(attributes, self.disable.attribute))
+            current = int(flags[0]) if flags and flags[0].isdigit() else NORMAL_ACCOUNT
+            entry[self.disable.attribute] = [str(_with_flag(current, not enabled))]
+        try:
+            read = self._op(f"add {dn}", lambda conn: self._add(conn, dn, entry))
+        except LdapError as exc:
+            if exc.code != ENTRY_ALREADY_EXISTS:
+                raise
+            # created meanwhile, by a concurrent apply or by hand: adopt it if it is an account
+            again = self._entry_at(dn) or self._find(attributes)
+            if again is None:
+                raise
+            return self._adopted(again, identity)
+        created = read or self._entry_at(dn)
+        external_id = self._external_id(created) if created else None
+        if external_id is None:
+            raise self.error(f"added {dn}, but cannot read back its {self.id_attribute}")
+        self._remember(created)  # type: ignore[arg-type]  # read back just above
+        return Created(external_id)
+
+    def _add(self, conn: Any, dn: str, entry: dict[str, list[str]]) -> _Entry | None:
+        """Add the entry and, when the server honours the RFC 4527 post-read control, have
+        it return the new entry's id in the same round trip; None otherwise."""
+        binary_id = self.id_attribute.lower() == "objectguid"
+        controls = None if binary_id else [post_read_control(self.read_attributes, False)]
+        conn.add(dn, self.object_classes, entry, controls=controls)
+        control = ((conn.result or {}).get("controls") or {}).get(_POST_READ) or {}
+        attributes = (control.get("value") or {}).get("result")
+        if not attributes:
+            return None
+        values = {
+            name.lower(): [v if isinstance(v, bytes) else str(v).encode() for v in vals]
+            for name, vals in attributes.items()
+        }
+        return _Entry(dn, values)
+
+    def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
+        try:
+            self._update_account(external_id, attributes)
+        finally:
+            self._member_values.pop(external_id, None)  # it may have moved
+
+    def _update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
+        entry = self._require(external_id)
+        before = self._member_value(entry)
+        dn = entry.dn
+        changes: dict[str, list[tuple[Any, list[str]]]] = {}
+        new_uid: str | None = None
+        for attr, value in attributes.items():
+            vals = _values(value)
+            if attr.lower() == self.member_uid_attribute.lower():
+                new_uid = vals[0] if vals else None
+            if attr.lower() == self.rdn_attribute.lower():
+                if len(vals) != 1:
+                    raise self.error(
+                        f"{self.rdn_attribute} names the entry {dn}; it needs one value, "
+                        f"not {vals!r}"
+                    )
+                if rdn_value(dn, self.rdn_attribute) != vals[0]:
+                    dn = self._move(dn, rdn_string(self.rdn_attribute, vals[0]), None)
+                continue
+            changes[attr] = [(ldap3.MODIFY_REPLACE, vals)]
+        if changes:
+            self._modify(dn, changes)
+        after = (new_uid or before) if self.member_by_uid else dn
+        if before and after and before != after:
+            self._repoint(before, after)
+
+    def _move(self, dn: str, new_rdn: str, new_superior: str | None) -> str:
+        """modrdn (rename and/or move); the entry keeps its entryUUID. Returns the new DN."""
+        parent = new_superior or split_rdn(dn)[1]
+        self._op(
+            f"rename {dn} to {new_rdn},{parent}",
+            lambda conn: conn.modify_dn(dn, new_rdn, delete_old_dn=True, new_superior=new_superior),
+        )
+        return f"{new_rdn},{parent}"
+
+    def _repoint(self, old: str, new: str) -> None:
+        """Groups that still hold the account's old DN (or uid) get the new one instead."""
+        if not self.groups_dn or self._same_member(old, new):
+            return  # e.g. a DN that changed case only: the server sees the same member
+        stale = self._search(
+            self.groups_dn,
+            ldap3.SUBTREE,
+            f"(&(objectClass={self.group_class})"
+            f"({self.member_attribute}={escape_filter_chars(old)}))",
+            [self.group_name, self.member_attribute],
+        )
+        for group in stale:
+            # the values as the group holds them (DN case and spacing may differ)
+            olds = [v for v in group.strings(self.member_attribute) if self._same_member(v, old)]
+            holds_new = any(self._same_member(v, new) for v in group.strings(self.member_attribute))
+            mods: list[tuple[Any, list[str]]] = []
+            if not holds_new:
+                mods.append((ldap3.MODIFY_ADD, [new]))
+            if olds:
+                mods.append((ldap3.MODIFY_DELETE, olds))
+            if mods:
+                self._modify(group.dn, {self.member_attribute: mods})
+
+    def _same_member(self, a: str, b: str) -> bool:
+        return self._member_key(a) == self._member_key(b)
+
+    def set_enabled(self, external_id: str, enabled: bool) -> None:
+        try:
+            self._set_enabled(external_id, enabled)
+        finally:
+            self._member_values.pop(external_id, None)  # it may have moved
+
+    def _set_enabled(self, external_id: str, enabled: bool) -> None:
+        method = self.disable.method
+        if method == "none":
+            raise self.error(
+                "this source cannot disable accounts: set connection.disable "
+                "(method ou, attribute or active_directory)"
+            )
+        entry = self._require(external_id)
+        if self._enabled(entry) == enabled:
+            return
+        dn = entry.dn
+        if method == "ou":
+            rdn = split_rdn(dn)[0]
+            target = self.users_dn if enabled else self.disable.ou
+            new_dn = self._move(dn, rdn, target)
+            if not self.member_by_uid:
+                self._repoint(dn, new_dn)
+        elif method == "attribute":
+            if enabled:
+                values = [] if self.disable.enabled_value is None else [self.disable.enabled_value]
+            else:
+                values = [self.disable.value]
+            change = {self.disable.attribute: [(ldap3.MODIFY_REPLACE, values)]}
+            self._modify(dn, change)
+        else:
+            flags = entry.first(self.disable.attribute)
+            if flags is None or not flags.lstrip("-").isdigit():
+                mods = [(ldap3.MODIFY_REPLACE, [str(_with_flag(NORMAL_ACCOUNT, not enabled))])]
+            else:
+                # delete the value read + add the new one: fails if someone changed it since
+                new = str(_with_flag(int(flags), not enabled))
+                mods = [(ldap3.MODIFY_DELETE, [flags]), (ldap3.MODIFY_ADD, [new])]
+            try:
+                self._modify(dn, {self.disable.attribute: mods})
+            except LdapError as exc:
+                if exc.code == NO_SUCH_ATTRIBUTE:
+                    raise self.error(
+                        f"{exc.message} ({self.disable.attribute} changed while being "
+                        "updated; try again)",
+                        retryable=True,
+                    ) from exc
+                raise
+
+    def delete_account(self, external_id: str) -> None:
+        self._member_values.pop(external_id, None)  # it may move or go
+        entry = self._find_by_id(external_id)
+        if entry is None:
+            return
+        member = self._member_value(entry)
+        if member:
+            for group_dn in self._groups_of(entry).values():
+                try:
+                    self._remove_member(group_dn, member)
+                except LdapError as exc:
+                    if exc.code != NO_SUCH_OBJECT:  # the group went meanwhile: done
+                        raise
+        try:
+            self._op(f"delete {entry.dn}", lambda conn: conn.delete(entry.dn))
+        except LdapError as exc:
+            if exc.code != NO_SUCH_OBJECT:
+                raise

@@ -1,0 +1,135 @@
+"""Groups and grants of the ``ldap`` connector: a grant is a group membership.
+
+It owns finding a group by its entitlement name (``group_name_attribute`` under
+``groups_dn``; DNs remembered, and looked up again when one has moved or gone, so a
+stale DN never turns a revoke into a silent no-op), the groups that hold an account,
+and the grant and revoke orders: "already a member" and "not a member" are done, and a
+groupOfNames that would lose its last member gets ``empty_group_member`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from accesshive.config.model import Source
+from accesshive.connectors.base import ConnectorContext
+from accesshive.connectors.ldap._account_entries import _AccountEntries
+from accesshive.connectors.ldap._ldap3 import escape_filter_chars, ldap3
+from accesshive.connectors.ldap._search import _Entry
+from accesshive.connectors.ldap._transport import (
+    ATTRIBUTE_OR_VALUE_EXISTS,
+    NO_SUCH_ATTRIBUTE,
+    NO_SUCH_OBJECT,
+    OBJECT_CLASS_VIOLATION,
+    LdapError,
+)
+
+
+class _Grants(_AccountEntries):
+    """Group lookups and the grant/revoke orders."""
+
+    def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
+        super().__init__(source_id, source, context)
+        self._groups: dict[str, str] = {}
+        """Group name → DN, filled as groups are looked up."""
+
+    def _group_dn(self, name: str) -> str | None:
+        if name in self._groups:
+            return self._groups[name]
+        if not self.groups_dn:
+            raise self.error("connection.groups_dn is missing; this source has no groups")
+        found = self._search(
+            self.groups_dn,
+            ldap3.SUBTREE,
+            f"(&(objectClass={self.group_class})({self.group_name}={escape_filter_chars(name)}))",
+            [self.group_name],
+        )
+        if len(found) > 1:
+            raise self.error(
+                f"{len(found)} groups under {self.groups_dn} are called {name}: "
+                f"{'; '.join(g.dn for g in found)}"
+            )
+        if not found:
+            return None
+        self._groups[name] = found[0].dn
+        return found[0].dn
+
+    def _on_group(self, entitlement: str, action: Callable[[str], None]) -> bool:
+        """Run ``action`` on the group's DN; False when there is no such group.
+
+        Group DNs are remembered; one that has moved or gone since is looked up again,
+        so a stale DN never turns a revoke into a silent no-op.
+        """
+        for attempt in (1, 2):
+            group = self._group_dn(entitlement)
+            if group is None:
+                return False
+            try:
+                action(group)
+                return True
+            except LdapError as exc:
+                if exc.code != NO_SUCH_OBJECT or attempt == 2:
+                    raise
+                self._groups.pop(entitlement, None)
+        return False  # pragma: no cover - the loop returns or raises
+
+    def _groups_of(self, entry: _Entry) -> dict[str, str]:
+        """The groups that hold the account: name → DN."""
+        member = self._member_value(entry)
+        if not self.groups_dn or not member:
+            return {}
+        found = self._search(
+            self.groups_dn,
+            ldap3.SUBTREE,
+            f"(&(objectClass={self.group_class})"
+            f"({self.member_attribute}={escape_filter_chars(member)}))",
+            [self.group_name],
+        )
+        return {name: g.dn for g in found if (name := g.first(self.group_name))}
+
+    def grant(self, external_id: str, entitlement: str) -> None:
+        member = self._member_of_account(external_id)
+        change = {self.member_attribute: [(ldap3.MODIFY_ADD, [member])]}
+
+        def add(group: str) -> None:
+            try:
+                self._modify(group, change)
+            except LdapError as exc:
+                if exc.code != ATTRIBUTE_OR_VALUE_EXISTS:  # already a member: done
+                    raise
+
+        if not self._on_group(entitlement, add):
+            raise self.error(
+                f"no {self.group_class} with {self.group_name}={entitlement} under {self.groups_dn}"
+            )
+
+    def revoke(self, external_id: str, entitlement: str) -> None:
+        entry = self._find_by_id(external_id)
+        member = self._member_value(entry) if entry is not None else None
+        if member is None:
+            return  # no account, no membership
+        self._on_group(entitlement, lambda group: self._remove_member(group, member))
+
+    def _remove_member(self, group: str, member: str) -> None:
+        """Take ``member`` out of ``group``; not a member is done. A missing group raises
+        (noSuchObject), for the caller to decide."""
+        remove = {self.member_attribute: [(ldap3.MODIFY_DELETE, [member])]}
+        try:
+            self._modify(group, remove)
+        except LdapError as exc:
+            if exc.code == NO_SUCH_ATTRIBUTE:
+                return  # not a member: done
+            if exc.code != OBJECT_CLASS_VIOLATION or self.member_by_uid:
+                raise
+            if not self.empty_member:
+                raise self.error(
+                    f"{exc.message}; the group cannot lose its last member: set "
+                    "connection.empty_group_member to a placeholder DN"
+                ) from exc
+            swap = {
+                self.member_attribute: [
+                    (ldap3.MODIFY_ADD, [self.empty_member]),
+                    (ldap3.MODIFY_DELETE, [member]),
+                ]
+            }
+            self._modify(group, swap)

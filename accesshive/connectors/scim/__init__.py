@@ -1,0 +1,49 @@
+"""The ``scim`` connector: users and groups on a SCIM 2.0 service provider (RFC 7643/7644).
+
+Settings (the ``connection`` keys, with an example) and the attribute mapping are
+documented in ``_settings.py``; how it talks (scim2-models, scim2-client, httpx) in
+``_session.py``.
+
+Behaviour:
+
+- ``check()`` probes ``/ServiceProviderConfig``, ``/ResourceTypes`` and ``/Schemas``
+  (a 404 or 501 means "not published": RFC defaults are assumed), checks that every
+  mapped attribute is in the published User schema and every entitlement has a
+  Group, then reads one user (credentials).
+- Reads page with ``startIndex``/``count`` and ``attributes=`` (only what is
+  managed), continue when a page is shorter than asked, and fail closed when
+  ``totalResults`` is missing or changes, a page repeats an id or comes back
+  empty early, or a page fails (a 429 page is retried after its Retry-After).
+- Create POSTs; a 409 uniqueness conflict adopts the account found by userName,
+  externalId, the identity attribute or the correlation attributes (filters, or
+  paging when filtering is off). Updates read the account (ETag), then PATCH only
+  the attributes that differ, with If-Match when ETags are offered; PUT of the
+  whole resource when PATCH is not supported or ``quirks.patch`` is false.
+  Delete of a missing account is done; so are "already a member"/"not a member".
+- Failures: refused connections, timeouts, DNS failures, 412 (changed between our
+  read and write), 429 (with Retry-After) and 502/503/504 are retryable; anything
+  else is not. Messages carry the request, HTTP status, ``scimType`` and ``detail``.
+
+The connector is split into small private modules, composed in ``_connector.py``:
+
+- ``_settings``: the connection keys and the attribute mapping
+- ``_session``: HTTP clients, authentication, ``ScimError`` and ``_call``
+- ``_probe``: ``Service``, what the target offers
+- ``_resources``: listing, paging, fetching and changing resources
+- ``_reading``: check, read, get_account, get_accounts
+- ``_accounts``: create, update, enable/disable and delete orders
+- ``_grants``: grant and revoke orders
+- ``_values``: schemas, attribute paths and values (pure)
+
+The wire details live beside the package: ``scim_transport`` (the httpx engine, auth,
+the write limiter, error classification) and ``scim_quirks`` (per-target quirks).
+"""
+
+from __future__ import annotations
+
+from accesshive.connectors.scim._connector import ScimConnector
+from accesshive.connectors.scim._probe import Service
+from accesshive.connectors.scim._session import ScimError
+from accesshive.connectors.scim._settings import CONNECTION_KEYS
+
+__all__ = ["CONNECTION_KEYS", "ScimConnector", "ScimError", "Service"]

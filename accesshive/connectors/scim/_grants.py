@@ -1,0 +1,104 @@
+"""Grant orders of the ``scim`` connector: a grant is a Group membership.
+
+Grant adds the user to the entitlement's Group (``group_names`` maps entitlements to
+displayNames); revoke removes it, by a filtered PATCH path, by replacing the whole
+member list (``quirks.member_removal: replace``), or by PUT of the Group when PATCH is
+off. "Already a member" and "not a member" are done; a cached Group id that went stale
+is looked up again once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim2_models import Context, Group, GroupMember
+
+from accesshive.connectors.scim._resources import _Resources
+from accesshive.connectors.scim._session import ScimError, _already
+from accesshive.connectors.scim._values import _member, _quote, _url
+
+
+class _GrantOrders(_Resources):
+    """grant and revoke."""
+
+    def grant(self, external_id: str, entitlement: str) -> None:
+        svc = self._svc()
+        for attempt in (1, 2):
+            gid = self._group_id(entitlement, refresh=attempt == 2)
+            if gid is None:
+                name = self.group_names.get(entitlement, entitlement)
+                raise self.error(f"no Group named '{name}' on the target ({entitlement})")
+            try:
+                if svc.patch:
+                    add = {"op": "add", "path": "members", "value": [{"value": external_id}]}
+                    self._patch_group(gid, [add])
+                else:
+                    self._put_members(gid, add=external_id)
+                return
+            except ScimError as exc:
+                if _already(exc):
+                    return  # already a member: done
+                if exc.status != 404 or attempt == 2:
+                    raise  # 404: the cached group id went stale, look it up again
+
+    def revoke(self, external_id: str, entitlement: str) -> None:
+        svc = self._svc()
+        gid = self._group_id(entitlement)
+        if gid is None:
+            return  # no such group: nobody holds it
+        try:
+            if not svc.patch:
+                self._put_members(gid, remove=external_id)
+            elif self.quirks.member_removal == "replace":
+                self._replace_members(gid, external_id)
+            else:
+                path = f"members[value eq {_quote(external_id)}]"
+                self._patch_group(gid, [{"op": "remove", "path": path}])
+        except ScimError as exc:
+            if exc.status == 404 or exc.scim_type == "noTarget":
+                return  # not a member (or no group any more): done
+            raise
+
+    def _patch_group(
+        self, gid: str, operations: list[dict[str, Any]], current: Group | None = None
+    ) -> None:
+        self._modify(self._groups_type(), Group, current or Group(id=gid), operations)
+
+    def _replace_members(self, gid: str, user_id: str) -> None:
+        """Member removal for targets that only take the whole member list (with If-Match)."""
+        group = self._fetch_group(gid, ["members"])
+        members = group.members or []
+        if not any(m.value == user_id for m in members):
+            return
+        rest = [_member(m) for m in members if m.value != user_id]
+        operation: dict[str, Any] = (
+            {"op": "replace", "path": "members", "value": rest}
+            if rest
+            else {"op": "remove", "path": "members"}
+        )
+        self._patch_group(gid, [operation], group)
+
+    def _put_members(self, gid: str, *, add: str | None = None, remove: str | None = None) -> None:
+        rt = self._groups_type()
+        group = self._fetch_group(gid)
+        members = list(group.members or [])
+        held = any(m.value == (add or remove) for m in members)
+        if (add and held) or (remove and not held):
+            return
+        if add:
+            members.append(GroupMember(value=add))
+        else:
+            members = [m for m in members if m.value != remove]
+        group.members = members or None
+        body = self.quirks.resource_payload(
+            group.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+        )
+        if not members:
+            body["members"] = []
+        url = _url(rt, gid)
+        scim = self._client()
+        headers = self._if_match(group)
+        self._call(
+            f"PUT {url}",
+            lambda: scim.replace(rt, body, check_request_payload=False, url=url, headers=headers),
+        )

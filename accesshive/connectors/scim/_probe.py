@@ -1,0 +1,179 @@
+"""Service probing of the ``scim`` connector: what the target offers.
+
+``_probe`` reads ``/ServiceProviderConfig`` and ``/ResourceTypes`` once per session (a
+404 or 501, or an answer the models cannot read, means "not published": RFC defaults
+are assumed), finds the User and Group endpoints and the enterprise extension, checks
+that every mapped attribute is an attribute of the target's User, and settles the
+features (PATCH, filtering, ETags, page size) from what the target announces,
+overridden by the source's quirks. The result is a ``Service``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from scim2_models import (
+    Group,
+    Resource,
+    ResourceType,
+    ScimProvider,
+    ServiceProviderConfig,
+)
+
+from accesshive.config.model import Source
+from accesshive.connectors.base import ConnectorContext
+from accesshive.connectors.scim._session import ScimError, _ScimSession
+from accesshive.connectors.scim._values import (
+    ENTERPRISE,
+    GROUP_SCHEMA,
+    MODELS,
+    POLICY,
+    STATIC_USER,
+    USER_SCHEMA,
+    _binding,
+    _extensions,
+    _serves,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Service:
+    """What the target offers, as probed and then overridden by quirks."""
+
+    users: ResourceType
+    groups: ResourceType | None
+    """None when the target publishes its resource types and Group is not among them."""
+    user_model: type[Resource[Any]]
+    patch: bool
+    filter: bool
+    etag: bool
+    page_size: int
+
+
+class _ScimProbe(_ScimSession):
+    """The ``Service`` of this session, probed on first use."""
+
+    def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
+        super().__init__(source_id, source, context)
+        self._service: Service | None = None
+
+    def close(self) -> None:
+        super().close()
+        self._service = None
+
+    def _svc(self) -> Service:
+        if self._service is None:
+            self._service = self._probe()
+        return self._service
+
+    def _probe(self) -> Service:
+        scim = self._client()
+        spc = self._optional(
+            "GET /ServiceProviderConfig", lambda: scim.query(ServiceProviderConfig)
+        )
+        listed = self._optional("GET /ResourceTypes", lambda: scim.query(ResourceType))
+        published = [
+            rt for rt in getattr(listed, "resources", None) or [] if isinstance(rt, ResourceType)
+        ]
+        users = self._resource_type(published, USER_SCHEMA, "User", "/Users")
+        groups: ResourceType | None = self._resource_type(
+            published, GROUP_SCHEMA, "Group", "/Groups"
+        )
+        if published and not any(_serves(rt, GROUP_SCHEMA) for rt in published):
+            groups = None
+        config = spc if isinstance(spc, ServiceProviderConfig) else None
+        try:
+            provider = ScimProvider(
+                models=MODELS,
+                resource_types=[users, *([groups] if groups else [])],
+                config=config,
+                policy=POLICY,
+            )
+        except ValueError as exc:
+            raise self.error(f"the target's /ResourceTypes cannot be used: {exc}") from exc
+        scim.provider = provider
+        user_model = cast("type[Resource[Any]]", provider.model_for(users))
+        paths = [a.path for a in self.attrs.values() if a.kind == "plain"]
+        for path in [*paths, *([self.identity_path] if self.identity_path else [])]:
+            if _binding(user_model, path) is None:
+                raise self.error(
+                    f"'{path}' is not an attribute of the target's User resource type "
+                    f"(schema extensions: {_extensions(users) or 'none'})"
+                )
+        return self._features(users, groups, user_model, config)
+
+    def _features(
+        self,
+        users: ResourceType,
+        groups: ResourceType | None,
+        user_model: type[Resource[Any]],
+        config: ServiceProviderConfig | None,
+    ) -> Service:
+        """What the target announces, overridden by the quirks."""
+        q = self.quirks
+
+        def announced(feature: Any) -> bool | None:
+            return getattr(feature, "supported", None) if feature is not None else None
+
+        patch = q.patch if q.patch is not None else announced(config and config.patch)
+        filtering = q.filter if q.filter is not None else announced(config and config.filter)
+        etag = q.etag if q.etag is not None else announced(config and config.etag)
+        size = self.page_size
+        max_results = (
+            getattr(config.filter, "max_results", None) if config and config.filter else None
+        )
+        for cap in (q.max_page_size, max_results):
+            if cap:
+                size = min(size, int(cap))
+        return Service(
+            users=users,
+            groups=groups,
+            user_model=user_model,
+            patch=patch is not False,  # RFC 7644 §3.5.2: PATCH is optional, but assumed when unsaid
+            filter=filtering is not False,
+            etag=bool(etag),
+            page_size=max(size, 1),
+        )
+
+    def _optional(self, what: str, fn: Callable[[], T]) -> T | None:
+        """A discovery endpoint the target may not publish (404/501) or publishes in a
+        shape the models cannot read (a 2xx that does not validate): RFC defaults then."""
+        try:
+            return self._call(what, fn)
+        except ScimError as exc:
+            if exc.status in (404, 501) or (exc.status is not None and 200 <= exc.status < 300):
+                return None
+            raise
+
+    def _resource_type(
+        self, published: list[ResourceType], schema: str, name: str, endpoint: str
+    ) -> ResourceType:
+        for rt in published:
+            if _serves(rt, schema) and rt.endpoint:
+                known = [
+                    ext
+                    for ext in rt.schema_extensions or []
+                    if str(ext.schema_).lower() == ENTERPRISE.lower()
+                ]
+                return ResourceType(
+                    id=rt.id or name,
+                    name=rt.name or name,
+                    endpoint=self._relative(str(rt.endpoint), endpoint),
+                    schema_=schema,
+                    schema_extensions=known or None,
+                )
+        model = STATIC_USER if schema == USER_SCHEMA else Group
+        return ResourceType.from_resource(model).model_copy(update={"endpoint": endpoint})
+
+    def _relative(self, endpoint: str, default: str) -> str:
+        """Endpoints are relative to the base URL (RFC 7643 §6); some targets publish URLs."""
+        if "://" not in endpoint:
+            return "/" + endpoint.lstrip("/")
+        base = urlsplit(self.base_url).path.rstrip("/")
+        path = urlsplit(endpoint).path
+        return "/" + path[len(base) :].lstrip("/") if path.startswith(base + "/") else default

@@ -1,0 +1,194 @@
+"""Reading of the ``scim`` connector: check, the whole source, one account or a batch.
+
+``check`` probes the service afresh, checks the mapped attributes against ``/Schemas``
+and the entitlements against the Groups, then reads one user (credentials). ``read``
+takes every Group's members once, then pages through the Users with ``attributes=``
+(only what is managed). ``get_accounts`` (verify after a batch of orders) fetches users
+by an ``id eq … or …`` filter, ``FILTER_CHUNK`` at a time, and grants from one GET per
+Group the batch is about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from typing import Any
+
+from scim2_models import Group, Resource, Schema
+
+from accesshive.connectors.base import Page
+from accesshive.connectors.scim._resources import _Resources
+from accesshive.connectors.scim._session import ScimError, _filter_refused
+from accesshive.connectors.scim._values import _get, _in_schemas, _quote
+from accesshive.state.snapshot import SnapshotAccount
+
+FILTER_CHUNK = 50
+"""Users looked up by one ``id eq … or …`` filter (it travels in the URL)."""
+
+
+class _Reading(_Resources):
+    """check, read, get_account, get_accounts."""
+
+    def check(self) -> None:
+        self._service = None
+        svc = self._svc()
+        scim = self._client()
+        schemas = self._optional("GET /Schemas", lambda: scim.query(Schema))
+        published = [s for s in getattr(schemas, "resources", None) or [] if isinstance(s, Schema)]
+        if published:
+            missing = [
+                f"{a.key} ({a.path})"
+                for a in self.attrs.values()
+                if a.kind != "secret" and not _in_schemas(published, a.path)
+            ]
+            if self.identity_path and not _in_schemas(published, self.identity_path):
+                missing.append(f"identity_attribute ({self.identity_path})")
+            if missing:
+                raise self.error(
+                    f"the target's /Schemas does not have: {', '.join(missing)}; map these "
+                    "attributes elsewhere with connection.attributes"
+                )
+        self._list(svc.users, 1, 1, ["userName"])
+        wanted = {self.group_names.get(e, e): e for e in self.source.entitlements}
+        if wanted and svc.groups is None:
+            raise self.error("the target publishes no Group resource type to grant entitlements")
+        if wanted:
+            found = {name for name, _ in self._groups(["displayName"])}
+            absent = sorted(e for name, e in wanted.items() if name not in found)
+            if absent:
+                raise self.error(
+                    f"no Group on the target for entitlement(s) {', '.join(absent)} "
+                    "(map them with connection.group_names)"
+                )
+
+    def _user_attributes(self) -> list[str]:
+        paths = {"userName", "active"}
+        paths |= {a.path for a in self.attrs.values() if a.kind != "secret"}
+        if self.identity_path:
+            paths.add(self.identity_path)
+        return sorted(paths)
+
+    def _memberships(self) -> dict[str, set[str]]:
+        """User id -> entitlements, from every Group's members."""
+        held: dict[str, set[str]] = {}
+        for name, group in self._groups(["displayName", "members"]):
+            for member in group.members or []:
+                if member.value and (member.type or "User").lower() == "user":
+                    held.setdefault(member.value, set()).add(self._entitlement(name))
+        return held
+
+    def _entitlement(self, display_name: str) -> str:
+        return self._entitlement_of.get(display_name, display_name)
+
+    def read(self) -> Iterator[Page]:
+        svc = self._svc()
+        held = self._memberships()
+        for users, total in self._pages(svc.users, self._user_attributes()):
+            yield Page([self._snapshot(u, held.get(str(u.id), set())) for u in users], total)
+
+    def get_account(self, external_id: str) -> SnapshotAccount | None:
+        svc = self._svc()
+        try:
+            user = self._fetch(svc.users, external_id, self._user_attributes())
+        except ScimError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._snapshot(user, self._grants_of(external_id))
+
+    def get_accounts(
+        self, external_ids: Collection[str], entitlements: Collection[str] = ()
+    ) -> dict[str, SnapshotAccount]:
+        """Users by an ``id eq … or …`` filter, ``FILTER_CHUNK`` at a time (one GET per user
+        when the target refuses filters); grants from one GET per Group the batch is about,
+        or one membership query per user when there are more groups than users."""
+        users = self._users_by_id(list(dict.fromkeys(external_ids)))
+        held: dict[str, set[str]] = {}
+        if entitlements and users:
+            if len(set(entitlements)) <= len(users):
+                held = self._members_of(sorted(set(entitlements)))
+            else:
+                held = {uid: self._grants_of(uid) for uid in users}
+        return {uid: self._snapshot(user, held.get(uid, set())) for uid, user in users.items()}
+
+    def _users_by_id(self, ids: list[str]) -> dict[str, Resource[Any]]:
+        svc = self._svc()
+        found: dict[str, Resource[Any]] = {}
+        if svc.filter and len(ids) > 1:
+            try:
+                for start in range(0, len(ids), FILTER_CHUNK):
+                    chunk = set(ids[start : start + FILTER_CHUNK])
+                    any_of = " or ".join(f"id eq {_quote(i)}" for i in sorted(chunk))
+                    for users, _ in self._pages(svc.users, self._user_attributes(), any_of):
+                        found.update((str(u.id), u) for u in users if str(u.id) in chunk)
+                return found
+            except ScimError as exc:
+                if not _filter_refused(exc):
+                    raise
+        for user_id in ids:
+            try:
+                found[user_id] = self._fetch(svc.users, user_id, self._user_attributes())
+            except ScimError as exc:
+                if exc.status != 404:
+                    raise
+        return found
+
+    def _members_of(self, entitlements: list[str]) -> dict[str, set[str]]:
+        """User id → which of ``entitlements`` it holds, from one GET per Group."""
+        held: dict[str, set[str]] = {}
+        for entitlement in entitlements:
+            group = self._group_members(entitlement)
+            members = group.members if group is not None else None
+            for member in members or []:
+                if member.value and (member.type or "User").lower() == "user":
+                    held.setdefault(member.value, set()).add(entitlement)
+        return held
+
+    def _group_members(self, entitlement: str) -> Group | None:
+        """The entitlement's Group with its members; None when there is none (a cached id
+        that went stale is looked up again once)."""
+        for refresh in (False, True):
+            gid = self._group_id(entitlement, refresh=refresh)
+            if gid is None:
+                return None
+            try:
+                return self._fetch_group(gid, ["members"])
+            except ScimError as exc:
+                if exc.status != 404:
+                    raise
+        return None
+
+    def _grants_of(self, user_id: str) -> set[str]:
+        svc = self._svc()
+        if svc.groups is None:
+            return set()
+        if svc.filter:
+            try:
+                return {
+                    self._entitlement(str(g.display_name))
+                    for groups, _ in self._pages(
+                        svc.groups, ["displayName"], f"members.value eq {_quote(user_id)}"
+                    )
+                    for g in groups
+                    if isinstance(g, Group) and g.display_name
+                }
+            except ScimError as exc:
+                if not _filter_refused(exc):
+                    raise
+        return self._memberships().get(user_id, set())
+
+    def _snapshot(self, user: Resource[Any], grants: set[str]) -> SnapshotAccount:
+        attributes = {}
+        for attr in self.attrs.values():
+            if attr.kind != "secret":
+                value = self._value(user, attr)
+                if value not in (None, "", []):
+                    attributes[attr.key] = value
+        identity = _get(user, self.identity_path) if self.identity_path else None
+        active = _get(user, "active")
+        return SnapshotAccount(
+            external_id=str(user.id),
+            identity=str(identity) if identity not in (None, "") else None,
+            enabled=active is not False,
+            attributes=attributes,
+            grants=sorted(grants),
+        )
