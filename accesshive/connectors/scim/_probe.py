@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from scim2_models import (
@@ -25,7 +25,7 @@ from scim2_models import (
 
 from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext
-from accesshive.connectors.scim._session import ScimError, _ScimSession
+from accesshive.connectors.scim._session import ScimError, T, _ScimSession
 from accesshive.connectors.scim._values import (
     ENTERPRISE,
     GROUP_SCHEMA,
@@ -37,8 +37,6 @@ from accesshive.connectors.scim._values import (
     _extensions,
     _serves,
 )
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
