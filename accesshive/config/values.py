@@ -85,6 +85,8 @@ def _boolean(value: Any) -> bool:
     raise ValueProblem(f"must be a boolean (true/false), got {_show(value)}")
 
 
+_TEXT = frozenset({"string", "email", "date"})
+"""Types whose values compare as text."""
 _PLAIN = AttributeSpec()
 """An attribute the source's schema does not declare: a case-insensitive string."""
 
@@ -96,6 +98,11 @@ def is_empty(value: Any) -> bool:
 def normalize(value: Any, spec: AttributeSpec | None) -> Any:
     """A comparable form: case folded unless case-exact, lists as sorted tuples, and every
     spelling of "nothing" (None, "", []) alike: targets drop empty attributes."""
+    if type(value) is str and (spec is None or spec.type in _TEXT):
+        # the common case (names, emails), decided without the general dispatch below
+        if not value:
+            return None
+        return value if spec is not None and spec.case_exact else " ".join(value.split()).casefold()
     if value is None or value == "" or value == []:
         return None
     if spec is None:
