@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,10 @@ from accesshive.desired import DesiredState, expand
 from accesshive.diagnostics import Diagnostic
 from accesshive.errors import ConfigError, ConnectorError, StoreError
 from accesshive.idp.merge import merge_records
+from accesshive.plan.model import Plan
+from accesshive.plan.planfile import from_json
 from accesshive.store import DEFAULT_ENVIRONMENT, Store, open_store
+from accesshive.store.base import OrderState
 
 
 @dataclass(frozen=True)
@@ -136,3 +140,13 @@ def with_pushed_identities(config: Config, root: Path) -> Config:
     if any(d.is_error for d in problems):
         raise ConfigError(problems)
     return config
+
+
+def latest_applied(store: Store) -> tuple[Plan | None, dict[str, OrderState]]:
+    """The plan of the latest apply run, and the latest state of each of its orders."""
+    run = store.latest_run()
+    if run is None:
+        return None, {}
+    content = store.plan_content(str(run["plan_digest"]))
+    plan = from_json(json.loads(content), "stored plan") if content else None
+    return plan, store.order_states(str(run["plan_digest"]))

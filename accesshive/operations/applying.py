@@ -5,7 +5,6 @@ of one identity's remaining steps."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +16,13 @@ from accesshive.approvals.operations import check as check_approvals
 from accesshive.config import Config, load_config
 from accesshive.config.structure import suggest
 from accesshive.errors import ConnectorError, PlanError, StalePlanError
-from accesshive.operations._common import StoreRef, load_and_expand
+from accesshive.operations._common import StoreRef, latest_applied, load_and_expand
 from accesshive.operations.planning import plan_repository
 from accesshive.operations.promotion import require_promotion
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
-from accesshive.plan.planfile import dumps, from_json
+from accesshive.plan.planfile import dumps
 from accesshive.store import Store, Task
-from accesshive.store.base import OrderState
 from accesshive.sync import read_source
 from accesshive.tasks import tasks_csv, tasks_markdown
 
@@ -168,13 +166,7 @@ def identity_status(root: Path, store: StoreRef) -> list[IdentityStatus]:
     """Each identity's provisioning status, from the latest applied plan's order states."""
     config = load_config(root, store.environment)
     with store.open(root) as opened:
-        run = opened.latest_run()
-        plan = None
-        states: dict[str, OrderState] = {}
-        if run is not None:
-            content = opened.plan_content(str(run["plan_digest"]))
-            plan = from_json(json.loads(content), "stored plan") if content else None
-            states = opened.order_states(str(run["plan_digest"]))
+        plan, states = latest_applied(opened)
     steps: dict[str, list[Step]] = {}
     for order in plan.orders if plan else ():
         if order.change.identity:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from accesshive.config import Config, load_config
+from accesshive.config.model import IdentitySource
 from accesshive.config.templates import TemplateProblem
 from accesshive.errors import AccessHiveError, ImportProblem
 from accesshive.imports.records import map_record, map_records, read_csv
@@ -33,13 +34,7 @@ def import_csv(
     """Map an HR export through its identity source. With ``write_yaml``, update the
     repository's identity files (a reviewable change); else keep the rows as the source's
     records in the store (plan merges them, YAML winning) and say what the YAML would get."""
-    config = load_config(root)
-    source = config.project.identity_sources.get(source_id)
-    if source is None:
-        known = ", ".join(sorted(config.project.identity_sources)) or "none"
-        raise ImportProblem(
-            f"'{source_id}' is not an identity source in accesshive.yaml (declared: {known})"
-        )
+    source = _identity_source(root, source_id)
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -153,13 +148,7 @@ def import_scim(
     from accesshive.idp.merge import identities_from_records
     from accesshive.idp.pull import pull_records
 
-    config = load_config(root)
-    source = config.project.identity_sources.get(source_id)
-    if source is None:
-        known = ", ".join(sorted(config.project.identity_sources)) or "none"
-        raise ImportProblem(
-            f"'{source_id}' is not an identity source in accesshive.yaml (declared: {known})"
-        )
+    source = _identity_source(root, source_id)
     found, problems = identities_from_records(source_id, source, pull_records(url, token))
     if problems:
         raise ImportProblem(
@@ -171,3 +160,15 @@ def import_scim(
     return write_identities(
         target, source_id, identities, source.leaver_state, today, not write_yaml
     )
+
+
+def _identity_source(root: Path, source_id: str) -> IdentitySource:
+    """The identity source an import maps through, or ``ImportProblem``."""
+    config = load_config(root)
+    source = config.project.identity_sources.get(source_id)
+    if source is None:
+        known = ", ".join(sorted(config.project.identity_sources)) or "none"
+        raise ImportProblem(
+            f"'{source_id}' is not an identity source in accesshive.yaml (declared: {known})"
+        )
+    return source

@@ -4,14 +4,11 @@ items of one environment, with the totals kept for the next report's comparison.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
-from accesshive.operations._common import StoreRef, load_and_expand
+from accesshive.operations._common import StoreRef, latest_applied, load_and_expand
 from accesshive.plan.build import make_plan
-from accesshive.plan.planfile import from_json
 from accesshive.reports.health import Report, build_report
-from accesshive.store.base import OrderState
 from accesshive.sync import SourceResult, sync
 
 
@@ -29,13 +26,7 @@ def report_repository(
         synced = sync(config, opened, None, actor=actor) if sync_first else []
         snapshot = opened.latest_snapshot()
         plan = make_plan(config, desired, snapshot, today, allow_mass_changes=True)
-        run = opened.latest_run()
-        latest_plan = None
-        states: dict[str, OrderState] = {}
-        if run is not None:
-            content = opened.plan_content(str(run["plan_digest"]))
-            latest_plan = from_json(json.loads(content), "stored plan") if content else None
-            states = opened.order_states(str(run["plan_digest"]))
+        latest_plan, states = latest_applied(opened)
         first_seen = {
             (sid, ext): at for sid in config.sources for ext, at in opened.first_seen(sid).items()
         }
