@@ -91,6 +91,13 @@ def bulk_work() -> Iterator[None]:
     try:
         yield
     finally:
+        # Everything allocated meanwhile is still in the youngest generation, which the
+        # next collection would scan whole (a second or more for a large plan). Freezing
+        # then unfreezing moves it to the oldest, without a scan, where only the rare
+        # full collections look (so cyclic garbage is still collected in a long-lived
+        # process such as `scim serve`).
+        gc.freeze()
+        gc.unfreeze()
         if enabled:
             gc.enable()
 
