@@ -50,15 +50,29 @@ def rule_roles(config: Config, identity: Identity) -> list[str]:
     """Roles whose membership rule the identity's attributes match (humans only)."""
     if identity.type != "human":
         return []
-    folded = {
-        key: {_fold(v) for v in (value if isinstance(value, list) else [value])}
-        for key, value in identity.attributes.items()
-    }
+    rules = _folded_rules(config)
+    if not rules:
+        return []
+    folded: dict[str, set[str]] = {}
+    attributes = identity.attributes
+    for key in _rule_keys(config):  # only the attributes some rule reads
+        if key in attributes:
+            value = attributes[key]
+            folded[key] = {_fold(v) for v in (value if isinstance(value, list) else [value])}
     return sorted(
         rid
-        for rid, rule in _folded_rules(config).items()
+        for rid, rule in rules.items()
         if all(key in folded and folded[key] & wanted for key, wanted in rule.items())
     )
+
+
+def _rule_keys(config: Config) -> frozenset[str]:
+    keys = config.memo.get("rule_keys")
+    if keys is None:
+        keys = config.memo["rule_keys"] = frozenset(
+            key for rule in _folded_rules(config).values() for key in rule
+        )
+    return keys
 
 
 def _folded_rules(config: Config) -> dict[str, dict[str, set[str]]]:
@@ -82,9 +96,9 @@ def assign(config: Config, identity: Identity) -> Assignment:
     Computed once per identity and config: validation and expansion both ask."""
     key = ("assign", id(identity))
     found = config.memo.get(key)
-    if found is None:
-        found = config.memo[key] = _assign(config, identity)
-    return found
+    if found is None or found[0] is not identity:  # the memo holds the identity: ids stay
+        found = config.memo[key] = (identity, _assign(config, identity))
+    return found[1]
 
 
 def _assign(config: Config, identity: Identity) -> Assignment:

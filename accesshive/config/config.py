@@ -50,8 +50,10 @@ class Config:
     """The environment this config is seen in (connection overlays applied)."""
     policy_origins: Mapping[str, str] = field(default_factory=dict)
     """policy section → the file it was taken from."""
-    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
-    """Derived values computed once per config (assignments); never part of its meaning."""
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    """Derived values computed once per config (assignments, sources by kind); never part
+    of its meaning. Not an init field: a config made with ``dataclasses.replace`` (other
+    sources, other identities) starts with an empty one."""
 
     def policy_origin(self, section: str, *path: str | int) -> Location:
         return Location(self.policy_origins.get(section, "policies"), (section, *path))
@@ -66,7 +68,13 @@ class Config:
         return base.child(*path)
 
     def sources_of_kind(self, kind: str) -> list[str]:
-        return sorted(sid for sid, s in self.sources.items() if s.kind == kind)
+        key = ("sources_of_kind", kind)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = sorted(
+                sid for sid, s in self.sources.items() if s.kind == kind
+            )
+        return list(found)
 
     @property
     def google_workspace(self) -> str | None:
@@ -75,8 +83,11 @@ class Config:
 
     @property
     def identity_provider(self) -> str | None:
-        found = sorted(sid for sid, s in self.sources.items() if s.identity_provider)
-        return found[0] if found else None
+        found = self.memo.get("identity_provider", False)
+        if found is False:
+            providers = sorted(sid for sid, s in self.sources.items() if s.identity_provider)
+            found = self.memo["identity_provider"] = providers[0] if providers else None
+        return found  # type: ignore[no-any-return]
 
     def vault_for(self, identity: Identity) -> str | None:
         if identity.credential and identity.credential.vault:

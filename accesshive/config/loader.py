@@ -66,7 +66,9 @@ def load_config(root: str | Path, environment: str | None = None) -> Config:
     if errors or config is None:
         raise ConfigError(located)
 
-    return replace(config, warnings=tuple(located))
+    warned = replace(config, warnings=tuple(located))
+    warned.memo.update(config.memo)  # the same config with warnings: what validate derived holds
+    return warned
 
 
 def locate(config: Config, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
