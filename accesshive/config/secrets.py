@@ -7,6 +7,7 @@ are written only as references (``${env:NAME}``, ``${file:PATH}``,
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -36,6 +37,16 @@ _SECRET_VALUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _ANY_SECRET_VALUE = re.compile("|".join(f"(?:{p.pattern})" for _, p in _SECRET_VALUES))
 
 
+_SHORTEST_SECRET = 14
+"""No pattern above matches fewer characters (``xox?-`` and ten more)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    """Keys repeat across thousands of entities (email, title...): decided once each."""
+    return bool(_SECRET_KEY.search(key))
+
+
 def is_reference(value: str) -> bool:
     return bool(REFERENCE.match(value.strip()))
 
@@ -51,7 +62,7 @@ def find_inline_secrets(data: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPa
                 if (
                     isinstance(value, str)
                     and value
-                    and _SECRET_KEY.search(str(key))
+                    and _secret_key(str(key))
                     and not is_reference(value)
                 ):
                     yield sub, f"'{key}' holds a clear-text secret"
@@ -60,11 +71,11 @@ def find_inline_secrets(data: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPa
         elif isinstance(node, list):
             stack.extend(((*where, i), v) for i, v in enumerate(node))
         elif isinstance(node, str):
-            url = _URL_PASSWORD.match(node)
+            url = _URL_PASSWORD.match(node) if "://" in node else None
             if url and not is_reference(url.group(1)):
                 yield where, "the URL holds a clear-text password"
                 continue
-            if not _ANY_SECRET_VALUE.search(node):
+            if len(node) < _SHORTEST_SECRET or not _ANY_SECRET_VALUE.search(node):
                 continue
             for what, pattern in _SECRET_VALUES:
                 if pattern.search(node):
