@@ -241,42 +241,46 @@ def _converge(
     want: DesiredAccount,
     have: SnapshotAccount,
     duplicate: bool = False,
-) -> Iterator[Change]:
-    """Orders that bring an existing account to what is wanted.
+) -> list[Change]:
+    """Orders that bring an existing account to what is wanted (most often none: it is
+    decided before anything is built, for the hundreds of thousands of converged ones).
 
     A duplicate account (one more account matching the identity) only ever loses
     access: a leaver must not keep a second way in, and nothing is added to it.
     """
-    if duplicate and want.state == "enabled":
-        return
+    state = want.state
+    if duplicate and state == "enabled":
+        return []
     sid, ext = want.source, have.external_id
-    name = _name(source, have.attributes) or _name(source, want.attributes)
-    managed = desired.managed_entitlements.get(sid, frozenset())
     to_grant: list[str] = []
     to_revoke: list[str] = []
     if want.access == "granted":
-        if missing := want.grants.difference(have.grants):
+        if not duplicate and (missing := want.grants.difference(have.grants)):
             to_grant = sorted(missing)
+        managed = desired.managed_entitlements.get(sid, frozenset())
         if extra := managed.intersection(have.grants).difference(want.grants):
             to_revoke = sorted(extra)
     elif want.access == "revoked":
         to_revoke = sorted(set(have.grants))
-    if duplicate:
-        to_grant = []
-    if want.state != "absent" and not duplicate:
-        updates = _attribute_updates(source, want, have)
-        if updates:
-            yield Change("update_account", sid, want.identity, ext, name, attributes=updates)
-        if want.state == "enabled" and not have.enabled:
-            yield Change("enable_account", sid, want.identity, ext, name)
-    for ent in to_grant:
-        yield _grant_change("grant", want, ext, name, ent)
-    for ent in to_revoke:
-        yield _grant_change("revoke", want, ext, name, ent)
-    if want.state == "disabled" and have.enabled:
-        yield Change("disable_account", sid, want.identity, ext, name)
-    if want.state == "absent":
-        yield Change("delete_account", sid, want.identity, ext, name)
+    keeps = state != "absent" and not duplicate
+    updates = _attribute_updates(source, want, have) if keeps else {}
+    enable = keeps and state == "enabled" and not have.enabled
+    disable = state == "disabled" and have.enabled
+    if not (updates or enable or to_grant or to_revoke or disable or state == "absent"):
+        return []
+    name = _name(source, have.attributes) or _name(source, want.attributes)
+    out = []
+    if updates:
+        out.append(Change("update_account", sid, want.identity, ext, name, attributes=updates))
+    if enable:
+        out.append(Change("enable_account", sid, want.identity, ext, name))
+    out += [_grant_change("grant", want, ext, name, ent) for ent in to_grant]
+    out += [_grant_change("revoke", want, ext, name, ent) for ent in to_revoke]
+    if disable:
+        out.append(Change("disable_account", sid, want.identity, ext, name))
+    if state == "absent":
+        out.append(Change("delete_account", sid, want.identity, ext, name))
+    return out
 
 
 def _attribute_updates(
