@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from accesshive.apply.executor import DONE, FAILED, ApplyResult, Executor
 from accesshive.apply.executor import Progress as ApplyProgress
-from accesshive.apply.stale import check_stale
+from accesshive.apply.stale import Staleness, check_stale
 from accesshive.approvals.operations import check as check_approvals
 from accesshive.config import Config, load_config
 from accesshive.config.structure import suggest
@@ -51,17 +52,7 @@ def apply_plan(
         verdicts = check_approvals(config, plan, opened)
         approved = approved | {oid for oid, v in verdicts.items() if v.approved}
         staleness = check_stale(config, desired, plan, done, opened.latest_snapshot(), today)
-        for sid, live in sorted(staleness.live.items()):
-            opened.save_snapshot(sid, live)
-        if staleness.problems:
-            opened.audit(actor, "apply_refused", plan.digest, {"problems": staleness.problems})
-            raise StalePlanError(
-                "the plan is stale: "
-                + ", ".join(staleness.changed_sources)
-                + " changed since it was made, and its orders would now differ:\n  "
-                + "\n  ".join(staleness.problems)
-                + "\nSync and plan again."
-            )
+        _refuse_if_stale(opened, plan, staleness, actor)
         run_id = opened.start_run(plan.digest, actor)
         opened.audit(
             actor,
@@ -72,9 +63,9 @@ def apply_plan(
                 "approved": {oid: v.approvers for oid, v in sorted(verdicts.items()) if v.approved},
             },
         )
-        result: ApplyResult | None = None
-        try:
-            executor = Executor(
+
+        def execute() -> ApplyResult:  # built inside the recorded run
+            return Executor(
                 config,
                 plan,
                 opened,
@@ -84,22 +75,48 @@ def apply_plan(
                 accounts=staleness.accounts,
                 approval_notes={oid: v.describe() for oid, v in verdicts.items()},
                 progress=progress or (lambda o, s, m: None),
-            )
-            result = executor.run()
-        finally:
-            status = result.status if result else "crashed"
-            opened.finish_run(run_id, status)
-            counts = dict(Counter(result.states.values())) if result else {}
-            opened.audit(
-                actor,
-                "apply_finished",
-                plan.digest,
-                {"run": run_id, "status": status, "states": counts},
-            )
+            ).run()
+
+        result = _run_recorded(execute, opened, plan, run_id, actor)
         _refresh(config, opened, plan)
         if result.tasks:
             _write_task_files(root, run_id, result.tasks)
         return result
+
+
+def _refuse_if_stale(store: Store, plan: Plan, staleness: Staleness, actor: str) -> None:
+    """Keep what the live read saw; refuse (audited) a plan whose orders would now differ."""
+    for sid, live in sorted(staleness.live.items()):
+        store.save_snapshot(sid, live)
+    if staleness.problems:
+        store.audit(actor, "apply_refused", plan.digest, {"problems": staleness.problems})
+        raise StalePlanError(
+            "the plan is stale: "
+            + ", ".join(staleness.changed_sources)
+            + " changed since it was made, and its orders would now differ:\n  "
+            + "\n  ".join(staleness.problems)
+            + "\nSync and plan again."
+        )
+
+
+def _run_recorded(
+    execute: Callable[[], ApplyResult], store: Store, plan: Plan, run_id: int, actor: str
+) -> ApplyResult:
+    """Run the executor; the run's end is recorded and audited whatever happens."""
+    result: ApplyResult | None = None
+    try:
+        result = execute()
+        return result
+    finally:
+        status = result.status if result else "crashed"
+        store.finish_run(run_id, status)
+        counts = dict(Counter(result.states.values())) if result else {}
+        store.audit(
+            actor,
+            "apply_finished",
+            plan.digest,
+            {"run": run_id, "status": status, "states": counts},
+        )
 
 
 def _refresh(config: Config, store: Store, plan: Plan) -> None:
