@@ -11,52 +11,39 @@ order, and first checks on the target an order that was left ``transmitted``.
   evaluation failed) makes everything below it ``blocked``, never attempted.
 - Orders of manual sources become tasks for the source owner (``transmitted``
   until a sync or the owner verifies them).
-- Independent branches run concurrently, bounded overall and per source.
+- Independent branches run concurrently, bounded overall and per source; the
+  account orders of a source that are ready together run as a batch
+  (``apply/lanes.py`` groups them, ``apply/batch.py`` runs one).
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from accesshive.apply.batch import AccountBatches, Record
 from accesshive.apply.credentials import CredentialKeeper
+from accesshive.apply.lanes import CREDENTIAL_ACTIONS, Lanes
 from accesshive.apply.pool import ConnectorPool
-from accesshive.apply.retry import call_with_retries
-from accesshive.apply.steps import Sent, check, send
 from accesshive.config import Config
-from accesshive.connectors.base import Connector
 from accesshive.errors import ConnectorError, VaultError
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.render.describe import summary_line
-from accesshive.state.snapshot import SnapshotAccount
 from accesshive.store import Store, Task
 from accesshive.store.base import now
 from accesshive.tasks import task_id
 
 DONE = frozenset({"verified", "inactive"})
 FAILED = frozenset({"errored", "error", "blocked"})
-CREDENTIAL_ACTIONS = frozenset({"store_credential", "rotate_credential"})
 
 Progress = Callable[[Order, str, str | None], None]
 
 
-_Record = tuple[Order, str, str | None, str | None]
-"""An order's new state, with its message and result (a created account's id)."""
-
-BATCH = 100
-"""Orders of one source sent, then verified, together (one read-back per batch)."""
-
-
 def _quiet(order: Order, state: str, message: str | None) -> None:
     return None
-
-
-def _adopted(sent: Sent) -> str | None:
-    return "adopted the existing account" if sent.adopted else None
 
 
 @dataclass
@@ -83,7 +70,7 @@ class ApplyResult:
         return "incomplete"
 
 
-class Executor:
+class Executor(AccountBatches):
     def __init__(
         self,
         config: Config,
@@ -171,7 +158,7 @@ class Executor:
         orders = {o.id: o for o in self.plan.orders}
         dependents: dict[str, list[str]] = {oid: [] for oid in orders}
         waiting: dict[str, int] = {}
-        first: list[_Record] = []
+        first: list[Record] = []
         for oid, order in orders.items():
             for dep in order.depends_on:
                 dependents.setdefault(dep, []).append(oid)
@@ -206,7 +193,7 @@ class Executor:
                 self._await_approval(order)
             elif waiting[oid] == 0:
                 ready.append(oid)
-        lanes = _Lanes(self.config, orders, self.inactive)
+        lanes = Lanes(self.config, orders, self.inactive)
         lanes.add(ready)
         running: dict[Future[None], tuple[str | None, list[str]]] = {}
         with ThreadPoolExecutor(max_workers=self.max_workers) as threads:
@@ -312,151 +299,6 @@ class Executor:
         else:
             self._batch([order])
 
-    def _batch(self, batch: list[Order]) -> None:
-        """Account orders of one source: sent one by one, verified together.
-
-        Every order is ``transmitted`` (one commit) before the first is sent, so a crash
-        anywhere leaves each order either verified or marked to be looked at on the
-        target before it is sent again; then each is sent, the lot ``executed`` (one
-        commit), read back with one ``get_accounts`` and ``verified`` or ``errored``
-        (one commit). Dependents are released only after that: what follows an order
-        still sees it verified, as with one order at a time.
-        """
-        source_id = batch[0].change.source
-        finals: list[_Record] = []
-        try:
-            with self.pool.connector(source_id) as conn:
-                todo = self._unknown_accounts(batch, finals)
-                todo = self._already_done(conn, todo, finals)
-                self._record_many([(o, "transmitted", None, None) for o in todo])
-                creates = [o.change.attributes for o in todo if o.action == "create_account"]
-                if creates:
-                    conn.prepare_creates(creates)
-                sent = self._send_all(conn, todo, finals)
-                self._record_many([(o, "executed", _adopted(s), s.external_id) for o, s in sent])
-                finals += self._verify_all(conn, sent)
-        except Exception as exc:  # our own evaluation failed: record it, keep going
-            settled = {o.id for o, *_ in finals}
-            finals += [
-                (o, "error", f"{type(exc).__name__}: {exc}", None)
-                for o in batch
-                if o.id not in settled
-            ]
-        self._record_many(finals)
-
-    def _unknown_accounts(self, batch: list[Order], finals: list[_Record]) -> list[Order]:
-        todo = []
-        for order in batch:
-            if order.action != "create_account" and self._account_of(order) is None:
-                message = "the account to act on is unknown (no create recorded)"
-                finals.append((order, "error", message, None))
-            else:
-                todo.append(order)
-        return todo
-
-    def _already_done(
-        self, conn: Connector, batch: list[Order], finals: list[_Record]
-    ) -> list[Order]:
-        """Orders a killed run left ``transmitted`` or ``executed`` may have happened:
-        look on the target before sending them again."""
-        interrupted = {
-            o.id: ext
-            for o in batch
-            if (prior := self._prior.get(o.id)) is not None
-            and prior.state in ("transmitted", "executed")
-            and (ext := self._account_of(o))
-        }
-        if not interrupted:
-            return batch
-        source = self.config.sources[batch[0].change.source]
-        accounts = self._read_back(conn, [o for o in batch if o.id in interrupted], interrupted)
-        todo = []
-        for order in batch:
-            ext = interrupted.get(order.id)
-            if ext and check(source, order, ext, accounts.get(ext)) is None:
-                finals.append((order, "verified", "found done on the target after a restart", None))
-            else:
-                todo.append(order)
-        return todo
-
-    def _send_all(
-        self, conn: Connector, batch: list[Order], finals: list[_Record]
-    ) -> list[tuple[Order, Sent]]:
-        sent = []
-        for order in batch:
-            try:
-                outcome = self._send(conn, order)
-            except ConnectorError as exc:
-                finals.append((order, "errored", exc.message, None))
-                continue
-            except Exception as exc:  # our own evaluation failed: this order only
-                finals.append((order, "error", f"{type(exc).__name__}: {exc}", None))
-                continue
-            if isinstance(outcome, str):  # the vault refused a generated password
-                finals.append((order, "errored", outcome, None))
-                continue
-            sent.append((order, outcome))
-        return sent
-
-    def _send(self, conn: Connector, order: Order) -> Sent | str:
-        source = self.config.sources[order.change.source]
-        ext = self._account_of(order)
-
-        def note_retry(attempt: int, exc: BaseException, delay: float) -> None:
-            self._record(
-                order, "transmitted", f"attempt {attempt} failed ({exc}); retrying in {delay:.1f}s"
-            )
-
-        secret = (
-            self.keeper.new_password() if order.change.details.get("generate_password") else None
-        )
-        extra = {"password": secret} if secret else None
-        sent: Sent = call_with_retries(
-            lambda: send(conn, order, ext, extra), source.retry, note_retry
-        )
-        if order.action == "create_account" and sent.external_id:
-            with self._store_lock:
-                self._accounts[(order.change.source, order.change.identity)] = sent.external_id
-        if secret is not None and order.change.identity:
-            try:
-                self.keeper.keep_generated(order.change.identity, secret)
-            except VaultError as exc:
-                self._record(order, "executed", None, result=sent.external_id)
-                return (
-                    "the target accepted the generated password but the vault could not "
-                    f"store it ({exc}); the next apply rotates it"
-                )
-        return sent
-
-    def _verify_all(self, conn: Connector, sent: list[tuple[Order, Sent]]) -> list[_Record]:
-        if not sent:
-            return []
-        source = self.config.sources[sent[0][0].change.source]
-        ids = {o.id: s.external_id for o, s in sent if s.external_id}
-        try:
-            accounts = self._read_back(conn, [o for o, _ in sent], ids)
-        except ConnectorError as exc:
-            return [(o, "errored", f"verify: {exc.message}", s.external_id) for o, s in sent]
-        records: list[_Record] = []
-        for order, s in sent:
-            ext = s.external_id
-            difference = check(source, order, ext, accounts.get(ext) if ext else None)
-            if difference:
-                records.append((order, "errored", f"verify: {difference}", None))
-            else:
-                records.append((order, "verified", None, None))
-        return records
-
-    def _read_back(
-        self, conn: Connector, batch: list[Order], ids: Mapping[str, str | None]
-    ) -> dict[str, SnapshotAccount]:
-        wanted = sorted({ext for ext in ids.values() if ext})
-        entitlements = sorted(
-            {o.change.entitlement for o in batch if o.change.entitlement and o.id in ids}
-        )
-        source = self.config.sources[batch[0].change.source]
-        return call_with_retries(lambda: conn.get_accounts(wanted, entitlements), source.retry)
-
     def _credential(self, order: Order) -> None:
         self._record(order, "transmitted")
         try:
@@ -492,52 +334,3 @@ class Executor:
             self.store.save_task(task)
             self.result.tasks.append(task)
         self._record(order, "transmitted", f"task {tid} for {task.assignee}")
-
-
-class _Lanes:
-    """Ready orders, queued per source so that one job can take a batch of them.
-
-    Account orders of a source share its lane and are taken up to ``BATCH`` at a time,
-    split so that every one of the source's ``concurrency`` slots gets work; manual
-    tasks, credentials and inactive orders go one at a time (lane ``None``).
-    """
-
-    def __init__(self, config: Config, orders: Mapping[str, Order], single: Collection[str]):
-        self.config = config
-        self.orders = orders
-        self.single = frozenset(single)
-        self.queues: dict[str | None, deque[str]] = {None: deque()}
-        self.busy: dict[str, int] = {}
-
-    def __bool__(self) -> bool:
-        return any(self.queues.values())
-
-    def add(self, ready: list[str]) -> None:
-        for oid in ready:
-            order = self.orders[oid]
-            batchable = not (
-                oid in self.single
-                or order.kind == "manual_task"
-                or order.action in CREDENTIAL_ACTIONS
-            )
-            lane = order.change.source if batchable else None
-            self.queues.setdefault(lane, deque()).append(oid)
-
-    def take(self) -> tuple[str | None, list[str]]:
-        """The next job: one order, or a batch of one source's; empty when none may start."""
-        if self.queues[None]:
-            return None, [self.queues[None].popleft()]
-        for lane in sorted(k for k, q in self.queues.items() if k is not None and q):
-            concurrency = self.config.sources[lane].concurrency
-            free = concurrency - self.busy.get(lane, 0)
-            if free <= 0:
-                continue
-            queue = self.queues[lane]
-            size = min(BATCH, -(-len(queue) // concurrency))
-            self.busy[lane] = self.busy.get(lane, 0) + 1
-            return lane, [queue.popleft() for _ in range(size)]
-        return None, []
-
-    def finished(self, lane: str | None) -> None:
-        if lane is not None:
-            self.busy[lane] -= 1

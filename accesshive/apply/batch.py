@@ -1,0 +1,194 @@
+"""Account orders of one source, run as a batch: sent one by one, verified together.
+
+Every order is ``transmitted`` (one commit) before the first is sent, so a crash
+anywhere leaves each order either verified or marked to be looked at on the target
+before it is sent again; then each is sent, the lot ``executed`` (one commit), read
+back with one ``get_accounts`` and ``verified`` or ``errored`` (one commit). The
+executor releases what depends on an order only after that, so what follows an order
+still sees it verified, as with one order at a time.
+
+A mixin of ``Executor`` (which owns the walk, the store and the bookkeeping): this
+module owns what happens to one batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+from accesshive.apply.credentials import CredentialKeeper
+from accesshive.apply.pool import ConnectorPool
+from accesshive.apply.retry import call_with_retries
+from accesshive.apply.steps import Sent, check, send
+from accesshive.config import Config
+from accesshive.connectors.base import Connector
+from accesshive.errors import ConnectorError, VaultError
+from accesshive.plan.orders import Order
+from accesshive.state.snapshot import SnapshotAccount
+from accesshive.store.base import OrderState
+
+Record = tuple[Order, str, str | None, str | None]
+"""An order's new state, with its message and result (a created account's id)."""
+
+
+def _adopted(sent: Sent) -> str | None:
+    return "adopted the existing account" if sent.adopted else None
+
+
+class AccountBatches:
+    """What the executor provides to a batch (set in ``Executor.__init__``)."""
+
+    config: Config
+    pool: ConnectorPool
+    keeper: CredentialKeeper
+    _prior: dict[str, OrderState]
+    _accounts: dict[tuple[str, str | None], str]
+    _store_lock: threading.Lock
+
+    def _record(
+        self, order: Order, state: str, message: str | None = None, result: str | None = None
+    ) -> None:
+        raise NotImplementedError
+
+    def _record_many(self, records: list[Record]) -> None:
+        raise NotImplementedError
+
+    def _account_of(self, order: Order) -> str | None:
+        raise NotImplementedError
+
+    def _batch(self, batch: list[Order]) -> None:
+        """Run a batch of one source's account orders (see the module docstring)."""
+        source_id = batch[0].change.source
+        finals: list[Record] = []
+        try:
+            with self.pool.connector(source_id) as conn:
+                todo = self._unknown_accounts(batch, finals)
+                todo = self._already_done(conn, todo, finals)
+                self._record_many([(o, "transmitted", None, None) for o in todo])
+                creates = [o.change.attributes for o in todo if o.action == "create_account"]
+                if creates:
+                    conn.prepare_creates(creates)
+                sent = self._send_all(conn, todo, finals)
+                self._record_many([(o, "executed", _adopted(s), s.external_id) for o, s in sent])
+                finals += self._verify_all(conn, sent)
+        except Exception as exc:  # our own evaluation failed: record it, keep going
+            settled = {o.id for o, *_ in finals}
+            finals += [
+                (o, "error", f"{type(exc).__name__}: {exc}", None)
+                for o in batch
+                if o.id not in settled
+            ]
+        self._record_many(finals)
+
+    def _unknown_accounts(self, batch: list[Order], finals: list[Record]) -> list[Order]:
+        todo = []
+        for order in batch:
+            if order.action != "create_account" and self._account_of(order) is None:
+                message = "the account to act on is unknown (no create recorded)"
+                finals.append((order, "error", message, None))
+            else:
+                todo.append(order)
+        return todo
+
+    def _already_done(
+        self, conn: Connector, batch: list[Order], finals: list[Record]
+    ) -> list[Order]:
+        """Orders a killed run left ``transmitted`` or ``executed`` may have happened:
+        look on the target before sending them again."""
+        interrupted = {
+            o.id: ext
+            for o in batch
+            if (prior := self._prior.get(o.id)) is not None
+            and prior.state in ("transmitted", "executed")
+            and (ext := self._account_of(o))
+        }
+        if not interrupted:
+            return batch
+        source = self.config.sources[batch[0].change.source]
+        accounts = self._read_back(conn, [o for o in batch if o.id in interrupted], interrupted)
+        todo = []
+        for order in batch:
+            ext = interrupted.get(order.id)
+            if ext and check(source, order, ext, accounts.get(ext)) is None:
+                finals.append((order, "verified", "found done on the target after a restart", None))
+            else:
+                todo.append(order)
+        return todo
+
+    def _send_all(
+        self, conn: Connector, batch: list[Order], finals: list[Record]
+    ) -> list[tuple[Order, Sent]]:
+        sent = []
+        for order in batch:
+            try:
+                outcome = self._send(conn, order)
+            except ConnectorError as exc:
+                finals.append((order, "errored", exc.message, None))
+                continue
+            except Exception as exc:  # our own evaluation failed: this order only
+                finals.append((order, "error", f"{type(exc).__name__}: {exc}", None))
+                continue
+            if isinstance(outcome, str):  # the vault refused a generated password
+                finals.append((order, "errored", outcome, None))
+                continue
+            sent.append((order, outcome))
+        return sent
+
+    def _send(self, conn: Connector, order: Order) -> Sent | str:
+        source = self.config.sources[order.change.source]
+        ext = self._account_of(order)
+
+        def note_retry(attempt: int, exc: BaseException, delay: float) -> None:
+            self._record(
+                order, "transmitted", f"attempt {attempt} failed ({exc}); retrying in {delay:.1f}s"
+            )
+
+        secret = (
+            self.keeper.new_password() if order.change.details.get("generate_password") else None
+        )
+        extra = {"password": secret} if secret else None
+        sent: Sent = call_with_retries(
+            lambda: send(conn, order, ext, extra), source.retry, note_retry
+        )
+        if order.action == "create_account" and sent.external_id:
+            with self._store_lock:
+                self._accounts[(order.change.source, order.change.identity)] = sent.external_id
+        if secret is not None and order.change.identity:
+            try:
+                self.keeper.keep_generated(order.change.identity, secret)
+            except VaultError as exc:
+                self._record(order, "executed", None, result=sent.external_id)
+                return (
+                    "the target accepted the generated password but the vault could not "
+                    f"store it ({exc}); the next apply rotates it"
+                )
+        return sent
+
+    def _verify_all(self, conn: Connector, sent: list[tuple[Order, Sent]]) -> list[Record]:
+        if not sent:
+            return []
+        source = self.config.sources[sent[0][0].change.source]
+        ids = {o.id: s.external_id for o, s in sent if s.external_id}
+        try:
+            accounts = self._read_back(conn, [o for o, _ in sent], ids)
+        except ConnectorError as exc:
+            return [(o, "errored", f"verify: {exc.message}", s.external_id) for o, s in sent]
+        records: list[Record] = []
+        for order, s in sent:
+            ext = s.external_id
+            difference = check(source, order, ext, accounts.get(ext) if ext else None)
+            if difference:
+                records.append((order, "errored", f"verify: {difference}", None))
+            else:
+                records.append((order, "verified", None, None))
+        return records
+
+    def _read_back(
+        self, conn: Connector, batch: list[Order], ids: Mapping[str, str | None]
+    ) -> dict[str, SnapshotAccount]:
+        wanted = sorted({ext for ext in ids.values() if ext})
+        entitlements = sorted(
+            {o.change.entitlement for o in batch if o.change.entitlement and o.id in ids}
+        )
+        source = self.config.sources[batch[0].change.source]
+        return call_with_retries(lambda: conn.get_accounts(wanted, entitlements), source.retry)
