@@ -1,0 +1,134 @@
+"""Checks of each identity against its type's provisioning flow and the declared
+identity attributes (the checks that run once per identity: a large org has
+hundreds of thousands, so these stay lean and build a location only for a problem).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from accesshive.config.assignment import assign, credential_mode, is_credential_only
+from accesshive.config.config import Config
+from accesshive.config.structure import suggest
+from accesshive.config.templates import BUILTIN_VARIABLES
+from accesshive.config.values import ValueProblem, coerce
+from accesshive.diagnostics import Diagnostic, Location
+
+
+def unknown_identity_attribute(
+    config: Config, name: str, where: Location, in_template: bool = False
+) -> Diagnostic:
+    known = [*config.project.identity_attributes, *BUILTIN_VARIABLES]
+    guess = suggest(name, known)
+    what = "template variable" if in_template else "identity attribute"
+    return Diagnostic(
+        "undefined-variable",
+        f"{what} '{name}' is not declared in identity_attributes",
+        where,
+        hint=f"did you mean '{guess}'?" if guess else "declare it in accesshive.yaml",
+    )
+
+
+def check_identity_schema(config: Config) -> Iterator[Diagnostic]:
+    schema = config.project.identity_attributes
+    if not schema:
+        return
+    for iid, ident in config.identities.items():
+        for key, value in ident.attributes.items():
+            spec = schema.get(key)
+            if spec is None:
+                where = config.origin("identities", iid, "attributes", key)
+                yield unknown_identity_attribute(config, key, where)
+                continue
+            try:
+                coerce(value, spec)
+            except ValueProblem as problem:
+                where = config.origin("identities", iid, "attributes", key)
+                yield Diagnostic(
+                    "wrong-type", f"identity '{iid}' attribute '{key}' {problem}", where
+                )
+        if ident.type != "human":
+            continue
+        for key, spec in schema.items():
+            if spec.required and key not in ident.attributes:
+                yield Diagnostic(
+                    "missing-required",
+                    f"identity '{iid}' lacks the required attribute '{key}'",
+                    config.origin("identities", iid, "attributes")
+                    if ident.attributes
+                    else config.origin("identities", iid),
+                    hint=f"add '{key}:' under attributes",
+                )
+
+
+def check_identity_types(config: Config) -> Iterator[Diagnostic]:
+    """Each identity type has its provisioning flow; refuse assignments outside it."""
+    for iid, ident in config.identities.items():
+        at = config.origin("identities", iid)
+        if ident.type == "human" and ident.credential is not None:
+            yield Diagnostic(
+                "invalid-value",
+                f"identity '{iid}' is human; people's passwords are not kept in the vault",
+                config.origin("identities", iid, "credential"),
+                hint="remove 'credential', or make it a shared_credential identity",
+            )
+        if ident.type == "shared_credential" and credential_mode(ident) is None:
+            yield Diagnostic(
+                "missing-key",
+                f"shared credential '{iid}' must say whether it is managed or external",
+                at,
+                hint="add 'credential: {mode: managed}' (accesshive generates the password) or "
+                "'credential: {mode: external, supplied_by: ${env:NAME}}'",
+            )
+            continue
+        yield from _flow_sources(config, iid)
+
+
+def _flow_sources(config: Config, iid: str) -> Iterator[Diagnostic]:
+    ident = config.identities[iid]
+    at = config.origin("identities", iid)
+    managed = ident.type == "shared_credential" and credential_mode(ident) == "managed"
+    if ident.type != "human" and config.vault_for(ident) is None:
+        many = len(config.sources_of_kind("vault")) > 1
+        yield Diagnostic(
+            "missing-source",
+            f"identity '{iid}' needs a vault source to keep its credential",
+            at,
+            hint="name it with credential.vault" if many else "declare a source of kind vault",
+        )
+    if managed and config.google_workspace is None:
+        yield Diagnostic(
+            "missing-source",
+            f"managed shared credential '{iid}' needs a google_workspace source",
+            at,
+            hint="declare the Google Workspace source, or make the credential external",
+        )
+    assignment = assign(config, ident)
+    for sid, why in sorted(assignment.sources.items()):
+        source = config.sources.get(sid)
+        if source is None:
+            continue
+        bad = _forbidden(ident.type, is_credential_only(ident), managed, source.kind)
+        if bad:
+            yield Diagnostic(
+                "type-not-allowed",
+                f"identity '{iid}' ({_type_label(config, iid)}) {bad} '{sid}' (assigned by {why})",
+                at,
+                hint="remove that role, access profile or platform from the identity",
+            )
+
+
+def _forbidden(kind: str, credential_only: bool, managed: bool, source_kind: str) -> str | None:
+    if kind == "human" and source_kind == "vault":
+        return "cannot be stored in vault source"
+    if credential_only and source_kind != "vault":
+        return "is credential-only and never gets an account, but is assigned source"
+    if managed and source_kind not in ("vault", "google_workspace"):
+        return "is a managed shared credential: it lives in Google Workspace, not in source"
+    return None
+
+
+def _type_label(config: Config, iid: str) -> str:
+    ident = config.identities[iid]
+    mode = credential_mode(ident)
+    return f"{ident.type}, {mode}" if ident.type == "shared_credential" else ident.type
