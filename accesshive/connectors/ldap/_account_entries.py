@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext
 from accesshive.connectors.ldap._ldap3 import escape_filter_chars, ldap3
-from accesshive.connectors.ldap._search import _Entry, _LdapSearch
+from accesshive.connectors.ldap._search import FILTER_CHUNK, _Entry, _LdapSearch
 from accesshive.connectors.ldap._values import ACCOUNTDISABLE, _typed
 from accesshive.connectors.ldap_dn import DnError, is_within, normalize_dn, same_dn
 from accesshive.state.snapshot import SnapshotAccount
@@ -44,6 +45,16 @@ class _AccountEntries(_LdapSearch):
             if not covered and not same_dn(self.disable.ou, self.users_dn):
                 bases.append((self.disable.ou, self.users_scope))
         return bases
+
+    def _accounts_matching(self, filters: Sequence[str], attributes: list[str]) -> Iterator[_Entry]:
+        """The accounts matching any of ``filters``, in every base: one OR search per
+        ``FILTER_CHUNK`` filters and base (servers limit the size of a filter)."""
+        for start in range(0, len(filters), FILTER_CHUNK):
+            any_of = "".join(filters[start : start + FILTER_CHUNK])
+            for base, scope in self._bases():
+                yield from self._search(
+                    base, scope, f"(&{self.account_filter}(|{any_of}))", attributes
+                )
 
     def _external_id(self, entry: _Entry) -> str | None:
         raw = entry.values.get(self.id_attribute.lower())

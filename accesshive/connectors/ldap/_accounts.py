@@ -20,7 +20,7 @@ from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext, Created
 from accesshive.connectors.ldap._grants import _Grants
 from accesshive.connectors.ldap._ldap3 import escape_filter_chars, ldap3, post_read_control
-from accesshive.connectors.ldap._search import FILTER_CHUNK, _Entry
+from accesshive.connectors.ldap._search import _Entry
 from accesshive.connectors.ldap._settings import _ATTRIBUTE
 from accesshive.connectors.ldap._transport import (
     ENTRY_ALREADY_EXISTS,
@@ -41,53 +41,42 @@ class _AccountOrders(_Grants):
         super().__init__(source_id, source, context)
         self._looked_up: dict[tuple[str, str], list[_Entry]] = {}
         """(correlation attribute, casefolded value) → accounts found by ``prepare_creates``."""
-
-    def _correlation_attributes(self) -> list[str]:
-        names = dict.fromkeys(
-            a for a in [*self.source.account.correlation, self.rdn_attribute] if _ATTRIBUTE.match(a)
-        )
-        return list({a.lower(): a for a in reversed(names)}.values())[::-1]
+        by_name: dict[str, str] = {}
+        for name in [*self.source.account.correlation, self.rdn_attribute]:
+            if _ATTRIBUTE.match(name):
+                by_name.setdefault(name.lower(), name)
+        self._correlation = list(by_name.values())
+        """What a create is correlated by, in order (correlation, then the RDN), each once."""
 
     def prepare_creates(self, accounts: Sequence[Mapping[str, Any]]) -> None:
         """Look up every correlation value of a batch of new accounts in a few OR searches,
         so that each create's check for an existing account needs no search of its own."""
         self._looked_up.clear()
-        for attr in self._correlation_attributes():
+        for attr in self._correlation:
             values = sorted(
                 {v[0] for a in accounts if len(v := _values(a.get(attr))) == 1}, key=str.casefold
             )
-            for start in range(0, len(values), FILTER_CHUNK):
-                chunk = values[start : start + FILTER_CHUNK]
-                any_of = "".join(f"({attr}={escape_filter_chars(v)})" for v in chunk)
-                found: dict[str, list[_Entry]] = {v.casefold(): [] for v in chunk}
-                for base, scope in self._bases():
-                    for entry in self._search(
-                        base, scope, f"(&{self.account_filter}(|{any_of}))", self.read_attributes
-                    ):
-                        for value in {v.casefold() for v in entry.strings(attr)}:
-                            if value in found:
-                                found[value].append(entry)
-                for value, entries in found.items():
-                    self._looked_up[(attr.lower(), value)] = entries
+            found: dict[str, list[_Entry]] = {v.casefold(): [] for v in values}
+            filters = [f"({attr}={escape_filter_chars(v)})" for v in values]
+            for entry in self._accounts_matching(filters, self.read_attributes):
+                for value in {v.casefold() for v in entry.strings(attr)}:
+                    if value in found:
+                        found[value].append(entry)
+            for value, entries in found.items():
+                self._looked_up[(attr.lower(), value)] = entries
 
     def _find(self, attributes: Mapping[str, Any]) -> _Entry | None:
         """The one account that correlates with ``attributes`` (correlation, then the RDN);
         from what ``prepare_creates`` looked up, when it did (once: a second create of the
         same value searches again)."""
-        for attr in self._correlation_attributes():
+        for attr in self._correlation:
             value = _values(attributes.get(attr))
             if len(value) != 1:
                 continue
             found = self._looked_up.pop((attr.lower(), value[0].casefold()), None)
             if found is None:
-                found = []
-                for base, scope in self._bases():
-                    found += self._search(
-                        base,
-                        scope,
-                        f"(&{self.account_filter}({attr}={escape_filter_chars(value[0])}))",
-                        self.read_attributes,
-                    )
+                one = f"({attr}={escape_filter_chars(value[0])})"
+                found = list(self._accounts_matching([one], self.read_attributes))
             if len(found) == 1:
                 return found[0]
         return None

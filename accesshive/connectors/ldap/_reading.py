@@ -15,7 +15,7 @@ from contextlib import suppress
 from accesshive.connectors.base import Page
 from accesshive.connectors.ldap._grants import _Grants
 from accesshive.connectors.ldap._ldap3 import ldap3
-from accesshive.connectors.ldap._search import FILTER_CHUNK, _Entry
+from accesshive.connectors.ldap._search import _Entry
 from accesshive.connectors.ldap_dn import DnError, normalize_dn
 from accesshive.state.snapshot import SnapshotAccount
 
@@ -84,21 +84,15 @@ class _Reading(_Grants):
         when asked for, from the accounts' ``member_of_attribute`` when it is set, else one
         group search per account (not one per grant)."""
         filters = {i: f for i in dict.fromkeys(external_ids) if (f := self._id_filter(i))}
-        ids = list(filters)
         attributes = self.read_attributes
         if entitlements and self.member_of:
             attributes = [*attributes, self.member_of]
         entries: dict[str, _Entry] = {}
-        for start in range(0, len(ids), FILTER_CHUNK):
-            any_of = "".join(filters[i] for i in ids[start : start + FILTER_CHUNK])
-            for base, scope in self._bases():
-                for entry in self._search(
-                    base, scope, f"(&{self.account_filter}(|{any_of}))", attributes
-                ):
-                    external_id = self._external_id(entry)
-                    if external_id in filters and external_id not in entries:
-                        entries[external_id] = entry
-                        self._remember(entry)
+        for entry in self._accounts_matching(list(filters.values()), attributes):
+            external_id = self._external_id(entry)
+            if external_id in filters and external_id not in entries:
+                entries[external_id] = entry
+                self._remember(entry)
         groups = {}  # normalised group DN → entitlement, for member_of_attribute
         if entitlements and self.member_of:
             for name in entitlements:
