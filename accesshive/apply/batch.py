@@ -105,7 +105,7 @@ class AccountBatches:
         if not interrupted:
             return batch
         source = self.config.sources[batch[0].change.source]
-        accounts = self._read_back(conn, [o for o in batch if o.id in interrupted], interrupted)
+        accounts = self._read_back(conn, batch, interrupted)
         todo = []
         for order in batch:
             ext = interrupted.get(order.id)
@@ -186,6 +186,8 @@ class AccountBatches:
     def _read_back(
         self, conn: Connector, batch: list[Order], ids: Mapping[str, str | None]
     ) -> dict[str, SnapshotAccount]:
+        """The accounts of the orders in ``ids`` (order id → account), with the grants
+        those orders are about."""
         wanted = sorted({ext for ext in ids.values() if ext})
         entitlements = sorted(
             {o.change.entitlement for o in batch if o.change.entitlement and o.id in ids}

@@ -106,16 +106,9 @@ class Executor(AccountBatches):
     def _record(
         self, order: Order, state: str, message: str | None = None, result: str | None = None
     ) -> None:
-        with self._store_lock:
-            self.store.record_order_state(
-                self.run_id, self.plan.digest, order.id, state, message, result
-            )
-            self.result.states[order.id] = state
-            if message:
-                self.result.messages[order.id] = message
-        self.progress(order, state, message)
+        self._record_many([(order, state, message, result)])
 
-    def _record_many(self, records: list[tuple[Order, str, str | None, str | None]]) -> None:
+    def _record_many(self, records: list[Record]) -> None:
         """Several orders' states in one commit: a batch's bookkeeping costs one write."""
         if not records:
             return

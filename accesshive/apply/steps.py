@@ -62,8 +62,8 @@ def send(
 def verify(connector: Connector, order: Order, external_id: str | None) -> str | None:
     """None when the target shows what the order intended; else the difference.
 
-    One read per order: what a restart uses to look before sending again. A batch of
-    orders is verified with one ``get_accounts`` and ``check`` per order instead."""
+    The one-order form, one read each (for tools and tests); apply reads a batch back
+    with one ``get_accounts`` and runs ``check`` per order."""
     if external_id is None:
         return "no account id to verify"
     return check(connector.source, order, external_id, connector.get_account(external_id))
