@@ -71,9 +71,7 @@ class _Reading(_Resources):
         """User id -> entitlements, from every Group's members."""
         held: dict[str, set[str]] = {}
         for name, group in self._groups(["displayName", "members"]):
-            for member in group.members or []:
-                if member.value and (member.type or "User").lower() == "user":
-                    held.setdefault(member.value, set()).add(self._entitlement(name))
+            _add_users(held, group, self._entitlement(name))
         return held
 
     def _entitlement(self, display_name: str) -> str:
@@ -136,11 +134,8 @@ class _Reading(_Resources):
         """User id → which of ``entitlements`` it holds, from one GET per Group."""
         held: dict[str, set[str]] = {}
         for entitlement in entitlements:
-            group = self._group_members(entitlement)
-            members = group.members if group is not None else None
-            for member in members or []:
-                if member.value and (member.type or "User").lower() == "user":
-                    held.setdefault(member.value, set()).add(entitlement)
+            if (group := self._group_members(entitlement)) is not None:
+                _add_users(held, group, entitlement)
         return held
 
     def _group_members(self, entitlement: str) -> Group | None:
@@ -192,3 +187,10 @@ class _Reading(_Resources):
             attributes=attributes,
             grants=sorted(grants),
         )
+
+
+def _add_users(held: dict[str, set[str]], group: Group, entitlement: str) -> None:
+    """Record ``entitlement`` for each user member of ``group`` (nested groups are not users)."""
+    for member in group.members or []:
+        if member.value and (member.type or "User").lower() == "user":
+            held.setdefault(member.value, set()).add(entitlement)
