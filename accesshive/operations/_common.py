@@ -141,9 +141,9 @@ def with_pushed_identities(config: Config, root: Path) -> Config:
                 config, sid, config.project.identity_sources[sid], records
             )
             problems.extend(found)
-    problems.extend(
-        d for d in validate(config) if d.location and d.location.file.startswith("scim:")
-    )
+    # the merged identities' origins name their source ("scim:okta", "csv:hr")
+    merged = {f"{s.kind}:{sid}" for sid, s in config.project.identity_sources.items()}
+    problems.extend(d for d in validate(config) if d.location and d.location.file in merged)
     if any(d.is_error for d in problems):
         raise ConfigError(problems)
     return config

@@ -142,3 +142,20 @@ def test_records_without_yaml_are_merged_by_plan(repo: Path) -> None:
     _import(repo, HEADER + ROWS["kay"] + ROWS["mo"])
     again = plan_repository(repo, dt.date(2026, 11, 29), store=StoreRef())
     assert "lou.reed" not in again.identities
+
+
+def test_a_stored_record_that_does_not_validate_is_reported(repo: Path) -> None:
+    """A record kept without --write-yaml is validated like YAML: an unknown lifecycle
+    state is an error naming the record, not an identity silently left out of the plan."""
+    accesshive_yaml = repo / "accesshive.yaml"
+    accesshive_yaml.write_text(
+        accesshive_yaml.read_text().replace(
+            "lifecycle_state: \"{{ 'leave' if status == 'leave' else 'active' }}\"",
+            'lifecycle_state: "{{ status }}"',
+        )
+    )
+    _import(repo, HEADER + ROWS["kay"].replace(",active,", ",nosuchstate,"))
+    result = CliRunner().invoke(main, ["plan", str(repo), "--today", "2026-11-29"])
+    assert result.exit_code == 1, result.output
+    assert "csv:hr" in result.output
+    assert "nosuchstate" in result.output
