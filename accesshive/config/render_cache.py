@@ -74,9 +74,11 @@ def remember(
     if not recalled.missing:
         return
     broken = set(failed)
+    wanted = {iid for file in recalled.missing for iid in recalled.identities[file]}
     by_identity: dict[str, list[list[Any]]] = {}
     for (sid, iid), account in accounts.items():
-        by_identity.setdefault(iid, []).append([sid, iid, dict(account.attributes)])
+        if iid in wanted:
+            by_identity.setdefault(iid, []).append([sid, iid, dict(account.attributes)])
     for file, key in recalled.missing.items():
         iids = recalled.identities[file]
         if broken.intersection(iids):
