@@ -27,12 +27,11 @@ class History(AuditLog):
         new = [a.external_id for a in snap.accounts if a.external_id not in seen]
         with self.transaction():
             at = snap.read_at or now()
-            for ext in new:
-                self._execute(
-                    "INSERT INTO sightings (environment, source, external_id, first_seen) "
-                    "VALUES (?, ?, ?, ?)",
-                    (self.environment, source, ext, at),
-                )
+            self._executemany(
+                "INSERT INTO sightings (environment, source, external_id, first_seen) "
+                "VALUES (?, ?, ?, ?)",
+                [(self.environment, source, ext, at) for ext in new],
+            )
             self._execute(
                 "INSERT INTO snapshots (environment, source, fingerprint, read_at, content, "
                 "accounts) VALUES (?, ?, ?, ?, ?, ?)",
@@ -40,7 +39,7 @@ class History(AuditLog):
                     self.environment,
                     source,
                     fingerprint,
-                    snap.read_at or now(),
+                    at,
                     snap.model_dump_json(),
                     len(snap.accounts),
                 ),

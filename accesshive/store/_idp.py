@@ -12,11 +12,7 @@ class IdentityProviderRecords(Database):
 
     def put_record(self, source: str, resource_type: str, rid: str, body: str) -> None:
         with self.transaction():
-            self._execute(
-                "DELETE FROM idp_records WHERE environment = ? AND source = ? "
-                "AND resource_type = ? AND id = ?",
-                (self.environment, source, resource_type, rid),
-            )
+            self.delete_record(source, resource_type, rid)
             self._execute(
                 "INSERT INTO idp_records (environment, source, resource_type, id, body, "
                 "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -38,12 +34,12 @@ class IdentityProviderRecords(Database):
                 "DELETE FROM idp_records WHERE environment = ? AND source = ?",
                 (self.environment, source),
             )
-            for resource_type, rid, body in records:
-                self._execute(
-                    "INSERT INTO idp_records (environment, source, resource_type, id, body, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (self.environment, source, resource_type, rid, body, now()),
-                )
+            at = now()
+            self._executemany(
+                "INSERT INTO idp_records (environment, source, resource_type, id, body, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(self.environment, source, kind, rid, body, at) for kind, rid, body in records],
+            )
 
     def records(self, source: str) -> list[tuple[str, str, str]]:
         """(resource type, id, body JSON) of everything an identity provider pushed."""
