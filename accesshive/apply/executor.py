@@ -170,22 +170,24 @@ class Executor(AccountBatches):
         finally:
             self.pool.close()
             self.keeper.close()
-        for oid in sorted(waiting):
-            order = orders[oid]
-            if self._state(oid) not in ("awaiting_approval", "blocked"):
-                self._record(order, "pending", f"held: waits for {self._holder(order)}")
+        with self.store.transaction():  # the walk is over: one commit for what is held
+            for oid in sorted(waiting):
+                order = orders[oid]
+                if self._state(oid) not in ("awaiting_approval", "blocked"):
+                    self._record(order, "pending", f"held: waits for {self._holder(order)}")
         return self.result
 
     def _walk(
         self, orders: dict[str, Order], dependents: dict[str, list[str]], waiting: dict[str, int]
     ) -> None:
         ready: list[str] = []
-        for oid in sorted(waiting):
-            order = orders[oid]
-            if order.gate and oid not in self.approved:
-                self._await_approval(order)
-            elif waiting[oid] == 0:
-                ready.append(oid)
+        with self.store.transaction():  # no thread runs yet: one commit for the gated
+            for oid in sorted(waiting):
+                order = orders[oid]
+                if order.gate and oid not in self.approved:
+                    self._await_approval(order)
+                elif waiting[oid] == 0:
+                    ready.append(oid)
         lanes = Lanes(self.config, orders, self.inactive)
         lanes.add(ready)
         running: dict[Future[None], tuple[str | None, list[str]]] = {}
@@ -243,13 +245,16 @@ class Executor(AccountBatches):
         waiting: dict[str, int],
     ) -> None:
         stack = [(failed, child) for child in dependents.get(failed, ())]
+        blocked: list[Record] = []
         while stack:
             cause, oid = stack.pop()
-            if oid not in waiting or self._state(oid) == "blocked":
-                continue
+            if oid not in waiting:
+                continue  # done, running, or blocked already
             del waiting[oid]
-            self._record(orders[oid], "blocked", f"dependency {cause} is {self._state(cause)}")
+            state = self._state(cause) if cause == failed else "blocked"
+            blocked.append((orders[oid], "blocked", f"dependency {cause} is {state}", None))
             stack.extend((oid, child) for child in dependents.get(oid, ()))
+        self._record_many(blocked)  # everything below a failure, in one commit
 
     def _await_approval(self, order: Order) -> None:
         assert order.gate is not None
