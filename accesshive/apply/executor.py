@@ -313,7 +313,8 @@ class Executor(AccountBatches):
 
     def _manual(self, order: Order) -> None:
         tid = task_id(self.plan.digest, order.id)
-        existing = {t.id: t for t in self.store.tasks()}.get(tid)
+        with self._store_lock:
+            existing = self.store.task(tid)
         if existing is not None and existing.state == "verified":
             self._record(order, "verified", f"task {tid} done by {existing.done_by}")
             return

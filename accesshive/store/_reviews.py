@@ -73,20 +73,23 @@ class Reviews(Database):
             )
         return True
 
+    _TASK_COLUMNS = (
+        "SELECT id, plan_digest, order_id, source, assignee, description, content, state, "
+        "created_at, done_at, done_by FROM tasks WHERE environment = ?"
+    )
+
     def tasks(self, state: str | None = None) -> list[Task]:
-        sql = (
-            "SELECT id, plan_digest, order_id, source, assignee, description, content, state, "
-            "created_at, done_at, done_by FROM tasks WHERE environment = ?"
-        )
+        sql = self._TASK_COLUMNS
         params: list[Any] = [self.environment]
         if state:
             sql += " AND state = ?"
             params.append(state)
-        rows = self._execute(sql + " ORDER BY created_at, id", params)
-        return [
-            Task(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], r[10])
-            for r in rows
-        ]
+        return [_task(r) for r in self._execute(sql + " ORDER BY created_at, id", params)]
+
+    def task(self, task_id: str) -> Task | None:
+        """One task by id (apply asks once per manual order; sync once per open task)."""
+        rows = self._execute(self._TASK_COLUMNS + " AND id = ?", (self.environment, task_id))
+        return _task(rows[0]) if rows else None
 
     def complete_task(self, task_id: str, by: str, state: str = "verified") -> Task:
         with self.transaction():
@@ -100,4 +103,10 @@ class Reviews(Database):
                 "UPDATE tasks SET state = ?, done_at = ?, done_by = ? WHERE id = ?",
                 (state, now(), by, task_id),
             )
-        return next(t for t in self.tasks() if t.id == task_id)
+        done = self.task(task_id)
+        assert done is not None  # updated just above
+        return done
+
+
+def _task(r: tuple[Any, ...]) -> Task:
+    return Task(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], r[10])
