@@ -79,14 +79,10 @@ class _AccountEntries(_LdapSearch):
         id_filter = self._id_filter(external_id)
         if id_filter is None:
             return None
-        for base, scope in self._bases():
-            found = self._search(
-                base, scope, f"(&{self.account_filter}{id_filter})", self.read_attributes
-            )
-            if found:
-                self._remember(found[0])
-                return found[0]
-        return None
+        entry = next(self._accounts_matching([id_filter], self.read_attributes), None)
+        if entry is not None:
+            self._remember(entry)
+        return entry
 
     def _remember(self, entry: _Entry) -> None:
         """Keep the account's member value: a grant right after a create or a verify

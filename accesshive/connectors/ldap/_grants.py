@@ -104,8 +104,10 @@ class _Grants(_AccountEntries):
             )
 
     def revoke(self, external_id: str, entitlement: str) -> None:
-        entry = self._find_by_id(external_id)
-        member = self._member_value(entry) if entry is not None else None
+        member = self._member_values.get(external_id)  # as grant: no search when known
+        if member is None:
+            entry = self._find_by_id(external_id)
+            member = self._member_value(entry) if entry is not None else None
         if member is None:
             return  # no account, no membership
         self._on_group(entitlement, lambda group: self._remove_member(group, member))
