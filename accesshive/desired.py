@@ -17,7 +17,12 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from accesshive.config import Config
-from accesshive.config.assignment import assign, credential_mode, is_credential_only
+from accesshive.config.assignment import (
+    assign,
+    credential_mode,
+    is_credential_only,
+    is_managed_credential,
+)
 from accesshive.config.model import AttributeSpec, Identity, LifecycleState, Source
 from accesshive.config.templates import TemplateProblem, identity_context, renderer
 from accesshive.config.values import ValueProblem, coercer, is_empty
@@ -108,7 +113,7 @@ def expand(
         grants = shared.grants(config, assignment.profiles)
         context = identity_context(iid, ident)
         state, create = _account_state(lifecycle, ident, today)
-        managed = _managed(ident)
+        managed = is_managed_credential(ident)
         for sid, why in sorted(assignment.sources.items()):
             source = config.sources.get(sid)
             if source is None or source.kind == "vault":
@@ -210,10 +215,6 @@ class _Shared:
         if found is None:
             found = self._sets[id(via)] = frozenset(via)
         return found
-
-
-def _managed(ident: Identity) -> bool:
-    return ident.type == "shared_credential" and credential_mode(ident) == "managed"
 
 
 def _account_state(

@@ -42,6 +42,11 @@ def credential_mode(identity: Identity) -> str | None:
     return None if identity.type == "shared_credential" else "external"
 
 
+def is_managed_credential(identity: Identity) -> bool:
+    """A shared credential whose password accesshive generates on its Workspace account."""
+    return identity.type == "shared_credential" and credential_mode(identity) == "managed"
+
+
 def _fold(value: Any) -> str:
     return str(value).casefold()
 
@@ -134,7 +139,7 @@ def _add_flow_sources(config: Config, identity: Identity, sources: dict[str, str
             idp = config.identity_provider
             if idp:
                 sources.setdefault(idp, "identity provider")
-    elif identity.type == "shared_credential" and credential_mode(identity) == "managed":
+    elif is_managed_credential(identity):
         if gws:
             sources.setdefault(gws, "managed shared credential")
         if vault:

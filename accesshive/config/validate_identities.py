@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from accesshive.config.assignment import assign, credential_mode, is_credential_only
+from accesshive.config.assignment import (
+    assign,
+    credential_mode,
+    is_credential_only,
+    is_managed_credential,
+)
 from accesshive.config.config import Config
 from accesshive.config.structure import suggest
 from accesshive.config.templates import BUILTIN_VARIABLES
@@ -87,7 +92,7 @@ def check_identity_types(config: Config) -> Iterator[Diagnostic]:
 def _flow_sources(config: Config, iid: str) -> Iterator[Diagnostic]:
     ident = config.identities[iid]
     at = config.origin("identities", iid)
-    managed = ident.type == "shared_credential" and credential_mode(ident) == "managed"
+    managed = is_managed_credential(ident)
     if ident.type != "human" and config.vault_for(ident) is None:
         many = len(config.sources_of_kind("vault")) > 1
         yield Diagnostic(

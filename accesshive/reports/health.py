@@ -20,13 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from accesshive.apply.executor import FAILED
 from accesshive.desired import DesiredState
 from accesshive.plan.model import Plan
 from accesshive.render.describe import summary_line
 from accesshive.state.snapshot import Snapshot
 from accesshive.store.base import OrderState, Task
-
-FAILED = ("errored", "error", "blocked")
 
 
 @dataclass(frozen=True)
