@@ -60,9 +60,9 @@ def validate(directory: Path, fmt: str, today: dt.datetime | None, environment: 
         )
 
 
-def _render_plan(plan: Plan, fmt: str) -> None:
+def _render_plan(plan: Plan, fmt: str, text: str | None = None) -> None:
     if fmt == "json":
-        click.echo(dumps(plan), nl=False)
+        click.echo(text or dumps(plan), nl=False)
     elif fmt == "markdown":
         click.echo(render_markdown(plan), nl=False)
     else:
@@ -122,10 +122,11 @@ def plan(
         StoreRef(environment, store_url),
         author,
     )
+    text = dumps(result) if out is not None or fmt == "json" else None  # once, for all uses
     if out is not None:
-        write_plan(result, out)
-        record_plan(directory, result, StoreRef(environment, store_url), actor())
-    _render_plan(result, fmt)
+        write_plan(result, out, text)
+        record_plan(directory, result, StoreRef(environment, store_url), actor(), text)
+    _render_plan(result, fmt, text)
     if out is not None and fmt == "text":
         click.echo(
             f"Saved plan {result.digest[:16]} to {out}; apply it with `accesshive apply {out}`."

@@ -59,10 +59,13 @@ def plan_repository(
         return make_plan(config, desired, snapshot, today, allow_mass_changes, author)
 
 
-def record_plan(root: Path, plan: Plan, store: StoreRef, actor: str) -> None:
-    """Keep a saved plan in the store and audit it (only where a store already exists)."""
+def record_plan(
+    root: Path, plan: Plan, store: StoreRef, actor: str, text: str | None = None
+) -> None:
+    """Keep a saved plan in the store and audit it (only where a store already exists);
+    ``text``: ``dumps(plan)`` when the caller has it."""
     if not store.exists(root):
         return
     with store.open(root) as opened:
-        opened.save_plan(plan.digest, plan.config_digest, dumps(plan))
+        opened.save_plan(plan.digest, plan.config_digest, text or dumps(plan))
         opened.audit(actor, "plan_made", plan.digest, {"summary": plan.summary()})

@@ -81,6 +81,11 @@ class Plan:
 
     def body(self) -> dict[str, Any]:
         """Everything the digest covers (no timestamps: same inputs, same bytes)."""
+        return dict(self._body)
+
+    @cached_property
+    def _body(self) -> dict[str, Any]:
+        """Built once: the digest, the plan file and the store all serialise it."""
         return {
             "format_version": FORMAT_VERSION,
             "tool_version": self.tool_version,

@@ -28,9 +28,10 @@ def dumps(plan: Plan) -> str:
     )
 
 
-def write_plan(plan: Plan, path: Path) -> None:
+def write_plan(plan: Plan, path: Path, text: str | None = None) -> None:
+    """Write the plan file atomically; ``text``: ``dumps(plan)`` when the caller has it."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dumps(plan), encoding="utf-8")
+    tmp.write_text(text if text is not None else dumps(plan), encoding="utf-8")
     tmp.replace(path)
 
 
