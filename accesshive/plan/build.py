@@ -43,13 +43,13 @@ def make_plan(
         if oid in changes and changes[oid] != change:
             raise PlanError(f"two different orders got the same id {oid}: {change.key()}")
         changes[oid] = _classified(change, desired)
-    deps = dependencies(config, changes.values())
+    deps = dependencies(config, changes)
     graph = build_graph(changes, deps)
     enforce(
         check_guardrails(changes.values(), snapshot, config.policies.guardrails), allow_mass_changes
     )
     orders = tuple(
-        _order(config, changes[oid], sorted(deps[oid])) for oid in ordered(graph, changes)
+        _order(config, oid, changes[oid], sorted(deps[oid])) for oid in ordered(graph, changes)
     )
     warnings = found.conflicts + tuple(
         f"source '{sid}' has no snapshot: planned as if it were empty"
@@ -93,11 +93,11 @@ def _classified(change: Change, desired: DesiredState) -> Change:
     return change
 
 
-def _order(config: Config, change: Change, deps: list[str]) -> Order:
+def _order(config: Config, oid: str, change: Change, deps: list[str]) -> Order:
     source = config.sources[change.source]
     manual = source.effective_provisioning == "manual"
     return Order(
-        id=change.order_id(),
+        id=oid,
         kind="manual_task" if manual else change.action,
         change=change,
         depends_on=tuple(deps),

@@ -12,7 +12,7 @@ depend on each other. A cycle is a bug in config or rules and refuses the plan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import networkx as nx
 
@@ -21,9 +21,8 @@ from accesshive.errors import PlanError
 from accesshive.plan.orders import KIND_RANK, Change
 
 
-def dependencies(config: Config, changes: Iterable[Change]) -> dict[str, set[str]]:
-    """order id → ids of the orders it depends on."""
-    by_id = {c.order_id(): c for c in changes}
+def dependencies(config: Config, by_id: Mapping[str, Change]) -> dict[str, set[str]]:
+    """order id → ids of the orders it depends on (``by_id``: order id → change)."""
     creates: dict[tuple[str, str | None], str] = {}
     revokes: dict[tuple[str, str | None, str | None], list[str]] = {}
     for oid, c in by_id.items():
