@@ -120,11 +120,14 @@ def _run_recorded(
 
 
 def _refresh(config: Config, store: Store, plan: Plan) -> None:
-    """Read back the sources apply changed, so the next plan starts from the truth.
+    """Read back the sources apply changed, so the next plan starts from the truth."""
+    _read_into(config, store, {o.change.source for o in plan.orders if o.kind != "manual_task"})
 
-    A source that cannot be read now keeps its older snapshot; the next sync fixes it.
-    """
-    for sid in sorted({o.change.source for o in plan.orders if o.kind != "manual_task"}):
+
+def _read_into(config: Config, store: Store, sources: set[str]) -> None:
+    """Read ``sources`` (vaults aside) and store what they hold. A source that cannot be
+    read now keeps its older snapshot; the next sync fixes it."""
+    for sid in sorted(sources):
         source = config.sources.get(sid)
         if source is None or source.kind == "vault":
             continue
@@ -224,14 +227,10 @@ def retry_identity(
         raise PlanError(f"no identity '{identity}' in the configuration{hint}")
     if store.exists(root):
         with store.open(root) as opened:
-            for sid in sorted(config.sources):
-                source = config.sources[sid]
-                if source.kind == "vault" or source.effective_provisioning == "manual":
-                    continue
-                try:
-                    opened.save_snapshot(sid, read_source(config, sid))
-                except ConnectorError:
-                    continue
+            automatic = {
+                sid for sid, s in config.sources.items() if s.effective_provisioning != "manual"
+            }
+            _read_into(config, opened, automatic)
     plan = plan_repository(root, today, store=store).for_identity(identity)
     if not plan.orders:
         return None
