@@ -256,7 +256,7 @@ def _render_account(
         try:
             value = attr.render(context)
             if attr.required and is_empty(value):
-                raise ValueProblem("is empty")
+                raise _Empty("is empty")
             if attr.coerce is not None and not is_empty(value):
                 value = attr.coerce(value)
         except (TemplateProblem, ValueProblem) as problem:
@@ -264,6 +264,10 @@ def _render_account(
             continue
         out[attr.name] = value
     return out
+
+
+class _Empty(ValueProblem):
+    """A required attribute rendered empty (reported as missing, not as a wrong type)."""
 
 
 def _render_problem(
@@ -283,7 +287,7 @@ def _render_problem(
             hint="add the attribute to the identity, or change the template",
             related=(template_at,),
         )
-    if str(problem) == "is empty":
+    if isinstance(problem, _Empty):
         return Diagnostic(
             "missing-required",
             f"identity '{iid}': required attribute '{attr}' on source '{sid}' is empty",

@@ -28,10 +28,6 @@ class YamlChanges:
     changed: list[str] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
 
-    @property
-    def any(self) -> bool:
-        return bool(self.added or self.changed or self.left)
-
 
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
