@@ -2,7 +2,8 @@
 
 Every order is ``transmitted`` (one commit) before the first is sent, so a crash
 anywhere leaves each order either verified or marked to be looked at on the target
-before it is sent again; then each is sent, the lot ``executed`` (one commit), read
+before it is sent again; then each is sent (the grants of one entitlement together, as
+one write where the target allows), the lot ``executed`` (one commit), read
 back with one ``get_accounts`` and ``verified`` or ``errored`` (one commit). The
 executor releases what depends on an order only after that, so what follows an order
 still sees it verified, as with one order at a time.
@@ -118,21 +119,62 @@ class AccountBatches:
     def _send_all(
         self, conn: Connector, batch: list[Order], finals: list[Record]
     ) -> list[tuple[Order, Sent]]:
-        sent = []
+        """Send every order of the batch. The orders of a batch never depend on one
+        another (the walk releases an order only once what it depends on is verified),
+        so grants (and revokes) of one entitlement go together, as one write where the
+        connector can (``grant_many``); when that fails, each is sent on its own so that
+        each gets its own outcome (a write that failed for all is then tried once more
+        per order, which is what tells whose it was)."""
+        sent: list[tuple[Order, Sent]] = []
+        memberships: dict[tuple[str, str], list[Order]] = {}
         for order in batch:
-            try:
-                outcome = self._send(conn, order)
-            except ConnectorError as exc:
-                finals.append((order, "errored", exc.message, None))
-                continue
-            except Exception as exc:  # our own evaluation failed: this order only
-                finals.append((order, "error", f"{type(exc).__name__}: {exc}", None))
-                continue
-            if isinstance(outcome, str):  # the vault refused a generated password
-                finals.append((order, "errored", outcome, None))
-                continue
-            sent.append((order, outcome))
+            if order.action in ("grant", "revoke") and order.change.entitlement:
+                memberships.setdefault((order.action, order.change.entitlement), []).append(order)
+            else:
+                self._send_one(conn, order, sent, finals)
+        for (action, entitlement), orders in memberships.items():
+            together = len(orders) > 1 and conn.capabilities.membership_batches
+            if together and self._send_membership(conn, action, entitlement, orders):
+                sent += [(o, Sent(self._account_of(o))) for o in orders]
+            else:
+                for order in orders:
+                    self._send_one(conn, order, sent, finals)
         return sent
+
+    def _send_membership(
+        self, conn: Connector, action: str, entitlement: str, orders: list[Order]
+    ) -> bool:
+        """Grant (or revoke) ``entitlement`` for all of ``orders`` at once; False when
+        the connector failed, for the orders to be sent one by one."""
+        source = self.config.sources[orders[0].change.source]
+        accounts = [ext for o in orders if (ext := self._account_of(o))]
+        many = conn.grant_many if action == "grant" else conn.revoke_many
+
+        def note_retry(attempt: int, exc: BaseException, delay: float) -> None:
+            note = f"attempt {attempt} failed ({exc}); retrying in {delay:.1f}s"
+            self._record_many([(o, "transmitted", note, None) for o in orders])
+
+        try:
+            call_with_retries(lambda: many(entitlement, accounts), source.retry, note_retry)
+        except Exception:  # each order, sent on its own, gets its own outcome and message
+            return False
+        return True
+
+    def _send_one(
+        self, conn: Connector, order: Order, sent: list[tuple[Order, Sent]], finals: list[Record]
+    ) -> None:
+        try:
+            outcome = self._send(conn, order)
+        except ConnectorError as exc:
+            finals.append((order, "errored", exc.message, None))
+            return
+        except Exception as exc:  # our own evaluation failed: this order only
+            finals.append((order, "error", f"{type(exc).__name__}: {exc}", None))
+            return
+        if isinstance(outcome, str):  # the vault refused a generated password
+            finals.append((order, "errored", outcome, None))
+            return
+        sent.append((order, outcome))
 
     def _send(self, conn: Connector, order: Order) -> Sent | str:
         source = self.config.sources[order.change.source]

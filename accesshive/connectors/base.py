@@ -6,7 +6,8 @@ Obligations (the contract tests hold every connector to them):
   ``ConnectorError``; it never yields a partial view as if it were whole.
 - ``create_account`` is idempotent: when the target already has the account
   (a uniqueness conflict), it adopts it and returns its id, never a duplicate.
-- ``grant``/``revoke`` are idempotent: "already a member" and "not a member" are done.
+- ``grant``/``revoke`` are idempotent: "already a member" and "not a member" are done;
+  so are ``grant_many``/``revoke_many``, which do the same for several accounts at once.
 - ``delete_account`` of a missing account is done.
 - Every failure is a ``ConnectorError`` carrying the target's own message and
   whether retrying may help (``retryable``): refused connections, timeouts,
@@ -48,6 +49,9 @@ class Capabilities:
     page_size: int = 500
     executes_orders: bool = True
     """False for manual sources: orders become tasks for a person."""
+    membership_batches: bool = False
+    """``grant_many``/``revoke_many`` write several members in one request; apply then
+    sends a batch's grants of one entitlement together, else one by one."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,24 @@ class Connector(ABC):
 
     def revoke(self, external_id: str, entitlement: str) -> None:
         raise self.error("this connector cannot revoke entitlements")
+
+    def grant_many(self, entitlement: str, external_ids: Sequence[str]) -> None:
+        """Grant one entitlement to several accounts, as few writes as the target allows
+        (one LDAP modify, one SCIM PATCH): what lets a batch of grants cost a write per
+        group rather than one per member.
+
+        Same idempotence as ``grant``. On ``ConnectorError`` some of the grants may have
+        been made and others not: the caller then sends each grant on its own, so that
+        each order gets its own outcome. The default grants one account at a time;
+        a connector that does better says so with ``Capabilities.membership_batches``.
+        """
+        for external_id in external_ids:
+            self.grant(external_id, entitlement)
+
+    def revoke_many(self, entitlement: str, external_ids: Sequence[str]) -> None:
+        """Revoke one entitlement from several accounts; as ``grant_many``."""
+        for external_id in external_ids:
+            self.revoke(external_id, entitlement)
 
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release connections."""

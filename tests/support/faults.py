@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from accesshive.connectors.base import Connector, Created, Page
@@ -35,6 +35,8 @@ class FaultPlan:
     def __init__(self) -> None:
         self.queues: dict[str, deque[Fault]] = defaultdict(deque)
         self.calls: dict[str, int] = defaultdict(int)
+        self.membership_batches = False
+        """Whether the wrapped connectors say they take many grants in one write."""
 
     def add(self, method: str, *faults: Fault) -> None:
         self.queues[method].extend(faults)
@@ -51,6 +53,9 @@ class FaultyConnector(Connector):
         self.inner = inner
         self.faults = faults
         self.kind = inner.kind  # type: ignore[misc]
+        self.capabilities = replace(  # type: ignore[misc]
+            inner.capabilities, membership_batches=faults.membership_batches
+        )
 
     def _maybe_fail(self, method: str) -> None:
         fault = self.faults.take(method)
@@ -105,6 +110,16 @@ class FaultyConnector(Connector):
     def revoke(self, external_id: str, entitlement: str) -> None:
         self._maybe_fail("revoke")
         self.inner.revoke(external_id, entitlement)
+
+    def grant_many(self, entitlement: str, external_ids: Sequence[str]) -> None:
+        self._maybe_fail("grant_many")
+        for external_id in external_ids:
+            self.inner.grant(external_id, entitlement)
+
+    def revoke_many(self, entitlement: str, external_ids: Sequence[str]) -> None:
+        self._maybe_fail("revoke_many")
+        for external_id in external_ids:
+            self.inner.revoke(external_id, entitlement)
 
     def close(self) -> None:
         self.inner.close()

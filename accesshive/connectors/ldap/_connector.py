@@ -22,4 +22,4 @@ class LdapConnector(_Reading, _AccountOrders):
     """Accounts and groups in an LDAP directory (see the package docstring)."""
 
     kind = "ldap"
-    capabilities = Capabilities(page_size=500)
+    capabilities = Capabilities(page_size=500, membership_batches=True)

@@ -4,12 +4,13 @@ It owns finding a group by its entitlement name (``group_name_attribute`` under
 ``groups_dn``; DNs remembered, and looked up again when one has moved or gone, so a
 stale DN never turns a revoke into a silent no-op), the groups that hold an account,
 and the grant and revoke orders: "already a member" and "not a member" are done, and a
-groupOfNames that would lose its last member gets ``empty_group_member`` instead.
+groupOfNames that would lose its last member gets ``empty_group_member`` instead. Many
+grants (or revokes) of one group are one modify.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext
@@ -102,6 +103,57 @@ class _Grants(_AccountEntries):
             raise self.error(
                 f"no {self.group_class} with {self.group_name}={entitlement} under {self.groups_dn}"
             )
+
+    def grant_many(self, entitlement: str, external_ids: Sequence[str]) -> None:
+        """One modify adds every member. LDAP applies a modify whole or not at all, so
+        when one account is already a member (attributeOrValueExists) nothing was added:
+        the grants are then made one at a time, where "already a member" is done."""
+        members = self._members_of_accounts(external_ids)
+        if members is None or len(members) < 2:
+            super().grant_many(entitlement, external_ids)
+            return
+        change = {self.member_attribute: [(ldap3.MODIFY_ADD, members)]}
+        try:
+            found = self._on_group(entitlement, lambda group: self._modify(group, change))
+        except LdapError as exc:
+            if exc.code != ATTRIBUTE_OR_VALUE_EXISTS:
+                raise
+            super().grant_many(entitlement, external_ids)
+            return
+        if not found:
+            raise self.error(
+                f"no {self.group_class} with {self.group_name}={entitlement} under {self.groups_dn}"
+            )
+
+    def revoke_many(self, entitlement: str, external_ids: Sequence[str]) -> None:
+        """One modify removes every member; when one is not a member (noSuchAttribute) or
+        the group would be left empty, nothing was removed and the revokes are made one
+        at a time, where "not a member" is done and the last member is swapped for
+        ``empty_group_member``."""
+        members = self._members_of_accounts(external_ids)
+        if members is None or len(members) < 2:
+            super().revoke_many(entitlement, external_ids)
+            return
+        remove = {self.member_attribute: [(ldap3.MODIFY_DELETE, members)]}
+        try:
+            self._on_group(entitlement, lambda group: self._modify(group, remove))
+        except LdapError as exc:
+            if exc.code not in (NO_SUCH_ATTRIBUTE, OBJECT_CLASS_VIOLATION):
+                raise
+            super().revoke_many(entitlement, external_ids)
+
+    def _members_of_accounts(self, external_ids: Sequence[str]) -> list[str] | None:
+        """What groups hold for each account (one OR search for those not yet known);
+        None when one of them cannot be found, for the one-at-a-time path to report."""
+        missing = [i for i in external_ids if i not in self._member_values]
+        if missing:
+            filters = [f for i in missing if (f := self._id_filter(i))]
+            for entry in self._accounts_matching(filters, self.read_attributes):
+                self._remember(entry)
+        members = [self._member_values.get(i) for i in external_ids]
+        if any(m is None for m in members):
+            return None
+        return list(dict.fromkeys(m for m in members if m is not None))
 
     def revoke(self, external_id: str, entitlement: str) -> None:
         member = self._member_values.get(external_id)  # as grant: no search when known

@@ -26,4 +26,4 @@ class ScimConnector(_Reading, _AccountOrders, _GrantOrders):
     """Users and groups on a SCIM 2.0 service provider (see the package docstring)."""
 
     kind = "scim"
-    capabilities = Capabilities(page_size=DEFAULT_PAGE_SIZE)
+    capabilities = Capabilities(page_size=DEFAULT_PAGE_SIZE, membership_batches=True)

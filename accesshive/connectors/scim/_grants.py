@@ -4,11 +4,12 @@ Grant adds the user to the entitlement's Group (``group_names`` maps entitlement
 displayNames); revoke removes it, by a filtered PATCH path, by replacing the whole
 member list (``quirks.member_removal: replace``), or by PUT of the Group when PATCH is
 off. "Already a member" and "not a member" are done; a cached Group id that went stale
-is looked up again once.
+is looked up again once. Many grants (or revokes) of one Group are one PATCH.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from scim2_models import Context, Group, GroupMember
@@ -40,6 +41,55 @@ class _GrantOrders(_Resources):
                     return  # already a member: done
                 if exc.status != 404 or attempt == 2:
                     raise  # 404: the cached group id went stale, look it up again
+
+    def grant_many(self, entitlement: str, external_ids: Sequence[str]) -> None:
+        """One PATCH adds every member (RFC 7644 3.5.2.1: "add" to a multi-valued
+        attribute). A PATCH succeeds or fails whole; when the target refuses it because
+        one account is already a member, the grants are made one at a time, where that
+        is done. Without PATCH (a PUT of the whole Group each), one at a time."""
+        if len(external_ids) < 2 or not self._svc().patch:
+            super().grant_many(entitlement, external_ids)
+            return
+        members = [{"value": external_id} for external_id in dict.fromkeys(external_ids)]
+        for attempt in (1, 2):
+            gid = self._group_id(entitlement, refresh=attempt == 2)
+            if gid is None:
+                name = self.group_names.get(entitlement, entitlement)
+                raise self.error(f"no Group named '{name}' on the target ({entitlement})")
+            try:
+                self._patch_group(gid, [{"op": "add", "path": "members", "value": members}])
+                return
+            except ScimError as exc:
+                if _already(exc):
+                    super().grant_many(entitlement, external_ids)
+                    return
+                if exc.status != 404 or attempt == 2:
+                    raise
+
+    def revoke_many(self, entitlement: str, external_ids: Sequence[str]) -> None:
+        """One PATCH of "remove" operations, one filtered path per member; when the
+        target refuses it (one is not a member: noTarget), one at a time, where that is
+        done. The ``replace`` quirk and PUT-only targets go one at a time too."""
+        if (
+            len(external_ids) < 2
+            or not self._svc().patch
+            or self.quirks.member_removal == "replace"
+        ):
+            super().revoke_many(entitlement, external_ids)
+            return
+        gid = self._group_id(entitlement)
+        if gid is None:
+            return  # no such group: nobody holds it
+        operations: list[dict[str, Any]] = [
+            {"op": "remove", "path": f"members[value eq {_quote(external_id)}]"}
+            for external_id in dict.fromkeys(external_ids)
+        ]
+        try:
+            self._patch_group(gid, operations)
+        except ScimError as exc:
+            if exc.status != 404 and exc.scim_type != "noTarget":
+                raise
+            super().revoke_many(entitlement, external_ids)
 
     def revoke(self, external_id: str, entitlement: str) -> None:
         svc = self._svc()

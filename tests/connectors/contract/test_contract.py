@@ -193,3 +193,27 @@ def test_prepared_creates_still_adopt_and_never_duplicate(target: Target) -> Non
     assert not created.adopted
     assert (again.adopted, again.external_id) == (True, created.external_id)
     assert sorted(a.external_id for a in accounts) == sorted([existing, created.external_id])
+
+
+def test_many_grants_and_revokes_of_one_entitlement(target: Target) -> None:
+    """``grant_many``/``revoke_many`` (what apply sends a batch's grants of one
+    entitlement with) are as idempotent as one at a time: a member already there, a
+    member already gone and a group emptied of every member are all done."""
+    first, second = target.entitlements
+    with target.connector() as conn:
+        ids = [_create(conn, target, 600 + n) for n in range(5)]
+        conn.grant(ids[0], first)
+        conn.grant_many(first, ids[:3])  # ids[0] is already a member
+        conn.grant_many(first, ids[:3])  # all are
+        conn.grant_many(second, ids)
+        conn.revoke_many(second, ids[3:])
+        conn.revoke(ids[2], first)
+        conn.revoke_many(first, ids[1:3])  # ids[2] is no longer a member
+        conn.revoke_many(second, ids)  # the group loses every member it has
+        conn.revoke_many(second, ids)  # and again: nobody is
+        conn.grant_many(second, ids[3:])
+    with target.connector() as conn:
+        grants = {
+            ext: sorted(a.grants) for ext, a in conn.get_accounts(ids, target.entitlements).items()
+        }
+    assert grants == {ids[0]: [first], ids[1]: [], ids[2]: [], ids[3]: [second], ids[4]: [second]}

@@ -174,3 +174,41 @@ def test_inactive_orders_are_recorded_not_sent(setup, faults: FaultPlan) -> None
     result = _run(setup, inactive={grant})
     assert result.states[grant] == "inactive"
     assert faults.calls["grant"] == 1  # only ada's staff grant was sent
+
+
+def test_grants_of_one_entitlement_go_in_one_write(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
+    """A connector that takes many members at once gets a batch's grants of one
+    entitlement in one call, and each grant is still verified on its own."""
+    faults.membership_batches = True
+    plan = setup[1]
+    result = _run(setup)
+    assert (faults.calls["grant_many"], faults.calls["grant"]) == (1, 0)
+    for who in ("ada", "bob"):
+        assert _history(setup, _order(plan, "grant", who, "staff")) == [
+            "pending",
+            "transmitted",
+            "executed",
+            "verified",
+        ]
+    assert not result.failed
+
+
+def test_a_failed_many_grant_write_is_retried_then_sent_one_by_one(
+    setup, faults: FaultPlan
+) -> None:  # type: ignore[no-untyped-def]
+    """A retryable failure of the one write is retried (noted on every order in it); one
+    that will not pass sends each grant on its own, so that only the grant at fault
+    errors, with its own message."""
+    faults.membership_batches = True
+    plan = setup[1]
+    faults.add("grant_many", Fault("retryable", "HTTP 503"), Fault("fatal", "400 Bad Request"))
+    faults.add("grant", Fault("fatal", "400 Bad Request: one cannot join staff"))
+    result = _run(setup)
+    grants = [_order(plan, "grant", who, "staff") for who in ("ada", "bob")]
+    assert (faults.calls["grant_many"], faults.calls["grant"]) == (2, 2)
+    outcomes = sorted((result.states[g], result.messages.get(g, "")) for g in grants)
+    assert outcomes[0] == ("errored", "400 Bad Request: one cannot join staff")
+    assert outcomes[1][0] == "verified"
+    for oid in grants:
+        notes = [s.message or "" for s in setup[2].order_history(plan.digest, oid)]
+        assert any("attempt 1 failed (source 'app': HTTP 503)" in n for n in notes), notes
