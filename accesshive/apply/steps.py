@@ -22,6 +22,8 @@ from accesshive.state.snapshot import SnapshotAccount
 class Sent:
     external_id: str | None
     adopted: bool = False
+    account: SnapshotAccount | None = None
+    """The account as the target returned it with the write, when it did."""
 
 
 def send(
@@ -39,7 +41,7 @@ def send(
             {**c.attributes, **(secret_attributes or {})},
             bool(c.details.get("enabled", True)),
         )
-        return Sent(created.external_id, created.adopted)
+        return Sent(created.external_id, created.adopted, created.account)
     if external_id is None:
         raise connector.error(f"{c.action}: the account to act on is unknown")
     if c.action == "update_account":

@@ -66,6 +66,10 @@ class Created:
     external_id: str
     adopted: bool = False
     """True when the account already existed and was adopted."""
+    account: SnapshotAccount | None = None
+    """The new account as the target returned it with the write (LDAP's post-read
+    control, a SCIM POST's response): apply verifies the create against it and reads
+    the account back only when it does not show what was asked."""
 
 
 @dataclass

@@ -37,6 +37,9 @@ class FaultPlan:
         self.calls: dict[str, int] = defaultdict(int)
         self.membership_batches = False
         """Whether the wrapped connectors say they take many grants in one write."""
+        self.created_account: str | None = None
+        """What a create returns as the new account: "exact" (as the target holds it),
+        "stale" (without its attributes), or None (nothing, as most connectors)."""
 
     def add(self, method: str, *faults: Fault) -> None:
         self.queues[method].extend(faults)
@@ -89,7 +92,13 @@ class FaultyConnector(Connector):
         self._maybe_fail("create_account")
         if self._exists:  # someone created it between plan and apply
             self.inner.create_account(identity, attributes, enabled)
-        return self.inner.create_account(identity, attributes, enabled)
+        created = self.inner.create_account(identity, attributes, enabled)
+        held = self.inner.get_account(created.external_id)
+        if self.faults.created_account is None or held is None:
+            return created
+        if self.faults.created_account == "stale":
+            held = SnapshotAccount(external_id=held.external_id, enabled=held.enabled)
+        return Created(created.external_id, created.adopted, held)
 
     def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
         self._maybe_fail("update_account")

@@ -146,7 +146,7 @@ class _AccountOrders(_Grants):
         if external_id is None:
             raise self.error(f"added {dn}, but cannot read back its {self.id_attribute}")
         self._remember(created)  # type: ignore[arg-type]  # read back just above
-        return Created(external_id)
+        return Created(external_id, account=self._snapshot(created, set()))  # type: ignore[arg-type]
 
     def _add(self, conn: Any, dn: str, entry: dict[str, list[str]]) -> _Entry | None:
         """Add the entry and, when the server honours the RFC 4527 post-read control, have

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
-from scim2_models import Context
+from scim2_models import Context, Resource
 
 from accesshive.connectors.base import Created
 from accesshive.connectors.scim._probe import Service
@@ -63,7 +63,8 @@ class _AccountOrders(_Resources):
         new_id = created.get("id") if isinstance(created, dict) else getattr(created, "id", None)
         if not new_id:
             raise self.error(f"{what}: the target created the account but returned no id")
-        return Created(str(new_id))
+        returned = self._snapshot(created, set()) if isinstance(created, Resource) else None
+        return Created(str(new_id), account=returned)
 
     def _user_payload(
         self, svc: Service, attributes: Mapping[str, Any], enabled: bool, identity: str

@@ -18,7 +18,7 @@ from scim2_models import Group, Resource, Schema
 from accesshive.connectors.base import Page
 from accesshive.connectors.scim._resources import _Resources
 from accesshive.connectors.scim._session import ScimError, _filter_refused
-from accesshive.connectors.scim._values import _get, _in_schemas, _quote
+from accesshive.connectors.scim._values import _in_schemas, _quote
 from accesshive.state.snapshot import SnapshotAccount
 
 FILTER_CHUNK = 50
@@ -170,23 +170,6 @@ class _Reading(_Resources):
                 if not _filter_refused(exc):
                     raise
         return self._memberships().get(user_id, set())
-
-    def _snapshot(self, user: Resource[Any], grants: set[str]) -> SnapshotAccount:
-        attributes = {}
-        for attr in self.attrs.values():
-            if attr.kind != "secret":
-                value = self._value(user, attr)
-                if value not in (None, "", []):
-                    attributes[attr.key] = value
-        identity = _get(user, self.identity_path) if self.identity_path else None
-        active = _get(user, "active")
-        return SnapshotAccount(
-            external_id=str(user.id),
-            identity=str(identity) if identity not in (None, "") else None,
-            enabled=active is not False,
-            attributes=attributes,
-            grants=sorted(grants),
-        )
 
 
 def _add_users(held: dict[str, set[str]], group: Group, entitlement: str) -> None:

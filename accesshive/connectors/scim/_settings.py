@@ -60,6 +60,7 @@ from accesshive.connectors.scim._values import (
     _plain,
 )
 from accesshive.connectors.scim_quirks import Quirks, parse_quirks
+from accesshive.state.snapshot import SnapshotAccount
 
 DEFAULT_PAGE_SIZE = 100
 CONNECTION_KEYS = frozenset(
@@ -143,6 +144,24 @@ class _ScimSettings(Connector):
         if found is None:
             found = self._attr(key, (self.source.connection.get("attributes") or {}).get(key))
         return found
+
+    def _snapshot(self, user: Resource[Any], grants: set[str]) -> SnapshotAccount:
+        """A User as accesshive compares it: the mapped attributes (secrets never)."""
+        attributes = {}
+        for attr in self.attrs.values():
+            if attr.kind != "secret":
+                value = self._value(user, attr)
+                if value not in (None, "", []):
+                    attributes[attr.key] = value
+        identity = _get(user, self.identity_path) if self.identity_path else None
+        active = _get(user, "active")
+        return SnapshotAccount(
+            external_id=str(user.id),
+            identity=str(identity) if identity not in (None, "") else None,
+            enabled=active is not False,
+            attributes=attributes,
+            grants=sorted(grants),
+        )
 
     def _value(self, user: Resource[Any], attr: Attr) -> Any:
         raw = _get(user, attr.path)

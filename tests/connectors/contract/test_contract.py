@@ -217,3 +217,17 @@ def test_many_grants_and_revokes_of_one_entitlement(target: Target) -> None:
             ext: sorted(a.grants) for ext, a in conn.get_accounts(ids, target.entitlements).items()
         }
     assert grants == {ids[0]: [first], ids[1]: [], ids[2]: [], ids[3]: [second], ids[4]: [second]}
+
+
+def test_the_account_a_create_returns_is_the_account_on_the_target(target: Target) -> None:
+    """What a create hands back as the new account (apply verifies with it instead of a
+    read) is what the target holds, enabled or not."""
+    with target.connector() as conn:
+        for n, enabled in ((700, True), (701, False)):
+            created = conn.create_account(f"person{n}", target.account(n), enabled)
+            held = conn.get_account(created.external_id)
+            assert held is not None
+            if created.account is not None:
+                got = created.account
+                assert (got.external_id, got.enabled) == (held.external_id, enabled)
+                assert got.attributes == held.attributes

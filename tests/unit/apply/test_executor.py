@@ -212,3 +212,20 @@ def test_a_failed_many_grant_write_is_retried_then_sent_one_by_one(
     for oid in grants:
         notes = [s.message or "" for s in setup[2].order_history(plan.digest, oid)]
         assert any("attempt 1 failed (source 'app': HTTP 503)" in n for n in notes), notes
+
+
+def test_a_create_is_verified_by_the_account_the_target_returned(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
+    """When the target answers a create with the new account (LDAP post-read, SCIM POST)
+    and it shows what was asked, no read-back is needed; the grants are still read."""
+    faults.created_account = "exact"
+    result = _run(setup)
+    assert not result.failed
+    assert faults.calls["get_account"] == 2  # ada's and bob's staff grants, not the creates
+
+
+def test_a_returned_account_that_differs_is_read_back(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
+    """A target that answers with less than it holds costs a read, never a false error."""
+    faults.created_account = "stale"
+    result = _run(setup)
+    assert not result.failed
+    assert faults.calls["get_account"] == 4
