@@ -15,7 +15,6 @@ module owns what happens to one batch.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 
 from accesshive.apply.credentials import CredentialKeeper
@@ -45,7 +44,6 @@ class AccountBatches:
     keeper: CredentialKeeper
     _prior: dict[str, OrderState]
     _accounts: dict[tuple[str, str | None], str]
-    _store_lock: threading.Lock
 
     def _record(
         self, order: Order, state: str, message: str | None = None, result: str | None = None
@@ -194,8 +192,9 @@ class AccountBatches:
             lambda: send(conn, order, ext, extra), source.retry, note_retry
         )
         if order.action == "create_account" and sent.external_id:
-            with self._store_lock:
-                self._accounts[(order.change.source, order.change.identity)] = sent.external_id
+            # one dict assignment, atomic under the GIL: no lock, so that a send never
+            # waits behind another thread's commit
+            self._accounts[(order.change.source, order.change.identity)] = sent.external_id
         if secret is not None and order.change.identity:
             try:
                 self.keeper.keep_generated(order.change.identity, secret)

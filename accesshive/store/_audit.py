@@ -10,6 +10,9 @@ from accesshive.audit.chain import AuditEntry, entry_hash
 from accesshive.store._db import Database
 from accesshive.store._values import now
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+"""How an entry's details are written (and hashed): one encoder for every entry."""
+
 
 class AuditLog(Database):
     """The append-only, hash-chained audit log of one environment."""
@@ -34,7 +37,7 @@ class AuditLog(Database):
             at = now()
             values = []
             for subject, details in entries:
-                body = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
+                body = _CANONICAL.encode(details)
                 digest = entry_hash(prev, at, actor, event, subject, body)
                 values.append((self.environment, at, actor, event, subject, body, prev, digest))
                 prev = digest
