@@ -9,6 +9,11 @@ Reports, per connector: accounts/s read (sync), accounts/s written by apply (cre
 a bare loop (ldap3 / httpx with plain SCIM JSON, no verification, no bookkeeping).
 Target: accesshive's sequential write rate at least 80% of the bare loop's, and above it
 once the per-source concurrency is raised. 10,000 accounts: ``--accounts 10000``.
+
+On loopback there is no round trip to hide, and on a small machine client and server
+share the cores, so raising concurrency mostly adds contention; ``--rtt-ms 2`` puts a
+proxy adding a 2 ms round trip (a directory in the same region) in front of the server,
+for the bare loop and accesshive alike.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.bench.latency_proxy import delayed
 
 TODAY = dt.date(2026, 11, 29)
 GROUPS = ("staff", "builders", "vpn-users")
@@ -98,17 +105,17 @@ def _accesshive(root: Path) -> dict[str, float]:
     return {"write_seconds": write, "read_seconds": read}
 
 
-def _ldap(accounts: int, workdir: Path) -> dict[str, Any]:
+def _ldap(accounts: int, workdir: Path, rtt_ms: float) -> dict[str, Any]:
     import ldap3
 
     from tests.support import slapd as s
 
     results: dict[str, Any] = {}
     for concurrency in (1, 4):
-        with s.slapd_server() as server:
+        with s.slapd_server() as server, delayed(server.url, rtt_ms) as url:
             os.environ["BENCH_LDAP_PASSWORD"] = s.ADMIN_PASSWORD
             connection = {
-                "url": server.url,
+                "url": url,
                 "bind_dn": s.ADMIN_DN,
                 "bind_password": "${env:BENCH_LDAP_PASSWORD}",
                 "users_dn": s.PEOPLE,
@@ -120,10 +127,8 @@ def _ldap(accounts: int, workdir: Path) -> dict[str, Any]:
             root = _repo(workdir / f"ldap-{concurrency}", "ldap", connection, accounts, concurrency)
             timing = _accesshive(root)
             results[f"accesshive_c{concurrency}"] = timing
-    with s.slapd_server() as server:
-        conn = ldap3.Connection(
-            ldap3.Server(server.url), s.ADMIN_DN, s.ADMIN_PASSWORD, auto_bind=True
-        )
+    with s.slapd_server() as server, delayed(server.url, rtt_ms) as url:
+        conn = ldap3.Connection(ldap3.Server(url), s.ADMIN_DN, s.ADMIN_PASSWORD, auto_bind=True)
         start = time.perf_counter()
         for n in range(accounts):
             dn = f"uid=b{n:05},{s.PEOPLE}"
@@ -169,12 +174,12 @@ def _scim_process() -> Iterator[tuple[str, str]]:
         proc.wait(10)
 
 
-def _scim(accounts: int, workdir: Path) -> dict[str, Any]:
+def _scim(accounts: int, workdir: Path, rtt_ms: float) -> dict[str, Any]:
     import httpx
 
     results: dict[str, Any] = {}
     for concurrency in (1, 4):
-        with _scim_process() as (url, token):
+        with _scim_process() as (direct, token), delayed(direct, rtt_ms) as url:
             headers = {"Authorization": f"Bearer {token}"}
             with httpx.Client(base_url=url, headers=headers) as http:
                 for group in GROUPS:
@@ -183,7 +188,7 @@ def _scim(accounts: int, workdir: Path) -> dict[str, Any]:
             connection = {"base_url": url, "token": "${env:BENCH_SCIM_TOKEN}", "page_size": 500}
             root = _repo(workdir / f"scim-{concurrency}", "scim", connection, accounts, concurrency)
             results[f"accesshive_c{concurrency}"] = _accesshive(root)
-    with _scim_process() as (url, token):
+    with _scim_process() as (direct, token), delayed(direct, rtt_ms) as url:
         headers = {
             "Authorization": f"Bearer {token}",
             "Content-Type": "application/scim+json",
@@ -236,14 +241,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--kinds", default="ldap,scim")
+    parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        default=0.0,
+        help="network round trip to add between client and server (default 0: loopback)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="accesshive-connector-bench-"))
-    runners: dict[str, Callable[[int, Path], dict[str, Any]]] = {"ldap": _ldap, "scim": _scim}
+    runners: dict[str, Callable[[int, Path, float], dict[str, Any]]] = {
+        "ldap": _ldap,
+        "scim": _scim,
+    }
     report = {}
     try:
         for kind in args.kinds.split(","):
-            raw = runners[kind](args.accounts, workdir)
-            report[kind] = {"accounts": args.accounts, **_rates(raw, args.accounts)}
+            raw = runners[kind](args.accounts, workdir, args.rtt_ms)
+            report[kind] = {
+                "accounts": args.accounts,
+                "rtt_ms": args.rtt_ms,
+                **_rates(raw, args.accounts),
+            }
             print(json.dumps({kind: report[kind]}, indent=2), flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
