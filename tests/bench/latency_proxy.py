@@ -53,12 +53,15 @@ async def _carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, del
 
 async def _serve(host: str, port: int, rtt: float) -> None:
     async def connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(host, port)
-        await asyncio.gather(
-            _carry(reader, up_writer, rtt / 2),
-            _carry(up_reader, writer, rtt / 2),
-            return_exceptions=True,
-        )
+        try:
+            up_reader, up_writer = await asyncio.open_connection(host, port)
+            await asyncio.gather(
+                _carry(reader, up_writer, rtt / 2),
+                _carry(up_reader, writer, rtt / 2),
+                return_exceptions=True,
+            )
+        except (asyncio.CancelledError, ConnectionError):
+            writer.close()  # the benchmark is over, or the server went away
 
     server = await asyncio.start_server(connect, "127.0.0.1", 0)
     print(server.sockets[0].getsockname()[1], flush=True)
