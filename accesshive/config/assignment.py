@@ -98,12 +98,38 @@ def _folded_rules(config: Config) -> dict[str, dict[str, set[str]]]:
 def assign(config: Config, identity: Identity) -> Assignment:
     """The roles, profiles and sources of one identity (references assumed valid or skipped).
 
-    Computed once per identity and config: validation and expansion both ask."""
+    Computed once per identity and config (validation and expansion both ask), and once
+    for all identities alike in what it reads. The result is shared: never change it."""
     key = ("assign", id(identity))
     found = config.memo.get(key)
     if found is None or found[0] is not identity:  # the memo holds the identity: ids stay
-        found = config.memo[key] = (identity, _assign(config, identity))
+        same = _alike(config, identity)
+        shared = config.memo.get(same)
+        if shared is None:
+            shared = config.memo[same] = _assign(config, identity)
+        found = config.memo[key] = (identity, shared)
     return found[1]
+
+
+def _alike(config: Config, identity: Identity) -> tuple[Any, ...]:
+    """Everything ``_assign`` reads of an identity: identities alike in these (most of
+    a department, say) share one assignment, computed once."""
+    credential = identity.credential
+    rule_values = (
+        tuple(repr(identity.attributes.get(k)) for k in sorted(_rule_keys(config)))
+        if identity.type == "human" and _folded_rules(config)
+        else ()
+    )
+    return (
+        "assignment of",
+        identity.type,
+        credential.mode if credential else None,
+        credential.vault if credential else None,
+        tuple(identity.roles),
+        tuple(identity.access_profiles),
+        tuple(identity.platforms),
+        rule_values,
+    )
 
 
 def _assign(config: Config, identity: Identity) -> Assignment:
