@@ -28,9 +28,11 @@ from accesshive.cli._options import (
 )
 from accesshive.errors import EXIT_ERROR, EXIT_WAITING
 from accesshive.operations import (
+    Loaded,
     StoreRef,
     apply_plan,
     identity_status,
+    load_and_expand,
     plan_repository,
     retry_identity,
 )
@@ -66,6 +68,7 @@ def apply(
     Gated orders run only when approved; what depends on them waits.
     """
     store = StoreRef(environment, store_url)
+    loaded: Loaded | None = None  # a saved plan: apply loads the repository to check it
     if target is not None and target.is_file():
         saved = read_plan(target)
     else:
@@ -75,7 +78,8 @@ def apply(
                 "give a saved plan (accesshive plan --out plan.json), or --auto-approve to "
                 "plan and apply in one go"
             )
-        saved = plan_repository(directory, as_date(today), store=store)
+        loaded = load_and_expand(directory, as_date(today), store.environment)
+        saved = plan_repository(directory, as_date(today), store=store, loaded=loaded)
     live = fmt == "text" and sys.stderr.isatty()
     bar = click.progressbar(
         length=len(saved.orders), label="applying", file=sys.stderr, show_pos=True
@@ -96,7 +100,9 @@ def apply(
         bar.update(1 if first else 0)
 
     with bar if live else _nothing():
-        result = apply_plan(directory, saved, store, as_date(today), actor(), progress)
+        result = apply_plan(
+            directory, saved, store, as_date(today), actor(), progress, loaded=loaded
+        )
     if fmt == "json":
         click.echo(
             json.dumps(

@@ -18,6 +18,7 @@ This module only re-exports; each operation lives in the module of its command g
 from __future__ import annotations
 
 from accesshive.operations._common import (
+    Loaded,
     StoreRef,
     bulk_work,
     load_and_expand,
@@ -57,6 +58,7 @@ from accesshive.operations.state import (
 
 __all__ = [
     "IdentityStatus",
+    "Loaded",
     "Promotion",
     "StateReport",
     "Step",

@@ -17,7 +17,7 @@ from accesshive.approvals.operations import check as check_approvals
 from accesshive.config import Config, load_config
 from accesshive.config.structure import suggest
 from accesshive.errors import ConnectorError, PlanError, StalePlanError
-from accesshive.operations._common import StoreRef, latest_applied, load_and_expand
+from accesshive.operations._common import Loaded, StoreRef, latest_applied, load_and_expand
 from accesshive.operations.planning import plan_repository
 from accesshive.operations.promotion import require_promotion
 from accesshive.plan.model import Plan
@@ -36,9 +36,12 @@ def apply_plan(
     actor: str,
     progress: ApplyProgress | None = None,
     approved: frozenset[str] = frozenset(),
+    loaded: Loaded | None = None,
 ) -> ApplyResult:
-    """Execute exactly ``plan``: refuse it if stale, then run, record and audit every order."""
-    config, desired = load_and_expand(root, today, store.environment)
+    """Execute exactly ``plan``: refuse it if stale, then run, record and audit every order.
+
+    ``loaded``: the repository already loaded and expanded (by the plan just made)."""
+    config, desired = loaded or load_and_expand(root, today, store.environment)
     if config.digest != plan.config_digest:
         raise StalePlanError(
             f"the configuration changed since this plan was made (plan for config "
@@ -220,7 +223,8 @@ def retry_identity(
 
     None when nothing is left to do for it.
     """
-    config = load_config(root, store.environment)
+    loaded = load_and_expand(root, today, store.environment)
+    config = loaded[0]
     if identity not in config.identities:
         guess = suggest(identity, config.identities)
         hint = f"; did you mean '{guess}'?" if guess else ""
@@ -231,7 +235,7 @@ def retry_identity(
                 sid for sid, s in config.sources.items() if s.effective_provisioning != "manual"
             }
             _read_into(config, opened, automatic)
-    plan = plan_repository(root, today, store=store).for_identity(identity)
+    plan = plan_repository(root, today, store=store, loaded=loaded).for_identity(identity)
     if not plan.orders:
         return None
-    return apply_plan(root, plan, store, today, actor, progress)
+    return apply_plan(root, plan, store, today, actor, progress, loaded=loaded)

@@ -16,7 +16,7 @@ from accesshive.config.templates import TemplateProblem
 from accesshive.errors import AccessHiveError, ImportProblem
 from accesshive.imports.records import map_record, map_records, read_csv
 from accesshive.imports.yaml_writer import YamlChanges, write_identities
-from accesshive.operations._common import StoreRef
+from accesshive.operations._common import StoreRef, load_and_expand
 from accesshive.operations.applying import apply_plan
 from accesshive.operations.planning import plan_repository
 from accesshive.plan.model import Plan
@@ -102,12 +102,13 @@ def run_leaver(root: Path, source_id: str, user: dict[str, Any], store: StoreRef
     if not config.policies.leavers.immediate:
         return
     today = dt.date.today()
-    plan = leaver_orders(config, plan_repository(root, today, store=store), identity)
+    loaded = load_and_expand(root, today, store.environment, config)
+    plan = leaver_orders(config, plan_repository(root, today, store=store, loaded=loaded), identity)
     with store.open(root) as opened:
         opened.audit("scim", "leaver_immediate", identity, {"orders": [o.id for o in plan.orders]})
     if plan.orders:
         try:
-            apply_plan(root, plan, store, today, f"scim:{source_id}")
+            apply_plan(root, plan, store, today, f"scim:{source_id}", loaded=loaded)
         except AccessHiveError as exc:
             with store.open(root) as opened:
                 opened.audit("scim", "leaver_immediate_failed", identity, {"error": str(exc)})

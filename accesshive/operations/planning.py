@@ -10,7 +10,7 @@ from pathlib import Path
 from accesshive.config import Config
 from accesshive.diagnostics import Diagnostic
 from accesshive.errors import ConfigError
-from accesshive.operations._common import StoreRef, bulk_work, load_and_expand
+from accesshive.operations._common import Loaded, StoreRef, bulk_work, load_and_expand
 from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import dumps
@@ -42,13 +42,17 @@ def plan_repository(
     allow_mass_changes: bool = False,
     store: StoreRef | None = None,
     author: str | None = None,
+    loaded: Loaded | None = None,
 ) -> Plan:
     """Load, expand, diff against the snapshot, and build the plan (nothing is written).
 
     The snapshot is the file given, else the latest one stored by sync, else empty.
+    ``loaded``: the repository already loaded and expanded (then it is not read again).
     """
     with bulk_work():
-        config, desired = load_and_expand(root, today, store.environment if store else None)
+        config, desired = loaded or load_and_expand(
+            root, today, store.environment if store else None
+        )
         if snapshot_file:
             snapshot = load_snapshot(snapshot_file)
         elif store is not None and store.exists(root):
