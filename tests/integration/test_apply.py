@@ -216,3 +216,25 @@ def test_cli_apply_requires_a_plan_or_auto_approve(repo: Path) -> None:
     by_id = {s["identity"]: s["status"] for s in json.loads(status.stdout)}
     assert by_id["ada.lovelace"] == "provisioned"
     assert by_id["grace.hopper"] == "pending"
+
+
+def test_auto_approve_reads_the_repository_once(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plan and apply in one go share one load and expand: on a large org each costs
+    seconds, and a repository that changed in between must not mix two versions."""
+    from accesshive.operations import _common
+
+    loads: list[Path] = []
+    real = _common.load_config
+
+    def counted(root: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        loads.append(root)
+        return real(root, *args, **kwargs)  # type: ignore[arg-type]
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["sync", str(repo)]).exit_code == 0
+    monkeypatch.setattr(_common, "load_config", counted)
+    done = runner.invoke(main, ["apply", str(repo), "--auto-approve", "--format", "json"])
+    assert done.exit_code == 6, done.output
+    assert len(loads) == 1
