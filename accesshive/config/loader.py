@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from accesshive.config import check_cache
 from accesshive.config.config import Config
 from accesshive.config.environments import check_environments, with_environment
 from accesshive.config.model import (
@@ -59,7 +60,10 @@ def load_config(root: str | Path, environment: str | None = None) -> Config:
     if config is not None:
         config, env_problems = with_environment(config, environment)
         problems.extend(env_problems)
-        problems.extend(validate(config))
+        checked = check_cache.recall(config)
+        found = validate(config, checked.passed)
+        check_cache.remember(config, checked, [*problems, *found])
+        problems.extend(found)
         problems.extend(check_environments(config))
     located = sorted((loader.locate(d) for d in problems), key=sort_key)
     errors = [d for d in located if d.is_error]

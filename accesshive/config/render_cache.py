@@ -21,9 +21,10 @@ from pydantic import TypeAdapter
 
 from accesshive.config import cache
 from accesshive.config.config import Config
+from accesshive.config.identity_files import identities_digest, identity_files
 from accesshive.config.model import Source
 
-FORMAT = 1
+FORMAT = 2
 """Bump when rendering or coercion changes what an identity's accounts hold."""
 
 _SOURCES = TypeAdapter(dict[str, Source])
@@ -47,13 +48,9 @@ def recall(config: Config) -> Recalled:
     recalled = Recalled()
     if cache.cache_dir() is None:
         return recalled
-    by_file: dict[str, list[str]] = {}
-    for iid in sorted(config.identities):
-        origin = config.origins.get(("identities", iid))
-        by_file.setdefault(origin.file if origin else "", []).append(iid)
     sources = hashlib.sha256(_SOURCES.dump_json(dict(sorted(config.sources.items())))).digest()
-    for file, iids in sorted(by_file.items()):
-        key = _key(config, sources, iids)
+    for file, iids in sorted(identity_files(config).items()):
+        key = _key(config, sources, file)
         recalled.identities[file] = iids
         entry = cache.get(key)
         if cache.is_miss(entry) or not _valid(entry):
@@ -87,13 +84,11 @@ def remember(
         cache.put(key, {"format": FORMAT, "accounts": rows})
 
 
-def _key(config: Config, sources: bytes, iids: list[str]) -> str:
+def _key(config: Config, sources: bytes, file: str) -> str:
     digest = hashlib.sha256(b"accesshive render cache\0")
     digest.update(f"{FORMAT}\0{config.environment}\0".encode())
     digest.update(sources)
-    for iid in iids:
-        digest.update(iid.encode() + b"\0")
-        digest.update(config.identities[iid].model_dump_json().encode() + b"\0")
+    digest.update(identities_digest(config, file))
     return digest.hexdigest()
 
 

@@ -26,10 +26,14 @@ from accesshive.diagnostics import Diagnostic, Location, Severity
 Check = Callable[[Config], Iterable[Diagnostic]]
 
 
-def validate(config: Config) -> list[Diagnostic]:
+def validate(config: Config, passed: frozenset[str] = frozenset()) -> list[Diagnostic]:
+    """Every problem of ``config``. ``passed``: identities known to pass the checks that
+    look at one identity at a time (``check_cache``); those checks skip them."""
     out: list[Diagnostic] = []
     for check in CHECKS:
         out.extend(check(config))
+    for per_identity in PER_IDENTITY:
+        out.extend(per_identity(config, passed))
     return out
 
 
@@ -257,8 +261,10 @@ def check_lifecycle_states(config: Config) -> Iterator[Diagnostic]:
             )
 
 
-def check_inline_secrets(config: Config) -> Iterator[Diagnostic]:
+def check_inline_secrets(config: Config, passed: frozenset[str]) -> Iterator[Diagnostic]:
     for collection, ident_path in sorted(config.origins):
+        if collection == "identities" and ident_path in passed:
+            continue
         entity = getattr(config, collection)[ident_path]
         data = entity.model_dump(mode="python", by_alias=True, exclude_defaults=True)
         for path, what in find_inline_secrets(data):
@@ -359,11 +365,18 @@ CHECKS: tuple[Check, ...] = (
     check_identity_references,
     check_profile_and_role_references,
     check_sources,
-    check_identity_schema,
-    check_identity_types,
     check_lifecycle_states,
-    check_inline_secrets,
     check_review_groups,
     check_policy_references,
     check_credentials,
 )
+
+PerIdentityCheck = Callable[[Config, frozenset[str]], Iterable[Diagnostic]]
+
+PER_IDENTITY: tuple[PerIdentityCheck, ...] = (
+    check_identity_schema,
+    check_identity_types,
+    check_inline_secrets,
+)
+"""Checks whose verdict on an identity depends on that identity and the configuration
+around it only: what ``check_cache`` may remember per identity file."""

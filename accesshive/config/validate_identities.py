@@ -34,11 +34,13 @@ def unknown_identity_attribute(
     )
 
 
-def check_identity_schema(config: Config) -> Iterator[Diagnostic]:
+def check_identity_schema(config: Config, passed: frozenset[str]) -> Iterator[Diagnostic]:
     schema = config.project.identity_attributes
     if not schema:
         return
     for iid, ident in config.identities.items():
+        if iid in passed:
+            continue
         for key, value in ident.attributes.items():
             spec = schema.get(key)
             if spec is None:
@@ -66,10 +68,11 @@ def check_identity_schema(config: Config) -> Iterator[Diagnostic]:
                 )
 
 
-def check_identity_types(config: Config) -> Iterator[Diagnostic]:
+def check_identity_types(config: Config, passed: frozenset[str]) -> Iterator[Diagnostic]:
     """Each identity type has its provisioning flow; refuse assignments outside it."""
     for iid, ident in config.identities.items():
-        at = config.origin("identities", iid)
+        if iid in passed:
+            continue
         if ident.type == "human" and ident.credential is not None:
             yield Diagnostic(
                 "invalid-value",
@@ -81,7 +84,7 @@ def check_identity_types(config: Config) -> Iterator[Diagnostic]:
             yield Diagnostic(
                 "missing-key",
                 f"shared credential '{iid}' must say whether it is managed or external",
-                at,
+                config.origin("identities", iid),
                 hint="add 'credential: {mode: managed}' (accesshive generates the password) or "
                 "'credential: {mode: external, supplied_by: ${env:NAME}}'",
             )
@@ -91,21 +94,20 @@ def check_identity_types(config: Config) -> Iterator[Diagnostic]:
 
 def _flow_sources(config: Config, iid: str) -> Iterator[Diagnostic]:
     ident = config.identities[iid]
-    at = config.origin("identities", iid)
     managed = is_managed_credential(ident)
     if ident.type != "human" and config.vault_for(ident) is None:
         many = len(config.sources_of_kind("vault")) > 1
         yield Diagnostic(
             "missing-source",
             f"identity '{iid}' needs a vault source to keep its credential",
-            at,
+            config.origin("identities", iid),
             hint="name it with credential.vault" if many else "declare a source of kind vault",
         )
     if managed and config.google_workspace is None:
         yield Diagnostic(
             "missing-source",
             f"managed shared credential '{iid}' needs a google_workspace source",
-            at,
+            config.origin("identities", iid),
             hint="declare the Google Workspace source, or make the credential external",
         )
     assignment = assign(config, ident)
@@ -118,7 +120,7 @@ def _flow_sources(config: Config, iid: str) -> Iterator[Diagnostic]:
             yield Diagnostic(
                 "type-not-allowed",
                 f"identity '{iid}' ({_type_label(config, iid)}) {bad} '{sid}' (assigned by {why})",
-                at,
+                config.origin("identities", iid),
                 hint="remove that role, access profile or platform from the identity",
             )
 

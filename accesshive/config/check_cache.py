@@ -1,0 +1,95 @@
+"""Identity files whose identities passed the per-identity checks, kept between runs.
+
+Why: three checks run once per identity (inline secrets, the declared identity
+attributes, the identity type's provisioning flow); on a large org they are most of
+``validate``, and a pull request touches a few identity files. Each is a function of
+one identity and the configuration around it, so an entry's key covers the entry
+format, the environment, the project settings, every source, access profile, role,
+lifecycle state and policy, and the full content of every identity of the file. An
+entry only says "these identities passed": a file with any diagnostic about one of
+its identities is never kept, so a problem is reported again on every run, the same
+way. Checks that look across identities (references, owners) always run.
+Entries live beside the parse cache; ``ACCESSHIVE_CACHE_DIR=off`` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pydantic import TypeAdapter
+
+from accesshive.config import cache
+from accesshive.config.config import Config
+from accesshive.config.identity_files import identities_digest, identity_files
+from accesshive.config.model import AccessProfile, LifecycleState, Role, Source
+from accesshive.diagnostics import Diagnostic
+
+FORMAT = 1
+"""Bump when a per-identity check changes what it reports."""
+
+_SURROUNDINGS = (
+    TypeAdapter(dict[str, Source]),
+    TypeAdapter(dict[str, AccessProfile]),
+    TypeAdapter(dict[str, Role]),
+    TypeAdapter(dict[str, LifecycleState]),
+)
+
+
+@dataclass
+class Checked:
+    passed: frozenset[str] = frozenset()
+    """Identities of files whose entry says they passed: their checks need not run."""
+    missing: dict[str, str] = field(default_factory=dict)
+    """file → the key its entry is to be kept under, for files checked afresh."""
+
+
+def recall(config: Config) -> Checked:
+    """The identities of every file whose entry says they passed, unchanged since."""
+    if cache.cache_dir() is None:
+        return Checked()
+    around = _surroundings(config)
+    passed: list[str] = []
+    missing: dict[str, str] = {}
+    for file, iids in sorted(identity_files(config).items()):
+        key = _key(around, config, file)
+        entry = cache.get(key)
+        if isinstance(entry, dict) and entry.get("format") == FORMAT and entry.get("passed"):
+            passed.extend(iids)
+        else:
+            missing[file] = key
+    return Checked(frozenset(passed), missing)
+
+
+def remember(config: Config, checked: Checked, diagnostics: Iterable[Diagnostic]) -> None:
+    """Keep an entry for each file checked afresh that no diagnostic names."""
+    if not checked.missing:
+        return
+    named = {
+        str(d.location.path[1])
+        for d in diagnostics
+        if d.location and len(d.location.path) > 1 and d.location.path[0] == "identities"
+    }
+    files = identity_files(config)
+    for file, key in checked.missing.items():
+        if file and not named.intersection(files.get(file, ())):
+            cache.put(key, {"format": FORMAT, "passed": True})
+
+
+def _surroundings(config: Config) -> bytes:
+    digest = hashlib.sha256(b"accesshive check cache\0")
+    digest.update(f"{FORMAT}\0{config.environment}\0".encode())
+    digest.update(config.project.model_dump_json().encode() + b"\0")
+    digest.update(config.policies.model_dump_json().encode() + b"\0")
+    collections = (config.sources, config.access_profiles, config.roles, config.lifecycle_states)
+    for adapter, items in zip(_SURROUNDINGS, collections, strict=True):
+        digest.update(adapter.dump_json(dict(sorted(items.items()))) + b"\0")  # type: ignore[attr-defined]
+    return digest.digest()
+
+
+def _key(around: bytes, config: Config, file: str) -> str:
+    digest = hashlib.sha256(around)
+    digest.update(file.encode() + b"\0")
+    digest.update(identities_digest(config, file))
+    return digest.hexdigest()
