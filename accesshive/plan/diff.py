@@ -53,45 +53,167 @@ class Changes:
     """Accounts accesshive refuses to decide about (several match one identity)."""
 
 
+Match = tuple[str | None, str, tuple[str, ...]]
+"""How an identity's account was matched: its external id (None: no account), what it
+matched on ("link", a correlation attribute, or "") and the duplicates' external ids."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """What diff found for one identity's account on one source."""
+
+    changes: tuple[Change, ...]
+    conflict: str | None
+    adoption: Adoption | None
+    match: Match
+
+
+@dataclass(frozen=True)
+class SourceDiff:
+    """What diff found on one source: per identity, then for the accounts nobody claimed."""
+
+    found: Mapping[str, Found | str]
+    """identity → what was found for its account, for every account wanted there; just
+    the external id for the most common case, an account found by its link with nothing
+    to do (a large org has hundreds of thousands: they must cost no object each)."""
+    unclaimed: tuple[Change, ...]
+    orphans: tuple[Orphan, ...]
+
+
 def diff(config: Config, desired: DesiredState, snapshot: Snapshot, today: dt.date) -> Changes:
-    changes: list[Change] = []
-    orphans: list[Orphan] = []
-    adoptions: list[Adoption] = []
-    conflicts: list[str] = []
+    wanted = wanted_by_source(desired)
+    return assemble(
+        config,
+        desired,
+        snapshot,
+        today,
+        {
+            sid: diff_source(config, desired, sid, snapshot.source(sid), wanted.get(sid, []))
+            for sid in diffed_sources(config)
+        },
+    )
+
+
+def diffed_sources(config: Config) -> list[str]:
+    """The sources diff compares (the vault's content is credentials, not accounts)."""
+    return [sid for sid in sorted(config.sources) if config.sources[sid].kind != "vault"]
+
+
+def wanted_by_source(desired: DesiredState) -> dict[str, list[DesiredAccount]]:
+    """source → the accounts wanted there, in identity order."""
     by_source: dict[str, list[DesiredAccount]] = {}
     for (sid, _), account in desired.accounts.items():
         by_source.setdefault(sid, []).append(account)
     for accounts in by_source.values():  # expand gives them in order: a linear sort
         accounts.sort(key=_by_identity)
-    for sid in sorted(config.sources):
-        source = config.sources[sid]
-        if source.kind == "vault":
-            continue
-        matcher = _Matcher(source, snapshot.source(sid))
-        for want in by_source.get(sid, []):
-            have, matched_on, duplicates = matcher.match(want)
-            if duplicates:
-                conflicts.append(_duplicates_message(sid, want, have, matched_on, duplicates))
-                for dup in duplicates:
-                    changes.extend(
-                        replace(c, details={**c.details, "duplicate": True})
-                        for c in _converge(desired, source, want, dup, duplicate=True)
-                    )
-            if have is None:
-                if not duplicates:
-                    changes.extend(_create(source, want))
-                continue
-            if matched_on != "link":
-                adoptions.append(Adoption(sid, want.identity, have.external_id, matched_on))
-            changes.extend(_converge(desired, source, want, have))
-        for have in matcher.unclaimed():
-            known = have.identity in desired.identities if have.identity else False
-            if known:
-                changes.extend(_unassigned(desired, source, sid, have))
-            else:
-                orphan = _orphan(source, sid, have)
-                orphans.append(orphan)
-                changes.extend(_orphan_changes(config, orphan))
+    return by_source
+
+
+def diff_source(
+    config: Config,
+    desired: DesiredState,
+    sid: str,
+    snap: SourceSnapshot,
+    wanted: list[DesiredAccount],
+) -> SourceDiff:
+    """Match every wanted account (in identity order: claims are first come, first
+    served), then decide what becomes of the accounts nobody claimed."""
+    source = config.sources[sid]
+    matcher = _Matcher(source, snap)
+    found: dict[str, Found | str] = {}
+    for want in wanted:
+        have, matched_on, duplicates = matcher.match(want)
+        result = found_for(desired, source, want, have, matched_on, duplicates)
+        ext = result.match[0]
+        found[want.identity] = ext if ext is not None and _linked(result) else result
+    unclaimed: list[Change] = []
+    orphans: list[Orphan] = []
+    for have in matcher.unclaimed():
+        known = have.identity in desired.identities if have.identity else False
+        if known:
+            unclaimed.extend(_unassigned(desired, source, sid, have))
+        else:
+            orphan = _orphan(source, sid, have)
+            orphans.append(orphan)
+            unclaimed.extend(_orphan_changes(config, orphan))
+    return SourceDiff(found, tuple(unclaimed), tuple(orphans))
+
+
+_NOTHING = Found((), None, None, (None, "", ()))
+
+
+def _linked(found: Found) -> Found | None:
+    """``found`` itself when it is an account found by its link with nothing to do."""
+    quiet = not found.changes and found.conflict is None and found.adoption is None
+    ext, matched_on, duplicates = found.match
+    return found if quiet and ext is not None and matched_on == "link" and not duplicates else None
+
+
+def as_found(result: Found | str) -> Found:
+    """A ``SourceDiff.found`` value as a ``Found``."""
+    return result if isinstance(result, Found) else Found((), None, None, (result, "link", ()))
+
+
+def found_for(
+    desired: DesiredState,
+    source: Source,
+    want: DesiredAccount,
+    have: SnapshotAccount | None,
+    matched_on: str,
+    duplicates: list[SnapshotAccount],
+) -> Found:
+    """What becomes of one wanted account, given the account it matched (if any) and the
+    duplicates that matched it too."""
+    sid = want.source
+    changes: list[Change] = []
+    conflict = None
+    if duplicates:
+        conflict = _duplicates_message(sid, want, have, matched_on, duplicates)
+        for dup in duplicates:
+            changes.extend(
+                replace(c, details={**c.details, "duplicate": True})
+                for c in _converge(desired, source, want, dup, duplicate=True)
+            )
+    dup_ids = tuple(d.external_id for d in duplicates)
+    if have is None:
+        if not duplicates:
+            changes.extend(_create(source, want))
+        if not changes and not dup_ids and not matched_on:
+            return _NOTHING
+        return Found(tuple(changes), conflict, None, (None, matched_on, dup_ids))
+    adoption = (
+        Adoption(sid, want.identity, have.external_id, matched_on) if matched_on != "link" else None
+    )
+    changes.extend(_converge(desired, source, want, have))
+    return Found(tuple(changes), conflict, adoption, (have.external_id, matched_on, dup_ids))
+
+
+def assemble(
+    config: Config,
+    desired: DesiredState,
+    snapshot: Snapshot,
+    today: dt.date,
+    per_source: Mapping[str, SourceDiff],
+) -> Changes:
+    """The changes of every source, in one order whatever computed them (source, then
+    identity, then the unclaimed accounts), with the credentials' after them."""
+    changes: list[Change] = []
+    orphans: list[Orphan] = []
+    adoptions: list[Adoption] = []
+    conflicts: list[str] = []
+    for sid in sorted(per_source):
+        result = per_source[sid]
+        for iid in sorted(result.found):
+            found = result.found[iid]
+            if isinstance(found, str):
+                continue  # linked, nothing to do
+            if found.conflict:
+                conflicts.append(found.conflict)
+            changes.extend(found.changes)
+            if found.adoption:
+                adoptions.append(found.adoption)
+        changes.extend(result.unclaimed)
+        orphans.extend(result.orphans)
     changes.extend(_credentials(config, desired, snapshot, today))
     orphans.extend(_vault_orphans(config, desired, snapshot))
     return Changes(tuple(changes), tuple(orphans), tuple(adoptions), tuple(conflicts))
