@@ -49,7 +49,7 @@ def recall(config: Config) -> Checked:
     """The identities of every file whose entry says they passed, unchanged since."""
     if cache.cache_dir() is None:
         return Checked()
-    around = _surroundings(config)
+    around = surroundings(config)
     passed: list[str] = []
     missing: dict[str, str] = {}
     for file, iids in sorted(identity_files(config).items()):
@@ -77,7 +77,10 @@ def remember(config: Config, checked: Checked, diagnostics: Iterable[Diagnostic]
             cache.put(key, {"format": FORMAT, "passed": True})
 
 
-def _surroundings(config: Config) -> bytes:
+def surroundings(config: Config) -> bytes:
+    """A digest of everything a per-identity result may depend on besides the identity:
+    the project settings, sources, profiles, roles, lifecycle states, policies and the
+    environment (the diff cache keys on it too)."""
     digest = hashlib.sha256(b"accesshive check cache\0")
     digest.update(f"{FORMAT}\0{config.environment}\0".encode())
     digest.update(config.project.model_dump_json().encode() + b"\0")

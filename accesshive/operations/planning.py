@@ -12,6 +12,7 @@ from accesshive.diagnostics import Diagnostic
 from accesshive.errors import ConfigError
 from accesshive.operations._common import Loaded, StoreRef, bulk_work, load_and_expand
 from accesshive.plan.build import make_plan
+from accesshive.plan.diff_cache import cached_diff
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import dumps
 from accesshive.state.snapshot import Snapshot, load_snapshot
@@ -60,7 +61,18 @@ def plan_repository(
                 snapshot = opened.latest_snapshot()
         else:
             snapshot = Snapshot()
-        return make_plan(config, desired, snapshot, today, allow_mass_changes, author)
+        fingerprints = snapshot.fingerprints()
+        found = cached_diff(config, desired, snapshot, fingerprints, today)
+        return make_plan(
+            config,
+            desired,
+            snapshot,
+            today,
+            allow_mass_changes,
+            author,
+            found=found,
+            fingerprints=fingerprints,
+        )
 
 
 def record_plan(

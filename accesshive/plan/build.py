@@ -19,7 +19,7 @@ from accesshive import __version__
 from accesshive.config import Config
 from accesshive.desired import DesiredState
 from accesshive.errors import PlanError
-from accesshive.plan.diff import diff
+from accesshive.plan.diff import Changes, diff
 from accesshive.plan.gates import gate_for
 from accesshive.plan.graph import build_graph, dependencies, ordered
 from accesshive.plan.guardrails import check_guardrails, enforce
@@ -35,8 +35,13 @@ def make_plan(
     today: dt.date,
     allow_mass_changes: bool = False,
     author: str | None = None,
+    found: Changes | None = None,
+    fingerprints: dict[str, str] | None = None,
 ) -> Plan:
-    found = diff(config, desired, snapshot, today)
+    """``found``: what diff found, when the caller has it (the diff cache); else diffed
+    here. ``fingerprints``: the snapshot's, when the caller computed them already."""
+    if found is None:
+        found = diff(config, desired, snapshot, today)
     changes: dict[str, Change] = {}
     for change in found.changes:
         oid = change.order_id()
@@ -61,7 +66,7 @@ def make_plan(
         project=config.project.name,
         tool_version=__version__,
         config_digest=config.digest,
-        fingerprints=snapshot.fingerprints(),
+        fingerprints=fingerprints if fingerprints is not None else snapshot.fingerprints(),
         orders=orders,
         orphans=found.orphans,
         adoptions=found.adoptions,

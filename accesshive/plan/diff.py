@@ -123,9 +123,9 @@ def diff_source(
     found: dict[str, Found | str] = {}
     for want in wanted:
         have, matched_on, duplicates = matcher.match(want)
-        result = found_for(desired, source, want, have, matched_on, duplicates)
-        ext = result.match[0]
-        found[want.identity] = ext if ext is not None and _linked(result) else result
+        found[want.identity] = settled(
+            found_for(desired, source, want, have, matched_on, duplicates)
+        )
     unclaimed: list[Change] = []
     orphans: list[Orphan] = []
     for have in matcher.unclaimed():
@@ -149,9 +149,11 @@ def _linked(found: Found) -> Found | None:
     return found if quiet and ext is not None and matched_on == "link" and not duplicates else None
 
 
-def as_found(result: Found | str) -> Found:
-    """A ``SourceDiff.found`` value as a ``Found``."""
-    return result if isinstance(result, Found) else Found((), None, None, (result, "link", ()))
+def settled(found: Found) -> Found | str:
+    """How ``SourceDiff.found`` holds ``found``: the external id alone for an account
+    found by its link with nothing to do."""
+    ext = found.match[0]
+    return ext if ext is not None and _linked(found) else found
 
 
 def found_for(
