@@ -14,6 +14,9 @@ from accesshive.state.snapshot import Snapshot, SourceSnapshot
 from accesshive.store._audit import AuditLog
 from accesshive.store._values import OrderState, SnapshotInfo, now
 
+_RUN = ("id", "plan_digest", "actor", "started_at", "finished_at", "status")
+"""The columns of a run, as its dict's keys."""
+
 
 class History(AuditLog):
     """Snapshots, plans, runs, order events, promotions and report totals."""
@@ -101,15 +104,13 @@ class History(AuditLog):
             )
 
     def runs(self, plan_digest: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT id, plan_digest, actor, started_at, finished_at, status FROM runs "
-        sql += "WHERE environment = ?"
+        sql = f"SELECT {', '.join(_RUN)} FROM runs WHERE environment = ?"
         params: list[Any] = [self.environment]
         if plan_digest:
             sql += " AND plan_digest = ?"
             params.append(plan_digest)
         rows = self._execute(sql + " ORDER BY id", params)
-        keys = ("id", "plan_digest", "actor", "started_at", "finished_at", "status")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [dict(zip(_RUN, r, strict=True)) for r in rows]
 
     def record_order_state(
         self,
@@ -171,8 +172,11 @@ class History(AuditLog):
         return {r[0]: r[1] for r in rows}
 
     def latest_run(self) -> dict[str, Any] | None:
-        runs = self.runs()
-        return runs[-1] if runs else None
+        rows = self._execute(
+            f"SELECT {', '.join(_RUN)} FROM runs WHERE environment = ? ORDER BY id DESC LIMIT 1",
+            (self.environment,),
+        )
+        return dict(zip(_RUN, rows[0], strict=True)) if rows else None
 
     def order_history(self, plan_digest: str, order_id: str) -> list[OrderState]:
         rows = self._execute(
