@@ -13,6 +13,7 @@ or our own earlier partial run) do not stop apply.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,22 +60,30 @@ def check_stale(
     desired: DesiredState,
     plan: Plan,
     done: set[str],
-    stored: Snapshot,
+    stored: Callable[[], Snapshot],
     today: dt.date,
 ) -> Staleness:
+    """``stored``: reads the stored snapshot, needed (and read) only when a source changed
+    since the plan: on a large org it is the biggest thing the store holds."""
     result = Staleness()
     remaining = [o for o in plan.orders if o.id not in done]
     touched = sorted({o.change.source for o in remaining if _readable(config, o.change.source)})
-    sources = dict(stored.sources)
     for sid in touched:
         live = read_source(config, sid)
         result.live[sid] = live
-        sources[sid] = live
         if live.fingerprint() != plan.fingerprints.get(sid):
             result.changed_sources.append(sid)
     if not result.changed_sources:
         return result
-    fresh = make_plan(config, desired, Snapshot(sources=sources), today, allow_mass_changes=True)
+    sources = {**stored().sources, **result.live}
+    fresh = make_plan(
+        config,
+        desired,
+        Snapshot(sources=sources),
+        today,
+        allow_mass_changes=True,
+        fingerprints={},  # only its orders are compared with the plan's
+    )
     fresh_by_id = {o.id: o for o in fresh.orders}
     saved_ids = {o.id for o in plan.orders}
     for order in remaining:

@@ -54,7 +54,7 @@ def apply_plan(
         done = {oid for oid, s in prior.items() if s.state in DONE}
         verdicts = check_approvals(config, plan, opened)
         approved = approved | {oid for oid, v in verdicts.items() if v.approved}
-        staleness = check_stale(config, desired, plan, done, opened.latest_snapshot(), today)
+        staleness = check_stale(config, desired, plan, done, opened.latest_snapshot, today)
         _refuse_if_stale(opened, plan, staleness, actor)
         run_id = opened.start_run(plan.digest, actor)
         opened.audit(
