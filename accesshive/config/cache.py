@@ -6,7 +6,9 @@ Where: ``ACCESSHIVE_CACHE_DIR``, else ``$XDG_CACHE_HOME/accesshive/parse``, else
 request could plant an entry. Entries are pickles read by an unpickler that
 accepts plain data and dates only, and the key covers the content hash and the
 cache format, so an entry can only ever be the parse of those exact bytes.
-Setting ``ACCESSHIVE_CACHE_DIR=off`` disables it.
+Setting ``ACCESSHIVE_CACHE_DIR=off`` disables it. The caches built on it keep their
+entries here too; a *scope* holds entries that only the latest run of one repository
+can use, cleared as a whole when they are replaced.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -39,17 +42,22 @@ def cache_dir() -> Path | None:
     return Path(base) / "accesshive" / "parse"
 
 
-def _entry(digest: str) -> Path | None:
+def _entry(digest: str, scope: str | None = None) -> Path | None:
     base = cache_dir()
-    return base / f"v{FORMAT}" / digest[:2] / f"{digest}.pickle" if base else None
+    if base is None:
+        return None
+    where = base / f"v{FORMAT}"
+    if scope is not None:
+        where = where / "scoped" / scope
+    return where / digest[:2] / f"{digest}.pickle"
 
 
 _MISS = object()
 
 
-def get(digest: str) -> Any:
-    """The cached parse of the content with this SHA-256, or ``MISS``."""
-    path = _entry(digest)
+def get(digest: str, scope: str | None = None) -> Any:
+    """The entry kept under this key (in ``scope``, when given), or ``MISS``."""
+    path = _entry(digest, scope)
     if path is None:
         return _MISS
     try:
@@ -62,8 +70,8 @@ def get(digest: str) -> Any:
         return _MISS
 
 
-def put(digest: str, data: Any) -> None:
-    path = _entry(digest)
+def put(digest: str, data: Any, scope: str | None = None) -> None:
+    path = _entry(digest, scope)
     if path is None:
         return
     try:
@@ -73,6 +81,15 @@ def put(digest: str, data: Any) -> None:
         os.replace(tmp.name, path)
     except OSError:
         return  # a cache that cannot be written only costs speed
+
+
+def clear(scope: str) -> None:
+    """Remove every entry of ``scope``: for entries that only the latest run can use,
+    so that the directory does not grow with every run."""
+    path = _entry("00", scope)
+    if path is None or not path.parent.parent.is_dir():
+        return
+    shutil.rmtree(path.parent.parent, ignore_errors=True)
 
 
 def is_miss(value: Any) -> bool:

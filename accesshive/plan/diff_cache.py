@@ -20,10 +20,12 @@ matched last time. Anything else (a joiner, a leaver's file removed, a changed e
 used for correlation, a new snapshot) diffs everything, as a cold run does, and keeps
 the results for the next run.
 
-Entries (beside the parse cache; ``ACCESSHIVE_CACHE_DIR=off`` turns it off):
-per file, what was found for its identities (only what is not "linked, nothing to
-do") and its matching digests; per file and matching state, how its identities
-matched; per matching state, what became of the accounts nobody claimed.
+Entries (beside the parse cache; ``ACCESSHIVE_CACHE_DIR=off`` turns it off), in a
+scope per repository and environment that each full diff clears before it writes, so
+the directory holds one state per repository, not one per run: per file, what was
+found for its identities (only what is not "linked, nothing to do") and its matching
+digests; per file and matching state, how its identities matched; per matching
+state, what became of the accounts nobody claimed.
 """
 
 from __future__ import annotations
@@ -121,6 +123,10 @@ class _Run:
         around.update(check_cache.surroundings(config))
         around.update(json.dumps(dict(sorted(fingerprints.items()))).encode())
         self.around = around.digest()
+        self.scope = hashlib.sha256(
+            f"{config.root.resolve()}\0{config.environment}".encode()
+        ).hexdigest()[:32]
+        """One repository in one environment: a full diff replaces all its entries."""
 
     # ------------------------------------------------------------------ keys
 
@@ -178,7 +184,7 @@ class _Run:
         kept: dict[str, dict[str, Any]] = {}
         changed: list[str] = []
         for file in sorted(self.files):
-            entry = cache.get(self._file_key(file))
+            entry = cache.get(self._file_key(file), self.scope)
             if _valid(entry, "found"):
                 kept[file] = entry
             else:
@@ -189,12 +195,12 @@ class _Run:
         fresh = {file: self._matching(file) for file in changed}
         matching.update({file: m for file, m in fresh.items() if m})
         state = self._matching_state(matching)
-        unclaimed = cache.get(self._state_key(state, "unclaimed"))
+        unclaimed = cache.get(self._state_key(state, "unclaimed"), self.scope)
         if not _valid(unclaimed, "sources"):
             return None
         matches = {}
         for file in changed:
-            entry = cache.get(self._state_key(state, f"matches\0{file}"))
+            entry = cache.get(self._state_key(state, f"matches\0{file}"), self.scope)
             if not _valid(entry, "sources"):
                 return None
             matches[file] = entry["sources"]
@@ -251,6 +257,7 @@ class _Run:
         """Keep everything a full diff found, for the runs that follow."""
         matching = self._all_matching()
         state = self._matching_state(matching)
+        cache.clear(self.scope)  # what earlier full diffs kept can no longer be used
         cache.put(
             self._state_key(state, "unclaimed"),
             {
@@ -263,6 +270,7 @@ class _Run:
                     for sid, result in per_source.items()
                 },
             },
+            self.scope,
         )
         matches: dict[str, dict[str, dict[str, Any]]] = {}
         for sid, result in per_source.items():
@@ -274,6 +282,7 @@ class _Run:
             cache.put(
                 self._state_key(state, f"matches\0{file}"),
                 {"format": FORMAT, "sources": matches.get(file, {})},
+                self.scope,
             )
             self._put_file(file, matching.get(file, {}), per_source)
 
@@ -290,6 +299,7 @@ class _Run:
         cache.put(
             self._file_key(file),
             {"format": FORMAT, "matching": dict(matching), "found": found},
+            self.scope,
         )
 
 

@@ -260,3 +260,22 @@ def test_a_corrupt_entry_diffs_everything_again(
     for entry in cache.rglob("*.pickle"):
         entry.write_bytes(b"\x80\x05not a pickle")
     assert _plans(root, snap_path, monkeypatch, cache) == first
+
+
+def test_the_cache_holds_one_state_per_repository_not_one_per_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every new snapshot makes a full diff; what the one before kept is removed."""
+    root, cache, snap_path = tmp_path / "repo", tmp_path / "cache", tmp_path / "snap.json"
+    org = _org(3)
+    snap = _snapshot(org, 3)
+    _write(root, org)
+    snap_path.write_text(json.dumps(snap))
+    _plans(root, snap_path, monkeypatch, cache)
+    scoped = list(cache.rglob("scoped/*/*/*.pickle"))
+    assert scoped
+    for n in range(3):
+        snap["sources"]["app"]["accounts"][0]["attributes"]["title"] = f"drift {n}"
+        snap_path.write_text(json.dumps(snap))
+        _plans(root, snap_path, monkeypatch, cache)
+    assert len(list(cache.rglob("scoped/*/*/*.pickle"))) == len(scoped)
