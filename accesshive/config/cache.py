@@ -13,6 +13,8 @@ can use, cleared as a whole when they are replaced.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import os
 import pickle
@@ -90,6 +92,18 @@ def clear(scope: str) -> None:
     if path is None or not path.parent.parent.is_dir():
         return
     shutil.rmtree(path.parent.parent, ignore_errors=True)
+
+
+@functools.cache
+def code_digest() -> str:
+    """SHA-256 of accesshive's own code: what caches of computed results (not of parses)
+    key on, so that a new version or a changed checkout never reads an old result."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def is_miss(value: Any) -> bool:

@@ -4,10 +4,12 @@ saved plan in the store. Nothing here writes to a target."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from accesshive.config import Config
+from accesshive.config import Config, cache
+from accesshive.config.cache import code_digest
 from accesshive.diagnostics import Diagnostic
 from accesshive.errors import ConfigError
 from accesshive.operations._common import Loaded, StoreRef, bulk_work, load_and_expand
@@ -15,7 +17,7 @@ from accesshive.plan.build import make_plan
 from accesshive.plan.diff_cache import cached_diff
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import dumps
-from accesshive.state.snapshot import Snapshot, load_snapshot
+from accesshive.state.snapshot import Snapshot, read_snapshot
 
 
 @dataclass(frozen=True)
@@ -54,14 +56,19 @@ def plan_repository(
         config, desired = loaded or load_and_expand(
             root, today, store.environment if store else None
         )
+        fingerprints = None
         if snapshot_file:
-            snapshot = load_snapshot(snapshot_file)
+            snapshot, content = read_snapshot(snapshot_file)
+            fingerprints = _remembered_fingerprints(content)
         elif store is not None and store.exists(root):
             with store.open(root) as opened:
                 snapshot = opened.latest_snapshot()
         else:
             snapshot = Snapshot()
-        fingerprints = snapshot.fingerprints()
+        if fingerprints is None:
+            fingerprints = snapshot.fingerprints()
+            if snapshot_file:
+                _remember_fingerprints(content, fingerprints)
         found = cached_diff(config, desired, snapshot, fingerprints, today)
         return make_plan(
             config,
@@ -73,6 +80,25 @@ def plan_repository(
             found=found,
             fingerprints=fingerprints,
         )
+
+
+def _fingerprints_key(content: str) -> str:
+    return hashlib.sha256(f"snapshot fingerprints\0{code_digest()}\0{content}".encode()).hexdigest()
+
+
+def _remembered_fingerprints(content: str) -> dict[str, str] | None:
+    """The fingerprints of a snapshot file computed by an earlier plan, by the SHA-256
+    of its bytes (a large snapshot takes most of a second to fingerprint)."""
+    entry = cache.get(_fingerprints_key(content))
+    if isinstance(entry, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in entry.items()
+    ):
+        return entry
+    return None
+
+
+def _remember_fingerprints(content: str, fingerprints: dict[str, str]) -> None:
+    cache.put(_fingerprints_key(content), dict(fingerprints))
 
 
 def record_plan(

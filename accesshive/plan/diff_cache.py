@@ -35,7 +35,6 @@ import functools
 import hashlib
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from accesshive.config import cache, check_cache
@@ -71,32 +70,16 @@ def cached_diff(
 ) -> Changes:
     """``diff``, from what earlier runs found where that still holds (module docstring)."""
     sources = diffed_sources(config)
-    wanted = wanted_by_source(desired)
-    if cache.cache_dir() is None:
-        return _full(config, desired, snapshot, today, sources, wanted)
-    run = _Run(config, desired, fingerprints, today, sources, wanted)
-    per_source = run.recall(snapshot)
+    run = _Run(config, desired, fingerprints, today, sources)
+    per_source = run.recall(snapshot) if cache.cache_dir() is not None else None
     if per_source is None:
+        wanted = wanted_by_source(desired)
         per_source = {
             sid: diff_source(config, desired, sid, snapshot.source(sid), wanted.get(sid, []))
             for sid in sources
         }
-        run.remember_all(per_source)
-    return assemble(config, desired, snapshot, today, per_source)
-
-
-def _full(
-    config: Config,
-    desired: DesiredState,
-    snapshot: Snapshot,
-    today: dt.date,
-    sources: list[str],
-    wanted: dict[str, list[DesiredAccount]],
-) -> Changes:
-    per_source = {
-        sid: diff_source(config, desired, sid, snapshot.source(sid), wanted.get(sid, []))
-        for sid in sources
-    }
+        if cache.cache_dir() is not None:
+            run.remember_all(per_source, wanted)
     return assemble(config, desired, snapshot, today, per_source)
 
 
@@ -110,16 +93,13 @@ class _Run:
         fingerprints: Mapping[str, str],
         today: dt.date,
         sources: list[str],
-        wanted: dict[str, list[DesiredAccount]],
     ) -> None:
         self.config = config
         self.desired = desired
         self.sources = sources
-        self.wanted = wanted
         self.files = identity_files(config)
-        self.file_of = {iid: file for file, iids in self.files.items() for iid in iids}
         around = hashlib.sha256(b"accesshive diff cache\0")
-        around.update(f"{FORMAT}\0{_code_digest()}\0{today.isoformat()}\0".encode())
+        around.update(f"{FORMAT}\0{cache.code_digest()}\0{today.isoformat()}\0".encode())
         around.update(check_cache.surroundings(config))
         around.update(json.dumps(dict(sorted(fingerprints.items()))).encode())
         self.around = around.digest()
@@ -127,6 +107,11 @@ class _Run:
             f"{config.root.resolve()}\0{config.environment}".encode()
         ).hexdigest()[:32]
         """One repository in one environment: a full diff replaces all its entries."""
+
+    @functools.cached_property
+    def file_of(self) -> dict[str, str]:
+        """identity → the file that declares it."""
+        return {iid: file for file, iids in self.files.items() for iid in iids}
 
     # ------------------------------------------------------------------ keys
 
@@ -153,19 +138,25 @@ class _Run:
     def _matching(self, file: str) -> dict[str, str]:
         """source → digest of the file's identities wanted there with their correlation
         values: what matching reads of them."""
-        mine = set(self.files.get(file, ()))
         out = {}
         for sid in self.sources:
-            accounts = [a for a in self.wanted.get(sid, ()) if a.identity in mine]
+            accounts = self._wanted_of(file, sid)
             if accounts:
                 out[sid] = _correlation_digest(self.config, sid, accounts)
         return out
 
-    def _all_matching(self) -> dict[str, dict[str, str]]:
+    def _wanted_of(self, file: str, sid: str) -> list[DesiredAccount]:
+        """The accounts wanted on ``sid`` for the identities of ``file``, in id order."""
+        accounts = self.desired.accounts
+        return [a for iid in self.files.get(file, ()) if (a := accounts.get((sid, iid)))]
+
+    def _all_matching(
+        self, wanted: Mapping[str, list[DesiredAccount]]
+    ) -> dict[str, dict[str, str]]:
         """The matching digests of every file, from one pass over the wanted accounts."""
         groups: dict[str, dict[str, list[DesiredAccount]]] = {}
         for sid in self.sources:
-            for account in self.wanted.get(sid, ()):
+            for account in wanted.get(sid, ()):
                 file = self.file_of.get(account.identity, "")
                 groups.setdefault(file, {}).setdefault(sid, []).append(account)
         return {
@@ -226,7 +217,7 @@ class _Run:
             for entry in kept.values():
                 for iid, row in entry["found"].get(sid, {}).items():
                     found[iid] = _found_from(row)
-            redo = [a for a in self.wanted.get(sid, ()) if self.file_of.get(a.identity) in changed]
+            redo = [a for file in sorted(changed) for a in self._wanted_of(file, sid)]
             if redo:
                 accounts = {a.external_id: a for a in snapshot.source(sid).accounts}
                 for want in redo:
@@ -253,9 +244,11 @@ class _Run:
 
     # ------------------------------------------------------------------ writing
 
-    def remember_all(self, per_source: Mapping[str, SourceDiff]) -> None:
+    def remember_all(
+        self, per_source: Mapping[str, SourceDiff], wanted: Mapping[str, list[DesiredAccount]]
+    ) -> None:
         """Keep everything a full diff found, for the runs that follow."""
-        matching = self._all_matching()
+        matching = self._all_matching(wanted)
         state = self._matching_state(matching)
         cache.clear(self.scope)  # what earlier full diffs kept can no longer be used
         cache.put(
@@ -316,17 +309,6 @@ def _correlation_digest(config: Config, sid: str, accounts: list[DesiredAccount]
             for attr in correlation
         ]
         digest.update(f"{account.identity}\0{values!r}\0".encode())
-    return digest.hexdigest()
-
-
-@functools.cache
-def _code_digest() -> str:
-    """accesshive's own code: a new version, or a changed checkout, diffs afresh."""
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

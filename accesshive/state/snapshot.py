@@ -97,7 +97,13 @@ class Snapshot(_Model):
 
 
 def load_snapshot(path: Path) -> Snapshot:
-    """Read a snapshot from a JSON or YAML file (tests, and `plan --snapshot`).
+    """Read a snapshot from a JSON or YAML file (tests, and `plan --snapshot`)."""
+    return read_snapshot(path)[0]
+
+
+def read_snapshot(path: Path) -> tuple[Snapshot, str]:
+    """The snapshot in a JSON or YAML file, and the SHA-256 of the file's bytes (what its
+    fingerprints can be remembered by).
 
     JSON is parsed straight into the models by pydantic-core (no intermediate
     dicts): a large org's snapshot is mostly JSON written by accesshive itself.
@@ -106,6 +112,10 @@ def load_snapshot(path: Path) -> Snapshot:
         raw = path.read_bytes()
     except OSError as exc:
         raise SnapshotError(f"cannot read snapshot {path}: {exc.strerror}") from exc
+    return _parsed(path, raw), hashlib.sha256(raw).hexdigest()
+
+
+def _parsed(path: Path, raw: bytes) -> Snapshot:
     try:
         if raw.lstrip()[:1] in (b"{", b"["):
             return Snapshot.model_validate_json(raw)
