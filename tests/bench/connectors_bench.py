@@ -23,8 +23,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.latency_proxy import delayed
+from tests.bench.serving import serving
 
 TODAY = dt.date(2026, 11, 29)
 GROUPS = ("staff", "builders", "vpn-users")
@@ -169,21 +168,9 @@ with scim_server() as server:
 def _scim_process() -> Iterator[tuple[str, str]]:
     """scim2-server in a process of its own, as a real target is: client and server then
     each have a core, and requests in flight from several connectors can overlap."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _SERVE],
-        cwd=Path(__file__).resolve().parents[2],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        info = json.loads(proc.stdout.readline())
+    with serving("-c", _SERVE) as line:
+        info = json.loads(line)
         yield info["url"], info["token"]
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        proc.wait(10)
 
 
 def _scim(accounts: int, workdir: Path, run: Run) -> dict[str, Any]:

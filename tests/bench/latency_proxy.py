@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from tests.bench.serving import serving
 
 
 async def _carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
@@ -78,29 +78,9 @@ def delayed(url: str, rtt_ms: float) -> Iterator[str]:
         yield url
         return
     parts = urlsplit(url)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.bench.latency_proxy",
-            "--to",
-            f"{parts.hostname}:{parts.port}",
-            "--rtt-ms",
-            str(rtt_ms),
-        ],
-        cwd=Path(__file__).resolve().parents[2],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline())
+    to = f"{parts.hostname}:{parts.port}"
+    with serving("-m", "tests.bench.latency_proxy", "--to", to, "--rtt-ms", str(rtt_ms)) as port:
         yield urlunsplit(parts._replace(netloc=f"127.0.0.1:{port}"))
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        proc.wait(10)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ is looked up again once. Many grants (or revokes) of one Group are one PATCH.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from scim2_models import Context, Group, GroupMember
@@ -24,23 +24,15 @@ class _GrantOrders(_Resources):
 
     def grant(self, external_id: str, entitlement: str) -> None:
         svc = self._svc()
-        for attempt in (1, 2):
-            gid = self._group_id(entitlement, refresh=attempt == 2)
-            if gid is None:
-                name = self.group_names.get(entitlement, entitlement)
-                raise self.error(f"no Group named '{name}' on the target ({entitlement})")
-            try:
-                if svc.patch:
-                    add = {"op": "add", "path": "members", "value": [{"value": external_id}]}
-                    self._patch_group(gid, [add])
-                else:
-                    self._put_members(gid, add=external_id)
-                return
-            except ScimError as exc:
-                if _already(exc):
-                    return  # already a member: done
-                if exc.status != 404 or attempt == 2:
-                    raise  # 404: the cached group id went stale, look it up again
+
+        def add(gid: str) -> None:
+            if svc.patch:
+                member = {"op": "add", "path": "members", "value": [{"value": external_id}]}
+                self._patch_group(gid, [member])
+            else:
+                self._put_members(gid, add=external_id)
+
+        self._on_group(entitlement, add)  # "already a member" is done
 
     def grant_many(self, entitlement: str, external_ids: Sequence[str]) -> None:
         """One PATCH adds every member (RFC 7644 3.5.2.1: "add" to a multi-valued
@@ -51,20 +43,28 @@ class _GrantOrders(_Resources):
             super().grant_many(entitlement, external_ids)
             return
         members = [{"value": external_id} for external_id in dict.fromkeys(external_ids)]
+        operation = {"op": "add", "path": "members", "value": members}
+        if not self._on_group(entitlement, lambda gid: self._patch_group(gid, [operation])):
+            super().grant_many(entitlement, external_ids)
+
+    def _on_group(self, entitlement: str, action: Callable[[str], None]) -> bool:
+        """Run ``action`` on the id of the entitlement's Group; False when the target
+        answered "already a member". A remembered id that went stale (404) is looked up
+        again, once."""
         for attempt in (1, 2):
             gid = self._group_id(entitlement, refresh=attempt == 2)
             if gid is None:
                 name = self.group_names.get(entitlement, entitlement)
                 raise self.error(f"no Group named '{name}' on the target ({entitlement})")
             try:
-                self._patch_group(gid, [{"op": "add", "path": "members", "value": members}])
-                return
+                action(gid)
+                return True
             except ScimError as exc:
                 if _already(exc):
-                    super().grant_many(entitlement, external_ids)
-                    return
+                    return False
                 if exc.status != 404 or attempt == 2:
-                    raise
+                    raise  # 404: the remembered group id went stale, look it up again
+        return True  # pragma: no cover - the loop returns or raises
 
     def revoke_many(self, entitlement: str, external_ids: Sequence[str]) -> None:
         """One PATCH of "remove" operations, one filtered path per member; when the
