@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from accesshive.config import Config, load_config, locate, render_cache
+from accesshive.config import Config, check_cache, load_config, locate, render_cache
 from accesshive.config.environments import environment_name
 from accesshive.config.model import COLLECTIONS, ProjectDocument
 from accesshive.config.validate import validate
@@ -150,7 +150,9 @@ def with_pushed_identities(config: Config, root: Path) -> Config:
             problems.extend(found)
     # the merged identities' origins name their source ("scim:okta", "csv:hr")
     merged = {f"{s.kind}:{sid}" for sid, s in config.project.identity_sources.items()}
-    problems.extend(d for d in validate(config) if d.location and d.location.file in merged)
+    # the YAML's own identities were checked by load_config: their files' entries spare them
+    passed = check_cache.recall(config).passed
+    problems.extend(d for d in validate(config, passed) if d.location and d.location.file in merged)
     if any(d.is_error for d in problems):
         raise ConfigError(problems)
     return config
