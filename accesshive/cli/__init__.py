@@ -17,6 +17,7 @@ else: each command lives in the private module of its group, and is added here.
 - ``_audit``: ``audit verify``, ``audit export``, ``audit forward``
 - ``_vault``: ``vault init``, ``vault put``, ``vault get``, ``vault list``, ``vault rotate-key``
 - ``_tasks``: ``tasks list``, ``tasks done``
+- ``_cache``: ``cache info``, ``cache prune``
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from accesshive import __version__
 from accesshive.cli._apply import apply, retry, status
 from accesshive.cli._approvals import approvals, approve
 from accesshive.cli._audit import audit
+from accesshive.cli._cache import cache_group
 from accesshive.cli._identities import import_, scim
 from accesshive.cli._plan import graph, plan, schema, show, validate
 from accesshive.cli._report import promote_command, report
@@ -65,6 +67,7 @@ for _command in (
     vault,
     tasks,
     schema,
+    cache_group,
 ):
     main.add_command(_command)
 

@@ -13,6 +13,7 @@ can use, cleared as a whole when they are replaced.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -20,6 +21,8 @@ import os
 import pickle
 import shutil
 import tempfile
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +70,12 @@ def get(digest: str, scope: str | None = None) -> Any:
     except OSError:
         return _MISS
     try:
-        return _DataOnly(io.BytesIO(raw)).load()
+        value = _DataOnly(io.BytesIO(raw)).load()
     except Exception:  # a corrupt or foreign entry is a miss, never an error
         return _MISS
+    with contextlib.suppress(OSError):  # marks the entry used, for ``prune``
+        os.utime(path)
+    return value
 
 
 def put(digest: str, data: Any, scope: str | None = None) -> None:
@@ -104,6 +110,51 @@ def code_digest() -> str:
         digest.update(path.relative_to(package).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the cache directory holds."""
+
+    location: str
+    entries: int
+    bytes: int
+    removed: int = 0
+    """Entries ``prune`` removed (0 for ``usage``)."""
+    freed: int = 0
+
+
+def usage() -> Usage | None:
+    """The entries and bytes the cache directory holds; None when the caches are off."""
+    base = cache_dir()
+    if base is None:
+        return None
+    entries = [p.stat().st_size for p in base.glob("v*/**/*.pickle") if p.is_file()]
+    return Usage(str(base), len(entries), sum(entries))
+
+
+def prune(older_than_days: float, now: float | None = None) -> Usage | None:
+    """Remove the entries no run has used for ``older_than_days`` (an entry is marked
+    used each time it is read), and every entry of another cache format; what is left
+    after. Safe while plans run: a removed entry is only a miss."""
+    base = cache_dir()
+    if base is None:
+        return None
+    cutoff = (time.time() if now is None else now) - older_than_days * 86400
+    removed = freed = 0
+    for path in sorted(base.glob("v*/**/*.pickle")):
+        with contextlib.suppress(OSError):
+            info = path.stat()
+            if path.parts[len(base.parts)] != f"v{FORMAT}" or info.st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+                freed += info.st_size
+    for folder in sorted(base.glob("v*/**/"), key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only when empty
+    left = usage()
+    assert left is not None
+    return replace(left, removed=removed, freed=freed)
 
 
 def is_miss(value: Any) -> bool:
