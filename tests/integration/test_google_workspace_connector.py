@@ -630,3 +630,23 @@ def test_the_acme_source_builds_a_connector() -> None:
     assert SCOPE_LICENSING in conn.scopes
     groups = conn._group_entitlements()
     assert groups and all("@" in g for g in groups)
+
+
+def test_a_batched_read_back_reads_only_the_grants_it_is_about(
+    api: GoogleStandIn, conn: GoogleWorkspaceConnector
+) -> None:
+    """Verifying creates needs no group or licence read; group grants no licence read;
+    and what is read is exact."""
+    ids = [conn.create_account(f"p{n}", person(n), True).external_id for n in (40, 41)]
+    conn.grant(ids[0], STAFF)
+    conn.grant(ids[1], "standard")
+    api.requests.clear()
+    plain = conn.get_accounts(ids)
+    assert [c.path for c in api.requests if "/groups" in c.path or "licensing" in c.path] == []
+    assert {ext: a.grants for ext, a in plain.items()} == {ids[0]: [], ids[1]: []}
+    api.requests.clear()
+    staff = conn.get_accounts(ids, [STAFF])
+    assert not [c for c in api.requests if "licensing" in c.path]
+    assert {ext: a.grants for ext, a in staff.items()} == {ids[0]: [STAFF], ids[1]: []}
+    both = conn.get_accounts(ids, [STAFF, "standard"])
+    assert {ext: a.grants for ext, a in both.items()} == {ids[0]: [STAFF], ids[1]: ["standard"]}

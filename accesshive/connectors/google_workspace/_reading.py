@@ -3,13 +3,14 @@
 ``read`` takes grants first (each declared group's members, each declared licence's
 users), then the users page by page, with a partial response (``fields=``) of only
 what is managed; any failed page raises, never a partial view. ``get_account`` reads
-one user, its declared groups and licences. Enabled is ``not suspended``; the
+one user, its declared groups and licences; ``get_accounts`` only the grants a batch is
+about. Enabled is ``not suspended``; the
 ``super_admin`` entitlement is read from ``isAdmin``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from accesshive.connectors.base import Page
@@ -151,11 +152,30 @@ class _Reading(_Consistency):
         return user
 
     def get_account(self, external_id: str) -> SnapshotAccount | None:
+        return self._read_account(external_id, None)
+
+    def get_accounts(
+        self, external_ids: Collection[str], entitlements: Collection[str] = ()
+    ) -> dict[str, SnapshotAccount]:
+        """One ``users.get`` per account, and its groups and licences only when the batch
+        is about one of them: verifying a batch of creates reads no grants, a batch of
+        group grants reads no licences (the Directory API has no read of many users by
+        id; a filtered ``users.list`` would not see a user created seconds ago)."""
+        about = set(entitlements)
+        found = {}
+        for external_id in dict.fromkeys(external_ids):
+            account = self._read_account(external_id, about)
+            if account is not None:
+                found[external_id] = account
+        return found
+
+    def _read_account(self, external_id: str, about: set[str] | None) -> SnapshotAccount | None:
+        """The account with its grants among ``about`` (None: all declared)."""
         user = self._get_user(external_id)
         if user is None:
             return None
         grants: set[str] = set()
-        declared = {g.lower(): g for g in self._group_entitlements()}
+        declared = {g.lower(): g for g in self._group_entitlements() if about is None or g in about}
         if declared:
             params = {
                 "userKey": str(user["id"]),
@@ -169,7 +189,7 @@ class _Reading(_Consistency):
                             grants.add(declared[str(address).lower()])
         email = str(user.get("primaryEmail", ""))
         for name, (product, sku) in sorted(self.licenses.items()):
-            if self._has_license(product, sku, email):
+            if (about is None or name in about) and self._has_license(product, sku, email):
                 grants.add(name)
         return self._account(user, grants)
 
