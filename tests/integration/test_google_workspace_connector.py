@@ -650,3 +650,21 @@ def test_a_batched_read_back_reads_only_the_grants_it_is_about(
     assert {ext: a.grants for ext, a in staff.items()} == {ids[0]: [STAFF], ids[1]: []}
     both = conn.get_accounts(ids, [STAFF, "standard"])
     assert {ext: a.grants for ext, a in both.items()} == {ids[0]: [STAFF], ids[1]: ["standard"]}
+
+
+def test_grants_after_a_create_need_no_lookup_of_the_email(
+    api: GoogleStandIn, conn: GoogleWorkspaceConnector
+) -> None:
+    """members.insert names the user by email: the one the create returned is used, and
+    a rename makes the next grant ask again."""
+    ext = conn.create_account("p42", person(42), True).external_id
+    api.requests.clear()
+    conn.grant(ext, STAFF)
+    conn.grant(ext, BUILDERS)
+    assert not api.calls("GET", rf"/users/{ext}$")
+    assert set(api.group_members(STAFF)) == {ext} and set(api.group_members(BUILDERS)) == {ext}
+    conn.update_account(ext, {"primaryEmail": "p42.renamed@example.com"})
+    conn.revoke(ext, BUILDERS)
+    conn.grant(ext, BUILDERS)
+    assert len(api.calls("GET", rf"/users/{ext}$")) == 1
+    assert set(api.group_members(BUILDERS)) == {ext}

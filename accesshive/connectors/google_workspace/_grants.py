@@ -16,6 +16,9 @@ class _GrantOrders(_Reading):
     """grant and revoke."""
 
     def _email_of(self, external_id: str) -> str:
+        known = self._emails.get(external_id)
+        if known is not None:
+            return known
         user = self._get_user(external_id, "id,primaryEmail")
         if user is None:
             raise GoogleApiError(

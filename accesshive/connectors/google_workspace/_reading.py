@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from accesshive.connectors.base import Page
+from accesshive.config.model import Source
+from accesshive.connectors.base import ConnectorContext, Page
 from accesshive.connectors.google_workspace._consistency import _Consistency
 from accesshive.connectors.google_workspace._values import _get_path, _render_fields
 from accesshive.connectors.google_workspace_client import GoogleApiError
@@ -25,6 +26,13 @@ MAX_LICENSES_PAGE = 1000
 
 class _Reading(_Consistency):
     """check, read, get_account, and the user and licence lookups the orders share."""
+
+    def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
+        super().__init__(source_id, source, context)
+        self._emails: dict[str, str] = {}
+        """external id → primaryEmail, as last read or created in this session: a grant
+        (members.insert, licences) names the user by email, and a batch of grants
+        after a create would otherwise look it up once per grant."""
 
     def _fields(self) -> str:
         """The User fields read (a partial response: ``fields=``)."""
@@ -149,6 +157,8 @@ class _Reading(_Consistency):
             raise
         if not isinstance(user, dict) or not user.get("id"):
             raise self.error(f"users.get {key}: the response holds no user")
+        if user.get("primaryEmail"):
+            self._emails[str(user["id"])] = str(user["primaryEmail"])
         return user
 
     def get_account(self, external_id: str) -> SnapshotAccount | None:

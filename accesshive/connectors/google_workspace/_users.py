@@ -61,6 +61,7 @@ class _UserOrders(_Reading):
         if not isinstance(user, dict) or not user.get("id"):
             raise self.error(f"users.insert {email}: the response holds no user id")
         external_id = str(user["id"])
+        self._emails[external_id] = str(user.get("primaryEmail") or email)
         self._touch(external_id)
         return Created(external_id)
 
@@ -111,6 +112,8 @@ class _UserOrders(_Reading):
                 secrets=hidden,
             ),
         )
+        if "primaryEmail" in body:
+            self._emails.pop(external_id, None)  # renamed: ask again when it is needed
         self._touch(external_id)
 
     def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
@@ -132,4 +135,5 @@ class _UserOrders(_Reading):
         except GoogleApiError as exc:
             if exc.status != 404:  # already gone: done
                 raise
+        self._emails.pop(external_id, None)
         self._forget(external_id)
