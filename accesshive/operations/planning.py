@@ -62,7 +62,7 @@ def plan_repository(
             fingerprints = _remembered_fingerprints(content)
         elif store is not None and store.exists(root):
             with store.open(root) as opened:
-                snapshot = opened.latest_snapshot()
+                snapshot, fingerprints = opened.latest_snapshot_and_fingerprints()
         else:
             snapshot = Snapshot()
         if fingerprints is None:

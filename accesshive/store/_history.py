@@ -58,10 +58,17 @@ class History(AuditLog):
         )
 
     def latest_snapshot(self) -> Snapshot:
-        rows = self._latest_rows("source, content")
-        return Snapshot(
-            sources={src: SourceSnapshot.model_validate_json(content) for src, content in rows}
+        return self.latest_snapshot_and_fingerprints()[0]
+
+    def latest_snapshot_and_fingerprints(self) -> tuple[Snapshot, dict[str, str]]:
+        """The latest snapshot of each source, with the fingerprint stored beside it
+        (computed from that same content when it was saved, read in the same row): a
+        plan need not fingerprint again what the store already did."""
+        rows = self._latest_rows("source, content, fingerprint")
+        snapshot = Snapshot(
+            sources={src: SourceSnapshot.model_validate_json(content) for src, content, _ in rows}
         )
+        return snapshot, {src: str(fingerprint) for src, _, fingerprint in rows}
 
     def snapshot_info(self) -> list[SnapshotInfo]:
         rows = self._latest_rows("source, fingerprint, read_at, accounts")

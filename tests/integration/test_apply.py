@@ -238,3 +238,13 @@ def test_auto_approve_reads_the_repository_once(
     done = runner.invoke(main, ["apply", str(repo), "--auto-approve", "--format", "json"])
     assert done.exit_code == 6, done.output
     assert len(loads) == 1
+
+
+def test_a_plan_from_the_store_carries_the_fingerprints_of_what_it_read(repo: Path) -> None:
+    """The store's own fingerprints (saved with each snapshot) are the plan's: the
+    same as fingerprinting the content again, which apply's staleness check does."""
+    plan = _sync_and_plan(repo)
+    with open_store(repo) as store:
+        assert plan.fingerprints == store.latest_snapshot().fingerprints()
+        assert plan.fingerprints == {i.source: i.fingerprint for i in store.snapshot_info()}
+    assert plan.fingerprints  # the quickstart's sources were read
