@@ -47,14 +47,18 @@ def cache_dir() -> Path | None:
     return Path(base) / "accesshive" / "parse"
 
 
-def _entry(digest: str, scope: str | None = None) -> Path | None:
+def _folder(scope: str | None = None) -> Path | None:
+    """Where this format's entries (of ``scope``, when given) live; None when off."""
     base = cache_dir()
     if base is None:
         return None
     where = base / f"v{FORMAT}"
-    if scope is not None:
-        where = where / "scoped" / scope
-    return where / digest[:2] / f"{digest}.pickle"
+    return where / "scoped" / scope if scope is not None else where
+
+
+def _entry(digest: str, scope: str | None = None) -> Path | None:
+    folder = _folder(scope)
+    return folder / digest[:2] / f"{digest}.pickle" if folder else None
 
 
 _MISS = object()
@@ -94,10 +98,9 @@ def put(digest: str, data: Any, scope: str | None = None) -> None:
 def clear(scope: str) -> None:
     """Remove every entry of ``scope``: for entries that only the latest run can use,
     so that the directory does not grow with every run."""
-    path = _entry("00", scope)
-    if path is None or not path.parent.parent.is_dir():
-        return
-    shutil.rmtree(path.parent.parent, ignore_errors=True)
+    folder = _folder(scope)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @functools.cache

@@ -22,7 +22,11 @@ from pydantic import TypeAdapter
 
 from accesshive.config import cache
 from accesshive.config.config import Config
-from accesshive.config.identity_files import identities_digest, identity_files
+from accesshive.config.identity_files import (
+    identities_digest,
+    identities_named,
+    identity_files,
+)
 from accesshive.config.model import AccessProfile, LifecycleState, Role, Source
 from accesshive.diagnostics import Diagnostic
 
@@ -66,11 +70,7 @@ def remember(config: Config, checked: Checked, diagnostics: Iterable[Diagnostic]
     """Keep an entry for each file checked afresh that no diagnostic names."""
     if not checked.missing:
         return
-    named = {
-        str(d.location.path[1])
-        for d in diagnostics
-        if d.location and len(d.location.path) > 1 and d.location.path[0] == "identities"
-    }
+    named = identities_named(diagnostics)
     files = identity_files(config)
     for file, key in checked.missing.items():
         if file and not named.intersection(files.get(file, ())):

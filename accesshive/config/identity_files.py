@@ -11,8 +11,10 @@ identity provider's records change identities without changing their file.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 from accesshive.config.config import Config
+from accesshive.diagnostics import Diagnostic
 
 
 def identity_files(config: Config) -> dict[str, list[str]]:
@@ -39,3 +41,13 @@ def identities_digest(config: Config, file: str) -> bytes:
             digest.update(config.identities[iid].model_dump_json().encode() + b"\0")
         found = config.memo[key] = digest.digest()
     return found
+
+
+def identities_named(diagnostics: Iterable[Diagnostic]) -> set[str]:
+    """The identities these diagnostics are about (their locations name them): what a
+    cache keyed per identity file must not keep."""
+    return {
+        str(d.location.path[1])
+        for d in diagnostics
+        if d.location and len(d.location.path) > 1 and d.location.path[0] == "identities"
+    }

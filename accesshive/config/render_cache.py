@@ -13,7 +13,7 @@ off. A file whose identities had a rendering problem is never kept.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +64,7 @@ def recall(config: Config) -> Recalled:
 def remember(
     recalled: Recalled,
     accounts: Mapping[tuple[str, str], Any],
-    failed: Sequence[str],
+    failed: Collection[str],
 ) -> None:
     """Keep the attributes just rendered for the files that had no entry; ``failed`` names
     identities with a rendering problem (their files are not kept)."""

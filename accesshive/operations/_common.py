@@ -19,6 +19,7 @@ from pathlib import Path
 
 from accesshive.config import Config, check_cache, load_config, locate, render_cache
 from accesshive.config.environments import environment_name
+from accesshive.config.identity_files import identities_named
 from accesshive.config.model import COLLECTIONS, ProjectDocument
 from accesshive.config.validate import validate
 from accesshive.config.yamlio import YamlProblem, parse_file
@@ -119,19 +120,10 @@ def load_and_expand(
     config = with_pushed_identities(config or load_config(root, environment), root)
     recalled = render_cache.recall(config)
     desired, problems = expand(config, today, recalled.attributes)
-    render_cache.remember(recalled, desired.accounts, _identities_in(problems))
+    render_cache.remember(recalled, desired.accounts, identities_named(problems))
     if problems:
         raise ConfigError(locate(config, [*config.warnings, *problems]))
     return config, desired
-
-
-def _identities_in(problems: list[Diagnostic]) -> list[str]:
-    """The identities expand reported problems for (their locations name them)."""
-    return [
-        str(d.location.path[1])
-        for d in problems
-        if d.location and len(d.location.path) > 1 and d.location.path[0] == "identities"
-    ]
 
 
 def with_pushed_identities(config: Config, root: Path) -> Config:

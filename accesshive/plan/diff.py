@@ -81,17 +81,18 @@ class SourceDiff:
 
 
 def diff(config: Config, desired: DesiredState, snapshot: Snapshot, today: dt.date) -> Changes:
+    return assemble(config, desired, snapshot, today, diff_sources(config, desired, snapshot))
+
+
+def diff_sources(
+    config: Config, desired: DesiredState, snapshot: Snapshot
+) -> dict[str, SourceDiff]:
+    """Every diffed source, matched and compared afresh."""
     wanted = wanted_by_source(desired)
-    return assemble(
-        config,
-        desired,
-        snapshot,
-        today,
-        {
-            sid: diff_source(config, desired, sid, snapshot.source(sid), wanted.get(sid, []))
-            for sid in diffed_sources(config)
-        },
-    )
+    return {
+        sid: diff_source(config, desired, sid, snapshot.source(sid), wanted.get(sid, []))
+        for sid in diffed_sources(config)
+    }
 
 
 def diffed_sources(config: Config) -> list[str]:
@@ -142,18 +143,14 @@ def diff_source(
 _NOTHING = Found((), None, None, (None, "", ()))
 
 
-def _linked(found: Found) -> Found | None:
-    """``found`` itself when it is an account found by its link with nothing to do."""
-    quiet = not found.changes and found.conflict is None and found.adoption is None
-    ext, matched_on, duplicates = found.match
-    return found if quiet and ext is not None and matched_on == "link" and not duplicates else None
-
-
 def settled(found: Found) -> Found | str:
     """How ``SourceDiff.found`` holds ``found``: the external id alone for an account
     found by its link with nothing to do."""
-    ext = found.match[0]
-    return ext if ext is not None and _linked(found) else found
+    ext, matched_on, duplicates = found.match
+    quiet = not found.changes and found.conflict is None and found.adoption is None
+    if ext is not None and quiet and matched_on == "link" and not duplicates:
+        return ext
+    return found
 
 
 def found_for(

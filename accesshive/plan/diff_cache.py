@@ -49,11 +49,10 @@ from accesshive.plan.diff import (
     Orphan,
     SourceDiff,
     assemble,
-    diff_source,
+    diff_sources,
     diffed_sources,
     found_for,
     settled,
-    wanted_by_source,
 )
 from accesshive.plan.orders import Change
 from accesshive.state.snapshot import Snapshot
@@ -73,13 +72,9 @@ def cached_diff(
     run = _Run(config, desired, fingerprints, today, sources)
     per_source = run.recall(snapshot) if cache.cache_dir() is not None else None
     if per_source is None:
-        wanted = wanted_by_source(desired)
-        per_source = {
-            sid: diff_source(config, desired, sid, snapshot.source(sid), wanted.get(sid, []))
-            for sid in sources
-        }
+        per_source = diff_sources(config, desired, snapshot)
         if cache.cache_dir() is not None:
-            run.remember_all(per_source, wanted)
+            run.remember_all(per_source)
     return assemble(config, desired, snapshot, today, per_source)
 
 
@@ -150,23 +145,6 @@ class _Run:
         accounts = self.desired.accounts
         return [a for iid in self.files.get(file, ()) if (a := accounts.get((sid, iid)))]
 
-    def _all_matching(
-        self, wanted: Mapping[str, list[DesiredAccount]]
-    ) -> dict[str, dict[str, str]]:
-        """The matching digests of every file, from one pass over the wanted accounts."""
-        groups: dict[str, dict[str, list[DesiredAccount]]] = {}
-        for sid in self.sources:
-            for account in wanted.get(sid, ()):
-                file = self.file_of.get(account.identity, "")
-                groups.setdefault(file, {}).setdefault(sid, []).append(account)
-        return {
-            file: {
-                sid: _correlation_digest(self.config, sid, accounts)
-                for sid, accounts in by_source.items()
-            }
-            for file, by_source in groups.items()
-        }
-
     # ------------------------------------------------------------------ reading
 
     def recall(self, snapshot: Snapshot) -> dict[str, SourceDiff] | None:
@@ -184,7 +162,7 @@ class _Run:
             return None
         matching = {file: dict(entry["matching"]) for file, entry in kept.items()}
         fresh = {file: self._matching(file) for file in changed}
-        matching.update({file: m for file, m in fresh.items() if m})
+        matching.update(fresh)
         state = self._matching_state(matching)
         unclaimed = cache.get(self._state_key(state, "unclaimed"), self.scope)
         if not _valid(unclaimed, "sources"):
@@ -244,11 +222,9 @@ class _Run:
 
     # ------------------------------------------------------------------ writing
 
-    def remember_all(
-        self, per_source: Mapping[str, SourceDiff], wanted: Mapping[str, list[DesiredAccount]]
-    ) -> None:
+    def remember_all(self, per_source: Mapping[str, SourceDiff]) -> None:
         """Keep everything a full diff found, for the runs that follow."""
-        matching = self._all_matching(wanted)
+        matching = {file: self._matching(file) for file in self.files}
         state = self._matching_state(matching)
         cache.clear(self.scope)  # what earlier full diffs kept can no longer be used
         cache.put(
@@ -277,7 +253,7 @@ class _Run:
                 {"format": FORMAT, "sources": matches.get(file, {})},
                 self.scope,
             )
-            self._put_file(file, matching.get(file, {}), per_source)
+            self._put_file(file, matching[file], per_source)
 
     def _put_file(
         self, file: str, matching: Mapping[str, str], per_source: Mapping[str, SourceDiff]

@@ -100,9 +100,12 @@ class _Grants(_AccountEntries):
                     raise
 
         if not self._on_group(entitlement, add):
-            raise self.error(
-                f"no {self.group_class} with {self.group_name}={entitlement} under {self.groups_dn}"
-            )
+            raise self._no_group(entitlement)
+
+    def _no_group(self, entitlement: str) -> Exception:
+        return self.error(
+            f"no {self.group_class} with {self.group_name}={entitlement} under {self.groups_dn}"
+        )
 
     def grant_many(self, entitlement: str, external_ids: Sequence[str]) -> None:
         """One modify adds every member. LDAP applies a modify whole or not at all, so
@@ -121,9 +124,7 @@ class _Grants(_AccountEntries):
             super().grant_many(entitlement, external_ids)
             return
         if not found:
-            raise self.error(
-                f"no {self.group_class} with {self.group_name}={entitlement} under {self.groups_dn}"
-            )
+            raise self._no_group(entitlement)
 
     def revoke_many(self, entitlement: str, external_ids: Sequence[str]) -> None:
         """One modify removes every member; when one is not a member (noSuchAttribute) or
