@@ -89,9 +89,14 @@ def is_template(value: object) -> bool:
 @lru_cache(maxsize=8192)
 def compile_template(text: str) -> jinja2.Template:
     try:
-        return ENV.from_string(text)
+        template = ENV.from_string(text)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(f"template syntax error: {exc.message}") from exc
+    # jinja keeps a template's globals as a ChainMap over the environment's, and copies
+    # them into a new dict on every render: through the ChainMap, that copy was half of
+    # each render. Nothing changes the globals after this, so one plain dict serves.
+    template.globals = dict(template.globals)
+    return template
 
 
 @lru_cache(maxsize=8192)
@@ -123,8 +128,9 @@ _FAST_FILTERS: dict[str, Callable[[str], str]] = {
     "lower": str.lower,
     "upper": str.upper,
     "trim": str.strip,
-    "ascii": _ascii,
-    "slug": _slug,
+    # names, departments and sites repeat across an org: fold each distinct one once
+    "ascii": lru_cache(maxsize=1 << 16)(_ascii),
+    "slug": lru_cache(maxsize=1 << 16)(_slug),
 }
 
 

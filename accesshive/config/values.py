@@ -39,8 +39,23 @@ def coerce(value: Any, spec: AttributeSpec) -> Any:
 def coercer(spec: AttributeSpec) -> Callable[[Any], Any]:
     """``coerce`` for one attribute: a plain string attribute (the most common kind) skips
     the type dispatch for values that are already strings."""
-    if spec.type == "string" and spec.max_length is None and not spec.multi_valued:
+    if spec.multi_valued:
+        return lambda value: coerce(value, spec)
+    limit = spec.max_length
+    if spec.type == "string" and limit is None:
         return lambda value: value if type(value) is str else coerce(value, spec)
+    if spec.type == "string":
+        return lambda value: (
+            value if type(value) is str and len(value) <= limit else coerce(value, spec)
+        )
+    if spec.type == "email" and limit is None:
+        match = _EMAIL.match
+        return lambda value: value if type(value) is str and match(value) else coerce(value, spec)
+    if spec.type == "integer":
+        # rendered templates give text; a plain run of digits is what int() reads alike
+        return lambda value: (
+            int(value) if type(value) is str and value.isdecimal() else coerce(value, spec)
+        )
     return lambda value: coerce(value, spec)
 
 

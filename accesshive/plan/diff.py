@@ -124,6 +124,15 @@ def diff_source(
     found: dict[str, Found | str] = {}
     for want in wanted:
         have, matched_on, duplicates = matcher.match(want)
+        if have is not None and matched_on == "link" and not duplicates:
+            # the common case, found_for's answer without its general bookkeeping
+            converge = _converge(desired, source, want, have)
+            found[want.identity] = (
+                Found(tuple(converge), None, None, (have.external_id, "link", ()))
+                if converge
+                else have.external_id
+            )
+            continue
         found[want.identity] = settled(
             found_for(desired, source, want, have, matched_on, duplicates)
         )
@@ -227,23 +236,36 @@ def _vault_orphans(config: Config, desired: DesiredState, snapshot: Snapshot) ->
 
 
 class _Matcher:
-    """Finds the existing account of an identity: by link first, then by correlation."""
+    """Finds the existing account of an identity: by link first, then by correlation.
+
+    Only accounts correlation can ever return are indexed by their correlation values:
+    the unlinked ones, and those linked to an identity that already has a linked account.
+    An identity's (first) linked account is claimed by its link before correlation is
+    tried, and no other identity may take it; on a target accesshive manages that is
+    nearly every account, so the index stays small and most lookups find nothing.
+    """
 
     def __init__(self, source: Source, snap: SourceSnapshot) -> None:
         self.source = source
-        self.accounts = sorted(snap.accounts, key=lambda a: a.external_id)
+        self.accounts = sorted(snap.accounts, key=_by_external_id)
         self.claimed: set[str] = set()
         self.by_link: dict[str, SnapshotAccount] = {}
-        self.by_attr: dict[str, dict[Any, list[SnapshotAccount]]] = {}
         schema = source.account.schema_
+        self.correlation = [(attr, schema.get(attr)) for attr in source.account.correlation]
+        self.by_attr: dict[str, dict[Any, list[SnapshotAccount]]] = {
+            attr: {} for attr in source.account.correlation
+        }
+        by_link = self.by_link
         for acc in self.accounts:
-            if acc.identity:
-                self.by_link.setdefault(acc.identity, acc)
-            for attr in source.account.correlation:
+            if acc.identity is not None and by_link.setdefault(acc.identity, acc) is acc:
+                continue
+            for attr, spec in self.correlation:
                 value = acc.attributes.get(attr)
                 if value not in (None, ""):
-                    index = self.by_attr.setdefault(attr, {})
-                    index.setdefault(_key(normalize(value, schema.get(attr))), []).append(acc)
+                    index = self.by_attr[attr]
+                    index.setdefault(_key(normalize(value, spec)), []).append(acc)
+        # attributes no account can be found by are not looked up at all
+        self.correlation = [(attr, spec) for attr, spec in self.correlation if self.by_attr[attr]]
 
     def match(
         self, want: DesiredAccount
@@ -254,24 +276,29 @@ class _Matcher:
         With several equally good matches and no link, there is no account, only
         duplicates: accesshive never guesses which one is the person's.
         """
-        linked = self.by_link.get(want.identity)
-        if linked is not None and linked.external_id in self.claimed:
-            linked = None
+        iid = want.identity
+        linked = self.by_link.get(iid)
         if linked is not None:
-            self.claimed.add(linked.external_id)
-        schema = self.source.account.schema_
-        for attr in self.source.account.correlation:
+            if linked.external_id in self.claimed:
+                linked = None
+            else:
+                self.claimed.add(linked.external_id)
+        for attr, spec in self.correlation:
             value = want.attributes.get(attr)
-            if value in (None, ""):
+            if value is None or value == "":
                 continue
-            key = _key(normalize(value, schema.get(attr)))
-            found = [
-                acc
-                for acc in self.by_attr.get(attr, {}).get(key, [])
-                if acc.external_id not in self.claimed
-                # an account linked to someone else is never taken
-                and acc.identity in (None, want.identity)
-            ]
+            bucket = self.by_attr[attr].get(_key(normalize(value, spec)))
+            found = (
+                [
+                    acc
+                    for acc in bucket
+                    if acc.external_id not in self.claimed
+                    # an account linked to someone else is never taken
+                    and acc.identity in (None, iid)
+                ]
+                if bucket
+                else []
+            )
             self.claimed.update(acc.external_id for acc in found)
             if linked is not None:
                 return linked, "link", found
@@ -285,12 +312,18 @@ class _Matcher:
         return (a for a in self.accounts if a.external_id not in self.claimed)
 
 
+def _by_external_id(account: SnapshotAccount) -> str:
+    return account.external_id
+
+
 def _by_identity(account: DesiredAccount) -> str:
     return account.identity
 
 
 def _key(value: Any) -> Any:
-    return repr(value)
+    """A normalised value as a dict key: text as itself, anything else (a tuple for a
+    list, a number) by type and repr, so that no two kinds of value collide."""
+    return value if type(value) is str else (type(value).__name__, repr(value))
 
 
 def _name(source: Source, attributes: Mapping[str, Any]) -> str | None:

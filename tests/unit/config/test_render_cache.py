@@ -69,9 +69,9 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = desired_mod._render_account
 
-    def spy(config, plan, iid, sid, context, problems):  # type: ignore[no-untyped-def]
+    def spy(config, plan, iid, sid, context, seen, problems):  # type: ignore[no-untyped-def]
         calls.append(iid)
-        return real(config, plan, iid, sid, context, problems)
+        return real(config, plan, iid, sid, context, seen, problems)
 
     monkeypatch.setattr(desired_mod, "_render_account", spy)
     return calls
