@@ -24,7 +24,7 @@ from accesshive.config.assignment import (
     is_credential_only,
     is_managed_credential,
 )
-from accesshive.config.model import AttributeSpec, Identity, LifecycleState, Source
+from accesshive.config.model import AttributeSpec, Identity, LifecycleState
 from accesshive.config.templates import TemplateProblem, identity_context, renderer
 from accesshive.config.values import ValueProblem, coercer, is_empty
 from accesshive.diagnostics import Diagnostic
@@ -235,9 +235,7 @@ class _Shared:
                 for sid, why in sorted(assignment.sources.items())
                 if sid in self._plans
                 for via in [grants.get(sid, _NONE)]
-                for generate in [
-                    managed and self._config.sources[sid].kind == "google_workspace"
-                ]
+                for generate in [managed and self._config.sources[sid].kind == "google_workspace"]
             )
         return found
 
