@@ -37,16 +37,18 @@ def coerce(value: Any, spec: AttributeSpec) -> Any:
 
 
 def coercer(spec: AttributeSpec) -> Callable[[Any], Any]:
-    """``coerce`` for one attribute: a plain string attribute (the most common kind) skips
-    the type dispatch for values that are already strings."""
+    """``coerce`` for one attribute: the common kinds (strings, emails, integers rendered
+    as digits) skip the general dispatch for values that already fit; anything else,
+    and every problem, goes through ``coerce``."""
     if spec.multi_valued:
         return lambda value: coerce(value, spec)
     limit = spec.max_length
     if spec.type == "string" and limit is None:
         return lambda value: value if type(value) is str else coerce(value, spec)
     if spec.type == "string":
+        longest: int = limit
         return lambda value: (
-            value if type(value) is str and len(value) <= limit else coerce(value, spec)
+            value if type(value) is str and len(value) <= longest else coerce(value, spec)
         )
     if spec.type == "email" and limit is None:
         match = _EMAIL.match
