@@ -45,8 +45,8 @@ def coercer(spec: AttributeSpec) -> Callable[[Any], Any]:
     limit = spec.max_length
     if spec.type == "string" and limit is None:
         return lambda value: value if type(value) is str else coerce(value, spec)
-    if spec.type == "string":
-        longest: int = limit
+    if spec.type == "string" and limit is not None:
+        longest = limit
         return lambda value: (
             value if type(value) is str and len(value) <= longest else coerce(value, spec)
         )
