@@ -11,7 +11,7 @@ so ``validate`` and ``plan`` report them alike.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -24,10 +24,10 @@ from accesshive.config.assignment import (
     is_credential_only,
     is_managed_credential,
 )
-from accesshive.config.model import AttributeSpec, Identity, LifecycleState
-from accesshive.config.templates import TemplateProblem, identity_context, renderer
-from accesshive.config.values import ValueProblem, coercer, is_empty
+from accesshive.config.model import Identity, LifecycleState
+from accesshive.config.templates import identity_context
 from accesshive.diagnostics import Diagnostic
+from accesshive.rendering import Program, SourcePlan, program, render_account, source_plans
 
 AccountState = Literal["enabled", "disabled", "absent"]
 AccessState = Literal["granted", "kept", "revoked"]
@@ -106,7 +106,7 @@ def expand(
     credentials: dict[str, DesiredCredential] = {}
     identities: dict[str, DesiredIdentity] = {}
     problems: list[Diagnostic] = []
-    plans = _source_plans(config)
+    plans = source_plans(config)
     shared = _Shared(config, plans)
     for iid in sorted(config.identities):
         ident = config.identities[iid]
@@ -119,14 +119,12 @@ def expand(
         )
         state, create = _account_state(lifecycle, ident, today)
         access = lifecycle.access
-        context: dict[str, Any] | None = None
-        seen: dict[int, Any] = {}  # this identity's values, by template and type
-        for sid, why, plan, via, grants, generate in shared.accounts(assignment, ident):
-            attributes = rendered.get((sid, iid))
-            if attributes is None:
-                if context is None:
-                    context = identity_context(iid, ident)
-                attributes = _render_account(config, plan, iid, sid, context, seen, problems)
+        planned = shared.accounts(assignment, ident)
+        recalled = [rendered.get((sid, iid)) for sid, *_ in planned] if rendered else None
+        attributes_of = _render_identity(config, shared, planned, iid, ident, recalled, problems)
+        for (sid, why, plan, via, grants, generate), attributes in zip(
+            planned, attributes_of, strict=True
+        ):
             accounts[(sid, iid)] = DesiredAccount(
                 sid, iid, state, create, attributes, plan.synced, access, grants, via, why, generate
             )
@@ -150,64 +148,7 @@ def expand(
 _NONE: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class _SourcePlan:
-    """What every account of a source renders alike, worked out once per source."""
-
-    synced: frozenset[str]
-    attributes: tuple[_Attribute, ...]
-    """In attribute order."""
-
-
-def _source_plans(config: Config) -> dict[str, _SourcePlan]:
-    """Each account source's plan. Attributes with the same template and declared type
-    share one key, across sources: an identity's ``{{ email|lower }}`` is rendered and
-    checked once, however many sources hold it."""
-    keys: dict[tuple[Any, ...], int] = {}
-    plans: dict[str, _SourcePlan] = {}
-    for sid, source in config.sources.items():
-        if source.kind == "vault":
-            continue
-        schema = source.account.schema_
-        attributes = []
-        for attr, template in sorted(source.managed_attributes.items()):
-            spec = schema.get(attr)
-            same = (
-                type(template),
-                template,
-                None if spec is None else (spec.type, spec.required, spec.max_length),
-                None if spec is None else spec.multi_valued,
-            )
-            key = keys.setdefault(same, len(keys))
-            attributes.append(_Attribute.of(attr, template, spec, key))
-        plans[sid] = _SourcePlan(frozenset(source.account.sync), tuple(attributes))
-    return plans
-
-
-@dataclass(frozen=True)
-class _Attribute:
-    name: str
-    key: int
-    """Equal for attributes that render and coerce alike (same template, same type)."""
-    render: Callable[[Mapping[str, Any]], Any]
-    required: bool
-    coerce: Callable[[Any], Any] | None
-    """None: the schema does not declare the attribute, the rendered value stands."""
-
-    @classmethod
-    def of(
-        cls, name: str, template: str | int | bool, spec: AttributeSpec | None, key: int
-    ) -> _Attribute:
-        return cls(
-            name,
-            key,
-            renderer(template),
-            spec is not None and spec.required,
-            coercer(spec) if spec is not None else None,
-        )
-
-
-_AccountPlan = tuple[str, str, _SourcePlan, Mapping[str, str], frozenset[str], bool]
+_AccountPlan = tuple[str, str, SourcePlan, Mapping[str, str], frozenset[str], bool]
 """(source, why, its plan, entitlement → profile, entitlements, generate a password)."""
 
 
@@ -216,12 +157,13 @@ class _Shared:
     for all of them, not one per account (a large org has hundreds of thousands of
     accounts and a few hundred distinct assignments)."""
 
-    def __init__(self, config: Config, plans: Mapping[str, _SourcePlan]) -> None:
+    def __init__(self, config: Config, plans: Mapping[str, SourcePlan]) -> None:
         self._config = config
         self._plans = plans
         self._grants: dict[tuple[str, ...], dict[str, Mapping[str, str]]] = {}
         self._sets: dict[int, frozenset[str]] = {}
         self._accounts: dict[tuple[int, bool], tuple[_AccountPlan, ...]] = {}
+        self._programs: dict[tuple[str, ...], Program] = {}
 
     def accounts(self, assignment: Assignment, ident: Identity) -> tuple[_AccountPlan, ...]:
         """The accounts an assignment means, in source order (the vault holds none)."""
@@ -237,6 +179,15 @@ class _Shared:
                 for via in [grants.get(sid, _NONE)]
                 for generate in [managed and self._config.sources[sid].kind == "google_workspace"]
             )
+        return found
+
+    def program(self, planned: tuple[_AccountPlan, ...]) -> Program:
+        """The generated renderer for an identity with these accounts (one per distinct
+        combination of sources: a handful in an org)."""
+        sids = tuple(sid for sid, *_ in planned)
+        found = self._programs.get(sids)
+        if found is None:
+            found = self._programs[sids] = program([plan for _, _, plan, *_ in planned])
         return found
 
     def grants(self, profiles: Mapping[str, str]) -> dict[str, Mapping[str, str]]:
@@ -282,76 +233,35 @@ def _grants(config: Config, profiles: Mapping[str, str]) -> dict[str, dict[str, 
     return out
 
 
-def _render_account(
+def _render_identity(
     config: Config,
-    plan: _SourcePlan,
+    shared: _Shared,
+    planned: tuple[_AccountPlan, ...],
     iid: str,
-    sid: str,
-    context: Mapping[str, Any],
-    seen: dict[int, Any],
+    ident: Identity,
+    known: list[Mapping[str, Any] | None] | None,
     problems: list[Diagnostic],
-) -> dict[str, Any]:
-    """``seen``: the identity's values rendered for other sources, by ``_Attribute.key``
-    (a value that failed is not kept: each source reports its own problem)."""
-    out: dict[str, Any] = {}
-    for attr in plan.attributes:
-        value = seen.get(attr.key, _UNSEEN)
-        if value is _UNSEEN:
-            try:
-                value = attr.render(context)
-                if attr.required and is_empty(value):
-                    raise _Empty("is empty")
-                if attr.coerce is not None and not is_empty(value):
-                    value = attr.coerce(value)
-            except (TemplateProblem, ValueProblem) as problem:
-                problems.append(_render_problem(config, iid, sid, attr.name, problem))
-                continue
-            seen[attr.key] = value
-        out[attr.name] = value
-    return out
-
-
-_UNSEEN = object()
-
-
-class _Empty(ValueProblem):
-    """A required attribute rendered empty (reported as missing, not as a wrong type)."""
-
-
-def _render_problem(
-    config: Config, iid: str, sid: str, attr: str, problem: Exception
-) -> Diagnostic:
-    """Where and why an account attribute could not be rendered (built only on failure)."""
-    source = config.sources[sid]
-    part = "sync" if attr in source.account.sync else "create"
-    template_at = config.origin("sources", sid, "account", part, attr)
-    where = config.origin("identities", iid)
-    spec = source.account.schema_.get(attr)
-    if isinstance(problem, TemplateProblem):
-        return Diagnostic(
-            "undefined-variable",
-            f"identity '{iid}' {problem}, which account attribute '{attr}' on source '{sid}' needs",
-            where,
-            hint="add the attribute to the identity, or change the template",
-            related=(template_at,),
-        )
-    if isinstance(problem, _Empty):
-        return Diagnostic(
-            "missing-required",
-            f"identity '{iid}': required attribute '{attr}' on source '{sid}' is empty",
-            where,
-            hint="give the identity the attribute the template reads",
-            related=(template_at,),
-        )
-    kind = spec.type if spec else "string"
-    return Diagnostic(
-        "wrong-type",
-        f"identity '{iid}': attribute '{attr}' on source '{sid}' {problem}",
-        where,
-        hint=f"source '{sid}' declares '{attr}' as {kind}; "
-        "fix the identity's value or the template",
-        related=(template_at,),
-    )
+) -> list[Mapping[str, Any]]:
+    """The attributes of each of an identity's accounts: those ``known`` (recalled from an
+    earlier run) as they are, the others rendered. All at once by the generated program
+    when nothing is known; one attribute at a time, saying what is wrong, when that fails."""
+    if known is not None:
+        whole = [attributes for attributes in known if attributes is not None]
+        if len(whole) == len(known):
+            return whole
+    context = identity_context(iid, ident)
+    if known is None:
+        try:
+            return list(shared.program(planned)(context))
+        except Exception:  # rendered again below, which reports it (or raises it)
+            pass
+    seen: dict[int, Any] = {}
+    return [
+        attributes
+        if known is not None and (attributes := known[i]) is not None
+        else render_account(config, plan, iid, sid, context, seen, problems)
+        for i, (sid, _, plan, *_) in enumerate(planned)
+    ]
 
 
 def _credential(config: Config, iid: str, ident: Identity) -> DesiredCredential | None:

@@ -80,6 +80,13 @@ def _rule_keys(config: Config) -> frozenset[str]:
     return keys
 
 
+def _sorted_rule_keys(config: Config) -> tuple[str, ...]:
+    keys = config.memo.get("sorted_rule_keys")
+    if keys is None:
+        keys = config.memo["sorted_rule_keys"] = tuple(sorted(_rule_keys(config)))
+    return keys
+
+
 def _folded_rules(config: Config) -> dict[str, dict[str, set[str]]]:
     """Each rule-based role's rule, case-folded once per config."""
     rules = config.memo.get("rules")
@@ -115,11 +122,11 @@ def _alike(config: Config, identity: Identity) -> tuple[Any, ...]:
     """Everything ``_assign`` reads of an identity: identities alike in these (most of
     a department, say) share one assignment, computed once."""
     credential = identity.credential
-    rule_values = (
-        tuple(repr(identity.attributes.get(k)) for k in sorted(_rule_keys(config)))
-        if identity.type == "human" and _folded_rules(config)
-        else ()
-    )
+    if identity.type == "human":
+        get = identity.attributes.get
+        rule_values = tuple([repr(get(k)) for k in _sorted_rule_keys(config)])
+    else:
+        rule_values = ()
     return (
         "assignment of",
         identity.type,

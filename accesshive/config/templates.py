@@ -135,13 +135,17 @@ _FAST_FILTERS: dict[str, Callable[[str], str]] = {
 
 
 @lru_cache(maxsize=8192)
-def fast_renderer(text: str) -> Renderer | None:
-    """A plain-Python renderer for the common templates: text, ``{{ name }}`` and
+def fast_expression(text: str) -> str | None:
+    """A Python expression that renders ``text`` (before the final strip), over a context
+    mapping named ``c``, for the common templates: text, ``{{ name }}`` and
     ``{{ name|filter|... }}`` with the filters above; None for anything else.
 
-    Why: a large org renders millions of attribute templates, and jinja builds a
-    new context for each render. These templates read variables and nothing
-    else, so the sandbox has nothing to guard; anything richer goes to jinja.
+    Why: a large org renders millions of attribute templates, and jinja builds a new
+    context for each render. These templates read variables and nothing else, so the
+    sandbox has nothing to guard; anything richer goes to jinja. The expression holds
+    only literals (``repr`` of the template's text and variable names) and the fixed
+    names of ``FAST_NAMESPACE``: nothing of a template can become code. A variable the
+    context lacks raises ``KeyError`` naming it.
     """
     try:
         tree = ENV.parse(text)
@@ -149,55 +153,59 @@ def fast_renderer(text: str) -> Renderer | None:
         return None
     if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
         return None
-    parts: list[Callable[[Mapping[str, Any]], str]] = []
+    parts: list[str] = []
     for node in tree.body[0].nodes:
         part = _fast_part(node)
         if part is None:
             return None
         parts.append(part)
-
-    if len(parts) == 1:
-        return parts[0]  # "{{ email }}": no joining
-
-    def run(context: Mapping[str, Any]) -> str:
-        return "".join([part(context) for part in parts])
-
-    return run
+    return parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
 
 
-def _fast_part(node: nodes.Node) -> Callable[[Mapping[str, Any]], str] | None:
+def _fast_part(node: nodes.Node) -> str | None:
     if isinstance(node, nodes.TemplateData):
-        data = node.data
-        return lambda _: data
-    chain: list[Callable[[str], str]] = []
+        return repr(node.data)
+    chain: list[str] = []
     current: nodes.Node | None = node
     while isinstance(current, nodes.Filter):
-        fn = _FAST_FILTERS.get(current.name)
-        if fn is None or current.args or current.kwargs or current.dyn_args or current.dyn_kwargs:
+        if current.name not in _FAST_FILTERS:
             return None
-        chain.insert(0, fn)
+        if current.args or current.kwargs or current.dyn_args or current.dyn_kwargs:
+            return None
+        chain.insert(0, current.name)
         current = current.node
     if not isinstance(current, nodes.Name) or current.ctx != "load":
         return None
-    name = current.name
+    code = f"str(c[{current.name!r}])"
+    for name in chain:
+        code = f"_filter_{name}({code})"
+    return code
 
-    def part(context: Mapping[str, Any]) -> str:
+
+FAST_NAMESPACE: dict[str, Any] = {
+    "__builtins__": {"str": str},
+    **{f"_filter_{name}": fn for name, fn in _FAST_FILTERS.items()},
+}
+"""All that a fast expression can call."""
+
+
+@lru_cache(maxsize=8192)
+def fast_renderer(text: str) -> Renderer | None:
+    """``fast_expression`` as a function (the rendered text, not yet stripped)."""
+    code = fast_expression(text)
+    if code is None:
+        return None
+    run: Renderer = eval(
+        f"lambda c: {code}", dict(FAST_NAMESPACE)
+    )  # literals only: see fast_expression
+
+    def fast(context: Mapping[str, Any]) -> str:
         try:
-            value = context[name]
-        except KeyError:
-            raise TemplateProblem(f"has no attribute '{name}'") from None
-        text = str(value)
-        for fn in chain:
-            text = fn(text)
-        return text
+            return run(context)
+        except KeyError as missing:
+            raise TemplateProblem(f"has no attribute '{missing.args[0]}'") from None
 
-    def plain(context: Mapping[str, Any]) -> str:
-        try:
-            return str(context[name])
-        except KeyError:
-            raise TemplateProblem(f"has no attribute '{name}'") from None
-
-    return part if chain else plain
+    return fast
 
 
 def renderer(value: str | int | bool) -> Callable[[Mapping[str, Any]], str | int | bool]:
@@ -221,15 +229,17 @@ def render(value: str | int | bool, context: Mapping[str, Any]) -> str | int | b
     if fast is not None:
         return fast(context).strip()
     names, results = _memo(value)
+    if len(results) >= MEMO_LIMIT:  # values of each person's own: the memo would not help
+        return _render_jinja(value, context)
     try:
-        key = tuple(context.get(name, _MISSING) for name in names)
+        key = tuple([context.get(name, _MISSING) for name in names])
         return results[key]
     except KeyError:
         pass
     except TypeError:  # a value that cannot be a key (a list): render it every time
         key = None
     rendered = _render_jinja(value, context)
-    if key is not None and len(results) < MEMO_LIMIT:
+    if key is not None:
         results[key] = rendered
     return rendered
 
@@ -258,8 +268,12 @@ def _memo(text: str) -> tuple[tuple[str, ...], dict[tuple[Any, ...], str]]:
 
 
 def _render_jinja(value: str, context: Mapping[str, Any]) -> str:
+    template = compile_template(value)
     try:
-        return compile_template(value).render(context).strip()
+        # what Template.render does, less its two copies of the context: one merged
+        # dict of the globals and the identity's values serves as the context whole
+        scope = template.new_context({**template.globals, **context}, shared=True)
+        return template.environment.concat(template.root_render_func(scope)).strip()
     except jinja2.UndefinedError as exc:
         raise TemplateProblem(_undefined_message(exc)) from exc
     except jinja2.TemplateError as exc:

@@ -17,7 +17,7 @@ from typing import Any
 from accesshive.config.model import AttributeSpec
 
 _INT = re.compile(r"^[+-]?\d+$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
@@ -51,7 +51,7 @@ def coercer(spec: AttributeSpec) -> Callable[[Any], Any]:
             value if type(value) is str and len(value) <= longest else coerce(value, spec)
         )
     if spec.type == "email" and limit is None:
-        match = _EMAIL.match
+        match = EMAIL.match
         return lambda value: value if type(value) is str and match(value) else coerce(value, spec)
     if spec.type == "integer":
         # rendered templates give text; a plain run of digits is what int() reads alike
@@ -84,7 +84,7 @@ def _coerce_one(value: Any, spec: AttributeSpec) -> Any:
         except ValueError:
             raise ValueProblem(f"must be a date (YYYY-MM-DD), got {_show(value)}") from None
     text = str(value) if not isinstance(value, bool) else str(value).lower()
-    if kind == "email" and not _EMAIL.match(text):
+    if kind == "email" and not EMAIL.match(text):
         raise ValueProblem(f"must be an email address, got {_show(value)}")
     if spec.max_length is not None and len(text) > spec.max_length:
         raise ValueProblem(f"is {len(text)} characters long; the limit is {spec.max_length}")

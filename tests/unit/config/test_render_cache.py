@@ -67,13 +67,14 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every identity whose account attributes are rendered (not recalled)."""
     calls: list[str] = []
-    real = desired_mod._render_account
+    real = desired_mod._render_identity
 
-    def spy(config, plan, iid, sid, context, seen, problems):  # type: ignore[no-untyped-def]
-        calls.append(iid)
-        return real(config, plan, iid, sid, context, seen, problems)
+    def spy(config, shared, planned, iid, ident, known, problems):  # type: ignore[no-untyped-def]
+        if known is None or None in known:
+            calls.append(iid)
+        return real(config, shared, planned, iid, ident, known, problems)
 
-    monkeypatch.setattr(desired_mod, "_render_account", spy)
+    monkeypatch.setattr(desired_mod, "_render_identity", spy)
     return calls
 
 
