@@ -137,29 +137,90 @@ _FAST_FILTERS: dict[str, Callable[[str], str]] = {
 @lru_cache(maxsize=8192)
 def fast_expression(text: str) -> str | None:
     """A Python expression that renders ``text`` (before the final strip), over a context
-    mapping named ``c``, for the common templates: text, ``{{ name }}`` and
-    ``{{ name|filter|... }}`` with the filters above; None for anything else.
+    mapping named ``c``, for the common templates: text, ``{{ name }}``,
+    ``{{ name|filter|... }}`` with the filters above, and ``{% if %}`` blocks whose test
+    is ``name``, ``name is defined``, ``name == literal`` (or ``!=``, or ``not`` any of
+    these); None for anything else.
 
     Why: a large org renders millions of attribute templates, and jinja builds a new
     context for each render. These templates read variables and nothing else, so the
     sandbox has nothing to guard; anything richer goes to jinja. The expression holds
-    only literals (``repr`` of the template's text and variable names) and the fixed
-    names of ``FAST_NAMESPACE``: nothing of a template can become code. A variable the
-    context lacks raises ``KeyError`` naming it.
+    only literals (``repr`` of the template's text, variable names and constants) and
+    the fixed names of ``FAST_NAMESPACE``: nothing of a template can become code. A
+    variable the context lacks raises ``KeyError`` naming it, where jinja's strict
+    undefined raises.
     """
     try:
         tree = ENV.parse(text)
     except jinja2.TemplateSyntaxError:
         return None
-    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
-        return None
+    return _fast_nodes(tree.body)
+
+
+def _fast_nodes(body: list[nodes.Node]) -> str | None:
     parts: list[str] = []
-    for node in tree.body[0].nodes:
-        part = _fast_part(node)
-        if part is None:
+    for node in body:
+        if isinstance(node, nodes.Output):
+            for child in node.nodes:
+                part = _fast_part(child)
+                if part is None:
+                    return None
+                parts.append(part)
+        elif isinstance(node, nodes.If):
+            part = _fast_if(node)
+            if part is None:
+                return None
+            parts.append(part)
+        else:
             return None
-        parts.append(part)
+    if not parts:
+        return "''"
     return parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
+
+
+def _fast_if(node: nodes.If) -> str | None:
+    test, then = _fast_test(node.test), _fast_nodes(node.body)
+    if test is None or then is None:
+        return None
+    if node.elif_:
+        rest = nodes.If(node.elif_[0].test, node.elif_[0].body, node.elif_[1:], node.else_)
+        otherwise = _fast_if(rest)
+    else:
+        otherwise = _fast_nodes(node.else_)
+    if otherwise is None:
+        return None
+    return f"({then} if {test} else {otherwise})"
+
+
+def _fast_test(node: nodes.Node) -> str | None:
+    if isinstance(node, nodes.Not):
+        inner = _fast_test(node.node)
+        return None if inner is None else f"(not {inner})"
+    if isinstance(node, nodes.Name):
+        return _fast_name(node)
+    if isinstance(node, nodes.Test) and isinstance(node.node, nodes.Name):
+        if node.args or node.kwargs or node.dyn_args or node.dyn_kwargs:
+            return None
+        name = node.node.name
+        if node.name not in ("defined", "undefined") or _fast_name(node.node) is None:
+            return None
+        return f"({name!r} {'in' if node.name == 'defined' else 'not in'} c)"
+    if isinstance(node, nodes.Compare) and len(node.ops) == 1:
+        left, op = _fast_name(node.expr), node.ops[0]
+        right = op.expr
+        if left is None or op.op not in ("eq", "ne") or not isinstance(right, nodes.Const):
+            return None
+        if type(right.value) not in (str, int, bool, type(None)):
+            return None
+        return f"({left} {'==' if op.op == 'eq' else '!='} {right.value!r})"
+    return None
+
+
+def _fast_name(node: nodes.Node) -> str | None:
+    """``c['name']``; None for a name jinja would look up among its globals."""
+    if not isinstance(node, nodes.Name) or node.ctx != "load" or node.name in ENV.globals:
+        return None
+    return f"c[{node.name!r}]"
 
 
 def _fast_part(node: nodes.Node) -> str | None:
@@ -174,11 +235,12 @@ def _fast_part(node: nodes.Node) -> str | None:
             return None
         chain.insert(0, current.name)
         current = current.node
-    if not isinstance(current, nodes.Name) or current.ctx != "load":
+    name = _fast_name(current) if current is not None else None
+    if name is None:
         return None
-    code = f"str(c[{current.name!r}])"
-    for name in chain:
-        code = f"_filter_{name}({code})"
+    code = f"str({name})"
+    for filter_name in chain:
+        code = f"_filter_{filter_name}({code})"
     return code
 
 
