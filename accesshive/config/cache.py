@@ -95,6 +95,13 @@ def put(digest: str, data: Any, scope: str | None = None) -> None:
         return  # a cache that cannot be written only costs speed
 
 
+def drop(digest: str, scope: str | None = None) -> None:
+    """Remove one entry (an entry no run can use any more), if it is there."""
+    path = _entry(digest, scope)
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
 def clear(scope: str) -> None:
     """Remove every entry of ``scope``: for entries that only the latest run can use,
     so that the directory does not grow with every run."""

@@ -121,7 +121,7 @@ def diff_source(
     """Match every wanted account (in identity order: claims are first come, first
     served), then decide what becomes of the accounts nobody claimed."""
     source = config.sources[sid]
-    matcher = _Matcher(source, snap)
+    matcher = Matcher(source, snap)
     found: dict[str, Found | str] = {}
     for want in wanted:
         have, matched_on, duplicates = matcher.match(want)
@@ -140,14 +140,23 @@ def diff_source(
     unclaimed: list[Change] = []
     orphans: list[Orphan] = []
     for have in matcher.unclaimed():
-        known = have.identity in desired.identities if have.identity else False
-        if known:
-            unclaimed.extend(_unassigned(desired, source, sid, have))
-        else:
-            orphan = _orphan(source, sid, have)
+        changes, orphan = unclaimed_outcome(config, desired, sid, have)
+        unclaimed.extend(changes)
+        if orphan is not None:
             orphans.append(orphan)
-            unclaimed.extend(_orphan_changes(config, orphan))
     return SourceDiff(found, tuple(unclaimed), tuple(orphans))
+
+
+def unclaimed_outcome(
+    config: Config, desired: DesiredState, sid: str, have: SnapshotAccount
+) -> tuple[list[Change], Orphan | None]:
+    """What becomes of an account no wanted account claimed: an identity's account on a
+    source it is no longer assigned loses its managed access; anyone else's is an orphan."""
+    source = config.sources[sid]
+    if have.identity and have.identity in desired.identities:
+        return list(_unassigned(desired, source, sid, have)), None
+    orphan = _orphan(source, sid, have)
+    return list(_orphan_changes(config, orphan)), orphan
 
 
 _NOTHING = Found((), None, None, (None, "", ()))
@@ -236,7 +245,7 @@ def _vault_orphans(config: Config, desired: DesiredState, snapshot: Snapshot) ->
                 yield Orphan(sid, cred.identity, cred.identity, True, identity=cred.identity)
 
 
-class _Matcher:
+class Matcher:
     """Finds the existing account of an identity: by link first, then by correlation.
 
     Only accounts correlation can ever return are indexed by their correlation values:
@@ -311,6 +320,21 @@ class _Matcher:
 
     def unclaimed(self) -> Iterator[SnapshotAccount]:
         return (a for a in self.accounts if a.external_id not in self.claimed)
+
+    def reach(self, want: DesiredAccount) -> list[str]:
+        """Every account ``match`` could ever take or name as a duplicate for ``want``,
+        whatever was claimed before it: the accounts identities can contend for. Two
+        groups of identities whose reaches do not meet match independently."""
+        iid = want.identity
+        out: list[str] = []
+        for attr, spec in self.correlation:
+            value = want.attributes.get(attr)
+            if value is None or value == "":
+                continue
+            bucket = self.by_attr[attr].get(_key(normalize(value, spec)))
+            if bucket:
+                out.extend(acc.external_id for acc in bucket if acc.identity in (None, iid))
+        return out
 
 
 _BY_EXTERNAL_ID = operator.attrgetter("external_id")

@@ -1,51 +1,52 @@
-"""What diff found, kept between runs per identity file: a warm plan diffs again only
-the identities of the files that changed.
+"""What diff found, kept between runs: a warm plan diffs again only the identities of
+the identity files that changed.
+
+The cache holds the *state* of the last plan of a repository (per environment): for
+each identity file, which version of it the state is for; per source, what became
+of the accounts nobody claimed; and per file version, what was found for its
+identities (only what is not "linked, nothing to do") and their *reach*, the
+accounts their matching could contend for (``Matcher.reach``). A plan starts from
+that state and diffs again the identities of the files that changed since, joiners
+and leavers included.
 
 Why it is safe. Diff is a function of the configuration around the identities, the
-snapshot, the day, and the wanted accounts. Matching (which account is whose) depends
-on every wanted account's identity and correlation values: claims are first come,
-first served. So the kept results are used only when
+snapshot, the day and the wanted accounts. So a state is used only when the
+*surroundings* are the same: accesshive's own code, every setting outside the
+identities (the check cache's digest: project, sources, profiles, roles, lifecycle
+states, policies, environment), the day and every source's snapshot fingerprint. An
+unchanged file's identities want exactly what they wanted (its content is in the
+key). Matching is first come, first served, but identities only ever contend for the
+accounts in their reach (an identity's linked account is its own), so when the reach
+of the changed files' identities, before and after, meets no unchanged identity's
+reach, the unchanged identities match as before, and the changed ones match among
+themselves as a full diff would match them. Then only the accounts in those reaches,
+or linked to those identities, can change from claimed to unclaimed or back. When
+the reaches meet, or anything is missing, everything is diffed again, as a cold run
+does, and the new state replaces all entries of the repository.
 
-- the *surroundings* are unchanged: accesshive's own code, every setting outside the
-  identities (the check cache's digest: project, sources, profiles, roles, lifecycle
-  states, policies, environment), the day and every source's snapshot fingerprint;
-- and the *matching inputs* are unchanged: per source and identity file, a digest of
-  the identities wanted there and their correlation values (recomputed for the files
-  that changed), and the ids of all identities.
-
-Then every account is matched as last time, and an identity whose file is unchanged
-wants exactly what it wanted (its file's content is in the key): what was found for
-it holds. The identities of changed files are diffed again against the accounts they
-matched last time. Anything else (a joiner, a leaver's file removed, a changed email
-used for correlation, a new snapshot) diffs everything, as a cold run does, and keeps
-the results for the next run.
-
-Entries (beside the parse cache; ``ACCESSHIVE_CACHE_DIR=off`` turns it off), in a
-scope per repository and environment that each full diff clears before it writes, so
-the directory holds one state per repository, not one per run: per file, what was
-found for its identities (only what is not "linked, nothing to do") and its matching
-digests; per file and matching state, how its identities matched; per matching
-state, what became of the accounts nobody claimed.
+Entries live beside the parse cache (``ACCESSHIVE_CACHE_DIR=off`` turns it off), in a
+scope per repository and environment; a state replaced by a later one is removed
+with the file versions only it used, so the directory holds one state per repository,
+not one per run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from accesshive.config import cache, check_cache
 from accesshive.config.config import Config
 from accesshive.config.identity_files import identities_digest, identity_files
-from accesshive.config.values import normalize
 from accesshive.desired import DesiredAccount, DesiredState
 from accesshive.plan.diff import (
     Adoption,
     Changes,
     Found,
+    Matcher,
     Orphan,
     SourceDiff,
     assemble,
@@ -53,11 +54,16 @@ from accesshive.plan.diff import (
     diffed_sources,
     found_for,
     settled,
+    unclaimed_outcome,
 )
 from accesshive.plan.orders import Change
 from accesshive.state.snapshot import Snapshot
 
-FORMAT = 1
+FORMAT = 2
+
+Unclaimed = dict[str, tuple[list[Any], Any]]
+"""external id → (rows of the changes, the orphan row or None), per source: what became
+of each account nobody claimed that something became of."""
 
 
 def cached_diff(
@@ -67,14 +73,15 @@ def cached_diff(
     fingerprints: Mapping[str, str],
     today: dt.date,
 ) -> Changes:
-    """``diff``, from what earlier runs found where that still holds (module docstring)."""
+    """``diff``, from the state the last plan kept where that still holds (module
+    docstring)."""
     sources = diffed_sources(config)
     run = _Run(config, desired, fingerprints, today, sources)
     per_source = run.recall(snapshot) if cache.cache_dir() is not None else None
     if per_source is None:
         per_source = diff_sources(config, desired, snapshot)
         if cache.cache_dir() is not None:
-            run.remember_all(per_source)
+            run.remember_all(per_source, snapshot)
     return assemble(config, desired, snapshot, today, per_source)
 
 
@@ -103,11 +110,6 @@ class _Run:
         ).hexdigest()[:32]
         """One repository in one environment: a full diff replaces all its entries."""
 
-    @functools.cached_property
-    def file_of(self) -> dict[str, str]:
-        """identity → the file that declares it."""
-        return {iid: file for file, iids in self.files.items() for iid in iids}
-
     # ------------------------------------------------------------------ keys
 
     def _file_key(self, file: str) -> str:
@@ -116,176 +118,193 @@ class _Run:
         digest.update(identities_digest(self.config, file))
         return digest.hexdigest()
 
-    def _matching_state(self, matching: Mapping[str, Mapping[str, str]]) -> bytes:
-        """One digest of every file's matching digests and of the ids of all identities."""
-        digest = hashlib.sha256(self.around)
-        for file in sorted(matching):
-            for sid, value in sorted(matching[file].items()):
-                digest.update(f"{file}\0{sid}\0{value}\0".encode())
-        for iid in sorted(self.desired.identities):
-            digest.update(iid.encode() + b"\0")
-        return digest.digest()
+    def _state_key(self) -> str:
+        return hashlib.sha256(self.around + b"state").hexdigest()
 
-    @staticmethod
-    def _state_key(state: bytes, what: str) -> str:
-        return hashlib.sha256(state + what.encode()).hexdigest()
-
-    def _matching(self, file: str) -> dict[str, str]:
-        """source → digest of the file's identities wanted there with their correlation
-        values: what matching reads of them."""
-        out = {}
-        for sid in self.sources:
-            accounts = self._wanted_of(file, sid)
-            if accounts:
-                out[sid] = _correlation_digest(self.config, sid, accounts)
-        return out
-
-    def _wanted_of(self, file: str, sid: str) -> list[DesiredAccount]:
-        """The accounts wanted on ``sid`` for the identities of ``file``, in id order."""
+    def _wanted_of(self, files: Iterable[str], sid: str) -> list[DesiredAccount]:
+        """The accounts wanted on ``sid`` for the identities of ``files``, in id order."""
         accounts = self.desired.accounts
-        return [a for iid in self.files.get(file, ()) if (a := accounts.get((sid, iid)))]
+        wanted = [
+            a
+            for file in files
+            for iid in self.files.get(file, ())
+            if (a := accounts.get((sid, iid)))
+        ]
+        wanted.sort(key=lambda a: a.identity)
+        return wanted
 
     # ------------------------------------------------------------------ reading
 
     def recall(self, snapshot: Snapshot) -> dict[str, SourceDiff] | None:
-        """Every source's diff rebuilt from the entries, the changed files diffed again;
-        None when the entries cannot stand for a full diff."""
+        """Every source's diff from the kept state, the changed files' identities diffed
+        again; None when the state cannot stand for a full diff."""
+        state = cache.get(self._state_key(), self.scope)
+        if not _valid(state, "files"):
+            return None
+        before: dict[str, str] = state["files"]
+        now = {file: self._file_key(file) for file in self.files}
         kept: dict[str, dict[str, Any]] = {}
-        changed: list[str] = []
-        for file in sorted(self.files):
-            entry = cache.get(self._file_key(file), self.scope)
-            if _valid(entry, "found"):
+        for file, key in now.items():
+            if before.get(file) == key:
+                entry = cache.get(key, self.scope)
+                if not _valid(entry, "found"):
+                    return None
                 kept[file] = entry
-            else:
-                changed.append(file)
-        if not kept:
-            return None
-        matching = {file: dict(entry["matching"]) for file, entry in kept.items()}
-        fresh = {file: self._matching(file) for file in changed}
-        matching.update(fresh)
-        state = self._matching_state(matching)
-        unclaimed = cache.get(self._state_key(state, "unclaimed"), self.scope)
-        if not _valid(unclaimed, "sources"):
-            return None
-        matches = {}
-        for file in changed:
-            entry = cache.get(self._state_key(state, f"matches\0{file}"), self.scope)
-            if not _valid(entry, "sources"):
-                return None
-            matches[file] = entry["sources"]
+        changed = sorted(file for file in now if file not in kept)
+        gone: dict[str, dict[str, Any]] = {}
+        for file, key in before.items():
+            if now.get(file) != key:
+                entry = cache.get(key, self.scope)
+                if not _valid(entry, "found"):
+                    return None
+                gone[file] = entry
         try:
-            per_source = self._rebuild(snapshot, kept, unclaimed["sources"], set(changed), matches)
+            redone = self._redo(snapshot, state["unclaimed"], kept, changed, gone)
         except (KeyError, TypeError, ValueError):
             return None  # an entry that does not fit what it claims to be: diff it all
-        for file in changed:
-            self._put_file(file, fresh[file], per_source)
+        if redone is None:
+            return None
+        per_source, reach = redone
+        if changed or gone:
+            self._put_state(now, per_source, {file: reach.get(file, {}) for file in changed})
+            for file, key in before.items():
+                if now.get(file) != key:
+                    cache.drop(key, self.scope)
         return per_source
 
-    def _rebuild(
+    def _redo(
         self,
         snapshot: Snapshot,
-        kept: dict[str, dict[str, Any]],
         unclaimed: dict[str, Any],
-        changed: set[str],
-        matches: dict[str, dict[str, Any]],
-    ) -> dict[str, SourceDiff]:
+        kept: dict[str, dict[str, Any]],
+        changed: list[str],
+        gone: dict[str, dict[str, Any]],
+    ) -> tuple[dict[str, SourceDiff], dict[str, dict[str, list[str]]]] | None:
+        """Each source's diff: the kept files' findings, the changed files' identities
+        matched again among themselves, and the accounts they could contend for decided
+        again. None when their reach meets the kept identities' (matching may differ)."""
         per_source: dict[str, SourceDiff] = {}
+        reach: dict[str, dict[str, list[str]]] = {}
+        again = {iid for file in changed for iid in self.files.get(file, ())}
+        again.update(iid for entry in gone.values() for iid in entry["identities"])
         for sid in self.sources:
             found: dict[str, Found | str] = {}
             for entry in kept.values():
                 for iid, row in entry["found"].get(sid, {}).items():
                     found[iid] = _found_from(row)
-            redo = [a for file in sorted(changed) for a in self._wanted_of(file, sid)]
-            if redo:
-                accounts = {a.external_id: a for a in snapshot.source(sid).accounts}
-                for want in redo:
-                    ext, matched_on, dups = matches[self.file_of[want.identity]][sid][want.identity]
-                    have = accounts[ext] if ext is not None else None
-                    duplicates = [accounts[d] for d in dups]
-                    found[want.identity] = settled(
-                        found_for(
-                            self.desired,
-                            self.config.sources[sid],
-                            want,
-                            have,
-                            matched_on,
-                            duplicates,
+            outcomes: Unclaimed = {ext: (c, o) for ext, c, o in unclaimed[sid]}
+            if again:
+                contended = set()
+                for entry in kept.values():
+                    contended.update(entry["reach"].get(sid, ()))
+                touched = {ext for entry in gone.values() for ext in entry["reach"].get(sid, ())}
+                snap = snapshot.source(sid)
+                matcher = Matcher(self.config.sources[sid], snap)
+                wanted = self._wanted_of(changed, sid)
+                file_of = {iid: file for file in changed for iid in self.files.get(file, ())}
+                for want in wanted:
+                    mine = matcher.reach(want)
+                    if mine:
+                        touched.update(mine)
+                        reach.setdefault(file_of[want.identity], {}).setdefault(sid, []).extend(
+                            mine
                         )
+                if touched & contended:
+                    return None
+                source = self.config.sources[sid]
+                for want in wanted:
+                    have, matched_on, duplicates = matcher.match(want)
+                    found[want.identity] = settled(
+                        found_for(self.desired, source, want, have, matched_on, duplicates)
                     )
-            changes, orphans = unclaimed[sid]
-            per_source[sid] = SourceDiff(
-                found,
-                tuple(_change_from(c) for c in changes),
-                tuple(Orphan(*o) for o in orphans),
-            )
-        return per_source
+                for have in matcher.accounts:
+                    ext = have.external_id
+                    if ext in touched or (have.identity is not None and have.identity in again):
+                        outcomes.pop(ext, None)
+                        if ext not in matcher.claimed:
+                            changes, orphan = unclaimed_outcome(
+                                self.config, self.desired, sid, have
+                            )
+                            if changes or orphan is not None:
+                                outcomes[ext] = (
+                                    [_change_row(c) for c in changes],
+                                    _orphan_row(orphan) if orphan else None,
+                                )
+            per_source[sid] = _source_diff(found, outcomes)
+        return per_source, reach
 
     # ------------------------------------------------------------------ writing
 
-    def remember_all(self, per_source: Mapping[str, SourceDiff]) -> None:
+    def remember_all(self, per_source: Mapping[str, SourceDiff], snapshot: Snapshot) -> None:
         """Keep everything a full diff found, for the runs that follow."""
-        matching = {file: self._matching(file) for file in self.files}
-        state = self._matching_state(matching)
-        cache.clear(self.scope)  # what earlier full diffs kept can no longer be used
+        reach: dict[str, dict[str, list[str]]] = {}
+        for sid in self.sources:
+            matcher = Matcher(self.config.sources[sid], snapshot.source(sid))
+            if not matcher.correlation:
+                continue  # no account to contend for on this source
+            for file in self.files:
+                for want in self._wanted_of([file], sid):
+                    if mine := matcher.reach(want):
+                        reach.setdefault(file, {}).setdefault(sid, []).extend(mine)
+        cache.clear(self.scope)  # what earlier states kept can no longer be used
+        now = {file: self._file_key(file) for file in self.files}
+        self._put_state(now, per_source, {file: reach.get(file, {}) for file in self.files})
+
+    def _put_state(
+        self,
+        now: Mapping[str, str],
+        per_source: Mapping[str, SourceDiff],
+        reach: Mapping[str, Mapping[str, list[str]]],
+    ) -> None:
+        """Write the entries of the files in ``reach`` (the files diffed afresh), then the
+        state that refers to them: a run cut short leaves the last state whole."""
+        for file, file_reach in reach.items():
+            mine = self.files.get(file, [])
+            found: dict[str, dict[str, Any]] = {}
+            for sid, result in per_source.items():
+                for iid in mine:
+                    value = result.found.get(iid)
+                    if isinstance(value, Found):
+                        found.setdefault(sid, {})[iid] = _found_row(value)
+            cache.put(
+                now[file],
+                {
+                    "format": FORMAT,
+                    "identities": list(mine),
+                    "found": found,
+                    "reach": {sid: sorted(set(ext)) for sid, ext in file_reach.items()},
+                },
+                self.scope,
+            )
         cache.put(
-            self._state_key(state, "unclaimed"),
+            self._state_key(),
             {
                 "format": FORMAT,
-                "sources": {
-                    sid: (
-                        [_change_row(c) for c in result.unclaimed],
-                        [_orphan_row(o) for o in result.orphans],
-                    )
-                    for sid, result in per_source.items()
-                },
+                "files": dict(now),
+                "unclaimed": {sid: _unclaimed_rows(result) for sid, result in per_source.items()},
             },
             self.scope,
         )
-        matches: dict[str, dict[str, dict[str, Any]]] = {}
-        for sid, result in per_source.items():
-            for iid, found in result.found.items():
-                file = self.file_of.get(iid, "")
-                match = (found, "link", ()) if isinstance(found, str) else found.match
-                matches.setdefault(file, {}).setdefault(sid, {})[iid] = match
-        for file in self.files:
-            cache.put(
-                self._state_key(state, f"matches\0{file}"),
-                {"format": FORMAT, "sources": matches.get(file, {})},
-                self.scope,
-            )
-            self._put_file(file, matching[file], per_source)
-
-    def _put_file(
-        self, file: str, matching: Mapping[str, str], per_source: Mapping[str, SourceDiff]
-    ) -> None:
-        mine = self.files.get(file, ())
-        found: dict[str, dict[str, Any]] = {}
-        for sid, result in per_source.items():
-            for iid in mine:
-                value = result.found.get(iid)
-                if isinstance(value, Found):
-                    found.setdefault(sid, {})[iid] = _found_row(value)
-        cache.put(
-            self._file_key(file),
-            {"format": FORMAT, "matching": dict(matching), "found": found},
-            self.scope,
-        )
 
 
-def _correlation_digest(config: Config, sid: str, accounts: list[DesiredAccount]) -> str:
-    source = config.sources[sid]
-    schema = source.account.schema_
-    correlation = source.account.correlation
-    digest = hashlib.sha256()
-    for account in sorted(accounts, key=lambda a: a.identity):
-        values = [
-            repr(normalize(value, schema.get(attr)))
-            if (value := account.attributes.get(attr)) not in (None, "")
-            else ""
-            for attr in correlation
-        ]
-        digest.update(f"{account.identity}\0{values!r}\0".encode())
-    return digest.hexdigest()
+def _unclaimed_rows(result: SourceDiff) -> list[tuple[str, list[Any], Any]]:
+    """A source's unclaimed accounts' outcomes, per account (external id order)."""
+    changes: dict[str, list[Any]] = {}
+    for c in result.unclaimed:
+        changes.setdefault(c.account or "", []).append(_change_row(c))
+    orphans = {o.account: _orphan_row(o) for o in result.orphans}
+    return [(ext, changes.get(ext, []), orphans.get(ext)) for ext in sorted({*changes, *orphans})]
+
+
+def _source_diff(found: dict[str, Found | str], outcomes: Unclaimed) -> SourceDiff:
+    changes: list[Change] = []
+    orphans: list[Orphan] = []
+    for ext in sorted(outcomes):
+        rows, orphan = outcomes[ext]
+        changes.extend(_change_from(c) for c in rows)
+        if orphan is not None:
+            orphans.append(Orphan(*orphan))
+    return SourceDiff(found, tuple(changes), tuple(orphans))
 
 
 def _valid(entry: Any, field: str) -> bool:

@@ -1,6 +1,7 @@
 """The diff cache: whatever changed between two plans, a plan made with what earlier
-runs found is byte-identical to one made from scratch; and when only identities'
-non-matching attributes changed, only their files' identities are diffed again."""
+runs found is byte-identical to one made from scratch; and only the changed files'
+identities are diffed again (joiners and leavers too), unless they contend for an
+account with an unchanged identity."""
 
 from __future__ import annotations
 
@@ -162,10 +163,11 @@ def _edit(kind: str, org: dict[str, Any], snap: dict[str, Any], rng: random.Rand
         people[iid]["title"] += " (acting)"
     elif kind == "email":  # a correlation value: matching may change
         people[iid]["email"] = f"{iid}.new@example.com"
-    elif kind == "joiner":
+    elif kind == "joiner":  # often with someone's email, maybe from another file
+        someone = rng.choice(sorted(i for p in org.values() for i in p) or [iid])
         people[f"{file}j{rng.randrange(1000)}"] = {
             "title": "New",
-            "email": f"{iid}@example.com" if rng.random() < 0.5 else f"j{file}@example.com",
+            "email": f"{someone}@example.com" if rng.random() < 0.5 else f"j{file}@example.com",
             "roles": ["everyone"],
         }
     elif kind == "leaver":
@@ -241,12 +243,29 @@ def test_only_the_changed_files_identities_are_diffed_again(
     plan_repository(root, TODAY, snap_path, allow_mass_changes=True)
     assert diffed and set(diffed) <= set(org["b"])
     diffed.clear()
-    org["c"]["c2"]["email"] = "c2.moved@example.com"  # matching may change: all again
+    org["c"]["c2"]["email"] = "c2.moved@example.com"  # a correlation value no one else's
+    del org["b"]["b0"]  # a leaver
+    org["c"]["c9"] = {"title": "New", "email": "c9@example.com", "roles": ["everyone"]}
     _write(root, org)
     plan_repository(root, TODAY, snap_path, allow_mass_changes=True)
-    assert {iid[0] for iid in diffed} == set(FILES)
+    assert diffed and {iid[0] for iid in diffed} == {"b", "c"}
     diffed.clear()
     _plans(root, snap_path, monkeypatch, cache)  # and each agrees with a plan from scratch
+
+    # a joiner with the email of an account someone in file a would adopt: the two
+    # contend for it, so every identity is matched again
+    snap = json.loads(snap_path.read_text())
+    adoptable = next(
+        acc["attributes"]["email"]
+        for acc in snap["sources"]["app"]["accounts"]
+        if acc.get("identity") is None and acc["attributes"].get("email", "").startswith("a")
+    )
+    org["c"]["c8"] = {"title": "New", "email": adoptable, "roles": ["everyone"]}
+    _write(root, org)
+    diffed.clear()
+    plan_repository(root, TODAY, snap_path, allow_mass_changes=True)
+    assert {iid[0] for iid in diffed} == set(FILES)
+    _plans(root, snap_path, monkeypatch, cache)
 
 
 def test_a_corrupt_entry_diffs_everything_again(
