@@ -12,8 +12,8 @@ a. parse: read and parse every YAML file of the repository, with PyYAML's
 b. cold: ``accesshive plan DIR --snapshot SNAP --today 2026-11-29 --out plan.json
    --format json > /dev/null`` with DIR/.accesshive and ``$ACCESSHIVE_CACHE_DIR``
    removed first (the OS page cache stays warm: "cold" means no tool cache);
-c. warm: the same again unchanged, and after changing one title in one identity
-   file (restored afterwards);
+c. warm: the same again unchanged, after changing one title in one identity file,
+   and after a joiner and a leaver in one identity file (each restored afterwards);
 d. stages: in one process, ``load_config`` (split into YAML parse, model
    validation, cross-file checks), ``expand``, ``load_snapshot``, fingerprinting the
    snapshot (as ``plan`` does when it reads one) and ``make_plan`` (split into diff,
@@ -430,6 +430,27 @@ def _edit_one_title(workdir: Path, size: int, repo: Path) -> dict[str, Any]:
     return {"file": str(path.relative_to(repo)), "from": m.group(2), "to": new[len(m.group(1)) :]}
 
 
+def _edit_joiner_and_leaver(workdir: Path, size: int, repo: Path) -> dict[str, Any]:
+    """An HR-feed pull request in the last people file: one person leaves (the first
+    identity is removed) and one joins (a copy of it under a new id and email); the
+    file is backed up first."""
+    people = sorted((repo / "identities" / "people").glob("*.yaml"))
+    path = people[-1] if people else _yaml_files(repo / "identities")[-1]
+    text = path.read_text(encoding="utf-8")
+    blocks = list(re.finditer(r"^  (\S+):\n(?:    .*\n)+", text, flags=re.MULTILINE))
+    if not blocks:
+        raise SystemExit(f"no identity in {path}")
+    first = blocks[0]
+    leaver = first.group(1)
+    joiner = "bench.joiner"
+    block = first.group(0).replace(f"  {leaver}:", f"  {joiner}:", 1)
+    block = re.sub(r"(email: )\S+", rf"\g<1>{joiner}@bench.example", block)
+    block = re.sub(r"(employee_number: )\d+", r"\g<1>999999", block)
+    _backup_path(workdir, size).write_text(json.dumps({"path": str(path), "text": text}))
+    path.write_text(text[: first.start()] + text[first.end() :] + block, encoding="utf-8")
+    return {"file": str(path.relative_to(repo)), "leaver": leaver, "joiner": joiner}
+
+
 def _plan_summary(path: Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("summary")  # type: ignore[no-any-return]
@@ -484,9 +505,15 @@ def bench_size(workdir: Path, size: int, args: argparse.Namespace) -> dict[str, 
     def series(
         launcher: list[str],
         note: str,
-        names: tuple[str, ...] = ("cold", "warm_unchanged", "warm_one_title"),
+        names: tuple[str, ...] = (
+            "cold",
+            "warm_unchanged",
+            "warm_one_title",
+            "warm_joiner_and_leaver",
+        ),
     ) -> dict[str, Any]:
-        """cold (tool caches removed first), warm unchanged, warm after one title edit."""
+        """cold (tool caches removed first), warm unchanged, warm after one title edit,
+        warm after a joiner and a leaver in one file (each edit undone after its run)."""
         shutil.rmtree(repo / ".accesshive", ignore_errors=True)
         shutil.rmtree(cache, ignore_errors=True)
         cache.mkdir(parents=True)
@@ -495,6 +522,8 @@ def bench_size(workdir: Path, size: int, args: argparse.Namespace) -> dict[str, 
             edit = None
             if name == "warm_one_title":
                 edit = _edit_one_title(workdir, size, repo)
+            elif name == "warm_joiner_and_leaver":
+                edit = _edit_joiner_and_leaver(workdir, size, repo)
             print(f"  plan ({name}{note}) ...", flush=True)
             plan_out.unlink(missing_ok=True)
             try:
@@ -700,6 +729,7 @@ def report(results: list[dict[str, Any]]) -> str:
                 "cold": "(b) plan, cold",
                 "warm_unchanged": "(c) plan, warm, unchanged",
                 "warm_one_title": "(c) plan, warm, one title changed",
+                "warm_joiner_and_leaver": "(c) plan, warm, a joiner and a leaver",
             }[name] + suffix
             lines.append(
                 f"{label:<38} {_secs(run):>18} {_mib(run['max_rss_bytes']):>12}  "
