@@ -102,7 +102,7 @@ def _boolean(value: Any) -> bool:
     raise ValueProblem(f"must be a boolean (true/false), got {_show(value)}")
 
 
-_TEXT = frozenset({"string", "email", "date"})
+TEXT_TYPES = frozenset({"string", "email", "date"})
 """Types whose values compare as text."""
 _PLAIN = AttributeSpec()
 """An attribute the source's schema does not declare: a case-insensitive string."""
@@ -115,7 +115,7 @@ def is_empty(value: Any) -> bool:
 def normalize(value: Any, spec: AttributeSpec | None) -> Any:
     """A comparable form: case folded unless case-exact, lists as sorted tuples, and every
     spelling of "nothing" (None, "", []) alike: targets drop empty attributes."""
-    if type(value) is str and (spec is None or spec.type in _TEXT):
+    if type(value) is str and (spec is None or spec.type in TEXT_TYPES):
         # the common case (names, emails), decided without the general dispatch below
         if not value:
             return None

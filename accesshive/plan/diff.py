@@ -14,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from accesshive.config import Config
-from accesshive.config.model import Source
-from accesshive.config.values import normalize
+from accesshive.config.model import AttributeSpec, Source
+from accesshive.config.values import TEXT_TYPES, normalize
 from accesshive.desired import DesiredAccount, DesiredCredential, DesiredState
 from accesshive.plan.orders import Change
 from accesshive.state.snapshot import Snapshot, SnapshotAccount, SourceSnapshot
@@ -261,7 +261,7 @@ class Matcher:
         self.claimed: set[str] = set()
         self.by_link: dict[str, SnapshotAccount] = {}
         schema = source.account.schema_
-        self.correlation = [(attr, schema.get(attr)) for attr in source.account.correlation]
+        correlation = [(attr, schema.get(attr)) for attr in source.account.correlation]
         self.by_attr: dict[str, dict[Any, list[SnapshotAccount]]] = {
             attr: {} for attr in source.account.correlation
         }
@@ -269,13 +269,17 @@ class Matcher:
         for acc in self.accounts:
             if acc.identity is not None and by_link.setdefault(acc.identity, acc) is acc:
                 continue
-            for attr, spec in self.correlation:
+            for attr, spec in correlation:
                 value = acc.attributes.get(attr)
                 if value not in (None, ""):
                     index = self.by_attr[attr]
                     index.setdefault(_key(normalize(value, spec)), []).append(acc)
         # attributes no account can be found by are not looked up at all
-        self.correlation = [(attr, spec) for attr, spec in self.correlation if self.by_attr[attr]]
+        self.correlation = [
+            (attr, spec, self.by_attr[attr], _text_fold(spec))
+            for attr, spec in correlation
+            if self.by_attr[attr]
+        ]
 
     def match(
         self, want: DesiredAccount
@@ -293,11 +297,14 @@ class Matcher:
                 linked = None
             else:
                 self.claimed.add(linked.external_id)
-        for attr, spec in self.correlation:
+        for attr, spec, index, fold in self.correlation:
             value = want.attributes.get(attr)
             if value is None or value == "":
                 continue
-            bucket = self.by_attr[attr].get(_key(normalize(value, spec)))
+            if fold is not None and type(value) is str:  # normalize's text case, inline
+                bucket = index.get(" ".join(value.split()).casefold() if fold else value)
+            else:
+                bucket = index.get(_key(normalize(value, spec)))
             found = (
                 [
                     acc
@@ -309,7 +316,8 @@ class Matcher:
                 if bucket
                 else []
             )
-            self.claimed.update(acc.external_id for acc in found)
+            if found:
+                self.claimed.update(acc.external_id for acc in found)
             if linked is not None:
                 return linked, "link", found
             if len(found) == 1:
@@ -327,7 +335,7 @@ class Matcher:
         groups of identities whose reaches do not meet match independently."""
         iid = want.identity
         out: list[str] = []
-        for attr, spec in self.correlation:
+        for attr, spec, _, _ in self.correlation:
             value = want.attributes.get(attr)
             if value is None or value == "":
                 continue
@@ -339,6 +347,14 @@ class Matcher:
 
 _BY_EXTERNAL_ID = operator.attrgetter("external_id")
 _BY_IDENTITY = operator.attrgetter("identity")
+
+
+def _text_fold(spec: AttributeSpec | None) -> bool | None:
+    """How ``normalize`` treats a text value of this attribute: True folds case and
+    spacing, False keeps it exact, None: not as text (``normalize`` decides)."""
+    if spec is None or spec.type in TEXT_TYPES:
+        return not (spec is not None and spec.case_exact)
+    return None
 
 
 def _key(value: Any) -> Any:
@@ -473,18 +489,23 @@ def _converged(source: Source, want: DesiredAccount, have: SnapshotAccount) -> b
             return False
     elif access == "revoked" and have.grants:
         return False
-    wanted, held = want.attributes, have.attributes
-    for attr in _in_order(want.synced):
-        new = wanted.get(attr, _ABSENT)
-        if new is _ABSENT:
-            continue
-        old = held.get(attr)
-        if new != old or type(new) is not type(old):
-            return False
-    return True
+    # Compared whole. Values equal as they are are equal normalised too (``normalize``
+    # maps numbers and booleans that are equal to equal values), so the closer look would
+    # find nothing; any attribute missing on either side gets the closer look.
+    pick = _picker(want.synced)
+    try:
+        return bool(pick(want.attributes) == pick(have.attributes))
+    except KeyError:
+        return False
 
 
 _ABSENT = object()
+
+
+@functools.lru_cache(maxsize=256)
+def _picker(names: frozenset[str]) -> Callable[[Mapping[str, Any]], Any]:
+    """The synced attributes' values of an account, for comparing two accounts whole."""
+    return operator.itemgetter(*sorted(names)) if names else lambda _: ()
 
 
 @functools.lru_cache(maxsize=4096)
