@@ -163,7 +163,8 @@ class _Shared:
         self._grants: dict[tuple[str, ...], dict[str, Mapping[str, str]]] = {}
         self._sets: dict[int, frozenset[str]] = {}
         self._accounts: dict[tuple[int, bool], tuple[_AccountPlan, ...]] = {}
-        self._programs: dict[tuple[str, ...], Program] = {}
+        self._programs: dict[int, Program] = {}
+        self._by_sources: dict[tuple[str, ...], Program] = {}
 
     def accounts(self, assignment: Assignment, ident: Identity) -> tuple[_AccountPlan, ...]:
         """The accounts an assignment means, in source order (the vault holds none)."""
@@ -184,10 +185,13 @@ class _Shared:
     def program(self, planned: tuple[_AccountPlan, ...]) -> Program:
         """The generated renderer for an identity with these accounts (one per distinct
         combination of sources: a handful in an org)."""
-        sids = tuple(sid for sid, *_ in planned)
-        found = self._programs.get(sids)
+        found = self._programs.get(id(planned))  # ``planned`` is shared, and kept
         if found is None:
-            found = self._programs[sids] = program([plan for _, _, plan, *_ in planned])
+            sids = tuple(sid for sid, *_ in planned)
+            found = self._by_sources.get(sids)
+            if found is None:
+                found = self._by_sources[sids] = program([plan for _, _, plan, *_ in planned])
+            self._programs[id(planned)] = found
         return found
 
     def grants(self, profiles: Mapping[str, str]) -> dict[str, Mapping[str, str]]:

@@ -124,7 +124,7 @@ def _alike(config: Config, identity: Identity) -> tuple[Any, ...]:
     credential = identity.credential
     if identity.type == "human":
         get = identity.attributes.get
-        rule_values = tuple([repr(get(k)) for k in _sorted_rule_keys(config)])
+        rule_values = tuple([_hashable(get(k)) for k in _sorted_rule_keys(config)])
     else:
         rule_values = ()
     return (
@@ -137,6 +137,11 @@ def _alike(config: Config, identity: Identity) -> tuple[Any, ...]:
         tuple(identity.platforms),
         rule_values,
     )
+
+
+def _hashable(value: Any) -> Any:
+    """A value as part of a dict key: text as itself, anything else by type and repr."""
+    return value if type(value) is str else (type(value).__name__, repr(value))
 
 
 def _assign(config: Config, identity: Identity) -> Assignment:

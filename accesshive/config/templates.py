@@ -66,12 +66,30 @@ def _slug(value: str, sep: str = ".") -> str:
     return re.sub(r"[^a-z0-9]+", sep, _ascii(value).lower()).strip(sep)
 
 
+# names, departments and sites repeat across an org: each distinct one is folded once
+_ascii_remembered = lru_cache(maxsize=1 << 16)(_ascii)
+_slug_remembered = lru_cache(maxsize=1 << 16)(_slug)
+
+
+def _or_fold(remembered: Callable[..., str], fold: Callable[..., str]) -> Callable[..., str]:
+    """``remembered`` as a jinja filter: arguments it cannot remember (a list) are folded
+    every time."""
+
+    def run(*args: Any) -> str:
+        try:
+            return remembered(*args)
+        except TypeError:
+            return fold(*args)
+
+    return run
+
+
 def _make_env() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
     )
-    env.filters["ascii"] = _ascii
-    env.filters["slug"] = _slug
+    env.filters["ascii"] = _or_fold(_ascii_remembered, _ascii)
+    env.filters["slug"] = _or_fold(_slug_remembered, _slug)
     return env
 
 
@@ -128,9 +146,8 @@ _FAST_FILTERS: dict[str, Callable[[str], str]] = {
     "lower": str.lower,
     "upper": str.upper,
     "trim": str.strip,
-    # names, departments and sites repeat across an org: fold each distinct one once
-    "ascii": lru_cache(maxsize=1 << 16)(_ascii),
-    "slug": lru_cache(maxsize=1 << 16)(_slug),
+    "ascii": _ascii_remembered,  # always given text here
+    "slug": _slug_remembered,
 }
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from accesshive.config import Config
 from accesshive.config.model import AttributeSpec, Source
-from accesshive.config.values import TEXT_TYPES, normalize
+from accesshive.config.values import TEXT_TYPES, is_empty, normalize
 from accesshive.desired import DesiredAccount, DesiredCredential, DesiredState
 from accesshive.plan.orders import Change
 from accesshive.state.snapshot import Snapshot, SnapshotAccount, SourceSnapshot
@@ -489,14 +489,22 @@ def _converged(source: Source, want: DesiredAccount, have: SnapshotAccount) -> b
             return False
     elif access == "revoked" and have.grants:
         return False
-    # Compared whole. Values equal as they are are equal normalised too (``normalize``
-    # maps numbers and booleans that are equal to equal values), so the closer look would
-    # find nothing; any attribute missing on either side gets the closer look.
+    # Values equal as they are are equal normalised too (``normalize`` maps numbers and
+    # booleans that are equal to equal values, and every kind of "nothing" to None), so
+    # the closer look would find nothing to update.
     pick = _picker(want.synced)
     try:
         return bool(pick(want.attributes) == pick(have.attributes))
-    except KeyError:
-        return False
+    except KeyError:  # an attribute one side lacks (targets drop empty ones)
+        pass
+    wanted, held = want.attributes, have.attributes
+    for attr in _in_order(want.synced):
+        new = wanted.get(attr, _ABSENT)
+        if new is _ABSENT or new == (old := held.get(attr)):
+            continue
+        if not (is_empty(new) and is_empty(old)):
+            return False
+    return True
 
 
 _ABSENT = object()
