@@ -72,14 +72,13 @@ _slug_remembered = lru_cache(maxsize=1 << 16)(_slug)
 
 
 def _or_fold(remembered: Callable[..., str], fold: Callable[..., str]) -> Callable[..., str]:
-    """``remembered`` as a jinja filter: arguments it cannot remember (a list) are folded
-    every time."""
+    """``remembered`` as a jinja filter: anything but text is folded every time."""
 
     def run(*args: Any) -> str:
-        try:
+        # only text is remembered: 1.0 and True are equal keys that fold differently
+        if all(type(arg) is str for arg in args):
             return remembered(*args)
-        except TypeError:
-            return fold(*args)
+        return fold(*args)
 
     return run
 
@@ -233,9 +232,13 @@ def _fast_test(node: nodes.Node) -> str | None:
     return None
 
 
+_JINJA_NAMES = frozenset({*ENV.globals, "self"})
+"""Names jinja resolves itself: its globals, and ``self`` (the template)."""
+
+
 def _fast_name(node: nodes.Node) -> str | None:
-    """``c['name']``; None for a name jinja would look up among its globals."""
-    if not isinstance(node, nodes.Name) or node.ctx != "load" or node.name in ENV.globals:
+    """``c['name']``; None for a name jinja resolves itself."""
+    if not isinstance(node, nodes.Name) or node.ctx != "load" or node.name in _JINJA_NAMES:
         return None
     return f"c[{node.name!r}]"
 
@@ -311,7 +314,8 @@ def render(value: str | int | bool, context: Mapping[str, Any]) -> str | int | b
     if len(results) >= MEMO_LIMIT:  # values of each person's own: the memo would not help
         return _render_jinja(value, context)
     try:
-        key = tuple([context.get(name, _MISSING) for name in names])
+        # each value with its type: 1, 1.0 and True are equal keys that render differently
+        key = tuple([(type(v), v) for v in [context.get(name, _MISSING) for name in names]])
         return results[key]
     except KeyError:
         pass

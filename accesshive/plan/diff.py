@@ -274,12 +274,13 @@ class Matcher:
                 if value not in (None, ""):
                     index = self.by_attr[attr]
                     index.setdefault(_key(normalize(value, spec)), []).append(acc)
-        # attributes no account can be found by are not looked up at all
+        # every attribute stays (the first one an identity has a value for decides, even
+        # where no account can be found by it); one no account is indexed by is not looked up
         self.correlation = [
-            (attr, spec, self.by_attr[attr], _text_fold(spec))
-            for attr, spec in correlation
-            if self.by_attr[attr]
+            (attr, spec, self.by_attr[attr], _text_fold(spec)) for attr, spec in correlation
         ]
+        self.indexed = any(self.by_attr.values())
+        """Whether any account could be found by correlation at all."""
 
     def match(
         self, want: DesiredAccount
@@ -301,7 +302,9 @@ class Matcher:
             value = want.attributes.get(attr)
             if value is None or value == "":
                 continue
-            if fold is not None and type(value) is str:  # normalize's text case, inline
+            if not index:
+                bucket = None
+            elif fold is not None and type(value) is str:  # normalize's text case, inline
                 bucket = index.get(" ".join(value.split()).casefold() if fold else value)
             else:
                 bucket = index.get(_key(normalize(value, spec)))
@@ -335,11 +338,11 @@ class Matcher:
         groups of identities whose reaches do not meet match independently."""
         iid = want.identity
         out: list[str] = []
-        for attr, spec, _, _ in self.correlation:
+        for attr, spec, index, _ in self.correlation:
             value = want.attributes.get(attr)
-            if value is None or value == "":
+            if not index or value is None or value == "":
                 continue
-            bucket = self.by_attr[attr].get(_key(normalize(value, spec)))
+            bucket = index.get(_key(normalize(value, spec)))
             if bucket:
                 out.extend(acc.external_id for acc in bucket if acc.identity in (None, iid))
         return out

@@ -240,7 +240,7 @@ class _Run:
         reach: dict[str, dict[str, list[str]]] = {}
         for sid in self.sources:
             matcher = Matcher(self.config.sources[sid], snapshot.source(sid))
-            if not matcher.correlation:
+            if not matcher.indexed:
                 continue  # no account to contend for on this source
             for file in self.files:
                 for want in self._wanted_of([file], sid):

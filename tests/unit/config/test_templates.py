@@ -113,3 +113,17 @@ def test_conditionals_take_the_fast_path_and_render_what_jinja_renders(
 def test_names_jinja_keeps_as_globals_go_to_jinja() -> None:
     assert fast_renderer("{{ range }}") is None
     assert fast_renderer("{% if dict is defined %}x{% endif %}") is None
+
+
+def test_equal_values_of_different_types_render_as_themselves() -> None:
+    """1, 1.0 and True are equal (and equal keys) in Python: what is remembered of one
+    must never be given for another."""
+    template = "{% if x %}{{ x }}{% endif %}"
+    assert [render(template, {"x": v}) for v in (1, True, 1.0)] == ["1", "True", "1.0"]
+    slug = compile_template("{{ x|slug ~ '' }}").environment.filters["slug"]
+    assert [slug(v) for v in (1.0, True, 1)] == ["1.0", "true", "1"]
+
+
+def test_jinja_special_names_go_to_jinja() -> None:
+    assert fast_renderer("{% if self %}s{% endif %}") is None
+    assert fast_renderer("{{ self }}") is None
