@@ -129,7 +129,12 @@ class Executor(AccountBatches):
         """(source, identity) → external id: from the plan, and from creates already done."""
         known: dict[tuple[str, str | None], str] = {}
         for o in self.plan.orders:
-            if o.change.account and o.change.identity and not o.change.details.get("duplicate"):
+            d = o.change.details
+            if (
+                o.change.account
+                and o.change.identity
+                and not (d.get("duplicate") or d.get("unassigned"))
+            ):
                 known[(o.change.source, o.change.identity)] = o.change.account
         results = self.store.results(self.plan.digest)
         for o in self.plan.orders:

@@ -553,11 +553,21 @@ def _in_order(names: frozenset[str]) -> tuple[str, ...]:
 def _unassigned(
     desired: DesiredState, source: Source, sid: str, have: SnapshotAccount
 ) -> Iterator[Change]:
-    """An identity's account on a source it is no longer assigned: its managed access goes."""
+    """An identity's account on a source it is no longer assigned (or one more account
+    linked to it): its managed access goes. Named by its external id, as duplicates are:
+    an identity may hold several such accounts."""
     managed = desired.managed_entitlements.get(sid, frozenset())
     name = _name(source, have.attributes)
     for ent in sorted(set(have.grants) & managed):
-        yield Change("revoke", sid, have.identity, have.external_id, name, entitlement=ent)
+        yield Change(
+            "revoke",
+            sid,
+            have.identity,
+            have.external_id,
+            name,
+            entitlement=ent,
+            details={"unassigned": True},
+        )
 
 
 def _orphan(source: Source, sid: str, have: SnapshotAccount) -> Orphan:

@@ -72,9 +72,11 @@ class Change:
             "source": self.source,
             "identity": self.identity,
             # an identity's one account is named by the identity (ids survive re-creation);
-            # orphans and duplicate accounts only by their external id
+            # orphans, duplicates and accounts it is no longer assigned by their external id
             "account": self.account
-            if self.identity is None or self.details.get("duplicate")
+            if self.identity is None
+            or self.details.get("duplicate")
+            or self.details.get("unassigned")
             else None,
             "entitlement": self.entitlement,
         }

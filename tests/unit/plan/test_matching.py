@@ -83,3 +83,33 @@ def test_an_account_matching_the_deciding_attribute_is_a_duplicate(
     plan = _plan(tmp_path, [LINKED, other])
     assert plan.orphans == ()  # type: ignore[attr-defined]
     assert len(plan.warnings) == 1 and "accounts app-2 also match" in plan.warnings[0]  # type: ignore[attr-defined]
+
+
+def test_each_account_of_an_identity_no_longer_assigned_loses_its_access(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """y holds two accounts on a source it is no longer assigned: one revoke per account,
+    each with its own order id (not one id for both, which refused the whole plan)."""
+    monkeypatch.setenv("ACCESSHIVE_CACHE_DIR", "off")
+    (tmp_path / "identities").mkdir()
+    (tmp_path / "accesshive.yaml").write_text(PROJECT)
+    (tmp_path / "identities" / "a.yaml").write_text(
+        IDENTITIES + "  y: {type: human, attributes: {email: y@example.com}}\n"
+    )
+    accounts = [
+        LINKED,
+        *(
+            {"external_id": ext, "identity": "y", "grants": ["staff"], "attributes": {"login": ext}}
+            for ext in ("app-7", "app-8")
+        ),
+    ]
+    (tmp_path / "snap.json").write_text(json.dumps({"sources": {"app": {"accounts": accounts}}}))
+    plan = plan_repository(
+        tmp_path, dt.date(2026, 11, 29), tmp_path / "snap.json", allow_mass_changes=True
+    )
+    revokes = [o for o in plan.orders if o.action == "revoke"]
+    assert sorted((o.change.identity, o.change.account) for o in revokes) == [
+        ("y", "app-7"),
+        ("y", "app-8"),
+    ]
+    assert len({o.id for o in revokes}) == 2
