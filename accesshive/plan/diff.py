@@ -186,7 +186,8 @@ def found_for(
     changes: list[Change] = []
     conflict = None
     if duplicates:
-        conflict = _duplicates_message(sid, want, have, matched_on, duplicates)
+        on = matched_on if matched_on != "link" else _deciding_attribute(source, want)
+        conflict = _duplicates_message(sid, want, have, on, duplicates)
         for dup in duplicates:
             changes.extend(
                 replace(c, details={**c.details, "duplicate": True})
@@ -406,6 +407,15 @@ def _grant_change(
         entitlement=ent,
         details={"access_profile": via} if via else {},
     )
+
+
+def _deciding_attribute(source: Source, want: DesiredAccount) -> str:
+    """The correlation attribute that found a linked identity's duplicates: the first one
+    it has a value for (``Matcher.match``)."""
+    for attr in source.account.correlation:
+        if want.attributes.get(attr) not in (None, ""):
+            return attr
+    return "link"
 
 
 def _duplicates_message(

@@ -82,7 +82,9 @@ def test_an_account_matching_the_deciding_attribute_is_a_duplicate(
     }
     plan = _plan(tmp_path, [LINKED, other])
     assert plan.orphans == ()  # type: ignore[attr-defined]
-    assert len(plan.warnings) == 1 and "accounts app-2 also match" in plan.warnings[0]  # type: ignore[attr-defined]
+    assert (
+        len(plan.warnings) == 1 and "accounts app-2 also match on employee_id" in plan.warnings[0]
+    )  # type: ignore[attr-defined]
 
 
 def test_each_account_of_an_identity_no_longer_assigned_loses_its_access(
