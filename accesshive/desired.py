@@ -119,9 +119,9 @@ def expand(
         )
         state, create = _account_state(lifecycle, ident, today)
         access = lifecycle.access
-        planned = shared.accounts(assignment, ident)
+        planned, made = shared.accounts(assignment, ident)
         recalled = [rendered.get((sid, iid)) for sid, *_ in planned] if rendered else None
-        attributes_of = _render_identity(config, shared, planned, iid, ident, recalled, problems)
+        attributes_of = _render_identity(config, made, planned, iid, ident, recalled, problems)
         for (sid, why, plan, via, grants, generate), attributes in zip(
             planned, attributes_of, strict=True
         ):
@@ -151,6 +151,8 @@ _NONE: Mapping[str, str] = MappingProxyType({})
 _AccountPlan = tuple[str, str, SourcePlan, Mapping[str, str], frozenset[str], bool]
 """(source, why, its plan, entitlement → profile, entitlements, generate a password)."""
 
+_Planned = tuple[tuple[_AccountPlan, ...], Program]
+
 
 class _Shared:
     """Identities with the same assignment get the same accounts and grants: one object
@@ -162,36 +164,29 @@ class _Shared:
         self._plans = plans
         self._grants: dict[tuple[str, ...], dict[str, Mapping[str, str]]] = {}
         self._sets: dict[int, frozenset[str]] = {}
-        self._accounts: dict[tuple[int, bool], tuple[_AccountPlan, ...]] = {}
-        self._programs: dict[int, Program] = {}
-        self._by_sources: dict[tuple[str, ...], Program] = {}
+        self._accounts: dict[tuple[int, bool], _Planned] = {}
+        self._programs: dict[tuple[str, ...], Program] = {}
 
-    def accounts(self, assignment: Assignment, ident: Identity) -> tuple[_AccountPlan, ...]:
-        """The accounts an assignment means, in source order (the vault holds none)."""
+    def accounts(self, assignment: Assignment, ident: Identity) -> _Planned:
+        """The accounts an assignment means, in source order (the vault holds none), and
+        the program that renders them (one per combination of sources: a handful)."""
         managed = is_managed_credential(ident)
         key = (id(assignment), managed)
         found = self._accounts.get(key)
         if found is None:
             grants = self.grants(assignment.profiles)
-            found = self._accounts[key] = tuple(
+            planned = tuple(
                 (sid, why, self._plans[sid], via, self.entitlements(via), generate)
                 for sid, why in sorted(assignment.sources.items())
                 if sid in self._plans
                 for via in [grants.get(sid, _NONE)]
                 for generate in [managed and self._config.sources[sid].kind == "google_workspace"]
             )
-        return found
-
-    def program(self, planned: tuple[_AccountPlan, ...]) -> Program:
-        """The generated renderer for an identity with these accounts (one per distinct
-        combination of sources: a handful in an org)."""
-        found = self._programs.get(id(planned))  # ``planned`` is shared, and kept
-        if found is None:
             sids = tuple(sid for sid, *_ in planned)
-            found = self._by_sources.get(sids)
-            if found is None:
-                found = self._by_sources[sids] = program([plan for _, _, plan, *_ in planned])
-            self._programs[id(planned)] = found
+            made = self._programs.get(sids)
+            if made is None:
+                made = self._programs[sids] = program([plan for _, _, plan, *_ in planned])
+            found = self._accounts[key] = (planned, made)
         return found
 
     def grants(self, profiles: Mapping[str, str]) -> dict[str, Mapping[str, str]]:
@@ -239,7 +234,7 @@ def _grants(config: Config, profiles: Mapping[str, str]) -> dict[str, dict[str, 
 
 def _render_identity(
     config: Config,
-    shared: _Shared,
+    made: Program,
     planned: tuple[_AccountPlan, ...],
     iid: str,
     ident: Identity,
@@ -256,7 +251,7 @@ def _render_identity(
     context = identity_context(iid, ident)
     if known is None:
         try:
-            return list(shared.program(planned)(context))
+            return list(made(context))
         except Exception:  # rendered again below, which reports it (or raises it)
             pass
     seen: dict[int, Any] = {}

@@ -303,12 +303,7 @@ class Matcher:
             value = want.attributes.get(attr)
             if value is None or value == "":
                 continue
-            if not index:
-                bucket = None
-            elif fold is not None and type(value) is str:  # normalize's text case, inline
-                bucket = index.get(" ".join(value.split()).casefold() if fold else value)
-            else:
-                bucket = index.get(_key(normalize(value, spec)))
+            bucket = _lookup(index, spec, fold, value) if index else None
             found = (
                 [
                     acc
@@ -339,11 +334,11 @@ class Matcher:
         groups of identities whose reaches do not meet match independently."""
         iid = want.identity
         out: list[str] = []
-        for attr, spec, index, _ in self.correlation:
+        for attr, spec, index, fold in self.correlation:
             value = want.attributes.get(attr)
             if not index or value is None or value == "":
                 continue
-            bucket = index.get(_key(normalize(value, spec)))
+            bucket = _lookup(index, spec, fold, value)
             if bucket:
                 out.extend(acc.external_id for acc in bucket if acc.identity in (None, iid))
         return out
@@ -351,6 +346,18 @@ class Matcher:
 
 _BY_EXTERNAL_ID = operator.attrgetter("external_id")
 _BY_IDENTITY = operator.attrgetter("identity")
+
+
+def _lookup(
+    index: dict[Any, list[SnapshotAccount]],
+    spec: AttributeSpec | None,
+    fold: bool | None,
+    value: Any,
+) -> list[SnapshotAccount] | None:
+    """The indexed accounts with this correlation value (normalised as the index is)."""
+    if fold is not None and type(value) is str:  # normalize's text case, without its dispatch
+        return index.get(" ".join(value.split()).casefold() if fold else value)
+    return index.get(_key(normalize(value, spec)))
 
 
 def _text_fold(spec: AttributeSpec | None) -> bool | None:

@@ -167,9 +167,8 @@ class _Run:
         per_source, reach = redone
         if changed or gone:
             self._put_state(now, per_source, {file: reach.get(file, {}) for file in changed})
-            for file, key in before.items():
-                if now.get(file) != key:
-                    cache.drop(key, self.scope)
+            for file in gone:  # versions only the replaced state used
+                cache.drop(before[file], self.scope)
         return per_source
 
     def _redo(

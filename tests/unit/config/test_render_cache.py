@@ -69,10 +69,10 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = desired_mod._render_identity
 
-    def spy(config, shared, planned, iid, ident, known, problems):  # type: ignore[no-untyped-def]
+    def spy(config, made, planned, iid, ident, known, problems):  # type: ignore[no-untyped-def]
         if known is None or None in known:
             calls.append(iid)
-        return real(config, shared, planned, iid, ident, known, problems)
+        return real(config, made, planned, iid, ident, known, problems)
 
     monkeypatch.setattr(desired_mod, "_render_identity", spy)
     return calls
