@@ -12,7 +12,9 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -128,3 +130,32 @@ def actor() -> str:
 
 def as_date(value: dt.datetime | None) -> dt.date:
     return (value or dt.datetime.now()).date()
+
+
+progress_option = click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show each stage and how long it took, on stderr (default: when stderr is a terminal).",
+)
+
+
+def stage_reporter(progress: bool | None) -> Callable[[str], AbstractContextManager[object]]:
+    """``operations`` steps shown on stderr: what runs, then how long it took (a cold
+    plan of a large org runs for half a minute; it should not look stuck)."""
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return lambda _: nullcontext()
+
+    @contextmanager
+    def step(label: str) -> Iterator[None]:
+        click.echo(f"{label} …", err=True, nl=False)
+        started = time.perf_counter()
+        try:
+            yield
+        except BaseException:
+            click.echo(" stopped", err=True)
+            raise
+        click.echo(f" {time.perf_counter() - started:.1f} s", err=True)
+
+    return step

@@ -20,7 +20,9 @@ from accesshive.cli._options import (
     format_option,
     handles_errors,
     print_diagnostics,
+    progress_option,
     repo_argument,
+    stage_reporter,
     store_options,
     today_option,
 )
@@ -97,6 +99,7 @@ def _render_plan(plan: Plan, fmt: str, text: str | None = None) -> None:
 )
 @today_option
 @store_options
+@progress_option
 @handles_errors
 def plan(
     directory: Path,
@@ -109,6 +112,7 @@ def plan(
     today: dt.datetime | None,
     environment: str | None,
     store_url: str | None,
+    progress: bool | None,
 ) -> None:
     """Compute the provisioning orders that bring the targets to the configuration.
 
@@ -121,6 +125,7 @@ def plan(
         allow_mass_changes,
         StoreRef(environment, store_url),
         author,
+        steps=stage_reporter(progress),
     )
     text = dumps(result) if out is not None or fmt == "json" else None  # once, for all uses
     if out is not None:

@@ -12,8 +12,8 @@ import datetime as dt
 import gc
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +103,15 @@ def bulk_work() -> Iterator[None]:
             gc.enable()
 
 
+Steps = Callable[[str], AbstractContextManager[object]]
+"""Announces each stage of a long command (``with steps("expanding …"):``): the CLI shows
+them on a terminal; everything else passes ``no_steps``."""
+
+
+def no_steps(_: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
 Loaded = tuple[Config, DesiredState]
 """A repository loaded and expanded: what plan and apply start from. A command that
 plans and then applies (``apply --auto-approve``, retry, the leaver policy) loads once
@@ -110,17 +119,25 @@ and hands this on: at 100,000 identities each load costs seconds."""
 
 
 def load_and_expand(
-    root: Path, today: dt.date, environment: str | None = None, config: Config | None = None
+    root: Path,
+    today: dt.date,
+    environment: str | None = None,
+    config: Config | None = None,
+    steps: Steps = no_steps,
 ) -> Loaded:
     """Load and expand, raising ``ConfigError`` with every problem of both stages.
 
     Identities pushed by identity providers (``scim serve``) join those of the YAML.
     ``config``: the repository as ``load_config`` already read it, to not read it twice.
     """
-    config = with_pushed_identities(config or load_config(root, environment), root)
-    recalled = render_cache.recall(config)
-    desired, problems = expand(config, today, recalled.attributes)
-    render_cache.remember(recalled, desired.accounts, identities_named(problems))
+    if config is None:
+        with steps(f"loading and checking {root}"):
+            config = load_config(root, environment)
+    config = with_pushed_identities(config, root)
+    with steps(f"expanding {len(config.identities):,} identities"):
+        recalled = render_cache.recall(config)
+        desired, problems = expand(config, today, recalled.attributes)
+        render_cache.remember(recalled, desired.accounts, identities_named(problems))
     if problems:
         raise ConfigError(locate(config, [*config.warnings, *problems]))
     return config, desired

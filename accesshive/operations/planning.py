@@ -12,7 +12,14 @@ from accesshive.config import Config, cache
 from accesshive.config.cache import code_digest
 from accesshive.diagnostics import Diagnostic
 from accesshive.errors import ConfigError
-from accesshive.operations._common import Loaded, StoreRef, bulk_work, load_and_expand
+from accesshive.operations._common import (
+    Loaded,
+    Steps,
+    StoreRef,
+    bulk_work,
+    load_and_expand,
+    no_steps,
+)
 from accesshive.plan.build import make_plan
 from accesshive.plan.diff_cache import cached_diff
 from accesshive.plan.model import Plan
@@ -46,40 +53,45 @@ def plan_repository(
     store: StoreRef | None = None,
     author: str | None = None,
     loaded: Loaded | None = None,
+    steps: Steps = no_steps,
 ) -> Plan:
     """Load, expand, diff against the snapshot, and build the plan (nothing is written).
 
     The snapshot is the file given, else the latest one stored by sync, else empty.
     ``loaded``: the repository already loaded and expanded (then it is not read again).
+    ``steps``: told of each stage as it starts (``operations._common.Steps``).
     """
     with bulk_work():
         config, desired = loaded or load_and_expand(
-            root, today, store.environment if store else None
+            root, today, store.environment if store else None, steps=steps
         )
-        fingerprints = None
-        if snapshot_file:
-            snapshot, content = read_snapshot(snapshot_file)
-            fingerprints = _remembered_fingerprints(content)
-        elif store is not None and store.exists(root):
-            with store.open(root) as opened:
-                snapshot, fingerprints = opened.latest_snapshot_and_fingerprints()
-        else:
-            snapshot = Snapshot()
-        if fingerprints is None:
-            fingerprints = snapshot.fingerprints()
+        with steps("reading the snapshot"):
+            fingerprints = None
             if snapshot_file:
-                _remember_fingerprints(content, fingerprints)
-        found = cached_diff(config, desired, snapshot, fingerprints, today)
-        return make_plan(
-            config,
-            desired,
-            snapshot,
-            today,
-            allow_mass_changes,
-            author,
-            found=found,
-            fingerprints=fingerprints,
-        )
+                snapshot, content = read_snapshot(snapshot_file)
+                fingerprints = _remembered_fingerprints(content)
+            elif store is not None and store.exists(root):
+                with store.open(root) as opened:
+                    snapshot, fingerprints = opened.latest_snapshot_and_fingerprints()
+            else:
+                snapshot = Snapshot()
+            if fingerprints is None:
+                fingerprints = snapshot.fingerprints()
+                if snapshot_file:
+                    _remember_fingerprints(content, fingerprints)
+        with steps(f"diffing {len(desired.accounts):,} accounts"):
+            found = cached_diff(config, desired, snapshot, fingerprints, today)
+        with steps(f"ordering {len(found.changes):,} changes"):
+            return make_plan(
+                config,
+                desired,
+                snapshot,
+                today,
+                allow_mass_changes,
+                author,
+                found=found,
+                fingerprints=fingerprints,
+            )
 
 
 def _fingerprints_key(content: str) -> str:

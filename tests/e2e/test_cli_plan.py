@@ -89,3 +89,33 @@ def test_guardrail_exit_code_is_3(tmp_path: Path) -> None:
         main, ["plan", str(repo), "--snapshot", CONVERGED, "--allow-mass-changes", *TODAY]
     )
     assert ok.exit_code == 0
+
+
+def test_progress_shows_each_stage_on_stderr_and_leaves_json_alone() -> None:
+    """On a terminal (or with --progress) a long plan says what it is doing; the plan on
+    stdout stays exactly what it is without."""
+    runner = CliRunner()
+    args = ["plan", QUICK, "--snapshot", DRIFTED, "--format", "json", *TODAY]
+    shown = runner.invoke(main, [*args, "--progress"])
+    quiet = runner.invoke(main, args)  # not a terminal: no progress
+    assert shown.exit_code == 0 and quiet.exit_code == 0, shown.output
+    assert shown.stdout == quiet.stdout
+    json.loads(shown.stdout)
+    stages = [line.split(" …")[0] for line in shown.stderr.splitlines()]
+    assert stages == [
+        f"loading and checking {QUICK}",
+        "expanding 5 identities",
+        "reading the snapshot",
+        "diffing 10 accounts",
+        stages[-1],
+    ]
+    assert stages[-1].startswith("ordering ") and stages[-1].endswith(" changes")
+    assert all(line.endswith(" s") for line in shown.stderr.splitlines())
+    assert quiet.stderr == ""
+
+
+def test_progress_says_where_a_plan_stopped() -> None:
+    broken = FIXTURES / "broken" / "dangling_role"
+    result = CliRunner().invoke(main, ["plan", str(broken), "--progress", *TODAY])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == f"loading and checking {broken} … stopped"
