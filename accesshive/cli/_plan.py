@@ -45,10 +45,17 @@ from accesshive.render import render_dot, render_markdown, render_mermaid, rende
     envvar="ACCESSHIVE_ENV",
     help="Validate as seen in this environment (its connection overlays).",
 )
+@progress_option
 @handles_errors
-def validate(directory: Path, fmt: str, today: dt.datetime | None, environment: str | None) -> None:
+def validate(
+    directory: Path,
+    fmt: str,
+    today: dt.datetime | None,
+    environment: str | None,
+    progress: bool | None,
+) -> None:
     """Check a config repository; exit 1 on any problem. Changes nothing."""
-    result = validate_repository(directory, as_date(today), environment)
+    result = validate_repository(directory, as_date(today), environment, stage_reporter(progress))
     print_diagnostics(result.diagnostics, fmt, ok=result.ok)
     if not result.ok:
         sys.exit(EXIT_ERROR)

@@ -37,9 +37,11 @@ class Validation:
         return not any(d.is_error for d in self.diagnostics)
 
 
-def validate_repository(root: Path, today: dt.date, environment: str | None = None) -> Validation:
+def validate_repository(
+    root: Path, today: dt.date, environment: str | None = None, steps: Steps = no_steps
+) -> Validation:
     try:
-        config, _ = load_and_expand(root, today, environment)
+        config, _ = load_and_expand(root, today, environment, steps=steps)
     except ConfigError as exc:
         return Validation(None, exc.diagnostics)
     return Validation(config, config.warnings)

@@ -119,3 +119,13 @@ def test_progress_says_where_a_plan_stopped() -> None:
     result = CliRunner().invoke(main, ["plan", str(broken), "--progress", *TODAY])
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == f"loading and checking {broken} … stopped"
+
+
+def test_validate_shows_its_stages_too() -> None:
+    result = CliRunner().invoke(main, ["validate", QUICK, "--progress", *TODAY])
+    assert result.exit_code == 0, result.output
+    assert [line.split(" …")[0] for line in result.stderr.splitlines()] == [
+        f"loading and checking {QUICK}",
+        "expanding 5 identities",
+    ]
+    assert "valid" in result.stdout
