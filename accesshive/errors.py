@@ -12,7 +12,8 @@ a bug and keeps its traceback.
     ├── PlanError                   exit 1  a plan cannot be computed (cycle, bad policy)
     │   └── GuardrailError          exit 3  the plan breaks a guardrail (mass deletes); needs a flag
     ├── PlanFileError               exit 1  a saved plan is unreadable, tampered with, or too new
-    │   └── StalePlanError          exit 1  the targets or config changed since the plan was made
+    │   ├── StalePlanError          exit 1  the targets or config changed since the plan was made
+    │   └── ForgedPlanError         exit 1  its orders are not what planning gives (edited file)
     ├── StoreError                  exit 1  the state store cannot be opened or upgraded
     │   └── LockedError             exit 4  another run holds the environment's lock
     ├── ConnectorError              exit 1  a target system refused or failed (``retryable`` says
@@ -82,6 +83,11 @@ class PlanFileError(AccessHiveError):
 
 class StalePlanError(PlanFileError):
     """The targets changed since the plan was made, in a way that changes its orders."""
+
+
+class ForgedPlanError(PlanFileError):
+    """A plan whose orders are not what planning gives for the repository and snapshot
+    it names: edited (even with its digest recomputed) or corrupted."""
 
 
 class StoreError(AccessHiveError):

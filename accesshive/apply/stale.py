@@ -1,11 +1,22 @@
-"""Is a saved plan still right for the targets? Checked just before apply.
+"""Is a saved plan genuine, and still right for the targets? Checked just before apply.
 
-The sources the remaining orders touch are read live. Where a source's
-fingerprint still matches the plan's, nothing changed. Where it does not, the
-plan is recomputed against the live state and compared order by order:
+Why apply plans again: a plan file is an artefact anyone with write access to a
+pull request or a CI cache can edit, and its digest is an unkeyed hash that the
+package's own functions recompute. So apply trusts nothing in it but the order ids
+and their dependencies: it recomputes the plan from the repository (its policies
+included) and the snapshot, and every remaining order must be what that gives.
+
+The sources the remaining orders touch are read live (vaults and manual sources
+are taken as stored). Where a source's fingerprint still matches the plan's, the
+snapshot is the one the plan was made from, and each order must come out of the
+recomputed plan exactly, review gate and sensitivity included: anything else is a
+forged or corrupted plan, refused. Where the fingerprint differs, the target
+changed, and the orders are compared by substance:
 - an order that is no longer needed becomes ``inactive`` when reached;
 - an order whose substance changed, or work the saved plan does not contain,
-  makes the plan stale: apply refuses and lists what changed.
+  makes the plan stale: apply refuses and lists what changed;
+- an order whose review gate or sensitivity differs from what the policies give
+  now is refused as forged.
 Changes that leave the orders as they were (someone else's edits elsewhere,
 or our own earlier partial run) do not stop apply.
 """
@@ -31,6 +42,8 @@ class Staleness:
     changed_sources: list[str] = field(default_factory=list)
     inactive: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    forged: list[str] = field(default_factory=list)
+    """Orders that are not what planning gives from this repository and snapshot."""
     live: dict[str, SourceSnapshot] = field(default_factory=dict)
     accounts: dict[str, str] = field(default_factory=dict)
     """order id → the account it acts on, as the live state shows it (for orders whose
@@ -60,22 +73,29 @@ def check_stale(
     desired: DesiredState,
     plan: Plan,
     done: set[str],
-    stored: Callable[[], Snapshot],
+    stored: Callable[[], tuple[Snapshot, dict[str, str]]],
     today: dt.date,
 ) -> Staleness:
-    """``stored``: reads the stored snapshot, needed (and read) only when a source changed
-    since the plan: on a large org it is the biggest thing the store holds."""
+    """``stored``: reads the stored snapshot and its fingerprints (what the sources apply
+    does not read live are taken from)."""
     result = Staleness()
     remaining = [o for o in plan.orders if o.id not in done]
-    touched = sorted({o.change.source for o in remaining if _readable(config, o.change.source)})
-    for sid in touched:
-        live = read_source(config, sid)
-        result.live[sid] = live
-        if live.fingerprint() != plan.fingerprints.get(sid):
-            result.changed_sources.append(sid)
-    if not result.changed_sources:
+    if not remaining:
         return result
-    sources = {**stored().sources, **result.live}
+    involved = sorted({o.change.source for o in remaining})
+    for sid in involved:
+        if _readable(config, sid):
+            result.live[sid] = read_source(config, sid)
+    snapshot, stored_fingerprints = stored()
+    sources = {**snapshot.sources, **result.live}
+    for sid in involved:
+        now = (
+            result.live[sid].fingerprint()
+            if sid in result.live
+            else stored_fingerprints.get(sid) or SourceSnapshot().fingerprint()
+        )
+        if now != plan.fingerprints.get(sid):
+            result.changed_sources.append(sid)
     fresh = make_plan(
         config,
         desired,
@@ -85,11 +105,13 @@ def check_stale(
         fingerprints={},  # only its orders are compared with the plan's
     )
     fresh_by_id = {o.id: o for o in fresh.orders}
-    saved_ids = {o.id for o in plan.orders}
+    changed = set(result.changed_sources)
     for order in remaining:
-        if order.change.source not in result.changed_sources:
-            continue
         now = fresh_by_id.get(order.id)
+        if order.change.source not in changed:
+            if now is None or _exact(now) != _exact(order):
+                result.forged.append(_not_planned(order, now))
+            continue
         if now is not None and now.change.account:
             result.accounts[order.id] = now.change.account
         if now is None:
@@ -99,13 +121,43 @@ def check_stale(
                 f"order {order.id} ({order.action} on {order.change.source}) would now be "
                 f"different: {_substance(order)} → {_substance(now)}"
             )
+        elif _review(now) != _review(order):
+            result.forged.append(_not_planned(order, now))
+    saved_ids = {o.id for o in plan.orders}
     for oid, order in fresh_by_id.items():
-        if oid not in saved_ids and order.change.source in result.changed_sources:
+        if oid not in saved_ids and order.change.source in changed:
             who = order.change.identity or order.change.account
             result.problems.append(
                 f"new work on {order.change.source} not in the plan: {order.action} for {who}"
             )
     return result
+
+
+def _exact(order: Order) -> dict[str, Any]:
+    """Everything an order says but its dependencies (which a partial run or a retry
+    legitimately narrows to the orders still in the plan)."""
+    out = order.to_json()
+    del out["depends_on"]
+    return out
+
+
+def _review(order: Order) -> tuple[Any, bool]:
+    return (order.gate.to_json() if order.gate else None, order.change.sensitive)
+
+
+def _not_planned(order: Order, now: Order | None) -> str:
+    what = f"order {order.id} ({order.action} on {order.change.source})"
+    if now is None:
+        return f"{what} is not an order planning gives for this repository and snapshot"
+    if _review(now) != _review(order):
+        gate = f"gated for {', '.join(now.gate.reviewer_groups)}" if now.gate else "not gated"
+        sensitive = "sensitive" if now.change.sensitive else "not sensitive"
+        return (
+            f"{what} carries a review gate or sensitivity the policies do not give it "
+            f"(they say: {gate}, {sensitive})"
+        )
+    fields = sorted(k for k, v in _exact(order).items() if _exact(now).get(k) != v)
+    return f"{what} differs from what planning gives in {', '.join(fields)}"
 
 
 def _readable(config: Config, sid: str) -> bool:

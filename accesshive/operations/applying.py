@@ -16,7 +16,7 @@ from accesshive.apply.stale import Staleness, check_stale
 from accesshive.approvals.operations import check as check_approvals
 from accesshive.config import Config, load_config
 from accesshive.config.structure import suggest
-from accesshive.errors import ConnectorError, PlanError, StalePlanError
+from accesshive.errors import ConnectorError, ForgedPlanError, PlanError, StalePlanError
 from accesshive.operations._common import Loaded, StoreRef, latest_applied, load_and_expand
 from accesshive.operations.planning import plan_repository
 from accesshive.operations.promotion import require_promotion
@@ -54,7 +54,9 @@ def apply_plan(
         done = {oid for oid, s in prior.items() if s.state in DONE}
         verdicts = check_approvals(config, plan, opened)
         approved = approved | {oid for oid, v in verdicts.items() if v.approved}
-        staleness = check_stale(config, desired, plan, done, opened.latest_snapshot, today)
+        staleness = check_stale(
+            config, desired, plan, done, opened.latest_snapshot_and_fingerprints, today
+        )
         _refuse_if_stale(opened, plan, staleness, actor)
         run_id = opened.start_run(plan.digest, actor)
         opened.audit(
@@ -88,9 +90,19 @@ def apply_plan(
 
 
 def _refuse_if_stale(store: Store, plan: Plan, staleness: Staleness, actor: str) -> None:
-    """Keep what the live read saw; refuse (audited) a plan whose orders would now differ."""
+    """Keep what the live read saw; refuse (audited) a plan whose orders would now differ,
+    or that is not what planning gives (forged: nothing of it runs)."""
     for sid, live in sorted(staleness.live.items()):
         store.save_snapshot(sid, live)
+    if staleness.forged:
+        store.audit(actor, "apply_refused", plan.digest, {"forged": staleness.forged})
+        raise ForgedPlanError(
+            "the plan is not what `accesshive plan` makes from this repository and the "
+            "snapshot it was made from, so nothing of it is applied:\n  "
+            + "\n  ".join(staleness.forged)
+            + "\nReview gates and sensitivity come from the repository's policies, never from "
+            "the plan file. Plan again, and apply the file `plan` wrote, unedited."
+        )
     if staleness.problems:
         store.audit(actor, "apply_refused", plan.digest, {"problems": staleness.problems})
         raise StalePlanError(
