@@ -89,12 +89,12 @@ def check_stale(
     snapshot, stored_fingerprints = stored()
     sources = {**snapshot.sources, **result.live}
     for sid in involved:
-        now = (
+        current = (
             result.live[sid].fingerprint()
             if sid in result.live
             else stored_fingerprints.get(sid) or SourceSnapshot().fingerprint()
         )
-        if now != plan.fingerprints.get(sid):
+        if current != plan.fingerprints.get(sid):
             result.changed_sources.append(sid)
     fresh = make_plan(
         config,
