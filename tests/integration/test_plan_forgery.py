@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from accesshive.cli import main
 from accesshive.errors import ForgedPlanError
-from accesshive.operations import StoreRef, apply_plan, plan_repository
+from accesshive.operations import StoreRef, apply_plan
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Gate, Order
 from accesshive.plan.planfile import read_plan, write_plan
