@@ -1,9 +1,16 @@
 """The audit log's hash chain: each entry carries the hash of the one before.
 
-Why: an audit trail is only worth something if editing it shows. Editing an
-entry changes its hash; removing or reordering entries breaks the chain of
-previous hashes; cutting the newest entries off is caught against the anchor
-that forwarding keeps (the last entry a SIEM received).
+Why: an audit trail is only worth something if editing it shows. An entry's hash
+covers every column of it (its environment and sequence number too), so editing
+any of them changes the hash; removing or reordering entries breaks the chain of
+previous hashes. Cutting the newest entries off, or rewriting the chain and
+recomputing every hash, is caught against the signed checkpoints
+(``checkpoints``) and the anchors that forwarding keeps (the last entry a SIEM
+received).
+
+Entries written before the hash covered the environment and sequence number
+(format 1) still verify, but only as the log's beginning: once an entry of the
+current format appears, every later one must be of it.
 """
 
 from __future__ import annotations
@@ -15,9 +22,24 @@ from typing import Any
 
 
 def entry_hash(
-    prev: str | None, at: str, actor: str, event: str, subject: str | None, details: str
+    environment: str,
+    seq: int,
+    prev: str | None,
+    at: str,
+    actor: str,
+    event: str,
+    subject: str | None,
+    details: str,
 ) -> str:
     """``details`` is the canonical JSON text stored with the entry."""
+    fields = ["v2", environment, str(seq), prev or "", at, actor, event, subject or "", details]
+    return hashlib.sha256("\0".join(fields).encode("utf-8")).hexdigest()
+
+
+def legacy_entry_hash(
+    prev: str | None, at: str, actor: str, event: str, subject: str | None, details: str
+) -> str:
+    """Format 1 (before the hash covered the environment and sequence number)."""
     return hashlib.sha256(
         "\0".join([prev or "", at, actor, event, subject or "", details]).encode("utf-8")
     ).hexdigest()
@@ -25,6 +47,7 @@ def entry_hash(
 
 @dataclass(frozen=True)
 class AuditEntry:
+    environment: str
     seq: int
     at: str
     actor: str
@@ -38,6 +61,7 @@ class AuditEntry:
         import json
 
         return {
+            "environment": self.environment,
             "seq": self.seq,
             "at": self.at,
             "actor": self.actor,
@@ -65,6 +89,7 @@ def verify_chain(
     prev: str | None = None
     last_seq = 0
     seen: dict[int, str] = {}
+    legacy = True  # format 1 entries may only begin the log
     for entry in entries:
         if entry.seq <= last_seq:
             return Problem(entry.seq, "out of order")
@@ -76,9 +101,20 @@ def verify_chain(
             )
             return Problem(entry.seq, what)
         expected = entry_hash(
-            prev, entry.at, entry.actor, entry.event, entry.subject, entry.details
+            entry.environment,
+            entry.seq,
+            prev,
+            entry.at,
+            entry.actor,
+            entry.event,
+            entry.subject,
+            entry.details,
         )
-        if entry.hash != expected:
+        if entry.hash == expected:
+            legacy = False
+        elif not legacy or entry.hash != legacy_entry_hash(
+            prev, entry.at, entry.actor, entry.event, entry.subject, entry.details
+        ):
             return Problem(
                 entry.seq, f"edited ({entry.event} at {entry.at} does not match its hash)"
             )

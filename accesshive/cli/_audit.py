@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
 import click
 
-from accesshive.audit.chain import verify_chain
 from accesshive.audit.export import to_cef, to_jsonl
 from accesshive.audit.forward import forward
+from accesshive.audit.verify import verify_log
 from accesshive.cli._options import format_option, handles_errors, repo_argument, store_options
 from accesshive.errors import EXIT_ERROR
 from accesshive.operations import StoreRef
@@ -23,17 +24,38 @@ def audit() -> None:
 
 @audit.command(name="verify")
 @repo_argument
+@format_option("text", "json")
 @store_options
 @handles_errors
-def audit_verify(directory: Path, environment: str | None, store_url: str | None) -> None:
-    """Check the hash chain; name the first edited, removed or reordered entry."""
+def audit_verify(directory: Path, fmt: str, environment: str | None, store_url: str | None) -> None:
+    """Check the hash chain and its signed checkpoints; name every edited, removed,
+    reordered or cut-off entry.
+
+    Checkpoints are signed with the key in $ACCESSHIVE_AUDIT_KEY (else the vault's
+    $ACCESSHIVE_MASTER_KEY); $ACCESSHIVE_AUDIT_WITNESS names a file, outside the store,
+    that keeps a copy of the latest one."""
     with StoreRef(environment, store_url).open(directory) as store:
-        entries = store.audit_entries()
-        problem = verify_chain(entries, store.anchors())
-    if problem is not None:
-        click.secho(f"✗ audit log of '{environment}' is broken at {problem}", fg="red", err=True)
+        report = verify_log(store)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
+    else:
+        for warning in report.warnings:
+            click.secho(f"! {warning}", fg="yellow", err=True)
+        for problem in report.problems:
+            click.secho(
+                f"✗ audit log of '{report.environment}' is broken at {problem}",
+                fg="red",
+                err=True,
+            )
+        if report.intact:
+            pinned = (
+                f"; signed checkpoint at #{report.latest.seq} ({report.latest.at}) holds"
+                if report.latest and report.signatures_checked
+                else ""
+            )
+            click.secho(f"✓ {report.entries} audit entries, chain intact{pinned}", fg="green")
+    if not report.intact:
         sys.exit(EXIT_ERROR)
-    click.secho(f"✓ {len(entries)} audit entries, chain intact", fg="green")
 
 
 @audit.command(name="export")

@@ -1,5 +1,11 @@
 """The audit log's tables: the hash-chained entries (each hashes the one before, for
-tamper evidence) and the cursors of the consumers that forward them to a SIEM."""
+tamper evidence), the signed checkpoints of the chain's head, and the cursors of the
+consumers that forward them to a SIEM.
+
+Every append first checks the log against its latest checkpoint (once per opened
+store), then writes the entries and a new checkpoint in the same transaction: a log
+cut or rewritten since the last run refuses to grow, so nothing is written on top of
+it (``audit verify`` says where it broke)."""
 
 from __future__ import annotations
 
@@ -7,6 +13,14 @@ import json
 from typing import Any
 
 from accesshive.audit.chain import AuditEntry, entry_hash
+from accesshive.audit.checkpoints import (
+    AuditKeys,
+    Checkpoint,
+    read_witness,
+    witness_path,
+    write_witness,
+)
+from accesshive.errors import StoreError
 from accesshive.store._db import Database
 from accesshive.store._values import now
 
@@ -21,6 +35,17 @@ class AuditLog(Database):
         """Append to the audit log; each entry hashes the one before (tamper evidence)."""
         self.audit_many(actor, event, [(subject, details)])
 
+    _audit_keys: AuditKeys | None = None
+    _audit_keys_read = False
+    _audit_checked = False
+
+    def audit_keys(self) -> AuditKeys | None:
+        """The checkpoint signing keys of this process's environment (read once)."""
+        if not self._audit_keys_read:
+            self._audit_keys = AuditKeys.from_environment()
+            self._audit_keys_read = True
+        return self._audit_keys
+
     def audit_many(
         self, actor: str, event: str, entries: list[tuple[str | None, dict[str, Any]]]
     ) -> None:
@@ -34,30 +59,115 @@ class AuditLog(Database):
                 (self.environment,),
             )
             prev = rows[0][0] if rows else None
+            keys = self.audit_keys()
+            if keys is not None and not self._audit_checked:
+                self._check_against_checkpoints(keys)
+                self._audit_checked = True
             at = now()
             values = []
-            for subject, details in entries:
+            for seq, (subject, details) in zip(
+                self._next_audit_seqs(len(entries)), entries, strict=True
+            ):
                 body = _CANONICAL.encode(details)
-                digest = entry_hash(prev, at, actor, event, subject, body)
-                values.append((self.environment, at, actor, event, subject, body, prev, digest))
+                digest = entry_hash(self.environment, seq, prev, at, actor, event, subject, body)
+                values.append(
+                    (seq, self.environment, at, actor, event, subject, body, prev, digest)
+                )
                 prev = digest
             self._executemany(
-                "INSERT INTO audit (environment, at, actor, event, subject, details, prev_hash, "
-                "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO audit (seq, environment, at, actor, event, subject, details, "
+                "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
             )
+            if keys is not None:
+                self._save_checkpoint(keys.sign(self.environment, values[-1][0], prev or "", at))
+
+    def _next_audit_seqs(self, n: int) -> list[int]:
+        """The sequence numbers of the next ``n`` entries. Why chosen before the insert:
+        an entry's hash covers its own number. The table is shared by every environment of
+        a PostgreSQL store, so there the numbers come from the column's sequence."""
+        if getattr(self, "dialect", "") == "postgresql":
+            rows = self._execute(
+                "SELECT nextval(pg_get_serial_sequence('audit', 'seq')) FROM generate_series(1, ?)",
+                (n,),
+            )
+            return sorted(int(r[0]) for r in rows)
+        rows = self._execute("SELECT COALESCE(MAX(seq), 0) FROM audit")
+        first = int(rows[0][0]) + 1
+        return list(range(first, first + n))
+
+    def _save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self._execute(
+            "INSERT INTO audit_checkpoints (environment, seq, hash, at, key_id, signature) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                checkpoint.environment,
+                checkpoint.seq,
+                checkpoint.hash,
+                checkpoint.at,
+                checkpoint.key_id,
+                checkpoint.signature,
+            ),
+        )
+        path = witness_path()
+        if path is not None:
+            write_witness(path, checkpoint)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        rows = self._execute(
+            "SELECT environment, seq, hash, at, key_id, signature FROM audit_checkpoints "
+            "WHERE environment = ? ORDER BY seq, id",
+            (self.environment,),
+        )
+        return [Checkpoint(r[0], int(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+    def witness(self) -> Checkpoint | None:
+        """The latest checkpoint kept outside the store (``ACCESSHIVE_AUDIT_WITNESS``)."""
+        path = witness_path()
+        return read_witness(path, self.environment) if path is not None else None
+
+    def _check_against_checkpoints(self, keys: AuditKeys) -> None:
+        """Refuse to append to a log that no longer holds its latest checkpoint (the one
+        in the store and the one in the witness file): its tail was cut, or it was
+        rewritten and rehashed, since the last run."""
+        rows = self._execute(
+            "SELECT environment, seq, hash, at, key_id, signature FROM audit_checkpoints "
+            "WHERE environment = ? ORDER BY seq DESC, id DESC LIMIT 1",
+            (self.environment,),
+        )
+        latest = [Checkpoint(r[0], int(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+        witness = self.witness()
+        for checkpoint in [*latest, *([witness] if witness else [])]:
+            why = keys.verify(checkpoint)
+            if why is None:
+                found = self._execute(
+                    "SELECT hash FROM audit WHERE environment = ? AND seq = ?",
+                    (self.environment, checkpoint.seq),
+                )
+                if not found:
+                    why = "that entry is missing: the log was cut"
+                elif found[0][0] != checkpoint.hash:
+                    why = "that entry's hash differs: the log was rewritten and rehashed"
+            if why is not None:
+                where = getattr(self, "location", "the store")
+                raise StoreError(
+                    f"the audit log of '{self.environment}' in {where} does not match its "
+                    f"checkpoint #{checkpoint.seq} (signed {checkpoint.at}): {why}. Someone "
+                    "who could write the store changed its history; nothing more is written "
+                    "on top of it. Run `accesshive audit verify` to see where it breaks."
+                )
 
     def audit_entries(self, since: str | None = None, after_seq: int = 0) -> list[AuditEntry]:
         sql = (
-            "SELECT seq, at, actor, event, subject, details, prev_hash, hash FROM audit "
-            "WHERE environment = ? AND seq > ?"
+            "SELECT environment, seq, at, actor, event, subject, details, prev_hash, hash "
+            "FROM audit WHERE environment = ? AND seq > ?"
         )
         params: list[Any] = [self.environment, after_seq]
         if since:
             sql += " AND at >= ?"
             params.append(since)
         rows = self._execute(sql + " ORDER BY seq", params)
-        return [AuditEntry(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+        return [AuditEntry(r[0], int(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows]
 
     def cursor(self, name: str) -> tuple[int, str | None]:
         """How far an audit consumer got: (last seq, its hash)."""

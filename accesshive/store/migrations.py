@@ -171,6 +171,23 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        7,
+        (
+            # the audit log's head, signed with a key that is not in the store, at every
+            # append: a log cut short of, or rewritten below, a checkpoint is found
+            """CREATE TABLE audit_checkpoints (
+                id {serial},
+                environment TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                hash TEXT NOT NULL,
+                at TEXT NOT NULL,
+                key_id TEXT NOT NULL,
+                signature TEXT NOT NULL
+            )""",
+            "CREATE INDEX audit_checkpoints_by_seq ON audit_checkpoints (environment, seq)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from accesshive.audit.chain import legacy_entry_hash, verify_chain
 from accesshive.errors import LockedError, StoreError
 from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
 from accesshive.store import Store, Task, open_store
@@ -198,6 +199,7 @@ def test_older_schema_upgrades_with_data_intact(make_store: Factory) -> None:
             "sightings",
             "idp_records",
             "idp_tokens",
+            "audit_checkpoints",
             "schema_version",
         ):
             store._execute(f"DROP TABLE IF EXISTS {table}")
@@ -215,7 +217,19 @@ def test_older_schema_upgrades_with_data_intact(make_store: Factory) -> None:
                 "INSERT INTO plans (digest, environment, created_at, config_digest, content) "
                 "VALUES ('d1', 'default', 'now', 'c', '{}')"
             )
+            # an audit entry hashed the way format 1 did (no environment, no seq)
+            old = legacy_entry_hash(None, "2026-01-01", "ci", "plan_made", "d1", "{}")
+            store._execute(
+                "INSERT INTO audit (environment, at, actor, event, subject, details, "
+                "prev_hash, hash) VALUES ('default', '2026-01-01', 'ci', 'plan_made', 'd1', "
+                "'{}', NULL, ?)",
+                (old,),
+            )
     with make_store() as upgraded:
+        upgraded.audit("ci", "after_upgrade", None, {})
+        entries = upgraded.audit_entries()
+        assert [e.event for e in entries] == ["plan_made", "after_upgrade"]
+        assert verify_chain(entries) is None  # the old entry still verifies, as the start
         assert upgraded.schema_version() == LATEST
         assert [a.external_id for a in upgraded.latest_snapshot().source("wiki").accounts] == [
             "old"
