@@ -114,6 +114,10 @@ class AuditKeys:
                     raise StoreError(f"${variable} cannot sign audit checkpoints: {exc}") from exc
         return None
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self._keys))
+
     def sign(self, environment: str, seq: int, hash_: str, at: str) -> Checkpoint:
         key = self._keys[self._current]
         signature = key.sign(_message(environment, seq, hash_, at)).hex()

@@ -129,11 +129,15 @@ class AuditLog(Database):
     def _check_against_checkpoints(self, keys: AuditKeys) -> None:
         """Refuse to append to a log that no longer holds its latest checkpoint (the one
         in the store and the one in the witness file): its tail was cut, or it was
-        rewritten and rehashed, since the last run."""
+        rewritten and rehashed, since the last run. Only checkpoints of keys in the ring
+        count here (a master key rotated out of the ring must not stop every run);
+        ``audit verify`` reports the others."""
+        known = keys.key_ids
         rows = self._execute(
             "SELECT environment, seq, hash, at, key_id, signature FROM audit_checkpoints "
-            "WHERE environment = ? ORDER BY seq DESC, id DESC LIMIT 1",
-            (self.environment,),
+            f"WHERE environment = ? AND key_id IN ({', '.join('?' * len(known))}) "
+            "ORDER BY seq DESC, id DESC LIMIT 1",
+            (self.environment, *known),
         )
         latest = [Checkpoint(r[0], int(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
         witness = self.witness()
