@@ -9,6 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from accesshive.connectors.registry import register
+from tests.support.memory_connector import MemoryConnector
+
+# The in-memory, fault-injecting connector is the tests' own: registered here, for this
+# process only, never shipped in the package's registry.
+register("memory", MemoryConnector)
+
 # The parse cache of the tests lives in a throwaway directory, never in ~/.cache.
 os.environ.setdefault("ACCESSHIVE_CACHE_DIR", tempfile.mkdtemp(prefix="accesshive-cache-"))
 

@@ -2,6 +2,9 @@
 
 Built-in connectors are listed here; other packages add theirs through the
 ``accesshive.connectors`` entry point group (name = kind, value = the class).
+Code running in the same process (a test suite, an application embedding
+accesshive) may add one with ``register``; nothing in a configuration or the
+environment can.
 """
 
 from __future__ import annotations
@@ -16,12 +19,25 @@ from accesshive.errors import ConnectorError
 BUILTIN = {
     "sql": "accesshive.connectors.sql:SqlConnector",
     "manual": "accesshive.connectors.manual:ManualConnector",
-    "memory": "accesshive.connectors.memory:MemoryConnector",
     "scim": "accesshive.connectors.scim:ScimConnector",
     "ldap": "accesshive.connectors.ldap:LdapConnector",
     "google_workspace": "accesshive.connectors.google_workspace:GoogleWorkspaceConnector",
 }
 ENTRY_POINT_GROUP = "accesshive.connectors"
+_registered: dict[str, type[Connector]] = {}
+
+
+def register(kind: str, cls: type[Connector]) -> None:
+    """Make ``cls`` the connector of ``kind`` in this process (the tests' stand-ins).
+
+    A built-in kind is never replaced."""
+    if kind in BUILTIN:
+        raise ValueError(f"'{kind}' is a built-in connector kind; it cannot be replaced")
+    _registered[kind] = cls
+
+
+def unregister(kind: str) -> None:
+    _registered.pop(kind, None)
 
 
 def connector_class(kind: str) -> type[Connector] | None:
@@ -31,6 +47,8 @@ def connector_class(kind: str) -> type[Connector] | None:
         mod = __import__(module, fromlist=[name])
         cls: type[Connector] = getattr(mod, name)
         return cls
+    if kind in _registered:
+        return _registered[kind]
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == kind:
             loaded: type[Connector] = ep.load()

@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from accesshive.cli import main
-from accesshive.connectors.memory import MemoryConnector
 from accesshive.errors import StalePlanError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.store import open_store
 from tests.conftest import EXAMPLES
+from tests.support.memory_connector import MemoryConnector
 
 TODAY = dt.date(2026, 11, 29)
 STORE = StoreRef()

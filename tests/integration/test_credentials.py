@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from accesshive.cli import main
 from accesshive.config import load_config
-from accesshive.connectors.memory import MemoryConnector
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.planfile import write_plan
 from accesshive.vault import open_vault
+from tests.support.memory_connector import MemoryConnector
 
 TODAY = dt.date(2026, 11, 29)
 EXTERNAL_SECRET = "ghp_supplied_value_0123456789abcdef"

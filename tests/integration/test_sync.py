@@ -11,11 +11,11 @@ from click.testing import CliRunner
 
 from accesshive.cli import main
 from accesshive.config import load_config
-from accesshive.connectors.memory import MemoryConnector
 from accesshive.errors import ConnectorError
 from accesshive.store import Task, open_store
 from accesshive.sync import read_source, sync
 from tests.conftest import EXAMPLES
+from tests.support.memory_connector import MemoryConnector
 
 
 @pytest.fixture

@@ -1,8 +1,12 @@
-"""The in-memory connector: the template for new connectors and the tests' stand-in.
+"""The in-memory connector: the tests' stand-in target (and a template for new connectors).
 
 It keeps accounts in a dict shared by name (``connection.store``), honours every
 obligation of the protocol (idempotent create/grant/revoke/delete, adoption by
 correlation) and can be told to fail, to test retries and fail-closed reads.
+
+It is not shipped: a fault-injecting target has no place in the connector
+registry of a production install. ``tests/conftest.py`` registers it as the
+``memory`` connector for the test session only (``registry.register``).
 """
 
 from __future__ import annotations
@@ -30,19 +34,28 @@ class MemoryConnector(Connector):
         return self.stores.setdefault(self._store_name, {})
 
     failures: ClassVar[dict[tuple[str, str], int]] = {}
+    """(source, operation) → calls that consulted ``connection.fail.<operation>``."""
+    fired: ClassVar[dict[tuple[str, str], int]] = {}
+    """(source, operation) → how many times an injected fault actually fired."""
     broken: ClassVar[set[str]] = set()
     """Stores whose target is "down": every call after the first page fails."""
 
-    def _fail(self, operation: str) -> None:
+    def _fail(self, operation: str) -> bool:
         """Fail as ``connection.fail.<operation>`` says: ``message``, ``retryable``, and
-        ``times`` (fail only the first N calls; all of them when absent)."""
+        ``times`` (fail only the first N calls; all of them when absent).
+
+        ``drop: true`` instead of a message is a target that answers success and keeps
+        nothing: no error is raised, and True tells the operation to store nothing."""
         failure = self.source.connection.get("fail", {}).get(operation)
         if not failure:
-            return
+            return False
         key = (self.source_id, operation)
         count = self.failures[key] = self.failures.get(key, 0) + 1
         if "times" in failure and count > int(failure["times"]):
-            return
+            return False
+        self.fired[key] = self.fired.get(key, 0) + 1
+        if failure.get("drop"):
+            return True
         raise self.error(
             str(failure["message"]),
             retryable=bool(failure.get("retryable")),
@@ -111,7 +124,8 @@ class MemoryConnector(Connector):
         self.accounts.pop(external_id, None)
 
     def grant(self, external_id: str, entitlement: str) -> None:
-        self._fail("grant")
+        if self._fail("grant"):
+            return  # accepted, silently dropped
         self._account(external_id)["grants"].add(entitlement)
 
     def revoke(self, external_id: str, entitlement: str) -> None:

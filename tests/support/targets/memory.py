@@ -11,7 +11,7 @@ import pytest
 
 from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext
-from accesshive.connectors.memory import MemoryConnector
+from tests.support.memory_connector import MemoryConnector
 from tests.support.targets import Target
 
 _names = itertools.count()

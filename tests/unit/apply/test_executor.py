@@ -12,13 +12,13 @@ import pytest
 from accesshive.apply import pool
 from accesshive.apply.executor import ApplyResult, Executor
 from accesshive.config import load_config
-from accesshive.connectors.memory import MemoryConnector
 from accesshive.desired import expand
 from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
 from accesshive.state.snapshot import Snapshot
 from accesshive.store import Store, open_store
 from tests.support.faults import Fault, FaultPlan, FaultyConnector
+from tests.support.memory_connector import MemoryConnector
 
 TODAY = dt.date(2026, 11, 29)
 _names = itertools.count()
