@@ -1,5 +1,9 @@
 """The embedded default store: one SQLite file per environment under ``.accesshive/``.
 
+The file (and SQLite's journals beside it) is readable by its owner only (mode 0600,
+see ``accesshive.private_files``): it holds the audit log, saved plans, identity
+records and token hashes.
+
 Locking: the lock row is inserted inside a ``BEGIN IMMEDIATE`` transaction (SQLite's
 writer lock), so two processes racing for it cannot both succeed.
 """
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from accesshive.errors import StoreError
+from accesshive.private_files import create_private_file
 from accesshive.store.base import LockInfo, Store
 
 
@@ -23,7 +28,7 @@ class SQLiteStore(Store):
         super().__init__(environment)
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(path)  # 0600 before SQLite sees it; its journals follow
             self._conn = sqlite3.connect(
                 path, isolation_level=None, timeout=30, check_same_thread=False
             )

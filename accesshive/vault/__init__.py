@@ -4,7 +4,8 @@
 describes: ``connection.path`` (the SQLite file, relative to the config
 repository; default ``.accesshive/vault.db``) and the master keyring from
 ``connection.key`` (a reference such as ``${env:ACCESSHIVE_MASTER_KEY}``) or
-``connection.key_file`` (a file written by ``accesshive vault init``).
+``connection.key_file`` (a file written by ``accesshive vault init``, mode 600; a key
+file its group or others may read or write is refused).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from accesshive.connectors.references import resolve
 from accesshive.errors import ConnectorError, VaultError
 from accesshive.state.snapshot import SnapshotCredential, SourceSnapshot
 from accesshive.store.base import now
-from accesshive.vault.keys import Keyring, MasterKey, write_key_file
+from accesshive.vault.keys import Keyring, MasterKey, read_key_file, write_key_file
 from accesshive.vault.passwords import generate_password
 from accesshive.vault.store import SecretInfo, Vault
 
@@ -38,10 +39,7 @@ def keyring_for(config: Config, source_id: str) -> Keyring:
         elif connection.get("key_file"):
             path = Path(str(connection["key_file"]))
             path = path if path.is_absolute() else config.root / path
-            try:
-                text = path.read_text().strip()
-            except OSError as exc:
-                raise VaultError(f"cannot read the key file {path} ({exc.strerror})") from exc
+            text = read_key_file(path)  # refused when its group or others may read it
         else:
             text = environ.get("ACCESSHIVE_MASTER_KEY", "")
             if not text:

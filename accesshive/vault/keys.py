@@ -5,19 +5,25 @@ or more of them separated by commas, the first being current (new secrets and
 re-wrapping use it; the others only open older secrets). The key id is derived
 from the key (a truncated SHA-256), so a wrong key is recognised, never used.
 Keys come from an environment variable or a key file (``accesshive vault init``);
-the design leaves room for a KMS or HashiCorp Vault to hold them instead.
+the design leaves room for a KMS or HashiCorp Vault to hold them instead. A key file
+is written with mode 600, and one that its group or others may read or write is
+refused, on reading as on writing.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import secrets
+import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from accesshive.errors import VaultError
+from accesshive.private_files import make_private_dir, open_to_others
 
 PREFIX = "ahk1"
 
@@ -87,9 +93,89 @@ class Keyring:
         return cls(tuple(keys))
 
 
-def write_key_file(path: Path, keyring: Keyring) -> None:
-    """Write a keyring readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(keyring.encode() + "\n")
+def _refuse_open_mode(path: Path, mode: int) -> None:
+    if open_to_others(mode):
+        raise VaultError(
+            f"the master key file {path} has mode {stat.S_IMODE(mode):04o}: its group or "
+            f"others can read or write it, so accesshive refuses it; make it readable by "
+            f"you only with `chmod 600 {path}` (and, if others could read it, rotate the "
+            "master key: `accesshive vault rotate-key`)"
+        )
+
+
+def read_key_file(path: Path) -> str:
+    """The text of a key file, refused when its group or others may read or write it."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            _refuse_open_mode(path, os.fstat(fh.fileno()).st_mode)
+            return fh.read().strip()
+    except OSError as exc:
+        raise VaultError(f"cannot read the key file {path} ({exc.strerror})") from exc
+
+
+def write_key_file(path: Path, keyring: Keyring, *, overwrite: bool = True) -> None:
+    """Write a keyring readable by its owner only (mode 600), atomically.
+
+    The keyring goes to a new file created 600 beside ``path`` (``mkstemp``), which
+    then takes its place, so a reader sees the old keyring or the new one, never a
+    part, and the file is never open to others, whatever the umask. An existing file
+    open to others is refused, not rewritten. ``overwrite=False`` refuses an existing
+    file, even one created meanwhile by another process. A symbolic link is followed:
+    the file it points to is replaced."""
+    path = Path(os.path.realpath(path))
+    try:
+        _write_key_file(path, keyring.encode() + "\n", overwrite)
+    except OSError as exc:
+        raise VaultError(f"cannot write the key file {path} ({exc.strerror})") from exc
+
+
+def _write_key_file(path: Path, text: str, overwrite: bool) -> None:
+    try:
+        _refuse_open_mode(path, path.stat().st_mode)
+    except FileNotFoundError:
+        pass
+    else:
+        if not overwrite:
+            raise VaultError(f"{path} exists; a master key is never overwritten")
+    make_private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _link_new(tmp, path, text)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    _sync_directory(path.parent)
+
+
+def _link_new(tmp: str, path: Path, text: str) -> None:
+    """Give the written file its name only if nothing has that name yet."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError as exc:
+        raise VaultError(f"{path} exists; a master key is never overwritten") from exc
+    except OSError:  # a file system without hard links: create it exclusively instead
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError as exc:
+            raise VaultError(f"{path} exists; a master key is never overwritten") from exc
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the new name durable (a key lost on a power cut loses the vault)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

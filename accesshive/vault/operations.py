@@ -9,16 +9,16 @@ from accesshive.config import Config
 from accesshive.errors import VaultError
 from accesshive.store import Store
 from accesshive.vault import Vault, keyring_for, open_vault, vault_path
-from accesshive.vault.keys import Keyring, MasterKey, write_key_file
+from accesshive.vault.keys import Keyring, MasterKey, read_key_file, write_key_file
 from accesshive.vault.store import SecretInfo
 
 
 def init_key(path: Path) -> MasterKey:
-    """Write a new master key file (refusing to overwrite one)."""
-    if path.exists():
+    """Write a new master key file, mode 600 (refusing to overwrite one)."""
+    if path.exists() or path.is_symlink():
         raise VaultError(f"{path} exists; a master key is never overwritten")
     key = MasterKey.generate()
-    write_key_file(path, Keyring((key,)))
+    write_key_file(path, Keyring((key,)), overwrite=False)
     return key
 
 
@@ -93,7 +93,7 @@ def rotate_master_key(
         )
     old = keyring_for(config, source)
     if target.exists() and key_out is not None:
-        resumed = Keyring.parse(target.read_text())
+        resumed = Keyring.parse(read_key_file(target))
         new = (
             resumed.current
             if resumed.current.key_id not in {k.key_id for k in old.keys}

@@ -5,6 +5,7 @@ kind, key id, dates) is what ``vault list`` and sync see. Every write is one
 transaction, so re-wrapping thousands of secrets under a new master key can be
 interrupted at any point and resumed: each record is either still under the
 old key or already under the new one, and both open while the keyring holds both.
+The file (and SQLite's journals beside it) is readable by its owner only (mode 0600).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from accesshive.errors import VaultError
+from accesshive.private_files import create_private_file
 from accesshive.vault.envelope import Sealed, rewrap, seal, unseal
 from accesshive.vault.keys import Keyring
 
@@ -41,8 +43,13 @@ class Vault:
         self.path = path
         self._keyring = keyring
         self._lock = threading.Lock()  # apply stores credentials from several threads
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        try:
+            create_private_file(path)  # 0600 before SQLite sees it; its journals follow
+            self._db = sqlite3.connect(
+                path, isolation_level=None, timeout=30, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise VaultError(f"cannot open the vault {path}: {exc}") from exc
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS secrets (identity TEXT PRIMARY KEY, kind TEXT NOT NULL, "
