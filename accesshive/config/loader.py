@@ -8,6 +8,8 @@ The sequence, each step collecting diagnostics rather than stopping at the first
 5. load policies (shipped defaults, then the repository's ``policies/``);
 6. check references and rules across the whole config (``validate``);
 7. place every diagnostic at file:line:column and raise ``ConfigError`` if any is an error.
+
+No file is read through a symbolic link that leads out of the repository (``links``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from accesshive.config import check_cache
 from accesshive.config.config import Config
 from accesshive.config.environments import check_environments, with_environment
+from accesshive.config.links import RepositoryLinks
 from accesshive.config.model import (
     COLLECTIONS,
     DEFAULT_LIFECYCLE_STATES,
@@ -98,6 +101,7 @@ class _Loader:
         self.locator = Locator(root)
         self.invalid: set[tuple[str, str]] = set()
         self.policy_origins: dict[str, str] = {}
+        self.links = RepositoryLinks(root, self.diagnostics)
 
     def locate(self, d: Diagnostic) -> Diagnostic:
         self.locator.paths = self.paths
@@ -116,6 +120,8 @@ class _Loader:
                     "at its root (try examples/quickstart)",
                 )
             )
+            return None
+        if not self.links.allows(project_path, PROJECT_FILE):
             return None
         parsed = self._parse(project_path, PROJECT_FILE)
         data = self._mapping(parsed) if parsed else None
@@ -136,6 +142,7 @@ class _Loader:
                 self._model(name, unknown, ConfigDocument)
             documents.append((name, self._entities(name, doc)))
         policies = self._policies(project)
+        self.links.report_directories((*ALWAYS_EXCLUDED, *project.exclude))
         return self._merge(project, documents, policies)
 
     # ------------------------------------------------------------------ files
@@ -155,6 +162,8 @@ class _Loader:
                 if any(rel.startswith(d + "/") for d in policy_dirs):
                     continue
                 if any(fnmatch.fnmatch(rel, pat) for pat in excluded):
+                    continue
+                if not self.links.allows(path, rel):  # a link out of the repository
                     continue
                 found[rel] = path
         return sorted(found.items())
@@ -240,15 +249,18 @@ class _Loader:
 
     def _policies(self, project: ProjectDocument) -> Policies:
         merged: dict[str, Any] = {}
-        dirs: list[tuple[str, Path]] = []
+        dirs: list[tuple[str, Path, bool]] = []  # (prefix, directory, in the repository)
         if project.policies.use_defaults:
-            dirs.append(("<defaults>/policies", default_policy_dir()))
-        dirs.extend((p.strip("/"), self.root / p) for p in project.policies.paths)
-        for prefix, directory in dirs:
+            dirs.append(("<defaults>/policies", default_policy_dir(), False))
+        dirs.extend((p.strip("/"), self.root / p, True) for p in project.policies.paths)
+        for prefix, directory, ours in dirs:
             if not directory.is_dir():
                 continue
             for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
-                parsed = self._parse(path, f"{prefix}/{path.name}")
+                name = f"{prefix}/{path.name}"
+                if ours and not self.links.allows(path, name):
+                    continue
+                parsed = self._parse(path, name)
                 if parsed is None:
                     continue
                 data = self._mapping(parsed)
