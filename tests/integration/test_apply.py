@@ -114,7 +114,12 @@ def test_harmless_change_does_not_stop_apply(repo: Path) -> None:
     db.execute("INSERT INTO users (login, email, active) VALUES ('intern', 'i@x.example', 1)")
     db.commit()
     result = apply_plan(repo, plan, STORE, TODAY, "ci")
-    assert not result.failed
+    wiki = [o for o in plan.orders if o.change.source == "wiki"]
+    assert {o.id: result.states[o.id] for o in wiki} == {
+        o.id: "awaiting_approval" if o.gate else "verified" for o in wiki
+    }
+    logins = {r[0] for r in _wiki(repo).execute("SELECT login FROM users")}
+    assert logins == {"intern", "ada.lovelace", "grace.hopper"}  # the intern left alone
 
 
 def test_changed_config_refuses_the_plan(repo: Path) -> None:
@@ -162,6 +167,7 @@ def _memory_wiki(repo: Path, **fail: object) -> None:
 
 def test_retryable_errors_are_retried_then_succeed(repo: Path) -> None:
     MemoryConnector.failures.clear()
+    MemoryConnector.fired.clear()
     _memory_wiki(
         repo, grant={"message": "HTTP 503 Service Unavailable", "retryable": True, "times": 2}
     )
@@ -178,6 +184,7 @@ def test_retryable_errors_are_retried_then_succeed(repo: Path) -> None:
 
 def test_non_retryable_error_fails_at_once_with_the_target_message(repo: Path) -> None:
     MemoryConnector.failures.clear()
+    MemoryConnector.fired.clear()
     _memory_wiki(repo, grant={"message": "403 Forbidden: scope groups.write missing"})
     plan = _sync_and_plan(repo)
     result = apply_plan(repo, plan, STORE, TODAY, "ci")
@@ -190,6 +197,7 @@ def test_non_retryable_error_fails_at_once_with_the_target_message(repo: Path) -
 
 def test_source_specific_retryable_errors(repo: Path) -> None:
     MemoryConnector.failures.clear()
+    MemoryConnector.fired.clear()
     _memory_wiki(repo, grant={"message": "ERR_REPLICA_LAG try later", "times": 1})
     wiki = repo / "sources" / "wiki.yaml"
     wiki.write_text(
@@ -199,7 +207,15 @@ def test_source_specific_retryable_errors(repo: Path) -> None:
     )
     plan = _sync_and_plan(repo)
     result = apply_plan(repo, plan, STORE, TODAY, "ci")
-    assert not result.failed
+    orders = [o for o in plan.orders if o.change.source == "wiki"]
+    assert {o.id: result.states[o.id] for o in orders} == {
+        o.id: "awaiting_approval" if o.gate else "verified" for o in orders
+    }
+    # the fault fired once, and that grant was retried under the source's own pattern
+    assert MemoryConnector.fired[("wiki", "grant")] == 1
+    with open_store(repo) as store:
+        notes = [s.message or "" for o in orders for s in store.order_history(plan.digest, o.id)]
+    assert sum("ERR_REPLICA_LAG try later" in n and "retrying in" in n for n in notes) == 1
 
 
 def test_cli_apply_requires_a_plan_or_auto_approve(repo: Path) -> None:
