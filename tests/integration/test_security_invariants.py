@@ -281,15 +281,21 @@ def _memory_wiki(repo: Path, store: str, **connection: object) -> None:
     wiki.write_text(text)
 
 
-@pytest.fixture
-def memory_store() -> Iterator[str]:
-    name = f"security-{uuid.uuid4().hex}"
-    yield name
-    MemoryConnector.stores.pop(name, None)
-    MemoryConnector.broken.discard(name)
+def _forget_wiki_faults() -> None:
+    """The fault counters are per source id, shared by every test of the session."""
     for counts in (MemoryConnector.failures, MemoryConnector.fired):
         for key in [k for k in counts if k[0] == "wiki"]:
             del counts[key]
+
+
+@pytest.fixture
+def memory_store() -> Iterator[str]:
+    name = f"security-{uuid.uuid4().hex}"
+    _forget_wiki_faults()
+    yield name
+    MemoryConnector.stores.pop(name, None)
+    MemoryConnector.broken.discard(name)
+    _forget_wiki_faults()
 
 
 def _wiki_grants(plan: Plan) -> list[str]:
