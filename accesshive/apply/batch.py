@@ -24,11 +24,13 @@ from accesshive.apply.steps import Sent, check, send
 from accesshive.config import Config
 from accesshive.connectors.base import Connector
 from accesshive.errors import ConnectorError, VaultError
+from accesshive.plan.kinds import OrderKind
 from accesshive.plan.orders import Order
+from accesshive.plan.states import SENT, IllegalTransition, OrderState
 from accesshive.state.snapshot import SnapshotAccount
-from accesshive.store.base import OrderState
+from accesshive.store.base import OrderEvent
 
-Record = tuple[Order, str, str | None, str | None]
+Record = tuple[Order, OrderState, str | None, str | None]
 """An order's new state, with its message and result (a created account's id)."""
 
 
@@ -42,11 +44,15 @@ class AccountBatches:
     config: Config
     pool: ConnectorPool
     keeper: CredentialKeeper
-    _prior: dict[str, OrderState]
+    _prior: dict[str, OrderEvent]
     _accounts: dict[tuple[str, str | None], str]
 
     def _record(
-        self, order: Order, state: str, message: str | None = None, result: str | None = None
+        self,
+        order: Order,
+        state: OrderState,
+        message: str | None = None,
+        result: str | None = None,
     ) -> None:
         raise NotImplementedError
 
@@ -64,17 +70,23 @@ class AccountBatches:
             with self.pool.connector(source_id) as conn:
                 todo = self._unknown_accounts(batch, finals)
                 todo = self._already_done(conn, todo, finals)
-                self._record_many([(o, "transmitted", None, None) for o in todo])
-                creates = [o.change.attributes for o in todo if o.action == "create_account"]
+                self._record_many([(o, OrderState.TRANSMITTED, None, None) for o in todo])
+                creates = [
+                    o.change.attributes for o in todo if o.action == OrderKind.CREATE_ACCOUNT
+                ]
                 if creates:
                     conn.prepare_creates(creates)
                 sent = self._send_all(conn, todo, finals)
-                self._record_many([(o, "executed", _adopted(s), s.external_id) for o, s in sent])
+                self._record_many(
+                    [(o, OrderState.EXECUTED, _adopted(s), s.external_id) for o, s in sent]
+                )
                 finals += self._verify_all(conn, sent)
+        except IllegalTransition:
+            raise  # a bug of the executor, not the orders' failure
         except Exception as exc:  # our own evaluation failed: record it, keep going
             settled = {o.id for o, *_ in finals}
             finals += [
-                (o, "error", f"{type(exc).__name__}: {exc}", None)
+                (o, OrderState.ERROR, f"{type(exc).__name__}: {exc}", None)
                 for o in batch
                 if o.id not in settled
             ]
@@ -83,9 +95,9 @@ class AccountBatches:
     def _unknown_accounts(self, batch: list[Order], finals: list[Record]) -> list[Order]:
         todo = []
         for order in batch:
-            if order.action != "create_account" and self._account_of(order) is None:
+            if order.action != OrderKind.CREATE_ACCOUNT and self._account_of(order) is None:
                 message = "the account to act on is unknown (no create recorded)"
-                finals.append((order, "error", message, None))
+                finals.append((order, OrderState.ERROR, message, None))
             else:
                 todo.append(order)
         return todo
@@ -99,7 +111,7 @@ class AccountBatches:
             o.id: ext
             for o in batch
             if (prior := self._prior.get(o.id)) is not None
-            and prior.state in ("transmitted", "executed")
+            and prior.state in SENT
             and (ext := self._account_of(o))
         }
         if not interrupted:
@@ -110,7 +122,8 @@ class AccountBatches:
         for order in batch:
             ext = interrupted.get(order.id)
             if ext and check(source, order, ext, accounts.get(ext)) is None:
-                finals.append((order, "verified", "found done on the target after a restart", None))
+                found = "found done on the target after a restart"
+                finals.append((order, OrderState.VERIFIED, found, None))
             else:
                 todo.append(order)
         return todo
@@ -127,7 +140,7 @@ class AccountBatches:
         sent: list[tuple[Order, Sent]] = []
         memberships: dict[tuple[str, str], list[Order]] = {}
         for order in batch:
-            if order.action in ("grant", "revoke") and order.change.entitlement:
+            if order.action in (OrderKind.GRANT, OrderKind.REVOKE) and order.change.entitlement:
                 memberships.setdefault((order.action, order.change.entitlement), []).append(order)
             else:
                 self._send_one(conn, order, sent, finals)
@@ -147,14 +160,16 @@ class AccountBatches:
         the connector failed, for the orders to be sent one by one."""
         source = self.config.sources[orders[0].change.source]
         accounts = [ext for o in orders if (ext := self._account_of(o))]
-        many = conn.grant_many if action == "grant" else conn.revoke_many
+        many = conn.grant_many if action == OrderKind.GRANT else conn.revoke_many
 
         def note_retry(attempt: int, exc: BaseException, delay: float) -> None:
             note = f"attempt {attempt} failed ({exc}); retrying in {delay:.1f}s"
-            self._record_many([(o, "transmitted", note, None) for o in orders])
+            self._record_many([(o, OrderState.TRANSMITTED, note, None) for o in orders])
 
         try:
             call_with_retries(lambda: many(entitlement, accounts), source.retry, note_retry)
+        except IllegalTransition:
+            raise
         except Exception:  # each order, sent on its own, gets its own outcome and message
             return False
         return True
@@ -164,14 +179,16 @@ class AccountBatches:
     ) -> None:
         try:
             outcome = self._send(conn, order)
+        except IllegalTransition:
+            raise
         except ConnectorError as exc:
-            finals.append((order, "errored", exc.message, None))
+            finals.append((order, OrderState.ERRORED, exc.message, None))
             return
         except Exception as exc:  # our own evaluation failed: this order only
-            finals.append((order, "error", f"{type(exc).__name__}: {exc}", None))
+            finals.append((order, OrderState.ERROR, f"{type(exc).__name__}: {exc}", None))
             return
         if isinstance(outcome, str):  # the vault refused a generated password
-            finals.append((order, "errored", outcome, None))
+            finals.append((order, OrderState.ERRORED, outcome, None))
             return
         sent.append((order, outcome))
 
@@ -180,9 +197,8 @@ class AccountBatches:
         ext = self._account_of(order)
 
         def note_retry(attempt: int, exc: BaseException, delay: float) -> None:
-            self._record(
-                order, "transmitted", f"attempt {attempt} failed ({exc}); retrying in {delay:.1f}s"
-            )
+            note = f"attempt {attempt} failed ({exc}); retrying in {delay:.1f}s"
+            self._record(order, OrderState.TRANSMITTED, note)
 
         secret = (
             self.keeper.new_password() if order.change.details.get("generate_password") else None
@@ -191,7 +207,7 @@ class AccountBatches:
         sent: Sent = call_with_retries(
             lambda: send(conn, order, ext, extra), source.retry, note_retry
         )
-        if order.action == "create_account" and sent.external_id:
+        if order.action == OrderKind.CREATE_ACCOUNT and sent.external_id:
             # one dict assignment, atomic under the GIL: no lock, so that a send never
             # waits behind another thread's commit
             self._accounts[(order.change.source, order.change.identity)] = sent.external_id
@@ -199,7 +215,7 @@ class AccountBatches:
             try:
                 self.keeper.keep_generated(order.change.identity, secret)
             except VaultError as exc:
-                self._record(order, "executed", None, result=sent.external_id)
+                self._record(order, OrderState.EXECUTED, None, result=sent.external_id)
                 return (
                     "the target accepted the generated password but the vault could not "
                     f"store it ({exc}); the next apply rotates it"
@@ -216,7 +232,7 @@ class AccountBatches:
         shown = [
             (o, s) for o, s in sent if s.account and not check(source, o, s.external_id, s.account)
         ]
-        records += [(o, "verified", None, None) for o, _ in shown]
+        records += [(o, OrderState.VERIFIED, None, None) for o, _ in shown]
         if len(shown) == len(sent):
             return records
         done = {o.id for o, _ in shown}
@@ -225,15 +241,17 @@ class AccountBatches:
         try:
             accounts = self._read_back(conn, [o for o, _ in sent], ids)
         except ConnectorError as exc:
-            records += [(o, "errored", f"verify: {exc.message}", s.external_id) for o, s in sent]
+            records += [
+                (o, OrderState.ERRORED, f"verify: {exc.message}", s.external_id) for o, s in sent
+            ]
             return records
         for order, s in sent:
             ext = s.external_id
             difference = check(source, order, ext, accounts.get(ext) if ext else None)
             if difference:
-                records.append((order, "errored", f"verify: {difference}", None))
+                records.append((order, OrderState.ERRORED, f"verify: {difference}", None))
             else:
-                records.append((order, "verified", None, None))
+                records.append((order, OrderState.VERIFIED, None, None))
         return records
 
     def _read_back(

@@ -14,6 +14,11 @@ order, and first checks on the target an order that was left ``transmitted``.
 - Independent branches run concurrently, bounded overall and per source; the
   account orders of a source that are ready together run as a batch
   (``apply/lanes.py`` groups them, ``apply/batch.py`` runs one).
+
+Every state written goes through ``_record_many``, into the store, which refuses a move
+the transition table (``accesshive.plan.states``) does not hold: ``IllegalTransition`` is
+a bug of this module, so no handler here records it as an order's failure; it stops the
+run.
 """
 
 from __future__ import annotations
@@ -25,19 +30,21 @@ from dataclasses import dataclass, field
 
 from accesshive.apply.batch import AccountBatches, Record
 from accesshive.apply.credentials import CredentialKeeper
-from accesshive.apply.lanes import CREDENTIAL_ACTIONS, Lanes
+from accesshive.apply.lanes import Lanes
 from accesshive.apply.pool import ConnectorPool
 from accesshive.config import Config
 from accesshive.errors import ConnectorError, VaultError
+from accesshive.plan.kinds import CREDENTIAL_ACTIONS, OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
+from accesshive.plan.states import DONE, FAILED, SENT, IllegalTransition, OrderState
 from accesshive.render.describe import summary_line
 from accesshive.store import Store, Task
 from accesshive.store.base import now
 from accesshive.tasks import task_id
 
-DONE = frozenset({"verified", "inactive"})
-FAILED = frozenset({"errored", "error", "blocked"})
+__all__ = ["DONE", "FAILED", "ApplyResult", "Executor", "Progress"]
+"""``DONE`` and ``FAILED`` are ``accesshive.plan.states``'s, here for the callers of apply."""
 
 Progress = Callable[[Order, str, str | None], None]
 
@@ -50,7 +57,7 @@ def _quiet(order: Order, state: str, message: str | None) -> None:
 class ApplyResult:
     plan_digest: str
     run_id: int
-    states: dict[str, str] = field(default_factory=dict)
+    states: dict[str, OrderState] = field(default_factory=dict)
     messages: dict[str, str] = field(default_factory=dict)
     tasks: list[Task] = field(default_factory=list)
 
@@ -104,12 +111,19 @@ class Executor(AccountBatches):
     # ------------------------------------------------------------------ bookkeeping
 
     def _record(
-        self, order: Order, state: str, message: str | None = None, result: str | None = None
+        self,
+        order: Order,
+        state: OrderState,
+        message: str | None = None,
+        result: str | None = None,
     ) -> None:
         self._record_many([(order, state, message, result)])
 
     def _record_many(self, records: list[Record]) -> None:
-        """Several orders' states in one commit: a batch's bookkeeping costs one write."""
+        """Several orders' states in one commit: a batch's bookkeeping costs one write.
+
+        The one place the executor writes states: the store checks each move against
+        the transition table (``IllegalTransition``, and nothing of ``records`` written)."""
         if not records:
             return
         with self._store_lock:
@@ -138,7 +152,7 @@ class Executor(AccountBatches):
                 known[(o.change.source, o.change.identity)] = o.change.account
         results = self.store.results(self.plan.digest)
         for o in self.plan.orders:
-            if o.action == "create_account" and o.id in results:
+            if o.action == OrderKind.CREATE_ACCOUNT and o.id in results:
                 known[(o.change.source, o.change.identity)] = results[o.id]
         return known
 
@@ -162,10 +176,10 @@ class Executor(AccountBatches):
                 dependents.setdefault(dep, []).append(oid)
             prior = self._prior.get(oid)
             if prior is not None and prior.state in DONE:
-                self.result.states[oid] = prior.state
+                self.result.states[oid] = OrderState(prior.state)
                 continue
             if prior is None:
-                first.append((order, "pending", None, None))
+                first.append((order, OrderState.PENDING, None, None))
             waiting[oid] = -1  # counted below, once every prior state is known
         self._record_many(first)  # every order's first "pending", in one commit
         for oid in waiting:
@@ -175,24 +189,26 @@ class Executor(AccountBatches):
         finally:
             self.pool.close()
             self.keeper.close()
-        with self.store.transaction():  # the walk is over: one commit for what is held
-            for oid in sorted(waiting):
-                order = orders[oid]
-                if self._state(oid) not in ("awaiting_approval", "blocked"):
-                    self._record(order, "pending", f"held: waits for {self._holder(order)}")
+        held: list[Record] = [
+            (orders[oid], OrderState.PENDING, f"held: waits for {self._holder(orders[oid])}", None)
+            for oid in sorted(waiting)
+            if self._state(oid) not in (OrderState.AWAITING_APPROVAL, OrderState.BLOCKED)
+        ]
+        self._record_many(held)  # the walk is over: one commit for what is held
         return self.result
 
     def _walk(
         self, orders: dict[str, Order], dependents: dict[str, list[str]], waiting: dict[str, int]
     ) -> None:
         ready: list[str] = []
-        with self.store.transaction():  # no thread runs yet: one commit for the gated
-            for oid in sorted(waiting):
-                order = orders[oid]
-                if order.gate and oid not in self.approved:
-                    self._await_approval(order)
-                elif waiting[oid] == 0:
-                    ready.append(oid)
+        gated: list[Record] = []
+        for oid in sorted(waiting):
+            order = orders[oid]
+            if order.gate and oid not in self.approved:
+                gated.append(self._awaiting_approval(order))
+            elif waiting[oid] == 0:
+                ready.append(oid)
+        self._record_many(gated)  # no thread runs yet: one commit for the gated
         lanes = Lanes(self.config, orders, self.inactive)
         lanes.add(ready)
         running: dict[Future[None], tuple[str | None, list[str]]] = {}
@@ -256,23 +272,32 @@ class Executor(AccountBatches):
             if oid not in waiting:
                 continue  # done, running, or blocked already
             del waiting[oid]
-            state = self._state(cause) if cause == failed else "blocked"
-            blocked.append((orders[oid], "blocked", f"dependency {cause} is {state}", None))
+            state = self._state(cause) if cause == failed else OrderState.BLOCKED
+            blocked.append(
+                (orders[oid], OrderState.BLOCKED, f"dependency {cause} is {state}", None)
+            )
             stack.extend((oid, child) for child in dependents.get(oid, ()))
         self._record_many(blocked)  # everything below a failure, in one commit
 
-    def _await_approval(self, order: Order) -> None:
+    def _awaiting_approval(self, order: Order) -> Record:
         assert order.gate is not None
-        self._record(
+        return (
             order,
-            "awaiting_approval",
+            OrderState.AWAITING_APPROVAL,
             self.approval_notes.get(order.id)
             or f"needs {order.gate.quorum} approval(s) from "
             f"{', '.join(order.gate.reviewer_groups)}",
+            None,
         )
 
-    def _state(self, oid: str) -> str | None:
+    def _state(self, oid: str) -> OrderState | None:
+        """The state this run gave the order (or the final one an earlier run did)."""
         return self.result.states.get(oid)
+
+    def _current(self, oid: str) -> str | None:
+        """The order's latest recorded state, by this run or an earlier one."""
+        prior = self._prior.get(oid)
+        return self._state(oid) or (prior.state if prior else None)
 
     def _holder(self, order: Order) -> str:
         if order.gate and order.id not in self.approved:
@@ -287,15 +312,17 @@ class Executor(AccountBatches):
     def _one(self, order: Order) -> None:
         try:
             self._perform(order)
+        except IllegalTransition:
+            raise  # a bug of the executor, not the order's failure
         except ConnectorError as exc:
-            self._record(order, "errored", exc.message)
+            self._record(order, OrderState.ERRORED, exc.message)
         except Exception as exc:  # our own evaluation failed: record it, keep going
-            self._record(order, "error", f"{type(exc).__name__}: {exc}")
+            self._record(order, OrderState.ERROR, f"{type(exc).__name__}: {exc}")
 
     def _perform(self, order: Order) -> None:
         if order.id in self.inactive:
-            self._record(order, "inactive", "no longer needed: the target already matches")
-        elif order.kind == "manual_task":
+            self._record(order, OrderState.INACTIVE, "no longer needed: the target already matches")
+        elif order.kind == OrderKind.MANUAL_TASK:
             self._manual(order)
         elif order.action in CREDENTIAL_ACTIONS:
             self._credential(order)
@@ -303,7 +330,7 @@ class Executor(AccountBatches):
             self._batch([order])
 
     def _credential(self, order: Order) -> None:
-        self._record(order, "transmitted")
+        self._record(order, OrderState.TRANSMITTED)
         try:
             message = self.keeper.store(
                 order,
@@ -311,17 +338,23 @@ class Executor(AccountBatches):
                 self.pool.connector,
             )
         except VaultError as exc:
-            self._record(order, "errored", str(exc))
+            self._record(order, OrderState.ERRORED, str(exc))
             return
-        self._record(order, "executed", message)
-        self._record(order, "verified", message)
+        self._record(order, OrderState.EXECUTED, message)
+        self._record(order, OrderState.VERIFIED, message)
 
     def _manual(self, order: Order) -> None:
         tid = task_id(self.plan.digest, order.id)
         with self._store_lock:
             existing = self.store.task(tid)
         if existing is not None and existing.state == "verified":
-            self._record(order, "verified", f"task {tid} done by {existing.done_by}")
+            done = f"task {tid} done by {existing.done_by}"
+            if self._current(order.id) not in SENT:
+                # the task exists, so it was handed over, even if a killed run did not get
+                # to record it (or a lost approval held it since): a task is verified
+                # only once it has been transmitted
+                self._record(order, OrderState.TRANSMITTED, f"task {tid} for {existing.assignee}")
+            self._record(order, OrderState.VERIFIED, done)
             return
         task = Task(
             id=tid,
@@ -337,4 +370,4 @@ class Executor(AccountBatches):
         with self._store_lock:
             self.store.save_task(task)
             self.result.tasks.append(task)
-        self._record(order, "transmitted", f"task {tid} for {task.assignee}")
+        self._record(order, OrderState.TRANSMITTED, f"task {tid} for {task.assignee}")

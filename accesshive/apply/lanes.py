@@ -12,9 +12,8 @@ from collections import deque
 from collections.abc import Collection, Mapping
 
 from accesshive.config import Config
+from accesshive.plan.kinds import CREDENTIAL_ACTIONS, OrderKind
 from accesshive.plan.orders import Order
-
-CREDENTIAL_ACTIONS = frozenset({"store_credential", "rotate_credential"})
 
 BATCH = 100
 """Orders of one source sent, then verified, together (one read-back per batch)."""
@@ -43,7 +42,7 @@ class Lanes:
             order = self.orders[oid]
             batchable = not (
                 oid in self.single
-                or order.kind == "manual_task"
+                or order.kind == OrderKind.MANUAL_TASK
                 or order.action in CREDENTIAL_ACTIONS
             )
             lane = order.change.source if batchable else None

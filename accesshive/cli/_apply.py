@@ -39,6 +39,7 @@ from accesshive.operations import (
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import read_plan
+from accesshive.plan.states import DONE, FAILED, SENT, OrderState
 from accesshive.render.describe import summary_line
 
 
@@ -87,15 +88,15 @@ def apply(
     finished: dict[str, str] = {}
 
     def progress(order: Order, state: str, message: str | None) -> None:
-        if not live or state in ("pending", "transmitted", "executed"):
+        if not live or state == OrderState.PENDING or state in SENT:
             return
         first = order.id not in finished
         finished[order.id] = state
         counts = Counter(finished.values())
         bar.label = (
-            f"verified {counts['verified'] + counts['inactive']}  failed "
-            f"{counts['errored'] + counts['error'] + counts['blocked']}  waiting "
-            f"{counts['awaiting_approval']}"
+            f"verified {sum(counts[s] for s in DONE)}  failed "
+            f"{sum(counts[s] for s in FAILED)}  waiting "
+            f"{counts[OrderState.AWAITING_APPROVAL]}"
         )
         bar.update(1 if first else 0)
 
@@ -141,8 +142,10 @@ def _print_apply(saved: Plan, result: ApplyResult) -> None:
     )
     for order in saved.orders:
         state = result.states.get(order.id, "")
-        if state in ("errored", "error", "blocked", "awaiting_approval") or (
-            state == "pending" and order.id in result.messages
+        if (
+            state in FAILED
+            or state == OrderState.AWAITING_APPROVAL
+            or (state == OrderState.PENDING and order.id in result.messages)
         ):
             message = result.messages.get(order.id, "")
             click.echo(f"  {state:<18} {summary_line(order)}  [{order.id}]\n{'':<20}{message}")

@@ -27,19 +27,11 @@ from typing import Any, ClassVar
 
 from accesshive.config.model import Source
 from accesshive.errors import ConnectorError
+from accesshive.plan.kinds import ACCOUNT_ACTIONS
 from accesshive.state.snapshot import SnapshotAccount
 
-ALL_ORDER_KINDS = frozenset(
-    {
-        "create_account",
-        "update_account",
-        "enable_account",
-        "disable_account",
-        "delete_account",
-        "grant",
-        "revoke",
-    }
-)
+ALL_ORDER_KINDS: frozenset[str] = ACCOUNT_ACTIONS
+"""What a connector performs (the account actions of ``accesshive.plan.kinds``)."""
 
 
 @dataclass(frozen=True)

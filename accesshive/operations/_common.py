@@ -31,7 +31,7 @@ from accesshive.idp.merge import merge_records
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import from_json
 from accesshive.store import DEFAULT_ENVIRONMENT, Store, open_store
-from accesshive.store.base import OrderState
+from accesshive.store.base import OrderEvent
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def with_pushed_identities(config: Config, root: Path) -> Config:
     return config
 
 
-def latest_applied(store: Store) -> tuple[Plan | None, dict[str, OrderState]]:
+def latest_applied(store: Store) -> tuple[Plan | None, dict[str, OrderEvent]]:
     """The plan of the latest apply run, and the latest state of each of its orders."""
     run = store.latest_run()
     if run is None:

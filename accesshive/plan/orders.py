@@ -15,27 +15,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Order kinds, grouped by what they do to access (for +/~/- markers and guardrails).
-ADDING = frozenset({"create_account", "enable_account", "grant", "store_credential"})
-CHANGING = frozenset({"update_account", "rotate_credential"})
-REMOVING = frozenset({"disable_account", "delete_account", "revoke"})
-KIND_RANK = {
-    k: i
-    for i, k in enumerate(
-        [
-            "create_account",
-            "update_account",
-            "enable_account",
-            "grant",
-            "store_credential",
-            "rotate_credential",
-            "revoke",
-            "disable_account",
-            "delete_account",
-            "manual_task",
-        ]
-    )
-}
+from accesshive.plan.kinds import ACTIONS, ADDING, CHANGING, KIND_RANK, REMOVING, OrderKind
+from accesshive.plan.states import OrderState
+
+# ADDING, CHANGING, REMOVING and KIND_RANK: from ``kinds``, the one list of order kinds
+__all__ = [
+    "ADDING",
+    "CHANGING",
+    "KIND_RANK",
+    "REMOVING",
+    "Change",
+    "Gate",
+    "Order",
+    "canonical_json",
+    "digest",
+]
 
 
 def canonical_json(value: Any) -> str:
@@ -64,6 +58,12 @@ class Change:
     """create: every managed attribute; update: {attribute: {"from": old, "to": new}}."""
     details: Mapping[str, Any] = field(default_factory=dict)
     sensitive: bool = False
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(
+                f"'{self.action}' is not an order action ({', '.join(sorted(ACTIONS))})"
+            )
 
     def key(self) -> dict[str, Any]:
         """What identifies the step, whatever its attribute values."""
@@ -110,13 +110,21 @@ class Order:
     assignee: str | None = None
     """For manual tasks: the source owner who performs it."""
 
+    def __post_init__(self) -> None:
+        if self.kind not in (self.change.action, OrderKind.MANUAL_TASK):
+            raise ValueError(
+                f"order {self.id}: kind '{self.kind}' is neither its action "
+                f"'{self.change.action}' nor manual_task"
+            )
+
     @property
     def action(self) -> str:
         return self.change.action
 
     @property
-    def state(self) -> str:
-        return "awaiting_approval" if self.gate else "pending"
+    def state(self) -> OrderState:
+        """The state the order starts in."""
+        return OrderState.AWAITING_APPROVAL if self.gate else OrderState.PENDING
 
     def body(self) -> dict[str, Any]:
         """What the order does: the part an approval's content digest covers."""

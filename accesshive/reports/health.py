@@ -20,12 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from accesshive.apply.executor import FAILED
 from accesshive.desired import DesiredState
 from accesshive.plan.model import Plan
+from accesshive.plan.states import FAILED, OrderState
 from accesshive.render.describe import summary_line
 from accesshive.state.snapshot import Snapshot
-from accesshive.store.base import OrderState, Task
+from accesshive.store.base import OrderEvent, Task
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def build_report(
     desired: DesiredState,
     snapshot: Snapshot,
     plan: Plan,
-    latest_states: Mapping[str, OrderState],
+    latest_states: Mapping[str, OrderEvent],
     latest_plan: Plan | None,
     tasks: list[Task],
     first_seen: Mapping[tuple[str, str], str],
@@ -167,7 +167,7 @@ def build_report(
 
 def _stale(
     latest_plan: Plan | None,
-    states: Mapping[str, OrderState],
+    states: Mapping[str, OrderEvent],
     tasks: list[Task],
     snapshot: Snapshot,
     rotation_days: Mapping[str, int | None],
@@ -177,7 +177,7 @@ def _stale(
     out: list[StaleItem] = []
     for order in latest_plan.orders if latest_plan else ():
         state = states.get(order.id)
-        if state is not None and state.state == "awaiting_approval":
+        if state is not None and state.state == OrderState.AWAITING_APPROVAL:
             age = _age(state.at, today)
             if age > stale_days:
                 out.append(StaleItem("awaiting_approval", order.id, age, summary_line(order)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from accesshive.store.base import LockInfo, OrderState, SnapshotInfo, Store, Task
+from accesshive.store.base import LockInfo, OrderEvent, SnapshotInfo, Store, Task
 
 DEFAULT_ENVIRONMENT = "default"
 
@@ -47,7 +47,7 @@ def open_store(root: Path, environment: str = DEFAULT_ENVIRONMENT, url: str | No
 __all__ = [
     "DEFAULT_ENVIRONMENT",
     "LockInfo",
-    "OrderState",
+    "OrderEvent",
     "SnapshotInfo",
     "Store",
     "Task",

@@ -3,19 +3,24 @@ account was first seen), saved plans, apply runs and the events of their orders,
 promotions between environments, and the totals of past reports.
 
 Why together: apply, status, promote and report all read this history; each write of an
-order's state is audited in the same transaction."""
+order's state is checked against the transition table (``accesshive.plan.states``) and
+audited in the same transaction."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from accesshive.plan.states import check_transitions
 from accesshive.state.snapshot import Snapshot, SourceSnapshot
 from accesshive.store._audit import AuditLog
-from accesshive.store._values import OrderState, SnapshotInfo, now
+from accesshive.store._values import OrderEvent, SnapshotInfo, now
 
 _RUN = ("id", "plan_digest", "actor", "started_at", "finished_at", "status")
 """The columns of a run, as its dict's keys."""
+
+_IDS_PER_QUERY = 500
+"""Order ids looked up in one ``IN (...)`` (well under every backend's parameter limit)."""
 
 
 class History(AuditLog):
@@ -137,17 +142,28 @@ class History(AuditLog):
         events: list[tuple[str, str, str | None, str | None]],
     ) -> None:
         """(order id, state, message, result) for several orders, with their audit entries,
-        in one commit."""
+        in one commit.
+
+        Every move is checked against the transition table, from the order's latest state
+        in this plan (read in the same transaction, one query per few hundred orders):
+        ``IllegalTransition`` names the first illegal one, and nothing is written."""
         if not events:
             return
         at = now()
         with self.transaction():
+            latest = self._latest_states(plan_digest, {oid for oid, *_ in events})
+            states = [
+                s.value
+                for s in check_transitions(
+                    latest, [(oid, state) for oid, state, _, _ in events], plan_digest
+                )
+            ]
             self._executemany(
                 "INSERT INTO order_events (run_id, plan_digest, order_id, state, at, message, "
                 "result) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (run_id, plan_digest, oid, state, at, msg, res)
-                    for oid, state, msg, res in events
+                    for (oid, _, msg, res), state in zip(events, states, strict=True)
                 ],
             )
             self.audit_many(
@@ -155,11 +171,27 @@ class History(AuditLog):
                 "order_state",
                 [
                     (oid, {"plan": plan_digest, "run": run_id, "state": state, "message": msg})
-                    for oid, state, msg, _ in events
+                    for (oid, _, msg, _), state in zip(events, states, strict=True)
                 ],
             )
 
-    def order_states(self, plan_digest: str) -> dict[str, OrderState]:
+    def _latest_states(self, plan_digest: str, order_ids: set[str]) -> dict[str, str]:
+        """order id → its latest recorded state in this plan, for the orders that have one."""
+        ids = sorted(order_ids)
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            rows = self._execute(
+                "SELECT order_id, state FROM order_events e WHERE plan_digest = ? "
+                f"AND order_id IN ({', '.join('?' * len(chunk))}) "
+                "AND id = (SELECT MAX(id) FROM order_events f "
+                "WHERE f.plan_digest = e.plan_digest AND f.order_id = e.order_id)",
+                (plan_digest, *chunk),
+            )
+            out.update((str(r[0]), str(r[1])) for r in rows)
+        return out
+
+    def order_states(self, plan_digest: str) -> dict[str, OrderEvent]:
         """The latest state of every order of a plan, across all its runs."""
         rows = self._execute(
             "SELECT order_id, state, at, message, result FROM order_events e "
@@ -167,7 +199,7 @@ class History(AuditLog):
             "WHERE f.plan_digest = e.plan_digest AND f.order_id = e.order_id)",
             (plan_digest,),
         )
-        return {r[0]: OrderState(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+        return {r[0]: OrderEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows}
 
     def results(self, plan_digest: str) -> dict[str, str]:
         """order id → the last result any run recorded for it (e.g. a created account's id)."""
@@ -185,13 +217,13 @@ class History(AuditLog):
         )
         return dict(zip(_RUN, rows[0], strict=True)) if rows else None
 
-    def order_history(self, plan_digest: str, order_id: str) -> list[OrderState]:
+    def order_history(self, plan_digest: str, order_id: str) -> list[OrderEvent]:
         rows = self._execute(
             "SELECT order_id, state, at, message, result FROM order_events "
             "WHERE plan_digest = ? AND order_id = ? ORDER BY id",
             (plan_digest, order_id),
         )
-        return [OrderState(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        return [OrderEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     # ------------------------------------------------------------------ promotion
 

@@ -1,5 +1,5 @@
 """The frozen values the store hands out (``LockInfo``, ``SnapshotInfo``, ``Task``,
-``OrderState``) and ``now``, the one clock of every timestamp it writes.
+``OrderEvent``) and ``now``, the one clock of every timestamp it writes.
 
 Why apart from ``Store``: the pipeline stages (sync, apply, reports) use these values
 and the clock without needing the store's tables."""
@@ -55,7 +55,10 @@ class Task:
 
 
 @dataclass(frozen=True)
-class OrderState:
+class OrderEvent:
+    """One recorded state of an order (a row of ``order_events``); its ``state`` is an
+    ``accesshive.plan.states.OrderState`` value."""
+
     order_id: str
     state: str
     at: str

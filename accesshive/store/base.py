@@ -17,7 +17,7 @@ tables are grouped into mixins, each in its own module:
 - ``_audit``: the hash-chained audit log and its consumers' cursors
 - ``_locks``: the per-environment lock
 - ``_values``: the values handed out (``LockInfo``, ``SnapshotInfo``, ``Task``,
-  ``OrderState``) and ``now``
+  ``OrderEvent``) and ``now``
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from accesshive.store._history import History
 from accesshive.store._idp import IdentityProviderRecords
 from accesshive.store._locks import Locks
 from accesshive.store._reviews import Reviews
-from accesshive.store._values import LockInfo, OrderState, SnapshotInfo, Task, now
+from accesshive.store._values import LockInfo, OrderEvent, SnapshotInfo, Task, now
 from accesshive.store.migrations import LATEST, MIGRATIONS
 
 
@@ -82,4 +82,4 @@ class Store(History, Reviews, IdentityProviderRecords, Locks, ABC):
         return int(rows[0][0] or 0)
 
 
-__all__ = ["LockInfo", "OrderState", "SnapshotInfo", "Store", "Task", "now"]
+__all__ = ["LockInfo", "OrderEvent", "SnapshotInfo", "Store", "Task", "now"]

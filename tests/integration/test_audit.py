@@ -146,6 +146,6 @@ def test_apply_and_vault_access_are_audited(tmp_path: Path) -> None:
     """Order transitions go into the chain with everything else."""
     with open_store(tmp_path) as s:
         run = s.start_run("p", "ci")
-        s.record_order_state(run, "p", "o1", "verified")
+        s.record_order_state(run, "p", "o1", "pending")
         events = [e.event for e in s.audit_entries()]
     assert events == ["order_state"]

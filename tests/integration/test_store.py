@@ -70,6 +70,8 @@ def test_order_states_keep_every_transition(make_store: Factory) -> None:
         run = store.start_run("p1", "ci")
         for state in ("pending", "transmitted", "executed", "verified"):
             store.record_order_state(run, "p1", "o1", state)
+        for state in ("pending", "transmitted"):
+            store.record_order_state(run, "p1", "o2", state)
         store.record_order_state(run, "p1", "o2", "errored", "409 Conflict: uniqueness")
         store.finish_run(run, "failed")
         states = store.order_states("p1")
