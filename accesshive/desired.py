@@ -1,11 +1,13 @@
 """Expand stage: ``Config`` → ``DesiredState``, the accounts, grants and credentials that
 must exist, per source.
 
-Pure: no I/O, no clock (the date is an argument). Rendering problems (an
-identity lacks an attribute a template needs, a value of the wrong type for
-the source's schema, a required attribute that renders empty) are returned as
-diagnostics pointing at the identity, with the template as related location,
-so ``validate`` and ``plan`` report them alike.
+Pure: no I/O, no clock (the date is an argument; the sandbox's time limit aside).
+Rendering problems (an identity lacks an attribute a template needs, a value of the
+wrong type for the source's schema, a required attribute that renders empty) are
+returned as diagnostics pointing at the identity, with the template as related
+location, so ``validate`` and ``plan`` report them alike. A template the sandbox
+refuses (it reaches for Python internals, or past a limit) is reported once, at the
+template, with the first identity it failed for and how many others.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ from accesshive.config.assignment import (
 from accesshive.config.model import Identity, LifecycleState
 from accesshive.config.templates import identity_context
 from accesshive.diagnostics import Diagnostic
-from accesshive.rendering import Program, SourcePlan, program, render_account, source_plans
+from accesshive.rendering import (
+    Program,
+    Refusals,
+    SourcePlan,
+    program,
+    render_account,
+    source_plans,
+)
 
 AccountState = Literal["enabled", "disabled", "absent"]
 AccessState = Literal["granted", "kept", "revoked"]
@@ -106,6 +115,7 @@ def expand(
     credentials: dict[str, DesiredCredential] = {}
     identities: dict[str, DesiredIdentity] = {}
     problems: list[Diagnostic] = []
+    refused = Refusals()
     plans = source_plans(config)
     shared = _Shared(config, plans)
     for iid in sorted(config.identities):
@@ -121,7 +131,14 @@ def expand(
         access = lifecycle.access
         planned, made = shared.accounts(assignment, ident)
         recalled = [rendered.get((sid, iid)) for sid, *_ in planned] if rendered else None
+        before = len(problems)
         attributes_of = _render_identity(config, made, planned, iid, ident, recalled, problems)
+        if len(problems) > before and refused.take(iid, problems, before):
+            # No accounts for an identity a template was refused for: that diagnostic names
+            # the template, not the identity, and the render cache keeps the accounts of
+            # the identities no diagnostic names; kept without the attribute, they would
+            # not be rendered (nor refused) again by the next plan.
+            planned, attributes_of = (), []
         for (sid, why, plan, via, grants, generate), attributes in zip(
             planned, attributes_of, strict=True
         ):
@@ -131,6 +148,7 @@ def expand(
         cred = _credential(config, iid, ident)
         if cred is not None and lifecycle.accounts != "absent":
             credentials[iid] = cred
+    problems.extend(refused.diagnostics(config))
     return (
         DesiredState(
             accounts=accounts,

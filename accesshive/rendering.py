@@ -10,7 +10,9 @@ Two ways, with one result:
   read a variable; generated code has none. It decides nothing of its own: when
   anything fails (a missing variable, a value of the wrong type) it gives up, and
 - ``render_account`` renders the accounts one attribute at a time and says what is
-  wrong with each, as a diagnostic pointing at the identity and the template.
+  wrong with each, as a diagnostic pointing at the identity and the template; a
+  template the sandbox refuses is the template's problem, not the identity's, and
+  ``Refusals`` reports it once, at the template, however many identities it fails for.
 
 The generated code holds only literals (``repr`` of attribute names, template text
 and variable names), the fast template expressions of ``config/templates.py``, and
@@ -20,7 +22,7 @@ names bound to the callables of this module: nothing a repository says becomes c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from accesshive.config import Config
@@ -28,12 +30,13 @@ from accesshive.config.model import AttributeSpec, Source
 from accesshive.config.templates import (
     FAST_NAMESPACE,
     TemplateProblem,
+    TemplateRefused,
     fast_expression,
     is_template,
     renderer,
 )
 from accesshive.config.values import EMAIL, ValueProblem, coercer, is_empty
-from accesshive.diagnostics import Diagnostic
+from accesshive.diagnostics import Diagnostic, Location
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,8 @@ def _render_problem(
     template_at = config.origin("sources", sid, "account", part, attr)
     where = config.origin("identities", iid)
     spec = source.account.schema_.get(attr)
+    if isinstance(problem, TemplateRefused):
+        return _refused(source, sid, attr, problem, template_at)
     if isinstance(problem, TemplateProblem):
         return Diagnostic(
             "undefined-variable",
@@ -243,3 +248,79 @@ def _render_problem(
         "fix the identity's value or the template",
         related=(template_at,),
     )
+
+
+# --------------------------------------------------------------------------- refused templates
+
+
+REFUSED = frozenset({"template-sandbox", "template-limit"})
+"""Codes of the diagnostics of templates the sandbox refused (``Refusals``)."""
+
+
+def _refused(
+    source: Source, sid: str, attr: str, problem: TemplateRefused, template_at: Location
+) -> Diagnostic:
+    """A refused template, at the template, saying nothing of the identity (``Refusals``
+    adds which)."""
+    shown = " ".join(str(source.managed_attributes.get(attr, "")).split())
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    what = f"template '{shown}' of account attribute '{attr}' on source '{sid}'"
+    if problem.kind == "sandbox":
+        return Diagnostic(
+            "template-sandbox",
+            f"{what} breaks the sandbox: {problem.reason}",
+            template_at,
+            hint="templates read identity attributes and use filters; names starting "
+            "with '_' and Python's internals are out of their reach",
+        )
+    return Diagnostic(
+        "template-limit",
+        f"{what} was refused: it {problem.reason}",
+        template_at,
+        hint="account attributes are short values: keep repetitions, ranges, powers "
+        "and loops small",
+    )
+
+
+class Refusals:
+    """Templates the sandbox refused, each reported once however many identities it was
+    rendered for: a template shared by 100,000 identities that breaks the sandbox is
+    one problem, at the template, not 100,000 at the identities."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, Location | None], tuple[Diagnostic, str, int]] = {}
+
+    def take(self, iid: str, problems: list[Diagnostic], start: int) -> bool:
+        """Move the refusals among ``problems[start:]`` (those of identity ``iid``) here;
+        True when there was one."""
+        kept: list[Diagnostic] = []
+        for problem in problems[start:]:
+            if problem.code not in REFUSED:
+                kept.append(problem)
+                continue
+            key = (problem.code, problem.location)
+            first, first_identity, count = self._found.get(key, (problem, iid, 0))
+            self._found[key] = (first, first_identity, count + 1)
+        if len(kept) == len(problems) - start:
+            return False
+        problems[start:] = kept
+        return True
+
+    def diagnostics(self, config: Config) -> list[Diagnostic]:
+        """One diagnostic per refused template, naming the first identity it failed for
+        and how many others."""
+        out = []
+        for problem, iid, count in self._found.values():
+            others = count - 1
+            whom = f"identity '{iid}'" + (
+                f" and {others:,} other identit{'y' if others == 1 else 'ies'}" if others else ""
+            )
+            out.append(
+                replace(
+                    problem,
+                    message=f"{problem.message} (rendering for {whom})",
+                    related=(*problem.related, config.origin("identities", iid)),
+                )
+            )
+        return out

@@ -2,8 +2,10 @@
 
 Why sandboxed and strict: templates are written in pull requests by many
 people and rendered by the tool that holds provisioning credentials, so they
-get no access to Python internals (``ImmutableSandboxedEnvironment``), and a
-variable an identity lacks is an error, never a silently empty userName.
+get no access to Python internals (``ImmutableSandboxedEnvironment``), cannot make
+huge values or run for long (the limits of ``config/sandbox.py``: a template that
+breaks either is refused with ``TemplateRefused``), and a variable an identity lacks
+is an error, never a silently empty userName.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.exceptions import SecurityError
 
+from accesshive.config import sandbox
 from accesshive.config.model import Identity
 
 # Variables every identity offers besides its attributes.
@@ -83,10 +86,11 @@ def _or_fold(remembered: Callable[..., str], fold: Callable[..., str]) -> Callab
     return run
 
 
-def _make_env() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+def _make_env() -> sandbox.Sandbox:
+    env = sandbox.Sandbox(
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
     )
+    # folding accents makes no text longer than a few times what it is given
     env.filters["ascii"] = _or_fold(_ascii_remembered, _ascii)
     env.filters["slug"] = _or_fold(_slug_remembered, _slug)
     return env
@@ -99,6 +103,21 @@ class TemplateProblem(Exception):
     """A template cannot be compiled or rendered; the message is meant for users."""
 
 
+class TemplateRefused(TemplateProblem):
+    """The sandbox refused to render a template: it reached for Python internals
+    (``kind`` ``sandbox``), or went past a limit of ``config/sandbox.py`` on what a
+    render may make or how long it may run (``limit``). The message says which, and
+    is about the template, not the identity it was rendered for."""
+
+    def __init__(
+        self, kind: Literal["sandbox", "limit"], reason: str, *, timed_out: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+        self.timed_out = timed_out
+
+
 def is_template(value: object) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
@@ -106,7 +125,7 @@ def is_template(value: object) -> bool:
 @lru_cache(maxsize=8192)
 def compile_template(text: str) -> jinja2.Template:
     try:
-        template = ENV.from_string(text)
+        template = ENV.bound(text)  # with the sandbox's limits
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(f"template syntax error: {exc.message}") from exc
     # jinja keeps a template's globals as a ChainMap over the environment's, and copies
@@ -170,7 +189,15 @@ def fast_expression(text: str) -> str | None:
         tree = ENV.parse(text)
     except jinja2.TemplateSyntaxError:
         return None
+    if sum(1 for _ in tree.find_all(nodes.Name)) > FAST_MAX_READS:
+        return None
     return _fast_nodes(tree.body)
+
+
+FAST_MAX_READS = 64
+"""Variable reads a fast template may have. The fast path has no limits to check: it
+writes each value it reads once, so what it writes is at most this many times an
+identity's longest value. More reads go to jinja, which counts what it writes."""
 
 
 def _fast_nodes(body: list[nodes.Node]) -> str | None:
@@ -299,7 +326,22 @@ def renderer(value: str | int | bool) -> Callable[[Mapping[str, Any]], str | int
     fast = fast_renderer(value)
     if fast is not None:
         return lambda context: fast(context).strip()
-    return lambda context: render(value, context)
+    timed_out: list[TemplateRefused] = []
+
+    def slow(context: Mapping[str, Any]) -> str | int | bool:
+        # a template that ran out of time once is refused at once from then on: rendered
+        # for every identity, it would take the time limit times 100,000
+        if timed_out:
+            first = timed_out[0]
+            raise TemplateRefused(first.kind, first.reason, timed_out=True)
+        try:
+            return render(value, context)
+        except TemplateRefused as refused:
+            if refused.timed_out:
+                timed_out.append(refused)
+            raise
+
+    return slow
 
 
 def render(value: str | int | bool, context: Mapping[str, Any]) -> str | int | bool:
@@ -340,8 +382,8 @@ def _memo(text: str) -> tuple[tuple[str, ...], dict[tuple[Any, ...], str]]:
     Why: a jinja render builds a new context each time (tens of microseconds), and
     a large org renders the same conditional template (``{% if type == 'human' %}
     {{ title }}{% endif %}``) hundreds of thousands of times over a few hundred
-    distinct inputs. The sandbox has no state and no clock, so the same values of
-    the variables it reads give the same text.
+    distinct inputs. The sandbox has no state, so the same values of the variables it
+    reads give the same text (a render it refuses gives none, and is not kept).
     """
     try:
         names = tuple(sorted(variables(text)))
@@ -356,7 +398,21 @@ def _render_jinja(value: str, context: Mapping[str, Any]) -> str:
         # what Template.render does, less its two copies of the context: one merged
         # dict of the globals and the identity's values serves as the context whole
         scope = template.new_context({**template.globals, **context}, shared=True)
-        return template.environment.concat(template.root_render_func(scope)).strip()
+        sandbox.start(scope)
+        text = template.environment.concat(template.root_render_func(scope))
+        if len(text) > sandbox.MAX_LENGTH:
+            raise sandbox.Refused(
+                "limit", f"writes more than {sandbox.MAX_LENGTH:,} characters, the limit"
+            )
+        return text.strip()
+    except sandbox.Refused as exc:
+        raise TemplateRefused(exc.kind, exc.reason, timed_out=exc.timed_out) from None
+    except SecurityError as exc:
+        raise TemplateRefused("sandbox", str(exc).rstrip(".")) from None
+    except RecursionError:
+        raise TemplateRefused("limit", "calls itself too deeply (macros or loops)") from None
+    except MemoryError:
+        raise TemplateRefused("limit", "ran out of memory") from None
     except jinja2.UndefinedError as exc:
         raise TemplateProblem(_undefined_message(exc)) from exc
     except jinja2.TemplateError as exc:

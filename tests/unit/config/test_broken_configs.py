@@ -102,6 +102,20 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
         "sources.yaml:11:9",
         "template variable 'familyname' is not declared in identity_attributes",
     ),
+    "template_sandbox": (
+        "template-sandbox",
+        "sources.yaml:11:9",
+        "template '{{ given_name.__class__.__mro__ }}' of account attribute 'login' on source "
+        "'app' breaks the sandbox: access to attribute '__class__' of 'str' object is unsafe "
+        "(rendering for identity 'ada')",
+    ),
+    "template_limit": (
+        "template-limit",
+        "sources.yaml:11:9",
+        "template '{{ given_name ~ '.' * 10**9 }}' of account attribute 'login' on source 'app' "
+        "was refused: it would make a text of 1,000,000,000 characters; the limit is 1,000,000 "
+        "(rendering for identity 'ada')",
+    ),
     "inline_secret": (
         "inline-secret",
         "sources.yaml:6:7",
