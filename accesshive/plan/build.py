@@ -101,11 +101,12 @@ def _classified(change: Change, desired: DesiredState) -> Change:
 def _order(config: Config, oid: str, change: Change, deps: list[str]) -> Order:
     source = config.sources[change.source]
     manual = source.effective_provisioning == "manual"
+    kind = "manual_task" if manual else change.action
     return Order(
         id=oid,
-        kind="manual_task" if manual else change.action,
+        kind=kind,
         change=change,
         depends_on=tuple(deps),
-        gate=gate_for(change, config.policies.review),
+        gate=gate_for(change, config.policies.review, kind),
         assignee=(source.owner or "source owner") if manual else None,
     )

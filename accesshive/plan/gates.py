@@ -2,7 +2,8 @@
 
 An order is gated when any review rule matches it; the gate is the union of the
 matching rules' reviewer groups with the strictest quorum. A manual task is
-matched by the action it asks a person to perform.
+matched by the action it asks a person to perform, and by ``manual_task`` itself (a
+rule naming ``manual_task`` gates every task, instead of silently gating nothing).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from accesshive.config.policy import ReviewPolicy, ReviewRule
 from accesshive.plan.orders import Change, Gate
 
 
-def gate_for(change: Change, policy: ReviewPolicy) -> Gate | None:
-    matched = [rule for rule in policy.rules if _matches(rule, change)]
+def gate_for(change: Change, policy: ReviewPolicy, kind: str | None = None) -> Gate | None:
+    """``kind``: the order's kind, when it is not the change's action (``manual_task``)."""
+    matched = [rule for rule in policy.rules if _matches(rule, change, kind or change.action)]
     if not matched:
         return None
     groups = sorted({g for rule in matched for g in rule.reviewer_groups})
@@ -25,8 +27,8 @@ def gate_for(change: Change, policy: ReviewPolicy) -> Gate | None:
     )
 
 
-def _matches(rule: ReviewRule, change: Change) -> bool:
-    if rule.order_kinds and change.action not in rule.order_kinds:
+def _matches(rule: ReviewRule, change: Change, kind: str) -> bool:
+    if rule.order_kinds and change.action not in rule.order_kinds and kind not in rule.order_kinds:
         return False
     if rule.sensitive_only and not change.sensitive:
         return False

@@ -170,3 +170,19 @@ def test_plan_records_its_inputs() -> None:
     assert body["format_version"] == 1
     assert len(body["config_digest"]) == 64
     assert set(body["snapshot_fingerprints"]) == {"wiki", "badges"}
+
+
+def test_a_review_rule_naming_manual_task_gates_the_tasks(tmp_path: Path) -> None:
+    """`order_kinds: [manual_task]` passes validation, so it must gate something: every task
+    handed to a person on a manual source (the quickstart's badge system)."""
+    repo = _copy(tmp_path)
+    (repo / "policies").mkdir(exist_ok=True)
+    (repo / "policies" / "review.yaml").write_text(
+        "review:\n  rules:\n    - name: badge-tasks\n      order_kinds: [manual_task]\n"
+        "      reviewer_groups: [facilities-leads]\n"
+    )
+    plan = plan_repository(repo, TODAY)
+    tasks = [o for o in plan.orders if o.kind == "manual_task"]
+    assert tasks
+    assert {o.gate.rules if o.gate else None for o in tasks} == {("badge-tasks",)}
+    assert not [o for o in plan.orders if o.gate and o.kind != "manual_task"]
