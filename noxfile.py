@@ -49,3 +49,13 @@ def bench(session: nox.Session) -> None:
     session.run(
         "python", "-m", "tests.bench.scim_provider_bench", "--clients", "200", "--users", "10000"
     )
+
+
+@nox.session
+def mutate(session: nox.Session) -> None:
+    """Mutation testing (mutmut) of apply/, approvals/, audit/, vault/, plan/gates.py and
+    plan/guardrails.py: each mutant must make a test fail. Not part of CI (it takes long;
+    see the README for the last figure). ``nox -s mutate -- --max-children 2``."""
+    session.install("-e", ".[test]", "mutmut>=3.3")
+    session.run("mutmut", "run", *session.posargs)
+    session.run("mutmut", "results", success_codes=[0, 1])
