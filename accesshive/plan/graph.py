@@ -1,6 +1,6 @@
 """Graph stage: ``Changes`` → orders in a dependency DAG (networkx).
 
-The dependency rules (DESIGN.md):
+The dependency rules (ARCHITECTURE.md, "Identity types and dependency rules"):
 - identity provider account → Google Workspace user → accounts on platforms that
   require Google Workspace (for one identity);
 - managed shared credential: its Google Workspace account → credential stored;
