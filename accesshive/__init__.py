@@ -1,7 +1,8 @@
 """accesshive: identity provisioning as code.
 
 The public surface is small on purpose: load a config repository, get its
-diagnostics. Each pipeline stage has its own package or module (see ARCHITECTURE.md, "The stage table").
+diagnostics. Each pipeline stage has its own package or module (see ARCHITECTURE.md,
+"The stage table").
 """
 
 from accesshive.config import load_config

@@ -163,7 +163,8 @@ def _assign(config: Config, identity: Identity) -> Assignment:
 
 
 def _add_flow_sources(config: Config, identity: Identity, sources: dict[str, str]) -> None:
-    """The accounts an identity type's provisioning flow implies (ARCHITECTURE.md: identity types and dependency rules)."""
+    """The accounts an identity type's provisioning flow implies (ARCHITECTURE.md:
+    identity types and dependency rules)."""
     gws = config.google_workspace
     vault = config.vault_for(identity)
     if identity.type == "human":

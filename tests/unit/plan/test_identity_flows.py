@@ -1,4 +1,5 @@
-"""The provisioning flows per identity type (ARCHITECTURE.md, "Identity types and dependency rules"), as orders and edges of the acme plan."""
+"""The provisioning flows per identity type (ARCHITECTURE.md, "Identity types and
+dependency rules"), as orders and edges of the acme plan."""
 
 from __future__ import annotations
 
