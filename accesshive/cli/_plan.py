@@ -69,11 +69,14 @@ def validate(
         )
 
 
-def _render_plan(plan: Plan, fmt: str, text: str | None = None) -> None:
+def _render_plan(
+    plan: Plan, fmt: str, text: str | None = None, plan_file: Path | None = None
+) -> None:
     if fmt == "json":
         click.echo(text or dumps(plan), nl=False)
     elif fmt == "markdown":
-        click.echo(render_markdown(plan), nl=False)
+        name = plan_file.name if plan_file is not None else "plan.json"
+        click.echo(render_markdown(plan, plan_file=name), nl=False)
     else:
         click.echo(render_text(plan, style=click.style), nl=False)
 
@@ -138,7 +141,7 @@ def plan(
     if out is not None:
         write_plan(result, out, text)
         record_plan(directory, result, StoreRef(environment, store_url), actor(), text)
-    _render_plan(result, fmt, text)
+    _render_plan(result, fmt, text, out)
     if out is not None and fmt == "text":
         click.echo(
             f"Saved plan {result.digest[:16]} to {out}; apply it with `accesshive apply {out}`."
@@ -153,7 +156,7 @@ def plan(
 @handles_errors
 def show(plan_file: Path, fmt: str) -> None:
     """Render a saved plan (after checking it was not modified)."""
-    _render_plan(read_plan(plan_file), fmt)
+    _render_plan(read_plan(plan_file), fmt, plan_file=plan_file)
 
 
 @click.command()
