@@ -144,16 +144,31 @@ def _table(tokens: list[Token], heading: str | None) -> Table:
 
 
 def _items(tokens: list[Token]) -> Iterator[tuple[str, list[str]]]:
-    texts: list[str] = []
-    codes: list[str] = []
+    """Each list item (nested ones first): its text, nested items' included, and code."""
+    stack: list[tuple[list[str], list[str]]] = []
     for t in tokens:
         if t.type == "list_item_open":
-            texts, codes = [], []
+            stack.append(([], []))
         elif t.type == "inline":
-            texts.append(text_of(t))
-            codes.extend(codes_of(t))
+            for texts, codes in stack:
+                texts.append(text_of(t))
+                codes.extend(codes_of(t))
         elif t.type == "list_item_close":
+            texts, codes = stack.pop()
             yield " ".join(texts), codes
+
+
+def assert_details_spaced(markdown: str) -> None:
+    """GitHub renders Markdown inside ``<details>`` only with a blank line after the
+    ``<summary>`` line and before ``</details>`` (CommonMark parsers are more lenient)."""
+    lines = markdown.split("\n")
+    opened = [n for n, line in enumerate(lines) if line.startswith("<details>")]
+    closed = [n for n, line in enumerate(lines) if line == "</details>"]
+    assert len(opened) == len(closed)
+    for n in opened:
+        assert lines[n].endswith("</summary>") and lines[n + 1] == "", lines[n : n + 2]
+    for n in closed:
+        assert lines[n - 1] == "" and lines[n + 1 : n + 2] in ([""], []), lines[n - 1 : n + 2]
 
 
 def table_after(comment: Comment, heading_prefix: str) -> Table:
@@ -170,6 +185,7 @@ def test_example_comment_is_well_formed(case: str) -> None:
     plan = example_plan(case)
     markdown = render_markdown(plan)
     comment = read(markdown)
+    assert_details_spaced(markdown)
     ids = [o.id for o in plan.orders]
 
     # the summary line comes first, and counts every order once
@@ -309,6 +325,7 @@ def test_names_from_the_configuration_cannot_break_or_inject_markdown() -> None:
     plan = hostile_plan()
     markdown = render_markdown(plan)
     comment = read(markdown)
+    assert_details_spaced(markdown)
     tokens = [t for t in comment.tokens] + [c for t in comment.tokens for c in t.children or []]
     # no emphasis, link, image or HTML but the comment's own
     kinds = {t.type for t in tokens}
