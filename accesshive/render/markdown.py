@@ -38,7 +38,6 @@ from accesshive.plan.kinds import ADDING, CHANGING, REMOVING
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.render.describe import marker, summary_line
-from accesshive.render.text import groups
 
 GITHUB_LIMIT = 65_536
 """The longest comment GitHub accepts, in characters."""
@@ -190,14 +189,14 @@ class _Comment:
         by_identity: dict[str | None, list[Order]] = {}
         for o in plan.orders:
             by_identity.setdefault(o.change.identity, []).append(o)
-        # identities with orders waiting for review first, then by name (as `groups` sorts)
-        order_of = {name: i for i, (name, _) in enumerate(groups(plan))}
+        # identities with orders waiting for review first, then by name and kind (as the
+        # text rendering's `groups` sorts them)
 
-        def rank(item: tuple[str | None, list[Order]]) -> tuple[bool, int]:
+        def rank(item: tuple[str | None, list[Order]]) -> tuple[bool, str]:
             identity, orders = item
             name, kind = _identity_label(plan, identity)
             key = f"{name} ({kind})" if kind else name
-            return (not any(self.review.waiting(o) for o in orders), order_of.get(key, 0))
+            return (not any(self.review.waiting(o) for o in orders), key)
 
         self.identities = sorted(by_identity.items(), key=rank)
 
@@ -219,10 +218,13 @@ class _Comment:
             )
         return first + "\n" + what + "\n"
 
-    def cut_notice(self, full: int, shown: int, total: int) -> str:
+    def cut_notice(self, shown: int) -> str:
+        plan, total = self.plan, len(self.identities)
         return (
-            f"> ✂️ **This comment is cut.** The whole plan would take {full:,} characters and "
-            f"GitHub refuses comments over {GITHUB_LIMIT:,}, so each identity's orders are "
+            f"> ✂️ **This comment is cut.** The whole plan "
+            f"({_plural(len(plan.orders), 'order')} for "
+            f"{_plural(total, 'identity', 'identities')}) does not fit in one comment: GitHub "
+            f"refuses comments over {GITHUB_LIMIT:,} characters. So each identity's orders are "
             f"counted here, not listed ({shown:,} of {total:,} identities shown). "
             f"The full plan is the plan file `{md(self.plan_file)}` (in CI, this run's "
             f"artefact): {self.show} lists every order.\n"
@@ -385,21 +387,29 @@ class _Comment:
     def render(self, limit: int) -> str:
         head, tail = self.head(), self.tail()
         middle = [self.sources_section(), self.orphans_section()]
-        full_identities = ""
+        blocks = [head, self.gated_section(None), *middle]
         if self.identities:
-            full_identities = (
-                self.identities_title()
-                + "\n"
-                + "\n".join(self.identity_block(i, orders) for i, orders in self.identities)
-            )
-        full = _join([head, self.gated_section(None), *middle, full_identities, tail])
+            # each identity's section while the whole still fits; stop at the first that
+            # does not (a large plan is not rendered whole only to be measured)
+            used = _bytes(_join([*blocks, self.identities_title(), tail]))
+            sections = []
+            for identity, orders in self.identities:
+                block = self.identity_block(identity, orders)
+                used += _bytes(block) + 1
+                if used > limit:
+                    return self.render_cut(limit, head, middle, tail)
+                sections.append(block)
+            blocks.append(self.identities_title() + "\n" + "\n".join(sections))
+        full = _join([*blocks, tail])
         if _bytes(full) <= limit:
             return full
-        # too long for one comment: counts per identity, as many as fit, and say so
-        notice_room = _bytes(self.cut_notice(len(full), len(self.identities), len(self.identities)))
-        fixed = _join(
-            [head, "x" * notice_room, self.gated_section(MAX_GATED_WHEN_CUT), *middle, "", tail]
-        )
+        return self.render_cut(limit, head, middle, tail)
+
+    def render_cut(self, limit: int, head: str, middle: list[str], tail: str) -> str:
+        """Too long for one comment: counts per identity, as many as fit, and say so."""
+        total = len(self.identities)
+        gated = self.gated_section(MAX_GATED_WHEN_CUT)
+        fixed = _join([head, self.cut_notice(total), gated, *middle, "", tail])
         title = "#### Orders per identity (counts; the full plan lists each order)\n\n"
         budget = limit - _bytes(fixed) - _bytes(title) - 400
         table, shown = self.identity_count_rows(max(budget, 0))
@@ -411,8 +421,7 @@ class _Comment:
                 f"{_plural(sum(len(o) for _, o in rest), 'order')} not listed here: "
                 f"{self.show} lists them.\n"
             )
-        notice = self.cut_notice(len(full), shown, len(self.identities))
-        return _join([head, notice, self.gated_section(MAX_GATED_WHEN_CUT), *middle, section, tail])
+        return _join([head, self.cut_notice(shown), gated, *middle, section, tail])
 
 
 def _join(blocks: list[str]) -> str:
