@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from accesshive.render.markdown import md
 from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
 from accesshive.store import Task
 
@@ -86,15 +87,16 @@ def tasks_csv(tasks: Iterable[Task]) -> str:
 
 
 def tasks_markdown(tasks: Iterable[Task]) -> str:
+    """The checklist for source owners; names are Markdown-escaped, one task per item."""
     lines = ["# Manual provisioning tasks", ""]
     by_source: dict[str, list[Task]] = {}
     for t in tasks:
         by_source.setdefault(t.source, []).append(t)
     for source, items in sorted(by_source.items()):
-        lines.append(f"## {source} — for {items[0].assignee}")
+        lines.append(f"## {md(source)} — for {md(items[0].assignee)}")
         lines.append("")
         for t in items:
-            lines.append(f"- [ ] `{t.id}` {t.description}")
+            lines.append(f"- [ ] `{t.id}` {md(t.description)}")
         lines.append("")
     lines.append(
         "When done, run `accesshive tasks done ID --by NAME`, or send a new export: "

@@ -9,11 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import cast, get_args
 
 import click
 
+from accesshive.approvals.model import OrderApproval
+from accesshive.approvals.operations import check as check_approvals
 from accesshive.cli._options import (
     actor,
     as_date,
@@ -26,6 +29,7 @@ from accesshive.cli._options import (
     store_options,
     today_option,
 )
+from accesshive.config import load_config
 from accesshive.config.schema import SchemaTarget, json_schema
 from accesshive.errors import EXIT_CHANGES, EXIT_ERROR
 from accesshive.operations import StoreRef, plan_repository, record_plan, validate_repository
@@ -69,11 +73,18 @@ def validate(
         )
 
 
-def _render_plan(plan: Plan, fmt: str, text: str | None = None) -> None:
+def _render_plan(
+    plan: Plan,
+    fmt: str,
+    text: str | None = None,
+    plan_file: Path | None = None,
+    approvals: Mapping[str, OrderApproval] | None = None,
+) -> None:
     if fmt == "json":
         click.echo(text or dumps(plan), nl=False)
     elif fmt == "markdown":
-        click.echo(render_markdown(plan), nl=False)
+        name = plan_file.name if plan_file is not None else "plan.json"
+        click.echo(render_markdown(plan, approvals, plan_file=name), nl=False)
     else:
         click.echo(render_text(plan, style=click.style), nl=False)
 
@@ -138,7 +149,7 @@ def plan(
     if out is not None:
         write_plan(result, out, text)
         record_plan(directory, result, StoreRef(environment, store_url), actor(), text)
-    _render_plan(result, fmt, text)
+    _render_plan(result, fmt, text, out)
     if out is not None and fmt == "text":
         click.echo(
             f"Saved plan {result.digest[:16]} to {out}; apply it with `accesshive apply {out}`."
@@ -150,10 +161,36 @@ def plan(
 @click.command()
 @click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @format_option("text", "json", "markdown")
+@click.option(
+    "-C",
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The config repository: the Markdown then says which gated orders are approved "
+    "(its approvals/ file and approvals recorded from GitHub) and what is missing.",
+)
+@store_options
 @handles_errors
-def show(plan_file: Path, fmt: str) -> None:
+def show(
+    plan_file: Path,
+    fmt: str,
+    directory: Path | None,
+    environment: str | None,
+    store_url: str | None,
+) -> None:
     """Render a saved plan (after checking it was not modified)."""
-    _render_plan(read_plan(plan_file), fmt)
+    saved = read_plan(plan_file)
+    verdicts = None
+    if directory is not None and fmt == "markdown":
+        config = load_config(directory, environment)
+        ref = StoreRef(environment, store_url)
+        if ref.exists(directory):
+            with ref.open(directory) as store:
+                verdicts = check_approvals(config, saved, store)
+        else:
+            verdicts = check_approvals(config, saved, None)
+    _render_plan(saved, fmt, plan_file=plan_file, approvals=verdicts)
 
 
 @click.command()

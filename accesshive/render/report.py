@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import html
-
 import jinja2
 
+from accesshive.render.markdown import md
 from accesshive.reports.health import Report
 
 _ENV = jinja2.Environment(
@@ -45,11 +44,7 @@ def headline(report: Report) -> str:
     return (", ".join(parts) or "no change") + f" since the report of {since}."
 
 
-def _md_escape(text: str) -> str:
-    return html.escape(str(text)).replace("|", "\\|")
-
-
-_ENV.filters["e"] = _md_escape
+_ENV.filters["e"] = md  # Markdown-escaped, on one line (the PR comment's escaping)
 
 
 def render_report_markdown(report: Report, max_rows: int = 100) -> str:

@@ -99,7 +99,7 @@ def test_scripts_on_the_quickstart(repo: Path, tmp_path: Path) -> None:
     planned = _run("pr-plan.sh", str(repo), str(out), "dave", cwd=tmp_path)
     assert planned.returncode == 0, planned.stderr
     assert (out / "plan.json").exists()
-    assert (out / "plan.md").read_text().startswith("### accesshive plan")
+    assert (out / "plan.md").read_text().startswith("### Plan: ")
     applied = _run("merge-apply.sh", str(repo), str(out / "plan.json"), cwd=tmp_path)
     # gated orders wait for approval: the merge job fails and says so
     assert applied.returncode == 6, applied.stdout + applied.stderr

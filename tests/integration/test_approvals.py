@@ -26,6 +26,7 @@ from accesshive.plan.model import Plan
 from accesshive.plan.planfile import write_plan
 from accesshive.store import open_store
 from tests.conftest import EXAMPLES
+from tests.unit.test_plan_comment import read, table_after
 
 TODAY = dt.date(2026, 11, 29)
 
@@ -309,3 +310,41 @@ def test_github_errors_are_clear(
     result = _from_github(repo, plan_file, github)
     assert result.exit_code == 1
     assert "GitHub API 401" in result.output
+
+
+def test_show_markdown_with_the_repository_says_who_approved_and_what_is_missing(
+    repo: Path, tmp_path: Path
+) -> None:
+    plan = _plan(repo)
+    gate = _wiki_gate(plan)
+    gated = [o.id for o in plan.orders if o.gate]
+    plan_file = tmp_path / "plan.json"
+    write_plan(plan, plan_file)
+    runner = CliRunner()
+    for who in ("alice", "mallory"):
+        key = str(_keys(repo) / who)
+        args = ["approve", str(plan_file), "--order", gate, "--key", key, "--as", who]
+        signed = runner.invoke(main, [*args, "-C", str(repo)])
+        assert signed.exit_code == 0, signed.output
+
+    shown = runner.invoke(main, ["show", str(plan_file), "--format", "markdown", "-C", str(repo)])
+    assert shown.exit_code == 0, shown.output
+    comment = read(shown.stdout)
+    waiting = len(gated) - 1
+    assert comment.blocks[0][1].endswith(f", {waiting} waiting for review, 1 approved")
+    table = table_after(comment, "Waiting for review")
+    assert table.header == ["order", "what", "reviewer groups", "quorum", "missing", "approved by"]
+    rows = {codes[0]: row for codes, row in zip(table.row_codes, table.rows, strict=True)}
+    assert sorted(rows) == sorted(gated)
+    assert rows[gate][4:] == [
+        "nothing: approved",
+        "alice; not counted: mallory (the reviewer's key is revoked)",
+    ]
+    assert all(rows[o][4:] == ["1 approval", "nobody yet"] for o in gated if o != gate)
+    item = [text for text, codes in comment.list_items if gate in codes]
+    assert item[0].endswith("✅ approved (1 of security)")
+
+    # without the repository, show knows nothing of approvals
+    bare = read(runner.invoke(main, ["show", str(plan_file), "--format", "markdown"]).stdout)
+    assert bare.blocks[0][1].endswith(f", {len(gated)} waiting for review")
+    assert "approved by" not in table_after(bare, "Waiting for review").header

@@ -94,7 +94,7 @@ def test_fail_on(repo: Path) -> None:
 
 def test_markdown_fits_an_issue(repo: Path) -> None:
     text = _report(repo).stdout
-    assert text.startswith("### accesshive report — `quickstart` (default), 2026-11-29")
+    assert text.startswith("### accesshive report — quickstart (default), 2026-11-29")
     assert "<details><summary>Orphaned accounts (2)</summary>" in text
     assert "| wiki | mallory | enabled |" in text
 

@@ -9,10 +9,12 @@ mkdir -p "$out"
 accesshive validate "$dir"
 # a source that cannot be read keeps its last snapshot; the plan says so
 accesshive sync "$dir" --format json > "$out/sync.json" || [ $? -eq 5 ]
-args=(plan "$dir" --out "$out/plan.json" --format markdown --detailed-exitcode)
+args=(plan "$dir" --out "$out/plan.json" --detailed-exitcode)
 [ -n "$author" ] && args+=(--author "$author")
 status=0
-accesshive "${args[@]}" > "$out/plan.md" || status=$?
+accesshive "${args[@]}" || status=$?
 # 0: no changes, 2: changes; anything else is an error
 [ $status -eq 0 ] || [ $status -eq 2 ]
+# the comment, with the approvals already given (approvals/ and those recorded from GitHub)
+accesshive show "$out/plan.json" --format markdown -C "$dir" > "$out/plan.md"
 echo "saved $out/plan.json and $out/plan.md"
