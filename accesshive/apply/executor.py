@@ -90,10 +90,12 @@ class ApplyResult:
             counts = entry["states"]
             assert isinstance(counts, dict)
             entry["states"] = dict(sorted(counts.items()))
-            failed = any(s in FAILED for s in counts)
-            entry["status"] = (
-                "unreachable" if entry["unreachable"] else "failed" if failed else "ok"
-            )
+            if entry["unreachable"]:
+                entry["status"] = "unreachable"
+            elif any(s in FAILED for s in counts):
+                entry["status"] = "failed"
+            else:
+                entry["status"] = "ok" if all(s in DONE for s in counts) else "waiting"
         return dict(sorted(out.items()))
 
     @property
