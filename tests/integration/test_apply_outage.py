@@ -16,14 +16,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from accesshive.cli import main
+from accesshive.errors import ForgedPlanError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
@@ -221,3 +224,26 @@ def test_a_directory_killed_mid_apply_costs_a_bounded_time_and_resumes(
     assert again.status in ("complete", "incomplete"), Counter(again.states.values())
     assert {again.states[oid] for oid in directory} == {"verified"}
     assert server.entry(f"uid=person.test0119,{slapd.PEOPLE}") is not None
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize("forged_on", ["wiki", "directory"])
+def test_a_forged_plan_is_refused_whole_while_a_source_is_down(
+    tmp_path: Path, server: slapd.Slapd, forged_on: str
+) -> None:
+    """The directory cannot be read, so its orders are not sent; the plan is still
+    checked against what planning gives: on the sources read (the wiki) and, since the
+    stored snapshot is the one the plan was made from, on the directory too."""
+    root = _repo(tmp_path, server, people=0)
+    plan = _sync_and_plan(root)
+    create = next(o for o in _on(plan, forged_on) if o.action == "create_account")
+    attrs = {**create.change.attributes, "mail": "attacker@evil.example"}
+    if forged_on == "wiki":
+        attrs = {**create.change.attributes, "email": "attacker@evil.example"}
+    edited = replace(create, change=replace(create.change, attributes=attrs))
+    forged = replace(plan, orders=tuple(edited if o.id == create.id else o for o in plan.orders))
+    server.stop()
+    with pytest.raises(ForgedPlanError, match="differs from what planning gives in attributes"):
+        apply_plan(root, forged, STORE, TODAY, "attacker", sleep=lambda s: None)
+    with sqlite3.connect(root / ".accesshive" / "wiki-app.db") as db:
+        assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)  # nothing ran
