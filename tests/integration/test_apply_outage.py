@@ -210,11 +210,16 @@ def test_a_directory_killed_mid_apply_costs_a_bounded_time_and_resumes(
     # hundreds of waits (attempts - 1 per order).
     assert len(sleeps) <= DOWN_AFTER + CONCURRENCY, sleeps
     assert sum(sleeps) < 60, sleeps
-    assert states["errored"] > 100, states  # the rest of the directory's orders
+    # the rest of the directory's orders: errored, or blocked below an errored create
+    assert states["verified"] >= 30 and states["errored"] > 0, states
     assert set(states) <= {"verified", "errored", "blocked"}, states
     assert "directory" in result.unreachable
     unreachable = [result.messages[oid] for oid in directory if result.states[oid] == "errored"]
-    assert sum("directory is unreachable:" in m for m in unreachable) > 100
+    # each with the directory's own failure: "directory is unreachable: <message>; not
+    # attempted", or an order (or a batch's lookup) whose own attempts failed, "<message>
+    # (gave up: directory is unreachable)"
+    assert all("directory is unreachable" in m for m in unreachable), Counter(unreachable)
+    assert any(m.endswith("; not attempted") for m in unreachable)
     # the other source was not held up
     wiki = _on(plan, "wiki")
     assert {result.states[o.id] for o in wiki} <= {"verified", "awaiting_approval"}
