@@ -74,6 +74,8 @@ def apply_plan(
             {
                 "run": run_id,
                 "approved": {oid: v.approvers for oid, v in sorted(verdicts.items()) if v.approved},
+                # sources that could not be read: none of their orders is sent
+                **({"unreadable": unreadable} if unreadable else {}),
             },
         )
 
@@ -140,7 +142,12 @@ def _run_recorded(
             actor,
             "apply_finished",
             plan.digest,
-            {"run": run_id, "status": status, "states": counts},
+            {
+                "run": run_id,
+                "status": status,
+                "states": counts,
+                **({"unreachable": result.unreachable} if result and result.unreachable else {}),
+            },
         )
 
 

@@ -30,6 +30,7 @@ from accesshive.errors import ForgedPlanError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
+from accesshive.store import open_store
 from tests.conftest import EXAMPLES
 from tests.support import slapd
 
@@ -182,6 +183,10 @@ def test_a_directory_down_before_apply_fails_alone(tmp_path: Path, server: slapd
             )
     assert "blocked" in {states[o.id] for o in directory}  # the grants below the creates
     assert server.process is None  # nothing brought it back behind the test's back
+    with open_store(root) as store:
+        audit = {e.event: json.loads(e.details) for e in store.audit_entries()}  # the latest
+    assert set(audit["apply_started"]["unreadable"]) == {"directory"}
+    assert set(audit["apply_finished"]["unreachable"]) == {"directory"}
 
 
 @pytest.mark.usefixtures("env")
