@@ -1,4 +1,5 @@
-"""Partial outages: a real slapd stopped before apply, and killed in the middle of one.
+"""Partial outages: a real slapd stopped before apply, and killed in the middle of one;
+a SCIM server's port closed in the middle of one.
 
 The repository is the quickstart (its wiki is a SQLite database, always up) with an
 LDAP directory added, served by a throwaway slapd. The directory is made to fail for
@@ -33,6 +34,7 @@ from accesshive.plan.orders import Order
 from accesshive.store import open_store
 from tests.conftest import EXAMPLES
 from tests.support import slapd
+from tests.support.scim_server import scim_server
 
 TODAY = dt.date(2026, 11, 29)
 STORE = StoreRef()
@@ -104,6 +106,12 @@ def _repo(tmp_path: Path, server: slapd.Slapd, people: int) -> Path:
         1,
     ).replace("[wiki-read, badge-office]", "[wiki-read, badge-office, dir-staff]")
     (root / "access.yaml").write_text(access)
+    _people(root, people)
+    return root
+
+
+def _people(root: Path, people: int) -> None:
+    """``people`` more identities (Sales: the quickstart's employee role)."""
     if people:
         lines = ["identities:"]
         for n in range(people):
@@ -118,7 +126,6 @@ def _repo(tmp_path: Path, server: slapd.Slapd, people: int) -> Path:
                 f"      employee_number: {5000 + n}",
             ]
         (root / "identities" / "many.yaml").write_text("\n".join(lines) + "\n")
-    return root
 
 
 @pytest.fixture
@@ -257,3 +264,72 @@ def test_a_forged_plan_is_refused_whole_while_a_source_is_down(
         apply_plan(root, forged, STORE, TODAY, "attacker", sleep=lambda s: None)
     with sqlite3.connect(root / ".accesshive" / "wiki-app.db") as db:
         assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)  # nothing ran
+
+
+DESIGN = """
+sources:
+  design:
+    kind: scim
+    owner: it-ops
+    concurrency: {concurrency}
+    connection:
+      base_url: {url}
+      token: "${{env:DESIGN_SCIM_TOKEN}}"
+    account:
+      name_attribute: userName
+      schema:
+        userName: {{type: email, required: true}}
+        displayName: {{type: string}}
+      create:
+        userName: "{{{{ email|lower }}}}"
+      sync:
+        displayName: "{{{{ given_name }}}} {{{{ family_name }}}}"
+      correlation: [userName]
+    entitlements:
+      staff: {{type: group, description: Everyone}}
+"""
+
+
+def test_a_scim_server_closed_mid_apply_costs_a_bounded_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same over HTTP: the SCIM server's port is closed in the middle of the apply
+    (httpx's refused connections, through the SCIM connector)."""
+    with scim_server() as scim:
+        monkeypatch.setenv("DESIGN_SCIM_TOKEN", scim.token)
+        scim.create_group("staff")
+        root = tmp_path / "org"
+        shutil.copytree(EXAMPLES / "quickstart", root, ignore=shutil.ignore_patterns(".accesshive"))
+        (root / "sources" / "design.yaml").write_text(
+            DESIGN.format(concurrency=CONCURRENCY, url=scim.url)
+        )
+        access = (root / "access.yaml").read_text()
+        profile = "access_profiles:\n  design-staff:\n    source: design\n"
+        access = access.replace(
+            "access_profiles:\n", profile + "    entitlements: [staff]\n", 1
+        ).replace("[wiki-read, badge-office]", "[wiki-read, badge-office, design-staff]")
+        (root / "access.yaml").write_text(access)
+        _people(root, 120)
+        plan = _sync_and_plan(root)
+        design = {o.id for o in _on(plan, "design")}
+        assert len(design) >= 240
+        sleeps: list[float] = []
+        verified: list[str] = []
+
+        def progress(order: Order, state: str, message: str | None) -> None:
+            if order.id in design and state == "verified":
+                verified.append(order.id)
+                if len(verified) == 30:
+                    scim.stop()  # the port is closed: connections are refused
+
+        result = apply_plan(root, plan, STORE, TODAY, "ci", progress, sleep=sleeps.append)
+    states = Counter(result.states[oid] for oid in design)
+    assert "error" not in states, states
+    assert len(sleeps) <= DOWN_AFTER + CONCURRENCY, sleeps
+    assert sum(sleeps) < 60, sleeps
+    assert set(states) <= {"verified", "errored", "blocked"}, states
+    assert states["verified"] >= 30 and states["errored"] > 0, states
+    errored = [result.messages[oid] for oid in design if result.states[oid] == "errored"]
+    assert all("design is unreachable" in m for m in errored), Counter(errored)
+    assert result.status == "failed" and "design" in result.unreachable
+    assert {result.states[o.id] for o in _on(plan, "wiki")} <= {"verified", "awaiting_approval"}
