@@ -15,20 +15,30 @@ module owns what happens to one batch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from accesshive.apply.credentials import CredentialKeeper
+from accesshive.apply.outage import (
+    Breaker,
+    SourceUnreachable,
+    is_connection_failure,
+    target_failure,
+    unreachable,
+)
 from accesshive.apply.pool import ConnectorPool
-from accesshive.apply.retry import call_with_retries
+from accesshive.apply.retry import call_with_retries, is_retryable
 from accesshive.apply.steps import Sent, check, send
 from accesshive.config import Config
 from accesshive.connectors.base import Connector
-from accesshive.errors import ConnectorError, VaultError
+from accesshive.errors import VaultError
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.orders import Order
 from accesshive.plan.states import SENT, IllegalTransition, OrderState
 from accesshive.state.snapshot import SnapshotAccount
 from accesshive.store.base import OrderEvent
+
+T = TypeVar("T")
 
 Record = tuple[Order, OrderState, str | None, str | None]
 """An order's new state, with its message and result (a created account's id)."""
@@ -46,6 +56,9 @@ class AccountBatches:
     keeper: CredentialKeeper
     _prior: dict[str, OrderEvent]
     _accounts: dict[tuple[str, str | None], str]
+    breaker: Breaker
+    unreachable: Mapping[str, str]
+    sleep: Callable[[float], None]
 
     def _record(
         self,
@@ -62,10 +75,63 @@ class AccountBatches:
     def _account_of(self, order: Order) -> str | None:
         raise NotImplementedError
 
+    def _down(self, source_id: str) -> str | None:
+        """Why the orders of ``source_id`` are not sent, when it cannot be used: it could
+        not be read when apply started, or it went down during the run."""
+        if source_id in self.unreachable:
+            return self.unreachable[source_id]
+        message = self.breaker.down(source_id)
+        return None if message is None else unreachable(source_id, message)
+
+    def _call(
+        self,
+        source_id: str,
+        func: Callable[[], T],
+        on_retry: Callable[[int, BaseException, float], None] | None = None,
+    ) -> T:
+        """``func`` with the source's retries, through its breaker: every attempt's outcome
+        is counted; once the source is down, no further attempt is made (an order that was
+        in its backoff gives up with its last failure)."""
+        spec = self.config.sources[source_id].retry
+        last: list[BaseException] = []
+
+        def attempt() -> T:
+            if self.breaker.down(source_id) is not None:
+                if last:
+                    message = target_failure(last[-1]) or str(last[-1])
+                    raise SourceUnreachable(
+                        source_id, f"{message} (gave up: {source_id} is unreachable)"
+                    )
+                self.breaker.check(source_id)
+            try:
+                out = func()
+            except IllegalTransition:
+                raise
+            except Exception as exc:
+                self.breaker.failure(source_id, exc)
+                last.append(exc)
+                raise
+            self.breaker.success(source_id)
+            return out
+
+        try:
+            return call_with_retries(attempt, spec, on_retry, self.sleep)
+        except SourceUnreachable:
+            raise
+        except Exception as exc:
+            if is_connection_failure(exc) and is_retryable(exc, spec):
+                # the order's whole retry budget went on connection failures: down
+                self.breaker.open(source_id, target_failure(exc) or str(exc))
+            raise
+
     def _batch(self, batch: list[Order]) -> None:
         """Run a batch of one source's account orders (see the module docstring)."""
         source_id = batch[0].change.source
         finals: list[Record] = []
+        down = self._down(source_id)
+        if down is not None:  # never sent: nothing of them can have reached the target
+            self._record_many([(o, OrderState.ERRORED, down, None) for o in batch])
+            return
         try:
             with self.pool.connector(source_id) as conn:
                 todo = self._unknown_accounts(batch, finals)
@@ -75,7 +141,7 @@ class AccountBatches:
                     o.change.attributes for o in todo if o.action == OrderKind.CREATE_ACCOUNT
                 ]
                 if creates:
-                    conn.prepare_creates(creates)
+                    self._call(source_id, lambda: conn.prepare_creates(creates))
                 sent = self._send_all(conn, todo, finals)
                 self._record_many(
                     [(o, OrderState.EXECUTED, _adopted(s), s.external_id) for o, s in sent]
@@ -83,13 +149,10 @@ class AccountBatches:
                 finals += self._verify_all(conn, sent)
         except IllegalTransition:
             raise  # a bug of the executor, not the orders' failure
-        except Exception as exc:  # our own evaluation failed: record it, keep going
+        except Exception as exc:  # the target failed (errored) or we did (error): keep going
+            state, message = failure_of(exc)
             settled = {o.id for o, *_ in finals}
-            finals += [
-                (o, OrderState.ERROR, f"{type(exc).__name__}: {exc}", None)
-                for o in batch
-                if o.id not in settled
-            ]
+            finals += [(o, state, message, None) for o in batch if o.id not in settled]
         self._record_many(finals)
 
     def _unknown_accounts(self, batch: list[Order], finals: list[Record]) -> list[Order]:
@@ -158,7 +221,6 @@ class AccountBatches:
     ) -> bool:
         """Grant (or revoke) ``entitlement`` for all of ``orders`` at once; False when
         the connector failed, for the orders to be sent one by one."""
-        source = self.config.sources[orders[0].change.source]
         accounts = [ext for o in orders if (ext := self._account_of(o))]
         many = conn.grant_many if action == OrderKind.GRANT else conn.revoke_many
 
@@ -167,7 +229,7 @@ class AccountBatches:
             self._record_many([(o, OrderState.TRANSMITTED, note, None) for o in orders])
 
         try:
-            call_with_retries(lambda: many(entitlement, accounts), source.retry, note_retry)
+            self._call(orders[0].change.source, lambda: many(entitlement, accounts), note_retry)
         except IllegalTransition:
             raise
         except Exception:  # each order, sent on its own, gets its own outcome and message
@@ -181,11 +243,9 @@ class AccountBatches:
             outcome = self._send(conn, order)
         except IllegalTransition:
             raise
-        except ConnectorError as exc:
-            finals.append((order, OrderState.ERRORED, exc.message, None))
-            return
-        except Exception as exc:  # our own evaluation failed: this order only
-            finals.append((order, OrderState.ERROR, f"{type(exc).__name__}: {exc}", None))
+        except Exception as exc:  # the target failed (errored) or we did (error): this order
+            state, message = failure_of(exc)
+            finals.append((order, state, message, None))
             return
         if isinstance(outcome, str):  # the vault refused a generated password
             finals.append((order, OrderState.ERRORED, outcome, None))
@@ -193,7 +253,6 @@ class AccountBatches:
         sent.append((order, outcome))
 
     def _send(self, conn: Connector, order: Order) -> Sent | str:
-        source = self.config.sources[order.change.source]
         ext = self._account_of(order)
 
         def note_retry(attempt: int, exc: BaseException, delay: float) -> None:
@@ -204,8 +263,8 @@ class AccountBatches:
             self.keeper.new_password() if order.change.details.get("generate_password") else None
         )
         extra = {"password": secret} if secret else None
-        sent: Sent = call_with_retries(
-            lambda: send(conn, order, ext, extra), source.retry, note_retry
+        sent: Sent = self._call(
+            order.change.source, lambda: send(conn, order, ext, extra), note_retry
         )
         if order.action == OrderKind.CREATE_ACCOUNT and sent.external_id:
             # one dict assignment, atomic under the GIL: no lock, so that a send never
@@ -240,9 +299,14 @@ class AccountBatches:
         ids = {o.id: s.external_id for o, s in sent if s.external_id}
         try:
             accounts = self._read_back(conn, [o for o, _ in sent], ids)
-        except ConnectorError as exc:
+        except IllegalTransition:
+            raise
+        except Exception as exc:
+            message = target_failure(exc)
+            if message is None:
+                raise  # our own failure: the batch's handler records it
             records += [
-                (o, OrderState.ERRORED, f"verify: {exc.message}", s.external_id) for o, s in sent
+                (o, OrderState.ERRORED, f"verify: {message}", s.external_id) for o, s in sent
             ]
             return records
         for order, s in sent:
@@ -263,5 +327,14 @@ class AccountBatches:
         entitlements = sorted(
             {o.change.entitlement for o in batch if o.change.entitlement and o.id in ids}
         )
-        source = self.config.sources[batch[0].change.source]
-        return call_with_retries(lambda: conn.get_accounts(wanted, entitlements), source.retry)
+        return self._call(batch[0].change.source, lambda: conn.get_accounts(wanted, entitlements))
+
+
+def failure_of(exc: BaseException) -> tuple[OrderState, str]:
+    """An order's state and message for what stopped it: ``errored`` with the target's
+    words when the target failed (``apply.outage.target_failure``: a ``ConnectorError``,
+    or a connector library's exception that leaked), else ``error`` (ours)."""
+    message = target_failure(exc)
+    if message is not None:
+        return OrderState.ERRORED, message
+    return OrderState.ERROR, f"{type(exc).__name__}: {exc}"

@@ -24,16 +24,18 @@ run.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from accesshive.apply.batch import AccountBatches, Record
+from accesshive.apply.batch import AccountBatches, Record, failure_of
 from accesshive.apply.credentials import CredentialKeeper
 from accesshive.apply.lanes import Lanes
+from accesshive.apply.outage import Breaker
 from accesshive.apply.pool import ConnectorPool
 from accesshive.config import Config
-from accesshive.errors import ConnectorError, VaultError
+from accesshive.errors import VaultError
 from accesshive.plan.kinds import CREDENTIAL_ACTIONS, OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
@@ -60,6 +62,9 @@ class ApplyResult:
     states: dict[str, OrderState] = field(default_factory=dict)
     messages: dict[str, str] = field(default_factory=dict)
     tasks: list[Task] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)
+    """source → why its orders were not sent: it could not be read when apply started,
+    or it went down during the run (its breaker opened)."""
 
     def count(self, *states: str) -> int:
         return sum(1 for s in self.states.values() if s in states)
@@ -67,6 +72,31 @@ class ApplyResult:
     @property
     def failed(self) -> bool:
         return self.count(*FAILED) > 0
+
+    def by_source(self, plan: Plan) -> dict[str, dict[str, object]]:
+        """Per source: how many of its orders are in each state, and whether it was
+        unreachable (with its message): what the summary of an apply shows."""
+        out: dict[str, dict[str, object]] = {}
+        for order in plan.orders:
+            state = self.states.get(order.id)
+            if state is None:
+                continue
+            sid = order.change.source
+            entry = out.setdefault(sid, {"states": {}, "unreachable": self.unreachable.get(sid)})
+            counts = entry["states"]
+            assert isinstance(counts, dict)
+            counts[str(state)] = counts.get(str(state), 0) + 1
+        for entry in out.values():
+            counts = entry["states"]
+            assert isinstance(counts, dict)
+            entry["states"] = dict(sorted(counts.items()))
+            if entry["unreachable"]:
+                entry["status"] = "unreachable"
+            elif any(s in FAILED for s in counts):
+                entry["status"] = "failed"
+            else:
+                entry["status"] = "ok" if all(s in DONE for s in counts) else "waiting"
+        return dict(sorted(out.items()))
 
     @property
     def status(self) -> str:
@@ -90,7 +120,12 @@ class Executor(AccountBatches):
         approval_notes: Mapping[str, str] | None = None,
         progress: Progress = _quiet,
         max_workers: int = 8,
+        unreachable: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``unreachable``: source → why none of its orders may be sent (it could not be
+        read to check the plan is current); ``sleep``: the retries' wait (injectable so
+        that tests count the waits instead of waiting)."""
         self.config = config
         self.plan = plan
         self.store = store
@@ -104,6 +139,9 @@ class Executor(AccountBatches):
         self.pool = ConnectorPool(config)
         self.keeper = CredentialKeeper(config)
         self._store_lock = threading.Lock()
+        self.unreachable = dict(unreachable or {})
+        self.sleep = sleep
+        self.breaker = Breaker()
         self.result = ApplyResult(plan.digest, run_id)
         self._prior = store.order_states(plan.digest)
         self._accounts = self._known_accounts()
@@ -189,6 +227,7 @@ class Executor(AccountBatches):
         finally:
             self.pool.close()
             self.keeper.close()
+            self.result.unreachable = {**self.breaker.down_sources(), **self.unreachable}
         held: list[Record] = [
             (orders[oid], OrderState.PENDING, f"held: waits for {self._holder(orders[oid])}", None)
             for oid in sorted(waiting)
@@ -314,10 +353,8 @@ class Executor(AccountBatches):
             self._perform(order)
         except IllegalTransition:
             raise  # a bug of the executor, not the order's failure
-        except ConnectorError as exc:
-            self._record(order, OrderState.ERRORED, exc.message)
-        except Exception as exc:  # our own evaluation failed: record it, keep going
-            self._record(order, OrderState.ERROR, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # the target failed (errored) or we did (error): keep going
+            self._record(order, *failure_of(exc))
 
     def _perform(self, order: Order) -> None:
         if order.id in self.inactive:

@@ -1,7 +1,8 @@
 """Retrying what is retryable: bounded exponential backoff with jitter (tenacity).
 
 Retryable: what the connector classified so (refused connections, timeouts,
-DNS failures, 429/502/503/504, LDAP busy/unavailable) and any message matching
+DNS failures, 429/502/503/504, LDAP busy/unavailable), a connection failure that
+leaked unwrapped from a connector (``apply.outage``), and any message matching
 one of the source's own ``retry.errors`` patterns. A wait the target asked for
 (Retry-After) is honoured, capped by ``max_delay``. Everything else fails at
 once with the target's message. Attempts and total time are bounded per source.
@@ -24,6 +25,7 @@ from tenacity import (
     wait_random,
 )
 
+from accesshive.apply.outage import is_connection_failure
 from accesshive.config.model import RetrySpec
 from accesshive.errors import ConnectorError
 
@@ -32,7 +34,9 @@ T = TypeVar("T")
 
 def is_retryable(exc: BaseException, spec: RetrySpec) -> bool:
     if not isinstance(exc, ConnectorError):
-        return False
+        # a connection failure that leaked from a connector unwrapped is retried as the
+        # connector would have retried it wrapped
+        return is_connection_failure(exc)
     if exc.retryable:
         return True
     return any(re.search(pattern, exc.message) for pattern in spec.errors)

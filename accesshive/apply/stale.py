@@ -19,6 +19,14 @@ changed, and the orders are compared by substance:
   now is refused as forged.
 Changes that leave the orders as they were (someone else's edits elsewhere,
 or our own earlier partial run) do not stop apply.
+
+A source that cannot be read (refusing connections, timing out) is not checked: its
+orders cannot be proven current, so none of them is sent (``unreadable``: apply marks
+them ``errored``, "could not read <source> to check the plan is current: <message>",
+and blocks what depends on them), while the other sources' orders are checked as above
+and run. Its stored snapshot stands in for it in the recomputed plan; where that is
+the snapshot the plan was made from, its orders must still come out of it exactly (a
+forged order is refused even on a source that is down).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from accesshive.apply.outage import target_failure
 from accesshive.config import Config
 from accesshive.desired import DesiredState
 from accesshive.plan.build import make_plan
@@ -48,6 +57,8 @@ class Staleness:
     accounts: dict[str, str] = field(default_factory=dict)
     """order id → the account it acts on, as the live state shows it (for orders whose
     account was created by an earlier, interrupted run)."""
+    unreadable: dict[str, str] = field(default_factory=dict)
+    """source → why it could not be read: its orders are not sent."""
 
 
 def _substance(order: Order) -> dict[str, Any]:
@@ -85,7 +96,13 @@ def check_stale(
     involved = sorted({o.change.source for o in remaining})
     for sid in involved:
         if _readable(config, sid):
-            result.live[sid] = read_source(config, sid)
+            try:
+                result.live[sid] = read_source(config, sid)
+            except Exception as exc:
+                message = target_failure(exc)
+                if message is None:
+                    raise  # not the target failing: a bug, keep its traceback
+                result.unreadable[sid] = message
     snapshot, stored_fingerprints = stored()
     sources = {**snapshot.sources, **result.live}
     for sid in involved:
@@ -112,6 +129,8 @@ def check_stale(
             if now is None or _exact(now) != _exact(order):
                 result.forged.append(_not_planned(order, now))
             continue
+        if order.change.source in result.unreadable:
+            continue  # not read: nothing to compare with, and it is not sent
         if now is not None and now.change.account:
             result.accounts[order.id] = now.change.account
         if now is None:
@@ -125,7 +144,11 @@ def check_stale(
             result.forged.append(_not_planned(order, now))
     saved_ids = {o.id for o in plan.orders}
     for oid, order in fresh_by_id.items():
-        if oid not in saved_ids and order.change.source in changed:
+        if (
+            oid not in saved_ids
+            and order.change.source in changed
+            and order.change.source not in result.unreadable
+        ):
             who = order.change.identity or order.change.account
             result.problems.append(
                 f"new work on {order.change.source} not in the plan: {order.action} for {who}"

@@ -116,6 +116,7 @@ def apply(
                         for oid, st in sorted(result.states.items())
                     },
                     "tasks": [t.id for t in result.tasks],
+                    "sources": result.by_source(saved),
                 },
                 indent=2,
                 sort_keys=True,
@@ -153,6 +154,28 @@ def _print_apply(saved: Plan, result: ApplyResult) -> None:
         click.echo(
             f"{len(result.tasks)} manual task(s) for source owners: `accesshive tasks list "
             "--format markdown`"
+        )
+    if result.failed:
+        _print_sources(saved, result)
+
+
+def _print_sources(saved: Plan, result: ApplyResult) -> None:
+    """Per source: its orders' states, and why it was unreachable; what to do next."""
+    click.echo("Sources:")
+    summary = result.by_source(saved)
+    width = max(len(sid) for sid in summary)
+    for sid, entry in summary.items():
+        states = entry["states"]
+        assert isinstance(states, dict)
+        counts = ", ".join(f"{n} {state}" for state, n in states.items())
+        click.echo(f"  {sid:<{width}}  {entry['status']:<11}  {counts}")
+        if entry["unreachable"]:
+            click.echo(f"  {'':<{width}}  {entry['unreachable']}")
+    if result.unreachable:
+        down = ", ".join(sorted(result.unreachable))
+        click.echo(
+            f"Unreachable: {down}. Run apply again once it is back: what is verified is not "
+            "repeated, the rest is sent."
         )
 
 

@@ -5,6 +5,7 @@ of one identity's remaining steps."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,10 +38,13 @@ def apply_plan(
     progress: ApplyProgress | None = None,
     approved: frozenset[str] = frozenset(),
     loaded: Loaded | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> ApplyResult:
     """Execute exactly ``plan``: refuse it if stale, then run, record and audit every order.
 
-    ``loaded``: the repository already loaded and expanded (by the plan just made)."""
+    ``loaded``: the repository already loaded and expanded (by the plan just made).
+    A source that cannot be read at the start gets none of its orders sent (they are
+    ``errored``); the others run. ``sleep``: the retries' wait (tests count it)."""
     config, desired = loaded or load_and_expand(root, today, store.environment)
     if config.digest != plan.config_digest:
         raise StalePlanError(
@@ -58,6 +62,10 @@ def apply_plan(
             config, desired, plan, done, opened.latest_snapshot_and_fingerprints, today
         )
         _refuse_if_stale(opened, plan, staleness, actor)
+        unreadable = {
+            sid: f"could not read {sid} to check the plan is current: {message}"
+            for sid, message in staleness.unreadable.items()
+        }
         run_id = opened.start_run(plan.digest, actor)
         opened.audit(
             actor,
@@ -66,6 +74,8 @@ def apply_plan(
             {
                 "run": run_id,
                 "approved": {oid: v.approvers for oid, v in sorted(verdicts.items()) if v.approved},
+                # sources that could not be read: none of their orders is sent
+                **({"unreadable": unreadable} if unreadable else {}),
             },
         )
 
@@ -80,10 +90,12 @@ def apply_plan(
                 accounts=staleness.accounts,
                 approval_notes={oid: v.describe() for oid, v in verdicts.items()},
                 progress=progress or (lambda o, s, m: None),
+                unreachable=unreadable,
+                sleep=sleep or time.sleep,
             ).run()
 
         result = _run_recorded(execute, opened, plan, run_id, actor)
-        _refresh(config, opened, plan)
+        _refresh(config, opened, plan, skip=set(result.unreachable))
         if result.tasks:
             _write_task_files(root, run_id, result.tasks)
         return result
@@ -130,13 +142,20 @@ def _run_recorded(
             actor,
             "apply_finished",
             plan.digest,
-            {"run": run_id, "status": status, "states": counts},
+            {
+                "run": run_id,
+                "status": status,
+                "states": counts,
+                **({"unreachable": result.unreachable} if result and result.unreachable else {}),
+            },
         )
 
 
-def _refresh(config: Config, store: Store, plan: Plan) -> None:
-    """Read back the sources apply changed, so the next plan starts from the truth."""
-    _read_into(config, store, {o.change.source for o in plan.orders if o.kind != "manual_task"})
+def _refresh(config: Config, store: Store, plan: Plan, skip: set[str]) -> None:
+    """Read back the sources apply changed, so the next plan starts from the truth
+    (not those found unreachable during the run: they keep their snapshot)."""
+    touched = {o.change.source for o in plan.orders if o.kind != "manual_task"}
+    _read_into(config, store, touched - skip)
 
 
 def _read_into(config: Config, store: Store, sources: set[str]) -> None:

@@ -9,9 +9,13 @@ What the table says, and why:
 
 - ``verified`` and ``inactive`` are final: nothing moves an order out of them, so a
   re-run never repeats it (``DONE``).
-- Only an order that was sent can be ``executed``, and only one that was sent can be
-  ``verified`` or ``errored`` (the target's answer, or its read-back, decides): no
-  order is verified without having been ``transmitted`` first.
+- Only an order that was sent can be ``executed`` or ``verified`` (the target's answer,
+  or its read-back, decides): no order is verified without having been ``transmitted``
+  first. ``errored`` is the target's failure: its answer to an order that was sent, or
+  its source being unreachable, which fails an order that was never sent (held,
+  blocked, approved, or failed before) without sending it: the source could not be
+  read to check the plan is current, or it went down during the run
+  (``accesshive.apply.outage``). That is the target's failure, not ours (``error``).
 - An order that may have reached its target (``transmitted``, ``executed``) never goes
   back to ``pending`` or ``blocked``: that would forget that it must be looked at on
   the target before it is sent again. A re-run either finds it done there
@@ -63,9 +67,10 @@ _S = OrderState
 INITIAL: frozenset[OrderState] = frozenset({_S.PENDING, _S.AWAITING_APPROVAL})
 """The states an order may start in (its first recorded state)."""
 
-_RETRY = {_S.TRANSMITTED, _S.ERROR, _S.AWAITING_APPROVAL, _S.INACTIVE}
+_RETRY = {_S.TRANSMITTED, _S.ERROR, _S.ERRORED, _S.AWAITING_APPROVAL, _S.INACTIVE}
 """What a later run does with an order that was attempted: send it (again), fail
-before sending it, hold it for an approval it lost, or find it no longer needed."""
+before sending it (our failure, or its source unreachable), hold it for an approval
+it lost, or find it no longer needed."""
 
 _NOT_ATTEMPTED = {
     _S.PENDING,
@@ -73,10 +78,12 @@ _NOT_ATTEMPTED = {
     _S.BLOCKED,
     _S.TRANSMITTED,
     _S.ERROR,
+    _S.ERRORED,
     _S.INACTIVE,
 }
 """What may happen to an order never attempted: held, gated, blocked, sent, failed
-before sending, or found no longer needed."""
+before sending (``error``: ours; ``errored``: its source is unreachable, so it is not
+sent), or found no longer needed."""
 
 TRANSITIONS: Mapping[OrderState, frozenset[OrderState]] = MappingProxyType(
     {

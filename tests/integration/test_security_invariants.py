@@ -35,7 +35,7 @@ from accesshive.approvals.signing import load_private_key, message, sign
 from accesshive.cli import main
 from accesshive.config import load_config
 from accesshive.connectors.sql import SqlConnector
-from accesshive.errors import ConnectorError, StalePlanError
+from accesshive.errors import StalePlanError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
 from accesshive.store import open_store
@@ -392,19 +392,28 @@ def test_apply_refuses_when_the_live_read_breaks_part_way(
 ) -> None:
     """The second partial-read refusal, at apply: the target drops the connection after
     the first page of the read that checks the plan; apply must not take the accounts
-    read so far for the target's state, and sends nothing."""
+    read so far for the target's state, and sends nothing to it (its orders are errored,
+    unsent: the plan cannot be proven current for that source)."""
     repo = _quickstart(tmp_path)
     _memory_wiki(repo, memory_store)
     _seed_ada(memory_store)
     _sync(repo)
     plan = plan_repository(repo, TODAY, store=STORE)
-    assert any(o.change.source == "wiki" and not o.gate for o in plan.orders)
+    wiki = [o for o in plan.orders if o.change.source == "wiki"]
+    assert any(not o.gate for o in wiki)
     MemoryConnector.broken.add(memory_store)  # every page after the first fails
-    with pytest.raises(ConnectorError, match="connection reset by peer"):
-        apply_plan(repo, plan, STORE, TODAY, "ci")
+    result = apply_plan(repo, plan, STORE, TODAY, "ci")
+    assert result.status == "failed"
     assert sorted(MemoryConnector.stores[memory_store]) == ["w-ada", "w-x0", "w-x1", "w-x2"]
     with open_store(repo) as store:
-        assert all(store.order_history(plan.digest, o.id) == [] for o in plan.orders)
+        for order in wiki:
+            history = [e.state for e in store.order_history(plan.digest, order.id)]
+            assert "transmitted" not in history, (order.id, history)
+    failed = [result.messages[o.id] for o in wiki if result.states[o.id] == "errored"]
+    assert failed
+    for why in failed:
+        assert why.startswith("could not read wiki to check the plan is current: ")
+        assert "connection reset by peer" in why
 
 
 @pytest.mark.parametrize(

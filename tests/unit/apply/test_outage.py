@@ -1,0 +1,122 @@
+"""What a target's failure is (errored) and what is ours (error), and when a source is
+down: with the exceptions the connectors' libraries really raise against a closed port."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from accesshive.apply.batch import failure_of
+from accesshive.apply.outage import (
+    THRESHOLD,
+    Breaker,
+    SourceUnreachable,
+    is_connection_failure,
+    target_failure,
+)
+from accesshive.apply.retry import is_retryable
+from accesshive.config.model import RetrySpec
+from accesshive.connectors.ldap._ldap3 import ldap3, lexc
+from accesshive.errors import ConnectorError
+from accesshive.plan.states import OrderState
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port nothing listens on (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    yield port
+
+
+def _raised(call: object) -> BaseException:
+    assert callable(call)
+    try:
+        call()
+    except Exception as exc:
+        return exc
+    raise AssertionError("nothing raised")
+
+
+def _ldap_refused(port: int) -> BaseException:
+    conn = ldap3.Connection(
+        ldap3.Server("127.0.0.1", port=port, connect_timeout=2), raise_exceptions=True
+    )
+    try:
+        return _raised(conn.open)
+    finally:
+        if conn.socket is not None:
+            conn.socket.close()  # ldap3 leaves the socket of a failed connect open
+
+
+def test_refused_connections_leaking_from_libraries_are_the_targets_failure(
+    closed_port: int,
+) -> None:
+    refused = [
+        _raised(lambda: httpx.get(f"http://127.0.0.1:{closed_port}/Users", timeout=2)),
+        _raised(lambda: socket.create_connection(("127.0.0.1", closed_port), timeout=2)),
+        _ldap_refused(closed_port),
+    ]
+    psycopg = pytest.importorskip("psycopg")
+    refused.append(_raised(lambda: psycopg.connect(f"postgresql://x@127.0.0.1:{closed_port}/x")))
+    for exc in refused:
+        state, message = failure_of(exc)
+        assert state == OrderState.ERRORED, exc
+        assert message, exc
+        assert is_connection_failure(exc), exc
+        assert is_retryable(exc, RetrySpec()), exc
+    # wrapped by a connector, with what it wrapped as the cause: the same
+    wrapped = ConnectorError("dir", "connect to ldap://x: refused", retryable=True)
+    wrapped.__cause__ = refused[-1]
+    assert failure_of(wrapped) == (OrderState.ERRORED, "connect to ldap://x: refused")
+    assert is_connection_failure(wrapped)
+
+
+def test_a_protocol_answer_is_errored_but_not_a_connection_failure() -> None:
+    answers: list[BaseException] = [
+        sqlite3.IntegrityError("UNIQUE constraint failed: users.login"),
+        lexc.LDAPInvalidDnError("bad dn"),
+        ConnectorError("dir", "modify uid=x: insufficientAccessRights (50)"),
+    ]
+    for exc in answers:
+        assert failure_of(exc)[0] == OrderState.ERRORED, exc
+        assert not is_connection_failure(exc), exc
+    # a missing local file is no network failure either
+    assert not is_connection_failure(FileNotFoundError(2, "no such file", "export.csv"))
+
+
+def test_our_own_failures_stay_error() -> None:
+    for exc in (KeyError("login"), TypeError("unsupported operand"), ValueError("bad")):
+        state, message = failure_of(exc)
+        assert state == OrderState.ERROR
+        assert message.startswith(type(exc).__name__)
+        assert target_failure(exc) is None
+
+
+def test_the_breaker_opens_after_consecutive_connection_failures_only() -> None:
+    refused = ConnectorError("dir", "connect: [Errno 111] Connection refused", retryable=True)
+    refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    answer = ConnectorError("dir", "busy (51)", retryable=True)
+    breaker = Breaker()
+    for _ in range(THRESHOLD - 1):
+        breaker.failure("dir", refused)
+    breaker.failure("dir", answer)  # the server answered: it is up
+    for _ in range(THRESHOLD - 1):
+        breaker.failure("dir", refused)
+    assert breaker.down("dir") is None
+    breaker.success("dir")
+    for _ in range(THRESHOLD):
+        breaker.failure("dir", refused)
+    assert breaker.down("dir") == "connect: [Errno 111] Connection refused"
+    assert breaker.down("other") is None
+    with pytest.raises(SourceUnreachable) as info:
+        breaker.check("dir")
+    assert info.value.message == (
+        "dir is unreachable: connect: [Errno 111] Connection refused; not attempted"
+    )
+    assert not info.value.retryable
