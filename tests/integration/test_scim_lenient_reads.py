@@ -17,6 +17,7 @@ from accesshive.apply.steps import verify
 from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext
 from accesshive.connectors.scim import ScimConnector
+from accesshive.errors import ConnectorError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.orders import Change, Order
 from tests.support.scim_quirk_proxy import QUIRKS, read_quirk_proxy
@@ -34,11 +35,15 @@ def server() -> Iterator[ScimServer]:
         yield running
 
 
-def connect(url: str, root: Path, token: str) -> ScimConnector:
+def connect(url: str, root: Path, token: str, page_size: int = 100) -> ScimConnector:
     source = Source.model_validate(
         {
             "kind": "scim",
-            "connection": {"base_url": url, "token": f"${{env:{TOKEN_VARIABLE}}}"},
+            "connection": {
+                "base_url": url,
+                "token": f"${{env:{TOKEN_VARIABLE}}}",
+                "page_size": page_size,
+            },
             "account": {
                 "name_attribute": "userName",
                 "schema": {
@@ -197,3 +202,46 @@ identities:
     for name, text in files.items():
         (root / name).write_text(text)
     return root
+
+
+# --------------------------------------------------------------------------- paging
+
+
+@pytest.mark.parametrize("quirk", ["count-capped", "count-ignored"])
+def test_a_target_that_caps_or_ignores_count_is_read_whole(
+    quirk: str, server: ScimServer, tmp_path: Path
+) -> None:
+    """Pages smaller than asked are continued; a page larger than asked is taken whole:
+    every account is read once, with its grants, and batches verify by id."""
+    users = {server.create_user(f"p{n:02}") for n in range(12)}
+    server.patch(
+        "Groups",
+        _group(server, "staff"),
+        {"op": "add", "path": "members", "value": [{"value": u} for u in sorted(users)[:3]]},
+    )
+    with read_quirk_proxy(server.url, [quirk]) as url, connect(url, tmp_path, server.token) as conn:
+        pages = list(conn.read())
+        accounts = {a.external_id: a for p in pages for a in p.accounts}
+        assert set(accounts) == users
+        assert sum(len(p.accounts) for p in pages) == 12
+        assert {p.total for p in pages} == {12}
+        assert sorted(u for u, a in accounts.items() if a.grants == ["staff"]) == sorted(users)[:3]
+        assert len(pages) == (6 if quirk == "count-capped" else 1)
+        assert set(conn.get_accounts(sorted(users), ["staff"])) == users
+
+
+def test_a_target_that_ignores_start_index_fails_closed_naming_it(
+    server: ScimServer, tmp_path: Path
+) -> None:
+    """Every page being the first one would read 12 accounts as 5 repeated: the read
+    fails, saying what the target did, and keeps nothing."""
+    for n in range(12):
+        server.create_user(f"p{n:02}")
+    with (
+        read_quirk_proxy(server.url, ["start-index-ignored"]) as url,
+        connect(url, tmp_path, server.token, page_size=5) as conn,
+    ):
+        with pytest.raises(ConnectorError) as info:
+            list(conn.read())
+    assert "returned twice: the target ignores startIndex" in info.value.message
+    assert "nothing was kept" in info.value.message

@@ -25,6 +25,15 @@ real-world service provider answers:
   (``"employeeNumber": 1042``).
 - ``vendor-extras``: attributes and an extension nobody declared (WSO2 Identity
   Server's ``urn:scim:wso2:schema`` object, listed in ``schemas``), on every resource.
+
+Paging (the request's query is what changes):
+
+- ``count-capped``: at most 2 resources a page, whatever ``count`` asked (Slack caps
+  at 1000, Entra's gallery apps at 100...).
+- ``count-ignored``: ``count`` is ignored: every resource from ``startIndex`` on in one
+  page (RFC 7644 §3.4.2.4 lets a provider return fewer, never more; some return all).
+- ``start-index-ignored``: ``startIndex`` is ignored: every page is the first one, and
+  the answer says nothing of where it starts (broken paging).
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 QUIRKS = (
     "rfc-3.4.3",
@@ -52,6 +61,9 @@ QUIRKS = (
     "numeric-booleans",
     "numbers-for-strings",
     "vendor-extras",
+    "count-capped",
+    "count-ignored",
+    "start-index-ignored",
 )
 WSO2 = "urn:scim:wso2:schema"
 HOP_BY_HOP = frozenset(
@@ -131,6 +143,18 @@ def _names(value: Any, quirks: frozenset[str]) -> Any:
     return out
 
 
+def _paging(path: str, query: dict[str, str], quirks: frozenset[str]) -> str:
+    """The request as the quirks' providers take it."""
+    if "count" in query:
+        if "count-capped" in quirks:
+            query["count"] = str(min(int(query["count"]), 2))
+        if "count-ignored" in quirks:
+            query["count"] = "1000"
+    if "start-index-ignored" in quirks:
+        query.pop("startIndex", None)
+    return path + ("?" + urlencode(query) if query else "")
+
+
 @dataclass
 class _Config:
     host: str
@@ -150,16 +174,17 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        split = urlsplit(self.path)
+        query = dict(parse_qsl(split.query))
+        target = _paging(split.path, query, self.config.quirks)
         conn = http.client.HTTPConnection(self.config.host, self.config.port, timeout=30)
         try:
-            conn.request(self.command, self.path, body=body, headers=headers)
+            conn.request(self.command, target, body=body, headers=headers)
             response = conn.getresponse()
             status, reply_headers, reply = response.status, response.getheaders(), response.read()
         finally:
             conn.close()
-        split = urlsplit(self.path)
         parts = [p for p in split.path[len(self.config.base_path) :].split("/") if p]
-        query = dict(parse_qsl(split.query))
         resources = bool(parts) and parts[0] in ("Users", "Groups")
         if resources and 200 <= status < 300 and reply:
             try:
@@ -169,6 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
             if data is not None:
                 single = len(parts) == 2 and self.command == "GET" and "attributes" in query
                 data = rewrite(data, self.config.quirks, single_with_attributes=single)
+                if "start-index-ignored" in self.config.quirks and isinstance(data, dict):
+                    data.pop("startIndex", None)
                 reply = json.dumps(data).encode()
         self.send_response(status)
         for key, value in reply_headers:
