@@ -15,6 +15,8 @@ Keys (``None``/absent = as the target announces):
 - ``active_as_string``: send ``active`` as ``"True"``/``"False"`` instead of a boolean.
 - ``patch``: ``false`` = never PATCH; updates read the resource and PUT it back.
 - ``filter``: ``false`` = never send ``filter=``; lookups page through the resources.
+- ``member_filter``: ``false`` = never filter Groups by ``members.value``; one account's
+  grants come from reading the Groups' members (the other filters are still used).
 - ``etag``: ``false`` = never send If-Match, even when the target offers ETags.
 - ``max_page_size``: never ask for more than this many resources in one page.
 - ``member_removal``: ``filter`` (PATCH remove ``members[value eq "id"]``) or
@@ -30,6 +32,10 @@ not guarantees about a vendor; override any key your tenant behaves differently 
 - ``okta``: targets written against Okta's client, which updates users with PUT.
 - ``slack``: pages of at most 1000, member removal by replacing the member list,
   600 writes a minute.
+- ``scimmy``: service providers built on SCIMMY (npm ``scimmy`` 1.3, tested against
+  1.3.5 in tests/support/scimmy_server.py): its filter ``members.value eq "..."``
+  answers 400 invalidValue ("Cannot convert undefined or null to object") as soon as
+  one Group has no members, so ``member_filter`` is off.
 
 Reading is lenient for every target, whatever the profile (``read_leniently``): a
 resource is read the way the endpoint that answered implies. Writes stay strictly
@@ -73,6 +79,7 @@ class Quirks:
     patch: bool | None = None
     filter: bool | None = None
     etag: bool | None = None
+    member_filter: bool | None = None
     max_page_size: int | None = None
     member_removal: MemberRemoval = "filter"
     writes_per_minute: float | None = None
@@ -182,6 +189,7 @@ PROFILES: dict[str, Quirks] = {
     "generic": Quirks(),
     "entra": Quirks(profile="entra", patch_op_case="capitalized", active_as_string=True),
     "okta": Quirks(profile="okta", patch=False),
+    "scimmy": Quirks(profile="scimmy", member_filter=False),
     "slack": Quirks(
         profile="slack", max_page_size=1000, member_removal="replace", writes_per_minute=600
     ),
@@ -191,7 +199,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "patch_op_case": ("lower", "capitalized"),
     "member_removal": ("filter", "replace"),
 }
-_BOOLS = ("active_as_string", "patch", "filter", "etag")
+_BOOLS = ("active_as_string", "patch", "filter", "etag", "member_filter")
 
 
 def parse_quirks(value: Any) -> Quirks:
