@@ -20,7 +20,7 @@ from accesshive.connectors.scim import ScimConnector
 from accesshive.errors import ConnectorError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.orders import Change, Order
-from tests.support.scim_quirk_proxy import QUIRKS, read_quirk_proxy
+from tests.support.scim_quirk_proxy import READ_QUIRKS, read_quirk_proxy
 from tests.support.scim_server import ScimServer, scim_server
 
 TODAY = dt.date(2026, 11, 29)
@@ -71,7 +71,7 @@ ADA = {
 }
 
 
-@pytest.mark.parametrize("quirk", QUIRKS)
+@pytest.mark.parametrize("quirk", READ_QUIRKS)
 def test_a_target_answering_like_a_real_provider_is_read_and_verified(
     quirk: str, server: ScimServer, tmp_path: Path
 ) -> None:

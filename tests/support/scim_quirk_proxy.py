@@ -23,6 +23,9 @@ real-world service provider answers:
   grokability/snipe-it#13948).
 - ``numbers-for-strings``: string values made of digits as JSON numbers
   (``"employeeNumber": 1042``).
+- ``extension-first``: ``schemas`` lists the enterprise extension before the core
+  schema (RFC 7643 §3 gives the list no order; no provider named: a guard for the
+  models, which take the first schema as the resource's).
 - ``vendor-extras``: attributes and an extension nobody declared (WSO2 Identity
   Server's ``urn:scim:wso2:schema`` object, listed in ``schemas``), on every resource.
 
@@ -51,7 +54,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-QUIRKS = (
+READ_QUIRKS = (
     "rfc-3.4.3",
     "no-schemas",
     "lowercase-names",
@@ -61,10 +64,10 @@ QUIRKS = (
     "numeric-booleans",
     "numbers-for-strings",
     "vendor-extras",
-    "count-capped",
-    "count-ignored",
-    "start-index-ignored",
+    "extension-first",
 )
+PAGING_QUIRKS = ("count-capped", "count-ignored", "start-index-ignored")
+QUIRKS = READ_QUIRKS + PAGING_QUIRKS
 WSO2 = "urn:scim:wso2:schema"
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server", "host"}
@@ -103,6 +106,8 @@ def _resource(doc: dict[str, Any], quirks: frozenset[str]) -> dict[str, Any]:
         out[WSO2] = {"backupCodeEnabled": "false", "accountLocked": False, "loginCount": 3}
         if "schemas" in out:
             out["schemas"] = [*out["schemas"], WSO2]
+    if "extension-first" in quirks and len(out.get("schemas", [])) > 1:
+        out["schemas"] = [*out["schemas"][1:], out["schemas"][0]]
     out = _values(out, quirks)
     return _names(out, quirks)
 
