@@ -15,6 +15,8 @@ Keys (``None``/absent = as the target announces):
 - ``active_as_string``: send ``active`` as ``"True"``/``"False"`` instead of a boolean.
 - ``patch``: ``false`` = never PATCH; updates read the resource and PUT it back.
 - ``filter``: ``false`` = never send ``filter=``; lookups page through the resources.
+- ``member_filter``: ``false`` = never filter Groups by ``members.value``; one account's
+  grants come from reading the Groups' members (the other filters are still used).
 - ``etag``: ``false`` = never send If-Match, even when the target offers ETags.
 - ``max_page_size``: never ask for more than this many resources in one page.
 - ``member_removal``: ``filter`` (PATCH remove ``members[value eq "id"]``) or
@@ -30,6 +32,33 @@ not guarantees about a vendor; override any key your tenant behaves differently 
 - ``okta``: targets written against Okta's client, which updates users with PUT.
 - ``slack``: pages of at most 1000, member removal by replacing the member list,
   600 writes a minute.
+- ``scimmy``: service providers built on SCIMMY (npm ``scimmy`` 1.3, tested against
+  1.3.5 in tests/support/scimmy_server.py): its filter ``members.value eq "..."``
+  answers 400 invalidValue ("Cannot convert undefined or null to object") as soon as
+  one Group has no members, so ``member_filter`` is off.
+
+Reading is lenient for every target, whatever the profile (``read_leniently``): a
+resource is read the way the endpoint that answered implies. Writes stay strictly
+RFC-conformant (only the write quirks above change them). Each leniency is tested
+against a real server behind ``tests/support/scim_quirk_proxy.py``:
+
+- ``schemas`` (and ``meta``) left out of a resource, or of a ListResponse: the
+  schema of the endpoint is assumed (``/Users/{id}`` is a User), with the extension
+  URNs the resource carries as keys. RFC 7644 §3.4.3's own example answer does this;
+  so did scimgateway plugins (jelhub/scimgateway#44) and laravel-scim-server (#81).
+  A ``schemas`` list that names the core schema after an extension is reordered.
+- Attribute names in another case (``username``, ``Active``, ``Primary``: RFC 7643
+  §2.1 makes them case-insensitive; Microsoft's SCIM reference code and validator
+  use ``UserName``/``Active``) and canonical values in another case (``Work``):
+  scim2-models reads both.
+- Booleans as strings (``"True"``, ``"false"``: Entra-style) or numbers (``1``/``0``:
+  Snipe-IT before grokability/snipe-it#13948), numbers for string attributes
+  (``employeeNumber: 1042``) and ListResponse numbers as strings (``"totalResults":
+  "3"``): numbers inside a User or Group become strings (RFC 7643's core and
+  enterprise schemas have no integer attribute) and the models read boolean
+  spellings; verification compares the values read, never the representation.
+- Attributes and extensions nobody declared (a vendor's ``urn:scim:wso2:schema``
+  object): ignored (``POLICY`` in ``scim/_values.py``).
 """
 
 from __future__ import annotations
@@ -50,6 +79,7 @@ class Quirks:
     patch: bool | None = None
     filter: bool | None = None
     etag: bool | None = None
+    member_filter: bool | None = None
     max_page_size: int | None = None
     member_removal: MemberRemoval = "filter"
     writes_per_minute: float | None = None
@@ -83,6 +113,74 @@ class Quirks:
         return out
 
 
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def read_leniently(payload: Any, schema: str | None, *, listing: bool) -> Any:
+    """A JSON answer from an endpoint serving ``schema`` resources, as RFC 7643 spells it.
+
+    ``listing``: the request was a query of the collection (a ListResponse is
+    expected); otherwise one resource. Anything that is not a dict, an Error, or an
+    answer from an endpoint whose schema is unknown is returned untouched.
+    """
+    if not isinstance(payload, dict) or schema is None:
+        return payload
+    out = _schemas_key(payload)
+    named = [str(s).lower() for s in out.get("schemas") or [] if isinstance(s, str)]
+    if _ERROR.lower() in named:
+        return payload
+    if listing or LIST_RESPONSE.lower() in named:
+        if not named:
+            out["schemas"] = [LIST_RESPONSE]
+        resources = next((k for k in out if k.lower() == "resources"), None)
+        if resources is not None and isinstance(out[resources], list):
+            out["Resources"] = [_resource(r, schema) for r in out.pop(resources)]
+        return out
+    return _resource(out, schema)
+
+
+def _schemas_key(doc: dict[str, Any]) -> dict[str, Any]:
+    out = dict(doc)
+    key = next((k for k in out if k.lower() == "schemas"), None)
+    if key is not None and key != "schemas":
+        out["schemas"] = out.pop(key)
+    return out
+
+
+def _resource(doc: Any, schema: str) -> Any:
+    if not isinstance(doc, dict):
+        return doc
+    out = _schemas_key(doc)
+    listed = [s for s in out.get("schemas") or [] if isinstance(s, str)]
+    core = [s for s in listed if s.lower() == schema.lower()]
+    if not listed:
+        extensions = [
+            k for k, v in out.items() if k.lower().startswith("urn:") and isinstance(v, dict)
+        ]
+        out["schemas"] = [schema, *extensions]
+    elif not core:
+        return out  # another kind of resource: let the models refuse it by name
+    elif listed[0].lower() != schema.lower():
+        out["schemas"] = [*core, *(s for s in listed if s.lower() != schema.lower())]
+    return {k: v if k == "schemas" else _strings(v) for k, v in out.items()}
+
+
+def _strings(value: Any) -> Any:
+    """Numbers inside a User or Group as strings: the core and enterprise schemas have no
+    integer or decimal attribute, so a number is a string attribute's value (or a
+    boolean's, which the models read from "1"/"0" too)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return [_strings(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _strings(v) for k, v in value.items()}
+    return value
+
+
 def _bool_text(value: bool) -> str:
     return "True" if value else "False"
 
@@ -91,6 +189,7 @@ PROFILES: dict[str, Quirks] = {
     "generic": Quirks(),
     "entra": Quirks(profile="entra", patch_op_case="capitalized", active_as_string=True),
     "okta": Quirks(profile="okta", patch=False),
+    "scimmy": Quirks(profile="scimmy", member_filter=False),
     "slack": Quirks(
         profile="slack", max_page_size=1000, member_removal="replace", writes_per_minute=600
     ),
@@ -100,7 +199,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "patch_op_case": ("lower", "capitalized"),
     "member_removal": ("filter", "replace"),
 }
-_BOOLS = ("active_as_string", "patch", "filter", "etag")
+_BOOLS = ("active_as_string", "patch", "filter", "etag", "member_filter")
 
 
 def parse_quirks(value: Any) -> Quirks:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 from scim2_client.client import BaseSyncSCIMClient
@@ -27,8 +28,14 @@ from scim2_client.errors import RequestNetworkException, SCIMClientException
 from scim2_models import SCIMException, ScimProvider
 
 from accesshive.connectors.http import parse_retry_after
+from accesshive.connectors.scim_quirks import read_leniently
 from accesshive.errors import ConnectorError
 
+DEFAULT_ENDPOINTS = {
+    "/users": "urn:ietf:params:scim:schemas:core:2.0:User",
+    "/groups": "urn:ietf:params:scim:schemas:core:2.0:Group",
+}
+"""RFC 7644 §3.2's endpoints, until /ResourceTypes says otherwise."""
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RETRYABLE_STATUS = frozenset({412, 429, 502, 503, 504})
 """Throttling and gateway failures: the target may well answer the same request later.
@@ -213,7 +220,41 @@ class ScimHttp(BaseSyncSCIMClient):
             raise network from exc
         if response.status_code == 429 and method in WRITE_METHODS:
             self.limiter.pause(retry_after(response) or 1.0)
-        return response
+        return self._lenient(method, url, response)
+
+    def _lenient(self, method: str, url: str, response: httpx.Response) -> httpx.Response:
+        """A 2xx JSON answer read the way its endpoint implies (``read_leniently``)."""
+        if not 200 <= response.status_code < 300 or not response.content:
+            return response
+        path = urlsplit(url).path
+        base = self.http.base_url.path.rstrip("/")
+        if base and path.startswith(base + "/"):
+            path = path[len(base) :]
+        parts = [p for p in path.split("/") if p]
+        if not parts:
+            return response
+        schema = self._schema_of("/" + parts[0])
+        listing = (method == "GET" and len(parts) == 1) or parts[-1] == ".search"
+        try:
+            payload = response.json()
+        except ValueError:
+            return response
+        fixed = read_leniently(payload, schema, listing=listing)
+        if fixed is payload:
+            return response
+        return httpx.Response(
+            response.status_code,
+            headers={k: v for k, v in response.headers.items() if k.lower() != "content-length"},
+            content=json.dumps(fixed).encode(),
+            request=response.request,
+        )
+
+    def _schema_of(self, endpoint: str) -> str | None:
+        """The core schema of the resources at ``endpoint`` (/Users, /Groups by default)."""
+        for rt in self.provider.resource_types or ():
+            if str(rt.endpoint).rstrip("/").lower() == endpoint.lower():
+                return str(rt.schema_)
+        return DEFAULT_ENDPOINTS.get(endpoint.lower())
 
 
 # --------------------------------------------------------------------------- failures

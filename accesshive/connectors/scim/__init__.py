@@ -14,6 +14,10 @@ Behaviour:
   managed), continue when a page is shorter than asked, and fail closed when
   ``totalResults`` is missing or changes, a page repeats an id or comes back
   empty early, or a page fails (a 429 page is retried after its Retry-After).
+- Answers are read the way their endpoint implies (``scim_quirks.read_leniently``):
+  ``schemas``/``meta`` left out, names or canonical values in another case, booleans
+  and numbers in other spellings, undeclared attributes; verification compares the
+  values read, never their representation. Writes stay RFC-conformant.
 - Create POSTs; a 409 uniqueness conflict adopts the account found by userName,
   externalId, the identity attribute or the correlation attributes (filters, or
   paging when filtering is off). Updates read the account (ETag), then PATCH only

@@ -156,7 +156,7 @@ class _Reading(_Resources):
         svc = self._svc()
         if svc.groups is None:
             return set()
-        if svc.filter:
+        if svc.filter and self.quirks.member_filter is not False:
             try:
                 return {
                     self._entitlement(str(g.display_name))
@@ -168,6 +168,12 @@ class _Reading(_Resources):
                 }
             except ScimError as exc:
                 if not _filter_refused(exc):
+                    if exc.status == 400:
+                        raise self.error(
+                            f"{exc.message} (if the target cannot filter Groups by "
+                            "members.value, set connection.quirks.member_filter: false)",
+                            retryable=exc.retryable,
+                        ) from exc
                     raise
         return self._memberships().get(user_id, set())
 

@@ -96,13 +96,19 @@ class _Resources(_ScimProbe):
                     f"{page.total_results}); nothing was kept, read again"
                 )
             if page.start_index not in (None, start):
-                raise self.error(f"{where}: the target answered startIndex={page.start_index}")
+                raise self.error(
+                    f"{where}: the target answered startIndex={page.start_index} (it does not "
+                    "page by startIndex); nothing was kept"
+                )
             items = list(page.resources or [])
             for item in items:
                 if not item.id:
                     raise self.error(f"{where}: a resource without id")
                 if item.id in seen:
-                    raise self.error(f"{where}: {item.id} was returned twice; paging is unstable")
+                    raise self.error(
+                        f"{where}: {item.id} was returned twice: the target ignores "
+                        "startIndex or reorders between pages; nothing was kept"
+                    )
                 seen.add(item.id)
             if len(seen) > total:
                 raise self.error(f"{where}: more resources than the {total} announced")

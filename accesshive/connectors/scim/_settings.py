@@ -13,7 +13,7 @@ differ from the RFC::
         client_secret: ${env:SCIM_CLIENT_SECRET}
         scope: scim.provisioning                 # optional
         client_auth: basic                       # basic (default, RFC 6749 §2.3.1) | body
-      quirks: generic                            # generic | entra | okta | slack, or
+      quirks: generic                            # generic | entra | okta | slack | scimmy, or
                                                  # {profile: slack, writes_per_minute: 300, ...}
                                                  # (see accesshive/connectors/scim_quirks.py)
       page_size: 100                             # resources per read request (default 100)

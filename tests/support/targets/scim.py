@@ -7,6 +7,7 @@ server (reads then meet a refused connection).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext
 from accesshive.connectors.scim import ScimConnector
+from tests.support.scim_quirk_proxy import read_quirk_proxy
 from tests.support.scim_server import free_port, scim_server
 from tests.support.targets import Target
 
@@ -53,13 +55,22 @@ def account(n: int) -> dict[str, Any]:
 
 
 def make_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    with scim_server() as server:
+    yield from scim_target(tmp_path)
+
+
+def scim_target(tmp_path: Path, quirks: tuple[str, ...] = ()) -> Iterator[Target]:
+    """scim2-server, answering directly or, with ``quirks``, through the quirk proxy
+    process (tests/support/scim_quirk_proxy.py) the way the quirks' providers do."""
+    with scim_server() as server, ExitStack() as stack:
         server.create_group("staff")
         server.create_group("builders")
         context = ConnectorContext(root=tmp_path, environ={TOKEN_VARIABLE: server.token})
+        url = server.url
+        if quirks:
+            url = stack.enter_context(read_quirk_proxy(server.url, quirks))
 
         def connector() -> ScimConnector:
-            return ScimConnector("contract", scim_source(server.url), context)
+            return ScimConnector("contract", scim_source(url), context)
 
         def change(ext: str, attr: str, value: str) -> None:
             server.patch("Users", ext, {"op": "replace", "path": attr, "value": value})
@@ -69,7 +80,7 @@ def make_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Targ
             return ScimConnector("contract", scim_source(url), context)
 
         yield Target(
-            kind="scim",
+            kind="scim" + ("+" + ",".join(quirks) if quirks else ""),
             connector=connector,
             account=account,
             name_attribute="userName",
