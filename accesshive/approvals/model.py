@@ -121,7 +121,7 @@ def _reject(plan: Plan, policy: ReviewPolicy, order: Order, approval: Approval) 
         return "the author of the change cannot approve it"
     if approval.via == "github":
         return None if reviewer.github else "no GitHub login is mapped to this reviewer"
-    keys = reviewer.keys()
+    keys = reviewer.ssh_keys()
     if not keys:
         return "the reviewer has no public key"
     if not approval.signature:

@@ -33,7 +33,7 @@ def sign_approvals(
     known = policy.reviewers.get(reviewer)
     if known is None:
         raise ApprovalError(f"'{reviewer}' is not a reviewer in policies/review.yaml")
-    keys = known.keys()
+    keys = known.ssh_keys()
     if not keys:
         raise ApprovalError(
             f"policies/review.yaml lists no public key for '{reviewer}' (public_keys)"

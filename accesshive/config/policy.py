@@ -64,7 +64,7 @@ class Reviewer(Model):
             _parse_key(line)
         return value
 
-    def keys(self) -> list[PublicKey]:
+    def ssh_keys(self) -> list[PublicKey]:
         """Every key that verifies this reviewer's approvals."""
         lines = [self.public_key] if self.public_key else []
         return [PublicKey.parse(line) for line in [*lines, *self.public_keys]]
@@ -96,6 +96,20 @@ class ReviewPolicy(Model):
     reviewers: dict[Id, Reviewer] = Field(default_factory=dict)
     rules: list[ReviewRule] = Field(default_factory=list)
     allow_self_approval: bool = False
+
+    @model_validator(mode="after")
+    def _one_reviewer_per_key(self) -> ReviewPolicy:
+        """A key listed for two reviewers would let one person count twice in a quorum."""
+        owner: dict[bytes, str] = {}
+        for name, reviewer in sorted(self.reviewers.items()):
+            for key in reviewer.ssh_keys():
+                other = owner.setdefault(key.blob, name)
+                if other != name:
+                    raise ValueError(
+                        f"the key {key.key_type} {key.fingerprint()} is listed for both "
+                        f"'{other}' and '{name}': a key belongs to one reviewer"
+                    )
+        return self
 
 
 class GuardrailPolicy(Model):

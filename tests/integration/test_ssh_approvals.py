@@ -498,3 +498,16 @@ def test_a_malformed_public_key_in_the_policy_is_a_config_error(tmp_path: Path, 
     assert result.exit_code != 0
     assert "says ssh-rsa but holds a ssh-ed25519 key" in result.output
     assert kind == "ssh-ed25519"
+
+
+def test_a_key_listed_for_two_reviewers_is_a_config_error(tmp_path: Path, keys: Path) -> None:
+    """Else one person holding it would count as two reviewers towards a quorum."""
+    public = keygen(keys / "alice")
+    repo = _repo(
+        tmp_path,
+        {"alice": ("security", [public]), "bob": ("security", [public + " bob@laptop"])},
+        sync=False,
+    )
+    result = CliRunner().invoke(main, ["validate", str(repo)])
+    assert result.exit_code != 0
+    assert "is listed for both 'alice' and 'bob': a key belongs to one reviewer" in result.output
