@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from accesshive.approvals.model import Approval
 from accesshive.config.yamlio import YamlProblem, parse_file
@@ -77,14 +78,15 @@ def write_approvals(path: Path, plan_digest: str, approvals: list[Approval]) -> 
                 "content_digest": a.content_digest,
                 "reviewer": a.reviewer,
                 "signed_at": a.signed_at,
-                "signature": a.signature,
+                # the armored SSH signature, as ssh-keygen wrote it
+                "signature": LiteralScalarString(a.signature or ""),
             }
             for _, a in sorted(merged.items())
         ],
     }
     out = io.StringIO()
     out.write(f"# Signed approvals of plan {plan_digest[:16]}; made by `accesshive approve`.\n")
-    yaml = YAML(typ="safe", pure=True)
+    yaml = YAML()
     yaml.default_flow_style = False
     yaml.dump(body, out)
     path.parent.mkdir(parents=True, exist_ok=True)

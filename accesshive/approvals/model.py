@@ -1,8 +1,9 @@
 """Approvals: who approved which gated order of which plan, and whether it counts.
 
 Two kinds of evidence:
-- a signed approval (Ed25519 over plan digest, order id, order content digest),
-  kept in ``approvals/<plan-digest>.yaml`` and committed to the pull request;
+- a signed approval (an SSH signature, ``ssh-keygen -Y sign -n accesshive``, over plan
+  digest, order id, order content digest, reviewer and time), kept in
+  ``approvals/<plan-digest>.yaml`` and committed to the pull request;
 - an approval read from the GitHub pull request (an approving review or an
   ``/approve ORDER-ID`` comment by a reviewer's mapped login), recorded in the store.
 
@@ -21,6 +22,7 @@ from accesshive.approvals.signing import message, verify
 from accesshive.config.policy import ReviewPolicy
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order, digest
+from accesshive.sshsig import is_armored
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,15 @@ class OrderApproval:
         if self.rejected:
             text += "; not counted: " + "; ".join(f"{r} ({why})" for r, why in self.rejected)
         return text
+
+
+OLD_FORMAT = (
+    "signed in the bare Ed25519 format of accesshive before SSH signatures, no longer "
+    "accepted: re-approve with `accesshive approve` (ssh-keygen)"
+)
+"""Approvals signed before SSHSIG (a base64 Ed25519 signature, no namespace) are refused,
+never read: approvals are per plan and short-lived, re-approving is one command, and one
+signature format is one verification path to trust."""
 
 
 def content_digest(order: Order) -> str:
@@ -110,8 +121,13 @@ def _reject(plan: Plan, policy: ReviewPolicy, order: Order, approval: Approval) 
         return "the author of the change cannot approve it"
     if approval.via == "github":
         return None if reviewer.github else "no GitHub login is mapped to this reviewer"
-    if not reviewer.public_key:
+    keys = reviewer.ssh_keys()
+    if not keys:
         return "the reviewer has no public key"
+    if not approval.signature:
+        return "the approval has no signature"
+    if not is_armored(approval.signature):
+        return OLD_FORMAT
     payload = message(
         approval.plan_digest,
         approval.order,
@@ -119,6 +135,5 @@ def _reject(plan: Plan, policy: ReviewPolicy, order: Order, approval: Approval) 
         approval.reviewer,
         approval.signed_at,
     )
-    if not approval.signature or not verify(reviewer.public_key, payload, approval.signature):
-        return "the signature does not verify (forged or edited)"
-    return None
+    _, why = verify(keys, payload, approval.signature)
+    return why

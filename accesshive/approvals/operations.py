@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 from accesshive.approvals.files import approvals_path, read_approvals, write_approvals
 from accesshive.approvals.github import PullRequest, read_pull_request
 from accesshive.approvals.model import Approval, OrderApproval, content_digest, evaluate
-from accesshive.approvals.signing import load_private_key, message, public_openssh, sign
+from accesshive.approvals.signing import message, public_key_of, sign, verify
 from accesshive.config import Config
 from accesshive.errors import ApprovalError
 from accesshive.plan.model import Plan
@@ -32,25 +33,38 @@ def sign_approvals(
     known = policy.reviewers.get(reviewer)
     if known is None:
         raise ApprovalError(f"'{reviewer}' is not a reviewer in policies/review.yaml")
-    key = load_private_key(key_path)
-    if known.public_key and public_openssh(key).split()[:2] != known.public_key.split()[:2]:
+    keys = known.ssh_keys()
+    if not keys:
         raise ApprovalError(
-            f"{key_path} is not the key policies/review.yaml lists for '{reviewer}'"
+            f"policies/review.yaml lists no public key for '{reviewer}' (public_keys)"
+        )
+    declared = public_key_of(key_path)
+    if declared is not None and declared.blob not in {k.blob for k in keys}:
+        raise ApprovalError(
+            f"{key_path} ({declared.fingerprint()}) is not a key policies/review.yaml "
+            f"lists for '{reviewer}'"
         )
     gated = {o.id: o for o in plan.orders if o.gate}
     if all_gated:
         order_ids = sorted(gated)
     if not order_ids:
         raise ApprovalError("name the orders to approve (--order ID) or use --all-gated")
-    approvals = []
     at = _now()
+    unsigned = []
     for oid in order_ids:
         order = gated.get(oid)
         if order is None:
             raise ApprovalError(f"order {oid} is not a gated order of plan {plan.digest[:12]}")
-        cd = content_digest(order)
-        signature = sign(key, message(plan.digest, oid, cd, reviewer, at))
-        approvals.append(Approval(plan.digest, oid, cd, reviewer, at, signature))
+        unsigned.append(Approval(plan.digest, oid, content_digest(order), reviewer, at))
+    payloads = [message(plan.digest, a.order, a.content_digest, reviewer, at) for a in unsigned]
+    approvals = []
+    for approval, payload, signature in zip(
+        unsigned, payloads, sign(key_path, payloads), strict=True
+    ):
+        _, why = verify(keys, payload, signature)
+        if why:
+            raise ApprovalError(f"ssh-keygen signed with {key_path}, but {why}")
+        approvals.append(replace(approval, signature=signature))
     path = approvals_path(config.root, plan.digest)
     write_approvals(path, plan.digest, approvals)
     return path, approvals

@@ -1,27 +1,37 @@
-"""Ed25519 signatures over approvals: what is signed, and how keys are read.
+"""SSH signatures over approvals: what is signed, how ssh-keygen signs it, how it is checked.
 
 The signed message binds an approval to one plan, one order and that order's
 exact content: an approval for another plan or for an order that changed since
-does not verify.
+does not verify. It is signed in the ``accesshive`` namespace of OpenSSH's SSHSIG
+format (``ssh-keygen -Y sign -n accesshive``, as git signs commits), so a reviewer's
+existing key works however it is kept: a key file (ssh-keygen asks its passphrase),
+ssh-agent (give the public key: ``--key ~/.ssh/id_ed25519.pub``) or a FIDO security key.
+accesshive never reads a private key; it verifies in-process (:mod:`accesshive.sshsig`).
 """
 
 from __future__ import annotations
 
-import base64
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from accesshive.errors import ApprovalError
 from accesshive.plan.orders import canonical_json
+from accesshive.sshsig import PublicKey, SshSigError
+from accesshive.sshsig import parse as parse_sshsig
+
+NAMESPACE = "accesshive"
+"""The SSHSIG namespace: a signature made for git, or for anything else, is not an approval."""
 
 
 def message(plan_digest: str, order_id: str, content_digest: str, reviewer: str, at: str) -> bytes:
     return canonical_json(
         {
-            "purpose": "accesshive-approval-v1",
+            "purpose": "accesshive-approval-v2",
             "plan_digest": plan_digest,
             "order": order_id,
             "content_digest": content_digest,
@@ -31,51 +41,104 @@ def message(plan_digest: str, order_id: str, content_digest: str, reviewer: str,
     ).encode("utf-8")
 
 
-def load_private_key(path: Path) -> Ed25519PrivateKey:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ApprovalError(f"cannot read the signing key {path} ({exc.strerror})") from exc
-    key: object
-    try:
-        if b"OPENSSH PRIVATE KEY" in raw:
-            key = serialization.load_ssh_private_key(raw, password=None)
-        else:
-            key = serialization.load_pem_private_key(raw, password=None)
-    except (ValueError, TypeError) as exc:
-        raise ApprovalError(f"{path} is not an unencrypted private key ({exc})") from exc
-    if not isinstance(key, Ed25519PrivateKey):
+def public_key_of(key_path: Path) -> PublicKey | None:
+    """The public half of ``--key``: the file itself when it is a ``.pub``, else the
+    ``.pub`` beside it; None when there is none (it is then read from the signature)."""
+    candidates = [key_path] if key_path.suffix == ".pub" else [Path(f"{key_path}.pub")]
+    for path in candidates:
+        try:
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            continue
+        try:
+            return PublicKey.parse(text)
+        except SshSigError as exc:
+            raise ApprovalError(f"{path} is not an OpenSSH public key ({exc})") from exc
+    return None
+
+
+def _keygen() -> str:
+    found = shutil.which("ssh-keygen")
+    if found is None:
         raise ApprovalError(
-            f"{path} is not an Ed25519 key; generate one with ssh-keygen -t ed25519"
+            "ssh-keygen was not found on PATH: approvals are signed with it; install "
+            "OpenSSH's client (apt-get install openssh-client, brew install openssh)"
         )
-    return key
+    return found
 
 
-def load_public_key(text: str) -> Ed25519PublicKey:
+def sign(key_path: Path, messages: list[bytes]) -> list[str]:
+    """Sign each message with ``ssh-keygen -Y sign -n accesshive -f KEY``: one run for
+    all of them (one passphrase prompt). Returns the armored signatures, in order.
+
+    ssh-keygen reads the passphrase from the terminal (or SSH_ASKPASS), uses the agent
+    at SSH_AUTH_SOCK when KEY is a public key it holds, and asks for a security key's
+    touch; what it says goes to stderr as it says it.
+    """
+    keygen = _keygen()
+    with tempfile.TemporaryDirectory(prefix="accesshive-approve-") as tmp:
+        files = []
+        for i, payload in enumerate(messages):
+            path = Path(tmp) / f"approval-{i}"
+            path.write_bytes(payload)
+            files.append(str(path))
+        said: list[str] = []
+        with subprocess.Popen(
+            [keygen, "-Y", "sign", "-n", NAMESPACE, "-f", str(key_path), *files],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
+        ) as proc:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                if line.startswith(("Signing file ", "Write signature to ")):
+                    continue  # our temporary files: nothing for the reviewer
+                said.append(line.strip())
+                sys.stderr.write(line)
+                sys.stderr.flush()
+            code = proc.wait()
+        if code != 0:
+            raise ApprovalError(_failure(key_path, said))
+        try:
+            return [Path(f"{f}.sig").read_text(encoding="ascii") for f in files]
+        except OSError as exc:
+            raise ApprovalError(f"ssh-keygen wrote no signature ({exc.strerror})") from exc
+
+
+def _failure(key_path: Path, said: list[str]) -> str:
+    why = "; ".join(line for line in said if line and not line.startswith("Enter passphrase"))
+    text = f"ssh-keygen could not sign with {key_path}" + (f": {why}" if why else "")
+    if key_path.suffix == ".pub":
+        agent = os.environ.get("SSH_AUTH_SOCK")
+        if not agent:
+            text += (
+                ". With a public key, the private key is used through ssh-agent, and "
+                "SSH_AUTH_SOCK is not set: start the agent and `ssh-add` the key"
+            )
+        else:
+            text += (
+                f". With a public key, the private key is used through ssh-agent ({agent}): "
+                "check `ssh-add -l` lists it, or `ssh-add` it"
+            )
+    return text
+
+
+def verify(
+    allowed: Iterable[PublicKey], payload: bytes, signature: str
+) -> tuple[PublicKey | None, str | None]:
+    """(the key that signed, None) when ``signature`` is a valid ``accesshive`` SSH
+    signature of ``payload`` by one of ``allowed``; else (key if known, why not)."""
     try:
-        key = serialization.load_ssh_public_key(text.strip().encode())
-    except (ValueError, TypeError) as exc:
-        raise ApprovalError(f"not an OpenSSH public key ({exc})") from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise ApprovalError("not an Ed25519 public key")
-    return key
-
-
-def public_openssh(key: Ed25519PrivateKey) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-        .decode()
-    )
-
-
-def sign(key: Ed25519PrivateKey, payload: bytes) -> str:
-    return base64.b64encode(key.sign(payload)).decode()
-
-
-def verify(public_key: str, payload: bytes, signature: str) -> bool:
-    try:
-        load_public_key(public_key).verify(base64.b64decode(signature, validate=True), payload)
-    except (InvalidSignature, ValueError, ApprovalError):
-        return False
-    return True
+        sig = parse_sshsig(signature)
+    except SshSigError as exc:
+        return None, f"the signature is malformed ({exc})"
+    key = sig.public_key
+    if sig.namespace != NAMESPACE:
+        return key, f"signed for namespace '{sig.namespace}', not '{NAMESPACE}'"
+    if not key.verify(sig.signature, sig.signed_data(payload)):
+        return key, "the signature does not verify (forged or edited)"
+    if key.blob not in {k.blob for k in allowed}:
+        return key, f"signed by {key.key_type} {key.fingerprint()}, not a key of this reviewer"
+    return key, None

@@ -29,7 +29,11 @@ from accesshive.render.describe import summary_line
     "key_path",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     required=True,
-    help="Your Ed25519 private key (OpenSSH or PEM).",
+    help=(
+        "Your SSH key, for ssh-keygen -Y sign: a private key file (ssh-keygen "
+        "asks its passphrase, or a security key's touch), or a public key (.pub) whose "
+        "private key ssh-agent holds."
+    ),
 )
 @click.option("--as", "reviewer", required=True, help="Your reviewer name in policies/review.yaml.")
 @dir_option("The config repository (the approvals file goes in its approvals/).")

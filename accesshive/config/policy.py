@@ -12,9 +12,10 @@ from __future__ import annotations
 import fnmatch
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from accesshive.config.model import Id, Model, OrderKind
+from accesshive.sshsig import PublicKey, SshSigError
 
 
 class EntitlementSelector(Model):
@@ -39,10 +40,41 @@ class Reviewer(Model):
     """Reviewer groups this person belongs to (review rules name groups)."""
     github: str | None = None
     public_key: str | None = None
-    """Ed25519 public key (OpenSSH ``ssh-ed25519 AAAA...``) that verifies this reviewer's
-    approvals."""
+    """One SSH public key (``ssh-ed25519 AAAA... [comment]``) that verifies this
+    reviewer's approvals; shorthand for a one-line ``public_keys``."""
+    public_keys: list[str] = Field(default_factory=list)
+    """This reviewer's SSH public keys, one per line as in an allowed-signers file or a
+    ``.pub`` file (``TYPE BASE64 [COMMENT]``): ssh-ed25519,
+    sk-ssh-ed25519@openssh.com (FIDO), ecdsa-sha2-nistp256, ssh-rsa (2048 bits or more).
+    An approval counts when one of them signed it."""
     revoked: bool = False
-    """The key is revoked: approvals it signed count for nothing."""
+    """The reviewer's keys are revoked: approvals they signed count for nothing."""
+
+    @field_validator("public_key")
+    @classmethod
+    def _one_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse_key(value)
+        return value
+
+    @field_validator("public_keys")
+    @classmethod
+    def _keys(cls, value: list[str]) -> list[str]:
+        for line in value:
+            _parse_key(line)
+        return value
+
+    def ssh_keys(self) -> list[PublicKey]:
+        """Every key that verifies this reviewer's approvals."""
+        lines = [self.public_key] if self.public_key else []
+        return [PublicKey.parse(line) for line in [*lines, *self.public_keys]]
+
+
+def _parse_key(line: str) -> PublicKey:
+    try:
+        return PublicKey.parse(line)
+    except SshSigError as exc:
+        raise ValueError(f"not an SSH public key ({exc}): {line[:40]}...") from exc
 
 
 class ReviewRule(Model):
@@ -64,6 +96,20 @@ class ReviewPolicy(Model):
     reviewers: dict[Id, Reviewer] = Field(default_factory=dict)
     rules: list[ReviewRule] = Field(default_factory=list)
     allow_self_approval: bool = False
+
+    @model_validator(mode="after")
+    def _one_reviewer_per_key(self) -> ReviewPolicy:
+        """A key listed for two reviewers would let one person count twice in a quorum."""
+        owner: dict[bytes, str] = {}
+        for name, reviewer in sorted(self.reviewers.items()):
+            for key in reviewer.ssh_keys():
+                other = owner.setdefault(key.blob, name)
+                if other != name:
+                    raise ValueError(
+                        f"the key {key.key_type} {key.fingerprint()} is listed for both "
+                        f"'{other}' and '{name}': a key belongs to one reviewer"
+                    )
+        return self
 
 
 class GuardrailPolicy(Model):

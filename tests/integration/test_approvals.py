@@ -14,8 +14,6 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from click.testing import CliRunner
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from accesshive.approvals.files import approvals_path, read_approvals, write_approvals
 from accesshive.approvals.operations import check, sign_approvals
@@ -26,25 +24,14 @@ from accesshive.plan.model import Plan
 from accesshive.plan.planfile import write_plan
 from accesshive.store import open_store
 from tests.conftest import EXAMPLES
+from tests.support.ssh import keygen
 from tests.unit.test_plan_comment import read, table_after
 
 TODAY = dt.date(2026, 11, 29)
 
 
 def _key(path: Path) -> str:
-    key = Ed25519PrivateKey.generate()
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        )
-    )
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-        .decode()
-    )
+    return keygen(path)
 
 
 @pytest.fixture
@@ -191,7 +178,7 @@ def test_edited_file_counts_for_nothing_and_apply_says_why(repo: Path) -> None:
 
 def test_wrong_key_for_the_reviewer_is_refused(repo: Path) -> None:
     plan = _plan(repo)
-    with pytest.raises(Exception, match=r"is not the key policies/review\.yaml lists for 'bob'"):
+    with pytest.raises(Exception, match=r"is not a key policies/review\.yaml lists for 'bob'"):
         sign_approvals(load_config(repo), plan, _keys(repo) / "alice", "bob", [], True)
 
 

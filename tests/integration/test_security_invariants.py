@@ -25,13 +25,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from accesshive.approvals.files import approvals_path
 from accesshive.approvals.model import content_digest
 from accesshive.approvals.operations import check, sign_approvals
-from accesshive.approvals.signing import load_private_key, message, sign
+from accesshive.approvals.signing import message, sign
 from accesshive.cli import main
 from accesshive.config import load_config
 from accesshive.connectors.sql import SqlConnector
@@ -42,6 +40,7 @@ from accesshive.store import open_store
 from accesshive.sync import sync
 from tests.conftest import EXAMPLES
 from tests.support.memory_connector import MemoryConnector
+from tests.support.ssh import keygen
 
 TODAY = dt.date(2026, 11, 29)
 STORE = StoreRef()
@@ -59,22 +58,6 @@ def _sync(repo: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-def _write_key(path: Path) -> str:
-    key = Ed25519PrivateKey.generate()
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        )
-    )
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-        .decode()
-    )
-
-
 def _reviewed(tmp_path: Path, quorum: int) -> Path:
     """The quickstart, synced, with reviewers and one rule: sensitive grants need
     ``quorum`` approvals from security."""
@@ -83,7 +66,7 @@ def _reviewed(tmp_path: Path, quorum: int) -> Path:
     keys.mkdir()
     lines = ["review:", "  reviewers:"]
     for name, group in REVIEWERS.items():
-        public = _write_key(keys / name)
+        public = keygen(keys / name)
         lines += [
             f"    {name}:",
             f"      groups: [{group}]",
@@ -125,13 +108,12 @@ def _wiki_gate(plan: Plan) -> str:
 def _signed(repo: Path, plan: Plan, order: str, reviewer: str, at: str) -> dict[str, str]:
     """One approvals-file entry, validly signed by ``reviewer``'s own key."""
     cd = content_digest(plan.order(order))
-    key = load_private_key(_key(repo, reviewer))
     return {
         "order": order,
         "content_digest": cd,
         "reviewer": reviewer,
         "signed_at": at,
-        "signature": sign(key, message(plan.digest, order, cd, reviewer, at)),
+        "signature": sign(_key(repo, reviewer), [message(plan.digest, order, cd, reviewer, at)])[0],
     }
 
 
