@@ -1,0 +1,260 @@
+"""The requests Microsoft Entra ID and Okta publish for SCIM provisioning, replayed against
+the real ``accesshive scim serve`` process over HTTP; each must be accepted and must show
+in the next plan (tests/fixtures/idp/ gives every body's source)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from accesshive.cli import main
+from accesshive.operations import StoreRef, apply_plan, load_and_expand, plan_repository
+from accesshive.plan.model import Plan
+from tests.conftest import EXAMPLES
+
+TODAY = dt.date(2026, 11, 29)
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "idp"
+SOURCES = """
+identity_sources:
+  entra:
+    kind: scim
+    id: "{{ userName|slug }}"
+    attributes:
+      given_name: "{{ name.givenName }}"
+      family_name: "{{ name.familyName }}"
+      email: "{{ (emails|selectattr('type', 'eq', 'work')|first).value }}"
+      department: Engineering
+      employee_number: "9001"  # the documented users carry no numeric employee id
+    roles: {displayName: ops-admin}
+    leaver_state: terminated
+  okta:
+    kind: scim
+    id: "{{ userName|slug }}"
+    attributes:
+      given_name: "{{ name.givenName }}"
+      family_name: "{{ name.familyName }}"
+      email: "{{ userName }}"
+      department: Engineering
+      employee_number: "9002"
+    roles: {"Test SCIMv2": ops-admin}
+    leaver_state: terminated
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    dest = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
+    (dest / "accesshive.yaml").write_text((dest / "accesshive.yaml").read_text() + SOURCES)
+    (dest / "policies").mkdir()
+    (dest / "policies" / "review.yaml").write_text("review:\n  rules: []\n")  # apply at once
+    assert CliRunner().invoke(main, ["sync", str(dest)]).exit_code == 0
+    return dest
+
+
+def _token(repo: Path, source: str) -> str:
+    result = CliRunner().invoke(
+        main, ["scim", "token", "create", "--source", source, "-C", str(repo)]
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(repo: Path, source: str) -> Iterator[str]:
+    """``accesshive scim serve`` as its own process on 127.0.0.1; yields its /v2 URL."""
+    port = _free_port()
+    log = (repo / f"scim-serve-{port}.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from accesshive.cli import main; main()",
+            "scim",
+            "serve",
+            "--source",
+            source,
+            "--port",
+            str(port),
+            "-C",
+            str(repo),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}/v2"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/ServiceProviderConfig", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.close()
+                    err = Path(log.name).read_text()
+                    raise AssertionError(f"scim serve did not start: {err}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _client(url: str, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=url,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+        timeout=30,
+    )
+
+
+def send(
+    scim: httpx.Client, method: str, path: str, fixture: str, ids: dict[str, str] | None = None
+) -> httpx.Response:
+    """A documented body, its example ids replaced by the server's; must succeed."""
+    text = (FIXTURES / fixture).read_text()
+    for documented, real in (ids or {}).items():
+        text = text.replace(documented, real)
+    response = scim.request(method, path, content=text.encode())
+    assert response.status_code in (200, 201, 204), (fixture, response.text)
+    if method == "POST":
+        assert response.status_code == 201, (fixture, response.text)
+    return response
+
+
+def _plan(repo: Path) -> Plan:
+    return plan_repository(repo, TODAY, store=StoreRef())
+
+
+def _wiki(plan: Plan, identity: str) -> set[tuple[str, str | None]]:
+    return {
+        (o.action, o.change.entitlement)
+        for o in plan.orders
+        if o.change.identity == identity and o.change.source == "wiki"
+    }
+
+
+def _state(repo: Path, identity: str) -> str:
+    _, desired = load_and_expand(repo, TODAY)
+    return desired.identities[identity].lifecycle_state
+
+
+ENTRA_USER = "test.user.ab6490ee.1e48.479e.a20b.2d77186b5dd1"
+
+
+def test_entra_documented_requests_take_effect(repo: Path) -> None:
+    token = _token(repo, "entra")
+    with serving(repo, "entra") as url, _client(url, token) as scim:
+        uid = send(scim, "POST", "/Users", "entra/create_user.json").json()["id"]
+        created = send(scim, "POST", "/Groups", "entra/create_group.json")
+        gid = created.json()["id"]
+        assert created.json()["displayName"] == "displayName"
+        member = {"f648f8d5ea4e4cd38e9c": uid}
+        send(scim, "PATCH", f"/Groups/{gid}", "entra/add_members.json", member)
+        send(scim, "PATCH", f"/Users/{uid}", "entra/update_user_multi_valued.json")
+        send(scim, "PATCH", f"/Users/{uid}", "entra/replace_without_path.json")
+        send(scim, "PATCH", f"/Users/{uid}", "entra/add_manager.json")
+        user = scim.get(f"/Users/{uid}").json()
+        enterprise = user["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]
+        assert enterprise["manager"]["value"] == "2819c223-7f76-453a-919d-413861904646"
+        assert enterprise["employeeNumber"] == "Eqpj"
+
+        joined = _plan(repo)
+        assert joined.identities[ENTRA_USER]["from"] == "scim:entra"
+        config, _ = load_and_expand(repo, TODAY)
+        attributes = config.identities[ENTRA_USER].attributes
+        assert (attributes["given_name"], attributes["family_name"]) == ("Gtfd", "Pkqf")
+        assert attributes["email"] == "TestBcwqnm@test.microsoft.com"
+        assert ("grant", "wiki-admins") in _wiki(joined, ENTRA_USER)  # displayName → ops-admin
+        apply_plan(repo, joined, StoreRef(), TODAY, "ci")
+        assert ("grant", "wiki-admins") not in _wiki(_plan(repo), ENTRA_USER)
+
+        # Entra's documented removal: the member named in the value, not in a path filter
+        send(scim, "PATCH", f"/Groups/{gid}", "entra/remove_members.json", member)
+        assert scim.get(f"/Groups/{gid}").json().get("members", []) == []
+        assert _wiki(_plan(repo), ENTRA_USER) == {("revoke", "wiki-admins")}
+
+        # the filter form removes as well
+        send(scim, "PATCH", f"/Groups/{gid}", "entra/add_members.json", member)
+        assert _wiki(_plan(repo), ENTRA_USER) == set()
+        filtered = {"7f4bc1a3-285e-48ae-8202-5accb43efb0e": uid}
+        send(scim, "PATCH", f"/Groups/{gid}", "entra/remove_members_filter.json", filtered)
+        assert _wiki(_plan(repo), ENTRA_USER) == {("revoke", "wiki-admins")}
+
+        # deactivation with the string boolean older jobs send, then the documented one
+        send(scim, "PATCH", f"/Users/{uid}", "entra/disable_user_string_boolean.json")
+        assert scim.get(f"/Users/{uid}").json()["active"] is False
+        assert _state(repo, ENTRA_USER) == "terminated"
+        send(scim, "PATCH", f"/Users/{uid}", "entra/disable_user.json")
+    assert _state(repo, ENTRA_USER) == "terminated"
+    left = _wiki(_plan(repo), ENTRA_USER)
+    assert left and all(action != "grant" for action, _ in left)
+    assert ("revoke", "editors") in left  # the leaver loses what the department gave
+
+
+OKTA_USER = "test.user.okta.local"
+
+
+def test_okta_documented_requests_take_effect(repo: Path) -> None:
+    token = _token(repo, "okta")
+    with serving(repo, "okta") as url, _client(url, token) as scim:
+        uid = send(scim, "POST", "/Users", "okta/create_user.json").json()["id"]
+        documented = {"23a35c27-23d3-4c03-b4c5-6443c09e7173": uid}
+        send(scim, "PUT", f"/Users/{uid}", "okta/update_user_put.json", documented)
+        gid = send(scim, "POST", "/Groups", "okta/create_group.json").json()["id"]
+        send(scim, "PATCH", f"/Groups/{gid}", "okta/add_members.json", documented)
+
+        joined = _plan(repo)
+        assert joined.identities[OKTA_USER]["from"] == "scim:okta"
+        config, _ = load_and_expand(repo, TODAY)
+        assert config.identities[OKTA_USER].attributes["given_name"] == "Another"  # the PUT
+        assert ("grant", "wiki-admins") in _wiki(joined, OKTA_USER)
+        apply_plan(repo, joined, StoreRef(), TODAY, "ci")
+
+        send(scim, "PATCH", f"/Groups/{gid}", "okta/remove_members.json", documented)
+        assert _wiki(_plan(repo), OKTA_USER) == {("revoke", "wiki-admins")}
+
+        send(scim, "PATCH", f"/Users/{uid}", "okta/deactivate_user.json")
+        assert scim.get(f"/Users/{uid}").json()["active"] is False
+    assert _state(repo, OKTA_USER) == "terminated"
+    assert ("revoke", "editors") in _wiki(_plan(repo), OKTA_USER)
+
+
+def test_nested_arrays_get_400_not_500(repo: Path) -> None:
+    token = _token(repo, "okta")
+    with serving(repo, "okta") as url, _client(url, token) as scim:
+        for body in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000):
+            response = scim.post("/Users", content=body)
+            assert response.status_code == 400, response.text
+            error: dict[str, Any] = response.json()
+            assert error["scimType"] == "invalidSyntax"
+        # the server is still there
+        assert scim.get("/Users").status_code == 200
+    assert json.loads(json.dumps(error))["status"] == "400"
