@@ -5,6 +5,8 @@ scim2-server's; accesshive adds what makes it safe to expose:
 - bearer tokens checked against a hash in the store (a missing, wrong or
   revoked token gets 401 and nothing else happens);
 - every change persisted to the store as an identity-source record, and audited;
+- a user whose values the identity source cannot map (a GUID for an integer attribute)
+  refused with 400 invalidValue naming the attribute, before anything is stored;
 - vendors' quirks accepted before parsing (``_fix``): Entra's capitalised PATCH ops
   ("Replace"), ``"active": "False"`` sent as a string, members removed by value, the
   ADSCIM Group schema, ``manager`` as a plain id and attribute paths as the keys of a
@@ -26,6 +28,8 @@ from typing import Any
 from scim2_models import (
     AuthenticationScheme,
     External,
+    Group,
+    InvalidValueException,
     Reference,
     Resource,
     ResourceType,
@@ -56,6 +60,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+Check = Callable[[dict[str, Any], list[str]], None]
+"""Raises ``RecordProblem`` for a user (as JSON, and the names of its groups) that the
+identity source cannot map (``accesshive.idp.merge.check_user``)."""
+
+
 class RecordingStorage(InMemoryStorage):
     """scim2-server's storage, with every write kept in accesshive's store and audited."""
 
@@ -65,12 +74,14 @@ class RecordingStorage(InMemoryStorage):
         source: str,
         lock: threading.Lock,
         on_deactivation: Callable[[dict[str, Any]], None] | None = None,
+        check: Check | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.source = source
         self.store_lock = lock
         self.on_deactivation = on_deactivation
+        self.check = check
         loaded = []
         for _, _, body in store.records(source):
             data = json.loads(body)
@@ -86,7 +97,28 @@ class RecordingStorage(InMemoryStorage):
                 "scim", event, f"{resource_type.name}/{resource.id}", {"source": self.source}
             )
 
+    def _check(self, resource: Resource[Any]) -> None:
+        """Refuse (400 invalidValue, nothing stored) a user the identity source cannot map."""
+        if self.check is None or isinstance(resource, Group):
+            return
+        rid = str(resource.id) if resource.id else None
+        groups = [
+            str(g.display_name)
+            for g in self.resources
+            if isinstance(g, Group) and rid and any(m.value == rid for m in g.members or [])
+        ]
+        from accesshive.idp.merge import RecordProblem
+
+        try:
+            self.check(resource.model_dump(mode="json", by_alias=True, exclude_none=True), groups)
+        except RecordProblem as exc:
+            raise InvalidValueException(
+                detail=f"identity source '{self.source}' cannot map this user: {exc}",
+                attribute=exc.attribute,
+            ) from exc
+
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        self._check(resource)
         created = super().create(resource_type, resource)
         self._persist(resource_type, created, "idp_create")
         return created
@@ -98,6 +130,7 @@ class RecordingStorage(InMemoryStorage):
         *,
         expected_version: str | None = None,
     ) -> Resource[Any]:
+        self._check(resource)
         before = self._stored(resource_type, str(resource.id))
         was_active = getattr(before, "active", None) is not False
         updated = super().update(resource_type, resource, expected_version=expected_version)
@@ -132,11 +165,13 @@ class ProviderApplication(WSGIApplication):
         source: str,
         lock: threading.Lock,
         on_deactivation: Callable[[dict[str, Any]], None] | None = None,
+        check: Check | None = None,
     ) -> None:
         provider = load_default_provider()
         assert provider.config is not None
         provider.config.authentication_schemes = [BEARER]
-        super().__init__(RecordingStorage(store, source, lock, on_deactivation), provider)
+        storage = RecordingStorage(store, source, lock, on_deactivation, check)
+        super().__init__(storage, provider)
         self.store = store
         self.source = source
         self.lock = lock
@@ -335,5 +370,9 @@ def make_app(
     store: Store,
     source: str,
     on_deactivation: Callable[[dict[str, Any]], None] | None = None,
+    check: Check | None = None,
 ) -> Callable[..., Iterable[bytes]]:
-    return accept_quirks(ProviderApplication(store, source, threading.Lock(), on_deactivation))
+    """The WSGI application; ``check`` refuses users the identity source cannot map."""
+    return accept_quirks(
+        ProviderApplication(store, source, threading.Lock(), on_deactivation, check)
+    )

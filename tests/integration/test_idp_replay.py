@@ -52,6 +52,24 @@ identity_sources:
       employee_number: "9002"
     roles: {"Test SCIMv2": ops-admin}
     leaver_state: terminated
+  strict:
+    kind: scim
+    id: "{{ userName|slug }}"
+    attributes:
+      given_name: "{{ name.givenName }}"
+      family_name: "{{ name.familyName }}"
+      email: "{{ (emails|selectattr('type', 'eq', 'work')|first).value }}"
+      department: Engineering
+      employee_number: "{{ externalId }}"  # an integer attribute; Entra sends a GUID
+    leaver_state: terminated
+  conformance:  # for scim2-tester's random users: every mapped value fits its type
+    kind: scim
+    id: "{{ userName|slug }}"
+    attributes:
+      given_name: "{{ name.givenName }}"
+      family_name: "{{ name.familyName }}"
+      email: "{{ (emails|first).value }}"
+      department: "{{ title }}"
 """
 
 
@@ -258,3 +276,84 @@ def test_nested_arrays_get_400_not_500(repo: Path) -> None:
         # the server is still there
         assert scim.get("/Users").status_code == 200
     assert json.loads(json.dumps(error))["status"] == "400"
+
+
+GUID = "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"  # Entra's documented externalId
+
+
+def test_a_value_that_cannot_be_mapped_is_refused_at_push(repo: Path) -> None:
+    from accesshive.store import open_store
+
+    token = _token(repo, "strict")
+    with serving(repo, "strict") as url, _client(url, token) as scim:
+        text = (FIXTURES / "entra" / "create_user.json").read_text()
+        refused = scim.post("/Users", content=text.encode())
+        assert refused.status_code == 400, refused.text
+        error = refused.json()
+        assert error["scimType"] == "invalidValue"
+        assert "employee_number" in error["detail"] and "externalId" in error["detail"]
+        with open_store(repo) as store:
+            assert store.records("strict") == []  # nothing stored
+
+        uid = send(scim, "POST", "/Users", "entra/create_user.json", {GUID: "4711"}).json()["id"]
+        patch = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "externalId", "value": GUID}],
+        }
+        again = scim.patch(f"/Users/{uid}", json=patch)
+        assert again.status_code == 400 and "employee_number" in again.json()["detail"]
+        assert scim.get(f"/Users/{uid}").json()["externalId"] == "4711"
+    config, _ = load_and_expand(repo, TODAY)
+    assert config.identities[ENTRA_USER].attributes["employee_number"] == 4711
+
+
+def test_a_bad_stored_record_is_a_warning_and_everyone_else_plans(repo: Path) -> None:
+    """Records an older version accepted (or an import left): plan names them and goes on;
+    a leaver pushed beside them is still a leaver."""
+    from accesshive.store import open_store
+
+    token = _token(repo, "strict")
+    with serving(repo, "strict") as url, _client(url, token) as scim:
+        uid = send(scim, "POST", "/Users", "entra/create_user.json", {GUID: "4711"}).json()["id"]
+        apply_plan(repo, _plan(repo), StoreRef(), TODAY, "ci")  # the joiner's accounts exist
+        send(scim, "PATCH", f"/Users/{uid}", "entra/disable_user.json")
+    user = json.loads((FIXTURES / "entra" / "create_user.json").read_text())
+    wrong_type = {**user, "userName": "guid.person", "id": "bad-guid"}  # externalId: a GUID
+    no_number = {**user, "userName": "no.number", "id": "bad-missing"}
+    del no_number["externalId"]  # the wiki's account template needs employee_number
+    with open_store(repo) as store:
+        store.put_record("strict", "User", "bad-guid", json.dumps(wrong_type))
+        store.put_record("strict", "User", "bad-missing", json.dumps(no_number))
+
+    result = CliRunner().invoke(
+        main, ["plan", str(repo), "--format", "json", "--today", TODAY.isoformat()]
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    warnings = "\n".join(plan["warnings"])
+    assert "identity source 'strict' record bad-guid" in warnings
+    assert "employee_number" in warnings
+    assert "identity source 'strict' record bad-missing" in warnings
+    assert "guid.person" not in plan["identities"] and "no.number" not in plan["identities"]
+    assert plan["identities"][ENTRA_USER]["lifecycle_state"] == "terminated"  # the leaver
+    assert plan["identities"]["grace.hopper"]["from"] == "yaml"  # everyone else plans
+    leaver = {(o["source"], o["action"]) for o in plan["orders"] if o["identity"] == ENTRA_USER}
+    assert ("wiki", "revoke") in leaver and ("wiki", "grant") not in leaver
+    text = CliRunner().invoke(main, ["plan", str(repo), "--today", TODAY.isoformat()])
+    assert text.exit_code == 0 and "bad-guid" in text.output
+
+
+def test_scim2_tester_conformance_against_the_real_process(repo: Path) -> None:
+    """scim2-tester's checks pass against ``scim serve`` itself, push-time checks on."""
+    from scim2_models import ScimProvider
+    from scim2_tester import Status, check_server
+
+    from accesshive.connectors.scim_transport import ScimHttp, WriteLimiter
+
+    token = _token(repo, "conformance")
+    with serving(repo, "conformance") as url:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
+            results = check_server(ScimHttp(http, ScimProvider(), WriteLimiter(None)))
+    failed = [(r.title, r.reason) for r in results if r.status != Status.SUCCESS]
+    assert len(results) > 100
+    assert failed == []
