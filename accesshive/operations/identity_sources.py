@@ -114,6 +114,12 @@ def run_leaver(root: Path, source_id: str, user: dict[str, Any], store: StoreRef
                 opened.audit("scim", "leaver_immediate_failed", identity, {"error": str(exc)})
 
 
+LISTEN_BACKLOG = 128
+"""Connections the kernel queues before the server accepts them. socketserver's default,
+5, overflows when a provider opens 50 connections at once: the kernel then drops
+(or, with tcp_abort_on_overflow, resets) the connections past it."""
+
+
 def serve_scim(root: Path, source_id: str, store: StoreRef, host: str, port: int) -> None:
     """Run the SCIM service provider until interrupted (threaded WSGI server).
 
@@ -127,6 +133,7 @@ def serve_scim(root: Path, source_id: str, store: StoreRef, host: str, port: int
 
     class _Server(ThreadingMixIn, WSGIServer):
         daemon_threads = True
+        request_queue_size = LISTEN_BACKLOG
 
     config = _scim_source(root, source_id)
     source = config.project.identity_sources[source_id]

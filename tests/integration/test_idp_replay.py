@@ -343,6 +343,44 @@ def test_a_bad_stored_record_is_a_warning_and_everyone_else_plans(repo: Path) ->
     assert text.exit_code == 0 and "bad-guid" in text.output
 
 
+def test_fifty_clients_connecting_at_once_are_all_served(repo: Path) -> None:
+    """50 providers' connections opened at the same instant: none reset, every user kept."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from accesshive.store import open_store
+
+    token = _token(repo, "okta")
+    clients = 50
+    with serving(repo, "okta") as url:
+        port = url.split(":")[2].split("/")[0]
+        listing = subprocess.run(
+            ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=False
+        )
+        if listing.returncode == 0 and listing.stdout.strip():
+            backlog = int(listing.stdout.split()[2])  # Send-Q of a listening socket
+            assert backlog >= clients, listing.stdout
+        start = threading.Barrier(clients)
+
+        def push(n: int) -> int:
+            with _client(url, token) as scim:
+                start.wait(timeout=30)
+                return scim.post(
+                    "/Users",
+                    json={
+                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "userName": f"load{n}@quickstart.example",
+                        "name": {"givenName": f"Load{n}", "familyName": "Test"},
+                    },
+                ).status_code
+
+        with ThreadPoolExecutor(clients) as pool:
+            statuses = list(pool.map(push, range(clients)))
+    assert statuses == [201] * clients
+    with open_store(repo) as store:
+        assert len(store.records("okta")) == clients
+
+
 def test_scim2_tester_conformance_against_the_real_process(repo: Path) -> None:
     """scim2-tester's checks pass against ``scim serve`` itself, push-time checks on."""
     from scim2_models import ScimProvider
