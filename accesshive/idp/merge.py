@@ -14,11 +14,52 @@ from dataclasses import replace
 from typing import Any
 
 from accesshive.config import Config
-from accesshive.config.model import Identity, IdentitySource
-from accesshive.config.templates import TemplateProblem
+from accesshive.config.model import AttributeSpec, Identity, IdentitySource
+from accesshive.config.templates import TemplateProblem, render
+from accesshive.config.values import ValueProblem, coerce
 from accesshive.diagnostics import Diagnostic, Location
 from accesshive.errors import ImportProblem
-from accesshive.imports.records import ImportedIdentity, map_record
+from accesshive.imports.records import ImportedIdentity, map_record, typed
+
+
+class RecordProblem(ValueError):
+    """A pushed record whose value cannot be mapped; ``attribute`` names the identity
+    attribute it does not fit."""
+
+    def __init__(self, attribute: str, message: str) -> None:
+        super().__init__(message)
+        self.attribute = attribute
+
+
+def check_user(
+    source: IdentitySource,
+    schema: dict[str, AttributeSpec],
+    data: dict[str, Any],
+    groups: list[str],
+) -> None:
+    """Raise ``RecordProblem`` naming the first identity attribute whose value, mapped
+    from this pushed user as ``plan`` maps it, does not fit its declared type.
+
+    What a user does not carry yet (a template naming a field it lacks) is not refused:
+    SCIM needs little more than a userName, and ``plan`` leaves such a record out with
+    a warning until the provider completes it."""
+    context = {**data, "groups": ";".join(sorted(groups))} if groups else data
+    for attr, template in sorted(source.attributes.items()):
+        spec = schema.get(attr)
+        if spec is None:
+            continue
+        try:
+            value = render(template, context)
+        except TemplateProblem:
+            continue
+        if value in ("", None):
+            continue
+        try:
+            coerce(typed(value), spec)
+        except ValueProblem as exc:
+            raise RecordProblem(
+                attr, f"identity attribute '{attr}' (from {template!r}) {exc}"
+            ) from exc
 
 
 def identities_from_records(

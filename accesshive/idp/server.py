@@ -5,14 +5,20 @@ scim2-server's; accesshive adds what makes it safe to expose:
 - bearer tokens checked against a hash in the store (a missing, wrong or
   revoked token gets 401 and nothing else happens);
 - every change persisted to the store as an identity-source record, and audited;
-- vendors' quirks accepted before parsing: Entra's capitalised PATCH ops
-  ("Replace") and ``"active": "False"`` sent as a string.
+- a user whose values the identity source cannot map (a GUID for an integer attribute)
+  refused with 400 invalidValue naming the attribute, before anything is stored;
+- vendors' quirks accepted before parsing (``_fix``): Entra's capitalised PATCH ops
+  ("Replace"), ``"active": "False"`` sent as a string, members removed by value, the
+  ADSCIM Group schema, ``manager`` as a plain id and attribute paths as the keys of a
+  path-less replace;
+- bodies nested deeper than any resource refused with 400 (not a RecursionError).
 On start, the records of the store are loaded back, ids kept.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import secrets
 import threading
@@ -22,6 +28,8 @@ from typing import Any
 from scim2_models import (
     AuthenticationScheme,
     External,
+    Group,
+    InvalidValueException,
     Reference,
     Resource,
     ResourceType,
@@ -52,6 +60,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+Check = Callable[[dict[str, Any], list[str]], None]
+"""Raises ``RecordProblem`` for a user (as JSON, and the names of its groups) that the
+identity source cannot map (``accesshive.idp.merge.check_user``)."""
+
+
 class RecordingStorage(InMemoryStorage):
     """scim2-server's storage, with every write kept in accesshive's store and audited."""
 
@@ -61,12 +74,14 @@ class RecordingStorage(InMemoryStorage):
         source: str,
         lock: threading.Lock,
         on_deactivation: Callable[[dict[str, Any]], None] | None = None,
+        check: Check | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.source = source
         self.store_lock = lock
         self.on_deactivation = on_deactivation
+        self.check = check
         loaded = []
         for _, _, body in store.records(source):
             data = json.loads(body)
@@ -82,7 +97,28 @@ class RecordingStorage(InMemoryStorage):
                 "scim", event, f"{resource_type.name}/{resource.id}", {"source": self.source}
             )
 
+    def _check(self, resource: Resource[Any]) -> None:
+        """Refuse (400 invalidValue, nothing stored) a user the identity source cannot map."""
+        if self.check is None or isinstance(resource, Group):
+            return
+        rid = str(resource.id) if resource.id else None
+        groups = [
+            str(g.display_name)
+            for g in self.resources
+            if isinstance(g, Group) and rid and any(m.value == rid for m in g.members or [])
+        ]
+        from accesshive.idp.merge import RecordProblem
+
+        try:
+            self.check(resource.model_dump(mode="json", by_alias=True, exclude_none=True), groups)
+        except RecordProblem as exc:
+            raise InvalidValueException(
+                detail=f"identity source '{self.source}' cannot map this user: {exc}",
+                attribute=exc.attribute,
+            ) from exc
+
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        self._check(resource)
         created = super().create(resource_type, resource)
         self._persist(resource_type, created, "idp_create")
         return created
@@ -94,6 +130,7 @@ class RecordingStorage(InMemoryStorage):
         *,
         expected_version: str | None = None,
     ) -> Resource[Any]:
+        self._check(resource)
         before = self._stored(resource_type, str(resource.id))
         was_active = getattr(before, "active", None) is not False
         updated = super().update(resource_type, resource, expected_version=expected_version)
@@ -128,11 +165,13 @@ class ProviderApplication(WSGIApplication):
         source: str,
         lock: threading.Lock,
         on_deactivation: Callable[[dict[str, Any]], None] | None = None,
+        check: Check | None = None,
     ) -> None:
         provider = load_default_provider()
         assert provider.config is not None
         provider.config.authentication_schemes = [BEARER]
-        super().__init__(RecordingStorage(store, source, lock, on_deactivation), provider)
+        storage = RecordingStorage(store, source, lock, on_deactivation, check)
+        super().__init__(storage, provider)
         self.store = store
         self.source = source
         self.lock = lock
@@ -151,34 +190,52 @@ MAX_BODY = 1024 * 1024
 """Largest request body accepted (a user or a batch of group members fits many times)."""
 
 
-def _too_large(start_response: Callable[..., Any]) -> Iterable[bytes]:
+def _error(
+    start_response: Callable[..., Any], status: str, detail: str, **extra: str
+) -> Iterable[bytes]:
+    """An RFC 7644 error answered before scim2-server sees the request."""
     body = json.dumps(
         {
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-            "status": "413",
-            "detail": f"the request body is larger than {MAX_BODY} bytes",
+            "status": status.split()[0],
+            **extra,
+            "detail": detail,
         }
     ).encode()
     start_response(
-        "413 Payload Too Large",
-        [("Content-Type", "application/scim+json"), ("Content-Length", str(len(body)))],
+        status, [("Content-Type", "application/scim+json"), ("Content-Length", str(len(body)))]
     )
     return [body]
 
 
+class _TooDeep(ValueError):
+    """A body nested deeper than any SCIM resource."""
+
+
 def accept_quirks(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
-    """Refuse oversized bodies; rewrite what real providers send before the RFC parser."""
+    """Refuse oversized or absurdly nested bodies; rewrite what real providers send before
+    the RFC parser."""
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") in ("PATCH", "PUT", "POST"):
             length = int(environ.get("CONTENT_LENGTH") or 0)
             if length > MAX_BODY:
-                return _too_large(start_response)
+                return _error(
+                    start_response,
+                    "413 Payload Too Large",
+                    f"the request body is larger than {MAX_BODY} bytes",
+                )
             if length > 0:
                 raw = environ["wsgi.input"].read(length)
-                fixed = _fix(raw)
-                import io
-
+                try:
+                    fixed = _fix(raw)
+                except _TooDeep:
+                    return _error(
+                        start_response,
+                        "400 Bad Request",
+                        f"the request body is nested deeper than {MAX_DEPTH} levels",
+                        scimType="invalidSyntax",
+                    )
                 environ["wsgi.input"] = io.BytesIO(fixed)
                 environ["CONTENT_LENGTH"] = str(len(fixed))
         return app(environ, start_response)
@@ -186,29 +243,136 @@ def accept_quirks(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable
     return wrapped
 
 
+MAX_DEPTH = 32
+"""Deepest nesting of arrays and objects accepted (a SCIM resource needs about five)."""
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+IGNORED_SCHEMAS = frozenset(
+    {
+        # Entra's Group create names it; it defines no attribute accesshive reads
+        "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group",
+    }
+)
+
+
+def _depth_ok(raw: bytes) -> bool:
+    """Whether brackets (outside strings) nest at most MAX_DEPTH deep, without recursion."""
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_DEPTH:
+                return False
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return True
+
+
 def _fix(raw: bytes) -> bytes:
+    if not _depth_ok(raw):
+        raise _TooDeep
     try:
         body = json.loads(raw)
     except ValueError:
         return raw  # the RFC parser answers with the proper error
     if not isinstance(body, dict):
         return raw
-    for op in body.get("Operations", []) or []:
-        if isinstance(op, dict) and isinstance(op.get("op"), str):
-            op["op"] = op["op"].lower()  # Entra: "Replace", "Add"
-            value = op.get("value")
-            if isinstance(value, dict) and isinstance(value.get("active"), str):
-                value["active"] = value["active"].lower() == "true"
-            if op.get("path") == "active" and isinstance(value, str):
-                op["value"] = value.lower() == "true"
-    if isinstance(body.get("active"), str):
-        body["active"] = body["active"].lower() == "true"
+    if isinstance(body.get("schemas"), list):
+        body["schemas"] = [s for s in body["schemas"] if s not in IGNORED_SCHEMAS]
+        for urn in IGNORED_SCHEMAS:
+            body.pop(urn, None)
+    _fix_resource(body)
+    if isinstance(body.get("Operations"), list):
+        body["Operations"] = [fixed for op in body["Operations"] for fixed in _fix_op(op)]
     return json.dumps(body).encode()
+
+
+def _boolean(value: object) -> object:
+    """Entra's string booleans ("True", "False") as booleans; anything else as it came."""
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+def _manager(value: object) -> object:
+    """Entra sends the enterprise ``manager`` as the manager's plain id."""
+    return {"value": value} if isinstance(value, str) else value
+
+
+def _fix_resource(body: dict[str, Any]) -> None:
+    """A whole resource (POST, PUT, or a path-less PATCH value) as the RFC parser reads it."""
+    if "active" in body:
+        body["active"] = _boolean(body["active"])
+    extension = body.get(ENTERPRISE)
+    if isinstance(extension, dict) and "manager" in extension:
+        extension["manager"] = _manager(extension["manager"])
+
+
+def _split_key(key: str) -> bool:
+    """Whether a key of a path-less PATCH value is an attribute path, not an attribute:
+    Entra's ``name.givenName``, ``emails[type eq "work"].value`` or
+    ``urn:…:enterprise:2.0:User:employeeNumber``."""
+    if "[" in key:
+        return True
+    if key.startswith("urn:"):
+        return key.rsplit(":", 1)[0].startswith("urn:ietf:params:scim:schemas:") and not (
+            key.endswith(":User") or key.endswith(":Group")
+        )
+    return "." in key
+
+
+def _fix_op(op: object) -> list[object]:
+    """One PATCH operation as the RFC parser reads it (sometimes as several)."""
+    if not isinstance(op, dict) or not isinstance(op.get("op"), str):
+        return [op]
+    op["op"] = op["op"].lower()  # Entra: "Replace", "Add", "Remove"
+    path, value = op.get("path"), op.get("value")
+    if isinstance(path, str):
+        bare = path.removeprefix(ENTERPRISE + ":")
+        if path == "active":
+            op["value"] = _boolean(value)
+        elif bare == "manager" and path != bare:
+            op["value"] = _manager(value)
+        if op["op"] == "remove" and path == "members" and isinstance(value, list):
+            # Entra removes members by value: one filtered remove per member (RFC 7644 3.5.2.2)
+            ids = [m.get("value") for m in value if isinstance(m, dict)]
+            if ids and all(isinstance(i, str) for i in ids):
+                return [{"op": "remove", "path": f"members[value eq {json.dumps(i)}]"} for i in ids]
+        return [op]
+    if isinstance(value, dict):
+        _fix_resource(value)
+        paths = {k: v for k, v in value.items() if _split_key(k)}
+        if paths:
+            # Entra's path-less replace with attribute paths as keys: one operation per path
+            rest = {k: v for k, v in value.items() if k not in paths}
+            split: list[object] = [{"op": op["op"], "value": rest}] if rest else []
+            for key, item in paths.items():
+                if key == f"{ENTERPRISE}:manager":
+                    item = _manager(item)
+                elif key == "active":
+                    item = _boolean(item)
+                split.append({"op": op["op"], "path": key, "value": item})
+            return split
+    return [op]
 
 
 def make_app(
     store: Store,
     source: str,
     on_deactivation: Callable[[dict[str, Any]], None] | None = None,
+    check: Check | None = None,
 ) -> Callable[..., Iterable[bytes]]:
-    return accept_quirks(ProviderApplication(store, source, threading.Lock(), on_deactivation))
+    """The WSGI application; ``check`` refuses users the identity source cannot map."""
+    return accept_quirks(
+        ProviderApplication(store, source, threading.Lock(), on_deactivation, check)
+    )

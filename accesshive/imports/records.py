@@ -72,14 +72,14 @@ def map_record(source: IdentitySource, row: dict[str, str]) -> ImportedIdentity:
     for attr, template in sorted(source.attributes.items()):
         value = render(template, context)
         if value not in ("", None):
-            attributes[attr] = _typed(value)
+            attributes[attr] = typed(value)
     groups = [g.strip() for g in row.get("groups", "").split(";") if g.strip()]
     roles = sorted({source.roles[g] for g in groups if g in source.roles})
     state = str(render(source.lifecycle_state, context)) or "active"
     return ImportedIdentity(ident, source.type, state, attributes, roles)
 
 
-def _typed(value: Any) -> Any:
+def typed(value: Any) -> Any:
     """Numbers from a CSV are text; give integers back their type (employee numbers)."""
     if isinstance(value, str) and value.isdigit() and not value.startswith("0"):
         return int(value)

@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from accesshive.config import Config, check_cache, load_config, locate, render_cache
@@ -25,7 +25,7 @@ from accesshive.config.validate import validate
 from accesshive.config.yamlio import YamlProblem, parse_file
 from accesshive.connectors.references import resolve
 from accesshive.desired import DesiredState, expand
-from accesshive.diagnostics import Diagnostic
+from accesshive.diagnostics import Diagnostic, Location, Severity
 from accesshive.errors import ConfigError, ConnectorError, StoreError
 from accesshive.idp.merge import merge_records
 from accesshive.plan.model import Plan
@@ -134,13 +134,89 @@ def load_and_expand(
         with steps(f"loading and checking {root}"):
             config = load_config(root, environment)
     config = with_pushed_identities(config, root)
-    with steps(f"expanding {len(config.identities):,} identities"):
-        recalled = render_cache.recall(config)
-        desired, problems = expand(config, today, recalled.attributes)
-        render_cache.remember(recalled, desired.accounts, identities_named(problems))
+    while True:
+        with steps(f"expanding {len(config.identities):,} identities"):
+            recalled = render_cache.recall(config)
+            desired, problems = expand(config, today, recalled.attributes)
+            render_cache.remember(recalled, desired.accounts, identities_named(problems))
+        bad = _pushed_problems(config, [d for d in problems if d.is_error], by_location=False)
+        if not bad:
+            break
+        config = _leave_out(config, bad)  # then expand the others again
     if problems:
         raise ConfigError(locate(config, [*config.warnings, *problems]))
     return config, desired
+
+
+PUSHED_RECORD = "pushed-record"
+"""The code of the warning for a pushed record left out of the plan (``plan`` lists it)."""
+
+
+def _pushed(config: Config) -> dict[str, Location]:
+    """Identity id → the record it was merged from, for identities an identity source gave."""
+    merged = {f"{s.kind}:{sid}" for sid, s in config.project.identity_sources.items()}
+    return {
+        iid: where
+        for (collection, iid), where in config.origins.items()
+        if collection == "identities" and where.file in merged
+    }
+
+
+def _pushed_problems(
+    config: Config, errors: list[Diagnostic], by_location: bool
+) -> dict[str, list[Diagnostic]]:
+    """The pushed identities these errors are about (an error about anything else makes
+    the answer empty: then the configuration itself is wrong and nothing is left out).
+    ``by_location``: the errors are placed at their records (validate's), not named by
+    identity (expand's)."""
+    if not errors:
+        return {}
+    pushed = _pushed(config)
+    records = {(where.file, where.path[:2]): iid for iid, where in pushed.items()}
+    bad: dict[str, list[Diagnostic]] = {}
+    for d in errors:
+        if by_location:
+            where = d.location
+            iid = records.get((where.file, where.path[:2])) if where else None
+            named = {iid} if iid else set()
+        else:
+            named = identities_named([d])
+        if not named or not named <= pushed.keys():
+            return {}
+        for iid in named:
+            bad.setdefault(iid, []).append(d)
+    return bad
+
+
+def _skipped(where: Location, reasons: list[str]) -> Diagnostic:
+    source, _, record = where.file.partition(":")
+    rid = where.path[1] if len(where.path) > 1 else "?"
+    return Diagnostic(
+        PUSHED_RECORD,
+        f"identity source '{record or source}' record {rid} is left out of the plan: "
+        + "; ".join(reasons),
+        where,
+        hint="correct it at the identity provider, or delete the record; "
+        "every other identity is planned",
+        severity=Severity.WARNING,
+    )
+
+
+def _leave_out(config: Config, bad: dict[str, list[Diagnostic]]) -> Config:
+    """The config without these pushed identities, each reported as a warning."""
+    pushed = _pushed(config)
+    warnings = tuple(
+        _skipped(pushed[iid], [f"identity '{iid}': {d.message}" for d in found])
+        for iid, found in sorted(bad.items())
+    )
+    return replace(
+        config,
+        identities={k: v for k, v in config.identities.items() if k not in bad},
+        origins={
+            k: v for k, v in config.origins.items() if not (k[0] == "identities" and k[1] in bad)
+        },
+        warnings=config.warnings + warnings,
+    )
 
 
 def with_pushed_identities(config: Config, root: Path) -> Config:
@@ -157,13 +233,25 @@ def with_pushed_identities(config: Config, root: Path) -> Config:
                 config, sid, config.project.identity_sources[sid], records
             )
             problems.extend(found)
+    # a record that cannot be mapped was not merged: a warning, and everyone else plans
+    config = replace(
+        config,
+        warnings=config.warnings
+        + tuple(_skipped(d.location, [d.message]) for d in problems if d.location),
+    )
     # the merged identities' origins name their source ("scim:okta", "csv:hr")
     merged = {f"{s.kind}:{sid}" for sid, s in config.project.identity_sources.items()}
-    # the YAML's own identities were checked by load_config: their files' entries spare them
-    passed = check_cache.recall(config).passed
-    problems.extend(d for d in validate(config, passed) if d.location and d.location.file in merged)
-    if any(d.is_error for d in problems):
-        raise ConfigError(problems)
+    while True:
+        # the YAML's own identities were checked by load_config: their files' entries spare them
+        passed = check_cache.recall(config).passed
+        found = [d for d in validate(config, passed) if d.location and d.location.file in merged]
+        errors = [d for d in found if d.is_error]
+        bad = _pushed_problems(config, errors, by_location=True)
+        if not bad:
+            break
+        config = _leave_out(config, bad)  # a record whose values do not fit: left out
+    if errors:
+        raise ConfigError(found)
     return config
 
 

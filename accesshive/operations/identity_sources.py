@@ -114,17 +114,33 @@ def run_leaver(root: Path, source_id: str, user: dict[str, Any], store: StoreRef
                 opened.audit("scim", "leaver_immediate_failed", identity, {"error": str(exc)})
 
 
+LISTEN_BACKLOG = 128
+"""Connections the kernel queues before the server accepts them. socketserver's default,
+5, overflows when a provider opens 50 connections at once: the kernel then drops
+(or, with tcp_abort_on_overflow, resets) the connections past it."""
+
+
 def serve_scim(root: Path, source_id: str, store: StoreRef, host: str, port: int) -> None:
-    """Run the SCIM service provider until interrupted (threaded WSGI server)."""
+    """Run the SCIM service provider until interrupted (threaded WSGI server).
+
+    Each pushed user is checked against the identity source's mapping as the server
+    started with it (restart after changing the source or the identity schema)."""
     from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIServer, make_server
 
+    from accesshive.idp.merge import check_user
     from accesshive.idp.server import make_app
 
     class _Server(ThreadingMixIn, WSGIServer):
         daemon_threads = True
+        request_queue_size = LISTEN_BACKLOG
 
-    _scim_source(root, source_id)
+    config = _scim_source(root, source_id)
+    source = config.project.identity_sources[source_id]
+    schema = dict(config.project.identity_attributes)
+
+    def check(user: dict[str, Any], groups: list[str]) -> None:
+        check_user(source, schema, user, groups)
 
     def deactivated(user: dict[str, Any]) -> None:
         threading.Thread(
@@ -132,7 +148,7 @@ def serve_scim(root: Path, source_id: str, store: StoreRef, host: str, port: int
         ).start()
 
     with store.open(root) as opened:
-        app = make_app(opened, source_id, deactivated)
+        app = make_app(opened, source_id, deactivated, check)
         server = make_server(host, port, app, server_class=_Server)
         try:
             server.serve_forever()

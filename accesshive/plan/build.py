@@ -56,10 +56,14 @@ def make_plan(
     orders = tuple(
         _order(config, oid, changes[oid], sorted(deps[oid])) for oid in ordered(graph, changes)
     )
-    warnings = found.conflicts + tuple(
-        f"source '{sid}' has no snapshot: planned as if it were empty"
-        for sid in sorted(config.sources)
-        if sid not in snapshot.sources
+    warnings = (
+        found.conflicts
+        + tuple(
+            f"source '{sid}' has no snapshot: planned as if it were empty"
+            for sid in sorted(config.sources)
+            if sid not in snapshot.sources
+        )
+        + tuple(d.message for d in config.warnings if d.code == "pushed-record")
     )
     involved = sorted({o.change.identity for o in orders if o.change.identity})
     return Plan(
