@@ -201,6 +201,18 @@ class History(AuditLog):
         )
         return {r[0]: OrderEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows}
 
+    def latest_outcomes(self) -> dict[str, OrderEvent]:
+        """order id → its latest recorded event in this environment, across every plan and
+        run (an order id is a hash of what the order does, so the same step keeps it from
+        one plan to the next). One query, whatever the number of orders."""
+        rows = self._execute(
+            "SELECT e.order_id, e.state, e.at, e.message, e.result FROM order_events e "
+            "WHERE e.id IN (SELECT MAX(f.id) FROM order_events f JOIN runs r "
+            "ON r.id = f.run_id WHERE r.environment = ? GROUP BY f.order_id)",
+            (self.environment,),
+        )
+        return {r[0]: OrderEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+
     def results(self, plan_digest: str) -> dict[str, str]:
         """order id → the last result any run recorded for it (e.g. a created account's id)."""
         rows = self._execute(

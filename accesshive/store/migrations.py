@@ -10,6 +10,10 @@ mid-upgrade leaves the store at the last complete version.
 
 from __future__ import annotations
 
+DAY2_VERSION = 8
+"""The version of the day-2 migration (status across runs, manual tasks by identity):
+its number is this one name, to renumber should another migration take 8 first."""
+
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
         1,
@@ -186,6 +190,13 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 signature TEXT NOT NULL
             )""",
             "CREATE INDEX audit_checkpoints_by_seq ON audit_checkpoints (environment, seq)",
+        ),
+    ),
+    (
+        DAY2_VERSION,
+        (
+            # status: the latest outcome of each order id across every plan and run
+            "CREATE INDEX order_events_by_order_id ON order_events (order_id, id)",
         ),
     ),
 )
