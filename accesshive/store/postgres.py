@@ -84,8 +84,11 @@ class PostgresStore(Store):
             raise self._locked(existing or info)
         with self.transaction():
             # a row left by a holder whose connection died is stale: the advisory lock was free
-            self._execute("DELETE FROM locks WHERE environment = ?", (info.environment,))
-            self._insert_lock(info)
+            stale = self.lock_info()
+            if stale is not None:
+                self._take_over(stale, info)
+            else:
+                self._insert_lock(info)
         self._held = info
 
     def _release(self) -> None:
