@@ -23,6 +23,7 @@ tables are grouped into mixins, each in its own module:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 
 from accesshive.errors import StoreError
 from accesshive.store._history import History
@@ -57,8 +58,17 @@ class Store(History, Reviews, IdentityProviderRecords, Locks, ABC):
     def _serial(self) -> str:
         return "INTEGER PRIMARY KEY AUTOINCREMENT"
 
+    def _migrating(self) -> AbstractContextManager[object]:
+        """Held while the schema is checked and migrated, so that processes opening a new
+        store at once migrate it one after the other (PostgreSQL: an advisory lock)."""
+        return nullcontext()
+
     def migrate(self) -> int:
         """Bring the schema to the latest version; return the version found before."""
+        with self._migrating():
+            return self._migrate()
+
+    def _migrate(self) -> int:
         with self.transaction():
             self._execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             rows = self._execute("SELECT MAX(version) FROM schema_version")

@@ -26,6 +26,12 @@ def _redact(url: str) -> str:
     return f"{scheme}//{user}:***@{tail}"
 
 
+_MIGRATION_KEY = int.from_bytes(
+    hashlib.sha256(b"accesshive:schema migrations").digest()[:8], "big", signed=True
+)
+"""The advisory lock under which the schema is checked and migrated."""
+
+
 class PostgresStore(Store):
     dialect = "postgresql"
 
@@ -71,6 +77,15 @@ class PostgresStore(Store):
             # serialise writers the way SQLite's BEGIN IMMEDIATE does
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._key ^ 1,))
             yield
+
+    @contextmanager
+    def _migrating(self) -> Iterator[None]:
+        # one key for the whole database: every environment's store shares its schema
+        self._execute("SELECT pg_advisory_lock(?)", (_MIGRATION_KEY,))
+        try:
+            yield
+        finally:
+            self._execute("SELECT pg_advisory_unlock(?)", (_MIGRATION_KEY,))
 
     def close(self) -> None:
         if self._held is not None:

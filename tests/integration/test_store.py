@@ -277,3 +277,34 @@ def test_newer_schema_is_refused(make_store: Factory) -> None:
         store._execute("INSERT INTO schema_version (version) VALUES (999)")
     with pytest.raises(StoreError, match="newer than this accesshive knows"):
         make_store()
+
+
+def _first_use(url: str, root: str, start: float, results: multiprocessing.Queue[str]) -> None:
+    while time.time() < start:
+        time.sleep(0.001)
+    try:
+        with open_store(Path(root), "default", url) as store:
+            results.put(f"ok:{store.schema_version()}")
+    except Exception as exc:
+        results.put(f"failed:{exc}")
+
+
+def test_four_processes_open_a_new_postgresql_store_at_once(
+    postgres_db: str, tmp_path: Path
+) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue[str] = ctx.Queue()
+    start = time.time() + 3.0
+    procs = [
+        ctx.Process(target=_first_use, args=(postgres_db, str(tmp_path), start, results))
+        for _ in range(4)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    outcomes = sorted(results.get(timeout=5) for _ in procs)
+    assert outcomes == [f"ok:{LATEST}"] * 4
+    with open_store(tmp_path, "default", postgres_db) as store:
+        rows = store._execute("SELECT version FROM schema_version ORDER BY version")
+    assert [r[0] for r in rows] == [v for v, _ in MIGRATIONS]  # each migration ran once
