@@ -308,3 +308,33 @@ def test_four_processes_open_a_new_postgresql_store_at_once(
     with open_store(tmp_path, "default", postgres_db) as store:
         rows = store._execute("SELECT version FROM schema_version ORDER BY version")
     assert [r[0] for r in rows] == [v for v, _ in MIGRATIONS]  # each migration ran once
+
+
+def test_upgrade_keeps_one_open_task_per_order(
+    make_store: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import accesshive.store.base as base
+
+    before = tuple(m for m in MIGRATIONS if m[0] < MIGRATIONS[-1][0])
+    with monkeypatch.context() as m:
+        m.setattr(base, "MIGRATIONS", before)
+        m.setattr(base, "LATEST", before[-1][0])
+        with make_store() as old:
+            for tid, plan, at in (
+                ("T-aaaaaaaa-8bf61e2d", "aaaa", "2026-11-01T00:00:00+00:00"),
+                ("T-bbbbbbbb-8bf61e2d", "bbbb", "2026-11-02T00:00:00+00:00"),
+            ):
+                old._execute(
+                    "INSERT INTO tasks (id, environment, plan_digest, order_id, source, "
+                    "assignee, description, content, state, created_at) "
+                    "VALUES (?, 'default', ?, '8bf61e2d6873', 'badges', 'facilities', "
+                    "'create account Grace Hopper on badges', '{}', 'open', ?)",
+                    (tid, plan, at),
+                )
+    with make_store() as store:
+        by_state = {t.state: t for t in store.tasks()}
+        assert set(by_state) == {"open", "cancelled"}
+        assert by_state["open"].id == "T-8bf61e2d6873"  # the first one, named by its order
+        assert by_state["open"].plan_digest == "aaaa"
+        assert by_state["cancelled"].id == "T-bbbbbbbb-8bf61e2d"
+        assert "duplicate" in (by_state["cancelled"].reason or "")
