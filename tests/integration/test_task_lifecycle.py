@@ -130,3 +130,29 @@ def test_retrying_one_identity_cancels_no_other_task(repo: Path) -> None:
     assert "ada.lovelace: complete" in retried.output  # a run of Ada's plan alone
     (still,) = [t for t in _tasks(repo, []) if t["id"] == task["id"]]
     assert still["state"] == "open"
+
+
+def _adoptions(repo: Path, store_args: list[str], out: Path) -> set[tuple[str, str, str]]:
+    made = _run("plan", str(repo), "--out", str(out), "--today", TODAY, *store_args)
+    assert made.exit_code == 0, made.output
+    plan = json.loads(out.read_text())
+    return {(a["source"], a["account"], a["identity"]) for a in plan["adoptions"]}
+
+
+def test_accounts_accesshive_had_made_are_not_adopted(
+    repo: Path, store_args: list[str], tmp_path: Path
+) -> None:
+    assert _run("sync", str(repo), *store_args).exit_code == 0
+    _apply(repo, store_args)
+    # facilities makes Grace's badge as the task asked, and sends a new export
+    with (repo / "exports" / "badges.csv").open("a") as export:
+        export.write("B-200,true,,Grace Hopper,grace.hopper@quickstart.example,2026-11-29\n")
+    assert _run("sync", str(repo), *store_args).exit_code == 0
+    (task,) = [t for t in _tasks(repo, store_args, "--all") if t["description"] == GRACE_BADGE]
+    assert task["state"] == "verified"
+    adopted = _adoptions(repo, store_args, tmp_path / "plan.json")
+    assert ("badges", "B-200", "grace.hopper") not in adopted
+    # an account made outside accesshive is still shown as adopted
+    assert ("badges", "B-100", "ada.lovelace") in adopted
+    text = _run("plan", str(repo), "--today", TODAY, *store_args).output
+    assert "B-200" not in text
