@@ -18,7 +18,11 @@ from accesshive.store import Task
 
 
 def task_id(plan_digest: str, order_id: str) -> str:
-    return f"T-{plan_digest[:8]}-{order_id[:8]}"
+    """The task of an order: named by the order id alone (a hash of the source and what
+    must be done), so every plan and apply that still needs the work finds the same
+    task. ``plan_digest`` does not enter it (it names the plan that asks, not the work)."""
+    del plan_digest
+    return f"T-{order_id}"
 
 
 def _account(order: Mapping[str, Any], snap: SourceSnapshot) -> SnapshotAccount | None:
@@ -69,7 +73,19 @@ def task_satisfied(order: Mapping[str, Any], snap: SourceSnapshot) -> bool:
 def tasks_csv(tasks: Iterable[Task]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["task", "source", "assignee", "action", "account", "entitlement", "what"])
+    writer.writerow(
+        [
+            "task",
+            "source",
+            "assignee",
+            "action",
+            "account",
+            "entitlement",
+            "what",
+            "state",
+            "reason",
+        ]
+    )
     for t in tasks:
         c = t.content
         writer.writerow(
@@ -81,6 +97,8 @@ def tasks_csv(tasks: Iterable[Task]) -> str:
                 c.get("name") or c.get("account") or "",
                 c.get("entitlement") or "",
                 t.description,
+                t.state,
+                t.reason or "",
             ]
         )
     return out.getvalue()
@@ -96,7 +114,11 @@ def tasks_markdown(tasks: Iterable[Task]) -> str:
         lines.append(f"## {md(source)} — for {md(items[0].assignee)}")
         lines.append("")
         for t in items:
-            lines.append(f"- [ ] `{t.id}` {md(t.description)}")
+            if t.state == "cancelled":
+                lines.append(f"- ~~`{t.id}` {md(t.description)}~~ cancelled: {md(t.reason or '')}")
+            else:
+                box = "x" if t.state == "verified" else " "
+                lines.append(f"- [{box}] `{t.id}` {md(t.description)}")
         lines.append("")
     lines.append(
         "When done, run `accesshive tasks done ID --by NAME`, or send a new export: "

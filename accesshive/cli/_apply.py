@@ -180,21 +180,55 @@ def _print_sources(saved: Plan, result: ApplyResult) -> None:
 
 
 @click.command()
-@click.argument("identity", required=False)
-@dir_option("The config repository.")
+@click.argument(
+    "repository", required=False, type=click.Path(file_okay=False, path_type=Path), default=None
+)
+@click.option(
+    "-C",
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The config repository (or give it as REPOSITORY; default: the current directory).",
+)
+@click.option(
+    "--identity",
+    "-i",
+    default=None,
+    metavar="ID",
+    help="Show each step of this identity's flow: state, time, target message, order id.",
+)
 @format_option("text", "json")
+@today_option
 @store_options
 @handles_errors
 def status(
-    identity: str | None, directory: Path, fmt: str, environment: str | None, store_url: str | None
+    repository: Path | None,
+    directory: Path | None,
+    identity: str | None,
+    fmt: str,
+    today: dt.datetime | None,
+    environment: str | None,
+    store_url: str | None,
 ) -> None:
-    """Provisioning status per identity (pending, provisioned, error); with IDENTITY,
-    each step of its flow with its state and message."""
-    statuses = identity_status(directory, StoreRef(environment, store_url))
+    """Provisioning status per identity (pending, provisioned, error) of the config
+    repository REPOSITORY (or -C DIR); with --identity ID, each step of its flow."""
+    if repository is not None and directory is not None:
+        raise click.UsageError(
+            f"give the repository once: '{repository}' or -C '{directory}' "
+            "(an identity is named with --identity ID)"
+        )
+    root = repository or directory or Path(".")
+    if repository is not None and not repository.is_dir():
+        raise click.BadParameter(
+            f"'{repository}' is not a directory (an identity is named with --identity ID)",
+            param_hint="REPOSITORY",
+        )
+    statuses = identity_status(root, StoreRef(environment, store_url), as_date(today))
     if identity is not None:
         statuses = [s for s in statuses if s.identity == identity]
         if not statuses:
-            raise click.BadParameter(f"no identity '{identity}'", param_hint="IDENTITY")
+            raise click.BadParameter(f"no identity '{identity}'", param_hint="--identity")
     if fmt == "json":
         click.echo(json.dumps([s.to_json() for s in statuses], indent=2, sort_keys=True))
         return
@@ -204,10 +238,13 @@ def status(
         click.secho(f"{s.status:<12} {s.identity}{extra}", fg=colours[s.status])
         if identity is None:
             continue
+        if not s.steps:
+            click.echo("  every step of its desired state is done")
         for step in s.steps:
-            click.echo(f"  {step.state:<18} {summary_line(step.order)}  [{step.order.id}]")
+            at = step.at or "-"
+            click.echo(f"  {step.state:<18} {at:<25} {summary_line(step.order)}  [{step.order.id}]")
             if step.message:
-                click.echo(f"  {'':<18} {step.message}")
+                click.echo(f"  {'':<18} {'':<25} {step.message}")
 
 
 @click.command()

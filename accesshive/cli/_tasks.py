@@ -26,7 +26,7 @@ def tasks() -> None:
 def tasks_list(
     directory: Path, include_done: bool, fmt: str, environment: str | None, store_url: str | None
 ) -> None:
-    """List open manual tasks."""
+    """List open manual tasks, and those cancelled as no longer needed (with why)."""
     found = list_tasks(directory, StoreRef(environment, store_url), include_done)
     if fmt == "json":
         click.echo(json.dumps([t.__dict__ for t in found], indent=2, sort_keys=True))
@@ -39,6 +39,8 @@ def tasks_list(
     else:
         for t in found:
             click.echo(f"{t.id}  [{t.state}]  {t.source} ({t.assignee}): {t.description}")
+            if t.reason:
+                click.echo(f"    {t.reason}")
 
 
 @tasks.command(name="done")

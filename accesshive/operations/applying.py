@@ -15,16 +15,17 @@ from accesshive.apply.executor import DONE, FAILED, ApplyResult, Executor
 from accesshive.apply.executor import Progress as ApplyProgress
 from accesshive.apply.stale import Staleness, check_stale
 from accesshive.approvals.operations import check as check_approvals
-from accesshive.config import Config, load_config
+from accesshive.config import Config
 from accesshive.config.structure import suggest
 from accesshive.errors import ConnectorError, ForgedPlanError, PlanError, StalePlanError
-from accesshive.operations._common import Loaded, StoreRef, latest_applied, load_and_expand
+from accesshive.operations._common import Loaded, StoreRef, load_and_expand
 from accesshive.operations.planning import plan_repository
 from accesshive.operations.promotion import require_promotion
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps
-from accesshive.store import Store, Task
+from accesshive.plan.states import OrderState
+from accesshive.store import OrderEvent, Store, Task
 from accesshive.sync import read_source
 from accesshive.tasks import tasks_csv, tasks_markdown
 
@@ -181,10 +182,11 @@ def _write_task_files(root: Path, run_id: int, tasks: list[Task]) -> Path:
 
 @dataclass(frozen=True)
 class Step:
-    """One order of an identity's flow, with its latest state."""
+    """One order of an identity's current flow, with its latest recorded outcome."""
 
     order: Order
     state: str
+    at: str | None
     message: str | None
 
     def to_json(self) -> dict[str, object]:
@@ -193,6 +195,7 @@ class Step:
             "action": self.order.action,
             "source": self.order.change.source,
             "state": self.state,
+            "at": self.at,
             "message": self.message,
         }
 
@@ -203,6 +206,7 @@ class IdentityStatus:
     status: str
     """pending, provisioned or error."""
     steps: tuple[Step, ...]
+    """What its current desired state still needs, in dependency order."""
 
     @property
     def outstanding(self) -> tuple[Step, ...]:
@@ -216,21 +220,40 @@ class IdentityStatus:
         }
 
 
-def identity_status(root: Path, store: StoreRef) -> list[IdentityStatus]:
-    """Each identity's provisioning status, from the latest applied plan's order states."""
-    config = load_config(root, store.environment)
-    with store.open(root) as opened:
-        plan, states = latest_applied(opened)
+def identity_status(root: Path, store: StoreRef, today: dt.date) -> list[IdentityStatus]:
+    """Each identity's provisioning status, from its current flow across every run.
+
+    The flow is the plan of its current desired state against the latest snapshots (so
+    an identity nothing was applied to is ``pending``, and one the targets already match
+    has no step left), joined with the latest recorded outcome of each order id across
+    every plan and run (so retrying one identity changes no other's status). A step
+    verified after its source was last read counts as done; one the targets still lack
+    at a later read is pending again. Identities pushed by identity providers and
+    imported ones are included (``load_and_expand`` merges them).
+    """
+    loaded = load_and_expand(root, today, store.environment)
+    plan = plan_repository(root, today, allow_mass_changes=True, store=store, loaded=loaded)
+    outcomes: dict[str, OrderEvent] = {}
+    read_at: dict[str, str] = {}
+    if store.exists(root):
+        with store.open(root) as opened:
+            outcomes = opened.latest_outcomes()
+            read_at = {info.source: info.read_at for info in opened.snapshot_info()}
     steps: dict[str, list[Step]] = {}
-    for order in plan.orders if plan else ():
-        if order.change.identity:
-            known = states.get(order.id)
-            step = Step(
-                order, known.state if known else "pending", known.message if known else None
-            )
-            steps.setdefault(order.change.identity, []).append(step)
+    for order in plan.orders:  # in dependency order
+        if not order.change.identity:
+            continue
+        known = outcomes.get(order.id)
+        if known is None:
+            step = Step(order, OrderState.PENDING, None, None)
+        elif known.state in DONE and known.at <= read_at.get(order.change.source, ""):
+            # done once, but the targets were read since and lack it again
+            step = Step(order, OrderState.PENDING, known.at, f"was {known.state} at {known.at}")
+        else:
+            step = Step(order, known.state, known.at, known.message)
+        steps.setdefault(order.change.identity, []).append(step)
     out = []
-    for iid in sorted(config.identities):
+    for iid in sorted(loaded[0].identities):
         mine = tuple(steps.get(iid, []))
         if any(s.state in FAILED for s in mine):
             status = "error"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from accesshive.config import Config, cache
@@ -21,8 +21,11 @@ from accesshive.operations._common import (
     no_steps,
 )
 from accesshive.plan.build import make_plan
+from accesshive.plan.diff import Changes
 from accesshive.plan.diff_cache import cached_diff
+from accesshive.plan.kinds import OrderKind
 from accesshive.plan.model import Plan
+from accesshive.plan.orders import Change
 from accesshive.plan.planfile import dumps
 from accesshive.state.snapshot import Snapshot, read_snapshot
 
@@ -83,6 +86,8 @@ def plan_repository(
                     _remember_fingerprints(content, fingerprints)
         with steps(f"diffing {len(desired.accounts):,} accounts"):
             found = cached_diff(config, desired, snapshot, fingerprints, today)
+            if found.adoptions and store is not None and store.exists(root):
+                found = _not_adopting_our_own(root, store, found)
         with steps(f"ordering {len(found.changes):,} changes"):
             return make_plan(
                 config,
@@ -94,6 +99,22 @@ def plan_repository(
                 found=found,
                 fingerprints=fingerprints,
             )
+
+
+def _not_adopting_our_own(root: Path, store: StoreRef, found: Changes) -> Changes:
+    """Drop from the adoptions the accounts accesshive created itself: an account found
+    by correlation whose identity's create order on that source was verified (or whose
+    manual task was done). A create order's id names only its source and identity, so
+    the one that made the account is found whatever attributes it had."""
+    creates = {
+        a: Change(OrderKind.CREATE_ACCOUNT, a.source, a.identity).order_id()
+        for a in found.adoptions
+    }
+    with store.open(root) as opened:
+        ours = opened.done_orders(set(creates.values()))
+    if not ours:
+        return found
+    return replace(found, adoptions=tuple(a for a in found.adoptions if creates[a] not in ours))
 
 
 def _fingerprints_key(content: str) -> str:

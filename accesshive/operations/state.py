@@ -62,7 +62,8 @@ def unlock(root: Path, store: StoreRef, by: str) -> LockInfo | None:
 
 def list_tasks(root: Path, store: StoreRef, include_done: bool) -> list[Task]:
     with store.open(root) as opened:
-        return opened.tasks() if include_done else opened.tasks("open")
+        # a task no longer needed stays listed, cancelled with its reason, for its owner
+        return opened.tasks() if include_done else opened.tasks("open", "cancelled")
 
 
 def complete_task(root: Path, store: StoreRef, task_id: str, by: str) -> Task:

@@ -201,6 +201,36 @@ class History(AuditLog):
         )
         return {r[0]: OrderEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows}
 
+    def latest_outcomes(self) -> dict[str, OrderEvent]:
+        """order id → its latest recorded event in this environment, across every plan and
+        run (an order id is a hash of what the order does, so the same step keeps it from
+        one plan to the next). One query, whatever the number of orders."""
+        rows = self._execute(
+            "SELECT e.order_id, e.state, e.at, e.message, e.result FROM order_events e "
+            "WHERE e.id IN (SELECT MAX(f.id) FROM order_events f JOIN runs r "
+            "ON r.id = f.run_id WHERE r.environment = ? GROUP BY f.order_id)",
+            (self.environment,),
+        )
+        return {r[0]: OrderEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+
+    def done_orders(self, order_ids: set[str]) -> set[str]:
+        """Those of ``order_ids`` that a run of this environment verified, or whose manual
+        task was done (a few hundred ids a query)."""
+        ids = sorted(order_ids)
+        out: set[str] = set()
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._execute(
+                "SELECT e.order_id FROM order_events e JOIN runs r ON r.id = e.run_id "
+                f"WHERE r.environment = ? AND e.state = 'verified' AND e.order_id IN ({marks}) "
+                "UNION SELECT order_id FROM tasks WHERE environment = ? AND state = 'verified' "
+                f"AND order_id IN ({marks})",
+                (self.environment, *chunk, self.environment, *chunk),
+            )
+            out.update(str(r[0]) for r in rows)
+        return out
+
     def results(self, plan_digest: str) -> dict[str, str]:
         """order id → the last result any run recorded for it (e.g. a created account's id)."""
         rows = self._execute(

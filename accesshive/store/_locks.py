@@ -44,14 +44,32 @@ class Locks(AuditLog):
         return LockInfo(*rows[0]) if rows else None
 
     def break_lock(self, by: str) -> LockInfo | None:
-        """Remove a lock left by a crashed run; recorded in the audit log."""
+        """Remove a lock left by a crashed run; recorded in the audit log. Refused
+        (``LockedError``, naming the holder) while its holder runs on this host."""
         info = self.lock_info()
         if info is None:
             return None
+        if holder_alive_here(info):
+            raise LockedError(
+                f"environment '{self.environment}' is {info.describe()}, and that process "
+                "is still running on this host: the lock is not broken (stop that run first)"
+            )
         with self.transaction():
             self._execute("DELETE FROM locks WHERE environment = ?", (self.environment,))
         self.audit(by, "lock_broken", self.environment, {"lock": info.__dict__})
         return info
+
+    def _take_over(self, stale: LockInfo, info: LockInfo) -> None:
+        """Replace the lock of a holder that died on this host by ours, audited with the
+        old holder named (inside the caller's transaction)."""
+        self._execute("DELETE FROM locks WHERE environment = ?", (self.environment,))
+        self._insert_lock(info)
+        self.audit(
+            info.holder,
+            "lock_taken_over",
+            self.environment,
+            {"old": stale.__dict__, "new": info.__dict__},
+        )
 
     def _insert_lock(self, info: LockInfo) -> None:
         self._execute(
@@ -76,6 +94,15 @@ class Locks(AuditLog):
                 "`accesshive state unlock --force` releases it"
             )
         return LockedError(f"environment '{self.environment}' is {existing.describe()}{hint}")
+
+
+def dead_here(info: LockInfo) -> bool:
+    """Whether the lock's holder was a process on this host that no longer runs."""
+    return info.host == socket.gethostname() and not _alive(info.pid)
+
+
+def holder_alive_here(info: LockInfo) -> bool:
+    return info.host == socket.gethostname() and _alive(info.pid)
 
 
 def _alive(pid: int) -> bool:

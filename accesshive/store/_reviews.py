@@ -4,6 +4,7 @@ request) and the manual tasks of sources that a person provisions."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from accesshive.errors import StoreError
@@ -51,9 +52,29 @@ class Reviews(Database):
     # ------------------------------------------------------------------ manual tasks
 
     def save_task(self, task: Task) -> bool:
-        """Record a task once (idempotent by id); return whether it was new."""
+        """Record a task once (idempotent by id in this environment); return whether it is
+        new. A cancelled task needed again is opened again, for the plan that asks."""
         with self.transaction():
-            if self._execute("SELECT 1 FROM tasks WHERE id = ?", (task.id,)):
+            rows = self._execute(
+                "SELECT state FROM tasks WHERE id = ? AND environment = ?",
+                (task.id, self.environment),
+            )
+            if rows and rows[0][0] == "cancelled":
+                self._execute(
+                    "UPDATE tasks SET state = 'open', reason = NULL, done_at = NULL, "
+                    "plan_digest = ?, content = ?, description = ?, assignee = ? "
+                    "WHERE id = ? AND environment = ?",
+                    (
+                        task.plan_digest,
+                        json.dumps(task.content, sort_keys=True),
+                        task.description,
+                        task.assignee,
+                        task.id,
+                        self.environment,
+                    ),
+                )
+                return True
+            if rows:
                 return False
             self._execute(
                 "INSERT INTO tasks (id, environment, plan_digest, order_id, source, assignee, "
@@ -75,15 +96,16 @@ class Reviews(Database):
 
     _TASK_COLUMNS = (
         "SELECT id, plan_digest, order_id, source, assignee, description, content, state, "
-        "created_at, done_at, done_by FROM tasks WHERE environment = ?"
+        "created_at, done_at, done_by, reason FROM tasks WHERE environment = ?"
     )
 
-    def tasks(self, state: str | None = None) -> list[Task]:
+    def tasks(self, *states: str) -> list[Task]:
+        """The tasks in ``states`` (all of them when none is named)."""
         sql = self._TASK_COLUMNS
         params: list[Any] = [self.environment]
-        if state:
-            sql += " AND state = ?"
-            params.append(state)
+        if states:
+            sql += f" AND state IN ({', '.join('?' * len(states))})"
+            params.extend(states)
         return [_task(r) for r in self._execute(sql + " ORDER BY created_at, id", params)]
 
     def task(self, task_id: str) -> Task | None:
@@ -100,13 +122,37 @@ class Reviews(Database):
             if not rows:
                 raise StoreError(f"no manual task '{task_id}'; `accesshive tasks list` shows them")
             self._execute(
-                "UPDATE tasks SET state = ?, done_at = ?, done_by = ? WHERE id = ?",
-                (state, now(), by, task_id),
+                "UPDATE tasks SET state = ?, done_at = ?, done_by = ?, reason = NULL "
+                "WHERE id = ? AND environment = ?",
+                (state, now(), by, task_id, self.environment),
             )
         done = self.task(task_id)
         assert done is not None  # updated just above
         return done
 
+    def cancel_tasks_not_in(
+        self, order_ids: set[str], identities: set[str], reason: str
+    ) -> list[Task]:
+        """Close as ``cancelled`` the open tasks of ``identities`` whose order is not in
+        ``order_ids`` (the person left, the change was reverted); return them."""
+        cancelled = [
+            t
+            for t in self.tasks("open")
+            if t.order_id not in order_ids and t.content.get("identity") in identities
+        ]
+        if not cancelled:
+            return []
+        at = now()
+        with self.transaction():
+            self._executemany(
+                "UPDATE tasks SET state = 'cancelled', reason = ?, done_at = ? "
+                "WHERE id = ? AND environment = ? AND state = 'open'",
+                [(reason, at, t.id, self.environment) for t in cancelled],
+            )
+        return [replace(t, state="cancelled", reason=reason, done_at=at) for t in cancelled]
+
 
 def _task(r: tuple[Any, ...]) -> Task:
-    return Task(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], r[10])
+    return Task(
+        r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], r[10], r[11]
+    )

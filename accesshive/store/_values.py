@@ -52,6 +52,8 @@ class Task:
     created_at: str
     done_at: str | None = None
     done_by: str | None = None
+    reason: str | None = None
+    """Why it was cancelled (state ``cancelled``): no apply needs it any more."""
 
 
 @dataclass(frozen=True)

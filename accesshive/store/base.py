@@ -22,7 +22,9 @@ tables are grouped into mixins, each in its own module:
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 
 from accesshive.errors import StoreError
 from accesshive.store._history import History
@@ -52,13 +54,48 @@ class Store(History, Reviews, IdentityProviderRecords, Locks, ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # ------------------------------------------------------------------ runs and tasks
+
+    def finish_run(self, run_id: int, status: str) -> None:
+        """Record the run's end; then the open manual tasks its plan no longer holds,
+        of the identities the plan covers, are closed as ``cancelled`` with the reason
+        (audited). A plan of one identity (``retry``) cancels none of another's."""
+        super().finish_run(run_id, status)
+        rows = self._execute("SELECT plan_digest FROM runs WHERE id = ?", (run_id,))
+        content = self.plan_content(str(rows[0][0])) if rows else None
+        if content is None:
+            return
+        digest = str(rows[0][0])
+        plan = json.loads(content)
+        orders = plan.get("orders") or []
+        identities = set(plan.get("identities") or {}) | {
+            str(o["identity"]) for o in orders if o.get("identity")
+        }
+        reason = f"no longer needed: apply run {run_id} (plan {digest[:12]}) does not contain it"
+        cancelled = self.cancel_tasks_not_in({str(o["id"]) for o in orders}, identities, reason)
+        if cancelled:
+            self.audit_many(
+                "apply",
+                "task_cancelled",
+                [(t.id, {"plan": digest, "run": run_id, "reason": reason}) for t in cancelled],
+            )
+
     # ------------------------------------------------------------------ schema
 
     def _serial(self) -> str:
         return "INTEGER PRIMARY KEY AUTOINCREMENT"
 
+    def _migrating(self) -> AbstractContextManager[object]:
+        """Held while the schema is checked and migrated, so that processes opening a new
+        store at once migrate it one after the other (PostgreSQL: an advisory lock)."""
+        return nullcontext()
+
     def migrate(self) -> int:
         """Bring the schema to the latest version; return the version found before."""
+        with self._migrating():
+            return self._migrate()
+
+    def _migrate(self) -> int:
         with self.transaction():
             self._execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             rows = self._execute("SELECT MAX(version) FROM schema_version")

@@ -10,6 +10,10 @@ mid-upgrade leaves the store at the last complete version.
 
 from __future__ import annotations
 
+DAY2_VERSION = 8
+"""The version of the day-2 migration (status across runs, manual tasks by identity):
+its number is this one name, to renumber should another migration take 8 first."""
+
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
         1,
@@ -186,6 +190,46 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 signature TEXT NOT NULL
             )""",
             "CREATE INDEX audit_checkpoints_by_seq ON audit_checkpoints (environment, seq)",
+        ),
+    ),
+    (
+        DAY2_VERSION,
+        (
+            # status: the latest outcome of each order id across every plan and run
+            "CREATE INDEX order_events_by_order_id ON order_events (order_id, id)",
+            # manual tasks: one per environment and order (a hash of the source and what
+            # must be done), reused by every plan that still needs it; closed as
+            # `cancelled`, with the reason, once an apply no longer needs it
+            """CREATE TABLE tasks_by_order (
+                id TEXT NOT NULL,
+                environment TEXT NOT NULL,
+                plan_digest TEXT NOT NULL,
+                order_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                assignee TEXT NOT NULL,
+                description TEXT NOT NULL,
+                content TEXT NOT NULL,
+                state TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                done_at TEXT,
+                done_by TEXT,
+                reason TEXT,
+                PRIMARY KEY (environment, id)
+            )""",
+            "INSERT INTO tasks_by_order (id, environment, plan_digest, order_id, source, "
+            "assignee, description, content, state, created_at, done_at, done_by) "
+            "SELECT id, environment, plan_digest, order_id, source, assignee, description, "
+            "content, state, created_at, done_at, done_by FROM tasks",
+            "DROP TABLE tasks",
+            "ALTER TABLE tasks_by_order RENAME TO tasks",
+            # the open tasks several plans made for the same work: the first one stays
+            """UPDATE tasks SET state = 'cancelled', reason = 'a duplicate of the same work''s
+                earlier task (tasks are now one per order)' WHERE state = 'open' AND EXISTS (
+                SELECT 1 FROM tasks t WHERE t.environment = tasks.environment
+                AND t.order_id = tasks.order_id AND t.state = 'open'
+                AND (t.created_at < tasks.created_at
+                     OR (t.created_at = tasks.created_at AND t.id < tasks.id)))""",
+            "UPDATE tasks SET id = 'T-' || order_id WHERE state = 'open'",
         ),
     ),
 )

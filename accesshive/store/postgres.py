@@ -26,6 +26,12 @@ def _redact(url: str) -> str:
     return f"{scheme}//{user}:***@{tail}"
 
 
+_MIGRATION_KEY = int.from_bytes(
+    hashlib.sha256(b"accesshive:schema migrations").digest()[:8], "big", signed=True
+)
+"""The advisory lock under which the schema is checked and migrated."""
+
+
 class PostgresStore(Store):
     dialect = "postgresql"
 
@@ -72,6 +78,15 @@ class PostgresStore(Store):
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._key ^ 1,))
             yield
 
+    @contextmanager
+    def _migrating(self) -> Iterator[None]:
+        # one key for the whole database: every environment's store shares its schema
+        self._execute("SELECT pg_advisory_lock(?)", (_MIGRATION_KEY,))
+        try:
+            yield
+        finally:
+            self._execute("SELECT pg_advisory_unlock(?)", (_MIGRATION_KEY,))
+
     def close(self) -> None:
         if self._held is not None:
             self._release()
@@ -84,8 +99,11 @@ class PostgresStore(Store):
             raise self._locked(existing or info)
         with self.transaction():
             # a row left by a holder whose connection died is stale: the advisory lock was free
-            self._execute("DELETE FROM locks WHERE environment = ?", (info.environment,))
-            self._insert_lock(info)
+            stale = self.lock_info()
+            if stale is not None:
+                self._take_over(stale, info)
+            else:
+                self._insert_lock(info)
         self._held = info
 
     def _release(self) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from accesshive.errors import StoreError
 from accesshive.private_files import create_private_file
+from accesshive.store._locks import dead_here
 from accesshive.store.base import LockInfo, Store
 
 
@@ -76,9 +77,12 @@ class SQLiteStore(Store):
     def _acquire(self, info: LockInfo) -> None:
         with self.transaction():
             existing = self.lock_info()
-            if existing is not None:
+            if existing is not None and dead_here(existing):
+                self._take_over(existing, info)  # its holder was killed: audited
+            elif existing is not None:
                 raise self._locked(existing)
-            self._insert_lock(info)
+            else:
+                self._insert_lock(info)
         self._held = info
 
     def _release(self) -> None:

@@ -10,8 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from accesshive.audit.chain import legacy_entry_hash, verify_chain
+from accesshive.cli import main
 from accesshive.errors import LockedError, StoreError
 from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
 from accesshive.store import Store, Task, open_store
@@ -158,29 +160,59 @@ def _hold(url: str, root: str, ready: multiprocessing.Queue[str]) -> None:
         time.sleep(60)
 
 
-def test_crashed_holder_leaves_a_breakable_lock(make_store: Factory, tmp_path: Path) -> None:
+def _start_holder(make_store: Factory, tmp_path: Path) -> multiprocessing.Process:
+    """A real process holding the environment's lock (until killed)."""
     make_store().close()
     ctx = multiprocessing.get_context("spawn")
     ready: multiprocessing.Queue[str] = ctx.Queue()
     proc = ctx.Process(target=_hold, args=(make_store.url, str(tmp_path), ready))  # type: ignore[attr-defined]
     proc.start()
     assert ready.get(timeout=30) == "held"
+    return proc  # type: ignore[return-value]
+
+
+def _kill(proc: multiprocessing.Process) -> None:
     os.kill(proc.pid or 0, signal.SIGKILL)
     proc.join(10)
+
+
+def test_a_killed_holders_lock_is_taken_over_audited(make_store: Factory, tmp_path: Path) -> None:
+    proc = _start_holder(make_store, tmp_path)
+    pid = proc.pid
+    _kill(proc)
     with make_store() as store:
         if store.dialect == "postgresql":
-            # the server released the advisory lock with the dead connection
-            time.sleep(0.5)
-            with store.lock("next"):
+            time.sleep(0.5)  # the server releases the advisory lock with the dead connection
+        with store.lock("next"):  # no `state unlock --force` needed
+            assert store.lock_info() is not None and store.lock_info().holder == "next"  # type: ignore[union-attr]
+        takeover = [e for e in store.audit_log() if e["event"] == "lock_taken_over"]
+        assert len(takeover) == 1
+        assert takeover[0]["actor"] == "next"
+        assert takeover[0]["details"]["old"]["holder"] == "crasher"
+        assert takeover[0]["details"]["old"]["pid"] == pid
+        assert store.lock_info() is None
+
+
+def test_unlock_force_refuses_while_the_holder_runs(make_store: Factory, tmp_path: Path) -> None:
+    proc = _start_holder(make_store, tmp_path)
+    try:
+        runner = CliRunner()
+        args = ["state", "unlock", str(tmp_path), "--force", "--store", make_store.url]  # type: ignore[attr-defined]
+        refused = runner.invoke(main, args)
+        assert refused.exit_code == 4, refused.output
+        assert f"locked by crasher (pid {proc.pid} on " in refused.output
+        assert "still running on this host" in refused.output
+        with make_store() as store:
+            assert store.lock_info() is not None  # still held
+            with pytest.raises(LockedError, match="locked by crasher"), store.lock("next"):
                 pass
-            return
-        with pytest.raises(LockedError, match="is no longer running"), store.lock("next"):
-            pass
-        broken = store.break_lock(by="oncall")
-        assert broken is not None and broken.holder == "crasher"
-        assert store.audit_log()[-1]["event"] == "lock_broken"
-        with store.lock("next"):
-            pass
+    finally:
+        _kill(proc)
+    if make_store.url.startswith("postgresql"):  # type: ignore[attr-defined]
+        time.sleep(0.5)
+    broken = CliRunner().invoke(main, args)
+    assert broken.exit_code == 0, broken.output
+    assert "released the lock (locked by crasher" in broken.output
 
 
 def test_older_schema_upgrades_with_data_intact(make_store: Factory) -> None:
@@ -245,3 +277,64 @@ def test_newer_schema_is_refused(make_store: Factory) -> None:
         store._execute("INSERT INTO schema_version (version) VALUES (999)")
     with pytest.raises(StoreError, match="newer than this accesshive knows"):
         make_store()
+
+
+def _first_use(url: str, root: str, start: float, results: multiprocessing.Queue[str]) -> None:
+    while time.time() < start:
+        time.sleep(0.001)
+    try:
+        with open_store(Path(root), "default", url) as store:
+            results.put(f"ok:{store.schema_version()}")
+    except Exception as exc:
+        results.put(f"failed:{exc}")
+
+
+def test_four_processes_open_a_new_postgresql_store_at_once(
+    postgres_db: str, tmp_path: Path
+) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue[str] = ctx.Queue()
+    start = time.time() + 3.0
+    procs = [
+        ctx.Process(target=_first_use, args=(postgres_db, str(tmp_path), start, results))
+        for _ in range(4)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    outcomes = sorted(results.get(timeout=5) for _ in procs)
+    assert outcomes == [f"ok:{LATEST}"] * 4
+    with open_store(tmp_path, "default", postgres_db) as store:
+        rows = store._execute("SELECT version FROM schema_version ORDER BY version")
+    assert [r[0] for r in rows] == [v for v, _ in MIGRATIONS]  # each migration ran once
+
+
+def test_upgrade_keeps_one_open_task_per_order(
+    make_store: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import accesshive.store.base as base
+
+    before = tuple(m for m in MIGRATIONS if m[0] < MIGRATIONS[-1][0])
+    with monkeypatch.context() as m:
+        m.setattr(base, "MIGRATIONS", before)
+        m.setattr(base, "LATEST", before[-1][0])
+        with make_store() as old:
+            for tid, plan, at in (
+                ("T-aaaaaaaa-8bf61e2d", "aaaa", "2026-11-01T00:00:00+00:00"),
+                ("T-bbbbbbbb-8bf61e2d", "bbbb", "2026-11-02T00:00:00+00:00"),
+            ):
+                old._execute(
+                    "INSERT INTO tasks (id, environment, plan_digest, order_id, source, "
+                    "assignee, description, content, state, created_at) "
+                    "VALUES (?, 'default', ?, '8bf61e2d6873', 'badges', 'facilities', "
+                    "'create account Grace Hopper on badges', '{}', 'open', ?)",
+                    (tid, plan, at),
+                )
+    with make_store() as store:
+        by_state = {t.state: t for t in store.tasks()}
+        assert set(by_state) == {"open", "cancelled"}
+        assert by_state["open"].id == "T-8bf61e2d6873"  # the first one, named by its order
+        assert by_state["open"].plan_digest == "aaaa"
+        assert by_state["cancelled"].id == "T-bbbbbbbb-8bf61e2d"
+        assert "duplicate" in (by_state["cancelled"].reason or "")

@@ -1,0 +1,158 @@
+"""Manual tasks have a stable identity: a new plan or apply reuses the open task, and a
+task no longer needed is cancelled with the reason, for its owner to see. On the
+quickstart's badges (a manual source), with the store on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from accesshive.cli import main
+from tests.conftest import EXAMPLES
+
+TODAY = "2026-11-29"
+GRACE_BADGE = "create account Grace Hopper on badges"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_args(request: pytest.FixtureRequest) -> list[str]:
+    if request.param == "sqlite":
+        return []
+    return ["--store", request.getfixturevalue("postgres_db")]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    dest = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
+    return dest
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def _apply(repo: Path, store_args: list[str]) -> None:
+    result = _run("apply", str(repo), "--auto-approve", "--today", TODAY, *store_args)
+    assert result.exit_code in (0, 6), result.output
+
+
+def _tasks(repo: Path, store_args: list[str], *extra: str) -> list[dict[str, Any]]:
+    result = _run("tasks", "list", str(repo), "--format", "json", *store_args, *extra)
+    assert result.exit_code == 0, result.output
+    return list(json.loads(result.stdout))
+
+
+def _add_identity(repo: Path) -> None:
+    """An unrelated change: the next plan is another plan (another digest)."""
+    people = repo / "identities" / "people.yaml"
+    people.write_text(
+        people.read_text()
+        + """  kay.jones:
+    type: human
+    attributes:
+      given_name: Kay
+      family_name: Jones
+      email: kay.jones@quickstart.example
+      department: Engineering
+      employee_number: 1006
+"""
+    )
+
+
+def _grace_leaves(repo: Path) -> None:
+    people = repo / "identities" / "people.yaml"
+    people.write_text(
+        people.read_text().replace(
+            "    roles: [ops-admin]\n",
+            "    roles: [ops-admin]\n    lifecycle_state: leave\n    lifecycle_since: 2026-11-01\n",
+        )
+    )
+
+
+def test_two_applies_leave_one_open_task(repo: Path, store_args: list[str]) -> None:
+    assert _run("sync", str(repo), *store_args).exit_code == 0
+    _apply(repo, store_args)
+    _add_identity(repo)  # another plan: another digest, the same badge work for Grace
+    _apply(repo, store_args)
+    grace = [t for t in _tasks(repo, store_args) if t["description"] == GRACE_BADGE]
+    assert len(grace) == 1, grace
+    assert grace[0]["state"] == "open"
+    # the first apply's files and the store name the same task
+    listed = _run("tasks", "list", str(repo), "--format", "markdown", *store_args)
+    assert listed.output.count(GRACE_BADGE) == 1
+
+
+def test_a_task_no_longer_needed_is_cancelled_with_the_reason(
+    repo: Path, store_args: list[str]
+) -> None:
+    assert _run("sync", str(repo), *store_args).exit_code == 0
+    _apply(repo, store_args)
+    (task,) = [t for t in _tasks(repo, store_args) if t["description"] == GRACE_BADGE]
+    _grace_leaves(repo)  # she leaves before facilities made her badge
+    _apply(repo, store_args)
+
+    (cancelled,) = [t for t in _tasks(repo, store_args) if t["id"] == task["id"]]
+    assert cancelled["state"] == "cancelled"
+    assert cancelled["reason"].startswith("no longer needed: apply run ")
+    text = _run("tasks", "list", str(repo), *store_args).output
+    assert f"{task['id']}  [cancelled]" in text
+    assert "no longer needed" in text
+    rows = list(
+        csv.DictReader(
+            io.StringIO(_run("tasks", "list", str(repo), "--format", "csv", *store_args).output)
+        )
+    )
+    (row,) = [r for r in rows if r["task"] == task["id"]]
+    assert row["state"] == "cancelled" and row["reason"] == cancelled["reason"]
+    markdown = _run("tasks", "list", str(repo), "--format", "markdown", *store_args).output
+    assert f"~~`{task['id']}` {GRACE_BADGE}~~ cancelled: no longer needed" in markdown
+    audit = _run("audit", "export", str(repo), "--format", "json", *store_args)
+    if audit.exit_code == 0:
+        assert "task_cancelled" in audit.output
+
+
+def test_retrying_one_identity_cancels_no_other_task(repo: Path) -> None:
+    assert _run("sync", str(repo)).exit_code == 0
+    _apply(repo, [])
+    (task,) = [t for t in _tasks(repo, []) if t["description"] == GRACE_BADGE]
+    people = repo / "identities" / "people.yaml"
+    people.write_text(people.read_text().replace("employee_number: 1001", "employee_number: 1011"))
+    retried = _run("retry", "ada.lovelace", "-C", str(repo), "--today", TODAY)
+    assert retried.exit_code == 0, retried.output
+    assert "ada.lovelace: complete" in retried.output  # a run of Ada's plan alone
+    (still,) = [t for t in _tasks(repo, []) if t["id"] == task["id"]]
+    assert still["state"] == "open"
+
+
+def _adoptions(repo: Path, store_args: list[str], out: Path) -> set[tuple[str, str, str]]:
+    made = _run("plan", str(repo), "--out", str(out), "--today", TODAY, *store_args)
+    assert made.exit_code == 0, made.output
+    plan = json.loads(out.read_text())
+    return {(a["source"], a["account"], a["identity"]) for a in plan["adoptions"]}
+
+
+def test_accounts_accesshive_had_made_are_not_adopted(
+    repo: Path, store_args: list[str], tmp_path: Path
+) -> None:
+    assert _run("sync", str(repo), *store_args).exit_code == 0
+    _apply(repo, store_args)
+    # facilities makes Grace's badge as the task asked, and sends a new export
+    with (repo / "exports" / "badges.csv").open("a") as export:
+        export.write("B-200,true,,Grace Hopper,grace.hopper@quickstart.example,2026-11-29\n")
+    assert _run("sync", str(repo), *store_args).exit_code == 0
+    (task,) = [t for t in _tasks(repo, store_args, "--all") if t["description"] == GRACE_BADGE]
+    assert task["state"] == "verified"
+    adopted = _adoptions(repo, store_args, tmp_path / "plan.json")
+    assert ("badges", "B-200", "grace.hopper") not in adopted
+    # an account made outside accesshive is still shown as adopted
+    assert ("badges", "B-100", "ada.lovelace") in adopted
+    text = _run("plan", str(repo), "--today", TODAY, *store_args).output
+    assert "B-200" not in text
