@@ -10,10 +10,6 @@ mid-upgrade leaves the store at the last complete version.
 
 from __future__ import annotations
 
-DAY2_VERSION = 8
-"""The version of the day-2 migration (status across runs, manual tasks by identity):
-its number is this one name, to renumber should another migration take 8 first."""
-
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
         1,
@@ -193,7 +189,7 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        DAY2_VERSION,
+        8,
         (
             # status: the latest outcome of each order id across every plan and run
             "CREATE INDEX order_events_by_order_id ON order_events (order_id, id)",
