@@ -10,12 +10,11 @@ from pathlib import Path
 
 import click
 
-from accesshive.approvals.operations import check as check_approvals
 from accesshive.approvals.operations import record_from_github, sign_approvals
 from accesshive.cli._options import actor, dir_option, format_option, handles_errors, store_options
 from accesshive.config import load_config
 from accesshive.errors import EXIT_WAITING
-from accesshive.operations import StoreRef
+from accesshive.operations import StoreRef, approval_verdicts
 from accesshive.plan.planfile import read_plan
 from accesshive.render.describe import summary_line
 
@@ -69,14 +68,8 @@ def approvals_verify(
     plan_file: Path, directory: Path, fmt: str, environment: str | None, store_url: str | None
 ) -> None:
     """Per gated order: who approved, what is missing, and which approvals do not count."""
-    config = load_config(directory, environment)
     saved = read_plan(plan_file)
-    ref = StoreRef(environment, store_url)
-    if ref.exists(directory):
-        with ref.open(directory) as store:
-            verdicts = check_approvals(config, saved, store)
-    else:
-        verdicts = check_approvals(config, saved, None)
+    verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url))
     if fmt == "json":
         click.echo(
             json.dumps(

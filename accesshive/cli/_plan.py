@@ -16,7 +16,6 @@ from typing import cast, get_args
 import click
 
 from accesshive.approvals.model import OrderApproval
-from accesshive.approvals.operations import check as check_approvals
 from accesshive.cli._options import (
     actor,
     as_date,
@@ -29,10 +28,15 @@ from accesshive.cli._options import (
     store_options,
     today_option,
 )
-from accesshive.config import load_config
 from accesshive.config.schema import SchemaTarget, json_schema
 from accesshive.errors import EXIT_CHANGES, EXIT_ERROR
-from accesshive.operations import StoreRef, plan_repository, record_plan, validate_repository
+from accesshive.operations import (
+    StoreRef,
+    approval_verdicts,
+    plan_repository,
+    record_plan,
+    validate_repository,
+)
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import dumps, read_plan, write_plan
 from accesshive.render import render_dot, render_markdown, render_mermaid, render_text
@@ -183,13 +187,7 @@ def show(
     saved = read_plan(plan_file)
     verdicts = None
     if directory is not None and fmt == "markdown":
-        config = load_config(directory, environment)
-        ref = StoreRef(environment, store_url)
-        if ref.exists(directory):
-            with ref.open(directory) as store:
-                verdicts = check_approvals(config, saved, store)
-        else:
-            verdicts = check_approvals(config, saved, None)
+        verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url))
     _render_plan(saved, fmt, plan_file=plan_file, approvals=verdicts)
 
 

@@ -28,6 +28,7 @@ from accesshive.operations.applying import (
     IdentityStatus,
     Step,
     apply_plan,
+    approval_verdicts,
     identity_status,
     retry_identity,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "StoreRef",
     "Validation",
     "apply_plan",
+    "approval_verdicts",
     "bulk_work",
     "complete_task",
     "create_scim_token",

@@ -14,8 +14,9 @@ from pathlib import Path
 from accesshive.apply.executor import DONE, FAILED, ApplyResult, Executor
 from accesshive.apply.executor import Progress as ApplyProgress
 from accesshive.apply.stale import Staleness, check_stale
+from accesshive.approvals.model import OrderApproval
 from accesshive.approvals.operations import check as check_approvals
-from accesshive.config import Config
+from accesshive.config import Config, load_config
 from accesshive.config.structure import suggest
 from accesshive.errors import ConnectorError, ForgedPlanError, PlanError, StalePlanError
 from accesshive.operations._common import Loaded, StoreRef, load_and_expand
@@ -100,6 +101,17 @@ def apply_plan(
         if result.tasks:
             _write_task_files(root, run_id, result.tasks)
         return result
+
+
+def approval_verdicts(root: Path, plan: Plan, store: StoreRef) -> dict[str, OrderApproval]:
+    """Per gated order of ``plan``: who approved it (the repository's approvals file, and
+    approvals recorded from GitHub when the store exists), what is missing, what does not
+    count. Reads only: what ``approvals verify`` and the PR comment show."""
+    config = load_config(root, store.environment)
+    if not store.exists(root):
+        return check_approvals(config, plan, None)
+    with store.open(root) as opened:
+        return check_approvals(config, plan, opened)
 
 
 def _refuse_if_stale(store: Store, plan: Plan, staleness: Staleness, actor: str) -> None:
