@@ -121,7 +121,11 @@ class AccountBatches:
         except Exception as exc:
             if is_connection_failure(exc) and is_retryable(exc, spec):
                 # the order's whole retry budget went on connection failures: down
-                self.breaker.open(source_id, target_failure(exc) or str(exc))
+                message = target_failure(exc) or str(exc)
+                self.breaker.open(source_id, message)
+                raise SourceUnreachable(
+                    source_id, f"{message} (gave up: {source_id} is unreachable)"
+                ) from exc
             raise
 
     def _batch(self, batch: list[Order]) -> None:

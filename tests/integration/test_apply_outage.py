@@ -218,9 +218,10 @@ def test_a_directory_killed_mid_apply_costs_a_bounded_time_and_resumes(
     states = Counter(result.states[oid] for oid in directory)
     assert "error" not in states, states
     # bounded: the breaker opens after DOWN_AFTER consecutive connection failures; each
-    # slot may have one more attempt in flight. One backoff per order would ask for
-    # hundreds of waits (attempts - 1 per order).
-    assert len(sleeps) <= DOWN_AFTER + CONCURRENCY, sleeps
+    # slot may have one more attempt in flight, and an answer still coming back while the
+    # server goes down counts the failures from zero again, once or twice. One backoff per
+    # order would ask for hundreds of waits (attempts - 1 per order).
+    assert len(sleeps) <= 2 * (DOWN_AFTER + CONCURRENCY), sleeps
     assert sum(sleeps) < 60, sleeps
     # the rest of the directory's orders: errored, or blocked below an errored create
     assert states["verified"] >= 30 and states["errored"] > 0, states
@@ -325,11 +326,12 @@ def test_a_scim_server_closed_mid_apply_costs_a_bounded_time(
         result = apply_plan(root, plan, STORE, TODAY, "ci", progress, sleep=sleeps.append)
     states = Counter(result.states[oid] for oid in design)
     assert "error" not in states, states
-    assert len(sleeps) <= DOWN_AFTER + CONCURRENCY, sleeps
+    assert len(sleeps) <= 2 * (DOWN_AFTER + CONCURRENCY), sleeps
     assert sum(sleeps) < 60, sleeps
     assert set(states) <= {"verified", "errored", "blocked"}, states
     assert states["verified"] >= 30 and states["errored"] > 0, states
     errored = [result.messages[oid] for oid in design if result.states[oid] == "errored"]
-    assert all("design is unreachable" in m for m in errored), Counter(errored)
+    odd = sorted({m for m in errored if "design is unreachable" not in m})
+    assert not odd, "\n".join(odd)
     assert result.status == "failed" and "design" in result.unreachable
     assert {result.states[o.id] for o in _on(plan, "wiki")} <= {"verified", "awaiting_approval"}

@@ -495,7 +495,7 @@ def test_verify_waits_out_eventual_consistency_after_create(
     ext = conn.create_account("p80", attrs, True).external_id
     started = time.monotonic()
     assert verify(conn, _create_order(attrs), ext) is None
-    assert 0.5 < time.monotonic() - started < 3.0
+    assert time.monotonic() - started > 0.5  # it waited for the user to show up
     other = conn.create_account("p81", person(81), True).external_id
     conn.grant(other, STAFF)  # members.insert right after create: the 404s are waited out
     assert api.group_members(STAFF) == {other: "MEMBER"}
@@ -513,11 +513,11 @@ def test_the_wait_is_bounded_and_only_for_users_we_just_changed(
         ext = conn.create_account("p82", person(82), True).external_id
         started = time.monotonic()
         assert verify(conn, _create_order(person(82)), ext) == f"account {ext} is not on the target"
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 4.0  # not the stand-in's 5 s delay
         other = api.create_user("elsewhere@example.com")  # not ours: a 404 is final at once
-        started = time.monotonic()
+        before = len(api.calls("GET", "/users/"))
         assert conn.get_account(other) is None
-        assert time.monotonic() - started < 0.3
+        assert len(api.calls("GET", "/users/")) - before == 1  # asked once, never again
 
 
 # ---------------------------------------------------------------------------- secrets

@@ -8,6 +8,7 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -120,14 +121,20 @@ def test_lock_is_exclusive_and_released(make_store: Factory) -> None:
             pass
 
 
-def _race(url: str, root: str, who: str, start: float, results: multiprocessing.Queue[str]) -> None:
+def _race(
+    url: str,
+    root: str,
+    who: str,
+    ready: Any,
+    release: Any,
+    results: multiprocessing.Queue[str],
+) -> None:
     store = open_store(Path(root), "default", url)
-    while time.time() < start:
-        time.sleep(0.001)
+    ready.wait(60)  # both processes are up and have opened the store: go together
     try:
         with store.lock(who):
             results.put(f"won:{who}")
-            time.sleep(1.0)
+            release.wait(60)  # held until the other has lost, however slow the machine
     except LockedError as exc:
         results.put(f"lost:{exc}")
     finally:
@@ -138,16 +145,21 @@ def test_two_processes_race_for_the_lock(make_store: Factory, tmp_path: Path) ->
     make_store().close()  # create and migrate first
     ctx = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue[str] = ctx.Queue()
-    start = time.time() + 1.5
+    ready, release = ctx.Barrier(2), ctx.Event()
     procs = [
-        ctx.Process(target=_race, args=(make_store.url, str(tmp_path), who, start, results))  # type: ignore[attr-defined]
+        ctx.Process(  # type: ignore[attr-defined]
+            target=_race, args=(make_store.url, str(tmp_path), who, ready, release, results)
+        )
         for who in ("runner-a", "runner-b")
     ]
     for p in procs:
         p.start()
-    for p in procs:
-        p.join(30)
-    outcomes = sorted(results.get(timeout=5) for _ in procs)
+    try:
+        outcomes = sorted(results.get(timeout=60) for _ in procs)
+    finally:
+        release.set()
+        for p in procs:
+            p.join(30)
     assert [o.split(":")[0] for o in outcomes] == ["lost", "won"]
     assert "is locked by runner-" in outcomes[0]
     assert " since " in outcomes[0]
