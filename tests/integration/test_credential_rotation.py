@@ -15,6 +15,7 @@ from accesshive.cli import main
 from accesshive.config import load_config
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
+from accesshive.store import open_store
 from accesshive.vault import open_vault
 from tests.support.memory_connector import MemoryConnector
 
@@ -126,6 +127,15 @@ def test_first_store_says_where_each_secret_came_from(repo: Path) -> None:
         "supplied earlier with `accesshive vault put`"
     )
     assert messages[("store_credential", "ci-token")] == f"stored (version 1, key {key_id})"
+    ci_token = next(o.id for o in plan.orders if o.change.identity == "ci-token")
+    with open_store(repo) as store:
+        history = [(e.state, e.message) for e in store.order_history(plan.digest, ci_token)]
+    assert history == [
+        ("pending", None),
+        ("transmitted", None),
+        ("executed", f"stored (version 1, key {key_id})"),
+        ("verified", f"stored (version 1, key {key_id})"),
+    ]
     held = _vault(repo)
     assert held["ci-token"] == ("ci-token-1", "api_key", 1)
     assert held["oauth-app"] == ("oauth-client-secret-1", "oauth_client_secret", 1)
@@ -222,3 +232,52 @@ def test_a_password_the_vault_refuses_after_the_target_took_it_is_reported(
         "the new password was set on workspace but the vault refused it (the vault file is "
         "read-only); the next apply rotates it again"
     )
+
+
+TWO_VAULTS = """version: 1
+name: two-vaults
+sources:
+  workspace:
+    kind: google_workspace
+    connection: {{connector: memory, store: {store}}}
+    account:
+      name_attribute: primaryEmail
+      create: {{primaryEmail: "{{{{ email }}}}"}}
+      correlation: [primaryEmail]
+  team:
+    kind: vault
+    connection: {{path: team.db, key_file: master.key}}
+  ops:
+    kind: vault
+    connection: {{path: ops.db, key_file: master.key}}
+identities:
+  ada:
+    type: human
+    attributes: {{email: ada@example.com}}
+  support-mailbox:
+    type: shared_credential
+    owner: ada
+    platforms: [workspace]
+    credential: {{mode: managed, vault: ops}}
+    attributes: {{email: support@example.com}}
+"""
+
+
+def test_a_generated_password_goes_to_the_credentials_own_vault(tmp_path: Path) -> None:
+    store = f"two-vaults-{tmp_path.name}"
+    MemoryConnector.stores.pop(store, None)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "accesshive.yaml").write_text(TWO_VAULTS.format(store=store))
+    init = CliRunner().invoke(main, ["vault", "init", "--key-file", str(repo / "master.key")])
+    assert init.exit_code == 0, init.output
+    _, messages = _apply(repo, _plan(repo, TODAY))
+    assert messages[("store_credential", "support-mailbox")] == (
+        "stored when its account was created"
+    )
+    config = load_config(repo)
+    with open_vault(config, "ops") as ops, open_vault(config, "team") as team:
+        assert [i.identity for i in ops.list()] == ["support-mailbox"]
+        assert team.list() == []
+        (account,) = MemoryConnector.stores[store].values()
+        assert ops.get("support-mailbox") == account["password"]

@@ -1,0 +1,351 @@
+"""Approvals read from a GitHub pull request, rule by rule: what counts, what is ignored
+(and says why), what withdraws an approval, and what is recorded and audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from accesshive.approvals.github import read_pull_request
+from accesshive.approvals.operations import check, record_from_github
+from accesshive.cli import main
+from accesshive.config import load_config
+from accesshive.errors import ApprovalError
+from accesshive.operations import StoreRef, plan_repository
+from accesshive.plan.model import Plan
+from accesshive.plan.orders import digest
+from accesshive.plan.planfile import write_plan
+from accesshive.store import open_store
+from tests.conftest import EXAMPLES
+
+TODAY = dt.date(2026, 11, 29)
+
+REVIEW = """review:
+  reviewers:
+    alice: {groups: [security], github: Alice-GH}
+    bob: {groups: [security], github: bob-gh}
+    erin: {groups: [security]}
+  rules:
+    - name: sensitive-grants
+      order_kinds: [grant]
+      sensitive_only: true
+      reviewer_groups: [security]
+      quorum: 1
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    dest = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
+    (dest / "policies").mkdir()
+    (dest / "policies" / "review.yaml").write_text(REVIEW)
+    assert CliRunner().invoke(main, ["sync", str(dest)]).exit_code == 0
+    return dest
+
+
+@pytest.fixture
+def plan(repo: Path) -> Plan:
+    made = plan_repository(repo, TODAY, store=StoreRef(), author="dave")
+    assert len([o for o in made.orders if o.gate]) >= 2
+    return made
+
+
+def _gated(plan: Plan) -> list[str]:
+    return sorted(o.id for o in plan.orders if o.gate)
+
+
+class _GitHub(BaseHTTPRequestHandler):
+    """The three endpoints apply reads, one item per page (so every list is paged)."""
+
+    data: dict[str, Any] = {}
+    requests: list[tuple[str, dict[str, str]]] = []
+    status: int = 200
+    error_body: bytes = b""
+
+    def log_message(self, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        raw = self.requestline.split()[1]  # as sent (http.server folds a leading "//")
+        _GitHub.requests.append((raw, {k.lower(): v for k, v in self.headers.items()}))
+        path, _, query = raw.partition("?")
+        page = int(dict(p.split("=") for p in query.split("&") if p).get("page", "1"))
+        if path == "/repos/acme/access/pulls/7" and self.status != 200:
+            return self._raw(self.status, self.error_body)
+        if path == "/repos/acme/access/pulls/7":
+            return self._send({"number": 7, "user": {"login": self.data["author"]}})
+        kind = {
+            "/repos/acme/access/pulls/7/reviews": "reviews",
+            "/repos/acme/access/issues/7/comments": "comments",
+        }.get(path)
+        if kind is None:
+            return self._raw(404, json.dumps({"message": "Not Found"}).encode())
+        if kind == "comments" and self.data.get("comments_status"):
+            return self._raw(self.data["comments_status"], self.data["comments_body"])
+        items = self.data[kind]
+        links = {}
+        if kind == "reviews" and self.data.get("dead_next"):
+            links["Link"] = '<http://127.0.0.1:1/next-page>; rel="next"'
+        elif page < len(items):
+            host = f"http://{self.headers['Host']}"
+            links["Link"] = f'<{host}{path}?per_page=100&page={page + 1}>; rel="next"'
+        return self._send(items[page - 1 : page], links)
+
+    def _send(self, body: Any, headers: dict[str, str] | None = None) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _raw(self, code: int, raw: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+@pytest.fixture
+def github() -> Iterator[str]:
+    _GitHub.requests, _GitHub.status, _GitHub.error_body = [], 200, b""
+    _GitHub.data = {"author": "dave", "reviews": [], "comments": []}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _GitHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _review(login: str, state: str, body: str | None, n: int) -> dict[str, Any]:
+    return {
+        "user": {"login": login},
+        "state": state,
+        "body": body,
+        "html_url": f"https://github.test/acme/access/pull/7#review-{n}",
+        "submitted_at": f"2026-11-29T10:0{n}:00Z",
+    }
+
+
+def _comment(login: str, body: str | None, n: int) -> dict[str, Any]:
+    return {
+        "user": {"login": login},
+        "body": body,
+        "html_url": f"https://github.test/acme/access/pull/7#comment-{n}",
+        "created_at": f"2026-11-29T11:0{n}:00Z",
+    }
+
+
+def _read(repo: Path, plan: Plan, github: str, token: str | None = "tok") -> Any:
+    policy = load_config(repo).policies.review
+    return read_pull_request(plan, policy, "acme/access", 7, token, github)
+
+
+def test_every_request_is_authenticated_and_asks_for_the_documented_api(
+    repo: Path, plan: Plan, github: str
+) -> None:
+    _GitHub.data["reviews"] = [_review("bob-gh", "COMMENTED", "x", 1)] * 3
+    _read(repo, plan, github + "/")  # a trailing slash on the API URL is fine
+    paths = [p for p, _ in _GitHub.requests]
+    assert paths == [
+        "/repos/acme/access/pulls/7",
+        "/repos/acme/access/pulls/7/reviews?per_page=100",
+        "/repos/acme/access/pulls/7/reviews?per_page=100&page=2",
+        "/repos/acme/access/pulls/7/reviews?per_page=100&page=3",
+        "/repos/acme/access/issues/7/comments?per_page=100",
+    ]
+    for _, headers in _GitHub.requests:
+        assert headers["authorization"] == "Bearer tok"
+        assert headers["accept"] == "application/vnd.github+json"
+        assert headers["x-github-api-version"] == "2022-11-28"
+
+
+def test_without_a_token_no_authorization_is_sent(repo: Path, plan: Plan, github: str) -> None:
+    _read(repo, plan, github, token=None)
+    assert all("authorization" not in h for _, h in _GitHub.requests)
+
+
+def test_an_approving_review_naming_the_plan_approves_every_gated_order(
+    repo: Path, plan: Plan, github: str
+) -> None:
+    _GitHub.data["reviews"] = [_review("alice-gh", "APPROVED", f"ok {plan.digest[:12]}", 1)]
+    pr = _read(repo, plan, github)
+    assert pr.author == "dave"
+    assert pr.ignored == []
+    assert sorted(a.order for a in pr.approvals) == _gated(plan)
+    for a in pr.approvals:
+        assert (a.plan_digest, a.reviewer, a.signed_at) == (
+            plan.digest,
+            "alice",
+            "2026-11-29T10:01:00Z",
+        )
+        assert a.via == "github"
+        assert a.evidence == "https://github.test/acme/access/pull/7#review-1"
+        assert a.content_digest == digest(plan.order(a.order).body())
+
+
+def test_an_approving_review_that_does_not_name_the_plan_is_ignored_and_says_so(
+    repo: Path, plan: Plan, github: str
+) -> None:
+    """Reviewers are taken in order of login: an ignored one does not end the reading."""
+    _GitHub.data["reviews"] = [
+        _review("alice-gh", "APPROVED", "LGTM", 1),
+        _review("bob-gh", "APPROVED", None, 2),
+        _review("zed", "APPROVED", plan.digest[:12], 3),
+        _review("bob-gh", "APPROVED", f"plan {plan.digest[:12]}", 4),
+    ]
+    pr = _read(repo, plan, github)
+    assert pr.ignored == [
+        f"alice-gh: the approving review does not name plan {plan.digest[:12]}",
+        "zed: not a reviewer in policies/review.yaml",
+    ]
+    assert {a.reviewer for a in pr.approvals} == {"bob"}
+    assert {a.signed_at for a in pr.approvals} == {"2026-11-29T10:04:00Z"}
+
+
+@pytest.mark.parametrize("withdrawal", ["CHANGES_REQUESTED", "DISMISSED"])
+def test_a_later_change_request_or_dismissal_withdraws_an_approval(
+    repo: Path, plan: Plan, github: str, withdrawal: str
+) -> None:
+    _GitHub.data["reviews"] = [
+        _review("bob-gh", "APPROVED", plan.digest[:12], 1),
+        _review("bob-gh", withdrawal, "", 2),
+        _review("bob-gh", "COMMENTED", "just a remark", 3),
+    ]
+    pr = _read(repo, plan, github)
+    assert pr.approvals == [] and pr.ignored == []
+
+
+def test_approve_comments_name_orders_or_all(repo: Path, plan: Plan, github: str) -> None:
+    first, second = _gated(plan)[:2]
+    _GitHub.data["comments"] = [
+        _comment("bob-gh", None, 1),
+        _comment("bob-gh", "looks fine, no command here", 2),
+        _comment("bob-gh", f"/approve 0123456789ab\n/approve {first.upper()}\n", 3),
+        _comment("ALICE-gh", "  /Approve ALL", 4),
+        _comment("erin", f"/approve {second}", 5),
+    ]
+    pr = _read(repo, plan, github)
+    bob = [a for a in pr.approvals if a.reviewer == "bob"]
+    assert [a.order for a in bob] == [first]
+    assert bob[0].evidence == "https://github.test/acme/access/pull/7#comment-3"
+    assert bob[0].signed_at == "2026-11-29T11:03:00Z"
+    alice = [a for a in pr.approvals if a.reviewer == "alice"]
+    assert sorted(a.order for a in alice) == _gated(plan)
+    assert pr.ignored == [
+        "bob-gh: /approve 0123456789ab names no gated order of this plan",
+        "erin: not a reviewer in policies/review.yaml",  # no GitHub login is mapped to her
+    ]
+    assert {a.reviewer for a in pr.approvals} == {"alice", "bob"}
+
+
+def test_github_errors_name_the_status_and_what_github_said(
+    repo: Path, plan: Plan, github: str
+) -> None:
+    _GitHub.data["comments_status"] = 403
+    _GitHub.data["comments_body"] = json.dumps({"message": "API rate limit exceeded"}).encode()
+    url = f"{github}/repos/acme/access/issues/7/comments?per_page=100"
+    with pytest.raises(ApprovalError) as caught:
+        _read(repo, plan, github)
+    assert str(caught.value) == f"GitHub API 403 for {url}: API rate limit exceeded"
+
+    _GitHub.data["comments_body"] = b""
+    with pytest.raises(ApprovalError) as caught:
+        _read(repo, plan, github)
+    assert str(caught.value) == f"GitHub API 403 for {url}: "
+
+    _GitHub.data["comments_body"] = json.dumps({"documentation_url": "x"}).encode()
+    with pytest.raises(ApprovalError) as caught:
+        _read(repo, plan, github)
+    assert str(caught.value) == f'GitHub API 403 for {url}: {{"documentation_url": "x"}}'
+
+    _GitHub.status, _GitHub.error_body = 404, b""
+    with pytest.raises(ApprovalError) as caught:
+        _read(repo, plan, github)
+    assert str(caught.value) == "GitHub API 404: pull request acme/access#7"
+
+
+def test_an_unreachable_github_says_so(repo: Path, plan: Plan, github: str) -> None:
+    with pytest.raises(ApprovalError) as caught:
+        _read(repo, plan, "http://127.0.0.1:1")
+    assert str(caught.value).startswith("GitHub API unreachable: ")
+    _GitHub.data["reviews"] = [_review("bob-gh", "COMMENTED", "x", 1)]
+    _GitHub.data["dead_next"] = True  # the next page is on a host that does not answer
+    with pytest.raises(ApprovalError) as caught:
+        _read(repo, plan, github)
+    assert str(caught.value).startswith("GitHub API unreachable: ")
+
+
+def test_recorded_approvals_count_once_and_are_audited(repo: Path, plan: Plan, github: str) -> None:
+    first = _gated(plan)[0]
+    _GitHub.data["comments"] = [_comment("bob-gh", f"/approve {first}", 1)]
+    config = load_config(repo)
+    with open_store(repo) as store:
+        pr, recorded = record_from_github(
+            config, plan, store, "acme/access", 7, "tok", github, "ci-bot"
+        )
+        assert recorded == 1 and len(pr.approvals) == 1
+        _, again = record_from_github(
+            config, plan, store, "acme/access", 7, "tok", github, "ci-bot"
+        )
+        assert again == 0
+        entries = [e for e in store.audit_entries() if e.event == "approval_recorded"]
+        kept = store.approvals(plan.digest)
+        verdicts = check(config, plan, store)
+    assert len(entries) == 1
+    (entry,) = entries
+    assert (entry.actor, entry.subject) == ("ci-bot", first)
+    assert json.loads(entry.details) == {
+        "plan": plan.digest,
+        "reviewer": "bob",
+        "evidence": "https://github.test/acme/access/pull/7#comment-1",
+    }
+    assert verdicts[first].approved and verdicts[first].approvers == ["bob"]
+    assert kept == [
+        (
+            first,
+            digest(plan.order(first).body()),
+            "bob",
+            "https://github.test/acme/access/pull/7#comment-1",
+            "2026-11-29T11:01:00Z",
+        )
+    ]
+
+
+def test_a_recorded_approval_needs_a_mapped_login_to_count(
+    repo: Path, plan: Plan, github: str
+) -> None:
+    """erin has no GitHub login: an approval recorded for her does not count."""
+    first = _gated(plan)[0]
+    with open_store(repo) as store:
+        store.record_approval(
+            plan.digest, first, digest(plan.order(first).body()), "erin", "x", "2026"
+        )
+        verdicts = check(load_config(repo), plan, store)
+    assert verdicts[first].rejected == [("erin", "no GitHub login is mapped to this reviewer")]
+
+
+def test_the_command_reports_what_it_recorded(
+    repo: Path, plan: Plan, github: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _GitHub.data["reviews"] = [_review("bob-gh", "APPROVED", plan.digest[:12], 1)]
+    monkeypatch.setenv("GITHUB_TOKEN", "tok")
+    plan_file = tmp_path / "plan.json"
+    write_plan(plan, plan_file)
+    args = ["approvals", "from-github", str(plan_file), "--repo", "acme/access", "--pr", "7"]
+    result = CliRunner().invoke(main, [*args, "--api-url", github, "-C", str(repo)])
+    assert result.exit_code == 0, result.output
+    n = len(_gated(plan))
+    assert f"acme/access#7 by dave: recorded {n} new approval(s)" in result.output
