@@ -56,11 +56,19 @@ sources:
       staff: {{}}
       ops: {{}}
       admins: {{sensitive: true}}
+  zed:
+    kind: sql
+    requires_google_workspace: true
+    connection: {{connector: memory, store: {store}-zed}}
+    account:
+      name_attribute: login
+      create: {{login: "{{{{ id }}}}"}}
+      correlation: [login]
 access_profiles:
   base: {{source: app, entitlements: [staff, ops]}}
   admin: {{source: app, entitlements: [admins]}}
 identities:
-  ada: {{type: human, access_profiles: [base, admin]}}
+  ada: {{type: human, access_profiles: [base, admin], platforms: [zed]}}
   bob: {{type: human, access_profiles: [base]}}
 """
 
@@ -88,7 +96,7 @@ def faults(monkeypatch: pytest.MonkeyPatch) -> FaultPlan:
 
 def _setup(tmp_path: Path, review: str | None = None) -> Iterator[tuple[Path, Plan, Store]]:
     name = f"outcomes-{next(_names)}"
-    for suffix in ("idp", "gws", "app"):
+    for suffix in ("idp", "gws", "app", "zed"):
         MemoryConnector.stores.pop(f"{name}-{suffix}", None)
     (tmp_path / "accesshive.yaml").write_text(CONFIG.format(store=name))
     if review:
@@ -133,9 +141,18 @@ def test_everything_below_a_failure_is_blocked_and_says_by_what(
     idp = _id(plan, "create_account", "idp", "ada")
     gws = _id(plan, "create_account", "gws", "ada")
     app = _id(plan, "create_account", "app", "ada")
+    zed = _id(plan, "create_account", "zed", "ada")
     grants = [_id(plan, "grant", "app", "ada", e) for e in ("staff", "ops", "admins")]
     faults.add("create_account", Fault("fatal", "409 the directory is read-only"))
     result = _run(setup)
+    # the accounts of both platforms that need Workspace are below the failure twice
+    # (through the Workspace account and directly): each is blocked, once
+    for oid in (app, zed):
+        assert result.states[oid] == "blocked"
+        assert result.messages[oid] in (
+            f"dependency {idp} is errored",
+            f"dependency {gws} is blocked",
+        )
 
     assert (result.states[idp], result.messages[idp]) == (
         "errored",
@@ -181,3 +198,28 @@ def test_an_approval_note_replaces_the_generic_one(
     note = "needs 1 more approval(s) from platform, security (approved by alice)"
     result = _run(reviewed, approval_notes={app: note})
     assert result.messages[app] == note
+
+
+def test_a_held_order_names_the_dependency_it_waits_for(tmp_path: Path, faults: FaultPlan) -> None:
+    """The app account needs the identity provider's account (created) and the Workspace
+    account (waiting for approval): it names the one it waits for."""
+    review = (
+        "review:\n  rules:\n    - name: workspace-accounts\n      order_kinds: [create_account]\n"
+        "      sources: [gws]\n      reviewer_groups: [it]\n"
+    )
+    opened = _setup(tmp_path, review)
+    setup = next(opened)
+    _, plan, _ = setup
+    idp = _id(plan, "create_account", "idp", "ada")
+    gws = _id(plan, "create_account", "gws", "ada")
+    app = _id(plan, "create_account", "app", "ada")
+    assert set(plan.order(app).depends_on) == {idp, gws}
+    result = _run(setup)
+    assert result.states[idp] == "verified"
+    assert result.states[gws] == "awaiting_approval"
+    assert result.messages[gws] == "needs 1 approval(s) from it"
+    assert (result.states[app], result.messages[app]) == (
+        "pending",
+        f"held: waits for {gws} (awaiting_approval)",
+    )
+    opened.close()
