@@ -371,7 +371,9 @@ class Executor(AccountBatches):
         try:
             message = self.keeper.store(
                 order,
-                lambda source, identity: self._accounts.get((source, identity)),
+                lambda source, identity: (
+                    self._accounts.get((source, identity)) or self.live_accounts.get(order.id)
+                ),
                 self.pool.connector,
             )
         except VaultError as exc:

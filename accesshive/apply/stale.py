@@ -40,6 +40,7 @@ from accesshive.apply.outage import target_failure
 from accesshive.config import Config
 from accesshive.desired import DesiredState
 from accesshive.plan.build import make_plan
+from accesshive.plan.kinds import OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.state.snapshot import Snapshot, SourceSnapshot
@@ -56,7 +57,8 @@ class Staleness:
     live: dict[str, SourceSnapshot] = field(default_factory=dict)
     accounts: dict[str, str] = field(default_factory=dict)
     """order id → the account it acts on, as the live state shows it (for orders whose
-    account was created by an earlier, interrupted run)."""
+    account was created by an earlier, interrupted run), or, for the rotation of a managed
+    password, the account the snapshot links to the identity on its account source."""
     unreadable: dict[str, str] = field(default_factory=dict)
     """source → why it could not be read: its orders are not sent."""
 
@@ -122,6 +124,7 @@ def check_stale(
         fingerprints={},  # only its orders are compared with the plan's
     )
     fresh_by_id = {o.id: o for o in fresh.orders}
+    result.accounts.update(_rotated_accounts(remaining, sources))
     changed = set(result.changed_sources)
     for order in remaining:
         now = fresh_by_id.get(order.id)
@@ -154,6 +157,26 @@ def check_stale(
                 f"new work on {order.change.source} not in the plan: {order.action} for {who}"
             )
     return result
+
+
+def _rotated_accounts(remaining: list[Order], sources: dict[str, SourceSnapshot]) -> dict[str, str]:
+    """order id → the account whose password a managed rotation sets: the one the snapshot
+    links to the identity on the credential's account source (no order of the plan
+    names it: the account was created by an earlier apply)."""
+    found: dict[str, str] = {}
+    linked: dict[str, dict[str, str]] = {}  # source → identity → account, built once
+    for order in remaining:
+        source = order.change.details.get("account_source")
+        if order.action != OrderKind.ROTATE_CREDENTIAL or source not in sources:
+            continue
+        if source not in linked:
+            linked[source] = {
+                a.identity: a.external_id for a in sources[source].accounts if a.identity
+            }
+        account = linked[source].get(order.change.identity or "")
+        if account is not None:
+            found[order.id] = account
+    return found
 
 
 def _exact(order: Order) -> dict[str, Any]:

@@ -1,0 +1,228 @@
+"""The executor's less travelled paths, each with what it records: revokes of one
+entitlement sent as one write, orders found no longer needed, and credential orders
+whose target refuses or whose evaluation fails."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from accesshive.apply import pool
+from accesshive.apply.credentials import CredentialKeeper
+from accesshive.apply.executor import ApplyResult, Executor
+from accesshive.config import load_config
+from accesshive.desired import expand
+from accesshive.plan.build import make_plan
+from accesshive.plan.model import Plan
+from accesshive.state.snapshot import Snapshot, SnapshotAccount, SourceSnapshot
+from accesshive.store import Store, open_store
+from tests.support.faults import Fault, FaultPlan, FaultyConnector
+from tests.support.memory_connector import MemoryConnector
+
+TODAY = dt.date(2026, 11, 29)
+_names = itertools.count()
+
+CONFIG = """version: 1
+name: paths
+sources:
+  app:
+    kind: sql
+    concurrency: 1  # ready together, sent together
+    connection: {{connector: memory, store: {store}}}
+    account:
+      name_attribute: login
+      create: {{login: "{{{{ id }}}}"}}
+      correlation: [login]
+    entitlements:
+      staff: {{}}
+      legacy: {{}}
+access_profiles:
+  base: {{source: app, entitlements: [staff]}}
+identities:
+  ada: {{type: human, access_profiles: [base]}}
+  bob: {{type: human, access_profiles: [base]}}
+"""
+
+
+@pytest.fixture
+def faults(monkeypatch: pytest.MonkeyPatch) -> FaultPlan:
+    plan = FaultPlan()
+    original = pool.connector_for
+    monkeypatch.setattr(pool, "connector_for", lambda c, s: FaultyConnector(original(c, s), plan))
+    return plan
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[Path, Plan, Store]]:
+    """ada and bob exist on the target with staff and a legacy grant nobody assigns."""
+    name = f"paths-{next(_names)}"
+    accounts = MemoryConnector.stores[name] = {}
+    for n, who in enumerate(("ada", "bob"), start=1):
+        accounts[f"m{n}"] = {
+            "identity": who,
+            "enabled": True,
+            "password": None,
+            "attributes": {"login": who},
+            "grants": {"staff", "legacy"},
+        }
+    (tmp_path / "accesshive.yaml").write_text(CONFIG.format(store=name))
+    config = load_config(tmp_path)
+    desired, _ = expand(config, TODAY)
+    snapshot = Snapshot(
+        sources={
+            "app": SourceSnapshot(
+                accounts=[
+                    SnapshotAccount(
+                        external_id=ext,
+                        identity=str(acc["identity"]),
+                        attributes=dict(acc["attributes"]),
+                        grants=sorted(acc["grants"]),
+                    )
+                    for ext, acc in accounts.items()
+                ]
+            )
+        }
+    )
+    plan = make_plan(config, desired, snapshot, TODAY)
+    with open_store(tmp_path) as store:
+        yield tmp_path, plan, store
+
+
+def _run(setup: tuple[Path, Plan, Store], **kwargs: object) -> ApplyResult:
+    root, plan, store = setup
+    run = store.start_run(plan.digest, "test")
+    return Executor(load_config(root), plan, store, run, **kwargs).run()  # type: ignore[arg-type]
+
+
+def test_revokes_of_one_entitlement_go_in_one_write(
+    setup: tuple[Path, Plan, Store], faults: FaultPlan
+) -> None:
+    _, plan, _ = setup
+    assert sorted((o.action, o.change.entitlement) for o in plan.orders) == [
+        ("revoke", "legacy"),
+        ("revoke", "legacy"),
+    ]
+    faults.membership_batches = True
+    result = _run(setup)
+    assert (faults.calls["revoke_many"], faults.calls["grant_many"]) == (1, 0)
+    assert set(result.states.values()) == {"verified"}
+    store_name = str(load_config(setup[0]).sources["app"].connection["store"])
+    assert [a["grants"] for a in MemoryConnector.stores[store_name].values()] == [{"staff"}] * 2
+
+
+def test_an_order_no_longer_needed_is_recorded_as_such(
+    setup: tuple[Path, Plan, Store], faults: FaultPlan
+) -> None:
+    _, plan, store = setup
+    first = plan.orders[0].id
+    result = _run(setup, inactive={first})
+    assert result.states[first] == "inactive"
+    assert result.messages[first] == "no longer needed: the target already matches"
+    assert [e.message for e in store.order_history(plan.digest, first)] == [
+        None,
+        "no longer needed: the target already matches",
+    ]
+    assert faults.calls["revoke"] == 1  # only the other one was sent
+
+
+CREDENTIALS = """version: 1
+name: creds
+sources:
+  workspace:
+    kind: google_workspace
+    connection: {{connector: memory, store: {store}}}
+    account:
+      name_attribute: primaryEmail
+      create: {{primaryEmail: "{{{{ email }}}}"}}
+      correlation: [primaryEmail]
+  vault:
+    kind: vault
+    connection: {{path: vault.db, key: "${{env:PATHS_VAULT_KEY}}"}}
+identities:
+  ada:
+    type: human
+    attributes: {{email: ada@example.com}}
+  mailbox:
+    type: shared_credential
+    owner: ada
+    platforms: [workspace]
+    credential: {{mode: managed, rotate_every_days: 30}}
+    attributes: {{email: mailbox@example.com}}
+"""
+
+
+@pytest.fixture
+def rotation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Plan, Store]]:
+    """A managed password due for rotation, on an account the target has."""
+    from accesshive.vault import open_vault
+    from accesshive.vault.keys import Keyring, MasterKey
+
+    name = f"creds-{next(_names)}"
+    MemoryConnector.stores[name] = {
+        "w1": {
+            "identity": "mailbox",
+            "enabled": True,
+            "password": "old",
+            "attributes": {"primaryEmail": "mailbox@example.com"},
+            "grants": set(),
+        }
+    }
+    monkeypatch.setenv(
+        "PATHS_VAULT_KEY", Keyring((MasterKey.from_bytes(bytes(range(32))),)).encode()
+    )
+    (tmp_path / "accesshive.yaml").write_text(CREDENTIALS.format(store=name))
+    config = load_config(tmp_path)
+    with open_vault(config, "vault") as vault:
+        vault.put("mailbox", "password", "old")
+    from accesshive.vault import read_vault
+
+    snapshot = Snapshot(
+        sources={
+            "workspace": SourceSnapshot(
+                accounts=[
+                    SnapshotAccount(
+                        external_id="w1",
+                        identity="mailbox",
+                        attributes={"primaryEmail": "mailbox@example.com"},
+                    )
+                ]
+            ),
+            "vault": read_vault(config, "vault"),
+        }
+    )
+    later = dt.date.today() + dt.timedelta(days=40)
+    desired, _ = expand(config, later)
+    plan = make_plan(config, desired, snapshot, later)
+    assert [o.action for o in plan.orders] == ["rotate_credential"]
+    with open_store(tmp_path) as store:
+        yield tmp_path, plan, store
+
+
+def test_a_rotation_the_target_refuses_is_errored_with_its_words(
+    rotation: tuple[Path, Plan, Store], faults: FaultPlan
+) -> None:
+    _, plan, _ = rotation
+    (order,) = plan.orders
+    faults.add("update_account", Fault("fatal", "403 password does not meet the domain policy"))
+    result = _run(rotation, accounts={order.id: "w1"})
+    assert result.states[order.id] == "errored"
+    assert result.messages[order.id] == "403 password does not meet the domain policy"
+
+
+def test_a_credential_step_that_breaks_is_an_error_of_ours(
+    rotation: tuple[Path, Plan, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, plan, _ = rotation
+    (order,) = plan.orders
+
+    def broken(self: CredentialKeeper, *args: object) -> str:
+        raise LookupError("no such policy")
+
+    monkeypatch.setattr(CredentialKeeper, "store", broken)
+    result = _run(rotation, accounts={order.id: "w1"})
+    assert result.states[order.id] == "error"
+    assert result.messages[order.id] == "LookupError: no such policy"
