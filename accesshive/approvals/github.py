@@ -80,6 +80,9 @@ def read_pull_request(
         if reviewer is None:
             ignored.append(f"{login}: not a reviewer in policies/review.yaml")
             return
+        if login.lower() == author.lower() and not policy.allow_self_approval:
+            ignored.append(f"{login}: the author of the pull request cannot approve it")
+            return
         for oid in order_ids:
             order = by_id.get(oid)
             if order is None:

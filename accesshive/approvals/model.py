@@ -41,6 +41,37 @@ class Approval:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+@dataclass(frozen=True)
+class Authorship:
+    """Who proposed the plan, and whether a record accesshive trusts says so.
+
+    The plan file's ``author`` is whatever its maker wrote: someone who wants to approve
+    their own change makes the plan without ``--author``, or edits it (the digest is
+    recomputed). What the store's tamper-evident audit log attests is trusted instead:
+    ``accesshive plan`` against this store wrote the plan (the digest covers the author
+    it named), or ``approvals from-github`` read the pull request's author from GitHub.
+    """
+
+    authors: frozenset[str] = frozenset()
+    attested: bool = False
+
+    @classmethod
+    def claimed(cls, plan: Plan) -> Authorship:
+        """Only what the plan file says (no store to attest it)."""
+        return cls(frozenset({plan.author}) if plan.author else frozenset())
+
+    def includes(self, *names: str | None) -> bool:
+        mine = {a.lower() for a in self.authors}
+        return any(n and n.lower() in mine for n in names)
+
+
+UNATTESTED = (
+    "the plan's author is not on record (policies/review.yaml requires it): make the plan "
+    "with `accesshive plan --author LOGIN` against this environment's store, or record the "
+    "pull request with `accesshive approvals from-github`"
+)
+
+
 @dataclass
 class OrderApproval:
     order: str
@@ -82,8 +113,14 @@ def content_digest(order: Order) -> str:
 
 
 def evaluate(
-    plan: Plan, policy: ReviewPolicy, approvals: Iterable[Approval]
+    plan: Plan,
+    policy: ReviewPolicy,
+    approvals: Iterable[Approval],
+    authorship: Authorship | None = None,
 ) -> dict[str, OrderApproval]:
+    """``authorship``: who proposed the plan, as the store attests it (default: only what
+    the plan file claims)."""
+    authorship = authorship or Authorship.claimed(plan)
     gated = {o.id: o for o in plan.orders if o.gate}
     result = {
         oid: OrderApproval(oid, o.gate.quorum, o.gate.reviewer_groups)  # type: ignore[union-attr]
@@ -94,7 +131,7 @@ def evaluate(
         if order is None:
             continue
         verdict = result[order.id]
-        why = _reject(plan, policy, order, approval)
+        why = _reject(plan, policy, order, approval, authorship)
         if why:
             verdict.rejected.append((approval.reviewer, why))
         elif approval.reviewer not in verdict.approvers:
@@ -102,7 +139,9 @@ def evaluate(
     return result
 
 
-def _reject(plan: Plan, policy: ReviewPolicy, order: Order, approval: Approval) -> str | None:
+def _reject(
+    plan: Plan, policy: ReviewPolicy, order: Order, approval: Approval, authorship: Authorship
+) -> str | None:
     """Why this approval does not count, or None when it does."""
     if approval.plan_digest != plan.digest:
         return f"it approves another plan ({approval.plan_digest[:12]})"
@@ -116,8 +155,9 @@ def _reject(plan: Plan, policy: ReviewPolicy, order: Order, approval: Approval) 
     assert order.gate is not None
     if not set(reviewer.groups) & set(order.gate.reviewer_groups):
         return f"not in {', '.join(order.gate.reviewer_groups)}"
-    author = plan.author
-    if author and not policy.allow_self_approval and author in (approval.reviewer, reviewer.github):
+    if policy.require_author and not (authorship.attested and authorship.authors):
+        return UNATTESTED
+    if not policy.allow_self_approval and authorship.includes(approval.reviewer, reviewer.github):
         return "the author of the change cannot approve it"
     if approval.via == "github":
         return None if reviewer.github else "no GitHub login is mapped to this reviewer"

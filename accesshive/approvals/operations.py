@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
 from pathlib import Path
 
 from accesshive.approvals.files import approvals_path, read_approvals, write_approvals
 from accesshive.approvals.github import PullRequest, read_pull_request
-from accesshive.approvals.model import Approval, OrderApproval, content_digest, evaluate
+from accesshive.approvals.model import (
+    Approval,
+    Authorship,
+    OrderApproval,
+    content_digest,
+    evaluate,
+)
 from accesshive.approvals.signing import message, public_key_of, sign, verify
 from accesshive.config import Config
 from accesshive.errors import ApprovalError
@@ -81,8 +88,34 @@ def collect(config: Config, plan: Plan, store: Store | None) -> list[Approval]:
     return found
 
 
+def authorship(plan: Plan, store: Store | None) -> Authorship:
+    """Who proposed ``plan``, as the store's audit log attests it: ``plan_made`` (written
+    by ``accesshive plan``; the digest covers the author it named) and
+    ``pull_request_read`` (the author GitHub gave ``approvals from-github``). The author
+    the file claims is always kept out of its approvals too."""
+    claimed = Authorship.claimed(plan)
+    if store is None:
+        return claimed
+    authors, attested = set(claimed.authors), False
+    for event, details in store.audit_details(plan.digest, ("plan_made", "pull_request_read")):
+        attested = True
+        if event == "pull_request_read":
+            authors.add(str(json.loads(details)["author"]))
+    return Authorship(frozenset(authors), attested)
+
+
 def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApproval]:
-    return evaluate(plan, config.policies.review, collect(config, plan, store))
+    return evaluate(
+        plan, config.policies.review, collect(config, plan, store), authorship(plan, store)
+    )
+
+
+def _same_author(config: Config, claimed: str, login: str) -> bool:
+    """The plan's author (a GitHub login, or a reviewer's name) is the pull request's."""
+    if claimed.lower() == login.lower():
+        return True
+    reviewer = config.policies.review.reviewers.get(claimed)
+    return bool(reviewer and reviewer.github and reviewer.github.lower() == login.lower())
 
 
 def record_from_github(
@@ -96,6 +129,17 @@ def record_from_github(
     actor: str,
 ) -> tuple[PullRequest, int]:
     pr = read_pull_request(plan, config.policies.review, repo, number, token, api_url)
+    if plan.author and not _same_author(config, plan.author, pr.author):
+        raise ApprovalError(
+            f"the plan names {plan.author} as its author, but pull request {repo}#{number} "
+            f"is by {pr.author}: nothing recorded. Make the plan with `--author {pr.author}`."
+        )
+    attested = [json.loads(d) for _, d in store.audit_details(plan.digest, ("pull_request_read",))]
+    where = f"{repo}#{number}"
+    if not any(d.get("pull_request") == where and d.get("author") == pr.author for d in attested):
+        store.audit(
+            actor, "pull_request_read", plan.digest, {"pull_request": where, "author": pr.author}
+        )
     recorded = 0
     for a in pr.approvals:
         if store.record_approval(

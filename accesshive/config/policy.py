@@ -96,6 +96,10 @@ class ReviewPolicy(Model):
     reviewers: dict[Id, Reviewer] = Field(default_factory=dict)
     rules: list[ReviewRule] = Field(default_factory=list)
     allow_self_approval: bool = False
+    require_author: bool = False
+    """Count approvals only for plans whose author the store attests (``accesshive plan
+    --author`` against this store, or the pull request read by ``approvals from-github``):
+    without it, whoever makes the plan file can leave their own name out of it."""
 
     @model_validator(mode="after")
     def _one_reviewer_per_key(self) -> ReviewPolicy:

@@ -145,4 +145,5 @@ def record_plan(
         return
     with store.open(root) as opened:
         opened.save_plan(plan.digest, plan.config_digest, text or dumps(plan))
-        opened.audit(actor, "plan_made", plan.digest, {"summary": plan.summary()})
+        details = {"summary": plan.summary(), "author": plan.author}
+        opened.audit(actor, "plan_made", plan.digest, details)

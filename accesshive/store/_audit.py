@@ -161,6 +161,17 @@ class AuditLog(Database):
                     "on top of it. Run `accesshive audit verify` to see where it breaks."
                 )
 
+    def audit_details(self, subject: str, events: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(event, details JSON) of the entries about ``subject`` among ``events``, oldest
+        first: what the log attests about one plan (who made it, from which pull request)."""
+        marks = ", ".join("?" for _ in events)
+        rows = self._execute(
+            f"SELECT event, details FROM audit WHERE environment = ? AND subject = ? "
+            f"AND event IN ({marks}) ORDER BY seq",
+            (self.environment, subject, *events),
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
+
     def audit_entries(self, since: str | None = None, after_seq: int = 0) -> list[AuditEntry]:
         sql = (
             "SELECT environment, seq, at, actor, event, subject, details, prev_hash, hash "

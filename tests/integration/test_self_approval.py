@@ -1,0 +1,240 @@
+"""The author of a change cannot approve it, even by lying about who the author is.
+
+The plan file's ``author`` is what its maker wrote. With ``require_author: true``, only
+what the store's audit log attests counts: the plan was made by ``accesshive plan
+--author`` against this store (the digest covers the author), or ``approvals
+from-github`` read the pull request's author from GitHub. Everything goes through the CLI
+and real ``ssh-keygen`` signatures, as a reviewer and an attacker would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from accesshive.approvals.model import UNATTESTED
+from accesshive.cli import main
+from accesshive.plan.planfile import read_plan, write_plan
+from tests.conftest import EXAMPLES
+from tests.support.ssh import have_openssh, keygen
+
+pytestmark = pytest.mark.skipif(
+    not have_openssh() and not os.environ.get("CI"), reason="needs openssh-client"
+)
+
+TODAY = "2026-11-29"
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The quickstart, synced, two security reviewers with keys, authors required."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    dest = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
+    (dest / "policies").mkdir()
+    lines = ["review:", "  require_author: true", "  reviewers:"]
+    for name in ("alice", "bob"):
+        public = keygen(keys / name)
+        lines += [
+            f"    {name}:",
+            "      groups: [security]",
+            f"      github: {name}-gh",
+            f'      public_keys: ["{public}"]',
+        ]
+    lines += [
+        "  rules:",
+        "    - {name: sensitive-grants, order_kinds: [grant], sensitive_only: true,",
+        "       reviewer_groups: [security], quorum: 1}",
+    ]
+    (dest / "policies" / "review.yaml").write_text("\n".join(lines) + "\n")
+    assert _run("sync", str(dest)).exit_code == 0
+    return dest
+
+
+def _plan(repo: Path, *author: str) -> Path:
+    out = repo.parent / "plan.json"
+    made = _run("plan", str(repo), "--out", str(out), "--today", TODAY, *author)
+    assert made.exit_code == 0, made.output
+    return out
+
+
+def _gate(plan_file: Path) -> str:
+    """The sensitive grant of wiki-admins (the plan's other gated orders wait, untouched)."""
+    (gate,) = [
+        o.id
+        for o in read_plan(plan_file).orders
+        if o.gate and o.change.source == "wiki" and o.change.entitlement == "wiki-admins"
+    ]
+    return gate
+
+
+def _approve(repo: Path, plan_file: Path, reviewer: str) -> None:
+    key = repo.parent / "keys" / reviewer
+    args = ["approve", str(plan_file), "--order", _gate(plan_file), "--key", str(key)]
+    signed = _run(*args, "--as", reviewer, "-C", str(repo))
+    assert signed.exit_code == 0, signed.output
+
+
+def _verdict(repo: Path, plan_file: Path) -> dict[str, Any]:
+    """What `approvals verify --format json` says of the wiki-admins grant."""
+    shown = _run("approvals", "verify", str(plan_file), "-C", str(repo), "--format", "json")
+    verdicts: dict[str, dict[str, Any]] = json.loads(shown.stdout)
+    return verdicts[_gate(plan_file)]
+
+
+def _apply(repo: Path, plan_file: Path) -> dict[str, Any]:
+    done = _run("apply", str(plan_file), "-C", str(repo), "--today", TODAY, "--format", "json")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_an_attested_author_cannot_approve_and_another_reviewer_can(repo: Path) -> None:
+    plan_file = _plan(repo, "--author", "alice-gh")
+    _approve(repo, plan_file, "alice")
+    verdict = _verdict(repo, plan_file)
+    assert verdict["approvers"] == []
+    assert {"reviewer": "alice", "reason": "the author of the change cannot approve it"} in verdict[
+        "rejected"
+    ]
+    _approve(repo, plan_file, "bob")
+    assert _verdict(repo, plan_file)["approvers"] == ["bob"]
+    applied = _apply(repo, plan_file)
+    assert applied["orders"][_gate(plan_file)]["state"] == "verified"
+
+
+def test_a_plan_made_without_an_author_gets_no_approval(repo: Path) -> None:
+    """Leaving ``--author`` out is the easiest lie: with ``require_author`` no approval
+    counts, and apply holds the gated order."""
+    plan_file = _plan(repo)
+    _approve(repo, plan_file, "bob")
+    verdict = _verdict(repo, plan_file)
+    assert verdict["approvers"] == []
+    assert {"reviewer": "bob", "reason": UNATTESTED} in verdict["rejected"]
+    applied = _apply(repo, plan_file)
+    assert applied["orders"][_gate(plan_file)]["state"] == "awaiting_approval"
+
+
+def test_an_author_edited_out_of_the_plan_file_is_not_believed(repo: Path) -> None:
+    """alice makes the plan honestly, then rewrites the file without her name (the
+    package's own writer recomputes the digest) and approves it herself: the store never
+    saw `plan` make that digest, so the author is not attested and nothing counts."""
+    honest = read_plan(_plan(repo, "--author", "alice-gh"))
+    forged_file = repo.parent / "forged.json"
+    write_plan(replace(honest, author=None), forged_file)
+    assert read_plan(forged_file).digest != honest.digest
+    _approve(repo, forged_file, "alice")
+    verdict = _verdict(repo, forged_file)
+    assert verdict["approvers"] == []
+    assert {"reviewer": "alice", "reason": UNATTESTED} in verdict["rejected"]
+    assert _apply(repo, forged_file)["orders"][_gate(forged_file)]["state"] == "awaiting_approval"
+
+
+# ---------------------------------------------------------------------------- GitHub
+
+
+class _PullRequest(BaseHTTPRequestHandler):
+    """GitHub's REST answers for pull request acme/access#7 (one page each)."""
+
+    author = "alice-gh"
+    comments: list[dict[str, Any]] = []
+
+    def log_message(self, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        path = self.path.partition("?")[0]
+        body: Any = {
+            "/repos/acme/access/pulls/7": {"number": 7, "user": {"login": self.author}},
+            "/repos/acme/access/pulls/7/reviews": [],
+            "/repos/acme/access/issues/7/comments": self.comments,
+        }.get(path)
+        raw = json.dumps(body).encode()
+        self.send_response(200 if body is not None else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+@pytest.fixture
+def github() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _PullRequest)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _comment(login: str, body: str) -> dict[str, Any]:
+    return {
+        "user": {"login": login},
+        "body": body,
+        "html_url": "https://github.test/acme/access/pull/7#comment-1",
+        "created_at": "2026-11-29T11:00:00Z",
+    }
+
+
+def _from_github(repo: Path, plan_file: Path, github: str) -> Result:
+    return _run(
+        "approvals",
+        "from-github",
+        str(plan_file),
+        "--repo",
+        "acme/access",
+        "--pr",
+        "7",
+        "--api-url",
+        github,
+        "-C",
+        str(repo),
+    )
+
+
+def test_the_pull_requests_author_is_known_from_github_whatever_the_plan_says(
+    repo: Path, github: str
+) -> None:
+    """A plan made without an author; GitHub says alice opened the pull request: her own
+    `/approve` comment is not recorded, and her signed approval does not count either."""
+    plan_file = _plan(repo)
+    _PullRequest.author = "alice-gh"
+    _PullRequest.comments = [_comment("alice-gh", "/approve all")]
+    read = _from_github(repo, plan_file, github)
+    assert read.exit_code == 0, read.output
+    assert "alice-gh: the author of the pull request cannot approve it" in read.output
+    _approve(repo, plan_file, "alice")
+    verdict = _verdict(repo, plan_file)
+    assert verdict["approvers"] == []
+    assert {"reviewer": "alice", "reason": "the author of the change cannot approve it"} in verdict[
+        "rejected"
+    ]
+    _approve(repo, plan_file, "bob")  # the author is attested now: bob's approval counts
+    assert _verdict(repo, plan_file)["approvers"] == ["bob"]
+
+
+def test_a_plan_naming_another_author_than_the_pull_request_is_refused(
+    repo: Path, github: str
+) -> None:
+    plan_file = _plan(repo, "--author", "bob-gh")
+    _PullRequest.author = "alice-gh"
+    _PullRequest.comments = [_comment("bob-gh", "/approve all")]
+    read = _from_github(repo, plan_file, github)
+    assert read.exit_code != 0
+    assert "names bob-gh as its author, but pull request acme/access#7 is by alice-gh" in (
+        read.output
+    )
+    assert _verdict(repo, plan_file)["approvers"] == []  # nothing was recorded
