@@ -6,12 +6,15 @@ secret's value never travels through config, plans or logs.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from accesshive.config.secrets import REFERENCE
 from accesshive.errors import ConnectorError
+from accesshive.private_files import open_to_others
 
 
 def resolve(value: Any, source: str, root: Path, environ: Mapping[str, str]) -> Any:
@@ -30,12 +33,30 @@ def resolve(value: Any, source: str, root: Path, environ: Mapping[str, str]) -> 
         return environ[target]
     if scheme == "file":
         path = Path(target) if Path(target).is_absolute() else root / target
-        try:
-            return path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConnectorError(source, f"cannot read {path} ({exc.strerror})") from exc
+        return _read_secret_file(path, source, value)
     raise ConnectorError(
         source,
         f"{value}: vault references are resolved by the credential vault, which this "
         "source cannot use yet",
     )
+
+
+def _read_secret_file(path: Path, source: str, reference: str) -> str:
+    """The secret in ``path``, refused when others can read it (as ssh refuses such a
+    private key): a secret readable by every local user is a leaked secret, and saying
+    so once is better than using it quietly. Opened once and checked on that open file,
+    so the file checked is the file read."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if open_to_others(mode):
+                raise ConnectorError(
+                    source,
+                    f"the secret file {path} ({reference}) has mode "
+                    f"{stat.S_IMODE(mode):04o}: its group or others can read or write it, "
+                    f"so accesshive refuses it; make it readable by you only with "
+                    f"`chmod 600 {path}` (and rotate the secret if others could read it)",
+                )
+            return handle.read().strip()
+    except OSError as exc:
+        raise ConnectorError(source, f"cannot read {path} ({exc.strerror})") from exc

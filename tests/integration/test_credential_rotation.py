@@ -69,6 +69,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "accesshive.yaml").write_text(CONFIG.format(store=store))
     (root / "secrets").mkdir()
     (root / "secrets" / "oauth.txt").write_text("oauth-client-secret-1\n")
+    (root / "secrets" / "oauth.txt").chmod(0o600)  # others may not read a secret file
     init = CliRunner().invoke(main, ["vault", "init", "--key-file", str(root / "master.key")])
     assert init.exit_code == 0, init.output
     monkeypatch.setenv("CI_TOKEN", "ci-token-1")

@@ -554,6 +554,7 @@ def _service_account(api: GoogleStandIn, tmp_path: Path, scopes: set[str] | None
     api.register_service_account(SA_EMAIL, public_key, {ADMIN}, scopes)
     path = tmp_path / "gws-sa.json"
     path.write_text(key_json, encoding="utf-8")
+    path.chmod(0o600)  # a key file others can read is refused
     return path
 
 
@@ -593,6 +594,7 @@ def test_delegation_refusals_are_reported(api: GoogleStandIn, tmp_path: Path) ->
         with pytest.raises(ConnectorError, match=r"connection\.subject is not set"):
             c.check()
     (tmp_path / "not-a-key.json").write_text('{"type": "authorized_user"}', encoding="utf-8")
+    (tmp_path / "not-a-key.json").chmod(0o600)
     with connect(
         api, tmp_path, environ={}, token=None, credentials="${file:not-a-key.json}", subject=ADMIN
     ) as c:
