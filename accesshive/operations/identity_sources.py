@@ -88,7 +88,7 @@ def leaver_orders(config: Config, plan: Plan, identity: str) -> Plan:
             order.action == "revoke" and policy.sensitive_only and not order.change.sensitive
         )
 
-    return plan.only(keep)
+    return plan.only(keep, (identity,))
 
 
 def run_leaver(root: Path, source_id: str, user: dict[str, Any], store: StoreRef) -> None:

@@ -34,6 +34,10 @@ class Plan:
     """id → type and lifecycle state, for identities that have orders."""
     author: str | None = None
     """Who proposed the change (a pull request's author): they cannot approve it."""
+    scope: tuple[str, ...] | None = None
+    """The identities a partial plan is cut down to (``retry``, a leaver's immediate
+    orders); None for a plan of the whole repository. What is not in a whole plan is no
+    longer needed by anyone; what is not in a partial one may still be."""
 
     @property
     def has_changes(self) -> bool:
@@ -47,10 +51,11 @@ class Plan:
 
     def for_identity(self, identity: str) -> Plan:
         """The part of the plan that concerns one identity (for `accesshive retry`)."""
-        return self.only(lambda o: o.change.identity == identity)
+        return self.only(lambda o: o.change.identity == identity, (identity,))
 
-    def only(self, keep: Callable[[Order], bool]) -> Plan:
-        """The orders ``keep`` selects, with the dependencies among them (a new plan)."""
+    def only(self, keep: Callable[[Order], bool], scope: tuple[str, ...] | None = None) -> Plan:
+        """The orders ``keep`` selects, with the dependencies among them: a new plan,
+        partial, of the identities in ``scope`` (default: those of the orders kept)."""
         kept = tuple(o for o in self.orders if keep(o))
         ids = {o.id for o in kept}
         identities = {o.change.identity for o in kept}
@@ -63,6 +68,7 @@ class Plan:
             orphans=(),
             adoptions=tuple(a for a in self.adoptions if a.identity in identities),
             identities={k: v for k, v in (self.identities or {}).items() if k in identities},
+            scope=tuple(sorted(scope if scope is not None else {i for i in identities if i})),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -101,6 +107,7 @@ class Plan:
             "identities": self.identities or {},
             "warnings": list(self.warnings),
             "summary": self.summary(),
+            **({} if self.scope is None else {"scope": list(self.scope)}),
         }
 
     @cached_property

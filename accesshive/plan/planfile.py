@@ -80,6 +80,7 @@ def _rebuild(data: dict[str, Any]) -> Plan:
         allow_mass_changes=bool(data["options"]["allow_mass_changes"]),
         identities=dict(data["identities"]),
         author=data.get("author"),
+        scope=None if data.get("scope") is None else tuple(data["scope"]),
     )
 
 

@@ -131,14 +131,16 @@ class Reviews(Database):
         return done
 
     def cancel_tasks_not_in(
-        self, order_ids: set[str], identities: set[str], reason: str
+        self, order_ids: set[str], identities: set[str] | None, reason: str
     ) -> list[Task]:
-        """Close as ``cancelled`` the open tasks of ``identities`` whose order is not in
-        ``order_ids`` (the person left, the change was reverted); return them."""
+        """Close as ``cancelled`` the open tasks of ``identities`` (None: of anyone) whose
+        order is not in ``order_ids`` (the person left, the change was reverted); return
+        them."""
         cancelled = [
             t
             for t in self.tasks("open")
-            if t.order_id not in order_ids and t.content.get("identity") in identities
+            if t.order_id not in order_ids
+            and (identities is None or t.content.get("identity") in identities)
         ]
         if not cancelled:
             return []

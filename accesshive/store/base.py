@@ -57,9 +57,11 @@ class Store(History, Reviews, IdentityProviderRecords, Locks, ABC):
     # ------------------------------------------------------------------ runs and tasks
 
     def finish_run(self, run_id: int, status: str) -> None:
-        """Record the run's end; then the open manual tasks its plan no longer holds,
-        of the identities the plan covers, are closed as ``cancelled`` with the reason
-        (audited). A plan of one identity (``retry``) cancels none of another's."""
+        """Record the run's end; then the open manual tasks its plan no longer holds
+        are closed as ``cancelled`` with the reason (audited): any identity's, for a plan
+        of the whole repository (the person left and was removed, the change was
+        reverted); only its identities', for a partial plan (``retry`` of one identity
+        cancels none of another's)."""
         super().finish_run(run_id, status)
         rows = self._execute("SELECT plan_digest FROM runs WHERE id = ?", (run_id,))
         content = self.plan_content(str(rows[0][0])) if rows else None
@@ -68,9 +70,8 @@ class Store(History, Reviews, IdentityProviderRecords, Locks, ABC):
         digest = str(rows[0][0])
         plan = json.loads(content)
         orders = plan.get("orders") or []
-        identities = set(plan.get("identities") or {}) | {
-            str(o["identity"]) for o in orders if o.get("identity")
-        }
+        scope = plan.get("scope")
+        identities = None if scope is None else {str(i) for i in scope}
         reason = f"no longer needed: apply run {run_id} (plan {digest[:12]}) does not contain it"
         cancelled = self.cancel_tasks_not_in({str(o["id"]) for o in orders}, identities, reason)
         if cancelled:

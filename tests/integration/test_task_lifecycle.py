@@ -119,6 +119,23 @@ def test_a_task_no_longer_needed_is_cancelled_with_the_reason(
         assert "task_cancelled" in audit.output
 
 
+def test_the_task_of_someone_removed_from_the_repository_is_cancelled(repo: Path) -> None:
+    """Grace's entry is deleted before facilities made her badge (the hire fell through):
+    the next plan has no order of hers at all, and her open task is still closed."""
+    assert _run("sync", str(repo)).exit_code == 0
+    _apply(repo, [])
+    (task,) = [t for t in _tasks(repo, []) if t["description"] == GRACE_BADGE]
+    people = repo / "identities" / "people.yaml"
+    text = people.read_text()
+    start = text.index("  grace.hopper:\n")
+    people.write_text(text[:start] + text[text.index("  alan.turing:\n") :])
+    _apply(repo, [])
+    (cancelled,) = [t for t in _tasks(repo, []) if t["id"] == task["id"]]
+    assert cancelled["state"] == "cancelled"
+    assert cancelled["reason"].startswith("no longer needed: apply run ")
+    assert [t["id"] for t in _tasks(repo, []) if t["state"] == "open"] == []
+
+
 def test_retrying_one_identity_cancels_no_other_task(repo: Path) -> None:
     assert _run("sync", str(repo)).exit_code == 0
     _apply(repo, [])
