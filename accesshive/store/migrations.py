@@ -2,8 +2,10 @@
 
 Why migrations and not "create if missing": a store outlives the tool version
 that created it; every upgrade must open an older store and keep its data.
-Each migration runs in its own transaction and records its version, so a crash
-mid-upgrade leaves the store at the last complete version.
+Each migration records its version in the transaction that runs it, so a crash
+mid-upgrade leaves the store at a complete version (PostgreSQL: one transaction per
+migration, under an advisory lock; SQLite: the whole upgrade in one writer transaction,
+which is also what makes processes opening a new store at once wait for each other).
 
 ``{serial}`` is the auto-incrementing primary key of the backend's dialect.
 """

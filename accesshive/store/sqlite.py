@@ -11,8 +11,9 @@ writer lock), so two processes racing for it cannot both succeed.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ class SQLiteStore(Store):
             self._conn = sqlite3.connect(
                 path, isolation_level=None, timeout=30, check_same_thread=False
             )
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self._conn)
             # WAL + NORMAL: a commit survives the process being killed at any moment (what
             # resume relies on); only a power cut can lose the last few commits
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -58,6 +59,12 @@ class SQLiteStore(Store):
             self._conn.executemany(sql, [tuple(r) for r in rows])
         except sqlite3.Error as exc:
             raise StoreError(f"store {self.path}: {exc}") from exc
+
+    def _migrating(self) -> AbstractContextManager[object]:
+        """The whole check and upgrade in one writer transaction: a process that opens a
+        new store while another migrates it waits (busy timeout), then finds the schema
+        current, instead of running the same migration a second time."""
+        return self.transaction()
 
     @contextmanager
     def _outermost(self) -> Iterator[None]:
@@ -89,3 +96,26 @@ class SQLiteStore(Store):
         info, self._held = self._held, None
         if info is not None:
             self._delete_lock(info)
+
+
+WAL_WAIT_SECONDS = 30.0
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the database in WAL mode (it stays so, in the file). Switching needs an
+    exclusive lock and SQLite answers "database is locked" at once, without its busy
+    handler, while another process holds the file, as when several commands open a new
+    store together: retry for as long as the busy timeout would have waited."""
+    deadline = time.monotonic() + WAL_WAIT_SECONDS
+    delay = 0.01
+    while True:
+        try:
+            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)

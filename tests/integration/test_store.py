@@ -291,9 +291,8 @@ def test_newer_schema_is_refused(make_store: Factory) -> None:
         make_store()
 
 
-def _first_use(url: str, root: str, start: float, results: multiprocessing.Queue[str]) -> None:
-    while time.time() < start:
-        time.sleep(0.001)
+def _first_use(url: str | None, root: str, ready: Any, results: multiprocessing.Queue[str]) -> None:
+    ready.wait(60)  # all four are up: they open the new store together
     try:
         with open_store(Path(root), "default", url) as store:
             results.put(f"ok:{store.schema_version()}")
@@ -301,23 +300,29 @@ def _first_use(url: str, root: str, start: float, results: multiprocessing.Queue
         results.put(f"failed:{exc}")
 
 
-def test_four_processes_open_a_new_postgresql_store_at_once(
-    postgres_db: str, tmp_path: Path
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_four_processes_open_a_new_store_at_once(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    """The first `accesshive` commands of a new environment may start together (a CI
+    matrix): each creates and migrates the store or waits for the one that does."""
+    url = request.getfixturevalue("postgres_db") if backend == "postgresql" else None
     ctx = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue[str] = ctx.Queue()
-    start = time.time() + 3.0
+    ready = ctx.Barrier(4)
     procs = [
-        ctx.Process(target=_first_use, args=(postgres_db, str(tmp_path), start, results))
+        ctx.Process(target=_first_use, args=(url, str(tmp_path), ready, results))  # type: ignore[attr-defined]
         for _ in range(4)
     ]
     for p in procs:
         p.start()
-    for p in procs:
-        p.join(60)
-    outcomes = sorted(results.get(timeout=5) for _ in procs)
+    try:
+        outcomes = sorted(results.get(timeout=90) for _ in procs)
+    finally:
+        for p in procs:
+            p.join(30)
     assert outcomes == [f"ok:{LATEST}"] * 4
-    with open_store(tmp_path, "default", postgres_db) as store:
+    with open_store(tmp_path, "default", url) as store:
         rows = store._execute("SELECT version FROM schema_version ORDER BY version")
     assert [r[0] for r in rows] == [v for v, _ in MIGRATIONS]  # each migration ran once
 
