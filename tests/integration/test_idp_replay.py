@@ -123,7 +123,7 @@ def serving(repo: Path, source: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}/v2"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine can take long to start Python
         while True:
             try:
                 httpx.get(f"{url}/ServiceProviderConfig", timeout=1)

@@ -131,7 +131,7 @@ class Slapd:
         self._wait()
 
     def _wait(self) -> None:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:

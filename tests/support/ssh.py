@@ -56,7 +56,7 @@ def agent() -> Iterator[dict[str, str]]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while not socket.exists():
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("ssh-agent did not start")
