@@ -36,9 +36,10 @@ class Config:
     origins: Mapping[tuple[str, str], Location]
     """(collection, id) → where it is declared."""
     files: tuple[tuple[str, str], ...]
-    """(display name, sha256) of every file read, sorted: what ``digest`` covers."""
+    """(display name, digest of its meaning) of every file read, sorted: what ``digest``
+    covers (``yamlio.meaning_digest``: comments and layout are not part of it)."""
     digest: str
-    """SHA-256 over every file read: the config digest a plan is bound to."""
+    """SHA-256 over the meaning of every file read: the config digest a plan is bound to."""
     paths: Mapping[str, Path] = field(default_factory=dict)
     """Display name → real path, for placing diagnostics."""
     warnings: tuple[Diagnostic, ...] = ()

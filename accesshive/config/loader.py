@@ -180,7 +180,7 @@ class _Loader:
                 Diagnostic("unreadable", f"cannot read file: {exc.strerror}", Location(name))
             )
             return None
-        self.files[name] = parsed.digest
+        self.files[name] = parsed.meaning
         self.paths[name] = path
         return parsed
 

@@ -13,7 +13,9 @@ file itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +44,11 @@ class ParsedFile:
 
     name: str
     digest: str
+    """SHA-256 of the bytes: what the parse cache is keyed on."""
     data: Any
+    meaning: str = ""
+    """SHA-256 of the data in canonical form (``meaning_digest``): what a plan is bound
+    to, so that comments, key order, quoting and layout do not invalidate a saved plan."""
 
 
 class YamlProblem(Exception):
@@ -84,7 +90,11 @@ def parse_bytes(raw: bytes, name: str) -> ParsedFile:
     digest = hashlib.sha256(raw).hexdigest()
     cached = cache.get(digest)
     if not cache.is_miss(cached):
-        return ParsedFile(name=name, digest=digest, data=cached)
+        meaning = cache.get(digest, MEANING_SCOPE)
+        if not isinstance(meaning, str):
+            meaning = meaning_digest(cached)
+            cache.put(digest, meaning, MEANING_SCOPE)
+        return ParsedFile(name=name, digest=digest, data=cached, meaning=meaning)
     text = _decode(raw, name)
     _check_nesting(text, name)
     try:
@@ -100,7 +110,39 @@ def parse_bytes(raw: bytes, name: str) -> ParsedFile:
         raise YamlProblem(Diagnostic("yaml-syntax", str(exc), Location(name))) from exc
     _check_expansion(data, len(raw), name)
     cache.put(digest, data)
-    return ParsedFile(name=name, digest=digest, data=data)
+    meaning = meaning_digest(data)
+    cache.put(digest, meaning, MEANING_SCOPE)
+    return ParsedFile(name=name, digest=digest, data=data, meaning=meaning)
+
+
+MEANING_SCOPE = "meaning"
+
+
+def meaning_digest(data: Any) -> str:
+    """SHA-256 of YAML data in a canonical form: mappings sorted by key, every scalar
+    tagged with its type (``1``, ``1.0``, ``"1"`` and ``true`` stay four meanings)."""
+    return hashlib.sha256(
+        json.dumps(_canonical(data), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        items = [(_canonical(k), _canonical(v)) for k, v in value.items()]
+        return ["map", sorted(items, key=lambda kv: json.dumps(kv[0], ensure_ascii=False))]
+    if isinstance(value, list | tuple):
+        return ["seq", [_canonical(v) for v in value]]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return ["int", str(value)]
+    if isinstance(value, float):
+        return ["float", repr(value)]
+    if isinstance(value, dt.datetime | dt.date):
+        return [type(value).__name__, value.isoformat()]
+    if isinstance(value, bytes):
+        return ["bytes", value.hex()]
+    return [type(value).__name__, repr(value)]
 
 
 def _decode(raw: bytes, name: str) -> str:
