@@ -104,6 +104,11 @@ def apply(
         result = apply_plan(
             directory, saved, store, as_date(today), actor(), progress, loaded=loaded
         )
+    _report_run(saved, result, fmt)
+
+
+def _report_run(saved: Plan, result: ApplyResult, fmt: str) -> None:
+    """What `apply` and `retry` print of a run, and the exit status it ends with."""
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -263,17 +268,16 @@ def retry(
     store_url: str | None,
 ) -> None:
     """Re-plan one identity against the targets and re-run its failed or stuck steps."""
-    result = retry_identity(
+    retried = retry_identity(
         directory, identity, StoreRef(environment, store_url), as_date(today), actor()
     )
-    if result is None:
-        click.echo(f"{identity}: nothing to retry, every step is done")
+    if retried is None:
+        if fmt == "json":
+            click.echo(json.dumps({"identity": identity, "status": "nothing to retry"}))
+        else:
+            click.echo(f"{identity}: nothing to retry, every step is done")
         return
-    if fmt == "json":
-        click.echo(json.dumps({"status": result.status, "orders": result.states}, indent=2))
-    else:
-        click.echo(f"{identity}: {result.status} ({dict(Counter(result.states.values()))})")
-    if result.failed:
-        sys.exit(EXIT_ERROR)
-    if result.status != "complete":
-        sys.exit(EXIT_WAITING)
+    plan, result = retried
+    if fmt == "text":
+        click.echo(f"Retry of {identity}:")
+    _report_run(plan, result, fmt)

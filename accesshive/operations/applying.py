@@ -284,8 +284,9 @@ def retry_identity(
     today: dt.date,
     actor: str,
     progress: ApplyProgress | None = None,
-) -> ApplyResult | None:
-    """Re-plan one identity against the current state and run its remaining steps.
+) -> tuple[Plan, ApplyResult] | None:
+    """Re-plan one identity against the current state and run its remaining steps: the
+    identity's plan and its run, reported as an apply is.
 
     None when nothing is left to do for it.
     """
@@ -304,4 +305,4 @@ def retry_identity(
     plan = plan_repository(root, today, store=store, loaded=loaded).for_identity(identity)
     if not plan.orders:
         return None
-    return apply_plan(root, plan, store, today, actor, progress, loaded=loaded)
+    return plan, apply_plan(root, plan, store, today, actor, progress, loaded=loaded)

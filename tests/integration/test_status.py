@@ -112,6 +112,9 @@ def test_retrying_one_identity_never_changes_another(repo: Path, store_args: lis
     _refuse_logins(repo)  # fixed: a retry of Grace creates her account
     retried = _run("retry", "grace.hopper", "-C", str(repo), "--today", TODAY, *store_args)
     assert retried.exit_code == 6, retried.output  # her sensitive grants await approval
+    # the same summary as apply: the run, then each order that waits, with its reason
+    assert retried.output.startswith("Retry of grace.hopper:\nApply run ")
+    assert "awaiting_approval" in retried.output and "needs 1 more approval(s)" in retried.output
     assert "grace.hopper" in _wiki_logins(repo)
     after = _by_identity(repo, store_args)
     assert after["grace.hopper"] == "pending"

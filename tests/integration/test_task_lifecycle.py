@@ -144,7 +144,8 @@ def test_retrying_one_identity_cancels_no_other_task(repo: Path) -> None:
     people.write_text(people.read_text().replace("employee_number: 1001", "employee_number: 1011"))
     retried = _run("retry", "ada.lovelace", "-C", str(repo), "--today", TODAY)
     assert retried.exit_code == 0, retried.output
-    assert "ada.lovelace: complete" in retried.output  # a run of Ada's plan alone
+    assert retried.output.startswith("Retry of ada.lovelace:\nApply run ")  # Ada's alone
+    assert ": complete (" in retried.output and "{" not in retried.output
     (still,) = [t for t in _tasks(repo, []) if t["id"] == task["id"]]
     assert still["state"] == "open"
 
