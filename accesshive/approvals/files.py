@@ -35,7 +35,22 @@ class _File(BaseModel):
 
 
 def approvals_path(root: Path, plan_digest: str) -> Path:
-    return root / "approvals" / f"{plan_digest}.yaml"
+    """Where the plan's approvals are kept, refused when a symbolic link takes it out of
+    the repository: a pull request could otherwise add ``approvals/<digest>.yaml`` as a
+    link to a file of the reviewer's (``~/.ssh/authorized_keys``), which `approve` would
+    then overwrite, or make apply read approvals from anywhere."""
+    path = root / "approvals" / f"{plan_digest}.yaml"
+    inside = root.resolve()
+    real = path.resolve()
+    if real != inside and inside not in real.parents:
+        link = next(
+            (p for p in (root / "approvals", path) if p.is_symlink()), root / "approvals"
+        )
+        raise ApprovalError(
+            f"{link} is a symbolic link out of the repository (to {real}): approvals are "
+            "read and written only inside it; remove the link"
+        )
+    return path
 
 
 def read_approvals(path: Path) -> list[Approval]:

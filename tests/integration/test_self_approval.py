@@ -238,3 +238,36 @@ def test_a_plan_naming_another_author_than_the_pull_request_is_refused(
         read.output
     )
     assert _verdict(repo, plan_file)["approvers"] == []  # nothing was recorded
+
+
+# ---------------------------------------------------------------------------- links
+
+
+@pytest.mark.parametrize("linked", ["file", "directory"])
+def test_an_approvals_link_out_of_the_repository_is_refused_and_nothing_written(
+    repo: Path, linked: str
+) -> None:
+    """A pull request adds approvals/<digest>.yaml (or approvals/) as a link to a file of
+    the reviewer's: approve refuses it and the file outside is untouched."""
+    plan_file = _plan(repo, "--author", "alice-gh")
+    outside = repo.parent / "outside"
+    outside.mkdir()
+    victim = outside / "authorized_keys"
+    victim.write_text("ssh-ed25519 AAAA precious\n")
+    digest = read_plan(plan_file).digest
+    if linked == "file":
+        (repo / "approvals").mkdir()
+        (repo / "approvals" / f"{digest}.yaml").symlink_to(victim)
+        link = repo / "approvals" / f"{digest}.yaml"
+    else:
+        (outside / f"{digest}.yaml").symlink_to(victim)
+        (repo / "approvals").symlink_to(outside)
+        link = repo / "approvals"
+    key = repo.parent / "keys" / "bob"
+    args = ["approve", str(plan_file), "--order", _gate(plan_file), "--key", str(key)]
+    refused = _run(*args, "--as", "bob", "-C", str(repo))
+    assert refused.exit_code != 0
+    assert f"{link} is a symbolic link out of the repository" in refused.output
+    assert victim.read_text() == "ssh-ed25519 AAAA precious\n"
+    shown = _run("approvals", "verify", str(plan_file), "-C", str(repo))
+    assert "symbolic link out of the repository" in shown.output
