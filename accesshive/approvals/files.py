@@ -17,6 +17,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from accesshive.approvals.model import Approval
 from accesshive.config.yamlio import YamlProblem, parse_file
 from accesshive.errors import ApprovalError
+from accesshive.repo_paths import link_out_of
 
 
 class _Entry(BaseModel):
@@ -36,16 +37,12 @@ class _File(BaseModel):
 
 def approvals_path(root: Path, plan_digest: str) -> Path:
     """Where the plan's approvals are kept, refused when a symbolic link takes it out of
-    the repository: a pull request could otherwise add ``approvals/<digest>.yaml`` as a
-    link to a file of the reviewer's (``~/.ssh/authorized_keys``), which `approve` would
-    then overwrite, or make apply read approvals from anywhere."""
+    the repository (``repo_paths``): `approve` would overwrite the link's target, and
+    apply would read approvals from anywhere."""
     path = root / "approvals" / f"{plan_digest}.yaml"
-    inside = root.resolve()
-    real = path.resolve()
-    if real != inside and inside not in real.parents:
-        link = next(
-            (p for p in (root / "approvals", path) if p.is_symlink()), root / "approvals"
-        )
+    found = link_out_of(root, path)
+    if found:
+        link, real = found
         raise ApprovalError(
             f"{link} is a symbolic link out of the repository (to {real}): approvals are "
             "read and written only inside it; remove the link"

@@ -18,7 +18,13 @@ from accesshive.approvals.model import OrderApproval
 from accesshive.approvals.operations import check as check_approvals
 from accesshive.config import Config, load_config
 from accesshive.config.structure import suggest
-from accesshive.errors import ConnectorError, ForgedPlanError, PlanError, StalePlanError
+from accesshive.errors import (
+    ConnectorError,
+    ForgedPlanError,
+    PlanError,
+    StalePlanError,
+    StoreError,
+)
 from accesshive.operations._common import Loaded, StoreRef, load_and_expand
 from accesshive.operations.planning import plan_repository
 from accesshive.operations.promotion import require_promotion
@@ -26,6 +32,7 @@ from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps
 from accesshive.plan.states import OrderState
+from accesshive.repo_paths import link_out_of
 from accesshive.store import OrderEvent, Store, Task
 from accesshive.sync import read_source
 from accesshive.tasks import tasks_csv, tasks_markdown
@@ -186,6 +193,15 @@ def _read_into(config: Config, store: Store, sources: set[str]) -> None:
 
 def _write_task_files(root: Path, run_id: int, tasks: list[Task]) -> Path:
     out = root / ".accesshive" / "runs" / str(run_id)
+    for name in ("tasks.csv", "tasks.md"):
+        found = link_out_of(root, out / name)
+        if found:
+            raise StoreError(
+                f"{found[0]} is a symbolic link out of the repository (to {found[1]}): "
+                "the task files are written only inside it, so they were not written; the "
+                "run and its tasks are recorded in the store (`accesshive tasks list`); "
+                "remove the link"
+            )
     out.mkdir(parents=True, exist_ok=True)
     (out / "tasks.csv").write_text(tasks_csv(tasks), encoding="utf-8")
     (out / "tasks.md").write_text(tasks_markdown(tasks), encoding="utf-8")

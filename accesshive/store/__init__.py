@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from accesshive.errors import StoreError
+from accesshive.repo_paths import link_out_of
 from accesshive.store.base import LockInfo, OrderEvent, SnapshotInfo, Store, Task
 
 DEFAULT_ENVIRONMENT = "default"
@@ -35,6 +37,7 @@ def open_store(root: Path, environment: str = DEFAULT_ENVIRONMENT, url: str | No
             path = path if path.is_absolute() else root / path
         else:
             path = root / ".accesshive" / f"{environment}.db"
+            _refuse_link_out(root, path)
         store = SQLiteStore(path, environment)
     try:
         store.migrate()
@@ -53,3 +56,17 @@ __all__ = [
     "Task",
     "open_store",
 ]
+
+
+def _refuse_link_out(root: Path, path: Path) -> None:
+    """The default store lives in the repository's ``.accesshive/``; a link there that
+    leads out of it (added by a pull request) would put the store, and the files written
+    beside it, wherever it points (``repo_paths``)."""
+    found = link_out_of(root, path)
+    if found:
+        link, real = found
+        raise StoreError(
+            f"{link} is a symbolic link out of the repository (to {real}): the default "
+            "store is kept only inside it; remove the link, or name a store elsewhere "
+            "with --store (ACCESSHIVE_STORE)"
+        )
