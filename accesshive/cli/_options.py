@@ -318,7 +318,9 @@ def failure(exc: BaseException, as_json: bool) -> Failure | None:
     if isinstance(exc, Failure):
         return exc
     if isinstance(exc, click.UsageError):
-        path = exc.ctx.command_path if exc.ctx is not None else "accesshive"
+        words = exc.ctx.command_path.split()[1:] if exc.ctx is not None else []
+        path = " ".join(["accesshive", *words])
+        exc.message = runnable(exc.message)
         return Failure(
             "usage", exc.format_message(), exc.exit_code, as_json, f"`{path} --help`", usage=exc
         )
@@ -394,6 +396,7 @@ class AccessHiveGroup(click.Group):
         return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
+        _WHERE.set(())  # a run's hints name its own repository, never an earlier run's
         try:
             return super().invoke(ctx)
         except Exception as exc:
