@@ -98,7 +98,7 @@ def repository_options(
             "-C",
             "--dir",
             "directory",
-            type=click.Path(file_okay=False, path_type=Path),
+            type=click.Path(file_okay=False, exists=True, path_type=Path),
             default=None,
             metavar="DIR",
             help=help_text + help_more,
@@ -320,7 +320,7 @@ def failure(exc: BaseException, as_json: bool) -> Failure | None:
     if isinstance(exc, click.UsageError):
         words = exc.ctx.command_path.split()[1:] if exc.ctx is not None else []
         path = " ".join(["accesshive", *words])
-        exc.message = runnable(exc.message)
+        exc.message = _shorten(runnable(exc.message))  # type: ignore[misc]  # shown next
         return Failure(
             "usage", exc.format_message(), exc.exit_code, as_json, f"`{path} --help`", usage=exc
         )
@@ -343,6 +343,15 @@ def failure(exc: BaseException, as_json: bool) -> Failure | None:
         where = f"{exc.filename}: " if exc.filename else ""
         return Failure("file", f"{where}{exc.strerror}", EXIT_ERROR, as_json)
     return None
+
+
+_LONG_WORD = re.compile(r"\S{80,}")
+
+
+def _shorten(message: str) -> str:
+    """A usage error quotes the value it refused: a 5,000-digit one is cut, so the error
+    stays one readable line."""
+    return _LONG_WORD.sub(lambda m: f"{m.group()[:40]}…({len(m.group())} characters)", message)
 
 
 def wants_json(args: list[str]) -> bool:
