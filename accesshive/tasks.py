@@ -106,6 +106,7 @@ def tasks_csv(tasks: Iterable[Task]) -> str:
 
 def tasks_markdown(tasks: Iterable[Task]) -> str:
     """The checklist for source owners; names are Markdown-escaped, one task per item."""
+    tasks = list(tasks)
     lines = ["# Manual provisioning tasks", ""]
     by_source: dict[str, list[Task]] = {}
     for t in tasks:
@@ -120,8 +121,11 @@ def tasks_markdown(tasks: Iterable[Task]) -> str:
                 box = "x" if t.state == "verified" else " "
                 lines.append(f"- [{box}] `{t.id}` {md(t.description)}")
         lines.append("")
-    lines.append(
-        "When done, run `accesshive tasks done ID --by NAME`, or send a new export: "
-        "the next sync verifies what it shows."
-    )
+    first_open = next((t.id for t in tasks if t.state == "open"), None)
+    if first_open is not None:
+        # a real id, so the command runs as printed (--by defaults to whoever runs it)
+        lines.append(
+            f"When a task is done, run `accesshive tasks done {first_open}` (with that task's "
+            "id), or send a new export: the next sync verifies what it shows."
+        )
     return "\n".join(lines) + "\n"

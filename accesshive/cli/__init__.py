@@ -1,8 +1,9 @@
 """The ``accesshive`` command line: parse options, call one operation, render the result.
 
-No business logic lives here. Errors: only ``AccessHiveError`` is caught (and
-printed as ``Error: ...`` with its exit code); anything else is a bug and keeps
-its traceback.
+No business logic lives here. Errors are handled once, by ``AccessHiveGroup``
+(``_options``): ``AccessHiveError``, usage errors and unreadable or unwritable paths are
+printed as ``Error: ...`` (a JSON object on stdout with ``--format json``) with their exit
+code; anything else is a bug and keeps its traceback.
 
 This module owns the ``main`` group (the ``accesshive`` console script) and nothing
 else: each command lives in the private module of its group, and is added here.
@@ -30,6 +31,7 @@ from accesshive.cli._approvals import approvals, approve
 from accesshive.cli._audit import audit
 from accesshive.cli._cache import cache_group
 from accesshive.cli._identities import import_, scim
+from accesshive.cli._options import AccessHiveGroup, no_color_option
 from accesshive.cli._plan import graph, plan, schema, show, validate
 from accesshive.cli._report import promote_command, report
 from accesshive.cli._state import state, sync_command
@@ -37,14 +39,23 @@ from accesshive.cli._tasks import tasks
 from accesshive.cli._vault import vault
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=AccessHiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="accesshive")
 def main() -> None:
     """accesshive: identity provisioning as code.
 
     Declare identities, roles, access profiles and lifecycle states in YAML;
     plan the provisioning orders against the real systems; apply exactly that plan.
+
+    Every command that reads a config repository takes it as -C DIR (default: the
+    current directory); commands whose subject is the repository (validate, plan,
+    sync, status, report ...) also take it as the argument DIR. With --format json,
+    errors are a JSON object on stdout: {"error": {"kind", "message", "hint",
+    "exit_code"}}. NO_COLOR or --no-color turns colours off.
     """
+
+
+main.params.append(no_color_option)
 
 
 for _command in (

@@ -23,6 +23,9 @@ from accesshive.cli._options import (
     dir_option,
     format_option,
     handles_errors,
+    hints_point_at,
+    repository_options,
+    runnable,
     store_options,
     today_option,
 )
@@ -45,7 +48,7 @@ from accesshive.render.describe import summary_line
 
 @click.command()
 @click.argument("target", required=False, type=click.Path(path_type=Path), default=None)
-@dir_option("The config repository (when TARGET is a plan file).")
+@dir_option()
 @click.option(
     "--auto-approve",
     is_flag=True,
@@ -71,13 +74,22 @@ def apply(
     store = StoreRef(environment, store_url)
     loaded: Loaded | None = None  # a saved plan: apply loads the repository to check it
     if target is not None and target.is_file():
+        if auto_approve:
+            raise click.UsageError(
+                f"--auto-approve plans and applies a repository; '{target}' is a plan file "
+                "(apply it without --auto-approve)"
+            )
         saved = read_plan(target)
     else:
-        directory = target or directory
+        if target is not None and not target.exists():
+            raise click.BadParameter(f"'{target}' does not exist", param_hint="TARGET")
+        if target is not None:
+            directory = target
+            hints_point_at(directory)
         if not auto_approve:
             raise click.UsageError(
-                "give a saved plan (accesshive plan --out plan.json), or --auto-approve to "
-                "plan and apply in one go"
+                "give a saved plan (`accesshive plan --out plan.json`, then `accesshive "
+                "apply plan.json`), or --auto-approve to plan and apply in one go"
             )
         loaded = load_and_expand(directory, as_date(today), store.environment)
         saved = plan_repository(directory, as_date(today), store=store, loaded=loaded)
@@ -153,12 +165,12 @@ def _print_apply(saved: Plan, result: ApplyResult) -> None:
             or state == OrderState.AWAITING_APPROVAL
             or (state == OrderState.PENDING and order.id in result.messages)
         ):
-            message = result.messages.get(order.id, "")
+            message = runnable(result.messages.get(order.id, ""))
             click.echo(f"  {state:<18} {summary_line(order)}  [{order.id}]\n{'':<20}{message}")
     if result.tasks:
         click.echo(
-            f"{len(result.tasks)} manual task(s) for source owners: `accesshive tasks list "
-            "--format markdown`"
+            f"{len(result.tasks)} manual task(s) for source owners: "
+            + runnable("`accesshive tasks list --format markdown`")
         )
     if result.failed:
         _print_sources(saved, result)
@@ -185,17 +197,7 @@ def _print_sources(saved: Plan, result: ApplyResult) -> None:
 
 
 @click.command()
-@click.argument(
-    "repository", required=False, type=click.Path(file_okay=False, path_type=Path), default=None
-)
-@click.option(
-    "-C",
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The config repository (or give it as REPOSITORY; default: the current directory).",
-)
+@repository_options(not_dir_hint="an identity is named with --identity ID")
 @click.option(
     "--identity",
     "-i",
@@ -208,8 +210,7 @@ def _print_sources(saved: Plan, result: ApplyResult) -> None:
 @store_options
 @handles_errors
 def status(
-    repository: Path | None,
-    directory: Path | None,
+    directory: Path,
     identity: str | None,
     fmt: str,
     today: dt.datetime | None,
@@ -217,19 +218,8 @@ def status(
     store_url: str | None,
 ) -> None:
     """Provisioning status per identity (pending, provisioned, error) of the config
-    repository REPOSITORY (or -C DIR); with --identity ID, each step of its flow."""
-    if repository is not None and directory is not None:
-        raise click.UsageError(
-            f"give the repository once: '{repository}' or -C '{directory}' "
-            "(an identity is named with --identity ID)"
-        )
-    root = repository or directory or Path(".")
-    if repository is not None and not repository.is_dir():
-        raise click.BadParameter(
-            f"'{repository}' is not a directory (an identity is named with --identity ID)",
-            param_hint="REPOSITORY",
-        )
-    statuses = identity_status(root, StoreRef(environment, store_url), as_date(today))
+    repository DIR (or -C DIR); with --identity ID, each step of its flow."""
+    statuses = identity_status(directory, StoreRef(environment, store_url), as_date(today))
     if identity is not None:
         statuses = [s for s in statuses if s.identity == identity]
         if not statuses:
@@ -254,7 +244,7 @@ def status(
 
 @click.command()
 @click.argument("identity")
-@dir_option("The config repository.")
+@dir_option()
 @format_option("text", "json")
 @today_option
 @store_options

@@ -99,7 +99,9 @@ def approvals_verify(
 @approvals.command(name="from-github")
 @click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--repo", required=True, help="OWNER/NAME of the repository.")
-@click.option("--pr", "number", type=int, required=True, help="The pull request number.")
+@click.option(
+    "--pr", "number", type=click.IntRange(min=1), required=True, help="The pull request number."
+)
 @click.option(
     "--api-url",
     default="https://api.github.com",

@@ -12,7 +12,13 @@ import click
 from accesshive.audit.export import to_cef, to_jsonl
 from accesshive.audit.forward import forward
 from accesshive.audit.verify import verify_log
-from accesshive.cli._options import format_option, handles_errors, repo_argument, store_options
+from accesshive.cli._options import (
+    OutputFile,
+    format_option,
+    handles_errors,
+    repo_argument,
+    store_options,
+)
 from accesshive.errors import EXIT_ERROR
 from accesshive.operations import StoreRef
 
@@ -62,7 +68,7 @@ def audit_verify(directory: Path, fmt: str, environment: str | None, store_url: 
 @repo_argument
 @click.option("--since", default=None, help="Only entries at or after this ISO time.")
 @format_option("jsonl", "cef")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--out", type=OutputFile(), default=None, help="Write the entries here.")
 @store_options
 @handles_errors
 def audit_export(
@@ -87,7 +93,7 @@ def audit_export(
 @audit.command(name="forward")
 @repo_argument
 @click.option("--url", required=True, help="The SIEM webhook (token from ACCESSHIVE_SIEM_TOKEN).")
-@click.option("--batch-size", type=int, default=200, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=200, show_default=True)
 @store_options
 @handles_errors
 def audit_forward(

@@ -51,7 +51,7 @@ def scim_token_create(
 @scim.command(name="serve")
 @click.option("--source", "source_id", required=True, help="The identity source (kind scim).")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8787, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8787, show_default=True)
 @dir_option()
 @store_options
 @handles_errors

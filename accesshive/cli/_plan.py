@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ import click
 
 from accesshive.approvals.model import OrderApproval
 from accesshive.cli._options import (
+    OutputFile,
     actor,
     as_date,
     format_option,
@@ -24,12 +26,13 @@ from accesshive.cli._options import (
     print_diagnostics,
     progress_option,
     repo_argument,
+    runnable,
     stage_reporter,
     store_options,
     today_option,
 )
 from accesshive.config.schema import SchemaTarget, json_schema
-from accesshive.errors import EXIT_CHANGES, EXIT_ERROR
+from accesshive.errors import EXIT_CHANGES, ConfigError
 from accesshive.operations import (
     StoreRef,
     approval_verdicts,
@@ -64,9 +67,9 @@ def validate(
 ) -> None:
     """Check a config repository; exit 1 on any problem. Changes nothing."""
     result = validate_repository(directory, as_date(today), environment, stage_reporter(progress))
-    print_diagnostics(result.diagnostics, fmt, ok=result.ok)
     if not result.ok:
-        sys.exit(EXIT_ERROR)
+        raise ConfigError(result.diagnostics)  # shown, text or JSON, by the error handler
+    print_diagnostics(result.diagnostics, fmt, ok=result.ok)
     if fmt == "text" and result.config is not None:
         c = result.config
         click.secho(
@@ -101,7 +104,7 @@ def _render_plan(
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Plan against this snapshot file (JSON/YAML) instead of the stored one.",
 )
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan here.")
+@click.option("--out", type=OutputFile(), help="Save the plan here.")
 @format_option("text", "json", "markdown")
 @click.option(
     "--detailed-exitcode",
@@ -155,9 +158,8 @@ def plan(
         record_plan(directory, result, StoreRef(environment, store_url), actor(), text)
     _render_plan(result, fmt, text, out)
     if out is not None and fmt == "text":
-        click.echo(
-            f"Saved plan {result.digest[:16]} to {out}; apply it with `accesshive apply {out}`."
-        )
+        hint = runnable(f"`accesshive apply {shlex.quote(str(out))}`")
+        click.echo(f"Saved plan {result.digest[:16]} to {out}; apply it with {hint}.")
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
 
@@ -171,6 +173,7 @@ def plan(
     "directory",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
+    metavar="DIR",
     help="The config repository: the Markdown then says which gated orders are approved "
     "(its approvals/ file and approvals recorded from GitHub) and what is missing.",
 )

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from accesshive.cli._options import (
+    OutputFile,
     actor,
     as_date,
     format_option,
@@ -34,8 +35,14 @@ from accesshive.render.report import headline, render_report_html, render_report
     multiple=True,
     help="Exit 7 when the report finds this (repeatable).",
 )
-@click.option("--stale-days", type=int, default=7, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--stale-days",
+    type=click.IntRange(min=0),
+    default=7,
+    show_default=True,
+    help="Approvals and tasks waiting longer than this many days are stale.",
+)
+@click.option("--out", type=OutputFile(), default=None, help="Write the report here.")
 @today_option
 @store_options
 @handles_errors

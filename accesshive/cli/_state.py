@@ -15,9 +15,10 @@ from accesshive.cli._options import (
     format_option,
     handles_errors,
     repo_argument,
+    runnable,
     store_options,
 )
-from accesshive.errors import SyncError
+from accesshive.errors import EXIT_PARTIAL, SyncError
 from accesshive.operations import StoreRef, state_report, sync_repository, unlock
 
 
@@ -59,6 +60,8 @@ def sync_command(
     failed = [r for r in results if not r.ok]
     if fmt == "json":
         click.echo(json.dumps([r.to_json() for r in results], indent=2, sort_keys=True))
+        if failed:  # each failure is in the JSON already: one document on stdout
+            sys.exit(EXIT_PARTIAL)
     else:
         for r in results:
             if r.ok:
@@ -97,7 +100,7 @@ def state_show(directory: Path, fmt: str, environment: str | None, store_url: st
             f"{snap.fingerprint[:12]}"
         )
     if not report.snapshots:
-        click.echo("  no snapshots yet: run `accesshive sync`")
+        click.echo("  no snapshots yet: run " + runnable("`accesshive sync`"))
     click.echo(f"open manual tasks: {report.open_tasks}")
 
 

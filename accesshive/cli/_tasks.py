@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from accesshive.cli._options import format_option, handles_errors, repo_argument, store_options
+from accesshive.cli._options import (
+    actor,
+    dir_option,
+    format_option,
+    handles_errors,
+    repo_argument,
+    runnable,
+    store_options,
+)
 from accesshive.operations import StoreRef, complete_task, list_tasks
 from accesshive.tasks import tasks_csv, tasks_markdown
 
@@ -33,7 +41,7 @@ def tasks_list(
     elif fmt == "csv":
         click.echo(tasks_csv(found), nl=False)
     elif fmt == "markdown":
-        click.echo(tasks_markdown(found), nl=False)
+        click.echo(runnable(tasks_markdown(found)), nl=False)
     elif not found:
         click.echo("No open manual tasks.")
     else:
@@ -44,14 +52,19 @@ def tasks_list(
 
 
 @tasks.command(name="done")
-@repo_argument
 @click.argument("task_id")
-@click.option("--by", required=True, help="Who performed the task.")
+@dir_option()
+@click.option(
+    "--by",
+    default=None,
+    help="Who performed the task (default: you: $ACCESSHIVE_ACTOR, $GITHUB_ACTOR or your login).",
+)
 @store_options
 @handles_errors
 def tasks_done(
-    directory: Path, task_id: str, by: str, environment: str | None, store_url: str | None
+    task_id: str, directory: Path, by: str | None, environment: str | None, store_url: str | None
 ) -> None:
-    """Mark a manual task done (recorded in the audit log)."""
+    """Mark the manual task TASK_ID done (recorded in the audit log)."""
+    by = by or actor()
     task = complete_task(directory, StoreRef(environment, store_url), task_id, by)
     click.echo(f"{task.id} marked done by {by}")

@@ -10,6 +10,7 @@ import click
 
 from accesshive.cli._options import (
     F,
+    OutputFile,
     actor,
     dir_option,
     format_option,
@@ -123,7 +124,7 @@ def vault_list(directory: Path, vault_name: str | None, fmt: str) -> None:
 @_vault_args
 @click.option(
     "--key-out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     default=None,
     help="Where to write the new keyring when the key comes from the environment.",
 )

@@ -11,6 +11,7 @@ is an error, never a silently empty userName.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -128,6 +129,8 @@ def compile_template(text: str) -> jinja2.Template:
         template = ENV.bound(text)  # with the sandbox's limits
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(f"template syntax error: {exc.message}") from exc
+    except ValueError as exc:  # jinja's lexer: a number literal past int()'s digit limit
+        raise TemplateProblem(_literal_problem(exc)) from exc
     # jinja keeps a template's globals as a ChainMap over the environment's, and copies
     # them into a new dict on every render: through the ChainMap, that copy was half of
     # each render. Nothing changes the globals after this, so one plain dict serves.
@@ -142,6 +145,20 @@ def variables(text: str) -> frozenset[str]:
         return frozenset(meta.find_undeclared_variables(ENV.parse(text)))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(f"template syntax error: {exc.message}") from exc
+    except ValueError as exc:
+        raise TemplateProblem(_literal_problem(exc)) from exc
+
+
+def _literal_problem(exc: ValueError) -> str:
+    """What jinja's lexer raising ``ValueError`` means for the user: Python refuses to read
+    an integer of more than ``sys.get_int_max_str_digits()`` digits (a guard against
+    quadratic-time conversion), and jinja lets that escape instead of a syntax error."""
+    digits = re.search(r"value has (\d+) digits", str(exc))
+    size = f"{digits.group(1)} digits" if digits else "too many digits"
+    return (
+        f"template syntax error: a number literal of {size}; the limit is "
+        f"{sys.get_int_max_str_digits()}"
+    )
 
 
 def identity_context(identity_id: str, identity: Identity) -> dict[str, Any]:
@@ -187,7 +204,7 @@ def fast_expression(text: str) -> str | None:
     """
     try:
         tree = ENV.parse(text)
-    except jinja2.TemplateSyntaxError:
+    except (jinja2.TemplateSyntaxError, ValueError):
         return None
     if sum(1 for _ in tree.find_all(nodes.Name)) > FAST_MAX_READS:
         return None

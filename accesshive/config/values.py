@@ -22,6 +22,12 @@ _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The integers every target holds: SQL BIGINT, SCIM and JSON integers as most servers
+read them, LDAP INTEGER in practice. A value outside is refused by ``validate`` rather
+than left for a target to overflow (or truncate) at apply."""
+
+
 class ValueProblem(ValueError):
     """A value does not fit its declared type; the message is meant for users."""
 
@@ -55,8 +61,11 @@ def coercer(spec: AttributeSpec) -> Callable[[Any], Any]:
         return lambda value: value if type(value) is str and match(value) else coerce(value, spec)
     if spec.type == "integer":
         # rendered templates give text; a plain run of digits is what int() reads alike
+        # (18 digits always fit 64 bits; longer ones go through the range check)
         return lambda value: (
-            int(value) if type(value) is str and value.isdecimal() else coerce(value, spec)
+            int(value)
+            if type(value) is str and value.isdecimal() and len(value) <= 18
+            else coerce(value, spec)
         )
     return lambda value: coerce(value, spec)
 
@@ -66,14 +75,17 @@ def _coerce_one(value: Any, spec: AttributeSpec) -> Any:
     if kind == "integer":
         if isinstance(value, bool) or not (isinstance(value, int) or _INT.match(str(value))):
             raise ValueProblem(f"must be an integer, got {_show(value)}")
-        return int(value)
+        return _int64(value)
     if kind == "number":
         if isinstance(value, bool):
             raise ValueProblem(f"must be a number, got {_show(value)}")
         try:
-            return float(value)
-        except (TypeError, ValueError):
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
             raise ValueProblem(f"must be a number, got {_show(value)}") from None
+        if number in (float("inf"), float("-inf")):
+            raise ValueProblem("is a number too large for any target")
+        return number
     if kind == "boolean":
         return _boolean(value)
     if kind == "date":
@@ -89,6 +101,28 @@ def _coerce_one(value: Any, spec: AttributeSpec) -> Any:
     if spec.max_length is not None and len(text) > spec.max_length:
         raise ValueProblem(f"is {len(text)} characters long; the limit is {spec.max_length}")
     return text
+
+
+def _int64(value: int | str) -> int:
+    """``value`` as an int, if it fits 64 bits; digits are counted before ``int()`` reads
+    them (Python refuses more than 4,300, with a ``ValueError`` that is no user's message)."""
+    if isinstance(value, str) and len(value.lstrip("+-").lstrip("0")) > 19:
+        digits = len(value.lstrip("+-").lstrip("0"))
+        raise ValueProblem(f"is an integer of {digits} digits; no target holds more than 64 bits")
+    number = int(value)
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise ValueProblem(
+            f"is an integer of {_digits(number)} digits; no target holds more than 64 bits "
+            f"({INT64_MIN} to {INT64_MAX})"
+        )
+    return number
+
+
+def _digits(number: int) -> int:
+    """Decimal digits of ``number``, without ``str()`` (refused past 4,300 digits)."""
+    size = abs(number)
+    estimate = max(1, int(size.bit_length() * 0.30103))
+    return estimate + 1 if size >= 10**estimate else estimate
 
 
 def _boolean(value: Any) -> bool:
@@ -134,7 +168,7 @@ def normalize(value: Any, spec: AttributeSpec | None) -> Any:
     if spec.type in ("integer", "number"):
         try:
             return float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return value
     if isinstance(value, str) and not spec.case_exact:
         return " ".join(value.split()).casefold()
@@ -142,5 +176,7 @@ def normalize(value: Any, spec: AttributeSpec | None) -> Any:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**60:
+        return f"an integer of {_digits(value)} digits"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

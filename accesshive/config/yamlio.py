@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,8 @@ def parse_bytes(raw: bytes, name: str) -> ParsedFile:
         raise YamlProblem(_marked(exc, name, "yaml-syntax", problem)) from exc
     except YAMLError as exc:
         raise YamlProblem(Diagnostic("yaml-syntax", str(exc), Location(name))) from exc
+    except ValueError as exc:  # int() past its digit limit, inside the constructor
+        raise YamlProblem(_huge_number(text, name)) from exc
     _check_expansion(data, len(raw), name)
     cache.put(digest, data)
     meaning = meaning_digest(data)
@@ -214,6 +217,28 @@ def _check_expansion(data: Any, size: int, name: str) -> None:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
+
+
+_LONG_NUMBER = re.compile(r"[0-9][0-9_]*")
+
+
+def _huge_number(text: str, name: str) -> Diagnostic:
+    """Where the constructor's ``ValueError`` comes from: Python reads integers of at most
+    ``sys.get_int_max_str_digits()`` digits (a guard against quadratic-time conversion),
+    and the YAML loader lets that escape without a position; the longest run of digits in
+    the file is the culprit."""
+    limit = sys.get_int_max_str_digits()
+    longest = max(_LONG_NUMBER.finditer(text), key=lambda m: len(m.group()), default=None)
+    if longest is None:  # pragma: no cover - only a digit run can make int() refuse
+        return Diagnostic("yaml-syntax", "a value cannot be read", Location(name))
+    line = text.count("\n", 0, longest.start()) + 1
+    column = longest.start() - (text.rfind("\n", 0, longest.start()) + 1) + 1
+    return Diagnostic(
+        "number-too-large",
+        f"a number of {len(longest.group().replace('_', ''))} digits; the limit is {limit}",
+        Location(name, (), line, column),
+        hint="quote it if it is text (no system holds an integer this large)",
+    )
 
 
 def _marked(exc: MarkedYAMLError, name: str, code: str, message: str) -> Diagnostic:

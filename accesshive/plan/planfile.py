@@ -42,6 +42,8 @@ def read_plan(path: Path) -> Plan:
         raise PlanFileError(f"cannot read plan {path}: {exc.strerror}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PlanFileError(f"{path} is not a plan file (not JSON: {exc})") from exc
+    except (ValueError, RecursionError) as exc:  # a number past int()'s limit; deep nesting
+        raise PlanFileError(f"{path} is not a plan file (unreadable JSON: {exc})") from exc
     return from_json(data, str(path))
 
 
@@ -50,20 +52,27 @@ def from_json(data: Any, name: str) -> Plan:
         raise PlanFileError(f"{name} is not an accesshive plan (no plan_digest)")
     version = data.get("format_version")
     if version != FORMAT_VERSION:
+        small = isinstance(version, int) and abs(version) < 10**12  # repr() of a huge int fails
+        shown = version if small or (isinstance(version, str) and len(version) < 40) else "?"
         raise PlanFileError(
-            f"{name} has plan format {version}; this accesshive reads format {FORMAT_VERSION}"
+            f"{name} has plan format {shown}; this accesshive reads format {FORMAT_VERSION}"
             " — plan again with this version"
         )
     try:
         plan = _rebuild(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PlanFileError(f"{name} is malformed ({exc!r}); plan again") from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PlanFileError(f"{name} is malformed ({_brief(exc)}); plan again") from exc
     if plan.digest != data["plan_digest"]:
         raise PlanFileError(
             f"{name} was modified after it was written: its content does not match its "
             f"plan_digest {str(data['plan_digest'])[:12]}; plan again instead of editing it"
         )
     return plan
+
+
+def _brief(exc: Exception) -> str:
+    text = repr(exc)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _rebuild(data: dict[str, Any]) -> Plan:

@@ -169,12 +169,12 @@ def test_cli_tasks_done_is_audited(repo: Path) -> None:
     runner = CliRunner()
     listed = runner.invoke(main, ["tasks", "list", str(repo)])
     assert "T-9  [open]  badges (facilities): revoke hq" in listed.output
-    done = runner.invoke(main, ["tasks", "done", str(repo), "T-9", "--by", "Fatima"])
+    done = runner.invoke(main, ["tasks", "done", "T-9", "-C", str(repo), "--by", "Fatima"])
     assert done.exit_code == 0, done.output
     with open_store(repo) as store:
         assert store.audit_log()[-1]["event"] == "task_done"
         assert store.audit_log()[-1]["actor"] == "Fatima"
-    missing = runner.invoke(main, ["tasks", "done", str(repo), "T-404", "--by", "x"])
+    missing = runner.invoke(main, ["tasks", "done", "T-404", "-C", str(repo), "--by", "x"])
     assert missing.exit_code == 1
     assert "no manual task 'T-404'" in missing.output
 

@@ -1,0 +1,135 @@
+"""What the CLI prints around its results: errors as JSON with ``--format json``, colours
+only where wanted (``NO_COLOR``, ``--no-color``, never on a pipe), and the repository
+convention as ``--help`` documents it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from accesshive.cli import main
+from tests.conftest import EXAMPLES, FIXTURES
+
+ANSI = "\x1b["
+TODAY = ["--today", "2026-11-29"]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    shutil.copytree(EXAMPLES / "quickstart", tmp_path / "repo")
+    return tmp_path / "repo"
+
+
+def _error(args: list[str]) -> tuple[dict[str, object], int, str]:
+    result = CliRunner().invoke(main, args)
+    body = json.loads(result.stdout)  # the whole of stdout is one JSON document
+    assert set(body["error"]) == {"kind", "message", "hint", "exit_code"}, body
+    assert body["error"]["exit_code"] == result.exit_code
+    assert "Error:" not in result.stdout
+    return body["error"], result.exit_code, result.stderr
+
+
+def test_errors_are_one_json_object_with_format_json(repo: Path, tmp_path: Path) -> None:
+    missing_plan, code, _ = _error(["apply", str(tmp_path / "nope.json"), "--format", "json"])
+    assert (missing_plan["kind"], code) == ("usage", 2)
+    assert "does not exist" in str(missing_plan["message"])
+
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    unreadable, code, _ = _error(["apply", str(garbage), "-C", str(repo), "--format", "json"])
+    assert (unreadable["kind"], code) == ("plan_file", 1)
+    assert "garbage.json" in str(unreadable["message"])
+
+    source, code, stderr = _error(["sync", str(repo), "--format=json", "--source", "nosuch"])
+    assert (source["kind"], code) == ("connector", 1)
+    assert "nosuch" in str(source["message"])
+    assert "Error:" not in stderr
+
+    broken = FIXTURES / "broken" / "dangling_role"
+    config, code, _ = _error(["plan", str(broken), "--format", "json", *TODAY])
+    assert (config["kind"], code) == ("config", 1)
+    result = CliRunner().invoke(main, ["plan", str(broken), "--format", "json", *TODAY])
+    diagnostics = json.loads(result.stdout)["diagnostics"]
+    assert diagnostics[0]["code"] == "unknown-reference"
+
+    usage, code, _ = _error(["status", str(repo), "--format", "json", "--bogus"])
+    assert (usage["kind"], code, usage["hint"]) == ("usage", 2, "`accesshive status --help`")
+
+
+def test_errors_without_json_stay_text_on_stderr(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    result = CliRunner().invoke(main, ["show", str(garbage)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_validate_with_problems_is_a_json_error(tmp_path: Path) -> None:
+    broken = FIXTURES / "broken" / "dangling_role"
+    result = CliRunner().invoke(main, ["validate", str(broken), "--format", "json"])
+    assert result.exit_code == 1
+    body = json.loads(result.stdout)
+    assert body["ok"] is False
+    assert body["error"]["kind"] == "config"
+    assert body["diagnostics"]
+
+
+@pytest.mark.parametrize(
+    ("env", "flag", "coloured"),
+    [
+        ({}, [], True),
+        ({"NO_COLOR": "1"}, [], False),
+        ({"NO_COLOR": ""}, [], True),  # no-color.org: only a non-empty value counts
+        ({}, ["--no-color"], False),
+    ],
+)
+def test_colour_follows_no_color_and_the_flag(
+    repo: Path, env: dict[str, str], flag: list[str], coloured: bool
+) -> None:
+    # color=True is a terminal as far as click knows
+    result = CliRunner(env=env).invoke(main, ["validate", str(repo), *flag], color=True)
+    assert result.exit_code == 0, result.output
+    assert (ANSI in result.output) is coloured
+    before = CliRunner(env=env).invoke(main, [*flag, "validate", str(repo)], color=True)
+    assert (ANSI in before.output) is coloured
+
+
+def test_no_ansi_codes_on_a_pipe(repo: Path) -> None:
+    for args in (["validate", str(repo)], ["plan", str(repo), *TODAY], ["status", str(repo)]):
+        result = CliRunner().invoke(main, args)  # color=False: not a terminal
+        assert ANSI not in result.output, args
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+def test_every_command_that_reads_a_repository_takes_c_dir() -> None:
+    root = CliRunner().invoke(main, ["--help"])
+    assert "-C DIR" in root.output
+    for path in _commands(main):
+        command: click.Command = main
+        for word in path:
+            assert isinstance(command, click.Group)
+            command = command.commands[word]
+        names = {p.name for p in command.params}
+        shown = CliRunner().invoke(main, [*path, "--help"]).output
+        assert "--no-color" in shown, path
+        if "directory" in names:
+            assert "-C, --dir DIR" in shown, path
+        if "repository" in names:  # the repository as an argument too: [DIR], nothing else
+            arguments = [p for p in command.params if isinstance(p, click.Argument)]
+            assert [a.name for a in arguments] == ["repository"], path
