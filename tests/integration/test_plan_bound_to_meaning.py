@@ -37,7 +37,7 @@ def _plan(repo: Path) -> Path:
 
 
 def _apply(repo: Path, plan_file: Path) -> Result:
-    return _run("apply", str(plan_file), "-C", str(repo), "--today", TODAY, "--auto-approve")
+    return _run("apply", str(plan_file), "-C", str(repo), "--today", TODAY)
 
 
 def test_comments_and_layout_leave_a_saved_plan_valid(repo: Path) -> None:
