@@ -51,12 +51,22 @@ class StoreRef:
             return None
 
     def name(self, root: Path) -> str:
+        """The environment's name; an environment accesshive.yaml does not declare is
+        refused (a typo in ``--env`` would otherwise open, and create, a store of its
+        own, empty, and report from it)."""
         project = self._project(root)
-        return (
-            environment_name(project, self.environment)
-            if project
-            else (self.environment or DEFAULT_ENVIRONMENT)
-        )
+        if project is None:
+            return self.environment or DEFAULT_ENVIRONMENT
+        name = environment_name(project, self.environment)
+        if name not in project.environments and (
+            project.environments or name != DEFAULT_ENVIRONMENT
+        ):
+            known = ", ".join(sorted(project.environments)) or DEFAULT_ENVIRONMENT
+            raise StoreError(
+                f"environment '{name}' is not declared in accesshive.yaml (declared: "
+                f"{known}); add it under environments:, or give one of those with --env"
+            )
+        return name
 
     def location(self, root: Path) -> str | None:
         if self.url or os.environ.get("ACCESSHIVE_STORE"):

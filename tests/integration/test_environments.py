@@ -65,6 +65,13 @@ def test_unknown_environment_is_a_clear_error(repo: Path) -> None:
         assert result.exit_code == 1
         assert "environment 'prod' is not declared in accesshive.yaml" in result.output
         assert "declared: production, sandbox" in result.output
+    # commands that only open the store refuse it too, and create no store for it
+    for command in (["tasks", "list", str(repo)], ["status", str(repo)], ["sync", str(repo)]):
+        result = CliRunner().invoke(main, [*command, "--env", "prod"])
+        assert result.exit_code != 0, (command, result.output)
+        assert "environment 'prod' is not declared in accesshive.yaml" in result.output
+        assert "declared: production, sandbox" in result.output
+    assert not list((repo / ".accesshive").glob("prod*"))
 
 
 def _gate_approved(repo: Path) -> None:
