@@ -3,13 +3,42 @@
 The public surface is small on purpose: load a config repository, get its
 diagnostics. Each pipeline stage has its own package or module (see ARCHITECTURE.md,
 "The stage table").
+
+Why the names below are imported on first use (PEP 562): every ``accesshive`` command
+imports this package first, and ``accesshive --version`` (or a command that reads no
+configuration) should not pay for the configuration models and their libraries.
 """
 
-from accesshive.config import load_config
-from accesshive.diagnostics import Diagnostic, Location, Severity
-from accesshive.errors import AccessHiveError, ConfigError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from accesshive.config import load_config
+    from accesshive.diagnostics import Diagnostic, Location, Severity
+    from accesshive.errors import AccessHiveError, ConfigError
+
+_WHERE = {
+    "AccessHiveError": "accesshive.errors",
+    "ConfigError": "accesshive.errors",
+    "Diagnostic": "accesshive.diagnostics",
+    "Location": "accesshive.diagnostics",
+    "Severity": "accesshive.diagnostics",
+    "load_config": "accesshive.config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'accesshive' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AccessHiveError",

@@ -26,17 +26,32 @@ from __future__ import annotations
 import click
 
 from accesshive import __version__
-from accesshive.cli._apply import apply, retry, status
-from accesshive.cli._approvals import approvals, approve
-from accesshive.cli._audit import audit
-from accesshive.cli._cache import cache_group
-from accesshive.cli._identities import import_, scim
-from accesshive.cli._options import AccessHiveGroup, no_color_option
-from accesshive.cli._plan import graph, plan, schema, show, validate
-from accesshive.cli._report import promote_command, report
-from accesshive.cli._state import state, sync_command
-from accesshive.cli._tasks import tasks
-from accesshive.cli._vault import vault
+from accesshive.cli._options import AccessHiveGroup, LazyCommands, no_color_option
+
+COMMANDS = {
+    "validate": "accesshive.cli._plan:validate",
+    "plan": "accesshive.cli._plan:plan",
+    "show": "accesshive.cli._plan:show",
+    "graph": "accesshive.cli._plan:graph",
+    "schema": "accesshive.cli._plan:schema",
+    "apply": "accesshive.cli._apply:apply",
+    "status": "accesshive.cli._apply:status",
+    "retry": "accesshive.cli._apply:retry",
+    "sync": "accesshive.cli._state:sync_command",
+    "state": "accesshive.cli._state:state",
+    "approve": "accesshive.cli._approvals:approve",
+    "approvals": "accesshive.cli._approvals:approvals",
+    "report": "accesshive.cli._report:report",
+    "promote": "accesshive.cli._report:promote_command",
+    "scim": "accesshive.cli._identities:scim",
+    "import": "accesshive.cli._identities:import_",
+    "audit": "accesshive.cli._audit:audit",
+    "vault": "accesshive.cli._vault:vault",
+    "tasks": "accesshive.cli._tasks:tasks",
+    "cache": "accesshive.cli._cache:cache_group",
+}
+"""Each command, by the module that defines it: imported when the command runs (or
+``--help`` lists it), so that a command pays only for what it uses."""
 
 
 @click.group(cls=AccessHiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,30 +71,6 @@ def main() -> None:
 
 
 main.params.append(no_color_option)
-
-
-for _command in (
-    validate,
-    plan,
-    show,
-    graph,
-    apply,
-    status,
-    retry,
-    sync_command,
-    state,
-    approve,
-    approvals,
-    report,
-    scim,
-    import_,
-    promote_command,
-    audit,
-    vault,
-    tasks,
-    schema,
-    cache_group,
-):
-    main.add_command(_command)
+main.commands = LazyCommands(COMMANDS, main.prepare)
 
 __all__ = ["main"]

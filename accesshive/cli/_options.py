@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import importlib
 import json
 import os
 import re
@@ -388,8 +389,13 @@ class AccessHiveGroup(click.Group):
     """
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
-        _add_no_color(cmd)
+        self.prepare(cmd)
         super().add_command(cmd, name)
+
+    @staticmethod
+    def prepare(cmd: click.Command) -> None:
+        """What every command of the group gets, whether added or imported lazily."""
+        _add_no_color(cmd)
 
     def make_context(
         self,
@@ -413,6 +419,62 @@ class AccessHiveGroup(click.Group):
             if shown is None or shown is exc:
                 raise
             raise shown from exc
+
+
+class LazyCommands(dict[str, click.Command]):
+    """The group's commands, each imported on first use from ``"module:attribute"``.
+
+    Why a mapping and not an override of ``get_command``: click, its completion and the
+    tests all read ``group.commands`` directly; looking a name up imports one module,
+    listing them imports them all (``--help``)."""
+
+    def __init__(self, where: dict[str, str], prepare: Callable[[click.Command], None]) -> None:
+        super().__init__()
+        self._where = dict(where)
+        self._prepare = prepare
+
+    def _load(self, name: object) -> None:
+        spec = self._where.pop(name, None) if isinstance(name, str) else None
+        if spec is None:
+            return
+        module, attribute = spec.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        self._prepare(command)
+        super().__setitem__(name, command)  # type: ignore[index]
+
+    def _load_all(self) -> None:
+        for name in list(self._where):
+            self._load(name)
+
+    def __getitem__(self, name: str) -> click.Command:
+        self._load(name)
+        return super().__getitem__(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self._load(name)
+        return super().get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._where or super().__contains__(name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._load_all()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        return super().__len__() + len(self._where)
+
+    def keys(self) -> Any:
+        self._load_all()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._load_all()
+        return super().values()
+
+    def items(self) -> Any:
+        self._load_all()
+        return super().items()
 
 
 def _add_no_color(cmd: click.Command) -> None:
