@@ -124,7 +124,9 @@ def _problem(policy: ReviewPolicy, d: Decline) -> str | None:
     return why
 
 
-def effective(plan: Plan, policy: ReviewPolicy, statements: Iterable[Decline]) -> dict[str, list[Decline]]:
+def effective(
+    plan: Plan, policy: ReviewPolicy, statements: Iterable[Decline]
+) -> dict[str, list[Decline]]:
     """Per order of ``plan`` that is declined: the declines that hold (one per reviewer).
 
     A statement counts for an order of ``plan`` with the same id and content digest; the

@@ -11,7 +11,7 @@ else: each command lives in the private module of its group, and is added here.
 - ``_plan``: ``validate``, ``plan``, ``show``, ``graph``, ``schema``
 - ``_apply``: ``apply``, ``status``, ``retry``
 - ``_state``: ``sync``, ``state show``, ``state unlock``
-- ``_approvals``: ``approve``, ``approvals verify``, ``approvals from-github``
+- ``_approvals``: ``approve``, ``decline``, ``approvals verify``, ``approvals from-github``
 - ``_report``: ``report``, ``promote``
 - ``_identities``: ``import csv``, ``import scim``, ``scim token create``, ``scim serve``
 - ``_audit``: ``audit verify``, ``audit export``, ``audit forward``
@@ -26,7 +26,7 @@ import click
 
 from accesshive import __version__
 from accesshive.cli._apply import apply, retry, status
-from accesshive.cli._approvals import approvals, approve
+from accesshive.cli._approvals import approvals, approve, decline
 from accesshive.cli._audit import audit
 from accesshive.cli._cache import cache_group
 from accesshive.cli._identities import import_, scim
@@ -58,6 +58,7 @@ for _command in (
     sync_command,
     state,
     approve,
+    decline,
     approvals,
     report,
     scim,

@@ -4,8 +4,8 @@ request) and the manual tasks of sources that a person provisions."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from collections.abc import Collection
+from dataclasses import replace
 from typing import Any
 
 from accesshive.approvals.declines import Decline
