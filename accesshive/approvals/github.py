@@ -161,6 +161,7 @@ def _declines(
     for review in reviews:
         login = str(review["user"]["login"])
         kind = review["state"]
+        who = login.lower()  # GitHub logins are case-insensitive
         if kind not in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
             continue
         reviewer = logins.get(login.lower())
@@ -175,12 +176,12 @@ def _declines(
             reason = one_line(body) or "changes requested in the pull request review"
             for oid in named or gated:
                 state(reviewer, oid, reason, at, url, withdrawn=False)
-                by_review.setdefault(login, set()).add(oid)
+                by_review.setdefault(who, set()).add(oid)
         else:
             # approved since, or this very review dismissed: what the reviewer's
             # "changes requested" declined is withdrawn (a dismissed review keeps its time)
             dismissed = named or gated if kind == "DISMISSED" else []
-            for oid in sorted(by_review.pop(login, set()) | set(dismissed)):
+            for oid in sorted(by_review.pop(who, set()) | set(dismissed)):
                 state(reviewer, oid, "review approved or dismissed", at, url, withdrawn=True)
     for comment in comments:
         login = str(comment["user"]["login"])
@@ -203,8 +204,8 @@ def _declines(
                 ignored.append(f"{login}: /decline {oid} gives no reason (/decline ID REASON)")
             else:
                 state(reviewer, oid, one_line(reason), at, url, withdrawn=False)
-                by_comment.setdefault(login, set()).add(oid)
-        mine = by_comment.get(login, set())
+                by_comment.setdefault(login.lower(), set()).add(oid)
+        mine = by_comment.get(login.lower(), set())
         for oid in sorted(mine if "all" in approved else mine & set(approved)):
             state(reviewer, oid, "approved in a comment", at, url, withdrawn=True)
             mine.discard(oid)

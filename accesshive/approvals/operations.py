@@ -105,7 +105,9 @@ def sign_declines(
     reason = one_line(reason)
     if not reason and not withdraw:
         raise ApprovalError("say why the order is declined (--reason TEXT)")
-    at = _now()
+    # to the microsecond: the latest statement decides, so a decline, its withdrawal and a
+    # new decline made within one second must still follow each other
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     unsigned = []
     for oid in order_ids:
         try:
