@@ -9,6 +9,8 @@ order, and first checks on the target an order that was left ``transmitted``.
   is held (``pending``), unrelated orders proceed.
 - A failed order (``errored``: the target said no; ``error``: our own
   evaluation failed) makes everything below it ``blocked``, never attempted.
+- A declined order (a reviewer said no) is ``declined`` before anything runs, with who
+  declined it and why; everything below it is ``blocked`` with that reason.
 - Orders of manual sources become tasks for the source owner (``transmitted``
   until a sync or the owner verifies them).
 - Independent branches run concurrently, bounded overall and per source; the
@@ -66,6 +68,15 @@ class ApplyResult:
     """source → why its orders were not sent: it could not be read when apply started,
     or it went down during the run (its breaker opened)."""
 
+    @property
+    def declined(self) -> dict[str, str]:
+        """Order id → who declined it and why, for the orders this run declined."""
+        return {
+            oid: self.messages.get(oid, "declined")
+            for oid, s in sorted(self.states.items())
+            if s == OrderState.DECLINED
+        }
+
     def count(self, *states: str) -> int:
         return sum(1 for s in self.states.values() if s in states)
 
@@ -122,10 +133,13 @@ class Executor(AccountBatches):
         max_workers: int = 8,
         unreachable: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        declined: Mapping[str, str] | None = None,
     ) -> None:
         """``unreachable``: source → why none of its orders may be sent (it could not be
         read to check the plan is current); ``sleep``: the retries' wait (injectable so
-        that tests count the waits instead of waiting)."""
+        that tests count the waits instead of waiting); ``declined``: order id → who
+        declined it and why (``declined by alice: reason``): not applied, what depends
+        on it blocked."""
         self.config = config
         self.plan = plan
         self.store = store
@@ -140,6 +154,7 @@ class Executor(AccountBatches):
         self.keeper = CredentialKeeper(config)
         self._store_lock = threading.Lock()
         self.unreachable = dict(unreachable or {})
+        self.declined = dict(declined or {})
         self.sleep = sleep
         self.breaker = Breaker()
         self.result = ApplyResult(plan.digest, run_id)
@@ -241,13 +256,23 @@ class Executor(AccountBatches):
     ) -> None:
         ready: list[str] = []
         gated: list[Record] = []
+        declined: list[Record] = []
         for oid in sorted(waiting):
             order = orders[oid]
-            if order.gate and oid not in self.approved:
+            if oid in self.declined:
+                declined.append((order, OrderState.DECLINED, self.declined[oid], None))
+            elif order.gate and oid not in self.approved:
                 gated.append(self._awaiting_approval(order))
             elif waiting[oid] == 0:
                 ready.append(oid)
-        self._record_many(gated)  # no thread runs yet: one commit for the gated
+        for order, *_ in declined:
+            del waiting[order.id]
+        # no thread runs yet: one commit for the declined and the gated, then what is
+        # below a declined order is blocked, naming it and why
+        self._record_many(declined + gated)
+        for order, *_ in declined:
+            self._block_below(order.id, orders, dependents, waiting)
+        ready = [oid for oid in ready if oid in waiting]
         lanes = Lanes(self.config, orders, self.inactive)
         lanes.add(ready)
         running: dict[Future[None], tuple[str | None, list[str]]] = {}
@@ -306,15 +331,27 @@ class Executor(AccountBatches):
     ) -> None:
         stack = [(failed, child) for child in dependents.get(failed, ())]
         blocked: list[Record] = []
+        root = self._state(failed)
+        why = (
+            f"{failed} was {self.declined.get(failed, 'declined')}"
+            if root == OrderState.DECLINED
+            else None
+        )
         while stack:
             cause, oid = stack.pop()
             if oid not in waiting:
                 continue  # done, running, or blocked already
             del waiting[oid]
-            state = self._state(cause) if cause == failed else OrderState.BLOCKED
-            blocked.append(
-                (orders[oid], OrderState.BLOCKED, f"dependency {cause} is {state}", None)
-            )
+            if why is not None:  # below a declined order: say who declined it and why
+                message = (
+                    f"dependency {why}"
+                    if cause == failed
+                    else (f"dependency {cause} is blocked: {why}")
+                )
+            else:
+                state = root if cause == failed else OrderState.BLOCKED
+                message = f"dependency {cause} is {state}"
+            blocked.append((orders[oid], OrderState.BLOCKED, message, None))
             stack.extend((oid, child) for child in dependents.get(oid, ()))
         self._record_many(blocked)  # everything below a failure, in one commit
 

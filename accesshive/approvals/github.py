@@ -7,23 +7,38 @@ What counts, from reviewers whose ``github`` login the review policy maps:
   every gated order of the plan.
 A reviewer's approving review is withdrawn by a later "changes requested" or a
 dismissal. Pages are followed through the ``Link`` header, as GitHub documents.
+
+Declines, from the same mapped reviewers:
+- a "changes requested" review (``state: CHANGES_REQUESTED``) declines the orders of
+  the plan whose ids its body names, or every gated order when it names none; the
+  reason is its body;
+- a comment line ``/decline ORDER-ID reason`` declines that order (any order of the
+  plan, gated or not); a line without a reason is ignored, with a note saying so.
+A later approving review, or a review dismissed on GitHub (its state becomes
+``DISMISSED``), withdraws what the reviewer's "changes requested" declined; a later
+``/approve ORDER-ID`` (or ``/approve all``) withdraws the reviewer's ``/decline`` of it.
+Every decline and withdrawal is kept with its time, so the latest statement of each
+reviewer on an order decides, across plans of the same content.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from accesshive.approvals.declines import Decline, one_line
 from accesshive.approvals.model import Approval, content_digest
 from accesshive.config.policy import ReviewPolicy
 from accesshive.errors import ApprovalError
 from accesshive.plan.model import Plan
 
 _APPROVE = re.compile(r"^\s*/approve\s+([0-9a-f]{12}|all)\b", re.MULTILINE | re.IGNORECASE)
+_DECLINE = re.compile(r"^\s*/decline\s+([0-9a-f]{12})\b[ \t]*(.*)$", re.MULTILINE | re.IGNORECASE)
+_ORDER_ID = re.compile(r"\b[0-9a-f]{12}\b")
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,8 @@ class PullRequest:
     author: str
     approvals: list[Approval]
     ignored: list[str]
+    declines: list[Decline] = field(default_factory=list)
+    """Declines and their withdrawals, each with its time and URL."""
 
 
 def _pages(client: httpx.Client, url: str) -> Iterator[Any]:
@@ -119,4 +136,80 @@ def read_pull_request(
             continue
         ids = [o.id for o in gated] if "all" in wanted else wanted
         add(login, ids, str(comment["created_at"]), str(comment["html_url"]))
-    return PullRequest(author, found, ignored)
+    declines = _declines(plan, logins, reviews, comments, ignored)
+    return PullRequest(author, found, ignored, declines)
+
+
+def _declines(
+    plan: Plan,
+    logins: dict[str, str],
+    reviews: list[dict[str, Any]],
+    comments: list[dict[str, Any]],
+    ignored: list[str],
+) -> list[Decline]:
+    """The declines and withdrawals a pull request's reviews and comments make, in the
+    order GitHub lists them (reviews, then comments; each with its own time)."""
+    orders = {o.id: o for o in plan.orders}
+    gated = [o.id for o in plan.orders if o.gate]
+    out: list[Decline] = []
+    by_review: dict[str, set[str]] = {}  # login -> orders its "changes requested" declined
+    by_comment: dict[str, set[str]] = {}  # login -> orders its /decline comments declined
+
+    def state(reviewer: str, oid: str, reason: str, at: str, url: str, withdrawn: bool) -> None:
+        cd = content_digest(orders[oid])
+        out.append(
+            Decline(plan.digest, oid, cd, reviewer, reason, at, withdrawn, None, "github", url)
+        )
+
+    for review in reviews:
+        login = str(review["user"]["login"])
+        kind = review["state"]
+        who = login.lower()  # GitHub logins are case-insensitive
+        if kind not in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+            continue
+        reviewer = logins.get(login.lower())
+        at, url = str(review["submitted_at"]), str(review["html_url"])
+        body = review.get("body") or ""
+        named = sorted({m for m in _ORDER_ID.findall(body.lower()) if m in orders})
+        if reviewer is None:
+            if kind == "CHANGES_REQUESTED":
+                ignored.append(f"{login}: not a reviewer in policies/review.yaml")
+            continue
+        if kind == "CHANGES_REQUESTED":
+            reason = one_line(body) or "changes requested in the pull request review"
+            for oid in named or gated:
+                state(reviewer, oid, reason, at, url, withdrawn=False)
+                by_review.setdefault(who, set()).add(oid)
+        else:
+            # approved since, or this very review dismissed: what the reviewer's
+            # "changes requested" declined is withdrawn (a dismissed review keeps its time)
+            dismissed = named or gated if kind == "DISMISSED" else []
+            for oid in sorted(by_review.pop(who, set()) | set(dismissed)):
+                state(reviewer, oid, "review approved or dismissed", at, url, withdrawn=True)
+    for comment in comments:
+        login = str(comment["user"]["login"])
+        body = comment.get("body") or ""
+        at, url = str(comment["created_at"]), str(comment["html_url"])
+        declined = _DECLINE.findall(body)
+        approved = [m.lower() for m in _APPROVE.findall(body)]
+        if not declined and not approved:
+            continue
+        reviewer = logins.get(login.lower())
+        if reviewer is None:
+            if declined:
+                ignored.append(f"{login}: not a reviewer in policies/review.yaml")
+            continue
+        for oid, reason in declined:
+            oid = oid.lower()
+            if oid not in orders:
+                ignored.append(f"{login}: /decline {oid} names no order of this plan")
+            elif not reason.strip():
+                ignored.append(f"{login}: /decline {oid} gives no reason (/decline ID REASON)")
+            else:
+                state(reviewer, oid, one_line(reason), at, url, withdrawn=False)
+                by_comment.setdefault(login.lower(), set()).add(oid)
+        mine = by_comment.get(login.lower(), set())
+        for oid in sorted(mine if "all" in approved else mine & set(approved)):
+            state(reviewer, oid, "approved in a comment", at, url, withdrawn=True)
+            mine.discard(oid)
+    return out

@@ -1,4 +1,5 @@
-"""What the approval commands do: sign, verify, record from GitHub, and what apply counts."""
+"""What the approval commands do: sign approvals and declines, verify, record from GitHub,
+and what apply counts."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from accesshive.approvals.files import approvals_path, read_approvals, write_approvals
+from accesshive.approvals.declines import Decline, decline_message, effective, one_line
+from accesshive.approvals.files import (
+    approvals_files,
+    approvals_path,
+    read_approvals,
+    read_declines,
+    write_approvals,
+    write_declines,
+)
 from accesshive.approvals.github import PullRequest, read_pull_request
 from accesshive.approvals.model import (
     Approval,
@@ -20,6 +29,7 @@ from accesshive.approvals.signing import message, public_key_of, sign, verify
 from accesshive.config import Config
 from accesshive.errors import ApprovalError
 from accesshive.plan.model import Plan
+from accesshive.sshsig import PublicKey
 from accesshive.store import Store
 
 
@@ -27,15 +37,9 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def sign_approvals(
-    config: Config,
-    plan: Plan,
-    key_path: Path,
-    reviewer: str,
-    order_ids: list[str],
-    all_gated: bool,
-) -> tuple[Path, list[Approval]]:
-    """Sign approvals of gated orders and add them to the plan's approvals file."""
+def _reviewer_keys(config: Config, key_path: Path, reviewer: str) -> list[PublicKey]:
+    """The keys policies/review.yaml lists for ``reviewer``, having checked that
+    ``key_path`` (when its public half is known) is one of them."""
     policy = config.policies.review
     known = policy.reviewers.get(reviewer)
     if known is None:
@@ -51,6 +55,19 @@ def sign_approvals(
             f"{key_path} ({declared.fingerprint()}) is not a key policies/review.yaml "
             f"lists for '{reviewer}'"
         )
+    return keys
+
+
+def sign_approvals(
+    config: Config,
+    plan: Plan,
+    key_path: Path,
+    reviewer: str,
+    order_ids: list[str],
+    all_gated: bool,
+) -> tuple[Path, list[Approval]]:
+    """Sign approvals of gated orders and add them to the plan's approvals file."""
+    keys = _reviewer_keys(config, key_path, reviewer)
     gated = {o.id: o for o in plan.orders if o.gate}
     if all_gated:
         order_ids = sorted(gated)
@@ -75,6 +92,72 @@ def sign_approvals(
     path = approvals_path(config.root, plan.digest)
     write_approvals(path, plan.digest, approvals)
     return path, approvals
+
+
+def sign_declines(
+    config: Config,
+    plan: Plan,
+    key_path: Path,
+    reviewer: str,
+    order_ids: list[str],
+    reason: str,
+    withdraw: bool,
+) -> tuple[Path, list[Decline]]:
+    """Sign declines of orders of ``plan`` (or, with ``withdraw``, their withdrawal) and
+    add them to the plan's approvals file. Any order may be declined, gated or not: a
+    decline only ever stops an order. Withdrawing needs no reason."""
+    keys = _reviewer_keys(config, key_path, reviewer)
+    if not order_ids:
+        raise ApprovalError("name the orders to decline (--order ID)")
+    reason = one_line(reason)
+    if not reason and not withdraw:
+        raise ApprovalError("say why the order is declined (--reason TEXT)")
+    # to the microsecond: the latest statement decides, so a decline, its withdrawal and a
+    # new decline made within one second must still follow each other
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    unsigned = []
+    for oid in order_ids:
+        try:
+            order = plan.order(oid)
+        except KeyError:
+            raise ApprovalError(f"order {oid} is not an order of plan {plan.digest[:12]}") from None
+        unsigned.append(
+            Decline(plan.digest, oid, content_digest(order), reviewer, reason, at, withdraw)
+        )
+    payloads = [
+        decline_message(d.plan_digest, d.order, d.content_digest, reviewer, reason, at, withdraw)
+        for d in unsigned
+    ]
+    declines = []
+    for decline, payload, signature in zip(
+        unsigned, payloads, sign(key_path, payloads), strict=True
+    ):
+        _, why = verify(keys, payload, signature)
+        if why:
+            raise ApprovalError(f"ssh-keygen signed with {key_path}, but {why}")
+        declines.append(replace(decline, signature=signature))
+    path = approvals_path(config.root, plan.digest)
+    write_declines(path, plan.digest, declines)
+    return path, declines
+
+
+def collect_declines(config: Config, plan: Plan, store: Store | None) -> list[Decline]:
+    """Every decline and withdrawal that may concern ``plan``: those of every approvals
+    file in the repository (this plan's and earlier plans', since a decline holds for the
+    same order content), and those recorded from GitHub in the store."""
+    ids = {o.id for o in plan.orders}
+    found = [
+        d for path in approvals_files(config.root) for d in read_declines(path) if d.order in ids
+    ]
+    if store is not None:
+        found += store.declines(ids)
+    return found
+
+
+def check_declines(config: Config, plan: Plan, store: Store | None) -> dict[str, list[Decline]]:
+    """Per declined order of ``plan``: the declines that hold. Raises ``ApprovalError``
+    naming the file of a decline that cannot be trusted."""
+    return effective(plan, config.policies.review, collect_declines(config, plan, store))
 
 
 def collect(config: Config, plan: Plan, store: Store | None) -> list[Approval]:
@@ -128,6 +211,8 @@ def record_from_github(
     api_url: str,
     actor: str,
 ) -> tuple[PullRequest, int]:
+    """Record the pull request's approvals (returns how many are new) and its declines
+    and their withdrawals (each audited once, when first recorded)."""
     pr = read_pull_request(plan, config.policies.review, repo, number, token, api_url)
     if plan.author and not _same_author(config, plan.author, pr.author):
         raise ApprovalError(
@@ -151,5 +236,27 @@ def record_from_github(
                 "approval_recorded",
                 a.order,
                 {"plan": plan.digest, "reviewer": a.reviewer, "evidence": a.evidence},
+            )
+    for d in pr.declines:
+        if store.record_decline(
+            d.plan_digest,
+            d.order,
+            d.content_digest,
+            d.reviewer,
+            d.reason,
+            d.withdrawn,
+            d.evidence or "",
+            d.signed_at,
+        ):
+            store.audit(
+                actor,
+                "decline_withdrawn" if d.withdrawn else "decline_recorded",
+                d.order,
+                {
+                    "plan": plan.digest,
+                    "reviewer": d.reviewer,
+                    "reason": d.reason,
+                    "evidence": d.evidence,
+                },
             )
     return pr, recorded

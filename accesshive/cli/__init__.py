@@ -12,7 +12,7 @@ else: each command lives in the private module of its group, and is added here.
 - ``_plan``: ``validate``, ``plan``, ``show``, ``graph``, ``schema``
 - ``_apply``: ``apply``, ``status``, ``retry``
 - ``_state``: ``sync``, ``state show``, ``state unlock``
-- ``_approvals``: ``approve``, ``approvals verify``, ``approvals from-github``
+- ``_approvals``: ``approve``, ``decline``, ``approvals verify``, ``approvals from-github``
 - ``_report``: ``report``, ``promote``
 - ``_identities``: ``import csv``, ``import scim``, ``scim token create``, ``scim serve``
 - ``_audit``: ``audit verify``, ``audit export``, ``audit forward``
@@ -41,6 +41,7 @@ COMMANDS = {
     "state": "accesshive.cli._state:state",
     "approve": "accesshive.cli._approvals:approve",
     "approvals": "accesshive.cli._approvals:approvals",
+    "decline": "accesshive.cli._approvals:decline",
     "report": "accesshive.cli._report:report",
     "promote": "accesshive.cli._report:promote_command",
     "scim": "accesshive.cli._identities:scim",

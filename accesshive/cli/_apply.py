@@ -134,6 +134,7 @@ def _report_run(saved: Plan, result: ApplyResult, fmt: str) -> None:
                     },
                     "tasks": [t.id for t in result.tasks],
                     "sources": result.by_source(saved),
+                    "declined": result.declined,
                 },
                 indent=2,
                 sort_keys=True,
@@ -171,6 +172,15 @@ def _print_apply(saved: Plan, result: ApplyResult) -> None:
         click.echo(
             f"{len(result.tasks)} manual task(s) for source owners: "
             + runnable("`accesshive tasks list --format markdown`")
+        )
+    if result.declined:
+        click.echo(f"Declined by reviewers, not applied ({len(result.declined)}):")
+        for oid, why in result.declined.items():
+            click.echo(f"  {oid}  {summary_line(saved.order(oid))}: {why}")
+        click.echo(
+            "What depends on them is blocked. A decline holds for every plan of the same "
+            "order content until the order changes or the reviewer withdraws it "
+            "(`accesshive decline PLAN --order ID --withdraw`)."
         )
     if result.failed:
         _print_sources(saved, result)
@@ -217,7 +227,7 @@ def status(
     environment: str | None,
     store_url: str | None,
 ) -> None:
-    """Provisioning status per identity (pending, provisioned, error) of the config
+    """Provisioning status per identity (pending, provisioned, error, declined) of the config
     repository DIR (or -C DIR); with --identity ID, each step of its flow."""
     statuses = identity_status(directory, StoreRef(environment, store_url), as_date(today))
     if identity is not None:
@@ -227,7 +237,7 @@ def status(
     if fmt == "json":
         click.echo(json.dumps([s.to_json() for s in statuses], indent=2, sort_keys=True))
         return
-    colours = {"provisioned": "green", "pending": "yellow", "error": "red"}
+    colours = {"provisioned": "green", "pending": "yellow", "error": "red", "declined": "magenta"}
     for s in statuses:
         extra = f"  ({len(s.outstanding)} outstanding)" if s.outstanding else ""
         click.secho(f"{s.status:<12} {s.identity}{extra}", fg=colours[s.status])

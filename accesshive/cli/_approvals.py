@@ -1,5 +1,5 @@
-"""Commands that gather approvals of gated orders: ``approve`` (sign) and the
-``approvals`` group (``verify``, ``from-github``)."""
+"""Commands that gather reviewers' verdicts on a plan's orders: ``approve`` and
+``decline`` (sign) and the ``approvals`` group (``verify``, ``from-github``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from pathlib import Path
 
 import click
 
-from accesshive.approvals.operations import record_from_github, sign_approvals
+from accesshive.approvals.declines import describe as describe_declines
+from accesshive.approvals.operations import record_from_github, sign_approvals, sign_declines
 from accesshive.cli._options import actor, dir_option, format_option, handles_errors, store_options
 from accesshive.config import load_config
-from accesshive.errors import EXIT_WAITING
-from accesshive.operations import StoreRef, approval_verdicts
+from accesshive.errors import EXIT_ERROR, EXIT_WAITING
+from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
 from accesshive.plan.planfile import read_plan
 from accesshive.render.describe import summary_line
 
@@ -53,6 +54,47 @@ def approve(
     click.echo(f"signed {len(made)} approval(s) as {reviewer} into {path}; commit it to the PR")
 
 
+@click.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--order", "orders", multiple=True, required=True, help="An order to decline (repeatable)."
+)
+@click.option("--reason", default="", help="Why: shown at apply, in the PR comment and status.")
+@click.option(
+    "--withdraw",
+    is_flag=True,
+    help="Withdraw your earlier decline of these orders (a signed withdrawal).",
+)
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="Your SSH key, as for `accesshive approve` (a private key file, or a .pub in ssh-agent).",
+)
+@click.option("--as", "reviewer", required=True, help="Your reviewer name in policies/review.yaml.")
+@dir_option("The config repository (the approvals file goes in its approvals/).")
+@handles_errors
+def decline(
+    plan_file: Path,
+    orders: tuple[str, ...],
+    reason: str,
+    withdraw: bool,
+    key_path: Path,
+    reviewer: str,
+    directory: Path,
+) -> None:
+    """Sign a decline of orders into approvals/<plan-digest>.yaml (commit it): they are
+    not applied, and what depends on them is blocked, in this plan and every later plan
+    of the same order content, until you withdraw it (--withdraw)."""
+    config = load_config(directory)
+    path, made = sign_declines(
+        config, read_plan(plan_file), key_path, reviewer, list(orders), reason, withdraw
+    )
+    what = "withdrawal(s) of your decline" if withdraw else "decline(s)"
+    click.echo(f"signed {len(made)} {what} as {reviewer} into {path}; commit it to the PR")
+
+
 @click.group()
 def approvals() -> None:
     """Check and gather approvals of a plan's gated orders."""
@@ -70,28 +112,32 @@ def approvals_verify(
     """Per gated order: who approved, what is missing, and which approvals do not count."""
     saved = read_plan(plan_file)
     verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url))
+    declined = decline_verdicts(directory, saved, StoreRef(environment, store_url))
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    oid: {
-                        "approved": v.approved,
-                        "approvers": v.approvers,
-                        "missing": v.missing,
-                        "rejected": [{"reviewer": r, "reason": w} for r, w in v.rejected],
-                    }
-                    for oid, v in sorted(verdicts.items())
-                },
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        out: dict[str, dict[str, object]] = {
+            oid: {
+                "approved": v.approved,
+                "approvers": v.approvers,
+                "missing": v.missing,
+                "rejected": [{"reviewer": r, "reason": w} for r, w in v.rejected],
+            }
+            for oid, v in sorted(verdicts.items())
+        }
+        for oid, held in declined.items():
+            out.setdefault(oid, {})["declined"] = [
+                {"reviewer": d.reviewer, "reason": d.reason, "at": d.signed_at} for d in held
+            ]
+        click.echo(json.dumps(out, indent=2, sort_keys=True))
     else:
         for oid, v in sorted(verdicts.items()):
             mark = "✓" if v.approved else "✗"
             click.echo(f"{mark} {oid}  {summary_line(saved.order(oid))}\n    {v.describe()}")
         if not verdicts:
             click.echo("The plan has no gated orders.")
+        for oid, held in sorted(declined.items()):
+            click.echo(f"✗ {oid}  {summary_line(saved.order(oid))}\n    {describe_declines(held)}")
+    if declined:
+        sys.exit(EXIT_ERROR)
     if any(not v.approved for v in verdicts.values()):
         sys.exit(EXIT_WAITING)
 
@@ -130,5 +176,8 @@ def approvals_from_github(
             config, saved, store, repo, number, os.environ.get("GITHUB_TOKEN"), api_url, actor()
         )
     click.echo(f"{repo}#{number} by {pr.author}: recorded {recorded} new approval(s)")
+    for d in pr.declines:
+        what = "withdrew the decline of" if d.withdrawn else f"declined ({d.reason})"
+        click.echo(f"  {d.reviewer} {what} {d.order}")
     for note in pr.ignored:
         click.echo(f"  ignored: {note}")

@@ -16,6 +16,7 @@ from typing import cast, get_args
 
 import click
 
+from accesshive.approvals.declines import Decline
 from accesshive.approvals.model import OrderApproval
 from accesshive.cli._options import (
     OutputFile,
@@ -36,6 +37,7 @@ from accesshive.errors import EXIT_CHANGES, ConfigError
 from accesshive.operations import (
     StoreRef,
     approval_verdicts,
+    decline_verdicts,
     plan_repository,
     record_plan,
     validate_repository,
@@ -86,12 +88,13 @@ def _render_plan(
     text: str | None = None,
     plan_file: Path | None = None,
     approvals: Mapping[str, OrderApproval] | None = None,
+    declines: Mapping[str, list[Decline]] | None = None,
 ) -> None:
     if fmt == "json":
         click.echo(text or dumps(plan), nl=False)
     elif fmt == "markdown":
         name = plan_file.name if plan_file is not None else "plan.json"
-        click.echo(render_markdown(plan, approvals, plan_file=name), nl=False)
+        click.echo(render_markdown(plan, approvals, plan_file=name, declines=declines), nl=False)
     else:
         click.echo(render_text(plan, style=click.style), nl=False)
 
@@ -174,8 +177,9 @@ def plan(
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
     metavar="DIR",
-    help="The config repository: the Markdown then says which gated orders are approved "
-    "(its approvals/ file and approvals recorded from GitHub) and what is missing.",
+    help="The config repository: the Markdown then says which gated orders are approved, "
+    "which orders are declined (its approvals/ files and what was recorded from GitHub) "
+    "and what is missing.",
 )
 @store_options
 @handles_errors
@@ -189,9 +193,11 @@ def show(
     """Render a saved plan (after checking it was not modified)."""
     saved = read_plan(plan_file)
     verdicts = None
+    declined = None
     if directory is not None and fmt == "markdown":
         verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url))
-    _render_plan(saved, fmt, plan_file=plan_file, approvals=verdicts)
+        declined = decline_verdicts(directory, saved, StoreRef(environment, store_url))
+    _render_plan(saved, fmt, plan_file=plan_file, approvals=verdicts, declines=declined)
 
 
 @click.command()

@@ -29,6 +29,7 @@ from accesshive.operations.applying import (
     Step,
     apply_plan,
     approval_verdicts,
+    decline_verdicts,
     identity_status,
     retry_identity,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "bulk_work",
     "complete_task",
     "create_scim_token",
+    "decline_verdicts",
     "identity_status",
     "import_csv",
     "import_scim",

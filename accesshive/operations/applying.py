@@ -7,15 +7,19 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from accesshive.apply.executor import DONE, FAILED, ApplyResult, Executor
 from accesshive.apply.executor import Progress as ApplyProgress
 from accesshive.apply.stale import Staleness, check_stale
+from accesshive.approvals.declines import Decline
+from accesshive.approvals.declines import describe as describe_declines
 from accesshive.approvals.model import OrderApproval
 from accesshive.approvals.operations import check as check_approvals
+from accesshive.approvals.operations import check_declines
 from accesshive.config import Config, load_config
 from accesshive.config.structure import suggest
 from accesshive.errors import (
@@ -67,6 +71,11 @@ def apply_plan(
         done = {oid for oid, s in prior.items() if s.state in DONE}
         verdicts = check_approvals(config, plan, opened)
         approved = approved | {oid for oid, v in verdicts.items() if v.approved}
+        declines = {
+            oid: held
+            for oid, held in check_declines(config, plan, opened).items()
+            if oid not in done
+        }
         staleness = check_stale(
             config, desired, plan, done, opened.latest_snapshot_and_fingerprints, today
         )
@@ -85,8 +94,14 @@ def apply_plan(
                 "approved": {oid: v.approvers for oid, v in sorted(verdicts.items()) if v.approved},
                 # sources that could not be read: none of their orders is sent
                 **({"unreadable": unreadable} if unreadable else {}),
+                # declined orders: not applied; what depends on them is blocked
+                **({"declined": _declined_details(declines)} if declines else {}),
             },
         )
+        for oid, who in _declined_details(declines).items():
+            opened.audit(
+                actor, "order_declined", oid, {"plan": plan.digest, "run": run_id, "declines": who}
+            )
 
         def execute() -> ApplyResult:  # built inside the recorded run
             return Executor(
@@ -101,6 +116,7 @@ def apply_plan(
                 progress=progress or (lambda o, s, m: None),
                 unreachable=unreadable,
                 sleep=sleep or time.sleep,
+                declined={oid: describe_declines(held) for oid, held in declines.items()},
             ).run()
 
         result = _run_recorded(execute, opened, plan, run_id, actor)
@@ -108,6 +124,35 @@ def apply_plan(
         if result.tasks:
             _write_task_files(root, run_id, result.tasks)
         return result
+
+
+def _declined_details(declines: Mapping[str, list[Decline]]) -> dict[str, list[dict[str, Any]]]:
+    """Who declined each order, why, when, and from where: what the audit log keeps."""
+    return {
+        oid: [
+            {
+                "reviewer": d.reviewer,
+                "reason": d.reason,
+                "at": d.signed_at,
+                "via": d.via,
+                "evidence": d.evidence,
+                "signed_for": d.plan_digest,
+            }
+            for d in held
+        ]
+        for oid, held in sorted(declines.items())
+    }
+
+
+def decline_verdicts(root: Path, plan: Plan, store: StoreRef) -> dict[str, list[Decline]]:
+    """Per declined order of ``plan``: the declines that hold (the repository's approvals
+    files, and declines recorded from GitHub when the store exists). Reads only: what
+    ``approvals verify`` and the PR comment show."""
+    config = load_config(root, store.environment)
+    if not store.exists(root):
+        return check_declines(config, plan, None)
+    with store.open(root) as opened:
+        return check_declines(config, plan, opened)
 
 
 def approval_verdicts(root: Path, plan: Plan, store: StoreRef) -> dict[str, OrderApproval]:
@@ -232,7 +277,8 @@ class Step:
 class IdentityStatus:
     identity: str
     status: str
-    """pending, provisioned or error."""
+    """pending, provisioned, error, or declined (a reviewer declined one of its steps:
+    shown before error, since what is blocked below a decline is not a failure to fix)."""
     steps: tuple[Step, ...]
     """What its current desired state still needs, in dependency order."""
 
@@ -283,7 +329,9 @@ def identity_status(root: Path, store: StoreRef, today: dt.date) -> list[Identit
     out = []
     for iid in sorted(loaded[0].identities):
         mine = tuple(steps.get(iid, []))
-        if any(s.state in FAILED for s in mine):
+        if any(s.state == OrderState.DECLINED for s in mine):
+            status = "declined"
+        elif any(s.state in FAILED for s in mine):
             status = "error"
         elif any(s.state not in DONE for s in mine):
             status = "pending"

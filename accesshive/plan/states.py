@@ -30,6 +30,14 @@ What the table says, and why:
   evaluation fails before it is sent, ``inactive`` or ``awaiting_approval`` as above.
 - ``blocked`` (below a failure) and ``pending`` (held) orders were never attempted:
   a later run holds, blocks, gates or runs them again.
+- ``declined``: a reviewer declined the order (``accesshive decline``, or from the pull
+  request), so this run does not apply it and blocks what depends on it. Any order not
+  final may be declined, since a reviewer may say no at any time before it is done. It
+  is final for that run only: a later run where the decline was withdrawn (or the
+  order's content changed) treats it like an order never attempted, which may be held,
+  blocked, gated or sent. An order declined after a killed run had already sent it is
+  then sent again without the look on the target; the connectors' writes are idempotent
+  (a create adopts), as for an order that lost its approval.
 """
 
 from __future__ import annotations
@@ -59,7 +67,9 @@ class OrderState(StrEnum):
     ERROR = "error"
     """accesshive's own evaluation failed."""
     BLOCKED = "blocked"
-    """Below a failed order: not attempted."""
+    """Below a failed (or declined) order: not attempted."""
+    DECLINED = "declined"
+    """A reviewer declined it: not applied in this run; what depends on it is blocked."""
 
 
 _S = OrderState
@@ -80,20 +90,22 @@ _NOT_ATTEMPTED = {
     _S.ERROR,
     _S.ERRORED,
     _S.INACTIVE,
+    _S.DECLINED,
 }
 """What may happen to an order never attempted: held, gated, blocked, sent, failed
 before sending (``error``: ours; ``errored``: its source is unreachable, so it is not
-sent), or found no longer needed."""
+sent), found no longer needed, or declined by a reviewer."""
 
 TRANSITIONS: Mapping[OrderState, frozenset[OrderState]] = MappingProxyType(
     {
         _S.PENDING: frozenset(_NOT_ATTEMPTED),
         _S.AWAITING_APPROVAL: frozenset(_NOT_ATTEMPTED),
         _S.BLOCKED: frozenset(_NOT_ATTEMPTED),
-        _S.TRANSMITTED: frozenset(_RETRY | {_S.EXECUTED, _S.VERIFIED, _S.ERRORED}),
-        _S.EXECUTED: frozenset(_RETRY | {_S.VERIFIED, _S.ERRORED}),
-        _S.ERRORED: frozenset(_RETRY),
-        _S.ERROR: frozenset(_RETRY),
+        _S.DECLINED: frozenset(_NOT_ATTEMPTED),
+        _S.TRANSMITTED: frozenset(_RETRY | {_S.EXECUTED, _S.VERIFIED, _S.ERRORED, _S.DECLINED}),
+        _S.EXECUTED: frozenset(_RETRY | {_S.VERIFIED, _S.ERRORED, _S.DECLINED}),
+        _S.ERRORED: frozenset(_RETRY | {_S.DECLINED}),
+        _S.ERROR: frozenset(_RETRY | {_S.DECLINED}),
         _S.VERIFIED: frozenset(),
         _S.INACTIVE: frozenset(),
     }
@@ -103,8 +115,9 @@ may be written again: a retry's note while ``transmitted``, a held order held ag
 
 DONE: frozenset[OrderState] = frozenset(s for s, nexts in TRANSITIONS.items() if not nexts)
 """Final: what depends on the order may run, and no run touches it again."""
-FAILED: frozenset[OrderState] = frozenset({_S.ERRORED, _S.ERROR, _S.BLOCKED})
-"""The run failed on the order (or below a failure): apply exits 1."""
+FAILED: frozenset[OrderState] = frozenset({_S.ERRORED, _S.ERROR, _S.BLOCKED, _S.DECLINED})
+"""The run failed on the order (or below a failure), or a reviewer declined it: apply
+exits 1, and what depends on it is blocked."""
 SENT: frozenset[OrderState] = frozenset({_S.TRANSMITTED, _S.EXECUTED})
 """It may have reached the target: look there before sending it again."""
 WAITING: frozenset[OrderState] = frozenset({_S.PENDING, _S.AWAITING_APPROVAL})

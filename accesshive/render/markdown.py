@@ -7,6 +7,8 @@ Layout, top to bottom:
 - what was planned (project, identities, sources, digest);
 - when the plan is too long for one comment, a notice that it was cut, why, and where
   the full plan is;
+- the orders reviewers declined, in one table: who declined each and why (when
+  declines are given); they are not applied, and what depends on them is blocked;
 - the orders waiting for review, in one table: reviewer groups, quorum, what is missing
   (and who approved, when approvals are given);
 - counts per source;
@@ -33,6 +35,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from accesshive.approvals.declines import Decline
 from accesshive.approvals.model import OrderApproval
 from accesshive.plan.kinds import ADDING, CHANGING, REMOVING
 from accesshive.plan.model import Plan
@@ -99,13 +102,24 @@ class _Review:
     """What the comment says about one gated order's review."""
 
     approvals: Mapping[str, OrderApproval] | None
+    declines: Mapping[str, list[Decline]]
+
+    def declined(self, order: Order) -> bool:
+        return bool(self.declines.get(order.id))
+
+    def decliners(self, order: Order) -> str:
+        return ", ".join(md(d.reviewer) for d in self.declines.get(order.id, []))
+
+    def reasons(self, order: Order) -> str:
+        return "; ".join(md(d.reason) for d in self.declines.get(order.id, []))
 
     def approved(self, order: Order) -> bool:
         v = self.approvals.get(order.id) if self.approvals is not None else None
         return v is not None and v.approved
 
     def waiting(self, order: Order) -> bool:
-        return order.gate is not None and not self.approved(order)
+        """Gated, not approved, and not declined (a declined order waits for nothing)."""
+        return order.gate is not None and not self.approved(order) and not self.declined(order)
 
     def missing(self, order: Order) -> str:
         assert order.gate is not None
@@ -144,6 +158,9 @@ def summary_text(plan: Plan, review: _Review) -> str:
     approved = sum(1 for o in plan.orders if o.gate and review.approved(o))
     if approved:
         text += f", {approved:,} approved"
+    declined = sum(1 for o in plan.orders if review.declined(o))
+    if declined:
+        text += f", {declined:,} declined"
     return text
 
 
@@ -177,10 +194,14 @@ def _describe_counts(c: Counter[str], waiting: int) -> str:
 
 class _Comment:
     def __init__(
-        self, plan: Plan, approvals: Mapping[str, OrderApproval] | None, plan_file: str
+        self,
+        plan: Plan,
+        approvals: Mapping[str, OrderApproval] | None,
+        plan_file: str,
+        declines: Mapping[str, list[Decline]] | None = None,
     ) -> None:
         self.plan = plan
-        self.review = _Review(approvals)
+        self.review = _Review(approvals, declines or {})
         self.plan_file = plan_file
         self.show = f"`accesshive show {plan_file.replace('`', '')}`"
         gated = [o for o in plan.orders if o.gate]
@@ -229,6 +250,27 @@ class _Comment:
             f"The full plan is the plan file `{md(self.plan_file)}` (in CI, this run's "
             f"artefact): {self.show} lists every order.\n"
         )
+
+    def declined_section(self, max_rows: int | None) -> str:
+        declined = [o for o in self.plan.orders if self.review.declined(o)]
+        if not declined:
+            return ""
+        shown = declined if max_rows is None else declined[:max_rows]
+        rows = [
+            [f"`{o.id}`", md(summary_line(o)), self.review.decliners(o), self.review.reasons(o)]
+            for o in shown
+        ]
+        text = (
+            f"#### Declined ({_plural(len(declined), 'order')})\n\nNot applied; what depends on "
+            "them is blocked.\n\n"
+            + _table(["order", "what", "declined by", "reason"], ["---"] * 4, rows)
+        )
+        if len(shown) < len(declined):
+            text += (
+                f"\n{_plural(len(declined) - len(shown), 'more declined order')} "
+                f"not listed here: `accesshive approvals verify` lists them.\n"
+            )
+        return text
 
     def gated_section(self, max_rows: int | None) -> str:
         if not self.gated:
@@ -329,7 +371,9 @@ class _Comment:
         items = []
         for o in listed:
             item = f"- `{marker(o)}` {md(summary_line(o))} · `{o.id}`"
-            if o.gate:
+            if self.review.declined(o):
+                item += f" · ⛔ declined by {self.review.decliners(o)}: {self.review.reasons(o)}"
+            elif o.gate:
                 item += " · " + self.review.state(o)
             items.append(item)
         return (
@@ -387,7 +431,7 @@ class _Comment:
     def render(self, limit: int) -> str:
         head, tail = self.head(), self.tail()
         middle = [self.sources_section(), self.orphans_section()]
-        blocks = [head, self.gated_section(None), *middle]
+        blocks = [head, self.declined_section(None), self.gated_section(None), *middle]
         if self.identities:
             # each identity's section while the whole still fits; stop at the first that
             # does not (a large plan is not rendered whole only to be measured)
@@ -408,7 +452,9 @@ class _Comment:
     def render_cut(self, limit: int, head: str, middle: list[str], tail: str) -> str:
         """Too long for one comment: counts per identity, as many as fit, and say so."""
         total = len(self.identities)
-        gated = self.gated_section(MAX_GATED_WHEN_CUT)
+        gated = _join(
+            [self.declined_section(MAX_GATED_WHEN_CUT), self.gated_section(MAX_GATED_WHEN_CUT)]
+        )
         fixed = _join([head, self.cut_notice(total), gated, *middle, "", tail])
         title = "#### Orders per identity (counts; the full plan lists each order)\n\n"
         budget = limit - _bytes(fixed) - _bytes(title) - 400
@@ -434,10 +480,12 @@ def render_markdown(
     approvals: Mapping[str, OrderApproval] | None = None,
     plan_file: str = "plan.json",
     limit: int = LIMIT,
+    declines: Mapping[str, list[Decline]] | None = None,
 ) -> str:
     """The pull-request comment for ``plan``.
 
     ``approvals``: each gated order's verdict (``approvals.operations.check``), when
-    known; ``plan_file``: the name the full plan is found under.
+    known; ``plan_file``: the name the full plan is found under; ``declines``: the
+    declines that hold per declined order (``approvals.operations.check_declines``).
     """
-    return _Comment(plan, approvals, plan_file).render(limit)
+    return _Comment(plan, approvals, plan_file, declines).render(limit)

@@ -4,9 +4,11 @@ request) and the manual tasks of sources that a person provisions."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
+from accesshive.approvals.declines import Decline
 from accesshive.errors import StoreError
 from accesshive.store._db import Database
 from accesshive.store._values import Task, now
@@ -48,6 +50,84 @@ class Reviews(Database):
             (plan_digest,),
         )
         return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    # ------------------------------------------------------------------ declines
+
+    def record_decline(
+        self,
+        plan_digest: str,
+        order_id: str,
+        content_digest: str,
+        reviewer: str,
+        reason: str,
+        withdrawn: bool,
+        evidence: str,
+        at: str,
+    ) -> bool:
+        """Keep a decline (or its withdrawal) read from a pull request, once per review or
+        comment, order and kind; return whether it is new."""
+        with self.transaction():
+            if self._execute(
+                "SELECT 1 FROM declines WHERE environment = ? AND order_id = ? "
+                "AND content_digest = ? AND reviewer = ? AND evidence = ? AND withdrawn = ? "
+                "AND at = ?",
+                (
+                    self.environment,
+                    order_id,
+                    content_digest,
+                    reviewer,
+                    evidence,
+                    int(withdrawn),
+                    at,
+                ),
+            ):
+                return False
+            self._execute(
+                "INSERT INTO declines (environment, plan_digest, order_id, content_digest, "
+                "reviewer, reason, withdrawn, evidence, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.environment,
+                    plan_digest,
+                    order_id,
+                    content_digest,
+                    reviewer,
+                    reason,
+                    int(withdrawn),
+                    evidence,
+                    at,
+                ),
+            )
+        return True
+
+    def declines(self, order_ids: Collection[str]) -> list[Decline]:
+        """Every decline and withdrawal recorded in this environment for these order ids,
+        whatever plan it was read for (they hold by order content, not plan)."""
+        wanted = sorted(set(order_ids))
+        out: list[Decline] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._execute(
+                "SELECT plan_digest, order_id, content_digest, reviewer, reason, withdrawn, "
+                f"evidence, at FROM declines WHERE environment = ? AND order_id IN ({marks}) "
+                "ORDER BY id",
+                (self.environment, *chunk),
+            )
+            out += [
+                Decline(
+                    plan_digest=r[0],
+                    order=r[1],
+                    content_digest=r[2],
+                    reviewer=r[3],
+                    reason=r[4],
+                    signed_at=r[7],
+                    withdrawn=bool(r[5]),
+                    via="github",
+                    evidence=r[6],
+                )
+                for r in rows
+            ]
+        return out
 
     # ------------------------------------------------------------------ manual tasks
 

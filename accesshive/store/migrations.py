@@ -230,6 +230,27 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "UPDATE tasks SET id = 'T-' || order_id WHERE state = 'open'",
         ),
     ),
+    (
+        9,
+        (
+            # declines (and their withdrawals) read from a pull request: a "changes
+            # requested" review or a `/decline ORDER-ID reason` comment; they hold for
+            # every plan of the environment with the same order content
+            """CREATE TABLE declines (
+                id {serial},
+                environment TEXT NOT NULL,
+                plan_digest TEXT NOT NULL,
+                order_id TEXT NOT NULL,
+                content_digest TEXT NOT NULL,
+                reviewer TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                withdrawn INTEGER NOT NULL,
+                evidence TEXT NOT NULL,
+                at TEXT NOT NULL
+            )""",
+            "CREATE INDEX declines_by_order ON declines (environment, order_id)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -16,7 +16,8 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from accesshive.approvals.model import OrderApproval
+from accesshive.approvals.declines import Decline
+from accesshive.approvals.model import OrderApproval, content_digest
 from accesshive.operations import plan_repository
 from accesshive.plan.diff import Orphan
 from accesshive.plan.model import Plan
@@ -384,6 +385,32 @@ def test_recorded_approvals_show_who_approved_and_what_is_missing() -> None:
     assert table.row_codes[-1][0] == done.id
     done_item = [text for text, codes in comment.list_items if done.id in codes]
     assert done_item[0].endswith("✅ approved (1 of security)")
+
+
+def test_declined_orders_show_who_declined_them_and_why() -> None:
+    plan = example_plan("acme-empty")
+    gated = next(o for o in plan.orders if o.gate)
+    plain = next(o for o in plan.orders if not o.gate)
+    hostile = "no | not\nnow <script>alert(1)</script> *ever*"
+    declines = {
+        o.id: [Decline(plan.digest, o.id, content_digest(o), who, why, "2026-11-29T10:00:00")]
+        for o, who, why in [(gated, "alice", hostile), (plain, "bob", "not before March")]
+    }
+    waiting = sum(1 for o in plan.orders if o.gate)
+    markdown = render_markdown(plan, declines=declines)
+    comment = read(markdown)
+    # a declined gated order waits for nothing: it is counted as declined instead
+    assert comment.blocks[0][1].endswith(f"{waiting - 1} waiting for review, 2 declined")
+    table = table_after(comment, "Declined (2 orders)")
+    assert table.header == ["order", "what", "declined by", "reason"]
+    by_id = {codes[0]: row for codes, row in zip(table.row_codes, table.rows, strict=True)}
+    assert by_id[plain.id][2:] == ["bob", "not before March"]
+    assert by_id[gated.id][2:] == ["alice", "no | not␤now <script>alert(1)</script> *ever*"]
+    assert "<script>" not in markdown
+    assert table_after(comment, "Waiting for review").row_codes[-1][0] == gated.id  # last
+    item = next(text for text, codes in comment.list_items if plain.id in codes)
+    assert item.endswith("⛔ declined by bob: not before March")
+    assert_details_spaced(markdown)
 
 
 # --------------------------------------------------------------------------- a large plan

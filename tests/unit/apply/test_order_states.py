@@ -76,10 +76,11 @@ def test_the_values_are_the_stored_strings() -> None:
         "errored",
         "error",
         "blocked",
+        "declined",
     }
     assert set(TRANSITIONS) == set(OrderState)
     assert {S.VERIFIED, S.INACTIVE} == DONE
-    assert {S.ERRORED, S.ERROR, S.BLOCKED} == FAILED
+    assert {S.ERRORED, S.ERROR, S.BLOCKED, S.DECLINED} == FAILED
     assert {S.TRANSMITTED, S.EXECUTED} == SENT
 
 
@@ -109,6 +110,12 @@ def test_the_table_holds_what_apply_relies_on() -> None:
     # a failed order never goes back to held or blocked: its dependencies are done for good
     for was in (S.ERRORED, S.ERROR):
         assert not TRANSITIONS[was] & {S.PENDING, S.BLOCKED}
+    # a reviewer may decline any order that is not done; a withdrawn decline leaves the
+    # order as if never attempted, and no decline is final
+    for was in set(OrderState) - DONE:
+        assert S.DECLINED in TRANSITIONS[was], was
+    assert TRANSITIONS[S.DECLINED] == TRANSITIONS[S.PENDING]
+    assert S.DECLINED not in DONE and S.DECLINED not in INITIAL
     # retries, approvals arriving later, and a restart's check on the target
     for was, to in [
         (S.ERRORED, S.TRANSMITTED),
@@ -209,15 +216,15 @@ def test_states_are_per_plan(store: Store) -> None:
 
 def test_unknown_states_are_refused(store: Store) -> None:
     run = store.start_run(PLAN, "test")
-    with pytest.raises(IllegalTransition, match="'declined' is not an order state"):
-        store.record_order_state(run, PLAN, "o1", "declined")
+    with pytest.raises(IllegalTransition, match="'rejected' is not an order state"):
+        store.record_order_state(run, PLAN, "o1", "rejected")
     # a store edited by hand: its state is not one of ours, so nothing follows it
     store._execute(
         "INSERT INTO order_events (run_id, plan_digest, order_id, state, at) "
-        "VALUES (?, ?, 'o2', 'declined', 'now')",
+        "VALUES (?, ?, 'o2', 'rejected', 'now')",
         (run, PLAN),
     )
-    with pytest.raises(IllegalTransition, match="recorded state 'declined'"):
+    with pytest.raises(IllegalTransition, match="recorded state 'rejected'"):
         store.record_order_state(run, PLAN, "o2", S.PENDING)
 
 
