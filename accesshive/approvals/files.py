@@ -72,6 +72,12 @@ def approvals_files(root: Path) -> list[Path]:
     """Every plan's approvals file in the repository (``approvals/<plan-digest>.yaml``):
     where declines of earlier plans of the same content are found."""
     folder = root / "approvals"
+    found = link_out_of(root, folder)
+    if found:
+        raise ApprovalError(
+            f"{found[0]} is a symbolic link out of the repository (to {found[1]}): "
+            "approvals are read and written only inside it; remove the link"
+        )
     if not folder.is_dir():
         return []
     return sorted(

@@ -64,6 +64,25 @@ CASES: dict[tuple[str, ...], list[tuple[list[str], str]]] = {
         (["missing.json", "--all-gated", "--key", "file.txt", "--as", "x"], "missing.json"),
         (["garbage.json", "--all-gated", "--key", "a-dir", "--as", "x"], "a-dir"),
     ],
+    ("decline",): [
+        (
+            [
+                "garbage.json",
+                "--order",
+                "x",
+                "--reason",
+                "no",
+                "--key",
+                "file.txt",
+                "--as",
+                "x",
+                "-C",
+                R,
+            ],
+            "garbage.json",
+        ),
+        (["missing.json", "--order", "x", "--reason", "no", "--key", "k", "--as", "x"], "'k'"),
+    ],
     ("approvals", "verify"): [
         (["garbage.json", "-C", R], "garbage.json"),
         (["huge.json", "-C", R], "huge.json"),

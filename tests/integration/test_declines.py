@@ -281,8 +281,10 @@ def test_a_decline_copied_into_another_plans_file_is_refused_naming_the_file(
     _ok(_decline(repo, first, create, "--reason", REASON))
     entry = _entry(repo, first)
     approvals_path(repo, read_plan(first).digest).unlink()
-    # plan B: another plan (the configuration's bytes changed) of the same orders
-    (repo / "accesshive.yaml").write_text((repo / "accesshive.yaml").read_text() + "\n")
+    # plan B: another plan (the configuration changed: its description) of the same orders
+    project = (repo / "accesshive.yaml").read_text()
+    assert "\ndescription: " in project
+    (repo / "accesshive.yaml").write_text(project.replace("\ndescription: ", "\ndescription: B. "))
     other = _plan(repo, store_args, "other.json")
     assert _order(other, "create_account", "grace.hopper") == create
     digest = read_plan(other).digest
