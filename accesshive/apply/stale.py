@@ -38,7 +38,7 @@ from typing import Any
 
 from accesshive.apply.outage import target_failure
 from accesshive.config import Config
-from accesshive.desired import DesiredState
+from accesshive.expand.desired import DesiredState
 from accesshive.plan.build import make_plan
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.model import Plan

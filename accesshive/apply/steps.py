@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from accesshive.config.model import Source
-from accesshive.config.values import normalize
 from accesshive.connectors.base import Connector
+from accesshive.expand.values import normalize
 from accesshive.plan.orders import Order
 from accesshive.state.snapshot import SnapshotAccount
 

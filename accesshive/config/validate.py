@@ -15,13 +15,13 @@ from typing import Any
 from accesshive.config.config import Config
 from accesshive.config.secrets import find_inline_secrets, is_reference
 from accesshive.config.structure import describe, suggest
-from accesshive.config.templates import BUILTIN_VARIABLES, TemplateProblem, is_template, variables
 from accesshive.config.validate_identities import (
     check_identity_schema,
     check_identity_types,
     unknown_identity_attribute,
 )
 from accesshive.diagnostics import Diagnostic, Location, Severity
+from accesshive.expand.templates import BUILTIN_VARIABLES, TemplateProblem, is_template, variables
 
 Check = Callable[[Config], Iterable[Diagnostic]]
 

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from accesshive.config.assignment import (
+from accesshive.config.config import Config
+from accesshive.config.structure import suggest
+from accesshive.diagnostics import Diagnostic, Location
+from accesshive.expand.assignment import (
     assign,
     credential_mode,
     is_credential_only,
     is_managed_credential,
 )
-from accesshive.config.config import Config
-from accesshive.config.structure import suggest
-from accesshive.config.templates import BUILTIN_VARIABLES
-from accesshive.config.values import ValueProblem, coerce
-from accesshive.diagnostics import Diagnostic, Location
+from accesshive.expand.templates import BUILTIN_VARIABLES
+from accesshive.expand.values import ValueProblem, coerce
 
 
 def unknown_identity_attribute(

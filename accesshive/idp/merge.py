@@ -15,10 +15,10 @@ from typing import Any
 
 from accesshive.config import Config
 from accesshive.config.model import AttributeSpec, Identity, IdentitySource
-from accesshive.config.templates import TemplateProblem, render
-from accesshive.config.values import ValueProblem, coerce
 from accesshive.diagnostics import Diagnostic, Location
 from accesshive.errors import ImportProblem
+from accesshive.expand.templates import TemplateProblem, render
+from accesshive.expand.values import ValueProblem, coerce
 from accesshive.imports.records import ImportedIdentity, map_record, typed
 
 

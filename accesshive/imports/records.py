@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accesshive.config.model import ID_PATTERN, IdentitySource
-from accesshive.config.templates import TemplateProblem, render
 from accesshive.errors import ImportProblem
+from accesshive.expand.templates import TemplateProblem, render
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from accesshive.config.model import COLLECTIONS, ProjectDocument
 from accesshive.config.validate import validate
 from accesshive.config.yamlio import YamlProblem, parse_file
 from accesshive.connectors.references import resolve
-from accesshive.desired import DesiredState, expand
 from accesshive.diagnostics import Diagnostic, Location, Severity
 from accesshive.errors import ConfigError, ConnectorError, StoreError
+from accesshive.expand.desired import DesiredState, expand
 from accesshive.idp.merge import merge_records
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import from_json

@@ -12,8 +12,8 @@ from typing import Any
 
 from accesshive.config import Config, load_config
 from accesshive.config.model import IdentitySource
-from accesshive.config.templates import TemplateProblem
 from accesshive.errors import AccessHiveError, ImportProblem
+from accesshive.expand.templates import TemplateProblem
 from accesshive.imports.records import map_record, map_records, read_csv
 from accesshive.imports.yaml_writer import YamlChanges, write_identities
 from accesshive.operations._common import StoreRef, load_and_expand

@@ -17,8 +17,8 @@ from dataclasses import replace
 
 from accesshive import __version__
 from accesshive.config import Config
-from accesshive.desired import DesiredState
 from accesshive.errors import PlanError
+from accesshive.expand.desired import DesiredState
 from accesshive.plan.diff import Changes, diff
 from accesshive.plan.gates import gate_for
 from accesshive.plan.graph import build_graph, dependencies, ordered

@@ -20,8 +20,8 @@ from typing import Any
 
 from accesshive.config import Config
 from accesshive.config.model import AttributeSpec, Source
-from accesshive.config.values import TEXT_TYPES, is_empty, normalize
-from accesshive.desired import DesiredAccount, DesiredCredential, DesiredState
+from accesshive.expand.desired import DesiredAccount, DesiredCredential, DesiredState
+from accesshive.expand.values import TEXT_TYPES, is_empty, normalize
 from accesshive.plan.orders import Change
 from accesshive.state.snapshot import Snapshot, SnapshotAccount, SourceSnapshot
 

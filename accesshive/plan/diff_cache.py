@@ -41,7 +41,7 @@ from typing import Any
 from accesshive.config import cache, check_cache
 from accesshive.config.config import Config
 from accesshive.config.identity_files import identities_digest, identity_files
-from accesshive.desired import DesiredAccount, DesiredState
+from accesshive.expand.desired import DesiredAccount, DesiredState
 from accesshive.plan.diff import (
     Adoption,
     Changes,

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from accesshive.desired import DesiredState
+from accesshive.expand.desired import DesiredState
 from accesshive.plan.model import Plan
 from accesshive.plan.states import FAILED, OrderState
 from accesshive.render.describe import summary_line

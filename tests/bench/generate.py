@@ -975,7 +975,7 @@ def _apply(plan: Any, snap: dict[str, Any]) -> dict[str, Any]:
 def converged_snapshot(dest: Path, rng: random.Random, check: bool) -> tuple[dict[str, Any], Any]:
     """Plan the history config and then the real one, applying both; return the result."""
     from accesshive.config import load_config
-    from accesshive.desired import expand
+    from accesshive.expand.desired import expand
     from accesshive.plan.build import make_plan
     from accesshive.state.snapshot import Snapshot
 

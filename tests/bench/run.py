@@ -291,8 +291,8 @@ def worker_stages(repo: Path, snapshot: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     import accesshive.config.loader as loader_mod
     import accesshive.plan.build as build_mod
-    from accesshive.desired import expand
     from accesshive.errors import AccessHiveError
+    from accesshive.expand.desired import expand
     from accesshive.operations import bulk_work
     from accesshive.plan.planfile import dumps
     from accesshive.state.snapshot import Snapshot, load_snapshot

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from accesshive.cli import main
 from accesshive.config import load_config
-from accesshive.desired import expand
+from accesshive.expand.desired import expand
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.store import open_store
 from tests.conftest import EXAMPLES

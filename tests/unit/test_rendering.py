@@ -14,9 +14,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from accesshive.config import load_config
-from accesshive.desired import expand
 from accesshive.diagnostics import Diagnostic
-from accesshive.rendering import program, render_account, source_plans
+from accesshive.expand.accounts import program, render_account, source_plans
+from accesshive.expand.desired import expand
 
 PROJECT = """version: 1
 name: rendering

@@ -15,7 +15,7 @@ from accesshive.apply import pool
 from accesshive.apply.credentials import CredentialKeeper
 from accesshive.apply.executor import ApplyResult, Executor
 from accesshive.config import load_config
-from accesshive.desired import expand
+from accesshive.expand.desired import expand
 from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
 from accesshive.state.snapshot import Snapshot, SnapshotAccount, SourceSnapshot

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import accesshive.desired as desired_mod
+import accesshive.expand.desired as desired_mod
 from accesshive.config import cache
 from accesshive.operations import plan_repository
 from accesshive.plan.planfile import dumps

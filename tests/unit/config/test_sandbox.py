@@ -19,8 +19,10 @@ from click.testing import CliRunner
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from accesshive.cli import main
-from accesshive.config import load_config, sandbox
-from accesshive.config.templates import (
+from accesshive.config import load_config
+from accesshive.expand import sandbox
+from accesshive.expand.desired import expand
+from accesshive.expand.templates import (
     ENV,
     TemplateRefused,
     compile_template,
@@ -28,7 +30,6 @@ from accesshive.config.templates import (
     render,
     renderer,
 )
-from accesshive.desired import expand
 from accesshive.operations import validate_repository
 
 TODAY = dt.date(2026, 11, 29)
@@ -115,7 +116,7 @@ ABUSE: dict[str, tuple[str, str]] = {
 _CHILD = """
 import json, resource, signal, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
-from accesshive.config.templates import render
+from accesshive.expand.templates import render
 
 class Hung(Exception):
     pass

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accesshive.config.templates import TemplateProblem, compile_template, fast_renderer, render
+from accesshive.expand.templates import TemplateProblem, compile_template, fast_renderer, render
 
 FILTERS = ["lower", "upper", "trim", "ascii", "slug"]
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import accesshive.plan.diff as diff_mod
 from accesshive.config import load_config
-from accesshive.desired import expand
+from accesshive.expand.desired import expand
 from accesshive.state.snapshot import SnapshotAccount
 
 PROJECT = """version: 1

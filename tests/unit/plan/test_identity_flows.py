@@ -7,7 +7,7 @@ import datetime as dt
 from functools import cache
 
 from accesshive.config import load_config
-from accesshive.config.templates import render
+from accesshive.expand.templates import render
 from accesshive.operations import plan_repository
 from accesshive.plan.model import Plan
 from tests.conftest import EXAMPLES

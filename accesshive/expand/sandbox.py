@@ -32,7 +32,7 @@ How, at no cost to the templates that do not need it:
   filters of ``_HARMLESS_FILTERS``) makes no more than it is given.
 
 The account templates that only read variables never get here: they take the fast
-path of ``config/templates.py``.
+path of ``expand/templates.py``.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ _BITS_PER_DIGIT = math.log2(10)
 class Refused(Exception):
     """A render the sandbox stopped: ``limit`` when it went past one of the limits above
     (``timed_out`` for the time limit). Reaching for Python internals is jinja's
-    ``SecurityError``; ``config/templates.py`` turns both into ``TemplateRefused``."""
+    ``SecurityError``; ``expand/templates.py`` turns both into ``TemplateRefused``."""
 
     def __init__(
         self, kind: Literal["sandbox", "limit"], reason: str, *, timed_out: bool = False

@@ -15,7 +15,7 @@ Two ways, with one result:
   ``Refusals`` reports it once, at the template, however many identities it fails for.
 
 The generated code holds only literals (``repr`` of attribute names, template text
-and variable names), the fast template expressions of ``config/templates.py``, and
+and variable names), the fast template expressions of ``expand/templates.py``, and
 names bound to the callables of this module: nothing a repository says becomes code.
 """
 
@@ -27,7 +27,8 @@ from typing import Any
 
 from accesshive.config import Config
 from accesshive.config.model import AttributeSpec, Source
-from accesshive.config.templates import (
+from accesshive.diagnostics import Diagnostic, Location
+from accesshive.expand.templates import (
     FAST_NAMESPACE,
     TemplateProblem,
     TemplateRefused,
@@ -35,8 +36,7 @@ from accesshive.config.templates import (
     is_template,
     renderer,
 )
-from accesshive.config.values import EMAIL, ValueProblem, coercer, is_empty
-from accesshive.diagnostics import Diagnostic, Location
+from accesshive.expand.values import EMAIL, ValueProblem, coercer, is_empty
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Why sandboxed and strict: templates are written in pull requests by many
 people and rendered by the tool that holds provisioning credentials, so they
 get no access to Python internals (``ImmutableSandboxedEnvironment``), cannot make
-huge values or run for long (the limits of ``config/sandbox.py``: a template that
+huge values or run for long (the limits of ``expand/sandbox.py``: a template that
 breaks either is refused with ``TemplateRefused``), and a variable an identity lacks
 is an error, never a silently empty userName.
 """
@@ -21,8 +21,8 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError
 
-from accesshive.config import sandbox
 from accesshive.config.model import Identity
+from accesshive.expand import sandbox
 
 # Variables every identity offers besides its attributes.
 BUILTIN_VARIABLES = frozenset(
@@ -106,7 +106,7 @@ class TemplateProblem(Exception):
 
 class TemplateRefused(TemplateProblem):
     """The sandbox refused to render a template: it reached for Python internals
-    (``kind`` ``sandbox``), or went past a limit of ``config/sandbox.py`` on what a
+    (``kind`` ``sandbox``), or went past a limit of ``expand/sandbox.py`` on what a
     render may make or how long it may run (``limit``). The message says which, and
     is about the template, not the identity it was rendered for."""
 

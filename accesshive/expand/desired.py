@@ -19,17 +19,9 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from accesshive.config import Config
-from accesshive.config.assignment import (
-    Assignment,
-    assign,
-    credential_mode,
-    is_credential_only,
-    is_managed_credential,
-)
 from accesshive.config.model import Identity, LifecycleState
-from accesshive.config.templates import identity_context
 from accesshive.diagnostics import Diagnostic
-from accesshive.rendering import (
+from accesshive.expand.accounts import (
     Program,
     Refusals,
     SourcePlan,
@@ -37,6 +29,14 @@ from accesshive.rendering import (
     render_account,
     source_plans,
 )
+from accesshive.expand.assignment import (
+    Assignment,
+    assign,
+    credential_mode,
+    is_credential_only,
+    is_managed_credential,
+)
+from accesshive.expand.templates import identity_context
 
 AccountState = Literal["enabled", "disabled", "absent"]
 AccessState = Literal["granted", "kept", "revoked"]

@@ -1,0 +1,19 @@
+"""The expand stage: from the loaded ``Config`` and a date to the ``DesiredState`` (every
+account, grant and credential each identity must have on each source).
+
+- ``desired``: ``expand`` and the desired-state types (``DesiredAccount``, ...)
+- ``assignment``: which roles and access profiles each identity gets (``assign``,
+  ``members_where`` rules, the sources a lifecycle flow implies)
+- ``accounts``: an account's attributes from its source's ``create``/``sync`` templates
+  (``render_account``), coerced to the source's schema
+- ``templates``: compiling and rendering one template (``render``, the fast path for
+  variable-only templates), always in the sandbox
+- ``sandbox``: the jinja sandbox and its time and size limits
+- ``values``: attribute types and coercion (``coerce``), shared with validation
+
+Not to be confused with ``render/``, which renders plans and reports for people.
+
+Why nothing is imported here: configuration validation uses ``templates`` and
+``values`` while ``desired`` needs the loaded configuration; importing the package must
+not pull one into the other.
+"""
