@@ -8,6 +8,7 @@ its own Python process serving with waitress on 127.0.0.1 and a free port.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import shutil
@@ -93,6 +94,7 @@ def _migrated() -> Path:
     """A database with django-scim2's tables, migrated once per test run (it takes
     seconds); each server starts on a copy of it."""
     folder = Path(tempfile.mkdtemp(prefix="django-scim-"))
+    atexit.register(shutil.rmtree, folder, True)
     database = folder / "template.sqlite3"
     subprocess.run(
         [sys.executable, "serve.py", "--migrate-only", "-", str(database)],
