@@ -14,13 +14,17 @@ Keys (``None``/absent = as the target announces):
 - ``patch_op_case``: ``lower`` (RFC) or ``capitalized`` (``Add``/``Replace``/``Remove``).
 - ``active_as_string``: send ``active`` as ``"True"``/``"False"`` instead of a boolean.
 - ``patch``: ``false`` = never PATCH; updates read the resource and PUT it back.
+- ``user_patch``: ``false`` = Users are updated by reading them and PUTting them back;
+  Groups still get PATCH (for targets whose PUT of a Group ignores ``members``).
 - ``filter``: ``false`` = never send ``filter=``; lookups page through the resources.
 - ``member_filter``: ``false`` = never filter Groups by ``members.value``; one account's
   grants come from reading the Groups' members (the other filters are still used).
 - ``etag``: ``false`` = never send If-Match, even when the target offers ETags.
 - ``max_page_size``: never ask for more than this many resources in one page.
-- ``member_removal``: ``filter`` (PATCH remove ``members[value eq "id"]``) or
-  ``replace`` (read the group, PATCH replace its whole member list, with If-Match).
+- ``member_removal``: ``filter`` (PATCH remove ``members[value eq "id"]``),
+  ``replace`` (read the group, PATCH replace its whole member list, with If-Match) or
+  ``value`` (PATCH remove ``members`` with ``"value": [{"value": "id"}]``: Entra's
+  form, which RFC 7644 does not define, for targets that take no other).
 - ``writes_per_minute``: client-side write rate limit for the source (token bucket).
 
 The built-in profiles are starting points that describe accesshive's assumptions,
@@ -36,6 +40,22 @@ not guarantees about a vendor; override any key your tenant behaves differently 
   1.3.5 in tests/support/scimmy_server.py): its filter ``members.value eq "..."``
   answers 400 invalidValue ("Cannot convert undefined or null to object") as soon as
   one Group has no members, so ``member_filter`` is off.
+- ``django-scim2``: service providers built on django-scim2's default adapters (PyPI
+  ``django-scim2`` 0.23, tested against 0.23.0 in tests/support/django_scim_server.py):
+
+  - a member is removed only by naming it in the value of ``remove`` on ``members``
+    (a ``members[value eq "id"]`` path answers 501), so ``member_removal`` is ``value``;
+  - a User PATCH takes only ``replace`` of ``userName``, ``name.givenName``,
+    ``name.familyName``, ``active`` and ``emails``: ``remove`` (an emptied attribute)
+    answers 501, so ``user_patch`` is off: Users are read and PUT back, which it
+    applies whole; its PUT of a Group ignores ``members``, so Groups keep PATCH;
+  - it announces ``filter`` unsupported, and its Group filter (``displayName eq``)
+    does answer an empty list for every name: ``filter`` is off even where a
+    deployment's ServiceProviderConfig says otherwise.
+
+  It derives ``displayName`` (``givenName familyName``, else ``userName``) and
+  ignores the one written: map ``name.givenName``/``name.familyName`` instead
+  (verification names ``displayName`` when it is mapped).
 
 Reading is lenient for every target, whatever the profile (``read_leniently``): a
 resource is read the way the endpoint that answered implies. Writes stay strictly
@@ -68,7 +88,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 PatchOpCase = Literal["lower", "capitalized"]
-MemberRemoval = Literal["filter", "replace"]
+MemberRemoval = Literal["filter", "replace", "value"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,7 @@ class Quirks:
     patch_op_case: PatchOpCase = "lower"
     active_as_string: bool = False
     patch: bool | None = None
+    user_patch: bool | None = None
     filter: bool | None = None
     etag: bool | None = None
     member_filter: bool | None = None
@@ -190,6 +211,9 @@ PROFILES: dict[str, Quirks] = {
     "entra": Quirks(profile="entra", patch_op_case="capitalized", active_as_string=True),
     "okta": Quirks(profile="okta", patch=False),
     "scimmy": Quirks(profile="scimmy", member_filter=False),
+    "django-scim2": Quirks(
+        profile="django-scim2", member_removal="value", user_patch=False, filter=False
+    ),
     "slack": Quirks(
         profile="slack", max_page_size=1000, member_removal="replace", writes_per_minute=600
     ),
@@ -197,9 +221,9 @@ PROFILES: dict[str, Quirks] = {
 
 _CHOICES: dict[str, tuple[Any, ...]] = {
     "patch_op_case": ("lower", "capitalized"),
-    "member_removal": ("filter", "replace"),
+    "member_removal": ("filter", "replace", "value"),
 }
-_BOOLS = ("active_as_string", "patch", "filter", "etag", "member_filter")
+_BOOLS = ("active_as_string", "patch", "user_patch", "filter", "etag", "member_filter")
 
 
 def parse_quirks(value: Any) -> Quirks:

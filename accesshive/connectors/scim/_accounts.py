@@ -133,7 +133,7 @@ class _AccountOrders(_Resources):
         svc = self._svc()
         wanted = {key: self._lookup_attr(key) for key in attributes}
         paths = sorted({a.path for a in wanted.values() if a.kind != "secret"} | {"userName"})
-        current = self._fetch(svc.users, external_id, paths if svc.patch else None)
+        current = self._fetch(svc.users, external_id, paths if svc.patch_users else None)
         operations = []
         for key, attr in wanted.items():
             value = attributes[key]
@@ -145,7 +145,7 @@ class _AccountOrders(_Resources):
 
     def set_enabled(self, external_id: str, enabled: bool) -> None:
         svc = self._svc()
-        current = self._fetch(svc.users, external_id, ["active"] if svc.patch else None)
+        current = self._fetch(svc.users, external_id, ["active"] if svc.patch_users else None)
         if _get(current, "active") is enabled:
             return
         operation = {"op": "replace", "path": "active", "value": enabled}

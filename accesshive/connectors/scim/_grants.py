@@ -2,9 +2,11 @@
 
 Grant adds the user to the entitlement's Group (``group_names`` maps entitlements to
 displayNames); revoke removes it, by a filtered PATCH path, by replacing the whole
-member list (``quirks.member_removal: replace``), or by PUT of the Group when PATCH is
-off. "Already a member" and "not a member" are done; a cached Group id that went stale
-is looked up again once. Many grants (or revokes) of one Group are one PATCH.
+member list (``quirks.member_removal: replace``), by naming the member in the value of
+a remove on ``members`` (``member_removal: value``, Entra's form), or by PUT of the
+Group when PATCH is off. "Already a member" and "not a member" are done; a cached Group
+id that went stale is looked up again once. Many grants (or revokes) of one Group are
+one PATCH.
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ class _GrantOrders(_Resources):
         gid = self._group_id(entitlement)
         if gid is None:
             return  # no such group: nobody holds it
+        if self.quirks.member_removal == "value":
+            self._remove_by_value(gid, list(dict.fromkeys(external_ids)))
+            return
         operations: list[dict[str, Any]] = [
             {"op": "remove", "path": f"members[value eq {_quote(external_id)}]"}
             for external_id in dict.fromkeys(external_ids)
@@ -101,6 +106,8 @@ class _GrantOrders(_Resources):
                 self._put_members(gid, remove=external_id)
             elif self.quirks.member_removal == "replace":
                 self._replace_members(gid, external_id)
+            elif self.quirks.member_removal == "value":
+                self._remove_by_value(gid, [external_id])
             else:
                 path = f"members[value eq {_quote(external_id)}]"
                 self._patch_group(gid, [{"op": "remove", "path": path}])
@@ -113,6 +120,14 @@ class _GrantOrders(_Resources):
         self, gid: str, operations: list[dict[str, Any]], current: Group | None = None
     ) -> None:
         self._modify(self._groups_type(), Group, current or Group(id=gid), operations)
+
+    def _remove_by_value(self, gid: str, user_ids: list[str]) -> None:
+        """``{"op": "remove", "path": "members", "value": [{"value": id}]}``: not RFC
+        7644's form (a remove carries no value; a filter in the path selects), but the
+        one Entra sends and some targets take as their only member removal. Removing a
+        non-member is a no-op on them, so this is idempotent as it is."""
+        operation = {"op": "remove", "path": "members", "value": [{"value": u} for u in user_ids]}
+        self._patch_unchecked(self._groups_type(), gid, [operation])
 
     def _replace_members(self, gid: str, user_id: str) -> None:
         """Member removal for targets that only take the whole member list (with If-Match)."""

@@ -48,9 +48,12 @@ class Service:
     """None when the target publishes its resource types and Group is not among them."""
     user_model: type[Resource[Any]]
     patch: bool
+    """Groups (and, unless ``patch_users`` says otherwise, Users) are changed by PATCH."""
     filter: bool
     etag: bool
     page_size: int
+    patch_users: bool = True
+    """Users are changed by PATCH (else read and PUT back: ``quirks.user_patch``)."""
 
 
 class _ScimProbe(_ScimSession):
@@ -133,6 +136,7 @@ class _ScimProbe(_ScimSession):
             groups=groups,
             user_model=user_model,
             patch=patch is not False,  # RFC 7644 §3.5.2: PATCH is optional, but assumed when unsaid
+            patch_users=patch is not False and q.user_patch is not False,
             filter=filtering is not False,
             etag=bool(etag),
             page_size=max(size, 1),

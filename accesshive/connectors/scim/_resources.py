@@ -159,6 +159,7 @@ class _Resources(_ScimProbe):
     ) -> None:
         """PATCH the operations, or apply them to the resource and PUT it back."""
         svc = self._svc()
+        patching = svc.patch_users if rt is svc.users else svc.patch
         scim = self._client()
         rid = str(current.id)
         url = _url(rt, rid)
@@ -170,7 +171,7 @@ class _Resources(_ScimProbe):
             )
         except ValidationError as exc:
             raise self.error(f"PATCH {url}: invalid request: {_first_error(exc)}") from exc
-        if svc.patch:
+        if patching:
             body = self.quirks.patch_payload(
                 patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
             )
@@ -186,6 +187,21 @@ class _Resources(_ScimProbe):
         self._call(
             f"PUT {url}",
             lambda: scim.replace(rt, body, check_request_payload=False, url=url, headers=headers),
+        )
+
+    def _patch_unchecked(
+        self, rt: ResourceType, rid: str, operations: list[dict[str, Any]]
+    ) -> None:
+        """PATCH operations that scim2-models would refuse to build: a write quirk's
+        form (Entra's member removal by value), sent as the quirks spell it."""
+        scim = self._client()
+        url = _url(rt, rid)
+        body = self.quirks.patch_payload(
+            {"schemas": [str(PatchOp.__schema__)], "Operations": operations}
+        )
+        self._call(
+            f"PATCH {url}",
+            lambda: scim.modify(rt, rid, body, check_request_payload=False),
         )
 
     def _if_match(self, resource: Resource[Any]) -> dict[str, str]:
