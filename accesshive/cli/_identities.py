@@ -50,8 +50,39 @@ def scim_token_create(
 
 @scim.command(name="serve")
 @click.option("--source", "source_id", required=True, help="The identity source (kind scim).")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8787, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8787, show_default=True, help="Port (0: any free port).")
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM certificate (chain) to serve HTTPS with; needs --tls-key.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM private key of --tls-cert.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=30,
+    show_default=True,
+    help="Seconds a connection may stay silent (mid-request or idle) before it is closed.",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(min=1),
+    default=30,
+    show_default=True,
+    help="Seconds the requests in flight at SIGTERM/SIGINT get to finish.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Worker threads (requests served at once).",
+)
 @dir_option()
 @store_options
 @handles_errors
@@ -59,12 +90,36 @@ def scim_serve(
     source_id: str,
     host: str,
     port: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    timeout: float,
+    shutdown_timeout: float,
+    threads: int,
     directory: Path,
     environment: str | None,
     store_url: str | None,
 ) -> None:
-    """Serve /scim/v2 (Users, Groups, ServiceProviderConfig, Schemas, ResourceTypes)."""
-    serve_scim(directory, source_id, StoreRef(environment, store_url), host, port)
+    """Serve /scim/v2 (Users, Groups, ServiceProviderConfig, Schemas, ResourceTypes).
+
+    The identity provider's tenant URL is the address printed at start. SIGTERM or
+    SIGINT stops it gracefully: requests in flight are answered first."""
+    from accesshive.idp.serving import ServeOptions
+
+    options = ServeOptions(
+        host=host,
+        port=port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        timeout=timeout,
+        shutdown_timeout=shutdown_timeout,
+        threads=threads,
+    )
+
+    def announce(url: str) -> None:
+        click.echo(f"accesshive scim serve: identity source '{source_id}' at {url}")
+
+    serve_scim(directory, source_id, StoreRef(environment, store_url), options, announce)
+    click.echo(f"accesshive scim serve: identity source '{source_id}' stopped", err=True)
 
 
 @click.group(name="import")

@@ -208,6 +208,12 @@ def _error(
     return [body]
 
 
+def _too_large(start_response: Callable[..., Any]) -> Iterable[bytes]:
+    return _error(
+        start_response, "413 Payload Too Large", f"the request body is larger than {MAX_BODY} bytes"
+    )
+
+
 class _TooDeep(ValueError):
     """A body nested deeper than any SCIM resource."""
 
@@ -219,14 +225,14 @@ def accept_quirks(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") in ("PATCH", "PUT", "POST"):
             length = int(environ.get("CONTENT_LENGTH") or 0)
+            chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
             if length > MAX_BODY:
-                return _error(
-                    start_response,
-                    "413 Payload Too Large",
-                    f"the request body is larger than {MAX_BODY} bytes",
-                )
-            if length > 0:
-                raw = environ["wsgi.input"].read(length)
+                return _too_large(start_response)
+            if length > 0 or chunked:
+                # a chunked body has no length to check first: read one byte past the limit
+                raw = environ["wsgi.input"].read(length if length > 0 else MAX_BODY + 1)
+                if len(raw) > MAX_BODY:
+                    return _too_large(start_response)
                 try:
                     fixed = _fix(raw)
                 except _TooDeep:
@@ -373,6 +379,26 @@ def make_app(
     check: Check | None = None,
 ) -> Callable[..., Iterable[bytes]]:
     """The WSGI application; ``check`` refuses users the identity source cannot map."""
-    return accept_quirks(
-        ProviderApplication(store, source, threading.Lock(), on_deactivation, check)
+    return mounted(
+        accept_quirks(ProviderApplication(store, source, threading.Lock(), on_deactivation, check))
     )
+
+
+MOUNT = "/scim"
+"""The prefix before scim2-server's ``/v2``: ``scim serve --help`` and the README name
+``/scim/v2``, the URL identity providers are given."""
+
+
+def mounted(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """Serve ``app`` under ``/scim/v2`` (its ``meta.location`` URLs too). ``/v2``, where
+    earlier versions answered, is still served, so a provider set up with it keeps
+    working."""
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        if path == MOUNT or path.startswith(MOUNT + "/"):
+            environ["SCRIPT_NAME"] = str(environ.get("SCRIPT_NAME", "")) + MOUNT
+            environ["PATH_INFO"] = path[len(MOUNT) :]
+        return app(environ, start_response)
+
+    return wrapped

@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accesshive.config import Config, load_config
 from accesshive.config.model import IdentitySource
@@ -21,6 +22,9 @@ from accesshive.operations.applying import apply_plan
 from accesshive.operations.planning import plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
+
+if TYPE_CHECKING:
+    from accesshive.idp.serving import ServeOptions
 
 
 def import_csv(
@@ -114,48 +118,59 @@ def run_leaver(root: Path, source_id: str, user: dict[str, Any], store: StoreRef
                 opened.audit("scim", "leaver_immediate_failed", identity, {"error": str(exc)})
 
 
-LISTEN_BACKLOG = 128
-"""Connections the kernel queues before the server accepts them. socketserver's default,
-5, overflows when a provider opens 50 connections at once: the kernel then drops
-(or, with tcp_abort_on_overflow, resets) the connections past it."""
+SCIM_PATH = "/scim/v2"
+"""Where ``scim serve`` answers: the base URL an identity provider is given (its "tenant
+URL") is the printed address followed by this path."""
 
 
-def serve_scim(root: Path, source_id: str, store: StoreRef, host: str, port: int) -> None:
-    """Run the SCIM service provider until interrupted (threaded WSGI server).
+def serve_scim(
+    root: Path,
+    source_id: str,
+    store: StoreRef,
+    options: ServeOptions,
+    announce: Callable[[str], None],
+) -> None:
+    """Run the SCIM service provider until SIGTERM or SIGINT, then stop gracefully:
+    the requests in flight are answered, the leaver applies that deactivations started
+    finish, and only then is the store closed.
 
     Each pushed user is checked against the identity source's mapping as the server
     started with it (restart after changing the source or the identity schema)."""
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIServer, make_server
-
     from accesshive.idp.merge import check_user
     from accesshive.idp.server import make_app
-
-    class _Server(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-        request_queue_size = LISTEN_BACKLOG
+    from accesshive.idp.serving import serve
 
     config = _scim_source(root, source_id)
     source = config.project.identity_sources[source_id]
     schema = dict(config.project.identity_attributes)
+    leavers: list[threading.Thread] = []
+    leavers_lock = threading.Lock()
 
     def check(user: dict[str, Any], groups: list[str]) -> None:
         check_user(source, schema, user, groups)
 
     def deactivated(user: dict[str, Any]) -> None:
-        threading.Thread(
-            target=run_leaver, args=(root, source_id, user, store), daemon=True
-        ).start()
+        # not a daemon: a leaver apply that started is let finish at shutdown
+        thread = threading.Thread(target=run_leaver, args=(root, source_id, user, store))
+        with leavers_lock:
+            leavers[:] = [t for t in leavers if t.is_alive()]
+            leavers.append(thread)
+        thread.start()
+
+    def stopping() -> None:
+        with leavers_lock:
+            running = list(leavers)
+        for thread in running:
+            thread.join()
 
     with store.open(root) as opened:
         app = make_app(opened, source_id, deactivated, check)
-        server = make_server(host, port, app, server_class=_Server)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+        serve(
+            app,
+            options,
+            lambda base: announce(f"{base}{SCIM_PATH}"),
+            stopping,
+        )
 
 
 def import_scim(
