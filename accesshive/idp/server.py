@@ -22,6 +22,7 @@ import io
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -175,15 +176,41 @@ class ProviderApplication(WSGIApplication):
         self.store = store
         self.source = source
         self.lock = lock
+        self._last_used: dict[int, float] = {}
 
     def check_auth(self, request: ScimRequest) -> None:
+        """401 (with a SCIM error body the identity provider shows in its provisioning
+        log) for a missing, unknown, expired or revoked token; the detail says which,
+        which tells nothing to someone who does not already hold the token."""
         scheme, _, token = (request.header("Authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise UnauthorizedException
+        if scheme.lower() != "bearer" or not token.strip():
+            raise UnauthorizedException(detail="a bearer token is required")
         with self.lock:
-            valid = self.store.token_valid(self.source, token_hash(token))
-        if not valid:
-            raise UnauthorizedException
+            found = self.store.token_for(self.source, token_hash(token.strip()))
+            state = found.state() if found is not None else "unknown"
+            if found is not None and state == "active" and self._due(found.id):
+                self.store.token_used(found.id)
+        if state != "active":
+            raise UnauthorizedException(detail=UNAUTHORIZED[state])
+
+    def _due(self, token_id: int) -> bool:
+        """Whether this token's last use is worth writing: at most once a minute per
+        token and process, so that pushes do not each add a write."""
+        at = time.monotonic()
+        last = self._last_used.get(token_id)
+        if last is not None and at - last < LAST_USED_EVERY:
+            return False
+        self._last_used[token_id] = at
+        return True
+
+
+UNAUTHORIZED = {
+    "unknown": "the bearer token is not valid for this identity source",
+    "expired": "the bearer token has expired: make a new one (accesshive scim token create)",
+    "revoked": "the bearer token was revoked: make a new one (accesshive scim token create)",
+}
+LAST_USED_EVERY = 60.0
+"""Seconds between two writes of a token's ``last used`` by one process."""
 
 
 MAX_BODY = 1024 * 1024

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from accesshive.operations.applying import apply_plan
 from accesshive.operations.planning import plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
+from accesshive.store import TokenInfo
 
 if TYPE_CHECKING:
     from accesshive.idp.serving import ServeOptions
@@ -69,16 +71,62 @@ def _scim_source(root: Path, source_id: str) -> Config:
     return config
 
 
-def create_scim_token(root: Path, source_id: str, store: StoreRef, actor: str) -> tuple[str, int]:
-    """A new token (returned once) for a scim identity source; earlier ones are revoked."""
+@dataclass(frozen=True)
+class NewToken:
+    """A token just made: ``token`` is shown once and kept nowhere."""
+
+    token: str
+    id: int
+    expires_at: str | None
+    revoked: int
+
+
+def create_scim_token(
+    root: Path,
+    source_id: str,
+    store: StoreRef,
+    actor: str,
+    expires_at: dt.datetime | None = None,
+    keep_existing: bool = False,
+) -> NewToken:
+    """A new token (returned once) for a scim identity source. Unless ``keep_existing``
+    (for a rotation without downtime: the old token is revoked once the identity
+    provider has the new one), the source's earlier tokens are revoked."""
     from accesshive.idp.server import new_token
 
     _scim_source(root, source_id)
+    if expires_at is not None and expires_at <= dt.datetime.now(dt.UTC):
+        raise ImportProblem(f"the expiry {expires_at.isoformat()} is already past")
+    expires = expires_at.astimezone(dt.UTC).isoformat(timespec="seconds") if expires_at else None
     token, digest_ = new_token()
     with store.open(root) as opened:
-        revoked = opened.new_token(source_id, digest_)
-        opened.audit(actor, "scim_token_created", source_id, {"revoked": revoked})
-    return token, revoked
+        token_id, revoked = opened.new_token(source_id, digest_, expires, keep_existing)
+        opened.audit(
+            actor,
+            "scim_token_created",
+            source_id,
+            {"id": token_id, "expires": expires, "revoked": revoked},
+        )
+    return NewToken(token, token_id, expires, revoked)
+
+
+def list_scim_tokens(root: Path, store: StoreRef, source_id: str | None) -> list[TokenInfo]:
+    """The tokens of the environment (or of one source): ids and dates, never a token."""
+    with store.open(root) as opened:
+        return opened.tokens(source_id)
+
+
+def revoke_scim_token(root: Path, store: StoreRef, token_id: int, actor: str) -> TokenInfo:
+    """Revoke a token by its id: from the next request on, it gets 401."""
+    with store.open(root) as opened:
+        found = opened.revoke_token(token_id)
+        if found is None:
+            raise ImportProblem(
+                f"no scim token {token_id} in environment '{opened.environment}' "
+                "(accesshive scim token list shows them)"
+            )
+        opened.audit(actor, "scim_token_revoked", found.source, {"id": token_id})
+    return found
 
 
 def leaver_orders(config: Config, plan: Plan, identity: str) -> Plan:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from accesshive.store.base import LockInfo, OrderEvent, SnapshotInfo, Store, Task
+from accesshive.store.base import LockInfo, OrderEvent, SnapshotInfo, Store, Task, TokenInfo
 
 DEFAULT_ENVIRONMENT = "default"
 
@@ -51,5 +51,6 @@ __all__ = [
     "SnapshotInfo",
     "Store",
     "Task",
+    "TokenInfo",
     "open_store",
 ]

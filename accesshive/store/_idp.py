@@ -4,7 +4,7 @@ the hashes of its bearer tokens (never the tokens themselves)."""
 from __future__ import annotations
 
 from accesshive.store._db import Database
-from accesshive.store._values import now
+from accesshive.store._values import TokenInfo, now
 
 
 class IdentityProviderRecords(Database):
@@ -50,33 +50,95 @@ class IdentityProviderRecords(Database):
         )
         return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
 
-    def new_token(self, source: str, token_hash: str) -> int:
-        """Keep a token's hash; revoke the source's earlier tokens (returns how many)."""
+    def new_token(
+        self, source: str, token_hash: str, expires_at: str | None = None, keep: bool = False
+    ) -> tuple[int, int]:
+        """Keep a token's hash; unless ``keep``, revoke the source's earlier tokens.
+        Returns the new token's id and how many were revoked."""
         with self.transaction():
-            revoked = len(
-                self._execute(
-                    "SELECT 1 FROM idp_tokens WHERE environment = ? AND source = ? "
-                    "AND revoked_at IS NULL",
-                    (self.environment, source),
+            revoked = 0
+            if not keep:
+                revoked = len(
+                    self._execute(
+                        "SELECT 1 FROM idp_tokens WHERE environment = ? AND source = ? "
+                        "AND revoked_at IS NULL",
+                        (self.environment, source),
+                    )
                 )
-            )
+                self._execute(
+                    "UPDATE idp_tokens SET revoked_at = ? WHERE environment = ? "
+                    "AND source = ? AND revoked_at IS NULL",
+                    (now(), self.environment, source),
+                )
             self._execute(
-                "UPDATE idp_tokens SET revoked_at = ? WHERE environment = ? AND source = ? "
+                "INSERT INTO idp_tokens (environment, source, hash, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (self.environment, source, token_hash, now(), expires_at),
+            )
+            rows = self._execute(
+                "SELECT MAX(id) FROM idp_tokens WHERE environment = ? AND hash = ?",
+                (self.environment, token_hash),
+            )
+        return int(rows[0][0]), revoked
+
+    _TOKEN_COLUMNS = "id, source, created_at, expires_at, revoked_at, last_used_at"
+
+    def tokens(self, source: str | None = None) -> list[TokenInfo]:
+        """Every token of the environment (or of one source), oldest first; never the
+        token, nor its hash."""
+        where, params = "environment = ?", [self.environment]
+        if source is not None:
+            where, params = where + " AND source = ?", [*params, source]
+        rows = self._execute(
+            f"SELECT {self._TOKEN_COLUMNS} FROM idp_tokens WHERE {where} ORDER BY id",
+            params,
+        )
+        return [_token_info(r) for r in rows]
+
+    def revoke_token(self, token_id: int) -> TokenInfo | None:
+        """Revoke a token by its id; the token as it is now (None: no such token here)."""
+        with self.transaction():
+            self._execute(
+                "UPDATE idp_tokens SET revoked_at = ? WHERE environment = ? AND id = ? "
                 "AND revoked_at IS NULL",
-                (now(), self.environment, source),
+                (now(), self.environment, token_id),
             )
-            self._execute(
-                "INSERT INTO idp_tokens (environment, source, hash, created_at) "
-                "VALUES (?, ?, ?, ?)",
-                (self.environment, source, token_hash, now()),
+            rows = self._execute(
+                f"SELECT {self._TOKEN_COLUMNS} FROM idp_tokens WHERE environment = ? AND id = ?",
+                (self.environment, token_id),
             )
-        return revoked
+        return _token_info(rows[0]) if rows else None
+
+    def token_for(self, source: str, token_hash: str) -> TokenInfo | None:
+        """The token of ``source`` with this hash, whatever its state."""
+        rows = self._execute(
+            f"SELECT {self._TOKEN_COLUMNS} FROM idp_tokens WHERE environment = ? "
+            "AND source = ? AND hash = ? ORDER BY id DESC",
+            (self.environment, source, token_hash),
+        )
+        return _token_info(rows[0]) if rows else None
 
     def token_valid(self, source: str, token_hash: str) -> bool:
-        return bool(
+        found = self.token_for(source, token_hash)
+        return found is not None and found.state() == "active"
+
+    def token_used(self, token_id: int) -> None:
+        with self.transaction():
             self._execute(
-                "SELECT 1 FROM idp_tokens WHERE environment = ? AND source = ? AND hash = ? "
-                "AND revoked_at IS NULL",
-                (self.environment, source, token_hash),
+                "UPDATE idp_tokens SET last_used_at = ? WHERE environment = ? AND id = ?",
+                (now(), self.environment, token_id),
             )
-        )
+
+
+def _token_info(row: tuple[object, ...]) -> TokenInfo:
+    def text(value: object) -> str | None:
+        return None if value is None else str(value)
+
+    return TokenInfo(
+        id=int(str(row[0])),
+        source=str(row[1]),
+        created_at=str(row[2]),
+        expires_at=text(row[3]),
+        revoked_at=text(row[4]),
+        last_used_at=text(row[5]),
+    )

@@ -228,6 +228,30 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "UPDATE tasks SET id = 'T-' || order_id WHERE state = 'open'",
         ),
     ),
+    (
+        9,
+        (
+            # bearer tokens of `scim serve` get an id (to list and revoke them by), an
+            # optional expiry and the time they were last used; the hash stays the only
+            # trace of the token itself
+            """CREATE TABLE idp_tokens_v9 (
+                id {serial},
+                environment TEXT NOT NULL,
+                source TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT,
+                revoked_at TEXT,
+                last_used_at TEXT
+            )""",
+            "INSERT INTO idp_tokens_v9 (environment, source, hash, created_at, revoked_at) "
+            "SELECT environment, source, hash, created_at, revoked_at FROM idp_tokens "
+            "ORDER BY created_at",
+            "DROP TABLE idp_tokens",
+            "ALTER TABLE idp_tokens_v9 RENAME TO idp_tokens",
+            "CREATE INDEX idp_tokens_by_hash ON idp_tokens (hash)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]
