@@ -12,7 +12,11 @@ class IdentityProviderRecords(Database):
 
     def put_record(self, source: str, resource_type: str, rid: str, body: str) -> None:
         with self.transaction():
-            self.delete_record(source, resource_type, rid)
+            self._execute(
+                "DELETE FROM idp_records WHERE environment = ? AND source = ? "
+                "AND resource_type = ? AND id = ?",
+                (self.environment, source, resource_type, rid),
+            )
             self._execute(
                 "INSERT INTO idp_records (environment, source, resource_type, id, body, "
                 "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -21,19 +25,71 @@ class IdentityProviderRecords(Database):
 
     def delete_record(self, source: str, resource_type: str, rid: str) -> None:
         with self.transaction():
+            for table in ("idp_records", "idp_unique"):
+                self._execute(
+                    f"DELETE FROM {table} WHERE environment = ? AND source = ? "
+                    "AND resource_type = ? AND id = ?",
+                    (self.environment, source, resource_type, rid),
+                )
+
+    def record(self, source: str, resource_type: str, rid: str) -> str | None:
+        """The body of one record, or None."""
+        rows = self._execute(
+            "SELECT body FROM idp_records WHERE environment = ? AND source = ? "
+            "AND resource_type = ? AND id = ?",
+            (self.environment, source, resource_type, rid),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def set_unique(
+        self, source: str, resource_type: str, rid: str, values: list[tuple[str, str]]
+    ) -> None:
+        """The unique values (attribute URN, comparable value) a record now holds."""
+        with self.transaction():
             self._execute(
-                "DELETE FROM idp_records WHERE environment = ? AND source = ? "
+                "DELETE FROM idp_unique WHERE environment = ? AND source = ? "
                 "AND resource_type = ? AND id = ?",
                 (self.environment, source, resource_type, rid),
             )
+            self._executemany(
+                "INSERT INTO idp_unique (environment, source, urn, value, resource_type, id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (self.environment, source, urn, value, resource_type, rid)
+                    for urn, value in values
+                ],
+            )
+
+    def unique_owner(self, source: str, urn: str, value: str) -> tuple[str, str] | None:
+        """(resource type, id) of the record holding a unique value, or None."""
+        rows = self._execute(
+            "SELECT resource_type, id FROM idp_unique WHERE environment = ? AND source = ? "
+            "AND urn = ? AND value = ?",
+            (self.environment, source, urn, value),
+        )
+        return (str(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def records_with_unique(
+        self, source: str, resource_type: str, urn: str, value: str
+    ) -> list[str]:
+        """Bodies of the records of a type holding a unique value (one at most)."""
+        rows = self._execute(
+            "SELECT r.body FROM idp_unique u JOIN idp_records r ON r.environment = "
+            "u.environment AND r.source = u.source AND r.resource_type = u.resource_type "
+            "AND r.id = u.id WHERE u.environment = ? AND u.source = ? AND u.urn = ? "
+            "AND u.value = ? AND u.resource_type = ?",
+            (self.environment, source, urn, value, resource_type),
+        )
+        return [str(r[0]) for r in rows]
 
     def replace_records(self, source: str, records: list[tuple[str, str, str]]) -> None:
         """The whole set of a source's records at once (an import replaces the last one)."""
         with self.transaction():
-            self._execute(
-                "DELETE FROM idp_records WHERE environment = ? AND source = ?",
-                (self.environment, source),
-            )
+            for table in ("idp_records", "idp_unique"):
+                self._execute(
+                    f"DELETE FROM {table} WHERE environment = ? AND source = ?",
+                    (self.environment, source),
+                )
             at = now()
             self._executemany(
                 "INSERT INTO idp_records (environment, source, resource_type, id, body, "

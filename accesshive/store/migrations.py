@@ -252,6 +252,25 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX idp_tokens_by_hash ON idp_tokens (hash)",
         ),
     ),
+    (
+        10,
+        (
+            # the unique values (userName) of pushed records, one row each: replicas of
+            # `scim serve` sharing a store check uniqueness and find a user by userName
+            # in the store itself; the primary key refuses a duplicate even then
+            """CREATE TABLE idp_unique (
+                environment TEXT NOT NULL,
+                source TEXT NOT NULL,
+                urn TEXT NOT NULL,
+                value TEXT NOT NULL,
+                resource_type TEXT NOT NULL,
+                id TEXT NOT NULL,
+                PRIMARY KEY (environment, source, urn, value)
+            )""",
+            "CREATE INDEX idp_unique_by_record ON idp_unique (environment, source, "
+            "resource_type, id)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]
