@@ -12,7 +12,7 @@ This module only re-exports; each operation lives in the module of its command g
 - ``reporting``: ``report_repository``
 - ``promotion``: ``promote`` (and the check apply makes)
 - ``identity_sources``: ``import_csv``, ``import_scim``, ``create_scim_token``,
-  ``serve_scim``, ``run_leaver``, ``leaver_orders``
+  ``list_scim_tokens``, ``revoke_scim_token``, ``serve_scim``, ``run_leaver``, ``leaver_orders``
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from accesshive.operations.identity_sources import (
     import_csv,
     import_scim,
     leaver_orders,
+    list_scim_tokens,
+    revoke_scim_token,
     run_leaver,
     serve_scim,
 )
@@ -76,6 +78,7 @@ __all__ = [
     "import_csv",
     "import_scim",
     "leaver_orders",
+    "list_scim_tokens",
     "list_tasks",
     "load_and_expand",
     "plan_repository",
@@ -83,6 +86,7 @@ __all__ = [
     "record_plan",
     "report_repository",
     "retry_identity",
+    "revoke_scim_token",
     "run_leaver",
     "serve_scim",
     "state_report",

@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accesshive.config import Config, load_config
 from accesshive.config.model import IdentitySource
@@ -21,6 +23,10 @@ from accesshive.operations.applying import apply_plan
 from accesshive.operations.planning import plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
+from accesshive.store import TokenInfo
+
+if TYPE_CHECKING:
+    from accesshive.idp.serving import ServeOptions
 
 
 def import_csv(
@@ -65,16 +71,62 @@ def _scim_source(root: Path, source_id: str) -> Config:
     return config
 
 
-def create_scim_token(root: Path, source_id: str, store: StoreRef, actor: str) -> tuple[str, int]:
-    """A new token (returned once) for a scim identity source; earlier ones are revoked."""
+@dataclass(frozen=True)
+class NewToken:
+    """A token just made: ``token`` is shown once and kept nowhere."""
+
+    token: str
+    id: int
+    expires_at: str | None
+    revoked: int
+
+
+def create_scim_token(
+    root: Path,
+    source_id: str,
+    store: StoreRef,
+    actor: str,
+    expires_at: dt.datetime | None = None,
+    keep_existing: bool = False,
+) -> NewToken:
+    """A new token (returned once) for a scim identity source. Unless ``keep_existing``
+    (for a rotation without downtime: the old token is revoked once the identity
+    provider has the new one), the source's earlier tokens are revoked."""
     from accesshive.idp.server import new_token
 
     _scim_source(root, source_id)
+    if expires_at is not None and expires_at <= dt.datetime.now(dt.UTC):
+        raise ImportProblem(f"the expiry {expires_at.isoformat()} is already past")
+    expires = expires_at.astimezone(dt.UTC).isoformat(timespec="seconds") if expires_at else None
     token, digest_ = new_token()
     with store.open(root) as opened:
-        revoked = opened.new_token(source_id, digest_)
-        opened.audit(actor, "scim_token_created", source_id, {"revoked": revoked})
-    return token, revoked
+        token_id, revoked = opened.new_token(source_id, digest_, expires, keep_existing)
+        opened.audit(
+            actor,
+            "scim_token_created",
+            source_id,
+            {"id": token_id, "expires": expires, "revoked": revoked},
+        )
+    return NewToken(token, token_id, expires, revoked)
+
+
+def list_scim_tokens(root: Path, store: StoreRef, source_id: str | None) -> list[TokenInfo]:
+    """The tokens of the environment (or of one source): ids and dates, never a token."""
+    with store.open(root) as opened:
+        return opened.tokens(source_id)
+
+
+def revoke_scim_token(root: Path, store: StoreRef, token_id: int, actor: str) -> TokenInfo:
+    """Revoke a token by its id: from the next request on, it gets 401."""
+    with store.open(root) as opened:
+        found = opened.revoke_token(token_id)
+        if found is None:
+            raise ImportProblem(
+                f"no scim token {token_id} in environment '{opened.environment}' "
+                "(accesshive scim token list shows them)"
+            )
+        opened.audit(actor, "scim_token_revoked", found.source, {"id": token_id})
+    return found
 
 
 def leaver_orders(config: Config, plan: Plan, identity: str) -> Plan:
@@ -114,48 +166,59 @@ def run_leaver(root: Path, source_id: str, user: dict[str, Any], store: StoreRef
                 opened.audit("scim", "leaver_immediate_failed", identity, {"error": str(exc)})
 
 
-LISTEN_BACKLOG = 128
-"""Connections the kernel queues before the server accepts them. socketserver's default,
-5, overflows when a provider opens 50 connections at once: the kernel then drops
-(or, with tcp_abort_on_overflow, resets) the connections past it."""
+SCIM_PATH = "/scim/v2"
+"""Where ``scim serve`` answers: the base URL an identity provider is given (its "tenant
+URL") is the printed address followed by this path."""
 
 
-def serve_scim(root: Path, source_id: str, store: StoreRef, host: str, port: int) -> None:
-    """Run the SCIM service provider until interrupted (threaded WSGI server).
+def serve_scim(
+    root: Path,
+    source_id: str,
+    store: StoreRef,
+    options: ServeOptions,
+    announce: Callable[[str], None],
+) -> None:
+    """Run the SCIM service provider until SIGTERM or SIGINT, then stop gracefully:
+    the requests in flight are answered, the leaver applies that deactivations started
+    finish, and only then is the store closed.
 
     Each pushed user is checked against the identity source's mapping as the server
     started with it (restart after changing the source or the identity schema)."""
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIServer, make_server
-
     from accesshive.idp.merge import check_user
     from accesshive.idp.server import make_app
-
-    class _Server(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-        request_queue_size = LISTEN_BACKLOG
+    from accesshive.idp.serving import serve
 
     config = _scim_source(root, source_id)
     source = config.project.identity_sources[source_id]
     schema = dict(config.project.identity_attributes)
+    leavers: list[threading.Thread] = []
+    leavers_lock = threading.Lock()
 
     def check(user: dict[str, Any], groups: list[str]) -> None:
         check_user(source, schema, user, groups)
 
     def deactivated(user: dict[str, Any]) -> None:
-        threading.Thread(
-            target=run_leaver, args=(root, source_id, user, store), daemon=True
-        ).start()
+        # not a daemon: a leaver apply that started is let finish at shutdown
+        thread = threading.Thread(target=run_leaver, args=(root, source_id, user, store))
+        with leavers_lock:
+            leavers[:] = [t for t in leavers if t.is_alive()]
+            leavers.append(thread)
+        thread.start()
+
+    def stopping() -> None:
+        with leavers_lock:
+            running = list(leavers)
+        for thread in running:
+            thread.join()
 
     with store.open(root) as opened:
         app = make_app(opened, source_id, deactivated, check)
-        server = make_server(host, port, app, server_class=_Server)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+        serve(
+            app,
+            options,
+            lambda base: announce(f"{base}{SCIM_PATH}"),
+            stopping,
+        )
 
 
 def import_scim(

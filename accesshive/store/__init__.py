@@ -12,7 +12,7 @@ from pathlib import Path
 
 from accesshive.errors import StoreError
 from accesshive.repo_paths import link_out_of
-from accesshive.store.base import LockInfo, OrderEvent, SnapshotInfo, Store, Task
+from accesshive.store.base import LockInfo, OrderEvent, SnapshotInfo, Store, Task, TokenInfo
 
 DEFAULT_ENVIRONMENT = "default"
 
@@ -54,6 +54,7 @@ __all__ = [
     "SnapshotInfo",
     "Store",
     "Task",
+    "TokenInfo",
     "open_store",
 ]
 

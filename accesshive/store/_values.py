@@ -66,3 +66,26 @@ class OrderEvent:
     at: str
     message: str | None
     result: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A bearer token of ``scim serve`` as the store keeps it: never the token itself.
+    Times are ISO 8601 in UTC, as ``now`` writes them."""
+
+    id: int
+    source: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
+
+    def state(self, at: dt.datetime | None = None) -> str:
+        """``active``, ``expired`` or ``revoked`` (revoked wins: it was a decision)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None:
+            expires = dt.datetime.fromisoformat(self.expires_at)
+            if (at or dt.datetime.now(dt.UTC)) >= expires:
+                return "expired"
+        return "active"

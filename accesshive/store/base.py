@@ -31,7 +31,7 @@ from accesshive.store._history import History
 from accesshive.store._idp import IdentityProviderRecords
 from accesshive.store._locks import Locks
 from accesshive.store._reviews import Reviews
-from accesshive.store._values import LockInfo, OrderEvent, SnapshotInfo, Task, now
+from accesshive.store._values import LockInfo, OrderEvent, SnapshotInfo, Task, TokenInfo, now
 from accesshive.store.migrations import LATEST, MIGRATIONS
 
 
@@ -120,4 +120,4 @@ class Store(History, Reviews, IdentityProviderRecords, Locks, ABC):
         return int(rows[0][0] or 0)
 
 
-__all__ = ["LockInfo", "OrderEvent", "SnapshotInfo", "Store", "Task", "now"]
+__all__ = ["LockInfo", "OrderEvent", "SnapshotInfo", "Store", "Task", "TokenInfo", "now"]

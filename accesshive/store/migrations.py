@@ -251,6 +251,49 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX declines_by_order ON declines (environment, order_id)",
         ),
     ),
+    (
+        10,
+        (
+            # bearer tokens of `scim serve` get an id (to list and revoke them by), an
+            # optional expiry and the time they were last used; the hash stays the only
+            # trace of the token itself
+            """CREATE TABLE idp_tokens_v10 (
+                id {serial},
+                environment TEXT NOT NULL,
+                source TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT,
+                revoked_at TEXT,
+                last_used_at TEXT
+            )""",
+            "INSERT INTO idp_tokens_v10 (environment, source, hash, created_at, revoked_at) "
+            "SELECT environment, source, hash, created_at, revoked_at FROM idp_tokens "
+            "ORDER BY created_at",
+            "DROP TABLE idp_tokens",
+            "ALTER TABLE idp_tokens_v10 RENAME TO idp_tokens",
+            "CREATE INDEX idp_tokens_by_hash ON idp_tokens (hash)",
+        ),
+    ),
+    (
+        11,
+        (
+            # the unique values (userName) of pushed records, one row each: replicas of
+            # `scim serve` sharing a store check uniqueness and find a user by userName
+            # in the store itself; the primary key refuses a duplicate even then
+            """CREATE TABLE idp_unique (
+                environment TEXT NOT NULL,
+                source TEXT NOT NULL,
+                urn TEXT NOT NULL,
+                value TEXT NOT NULL,
+                resource_type TEXT NOT NULL,
+                id TEXT NOT NULL,
+                PRIMARY KEY (environment, source, urn, value)
+            )""",
+            "CREATE INDEX idp_unique_by_record ON idp_unique (environment, source, "
+            "resource_type, id)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -1,10 +1,12 @@
 """Load on the SCIM service provider: many identity-provider clients pushing users at once.
 
     python -m tests.bench.scim_provider_bench [--clients 200] [--users 10000]
+        [--replicas 2 --store postgresql://...]
 
-Every user is pushed once by one of the clients (a thread each, its own HTTP
-connection); afterwards the store must hold exactly that many user records, none
-lost and none twice. Reports requests/s.
+``accesshive scim serve`` runs as real processes (``--replicas`` of them, on one store;
+more than one needs PostgreSQL). Every user is pushed once by one of the clients (a
+thread each, its own HTTP connection, spread over the replicas); afterwards the store
+must hold exactly that many user records, none lost and none twice. Reports requests/s.
 """
 
 from __future__ import annotations
@@ -13,13 +15,11 @@ import argparse
 import json
 import shutil
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
 
@@ -27,48 +27,30 @@ USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PROJECT = """version: 1
 name: scim-load
 identity_sources:
-  idp:
+  okta:
     kind: scim
     id: "{{ userName }}"
     attributes: {email: "{{ userName }}@example.com"}
 """
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: object) -> None:
-        return
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 512
-
-
-def run(clients: int, users: int, root: Path) -> dict[str, Any]:
-    from click.testing import CliRunner
-
-    from accesshive.cli import main
-    from accesshive.idp.server import make_app
+def run(
+    clients: int, users: int, root: Path, replicas: int = 1, store: str | None = None
+) -> dict[str, Any]:
     from accesshive.store import open_store
+    from tests.support.scim_serve import scim_serve, token
 
     root.mkdir(parents=True)
     (root / "accesshive.yaml").write_text(PROJECT)
-    token = CliRunner().invoke(
-        main, ["scim", "token", "create", "--source", "idp", "-C", str(root)]
-    )
-    bearer = token.stdout.strip()
-    with open_store(root) as store:
-        server = make_server(
-            "127.0.0.1", 0, make_app(store, "idp"), server_class=_Server, handler_class=_Quiet
-        )
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_address[1]}/v2"
-        failures: list[str] = []
+    bearer = token(root, store=store)
+    failures: list[str] = []
+    with ExitStack() as stack:
+        urls = [stack.enter_context(scim_serve(root, store=store)).url for _ in range(replicas)]
 
         def client(n: int) -> int:
             sent = 0
             headers = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/scim+json"}
-            with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
+            with httpx.Client(base_url=urls[n % replicas], headers=headers, timeout=120) as http:
                 for i in range(n, users, clients):
                     body = {"schemas": [USER], "userName": f"u{i:06}"}
                     response = http.post("/Users", json=body)
@@ -81,13 +63,13 @@ def run(clients: int, users: int, root: Path) -> dict[str, Any]:
         with ThreadPoolExecutor(max_workers=clients) as pool:
             requests = sum(pool.map(client, range(clients)))
         seconds = time.perf_counter() - start
-        server.shutdown()
-        server.server_close()
-        records = [r for r in store.records("idp") if r[0] == "User"]
+    with open_store(root, "default", store) as opened:
+        records = [r for r in opened.records("okta") if r[0] == "User"]
     names = [json.loads(body)["userName"] for _, _, body in records]
     return {
         "clients": clients,
         "users": users,
+        "replicas": replicas,
         "requests": requests,
         "seconds": round(seconds, 2),
         "requests_per_second": round(requests / seconds, 1),
@@ -102,10 +84,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--store", help="postgresql://... (needed for more than one replica)")
     args = parser.parse_args()
+    if args.replicas > 1 and not (args.store or "").startswith("postgres"):
+        parser.error("--replicas above 1 needs --store postgresql://...")
     workdir = Path(tempfile.mkdtemp(prefix="accesshive-scim-load-"))
     try:
-        print(json.dumps(run(args.clients, args.users, workdir / "repo"), indent=2))
+        result = run(args.clients, args.users, workdir / "repo", args.replicas, args.store)
+        print(json.dumps(result, indent=2))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -412,6 +412,15 @@ def test_concurrent_pushes_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     assert (result["stored"], result["distinct"]) == (500, 500)
 
 
+def test_concurrent_pushes_to_two_replicas_on_postgresql(tmp_path: Path, postgres_db: str) -> None:
+    """The same, through two `scim serve` processes sharing one PostgreSQL store."""
+    from tests.bench.scim_provider_bench import run
+
+    result = run(clients=50, users=300, root=tmp_path / "repo", replicas=2, store=postgres_db)
+    assert result["failed_requests"] == 0
+    assert (result["stored"], result["distinct"]) == (300, 300)
+
+
 def test_oversized_and_unknown_are_refused(served: tuple[str, Path]) -> None:
     url, repo = served
     token = _token(repo)

@@ -245,6 +245,7 @@ def test_older_schema_upgrades_with_data_intact(make_store: Factory) -> None:
             "sightings",
             "idp_records",
             "idp_tokens",
+            "idp_unique",
             "audit_checkpoints",
             "declines",
             "schema_version",
