@@ -58,6 +58,28 @@ def _reviewer_keys(config: Config, key_path: Path, reviewer: str) -> list[Public
     return keys
 
 
+def reviewer_of_key(config: Config, key_path: Path) -> str:
+    """The reviewer policies/review.yaml lists ``key_path``'s public key for: what
+    ``--as`` defaults to, so that the command the PR comment prints runs as printed."""
+    declared = public_key_of(key_path)
+    if declared is None:
+        raise ApprovalError(
+            f"cannot tell whose key {key_path} is (no {key_path}.pub beside it): give "
+            "--as NAME, or --key with the .pub file"
+        )
+    owners = [
+        name
+        for name, r in sorted(config.policies.review.reviewers.items())
+        if declared.blob in {k.blob for k in r.ssh_keys()}
+    ]
+    if not owners:
+        raise ApprovalError(
+            f"policies/review.yaml lists {key_path} ({declared.fingerprint()}) for no "
+            "reviewer: add it to your public_keys, or sign with the key it lists"
+        )
+    return owners[0]  # a key belongs to one reviewer (checked when the policy loads)
+
+
 def sign_approvals(
     config: Config,
     plan: Plan,

@@ -11,7 +11,12 @@ from pathlib import Path
 import click
 
 from accesshive.approvals.declines import describe as describe_declines
-from accesshive.approvals.operations import record_from_github, sign_approvals, sign_declines
+from accesshive.approvals.operations import (
+    record_from_github,
+    reviewer_of_key,
+    sign_approvals,
+    sign_declines,
+)
 from accesshive.cli._options import actor, dir_option, format_option, handles_errors, store_options
 from accesshive.config import load_config
 from accesshive.errors import EXIT_ERROR, EXIT_WAITING
@@ -35,7 +40,12 @@ from accesshive.render.describe import summary_line
         "private key ssh-agent holds."
     ),
 )
-@click.option("--as", "reviewer", required=True, help="Your reviewer name in policies/review.yaml.")
+@click.option(
+    "--as",
+    "reviewer",
+    default=None,
+    help="Your reviewer name in policies/review.yaml (default: the reviewer it lists the key for).",
+)
 @dir_option("The config repository (the approvals file goes in its approvals/).")
 @handles_errors
 def approve(
@@ -43,11 +53,12 @@ def approve(
     orders: tuple[str, ...],
     all_gated: bool,
     key_path: Path,
-    reviewer: str,
+    reviewer: str | None,
     directory: Path,
 ) -> None:
     """Sign approvals of gated orders into approvals/<plan-digest>.yaml (commit it)."""
     config = load_config(directory)
+    reviewer = reviewer or reviewer_of_key(config, key_path)
     path, made = sign_approvals(
         config, read_plan(plan_file), key_path, reviewer, list(orders), all_gated
     )
@@ -72,7 +83,12 @@ def approve(
     required=True,
     help="Your SSH key, as for `accesshive approve` (a private key file, or a .pub in ssh-agent).",
 )
-@click.option("--as", "reviewer", required=True, help="Your reviewer name in policies/review.yaml.")
+@click.option(
+    "--as",
+    "reviewer",
+    default=None,
+    help="Your reviewer name in policies/review.yaml (default: the reviewer it lists the key for).",
+)
 @dir_option("The config repository (the approvals file goes in its approvals/).")
 @handles_errors
 def decline(
@@ -81,13 +97,14 @@ def decline(
     reason: str,
     withdraw: bool,
     key_path: Path,
-    reviewer: str,
+    reviewer: str | None,
     directory: Path,
 ) -> None:
     """Sign a decline of orders into approvals/<plan-digest>.yaml (commit it): they are
     not applied, and what depends on them is blocked, in this plan and every later plan
     of the same order content, until you withdraw it (--withdraw)."""
     config = load_config(directory)
+    reviewer = reviewer or reviewer_of_key(config, key_path)
     path, made = sign_declines(
         config, read_plan(plan_file), key_path, reviewer, list(orders), reason, withdraw
     )

@@ -24,6 +24,7 @@ from accesshive.cli._options import (
     as_date,
     format_option,
     handles_errors,
+    hints_point_at,
     print_diagnostics,
     progress_option,
     repo_argument,
@@ -94,7 +95,8 @@ def _render_plan(
         click.echo(text or dumps(plan), nl=False)
     elif fmt == "markdown":
         name = plan_file.name if plan_file is not None else "plan.json"
-        click.echo(render_markdown(plan, approvals, plan_file=name, declines=declines), nl=False)
+        markdown = render_markdown(plan, approvals, plan_file=name, declines=declines)
+        click.echo(runnable(markdown), nl=False)  # its approve hint runs from here too
     else:
         click.echo(render_text(plan, style=click.style), nl=False)
 
@@ -194,6 +196,8 @@ def show(
     saved = read_plan(plan_file)
     verdicts = None
     declined = None
+    if directory is not None:
+        hints_point_at(directory)
     if directory is not None and fmt == "markdown":
         verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url))
         declined = decline_verdicts(directory, saved, StoreRef(environment, store_url))

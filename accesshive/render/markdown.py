@@ -307,8 +307,9 @@ class _Comment:
             )
         if waiting:
             text += (
-                f"\nApprove with `accesshive approve {self.plan_file.replace('`', '')} --order ID "
-                "--key KEY --as NAME` (or `--all-gated`), and commit the approvals file to this "
+                f"\nApprove with `accesshive approve {self.plan_file.replace('`', '')} "
+                "--all-gated --key ~/.ssh/id_ed25519` (your key as policies/review.yaml lists "
+                "it; `--order ID` for some of them), and commit the approvals file to this "
                 "pull request.\n"
             )
         return text

@@ -9,6 +9,7 @@ in a traceback.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -19,12 +20,19 @@ from click.testing import CliRunner, Result
 
 from accesshive.cli import main
 from tests.conftest import EXAMPLES
+from tests.support.ssh import keygen
 
 HINT = re.compile(r"`(accesshive [^`]*)`")
 TODAY = ["--today", "2026-11-29"]
-PLACEHOLDERS = ("KEY", "NAME", "ID")
-"""Words a hint leaves to its reader because only the reader knows them (the PR comment's
-``approve ... --order ID --key KEY --as NAME``): the test fills them in as a reviewer would."""
+REVIEW = """review:
+  reviewers:
+    alice:
+      groups: [security]
+      public_keys: ["{key}"]
+  rules:
+    - {{name: sensitive-grants, order_kinds: [grant], sensitive_only: true,
+       reviewer_groups: [security], quorum: 1}}
+"""
 
 
 def _run(args: list[str], stdin: str = "") -> Result:
@@ -57,7 +65,15 @@ def _hints(results: list[Result]) -> list[str]:
     return found
 
 
-def test_every_printed_hint_runs_as_printed(session: Path) -> None:
+def test_every_printed_hint_runs_as_printed(session: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reviewer with a key where the PR comment's hint expects it (~/.ssh/id_ed25519)
+    and listed in policies/review.yaml: every hint of the session runs as printed."""
+    home = session / "home"
+    (home / ".ssh").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    public = keygen(home / ".ssh" / "id_ed25519")
+    (session / "repo" / "policies").mkdir()
+    (session / "repo" / "policies" / "review.yaml").write_text(REVIEW.format(key=public))
     steps = [
         ["sync", "repo"],
         ["state", "show", "--store", "empty.db"],  # no snapshots yet: run `accesshive sync`
@@ -90,15 +106,15 @@ def test_every_printed_hint_runs_as_printed(session: Path) -> None:
     assert any(re.fullmatch(r"accesshive tasks done T-[0-9a-f]+ -C repo", h) for h in hints)
     assert "accesshive sync --store empty.db" in hints
 
-    key = session / "reviewer.pub"
-    key.write_text(
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
-    )
-    fill = {"KEY": str(key), "NAME": "alice", "ID": gated.group(1)}
+    approve = [h for h in hints if h.startswith("accesshive approve ")]
+    assert approve == ["accesshive approve plan.json --all-gated --key ~/.ssh/id_ed25519 -C repo"]
     for hint in hints:
-        words = shlex.split(hint)[1:]
-        words = [fill.get(w, w) if w in PLACEHOLDERS else w for w in words]
-        _clean(_run(words), words)
+        words = [os.path.expanduser(w) for w in shlex.split(hint)[1:]]  # as a shell would
+        result = _run(words)
+        _clean(result, words)
+        if hint in approve:  # the reviewer's own key, where the hint says: it signs
+            assert result.exit_code == 0, result.output
+            assert "as alice into" in result.output
 
 
 def test_hints_need_no_c_when_run_from_the_repository(

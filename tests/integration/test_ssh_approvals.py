@@ -511,3 +511,35 @@ def test_a_key_listed_for_two_reviewers_is_a_config_error(tmp_path: Path, keys: 
     result = CliRunner().invoke(main, ["validate", str(repo)])
     assert result.exit_code != 0
     assert "is listed for both 'alice' and 'bob': a key belongs to one reviewer" in result.output
+
+
+def test_without_as_the_reviewer_is_the_one_the_key_is_listed_for(
+    tmp_path: Path, keys: Path
+) -> None:
+    """The PR comment's hint names no reviewer: the key says who signs."""
+    repo = _repo(
+        tmp_path,
+        {
+            "alice": ("security", [keygen(keys / "alice")]),
+            "bob": ("security", [keygen(keys / "bob")]),
+        },
+    )
+    plan = _plan(repo)
+    plan_file = repo.parent / "plan.json"
+    write_plan(plan, plan_file)
+    args = ["approve", str(plan_file), "--order", _gate(plan), "-C", str(repo), "--key"]
+    signed = CliRunner().invoke(main, [*args, str(keys / "bob")])
+    assert signed.exit_code == 0, signed.output
+    assert "as bob into" in signed.output
+    assert _rejected(repo, plan) == []
+    stranger = keygen(keys / "stranger")
+    refused = CliRunner().invoke(main, [*args, str(keys / "stranger")])
+    assert refused.exit_code == 1
+    assert "lists" in refused.output and "for no reviewer" in refused.output
+    assert stranger.split()[1] not in refused.output  # the fingerprint, not the key
+    (keys / "carol.pub").unlink(missing_ok=True)
+    keygen(keys / "carol")
+    (keys / "carol.pub").unlink()
+    unknown = CliRunner().invoke(main, [*args, str(keys / "carol")])
+    assert unknown.exit_code == 1
+    assert "cannot tell whose key" in unknown.output and "--as NAME" in unknown.output
