@@ -98,6 +98,12 @@ CASES: dict[tuple[str, ...], list[tuple[list[str], str]]] = {
     ],
     ("promote",): [([R, "--from", "nowhere", "--to", "neither"], "not declared")],
     ("scim", "token", "create"): [(["--source", "nosuch", "-C", R], "nosuch")],
+    ("scim", "token", "list"): [(["-C", "missing-dir"], "missing-dir")],
+    ("scim", "token", "revoke"): [
+        (["999", "-C", R], "999"),
+        (["not-a-number", "-C", R], "not-a-number"),
+        ([HUGE, "-C", R], "ID"),
+    ],
     ("scim", "serve"): [
         (["--source", "x", "--port", "99999", "-C", R], "--port"),
         (["--source", "x", "--port", "-1", "-C", R], "--port"),
