@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -24,30 +26,44 @@ from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
 from accesshive.plan.planfile import read_plan
 from accesshive.render.describe import summary_line
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def signer_options(func: F) -> F:
+    """``--key``, ``--as`` and ``-C``: who signs (approve and decline sign alike)."""
+    for option in reversed(
+        (
+            click.option(
+                "--key",
+                "key_path",
+                type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                required=True,
+                help=(
+                    "Your SSH key, for ssh-keygen -Y sign: a private key file (ssh-keygen "
+                    "asks its passphrase, or a security key's touch), or a public key (.pub) "
+                    "whose private key ssh-agent holds."
+                ),
+            ),
+            click.option(
+                "--as",
+                "reviewer",
+                default=None,
+                help="Your reviewer name in policies/review.yaml (default: the reviewer it "
+                "lists the key for).",
+            ),
+            dir_option("The config repository (the approvals file goes in its approvals/)."),
+            handles_errors,
+        )
+    ):
+        func = option(func)
+    return func
+
 
 @click.command()
 @click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--order", "orders", multiple=True, help="A gated order to approve (repeatable).")
 @click.option("--all-gated", is_flag=True, help="Approve every gated order of the plan.")
-@click.option(
-    "--key",
-    "key_path",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    required=True,
-    help=(
-        "Your SSH key, for ssh-keygen -Y sign: a private key file (ssh-keygen "
-        "asks its passphrase, or a security key's touch), or a public key (.pub) whose "
-        "private key ssh-agent holds."
-    ),
-)
-@click.option(
-    "--as",
-    "reviewer",
-    default=None,
-    help="Your reviewer name in policies/review.yaml (default: the reviewer it lists the key for).",
-)
-@dir_option("The config repository (the approvals file goes in its approvals/).")
-@handles_errors
+@signer_options
 def approve(
     plan_file: Path,
     orders: tuple[str, ...],
@@ -76,21 +92,7 @@ def approve(
     is_flag=True,
     help="Withdraw your earlier decline of these orders (a signed withdrawal).",
 )
-@click.option(
-    "--key",
-    "key_path",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    required=True,
-    help="Your SSH key, as for `accesshive approve` (a private key file, or a .pub in ssh-agent).",
-)
-@click.option(
-    "--as",
-    "reviewer",
-    default=None,
-    help="Your reviewer name in policies/review.yaml (default: the reviewer it lists the key for).",
-)
-@dir_option("The config repository (the approvals file goes in its approvals/).")
-@handles_errors
+@signer_options
 def decline(
     plan_file: Path,
     orders: tuple[str, ...],

@@ -8,8 +8,9 @@ make ``accesshive --version`` pay for it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from accesshive._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from accesshive.config.config import Config
@@ -22,13 +23,6 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'accesshive.config' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 __all__ = ["Config", "load_config", "locate"]
