@@ -101,7 +101,7 @@ class OrderApproval:
 
 OLD_FORMAT = (
     "signed in the bare Ed25519 format of accesshive before SSH signatures, no longer "
-    "accepted: re-approve with `accesshive approve` (ssh-keygen)"
+    "accepted: sign the approval again with the approve command (it signs with ssh-keygen)"
 )
 """Approvals signed before SSHSIG (a base64 Ed25519 signature, no namespace) are refused,
 never read: approvals are per plan and short-lived, re-approving is one command, and one

@@ -399,7 +399,7 @@ def test_an_approval_in_the_old_bare_ed25519_format_is_refused_with_what_to_do(
     ).encode()
     _write_entry(alice_repo, plan, base64.b64encode(key.sign(v1)).decode())
     assert _rejected(alice_repo, plan) == [("alice", OLD_FORMAT)]
-    assert "re-approve with `accesshive approve`" in OLD_FORMAT
+    assert "sign the approval again with the approve command" in OLD_FORMAT
 
 
 # ----------------------------------------------------------------------- FIDO (sk-)
