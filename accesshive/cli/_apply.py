@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -116,10 +117,11 @@ def apply(
         result = apply_plan(
             directory, saved, store, as_date(today), actor(), progress, loaded=loaded
         )
-    _report_run(saved, result, fmt)
+    plan_file = target if target is not None and target.is_file() else None
+    _report_run(saved, result, fmt, plan_file)
 
 
-def _report_run(saved: Plan, result: ApplyResult, fmt: str) -> None:
+def _report_run(saved: Plan, result: ApplyResult, fmt: str, plan_file: Path | None = None) -> None:
     """What `apply` and `retry` print of a run, and the exit status it ends with."""
     if fmt == "json":
         click.echo(
@@ -141,7 +143,7 @@ def _report_run(saved: Plan, result: ApplyResult, fmt: str) -> None:
             )
         )
     else:
-        _print_apply(saved, result)
+        _print_apply(saved, result, plan_file)
     if result.failed:
         sys.exit(EXIT_ERROR)
     if result.status != "complete":
@@ -153,7 +155,7 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-def _print_apply(saved: Plan, result: ApplyResult) -> None:
+def _print_apply(saved: Plan, result: ApplyResult, plan_file: Path | None) -> None:
     counts = Counter(result.states.values())
     parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     click.echo(
@@ -179,9 +181,18 @@ def _print_apply(saved: Plan, result: ApplyResult) -> None:
             click.echo(f"  {oid}  {summary_line(saved.order(oid))}: {why}")
         click.echo(
             "What depends on them is blocked. A decline holds for every plan of the same "
-            "order content until the order changes or the reviewer withdraws it "
-            "(`accesshive decline PLAN --order ID --withdraw`)."
+            "order content until the order changes or the reviewer withdraws it:"
         )
+        plan = shlex.quote(str(plan_file)) if plan_file is not None else "plan.json"
+        if plan_file is None:  # a withdrawal is signed against a plan file: make one
+            click.echo("  " + runnable("`accesshive plan --out plan.json`"))
+        for oid in result.declined:
+            click.echo(
+                "  "
+                + runnable(
+                    f"`accesshive decline {plan} --order {oid} --withdraw --key ~/.ssh/id_ed25519`"
+                )
+            )
     if result.failed:
         _print_sources(saved, result)
 

@@ -187,6 +187,14 @@ def test_a_declined_order_is_not_applied_and_blocks_what_depends_on_it(
         text.output
     )
 
+    # ... and how to withdraw it, runnable as printed by the reviewer whose key is at the
+    # default path (the hint names the plan file, the order and the repository)
+    hint = (
+        f"`accesshive decline {plan_file} --order {create} --withdraw "
+        f"--key ~/.ssh/id_ed25519 -C {repo}`"
+    )
+    assert hint in text.output
+
     # recorded and audited, with who and why
     (audited, *_) = _audit(repo, store_args, "order_declined")
     assert audited["subject"] == create
