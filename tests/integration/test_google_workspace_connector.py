@@ -17,7 +17,7 @@ from accesshive.config import load_config
 from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext
 from accesshive.connectors.google_workspace import GoogleWorkspaceConnector
-from accesshive.connectors.google_workspace_client import (
+from accesshive.connectors.google_workspace._client import (
     SCOPE_GROUP,
     SCOPE_GROUP_MEMBER,
     SCOPE_LICENSING,

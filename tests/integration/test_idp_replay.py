@@ -386,7 +386,7 @@ def test_scim2_tester_conformance_against_the_real_process(repo: Path) -> None:
     from scim2_models import ScimProvider
     from scim2_tester import Status, check_server
 
-    from accesshive.connectors.scim_transport import ScimHttp, WriteLimiter
+    from accesshive.connectors.scim._transport import ScimHttp, WriteLimiter
 
     token = _token(repo, "conformance")
     with serving(repo, "conformance") as url:

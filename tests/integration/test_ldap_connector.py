@@ -12,7 +12,7 @@ import pytest
 
 from accesshive.connectors.base import ConnectorContext, Created
 from accesshive.connectors.ldap import LdapConnector
-from accesshive.connectors.ldap_dn import normalize_dn, parse_dn, split_rdn
+from accesshive.connectors.ldap._dn import normalize_dn, parse_dn, split_rdn
 from accesshive.errors import ConnectorError
 from tests.support import slapd
 from tests.support.targets.ldap import PASSWORD_VARIABLE, account, context, ldap_source

@@ -14,7 +14,7 @@ import pytest
 from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext
 from accesshive.connectors.scim import ScimConnector
-from accesshive.connectors.scim_transport import WriteLimiter
+from accesshive.connectors.scim._transport import WriteLimiter
 from accesshive.errors import ConnectorError
 from tests.support.scim_server import (
     QuirkProxy,

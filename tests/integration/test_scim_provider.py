@@ -211,7 +211,7 @@ def test_scim2_tester_conformance(served: tuple[str, Path]) -> None:
     from scim2_models import ScimProvider
     from scim2_tester import Status, check_server
 
-    from accesshive.connectors.scim_transport import ScimHttp, WriteLimiter
+    from accesshive.connectors.scim._transport import ScimHttp, WriteLimiter
 
     url, repo = served
     token = _token(repo)

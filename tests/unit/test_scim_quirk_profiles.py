@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accesshive.connectors.scim_quirks import parse_quirks
+from accesshive.connectors.scim._quirks import parse_quirks
 
 
 def test_the_django_scim2_profile() -> None:

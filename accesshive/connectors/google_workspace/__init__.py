@@ -32,7 +32,7 @@ The connector is split into small private modules, composed in ``_connector.py``
 - ``_values``: field paths and ``fields=`` (pure)
 
 The HTTP transport (auth, errors, paging) lives beside the package, in
-``accesshive.connectors.google_workspace_client``.
+``accesshive.connectors.google_workspace._client``.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from accesshive.connectors.google_workspace._client import GoogleApiError
 from accesshive.connectors.google_workspace._session import _GwsSession
-from accesshive.connectors.google_workspace_client import GoogleApiError
 
 
 class _Consistency(_GwsSession):

@@ -8,8 +8,8 @@ product) and the ``super_admin`` entitlement (users.makeAdmin).
 
 from __future__ import annotations
 
+from accesshive.connectors.google_workspace._client import GoogleApiError
 from accesshive.connectors.google_workspace._reading import _Reading
-from accesshive.connectors.google_workspace_client import GoogleApiError
 
 
 class _GrantOrders(_Reading):

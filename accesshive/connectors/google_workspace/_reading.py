@@ -15,9 +15,9 @@ from typing import Any
 
 from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext, Page
+from accesshive.connectors.google_workspace._client import GoogleApiError
 from accesshive.connectors.google_workspace._consistency import _Consistency
 from accesshive.connectors.google_workspace._values import _get_path, _render_fields
-from accesshive.connectors.google_workspace_client import GoogleApiError
 from accesshive.state.snapshot import SnapshotAccount
 
 MAX_MEMBERS_PAGE = 200

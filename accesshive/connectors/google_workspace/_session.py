@@ -3,7 +3,7 @@
 It owns authentication (a service account with domain-wide delegation acting as
 ``subject``, or a ready ``token``; never both), the ``GoogleClient`` made on first use
 and closed with the connector, and the Directory and Licensing API URLs. The HTTP
-itself, Google's error bodies and paging are in ``google_workspace_client``.
+itself, Google's error bodies and paging are in ``_client``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from urllib.parse import quote
 
 from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext
-from accesshive.connectors.google_workspace._settings import _GwsSettings
-from accesshive.connectors.google_workspace_client import (
+from accesshive.connectors.google_workspace._client import (
     Auth,
     GoogleClient,
     ServiceAccount,
     StaticToken,
 )
+from accesshive.connectors.google_workspace._settings import _GwsSettings
 from accesshive.connectors.references import resolve
 
 DIRECTORY = "/admin/directory/v1"

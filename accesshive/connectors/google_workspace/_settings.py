@@ -39,7 +39,7 @@ from typing import Any
 
 from accesshive.config.model import Source
 from accesshive.connectors.base import Connector, ConnectorContext
-from accesshive.connectors.google_workspace_client import (
+from accesshive.connectors.google_workspace._client import (
     SCOPE_GROUP,
     SCOPE_GROUP_MEMBER,
     SCOPE_LICENSING,

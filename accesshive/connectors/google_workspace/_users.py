@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from accesshive.connectors.base import Created
+from accesshive.connectors.google_workspace._client import GoogleApiError
 from accesshive.connectors.google_workspace._reading import _Reading
 from accesshive.connectors.google_workspace._settings import WRITE_ONLY
 from accesshive.connectors.google_workspace._values import _json_value, _set_path
-from accesshive.connectors.google_workspace_client import GoogleApiError
 
 
 class _UserOrders(_Reading):

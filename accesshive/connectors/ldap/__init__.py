@@ -39,7 +39,7 @@ The connector is split into small private modules, composed in ``_connector.py``
 - ``_accounts``: create, update, enable/disable and delete orders
 - ``_values``: value conversions; ``_ldap3``: the quiet ldap3 import
 
-DN parsing lives beside the package, in ``accesshive.connectors.ldap_dn``.
+DN parsing lives beside the package, in ``accesshive.connectors.ldap._dn``.
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ from typing import Any
 
 from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext
+from accesshive.connectors.ldap._dn import DnError, is_within, normalize_dn, same_dn
 from accesshive.connectors.ldap._ldap3 import escape_filter_chars, ldap3
 from accesshive.connectors.ldap._search import FILTER_CHUNK, _Entry, _LdapSearch
 from accesshive.connectors.ldap._values import ACCOUNTDISABLE, _typed
-from accesshive.connectors.ldap_dn import DnError, is_within, normalize_dn, same_dn
 from accesshive.state.snapshot import SnapshotAccount
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")

@@ -18,6 +18,7 @@ from typing import Any
 
 from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext, Created
+from accesshive.connectors.ldap._dn import rdn_string, rdn_value, split_rdn
 from accesshive.connectors.ldap._grants import _Grants
 from accesshive.connectors.ldap._ldap3 import escape_filter_chars, ldap3, post_read_control
 from accesshive.connectors.ldap._search import _Entry
@@ -29,7 +30,6 @@ from accesshive.connectors.ldap._transport import (
     LdapError,
 )
 from accesshive.connectors.ldap._values import NORMAL_ACCOUNT, _get, _values, _with_flag
-from accesshive.connectors.ldap_dn import rdn_string, rdn_value, split_rdn
 
 _POST_READ = "1.3.6.1.1.13.2"
 

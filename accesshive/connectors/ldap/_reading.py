@@ -13,10 +13,10 @@ from collections.abc import Collection, Iterator, Mapping
 from contextlib import suppress
 
 from accesshive.connectors.base import Page
+from accesshive.connectors.ldap._dn import DnError, normalize_dn
 from accesshive.connectors.ldap._grants import _Grants
 from accesshive.connectors.ldap._ldap3 import ldap3
 from accesshive.connectors.ldap._search import _Entry
-from accesshive.connectors.ldap_dn import DnError, normalize_dn
 from accesshive.state.snapshot import SnapshotAccount
 
 

@@ -63,9 +63,9 @@ from urllib.parse import urlsplit
 
 from accesshive.config.model import AttributeSpec, Source
 from accesshive.connectors.base import Connector, ConnectorContext
+from accesshive.connectors.ldap._dn import DnError, parse_dn
 from accesshive.connectors.ldap._ldap3 import ldap3
 from accesshive.connectors.ldap._values import _text
-from accesshive.connectors.ldap_dn import DnError, parse_dn
 
 KNOWN_KEYS = frozenset(
     {

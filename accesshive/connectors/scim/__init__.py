@@ -14,7 +14,7 @@ Behaviour:
   managed), continue when a page is shorter than asked, and fail closed when
   ``totalResults`` is missing or changes, a page repeats an id or comes back
   empty early, or a page fails (a 429 page is retried after its Retry-After).
-- Answers are read the way their endpoint implies (``scim_quirks.read_leniently``):
+- Answers are read the way their endpoint implies (``_quirks.read_leniently``):
   ``schemas``/``meta`` left out, names or canonical values in another case, booleans
   and numbers in other spellings, undeclared attributes; verification compares the
   values read, never their representation. Writes stay RFC-conformant.
@@ -39,8 +39,8 @@ The connector is split into small private modules, composed in ``_connector.py``
 - ``_grants``: grant and revoke orders
 - ``_values``: schemas, attribute paths and values (pure)
 
-The wire details live beside the package: ``scim_transport`` (the httpx engine, auth,
-the write limiter, error classification) and ``scim_quirks`` (per-target quirks).
+The wire details: ``_transport`` (the httpx engine, auth,
+the write limiter, error classification) and ``_quirks`` (per-target quirks).
 """
 
 from __future__ import annotations

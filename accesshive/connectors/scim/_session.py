@@ -1,6 +1,6 @@
 """The ``scim`` connector's session: its HTTP clients, authentication and ``ScimError``.
 
-How it talks (see scim_transport.py): scim2-models builds and validates every
+How it talks (see _transport.py): scim2-models builds and validates every
 payload (User/Group resources, PatchOp, SearchRequest) and reads every answer;
 scim2-client's sync client does the SCIM side of each exchange (endpoints from
 /ResourceTypes, response checks, SCIM ``Error`` -> exception with status,
@@ -32,8 +32,7 @@ from accesshive.config.model import Source
 from accesshive.connectors.base import ConnectorContext
 from accesshive.connectors.references import resolve
 from accesshive.connectors.scim._settings import _ScimSettings
-from accesshive.connectors.scim._values import MODELS, POLICY, _first_error
-from accesshive.connectors.scim_transport import (
+from accesshive.connectors.scim._transport import (
     BearerAuth,
     Failure,
     OAuthClientCredentials,
@@ -42,6 +41,7 @@ from accesshive.connectors.scim_transport import (
     classify,
     tls_verify,
 )
+from accesshive.connectors.scim._values import MODELS, POLICY, _first_error
 from accesshive.errors import ConnectorError
 
 T = TypeVar("T")

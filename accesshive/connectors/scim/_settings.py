@@ -15,7 +15,7 @@ differ from the RFC::
         client_auth: basic                       # basic (default, RFC 6749 §2.3.1) | body
       quirks: generic                            # generic | entra | okta | slack | scimmy, or
                                                  # {profile: slack, writes_per_minute: 300, ...}
-                                                 # (see accesshive/connectors/scim_quirks.py)
+                                                 # (see accesshive/connectors/scim/_quirks.py)
       page_size: 100                             # resources per read request (default 100)
       attributes:                                # flat attribute -> SCIM path, beside the built-ins
         cost_center: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter
@@ -48,6 +48,7 @@ from scim2_models import Resource
 
 from accesshive.config.model import Source
 from accesshive.connectors.base import Connector, ConnectorContext
+from accesshive.connectors.scim._quirks import Quirks, parse_quirks
 from accesshive.connectors.scim._values import (
     ALIASES,
     ENTERPRISE,
@@ -59,7 +60,6 @@ from accesshive.connectors.scim._values import (
     _get,
     _plain,
 )
-from accesshive.connectors.scim_quirks import Quirks, parse_quirks
 from accesshive.state.snapshot import SnapshotAccount
 
 DEFAULT_PAGE_SIZE = 100

@@ -1,7 +1,7 @@
 """The scim connector against django-scim2, a SCIM 2.0 service provider from PyPI that
 nobody on this team wrote (tests/support/django_scim_server.py), as a contract target.
 
-With the ``django-scim2`` quirk profile (see scim_quirks.py). django-scim2 derives
+With the ``django-scim2`` quirk profile (see scim/_quirks.py). django-scim2 derives
 ``displayName`` from the name and ignores the one written, so its accounts map
 ``name.givenName`` and ``name.familyName`` where the other SCIM targets map
 ``displayName``. Pages of 5, so the contract's reads cross pages; breaking the target

@@ -1,7 +1,7 @@
 """The scim connector against SCIMMY, a SCIM 2.0 service provider from npm that nobody
 on this team wrote (tests/support/scimmy_server.py), as a contract target.
 
-With the `scimmy` quirk profile (see scim_quirks.py). Pages of 5, so the contract's reads
+With the `scimmy` quirk profile (see scim/_quirks.py). Pages of 5, so the contract's reads
 cross pages; breaking the target ends the node
 process (reads then meet a refused connection).
 """

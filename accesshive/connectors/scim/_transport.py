@@ -28,7 +28,7 @@ from scim2_client.errors import RequestNetworkException, SCIMClientException
 from scim2_models import SCIMException, ScimProvider
 
 from accesshive.connectors.http import parse_retry_after
-from accesshive.connectors.scim_quirks import read_leniently
+from accesshive.connectors.scim._quirks import read_leniently
 from accesshive.errors import ConnectorError
 
 DEFAULT_ENDPOINTS = {
