@@ -52,9 +52,9 @@ class SqlConnector(Connector):
         attr_cols = dict(conn.get("attribute_columns") or {})
         managed = sorted({*source.managed_attributes, *source.account.schema_})
         self.attr_cols = {a: self._ident(attr_cols.get(a, a)) for a in managed}
-        self.url = str(conn.get("url", ""))
+        self._url_setting = conn.get("url", "")
         self._db: Any = None
-        self._pg = self.url.startswith(("postgresql://", "postgres://"))
+        self._pg = False  # known once connected: the url may be a ${env:}/${file:} reference
 
     def _ident(self, name: Any) -> str:
         if not isinstance(name, str) or not _IDENT.match(name):
@@ -63,9 +63,28 @@ class SqlConnector(Connector):
 
     # ------------------------------------------------------------------ transport
 
+    def _resolved_url(self) -> str:
+        """``connection.url``, its secret reference resolved now (never kept in config,
+        plans or messages); refused unless it names SQLite or PostgreSQL, rather than
+        taken as a file name (a fresh, empty database would mean every account missing)."""
+        url = str(
+            resolve(self._url_setting, self.source_id, self.context.root, self.context.environ)
+            or ""
+        )
+        if not url:
+            raise self.error("connection.url is missing (sqlite:///path or postgresql://)")
+        if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise self.error(
+                "connection.url must be sqlite:///PATH or postgresql://...; the value given "
+                "(not shown: it may hold a password) is neither"
+            )
+        return url
+
     def _connect(self) -> Any:
         if self._db is not None:
             return self._db
+        url = self._resolved_url()
+        self._pg = url.startswith(("postgresql://", "postgres://"))
         if self._pg:
             import psycopg
 
@@ -77,12 +96,12 @@ class SqlConnector(Connector):
             )
             try:
                 self._db = psycopg.connect(
-                    self.url, password=password, autocommit=True, connect_timeout=10
+                    url, password=password, autocommit=True, connect_timeout=10
                 )
             except psycopg.OperationalError as exc:
                 raise self.error(f"cannot connect: {_first_line(exc)}", retryable=True) from exc
         else:
-            raw = self.url.removeprefix("sqlite:///")
+            raw = url.removeprefix("sqlite:///")
             if not raw:
                 raise self.error("connection.url is missing (sqlite:///path or postgresql://)")
             path = Path(raw) if Path(raw).is_absolute() else self.context.root / raw

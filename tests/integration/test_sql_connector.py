@@ -93,3 +93,40 @@ def test_unreachable_postgres_is_retryable(tmp_path: Path) -> None:
         list(SqlConnector("app", source, ConnectorContext(root=tmp_path)).read())
     assert info.value.retryable
     assert "cannot connect" in info.value.message
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_url_may_be_a_secret_reference(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """`url: "${env:WIKI_URL}"` (the password of a PostgreSQL URL is a secret): resolved
+    when connecting, to the same database a literal URL reaches."""
+    url = "sqlite:///app.db" if backend == "sqlite" else request.getfixturevalue("postgres_db")
+    literal = SqlConnector("app", _source(url), ConnectorContext(root=tmp_path))
+    literal.create_account("ada", {"login": "ada", "email": "ada@x.io"}, True)
+    literal.close()
+    context = ConnectorContext(root=tmp_path, environ={"WIKI_URL": url})
+    referenced = SqlConnector("app", _source("${env:WIKI_URL}"), context)
+    try:
+        assert [a.identity for a in _all(referenced)] == ["ada"]
+    finally:
+        referenced.close()
+    assert not [p for p in tmp_path.iterdir() if "$" in p.name]  # no database named after it
+
+
+@pytest.mark.parametrize(
+    ("url", "environ", "message"),
+    [
+        ("${env:WIKI_URL}", {}, "environment variable WIKI_URL is not set"),
+        ("${env:WIKI_URL}", {"WIKI_URL": "wiki.db"}, "must be sqlite:///PATH or postgresql://"),
+        ("mysql://root:hunter2@db/wiki", {}, "must be sqlite:///PATH or postgresql://"),
+    ],
+)
+def test_a_url_that_names_no_database_is_refused_and_nothing_is_created(
+    tmp_path: Path, url: str, environ: dict[str, str], message: str
+) -> None:
+    connector = SqlConnector("app", _source(url), ConnectorContext(root=tmp_path, environ=environ))
+    with pytest.raises(ConnectorError, match=message) as info:
+        list(connector.read())
+    assert "hunter2" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
