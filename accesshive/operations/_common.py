@@ -148,7 +148,10 @@ def load_and_expand(
         with steps(f"expanding {len(config.identities):,} identities"):
             recalled = render_cache.recall(config)
             desired, problems = expand(config, today, recalled.attributes)
-            render_cache.remember(recalled, desired.accounts, identities_named(problems))
+            failed = _named(config, problems)
+            if any(d.is_error and not _named(config, [d]) for d in problems):
+                failed = set(config.identities)  # the configuration's own error: keep none
+            render_cache.remember(recalled, desired.accounts, failed)
         bad = _pushed_problems(config, [d for d in problems if d.is_error], by_location=False)
         if not bad:
             break
@@ -172,6 +175,19 @@ def _pushed(config: Config) -> dict[str, Location]:
     }
 
 
+def _named(config: Config, diagnostics: list[Diagnostic]) -> set[str]:
+    """The identities these diagnostics are about: named by their location in the YAML
+    (``identities.<id>``), or placed at the record a pushed identity was merged from.
+    What the render cache must not keep (a cached result would hide the problem)."""
+    records = {(where.file, where.path[:2]): iid for iid, where in _pushed(config).items()}
+    at_records = {
+        iid
+        for d in diagnostics
+        if d.location and (iid := records.get((d.location.file, d.location.path[:2])))
+    }
+    return identities_named(diagnostics) | at_records
+
+
 def _pushed_problems(
     config: Config, errors: list[Diagnostic], by_location: bool
 ) -> dict[str, list[Diagnostic]]:
@@ -185,12 +201,11 @@ def _pushed_problems(
     records = {(where.file, where.path[:2]): iid for iid, where in pushed.items()}
     bad: dict[str, list[Diagnostic]] = {}
     for d in errors:
-        if by_location:
-            where = d.location
-            iid = records.get((where.file, where.path[:2])) if where else None
-            named = {iid} if iid else set()
-        else:
-            named = identities_named([d])
+        where = d.location
+        iid = records.get((where.file, where.path[:2])) if where else None
+        named = {iid} if iid else set()
+        if not by_location:  # expand's: named by identity, or placed at a pushed record
+            named |= identities_named([d])
         if not named or not named <= pushed.keys():
             return {}
         for iid in named:

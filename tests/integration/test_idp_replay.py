@@ -395,3 +395,36 @@ def test_scim2_tester_conformance_against_the_real_process(repo: Path) -> None:
     failed = [(r.title, r.reason) for r in results if r.status != Status.SUCCESS]
     assert len(results) > 100
     assert failed == []
+
+
+def test_a_pushed_record_a_template_cannot_render_is_left_out_cold_or_warm(
+    repo: Path, tmp_path: Path
+) -> None:
+    """A user pushed through a source that maps no employee_number, which the wiki's
+    account template needs: left out with a warning, everyone else planned, and the same
+    plan whether the caches are cold, warm or off (a warm cache once hid the problem)."""
+    from accesshive.store import open_store
+
+    user = json.loads((FIXTURES / "entra" / "create_user.json").read_text())
+    record = {
+        **user,
+        "userName": "marie.curie@example.com",
+        "id": "no-number",
+        "title": "Engineering",
+    }
+    with open_store(repo) as store:
+        store.put_record("conformance", "User", "no-number", json.dumps(record))
+    cache = tmp_path / "cache"
+    args = ["plan", str(repo), "--format", "json", "--today", TODAY.isoformat()]
+    outputs = []
+    for cache_dir in (str(cache), str(cache), "off"):
+        result = CliRunner().invoke(main, args, env={"ACCESSHIVE_CACHE_DIR": cache_dir})
+        assert result.exit_code == 0, (cache_dir, result.output)
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+    plan = json.loads(outputs[0])
+    (warning,) = [w for w in plan["warnings"] if "record no-number" in w]
+    assert "identity source 'conformance' record no-number is left out of the plan" in warning
+    assert "employee_number" in warning
+    assert "marie-curie-example-com" not in plan["identities"]
+    assert plan["identities"]["grace.hopper"]["from"] == "yaml"
