@@ -94,7 +94,7 @@ def _render_plan(
     if fmt == "json":
         click.echo(text or dumps(plan), nl=False)
     elif fmt == "markdown":
-        name = plan_file.name if plan_file is not None else "plan.json"
+        name = str(plan_file) if plan_file is not None else "plan.json"  # as given
         markdown = render_markdown(plan, approvals, plan_file=name, declines=declines)
         click.echo(runnable(markdown), nl=False)  # its approve hint runs from here too
     else:

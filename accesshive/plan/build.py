@@ -64,6 +64,7 @@ def make_plan(
             if sid not in snapshot.sources
         )
         + tuple(d.message for d in config.warnings if d.code == "pushed-record")
+        + _unattested(config, author, orders)
     )
     involved = sorted({o.change.identity for o in orders if o.change.identity})
     return Plan(
@@ -113,4 +114,16 @@ def _order(config: Config, oid: str, change: Change, deps: list[str]) -> Order:
         depends_on=tuple(deps),
         gate=gate_for(change, config.policies.review, kind),
         assignee=(source.owner or "source owner") if manual else None,
+    )
+
+
+def _unattested(config: Config, author: str | None, orders: tuple[Order, ...]) -> tuple[str, ...]:
+    """Say it before anyone signs: with ``require_author`` no approval of a plan made
+    without ``--author`` counts (unless ``approvals from-github`` reads the pull request)."""
+    if author or not config.policies.review.require_author or not any(o.gate for o in orders):
+        return ()
+    return (
+        "policies/review.yaml requires the plan's author (require_author) and this plan "
+        "names none: its approvals will not count unless approvals from-github "
+        "reads its pull request; make it with `accesshive plan --author LOGIN`",
     )

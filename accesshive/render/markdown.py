@@ -57,6 +57,9 @@ CATEGORIES = ("add", "change", "remove", "manual")
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$!])")
 """What could start emphasis, code, a link, HTML, an entity, math (GitHub) or end a cell."""
+_MENTION = re.compile(r"(?<![\w.+-])@(?=[A-Za-z0-9])")
+"""An ``@`` GitHub would read as a mention (``@someone``, ``@org/team``), not the ``@``
+of an e-mail address."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -68,8 +71,11 @@ def _flat(text: object) -> str:
 
 
 def md(text: object) -> str:
-    """``text`` as literal inline Markdown, safe in a paragraph, list item or table cell."""
-    return _MD_SPECIAL.sub(r"\\\1", _flat(text))
+    """``text`` as literal inline Markdown, safe in a paragraph, list item or table cell;
+    an ``@`` that would start a mention becomes ``&#64;``, so that text from identities,
+    targets or a decline's reason notifies nobody on GitHub (an e-mail address is no
+    mention and stays as it is)."""
+    return _MENTION.sub("&#64;", _MD_SPECIAL.sub(r"\\\1", _flat(text)))
 
 
 def h(text: object) -> str:
@@ -237,7 +243,20 @@ class _Comment:
                 f"on {_plural(len(s['by_source']), 'source')}, "
                 f"{_plural(s['orphans'], 'orphaned account')}"
             )
-        return first + "\n" + what + "\n"
+        return first + "\n" + what + "\n" + self.warnings_block()
+
+    def warnings_block(self) -> str:
+        """The plan's warnings right under its headline, before anything a reviewer
+        approves: a record left out, a source planned without its snapshot."""
+        plan = self.plan
+        if not plan.warnings:
+            return ""
+        parts = [f"> ⚠️ {md(w)}\n" for w in plan.warnings[:MAX_WARNINGS]]
+        text = "\n" + "\n".join(parts)
+        if len(plan.warnings) > MAX_WARNINGS:
+            more = _plural(len(plan.warnings) - MAX_WARNINGS, "more warning")
+            text += f"\n{more}: {self.show} lists them.\n"
+        return text
 
     def cut_notice(self, shown: int) -> str:
         plan, total = self.plan, len(self.identities)
@@ -416,16 +435,10 @@ class _Comment:
 
     def tail(self) -> str:
         plan = self.plan
-        parts = [f"> ⚠️ {md(w)}\n" for w in plan.warnings[:MAX_WARNINGS]]
-        text = "\n".join(parts)
-        if len(plan.warnings) > MAX_WARNINGS:
-            more = _plural(len(plan.warnings) - MAX_WARNINGS, "more warning")
-            text += f"\n{more}: {self.show} lists them.\n"
-        footer = (
+        return (
             f"<sub>plan digest `{plan.digest[:16]}` · config `{plan.config_digest[:12]}` · "
             f"accesshive {md(plan.tool_version)}</sub>\n"
         )
-        return (text + "\n" if text else "") + footer
 
     # ------------------------------------------------------------------ whole
 

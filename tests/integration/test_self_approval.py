@@ -119,7 +119,14 @@ def test_an_attested_author_cannot_approve_and_another_reviewer_can(repo: Path) 
 
 def test_a_plan_made_without_an_author_gets_no_approval(repo: Path) -> None:
     """Leaving ``--author`` out is the easiest lie: with ``require_author`` no approval
-    counts, and apply holds the gated order."""
+    counts, and apply holds the gated order. The plan says so before anyone signs."""
+    plan_file = _plan(repo)
+    (warning,) = [w for w in read_plan(plan_file).warnings if "require_author" in w]
+    assert "its approvals will not count" in warning
+    assert "`accesshive plan --author LOGIN`" in warning
+    shown = _run("show", str(plan_file), "--format", "markdown", "-C", str(repo))
+    assert "its approvals will not count" in shown.output
+    assert not [w for w in read_plan(_plan(repo, "--author", "bob-gh")).warnings if "author" in w]
     plan_file = _plan(repo)
     _approve(repo, plan_file, "bob")
     verdict = _verdict(repo, plan_file)
