@@ -64,6 +64,7 @@ def apply_plan(
             f"the configuration changed since this plan was made (plan for config "
             f"{plan.config_digest[:12]}, repository now {config.digest[:12]}); plan again"
         )
+    _refuse_runs_link(root)  # before anything runs, not once it has
     with store.open(root) as opened, opened.lock(actor):
         require_promotion(config, opened)
         opened.save_plan(plan.digest, plan.config_digest, dumps(plan))
@@ -234,6 +235,17 @@ def _read_into(config: Config, store: Store, sources: set[str]) -> None:
             store.save_snapshot(sid, read_source(config, sid))
         except ConnectorError:
             continue
+
+
+def _refuse_runs_link(root: Path) -> None:
+    """The runs' task files go under ``.accesshive/runs/``; a link there out of the
+    repository is refused before the run, rather than found after it has acted."""
+    found = link_out_of(root, root / ".accesshive" / "runs")
+    if found:
+        raise StoreError(
+            f"{found[0]} is a symbolic link out of the repository (to {found[1]}): a run's "
+            "task files are written only inside it; remove the link (nothing was applied)"
+        )
 
 
 def _write_task_files(root: Path, run_id: int, tasks: list[Task]) -> Path:

@@ -69,3 +69,8 @@ def gate_text(order: Order) -> str:
         return ""
     groups = ", ".join(order.gate.reviewer_groups)
     return f"awaiting approval: {order.gate.quorum} of {groups}"
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``1 order``, ``2 orders``: the count with its noun in the right number."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"

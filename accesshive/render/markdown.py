@@ -40,7 +40,7 @@ from accesshive.approvals.model import OrderApproval
 from accesshive.plan.kinds import ADDING, CHANGING, REMOVING
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
-from accesshive.render.describe import marker, summary_line
+from accesshive.render.describe import marker, plural, summary_line
 
 GITHUB_LIMIT = 65_536
 """The longest comment GitHub accepts, in characters."""
@@ -99,10 +99,6 @@ def _counts(orders: Iterable[Order]) -> Counter[str]:
     return Counter(category(o) for o in orders)
 
 
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
-
-
 @dataclass(frozen=True)
 class _Review:
     """What the comment says about one gated order's review."""
@@ -159,9 +155,12 @@ def summary_text(plan: Plan, review: _Review) -> str:
     waiting = sum(1 for o in plan.orders if review.waiting(o))
     text = (
         f"Plan: {c['add']:,} to add, {c['change']:,} to change, {c['remove']:,} to remove, "
-        f"{_plural(c['manual'], 'manual task')}, {waiting:,} waiting for review"
+        f"{plural(c['manual'], 'manual task')}, {waiting:,} waiting for review"
     )
-    approved = sum(1 for o in plan.orders if o.gate and review.approved(o))
+    # a declined order is not applied, whoever else approved it: counted once, as declined
+    approved = sum(
+        1 for o in plan.orders if o.gate and review.approved(o) and not review.declined(o)
+    )
     if approved:
         text += f", {approved:,} approved"
     declined = sum(1 for o in plan.orders if review.declined(o))
@@ -192,7 +191,7 @@ def _describe_counts(c: Counter[str], waiting: int) -> str:
     words = {"add": "to add", "change": "to change", "remove": "to remove"}
     parts = [f"{c[k]:,} {words[k]}" for k in ("add", "change", "remove") if c[k]]
     if c["manual"]:
-        parts.append(_plural(c["manual"], "manual task"))
+        parts.append(plural(c["manual"], "manual task"))
     if waiting:
         parts.append(f"{waiting:,} waiting for review")
     return ", ".join(parts)
@@ -238,10 +237,10 @@ class _Comment:
         else:
             what = (
                 f"accesshive plan of **{md(plan.project)}**: "
-                f"{_plural(s['orders'], 'order')} for "
-                f"{_plural(s['identities'], 'identity', 'identities')} "
-                f"on {_plural(len(s['by_source']), 'source')}, "
-                f"{_plural(s['orphans'], 'orphaned account')}"
+                f"{plural(s['orders'], 'order')} for "
+                f"{plural(s['identities'], 'identity', 'identities')} "
+                f"on {plural(len(s['by_source']), 'source')}, "
+                f"{plural(s['orphans'], 'orphaned account')}"
             )
         return first + "\n" + what + "\n" + self.warnings_block()
 
@@ -254,7 +253,7 @@ class _Comment:
         parts = [f"> ⚠️ {md(w)}\n" for w in plan.warnings[:MAX_WARNINGS]]
         text = "\n" + "\n".join(parts)
         if len(plan.warnings) > MAX_WARNINGS:
-            more = _plural(len(plan.warnings) - MAX_WARNINGS, "more warning")
+            more = plural(len(plan.warnings) - MAX_WARNINGS, "more warning")
             text += f"\n{more}: {self.show} lists them.\n"
         return text
 
@@ -262,8 +261,8 @@ class _Comment:
         plan, total = self.plan, len(self.identities)
         return (
             f"> ✂️ **This comment is cut.** The whole plan "
-            f"({_plural(len(plan.orders), 'order')} for "
-            f"{_plural(total, 'identity', 'identities')}) does not fit in one comment: GitHub "
+            f"({plural(len(plan.orders), 'order')} for "
+            f"{plural(total, 'identity', 'identities')}) does not fit in one comment: GitHub "
             f"refuses comments over {GITHUB_LIMIT:,} characters. So each identity's orders are "
             f"counted here, not listed ({shown:,} of {total:,} identities shown). "
             f"The full plan is the plan file `{md(self.plan_file)}` (in CI, this run's "
@@ -280,13 +279,13 @@ class _Comment:
             for o in shown
         ]
         text = (
-            f"#### Declined ({_plural(len(declined), 'order')})\n\nNot applied; what depends on "
+            f"#### Declined ({plural(len(declined), 'order')})\n\nNot applied; what depends on "
             "them is blocked.\n\n"
             + _table(["order", "what", "declined by", "reason"], ["---"] * 4, rows)
         )
         if len(shown) < len(declined):
             text += (
-                f"\n{_plural(len(declined) - len(shown), 'more declined order')} "
+                f"\n{plural(len(declined) - len(shown), 'more declined order')} "
                 f"not listed here: `accesshive approvals verify` lists them.\n"
             )
         return text
@@ -295,9 +294,7 @@ class _Comment:
         if not self.gated:
             return ""
         waiting = sum(1 for o in self.gated if self.review.waiting(o))
-        title = (
-            f"#### Waiting for review ({waiting:,} of {_plural(len(self.gated), 'gated order')})"
-        )
+        title = f"#### Waiting for review ({waiting:,} of {plural(len(self.gated), 'gated order')})"
         with_approvals = self.review.approvals is not None
         header = ["order", "what", "reviewer groups", "quorum", "missing"]
         align = ["---", "---", "---", "---:", "---"]
@@ -321,7 +318,7 @@ class _Comment:
         text = title + "\n\n" + _table(header, align, rows)
         if len(shown) < len(self.gated):
             text += (
-                f"\n{_plural(len(self.gated) - len(shown), 'more gated order')} "
+                f"\n{plural(len(self.gated) - len(shown), 'more gated order')} "
                 f"not listed here: {self.show} lists them.\n"
             )
         if waiting:
@@ -360,7 +357,7 @@ class _Comment:
             rows,
         )
         if len(per) > MAX_SOURCES:
-            text += f"\n{_plural(len(per) - MAX_SOURCES, 'more source')} not listed here.\n"
+            text += f"\n{plural(len(per) - MAX_SOURCES, 'more source')} not listed here.\n"
         kinds = self.plan.summary()["by_kind"]
         text += "\nBy kind: " + ", ".join(f"{n:,} `{k}`" for k, n in kinds.items()) + ".\n"
         return text
@@ -378,7 +375,7 @@ class _Comment:
             "identity</summary>\n\n" + _table(["source", "account", "state"], ["---"] * 3, rows)
         )
         if len(orphans) > MAX_ORPHANS:
-            more = _plural(len(orphans) - MAX_ORPHANS, "more orphaned account")
+            more = plural(len(orphans) - MAX_ORPHANS, "more orphaned account")
             text += f"\n{more} not listed here: {self.show} lists them.\n"
         return text + "\n</details>\n"
 
@@ -477,8 +474,8 @@ class _Comment:
         section = title + table
         if rest:
             section += (
-                f"\n{_plural(len(rest), 'more identity', 'more identities')} with "
-                f"{_plural(sum(len(o) for _, o in rest), 'order')} not listed here: "
+                f"\n{plural(len(rest), 'more identity', 'more identities')} with "
+                f"{plural(sum(len(o) for _, o in rest), 'order')} not listed here: "
                 f"{self.show} lists them.\n"
             )
         return _join([head, self.cut_notice(shown), gated, *middle, section, tail])

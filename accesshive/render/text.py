@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
-from accesshive.render.describe import gate_text, marker, summary_line
+from accesshive.render.describe import gate_text, marker, plural, summary_line
 
 Style = Callable[..., str]
 
@@ -25,8 +25,9 @@ def render_text(plan: Plan, style: Style = _plain) -> str:
         lines.append(f"No changes. {plan.project} matches its configuration.")
     else:
         lines.append(
-            f"Plan for {plan.project}: {s['orders']} orders for {s['identities']} identities"
-            f" ({s['gated']} awaiting approval, {s['manual_tasks']} manual tasks)"
+            f"Plan for {plan.project}: {plural(s['orders'], 'order')} for "
+            f"{plural(s['identities'], 'identity', 'identities')}"
+            f" ({s['gated']} awaiting approval, {plural(s['manual_tasks'], 'manual task')})"
         )
     for group, orders in groups(plan):
         lines.append("")

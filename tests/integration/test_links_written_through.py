@@ -63,3 +63,19 @@ def test_task_files_linked_out_of_the_repository_are_not_written(repo: Path, vic
     assert victim.read_text() == PRECIOUS
     listed = _run("tasks", "list", str(repo))
     assert "create account Grace Hopper on badges" in listed.output  # nothing lost
+
+
+def test_a_runs_directory_linked_out_is_refused_before_anything_is_applied(
+    repo: Path, victim: Path
+) -> None:
+    assert _run("sync", str(repo)).exit_code == 0
+    (repo / ".accesshive" / "runs").symlink_to(victim.parent)
+    applied = _run("apply", str(repo), "--auto-approve", "--today", TODAY)
+    assert applied.exit_code != 0
+    assert "is a symbolic link out of the repository" in applied.output
+    assert "nothing was applied" in applied.output
+    import sqlite3
+
+    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
+        assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)
+    assert sorted(p.name for p in victim.parent.iterdir()) == [victim.name]
