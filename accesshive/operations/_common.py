@@ -61,7 +61,7 @@ class StoreRef:
         if name not in project.environments and (
             project.environments or name != DEFAULT_ENVIRONMENT
         ):
-            known = ", ".join(sorted(project.environments)) or DEFAULT_ENVIRONMENT
+            known = ", ".join(sorted(project.environments)) or "none"
             raise StoreError(
                 f"environment '{name}' is not declared in accesshive.yaml (declared: "
                 f"{known}); add it under environments:, or give one of those with --env"
