@@ -21,6 +21,8 @@ def test_a_declines_json_has_its_statement_but_not_its_signature() -> None:
         "withdrawn": False,
         "via": "signature",
     }
+    unsigned = Decline("p" * 64, "o" * 12, "c" * 64, "bob", "no", "2026-11-30", via="github")
+    assert "signature" not in unsigned.to_json()
 
 
 def test_an_approvals_json_leaves_out_what_it_does_not_have() -> None:
