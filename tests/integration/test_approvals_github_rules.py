@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from accesshive.approvals.declines import Decline
 from accesshive.approvals.github import read_pull_request
 from accesshive.approvals.operations import check, record_from_github
 from accesshive.cli import main
@@ -331,3 +332,186 @@ def test_the_command_reports_what_it_recorded(
     assert result.exit_code == 0, result.output
     n = len(_gated(plan))
     assert f"acme/access#7 by dave: recorded {n} new approval(s)" in result.output
+
+
+# ------------------------------------------------------------------------- declines
+
+
+def _decline(
+    plan: Plan, reviewer: str, oid: str, reason: str, at: str, url: str, withdrawn: bool = False
+) -> Decline:
+    """The decline (or withdrawal) a pull request records: via github, its URL as evidence."""
+    cd = digest(plan.order(oid).body())
+    return Decline(plan.digest, oid, cd, reviewer, reason, at, withdrawn, None, "github", url)
+
+
+def _ungated(plan: Plan) -> str:
+    return next(o.id for o in plan.orders if not o.gate)
+
+
+REVIEW_URL = "https://github.test/acme/access/pull/7#review-{}"
+COMMENT_URL = "https://github.test/acme/access/pull/7#comment-{}"
+
+
+def test_changes_requested_reviews_decline_and_approvals_or_dismissals_withdraw(
+    repo: Path, plan: Plan, github: str
+) -> None:
+    """What each review states, in order, with its time and URL: a "changes requested"
+    declines the orders it names (gated or not) or every gated order; a later approval
+    withdraws what that reviewer declined, a dismissal what the dismissed review named."""
+    gated = [o.id for o in plan.orders if o.gate]  # plan order, as the reviews decline them
+    first, second = gated[:2]
+    other = _ungated(plan)
+    _GitHub.data["reviews"] = [
+        _review("bob-gh", "COMMENTED", f"a remark on {first}", 1),
+        _review("zed", "CHANGES_REQUESTED", f"no {first}", 2),  # not a reviewer
+        _review("Bob-GH", "CHANGES_REQUESTED", f"not {other.upper()},\n\n  nor 0123456789ab", 4),
+        _review("alice-gh", "CHANGES_REQUESTED", None, 5),
+        _review("bob-gh", "APPROVED", "ok now", 6),
+        _review("alice-gh", "APPROVED", "ok", 7),
+        _review("bob-gh", "APPROVED", "still ok", 8),  # nothing left to withdraw
+    ]
+    pr = _read(repo, plan, github)
+    cr = "changes requested in the pull request review"
+    assert pr.declines == [
+        _decline(
+            plan,
+            "bob",
+            other,
+            f"not {other.upper()}, nor 0123456789ab",
+            "2026-11-29T10:04:00Z",
+            REVIEW_URL.format(4),
+        ),
+        _decline(plan, "alice", first, cr, "2026-11-29T10:05:00Z", REVIEW_URL.format(5)),
+        _decline(plan, "alice", second, cr, "2026-11-29T10:05:00Z", REVIEW_URL.format(5)),
+        _decline(
+            plan,
+            "bob",
+            other,
+            "review approved or dismissed",
+            "2026-11-29T10:06:00Z",
+            REVIEW_URL.format(6),
+            withdrawn=True,
+        ),
+        *[
+            _decline(
+                plan,
+                "alice",
+                oid,
+                "review approved or dismissed",
+                "2026-11-29T10:07:00Z",
+                REVIEW_URL.format(7),
+                withdrawn=True,
+            )
+            for oid in sorted(gated)
+        ],
+    ]
+    assert pr.declines[0].to_json() == {
+        "plan_digest": plan.digest,
+        "order": other,
+        "content_digest": digest(plan.order(other).body()),
+        "reviewer": "bob",
+        "reason": f"not {other.upper()}, nor 0123456789ab",
+        "signed_at": "2026-11-29T10:04:00Z",
+        "withdrawn": False,
+        "via": "github",
+        "evidence": REVIEW_URL.format(4),
+    }
+    name = f"the approving review does not name plan {plan.digest[:12]}"
+    assert pr.ignored == [
+        f"alice-gh: {name}",
+        f"bob-gh: {name}",
+        "zed: not a reviewer in policies/review.yaml",  # its "changes requested"
+    ]
+
+
+def test_a_dismissed_change_request_withdraws_what_it_named_or_every_gated_order(
+    repo: Path, plan: Plan, github: str
+) -> None:
+    """GitHub lists a dismissed "changes requested" review with state DISMISSED and its
+    own time: it withdraws the orders its body names, or every gated order."""
+    first, second = [o.id for o in plan.orders if o.gate][:2]
+    _GitHub.data["reviews"] = [
+        _review("alice-gh", "DISMISSED", f"not {first}", 1),
+        _review("bob-gh", "DISMISSED", "", 2),
+    ]
+    pr = _read(repo, plan, github)
+    gone = "review approved or dismissed"
+    assert pr.declines == [
+        _decline(plan, "alice", first, gone, "2026-11-29T10:01:00Z", REVIEW_URL.format(1), True),
+        *[
+            _decline(plan, "bob", oid, gone, "2026-11-29T10:02:00Z", REVIEW_URL.format(2), True)
+            for oid in sorted([first, second])
+        ],
+    ]
+    assert pr.approvals == [] and pr.ignored == []
+
+
+def test_decline_comments_need_a_reviewer_an_order_and_a_reason_and_approve_withdraws(
+    repo: Path, plan: Plan, github: str
+) -> None:
+    first, second = [o.id for o in plan.orders if o.gate][:2]
+    other = _ungated(plan)
+    _GitHub.data["comments"] = [
+        _comment("bob-gh", None, 1),
+        _comment("zed", f"/decline {first} no", 2),
+        _comment("bob-gh", f"/approve {first}", 3),  # nothing of bob's to withdraw
+        _comment(
+            "bob-gh",
+            f"/decline 0123456789ab typo\n/decline {first}   \n"
+            f"  /Decline {second.upper()}  too   broad, for now\n/decline {other} later",
+            4,
+        ),
+        _comment("alice-gh", f"/decline {first} not before the contract", 5),
+        _comment("BOB-gh", f"/approve {second}", 6),
+        _comment("bob-gh", f"/approve {second}", 7),  # already withdrawn: nothing more
+        _comment("alice-gh", "/approve all", 8),
+        _comment("bob-gh", "/approve all", 9),
+    ]
+    pr = _read(repo, plan, github)
+    assert pr.declines == [
+        _decline(
+            plan, "bob", second, "too broad, for now", "2026-11-29T11:04:00Z", COMMENT_URL.format(4)
+        ),
+        _decline(plan, "bob", other, "later", "2026-11-29T11:04:00Z", COMMENT_URL.format(4)),
+        _decline(
+            plan,
+            "alice",
+            first,
+            "not before the contract",
+            "2026-11-29T11:05:00Z",
+            COMMENT_URL.format(5),
+        ),
+        _decline(
+            plan,
+            "bob",
+            second,
+            "approved in a comment",
+            "2026-11-29T11:06:00Z",
+            COMMENT_URL.format(6),
+            withdrawn=True,
+        ),
+        _decline(
+            plan,
+            "alice",
+            first,
+            "approved in a comment",
+            "2026-11-29T11:08:00Z",
+            COMMENT_URL.format(8),
+            withdrawn=True,
+        ),
+        _decline(
+            plan,
+            "bob",
+            other,
+            "approved in a comment",
+            "2026-11-29T11:09:00Z",
+            COMMENT_URL.format(9),
+            withdrawn=True,
+        ),
+    ]
+    assert [i for i in pr.ignored if "/decline" in i or "zed" in i] == [
+        "zed: not a reviewer in policies/review.yaml",
+        "bob-gh: /decline 0123456789ab names no order of this plan",
+        f"bob-gh: /decline {first} gives no reason (/decline ID REASON)",
+    ]

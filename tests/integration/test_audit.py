@@ -76,6 +76,9 @@ def test_cutting_off_forwarded_entries_is_found(store: Store) -> None:
 def test_exports(store: Store, tmp_path: Path) -> None:
     lines = CliRunner().invoke(main, ["audit", "export", str(tmp_path)]).output.splitlines()
     assert [json.loads(line)["subject"] for line in lines] == [f"o{n}" for n in range(6)]
+    # one entry a line, keys sorted: the same log always exports to the same bytes
+    assert lines == [json.dumps(e.to_json(), sort_keys=True) for e in store.audit_entries()]
+    assert list(json.loads(lines[0])) == sorted(json.loads(lines[0]))
     cef = to_cef(store.audit_entries()[:1]).strip()
     assert cef.startswith("CEF:0|accesshive|accesshive|")
     assert "|order_state|order state|3|" in cef

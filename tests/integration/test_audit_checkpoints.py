@@ -3,6 +3,7 @@ unnoticed, as long as the audit key is not in the store."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accesshive.audit.chain import entry_hash
+from accesshive.audit.checkpoints import AuditKeys, read_witness, witness_path, write_witness
 from accesshive.audit.verify import verify_log
 from accesshive.cli import main
 from accesshive.errors import StoreError
@@ -195,3 +197,37 @@ def test_any_edit_to_any_column_of_any_entry_is_found(
         opened._execute(f"UPDATE audit SET {column} = ? WHERE seq = ?", (new, entry.seq))
         report = verify_log(opened)
     assert not report.intact, (column, index, new)
+
+
+def test_the_witness_file_keeps_each_environments_latest_as_stable_readable_json(
+    store: Store, tmp_path: Path
+) -> None:
+    """One entry per environment, sorted, indented: it diffs cleanly wherever it is kept;
+    an unreadable file is replaced, and no temporary file is left beside it."""
+    witness = tmp_path / "witness" / "audit-witness.json"
+    witness.parent.mkdir()
+    witness.write_text("not json{")
+    latest = store.checkpoints()[-1]
+    write_witness(witness, dataclasses.replace(latest, environment="prod"))
+    write_witness(witness, dataclasses.replace(latest, environment="dev"))
+    data = {env: {**latest.to_json(), "environment": env} for env in ("dev", "prod")}
+    assert witness.read_text(encoding="utf-8") == json.dumps(data, indent=2, sort_keys=True) + "\n"
+    assert [p.name for p in witness.parent.iterdir()] == ["audit-witness.json"]
+    assert read_witness(witness, "prod") == dataclasses.replace(latest, environment="prod")
+    assert read_witness(witness, "staging") is None
+
+
+def test_the_witness_path_comes_from_the_environment_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ACCESSHIVE_AUDIT_WITNESS", "/from/process")
+    assert witness_path({"ACCESSHIVE_AUDIT_WITNESS": " /from/given "}) == Path("/from/given")
+    assert witness_path({}) is None
+    assert witness_path() == Path("/from/process")
+
+
+def test_audit_keys_show_their_ids_and_variable_never_the_key(keyed: None) -> None:
+    keys = AuditKeys.from_environment()
+    assert keys is not None
+    assert repr(keys) == f"AuditKeys(['{KEY.key_id}'], from $ACCESSHIVE_AUDIT_KEY)"
+    assert Keyring((KEY,)).encode() not in repr(keys)

@@ -4,6 +4,7 @@ which answers are retried, which stop forwarding, and that the cursor (and the a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -233,3 +234,76 @@ def test_the_command_forwards_with_the_token_from_the_environment(
     again = CliRunner().invoke(main, ["audit", "forward", str(tmp_path), "--url", siem])
     assert "forwarded 0 entries" in again.output
     assert len(_Siem.seen) == 1
+
+
+def test_the_default_batch_is_200_entries(store: Store) -> None:
+    for n in range(5, 201):
+        store.audit("ci", "order_state", f"o{n}", {"n": n})
+    receiver = Receiver()
+    with receiver.client() as client:
+        assert forward(store, "https://siem.test/in", client=client) == 201
+    assert [len(b) for b in receiver.bodies()] == [200, 1]
+
+
+def test_without_a_retry_policy_forwarding_retries_five_times_within_five_minutes(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default is bounded: 5 attempts, 1 s doubling to at most 30 s, 300 s in all."""
+    import accesshive.audit.forward as forwarding
+
+    specs: list[RetrySpec] = []
+
+    def once(func: Callable[[], None], spec: RetrySpec) -> None:
+        specs.append(spec)
+        func()
+
+    monkeypatch.setattr(forwarding, "call_with_retries", once)
+    receiver = Receiver()
+    with receiver.client() as client:
+        assert forward(store, "https://siem.test/in", batch_size=3, client=client) == 5
+    assert specs == [RetrySpec(attempts=5, initial_delay=1.0, max_delay=30.0, max_seconds=300)] * 2
+
+
+def test_the_client_forward_opens_times_out_and_is_closed(
+    store: Store, siem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIEM that never answers cannot hang forwarding: 30 s per request."""
+    opened: list[httpx.Client] = []
+
+    class Client(httpx.Client):
+        def __init__(self, **kwargs: object) -> None:
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+            opened.append(self)
+
+    monkeypatch.setattr("accesshive.audit.forward.httpx.Client", Client)
+    assert forward(store, siem) == 5
+    [client] = opened
+    assert client.timeout == httpx.Timeout(30)
+    assert client.is_closed
+    assert [e["seq"] for e in _Siem.seen[0][1]["entries"]] == [1, 2, 3, 4, 5]  # type: ignore[index]
+
+
+def test_entries_without_a_hash_are_keyed_by_the_batch_last_seq(store: Store) -> None:
+    """Rows written before the hash chain carry no hash: the key is still one per batch."""
+    store._execute("UPDATE audit SET hash = NULL, prev_hash = NULL")
+    receiver = Receiver()
+    with receiver.client() as client:
+        assert forward(store, "https://siem.test/in", batch_size=3, client=client) == 5
+    assert [r.headers["Idempotency-Key"] for r in receiver.requests] == ["3", "5"]
+
+
+def test_after_send_is_told_the_last_seq_of_each_batch(store: Store) -> None:
+    told: list[int] = []
+    receiver = Receiver()
+    with receiver.client() as client:
+        forward(store, "https://siem.test/in", batch_size=3, client=client, after_send=told.append)
+    assert told == [3, 5]
+
+
+def test_the_cursor_is_named_after_the_url(store: Store) -> None:
+    """Stores keep it: a changed name would resend the whole log to the SIEM after an upgrade."""
+    receiver = Receiver()
+    with receiver.client() as client:
+        forward(store, "https://siem.test/in", client=client)
+    name = "forward:" + hashlib.sha256(b"https://siem.test/in").hexdigest()[:16]
+    assert store.cursor(name)[0] == 5

@@ -4,16 +4,20 @@ the vault, external secrets supplied and stored, and no secret anywhere else."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from accesshive.apply.credentials import CredentialKeeper
 from accesshive.cli import main
 from accesshive.config import load_config
+from accesshive.errors import VaultError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.planfile import write_plan
 from accesshive.vault import open_vault
+from tests.conftest import EXAMPLES
 from tests.support.memory_connector import MemoryConnector
 
 TODAY = dt.date(2026, 11, 29)
@@ -149,3 +153,14 @@ def test_missing_supplied_value_is_a_clear_error(
     assert result.states[by_identity["ci-token"]] == "errored"
     assert "CI_TOKEN is not set" in result.messages[by_identity["ci-token"]]
     assert "accesshive vault put deploy-key" in result.messages[by_identity["deploy-key"]]
+
+
+def test_a_generated_password_without_a_vault_to_keep_it_says_whose(tmp_path: Path) -> None:
+    """The quickstart has no vault: a password a target accepted cannot be kept, and the
+    error (which apply reports for the order) names the identity."""
+    dest = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
+    keeper = CredentialKeeper(load_config(dest))
+    with pytest.raises(VaultError) as caught:
+        keeper.keep_generated("grace.hopper", "generated-pw-1")
+    assert str(caught.value) == "identity 'grace.hopper' has no vault source"

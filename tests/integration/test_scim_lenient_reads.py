@@ -86,6 +86,7 @@ def test_a_target_answering_like_a_real_provider_is_read_and_verified(
             change=Change("create_account", "app", "ada", attributes=ADA),
         )
         assert verify(conn, order, created.external_id) is None
+        assert verify(conn, order, None) == "no account id to verify"  # nothing was created
         ext = created.external_id
         conn.grant(ext, "staff")
         conn.update_account(ext, {"displayName": "Ada King"})

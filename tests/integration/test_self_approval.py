@@ -247,6 +247,37 @@ def test_a_plan_naming_another_author_than_the_pull_request_is_refused(
     assert _verdict(repo, plan_file)["approvers"] == []  # nothing was recorded
 
 
+@pytest.mark.parametrize(
+    ("author", "login"),
+    [
+        ("alice-gh", "alice-gh"),
+        ("Alice-GH", "alice-gh"),  # GitHub logins are case-insensitive
+        ("alice-gh", "ALICE-gh"),
+        ("alice", "Alice-GH"),  # the reviewer whose GitHub login opened it
+    ],
+)
+def test_a_plan_by_the_pull_requests_author_is_read(
+    repo: Path, github: str, author: str, login: str
+) -> None:
+    plan_file = _plan(repo, "--author", author)
+    _PullRequest.author = login
+    _PullRequest.comments = [_comment("bob-gh", "/approve all")]
+    read = _from_github(repo, plan_file, github)
+    assert read.exit_code == 0, read.output
+    assert _verdict(repo, plan_file)["approvers"] == ["bob"]
+
+
+def test_a_plan_by_a_reviewer_whose_login_did_not_open_the_pull_request_is_refused(
+    repo: Path, github: str
+) -> None:
+    plan_file = _plan(repo, "--author", "bob")
+    _PullRequest.author = "alice-gh"
+    _PullRequest.comments = [_comment("bob-gh", "/approve all")]
+    read = _from_github(repo, plan_file, github)
+    assert read.exit_code != 0
+    assert "names bob as its author, but pull request acme/access#7 is by alice-gh" in read.output
+
+
 # ---------------------------------------------------------------------------- links
 
 

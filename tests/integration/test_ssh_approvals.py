@@ -28,9 +28,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from accesshive.approvals.files import approvals_path
 from accesshive.approvals.model import OLD_FORMAT, content_digest
 from accesshive.approvals.operations import check, sign_approvals
-from accesshive.approvals.signing import message
+from accesshive.approvals.signing import _failure, message, sign
 from accesshive.cli import main
 from accesshive.config import load_config
+from accesshive.errors import ApprovalError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import canonical_json
@@ -543,3 +544,59 @@ def test_without_as_the_reviewer_is_the_one_the_key_is_listed_for(
     unknown = CliRunner().invoke(main, [*args, str(keys / "carol")])
     assert unknown.exit_code == 1
     assert "cannot tell whose key" in unknown.output and "--as NAME" in unknown.output
+
+
+# ------------------------------------------------------------- what a failed signing says
+
+
+def test_a_failed_signing_says_what_ssh_keygen_said_in_the_exception(
+    tmp_path: Path, keys: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error itself (not only ssh-keygen's own stderr, passed through) names the key
+    and why: what the reviewer reads where the command is wrapped."""
+    keygen(keys / "alice", PASSPHRASE)
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    for name, value in askpass_env(tmp_path, "not it").items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ApprovalError) as caught:
+        sign(keys / "alice", [b"payload"])
+    key = keys / "alice"
+    assert str(caught.value) == (
+        f'ssh-keygen could not sign with {key}: Load key "{key}": '
+        "incorrect passphrase supplied to decrypt private key"
+    )
+
+
+def test_a_public_key_without_an_agent_says_how_to_start_one(
+    tmp_path: Path, keys: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keygen(keys / "alice")
+    only_public = tmp_path / "elsewhere"
+    only_public.mkdir()
+    shutil.copy(keys / "alice.pub", only_public / "id_ed25519.pub")
+    pub = only_public / "id_ed25519.pub"
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    with pytest.raises(ApprovalError) as caught:
+        sign(pub, [b"payload"])
+    assert str(caught.value) == (
+        f'ssh-keygen could not sign with {pub}: No private key found for public key "{pub}". '
+        "With a public key, the private key is used through ssh-agent, and SSH_AUTH_SOCK is "
+        "not set: start the agent and `ssh-add` the key"
+    )
+
+
+def test_the_failure_message_leaves_out_prompts_and_blank_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said = ["Enter passphrase for k:", "", 'Load key "k": error in libcrypto', "try again"]
+    assert _failure(Path("/keys/k"), said) == (
+        'ssh-keygen could not sign with /keys/k: Load key "k": error in libcrypto; try again'
+    )
+    assert _failure(Path("/keys/k"), ["Enter passphrase:", ""]) == (
+        "ssh-keygen could not sign with /keys/k"
+    )
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/run/agent.sock")
+    assert _failure(Path("/keys/k.pub"), []) == (
+        "ssh-keygen could not sign with /keys/k.pub. With a public key, the private key is "
+        "used through ssh-agent (/run/agent.sock): check `ssh-add -l` lists it, or `ssh-add` it"
+    )

@@ -72,8 +72,9 @@ def test_ssh_keygen_signatures_verify_and_name_their_key(tmp_path: Path, key_typ
     signature = _sign(tmp_path / "k")
     assert is_armored(signature)
     assert verify(signature, MESSAGE, "accesshive") == public
-    with pytest.raises(SshSigError, match="does not verify"):
+    with pytest.raises(SshSigError) as caught:
         verify(signature, MESSAGE + b" ", "accesshive")
+    assert str(caught.value) == "the signature does not verify"
 
 
 def test_another_namespace_is_refused(key: tuple[Path, PublicKey]) -> None:

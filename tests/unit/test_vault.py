@@ -91,3 +91,17 @@ def test_rotation_of_thousands_survives_a_crash(
     only_new = Keyring((new.current,))
     with Vault(path, only_new) as vault:
         assert all(vault.get(f"id{n:04}") == f"value-{n}" for n in range(3000))
+
+
+def test_a_deleted_secret_is_gone_from_the_vault_and_the_file(tmp_path: Path) -> None:
+    ring = _ring()
+    with Vault(tmp_path / "v.db", ring) as vault:
+        vault.put("bot", "api_key", "token-123")
+        vault.put("other", "password", "pw-456")
+        vault.delete("bot")
+        vault.delete("nobody")  # nothing to delete is fine
+        assert vault.info("bot") is None
+        assert [s.identity for s in vault.list()] == ["other"]
+        assert vault.get("other") == "pw-456"
+    db = sqlite3.connect(tmp_path / "v.db")
+    assert db.execute("SELECT identity FROM secrets").fetchall() == [("other",)]

@@ -120,3 +120,14 @@ def test_the_breaker_opens_after_consecutive_connection_failures_only() -> None:
         "dir is unreachable: connect: [Errno 111] Connection refused; not attempted"
     )
     assert not info.value.retryable
+
+
+def test_an_order_that_gave_up_opens_the_breaker_with_the_first_reason() -> None:
+    """When an order's whole retry budget went on connection failures, its source is down
+    for the rest of the run; what it went down with first is what every later order says."""
+    breaker = Breaker()
+    breaker.open("dir", "connect: [Errno 111] Connection refused")
+    breaker.open("dir", "connect: timed out")
+    assert breaker.down("dir") == "connect: [Errno 111] Connection refused"
+    assert breaker.down("wiki") is None
+    assert breaker.down_sources() == {"dir": "connect: [Errno 111] Connection refused"}
