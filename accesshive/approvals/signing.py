@@ -12,6 +12,7 @@ accesshive never reads a private key; it verifies in-process (:mod:`accesshive.s
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,8 +108,15 @@ def sign(key_path: Path, messages: list[bytes]) -> list[str]:
             raise ApprovalError(f"ssh-keygen wrote no signature ({exc.strerror})") from exc
 
 
+_PROMPT = re.compile(r"^(Enter passphrase[^:]*:\s*)+")
+
+
 def _failure(key_path: Path, said: list[str]) -> str:
-    why = "; ".join(line for line in said if line and not line.startswith("Enter passphrase"))
+    # the passphrase prompt, printed on the same line as what follows when there is no
+    # terminal ("Enter passphrase: Load key ...: incorrect passphrase"): drop the prompt,
+    # keep the reason
+    reasons = (_PROMPT.sub("", line).strip() for line in said)
+    why = "; ".join(line for line in reasons if line)
     text = f"ssh-keygen could not sign with {key_path}" + (f": {why}" if why else "")
     if key_path.suffix == ".pub":
         agent = os.environ.get("SSH_AUTH_SOCK")

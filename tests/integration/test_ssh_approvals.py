@@ -595,6 +595,12 @@ def test_the_failure_message_leaves_out_prompts_and_blank_lines(
     assert _failure(Path("/keys/k"), ["Enter passphrase:", ""]) == (
         "ssh-keygen could not sign with /keys/k"
     )
+    # without a terminal the prompt and the reason come on one line: the reason stays
+    glued = ['Enter passphrase: Load key "k": incorrect passphrase supplied to decrypt']
+    assert _failure(Path("/keys/k"), glued) == (
+        'ssh-keygen could not sign with /keys/k: Load key "k": incorrect passphrase supplied '
+        "to decrypt"
+    )
     monkeypatch.setenv("SSH_AUTH_SOCK", "/run/agent.sock")
     assert _failure(Path("/keys/k.pub"), []) == (
         "ssh-keygen could not sign with /keys/k.pub. With a public key, the private key is "
