@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from accesshive.connectors.registry import register
+from tests.support import github_api
 from tests.support.memory_connector import MemoryConnector
 
 # The in-memory, fault-injecting connector is the tests' own: registered here, for this
@@ -56,3 +57,10 @@ def postgres_db(postgres_url: str) -> str:
     from tests.support import postgres
 
     return postgres.fresh_database(postgres_url, f"t{next(_db_counter)}")
+
+
+@pytest.fixture
+def github() -> Iterator[str]:
+    """The GitHub REST stand-in (tests/support/github_api.py) for acme/access#7."""
+    with github_api.serving() as url:
+        yield url

@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
-from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +24,7 @@ from accesshive.cli import main
 from accesshive.operations import StoreRef
 from accesshive.plan.planfile import read_plan
 from tests.conftest import EXAMPLES
-from tests.integration.test_approvals_github_rules import _comment, _GitHub, _review
+from tests.support.github_api import _comment, _GitHub, _review
 from tests.support.ssh import have_openssh, keygen
 
 pytestmark = pytest.mark.skipif(
@@ -326,17 +323,6 @@ def test_an_unsigned_decline_is_refused_naming_the_file(repo: Path, store_args: 
 
 
 # ------------------------------------------------------------------------- GitHub
-
-
-@pytest.fixture
-def github() -> Iterator[str]:
-    _GitHub.requests, _GitHub.status, _GitHub.error_body = [], 200, b""
-    _GitHub.data = {"author": "dave", "reviews": [], "comments": []}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _GitHub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def _from_github(repo: Path, plan_file: Path, github: str, store_args: list[str]) -> Result:

@@ -12,10 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
-from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +23,7 @@ from accesshive.approvals.model import UNATTESTED
 from accesshive.cli import main
 from accesshive.plan.planfile import read_plan, write_plan
 from tests.conftest import EXAMPLES
+from tests.support.github_api import _comment, _GitHub
 from tests.support.ssh import have_openssh, keygen
 
 pytestmark = pytest.mark.skipif(
@@ -154,48 +152,6 @@ def test_an_author_edited_out_of_the_plan_file_is_not_believed(repo: Path) -> No
 # ---------------------------------------------------------------------------- GitHub
 
 
-class _PullRequest(BaseHTTPRequestHandler):
-    """GitHub's REST answers for pull request acme/access#7 (one page each)."""
-
-    author = "alice-gh"
-    comments: list[dict[str, Any]] = []
-
-    def log_message(self, *args: object) -> None:
-        return
-
-    def do_GET(self) -> None:
-        path = self.path.partition("?")[0]
-        body: Any = {
-            "/repos/acme/access/pulls/7": {"number": 7, "user": {"login": self.author}},
-            "/repos/acme/access/pulls/7/reviews": [],
-            "/repos/acme/access/issues/7/comments": self.comments,
-        }.get(path)
-        raw = json.dumps(body).encode()
-        self.send_response(200 if body is not None else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-
-@pytest.fixture
-def github() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _PullRequest)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def _comment(login: str, body: str) -> dict[str, Any]:
-    return {
-        "user": {"login": login},
-        "body": body,
-        "html_url": "https://github.test/acme/access/pull/7#comment-1",
-        "created_at": "2026-11-29T11:00:00Z",
-    }
-
-
 def _from_github(repo: Path, plan_file: Path, github: str) -> Result:
     return _run(
         "approvals",
@@ -218,8 +174,8 @@ def test_the_pull_requests_author_is_known_from_github_whatever_the_plan_says(
     """A plan made without an author; GitHub says alice opened the pull request: her own
     `/approve` comment is not recorded, and her signed approval does not count either."""
     plan_file = _plan(repo)
-    _PullRequest.author = "alice-gh"
-    _PullRequest.comments = [_comment("alice-gh", "/approve all")]
+    _GitHub.data["author"] = "alice-gh"
+    _GitHub.data["comments"] = [_comment("alice-gh", "/approve all", 1)]
     read = _from_github(repo, plan_file, github)
     assert read.exit_code == 0, read.output
     assert "alice-gh: the author of the pull request cannot approve it" in read.output
@@ -237,8 +193,8 @@ def test_a_plan_naming_another_author_than_the_pull_request_is_refused(
     repo: Path, github: str
 ) -> None:
     plan_file = _plan(repo, "--author", "bob-gh")
-    _PullRequest.author = "alice-gh"
-    _PullRequest.comments = [_comment("bob-gh", "/approve all")]
+    _GitHub.data["author"] = "alice-gh"
+    _GitHub.data["comments"] = [_comment("bob-gh", "/approve all", 1)]
     read = _from_github(repo, plan_file, github)
     assert read.exit_code != 0
     assert "names bob-gh as its author, but pull request acme/access#7 is by alice-gh" in (
@@ -260,8 +216,8 @@ def test_a_plan_by_the_pull_requests_author_is_read(
     repo: Path, github: str, author: str, login: str
 ) -> None:
     plan_file = _plan(repo, "--author", author)
-    _PullRequest.author = login
-    _PullRequest.comments = [_comment("bob-gh", "/approve all")]
+    _GitHub.data["author"] = login
+    _GitHub.data["comments"] = [_comment("bob-gh", "/approve all", 1)]
     read = _from_github(repo, plan_file, github)
     assert read.exit_code == 0, read.output
     assert _verdict(repo, plan_file)["approvers"] == ["bob"]
@@ -271,8 +227,8 @@ def test_a_plan_by_a_reviewer_whose_login_did_not_open_the_pull_request_is_refus
     repo: Path, github: str
 ) -> None:
     plan_file = _plan(repo, "--author", "bob")
-    _PullRequest.author = "alice-gh"
-    _PullRequest.comments = [_comment("bob-gh", "/approve all")]
+    _GitHub.data["author"] = "alice-gh"
+    _GitHub.data["comments"] = [_comment("bob-gh", "/approve all", 1)]
     read = _from_github(repo, plan_file, github)
     assert read.exit_code != 0
     assert "names bob as its author, but pull request acme/access#7 is by alice-gh" in read.output
