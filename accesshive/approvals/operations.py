@@ -61,6 +61,11 @@ def _reviewer_keys(config: Config, key_path: Path, reviewer: str) -> list[Public
 def reviewer_of_key(config: Config, key_path: Path) -> str:
     """The reviewer policies/review.yaml lists ``key_path``'s public key for: what
     ``--as`` defaults to, so that the command the PR comment prints runs as printed."""
+    if not config.policies.review.reviewers:
+        raise ApprovalError(
+            "the review policy declares no reviewers: list them, with their public keys, "
+            "under review.reviewers in policies/review.yaml"
+        )
     declared = public_key_of(key_path)
     if declared is None:
         raise ApprovalError(

@@ -606,3 +606,19 @@ def test_the_failure_message_leaves_out_prompts_and_blank_lines(
         "ssh-keygen could not sign with /keys/k.pub. With a public key, the private key is "
         "used through ssh-agent (/run/agent.sock): check `ssh-add -l` lists it, or `ssh-add` it"
     )
+
+
+def test_approving_where_no_reviewer_is_declared_says_so(tmp_path: Path, keys: Path) -> None:
+    """The quickstart as shipped: no reviewers. The error says what is missing, rather than
+    that this key belongs to nobody."""
+    repo = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", repo, ignore=shutil.ignore_patterns(".accesshive"))
+    assert CliRunner().invoke(main, ["sync", str(repo)]).exit_code == 0
+    plan_file = tmp_path / "plan.json"
+    write_plan(_plan(repo), plan_file)
+    keygen(keys / "me")
+    args = ["approve", str(plan_file), "--all-gated", "--key", str(keys / "me"), "-C", str(repo)]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1
+    assert "the review policy declares no reviewers" in refused.output
+    assert "review.reviewers in policies/review.yaml" in refused.output
