@@ -31,6 +31,23 @@ class RecordProblem(ValueError):
         self.attribute = attribute
 
 
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def template_context(data: dict[str, Any], groups: list[str] | None) -> dict[str, Any]:
+    """What an identity source's templates see of a pushed user: the resource as pushed
+    (``userName``, ``name.givenName``, ``emails``, ``externalId``, ``title``, ``active``...),
+    ``groups`` (its groups' display names, ``;``-separated) and ``enterprise``: the
+    enterprise extension (``enterprise.department``, ``enterprise.employeeNumber``,
+    ``enterprise.manager.value``), whose URN is no name a template can write."""
+    context = dict(data)
+    if groups:
+        context["groups"] = ";".join(sorted(groups))
+    extension = data.get(ENTERPRISE)
+    context["enterprise"] = extension if isinstance(extension, dict) else {}
+    return context
+
+
 def check_user(
     source: IdentitySource,
     schema: dict[str, AttributeSpec],
@@ -43,7 +60,7 @@ def check_user(
     What a user does not carry yet (a template naming a field it lacks) is not refused:
     SCIM needs little more than a userName, and ``plan`` leaves such a record out with
     a warning until the provider completes it."""
-    context = {**data, "groups": ";".join(sorted(groups))} if groups else data
+    context = template_context(data, groups)
     for attr, template in sorted(source.attributes.items()):
         spec = schema.get(attr)
         if spec is None:
@@ -81,7 +98,7 @@ def identities_from_records(
     problems: list[Diagnostic] = []
     for rid, data in sorted(users.items()):
         groups = member_of.get(rid)
-        context = {**data, "groups": ";".join(sorted(groups))} if groups else data
+        context = template_context(data, groups)
         try:
             imported = map_record(source, context)
         except (TemplateProblem, ImportProblem) as exc:
