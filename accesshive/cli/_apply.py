@@ -40,6 +40,7 @@ from accesshive.operations import (
     plan_repository,
     retry_identity,
 )
+from accesshive.plan.kinds import OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import read_plan
@@ -167,6 +168,7 @@ def _print_apply(saved: Plan, result: ApplyResult, plan_file: Path | None) -> No
             state in FAILED
             or state == OrderState.AWAITING_APPROVAL
             or (state == OrderState.PENDING and order.id in result.messages)
+            or (state == OrderState.TRANSMITTED and order.kind == OrderKind.MANUAL_TASK)
         ):
             message = runnable(result.messages.get(order.id, ""))
             click.echo(f"  {state:<18} {summary_line(order)}  [{order.id}]\n{'':<20}{message}")

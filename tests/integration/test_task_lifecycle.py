@@ -79,7 +79,10 @@ def _grace_leaves(repo: Path) -> None:
 
 def test_two_applies_leave_one_open_task(repo: Path, store_args: list[str]) -> None:
     assert _run("sync", str(repo), *store_args).exit_code == 0
-    _apply(repo, store_args)
+    first = _run("apply", str(repo), "--auto-approve", "--today", TODAY, *store_args)
+    # the summary lists the task handed to the source's owner, with its id
+    assert "transmitted" in first.output and GRACE_BADGE in first.output
+    assert "task T-" in first.output
     _add_identity(repo)  # another plan: another digest, the same badge work for Grace
     _apply(repo, store_args)
     grace = [t for t in _tasks(repo, store_args) if t["description"] == GRACE_BADGE]
