@@ -50,6 +50,19 @@ def bench(session: nox.Session) -> None:
     session.run(
         "python", "-m", "tests.bench.scim_provider_bench", "--clients", "200", "--users", "10000"
     )
+    session.run(
+        "python",
+        "-m",
+        "tests.bench.scim_provider_bench",
+        "--clients",
+        "200",
+        "--users",
+        "10000",
+        "--replicas",
+        "2",
+        "--store",
+        "auto",
+    )
 
 
 @nox.session

@@ -1,12 +1,14 @@
 """Load on the SCIM service provider: many identity-provider clients pushing users at once.
 
     python -m tests.bench.scim_provider_bench [--clients 200] [--users 10000]
-        [--replicas 2 --store postgresql://...]
+        [--replicas 2 --store postgresql://... | --store auto]
 
 ``accesshive scim serve`` runs as real processes (``--replicas`` of them, on one store;
 more than one needs PostgreSQL). Every user is pushed once by one of the clients (a
 thread each, its own HTTP connection, spread over the replicas); afterwards the store
-must hold exactly that many user records, none lost and none twice. Reports requests/s.
+must hold exactly that many user records, none lost and none twice, and no request may
+get a 5xx. Reports requests/s and PASS or FAIL. ``--store auto`` starts a throwaway
+PostgreSQL server for the run (as the tests do).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def run(
         "seconds": round(seconds, 2),
         "requests_per_second": round(requests / seconds, 1),
         "failed_requests": len(failures),
+        "server_errors": sum(1 for f in failures if f.split(": ")[-1].startswith("5")),
         "stored": len(records),
         "distinct": len(set(names)),
         "exact": len(records) == users == len(set(names)) and not failures,
@@ -85,14 +88,31 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--replicas", type=int, default=1)
-    parser.add_argument("--store", help="postgresql://... (needed for more than one replica)")
+    parser.add_argument(
+        "--store",
+        help="postgresql://... (needed for more than one replica), or auto: a throwaway "
+        "PostgreSQL server",
+    )
     args = parser.parse_args()
-    if args.replicas > 1 and not (args.store or "").startswith("postgres"):
-        parser.error("--replicas above 1 needs --store postgresql://...")
+    if args.replicas > 1 and not (args.store or "").startswith(("postgres", "auto")):
+        parser.error("--replicas above 1 needs --store postgresql://... or --store auto")
     workdir = Path(tempfile.mkdtemp(prefix="accesshive-scim-load-"))
     try:
-        result = run(args.clients, args.users, workdir / "repo", args.replicas, args.store)
+        with ExitStack() as stack:
+            store = args.store
+            if store == "auto":
+                from tests.support.postgres import fresh_database, postgres_server
+
+                store = fresh_database(stack.enter_context(postgres_server()), "scim_load")
+            result = run(args.clients, args.users, workdir / "repo", args.replicas, store)
         print(json.dumps(result, indent=2))
+        verdict = result["exact"] and result["server_errors"] == 0
+        print(
+            f"{result['users']:,} users from {result['clients']} clients over "
+            f"{result['replicas']} replica(s): {result['stored']:,} stored, "
+            f"{result['distinct']:,} distinct, {result['server_errors']} 5xx -> "
+            f"{'PASS' if verdict else 'FAIL'}"
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
