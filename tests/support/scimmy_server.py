@@ -8,23 +8,18 @@ its own process on 127.0.0.1.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
+from tests.support.scim_process import ScimProcess
+
 HERE = Path(__file__).resolve().parent / "scimmy"
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def require() -> None:
@@ -40,58 +35,8 @@ def require() -> None:
         pytest.skip(missing)
 
 
-@dataclass
-class ScimmyServer:
-    url: str
-    """The SCIM root, http://127.0.0.1:PORT/scim/v2."""
-    token: str
-    process: subprocess.Popen[str]
-    _http: httpx.Client | None = field(default=None, repr=False)
-
-    def http(self) -> httpx.Client:
-        if self._http is None:
-            self._http = httpx.Client(
-                base_url=self.url + "/",
-                headers={"Authorization": f"Bearer {self.token}"},
-                timeout=10,
-                verify=False,  # plain HTTP
-            )
-        return self._http
-
-    def _send(self, method: str, path: str, body: Any = None) -> Any:
-        response = self.http().request(
-            method,
-            path,
-            content=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/scim+json"},
-        )
-        assert response.status_code < 300, response.text
-        return response.json() if response.content else None
-
-    def create_group(self, name: str) -> str:
-        return str(self._send("POST", "Groups", {"schemas": [GROUP], "displayName": name})["id"])
-
-    def patch(self, endpoint: str, rid: str, *operations: dict[str, Any]) -> None:
-        body = {"schemas": [PATCH_OP], "Operations": list(operations)}
-        self._send("PATCH", f"{endpoint}/{rid}", body)
-
-    def get(self, endpoint: str, rid: str) -> dict[str, Any]:
-        found: dict[str, Any] = self._send("GET", f"{endpoint}/{rid}")
-        return found
-
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+class ScimmyServer(ScimProcess):
+    """A running SCIMMY server (see ``ScimProcess``)."""
 
 
 @contextmanager
