@@ -148,8 +148,10 @@ def load_and_expand(
         with steps(f"expanding {len(config.identities):,} identities"):
             recalled = render_cache.recall(config)
             desired, problems = expand(config, today, recalled.attributes)
-            failed = _named(config, problems)
-            if any(d.is_error and not _named(config, [d]) for d in problems):
+            about = _identities_about(_pushed(config))
+            named = [about(d, by_name=True) for d in problems]
+            failed = set().union(*named)
+            if any(d.is_error and not n for d, n in zip(problems, named, strict=True)):
                 failed = set(config.identities)  # the configuration's own error: keep none
             render_cache.remember(recalled, desired.accounts, failed)
         bad = _pushed_problems(config, [d for d in problems if d.is_error], by_location=False)
@@ -175,17 +177,19 @@ def _pushed(config: Config) -> dict[str, Location]:
     }
 
 
-def _named(config: Config, diagnostics: list[Diagnostic]) -> set[str]:
-    """The identities these diagnostics are about: named by their location in the YAML
-    (``identities.<id>``), or placed at the record a pushed identity was merged from.
-    What the render cache must not keep (a cached result would hide the problem)."""
-    records = {(where.file, where.path[:2]): iid for iid, where in _pushed(config).items()}
-    at_records = {
-        iid
-        for d in diagnostics
-        if d.location and (iid := records.get((d.location.file, d.location.path[:2])))
-    }
-    return identities_named(diagnostics) | at_records
+def _identities_about(pushed: dict[str, Location]) -> Callable[..., set[str]]:
+    """For a diagnostic, the identities it is about: the pushed identity whose record it
+    is placed at, and (``by_name``, expand's diagnostics) the identity its location names
+    (``identities.<id>``). One map of the records, built once for every diagnostic."""
+    records = {(where.file, where.path[:2]): iid for iid, where in pushed.items()}
+
+    def about(d: Diagnostic, by_name: bool) -> set[str]:
+        where = d.location
+        iid = records.get((where.file, where.path[:2])) if where else None
+        found = {iid} if iid else set()
+        return found | identities_named([d]) if by_name else found
+
+    return about
 
 
 def _pushed_problems(
@@ -198,14 +202,10 @@ def _pushed_problems(
     if not errors:
         return {}
     pushed = _pushed(config)
-    records = {(where.file, where.path[:2]): iid for iid, where in pushed.items()}
+    about = _identities_about(pushed)
     bad: dict[str, list[Diagnostic]] = {}
     for d in errors:
-        where = d.location
-        iid = records.get((where.file, where.path[:2])) if where else None
-        named = {iid} if iid else set()
-        if not by_location:  # expand's: named by identity, or placed at a pushed record
-            named |= identities_named([d])
+        named = about(d, by_name=not by_location)
         if not named or not named <= pushed.keys():
             return {}
         for iid in named:
