@@ -57,7 +57,21 @@ def approvals_path(root: Path, plan_digest: str) -> Path:
     """Where the plan's approvals are kept, refused when a symbolic link takes it out of
     the repository (``repo_paths``): `approve` would overwrite the link's target, and
     apply would read approvals from anywhere."""
-    path = root / "approvals" / f"{plan_digest}.yaml"
+    return _inside(root, root / "approvals" / f"{plan_digest}.yaml")
+
+
+def approvals_files(root: Path) -> list[Path]:
+    """Every plan's approvals file in the repository (``approvals/<plan-digest>.yaml``):
+    where declines of earlier plans of the same content are found."""
+    folder = _inside(root, root / "approvals")
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.glob("*.yaml") if _DIGEST.fullmatch(p.stem) and not p.is_symlink()
+    )
+
+
+def _inside(root: Path, path: Path) -> Path:
     found = link_out_of(root, path)
     if found:
         link, real = found
@@ -66,23 +80,6 @@ def approvals_path(root: Path, plan_digest: str) -> Path:
             "read and written only inside it; remove the link"
         )
     return path
-
-
-def approvals_files(root: Path) -> list[Path]:
-    """Every plan's approvals file in the repository (``approvals/<plan-digest>.yaml``):
-    where declines of earlier plans of the same content are found."""
-    folder = root / "approvals"
-    found = link_out_of(root, folder)
-    if found:
-        raise ApprovalError(
-            f"{found[0]} is a symbolic link out of the repository (to {found[1]}): "
-            "approvals are read and written only inside it; remove the link"
-        )
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p for p in folder.glob("*.yaml") if _DIGEST.fullmatch(p.stem) and not p.is_symlink()
-    )
 
 
 def read_approvals(path: Path) -> list[Approval]:
