@@ -615,8 +615,39 @@ def make_app(
 ) -> Callable[..., Iterable[bytes]]:
     """The WSGI application; ``check`` refuses users the identity source cannot map."""
     return mounted(
-        accept_quirks(ProviderApplication(store, source, threading.RLock(), on_deactivation, check))
+        challenged(
+            accept_quirks(
+                ProviderApplication(store, source, threading.RLock(), on_deactivation, check)
+            )
+        )
     )
+
+
+REALM = "accesshive scim"
+
+
+def challenged(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """Give every 401 the bearer challenge RFC 6750 §3 describes (RFC 7644 §2 defers to
+    it), naming accesshive's realm and the error: HTTP clients and identity providers'
+    connection tests read it to tell "send a token" (no ``error``) from "this token is
+    refused" (``error="invalid_token"``)."""
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        sent = bool(str(environ.get("HTTP_AUTHORIZATION", "")).strip())
+
+        def respond(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            if status.startswith("401"):
+                value = f'Bearer realm="{REALM}"'
+                if sent:
+                    value += ', error="invalid_token"'
+                # scim2-server sends its own bare challenge (realm "SCIM"): replace it
+                kept = [(k, v) for k, v in headers if k.lower() != "www-authenticate"]
+                headers = [*kept, ("WWW-Authenticate", value)]
+            return start_response(status, headers, *exc)
+
+        return app(environ, respond)
+
+    return wrapped
 
 
 MOUNT = "/scim"

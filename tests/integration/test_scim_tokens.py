@@ -108,6 +108,14 @@ def test_expired_and_revoked_tokens_get_401_from_the_running_server(repo: Path) 
         assert refused.json()["schemas"] == [ERROR] and "revoked" in refused.json()["detail"]
         unknown = push("ahs_never-made", "mo.farah")
         assert unknown.status_code == 401 and unknown.json()["schemas"] == [ERROR]
+        # RFC 6750 §3: a refused token is told apart from a missing one by the challenge
+        challenge = 'Bearer realm="accesshive scim", error="invalid_token"'
+        assert unknown.headers["WWW-Authenticate"] == challenge
+        with httpx.Client(base_url=served.url) as scim:
+            missing = scim.get("/Users")
+        assert missing.status_code == 401
+        assert missing.headers["WWW-Authenticate"] == 'Bearer realm="accesshive scim"'
+        assert refused.headers["WWW-Authenticate"] == challenge
         assert push(rotated, "mo.farah").status_code == 201
         assert served.terminate() == 0
     assert not any(secret in "".join(served.stderr) for secret in (active, rotated, expired))
