@@ -595,3 +595,50 @@ def test_quirk_proxy_is_transparent_by_default(server: ScimServer) -> None:
         through = ScimServer(proxy.url, server.token, server.storage, server.running)
         assert through.get("Groups", server.create_group("seen"))["displayName"] == "seen"
         assert proxy.sent("GET", "/Groups/")
+
+
+# --------------------------------------------------------------------------- RFC 9865 cursors
+
+
+def test_a_target_that_pages_only_by_cursor_is_read_whole_with_its_cursors(
+    tmp_path: Path,
+) -> None:
+    """scim2-server announcing cursor pagination only (a startIndex answers 501), at most
+    4 a page: every account and membership is read, by ``cursor=`` then each
+    ``nextCursor``, and accounts found by an ``id eq`` filter the same way."""
+    with scim_server(cursor_pages_of=4) as cursor_only:
+        users = {cursor_only.create_user(f"c{n}") for n in range(10)}
+        cursor_only.create_group("staff", [min(users)])
+        with quirk_proxy(cursor_only) as proxy:
+            with connect(proxy.url, tmp_path, cursor_only.token, page_size=50) as conn:
+                pages = list(conn.read())
+                wanted = sorted(users)[:6]
+                found = conn.get_accounts(wanted, ["staff"])
+            lists = proxy.sent("GET", "/Users")
+        read = {a.external_id: a for p in pages for a in p.accounts}
+        assert set(read) == users
+        assert {i: a.grants for i, a in read.items() if a.grants} == {min(users): ["staff"]}
+        assert sorted(found) == wanted and found[min(users)].grants == ["staff"]
+        filtered = [r for r in lists if "filter" in r.query]
+        assert len(filtered) == 2 and filtered[1].query["cursor"]  # 6 by id, 4 a page
+        paged = [r for r in lists if "filter" not in r.query]
+        assert [r.query.get("startIndex") for r in lists] == [None] * len(lists)
+        assert paged[0].query["cursor"] == "" and len(paged) == 3  # 4 + 4 + 2
+        assert all(r.query["cursor"] for r in paged[1:]) and len(pages) == 3
+        # told not to use cursors, the read fails with the target's own reason
+        quirks = {"profile": "generic", "cursor_paging": False}
+        with connect(cursor_only.url, tmp_path, cursor_only.token, quirks=quirks) as conn:
+            with pytest.raises(ConnectorError, match="Pagination by index is not supported"):
+                list(conn.read())
+
+
+def test_a_cursor_that_goes_round_in_circles_fails_the_read(tmp_path: Path) -> None:
+    with scim_server(cursor_pages_of=3) as cursor_only:
+        for n in range(7):
+            cursor_only.create_user(f"r{n}")
+        with quirk_proxy(cursor_only, Rules(circling_cursor=True)) as proxy:
+            with connect(proxy.url, tmp_path, cursor_only.token) as conn:
+                with pytest.raises(ConnectorError, match=r"already given.*nothing was kept"):
+                    list(conn.read())
+            # the first page's cursor, then the second one answered with itself: stop there
+            assert len(proxy.sent("GET", "/Users")) == 2

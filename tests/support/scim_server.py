@@ -31,8 +31,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
-from scim2_models import ScimProvider
+from scim2_models import Pagination, ScimProvider
 from scim2_server.memory import InMemoryStorage
+from scim2_server.service import ScimService
 from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
 from scim2_server.utils import load_default_provider
 
@@ -172,11 +173,29 @@ def _provider() -> ScimProvider:
 
 
 @contextmanager
-def scim_server(token: str = "test-token-5f2a") -> Iterator[ScimServer]:
-    """A fresh scim2-server (RFC schemas, in-memory, bearer token) for one test."""
+def scim_server(
+    token: str = "test-token-5f2a", *, cursor_pages_of: int | None = None
+) -> Iterator[ScimServer]:
+    """A fresh scim2-server (RFC schemas, in-memory, bearer token) for one test.
+
+    ``cursor_pages_of``: the server pages only by RFC 9865 cursor (a ``startIndex``
+    answers 501), at most that many resources a page, and says so in its
+    ServiceProviderConfig (scim2-server's own cursor support, sealed cursors)."""
     provider = _provider()
+    service = None
+    if cursor_pages_of is not None:
+        assert provider.config is not None
+        config = provider.config.model_copy(deep=True)
+        config.pagination = Pagination(
+            cursor=True,
+            index=False,
+            default_pagination_method=Pagination.DefaultPaginationMethod.cursor,
+            max_page_size=cursor_pages_of,
+        )
+        provider = ScimProvider(provider.models, provider.resource_types, config, provider.policy)
+        service = ScimService(provider, secret="cursor-secret-for-the-test")
     storage = InMemoryStorage()
-    app = BearerTokenApplication(storage, provider, bearer_tokens=[token])
+    app = BearerTokenApplication(storage, provider, service, bearer_tokens=[token])
     running = _Running(app)
     server = ScimServer(f"http://127.0.0.1:{running.port}/v2", token, storage, running)
     try:
@@ -223,6 +242,8 @@ class Rules:
     """/ResourceTypes leaves Group out (a target that only serves Users)."""
     hide_schema_attributes: set[str] = field(default_factory=set)
     """Attribute names left out of the /Schemas answer (a target without them)."""
+    circling_cursor: bool = False
+    """A list page asked for with a cursor answers that same cursor as ``nextCursor``."""
     before_forward: Callable[[Recorded], None] | None = None
     """Called with each request just before it goes to the server (to stage races)."""
 
@@ -398,6 +419,8 @@ class QuirkProxy:
                     for a in schema.get("attributes", [])
                     if a.get("name") not in r.hide_schema_attributes
                 ]
+        if r.circling_cursor and query.get("cursor") and "nextCursor" in data:
+            data["nextCursor"] = query["cursor"]
         start = int(query.get("startIndex") or 1)
         users = path.rstrip("/").endswith("/Users")
         if users and "totalResults" in data and r.total_skew and start >= r.skew_from:

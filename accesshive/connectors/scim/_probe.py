@@ -4,8 +4,8 @@
 404 or 501, or an answer the models cannot read, means "not published": RFC defaults
 are assumed), finds the User and Group endpoints and the enterprise extension, checks
 that every mapped attribute is an attribute of the target's User, and settles the
-features (PATCH, filtering, ETags, page size) from what the target announces,
-overridden by the source's quirks. The result is a ``Service``.
+features (PATCH, filtering, ETags, page size, RFC 9865 cursor paging) from what the
+target announces, overridden by the source's quirks. The result is a ``Service``.
 """
 
 from __future__ import annotations
@@ -54,6 +54,10 @@ class Service:
     page_size: int
     patch_users: bool = True
     """Users are changed by PATCH (else read and PUT back: ``quirks.user_patch``)."""
+    cursor: bool = False
+    """Lists are paged with RFC 9865 cursors (``cursor=``, then each ``nextCursor``)
+    instead of ``startIndex``: a cursor stays valid while resources are added or
+    removed during the read, where an index shifts."""
 
 
 class _ScimProbe(_ScimSession):
@@ -128,7 +132,12 @@ class _ScimProbe(_ScimSession):
         max_results = (
             getattr(config.filter, "max_results", None) if config and config.filter else None
         )
-        for cap in (q.max_page_size, max_results):
+        pagination = config.pagination if config else None
+        cursor = q.cursor_paging
+        if cursor is None:
+            cursor = bool(pagination and pagination.cursor)
+        max_page = pagination.max_page_size if pagination else None
+        for cap in (q.max_page_size, max_results, max_page):
             if cap:
                 size = min(size, int(cap))
         return Service(
@@ -140,6 +149,7 @@ class _ScimProbe(_ScimSession):
             filter=filtering is not False,
             etag=bool(etag),
             page_size=max(size, 1),
+            cursor=cursor,
         )
 
     def _optional(self, what: str, fn: Callable[[], T]) -> T | None:

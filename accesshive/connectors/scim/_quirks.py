@@ -21,6 +21,9 @@ Keys (``None``/absent = as the target announces):
   grants come from reading the Groups' members (the other filters are still used).
 - ``etag``: ``false`` = never send If-Match, even when the target offers ETags.
 - ``max_page_size``: never ask for more than this many resources in one page.
+- ``cursor_paging``: ``false`` = page by ``startIndex`` even where the target announces
+  RFC 9865 cursors (``pagination.cursor`` in ``/ServiceProviderConfig``); ``true`` = send
+  ``cursor=`` even where it does not announce them. Unset: cursors when announced.
 - ``member_removal``: ``filter`` (PATCH remove ``members[value eq "id"]``),
   ``replace`` (read the group, PATCH replace its whole member list, with If-Match) or
   ``value`` (PATCH remove ``members`` with ``"value": [{"value": "id"}]``: Entra's
@@ -102,6 +105,7 @@ class Quirks:
     etag: bool | None = None
     member_filter: bool | None = None
     max_page_size: int | None = None
+    cursor_paging: bool | None = None
     member_removal: MemberRemoval = "filter"
     writes_per_minute: float | None = None
 
@@ -223,7 +227,15 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "patch_op_case": ("lower", "capitalized"),
     "member_removal": ("filter", "replace", "value"),
 }
-_BOOLS = ("active_as_string", "patch", "user_patch", "filter", "etag", "member_filter")
+_BOOLS = (
+    "active_as_string",
+    "patch",
+    "user_patch",
+    "filter",
+    "etag",
+    "member_filter",
+    "cursor_paging",
+)
 
 
 def parse_quirks(value: Any) -> Quirks:

@@ -1,11 +1,13 @@
 """Resource access of the ``scim`` connector: the requests every order and read is made of.
 
-It owns listing (``_list``: one ``startIndex``/``count`` request, a 429 retried after
-its Retry-After, at most ``READ_RETRIES`` times), paging that fails closed (``_pages``:
+It owns listing (``_list``: one ``startIndex``/``count`` request, or one ``cursor``
+request where the target pages by RFC 9865 cursors, a 429 retried after its
+Retry-After, at most ``READ_RETRIES`` times), paging that fails closed (``_pages``:
 ``totalResults`` missing or changing, a repeated id or an early empty page raise, never
-a partial list), fetching one resource, finding a Group by its entitlement (ids
-remembered per session) and changing a resource (``_modify``: PATCH, or the change
-applied locally and PUT back when PATCH is off; If-Match when ETags are offered).
+a partial list; with cursors, a repeated cursor or an expired one raise too), fetching
+one resource, finding a Group by its entitlement (ids remembered per session) and
+changing a resource (``_modify``: PATCH, or the change applied locally and PUT back when
+PATCH is off; If-Match when ETags are offered).
 """
 
 from __future__ import annotations
@@ -52,12 +54,20 @@ class _Resources(_ScimProbe):
         count: int,
         attributes: list[str] | None,
         filter_: str | None = None,
+        cursor: str | None = None,
     ) -> ListResponse[Resource[Any]]:
+        """One page: by ``startIndex``, or, when ``cursor`` is given, by RFC 9865 cursor
+        (``""`` asks for the first page)."""
         scim = self._client()
         params: SearchRequest[Any] = SearchRequest(
-            start_index=start, count=count, attributes=attributes or None, filter=filter_
+            start_index=None if cursor is not None else start,
+            cursor=cursor,
+            count=count,
+            attributes=attributes or None,
+            filter=filter_,
         )
-        what = f"GET {rt.endpoint}?startIndex={start}&count={count}"
+        where = f"cursor={_shown(cursor)}" if cursor is not None else f"startIndex={start}"
+        what = f"GET {rt.endpoint}?{where}&count={count}"
         if filter_:
             what += f"&filter={filter_}"
         attempt = 0
@@ -80,6 +90,9 @@ class _Resources(_ScimProbe):
         self, rt: ResourceType, attributes: list[str] | None, filter_: str | None = None
     ) -> Iterator[tuple[list[Resource[Any]], int]]:
         """Every resource of a type, page by page, or ``ConnectorError``: never a partial list."""
+        if self._svc().cursor:
+            yield from self._cursor_pages(rt, attributes, filter_)
+            return
         size = self._svc().page_size
         start, total = 1, None
         seen: set[str] = set()
@@ -121,6 +134,66 @@ class _Resources(_ScimProbe):
                     "announced still unread; nothing was kept"
                 )
             start += len(items)
+
+    def _cursor_pages(
+        self, rt: ResourceType, attributes: list[str] | None, filter_: str | None
+    ) -> Iterator[tuple[list[Resource[Any]], int]]:
+        """RFC 9865 paging: ``cursor=`` then each ``nextCursor`` until there is none.
+        ``totalResults`` is optional there; where it is given it must hold still and be
+        reached, as with ``startIndex``. The total yielded is the announced one, else the
+        number read so far (callers use it for progress only)."""
+        size = self._svc().page_size
+        cursor, total = "", None
+        seen: set[str] = set()
+        cursors: set[str] = set()
+        while True:
+            where = f"GET {rt.endpoint} (cursor={_shown(cursor)})"
+            try:
+                page = self._list(rt, 0, size, attributes, filter_, cursor=cursor)
+            except ScimError as exc:
+                if exc.scim_type == "expiredCursor":
+                    raise self.error(
+                        f"{where}: the target says the cursor expired after {len(seen)} "
+                        "resources; nothing was kept, read again (or set "
+                        "quirks.cursor_paging: false to page by startIndex)"
+                    ) from exc
+                raise
+            if page.total_results is not None:
+                if total is None:
+                    total = page.total_results
+                elif page.total_results != total:
+                    raise self.error(
+                        f"{where}: totalResults changed during the read ({total} then "
+                        f"{page.total_results}); nothing was kept, read again"
+                    )
+            items = list(page.resources or [])
+            for item in items:
+                if not item.id:
+                    raise self.error(f"{where}: a resource without id")
+                if item.id in seen:
+                    raise self.error(
+                        f"{where}: {item.id} was returned twice: the target's cursors "
+                        "overlap; nothing was kept"
+                    )
+                seen.add(item.id)
+            if total is not None and len(seen) > total:
+                raise self.error(f"{where}: more resources than the {total} announced")
+            following = page.next_cursor
+            if following is not None and following in cursors | {cursor}:
+                raise self.error(
+                    f"{where}: the target answered a nextCursor it had already given; "
+                    "its cursors go round in circles, nothing was kept"
+                )
+            if following is None and total is not None and len(seen) < total:
+                raise self.error(
+                    f"{where}: no nextCursor with {total - len(seen)} of the {total} "
+                    "announced still unread; nothing was kept"
+                )
+            yield items, total if total is not None else len(seen)
+            if following is None:
+                return
+            cursors.add(cursor)
+            cursor = following
 
     def _fetch(
         self, rt: ResourceType, resource_id: str, attributes: list[str] | None = None
@@ -248,3 +321,10 @@ class _Resources(_ScimProbe):
         if not isinstance(found, Group):
             raise self.error(f"GET {_url(rt, gid)}: not a Group")
         return found
+
+
+def _shown(cursor: str | None) -> str:
+    """A cursor as messages show it: opaque and often long, so its start is enough."""
+    if not cursor:
+        return '""'
+    return cursor if len(cursor) <= 12 else cursor[:12] + "…"
