@@ -642,3 +642,16 @@ def test_a_cursor_that_goes_round_in_circles_fails_the_read(tmp_path: Path) -> N
                     list(conn.read())
             # the first page's cursor, then the second one answered with itself: stop there
             assert len(proxy.sent("GET", "/Users")) == 2
+
+
+def test_an_expired_cursor_fails_the_read_and_says_how_to_read_again(tmp_path: Path) -> None:
+    with scim_server(cursor_pages_of=3) as cursor_only:
+        for n in range(5):
+            cursor_only.create_user(f"x{n}")
+        with quirk_proxy(cursor_only, Rules(expired_cursor=True)) as proxy:
+            with connect(proxy.url, tmp_path, cursor_only.token) as conn:
+                with pytest.raises(ConnectorError) as failed:
+                    list(conn.read())
+    message = str(failed.value)
+    assert "cursor expired after 3 resources; nothing was kept, read again" in message
+    assert "quirks.cursor_paging: false" in message

@@ -242,6 +242,8 @@ class Rules:
     """/ResourceTypes leaves Group out (a target that only serves Users)."""
     hide_schema_attributes: set[str] = field(default_factory=set)
     """Attribute names left out of the /Schemas answer (a target without them)."""
+    expired_cursor: bool = False
+    """A list page asked for with a (non-empty) cursor answers 400 ``expiredCursor``."""
     circling_cursor: bool = False
     """A list page asked for with a cursor answers that same cursor as ``nextCursor``."""
     before_forward: Callable[[Recorded], None] | None = None
@@ -357,6 +359,8 @@ class QuirkProxy:
                     return 429, _error(429, "Too many requests"), [("Retry-After", r.retry_after)]
         if r.fail_page and _is_list(path) and query.get("startIndex") == str(r.fail_page):
             return 500, _error(500, "internal error while reading the page"), []
+        if r.expired_cursor and _is_list(path) and query.get("cursor"):
+            return 400, _error(400, "the cursor has expired", "expiredCursor"), []
         if r.no_filter and "filter" in query:
             return 400, _error(400, "filtering is not supported", "invalidFilter"), []
         if method == "PATCH":
