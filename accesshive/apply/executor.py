@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from accesshive.apply.batch import AccountBatches, Record, failure_of
 from accesshive.apply.credentials import CredentialKeeper
@@ -46,6 +47,9 @@ from accesshive.render.describe import summary_line
 from accesshive.store import Store, Task
 from accesshive.store.base import now
 from accesshive.tasks import task_id
+
+if TYPE_CHECKING:
+    from accesshive.notify import Outcome
 
 __all__ = ["DONE", "FAILED", "ApplyResult", "Executor", "Progress"]
 """``DONE`` and ``FAILED`` are ``accesshive.plan.states``'s, here for the callers of apply."""
@@ -67,6 +71,8 @@ class ApplyResult:
     unreachable: dict[str, str] = field(default_factory=dict)
     """source → why its orders were not sent: it could not be read when apply started,
     or it went down during the run (its breaker opened)."""
+    notifications: list[Outcome] = field(default_factory=list)
+    """What the ``notifications`` policy sent about this run (``notify.Outcome``s)."""
 
     @property
     def declined(self) -> dict[str, str]:

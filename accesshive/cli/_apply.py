@@ -28,6 +28,7 @@ from accesshive.cli._options import (
     repository_options,
     runnable,
     store_options,
+    tell_notifications,
     today_option,
 )
 from accesshive.errors import EXIT_ERROR, EXIT_WAITING
@@ -138,6 +139,7 @@ def _report_run(saved: Plan, result: ApplyResult, fmt: str, plan_file: Path | No
                     "tasks": [t.id for t in result.tasks],
                     "sources": result.by_source(saved),
                     "declined": result.declined,
+                    "notifications": [o.to_json() for o in result.notifications],
                 },
                 indent=2,
                 sort_keys=True,
@@ -145,6 +147,7 @@ def _report_run(saved: Plan, result: ApplyResult, fmt: str, plan_file: Path | No
         )
     else:
         _print_apply(saved, result, plan_file)
+    tell_notifications(result.notifications)
     if result.failed:
         sys.exit(EXIT_ERROR)
     if result.status != "complete":

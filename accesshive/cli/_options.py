@@ -17,7 +17,7 @@ import re
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from functools import wraps
@@ -569,3 +569,19 @@ def stage_reporter(progress: bool | None) -> Callable[[str], AbstractContextMana
         click.echo(f" {time.perf_counter() - started:.1f} s", err=True)
 
     return step
+
+
+def tell_notifications(outcomes: Sequence[Any]) -> None:
+    """On stderr (never in the command's own output): what the ``notifications`` policy
+    sent, and each delivery that failed, which the next run sends again."""
+    sent = [o for o in outcomes if o.error is None]
+    if sent:
+        targets = ", ".join(sorted({o.target for o in sent}))
+        click.echo(f"notified {targets} ({len(sent)} message(s))", err=True)
+    for failed in (o for o in outcomes if o.error is not None):
+        click.secho(
+            f"warning: the {failed.event} notification was not delivered ({failed.error}); "
+            "the next run sends it again",
+            fg="yellow",
+            err=True,
+        )

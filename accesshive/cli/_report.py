@@ -18,6 +18,7 @@ from accesshive.cli._options import (
     handles_errors,
     repo_argument,
     store_options,
+    tell_notifications,
     today_option,
 )
 from accesshive.errors import EXIT_FINDINGS
@@ -58,7 +59,7 @@ def report(
     store_url: str | None,
 ) -> None:
     """Drift, orphan and health report (Markdown for an issue, one-file HTML, JSON)."""
-    result, synced = report_repository(
+    result, synced, sent = report_repository(
         directory,
         StoreRef(environment, store_url),
         as_date(today),
@@ -70,6 +71,7 @@ def report(
         click.secho(
             f"warning: {failed.source} could not be read: {failed.error}", fg="yellow", err=True
         )
+    tell_notifications(sent)
     if fmt == "json":
         text = json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n"
     elif fmt == "html":

@@ -1,4 +1,5 @@
-"""The policy language: classification, review, guardrails and password rules.
+"""The policy language: classification, review, guardrails, password and notification
+rules.
 
 Policies live apart from the organisation's config because security owns them:
 shipped defaults in the top-level ``policies/``, overridden section by section
@@ -15,6 +16,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from accesshive.config.model import Id, Model, OrderKind
+from accesshive.config.secrets import is_reference
 from accesshive.sshsig import PublicKey, SshSigError
 
 
@@ -152,6 +154,76 @@ class LeaverPolicy(Model):
     """Revoke only sensitive entitlements immediately."""
 
 
+NotificationEvent = Literal[
+    "apply_failed", "source_down", "review_waiting", "drift_found", "orphans_found", "idp_leaver"
+]
+NOTIFICATION_EVENTS: tuple[str, ...] = NotificationEvent.__args__  # type: ignore[attr-defined]
+
+
+class NotificationTarget(Model):
+    """Where notifications go: a Slack-compatible incoming webhook (``{"text": ...}``) or
+    a generic JSON POST signed with HMAC-SHA256 (``webhook``)."""
+
+    kind: Literal["slack", "webhook"]
+    url: str
+    """A Slack webhook URL is itself the secret (whoever has it can post): it must be a
+    reference (``${env:NAME}``, ``${file:PATH}``). A ``webhook`` URL may be written out."""
+    secret: str | None = None
+    """``webhook`` only, as a reference: the key of the ``X-Accesshive-Signature``
+    header, so the receiver knows the message is accesshive's and unchanged."""
+
+    @model_validator(mode="after")
+    def _secrets_are_references(self) -> NotificationTarget:
+        if self.kind == "slack" and not is_reference(self.url):
+            raise ValueError(
+                "a Slack webhook URL is a secret: write it as a reference, for example "
+                "url: ${env:SLACK_WEBHOOK_URL}"
+            )
+        if self.kind == "slack" and self.secret is not None:
+            raise ValueError("secret is for kind webhook; Slack checks its own URL")
+        if self.secret is not None and not is_reference(self.secret):
+            raise ValueError(
+                "secret must be a reference (${env:NAME} or ${file:PATH}), never the value"
+            )
+        if not is_reference(self.url) and not self.url.startswith(("https://", "http://")):
+            raise ValueError(f"url '{self.url}' is not an http(s) URL or a reference")
+        return self
+
+
+class NotificationRule(Model):
+    events: list[NotificationEvent] = Field(min_length=1)
+    to: list[Id] = Field(min_length=1)
+    """Names of targets declared in ``targets``."""
+
+
+class NotificationPolicy(Model):
+    """Who is told when something needs them: an apply that failed, a source that is
+    down, orders waiting for review too long, drift or orphans found by the nightly
+    report, a leaver pushed by an identity provider."""
+
+    targets: dict[Id, NotificationTarget] = Field(default_factory=dict)
+    rules: list[NotificationRule] = Field(default_factory=list)
+    review_waiting_hours: float = Field(default=24.0, gt=0)
+    """A gated order unapproved (and not declined) this long after its plan was made
+    is reported as waiting."""
+
+    @model_validator(mode="after")
+    def _rules_name_targets(self) -> NotificationPolicy:
+        for rule in self.rules:
+            unknown = sorted(set(rule.to) - set(self.targets))
+            if unknown:
+                known = ", ".join(sorted(self.targets)) or "none declared"
+                raise ValueError(
+                    f"a rule sends to {', '.join(unknown)}, which is not among the "
+                    f"targets ({known}); declare it under notifications.targets"
+                )
+        return self
+
+    def targets_for(self, event: str) -> list[str]:
+        """The targets an event goes to, each once, in a stable order."""
+        return sorted({t for rule in self.rules if event in rule.events for t in rule.to})
+
+
 class PolicyDocument(Model):
     """A file in policies/: any of its sections."""
 
@@ -160,6 +232,7 @@ class PolicyDocument(Model):
     guardrails: GuardrailPolicy | None = None
     password: PasswordPolicy | None = None
     leavers: LeaverPolicy | None = None
+    notifications: NotificationPolicy | None = None
 
 
 class Policies(Model):
@@ -170,6 +243,14 @@ class Policies(Model):
     guardrails: GuardrailPolicy = Field(default_factory=GuardrailPolicy)
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     leavers: LeaverPolicy = Field(default_factory=LeaverPolicy)
+    notifications: NotificationPolicy = Field(default_factory=NotificationPolicy)
 
 
-POLICY_SECTIONS = ("classification", "review", "guardrails", "password", "leavers")
+POLICY_SECTIONS = (
+    "classification",
+    "review",
+    "guardrails",
+    "password",
+    "leavers",
+    "notifications",
+)

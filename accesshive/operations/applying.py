@@ -30,6 +30,7 @@ from accesshive.errors import (
     StoreError,
 )
 from accesshive.operations._common import Loaded, StoreRef, load_and_expand
+from accesshive.operations.notifying import after_apply
 from accesshive.operations.planning import plan_repository
 from accesshive.operations.promotion import require_promotion
 from accesshive.plan.model import Plan
@@ -124,6 +125,7 @@ def apply_plan(
         _refresh(config, opened, plan, skip=set(result.unreachable))
         if result.tasks:
             _write_task_files(root, run_id, result.tasks)
+        result.notifications = after_apply(config, opened, plan, result, actor)
         return result
 
 

@@ -20,6 +20,7 @@ from accesshive.imports.records import map_record, map_records, read_csv
 from accesshive.imports.yaml_writer import YamlChanges, write_identities
 from accesshive.operations._common import StoreRef, load_and_expand
 from accesshive.operations.applying import apply_plan
+from accesshive.operations.notifying import after_leaver
 from accesshive.operations.planning import plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
@@ -151,6 +152,9 @@ def run_leaver(root: Path, source_id: str, user: dict[str, Any], store: StoreRef
         identity = map_record(source, {**user, "groups": ""}).id
     except (ImportProblem, TemplateProblem):
         return
+    if config.policies.notifications.rules:
+        with store.open(root) as opened:
+            after_leaver(config, opened, source_id, user, identity)
     if not config.policies.leavers.immediate:
         return
     today = dt.date.today()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from accesshive.notify import Outcome
 from accesshive.operations._common import StoreRef, latest_applied, load_and_expand
+from accesshive.operations.notifying import after_report, waiting_for_review
 from accesshive.plan.build import make_plan
 from accesshive.reports.health import Report, build_report
 from accesshive.sync import SourceResult, sync
@@ -19,8 +21,11 @@ def report_repository(
     sync_first: bool = True,
     stale_days: int = 7,
     actor: str = "accesshive",
-) -> tuple[Report, list[SourceResult]]:
-    """Sync (unless told not to), then report drift, orphans, health and stale items."""
+    now: dt.datetime | None = None,
+) -> tuple[Report, list[SourceResult], list[Outcome]]:
+    """Sync (unless told not to), then report drift, orphans, health and stale items;
+    send what the ``notifications`` policy asks for (with the orders waiting for review
+    too long at ``now``)."""
     config, desired = load_and_expand(root, today, store.environment)
     with store.open(root) as opened:
         synced = sync(config, opened, None, actor=actor) if sync_first else []
@@ -47,4 +52,10 @@ def report_repository(
         )
         opened.save_report_totals(report.totals)
         opened.audit(actor, "report", None, {"totals": report.totals})
-    return report, synced
+        waiting = (
+            waiting_for_review(config, opened, now or dt.datetime.now(dt.UTC))
+            if config.policies.notifications.rules
+            else {}
+        )
+        sent = after_report(config, opened, report, synced, waiting, actor)
+    return report, synced, sent

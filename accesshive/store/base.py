@@ -30,12 +30,13 @@ from accesshive.errors import StoreError
 from accesshive.store._history import History
 from accesshive.store._idp import IdentityProviderRecords
 from accesshive.store._locks import Locks
+from accesshive.store._notifications import Notifications
 from accesshive.store._reviews import Reviews
 from accesshive.store._values import LockInfo, OrderEvent, SnapshotInfo, Task, TokenInfo, now
 from accesshive.store.migrations import LATEST, MIGRATIONS
 
 
-class Store(History, Reviews, IdentityProviderRecords, Locks, ABC):
+class Store(History, Reviews, IdentityProviderRecords, Notifications, Locks, ABC):
     """State of one environment. Use as a context manager, or call ``close``."""
 
     dialect: str = ""

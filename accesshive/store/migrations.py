@@ -294,6 +294,27 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "resource_type, id)",
         ),
     ),
+    (
+        12,
+        (
+            # one row per notification event and target: an event is delivered once,
+            # and one that could not be delivered is kept (with its payload, which holds
+            # no secret) so the next run sends it again
+            """CREATE TABLE notifications (
+                environment TEXT NOT NULL,
+                target TEXT NOT NULL,
+                event_key TEXT NOT NULL,
+                event TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                payload TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                sent_at TEXT,
+                last_error TEXT,
+                PRIMARY KEY (environment, target, event_key)
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -248,6 +248,7 @@ def test_older_schema_upgrades_with_data_intact(make_store: Factory) -> None:
             "idp_unique",
             "audit_checkpoints",
             "declines",
+            "notifications",
             "schema_version",
         ):
             store._execute(f"DROP TABLE IF EXISTS {table}")
