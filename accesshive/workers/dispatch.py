@@ -22,14 +22,14 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from queue import Queue
 from typing import TYPE_CHECKING, Any, cast
 
 from accesshive.apply.executor import Executor, Start
 from accesshive.errors import AccessHiveError
-from accesshive.plan.kinds import OrderKind
+from accesshive.plan.kinds import CREDENTIAL_ACTIONS, OrderKind
 from accesshive.plan.orders import Order
 from accesshive.plan.states import OrderState
 from accesshive.tasks import task_id
@@ -68,7 +68,14 @@ class WorkerExecutor(Executor):
         )
         dispatcher.start()
         try:
-            yield lambda lane, batch: self._submit(dispatcher, lane, batch)
+            with ThreadPoolExecutor(max_workers=4) as threads:
+
+                def start(lane: str | None, batch: list[Order]) -> Future[None]:
+                    if any(_keeps_secret(o) for o in batch):
+                        return threads.submit(self.execute, lane, batch)
+                    return self._submit(dispatcher, lane, batch)
+
+                yield start
         finally:
             dispatcher.stop()
 
@@ -116,6 +123,13 @@ class WorkerExecutor(Executor):
                 if task is not None:
                     self.result.tasks.append(task)
             self.progress(order, state, event.message)
+
+
+def _keeps_secret(order: Order) -> bool:
+    """Orders that write the vault run in this process, never on a worker: the vault is a
+    file of the repository's checkout, and a worker's checkout is its own (a password
+    kept there would be lost with the worker)."""
+    return order.action in CREDENTIAL_ACTIONS or bool(order.change.details.get("generate_password"))
 
 
 Done = Callable[[JobArgs, str | None], None]
@@ -223,9 +237,16 @@ class Dispatcher:
         cancelled (this run queues what is left again); running ones end (a worker
         skips a job of a run that is not the latest); dead workers' ones are taken over
         first, then end the same way."""
+        manager = self.app.job_manager
+        await manager.delete_old_jobs(  # the queue keeps a day of finished jobs
+            nb_hours=24,
+            queue=self.queue,
+            include_failed=True,
+            include_cancelled=True,
+            include_aborted=True,
+        )
         while True:
             await self._take_over()
-            manager = self.app.job_manager
             for job in await manager.list_jobs_async(queue=self.queue, status="todo"):
                 assert job.id is not None
                 await manager.cancel_job_by_id_async(job.id)
