@@ -11,13 +11,15 @@ before it is sent again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from accesshive.apply.executor import Executor, Progress
 from accesshive.config import Config, load_config
@@ -36,6 +38,9 @@ from accesshive.workers.engine import (
     queue_name,
 )
 
+if TYPE_CHECKING:
+    from procrastinate import JobContext
+
 
 @dataclass
 class WorkerRuntime:
@@ -45,10 +50,32 @@ class WorkerRuntime:
     root: Path
     store: StoreRef
     progress: Progress
+    url: str
+    """The store's PostgreSQL URL, for the per-job locks (``held``)."""
     _configs: dict[str, Config] = field(default_factory=dict)
     _plans: dict[str, Plan] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
+
+    @contextmanager
+    def held(self, job_id: int) -> Iterator[None]:
+        """A session advisory lock on the job, on this thread's own connection: a job
+        handed to another worker while its first worker still runs it (a heartbeat late,
+        not a death) waits here until the first is done, then finds its orders done. A
+        killed worker's connection dies with it, and PostgreSQL frees its locks at once."""
+        import psycopg
+
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._local.conn = psycopg.connect(self.url, autocommit=True)
+        key = int.from_bytes(
+            hashlib.sha256(f"accesshive:job:{job_id}".encode()).digest()[:8], "big", signed=True
+        )
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def opened(self) -> Store:
         store: Store | None = getattr(self._local, "store", None)
@@ -134,12 +161,14 @@ def serve(
     environment = store.name(root)
     load_config(root, environment)  # a broken checkout fails here, not in every job
     ensure_schema(url)
-    runtime = WorkerRuntime(root, StoreRef(environment, url), progress)
+    runtime = WorkerRuntime(root, StoreRef(environment, url), progress, url)
     app = make_app(url)
 
-    @app.task(name=TASK)
-    def run_orders(**args: Any) -> None:
-        run_job(runtime, cast(JobArgs, args))
+    @app.task(name=TASK, pass_context=True)
+    def run_orders(context: JobContext, /, **args: Any) -> None:
+        assert context.job.id is not None
+        with runtime.held(context.job.id):
+            run_job(runtime, cast(JobArgs, args))
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     ready(queue_name(environment))
