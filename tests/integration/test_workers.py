@@ -301,3 +301,22 @@ def test_three_workers_one_killed_apply_every_order_once(
     with psycopg.connect(postgres_db) as conn:
         row = conn.execute("SELECT max(attempts) FROM procrastinate_jobs").fetchone()
     assert row is not None and row[0] >= 2, "no job was taken over from the killed worker"
+
+
+def test_workers_need_the_postgresql_store_and_nothing_runs_without_it(tmp_path: Path) -> None:
+    """With the default SQLite store, ``apply --workers`` is refused before anything is
+    locked, recorded or sent, saying what to do."""
+    root = tmp_path / "org"
+    shutil.copytree(EXAMPLES / "quickstart", root, ignore=shutil.ignore_patterns(".accesshive"))
+    runner = CliRunner()
+    planned = runner.invoke(main, ["plan", str(root), "--out", str(root / "plan.json")])
+    assert planned.exit_code in (0, 2), planned.output
+    refused = runner.invoke(
+        main, ["apply", str(root / "plan.json"), "-C", str(root), "--workers", "--format", "json"]
+    )
+    assert refused.exit_code == 1, refused.output
+    error = json.loads(refused.output)["error"]
+    assert "PostgreSQL store" in error["message"] and "--store" in error["message"]
+    with open_store(root) as store:
+        assert store.latest_run() is None
+    assert not (root / ".accesshive" / "wiki-app.db").exists()
