@@ -133,6 +133,12 @@ def apply(
         )
         bar.update(1 if first else 0)
 
+    if workers and fmt == "text":
+        click.echo(
+            f"apply: the orders run on `accesshive worker` processes of environment "
+            f"{store.name(directory)}'s store; waiting for them",
+            err=True,
+        )
     with bar if live else _nothing():
         result = apply_plan(
             directory,
