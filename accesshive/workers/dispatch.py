@@ -28,7 +28,7 @@ from queue import Queue
 from typing import TYPE_CHECKING, Any, cast
 
 from accesshive.apply.executor import Executor, Start
-from accesshive.errors import AccessHiveError
+from accesshive.errors import AccessHiveError, StoreError
 from accesshive.plan.kinds import CREDENTIAL_ACTIONS, OrderKind
 from accesshive.plan.orders import Order
 from accesshive.plan.states import OrderState
@@ -169,6 +169,11 @@ class Dispatcher:
         try:
             asyncio.run(self._main(pending))
         except BaseException as exc:  # the queue failed: every job waiting fails with it
+            if not isinstance(exc, AccessHiveError):
+                exc = StoreError(
+                    f"the job queue in the store failed ({type(exc).__name__}: {exc}); what "
+                    "the workers did is recorded: run apply again once the store is back"
+                )
             self._failure = exc
             waiting = [f for *_, f in pending.values()]
             while not self._inbox.empty():
