@@ -55,6 +55,11 @@ class WorkerExecutor(Executor):
 
     def __init__(self, *args: Any, url: str, takeover_after: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # jobs in flight are bounded per source by the lanes, not by this process's
+        # threads: every source may have all its slots busy at once
+        self.max_workers = max(
+            self.max_workers, sum(s.concurrency for s in self.config.sources.values())
+        )
         self.url = url
         self.takeover_after = takeover_after
         self._slots: dict[str, set[int]] = {}
