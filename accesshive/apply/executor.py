@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,9 @@ __all__ = ["DONE", "FAILED", "ApplyResult", "Executor", "Progress"]
 """``DONE`` and ``FAILED`` are ``accesshive.plan.states``'s, here for the callers of apply."""
 
 Progress = Callable[[Order, str, str | None], None]
+
+Start = Callable[[str | None, list[Order]], Future[None]]
+"""Starts one job of the walk (a lane and its orders) and returns its future."""
 
 
 def _quiet(order: Order, state: str, message: str | None) -> None:
@@ -282,7 +286,7 @@ class Executor(AccountBatches):
         lanes = Lanes(self.config, orders, self.inactive)
         lanes.add(ready)
         running: dict[Future[None], tuple[str | None, list[str]]] = {}
-        with ThreadPoolExecutor(max_workers=self.max_workers) as threads:
+        with self._jobs() as start:
             while lanes or running:
                 # never more in flight than threads: waiting on thousands of futures at
                 # every step would make the walk quadratic
@@ -292,12 +296,7 @@ class Executor(AccountBatches):
                         break
                     for oid in batch:
                         del waiting[oid]
-                    job = (
-                        threads.submit(self._batch, [orders[oid] for oid in batch])
-                        if lane is not None
-                        else threads.submit(self._one, orders[batch[0]])
-                    )
-                    running[job] = (lane, batch)
+                    running[start(lane, [orders[oid] for oid in batch])] = (lane, batch)
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     lane, batch = running.pop(future)
@@ -305,6 +304,22 @@ class Executor(AccountBatches):
                     lanes.finished(lane)
                     for oid in batch:
                         lanes.add(self._finished(oid, orders, dependents, waiting))
+
+    @contextmanager
+    def _jobs(self) -> Iterator[Start]:
+        """Where the walk's jobs run: threads of this process. ``apply --workers`` runs
+        them on ``accesshive worker`` processes instead (``workers/dispatch.py``)."""
+        with ThreadPoolExecutor(max_workers=self.max_workers) as threads:
+            yield lambda lane, batch: threads.submit(self.execute, lane, batch)
+
+    def execute(self, lane: str | None, batch: list[Order]) -> None:
+        """One job of the walk: a batch of one source's account orders (``lane`` is the
+        source), or one order alone (``lane`` None: a manual task, a credential, an
+        inactive order). What a worker process runs for a job, too."""
+        if lane is not None:
+            self._batch(batch)
+        else:
+            self._one(batch[0])
 
     def _finished(
         self,

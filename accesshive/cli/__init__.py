@@ -11,6 +11,7 @@ else: each command lives in the private module of its group, and is added here.
 - ``_options``: shared options, the error handler, actor and date helpers
 - ``_plan``: ``validate``, ``plan``, ``show``, ``graph``, ``schema``
 - ``_apply``: ``apply``, ``status``, ``retry``
+- ``_workers``: ``worker``
 - ``_state``: ``sync``, ``state show``, ``state unlock``
 - ``_approvals``: ``approve``, ``decline``, ``approvals verify``, ``approvals from-github``
 - ``_report``: ``report``, ``promote``
@@ -37,6 +38,7 @@ COMMANDS = {
     "apply": "accesshive.cli._apply:apply",
     "status": "accesshive.cli._apply:status",
     "retry": "accesshive.cli._apply:retry",
+    "worker": "accesshive.cli._workers:worker",
     "sync": "accesshive.cli._state:sync_command",
     "state": "accesshive.cli._state:state",
     "approve": "accesshive.cli._approvals:approve",

@@ -47,6 +47,7 @@ from accesshive.plan.orders import Order
 from accesshive.plan.planfile import read_plan
 from accesshive.plan.states import DONE, FAILED, SENT, OrderState
 from accesshive.render.describe import summary_line
+from accesshive.workers.engine import Workers
 
 
 @click.command()
@@ -57,6 +58,21 @@ from accesshive.render.describe import summary_line
     is_flag=True,
     help="Plan and apply in one go (TARGET is the config repository, not a plan file).",
 )
+@click.option(
+    "--workers",
+    is_flag=True,
+    help="Run the orders on `accesshive worker` processes sharing the PostgreSQL store, "
+    "and wait for them (default: in this process).",
+)
+@click.option(
+    "--takeover-after",
+    type=click.FloatRange(0.5, 3600),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --workers: a worker silent this long is taken as dead, its jobs given to "
+    "another (longer than the workers' --heartbeat).",
+)
 @format_option("text", "json")
 @today_option
 @store_options
@@ -65,6 +81,8 @@ def apply(
     target: Path | None,
     directory: Path,
     auto_approve: bool,
+    workers: bool,
+    takeover_after: float,
     fmt: str,
     today: dt.datetime | None,
     environment: str | None,
@@ -72,7 +90,8 @@ def apply(
 ) -> None:
     """Execute exactly a saved plan: retry, verify, record; resume after a crash.
 
-    Gated orders run only when approved; what depends on them waits.
+    Gated orders run only when approved; what depends on them waits. With --workers, the
+    orders run on `accesshive worker` processes (PostgreSQL store only).
     """
     store = StoreRef(environment, store_url)
     loaded: Loaded | None = None  # a saved plan: apply loads the repository to check it
@@ -115,9 +134,22 @@ def apply(
         )
         bar.update(1 if first else 0)
 
+    if workers and fmt == "text":
+        click.echo(
+            f"apply: the orders run on `accesshive worker` processes of environment "
+            f"{store.name(directory)}'s store; waiting for them",
+            err=True,
+        )
     with bar if live else _nothing():
         result = apply_plan(
-            directory, saved, store, as_date(today), actor(), progress, loaded=loaded
+            directory,
+            saved,
+            store,
+            as_date(today),
+            actor(),
+            progress,
+            loaded=loaded,
+            workers=Workers(takeover_after) if workers else None,
         )
     plan_file = target if target is not None and target.is_file() else None
     _report_run(saved, result, fmt, plan_file)

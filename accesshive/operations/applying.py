@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from accesshive.apply.executor import DONE, FAILED, ApplyResult, Executor
+from accesshive.apply.executor import DONE, FAILED, ApplyResult
 from accesshive.apply.executor import Progress as ApplyProgress
 from accesshive.apply.stale import Staleness, check_stale
 from accesshive.approvals.declines import Decline
@@ -41,6 +41,7 @@ from accesshive.repo_paths import link_out_of
 from accesshive.store import OrderEvent, Store, Task
 from accesshive.sync import read_source
 from accesshive.tasks import tasks_csv, tasks_markdown
+from accesshive.workers.engine import Workers, executor_for, prepare_queue
 
 
 def apply_plan(
@@ -53,12 +54,16 @@ def apply_plan(
     approved: frozenset[str] = frozenset(),
     loaded: Loaded | None = None,
     sleep: Callable[[float], None] | None = None,
+    workers: Workers | None = None,
 ) -> ApplyResult:
     """Execute exactly ``plan``: refuse it if stale, then run, record and audit every order.
 
     ``loaded``: the repository already loaded and expanded (by the plan just made).
     A source that cannot be read at the start gets none of its orders sent (they are
-    ``errored``); the others run. ``sleep``: the retries' wait (tests count it)."""
+    ``errored``); the others run. ``sleep``: the retries' wait (tests count it).
+    ``workers``: the orders run on ``accesshive worker`` processes (PostgreSQL store
+    only), everything else as without (``workers/dispatch.py``)."""
+    queue = prepare_queue(store.location(root)) if workers is not None else None
     config, desired = loaded or load_and_expand(root, today, store.environment)
     if config.digest != plan.config_digest:
         raise StalePlanError(
@@ -106,7 +111,8 @@ def apply_plan(
             )
 
         def execute() -> ApplyResult:  # built inside the recorded run
-            return Executor(
+            kind, remote = executor_for(queue, workers)
+            return kind(
                 config,
                 plan,
                 opened,
@@ -119,6 +125,7 @@ def apply_plan(
                 unreachable=unreadable,
                 sleep=sleep or time.sleep,
                 declined={oid: describe_declines(held) for oid, held in declines.items()},
+                **remote,
             ).run()
 
         result = _run_recorded(execute, opened, plan, run_id, actor)

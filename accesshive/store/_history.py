@@ -201,6 +201,26 @@ class History(AuditLog):
         )
         return {r[0]: OrderEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows}
 
+    def latest_events(
+        self, plan_digest: str, order_ids: set[str]
+    ) -> dict[str, tuple[int, OrderEvent]]:
+        """order id → (its run, its latest event) in this plan, for ``order_ids`` only: what
+        a worker and the apply that waits for it read after each job, without reading the
+        whole plan's states again."""
+        ids = sorted(order_ids)
+        out: dict[str, tuple[int, OrderEvent]] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            rows = self._execute(
+                "SELECT run_id, order_id, state, at, message, result FROM order_events e "
+                f"WHERE plan_digest = ? AND order_id IN ({', '.join('?' * len(chunk))}) "
+                "AND id = (SELECT MAX(id) FROM order_events f "
+                "WHERE f.plan_digest = e.plan_digest AND f.order_id = e.order_id)",
+                (plan_digest, *chunk),
+            )
+            out.update((r[1], (int(r[0]), OrderEvent(r[1], r[2], r[3], r[4], r[5]))) for r in rows)
+        return out
+
     def latest_outcomes(self) -> dict[str, OrderEvent]:
         """order id → its latest recorded event in this environment, across every plan and
         run (an order id is a hash of what the order does, so the same step keeps it from

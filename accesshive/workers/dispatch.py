@@ -1,0 +1,265 @@
+"""``apply --workers``: the executor's walk, with its jobs run by ``accesshive worker``
+processes instead of threads of this process.
+
+Only where a job runs changes (``Executor._jobs``): the walk is the executor's own, so
+the dependency order, the gates, the declines, what is blocked below a failure and
+the lanes (at most a source's ``concurrency`` jobs of it at once) are the same as in
+process. Each job is queued with a slot lock of its source (``engine.slot_lock``), so
+the engine itself never runs more of a source's jobs at once than it has slots, on
+however many workers, even while a dead worker's job waits to be taken over.
+
+A worker writes its orders' states to the store, as the executor does in process; when
+its job is over, the dispatcher reads them back (``latest_events``) into this run's
+result before it lets the walk go on. A job whose worker stopped sending heartbeats for
+``takeover_after`` seconds is queued again (``retry_job``): another worker runs it, and
+first looks on the target at what the dead one left ``transmitted`` (the executor's
+``_already_done``, as after a crashed apply).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from queue import Queue
+from typing import TYPE_CHECKING, Any, cast
+
+from accesshive.apply.executor import Executor, Start
+from accesshive.errors import AccessHiveError, StoreError
+from accesshive.plan.kinds import CREDENTIAL_ACTIONS, OrderKind
+from accesshive.plan.orders import Order
+from accesshive.plan.states import OrderState
+from accesshive.tasks import task_id
+from accesshive.workers.engine import TASK, JobArgs, make_app, queue_name, slot_lock
+
+if TYPE_CHECKING:
+    import procrastinate
+
+POLL = 0.1
+"""Seconds between two looks at the queue (job outcomes, jobs to take over)."""
+
+ENDED = ("failed", "cancelled", "aborted")
+"""Job statuses that are over without the job having run to its end."""
+
+
+class WorkerJobFailed(AccessHiveError):
+    """A job ended on a worker without running to its end: a bug, or a worker whose
+    repository is not the plan's; what it did is recorded, the rest runs on re-apply."""
+
+
+class WorkerExecutor(Executor):
+    """The executor whose jobs run on workers; see the module docstring."""
+
+    def __init__(self, *args: Any, url: str, takeover_after: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # jobs in flight are bounded per source by the lanes, not by this process's
+        # threads: every source may have all its slots busy at once
+        self.max_workers = max(
+            self.max_workers, sum(s.concurrency for s in self.config.sources.values())
+        )
+        self.url = url
+        self.takeover_after = takeover_after
+        self._slots: dict[str, set[int]] = {}
+        self._slots_lock = threading.Lock()
+
+    @contextmanager
+    def _jobs(self) -> Iterator[Start]:
+        environment = self.store.environment
+        dispatcher = Dispatcher(
+            make_app(self.url), queue_name(environment), self.takeover_after, self._collect
+        )
+        dispatcher.start()
+        try:
+            with ThreadPoolExecutor(max_workers=4) as threads:
+
+                def start(lane: str | None, batch: list[Order]) -> Future[None]:
+                    if any(_keeps_secret(o) for o in batch):
+                        return threads.submit(self.execute, lane, batch)
+                    return self._submit(dispatcher, lane, batch)
+
+                yield start
+        finally:
+            dispatcher.stop()
+
+    def _submit(self, dispatcher: Dispatcher, lane: str | None, batch: list[Order]) -> Future[None]:
+        lock = None
+        if lane is not None:
+            with self._slots_lock:
+                free = self._slots.setdefault(
+                    lane, set(range(self.config.sources[lane].concurrency))
+                )
+                slot = min(free)  # the lanes start no more jobs of a source than it has slots
+                free.remove(slot)
+            lock = slot_lock(self.store.environment, lane, slot)
+        args = JobArgs(
+            plan=self.plan.digest,
+            run=self.run_id,
+            lane=lane,
+            orders=[o.id for o in batch],
+            inactive=[o.id for o in batch if o.id in self.inactive],
+            accounts={o.id: a for o in batch if (a := self.live_accounts.get(o.id))},
+            unreachable=self.unreachable.get(lane) if lane is not None else None,
+        )
+        return dispatcher.submit(args, lock)
+
+    def _collect(self, job: JobArgs, lock: str | None) -> None:
+        """A job is over: its orders' states, as the worker recorded them, into this
+        run's result (and its slot free again), before the walk looks at them."""
+        if lock is not None and job["lane"] is not None:
+            with self._slots_lock:
+                self._slots[job["lane"]].add(int(lock.rsplit("#", 1)[1]))
+        with self._store_lock:
+            events = self.store.latest_events(self.plan.digest, set(job["orders"]))
+        for oid in job["orders"]:
+            if oid not in events:
+                continue
+            _, event = events[oid]
+            state = OrderState(event.state)
+            order = self.plan.order(oid)
+            self.result.states[oid] = state
+            if event.message:
+                self.result.messages[oid] = event.message
+            if order.kind == OrderKind.MANUAL_TASK and state == OrderState.TRANSMITTED:
+                with self._store_lock:
+                    task = self.store.task(task_id(self.plan.digest, oid))
+                if task is not None:
+                    self.result.tasks.append(task)
+            self.progress(order, state, event.message)
+
+
+def _keeps_secret(order: Order) -> bool:
+    """Orders that write the vault run in this process, never on a worker: the vault is a
+    file of the repository's checkout, and a worker's checkout is its own (a password
+    kept there would be lost with the worker)."""
+    return order.action in CREDENTIAL_ACTIONS or bool(order.change.details.get("generate_password"))
+
+
+Done = Callable[[JobArgs, str | None], None]
+
+
+class Dispatcher:
+    """A thread that queues the walk's jobs, watches them end, and takes over those of
+    dead workers. It alone uses the procrastinate app (in its own event loop)."""
+
+    def __init__(self, app: procrastinate.App, queue: str, takeover_after: float, done: Done):
+        self.app = app
+        self.queue = queue
+        self.takeover_after = takeover_after
+        self.done = done
+        self._inbox: Queue[tuple[JobArgs, str | None, Future[None]]] = Queue()
+        self._stop = threading.Event()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="accesshive-dispatch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def submit(self, args: JobArgs, lock: str | None) -> Future[None]:
+        future: Future[None] = Future()
+        if self._failure is not None:
+            future.set_exception(self._failure)
+        else:
+            self._inbox.put((args, lock, future))
+        return future
+
+    def _run(self) -> None:
+        pending: dict[int, tuple[JobArgs, str | None, Future[None]]] = {}
+        try:
+            asyncio.run(self._main(pending))
+        except BaseException as exc:  # the queue failed: every job waiting fails with it
+            if not isinstance(exc, AccessHiveError):
+                exc = StoreError(
+                    f"the job queue in the store failed ({type(exc).__name__}: {exc}); what "
+                    "the workers did is recorded: run apply again once the store is back"
+                )
+            self._failure = exc
+            waiting = [f for *_, f in pending.values()]
+            while not self._inbox.empty():
+                waiting.append(self._inbox.get_nowait()[2])
+            for future in waiting:
+                if not future.done():
+                    future.set_exception(exc)
+
+    async def _main(self, pending: dict[int, tuple[JobArgs, str | None, Future[None]]]) -> None:
+        async with self.app.open_async():
+            await self._settle()
+            looked = time.monotonic()
+            while not self._stop.is_set():
+                while not self._inbox.empty():
+                    args, lock, future = self._inbox.get_nowait()
+                    task = self.app.configure_task(TASK, queue=self.queue, lock=lock)
+                    pending[await task.defer_async(**cast(dict[str, Any], args))] = (
+                        args,
+                        lock,
+                        future,
+                    )
+                if pending:
+                    await self._ended(pending)
+                if time.monotonic() - looked >= min(1.0, self.takeover_after / 2):
+                    await self._take_over()
+                    looked = time.monotonic()
+                await asyncio.sleep(POLL)
+
+    async def _ended(self, pending: dict[int, tuple[JobArgs, str | None, Future[None]]]) -> None:
+        rows = await self.app.connector.execute_query_all_async(
+            "SELECT id, status::text AS status FROM procrastinate_jobs WHERE id = ANY(%(ids)s)",
+            ids=list(pending),
+        )
+        for row in rows:
+            status = row["status"]
+            if status != "succeeded" and status not in ENDED:
+                continue
+            args, lock, future = pending.pop(row["id"])
+            if status == "succeeded":
+                try:
+                    self.done(args, lock)
+                except BaseException as exc:
+                    future.set_exception(exc)
+                else:
+                    future.set_result(None)
+            else:
+                future.set_exception(
+                    WorkerJobFailed(
+                        f"job {row['id']} (orders {', '.join(args['orders'])}) {status} on a "
+                        "worker; the worker's log says why. What it did is recorded: run "
+                        "apply again once it is fixed, and the rest is sent"
+                    )
+                )
+
+    async def _take_over(self) -> None:
+        """Queue again the jobs of workers whose heartbeat stopped (killed, or cut off)."""
+        stalled = await self.app.job_manager.get_stalled_jobs(
+            queue=self.queue, seconds_since_heartbeat=self.takeover_after
+        )
+        for job in stalled:
+            await self.app.job_manager.retry_job(job)
+
+    async def _settle(self) -> None:
+        """Before this run's first job: nothing of an earlier run (whose apply died) is
+        left queued or running, so that no order runs twice at once. Queued jobs are
+        cancelled (this run queues what is left again); running ones end (a worker
+        skips a job of a run that is not the latest); dead workers' ones are taken over
+        first, then end the same way."""
+        manager = self.app.job_manager
+        await manager.delete_old_jobs(  # the queue keeps a day of finished jobs
+            nb_hours=24,
+            queue=self.queue,
+            include_failed=True,
+            include_cancelled=True,
+            include_aborted=True,
+        )
+        while True:
+            await self._take_over()
+            for job in await manager.list_jobs_async(queue=self.queue, status="todo"):
+                assert job.id is not None
+                await manager.cancel_job_by_id_async(job.id)
+            if not list(await manager.list_jobs_async(queue=self.queue, status="doing")):
+                return
+            await asyncio.sleep(POLL)

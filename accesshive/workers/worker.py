@@ -1,0 +1,180 @@
+"""``accesshive worker``: runs the jobs ``apply --workers`` queues, with the executor's own
+code (``Executor.execute``: the same batches, retries, breaker, verification, resume).
+
+A worker holds no state of its own: the plan is read from the store (apply saved it),
+the configuration from the worker's checkout of the repository (refused when it is not
+the plan's), the orders' states from the store. Each job thread has its own store
+connection; each job its own executor, built from the store as it is when the job
+starts, so an order a dead worker left ``transmitted`` is looked for on the target
+before it is sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from accesshive.apply.executor import Executor, Progress
+from accesshive.config import Config, load_config
+from accesshive.errors import StalePlanError, StoreError
+from accesshive.operations._common import StoreRef
+from accesshive.plan.model import Plan
+from accesshive.plan.planfile import from_json
+from accesshive.plan.states import DONE, FAILED
+from accesshive.store import Store
+from accesshive.workers.engine import (
+    TASK,
+    JobArgs,
+    ensure_schema,
+    make_app,
+    postgres_url,
+    queue_name,
+)
+
+if TYPE_CHECKING:
+    from procrastinate import JobContext
+
+
+@dataclass
+class WorkerRuntime:
+    """What a worker's jobs share: the repository, the store, the loaded config and
+    plans (by digest), one store connection per job thread."""
+
+    root: Path
+    store: StoreRef
+    progress: Progress
+    url: str
+    """The store's PostgreSQL URL, for the per-job locks (``held``)."""
+    _configs: dict[str, Config] = field(default_factory=dict)
+    _plans: dict[str, Plan] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _local: threading.local = field(default_factory=threading.local)
+
+    @contextmanager
+    def held(self, job_id: int) -> Iterator[None]:
+        """A session advisory lock on the job, on this thread's own connection: a job
+        handed to another worker while its first worker still runs it (a heartbeat late,
+        not a death) waits here until the first is done, then finds its orders done. A
+        killed worker's connection dies with it, and PostgreSQL frees its locks at once."""
+        import psycopg
+
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._local.conn = psycopg.connect(self.url, autocommit=True)
+        key = int.from_bytes(
+            hashlib.sha256(f"accesshive:job:{job_id}".encode()).digest()[:8], "big", signed=True
+        )
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    def opened(self) -> Store:
+        store: Store | None = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = self.store.open(self.root)
+        return store
+
+    def config_for(self, digest: str) -> Config:
+        """The repository's configuration, which must be the plan's: a worker whose
+        checkout is elsewhere reloads it once (it may have been updated), then refuses."""
+        with self._lock:
+            if digest not in self._configs:
+                config = load_config(self.root, self.store.environment)
+                self._configs[config.digest] = config
+                if config.digest != digest:
+                    raise StalePlanError(
+                        f"this worker's repository {self.root} is at config "
+                        f"{config.digest[:12]}, the plan is for config {digest[:12]}: check "
+                        "out the commit the plan was made from and restart the worker"
+                    )
+            return self._configs[digest]
+
+    def plan(self, store: Store, digest: str) -> Plan:
+        with self._lock:
+            if digest not in self._plans:
+                content = store.plan_content(digest)
+                if content is None:
+                    raise StoreError(f"plan {digest[:16]} is not in the store {store.location}")
+                self._plans[digest] = from_json(json.loads(content), f"plan {digest[:16]}")
+            return self._plans[digest]
+
+
+def run_job(runtime: WorkerRuntime, job: JobArgs) -> None:
+    """Run one job: its orders that this run has not finished yet, through the executor.
+
+    A job of a run that is not the environment's latest unfinished one is skipped: its
+    apply died and a newer run took over (which queued the rest again itself)."""
+    store = runtime.opened()
+    latest = store.latest_run()
+    if latest is None or latest["id"] != job["run"] or latest["finished_at"]:
+        return
+    plan = runtime.plan(store, job["plan"])
+    config = runtime.config_for(plan.config_digest)
+    events = store.latest_events(plan.digest, set(job["orders"]))
+    over = {
+        oid
+        for oid, (run, event) in events.items()
+        if event.state in DONE or (run == job["run"] and event.state in FAILED)
+    }
+    todo = [plan.order(oid) for oid in job["orders"] if oid not in over]
+    if not todo:
+        return  # a job taken over after its worker had finished it
+    lane = job["lane"]
+    unreachable = {lane: job["unreachable"]} if lane is not None and job["unreachable"] else {}
+    executor = Executor(
+        config,
+        plan,
+        store,
+        job["run"],
+        inactive=job["inactive"],
+        accounts=job["accounts"],
+        unreachable=unreachable,
+        progress=runtime.progress,
+    )
+    try:
+        executor.execute(lane, todo)
+    finally:
+        executor.pool.close()
+        executor.keeper.close()
+
+
+def serve(
+    root: Path,
+    store: StoreRef,
+    concurrency: int,
+    heartbeat: float,
+    progress: Progress,
+    ready: Callable[[str], None] = lambda queue: None,
+) -> None:
+    """Run jobs of the environment's queue until SIGINT or SIGTERM (a job under way is
+    finished first; SIGKILL loses nothing either: the job is taken over)."""
+    url = postgres_url(store.location(root))
+    environment = store.name(root)
+    load_config(root, environment)  # a broken checkout fails here, not in every job
+    ensure_schema(url)
+    runtime = WorkerRuntime(root, StoreRef(environment, url), progress, url)
+    app = make_app(url)
+
+    @app.task(name=TASK, pass_context=True)
+    def run_orders(context: JobContext, /, **args: Any) -> None:
+        assert context.job.id is not None
+        with runtime.held(context.job.id):
+            run_job(runtime, cast(JobArgs, args))
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    ready(queue_name(environment))
+    app.run_worker(
+        queues=[queue_name(environment)],
+        concurrency=concurrency,
+        update_heartbeat_interval=heartbeat,
+        stalled_worker_timeout=max(30.0, 3 * heartbeat),
+    )
