@@ -51,8 +51,8 @@ def _console(request: Request) -> Console:
 def _operator(request: Request) -> Operator | None:
     console = _console(request)
     token = request.cookies.get(COOKIE, "")
-    if console.read_only or not token:
-        return None
+    if console.read_only or not token or not console.store.exists(console.root):
+        return None  # (opening a store that does not exist would create it)
     with console.store.open(console.root) as opened:
         return operator_for(opened, token)
 
@@ -192,6 +192,8 @@ async def signin(request: Request) -> Response:
         return _refused(request, "this console is read-only (started with --read-only)")
 
     def check() -> Operator | None:
+        if not console.store.exists(console.root):
+            return None
         with console.store.open(console.root) as opened:
             found = operator_for(opened, token)
             if found is not None:

@@ -103,3 +103,25 @@ def test_listing_commands_and_making_a_token_do_not_load_the_web_stack(tmp_path:
     )
     out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_repository_never_synced_is_shown_and_left_without_a_store(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    shutil.copytree(EXAMPLES / "quickstart", fresh, ignore=shutil.ignore_patterns(".accesshive"))
+    with console(fresh, "--today", TODAY) as url, httpx.Client(base_url=url) as client:
+        page = client.get("/")
+        assert page.status_code == 200
+        assert "No store for this environment yet" in page.text
+        assert "data-status>pending<" in page.text
+        assert client.post("/signin", data={"token": "ahc_guess"}).status_code == 401
+        for path in ("/runs", "/reviews", "/drift", "/audit"):
+            assert client.get(path).status_code == 200, path
+    assert not (fresh / ".accesshive" / "default.db").exists()
+
+
+def test_an_undeclared_environment_is_refused_before_listening(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    shutil.copytree(EXAMPLES / "quickstart", fresh, ignore=shutil.ignore_patterns(".accesshive"))
+    with pytest.raises(AssertionError, match="environment 'prod' is not declared"):
+        with console(fresh, "--env", "prod"):
+            pass

@@ -53,7 +53,8 @@ def console(repo: Path, *args: str) -> Iterator[str]:
     lines: queue.Queue[str] = queue.Queue()
     errors: list[str] = []
     readers = [
-        threading.Thread(target=lambda: [lines.put(line) for line in out], daemon=True),
+        # "" once stdout ends: a console that exits before its startup line fails at once
+        threading.Thread(target=lambda: [*map(lines.put, out), lines.put("")], daemon=True),
         threading.Thread(target=lambda: errors.extend(err), daemon=True),
     ]
     for reader in readers:
@@ -63,6 +64,10 @@ def console(repo: Path, *args: str) -> Iterator[str]:
             first = lines.get(timeout=STARTUP)
         except queue.Empty:
             raise AssertionError(f"no startup line; stderr: {''.join(errors)}") from None
+        if not first:
+            process.wait(timeout=STARTUP)  # the stderr reader ends with the process
+            readers[1].join()
+            raise AssertionError(f"the console exited: {''.join(errors)}")
         assert first.startswith("accesshive console at http://127.0.0.1:"), first
         yield first.strip().rsplit(" at ", 1)[1].rstrip("/")
         process.send_signal(signal.SIGTERM)
