@@ -3,23 +3,27 @@
 ``make_app`` builds the routes of ``pages`` around one repository and environment;
 ``serve`` runs it with uvicorn, on 127.0.0.1 unless told otherwise. Every response says
 that no other site may frame it or load scripts into it (Retry is a button: a page that
-framed it could trick a click).
+framed it could trick a click); a form posted from another origin is refused, and on the
+loopback a request naming another host is refused (DNS rebinding).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from accesshive.operations import StoreRef
 
@@ -59,18 +63,48 @@ TEMPLATES = jinja2.Environment(
 )
 
 
-class _SecurityHeaders(BaseHTTPMiddleware):
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+class _Guard(BaseHTTPMiddleware):
+    """A form posted from another origin is refused before any route sees it (beside the
+    CSRF token and the SameSite cookie: a sign-in from another site could otherwise sign
+    the browser in as someone else); every response carries ``HEADERS``."""
+
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
+        origin = request.headers.get("origin")
+        if (
+            request.method not in ("GET", "HEAD")
+            and origin is not None
+            and urlsplit(origin).netloc != request.headers.get("host")
+        ):
+            response: Response = PlainTextResponse(
+                "refused: a form of this console may only be sent from its own pages", 403
+            )
+        else:
+            response = await call_next(request)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response
 
 
-def make_app(console: Console) -> Starlette:
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def make_app(console: Console, host: str = "127.0.0.1") -> Starlette:
+    """The application; listening on a loopback ``host``, it answers only requests whose
+    ``Host`` names the loopback (a page of another site that rebinds its own name to
+    127.0.0.1 then reads nothing)."""
     from accesshive.console.pages import routes
 
-    app = Starlette(routes=routes(), middleware=[Middleware(_SecurityHeaders)])
+    middleware = [Middleware(_Guard)]
+    if _loopback(host):
+        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_NAMES))
+    app = Starlette(routes=routes(), middleware=middleware)
     app.state.console = console
     return app
 
@@ -87,5 +121,5 @@ def serve(console: Console, host: str, port: int, ready: Callable[[str], None]) 
     sock.listen(128)
     shown = f"[{host}]" if ":" in host else host
     ready(f"http://{shown}:{sock.getsockname()[1]}/")
-    config = uvicorn.Config(make_app(console), log_level="warning")
+    config = uvicorn.Config(make_app(console, host), log_level="warning")
     uvicorn.Server(config).run(sockets=[sock])

@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from accesshive.audit.verify import LogReport, verify_log
-from accesshive.operations import IdentityStatus, Loaded, StoreRef, identity_status
+from accesshive.operations import (
+    IdentityStatus,
+    Loaded,
+    StoreRef,
+    identity_status,
+    plan_repository,
+)
 from accesshive.operations._common import load_and_expand
 from accesshive.operations.reporting import health_report
 from accesshive.plan.model import Plan
@@ -110,14 +116,15 @@ def overview(root: Path, store: StoreRef, today: dt.date) -> Overview:
     """Each identity's status, health, type, lifecycle state and sources."""
     loaded = load_and_expand(root, today, store.environment)
     config, desired = loaded
-    statuses = {s.identity: s for s in identity_status(root, store, today, loaded=loaded)}
+    plan = plan_repository(root, today, allow_mass_changes=True, store=store, loaded=loaded)
+    statuses = {s.identity: s for s in identity_status(root, store, today, loaded, plan)}
     report: Report | None = None
     snapshot: dict[str, list[SnapshotAccount]] = {}
     read_at: dict[str, str | None] = {}
     exists = store.exists(root)
     if exists:
         with store.open(root) as opened:
-            report = health_report(loaded, opened, today)
+            report = health_report(loaded, opened, today, plan=plan)
             latest = opened.latest_snapshot()
             snapshot = {sid: list(s.accounts) for sid, s in latest.sources.items()}
             read_at = {sid: s.read_at for sid, s in latest.sources.items()}

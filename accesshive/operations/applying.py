@@ -307,7 +307,11 @@ class IdentityStatus:
 
 
 def identity_status(
-    root: Path, store: StoreRef, today: dt.date, loaded: Loaded | None = None
+    root: Path,
+    store: StoreRef,
+    today: dt.date,
+    loaded: Loaded | None = None,
+    plan: Plan | None = None,
 ) -> list[IdentityStatus]:
     """Each identity's provisioning status, from its current flow across every run.
 
@@ -318,10 +322,12 @@ def identity_status(
     verified after its source was last read counts as done; one the targets still lack
     at a later read is pending again. Identities pushed by identity providers and
     imported ones are included (``load_and_expand`` merges them). ``loaded``: the
-    repository already loaded and expanded (the console's pages also need it).
+    repository already loaded and expanded, and ``plan`` its plan made by
+    ``plan_repository(..., allow_mass_changes=True)`` (the console's pages also need them).
     """
     loaded = loaded or load_and_expand(root, today, store.environment)
-    plan = plan_repository(root, today, allow_mass_changes=True, store=store, loaded=loaded)
+    if plan is None:
+        plan = plan_repository(root, today, allow_mass_changes=True, store=store, loaded=loaded)
     outcomes: dict[str, OrderEvent] = {}
     read_at: dict[str, str] = {}
     if store.exists(root):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from accesshive.operations._common import Loaded, StoreRef, latest_applied, load_and_expand
 from accesshive.plan.build import make_plan
+from accesshive.plan.model import Plan
 from accesshive.reports.health import Report, build_report
 from accesshive.store import Store
 from accesshive.sync import SourceResult, sync
@@ -31,12 +32,17 @@ def report_repository(
     return report, synced
 
 
-def health_report(loaded: Loaded, opened: Store, today: dt.date, stale_days: int = 7) -> Report:
+def health_report(
+    loaded: Loaded, opened: Store, today: dt.date, stale_days: int = 7, plan: Plan | None = None
+) -> Report:
     """The report of what the store holds now, writing nothing: no sync, no totals kept,
-    no audit entry (the console reads it on every page; ``report`` records it)."""
+    no audit entry (the console reads it on every page; ``report`` records it).
+    ``plan``: the plan of ``loaded`` against the store's latest snapshots, when the caller
+    has made it already (the console: the one its statuses come from)."""
     config, desired = loaded
     snapshot = opened.latest_snapshot()
-    plan = make_plan(config, desired, snapshot, today, allow_mass_changes=True)
+    if plan is None:
+        plan = make_plan(config, desired, snapshot, today, allow_mass_changes=True)
     latest_plan, states = latest_applied(opened)
     first_seen = {
         (sid, ext): at for sid in config.sources for ext, at in opened.first_seen(sid).items()

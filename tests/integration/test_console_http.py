@@ -125,3 +125,20 @@ def test_an_undeclared_environment_is_refused_before_listening(tmp_path: Path) -
     with pytest.raises(AssertionError, match="environment 'prod' is not declared"):
         with console(fresh, "--env", "prod"):
             pass
+
+
+def test_other_sites_can_neither_post_nor_rebind(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    shutil.copytree(EXAMPLES / "quickstart", fresh, ignore=shutil.ignore_patterns(".accesshive"))
+    with console(fresh, "--today", TODAY) as url, httpx.Client(base_url=url) as client:
+        # a form another site posts (the browser names its origin): refused before sign-in
+        foreign = client.post(
+            "/signin", data={"token": "ahc_x"}, headers={"Origin": "http://evil.example"}
+        )
+        assert foreign.status_code == 403 and "its own pages" in foreign.text
+        own = client.post("/signin", data={"token": "ahc_x"}, headers={"Origin": url})
+        assert own.status_code == 401  # reached the sign-in: an unknown token
+        # a page of another site whose name now resolves to 127.0.0.1 reads nothing
+        rebound = client.get("/", headers={"Host": "evil.example"})
+        assert rebound.status_code == 400 and "ada.lovelace" not in rebound.text
+        assert client.get("/", headers={"Host": "localhost"}).status_code == 200
