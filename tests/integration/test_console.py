@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from accesshive.cli import main
 from tests.conftest import EXAMPLES
 from tests.support.console import chromium, console
-
-playwright = pytest.importorskip("playwright.sync_api")
 
 TODAY = "2026-11-29"
 WAIT = 60_000
@@ -74,8 +73,8 @@ def shots(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def browser() -> Iterator[object]:
-    with playwright.sync_playwright() as p:
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
         launched = p.chromium.launch(
             executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"]
         )
@@ -89,18 +88,17 @@ def _token(repo: Path, operator: str = "Olive Operator") -> str:
     return made.stdout.strip()
 
 
-def _sign_in(page: object, url: str, token: str) -> None:
-    page.goto(f"{url}/signin")  # type: ignore[attr-defined]
-    page.fill("input[name=token]", token)  # type: ignore[attr-defined]
-    page.click("button[type=submit] >> text=Sign in")  # type: ignore[attr-defined]
+def _sign_in(page: Page, url: str, token: str) -> None:
+    page.goto(f"{url}/signin")
+    page.fill("input[name=token]", token)
+    page.click("button[type=submit] >> text=Sign in")
 
 
 def test_identity_list_and_failed_step_without_javascript(
-    repo: Path, browser: object, shots: Path
+    repo: Path, browser: Browser, shots: Path
 ) -> None:
-    expect = playwright.expect
     with console(repo, "--today", TODAY) as url:
-        context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+        context = browser.new_context(java_script_enabled=False)
         page = context.new_page()
         page.goto(url + "/")
         rows = page.locator("#identities tbody tr")
@@ -154,13 +152,12 @@ def test_identity_list_and_failed_step_without_javascript(
         context.close()
 
 
-def test_retry_is_refused_without_an_operator_token(repo: Path, browser: object) -> None:
+def test_retry_is_refused_without_an_operator_token(repo: Path, browser: Browser) -> None:
     _refuse_logins(repo)  # the wiki would take Ada now: only the refusal keeps her failed
     with console(repo, "--today", TODAY) as url:
-        context = browser.new_context()  # type: ignore[attr-defined]
+        context = browser.new_context()
         page = context.new_page()
         page.goto(url + "/identities/ada.lovelace")
-        expect = playwright.expect
         expect(page.locator("button.retry")).to_have_count(0)
 
         # a request made without signing in (another page, curl...) is refused
@@ -191,10 +188,9 @@ def test_retry_is_refused_without_an_operator_token(repo: Path, browser: object)
     assert _statuses(repo)["ada.lovelace"] == "error"  # nothing was retried
 
 
-def test_retry_after_the_target_recovers(repo: Path, browser: object, shots: Path) -> None:
-    expect = playwright.expect
+def test_retry_after_the_target_recovers(repo: Path, browser: Browser, shots: Path) -> None:
     with console(repo, "--today", TODAY) as url:
-        context = browser.new_context()  # type: ignore[attr-defined]
+        context = browser.new_context()
         page = context.new_page()
         _sign_in(page, url, _token(repo, "Olive Operator"))
         page.goto(url + "/identities/ada.lovelace")
@@ -215,12 +211,11 @@ def test_retry_after_the_target_recovers(repo: Path, browser: object, shots: Pat
     assert _statuses(repo)["ada.lovelace"] == "provisioned"
 
 
-def test_a_page_follows_a_retry_run_from_the_cli(repo: Path, browser: object) -> None:
+def test_a_page_follows_a_retry_run_from_the_cli(repo: Path, browser: Browser) -> None:
     """Live updates: the open page shows what a run elsewhere recorded, without a reload
     by hand."""
-    expect = playwright.expect
     with console(repo, "--today", TODAY) as url:
-        page = browser.new_page()  # type: ignore[attr-defined]
+        page = browser.new_page()
         page.goto(url + "/identities/ada.lovelace")
         expect(page.locator("body")).to_have_attribute("data-live", "on")
         expect(page.locator("#status")).to_have_text("Error")

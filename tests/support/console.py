@@ -52,9 +52,14 @@ def console(repo: Path, *args: str) -> Iterator[str]:
     out, err = process.stdout, process.stderr
     lines: queue.Queue[str] = queue.Queue()
     errors: list[str] = []
+
+    def read_out() -> None:
+        for line in out:
+            lines.put(line)
+        lines.put("")  # stdout ended: a console that exits before its startup line fails now
+
     readers = [
-        # "" once stdout ends: a console that exits before its startup line fails at once
-        threading.Thread(target=lambda: [*map(lines.put, out), lines.put("")], daemon=True),
+        threading.Thread(target=read_out, daemon=True),
         threading.Thread(target=lambda: errors.extend(err), daemon=True),
     ]
     for reader in readers:
