@@ -21,7 +21,7 @@ from accesshive.console.operators import Operator, operator_for
 from accesshive.console.security import COOKIE, CSRF_FIELD, csrf_ok, csrf_token
 from accesshive.errors import AccessHiveError
 from accesshive.operations import retry_identity
-from accesshive.plan.states import DONE, FAILED
+from accesshive.plan.states import DONE, FAILED, SENT
 from accesshive.render.describe import summary_line
 
 LIVE_JS = """\
@@ -70,6 +70,7 @@ def _render(request: Request, template: str, status_code: int = 200, **values: A
         summary=summary_line,
         DONE=DONE,
         FAILED=FAILED,
+        SENT=SENT,
         quote=quote,
         **values,
     )

@@ -196,8 +196,11 @@ def test_retry_after_the_target_recovers(repo: Path, browser: Browser, shots: Pa
         page.goto(url + "/identities/ada.lovelace")
         expect(page.locator("#status")).to_have_text("Error")
 
+        expect(page.locator("button.retry")).to_have_count(3)  # the failure and what it blocked
+        page.screenshot(path=str(shots / "identity-signed-in.png"), full_page=True)
+
         _refuse_logins(repo)  # the wiki is fixed
-        page.click("button.retry")
+        page.locator("button.retry").first.click()
         expect(page.locator("#status")).to_have_text("Provisioned", timeout=WAIT)
         expect(page.locator("#retried")).to_contain_text("Olive Operator")
         expect(page.locator("#steps")).to_have_count(0)
