@@ -78,7 +78,7 @@ def revoke_operator_token(root: Path, store: StoreRef, token_id: int, actor: str
         if not any(t.id == token_id for t in opened.tokens(CONSOLE)):
             raise ImportProblem(
                 f"no console token {token_id} in environment '{opened.environment}' "
-                "(accesshive console token list shows them)"
+                "(`accesshive console token list` shows them)"
             )
         found = opened.revoke_token(token_id)
         assert found is not None

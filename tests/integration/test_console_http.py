@@ -142,3 +142,28 @@ def test_other_sites_can_neither_post_nor_rebind(tmp_path: Path) -> None:
         rebound = client.get("/", headers={"Host": "evil.example"})
         assert rebound.status_code == 400 and "ada.lovelace" not in rebound.text
         assert client.get("/", headers={"Host": "localhost"}).status_code == 200
+
+
+def test_operator_tokens_from_the_cli(tmp_path: Path) -> None:
+    repo = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", repo, ignore=shutil.ignore_patterns(".accesshive"))
+    assert _run("sync", str(repo)).exit_code == 0
+    past = _run("console", "token", "create", "--operator", "Olive", "--expires", "2020-01-01",
+                "-C", str(repo))  # fmt: skip
+    assert past.exit_code != 0 and "already past" in past.output
+    blank = _run("console", "token", "create", "--operator", " ", "-C", str(repo))
+    assert blank.exit_code != 0 and "--operator is empty" in blank.output
+    made = _run("console", "token", "create", "--operator", "Olive", "--expires-in", "90d",
+                "-C", str(repo))  # fmt: skip
+    assert made.exit_code == 0 and made.stdout.startswith("ahc_")
+    assert "shown once" in made.stderr
+    # an operator token is no SCIM token: scim token list does not show it
+    scim = _run("scim", "token", "list", "-C", str(repo), "--format", "json")
+    assert json.loads(scim.stdout) == []
+    listed = _run("console", "token", "list", "-C", str(repo))
+    assert "Olive" in listed.stdout and "active" in listed.stdout
+    assert made.stdout.strip() not in listed.stdout
+    unknown = _run("console", "token", "revoke", "99", "-C", str(repo))
+    assert unknown.exit_code != 0
+    assert "no console token 99" in unknown.output
+    assert f"`accesshive console token list -C {repo}`" in unknown.output  # runnable as printed
