@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -167,3 +168,20 @@ def test_operator_tokens_from_the_cli(tmp_path: Path) -> None:
     assert unknown.exit_code != 0
     assert "no console token 99" in unknown.output
     assert f"`accesshive console token list -C {repo}`" in unknown.output  # runnable as printed
+
+
+def test_a_target_message_is_shown_as_text_never_as_markup(tmp_path: Path) -> None:
+    repo = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", repo, ignore=shutil.ignore_patterns(".accesshive"))
+    assert _run("sync", str(repo)).exit_code == 0
+    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:  # the target answers HTML
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.login = 'ada.lovelace' "
+            "BEGIN SELECT RAISE(ABORT, '<img src=x onerror=alert(1)>'); END"
+        )
+    assert _run("apply", str(repo), "--auto-approve", "--today", TODAY).exit_code == 1
+    with console(repo, "--today", TODAY) as url, httpx.Client(base_url=url) as client:
+        for path in ("/identities/ada.lovelace", "/runs", "/drift", "/audit"):
+            page = client.get(path).text
+            assert "&lt;img src=x onerror=alert(1)&gt;" in page or "\\u003cimg" in page, path
+            assert "<img" not in page, path
