@@ -27,13 +27,17 @@ from accesshive.render.describe import summary_line
 LIVE_JS = """\
 // Live updates: reload the page when the store records something new (a run, an order's
 // state, a sync). Everything else works with JavaScript off.
+// A form being sent (Retry runs for seconds, and its own run moves the marker) is never
+// cut short by a reload: once one is submitted, the page stops polling.
 (function () {
-  var seen = document.body.getAttribute("data-marker");
+  var seen = document.body.getAttribute("data-marker"), leaving = false;
+  document.addEventListener("submit", function () { leaving = true; });
   function poll() {
+    if (leaving) { return; }
     fetch("/changes", {cache: "no-store"}).then(function (r) { return r.json(); })
       .then(function (d) {
         var typing = document.activeElement && document.activeElement.tagName === "INPUT";
-        if (d.marker !== seen && !typing) { location.reload(); }
+        if (d.marker !== seen && !typing && !leaving) { location.reload(); }
       }).catch(function () {}).then(function () { setTimeout(poll, 2000); });
   }
   setTimeout(poll, 2000);
