@@ -20,6 +20,8 @@ else: each command lives in the private module of its group, and is added here.
 - ``_vault``: ``vault init``, ``vault put``, ``vault get``, ``vault list``, ``vault rotate-key``
 - ``_tasks``: ``tasks list``, ``tasks done``
 - ``_cache``: ``cache info``, ``cache prune``
+- ``_console``: ``console`` (serve), ``console token create``, ``console token list``,
+  ``console token revoke``
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ COMMANDS = {
     "vault": "accesshive.cli._vault:vault",
     "tasks": "accesshive.cli._tasks:tasks",
     "cache": "accesshive.cli._cache:cache_group",
+    "console": "accesshive.cli._console:console",
 }
 """Each command, by the module that defines it: imported when the command runs (or
 ``--help`` lists it), so that a command pays only for what it uses."""

@@ -19,10 +19,8 @@ one PostgreSQL store serve the same data.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
-import secrets
 import threading
 import time
 import uuid
@@ -52,6 +50,7 @@ from scim2_server.requests import ScimRequest
 from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import load_default_provider
 
+from accesshive.idp.tokens import token_hash
 from accesshive.store import Store
 
 BEARER = AuthenticationScheme(
@@ -60,16 +59,6 @@ BEARER = AuthenticationScheme(
     description="HTTP Bearer Token (accesshive scim token create)",
     spec_uri=Reference[External]("https://datatracker.ietf.org/doc/html/rfc6750"),
 )
-
-
-def new_token() -> tuple[str, str]:
-    """A token to show once, and the hash to keep."""
-    token = "ahs_" + secrets.token_urlsafe(32)
-    return token, token_hash(token)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 Check = Callable[[dict[str, Any], list[str]], None]

@@ -315,7 +315,13 @@ class IdentityStatus:
         }
 
 
-def identity_status(root: Path, store: StoreRef, today: dt.date) -> list[IdentityStatus]:
+def identity_status(
+    root: Path,
+    store: StoreRef,
+    today: dt.date,
+    loaded: Loaded | None = None,
+    plan: Plan | None = None,
+) -> list[IdentityStatus]:
     """Each identity's provisioning status, from its current flow across every run.
 
     The flow is the plan of its current desired state against the latest snapshots (so
@@ -324,10 +330,13 @@ def identity_status(root: Path, store: StoreRef, today: dt.date) -> list[Identit
     every plan and run (so retrying one identity changes no other's status). A step
     verified after its source was last read counts as done; one the targets still lack
     at a later read is pending again. Identities pushed by identity providers and
-    imported ones are included (``load_and_expand`` merges them).
+    imported ones are included (``load_and_expand`` merges them). ``loaded``: the
+    repository already loaded and expanded, and ``plan`` its plan made by
+    ``plan_repository(..., allow_mass_changes=True)`` (the console's pages also need them).
     """
-    loaded = load_and_expand(root, today, store.environment)
-    plan = plan_repository(root, today, allow_mass_changes=True, store=store, loaded=loaded)
+    loaded = loaded or load_and_expand(root, today, store.environment)
+    if plan is None:
+        plan = plan_repository(root, today, allow_mass_changes=True, store=store, loaded=loaded)
     outcomes: dict[str, OrderEvent] = {}
     read_at: dict[str, str] = {}
     if store.exists(root):

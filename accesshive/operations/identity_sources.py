@@ -93,7 +93,7 @@ def create_scim_token(
     """A new token (returned once) for a scim identity source. Unless ``keep_existing``
     (for a rotation without downtime: the old token is revoked once the identity
     provider has the new one), the source's earlier tokens are revoked."""
-    from accesshive.idp.server import new_token
+    from accesshive.idp.tokens import new_token
 
     _scim_source(root, source_id)
     if expires_at is not None and expires_at <= dt.datetime.now(dt.UTC):
@@ -112,9 +112,12 @@ def create_scim_token(
 
 
 def list_scim_tokens(root: Path, store: StoreRef, source_id: str | None) -> list[TokenInfo]:
-    """The tokens of the environment (or of one source): ids and dates, never a token."""
+    """The tokens of the environment (or of one source): ids and dates, never a token.
+    The console's operator tokens are not SCIM tokens: ``console token list`` shows them."""
+    from accesshive.idp.tokens import CONSOLE
+
     with store.open(root) as opened:
-        return opened.tokens(source_id)
+        return [t for t in opened.tokens(source_id) if t.source != CONSOLE]
 
 
 def revoke_scim_token(root: Path, store: StoreRef, token_id: int, actor: str) -> TokenInfo:

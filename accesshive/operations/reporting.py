@@ -7,10 +7,12 @@ import datetime as dt
 from pathlib import Path
 
 from accesshive.notify import Outcome
-from accesshive.operations._common import StoreRef, latest_applied, load_and_expand
+from accesshive.operations._common import Loaded, StoreRef, latest_applied, load_and_expand
 from accesshive.operations.notifying import after_report, waiting_for_review
 from accesshive.plan.build import make_plan
+from accesshive.plan.model import Plan
 from accesshive.reports.health import Report, build_report
+from accesshive.store import Store
 from accesshive.sync import SourceResult, sync
 
 
@@ -29,27 +31,7 @@ def report_repository(
     config, desired = load_and_expand(root, today, store.environment)
     with store.open(root) as opened:
         synced = sync(config, opened, None, actor=actor) if sync_first else []
-        snapshot = opened.latest_snapshot()
-        plan = make_plan(config, desired, snapshot, today, allow_mass_changes=True)
-        latest_plan, states = latest_applied(opened)
-        first_seen = {
-            (sid, ext): at for sid in config.sources for ext, at in opened.first_seen(sid).items()
-        }
-        report = build_report(
-            project=config.project.name,
-            environment=config.environment,
-            desired=desired,
-            snapshot=snapshot,
-            plan=plan,
-            latest_states=states,
-            latest_plan=latest_plan,
-            tasks=opened.tasks("open"),
-            first_seen=first_seen,
-            rotation_days={iid: c.rotate_every_days for iid, c in desired.credentials.items()},
-            today=today,
-            stale_days=stale_days,
-            previous=opened.previous_report_totals(),
-        )
+        report = health_report((config, desired), opened, today, stale_days)
         opened.save_report_totals(report.totals)
         opened.audit(actor, "report", None, {"totals": report.totals})
         waiting = (
@@ -59,3 +41,35 @@ def report_repository(
         )
         sent = after_report(config, opened, report, synced, waiting, actor)
     return report, synced, sent
+
+
+def health_report(
+    loaded: Loaded, opened: Store, today: dt.date, stale_days: int = 7, plan: Plan | None = None
+) -> Report:
+    """The report of what the store holds now, writing nothing: no sync, no totals kept,
+    no audit entry (the console reads it on every page; ``report`` records it).
+    ``plan``: the plan of ``loaded`` against the store's latest snapshots, when the caller
+    has made it already (the console: the one its statuses come from)."""
+    config, desired = loaded
+    snapshot = opened.latest_snapshot()
+    if plan is None:
+        plan = make_plan(config, desired, snapshot, today, allow_mass_changes=True)
+    latest_plan, states = latest_applied(opened)
+    first_seen = {
+        (sid, ext): at for sid in config.sources for ext, at in opened.first_seen(sid).items()
+    }
+    return build_report(
+        project=config.project.name,
+        environment=config.environment,
+        desired=desired,
+        snapshot=snapshot,
+        plan=plan,
+        latest_states=states,
+        latest_plan=latest_plan,
+        tasks=opened.tasks("open"),
+        first_seen=first_seen,
+        rotation_days={iid: c.rotate_every_days for iid, c in desired.credentials.items()},
+        today=today,
+        stale_days=stale_days,
+        previous=opened.previous_report_totals(),
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from accesshive.idp.server import token_hash
+from accesshive.idp.tokens import token_hash
 from accesshive.store import Store, open_store
 from accesshive.store.migrations import MIGRATIONS
 from tests.support.scim_serve import cli, make_repo, scim_serve, token, user

@@ -1,0 +1,252 @@
+"""What the console's pages show, read from the repository and the store; no HTTP here.
+
+Every figure comes from the operation the CLI uses for it, so the console and the
+commands never disagree: statuses and steps from ``identity_status`` (``accesshive
+status``), health, drift and orphans from ``health_report`` (``accesshive report
+--no-sync`` without recording it), the audit verdict from ``verify_log`` (``accesshive
+audit verify``). Nothing here writes to the store or to a target.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from accesshive.audit.verify import LogReport, verify_log
+from accesshive.operations import (
+    IdentityStatus,
+    Loaded,
+    StoreRef,
+    identity_status,
+    plan_repository,
+)
+from accesshive.operations._common import load_and_expand
+from accesshive.operations.reporting import health_report
+from accesshive.plan.model import Plan
+from accesshive.plan.orders import Order
+from accesshive.plan.planfile import from_json
+from accesshive.plan.states import OrderState
+from accesshive.reports.health import IdentityHealth, Report
+from accesshive.state.snapshot import SnapshotAccount
+from accesshive.store import OrderEvent
+
+FILTERS = ("status", "health", "type", "source", "lifecycle")
+"""The identity list's filters, each a query parameter of ``/``."""
+
+
+@dataclass(frozen=True)
+class IdentityRow:
+    id: str
+    status: str
+    health: str
+    type: str
+    lifecycle: str
+    sources: tuple[str, ...]
+    outstanding: int
+
+    def matches(self, query: str, chosen: dict[str, str]) -> bool:
+        if query and query.lower() not in self.id.lower():
+            return False
+        for name, value in chosen.items():
+            if not value:
+                continue
+            if name == "source":
+                if value not in self.sources:
+                    return False
+            elif getattr(self, name) != value:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """One account of an identity on one source: what the configuration wants and what
+    the latest sync found there."""
+
+    source: str
+    desired_state: str
+    desired_grants: tuple[str, ...]
+    found: SnapshotAccount | None
+
+
+@dataclass
+class Overview:
+    """Everything the identity pages show, computed once per request."""
+
+    project: str
+    environment: str
+    store_exists: bool
+    rows: list[IdentityRow]
+    statuses: dict[str, IdentityStatus]
+    health: dict[str, IdentityHealth]
+    report: Report | None
+    loaded: Loaded
+    read_at: dict[str, str | None] = field(default_factory=dict)
+    snapshot: dict[str, list[SnapshotAccount]] = field(default_factory=dict)
+    """source → the accounts its latest sync found."""
+
+    def counts(self, attribute: str) -> dict[str, int]:
+        return dict(sorted(Counter(getattr(r, attribute) for r in self.rows).items()))
+
+    def choices(self, name: str) -> list[str]:
+        if name == "source":
+            return sorted({s for r in self.rows for s in r.sources})
+        return sorted({getattr(r, name) for r in self.rows})
+
+    def accounts(self, identity: str) -> list[AccountView]:
+        _, desired = self.loaded
+        found = {
+            sid: account
+            for sid, accounts in self.snapshot.items()
+            for account in accounts
+            if account.identity == identity
+        }
+        mine = sorted((sid, a) for (sid, iid), a in desired.accounts.items() if iid == identity)
+        return [
+            AccountView(sid, str(wanted.state), tuple(sorted(wanted.grants)), found.get(sid))
+            for sid, wanted in mine
+        ]
+
+
+def overview(root: Path, store: StoreRef, today: dt.date) -> Overview:
+    """Each identity's status, health, type, lifecycle state and sources."""
+    loaded = load_and_expand(root, today, store.environment)
+    config, desired = loaded
+    plan = plan_repository(root, today, allow_mass_changes=True, store=store, loaded=loaded)
+    statuses = {s.identity: s for s in identity_status(root, store, today, loaded, plan)}
+    report: Report | None = None
+    snapshot: dict[str, list[SnapshotAccount]] = {}
+    read_at: dict[str, str | None] = {}
+    exists = store.exists(root)
+    if exists:
+        with store.open(root) as opened:
+            report = health_report(loaded, opened, today, plan=plan)
+            latest = opened.latest_snapshot()
+            snapshot = {sid: list(s.accounts) for sid, s in latest.sources.items()}
+            read_at = {sid: s.read_at for sid, s in latest.sources.items()}
+    health = {h.identity: h for h in report.identities} if report else {}
+    sources: dict[str, set[str]] = {}
+    for sid, iid in desired.accounts:
+        sources.setdefault(iid, set()).add(sid)
+    rows = []
+    for iid, status in sorted(statuses.items()):
+        ident = desired.identities.get(iid)
+        rows.append(
+            IdentityRow(
+                id=iid,
+                status=status.status,
+                health=health[iid].health if iid in health else "unknown",
+                type=ident.type if ident else str(config.identities[iid].type),
+                lifecycle=ident.lifecycle_state if ident else "",
+                sources=tuple(sorted(sources.get(iid, ()))),
+                outstanding=len(status.outstanding),
+            )
+        )
+    return Overview(
+        project=config.project.name,
+        environment=config.environment,
+        store_exists=exists,
+        rows=rows,
+        statuses=statuses,
+        health=health,
+        report=report,
+        loaded=loaded,
+        read_at=read_at,
+        snapshot=snapshot,
+    )
+
+
+@dataclass(frozen=True)
+class RunView:
+    id: int
+    actor: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    plan_digest: str
+    orders: list[tuple[Order, OrderEvent | None]]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(e.state if e else "not run" for _, e in self.orders).items()))
+
+
+def runs(root: Path, store: StoreRef, limit: int = 50) -> list[RunView]:
+    """The latest apply runs, newest first, each with its plan's orders and their latest
+    state (an order's state is kept per plan, so runs of one plan show the same)."""
+    if not store.exists(root):
+        return []
+    out = []
+    plans: dict[str, Plan | None] = {}
+    with store.open(root) as opened:
+        for run in reversed(opened.runs()[-limit:]):
+            digest = str(run["plan_digest"])
+            if digest not in plans:
+                content = opened.plan_content(digest)
+                plans[digest] = from_json(json.loads(content), "stored plan") if content else None
+            plan = plans[digest]
+            states = opened.order_states(digest)
+            orders = [(o, states.get(o.id)) for o in plan.orders] if plan else []
+            out.append(
+                RunView(
+                    id=int(run["id"]),
+                    actor=str(run["actor"]),
+                    started_at=str(run["started_at"]),
+                    finished_at=run["finished_at"],
+                    status=str(run["status"] or "running"),
+                    plan_digest=digest,
+                    orders=orders,
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class Review:
+    identity: str
+    order: Order
+    state: str
+    at: str | None
+    message: str | None
+
+
+def reviews(view: Overview) -> list[Review]:
+    """Steps that wait for reviewers (gated, not yet approved) or that a reviewer
+    declined, in each identity's dependency order."""
+    out = []
+    for status in view.statuses.values():
+        for step in status.steps:
+            if step.state in (OrderState.AWAITING_APPROVAL, OrderState.DECLINED) or (
+                step.order.gate is not None and step.state == OrderState.PENDING
+            ):
+                out.append(Review(status.identity, step.order, step.state, step.at, step.message))
+    return out
+
+
+@dataclass(frozen=True)
+class AuditView:
+    verdict: LogReport | None
+    entries: list[dict[str, Any]]
+
+
+def audit(root: Path, store: StoreRef, limit: int = 200) -> AuditView:
+    """The latest audit entries (newest first) and what ``audit verify`` says."""
+    if not store.exists(root):
+        return AuditView(None, [])
+    with store.open(root) as opened:
+        return AuditView(verify_log(opened), list(reversed(opened.audit_log(limit))))
+
+
+def marker(root: Path, store: StoreRef) -> str:
+    """What changes whenever the store records something: the latest audit entry's
+    sequence number (every run, order state and sync is audited). The pages poll it to
+    reload when it moves."""
+    if not store.exists(root):
+        return "0"
+    with store.open(root) as opened:
+        latest = opened.audit_log(1)
+        return str(latest[-1]["seq"]) if latest else "0"
