@@ -1,0 +1,294 @@
+"""Managed groups end to end, against real targets started here: scim2-server and slapd.
+
+A user declares a group ``managed: true``; plan and apply create it and add its members;
+renaming it in the YAML renames the same group on the target (a modrdn on LDAP); declaring
+it absent removes its members first, then deletes it. After every step a sync and a new
+plan find nothing left to do. A group of the managed name that already exists is adopted,
+never duplicated; one that still holds someone accesshive does not manage is never
+deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+from click.testing import CliRunner
+
+from accesshive.cli import main
+from accesshive.operations import StoreRef, apply_plan, plan_repository
+from accesshive.plan.model import Plan
+from tests.support import slapd as slapd_mod
+from tests.support.scim_server import ScimServer, scim_server
+
+TODAY = dt.date(2026, 11, 29)
+PEOPLE = ("ada", "alan")
+
+
+@dataclass(frozen=True, order=True)
+class Group:
+    id: str
+    name: str
+    members: tuple[str, ...]
+    """The names (userName, uid) of the accounts in it."""
+
+
+class Target(Protocol):
+    def source(self) -> dict[str, Any]: ...
+    def groups(self) -> list[Group]: ...
+    def add_group(self, name: str, members: tuple[str, ...] = ()) -> None: ...
+    def add_user(self, name: str) -> None: ...
+
+
+class ScimTarget:
+    def __init__(self, server: ScimServer) -> None:
+        self.server = server
+
+    def source(self) -> dict[str, Any]:
+        return {
+            "kind": "scim",
+            "connection": {"base_url": self.server.url, "token": "${env:GROUPS_SCIM_TOKEN}"},
+            "account": {
+                "name_attribute": "userName",
+                "schema": {"userName": {"type": "string", "required": True}},
+                "create": {"userName": "{{ id }}"},
+                "correlation": ["userName"],
+            },
+        }
+
+    def _users(self) -> dict[str, str]:
+        found = self.server.http().get("Users", params={"count": 100}).json()
+        return {u["id"]: u["userName"] for u in found.get("Resources", [])}
+
+    def groups(self) -> list[Group]:
+        users = self._users()
+        found = self.server.http().get("Groups", params={"count": 100}).json()
+        return sorted(
+            Group(
+                g["id"],
+                g["displayName"],
+                tuple(sorted(users.get(m["value"], m["value"]) for m in g.get("members", []))),
+            )
+            for g in found.get("Resources", [])
+        )
+
+    def add_user(self, name: str) -> None:
+        self.server.create_user(name)
+
+    def add_group(self, name: str, members: tuple[str, ...] = ()) -> None:
+        ids = {v: k for k, v in self._users().items()}
+        self.server.create_group(name, [ids[m] for m in members])
+
+
+class LdapTarget:
+    def __init__(self, server: slapd_mod.Slapd) -> None:
+        self.server = server
+
+    def source(self) -> dict[str, Any]:
+        return {
+            "kind": "ldap",
+            "connection": {
+                "url": self.server.url,
+                "bind_dn": slapd_mod.ADMIN_DN,
+                "bind_password": "${env:GROUPS_LDAP_PASSWORD}",
+                "users_dn": slapd_mod.PEOPLE,
+                "groups_dn": slapd_mod.GROUPS,
+                "empty_group_member": slapd_mod.NOBODY,
+            },
+            "account": {
+                "name_attribute": "uid",
+                "schema": {
+                    "uid": {"type": "string", "required": True},
+                    "cn": {"type": "string", "required": True},
+                    "sn": {"type": "string", "required": True},
+                },
+                "create": {"uid": "{{ id }}", "cn": "{{ id }}", "sn": "{{ id }}"},
+                "correlation": ["uid"],
+            },
+        }
+
+    def groups(self) -> list[Group]:
+        ldap3 = slapd_mod.ldap3_module()
+        conn = self.server.admin()
+        try:
+            conn.search(
+                slapd_mod.GROUPS,
+                "(objectClass=groupOfNames)",
+                ldap3.LEVEL,
+                attributes=["cn", "member", "entryUUID"],
+            )
+            out = []
+            for item in conn.response:
+                raw = item["raw_attributes"]
+                members = [m.decode() for m in raw.get("member", [])]
+                uids = tuple(
+                    sorted(
+                        m.split(",")[0].split("=", 1)[1]
+                        for m in members
+                        if m.lower() != slapd_mod.NOBODY.lower()
+                    )
+                )
+                name = raw["cn"][0].decode()
+                if name not in slapd_mod.GROUP_NAMES:  # the fixture's own groups
+                    out.append(Group(raw["entryUUID"][0].decode(), name, uids))
+            return sorted(out)
+        finally:
+            conn.unbind()
+
+    def add_user(self, name: str) -> None:
+        self.server.add(
+            f"uid={name},{slapd_mod.PEOPLE}",
+            ["inetOrgPerson"],
+            {"uid": name, "cn": name, "sn": name},
+        )
+
+    def add_group(self, name: str, members: tuple[str, ...] = ()) -> None:
+        if name in slapd_mod.GROUP_NAMES:
+            return  # the fixture made it
+        dns = [f"uid={m},{slapd_mod.PEOPLE}" for m in members] or [slapd_mod.NOBODY]
+        self.server.add(
+            f"cn={name},{slapd_mod.GROUPS}", ["groupOfNames"], {"cn": name, "member": dns}
+        )
+
+
+@pytest.fixture(params=["scim", "ldap"])
+def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Target]:
+    if request.param == "scim":
+        with scim_server() as server:
+            monkeypatch.setenv("GROUPS_SCIM_TOKEN", server.token)
+            yield ScimTarget(server)
+        return
+    slapd_mod.require()
+    monkeypatch.setenv("GROUPS_LDAP_PASSWORD", slapd_mod.ADMIN_PASSWORD)
+    with slapd_mod.slapd_server() as server:
+        yield LdapTarget(server)
+
+
+def _write(root: Path, target: Target, oncall: dict[str, Any], granted: bool = True) -> None:
+    source = target.source()
+    source["entitlements"] = {"staff": {}, "oncall": oncall}
+    profiles = ["staff", "oncall"] if granted else ["staff"]
+    project = {
+        "version": 1,
+        "name": "groups",
+        "sources": {"app": source},
+        "access_profiles": {
+            "staff": {"source": "app", "entitlements": ["staff"]},
+            **({"oncall": {"source": "app", "entitlements": ["oncall"]}} if granted else {}),
+        },
+        "identities": {p: {"type": "human", "access_profiles": profiles} for p in PEOPLE},
+    }
+    root.mkdir(exist_ok=True)
+    (root / "accesshive.yaml").write_text(json.dumps(project, indent=1))
+
+
+def _plan(root: Path) -> Plan:
+    synced = CliRunner().invoke(main, ["sync", str(root), "--format", "json"])
+    assert synced.exit_code == 0, synced.output
+    assert all(r["ok"] for r in json.loads(synced.output)), synced.output
+    return plan_repository(root, TODAY, store=StoreRef())
+
+
+def _apply(root: Path) -> Plan:
+    """Plan, apply (every order verified), then plan again: nothing is left to do."""
+    plan = _plan(root)
+    result = apply_plan(root, plan, StoreRef(), TODAY, "ci")
+    assert {o.id: result.states[o.id] for o in plan.orders} == {
+        o.id: "verified" for o in plan.orders
+    }, result.messages
+    again = _plan(root)
+    assert [o.change.key() for o in again.orders] == [], "re-plan after apply is not empty"
+    return plan
+
+
+def _kinds(plan: Plan) -> list[tuple[str, str | None]]:
+    return [(o.action, o.change.entitlement) for o in plan.orders]
+
+
+ONCALL = {"managed": True, "name": "On-call", "description": "Paged out of hours"}
+
+
+def test_create_rename_and_delete_a_managed_group(target: Target, tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    target.add_group("staff")  # an unmanaged group: it must exist, as always
+    _write(root, target, ONCALL)
+    created = _apply(root)
+    create = next(o for o in created.orders if o.action == "create_group")
+    grants = [o for o in created.orders if o.action == "grant" and o.change.entitlement == "oncall"]
+    assert len(grants) == 2 and all(create.id in g.depends_on for g in grants)
+    (group,) = [g for g in target.groups() if g.name != "staff"]
+    assert (group.name, group.members) == ("On-call", PEOPLE)
+
+    _write(root, target, {**ONCALL, "name": "On-call rota"})
+    renamed = _apply(root)
+    assert _kinds(renamed) == [("update_group", "oncall")]
+    (after,) = [g for g in target.groups() if g.name != "staff"]
+    assert (after.id, after.name, after.members) == (group.id, "On-call rota", PEOPLE)
+
+    _write(root, target, {**ONCALL, "name": "On-call rota", "state": "absent"}, granted=False)
+    removed = _apply(root)
+    assert sorted(_kinds(removed)) == [
+        ("delete_group", "oncall"),
+        ("revoke", "oncall"),
+        ("revoke", "oncall"),
+    ]
+    delete = removed.orders[-1]
+    assert delete.action == "delete_group"
+    assert set(delete.depends_on) == {o.id for o in removed.orders if o.action == "revoke"}
+    assert [g.name for g in target.groups() if g.name != "staff"] == []
+
+
+def test_an_existing_group_of_that_name_is_adopted(target: Target, tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    target.add_group("staff")
+    target.add_group("On-call")
+    before = {g.name: g.id for g in target.groups()}
+    _write(root, target, ONCALL)
+    plan = _apply(root)
+    assert "create_group" not in [o.action for o in plan.orders]
+    adopt = next(o for o in plan.orders if o.action == "update_group")
+    assert adopt.change.details == {"adopted": "name"}
+    assert [(g.id, g.name, g.members) for g in target.groups() if g.name != "staff"] == [
+        (before["On-call"], "On-call", PEOPLE)
+    ]
+
+
+def test_a_group_with_members_accesshive_does_not_manage_is_not_deleted(
+    target: Target, tmp_path: Path
+) -> None:
+    root = tmp_path / "repo"
+    target.add_group("staff")
+    _write(root, target, ONCALL)
+    _apply(root)
+    target.add_user("contractor")  # someone accesshive knows nothing of ...
+    (group,) = [g for g in target.groups() if g.name != "staff"]
+    _add_member(target, group, "contractor")  # ... put in the group by hand
+    _write(root, target, {**ONCALL, "state": "absent"}, granted=False)
+    plan = _plan(root)
+    assert sorted(_kinds(plan)) == [("revoke", "oncall"), ("revoke", "oncall")]
+    (warning,) = [w for w in plan.warnings if "oncall" in w]
+    assert "it is not deleted" in warning
+    result = apply_plan(root, plan, StoreRef(), TODAY, "ci")
+    assert result.status == "complete", result.messages
+    (kept,) = [g for g in target.groups() if g.name != "staff"]
+    assert (kept.id, kept.members) == (group.id, ("contractor",))
+
+
+def _add_member(target: Target, group: Group, user: str) -> None:
+    if isinstance(target, ScimTarget):
+        users = {v: k for k, v in target._users().items()}
+        target.server.patch(
+            "Groups", group.id, {"op": "add", "path": "members", "value": [{"value": users[user]}]}
+        )
+    else:
+        assert isinstance(target, LdapTarget)
+        ldap3 = slapd_mod.ldap3_module()
+        target.server.modify(
+            f"cn={group.name},{slapd_mod.GROUPS}",
+            {"member": [(ldap3.MODIFY_ADD, [f"uid={user},{slapd_mod.PEOPLE}"])]},
+        )
