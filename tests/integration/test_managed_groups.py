@@ -297,6 +297,15 @@ def test_create_rename_and_delete_a_managed_group(target: Target, tmp_path: Path
     assert (group.name, group.members) == ("On-call", PEOPLE)
 
     _write(root, target, {**ONCALL, "name": "On-call rota"})
+    report = CliRunner().invoke(
+        main, ["report", str(root), "--today", TODAY.isoformat(), "--format", "json"]
+    )
+    assert report.exit_code == 0, report.output
+    (drift,) = json.loads(report.stdout)["groups"]
+    assert drift["entitlement"] == target.oncall
+    assert drift["differences"] == [
+        f'update group {target.oncall} (On-call rota) on app: name: "On-call" → "On-call rota"'
+    ]
     renamed = _apply(root)
     assert _kinds(renamed) == [("update_group", target.oncall)]
     (after,) = [g for g in target.groups() if g.name != "staff"]
