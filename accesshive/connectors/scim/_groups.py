@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from scim2_models import Group
+from scim2_models import Context, Group
 
 from accesshive.connectors.base import Created
 from accesshive.connectors.scim._resources import _Resources
@@ -77,8 +77,32 @@ class _ManagedGroups(_Resources):
         rt = self._groups_type()
         # PATCH needs only the id; a PUT-only target gets the whole Group back, members too
         current = Group(id=external_id) if self._svc().patch else self._fetch_group(external_id)
-        self._modify(rt, Group, current, operations)
+        try:
+            self._modify(rt, Group, current, operations)
+        except ScimError as exc:
+            if exc.status != 501 or not self._svc().patch:
+                raise
+            # PATCH of these attributes not implemented (django-scim2 patches only
+            # members): the Group read whole, changed and PUT back, its members with it
+            self._put_group(external_id, entitlement, attributes.get("name"))
         self._group_ids.clear()  # names changed: look them up again
+
+    def _put_group(self, external_id: str, entitlement: str, name: Any) -> None:
+        rt = self._groups_type()
+        group = self._fetch_group(external_id)
+        group.external_id = entitlement
+        if name is not None:
+            group.display_name = str(name)
+        body = self.quirks.resource_payload(
+            group.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+        )
+        url = _url(rt, external_id)
+        scim = self._client()
+        headers = self._if_match(group)
+        self._call(
+            f"PUT {url}",
+            lambda: scim.replace(rt, body, check_request_payload=False, url=url, headers=headers),
+        )
 
     def delete_group(self, external_id: str, entitlement: str) -> None:
         rt = self._groups_type()

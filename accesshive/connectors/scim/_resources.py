@@ -263,6 +263,7 @@ class _Resources(_ScimProbe):
 
     def _keyed(self, entitlement: str, attributes: list[str]) -> Group | None:
         """The Group carrying ``entitlement`` as its externalId."""
+        attributes = list(dict.fromkeys([*attributes, "externalId"]))
         found = self._matching(f"externalId eq {_quote(entitlement)}", attributes)
         mine = [g for g in found if g.external_id == entitlement]
         if len(mine) > 1:
