@@ -9,6 +9,10 @@ Obligations (the contract tests hold every connector to them):
 - ``grant``/``revoke`` are idempotent: "already a member" and "not a member" are done;
   so are ``grant_many``/``revoke_many``, which do the same for several accounts at once.
 - ``delete_account`` of a missing account is done.
+- A connector that manages groups (``Capabilities.order_kinds`` holds the group kinds)
+  finds a managed group by the entitlement id it carries, creates one idempotently
+  (adopting a group of its name), renames it keeping its id and members, treats the
+  delete of a missing group as done and refuses to delete one that still has a member.
 - Every failure is a ``ConnectorError`` carrying the target's own message and
   whether retrying may help (``retryable``): refused connections, timeouts,
   throttling (429) and 502/503/504 are; bad data, permissions and other errors are not.
