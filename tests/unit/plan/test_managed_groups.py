@@ -12,6 +12,8 @@ import pytest
 from accesshive.errors import ConfigError
 from accesshive.operations import plan_repository
 from accesshive.plan.model import Plan
+from accesshive.render.markdown import render_markdown
+from accesshive.render.text import render_text
 from accesshive.state.snapshot import Snapshot
 from tests.support.simulator import simulate
 
@@ -189,3 +191,47 @@ def test_name_without_managed_is_refused(tmp_path: Path) -> None:
 
 def _said(error: ConfigError) -> str:
     return "\n".join(d.render() for d in error.diagnostics)
+
+
+REVIEW = """\
+review:
+  reviewers:
+    alice: {groups: [security], github: alice-gh}
+  rules:
+    - name: group-deletion
+      order_kinds: [delete_group]
+      reviewer_groups: [security]
+"""
+
+
+def test_review_rules_gate_group_orders_by_kind_and_sensitivity(tmp_path: Path) -> None:
+    repo = _repo(
+        tmp_path, PROJECT.replace("description: Paged", "sensitive: true, description: Paged")
+    )
+    (repo / "policies").mkdir()
+    (repo / "policies" / "review.yaml").write_text(REVIEW)
+    plan = _plan(repo, Snapshot(), tmp_path)
+    create = next(o for o in plan.orders if o.action == "create_group")
+    assert create.change.sensitive  # the entitlement is sensitive, so is its group
+    assert create.gate is None  # no rule names create_group
+    after = simulate(plan, Snapshot(), TODAY)
+    absent = PROJECT.replace("managed: true, name", "managed: true, state: absent, name")
+    absent = absent.replace("access_profiles: [staff, oncall]", "access_profiles: [staff]")
+    absent = absent.replace("  oncall: {source: app, entitlements: [oncall]}\n", "")
+    absent = absent.replace("access_profiles: [oncall]", "access_profiles: []")
+    _repo(tmp_path, absent)
+    removal = _plan(repo, after, tmp_path)
+    (delete,) = [o for o in removal.orders if o.action == "delete_group"]
+    assert delete.gate is not None and delete.gate.rules == ("group-deletion",)
+    assert all(o.gate is None for o in removal.orders if o.action == "revoke")
+
+
+def test_group_orders_read_as_what_they_do(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    plan, after = _converge(repo, Snapshot(), tmp_path)
+    text, markdown = render_text(plan), render_markdown(plan)
+    for shown in (text, markdown):
+        assert "create group oncall (On-call) on app" in shown
+    _repo(tmp_path, PROJECT.replace("name: On-call", "name: On-call rota"))
+    renamed = render_text(_plan(repo, after, tmp_path))
+    assert 'update group oncall (On-call rota) on app: name: "On-call" → "On-call rota"' in renamed
