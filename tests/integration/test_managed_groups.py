@@ -21,9 +21,11 @@ from typing import Any, Protocol
 import pytest
 from click.testing import CliRunner
 
+from accesshive.apply import groups as groups_mod
 from accesshive.cli import main
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
+from accesshive.store import open_store
 from tests.support import slapd as slapd_mod
 from tests.support.gws_standin import GoogleStandIn
 from tests.support.scim_server import ScimServer, scim_server
@@ -380,3 +382,37 @@ def _add_member(target: Target, group: Group, user: str) -> None:
             f"cn={group.name},{slapd_mod.GROUPS}",
             {"member": [(ldap3.MODIFY_ADD, [f"uid={user},{slapd_mod.PEOPLE}"])]},
         )
+
+
+class Killed(BaseException):
+    """apply killed right after the target took the write (before it was recorded)."""
+
+
+def test_a_group_create_cut_short_is_found_done_not_repeated(
+    target: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    target.add_group("staff")
+    _write(root, target, ONCALL)
+    plan = _plan(root)
+    real = groups_mod.send_group
+
+    def sent_then_killed(connector: Any, order: Any) -> Any:
+        real(connector, order)
+        raise Killed
+
+    monkeypatch.setattr(groups_mod, "send_group", sent_then_killed)
+    with pytest.raises(Killed):
+        apply_plan(root, plan, StoreRef(), TODAY, "ci")
+    monkeypatch.setattr(groups_mod, "send_group", real)
+    create = next(o for o in plan.orders if o.action == "create_group")
+    with open_store(root) as store:
+        assert store.order_states(plan.digest)[create.id].state == "transmitted"
+    result = apply_plan(root, plan, StoreRef(), TODAY, "ci")
+    # apply's live re-plan sees the group there: the create is no longer needed
+    assert result.states[create.id] == "inactive"
+    assert result.status == "complete", result.messages
+    assert [(g.name, g.members) for g in target.groups() if g.name != "staff"] == [
+        ("On-call", PEOPLE)
+    ]
+    assert _plan(root).orders == ()
