@@ -10,6 +10,7 @@ would otherwise fail half-way through a run, after other orders were sent.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from accesshive.config.config import Config
 from accesshive.diagnostics import Diagnostic
@@ -44,6 +45,13 @@ def check_managed_groups(config: Config) -> Iterator[Diagnostic]:
                     hint="remove 'managed: true' and create the group on the target",
                 )
                 continue
+            if source.kind == "ldap" and (problem := _ldap_cannot_create(source.connection)):
+                yield Diagnostic(
+                    "invalid-value",
+                    f"entitlement '{eid}' of source '{sid}' is managed, but {problem[0]}",
+                    config.origin("sources", sid, "entitlements", eid, "managed"),
+                    hint=problem[1],
+                )
             name = spec.target_name(eid).casefold()
             if name in names:
                 yield Diagnostic(
@@ -56,6 +64,25 @@ def check_managed_groups(config: Config) -> Iterator[Diagnostic]:
                 )
             names.setdefault(name, eid)
     yield from _absent_still_granted(config)
+
+
+def _ldap_cannot_create(connection: dict[str, Any]) -> tuple[str, str] | None:
+    """Why the LDAP connector could not create a group of this source, and what to do,
+    if it could not: a groupOfNames must have a member before accesshive adds any (the
+    placeholder), and a posixGroup needs a gidNumber accesshive does not allocate."""
+    declared = str(connection.get("group_object_class") or "groupOfNames")
+    elsewhere = "remove 'managed: true' and create the group on the directory"
+    if declared.lower() == "posixgroup":
+        return "a posixGroup needs a gidNumber, which accesshive does not allocate", elsewhere
+    if declared.lower() in ("groupofnames", "groupofuniquenames") and not connection.get(
+        "empty_group_member"
+    ):
+        return (
+            f"a {declared} must have a member from the start and "
+            "connection.empty_group_member (the placeholder it is created with) is not set",
+            f"set connection.empty_group_member to a placeholder DN, or {elsewhere}",
+        )
+    return None
 
 
 def _absent_still_granted(config: Config) -> Iterator[Diagnostic]:

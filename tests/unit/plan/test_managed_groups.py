@@ -235,3 +235,22 @@ def test_group_orders_read_as_what_they_do(tmp_path: Path) -> None:
     _repo(tmp_path, PROJECT.replace("name: On-call", "name: On-call rota"))
     renamed = render_text(_plan(repo, after, tmp_path))
     assert 'update group oncall (On-call rota) on app: name: "On-call" → "On-call rota"' in renamed
+
+
+def test_an_ldap_group_that_could_not_be_created_is_refused_at_load(tmp_path: Path) -> None:
+    ldap = PROJECT.replace("kind: scim", "kind: ldap").replace(
+        '{url: "http://127.0.0.1:9/scim/v2"}',
+        '{url: "ldap://127.0.0.1:9", users_dn: "ou=people,dc=x", groups_dn: "ou=groups,dc=x"}',
+    )
+    with pytest.raises(ConfigError) as err:
+        _plan(_repo(tmp_path, ldap), Snapshot(), tmp_path)
+    assert "connection.empty_group_member (the placeholder" in _said(err.value)
+    posix = ldap.replace(
+        'groups_dn: "ou=groups,dc=x"', "groups_dn: g, group_object_class: posixGroup"
+    )
+    with pytest.raises(ConfigError) as err:
+        _plan(_repo(tmp_path, posix), Snapshot(), tmp_path)
+    assert "a posixGroup needs a gidNumber" in _said(err.value)
+    fine = ldap.replace('groups_dn: "ou=groups,dc=x"', "groups_dn: g, empty_group_member: nobody")
+    fine_plan = _plan(_repo(tmp_path, fine), Snapshot(), tmp_path)
+    assert "create_group" in [o.action for o in fine_plan.orders]
