@@ -8,6 +8,8 @@ from typing import Any
 from accesshive.plan.orders import ADDING, CHANGING, REMOVING, Order
 
 MAX_VALUE = 60
+GROUPS_LABEL = "(managed groups)"
+"""Where plans list the orders on managed groups, apart from any identity's."""
 
 
 def marker(order: Order) -> str:

@@ -232,6 +232,7 @@ def test_group_orders_read_as_what_they_do(tmp_path: Path) -> None:
     text, markdown = render_text(plan), render_markdown(plan)
     for shown in (text, markdown):
         assert "create group oncall (On-call) on app" in shown
+        assert "(managed groups)" in shown  # listed apart from any identity's orders
     _repo(tmp_path, PROJECT.replace("name: On-call", "name: On-call rota"))
     renamed = render_text(_plan(repo, after, tmp_path))
     assert 'update group oncall (On-call rota) on app: name: "On-call" → "On-call rota"' in renamed
