@@ -14,9 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -27,198 +26,18 @@ from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
 from accesshive.store import open_store
 from tests.support import slapd as slapd_mod
+from tests.support.group_targets import (
+    PEOPLE,
+    GoogleTarget,
+    LdapTarget,
+    ScimTarget,
+    Target,
+)
 from tests.support.gws_standin import GoogleStandIn
-from tests.support.scim_server import ScimServer, scim_server
+from tests.support.scim_server import scim_server
 
 TODAY = dt.date(2026, 11, 29)
-PEOPLE = ("ada", "alan")
 GWS_TOKEN = "groups-standin-token"
-
-
-@dataclass(frozen=True, order=True)
-class Group:
-    id: str
-    name: str
-    members: tuple[str, ...]
-    """The names (userName, uid) of the accounts in it."""
-
-
-class Target(Protocol):
-    staff: str
-    """The unmanaged entitlement's id (it must exist on the target, as always)."""
-    oncall: str
-    """The managed entitlement's id."""
-
-    def source(self) -> dict[str, Any]: ...
-    def groups(self) -> list[Group]: ...
-    def add_group(self, name: str, members: tuple[str, ...] = ()) -> None: ...
-    def add_user(self, name: str) -> None: ...
-
-
-class ScimTarget:
-    staff, oncall = "staff", "oncall"
-
-    def __init__(self, server: ScimServer) -> None:
-        self.server = server
-
-    def source(self) -> dict[str, Any]:
-        return {
-            "kind": "scim",
-            "connection": {"base_url": self.server.url, "token": "${env:GROUPS_SCIM_TOKEN}"},
-            "account": {
-                "name_attribute": "userName",
-                "schema": {"userName": {"type": "string", "required": True}},
-                "create": {"userName": "{{ id }}"},
-                "correlation": ["userName"],
-            },
-        }
-
-    def _users(self) -> dict[str, str]:
-        found = self.server.http().get("Users", params={"count": 100}).json()
-        return {u["id"]: u["userName"] for u in found.get("Resources", [])}
-
-    def groups(self) -> list[Group]:
-        users = self._users()
-        found = self.server.http().get("Groups", params={"count": 100}).json()
-        return sorted(
-            Group(
-                g["id"],
-                g["displayName"],
-                tuple(sorted(users.get(m["value"], m["value"]) for m in g.get("members", []))),
-            )
-            for g in found.get("Resources", [])
-        )
-
-    def add_user(self, name: str) -> None:
-        self.server.create_user(name)
-
-    def add_group(self, name: str, members: tuple[str, ...] = ()) -> None:
-        ids = {v: k for k, v in self._users().items()}
-        self.server.create_group(name, [ids[m] for m in members])
-
-
-class LdapTarget:
-    staff, oncall = "staff", "oncall"
-
-    def __init__(self, server: slapd_mod.Slapd) -> None:
-        self.server = server
-
-    def source(self) -> dict[str, Any]:
-        return {
-            "kind": "ldap",
-            "connection": {
-                "url": self.server.url,
-                "bind_dn": slapd_mod.ADMIN_DN,
-                "bind_password": "${env:GROUPS_LDAP_PASSWORD}",
-                "users_dn": slapd_mod.PEOPLE,
-                "groups_dn": slapd_mod.GROUPS,
-                "empty_group_member": slapd_mod.NOBODY,
-            },
-            "account": {
-                "name_attribute": "uid",
-                "schema": {
-                    "uid": {"type": "string", "required": True},
-                    "cn": {"type": "string", "required": True},
-                    "sn": {"type": "string", "required": True},
-                },
-                "create": {"uid": "{{ id }}", "cn": "{{ id }}", "sn": "{{ id }}"},
-                "correlation": ["uid"],
-            },
-        }
-
-    def groups(self) -> list[Group]:
-        ldap3 = slapd_mod.ldap3_module()
-        conn = self.server.admin()
-        try:
-            conn.search(
-                slapd_mod.GROUPS,
-                "(objectClass=groupOfNames)",
-                ldap3.LEVEL,
-                attributes=["cn", "member", "entryUUID"],
-            )
-            out = []
-            for item in conn.response:
-                raw = item["raw_attributes"]
-                members = [m.decode() for m in raw.get("member", [])]
-                uids = tuple(
-                    sorted(
-                        m.split(",")[0].split("=", 1)[1]
-                        for m in members
-                        if m.lower() != slapd_mod.NOBODY.lower()
-                    )
-                )
-                name = raw["cn"][0].decode()
-                if name not in slapd_mod.GROUP_NAMES:  # the fixture's own groups
-                    out.append(Group(raw["entryUUID"][0].decode(), name, uids))
-            return sorted(out)
-        finally:
-            conn.unbind()
-
-    def add_user(self, name: str) -> None:
-        self.server.add(
-            f"uid={name},{slapd_mod.PEOPLE}",
-            ["inetOrgPerson"],
-            {"uid": name, "cn": name, "sn": name},
-        )
-
-    def add_group(self, name: str, members: tuple[str, ...] = ()) -> None:
-        if name in slapd_mod.GROUP_NAMES:
-            return  # the fixture made it
-        dns = [f"uid={m},{slapd_mod.PEOPLE}" for m in members] or [slapd_mod.NOBODY]
-        self.server.add(
-            f"cn={name},{slapd_mod.GROUPS}", ["groupOfNames"], {"cn": name, "member": dns}
-        )
-
-
-class GoogleTarget:
-    staff, oncall = "staff@acme.example", "oncall@acme.example"
-
-    def __init__(self, api: GoogleStandIn) -> None:
-        self.api = api
-        for person in PEOPLE:  # domain users exist; accesshive adopts them by email
-            api.create_user(f"{person}@acme.example")
-
-    def source(self) -> dict[str, Any]:
-        return {
-            "kind": "google_workspace",
-            "connection": {
-                "base_url": self.api.url,
-                "token": "${env:GROUPS_GWS_TOKEN}",
-                "customer_id": "C0groups",
-            },
-            "account": {
-                "name_attribute": "primaryEmail",
-                "schema": {"primaryEmail": {"type": "email", "required": True}},
-                "create": {"primaryEmail": "{{ id }}@acme.example"},
-                "correlation": ["primaryEmail"],
-            },
-        }
-
-    def groups(self) -> list[Group]:
-        with self.api.lock:
-            state = self.api.state
-            return sorted(
-                Group(
-                    gid,
-                    g["name"],
-                    tuple(
-                        sorted(
-                            state.users[uid]["primaryEmail"].split("@")[0]
-                            for uid in state.members[gid]
-                        )
-                    ),
-                )
-                for gid, g in state.groups.items()
-            )
-
-    def add_user(self, name: str) -> None:
-        self.api.create_user(f"{name}@acme.example")
-
-    def add_group(self, name: str, members: tuple[str, ...] = ()) -> None:
-        email = self.staff if name == "staff" else self.oncall
-        gid = self.api.add_group(email, name)
-        for member in members:
-            self.api.state.members[gid][self.api.user(f"{member}@acme.example")["id"]] = "MEMBER"
 
 
 @pytest.fixture(params=["scim", "ldap", "google_workspace"])
@@ -352,7 +171,7 @@ def test_a_group_with_members_accesshive_does_not_manage_is_not_deleted(
     _apply(root)
     target.add_user("contractor")  # someone accesshive knows nothing of ...
     (group,) = [g for g in target.groups() if g.name != "staff"]
-    _add_member(target, group, "contractor")  # ... put in the group by hand
+    target.add_member(group, "contractor")  # ... put in the group by hand
     _write(root, target, {**ONCALL, "state": "absent"}, granted=False)
     plan = _plan(root)
     assert sorted(_kinds(plan)) == [("revoke", target.oncall), ("revoke", target.oncall)]
@@ -362,26 +181,6 @@ def test_a_group_with_members_accesshive_does_not_manage_is_not_deleted(
     assert result.status == "complete", result.messages
     (kept,) = [g for g in target.groups() if g.name != "staff"]
     assert (kept.id, kept.members) == (group.id, ("contractor",))
-
-
-def _add_member(target: Target, group: Group, user: str) -> None:
-    if isinstance(target, GoogleTarget):
-        user = target.api.user(f"{user}@acme.example")
-        assert user is not None
-        with target.api.lock:
-            target.api.state.members[group.id][user["id"]] = "MEMBER"
-    elif isinstance(target, ScimTarget):
-        users = {v: k for k, v in target._users().items()}
-        target.server.patch(
-            "Groups", group.id, {"op": "add", "path": "members", "value": [{"value": users[user]}]}
-        )
-    else:
-        assert isinstance(target, LdapTarget)
-        ldap3 = slapd_mod.ldap3_module()
-        target.server.modify(
-            f"cn={group.name},{slapd_mod.GROUPS}",
-            {"member": [(ldap3.MODIFY_ADD, [f"uid={user},{slapd_mod.PEOPLE}"])]},
-        )
 
 
 class Killed(BaseException):
