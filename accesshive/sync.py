@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from accesshive.config import Config
 from accesshive.connectors.registry import connector_for
 from accesshive.errors import ConnectorError, VaultError
-from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
+from accesshive.state.snapshot import SnapshotAccount, SnapshotGroup, SourceSnapshot
 from accesshive.store import Store
 from accesshive.store.base import now
 from accesshive.tasks import task_satisfied
@@ -83,10 +83,14 @@ def read_source(
         except (VaultError, OSError, sqlite3.Error) as exc:
             raise ConnectorError(source_id, f"cannot read the vault: {exc}") from exc
     accounts: list[SnapshotAccount] = []
+    groups: list[SnapshotGroup] = []
     announced: int | None = None
     read_at = now()
+    managed = any(e.managed for e in config.sources[source_id].entitlements.values())
     with connector_for(config, source_id) as connector:
         try:
+            if managed:  # only then: a source without managed groups reads as it always did
+                groups = connector.read_groups()
             for page in connector.read():
                 accounts.extend(page.accounts)
                 if page.total is not None:
@@ -110,7 +114,7 @@ def read_source(
     ids = [a.external_id for a in accounts]
     if len(set(ids)) != len(ids):
         raise ConnectorError(source_id, "the read returned an account twice; nothing was stored")
-    return SourceSnapshot(accounts=accounts, read_at=read_at)
+    return SourceSnapshot(accounts=accounts, groups=groups, read_at=read_at)
 
 
 def verify_tasks(store: Store) -> list[str]:

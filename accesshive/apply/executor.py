@@ -33,14 +33,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from accesshive.apply.batch import AccountBatches, Record, failure_of
+from accesshive.apply.batch import Record, failure_of
 from accesshive.apply.credentials import CredentialKeeper
+from accesshive.apply.groups import GroupOrders
 from accesshive.apply.lanes import Lanes
 from accesshive.apply.outage import Breaker
 from accesshive.apply.pool import ConnectorPool
 from accesshive.config import Config
 from accesshive.errors import VaultError
-from accesshive.plan.kinds import CREDENTIAL_ACTIONS, OrderKind
+from accesshive.plan.kinds import CREDENTIAL_ACTIONS, GROUP_ACTIONS, OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.states import DONE, FAILED, SENT, IllegalTransition, OrderState
@@ -128,7 +129,7 @@ class ApplyResult:
         return "incomplete"
 
 
-class Executor(AccountBatches):
+class Executor(GroupOrders):
     def __init__(
         self,
         config: Config,
@@ -421,6 +422,8 @@ class Executor(AccountBatches):
             self._manual(order)
         elif order.action in CREDENTIAL_ACTIONS:
             self._credential(order)
+        elif order.action in GROUP_ACTIONS:
+            self._group(order)
         else:
             self._batch([order])
 

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Collection, Mapping
 
 from accesshive.config import Config
-from accesshive.plan.kinds import CREDENTIAL_ACTIONS, OrderKind
+from accesshive.plan.kinds import CREDENTIAL_ACTIONS, GROUP_ACTIONS, OrderKind
 from accesshive.plan.orders import Order
 
 BATCH = 100
@@ -24,7 +24,7 @@ class Lanes:
 
     Account orders of a source share its lane and are taken up to ``BATCH`` at a time,
     split so that every one of the source's ``concurrency`` slots gets work; manual
-    tasks, credentials and inactive orders go one at a time (lane ``None``).
+    tasks, credentials, managed groups and inactive orders go one at a time (lane ``None``).
     """
 
     def __init__(self, config: Config, orders: Mapping[str, Order], single: Collection[str]):
@@ -44,6 +44,7 @@ class Lanes:
                 oid in self.single
                 or order.kind == OrderKind.MANUAL_TASK
                 or order.action in CREDENTIAL_ACTIONS
+                or order.action in GROUP_ACTIONS
             )
             lane = order.change.source if batchable else None
             self.queues.setdefault(lane, deque()).append(oid)

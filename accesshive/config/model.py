@@ -63,6 +63,9 @@ OrderKind = Literal[
     "revoke",
     "store_credential",
     "rotate_credential",
+    "create_group",
+    "update_group",
+    "delete_group",
     "manual_task",
 ]
 ORDER_KINDS: tuple[str, ...] = OrderKind.__args__  # type: ignore[attr-defined]
@@ -113,8 +116,24 @@ class AccountSpec(Model):
 class EntitlementSpec(Model):
     type: Literal["group", "role", "permission", "license"] = "group"
     description: str | None = None
+    """What the entitlement gives; on a managed group it is also kept on the target
+    (LDAP and Google Workspace groups have a description, SCIM Groups do not)."""
     sensitive: bool = False
     """Grants of this entitlement need review (policies/classification.yaml can say so too)."""
+    managed: bool = False
+    """accesshive creates, renames and deletes the group itself (scim, ldap and
+    google_workspace sources). Unmanaged (the default), the group must already exist on
+    the target and only its memberships are provisioned."""
+    name: str | None = Field(default=None, min_length=1)
+    """A managed group's name on the target (SCIM displayName, LDAP cn); default: the
+    entitlement id. Changing it renames the group: the entitlement id, not the name, is
+    what keeps it the same group."""
+    state: Literal["present", "absent"] = "present"
+    """absent: a managed group's memberships are revoked, then the group is deleted."""
+
+    def target_name(self, entitlement: str) -> str:
+        """The name the group of this (managed) entitlement has on the target."""
+        return self.name or entitlement
 
 
 class RetrySpec(Model):

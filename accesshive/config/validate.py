@@ -15,6 +15,7 @@ from typing import Any
 from accesshive.config.config import Config
 from accesshive.config.secrets import find_inline_secrets, is_reference
 from accesshive.config.structure import describe, suggest
+from accesshive.config.validate_groups import check_managed_groups
 from accesshive.config.validate_identities import (
     check_identity_schema,
     check_identity_types,
@@ -369,6 +370,7 @@ CHECKS: tuple[Check, ...] = (
     check_review_groups,
     check_policy_references,
     check_credentials,
+    check_managed_groups,
 )
 
 PerIdentityCheck = Callable[[Config, frozenset[str]], Iterable[Diagnostic]]

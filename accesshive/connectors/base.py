@@ -9,6 +9,10 @@ Obligations (the contract tests hold every connector to them):
 - ``grant``/``revoke`` are idempotent: "already a member" and "not a member" are done;
   so are ``grant_many``/``revoke_many``, which do the same for several accounts at once.
 - ``delete_account`` of a missing account is done.
+- A connector that manages groups (``Capabilities.order_kinds`` holds the group kinds)
+  finds a managed group by the entitlement id it carries, creates one idempotently
+  (adopting a group of its name), renames it keeping its id and members, treats the
+  delete of a missing group as done and refuses to delete one that still has a member.
 - Every failure is a ``ConnectorError`` carrying the target's own message and
   whether retrying may help (``retryable``): refused connections, timeouts,
   throttling (429) and 502/503/504 are; bad data, permissions and other errors are not.
@@ -27,11 +31,13 @@ from typing import Any, ClassVar
 
 from accesshive.config.model import Source
 from accesshive.errors import ConnectorError
-from accesshive.plan.kinds import ACCOUNT_ACTIONS
-from accesshive.state.snapshot import SnapshotAccount
+from accesshive.plan.kinds import ACCOUNT_ACTIONS, GROUP_ACTIONS
+from accesshive.state.snapshot import SnapshotAccount, SnapshotGroup
 
 ALL_ORDER_KINDS: frozenset[str] = ACCOUNT_ACTIONS
 """What a connector performs (the account actions of ``accesshive.plan.kinds``)."""
+WITH_GROUPS: frozenset[str] = ACCOUNT_ACTIONS | GROUP_ACTIONS
+"""What a connector that manages groups performs."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,47 @@ class Connector(ABC):
         """Revoke one entitlement from several accounts; as ``grant_many``."""
         for external_id in external_ids:
             self.revoke(external_id, entitlement)
+
+    # -- managed groups (entitlements declared ``managed: true``)
+
+    def managed_groups(self) -> dict[str, str]:
+        """The source's managed entitlements (present or absent): entitlement id → the
+        name its group has on the target."""
+        return {
+            eid: spec.target_name(eid)
+            for eid, spec in sorted(self.source.entitlements.items())
+            if spec.managed
+        }
+
+    def read_groups(self) -> list[SnapshotGroup]:
+        """The groups of the managed entitlements, found by the key they carry or by their
+        name (both may be returned: diff decides). Only called for a source with managed
+        entitlements; a connector that cannot manage groups refuses."""
+        raise self.error("this connector cannot manage groups")
+
+    def get_group(self, entitlement: str) -> SnapshotGroup | None:
+        """A managed entitlement's group as the target holds it now, found by the key it
+        carries (for verify); None when there is none."""
+        raise self.error("this connector cannot manage groups")
+
+    def create_group(self, entitlement: str, attributes: Mapping[str, Any]) -> Created:
+        """Create the group (``attributes``: its ``name``, maybe ``description``), carrying
+        ``entitlement`` as its key. Idempotent: a group of that name that exists already is
+        adopted (its key written), never duplicated."""
+        raise self.error("this connector cannot create groups")
+
+    def update_group(
+        self, external_id: str, entitlement: str, attributes: Mapping[str, Any]
+    ) -> None:
+        """Rename the group or set its attributes (``attributes``: the new values), and
+        write ``entitlement`` as its key (what adopts a group found by name)."""
+        raise self.error("this connector cannot update groups")
+
+    def delete_group(self, external_id: str, entitlement: str) -> None:
+        """Delete the group; a missing group is done. A group that still has members (the
+        placeholder of a groupOfNames aside) is refused: its revokes ran first, so a
+        member left is one accesshive does not manage, and nobody loses access silently."""
+        raise self.error("this connector cannot delete groups")
 
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release connections."""

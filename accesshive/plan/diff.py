@@ -22,6 +22,7 @@ from accesshive.config import Config
 from accesshive.config.model import AttributeSpec, Source
 from accesshive.expand.desired import DesiredAccount, DesiredCredential, DesiredState
 from accesshive.expand.values import TEXT_TYPES, is_empty, normalize
+from accesshive.plan.groups import group_changes
 from accesshive.plan.orders import Change
 from accesshive.state.snapshot import Snapshot, SnapshotAccount, SourceSnapshot
 
@@ -215,7 +216,8 @@ def assemble(
     per_source: Mapping[str, SourceDiff],
 ) -> Changes:
     """The changes of every source, in one order whatever computed them (source, then
-    identity, then the unclaimed accounts), with the credentials' after them."""
+    identity, then the unclaimed accounts), then the managed groups' (which need the
+    revokes, ``plan/groups.py``), with the credentials' after them."""
     changes: list[Change] = []
     orphans: list[Orphan] = []
     adoptions: list[Adoption] = []
@@ -233,6 +235,9 @@ def assemble(
                 adoptions.append(found.adoption)
         changes.extend(result.unclaimed)
         orphans.extend(result.orphans)
+    groups, refused = group_changes(config, snapshot, changes)
+    changes.extend(groups)
+    conflicts.extend(refused)
     changes.extend(_credentials(config, desired, snapshot, today))
     orphans.extend(_vault_orphans(config, desired, snapshot))
     return Changes(tuple(changes), tuple(orphans), tuple(adoptions), tuple(conflicts))

@@ -5,7 +5,9 @@ The dependency rules (ARCHITECTURE.md, "Identity types and dependency rules"):
   require Google Workspace (for one identity);
 - managed shared credential: its Google Workspace account → credential stored;
 - an account is created before its grants;
-- revokes come before the disable or delete of the same account.
+- revokes come before the disable or delete of the same account;
+- a managed group is created (or renamed, or adopted) before the grants and revokes of
+  its entitlement, and deleted after its revokes.
 A dependency already satisfied on the target is no edge: only orders in the plan
 depend on each other. A cycle is a bug in config or rules and refuses the plan.
 """
@@ -25,11 +27,18 @@ def dependencies(config: Config, by_id: Mapping[str, Change]) -> dict[str, set[s
     """order id → ids of the orders it depends on (``by_id``: order id → change)."""
     creates: dict[tuple[str, str | None], str] = {}
     revokes: dict[tuple[str, str | None, str | None], list[str]] = {}
+    groups: dict[tuple[str, str | None], str] = {}
+    """(source, entitlement) → the create_group or update_group of its managed group."""
+    removals: dict[tuple[str, str | None], list[str]] = {}
+    """(source, entitlement) → its revokes."""
     for oid, c in by_id.items():
         if c.action == "create_account":
             creates[(c.source, c.identity)] = oid
         elif c.action == "revoke":
             revokes.setdefault((c.source, c.identity, c.account), []).append(oid)
+            removals.setdefault((c.source, c.entitlement), []).append(oid)
+        elif c.action in ("create_group", "update_group"):
+            groups[(c.source, c.entitlement)] = oid
     deps: dict[str, set[str]] = {oid: set() for oid in by_id}
     gws, idp = config.google_workspace, config.identity_provider
     for oid, c in by_id.items():
@@ -37,6 +46,10 @@ def dependencies(config: Config, by_id: Mapping[str, Change]) -> dict[str, set[s
             _flow_edges(config, c, oid, creates, deps, gws, idp)
         if c.action in ("disable_account", "delete_account"):
             deps[oid].update(revokes.get((c.source, c.identity, c.account), []))
+        if c.action in ("grant", "revoke") and (group := groups.get((c.source, c.entitlement))):
+            deps[oid].add(group)
+        if c.action == "delete_group":
+            deps[oid].update(removals.get((c.source, c.entitlement), []))
     return deps
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from accesshive.plan.orders import ADDING, CHANGING, REMOVING, Order
 
 MAX_VALUE = 60
+GROUPS_LABEL = "(managed groups)"
+"""Where plans list the orders on managed groups, apart from any identity's."""
 
 
 def marker(order: Order) -> str:
@@ -50,6 +53,10 @@ def summary_line(order: Order) -> str:
             text += f" (access profile {via})"
         if c.sensitive:
             text += " [sensitive]"
+    elif act in ("create_group", "update_group", "delete_group"):
+        text = _group_line(c.action, c.entitlement, c.name, c.source, c.attributes, c.details)
+        if c.sensitive:
+            text += " [sensitive]"
     elif act in ("store_credential", "rotate_credential"):
         verb = "store" if act == "store_credential" else "rotate"
         kind = c.details.get("credential_kind", "credential")
@@ -62,6 +69,29 @@ def summary_line(order: Order) -> str:
     if order.kind == "manual_task":
         text = f"manual task for {order.assignee}: {text}"
     return text
+
+
+def _group_line(
+    act: str,
+    entitlement: str | None,
+    name: str | None,
+    source: str,
+    attributes: Mapping[str, Any],
+    details: Mapping[str, Any],
+) -> str:
+    """A managed group's order: named by its entitlement id, the key that survives a rename."""
+    label = f"group {entitlement}" + (f" ({name})" if name and name != entitlement else "")
+    if act == "create_group":
+        return f"create {label} on {source}"
+    if act == "delete_group":
+        return f"delete {label} on {source}"
+    parts = [
+        f"{k}: {show_value(v['from'])} → {show_value(v['to'])}"
+        for k, v in sorted(attributes.items())
+    ]
+    if details.get("adopted"):
+        parts.insert(0, f"adopt the existing group found by its {details['adopted']}")
+    return f"update {label} on {source}: " + "; ".join(parts)
 
 
 def gate_text(order: Order) -> str:

@@ -37,10 +37,10 @@ from dataclasses import dataclass
 
 from accesshive.approvals.declines import Decline
 from accesshive.approvals.model import OrderApproval
-from accesshive.plan.kinds import ADDING, CHANGING, REMOVING
+from accesshive.plan.kinds import ADDING, CHANGING, GROUP_ACTIONS, REMOVING
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
-from accesshive.render.describe import marker, plural, summary_line
+from accesshive.render.describe import GROUPS_LABEL, marker, plural, summary_line
 
 GITHUB_LIMIT = 65_536
 """The longest comment GitHub accepts, in characters."""
@@ -183,6 +183,8 @@ def _identity_label(plan: Plan, identity: str | None) -> tuple[str, str]:
     """The identity's name and (type, lifecycle state), as plain text."""
     if identity is None:
         return "(accounts without identity)", ""
+    if identity == GROUPS_LABEL:  # not an identity id: ids never start with "("
+        return GROUPS_LABEL, ""
     meta = (plan.identities or {}).get(identity, {})
     return identity, f"{meta.get('type', '?')}, {meta.get('lifecycle_state', '?')}"
 
@@ -214,7 +216,8 @@ class _Comment:
         self.gated = sorted(gated, key=lambda o: not self.review.waiting(o))
         by_identity: dict[str | None, list[Order]] = {}
         for o in plan.orders:
-            by_identity.setdefault(o.change.identity, []).append(o)
+            key = GROUPS_LABEL if o.action in GROUP_ACTIONS else o.change.identity
+            by_identity.setdefault(key, []).append(o)
         # identities with orders waiting for review first, then by name and kind (as the
         # text rendering's `groups` sorts them)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from accesshive.plan.kinds import GROUP_ACTIONS
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
-from accesshive.render.describe import gate_text, marker, plural, summary_line
+from accesshive.render.describe import GROUPS_LABEL, gate_text, marker, plural, summary_line
 
 Style = Callable[..., str]
 
@@ -64,7 +65,9 @@ def groups(plan: Plan) -> list[tuple[str, list[Order]]]:
     groups: dict[str, list[Order]] = {}
     for o in plan.orders:
         ident = o.change.identity
-        if ident is None:
+        if o.action in GROUP_ACTIONS:
+            key = GROUPS_LABEL
+        elif ident is None:
             key = "(accounts without identity)"
         else:
             meta = (plan.identities or {}).get(ident, {})

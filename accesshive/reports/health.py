@@ -9,7 +9,10 @@ Health per identity (the product's vocabulary):
 - ``needs_provisioning``: something differs (each difference listed);
 - ``error``: a provisioning step of the latest apply failed;
 - ``not_managed``: a credential-only identity, no directory account to watch.
-Accounts no identity owns are ``orphaned``.
+Accounts no identity owns are ``orphaned``. A managed group (``managed: true``) whose
+target differs from its declaration (missing, another name or description, still there
+though declared absent) is listed under ``groups`` with each difference, and counts as
+drift.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accesshive.expand.desired import DesiredState
+from accesshive.plan.kinds import GROUP_ACTIONS
 from accesshive.plan.model import Plan
 from accesshive.plan.states import FAILED, OrderState
 from accesshive.render.describe import summary_line
@@ -36,6 +40,16 @@ class IdentityHealth:
     health: str
     differences: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupDrift:
+    """A managed group whose target differs from its declaration."""
+
+    source: str
+    entitlement: str
+    name: str | None
+    differences: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,7 @@ class Report:
     stale: list[StaleItem]
     previous: tuple[str, dict[str, Any]] | None = None
     totals: dict[str, int] = field(default_factory=dict)
+    groups: list[GroupDrift] = field(default_factory=list)
 
     def trend(self) -> dict[str, int]:
         """How each total moved since the previous report (0 when there is none)."""
@@ -86,6 +101,7 @@ class Report:
             "identities": [i.__dict__ for i in self.identities],
             "orphans": [o.__dict__ for o in self.orphans],
             "stale": [s.__dict__ for s in self.stale],
+            "groups": [g.__dict__ for g in self.groups],
         }
 
 
@@ -148,6 +164,7 @@ def build_report(
         )
         for x in plan.orphans
     ]
+    groups = _group_drift(plan)
     stale = _stale(latest_plan, latest_states, tasks, snapshot, rotation_days, today, stale_days)
     counts = Counter(i.health for i in identities)
     totals = {
@@ -157,12 +174,35 @@ def build_report(
         "error": counts["error"],
         "not_managed": counts["not_managed"],
         "orphaned": len(orphans),
-        "drift": sum(len(i.differences) for i in identities),
+        "drift": sum(len(i.differences) for i in identities)
+        + sum(len(g.differences) for g in groups),
         "stale": len(stale),
     }
     return Report(
-        project, environment, today.isoformat(), identities, orphans, stale, previous, totals
+        project,
+        environment,
+        today.isoformat(),
+        identities,
+        orphans,
+        stale,
+        previous,
+        totals,
+        groups,
     )
+
+
+def _group_drift(plan: Plan) -> list[GroupDrift]:
+    """The managed groups the plan has orders for (one each: create, update or delete)."""
+    out: dict[tuple[str, str], list[str]] = {}
+    names: dict[tuple[str, str], str | None] = {}
+    for order in plan.orders:
+        c = order.change
+        if order.action in GROUP_ACTIONS and c.entitlement:
+            out.setdefault((c.source, c.entitlement), []).append(summary_line(order))
+            names[(c.source, c.entitlement)] = c.name
+    return [
+        GroupDrift(sid, eid, names[(sid, eid)], tuple(d)) for (sid, eid), d in sorted(out.items())
+    ]
 
 
 def _stale(

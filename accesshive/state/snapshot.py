@@ -54,6 +54,27 @@ class SnapshotAccount:
         return sorted(value)
 
 
+class SnapshotGroup(_Model):
+    """The group of a managed entitlement (``managed: true``) as read from a source.
+
+    Only managed entitlements' groups are read: an unmanaged group is known only through
+    its members' grants, as it always was."""
+
+    external_id: str
+    """The target's own id for the group (SCIM id, LDAP entryUUID, Google group id)."""
+    name: str
+    """Its name on the target (SCIM displayName, LDAP cn, Google group name)."""
+    entitlement: str | None = None
+    """The entitlement id the group carries on the target (SCIM externalId, the LDAP
+    ``group_key_attribute``, the Google group's email): what finds it again after a
+    rename. None: a group accesshive has not created or adopted (found by its name)."""
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    """The other attributes accesshive manages (``description``), when the target has them."""
+    members: int = 0
+    """How many members it has, accounts or not (a placeholder member left out): what
+    tells a group whose deletion would strip people accesshive does not manage."""
+
+
 class SnapshotCredential(_Model):
     identity: str
     kind: str
@@ -65,11 +86,14 @@ class SnapshotCredential(_Model):
 class SourceSnapshot(_Model):
     accounts: list[SnapshotAccount] = Field(default_factory=list)
     credentials: list[SnapshotCredential] = Field(default_factory=list)
+    groups: list[SnapshotGroup] = Field(default_factory=list)
+    """The groups of the source's managed entitlements (none without any)."""
     read_at: str | None = None
     """When sync read it (not part of the fingerprint)."""
 
     def fingerprint(self) -> str:
-        """SHA-256 of the accounts (by external id) and credentials (by identity).
+        """SHA-256 of the accounts (by external id), credentials (by identity) and
+        managed groups (by external id).
 
         Serialised by pydantic-core: attributes and grants are kept sorted by the
         models, so the bytes depend on the content only.
@@ -78,11 +102,15 @@ class SourceSnapshot(_Model):
         digest.update(_ACCOUNTS.dump_json(sorted(self.accounts, key=lambda a: a.external_id)))
         digest.update(b"\0")
         digest.update(_CREDENTIALS.dump_json(sorted(self.credentials, key=lambda c: c.identity)))
+        if self.groups:  # a source without managed groups fingerprints as it always did
+            digest.update(b"\0")
+            digest.update(_GROUPS.dump_json(sorted(self.groups, key=lambda g: g.external_id)))
         return digest.hexdigest()
 
 
 _ACCOUNTS = TypeAdapter(list[SnapshotAccount])
 _CREDENTIALS = TypeAdapter(list[SnapshotCredential])
+_GROUPS = TypeAdapter(list[SnapshotGroup])
 
 
 class Snapshot(_Model):

@@ -51,6 +51,7 @@ SCOPE = "https://www.googleapis.com/auth/"
 USER_SCOPES = {SCOPE + "admin.directory.user", SCOPE + "admin.directory.user.readonly"}
 USER_WRITE = {SCOPE + "admin.directory.user"}
 GROUP_SCOPES = {SCOPE + "admin.directory.group", SCOPE + "admin.directory.group.readonly"}
+GROUP_WRITE = {SCOPE + "admin.directory.group"}
 MEMBER_SCOPES = GROUP_SCOPES | {
     SCOPE + "admin.directory.group.member",
     SCOPE + "admin.directory.group.member.readonly",
@@ -463,6 +464,19 @@ class GoogleStandIn:
                 case ("GET", ["groups"]):
                     need(GROUP_SCOPES)
                     return 200, self._list_groups(params)
+                case ("POST", ["groups"]):
+                    need(GROUP_WRITE)
+                    return 200, self._group_view(self._insert_group(body))
+                case ("GET", ["groups", group]):
+                    need(GROUP_SCOPES)
+                    return 200, self._group_view(self._find_group(group))
+                case ("PATCH", ["groups", group]):
+                    need(GROUP_WRITE)
+                    return 200, self._group_view(self._patch_group(group, body))
+                case ("DELETE", ["groups", group]):
+                    need(GROUP_WRITE)
+                    self._delete_group(group)
+                    return 204, None
                 case ("GET", ["groups", group, "members"]):
                     need(MEMBER_SCOPES)
                     return 200, self._list_members(group, params)
@@ -708,6 +722,60 @@ class GoogleStandIn:
             if key in (gid, group["email"], *group.get("aliases", [])):
                 return group
         raise not_found("groupKey")
+
+    def _group_view(self, group: dict[str, Any]) -> dict[str, Any]:
+        """A Group resource as the API returns it (``directMembersCount`` is an int64,
+        which JSON carries as a string)."""
+        count = len(self.state.members[group["id"]])
+        return {
+            **json.loads(json.dumps(group)),
+            "etag": _etag((group["id"], group["name"], group["description"], count)),
+            "directMembersCount": str(count),
+        }
+
+    def _insert_group(self, body: Any) -> dict[str, Any]:
+        """groups.insert: ``email`` is required; ``name`` and ``description`` optional
+        (the stand-in names a group without a name by its email's local part)."""
+        if not isinstance(body, dict) or not body.get("email"):
+            raise ApiError(400, "required", "Missing required field: email")
+        email = str(body["email"]).lower()
+        if self._address_taken(email):
+            raise ApiError(409, "duplicate", "Entity already exists.")
+        self._check_group_text(body)
+        gid = self.add_group(email, body.get("name"))
+        self.state.groups[gid]["description"] = str(body.get("description") or "")
+        return self.state.groups[gid]
+
+    def _patch_group(self, key: str, body: Any) -> dict[str, Any]:
+        """groups.patch: the fields given replace the group's; read-only ones (``id``,
+        ``kind``, ``directMembersCount``...) are ignored. A new email keeps the old one
+        as an alias, as Google does."""
+        group = self._find_group(key)
+        if not isinstance(body, dict):
+            raise invalid("Invalid Input")
+        self._check_group_text(body)
+        if body.get("email") and str(body["email"]).lower() != group["email"]:
+            email = str(body["email"]).lower()
+            if self._address_taken(email):
+                raise ApiError(409, "duplicate", "Entity already exists.")
+            group.setdefault("aliases", []).append(group["email"])
+            group["email"] = email
+        for name in ("name", "description"):
+            if name in body:
+                group[name] = str(body[name] or "")
+        return group
+
+    def _check_group_text(self, body: dict[str, Any]) -> None:
+        """Google's limits: a name of at most 75 characters, a description of 4,096."""
+        if len(str(body.get("name") or "")) > 75:
+            raise invalid("Invalid Input: name")
+        if len(str(body.get("description") or "")) > 4096:
+            raise invalid("Invalid Input: description")
+
+    def _delete_group(self, key: str) -> None:
+        group = self._find_group(key)
+        del self.state.groups[group["id"]]
+        del self.state.members[group["id"]]
 
     def _list_groups(self, params: dict[str, str]) -> dict[str, Any]:
         size = _max_results(params, default=200, limit=200)

@@ -34,6 +34,9 @@ def simulate(plan: Plan, snapshot: Snapshot, today: dt.date) -> Snapshot:
             )
             src["credentials"] = creds
             continue
+        if c.action in ("create_group", "update_group", "delete_group"):
+            _group(src.setdefault("groups", []), c.action, c)
+            continue
         if c.action == "create_account":
             accounts.append(
                 {
@@ -62,7 +65,38 @@ def simulate(plan: Plan, snapshot: Snapshot, today: dt.date) -> Snapshot:
             account["grants"] = [g for g in account["grants"] if g != c.entitlement]
         elif c.action == "delete_account":
             accounts.remove(account)
+    for src in sources.values():  # a managed group's members: the accounts that hold it
+        for group in src.get("groups", []):
+            held = sum(1 for a in src["accounts"] if group["entitlement"] in a["grants"])
+            group["members"] = held
     return Snapshot.model_validate(data)
+
+
+def _group(groups: list[dict[str, Any]], action: str, c: Any) -> None:
+    """A managed group's order, as a connector does it: created carrying its key,
+    renamed and adopted (key written) by an update, gone after a delete."""
+    if action == "create_group":
+        attributes = {k: v for k, v in c.attributes.items() if k != "name"}
+        groups.append(
+            {
+                "external_id": f"{c.source}:group:{c.entitlement}",
+                "name": c.attributes["name"],
+                "entitlement": c.entitlement,
+                "attributes": attributes,
+                "members": 0,
+            }
+        )
+        return
+    group = next(g for g in groups if g["external_id"] == c.account)
+    if action == "delete_group":
+        groups.remove(group)
+        return
+    group["entitlement"] = c.entitlement
+    for attr, change in c.attributes.items():
+        if attr == "name":
+            group["name"] = change["to"]
+        else:
+            group["attributes"][attr] = change["to"]
 
 
 def _find(

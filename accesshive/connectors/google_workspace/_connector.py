@@ -9,20 +9,21 @@ Each layer builds on the one below and uses nothing above it::
         └ _Reading      _reading.py      check, read, get_account, user/licence lookups
           ├ _UserOrders   _users.py      create, update, suspend, delete
           └ _GrantOrders  _grants.py     groups, licences, super admin
+            └ _ManagedGroups _groups.py  managed groups: create, rename, delete
 
 Pure helpers (field paths, ``fields=``) are in ``_values.py``.
 """
 
 from __future__ import annotations
 
-from accesshive.connectors.base import Capabilities
-from accesshive.connectors.google_workspace._grants import _GrantOrders
+from accesshive.connectors.base import WITH_GROUPS, Capabilities
+from accesshive.connectors.google_workspace._groups import _ManagedGroups
 from accesshive.connectors.google_workspace._users import _UserOrders
 
 
-class GoogleWorkspaceConnector(_UserOrders, _GrantOrders):
+class GoogleWorkspaceConnector(_UserOrders, _ManagedGroups):
     """Users, groups, licences and super admins in Google Workspace (see the package
     docstring)."""
 
     kind = "google_workspace"
-    capabilities = Capabilities(page_size=500)
+    capabilities = Capabilities(order_kinds=WITH_GROUPS, page_size=500)

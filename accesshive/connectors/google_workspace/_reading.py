@@ -81,9 +81,15 @@ class _Reading(_Consistency):
         """Grants first (each declared group's members, each declared licence's users),
         then the users page by page. Any failed page raises: never a partial view."""
         by_id: dict[str, set[str]] = {}
+        managed = self.managed_groups()
         for group in self._group_entitlements():
-            for member_id in self._members(group):
-                by_id.setdefault(member_id, set()).add(group)
+            try:
+                for member_id in self._members(group):
+                    by_id.setdefault(member_id, set()).add(group)
+            except GoogleApiError as exc:
+                if exc.status != 404 or group not in managed:
+                    raise
+                # a managed group not created yet: nobody holds it (read_groups says so)
         by_email: dict[str, set[str]] = {}
         for name, (product, sku) in sorted(self.licenses.items()):
             for email in self._licensed(product, sku):

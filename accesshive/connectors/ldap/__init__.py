@@ -16,6 +16,10 @@ Grants are group memberships: the groups under ``groups_dn`` are read once per r
 and their member DNs (normalised: case and spacing do not matter) or ``memberUid``
 values are mapped to accounts. The entitlement name is the group's ``cn``.
 
+Managed groups (entitlements declared ``managed: true``) are created under ``groups_dn``
+holding ``empty_group_member``, carry their entitlement id in ``group_key_attribute``,
+are renamed by a modrdn and deleted only when no member is left (``_managed.py``).
+
 Renaming (a new value of ``rdn_attribute``) is a modrdn, so the entry keeps its
 entryUUID; group memberships that still point at the old DN or uid are repointed,
 whether or not the server runs the refint overlay. Deleting an account first takes it out
@@ -35,6 +39,7 @@ The connector is split into small private modules, composed in ``_connector.py``
 - ``_search``: searches and the entries they return
 - ``_account_entries``: which entries are accounts, their ids and snapshots
 - ``_grants``: group lookups, grant and revoke
+- ``_managed``: managed groups: create, rename, delete
 - ``_reading``: check, read, get_account, get_accounts
 - ``_accounts``: create, update, enable/disable and delete orders
 - ``_values``: value conversions; ``_ldap3``: the quiet ldap3 import

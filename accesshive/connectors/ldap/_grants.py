@@ -34,17 +34,41 @@ class _Grants(_AccountEntries):
         self._groups: dict[str, str] = {}
         """Group name → DN, filled as groups are looked up."""
 
+    def _group_attributes(self) -> list[str]:
+        """What a group search reads to tell its entitlement: its name, and the key a
+        managed group carries (only when the source has managed groups)."""
+        return [self.group_name, self.group_key] if self._managed else [self.group_name]
+
+    def _entitlement_of(self, group: _Entry) -> str | None:
+        """The entitlement a group is: the managed entitlement whose key it carries (whatever
+        its name now), or whose name it has; else its name."""
+        if self._managed:
+            for key in group.strings(self.group_key):
+                if key in self._managed:
+                    return key
+            name = group.first(self.group_name)
+            for eid, managed_name in self._managed.items():
+                if name is not None and name.casefold() == managed_name.casefold():
+                    return eid
+        return group.first(self.group_name)
+
+    def _group_filter(self, name: str) -> str:
+        """The group of an entitlement: by name, or a managed one by its key or name."""
+        by_name = f"({self.group_name}={escape_filter_chars(self._managed.get(name, name))})"
+        if name in self._managed:
+            by_name = f"(|({self.group_key}={escape_filter_chars(name)}){by_name})"
+        return f"(&(objectClass={self.group_class}){by_name})"
+
     def _group_dn(self, name: str) -> str | None:
         if name in self._groups:
             return self._groups[name]
         if not self.groups_dn:
             raise self.error("connection.groups_dn is missing; this source has no groups")
         found = self._search(
-            self.groups_dn,
-            ldap3.SUBTREE,
-            f"(&(objectClass={self.group_class})({self.group_name}={escape_filter_chars(name)}))",
-            [self.group_name],
+            self.groups_dn, ldap3.SUBTREE, self._group_filter(name), self._group_attributes()
         )
+        if len(found) > 1 and name in self._managed:  # the keyed one is it; others wait
+            found = [g for g in found if name in g.strings(self.group_key)] or found
         if len(found) > 1:
             raise self.error(
                 f"{len(found)} groups under {self.groups_dn} are called {name}: "
@@ -75,7 +99,7 @@ class _Grants(_AccountEntries):
         return False  # pragma: no cover - the loop returns or raises
 
     def _groups_of(self, entry: _Entry) -> dict[str, str]:
-        """The groups that hold the account: name → DN."""
+        """The groups that hold the account: entitlement → DN."""
         member = self._member_value(entry)
         if not self.groups_dn or not member:
             return {}
@@ -84,9 +108,9 @@ class _Grants(_AccountEntries):
             ldap3.SUBTREE,
             f"(&(objectClass={self.group_class})"
             f"({self.member_attribute}={escape_filter_chars(member)}))",
-            [self.group_name],
+            self._group_attributes(),
         )
-        return {name: g.dn for g in found if (name := g.first(self.group_name))}
+        return {name: g.dn for g in found if (name := self._entitlement_of(g))}
 
     def grant(self, external_id: str, entitlement: str) -> None:
         member = self._member_of_account(external_id)

@@ -40,10 +40,10 @@ class _Reading(_Grants):
             self.groups_dn,
             ldap3.SUBTREE,
             f"(objectClass={self.group_class})",
-            [self.group_name, self.member_attribute],
+            [*self._group_attributes(), self.member_attribute],
         ):
             for group in page:
-                name = group.first(self.group_name)
+                name = self._entitlement_of(group)
                 if not name:
                     continue
                 self._groups[name] = group.dn

@@ -34,7 +34,12 @@ key has a default, the comment says so, otherwise the value is an example::
                                           #   (memberof overlay, Active Directory); verify
                                           #   then reads grants with the account
       empty_group_member: cn=nobody,dc=acme,dc=example   # optional: put into a groupOfNames
-                                          #   whose last member goes (it needs one member)
+                                          #   whose last member goes (it needs one member);
+                                          #   needed to create managed groupOfNames groups
+      group_key_attribute: businessCategory   # managed groups (entitlements with
+                                          #   managed: true) carry their entitlement id in it,
+                                          #   which finds them after a rename (default
+                                          #   businessCategory: groupOfNames allows it)
       disable:                            # how accounts are disabled (absent: they cannot be)
         method: ou                        # disabled accounts live in another OU ...
         ou: ou=disabled,dc=acme,dc=example
@@ -89,6 +94,7 @@ KNOWN_KEYS = frozenset(
         "member_uid_attribute",
         "member_of_attribute",
         "empty_group_member",
+        "group_key_attribute",
         "disable",
         "page_size",
         "connect_timeout",
@@ -225,6 +231,11 @@ class _LdapSettings(Connector):
         member_of = conn.get("member_of_attribute")
         self.member_of = self._attr(member_of, "member_of_attribute") if member_of else None
         self.empty_member = self._dn("empty_group_member", required=False)
+        self.group_key = self._attr(
+            conn.get("group_key_attribute", "businessCategory"), "group_key_attribute"
+        )
+        self._managed = self.managed_groups()
+        """Managed entitlement → its group's name (``_managed.py``)."""
 
     def _read_attributes(self, source: Source) -> None:
         """The declared account attributes, and everything an account search reads."""

@@ -37,6 +37,7 @@ The connector is split into small private modules, composed in ``_connector.py``
 - ``_reading``: check, read, get_account, get_accounts
 - ``_accounts``: create, update, enable/disable and delete orders
 - ``_grants``: grant and revoke orders
+- ``_groups``: managed groups (``managed: true``): create, rename, delete, by externalId
 - ``_values``: schemas, attribute paths and values (pure)
 
 The wire details: ``_transport`` (the httpx engine, auth,

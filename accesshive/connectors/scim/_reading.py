@@ -48,11 +48,13 @@ class _Reading(_Resources):
                     "attributes elsewhere with connection.attributes"
                 )
         self._list(svc.users, 1, 1, ["userName"])
-        wanted = {self.group_names.get(e, e): e for e in self.source.entitlements}
+        # a managed group may not exist yet: accesshive creates it
+        unmanaged = [e for e in self.source.entitlements if e not in self._managed]
+        wanted = {self.group_names.get(e, e): e for e in unmanaged}
         if wanted and svc.groups is None:
             raise self.error("the target publishes no Group resource type to grant entitlements")
         if wanted:
-            found = {name for name, _ in self._groups(["displayName"])}
+            found = {str(g.display_name) for _, g in self._groups(["displayName"])}
             absent = sorted(e for name, e in wanted.items() if name not in found)
             if absent:
                 raise self.error(
@@ -70,8 +72,8 @@ class _Reading(_Resources):
     def _memberships(self) -> dict[str, set[str]]:
         """User id -> entitlements, from every Group's members."""
         held: dict[str, set[str]] = {}
-        for name, group in self._groups(["displayName", "members"]):
-            _add_users(held, group, self._entitlement(name))
+        for entitlement, group in self._groups(["displayName", "members"]):
+            _add_users(held, group, entitlement)
         return held
 
     def _entitlement(self, display_name: str) -> str:

@@ -209,14 +209,22 @@ class _Resources(_ScimProbe):
         return found
 
     def _groups(self, attributes: list[str]) -> Iterator[tuple[str, Group]]:
+        """Every Group with its entitlement (its displayName, mapped back through
+        ``group_names``; a managed Group's by the externalId it carries)."""
         rt = self._svc().groups
         if rt is None:
             return
+        if self._managed:
+            attributes = [*attributes, "externalId"]
         for groups, _ in self._pages(rt, attributes):
             for group in groups:
                 if isinstance(group, Group) and group.display_name and group.id:
                     self._group_ids[group.display_name] = group.id
-                    yield group.display_name, group
+                    name = group.display_name
+                    if group.external_id in self._managed:
+                        yield group.external_id, group
+                    else:
+                        yield self._entitlement_of.get(name, name), group
 
     def _one(self, ids: list[str], what: str) -> str | None:
         if len(ids) > 1:
@@ -282,6 +290,8 @@ class _Resources(_ScimProbe):
         return {"If-Match": version} if version and self._svc().etag else {}
 
     def _group_id(self, entitlement: str, *, refresh: bool = False) -> str | None:
+        if entitlement in self._managed:
+            return self._managed_id(entitlement, refresh)
         name = self.group_names.get(entitlement, entitlement)
         if name in self._group_ids and not refresh:
             return self._group_ids[name]
@@ -306,8 +316,58 @@ class _Resources(_ScimProbe):
             except ScimError as exc:
                 if not _filter_refused(exc):
                     raise
-        ids = [str(g.id) for n, g in self._groups(["displayName"]) if n == name]
+        ids = [str(g.id) for _, g in self._groups(["displayName"]) if g.display_name == name]
         return self._one(ids, f"the group '{name}'")
+
+    def _managed_id(self, entitlement: str, refresh: bool) -> str | None:
+        """A managed entitlement's Group: the one carrying it as externalId (whatever its
+        name is now), else the one of its name (not adopted yet)."""
+        key = f"\0{entitlement}"  # never a displayName
+        if key in self._group_ids and not refresh:
+            return self._group_ids[key]
+        group = self._keyed(entitlement, ["displayName", "externalId"])
+        if group is None:
+            named = self._named(self._managed[entitlement])
+            group = named[0] if len(named) == 1 else None
+        if group is None:
+            return None
+        self._group_ids[key] = str(group.id)
+        return str(group.id)
+
+    def _keyed(self, entitlement: str, attributes: list[str]) -> Group | None:
+        """The Group carrying ``entitlement`` as its externalId."""
+        attributes = list(dict.fromkeys([*attributes, "externalId"]))
+        found = self._matching(f"externalId eq {_quote(entitlement)}", attributes)
+        mine = [g for g in found if g.external_id == entitlement]
+        if len(mine) > 1:
+            ids = ", ".join(str(g.id) for g in mine)
+            raise self.error(f"Groups {ids} all carry externalId {entitlement}; remove the extra")
+        return mine[0] if mine else None
+
+    def _named(self, name: str) -> list[Group]:
+        found = self._matching(f"displayName eq {_quote(name)}", ["displayName", "externalId"])
+        return [g for g in found if (g.display_name or "").casefold() == name.casefold()]
+
+    def _matching(self, filter_: str, attributes: list[str]) -> list[Group]:
+        """Groups by a filter, or by reading them all when the target refuses filters."""
+        rt = self._groups_type()
+        if self._svc().filter:
+            try:
+                return [
+                    g
+                    for page, _ in self._pages(rt, attributes, filter_)
+                    for g in page
+                    if isinstance(g, Group)
+                ]
+            except ScimError as exc:
+                if not _filter_refused(exc):
+                    raise
+        return list(self._all_groups([*attributes, "displayName", "externalId"]))
+
+    def _all_groups(self, attributes: list[str]) -> Iterator[Group]:
+        rt = self._groups_type()
+        for page, _ in self._pages(rt, attributes):
+            yield from (g for g in page if isinstance(g, Group) and g.id)
 
     def _groups_type(self) -> ResourceType:
         rt = self._svc().groups

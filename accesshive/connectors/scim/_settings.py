@@ -101,6 +101,9 @@ class _ScimSettings(Connector):
         self.timeout = self._positive("timeout", 30)
         self.group_names = {str(k): str(v) for k, v in (conn.get("group_names") or {}).items()}
         self._entitlement_of = {v: k for k, v in self.group_names.items()}
+        self._managed = self.managed_groups()
+        """Managed entitlement → its Group's displayName (``_groups.py``)."""
+        self._entitlement_of.update({name: eid for eid, name in self._managed.items()})
         self.attrs = self._mapping()
         identity = conn.get("identity_attribute")
         self.identity_path = self._plain_path("identity_attribute", identity) if identity else None

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from accesshive.apply.steps import verify
+from accesshive.config.model import EntitlementSpec
 from accesshive.connectors.base import Connector
 from accesshive.errors import ConnectorError
+from accesshive.plan.kinds import GROUP_ACTIONS
 from accesshive.plan.orders import Change, Order
 from tests.support.targets import Target
 
@@ -231,3 +233,55 @@ def test_the_account_a_create_returns_is_the_account_on_the_target(target: Targe
                 got = created.account
                 assert (got.external_id, got.enabled) == (held.external_id, enabled)
                 assert got.attributes == held.attributes
+
+
+def _managing(conn: Connector, entitlement: str, name: str) -> Connector:
+    """The same target, with ``entitlement`` declared a managed group named ``name``."""
+    source = conn.source.model_copy(
+        update={
+            "entitlements": {
+                **conn.source.entitlements,
+                entitlement: EntitlementSpec(managed=True, name=name),
+            }
+        }
+    )
+    return type(conn)(conn.source_id, source, conn.context)
+
+
+def test_a_managed_group_is_created_renamed_and_deleted(target: Target) -> None:
+    """create_group (idempotent), a rename that keeps the group and its members, and a
+    delete that refuses a group someone is still in, then deletes the emptied one."""
+    with target.connector() as base:
+        if not base.capabilities.order_kinds >= GROUP_ACTIONS:
+            pytest.skip(f"{target.kind} does not manage groups")
+        email = base.kind == "google_workspace"
+        eid = "contract-oncall@example.com" if email else "contract-oncall"
+        with _managing(base, eid, "Contract On-call") as conn:
+            assert conn.read_groups() == []
+            created = conn.create_group(eid, {"name": "Contract On-call"})
+            again = conn.create_group(eid, {"name": "Contract On-call"})
+            assert again.external_id == created.external_id  # never a second group
+            group = conn.get_group(eid)
+            assert group is not None
+            assert (group.external_id, group.name, group.entitlement, group.members) == (
+                created.external_id,
+                "Contract On-call",
+                eid,
+                0,
+            )
+            ext = _create(conn, target, 7)
+            conn.grant(ext, eid)
+            assert eid in conn.get_accounts([ext], [eid])[ext].grants
+        with _managing(base, eid, "Contract rota") as conn:
+            conn.update_group(created.external_id, eid, {"name": "Contract rota"})
+            renamed = conn.get_group(eid)
+            assert renamed is not None
+            assert (renamed.external_id, renamed.name) == (created.external_id, "Contract rota")
+            assert [a.grants for a in _all(conn) if a.external_id == ext] == [[eid]]
+            with pytest.raises(ConnectorError, match="member"):
+                conn.delete_group(created.external_id, eid)  # someone is still in it
+            assert conn.get_group(eid) is not None
+            conn.revoke(ext, eid)
+            conn.delete_group(created.external_id, eid)
+            assert conn.get_group(eid) is None
+            conn.delete_group(created.external_id, eid)  # a missing group: done

@@ -14,6 +14,7 @@ from accesshive.plan.kinds import (
     ADDING,
     CHANGING,
     CREDENTIAL_ACTIONS,
+    GROUP_ACTIONS,
     KIND_RANK,
     ORDER_KINDS,
     REMOVING,
@@ -277,18 +278,24 @@ def test_order_kinds_are_defined_once() -> None:
         "revoke",
         "store_credential",
         "rotate_credential",
+        "create_group",
+        "update_group",
+        "delete_group",
         "manual_task",
     }
     # the review policy's order_kinds validate against the same list
     assert set(CONFIG_KINDS) == set(OrderKind)
     assert ALL_ORDER_KINDS == ACCOUNT_ACTIONS
     assert (
-        ACTIONS == ACCOUNT_ACTIONS | CREDENTIAL_ACTIONS == set(OrderKind) - {OrderKind.MANUAL_TASK}
+        ACTIONS
+        == ACCOUNT_ACTIONS | CREDENTIAL_ACTIONS | GROUP_ACTIONS
+        == set(OrderKind) - {OrderKind.MANUAL_TASK}
     )
     assert ADDING | CHANGING | REMOVING == ACTIONS
     assert not (ADDING & CHANGING or ADDING & REMOVING or CHANGING & REMOVING)
     assert list(KIND_RANK) == list(ORDER_KINDS)
     assert KIND_RANK["create_account"] < KIND_RANK["grant"] < KIND_RANK["delete_account"]
+    assert KIND_RANK["create_group"] < KIND_RANK["grant"] < KIND_RANK["delete_group"]
 
 
 def test_unknown_kinds_are_refused() -> None:
