@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from accesshive.config import Config
+from accesshive.config.account_kinds import DEFAULT_KIND, link_identity, split_link
 from accesshive.config.model import AttributeSpec, Source
 from accesshive.expand.desired import DesiredAccount, DesiredCredential, DesiredState
 from accesshive.expand.values import TEXT_TYPES, is_empty, normalize
@@ -74,7 +75,9 @@ class SourceDiff:
     """What diff found on one source: per identity, then for the accounts nobody claimed."""
 
     found: Mapping[str, Found | str]
-    """identity → what was found for its account, for every account wanted there; just
+    """link (the identity id for its default account, ``<identity>#<kind>`` for another
+    kind: ``config/account_kinds.py``) → what was found for that account, for every
+    account wanted there; just
     the external id for the most common case, an account found by its link with nothing
     to do (a large org has hundreds of thousands: they must cost no object each)."""
     unclaimed: tuple[Change, ...]
@@ -102,7 +105,8 @@ def diffed_sources(config: Config) -> list[str]:
 
 
 def wanted_by_source(desired: DesiredState) -> dict[str, list[DesiredAccount]]:
-    """source → the accounts wanted there, in identity order."""
+    """source → the accounts wanted there, in link order (identity, then its default
+    account first)."""
     by_source: dict[str, list[DesiredAccount]] = {}
     for (sid, _), account in desired.accounts.items():
         by_source.setdefault(sid, []).append(account)
@@ -128,15 +132,13 @@ def diff_source(
         if have is not None and matched_on == "link" and not duplicates:
             # the common case, found_for's answer without its general bookkeeping
             converge = _converge(desired, source, want, have)
-            found[want.identity] = (
+            found[want.link] = (
                 Found(tuple(converge), None, None, (have.external_id, "link", ()))
                 if converge
                 else have.external_id
             )
             continue
-        found[want.identity] = settled(
-            found_for(desired, source, want, have, matched_on, duplicates)
-        )
+        found[want.link] = settled(found_for(desired, source, want, have, matched_on, duplicates))
     unclaimed: list[Change] = []
     orphans: list[Orphan] = []
     for have in matcher.unclaimed():
@@ -153,7 +155,7 @@ def unclaimed_outcome(
     """What becomes of an account no wanted account claimed: an identity's account on a
     source it is no longer assigned loses its managed access; anyone else's is an orphan."""
     source = config.sources[sid]
-    if have.identity and have.identity in desired.identities:
+    if have.identity and link_identity(have.identity) in desired.identities:
         return list(_unassigned(desired, source, sid, have)), None
     orphan = _orphan(source, sid, have)
     return list(_orphan_changes(config, orphan)), orphan
@@ -292,7 +294,7 @@ class Matcher:
         With several equally good matches and no link, there is no account, only
         duplicates: accesshive never guesses which one is the person's.
         """
-        iid = want.identity
+        iid = want.link
         linked = self.by_link.get(iid)
         if linked is not None:
             if linked.external_id in self.claimed:
@@ -332,7 +334,7 @@ class Matcher:
         """Every account ``match`` could ever take or name as a duplicate for ``want``,
         whatever was claimed before it: the accounts identities can contend for. Two
         groups of identities whose reaches do not meet match independently."""
-        iid = want.identity
+        iid = want.link
         out: list[str] = []
         for attr, spec, index, fold in self.correlation:
             value = want.attributes.get(attr)
@@ -345,7 +347,8 @@ class Matcher:
 
 
 _BY_EXTERNAL_ID = operator.attrgetter("external_id")
-_BY_IDENTITY = operator.attrgetter("identity")
+_BY_IDENTITY = operator.attrgetter("link")
+"""An account's place among the wanted ones: by link, i.e. by identity, then kind."""
 
 
 def _lookup(
@@ -394,6 +397,7 @@ def _create(source: Source, want: DesiredAccount) -> Iterator[Change]:
             "enabled": want.state == "enabled",
             "generate_password": want.generate_password,
             "reason": want.reason,
+            **_kind_of(want),
         },
     )
     if want.access == "granted":
@@ -412,8 +416,13 @@ def _grant_change(
         account=account,
         name=name,
         entitlement=ent,
-        details={"access_profile": via} if via else {},
+        details=({"access_profile": via} if via else {}) | _kind_of(want),
     )
+
+
+def _kind_of(want: DesiredAccount) -> dict[str, str]:
+    """The details that name a wanted account's kind: none for the default account."""
+    return {} if want.kind == DEFAULT_KIND else {"account_kind": want.kind}
 
 
 def _deciding_attribute(source: Source, want: DesiredAccount) -> str:
@@ -443,7 +452,10 @@ def _duplicates_message(
         if want.state != "enabled"
         else "they are left alone: link one, remove the others on the target"
     )
-    return f"source '{sid}': identity '{want.identity}': {what} on {attr}; {action}"
+    who = f"identity '{want.identity}'" + (
+        f" ({want.kind} account)" if want.kind != DEFAULT_KIND else ""
+    )
+    return f"source '{sid}': {who}: {what} on {attr}; {action}"
 
 
 def _converge(
@@ -482,17 +494,19 @@ def _converge(
     if not (updates or enable or to_grant or to_revoke or disable or state == "absent"):
         return []
     name = _name(source, have.attributes) or _name(source, want.attributes)
+    kind = _kind_of(want)
+    iid = want.identity
     out = []
     if updates:
-        out.append(Change("update_account", sid, want.identity, ext, name, attributes=updates))
+        out.append(Change("update_account", sid, iid, ext, name, attributes=updates, details=kind))
     if enable:
-        out.append(Change("enable_account", sid, want.identity, ext, name))
+        out.append(Change("enable_account", sid, iid, ext, name, details=kind))
     out += [_grant_change("grant", want, ext, name, ent) for ent in to_grant]
     out += [_grant_change("revoke", want, ext, name, ent) for ent in to_revoke]
     if disable:
-        out.append(Change("disable_account", sid, want.identity, ext, name))
+        out.append(Change("disable_account", sid, iid, ext, name, details=kind))
     if state == "absent":
-        out.append(Change("delete_account", sid, want.identity, ext, name))
+        out.append(Change("delete_account", sid, iid, ext, name, details=kind))
     return out
 
 
@@ -575,15 +589,19 @@ def _unassigned(
     an identity may hold several such accounts."""
     managed = desired.managed_entitlements.get(sid, frozenset())
     name = _name(source, have.attributes)
+    iid, kind = split_link(have.identity or "")
+    details: dict[str, Any] = {"unassigned": True}
+    if kind != DEFAULT_KIND:
+        details["account_kind"] = kind
     for ent in sorted(set(have.grants) & managed):
         yield Change(
             "revoke",
             sid,
-            have.identity,
+            iid,
             have.external_id,
             name,
             entitlement=ent,
-            details={"unassigned": True},
+            details=details,
         )
 
 
