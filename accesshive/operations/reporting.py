@@ -44,6 +44,7 @@ def report_repository(
             today=today,
             stale_days=stale_days,
             previous=opened.previous_report_totals(),
+            name_attributes={sid: s.account.name_attribute for sid, s in config.sources.items()},
         )
         opened.save_report_totals(report.totals)
         opened.audit(actor, "report", None, {"totals": report.totals})
