@@ -282,6 +282,13 @@ class Matcher:
         self.correlation = [
             (attr, spec, self.by_attr[attr], _text_fold(spec)) for attr, spec in correlation
         ]
+        self.by_kind = {
+            kind: [c for c in self.correlation if c[0] in telling]
+            for kind, telling in _telling_apart(source).items()
+        }
+        """Per account kind, when the source declares kinds: only the correlation
+        attributes whose template differs from every other kind's (an identity's admin
+        account shares its email with the everyday one; only its uid tells them apart)."""
         self.indexed = any(self.by_attr.values())
         """Whether any account could be found by correlation at all."""
 
@@ -301,7 +308,7 @@ class Matcher:
                 linked = None
             else:
                 self.claimed.add(linked.external_id)
-        for attr, spec, index, fold in self.correlation:
+        for attr, spec, index, fold in self.by_kind.get(want.kind, self.correlation):
             value = want.attributes.get(attr)
             if value is None or value == "":
                 continue
@@ -336,7 +343,7 @@ class Matcher:
         groups of identities whose reaches do not meet match independently."""
         iid = want.link
         out: list[str] = []
-        for attr, spec, index, fold in self.correlation:
+        for attr, spec, index, fold in self.by_kind.get(want.kind, self.correlation):
             value = want.attributes.get(attr)
             if not index or value is None or value == "":
                 continue
@@ -349,6 +356,31 @@ class Matcher:
 _BY_EXTERNAL_ID = operator.attrgetter("external_id")
 _BY_IDENTITY = operator.attrgetter("link")
 """An account's place among the wanted ones: by link, i.e. by identity, then kind."""
+
+
+def _telling_apart(source: Source) -> dict[str, frozenset[str]]:
+    """kind → the correlation attributes whose template for that kind is no other kind's
+    (spacing aside); empty when the source declares no kinds."""
+    kinds = source.account_kinds
+    if len(kinds) == 1:
+        return {}
+    templates = {k: source.kind_attributes(k) for k in kinds}
+    out: dict[str, frozenset[str]] = {}
+    for kind in kinds:
+        out[kind] = frozenset(
+            attr
+            for attr in source.account.correlation
+            if all(
+                _spaceless(templates[kind].get(attr)) != _spaceless(templates[other].get(attr))
+                for other in kinds
+                if other != kind
+            )
+        )
+    return out
+
+
+def _spaceless(template: Any) -> str:
+    return "".join(str(template).split())
 
 
 def _lookup(
@@ -450,7 +482,8 @@ def _duplicates_message(
     action = (
         "they are disabled or deleted with it"
         if want.state != "enabled"
-        else "they are left alone: link one, remove the others on the target"
+        else "they are left alone: link one, remove the others on the target, or declare "
+        "the second one as an account kind (account.kinds) that an access profile grants to"
     )
     who = f"identity '{want.identity}'" + (
         f" ({want.kind} account)" if want.kind != DEFAULT_KIND else ""

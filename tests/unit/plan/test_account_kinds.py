@@ -217,3 +217,41 @@ def test_the_diff_cache_gives_the_same_plan_with_kinds(
     fresh = _plan(root, accounts)
     assert first.canonical() == uncached.canonical()
     assert second.canonical() == fresh.canonical()
+
+
+def test_a_second_account_sharing_the_email_is_no_longer_a_duplicate_warning(
+    tmp_path: Path,
+) -> None:
+    """Correlating on email too: without kinds, jdoe-admin (same email) is a duplicate of
+    jdoe, a plan warning and nothing else. Declared as the admin kind, it is adopted as
+    jdoe's admin account (only its login tells the kinds apart) and its sensitive grant
+    is a gated order."""
+    accounts = [
+        _account("a-1", None, "jdoe", ["staff"]),
+        _account("a-2", None, "jdoe-admin", []),
+        _account("a-3", "ann", "ann", ["staff"]),
+    ]
+
+    def repo(where: Path, kinds: bool) -> Path:
+        root = _repo(where, kinds=kinds, admin=kinds)
+        text = (root / "accesshive.yaml").read_text()
+        (root / "accesshive.yaml").write_text(
+            text.replace("correlation: [login]", "correlation: [email, login]")
+        )
+        return root
+
+    before = _plan(repo(tmp_path / "before", kinds=False), accounts)
+    assert [w.split(":")[0:2] for w in before.warnings] == [["source 'app'", " identity 'jdoe'"]]
+    after = _plan(repo(tmp_path / "after", kinds=True), accounts)
+    assert not after.warnings
+    assert sorted((a.identity, a.account) for a in after.adoptions) == [
+        ("jdoe", "a-1"),
+        ("jdoe", "a-2"),
+    ]
+    (grant,) = after.orders
+    assert (grant.change.account, grant.change.entitlement, grant.change.account_kind) == (
+        "a-2",
+        "root",
+        "admin",
+    )
+    assert grant.gate is not None
