@@ -66,4 +66,8 @@ def connector_for(config: Config, source_id: str) -> Connector:
             f"no connector for kind '{kind}' is installed; install a package that provides "
             f"one (entry point group '{ENTRY_POINT_GROUP}')",
         )
-    return cls(source_id, source, ConnectorContext(root=config.root, environ=dict(os.environ)))
+    return cls(
+        source_id,
+        source.for_connector(),
+        ConnectorContext(root=config.root, environ=dict(os.environ)),
+    )

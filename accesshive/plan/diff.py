@@ -284,7 +284,7 @@ class Matcher:
         ]
         self.by_kind = {
             kind: [c for c in self.correlation if c[0] in telling]
-            for kind, telling in _telling_apart(source).items()
+            for kind, telling in source.telling_kinds_apart().items()
         }
         """Per account kind, when the source declares kinds: only the correlation
         attributes whose template differs from every other kind's (an identity's admin
@@ -356,31 +356,6 @@ class Matcher:
 _BY_EXTERNAL_ID = operator.attrgetter("external_id")
 _BY_IDENTITY = operator.attrgetter("link")
 """An account's place among the wanted ones: by link, i.e. by identity, then kind."""
-
-
-def _telling_apart(source: Source) -> dict[str, frozenset[str]]:
-    """kind → the correlation attributes whose template for that kind is no other kind's
-    (spacing aside); empty when the source declares no kinds."""
-    kinds = source.account_kinds
-    if len(kinds) == 1:
-        return {}
-    templates = {k: source.kind_attributes(k) for k in kinds}
-    out: dict[str, frozenset[str]] = {}
-    for kind in kinds:
-        out[kind] = frozenset(
-            attr
-            for attr in source.account.correlation
-            if all(
-                _spaceless(templates[kind].get(attr)) != _spaceless(templates[other].get(attr))
-                for other in kinds
-                if other != kind
-            )
-        )
-    return out
-
-
-def _spaceless(template: Any) -> str:
-    return "".join(str(template).split())
 
 
 def _lookup(

@@ -255,3 +255,21 @@ def test_a_second_account_sharing_the_email_is_no_longer_a_duplicate_warning(
         "admin",
     )
     assert grant.gate is not None
+
+
+def test_a_connector_adopts_on_create_only_by_what_tells_the_kinds_apart(tmp_path: Path) -> None:
+    """A create that meets an existing account adopts it by the correlation attributes
+    the connector is given: never the email jdoe and jdoe-admin share."""
+    root = _repo(tmp_path, kinds=True, admin=True)
+    text = (root / "accesshive.yaml").read_text()
+    (root / "accesshive.yaml").write_text(
+        text.replace("correlation: [login]", "correlation: [email, login]")
+    )
+    source = load_config(root).sources["app"]
+    assert source.telling_kinds_apart() == {
+        "default": frozenset({"login"}),
+        "admin": frozenset({"login"}),
+    }
+    assert source.for_connector().account.correlation == ["login"]
+    plain = load_config(_repo(tmp_path / "plain", kinds=False, admin=False)).sources["app"]
+    assert plain.for_connector() is plain
