@@ -44,6 +44,14 @@ class Adoption:
     identity: str
     account: str
     matched_on: str
+    account_kind: str = DEFAULT_KIND
+    """Which of the identity's accounts it became (in a plan file only when not default)."""
+
+    def to_json(self) -> dict[str, str]:
+        out = vars(self).copy()
+        if self.account_kind == DEFAULT_KIND:
+            del out["account_kind"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -203,7 +211,9 @@ def found_for(
             return _NOTHING
         return Found(tuple(changes), conflict, None, (None, matched_on, dup_ids))
     adoption = (
-        Adoption(sid, want.identity, have.external_id, matched_on) if matched_on != "link" else None
+        Adoption(sid, want.identity, have.external_id, matched_on, want.kind)
+        if matched_on != "link"
+        else None
     )
     changes.extend(_converge(desired, source, want, have))
     return Found(tuple(changes), conflict, adoption, (have.external_id, matched_on, dup_ids))

@@ -355,7 +355,13 @@ def _found_row(found: Found) -> tuple[Any, ...]:
     return (
         [_change_row(c) for c in found.changes],
         found.conflict,
-        (adoption.source, adoption.identity, adoption.account, adoption.matched_on)
+        (
+            adoption.source,
+            adoption.identity,
+            adoption.account,
+            adoption.matched_on,
+            adoption.account_kind,
+        )
         if adoption
         else None,
         found.match,

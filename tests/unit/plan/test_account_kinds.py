@@ -160,7 +160,10 @@ def test_an_unlinked_admin_account_is_adopted_by_its_name_not_taken_as_a_duplica
         _account("a-3", "ann", "ann", ["staff"]),
     ]
     plan = _plan(root, accounts)
-    assert [(a.identity, a.account) for a in plan.adoptions] == [("jdoe", "a-2")]
+    assert [(a.identity, a.account, a.account_kind) for a in plan.adoptions] == [
+        ("jdoe", "a-2", "admin")
+    ]
+    assert plan.body()["adoptions"][0]["account_kind"] == "admin"
     assert not plan.orders and not plan.warnings and not plan.orphans
 
 
