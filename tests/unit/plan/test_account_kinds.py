@@ -16,7 +16,7 @@ import pytest
 from accesshive.config import load_config
 from accesshive.config.account_kinds import account_link, split_link
 from accesshive.expand.desired import expand
-from accesshive.operations import plan_repository
+from accesshive.operations import plan_repository, validate_repository
 from accesshive.plan.model import Plan
 
 TODAY = dt.date(2026, 11, 29)
@@ -276,3 +276,28 @@ def test_a_connector_adopts_on_create_only_by_what_tells_the_kinds_apart(tmp_pat
     assert source.for_connector().account.correlation == ["login"]
     plain = load_config(_repo(tmp_path / "plain", kinds=False, admin=False)).sources["app"]
     assert plain.for_connector() is plain
+
+
+def test_an_identity_whose_values_name_two_kinds_alike_is_refused_at_the_identity(
+    tmp_path: Path,
+) -> None:
+    root = _repo(tmp_path, kinds=True, admin=True)
+    text = (root / "accesshive.yaml").read_text()
+    (root / "accesshive.yaml").write_text(
+        text.replace('create: {login: "{{ id }}-admin"}', 'create: {login: "{{ admin_login }}"}')
+    )
+    (root / "identities.yaml").write_text(
+        (root / "identities.yaml")
+        .read_text()
+        .replace("{email: jdoe@example.com}", "{email: jdoe@example.com, admin_login: JDoe}")
+    )
+    result = validate_repository(root, TODAY)
+    errors = [(d.code, str(d.location), d.message) for d in result.diagnostics if d.is_error]
+    assert errors == [
+        (
+            "ambiguous-account",
+            "identities.yaml:2:3",
+            "identity 'jdoe': its 'default' and 'admin' accounts on source 'app' would both "
+            "be named 'JDoe' (login)",
+        )
+    ]
