@@ -444,8 +444,11 @@ def _kind_of(want: DesiredAccount) -> dict[str, str]:
 
 def _deciding_attribute(source: Source, want: DesiredAccount) -> str:
     """The correlation attribute that found a linked identity's duplicates: the first one
-    it has a value for (``Matcher.match``)."""
+    it has a value for among those its kind correlates on (``Matcher.match``)."""
+    telling = source.telling_kinds_apart().get(want.kind)
     for attr in source.account.correlation:
+        if telling is not None and attr not in telling:
+            continue
         if want.attributes.get(attr) not in (None, ""):
             return attr
     return "link"

@@ -188,6 +188,10 @@ def test_an_admin_account_beside_the_everyday_one_gated_reported_and_removed_on_
     ]
     assert sensitive == [("jdoe-admin", "jdoe", "admin", ["domain-admins"])]
     assert [o["name"] for o in report["orphans"]] == ["ghost-admin"]
+    text = _run("report", "-C", str(repo), "--no-sync", "--format", "text").output
+    assert "sensitive access     corp: jdoe-admin (jdoe, admin): domain-admins\n" in text
+    markdown = _run("report", "-C", str(repo), "--no-sync").output
+    assert "| corp | jdoe-admin | jdoe | admin | enabled | domain-admins |" in markdown
 
     (repo / "identities.yaml").write_text(IDENTITIES.replace("STATE", "terminated"))
     leaving = _plan(repo)
