@@ -194,40 +194,6 @@ class Source(Model):
             return dict(self.account.create), dict(self.account.sync)
         return {**self.account.create, **spec.create}, {**self.account.sync, **spec.sync}
 
-    def telling_kinds_apart(self) -> dict[str, frozenset[str]]:
-        """account kind → the correlation attributes whose template for that kind is no
-        other kind's (spacing aside): the only ones that can find an account of that
-        kind. Empty when the source declares no kinds (every attribute correlates)."""
-        kinds = self.account_kinds
-        if len(kinds) == 1:
-            return {}
-        templates = {k: self.kind_attributes(k) for k in kinds}
-
-        def text(kind: str, attr: str) -> str:
-            return "".join(str(templates[kind].get(attr)).split())
-
-        return {
-            kind: frozenset(
-                attr
-                for attr in self.account.correlation
-                if all(text(kind, attr) != text(other, attr) for other in kinds if other != kind)
-            )
-            for kind in kinds
-        }
-
-    def for_connector(self) -> Source:
-        """The source as its connector sees it: with account kinds, a create adopts an
-        existing account only by a correlation attribute that tells every kind apart
-        (an admin account sharing the everyday one's mail must not be adopted as it)."""
-        telling = self.telling_kinds_apart()
-        if not telling:
-            return self
-        common = frozenset.intersection(*telling.values())
-        correlation = [a for a in self.account.correlation if a in common]
-        return self.model_copy(
-            update={"account": self.account.model_copy(update={"correlation": correlation})}
-        )
-
     def kind_attributes(self, kind: str) -> dict[str, Any]:
         """``managed_attributes`` of an account of ``kind``."""
         create, sync = self.kind_templates(kind)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from importlib.metadata import entry_points
 
+from accesshive.config.account_kinds import for_connector
 from accesshive.config.config import Config
 from accesshive.connectors.base import Connector, ConnectorContext
 from accesshive.errors import ConnectorError
@@ -68,6 +69,6 @@ def connector_for(config: Config, source_id: str) -> Connector:
         )
     return cls(
         source_id,
-        source.for_connector(),
+        for_connector(source),
         ConnectorContext(root=config.root, environ=dict(os.environ)),
     )

@@ -22,6 +22,7 @@ from accesshive.config import Config
 from accesshive.config.account_kinds import DEFAULT_KIND, account_link
 from accesshive.config.model import Identity, LifecycleState
 from accesshive.diagnostics import Diagnostic
+from accesshive.expand.account_names import one_name_each
 from accesshive.expand.accounts import (
     Program,
     Refusals,
@@ -155,7 +156,7 @@ def expand(
             # not be rendered (nor refused) again by the next plan.
             planned, attributes_of = (), []
         if len(planned) > 1 and shared.kinds:
-            planned, attributes_of = _one_name_each(config, iid, planned, attributes_of, problems)
+            planned, attributes_of = one_name_each(config, iid, planned, attributes_of, problems)
         for (sid, kind, why, plan, via, grants, generate), attributes in zip(
             planned, attributes_of, strict=True
         ):
@@ -330,43 +331,6 @@ def _render_identity(
         else render_account(config, plan, iid, sid, context, seen, problems, kind)
         for i, (sid, kind, _, plan, *_) in enumerate(planned)
     ]
-
-
-def _one_name_each(
-    config: Config,
-    iid: str,
-    planned: tuple[_AccountPlan, ...],
-    attributes_of: list[Mapping[str, Any]],
-    problems: list[Diagnostic],
-) -> tuple[tuple[_AccountPlan, ...], list[Mapping[str, Any]]]:
-    """An identity's accounts of two kinds on one source must have two names: one whose
-    name this identity's values render like an earlier kind's is refused (a diagnostic
-    at the identity) and left out, so the one account is never claimed twice."""
-    names: dict[tuple[str, str], str] = {}
-    kept: list[_AccountPlan] = []
-    kept_attributes: list[Mapping[str, Any]] = []
-    for plan, attributes in zip(planned, attributes_of, strict=True):
-        sid, kind = plan[0], plan[1]
-        attr = config.sources[sid].account.name_attribute
-        value = attributes.get(attr) if attr else None
-        if value is not None:
-            other = names.setdefault((sid, str(value).casefold()), kind)
-            if other != kind:
-                problems.append(
-                    Diagnostic(
-                        "ambiguous-account",
-                        f"identity '{iid}': its '{other}' and '{kind}' accounts on source "
-                        f"'{sid}' would both be named '{value}' ({attr})",
-                        config.origin("identities", iid),
-                        hint=f"change the {attr} template of account kind '{kind}' so that "
-                        "it renders a name of its own",
-                        related=(config.origin("sources", sid, "account", "kinds", kind),),
-                    )
-                )
-                continue
-        kept.append(plan)
-        kept_attributes.append(attributes)
-    return tuple(kept), kept_attributes
 
 
 def _credential(config: Config, iid: str, ident: Identity) -> DesiredCredential | None:

@@ -19,7 +19,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from accesshive.config import Config
-from accesshive.config.account_kinds import DEFAULT_KIND, link_identity, split_link
+from accesshive.config.account_kinds import (
+    DEFAULT_KIND,
+    link_identity,
+    split_link,
+    telling_apart,
+)
 from accesshive.config.model import AttributeSpec, Source
 from accesshive.expand.desired import DesiredAccount, DesiredCredential, DesiredState
 from accesshive.expand.values import TEXT_TYPES, is_empty, normalize
@@ -294,7 +299,7 @@ class Matcher:
         ]
         self.by_kind = {
             kind: [c for c in self.correlation if c[0] in telling]
-            for kind, telling in source.telling_kinds_apart().items()
+            for kind, telling in telling_apart(source).items()
         }
         """Per account kind, when the source declares kinds: only the correlation
         attributes whose template differs from every other kind's (an identity's admin
@@ -445,7 +450,7 @@ def _kind_of(want: DesiredAccount) -> dict[str, str]:
 def _deciding_attribute(source: Source, want: DesiredAccount) -> str:
     """The correlation attribute that found a linked identity's duplicates: the first one
     it has a value for among those its kind correlates on (``Matcher.match``)."""
-    telling = source.telling_kinds_apart().get(want.kind)
+    telling = telling_apart(source).get(want.kind)
     for attr in source.account.correlation:
         if telling is not None and attr not in telling:
             continue

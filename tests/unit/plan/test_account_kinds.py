@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from accesshive.config import load_config
-from accesshive.config.account_kinds import account_link, split_link
+from accesshive.config.account_kinds import account_link, for_connector, split_link, telling_apart
 from accesshive.expand.desired import expand
 from accesshive.operations import plan_repository, validate_repository
 from accesshive.plan.model import Plan
@@ -269,13 +269,13 @@ def test_a_connector_adopts_on_create_only_by_what_tells_the_kinds_apart(tmp_pat
         text.replace("correlation: [login]", "correlation: [email, login]")
     )
     source = load_config(root).sources["app"]
-    assert source.telling_kinds_apart() == {
+    assert telling_apart(source) == {
         "default": frozenset({"login"}),
         "admin": frozenset({"login"}),
     }
-    assert source.for_connector().account.correlation == ["login"]
+    assert for_connector(source).account.correlation == ["login"]
     plain = load_config(_repo(tmp_path / "plain", kinds=False, admin=False)).sources["app"]
-    assert plain.for_connector() is plain
+    assert for_connector(plain) is plain
 
 
 def test_an_identity_whose_values_name_two_kinds_alike_is_refused_at_the_identity(
