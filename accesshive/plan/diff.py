@@ -419,7 +419,13 @@ def _create(source: Source, want: DesiredAccount) -> Iterator[Change]:
             "enabled": want.state == "enabled",
             "generate_password": want.generate_password,
             "reason": want.reason,
-            **_kind_of(want),
+        }
+        if want.kind == DEFAULT_KIND
+        else {
+            "enabled": want.state == "enabled",
+            "generate_password": want.generate_password,
+            "reason": want.reason,
+            "account_kind": want.kind,
         },
     )
     if want.access == "granted":
@@ -438,8 +444,17 @@ def _grant_change(
         account=account,
         name=name,
         entitlement=ent,
-        details=({"access_profile": via} if via else {}) | _kind_of(want),
+        details=_grant_details(via, want.kind),
     )
+
+
+def _grant_details(via: str | None, kind: str) -> dict[str, str]:
+    """A grant's or revoke's details: the access profile behind it, and the account kind
+    when it is not the default (one dict, no merging: diff builds one per grant)."""
+    details = {"access_profile": via} if via else {}
+    if kind != DEFAULT_KIND:
+        details["account_kind"] = kind
+    return details
 
 
 def _kind_of(want: DesiredAccount) -> dict[str, str]:

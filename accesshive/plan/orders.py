@@ -80,8 +80,7 @@ class Change:
     def key(self) -> dict[str, Any]:
         """What identifies the step, whatever its attribute values; the account kind only
         when it is not the default (so a default account's order keeps its id)."""
-        kind = self.details.get("account_kind")
-        return ({"account_kind": kind} if kind else {}) | {
+        key = {
             "action": self.action,
             "source": self.source,
             "identity": self.identity,
@@ -94,6 +93,10 @@ class Change:
             else None,
             "entitlement": self.entitlement,
         }
+        kind = self.details.get("account_kind")
+        if kind:
+            key["account_kind"] = kind
+        return key
 
     def order_id(self) -> str:
         return digest(self.key())[:12]
