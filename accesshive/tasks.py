@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from accesshive.config.account_kinds import DEFAULT_KIND, account_link
 from accesshive.render.markdown import md
 from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
 from accesshive.store import Task
@@ -27,11 +28,13 @@ def task_id(plan_digest: str, order_id: str) -> str:
 
 def _account(order: Mapping[str, Any], snap: SourceSnapshot) -> SnapshotAccount | None:
     ext, identity, name = order.get("account"), order.get("identity"), order.get("name")
+    kind = (order.get("details") or {}).get("account_kind", DEFAULT_KIND)
+    link = account_link(identity, kind) if identity else None
     for acc in snap.accounts:
         if ext and acc.external_id == ext:
             return acc
     for acc in snap.accounts:
-        if identity and acc.identity == identity:
+        if link and acc.identity == link:
             return acc
     attrs = order.get("attributes") or {}
     for acc in snap.accounts:

@@ -273,7 +273,7 @@ class AccountBatches:
         if order.action == OrderKind.CREATE_ACCOUNT and sent.external_id:
             # one dict assignment, atomic under the GIL: no lock, so that a send never
             # waits behind another thread's commit
-            self._accounts[(order.change.source, order.change.identity)] = sent.external_id
+            self._accounts[(order.change.source, order.change.link)] = sent.external_id
         if secret is not None and order.change.identity:
             try:
                 self.keeper.keep_generated(order.change.identity, secret)

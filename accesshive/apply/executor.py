@@ -204,7 +204,8 @@ class Executor(GroupOrders):
             self.progress(order, state, message)
 
     def _known_accounts(self) -> dict[tuple[str, str | None], str]:
-        """(source, identity) → external id: from the plan, and from creates already done."""
+        """(source, link) → external id: from the plan, and from creates already done (the
+        link names the identity and the account kind: ``Change.link``)."""
         known: dict[tuple[str, str | None], str] = {}
         for o in self.plan.orders:
             d = o.change.details
@@ -213,18 +214,18 @@ class Executor(GroupOrders):
                 and o.change.identity
                 and not (d.get("duplicate") or d.get("unassigned"))
             ):
-                known[(o.change.source, o.change.identity)] = o.change.account
+                known[(o.change.source, o.change.link)] = o.change.account
         results = self.store.results(self.plan.digest)
         for o in self.plan.orders:
             if o.action == OrderKind.CREATE_ACCOUNT and o.id in results:
-                known[(o.change.source, o.change.identity)] = results[o.id]
+                known[(o.change.source, o.change.link)] = results[o.id]
         return known
 
     def _account_of(self, order: Order) -> str | None:
         c = order.change
         if c.account:
             return c.account
-        return self._accounts.get((c.source, c.identity)) or self.live_accounts.get(order.id)
+        return self._accounts.get((c.source, c.link)) or self.live_accounts.get(order.id)
 
     # ------------------------------------------------------------------ the walk
 

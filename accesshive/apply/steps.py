@@ -37,7 +37,7 @@ def send(
     c = order.change
     if c.action == "create_account":
         created = connector.create_account(
-            c.identity or "",
+            c.link or "",  # the identity, and the account kind when it is not the default
             {**c.attributes, **(secret_attributes or {})},
             bool(c.details.get("enabled", True)),
         )

@@ -83,6 +83,12 @@ def report(
             + "".join(
                 f"{i.health:<20} {i.identity}\n" for i in result.identities if i.health != "healthy"
             )
+            + "".join(
+                f"{'sensitive access':<20} {a.source}: {a.name or a.account}"
+                f" ({a.identity or 'nobody'}{', ' + a.account_kind if a.account_kind else ''}):"
+                f" {', '.join(a.entitlements)}\n"
+                for a in result.sensitive_access
+            )
         )
     else:
         text = render_report_markdown(result)

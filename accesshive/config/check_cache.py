@@ -30,7 +30,7 @@ from accesshive.config.identity_files import (
 from accesshive.config.model import AccessProfile, LifecycleState, Role, Source
 from accesshive.diagnostics import Diagnostic
 
-FORMAT = 1
+FORMAT = 2
 """Bump when a per-identity check changes what it reports."""
 
 _SURROUNDINGS = (

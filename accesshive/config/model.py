@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from accesshive.config.account_kinds import DEFAULT_KIND
+
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]
 _SCALARS = (str, int, float, bool, dt.date)
@@ -100,6 +102,18 @@ class AttributeSpec(Model):
     description: str | None = None
 
 
+class AccountKind(Model):
+    """One named account an identity may hold on the source besides (or instead of) the
+    default one, e.g. an ``admin`` account beside the everyday one."""
+
+    description: str | None = None
+    create: dict[str, TemplateValue] = Field(default_factory=dict)
+    """Attributes set when an account of this kind is created, over the source's
+    account.create (give at least the name attribute its own template)."""
+    sync: dict[str, TemplateValue] = Field(default_factory=dict)
+    """Attributes kept in sync for this kind, over the source's account.sync."""
+
+
 class AccountSpec(Model):
     schema_: dict[str, AttributeSpec] = Field(default_factory=dict, alias="schema")
     """The account attributes the target knows, with types and which are required."""
@@ -111,6 +125,10 @@ class AccountSpec(Model):
     """Attributes kept in sync with the identity after creation (attribute sync)."""
     correlation: list[str] = Field(default_factory=list)
     """Attributes used, in order, to adopt an existing account created outside accesshive."""
+    kinds: dict[Id, AccountKind] = Field(default_factory=dict)
+    """Named accounts an identity may hold here (admin...), each with its own templates;
+    the ``default`` kind (the account above) always exists. Access profiles say which kind
+    they grant to."""
 
 
 class EntitlementSpec(Model):
@@ -183,6 +201,23 @@ class Source(Model):
         """Every attribute accesshive sets: create templates, overridden by sync mappings."""
         return {**self.account.create, **self.account.sync}
 
+    @property
+    def account_kinds(self) -> tuple[str, ...]:
+        """Every kind of account on this source: ``default`` first, then the declared ones."""
+        return (DEFAULT_KIND, *sorted(k for k in self.account.kinds if k != DEFAULT_KIND))
+
+    def kind_templates(self, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(create, sync) templates of an account of ``kind``: the kind's over the source's."""
+        spec = self.account.kinds.get(kind)
+        if spec is None:
+            return dict(self.account.create), dict(self.account.sync)
+        return {**self.account.create, **spec.create}, {**self.account.sync, **spec.sync}
+
+    def kind_attributes(self, kind: str) -> dict[str, Any]:
+        """``managed_attributes`` of an account of ``kind``."""
+        create, sync = self.kind_templates(kind)
+        return {**create, **sync}
+
 
 # --------------------------------------------------------------------------- identities
 
@@ -222,6 +257,9 @@ class Identity(Model):
 class AccessProfile(Model):
     source: Id
     entitlements: list[str] = Field(min_length=1)
+    account_kind: Id = DEFAULT_KIND
+    """The kind of account on the source the entitlements are granted to (see the source's
+    account.kinds); an identity gets an account of that kind only through such a profile."""
     description: str | None = None
 
 

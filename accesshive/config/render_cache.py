@@ -24,13 +24,14 @@ from accesshive.config.config import Config
 from accesshive.config.identity_files import identities_digest, identity_files
 from accesshive.config.model import Source
 
-FORMAT = 2
+FORMAT = 3
 """Bump when rendering or coercion changes what an identity's accounts hold."""
 
 _SOURCES = TypeAdapter(dict[str, Source])
 
 Attributes = dict[tuple[str, str], dict[str, Any]]
-"""(source, identity) → the account's rendered attributes."""
+"""(source, link) → the account's rendered attributes (the link names identity and
+account kind: ``config/account_kinds.py``)."""
 
 
 @dataclass
@@ -73,9 +74,11 @@ def remember(
     broken = set(failed)
     wanted = {iid for file in recalled.missing for iid in recalled.identities[file]}
     by_identity: dict[str, list[list[Any]]] = {}
-    for (sid, iid), account in accounts.items():
-        if iid in wanted:
-            by_identity.setdefault(iid, []).append([sid, iid, dict(account.attributes)])
+    for (sid, link), account in accounts.items():
+        if account.identity in wanted:
+            by_identity.setdefault(account.identity, []).append(
+                [sid, link, dict(account.attributes)]
+            )
     for file, key in recalled.missing.items():
         iids = recalled.identities[file]
         if broken.intersection(iids):

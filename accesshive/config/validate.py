@@ -21,6 +21,7 @@ from accesshive.config.validate_identities import (
     check_identity_types,
     unknown_identity_attribute,
 )
+from accesshive.config.validate_kinds import check_profile_kinds, check_source_kinds
 from accesshive.diagnostics import Diagnostic, Location, Severity
 from accesshive.expand.templates import BUILTIN_VARIABLES, TemplateProblem, is_template, variables
 
@@ -226,10 +227,11 @@ def _account_spec(config: Config, sid: str) -> Iterator[Diagnostic]:
         )
     for part in ("create", "sync"):
         for attr, value in getattr(spec, part).items():
-            yield from _template(config, value, at(part, attr))
+            yield from template_problems(config, value, at(part, attr))
 
 
-def _template(config: Config, value: Any, where: Location) -> Iterator[Diagnostic]:
+def template_problems(config: Config, value: Any, where: Location) -> Iterator[Diagnostic]:
+    """What is wrong with one account template: its syntax, undeclared variables."""
     if not is_template(value):
         return
     try:
@@ -371,6 +373,8 @@ CHECKS: tuple[Check, ...] = (
     check_policy_references,
     check_credentials,
     check_managed_groups,
+    check_profile_kinds,
+    check_source_kinds,
 )
 
 PerIdentityCheck = Callable[[Config, frozenset[str]], Iterable[Diagnostic]]

@@ -111,7 +111,8 @@ def _flow_sources(config: Config, iid: str) -> Iterator[Diagnostic]:
             hint="declare the Google Workspace source, or make the credential external",
         )
     assignment = assign(config, ident)
-    for sid, why in sorted(assignment.sources.items()):
+    assigned = [*assignment.sources.items(), *((s, w) for (s, _), w in assignment.kinds.items())]
+    for sid, why in sorted(assigned):
         source = config.sources.get(sid)
         if source is None:
             continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from importlib.metadata import entry_points
 
+from accesshive.config.account_kinds import for_connector
 from accesshive.config.config import Config
 from accesshive.connectors.base import Connector, ConnectorContext
 from accesshive.errors import ConnectorError
@@ -66,4 +67,8 @@ def connector_for(config: Config, source_id: str) -> Connector:
             f"no connector for kind '{kind}' is installed; install a package that provides "
             f"one (entry point group '{ENTRY_POINT_GROUP}')",
         )
-    return cls(source_id, source, ConnectorContext(root=config.root, environ=dict(os.environ)))
+    return cls(
+        source_id,
+        for_connector(source),
+        ConnectorContext(root=config.root, environ=dict(os.environ)),
+    )

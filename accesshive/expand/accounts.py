@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from accesshive.config import Config
+from accesshive.config.account_kinds import DEFAULT_KIND
 from accesshive.config.model import AttributeSpec, Source
 from accesshive.diagnostics import Diagnostic, Location
 from accesshive.expand.templates import (
@@ -64,23 +65,25 @@ class SourcePlan:
     """In attribute order."""
 
 
-def source_plans(config: Config) -> dict[str, SourcePlan]:
-    """Each account source's plan. Attributes with the same template and declared type
-    share one key, across sources: an identity's ``{{ email|lower }}`` is rendered and
-    checked once, however many sources hold it."""
+def source_plans(config: Config) -> dict[tuple[str, str], SourcePlan]:
+    """Each account source's plan, per account kind. Attributes with the same template and
+    declared type share one key, across sources and kinds: an identity's
+    ``{{ email|lower }}`` is rendered and checked once, however many accounts hold it."""
     keys: dict[tuple[Any, ...], int] = {}
-    plans: dict[str, SourcePlan] = {}
+    plans: dict[tuple[str, str], SourcePlan] = {}
     for sid, source in config.sources.items():
         if source.kind == "vault":
             continue
-        plans[sid] = _source_plan(source, keys)
+        for kind in source.account_kinds:
+            plans[(sid, kind)] = _source_plan(source, kind, keys)
     return plans
 
 
-def _source_plan(source: Source, keys: dict[tuple[Any, ...], int]) -> SourcePlan:
+def _source_plan(source: Source, kind: str, keys: dict[tuple[Any, ...], int]) -> SourcePlan:
     schema = source.account.schema_
     attributes = []
-    for attr, template in sorted(source.managed_attributes.items()):
+    _, sync = source.kind_templates(kind)
+    for attr, template in sorted(source.kind_attributes(kind).items()):
         spec = schema.get(attr)
         same = (
             type(template),
@@ -99,7 +102,7 @@ def _source_plan(source: Source, keys: dict[tuple[Any, ...], int]) -> SourcePlan
                 coercer(spec) if spec is not None else None,
             )
         )
-    return SourcePlan(frozenset(source.account.sync), tuple(attributes))
+    return SourcePlan(frozenset(sync), tuple(attributes))
 
 
 # --------------------------------------------------------------------------- generated
@@ -183,6 +186,7 @@ def render_account(
     context: Mapping[str, Any],
     seen: dict[int, Any],
     problems: list[Diagnostic],
+    kind: str = DEFAULT_KIND,
 ) -> dict[str, Any]:
     """One account's attributes, each problem added to ``problems``. ``seen``: the
     identity's values rendered for other sources, by ``Attribute.key`` (a value that
@@ -198,7 +202,7 @@ def render_account(
                 if attr.coerce is not None and not is_empty(value):
                     value = attr.coerce(value)
             except (TemplateProblem, ValueProblem) as problem:
-                problems.append(_render_problem(config, iid, sid, attr.name, problem))
+                problems.append(_render_problem(config, iid, sid, attr.name, problem, kind))
                 continue
             seen[attr.key] = value
         out[attr.name] = value
@@ -212,17 +216,28 @@ class _Empty(ValueProblem):
     """A required attribute rendered empty (reported as missing, not as a wrong type)."""
 
 
+def _template_origin(config: Config, sid: str, kind: str, attr: str) -> Location:
+    """Where the template of ``attr`` of an account of ``kind`` is written: under the
+    kind when the kind gives its own, else the source's."""
+    source = config.sources[sid]
+    spec = source.account.kinds.get(kind)
+    for part in ("sync", "create"):
+        if spec is not None and attr in getattr(spec, part):
+            return config.origin("sources", sid, "account", "kinds", kind, part, attr)
+    part = "sync" if attr in source.account.sync else "create"
+    return config.origin("sources", sid, "account", part, attr)
+
+
 def _render_problem(
-    config: Config, iid: str, sid: str, attr: str, problem: Exception
+    config: Config, iid: str, sid: str, attr: str, problem: Exception, kind: str = DEFAULT_KIND
 ) -> Diagnostic:
     """Where and why an account attribute could not be rendered (built only on failure)."""
     source = config.sources[sid]
-    part = "sync" if attr in source.account.sync else "create"
-    template_at = config.origin("sources", sid, "account", part, attr)
+    template_at = _template_origin(config, sid, kind, attr)
     where = config.origin("identities", iid)
     spec = source.account.schema_.get(attr)
     if isinstance(problem, TemplateRefused):
-        return _refused(source, sid, attr, problem, template_at)
+        return _refused(source, sid, attr, problem, template_at, kind)
     if isinstance(problem, TemplateProblem):
         return Diagnostic(
             "undefined-variable",
@@ -258,11 +273,16 @@ REFUSED = frozenset({"template-sandbox", "template-limit"})
 
 
 def _refused(
-    source: Source, sid: str, attr: str, problem: TemplateRefused, template_at: Location
+    source: Source,
+    sid: str,
+    attr: str,
+    problem: TemplateRefused,
+    template_at: Location,
+    kind: str = DEFAULT_KIND,
 ) -> Diagnostic:
     """A refused template, at the template, saying nothing of the identity (``Refusals``
     adds which)."""
-    shown = " ".join(str(source.managed_attributes.get(attr, "")).split())
+    shown = " ".join(str(source.kind_attributes(kind).get(attr, "")).split())
     if len(shown) > 80:
         shown = shown[:77] + "..."
     what = f"template '{shown}' of account attribute '{attr}' on source '{sid}'"

@@ -8,9 +8,10 @@ both must agree, so the rules live here once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from accesshive.config.account_kinds import DEFAULT_KIND
 from accesshive.config.config import Config
 from accesshive.config.model import CREDENTIAL_ONLY_TYPES, Identity
 
@@ -24,7 +25,10 @@ class Assignment:
     profiles: Mapping[str, str]
     """access profile id → "direct" or "role:<id>"."""
     sources: Mapping[str, str]
-    """source id → why the identity needs an account there."""
+    """source id → why the identity needs its default account there."""
+    kinds: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """(source id, account kind) → why, for the accounts of a kind other than ``default``
+    (an access profile grants to that kind)."""
 
 
 def is_credential_only(identity: Identity) -> bool:
@@ -154,23 +158,31 @@ def _assign(config: Config, identity: Identity) -> Assignment:
         for pid in role.access_profiles if role else ():
             profiles.setdefault(pid, f"role:{rid}")
     sources: dict[str, str] = dict.fromkeys(identity.platforms, "platform")
+    kinds: dict[tuple[str, str], str] = {}
     for pid in sorted(profiles):
         profile = config.access_profiles.get(pid)
-        if profile is not None:
+        if profile is None:
+            continue
+        if profile.account_kind == DEFAULT_KIND:
             sources.setdefault(profile.source, f"access profile {pid}")
-    _add_flow_sources(config, identity, sources)
-    return Assignment(roles=roles, profiles=profiles, sources=sources)
+        else:
+            kinds.setdefault((profile.source, profile.account_kind), f"access profile {pid}")
+    _add_flow_sources(config, identity, sources, {sid for sid, _ in kinds})
+    return Assignment(roles=roles, profiles=profiles, sources=sources, kinds=kinds)
 
 
-def _add_flow_sources(config: Config, identity: Identity, sources: dict[str, str]) -> None:
+def _add_flow_sources(
+    config: Config, identity: Identity, sources: dict[str, str], others: set[str]
+) -> None:
     """The accounts an identity type's provisioning flow implies (ARCHITECTURE.md:
-    identity types and dependency rules)."""
+    identity types and dependency rules). ``others``: sources where the identity holds
+    an account of another kind only (an admin account needs the IdP account too)."""
     gws = config.google_workspace
     vault = config.vault_for(identity)
     if identity.type == "human":
         needing = sorted(
             s
-            for s in sources
+            for s in {*sources, *others}
             if s in config.sources and config.sources[s].requires_google_workspace
         )
         if needing and gws:

@@ -19,8 +19,10 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from accesshive.config import Config
+from accesshive.config.account_kinds import DEFAULT_KIND, account_link
 from accesshive.config.model import Identity, LifecycleState
 from accesshive.diagnostics import Diagnostic
+from accesshive.expand.account_names import one_name_each
 from accesshive.expand.accounts import (
     Program,
     Refusals,
@@ -67,6 +69,15 @@ class DesiredAccount:
     reason: str = ""
     generate_password: bool = False
     """Managed shared credential: apply generates the password on create."""
+    kind: str = DEFAULT_KIND
+    """The account kind (``config/account_kinds.py``): default, admin..."""
+    link: str = ""
+    """What the target records to name the account's identity and kind (``account_link``);
+    the identity id for the default kind."""
+
+    def __post_init__(self) -> None:
+        if not self.link:
+            self.link = account_link(self.identity, self.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +105,8 @@ class DesiredIdentity:
 @dataclass(frozen=True)
 class DesiredState:
     accounts: Mapping[tuple[str, str], DesiredAccount]
-    """(source, identity) → account."""
+    """(source, link) → account; the link is the identity id for the default kind and
+    ``<identity>#<kind>`` for another (``config/account_kinds.py``)."""
     credentials: Mapping[str, DesiredCredential]
     identities: Mapping[str, DesiredIdentity]
     managed_entitlements: Mapping[str, frozenset[str]]
@@ -108,7 +120,7 @@ def expand(
     today: dt.date,
     rendered: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> tuple[DesiredState, list[Diagnostic]]:
-    """``rendered``: (source, identity) → attributes an earlier run rendered from the same
+    """``rendered``: (source, link) → attributes an earlier run rendered from the same
     templates and identity (``config/render_cache.py``); those are not rendered again."""
     rendered = rendered or {}
     accounts: dict[tuple[str, str], DesiredAccount] = {}
@@ -130,7 +142,11 @@ def expand(
         state, create = _account_state(lifecycle, ident, today)
         access = lifecycle.access
         planned, made = shared.accounts(assignment, ident)
-        recalled = [rendered.get((sid, iid)) for sid, *_ in planned] if rendered else None
+        recalled = (
+            [rendered.get((sid, account_link(iid, kind))) for sid, kind, *_ in planned]
+            if rendered
+            else None
+        )
         before = len(problems)
         attributes_of = _render_identity(config, made, planned, iid, ident, recalled, problems)
         if len(problems) > before and refused.take(iid, problems, before):
@@ -139,12 +155,26 @@ def expand(
             # the identities no diagnostic names; kept without the attribute, they would
             # not be rendered (nor refused) again by the next plan.
             planned, attributes_of = (), []
-        for (sid, why, plan, via, grants, generate), attributes in zip(
+        if len(planned) > 1 and shared.kinds:
+            planned, attributes_of = one_name_each(config, iid, planned, attributes_of, problems)
+        for (sid, kind, why, plan, via, grants, generate), attributes in zip(
             planned, attributes_of, strict=True
         ):
-            accounts[(sid, iid)] = DesiredAccount(
-                sid, iid, state, create, attributes, plan.synced, access, grants, via, why, generate
+            made_account = DesiredAccount(
+                sid,
+                iid,
+                state,
+                create,
+                attributes,
+                plan.synced,
+                access,
+                grants,
+                via,
+                why,
+                generate,
+                kind,
             )
+            accounts[(sid, made_account.link)] = made_account
         cred = _credential(config, iid, ident)
         if cred is not None and lifecycle.accounts != "absent":
             credentials[iid] = cred
@@ -166,8 +196,8 @@ def expand(
 _NONE: Mapping[str, str] = MappingProxyType({})
 
 
-_AccountPlan = tuple[str, str, SourcePlan, Mapping[str, str], frozenset[str], bool]
-"""(source, why, its plan, entitlement → profile, entitlements, generate a password)."""
+_AccountPlan = tuple[str, str, str, SourcePlan, Mapping[str, str], frozenset[str], bool]
+"""(source, kind, why, its plan, entitlement → profile, entitlements, generate a password)."""
 
 _Planned = tuple[tuple[_AccountPlan, ...], Program]
 
@@ -177,13 +207,16 @@ class _Shared:
     for all of them, not one per account (a large org has hundreds of thousands of
     accounts and a few hundred distinct assignments)."""
 
-    def __init__(self, config: Config, plans: Mapping[str, SourcePlan]) -> None:
+    def __init__(self, config: Config, plans: Mapping[tuple[str, str], SourcePlan]) -> None:
         self._config = config
         self._plans = plans
-        self._grants: dict[tuple[str, ...], dict[str, Mapping[str, str]]] = {}
+        self._grants: dict[tuple[str, ...], dict[tuple[str, str], Mapping[str, str]]] = {}
         self._sets: dict[int, frozenset[str]] = {}
         self._accounts: dict[tuple[int, bool], _Planned] = {}
-        self._programs: dict[tuple[str, ...], Program] = {}
+        self._programs: dict[tuple[tuple[str, str], ...], Program] = {}
+        self.kinds = any(s.account.kinds for s in config.sources.values())
+        """Whether any source declares account kinds (else no identity has two accounts
+        on one source, and nothing needs to compare their names)."""
 
     def accounts(self, assignment: Assignment, ident: Identity) -> _Planned:
         """The accounts an assignment means, in source order (the vault holds none), and
@@ -193,21 +226,33 @@ class _Shared:
         found = self._accounts.get(key)
         if found is None:
             grants = self.grants(assignment.profiles)
-            planned = tuple(
-                (sid, why, self._plans[sid], via, self.entitlements(via), generate)
-                for sid, why in sorted(assignment.sources.items())
-                if sid in self._plans
-                for via in [grants.get(sid, _NONE)]
-                for generate in [managed and self._config.sources[sid].kind == "google_workspace"]
+            wanted = sorted(
+                [
+                    *(((sid, DEFAULT_KIND), why) for sid, why in assignment.sources.items()),
+                    *assignment.kinds.items(),
+                ],
+                key=_by_source_then_kind,
             )
-            sids = tuple(sid for sid, *_ in planned)
-            made = self._programs.get(sids)
+            planned = tuple(
+                (sid, kind, why, self._plans[key], via, self.entitlements(via), generate)
+                for key, why in wanted
+                if key in self._plans
+                for sid, kind in [key]
+                for via in [grants.get(key, _NONE)]
+                for generate in [
+                    managed
+                    and kind == DEFAULT_KIND
+                    and self._config.sources[sid].kind == "google_workspace"
+                ]
+            )
+            keys = tuple((sid, kind) for sid, kind, *_ in planned)
+            made = self._programs.get(keys)
             if made is None:
-                made = self._programs[sids] = program([plan for _, _, plan, *_ in planned])
+                made = self._programs[keys] = program([plan for _, _, _, plan, *_ in planned])
             found = self._accounts[key] = (planned, made)
         return found
 
-    def grants(self, profiles: Mapping[str, str]) -> dict[str, Mapping[str, str]]:
+    def grants(self, profiles: Mapping[str, str]) -> dict[tuple[str, str], Mapping[str, str]]:
         key = tuple(sorted(profiles))
         found = self._grants.get(key)
         if found is None:
@@ -238,15 +283,22 @@ def _account_state(
     return "disabled", lifecycle.access == "granted"
 
 
-def _grants(config: Config, profiles: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """source → {entitlement: access profile}; the first profile (by id) names the grant."""
-    out: dict[str, dict[str, str]] = {}
+def _by_source_then_kind(item: tuple[tuple[str, str], str]) -> tuple[str, bool, str]:
+    """Accounts in source order, each source's default account first."""
+    (sid, kind), _ = item
+    return sid, kind != DEFAULT_KIND, kind
+
+
+def _grants(config: Config, profiles: Mapping[str, str]) -> dict[tuple[str, str], dict[str, str]]:
+    """(source, account kind) → {entitlement: access profile}; the first profile (by id)
+    names the grant."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
     for pid in sorted(profiles):
         profile = config.access_profiles.get(pid)
         if profile is None:
             continue
         for ent in profile.entitlements:
-            out.setdefault(profile.source, {}).setdefault(ent, pid)
+            out.setdefault((profile.source, profile.account_kind), {}).setdefault(ent, pid)
     return out
 
 
@@ -276,8 +328,8 @@ def _render_identity(
     return [
         attributes
         if known is not None and (attributes := known[i]) is not None
-        else render_account(config, plan, iid, sid, context, seen, problems)
-        for i, (sid, _, plan, *_) in enumerate(planned)
+        else render_account(config, plan, iid, sid, context, seen, problems, kind)
+        for i, (sid, kind, _, plan, *_) in enumerate(planned)
     ]
 
 

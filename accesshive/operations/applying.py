@@ -288,6 +288,8 @@ class Step:
             "order": self.order.id,
             "action": self.order.action,
             "source": self.order.change.source,
+            "account": self.order.change.name or self.order.change.account,
+            "account_kind": self.order.change.account_kind,
             "state": self.state,
             "at": self.at,
             "message": self.message,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from accesshive.config import Config, cache
+from accesshive.config.account_kinds import DEFAULT_KIND
 from accesshive.config.cache import code_digest
 from accesshive.diagnostics import Diagnostic
 from accesshive.errors import ConfigError
@@ -107,7 +108,12 @@ def _not_adopting_our_own(root: Path, store: StoreRef, found: Changes) -> Change
     manual task was done). A create order's id names only its source and identity, so
     the one that made the account is found whatever attributes it had."""
     creates = {
-        a: Change(OrderKind.CREATE_ACCOUNT, a.source, a.identity).order_id()
+        a: Change(
+            OrderKind.CREATE_ACCOUNT,
+            a.source,
+            a.identity,
+            details={"account_kind": a.account_kind} if a.account_kind != DEFAULT_KIND else {},
+        ).order_id()
         for a in found.adoptions
     }
     with store.open(root) as opened:

@@ -72,4 +72,5 @@ def health_report(
         today=today,
         stale_days=stale_days,
         previous=opened.previous_report_totals(),
+        name_attributes={sid: s.account.name_attribute for sid, s in config.sources.items()},
     )

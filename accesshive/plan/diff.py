@@ -19,6 +19,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from accesshive.config import Config
+from accesshive.config.account_kinds import (
+    DEFAULT_KIND,
+    link_identity,
+    split_link,
+    telling_apart,
+)
 from accesshive.config.model import AttributeSpec, Source
 from accesshive.expand.desired import DesiredAccount, DesiredCredential, DesiredState
 from accesshive.expand.values import TEXT_TYPES, is_empty, normalize
@@ -44,6 +50,14 @@ class Adoption:
     identity: str
     account: str
     matched_on: str
+    account_kind: str = DEFAULT_KIND
+    """Which of the identity's accounts it became (in a plan file only when not default)."""
+
+    def to_json(self) -> dict[str, str]:
+        out = vars(self).copy()
+        if self.account_kind == DEFAULT_KIND:
+            del out["account_kind"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -75,7 +89,9 @@ class SourceDiff:
     """What diff found on one source: per identity, then for the accounts nobody claimed."""
 
     found: Mapping[str, Found | str]
-    """identity → what was found for its account, for every account wanted there; just
+    """link (the identity id for its default account, ``<identity>#<kind>`` for another
+    kind: ``config/account_kinds.py``) → what was found for that account, for every
+    account wanted there; just
     the external id for the most common case, an account found by its link with nothing
     to do (a large org has hundreds of thousands: they must cost no object each)."""
     unclaimed: tuple[Change, ...]
@@ -103,7 +119,8 @@ def diffed_sources(config: Config) -> list[str]:
 
 
 def wanted_by_source(desired: DesiredState) -> dict[str, list[DesiredAccount]]:
-    """source → the accounts wanted there, in identity order."""
+    """source → the accounts wanted there, in link order (identity, then its default
+    account first)."""
     by_source: dict[str, list[DesiredAccount]] = {}
     for (sid, _), account in desired.accounts.items():
         by_source.setdefault(sid, []).append(account)
@@ -129,15 +146,13 @@ def diff_source(
         if have is not None and matched_on == "link" and not duplicates:
             # the common case, found_for's answer without its general bookkeeping
             converge = _converge(desired, source, want, have)
-            found[want.identity] = (
+            found[want.link] = (
                 Found(tuple(converge), None, None, (have.external_id, "link", ()))
                 if converge
                 else have.external_id
             )
             continue
-        found[want.identity] = settled(
-            found_for(desired, source, want, have, matched_on, duplicates)
-        )
+        found[want.link] = settled(found_for(desired, source, want, have, matched_on, duplicates))
     unclaimed: list[Change] = []
     orphans: list[Orphan] = []
     for have in matcher.unclaimed():
@@ -154,7 +169,7 @@ def unclaimed_outcome(
     """What becomes of an account no wanted account claimed: an identity's account on a
     source it is no longer assigned loses its managed access; anyone else's is an orphan."""
     source = config.sources[sid]
-    if have.identity and have.identity in desired.identities:
+    if have.identity and link_identity(have.identity) in desired.identities:
         return list(_unassigned(desired, source, sid, have)), None
     orphan = _orphan(source, sid, have)
     return list(_orphan_changes(config, orphan)), orphan
@@ -202,7 +217,9 @@ def found_for(
             return _NOTHING
         return Found(tuple(changes), conflict, None, (None, matched_on, dup_ids))
     adoption = (
-        Adoption(sid, want.identity, have.external_id, matched_on) if matched_on != "link" else None
+        Adoption(sid, want.identity, have.external_id, matched_on, want.kind)
+        if matched_on != "link"
+        else None
     )
     changes.extend(_converge(desired, source, want, have))
     return Found(tuple(changes), conflict, adoption, (have.external_id, matched_on, dup_ids))
@@ -285,6 +302,13 @@ class Matcher:
         self.correlation = [
             (attr, spec, self.by_attr[attr], _text_fold(spec)) for attr, spec in correlation
         ]
+        self.by_kind = {
+            kind: [c for c in self.correlation if c[0] in telling]
+            for kind, telling in telling_apart(source).items()
+        }
+        """Per account kind, when the source declares kinds: only the correlation
+        attributes whose template differs from every other kind's (an identity's admin
+        account shares its email with the everyday one; only its uid tells them apart)."""
         self.indexed = any(self.by_attr.values())
         """Whether any account could be found by correlation at all."""
 
@@ -297,14 +321,14 @@ class Matcher:
         With several equally good matches and no link, there is no account, only
         duplicates: accesshive never guesses which one is the person's.
         """
-        iid = want.identity
+        iid = want.link
         linked = self.by_link.get(iid)
         if linked is not None:
             if linked.external_id in self.claimed:
                 linked = None
             else:
                 self.claimed.add(linked.external_id)
-        for attr, spec, index, fold in self.correlation:
+        for attr, spec, index, fold in self.by_kind.get(want.kind, self.correlation):
             value = want.attributes.get(attr)
             if value is None or value == "":
                 continue
@@ -337,9 +361,9 @@ class Matcher:
         """Every account ``match`` could ever take or name as a duplicate for ``want``,
         whatever was claimed before it: the accounts identities can contend for. Two
         groups of identities whose reaches do not meet match independently."""
-        iid = want.identity
+        iid = want.link
         out: list[str] = []
-        for attr, spec, index, fold in self.correlation:
+        for attr, spec, index, fold in self.by_kind.get(want.kind, self.correlation):
             value = want.attributes.get(attr)
             if not index or value is None or value == "":
                 continue
@@ -350,7 +374,8 @@ class Matcher:
 
 
 _BY_EXTERNAL_ID = operator.attrgetter("external_id")
-_BY_IDENTITY = operator.attrgetter("identity")
+_BY_IDENTITY = operator.attrgetter("link")
+"""An account's place among the wanted ones: by link, i.e. by identity, then kind."""
 
 
 def _lookup(
@@ -399,6 +424,13 @@ def _create(source: Source, want: DesiredAccount) -> Iterator[Change]:
             "enabled": want.state == "enabled",
             "generate_password": want.generate_password,
             "reason": want.reason,
+        }
+        if want.kind == DEFAULT_KIND
+        else {
+            "enabled": want.state == "enabled",
+            "generate_password": want.generate_password,
+            "reason": want.reason,
+            "account_kind": want.kind,
         },
     )
     if want.access == "granted":
@@ -417,14 +449,31 @@ def _grant_change(
         account=account,
         name=name,
         entitlement=ent,
-        details={"access_profile": via} if via else {},
+        details=_grant_details(via, want.kind),
     )
+
+
+def _grant_details(via: str | None, kind: str) -> dict[str, str]:
+    """A grant's or revoke's details: the access profile behind it, and the account kind
+    when it is not the default (one dict, no merging: diff builds one per grant)."""
+    details = {"access_profile": via} if via else {}
+    if kind != DEFAULT_KIND:
+        details["account_kind"] = kind
+    return details
+
+
+def _kind_of(want: DesiredAccount) -> dict[str, str]:
+    """The details that name a wanted account's kind: none for the default account."""
+    return {} if want.kind == DEFAULT_KIND else {"account_kind": want.kind}
 
 
 def _deciding_attribute(source: Source, want: DesiredAccount) -> str:
     """The correlation attribute that found a linked identity's duplicates: the first one
-    it has a value for (``Matcher.match``)."""
+    it has a value for among those its kind correlates on (``Matcher.match``)."""
+    telling = telling_apart(source).get(want.kind)
     for attr in source.account.correlation:
+        if telling is not None and attr not in telling:
+            continue
         if want.attributes.get(attr) not in (None, ""):
             return attr
     return "link"
@@ -446,9 +495,13 @@ def _duplicates_message(
     action = (
         "they are disabled or deleted with it"
         if want.state != "enabled"
-        else "they are left alone: link one, remove the others on the target"
+        else "they are left alone: link one, remove the others on the target, or declare "
+        "the second one as an account kind (account.kinds) that an access profile grants to"
     )
-    return f"source '{sid}': identity '{want.identity}': {what} on {attr}; {action}"
+    who = f"identity '{want.identity}'" + (
+        f" ({want.kind} account)" if want.kind != DEFAULT_KIND else ""
+    )
+    return f"source '{sid}': {who}: {what} on {attr}; {action}"
 
 
 def _converge(
@@ -487,17 +540,19 @@ def _converge(
     if not (updates or enable or to_grant or to_revoke or disable or state == "absent"):
         return []
     name = _name(source, have.attributes) or _name(source, want.attributes)
+    kind = _kind_of(want)
+    iid = want.identity
     out = []
     if updates:
-        out.append(Change("update_account", sid, want.identity, ext, name, attributes=updates))
+        out.append(Change("update_account", sid, iid, ext, name, attributes=updates, details=kind))
     if enable:
-        out.append(Change("enable_account", sid, want.identity, ext, name))
+        out.append(Change("enable_account", sid, iid, ext, name, details=kind))
     out += [_grant_change("grant", want, ext, name, ent) for ent in to_grant]
     out += [_grant_change("revoke", want, ext, name, ent) for ent in to_revoke]
     if disable:
-        out.append(Change("disable_account", sid, want.identity, ext, name))
+        out.append(Change("disable_account", sid, iid, ext, name, details=kind))
     if state == "absent":
-        out.append(Change("delete_account", sid, want.identity, ext, name))
+        out.append(Change("delete_account", sid, iid, ext, name, details=kind))
     return out
 
 
@@ -580,15 +635,19 @@ def _unassigned(
     an identity may hold several such accounts."""
     managed = desired.managed_entitlements.get(sid, frozenset())
     name = _name(source, have.attributes)
+    iid, kind = split_link(have.identity or "")
+    details: dict[str, Any] = {"unassigned": True}
+    if kind != DEFAULT_KIND:
+        details["account_kind"] = kind
     for ent in sorted(set(have.grants) & managed):
         yield Change(
             "revoke",
             sid,
-            have.identity,
+            iid,
             have.external_id,
             name,
             entitlement=ent,
-            details={"unassigned": True},
+            details=details,
         )
 
 

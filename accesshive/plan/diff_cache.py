@@ -35,10 +35,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from accesshive.config import cache, check_cache
+from accesshive.config.account_kinds import account_link, link_identity
 from accesshive.config.config import Config
 from accesshive.config.identity_files import identities_digest, identity_files
 from accesshive.expand.desired import DesiredAccount, DesiredState
@@ -124,14 +125,23 @@ class _Run:
     def _wanted_of(self, files: Iterable[str], sid: str) -> list[DesiredAccount]:
         """The accounts wanted on ``sid`` for the identities of ``files``, in id order."""
         accounts = self.desired.accounts
+        links = self._links(sid)
         wanted = [
             a
             for file in files
             for iid in self.files.get(file, ())
-            if (a := accounts.get((sid, iid)))
+            for link in links(iid)
+            if (a := accounts.get((sid, link)))
         ]
-        wanted.sort(key=lambda a: a.identity)
+        wanted.sort(key=lambda a: a.link)
         return wanted
+
+    def _links(self, sid: str) -> Callable[[str], list[str]]:
+        """An identity's links on ``sid``: one per account kind the source declares."""
+        kinds = self.config.sources[sid].account_kinds
+        if len(kinds) == 1:
+            return lambda iid: [iid]
+        return lambda iid: [account_link(iid, kind) for kind in kinds]
 
     # ------------------------------------------------------------------ reading
 
@@ -213,12 +223,12 @@ class _Run:
                 source = self.config.sources[sid]
                 for want in wanted:
                     have, matched_on, duplicates = matcher.match(want)
-                    found[want.identity] = settled(
+                    found[want.link] = settled(
                         found_for(self.desired, source, want, have, matched_on, duplicates)
                     )
                 for have in matcher.accounts:
                     ext = have.external_id
-                    if ext in touched or (have.identity is not None and have.identity in again):
+                    if ext in touched or link_identity(have.identity) in again:
                         outcomes.pop(ext, None)
                         if ext not in matcher.claimed:
                             changes, orphan = unclaimed_outcome(
@@ -261,10 +271,12 @@ class _Run:
             mine = self.files.get(file, [])
             found: dict[str, dict[str, Any]] = {}
             for sid, result in per_source.items():
+                links = self._links(sid)
                 for iid in mine:
-                    value = result.found.get(iid)
-                    if isinstance(value, Found):
-                        found.setdefault(sid, {})[iid] = _found_row(value)
+                    for link in links(iid):
+                        value = result.found.get(link)
+                        if isinstance(value, Found):
+                            found.setdefault(sid, {})[link] = _found_row(value)
             cache.put(
                 now[file],
                 {
@@ -343,7 +355,13 @@ def _found_row(found: Found) -> tuple[Any, ...]:
     return (
         [_change_row(c) for c in found.changes],
         found.conflict,
-        (adoption.source, adoption.identity, adoption.account, adoption.matched_on)
+        (
+            adoption.source,
+            adoption.identity,
+            adoption.account,
+            adoption.matched_on,
+            adoption.account_kind,
+        )
         if adoption
         else None,
         found.match,

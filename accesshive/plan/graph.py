@@ -24,7 +24,8 @@ from accesshive.plan.orders import KIND_RANK, Change
 
 
 def dependencies(config: Config, by_id: Mapping[str, Change]) -> dict[str, set[str]]:
-    """order id → ids of the orders it depends on (``by_id``: order id → change)."""
+    """order id → ids of the orders it depends on (``by_id``: order id → change). An
+    account is named by its source and link (identity and account kind)."""
     creates: dict[tuple[str, str | None], str] = {}
     revokes: dict[tuple[str, str | None, str | None], list[str]] = {}
     groups: dict[tuple[str, str | None], str] = {}
@@ -33,7 +34,7 @@ def dependencies(config: Config, by_id: Mapping[str, Change]) -> dict[str, set[s
     """(source, entitlement) → its revokes."""
     for oid, c in by_id.items():
         if c.action == "create_account":
-            creates[(c.source, c.identity)] = oid
+            creates[(c.source, c.link)] = oid
         elif c.action == "revoke":
             revokes.setdefault((c.source, c.identity, c.account), []).append(oid)
             removals.setdefault((c.source, c.entitlement), []).append(oid)
@@ -63,13 +64,14 @@ def _flow_edges(
     idp: str | None,
 ) -> None:
     def need(source: str | None) -> None:
+        # the flow's accounts (IdP, Google Workspace) are the identity's default ones
         if source is not None and source != c.source:
             dep = creates.get((source, c.identity))
             if dep is not None:
                 deps[oid].add(dep)
 
     if c.action == "grant":
-        dep = creates.get((c.source, c.identity))
+        dep = creates.get((c.source, c.link))
         if dep is not None:
             deps[oid].add(dep)
     if c.action == "store_credential":
@@ -102,6 +104,6 @@ def ordered(graph: nx.DiGraph, changes: dict[str, Change]) -> list[str]:
 
     def key(oid: str) -> tuple[str, str, int, str, str]:
         c = changes[oid]
-        return (c.identity or "~", c.source, KIND_RANK.get(c.action, 99), c.entitlement or "", oid)
+        return (c.link or "~", c.source, KIND_RANK.get(c.action, 99), c.entitlement or "", oid)
 
     return list(nx.lexicographical_topological_sort(graph, key=key))

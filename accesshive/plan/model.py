@@ -103,7 +103,7 @@ class Plan:
             "orders": [o.to_json() for o in self.orders],
             "edges": [[dep, o.id] for o in self.orders for dep in o.depends_on],
             "orphans": [vars(x) for x in self.orphans],
-            "adoptions": [vars(x) for x in self.adoptions],
+            "adoptions": [x.to_json() for x in self.adoptions],
             "identities": self.identities or {},
             "warnings": list(self.warnings),
             "summary": self.summary(),

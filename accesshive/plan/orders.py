@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from accesshive.config.account_kinds import DEFAULT_KIND, account_link
 from accesshive.plan.kinds import ACTIONS, ADDING, CHANGING, KIND_RANK, REMOVING, OrderKind
 from accesshive.plan.states import OrderState
 
@@ -65,9 +66,21 @@ class Change:
                 f"'{self.action}' is not an order action ({', '.join(sorted(ACTIONS))})"
             )
 
+    @property
+    def account_kind(self) -> str:
+        """The kind of account the order is about (``details["account_kind"]``, set only
+        when it is not ``default``: a default account's order is as it always was)."""
+        return str(self.details.get("account_kind", DEFAULT_KIND))
+
+    @property
+    def link(self) -> str | None:
+        """What names the account's identity and kind on the target (``account_link``)."""
+        return None if self.identity is None else account_link(self.identity, self.account_kind)
+
     def key(self) -> dict[str, Any]:
-        """What identifies the step, whatever its attribute values."""
-        return {
+        """What identifies the step, whatever its attribute values; the account kind only
+        when it is not the default (so a default account's order keeps its id)."""
+        key = {
             "action": self.action,
             "source": self.source,
             "identity": self.identity,
@@ -80,6 +93,10 @@ class Change:
             else None,
             "entitlement": self.entitlement,
         }
+        kind = self.details.get("account_kind")
+        if kind:
+            key["account_kind"] = kind
+        return key
 
     def order_id(self) -> str:
         return digest(self.key())[:12]

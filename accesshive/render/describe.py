@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from accesshive.config.account_kinds import kind_label
 from accesshive.plan.orders import ADDING, CHANGING, REMOVING, Order
 
 MAX_VALUE = 60
@@ -30,7 +31,8 @@ def show_value(value: Any) -> str:
 def summary_line(order: Order) -> str:
     """One line: what the order does, without its id or gate."""
     c = order.change
-    target = c.name or c.account or c.identity or "?"
+    # an account of another kind than the default names its kind: "jdoe-admin (admin)"
+    target = (c.name or c.account or c.identity or "?") + kind_label(c.account_kind)
     act = c.action
     if act == "create_account":
         enabled = "" if c.details.get("enabled", True) else " (disabled)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from accesshive.config.account_kinds import kind_label
 from accesshive.plan.kinds import GROUP_ACTIONS
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
@@ -51,7 +52,8 @@ def render_text(plan: Plan, style: Style = _plain) -> str:
         lines.append("")
         lines.append(f"Adopted existing accounts ({len(plan.adoptions)}):")
         for a in plan.adoptions:
-            lines.append(f"  = {a.source}: {a.account} → {a.identity} (matched on {a.matched_on})")
+            whose = a.identity + kind_label(a.account_kind)
+            lines.append(f"  = {a.source}: {a.account} → {whose} (matched on {a.matched_on})")
     if plan.orders:
         lines.append("")
         lines.append("By kind:   " + ", ".join(f"{k} {n}" for k, n in s["by_kind"].items()))

@@ -12,7 +12,9 @@ Health per identity (the product's vocabulary):
 Accounts no identity owns are ``orphaned``. A managed group (``managed: true``) whose
 target differs from its declaration (missing, another name or description, still there
 though declared absent) is listed under ``groups`` with each difference, and counts as
-drift.
+drift. Every account that holds a sensitive entitlement is listed under
+``sensitive_access``, with its identity and account kind (an admin account beside the
+everyday one is its own line), whoever owns it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from accesshive.config.account_kinds import split_link
 from accesshive.expand.desired import DesiredState
 from accesshive.plan.kinds import GROUP_ACTIONS
 from accesshive.plan.model import Plan
@@ -63,6 +66,21 @@ class OrphanAccount:
 
 
 @dataclass(frozen=True)
+class SensitiveAccess:
+    """One account holding sensitive entitlements, as the target holds it now."""
+
+    source: str
+    account: str
+    name: str | None
+    identity: str | None
+    """The identity it is linked to (None: nobody's)."""
+    account_kind: str | None
+    """default, admin...; None when no identity is linked."""
+    enabled: bool
+    entitlements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class StaleItem:
     kind: str
     """awaiting_approval, manual_task or credential."""
@@ -82,6 +100,7 @@ class Report:
     previous: tuple[str, dict[str, Any]] | None = None
     totals: dict[str, int] = field(default_factory=dict)
     groups: list[GroupDrift] = field(default_factory=list)
+    sensitive_access: list[SensitiveAccess] = field(default_factory=list)
 
     def trend(self) -> dict[str, int]:
         """How each total moved since the previous report (0 when there is none)."""
@@ -102,6 +121,9 @@ class Report:
             "orphans": [o.__dict__ for o in self.orphans],
             "stale": [s.__dict__ for s in self.stale],
             "groups": [g.__dict__ for g in self.groups],
+            "sensitive_access": [
+                {**a.__dict__, "entitlements": list(a.entitlements)} for a in self.sensitive_access
+            ],
         }
 
 
@@ -126,7 +148,10 @@ def build_report(
     today: dt.date,
     stale_days: int = 7,
     previous: tuple[str, dict[str, Any]] | None = None,
+    name_attributes: Mapping[str, str | None] | None = None,
 ) -> Report:
+    """``name_attributes``: source → the attribute that names its accounts (for
+    ``sensitive_access``; without it, accounts are named by their external id)."""
     differences: dict[str, list[str]] = {}
     for order in plan.orders:
         if order.change.identity:
@@ -188,6 +213,7 @@ def build_report(
         previous,
         totals,
         groups,
+        _sensitive_access(desired, snapshot, name_attributes or {}),
     )
 
 
@@ -203,6 +229,37 @@ def _group_drift(plan: Plan) -> list[GroupDrift]:
     return [
         GroupDrift(sid, eid, names[(sid, eid)], tuple(d)) for (sid, eid), d in sorted(out.items())
     ]
+
+
+def _sensitive_access(
+    desired: DesiredState, snapshot: Snapshot, name_attributes: Mapping[str, str | None]
+) -> list[SensitiveAccess]:
+    """Every account of the snapshot that holds a sensitive entitlement, each account on
+    its own (an identity's admin account is not folded into its everyday one)."""
+    out: list[SensitiveAccess] = []
+    for sid, snap in sorted(snapshot.sources.items()):
+        sensitive = desired.sensitive.get(sid)
+        if not sensitive:
+            continue
+        attr = name_attributes.get(sid)
+        for acc in snap.accounts:
+            held = tuple(sorted(sensitive.intersection(acc.grants)))
+            if not held:
+                continue
+            iid, kind = split_link(acc.identity) if acc.identity else (None, None)
+            name = acc.attributes.get(attr) if attr else None
+            out.append(
+                SensitiveAccess(
+                    sid,
+                    acc.external_id,
+                    None if name is None else str(name),
+                    iid,
+                    kind,
+                    acc.enabled,
+                    held,
+                )
+            )
+    return sorted(out, key=lambda a: (a.source, a.identity or "~", a.account_kind or "", a.account))
 
 
 def _stale(

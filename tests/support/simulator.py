@@ -40,8 +40,8 @@ def simulate(plan: Plan, snapshot: Snapshot, today: dt.date) -> Snapshot:
         if c.action == "create_account":
             accounts.append(
                 {
-                    "external_id": f"{c.source}:{c.identity}",
-                    "identity": c.identity,
+                    "external_id": f"{c.source}:{c.link}",
+                    "identity": c.link,  # what a connector records: identity, or identity#kind
                     "enabled": bool(c.details.get("enabled", True)),
                     "attributes": dict(c.attributes),
                     "grants": [],
@@ -49,11 +49,11 @@ def simulate(plan: Plan, snapshot: Snapshot, today: dt.date) -> Snapshot:
                 }
             )
             continue
-        account = _find(accounts, c.account, c.source, c.identity)
+        account = _find(accounts, c.account, c.source, c.link)
         if c.action == "update_account":
             for attr, change in c.attributes.items():
                 account["attributes"][attr] = change["to"]
-            account["identity"] = c.identity
+            account["identity"] = c.link
         elif c.action == "enable_account":
             account["enabled"] = True
         elif c.action == "disable_account":

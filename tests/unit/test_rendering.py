@@ -96,8 +96,8 @@ def _one_at_a_time(
     problems: list[Diagnostic] = []
     seen: dict[int, Any] = {}
     out = [
-        render_account(config, plans[sid], "p1", sid, context, seen, problems)
-        for sid in sorted(plans)
+        render_account(config, plans[key], "p1", key[0], context, seen, problems, key[1])
+        for key in sorted(plans)
     ]
     return out, problems
 

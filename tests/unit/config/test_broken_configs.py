@@ -137,6 +137,19 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
         "policies/review.yaml:5:17",
         "source 'ap' is not declared",
     ),
+    "undeclared_account_kind": (
+        "unknown-reference",
+        "access.yaml:7:5",
+        "access profile 'app-admin' grants to account kind 'adnim', which source 'app' "
+        "does not declare",
+    ),
+    "same_name_kinds": (
+        "ambiguous-account",
+        "sources.yaml:14:9",
+        "account kinds 'default' and 'admin' of source 'app' render the same login "
+        "('{{ given_name|lower }}.{{ family_name|lower }}') for every identity: one "
+        "identity's two accounts would be one account",
+    ),
     "not_utf8": ("not-utf8", "identities.yaml:7:25", "byte 0xe7 is not valid UTF-8"),
     "alias_bomb": (
         "alias-bomb",
