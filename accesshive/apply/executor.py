@@ -39,6 +39,7 @@ from accesshive.apply.lanes import Lanes
 from accesshive.apply.outage import Breaker
 from accesshive.apply.pool import ConnectorPool
 from accesshive.config import Config
+from accesshive.connectors.base import WriteLimits
 from accesshive.errors import VaultError
 from accesshive.plan.kinds import CREDENTIAL_ACTIONS, OrderKind
 from accesshive.plan.model import Plan
@@ -144,12 +145,14 @@ class Executor(AccountBatches):
         unreachable: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         declined: Mapping[str, str] | None = None,
+        write_limits: WriteLimits | None = None,
     ) -> None:
         """``unreachable``: source → why none of its orders may be sent (it could not be
         read to check the plan is current); ``sleep``: the retries' wait (injectable so
         that tests count the waits instead of waiting); ``declined``: order id → who
         declined it and why (``declined by alice: reason``): not applied, what depends
-        on it blocked."""
+        on it blocked; ``write_limits``: where the sources' write rate limits are kept
+        when they must hold across processes (workers); None: in this process."""
         self.config = config
         self.plan = plan
         self.store = store
@@ -160,7 +163,7 @@ class Executor(AccountBatches):
         self.approval_notes = dict(approval_notes or {})
         self.progress = progress
         self.max_workers = max_workers
-        self.pool = ConnectorPool(config)
+        self.pool = ConnectorPool(config, write_limits)
         self.keeper = CredentialKeeper(config)
         self._store_lock = threading.Lock()
         self.unreachable = dict(unreachable or {})

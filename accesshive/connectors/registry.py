@@ -13,7 +13,7 @@ import os
 from importlib.metadata import entry_points
 
 from accesshive.config.config import Config
-from accesshive.connectors.base import Connector, ConnectorContext
+from accesshive.connectors.base import Connector, ConnectorContext, WriteLimits
 from accesshive.errors import ConnectorError
 
 BUILTIN = {
@@ -56,7 +56,9 @@ def connector_class(kind: str) -> type[Connector] | None:
     return None
 
 
-def connector_for(config: Config, source_id: str) -> Connector:
+def connector_for(
+    config: Config, source_id: str, write_limits: WriteLimits | None = None
+) -> Connector:
     source = config.sources[source_id]
     kind = str(source.connection.get("connector", source.kind))
     cls = connector_class(kind)
@@ -66,4 +68,8 @@ def connector_for(config: Config, source_id: str) -> Connector:
             f"no connector for kind '{kind}' is installed; install a package that provides "
             f"one (entry point group '{ENTRY_POINT_GROUP}')",
         )
-    return cls(source_id, source, ConnectorContext(root=config.root, environ=dict(os.environ)))
+    return cls(
+        source_id,
+        source,
+        ConnectorContext(root=config.root, environ=dict(os.environ), write_limits=write_limits),
+    )
