@@ -41,7 +41,7 @@ from accesshive.operations import (
     plan_repository,
     retry_identity,
 )
-from accesshive.operations.applying import Target
+from accesshive.operations.targeting import Target
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order

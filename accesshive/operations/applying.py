@@ -33,6 +33,7 @@ from accesshive.operations._common import Loaded, StoreRef, load_and_expand
 from accesshive.operations.notifying import after_apply
 from accesshive.operations.planning import plan_repository
 from accesshive.operations.promotion import require_promotion
+from accesshive.operations.targeting import Target
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps
@@ -42,42 +43,6 @@ from accesshive.store import OrderEvent, Store, Task
 from accesshive.sync import read_source
 from accesshive.tasks import tasks_csv, tasks_markdown
 from accesshive.workers.engine import Workers, executor_for, prepare_queue
-
-
-@dataclass(frozen=True)
-class Target:
-    """``apply --source`` / ``--identity``: a targeted run, of the plan's orders of one
-    source and/or one identity. The whole plan is still checked (stale, forged, approvals,
-    declines); only these orders run, and one whose dependency is neither done nor
-    targeted is held, saying so."""
-
-    source: str | None = None
-    identity: str | None = None
-
-    def keeps(self, order: Order) -> bool:
-        return (self.source is None or order.change.source == self.source) and (
-            self.identity is None or order.change.identity == self.identity
-        )
-
-    def details(self) -> dict[str, str]:
-        """What the audit log and the report say the run was targeted at."""
-        return {
-            k: v for k, v in (("source", self.source), ("identity", self.identity)) if v is not None
-        }
-
-    def check(self, config: Config) -> None:
-        """A source or identity the repository does not have is a mistake, not a no-op."""
-        known: Mapping[str, object]
-        for what, name, known in (
-            ("source", self.source, config.sources),
-            ("identity", self.identity, config.identities),
-        ):
-            if name is not None and name not in known:
-                guess = suggest(name, known)
-                hint = f"; did you mean '{guess}'?" if guess else ""
-                raise PlanError(
-                    f"apply --{what} {name}: no {what} '{name}' in the configuration{hint}"
-                )
 
 
 def apply_plan(

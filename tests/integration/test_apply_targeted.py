@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from accesshive.cli import main
 from accesshive.errors import EXIT_WAITING
 from accesshive.operations import StoreRef, apply_plan, plan_repository
-from accesshive.operations.applying import Target
+from accesshive.operations.targeting import Target
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import write_plan
 from accesshive.store import open_store
