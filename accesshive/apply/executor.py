@@ -40,6 +40,7 @@ from accesshive.apply.lanes import Lanes
 from accesshive.apply.outage import Breaker
 from accesshive.apply.pool import ConnectorPool
 from accesshive.config import Config
+from accesshive.connectors.base import WriteLimits
 from accesshive.errors import VaultError
 from accesshive.plan.kinds import CREDENTIAL_ACTIONS, GROUP_ACTIONS, OrderKind
 from accesshive.plan.model import Plan
@@ -78,6 +79,8 @@ class ApplyResult:
     or it went down during the run (its breaker opened)."""
     notifications: list[Outcome] = field(default_factory=list)
     """What the ``notifications`` policy sent about this run (``notify.Outcome``s)."""
+    targeted: dict[str, str] | None = None
+    """A targeted run (``apply --source``/``--identity``): what it was targeted at."""
 
     @property
     def declined(self) -> dict[str, str]:
@@ -145,12 +148,18 @@ class Executor(GroupOrders):
         unreachable: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         declined: Mapping[str, str] | None = None,
+        write_limits: WriteLimits | None = None,
+        only: Collection[str] | None = None,
     ) -> None:
         """``unreachable``: source → why none of its orders may be sent (it could not be
         read to check the plan is current); ``sleep``: the retries' wait (injectable so
         that tests count the waits instead of waiting); ``declined``: order id → who
         declined it and why (``declined by alice: reason``): not applied, what depends
-        on it blocked."""
+        on it blocked; ``write_limits``: where the sources' write rate limits are kept
+        when they must hold across processes (workers); None: in this process; ``only``:
+        a targeted run (``apply --source``/``--identity``): the orders it may run; the
+        others are left as they are, and an order of it whose dependency is not done
+        (nor in it) is held, saying so."""
         self.config = config
         self.plan = plan
         self.store = store
@@ -161,11 +170,12 @@ class Executor(GroupOrders):
         self.approval_notes = dict(approval_notes or {})
         self.progress = progress
         self.max_workers = max_workers
-        self.pool = ConnectorPool(config)
+        self.pool = ConnectorPool(config, write_limits)
         self.keeper = CredentialKeeper(config)
         self._store_lock = threading.Lock()
         self.unreachable = dict(unreachable or {})
         self.declined = dict(declined or {})
+        self.only = None if only is None else frozenset(only)
         self.sleep = sleep
         self.breaker = Breaker()
         self.result = ApplyResult(plan.digest, run_id)
@@ -243,6 +253,8 @@ class Executor(GroupOrders):
             if prior is not None and prior.state in DONE:
                 self.result.states[oid] = OrderState(prior.state)
                 continue
+            if self.only is not None and oid not in self.only:
+                continue  # not this targeted run's: left as it is, never released
             if prior is None:
                 first.append((order, OrderState.PENDING, None, None))
             waiting[oid] = -1  # counted below, once every prior state is known
@@ -261,6 +273,9 @@ class Executor(GroupOrders):
             if self._state(oid) not in (OrderState.AWAITING_APPROVAL, OrderState.BLOCKED)
         ]
         self._record_many(held)  # the walk is over: one commit for what is held
+        if self.only is not None:  # a targeted run reports only its own orders
+            for oid in set(self.result.states) - self.only:
+                del self.result.states[oid]
         return self.result
 
     def _walk(
@@ -402,6 +417,11 @@ class Executor(GroupOrders):
         if order.gate and order.id not in self.approved:
             return "approval"
         for dep in order.depends_on:
+            if self.only is not None and dep not in self.only and self._state(dep) not in DONE:
+                return (
+                    f"{dep}, which is not done and not in this targeted run: apply it first "
+                    "(apply the plan without --source/--identity, or target its own)"
+                )
             if self._state(dep) not in DONE:
                 return f"{dep} ({self._state(dep)})"
         return "nothing"

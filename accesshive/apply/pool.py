@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from accesshive.config import Config
-from accesshive.connectors.base import Connector
+from accesshive.connectors.base import Connector, WriteLimits
 from accesshive.connectors.registry import connector_for
 
 
 class ConnectorPool:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, write_limits: WriteLimits | None = None) -> None:
         self.config = config
+        self.write_limits = write_limits
         self._idle: dict[str, queue.Queue[Connector]] = {}
         self._slots: dict[str, threading.Semaphore] = {}
         self._all: list[Connector] = []
@@ -38,7 +39,7 @@ class ConnectorPool:
             try:
                 conn = self._idle[source].get_nowait()
             except queue.Empty:
-                conn = connector_for(self.config, source)
+                conn = connector_for(self.config, source, self.write_limits)
                 with self._lock:
                     self._all.append(conn)
             try:

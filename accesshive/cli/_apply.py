@@ -41,6 +41,7 @@ from accesshive.operations import (
     plan_repository,
     retry_identity,
 )
+from accesshive.operations.targeting import Target
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
@@ -73,6 +74,21 @@ from accesshive.workers.engine import Workers
     help="With --workers: a worker silent this long is taken as dead, its jobs given to "
     "another (longer than the workers' --heartbeat).",
 )
+@click.option(
+    "--source",
+    "only_source",
+    metavar="NAME",
+    default=None,
+    help="Run only the plan's orders of this source (the whole plan is still checked); "
+    "what they depend on must be done already, else they are held.",
+)
+@click.option(
+    "--identity",
+    "only_identity",
+    metavar="ID",
+    default=None,
+    help="Run only the plan's orders of this identity (with --source: of both).",
+)
 @format_option("text", "json")
 @today_option
 @store_options
@@ -83,6 +99,8 @@ def apply(
     auto_approve: bool,
     workers: bool,
     takeover_after: float,
+    only_source: str | None,
+    only_identity: str | None,
     fmt: str,
     today: dt.datetime | None,
     environment: str | None,
@@ -91,7 +109,8 @@ def apply(
     """Execute exactly a saved plan: retry, verify, record; resume after a crash.
 
     Gated orders run only when approved; what depends on them waits. With --workers, the
-    orders run on `accesshive worker` processes (PostgreSQL store only).
+    orders run on `accesshive worker` processes (PostgreSQL store only). With --source
+    or --identity, only that part of the plan runs (a targeted run, audited as such).
     """
     store = StoreRef(environment, store_url)
     loaded: Loaded | None = None  # a saved plan: apply loads the repository to check it
@@ -150,6 +169,7 @@ def apply(
             progress,
             loaded=loaded,
             workers=Workers(takeover_after) if workers else None,
+            target=Target(only_source, only_identity) if only_source or only_identity else None,
         )
     plan_file = target if target is not None and target.is_file() else None
     _report_run(saved, result, fmt, plan_file)
@@ -172,6 +192,7 @@ def _report_run(saved: Plan, result: ApplyResult, fmt: str, plan_file: Path | No
                     "sources": result.by_source(saved),
                     "declined": result.declined,
                     "notifications": [o.to_json() for o in result.notifications],
+                    "targeted": result.targeted,
                 },
                 indent=2,
                 sort_keys=True,
@@ -194,8 +215,12 @@ def _nothing() -> Iterator[None]:
 def _print_apply(saved: Plan, result: ApplyResult, plan_file: Path | None) -> None:
     counts = Counter(result.states.values())
     parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    targeted = ""
+    if result.targeted:
+        targeted = " (targeted: " + ", ".join(f"{k} {v}" for k, v in result.targeted.items()) + ")"
     click.echo(
-        f"Apply run {result.run_id} of plan {result.plan_digest[:16]}: {result.status} ({parts})"
+        f"Apply run {result.run_id} of plan {result.plan_digest[:16]}{targeted}: "
+        f"{result.status} ({parts})"
     )
     for order in saved.orders:
         state = result.states.get(order.id, "")

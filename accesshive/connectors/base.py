@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from accesshive.config.model import Source
 from accesshive.errors import ConnectorError
@@ -77,6 +77,27 @@ class ConnectorContext:
     root: Path
     """The config repository (relative paths in connection settings start here)."""
     environ: Mapping[str, str] = field(default_factory=dict)
+    write_limits: WriteLimits | None = None
+    """Where a source's write rate limit is kept when it must hold across processes
+    (``apply --workers``: one bucket in the shared store); None: in this process."""
+
+
+class WriteGate(Protocol):
+    """A source's write rate limit, as a connector uses it before each write."""
+
+    def acquire(self) -> float:
+        """Wait for the right to write once; return how long that took (seconds)."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """The target said to slow down (429): no writer of the source writes for a while."""
+        ...
+
+
+class WriteLimits(Protocol):
+    """The write gate of a source, for its limit in writes a minute."""
+
+    def __call__(self, source: str, per_minute: float) -> WriteGate: ...
 
 
 class Connector(ABC):

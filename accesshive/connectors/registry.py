@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 
 from accesshive.config.account_kinds import for_connector
 from accesshive.config.config import Config
-from accesshive.connectors.base import Connector, ConnectorContext
+from accesshive.connectors.base import Connector, ConnectorContext, WriteLimits
 from accesshive.errors import ConnectorError
 
 BUILTIN = {
@@ -57,7 +57,9 @@ def connector_class(kind: str) -> type[Connector] | None:
     return None
 
 
-def connector_for(config: Config, source_id: str) -> Connector:
+def connector_for(
+    config: Config, source_id: str, write_limits: WriteLimits | None = None
+) -> Connector:
     source = config.sources[source_id]
     kind = str(source.connection.get("connector", source.kind))
     cls = connector_class(kind)
@@ -70,5 +72,5 @@ def connector_for(config: Config, source_id: str) -> Connector:
     return cls(
         source_id,
         for_connector(source),
-        ConnectorContext(root=config.root, environ=dict(os.environ)),
+        ConnectorContext(root=config.root, environ=dict(os.environ), write_limits=write_limits),
     )

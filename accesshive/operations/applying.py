@@ -33,6 +33,7 @@ from accesshive.operations._common import Loaded, StoreRef, load_and_expand
 from accesshive.operations.notifying import after_apply
 from accesshive.operations.planning import plan_repository
 from accesshive.operations.promotion import require_promotion
+from accesshive.operations.targeting import Target
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps
@@ -55,6 +56,7 @@ def apply_plan(
     loaded: Loaded | None = None,
     sleep: Callable[[float], None] | None = None,
     workers: Workers | None = None,
+    target: Target | None = None,
 ) -> ApplyResult:
     """Execute exactly ``plan``: refuse it if stale, then run, record and audit every order.
 
@@ -62,7 +64,8 @@ def apply_plan(
     A source that cannot be read at the start gets none of its orders sent (they are
     ``errored``); the others run. ``sleep``: the retries' wait (tests count it).
     ``workers``: the orders run on ``accesshive worker`` processes (PostgreSQL store
-    only), everything else as without (``workers/dispatch.py``)."""
+    only), everything else as without (``workers/dispatch.py``). ``target``: run only
+    the orders of one source and/or identity (``Target``), recorded and audited as such."""
     queue = prepare_queue(store.location(root)) if workers is not None else None
     config, desired = loaded or load_and_expand(root, today, store.environment)
     if config.digest != plan.config_digest:
@@ -70,6 +73,8 @@ def apply_plan(
             f"the configuration changed since this plan was made (plan for config "
             f"{plan.config_digest[:12]}, repository now {config.digest[:12]}); plan again"
         )
+    if target is not None:
+        target.check(config)
     _refuse_runs_link(root)  # before anything runs, not once it has
     with store.open(root) as opened, opened.lock(actor):
         require_promotion(config, opened)
@@ -103,6 +108,8 @@ def apply_plan(
                 **({"unreadable": unreadable} if unreadable else {}),
                 # declined orders: not applied; what depends on them is blocked
                 **({"declined": _declined_details(declines)} if declines else {}),
+                # a targeted run (apply --source/--identity): only these orders run
+                **({"targeted": target.details()} if target is not None else {}),
             },
         )
         for oid, who in _declined_details(declines).items():
@@ -125,10 +132,11 @@ def apply_plan(
                 unreachable=unreadable,
                 sleep=sleep or time.sleep,
                 declined={oid: describe_declines(held) for oid, held in declines.items()},
+                only=None if target is None else {o.id for o in plan.orders if target.keeps(o)},
                 **remote,
             ).run()
 
-        result = _run_recorded(execute, opened, plan, run_id, actor)
+        result = _run_recorded(execute, opened, plan, run_id, actor, target)
         _refresh(config, opened, plan, skip=set(result.unreachable))
         if result.tasks:
             _write_task_files(root, run_id, result.tasks)
@@ -202,12 +210,19 @@ def _refuse_if_stale(store: Store, plan: Plan, staleness: Staleness, actor: str)
 
 
 def _run_recorded(
-    execute: Callable[[], ApplyResult], store: Store, plan: Plan, run_id: int, actor: str
+    execute: Callable[[], ApplyResult],
+    store: Store,
+    plan: Plan,
+    run_id: int,
+    actor: str,
+    target: Target | None = None,
 ) -> ApplyResult:
     """Run the executor; the run's end is recorded and audited whatever happens."""
     result: ApplyResult | None = None
     try:
         result = execute()
+        if target is not None:
+            result.targeted = target.details()
         return result
     finally:
         status = result.status if result else "crashed"
@@ -222,6 +237,7 @@ def _run_recorded(
                 "status": status,
                 "states": counts,
                 **({"unreachable": result.unreachable} if result and result.unreachable else {}),
+                **({"targeted": target.details()} if target is not None else {}),
             },
         )
 

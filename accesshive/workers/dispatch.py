@@ -28,12 +28,16 @@ from queue import Queue
 from typing import TYPE_CHECKING, Any, cast
 
 from accesshive.apply.executor import Executor, Start
+from accesshive.config import Config
 from accesshive.errors import AccessHiveError, StoreError
 from accesshive.plan.kinds import CREDENTIAL_ACTIONS, OrderKind
+from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.states import OrderState
+from accesshive.store import Store
 from accesshive.tasks import task_id
 from accesshive.workers.engine import TASK, JobArgs, make_app, queue_name, slot_lock
+from accesshive.workers.ratelimit import SharedWriteLimits
 
 if TYPE_CHECKING:
     import procrastinate
@@ -53,8 +57,20 @@ class WorkerJobFailed(AccessHiveError):
 class WorkerExecutor(Executor):
     """The executor whose jobs run on workers; see the module docstring."""
 
-    def __init__(self, *args: Any, url: str, takeover_after: float, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        config: Config,
+        plan: Plan,
+        store: Store,
+        *args: Any,
+        url: str,
+        takeover_after: float,
+        **kwargs: Any,
+    ) -> None:
+        # the orders run here (vault writers) share the workers' write rate limits
+        self.write_limits = SharedWriteLimits(url, queue_name(store.environment))
+        kwargs["write_limits"] = self.write_limits
+        super().__init__(config, plan, store, *args, **kwargs)
         # jobs in flight are bounded per source by the lanes, not by this process's
         # threads: every source may have all its slots busy at once
         self.max_workers = max(
@@ -83,6 +99,7 @@ class WorkerExecutor(Executor):
                 yield start
         finally:
             dispatcher.stop()
+            self.write_limits.close()
 
     def _submit(self, dispatcher: Dispatcher, lane: str | None, batch: list[Order]) -> Future[None]:
         lock = None

@@ -81,10 +81,13 @@ _SCHEMA_KEY = int.from_bytes(
 
 
 def ensure_schema(url: str) -> None:
-    """Create procrastinate's tables in the store's database the first time (under an
-    advisory lock, so that workers starting together create them once)."""
+    """Create procrastinate's tables in the store's database the first time, and the
+    write rate limits' (under an advisory lock, so that workers starting together create
+    them once)."""
     import psycopg
     from procrastinate.schema import SchemaManager
+
+    from accesshive.workers.ratelimit import TABLE as BUCKETS
 
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
@@ -94,6 +97,7 @@ def ensure_schema(url: str) -> None:
                 if row is None or row[0] is None:
                     with conn.transaction():
                         conn.execute(SchemaManager.get_schema())
+                conn.execute(BUCKETS)  # the sources' shared write rate limits
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_KEY,))
     except psycopg.Error as exc:

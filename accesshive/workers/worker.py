@@ -37,6 +37,7 @@ from accesshive.workers.engine import (
     postgres_url,
     queue_name,
 )
+from accesshive.workers.ratelimit import SharedWriteLimits
 
 if TYPE_CHECKING:
     from procrastinate import JobContext
@@ -52,6 +53,8 @@ class WorkerRuntime:
     progress: Progress
     url: str
     """The store's PostgreSQL URL, for the per-job locks (``held``)."""
+    write_limits: SharedWriteLimits
+    """The sources' write rate limits, in the store: they hold across all workers."""
     _configs: dict[str, Config] = field(default_factory=dict)
     _plans: dict[str, Plan] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -139,6 +142,7 @@ def run_job(runtime: WorkerRuntime, job: JobArgs) -> None:
         accounts=job["accounts"],
         unreachable=unreachable,
         progress=runtime.progress,
+        write_limits=runtime.write_limits,
     )
     try:
         executor.execute(lane, todo)
@@ -161,7 +165,8 @@ def serve(
     environment = store.name(root)
     load_config(root, environment)  # a broken checkout fails here, not in every job
     ensure_schema(url)
-    runtime = WorkerRuntime(root, StoreRef(environment, url), progress, url)
+    limits = SharedWriteLimits(url, queue_name(environment))
+    runtime = WorkerRuntime(root, StoreRef(environment, url), progress, url, limits)
     app = make_app(url)
 
     @app.task(name=TASK, pass_context=True)
@@ -172,9 +177,12 @@ def serve(
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     ready(queue_name(environment))
-    app.run_worker(
-        queues=[queue_name(environment)],
-        concurrency=concurrency,
-        update_heartbeat_interval=heartbeat,
-        stalled_worker_timeout=max(30.0, 3 * heartbeat),
-    )
+    try:
+        app.run_worker(
+            queues=[queue_name(environment)],
+            concurrency=concurrency,
+            update_heartbeat_interval=heartbeat,
+            stalled_worker_timeout=max(30.0, 3 * heartbeat),
+        )
+    finally:
+        limits.close()

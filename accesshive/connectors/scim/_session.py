@@ -29,7 +29,7 @@ from scim2_client.errors import SCIMClientException
 from scim2_models import SCIMException, ScimProvider
 
 from accesshive.config.model import Source
-from accesshive.connectors.base import ConnectorContext
+from accesshive.connectors.base import ConnectorContext, WriteGate
 from accesshive.connectors.references import resolve
 from accesshive.connectors.scim._settings import _ScimSettings
 from accesshive.connectors.scim._transport import (
@@ -97,9 +97,12 @@ class _ScimSession(_ScimSettings):
             auth=self._auth(),
             headers={"Accept": "application/scim+json", "User-Agent": "accesshive"},
         )
-        limiter = WriteLimiter.for_source(
-            (self.source_id, self.base_url), self.quirks.writes_per_minute
-        )
+        per_minute = self.quirks.writes_per_minute
+        limiter: WriteGate
+        if per_minute and self.context.write_limits is not None:
+            limiter = self.context.write_limits(self.source_id, per_minute)  # across workers
+        else:
+            limiter = WriteLimiter.for_source((self.source_id, self.base_url), per_minute)
         self._scim = ScimHttp(self._http, ScimProvider(models=MODELS, policy=POLICY), limiter)
         self._scim.check_response_status_codes = False  # any 2xx will do; failures still raise
         return self._scim

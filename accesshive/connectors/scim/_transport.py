@@ -27,6 +27,7 @@ from scim2_client.client import BaseSyncSCIMClient
 from scim2_client.errors import RequestNetworkException, SCIMClientException
 from scim2_models import SCIMException, ScimProvider
 
+from accesshive.connectors.base import WriteGate
 from accesshive.connectors.http import parse_retry_after
 from accesshive.connectors.scim._quirks import read_leniently
 from accesshive.errors import ConnectorError
@@ -197,7 +198,7 @@ class ScimHttp(BaseSyncSCIMClient):
         self,
         http: httpx.Client,
         provider: ScimProvider,
-        limiter: WriteLimiter,
+        limiter: WriteGate,
     ) -> None:
         super().__init__(provider=provider)
         self.http = http

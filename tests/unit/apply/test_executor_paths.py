@@ -52,7 +52,9 @@ identities:
 def faults(monkeypatch: pytest.MonkeyPatch) -> FaultPlan:
     plan = FaultPlan()
     original = pool.connector_for
-    monkeypatch.setattr(pool, "connector_for", lambda c, s: FaultyConnector(original(c, s), plan))
+    monkeypatch.setattr(
+        pool, "connector_for", lambda c, s, w=None: FaultyConnector(original(c, s, w), plan)
+    )
     return plan
 
 

@@ -12,12 +12,15 @@ import pytest
 from accesshive.config import load_config
 from accesshive.errors import StalePlanError
 from accesshive.operations import StoreRef
+from accesshive.workers.ratelimit import SharedWriteLimits
 from accesshive.workers.worker import WorkerRuntime
 from tests.conftest import EXAMPLES
 
 
 def _runtime(root: Path) -> WorkerRuntime:
-    return WorkerRuntime(root, StoreRef(), lambda o, s, m: None, "postgresql://unused/db")
+    url = "postgresql://unused/db"
+    limits = SharedWriteLimits(url, "accesshive.test")  # connects only on a write
+    return WorkerRuntime(root, StoreRef(), lambda o, s, m: None, url, limits)
 
 
 def test_a_worker_on_another_commit_refuses_the_job_naming_both_configs(tmp_path: Path) -> None:

@@ -1,0 +1,155 @@
+"""A source's write rate limit (``quirks.writes_per_minute``) holds across all the workers
+of an ``apply --workers`` together, counted where it matters: at the target.
+
+Three ``accesshive worker`` processes run a plan of creates against a real scim2-server
+whose source allows three jobs at once. The server notes when each write arrives; the
+test asserts on those counts, per window, against the bucket's own bound (at most
+``capacity + rate × window`` writes may be due in a window), with a tolerance for
+requests that arrive late (a delayed write can land in a later window than its token).
+No wall-clock duration is asserted. With one bucket per worker, three workers would
+write three times as fast: a 5-second window would hold about twice the bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from accesshive.cli import main
+from accesshive.errors import EXIT_WAITING
+from accesshive.plan.planfile import read_plan
+from accesshive.workers.engine import ensure_schema
+from accesshive.workers.ratelimit import SharedWriteLimiter
+from tests.integration.test_workers import Worker, _repo
+from tests.support.scim_server import ScimServer, scim_server
+
+PER_MINUTE = 120
+RATE = PER_MINUTE / 60  # tokens a second
+CAPACITY = max(1.0, RATE)  # a burst of one second's worth
+WINDOW = 5.0
+LATE = 2.0
+"""How late a write may arrive after its token was due (a loaded machine's latency),
+for the tolerance: the bound is that of a window ``LATE`` seconds longer."""
+
+
+class Arrivals:
+    """WSGI middleware in front of the SCIM server: when each write arrived."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.writes: list[float] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ["REQUEST_METHOD"] != "GET":
+            with self.lock:
+                self.writes.append(time.monotonic())
+        return self.app(environ, start_response)
+
+    def most_in(self, window: float) -> int:
+        """The most writes that arrived within any ``window`` seconds."""
+        times = sorted(self.writes)
+        return max(
+            (sum(1 for t in times[i:] if t < start + window)) for i, start in enumerate(times)
+        )
+
+
+@pytest.fixture
+def scim() -> Iterator[ScimServer]:
+    with scim_server() as server:
+        server.create_group("staff")
+        server.create_group("admins")
+        yield server
+
+
+def test_three_workers_share_one_write_rate_limit_counted_at_the_target(
+    tmp_path: Path, scim: ScimServer, postgres_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESIGN_SCIM_TOKEN", scim.token)
+    root = _repo(tmp_path, scim)
+    design = root / "sources" / "design.yaml"
+    text = design.read_text().replace("concurrency: 4", "concurrency: 3")
+    text = text.replace(
+        "      base_url:", f"      quirks: {{writes_per_minute: {PER_MINUTE}}}\n      base_url:"
+    )
+    design.write_text(text)
+    runner = CliRunner()
+    assert runner.invoke(main, ["sync", str(root), "--store", postgres_db]).exit_code == 0
+    planned = runner.invoke(
+        main, ["plan", str(root), "--store", postgres_db, "--out", str(root / "plan.json")]
+    )
+    assert planned.exit_code in (0, 2), planned.output
+    plan = read_plan(root / "plan.json")
+
+    arrivals = Arrivals(scim.running.server.get_app())
+    scim.running.server.set_app(arrivals)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    workers = [Worker(root, postgres_db, env) for _ in range(3)]
+    try:
+        applied = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "accesshive",
+                "apply",
+                str(root / "plan.json"),
+                "-C",
+                str(root),
+                "--store",
+                postgres_db,
+                "--workers",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+    finally:
+        logs = [w.stop() for w in workers]
+    assert applied.returncode == EXIT_WAITING, applied.stderr + "\n".join(logs)
+    ungated = [o for o in plan.orders if o.gate is None]
+    users = scim.http().get("Users", params={"count": 1000}).json()["Resources"]
+    assert len(users) == len([o for o in ungated if o.action == "create_account"])
+    bound = CAPACITY + RATE * (WINDOW + LATE)
+    assert len(arrivals.writes) > 2 * bound  # enough writes that a per-worker limit shows
+    assert arrivals.most_in(WINDOW) <= bound, (arrivals.most_in(WINDOW), bound)
+    ran = [w for w in workers if w.states]
+    assert len(ran) >= 2, "the orders did not run on several workers"
+
+
+def test_two_processes_draw_from_one_bucket_and_a_429_pauses_both(postgres_db: str) -> None:
+    """The bucket math on the shared row, without waiting: each reservation says how long
+    its writer must wait, and those waits grow by one token's time across two limiters
+    (two workers' connections). A pause asked by one holds the other."""
+    ensure_schema(postgres_db)
+    slept: list[float] = []
+    one, two = (
+        SharedWriteLimiter(postgres_db, "accesshive.test", "design", 60, sleep=slept.append)
+        for _ in range(2)
+    )
+    try:
+        waits = [(one if n % 2 else two).acquire() for n in range(6)]
+        assert waits[0] == 0.0  # the burst of one
+        assert all(b > a for a, b in itertools.pairwise(waits[1:]))  # a queue
+        assert waits[-1] > 3.0  # five writes owed at one a second, less time gone by
+        assert slept == waits[1:]
+        two.pause(120)
+        assert one.acquire() > 100
+        other = SharedWriteLimiter(postgres_db, "accesshive.other", "design", 60)
+        assert other.acquire() == 0.0  # another environment's bucket is its own
+        other.close()
+    finally:
+        one.close()
+        two.close()
