@@ -151,6 +151,17 @@ def test_object_guid_ids_are_searched_as_bytes(tmp_path: Path) -> None:
     assert conn.entries.id_filter("not-a-guid") is None
 
 
+def test_settings_are_read_once_and_shared(tmp_path: Path) -> None:
+    """Every collaborator reads the one settings object, and nothing can change it after
+    its checks ran (a later write would bypass them)."""
+    conn = LdapConnector("corp", ldap_source("ldap://127.0.0.1:1"), context(tmp_path))
+    parts = (conn.transport, conn.search, conn.entries, conn.grants, conn.reader)
+    assert all(part.settings is conn.settings for part in (*parts, conn.accounts, conn.groups))
+    with pytest.raises(AttributeError, match="read once"):
+        conn.settings.users_dn = "ou=elsewhere,dc=example,dc=com"
+    assert conn.settings.users_dn == ldap_source("ldap://127.0.0.1:1").connection["users_dn"]
+
+
 # ----------------------------------------------------------------------------- rename
 
 
