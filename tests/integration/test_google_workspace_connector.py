@@ -625,12 +625,12 @@ def test_the_acme_source_builds_a_connector() -> None:
     config = load_config(EXAMPLES / "acme")
     conn = connector_for(config, "google-workspace")
     assert isinstance(conn, GoogleWorkspaceConnector)
-    assert conn.customer == "C03x7acme" and conn.domain == "acme.example"
-    assert conn.licenses["workspace-business-standard"] == ("Google-Apps", "1010020028")
-    assert conn.super_admin == "super-admin"
-    assert conn.attribute_paths["givenName"] == "name.givenName"
-    assert SCOPE_LICENSING in conn.scopes
-    groups = conn._group_entitlements()
+    assert conn.settings.customer == "C03x7acme" and conn.settings.domain == "acme.example"
+    assert conn.settings.licenses["workspace-business-standard"] == ("Google-Apps", "1010020028")
+    assert conn.settings.super_admin == "super-admin"
+    assert conn.settings.attribute_paths["givenName"] == "name.givenName"
+    assert SCOPE_LICENSING in conn.settings.scopes
+    groups = conn.reader.group_entitlements()
     assert groups and all("@" in g for g in groups)
 
 

@@ -89,7 +89,7 @@ def test_adopts_on_entry_already_exists(
     """A concurrent creator wins between the correlation search and the add."""
     conn = make()
     calls: list[Any] = []
-    real_find = conn._find
+    real_find = conn.accounts._find
 
     def racing_find(attributes: Any) -> Any:
         calls.append(attributes)
@@ -98,7 +98,7 @@ def test_adopts_on_entry_already_exists(
             return None
         return real_find(attributes)
 
-    monkeypatch.setattr(conn, "_find", racing_find)
+    monkeypatch.setattr(conn.accounts, "_find", racing_find)
     created = conn.create_account("carol", account(3), True)
     assert created.adopted
     assert created.external_id == _uuid(server, f"uid=user0003,{slapd.PEOPLE}")
@@ -145,10 +145,21 @@ def test_object_guid_ids_are_searched_as_bytes(tmp_path: Path) -> None:
     source = ldap_source("ldap://127.0.0.1:1", id_attribute="objectGUID")
     conn = LdapConnector("ad", source, context(tmp_path))
     guid = "01020304-0506-0708-090a-0b0c0d0e0f10"
-    assert conn._id_filter(guid) == (
+    assert conn.entries.id_filter(guid) == (
         r"(objectGUID=\04\03\02\01\06\05\08\07\09\0a\0b\0c\0d\0e\0f\10)"
     )
-    assert conn._id_filter("not-a-guid") is None
+    assert conn.entries.id_filter("not-a-guid") is None
+
+
+def test_settings_are_read_once_and_shared(tmp_path: Path) -> None:
+    """Every collaborator reads the one settings object, and nothing can change it after
+    its checks ran (a later write would bypass them)."""
+    conn = LdapConnector("corp", ldap_source("ldap://127.0.0.1:1"), context(tmp_path))
+    parts = (conn.transport, conn.search, conn.entries, conn.grants, conn.reader)
+    assert all(part.settings is conn.settings for part in (*parts, conn.accounts, conn.groups))
+    with pytest.raises(AttributeError, match="read once"):
+        conn.settings.users_dn = "ou=elsewhere,dc=example,dc=com"
+    assert conn.settings.users_dn == ldap_source("ldap://127.0.0.1:1").connection["users_dn"]
 
 
 # ----------------------------------------------------------------------------- rename

@@ -21,14 +21,18 @@ reassigns the user's other declared SKU of the same product: Google allows one p
 product) and the ``super_admin`` entitlement (users.makeAdmin, read from ``isAdmin``).
 
 Settings (the ``connection`` keys, with an example) are documented in ``_settings.py``.
-The connector is split into small private modules, composed in ``_connector.py``:
+``GoogleWorkspaceConnector`` (``_connector.py``) is a small class that delegates each
+``Connector`` method to a collaborator; each collaborator is one class in its own module,
+given what it needs in its constructor (no inheritance between them):
 
-- ``_settings``: the connection keys, attribute paths and scopes
-- ``_session``: the API client, authentication and URLs
-- ``_consistency``: retrying a 404 right after our own change
-- ``_reading``: check, read, get_account
-- ``_users``: create, update, suspend/unsuspend and delete orders
-- ``_grants``: group, licence and super-admin grants and revokes
+- ``_settings``: ``GwsSettings``, the connection keys, attribute paths and scopes,
+  checked once, then read-only
+- ``_session``: ``GwsSession``, the API client, authentication and URLs
+- ``_consistency``: ``Consistency``, retrying a 404 right after our own change
+- ``_reading``: ``Reader``, check, read, get_account(s)
+- ``_users``: ``UserOrders``, create, update, suspend/unsuspend and delete orders
+- ``_grants``: ``GrantOrders``, group, licence and super-admin grants and revokes
+- ``_groups``: ``ManagedGroups``, managed groups: create, rename, delete
 - ``_values``: field paths and ``fields=`` (pure)
 
 The HTTP transport (auth, errors, paging) lives beside the package, in

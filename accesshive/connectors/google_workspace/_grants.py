@@ -9,57 +9,72 @@ product) and the ``super_admin`` entitlement (users.makeAdmin).
 from __future__ import annotations
 
 from accesshive.connectors.google_workspace._client import GoogleApiError
-from accesshive.connectors.google_workspace._reading import _Reading
+from accesshive.connectors.google_workspace._consistency import Consistency
+from accesshive.connectors.google_workspace._reading import Reader
+from accesshive.connectors.google_workspace._session import GwsSession
+from accesshive.connectors.google_workspace._settings import GwsSettings
 
 
-class _GrantOrders(_Reading):
+class GrantOrders:
     """grant and revoke."""
 
+    def __init__(
+        self,
+        settings: GwsSettings,
+        session: GwsSession,
+        consistency: Consistency,
+        reader: Reader,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.consistency = consistency
+        self.reader = reader
+
     def _email_of(self, external_id: str) -> str:
-        known = self._emails.get(external_id)
+        known = self.reader.known_email(external_id)
         if known is not None:
             return known
-        user = self._get_user(external_id, "id,primaryEmail")
+        user = self.reader.get_user(external_id, "id,primaryEmail")
         if user is None:
             raise GoogleApiError(
-                self.source_id, f"users.get {external_id}: no such user", status=404
+                self.settings.source_id, f"users.get {external_id}: no such user", status=404
             )
         return str(user["primaryEmail"])
 
     def grant(self, external_id: str, entitlement: str) -> None:
-        if entitlement == self.super_admin:
+        if entitlement == self.settings.super_admin:
             self._make_admin(external_id, True)
-        elif entitlement in self.licenses:
+        elif entitlement in self.settings.licenses:
             self._assign_license(external_id, entitlement)
         else:
-            self._add_member(external_id, self._group(entitlement))
+            self._add_member(external_id, self.group_email(entitlement))
 
     def revoke(self, external_id: str, entitlement: str) -> None:
         try:
-            if entitlement == self.super_admin:
+            if entitlement == self.settings.super_admin:
                 self._make_admin(external_id, False)
-            elif entitlement in self.licenses:
-                product, sku = self.licenses[entitlement]
+            elif entitlement in self.settings.licenses:
+                product, sku = self.settings.licenses[entitlement]
                 email = self._email_of(external_id)
-                self.client.call(
+                self.session.client.call(
                     "DELETE",
-                    self._lic(product, sku, "user", email),
+                    self.session.lic(product, sku, "user", email),
                     f"licenseAssignments.delete {product}/{sku} {email}",
                 )
             else:
-                group = self._group(entitlement)
-                self.client.call(
+                group = self.group_email(entitlement)
+                self.session.client.call(
                     "DELETE",
-                    self._dir("groups", group, "members", external_id),
+                    self.session.dir("groups", group, "members", external_id),
                     f"members.delete {group} {external_id}",
                 )
         except GoogleApiError as exc:
             if exc.status != 404:  # not a member / no such user / no licence: done
                 raise
 
-    def _group(self, entitlement: str) -> str:
+    def group_email(self, entitlement: str) -> str:
         if "@" not in entitlement:
-            raise self.error(
+            raise self.settings.error(
                 f"entitlement '{entitlement}' is not a group email; name licences under "
                 "connection.licenses and the super admin role as connection.super_admin"
             )
@@ -68,14 +83,14 @@ class _GrantOrders(_Reading):
     def _add_member(self, external_id: str, group: str) -> None:
         email = self._email_of(external_id)
         try:
-            self._patiently(
+            self.consistency.patiently(
                 external_id,
-                lambda: self.client.call(
+                lambda: self.session.client.call(
                     "POST",
-                    self._dir("groups", group, "members"),
+                    self.session.dir("groups", group, "members"),
                     f"members.insert {group} {email}",
                     params={"fields": "id"},
-                    body={"email": email, "role": self.member_role},
+                    body={"email": email, "role": self.settings.member_role},
                 ),
                 about_user=lambda message: "groupKey" not in message,
             )
@@ -87,25 +102,25 @@ class _GrantOrders(_Reading):
             raise
 
     def _make_admin(self, external_id: str, status: bool) -> None:
-        self._patiently(
+        self.consistency.patiently(
             external_id,
-            lambda: self.client.call(
+            lambda: self.session.client.call(
                 "POST",
-                self._dir("users", external_id, "makeAdmin"),
+                self.session.dir("users", external_id, "makeAdmin"),
                 f"users.makeAdmin {external_id} status={str(status).lower()}",
                 body={"status": status},
             ),
         )
 
     def _assign_license(self, external_id: str, entitlement: str) -> None:
-        product, sku = self.licenses[entitlement]
+        product, sku = self.settings.licenses[entitlement]
         email = self._email_of(external_id)
         what = f"licenseAssignments.insert {product}/{sku} {email}"
         try:
-            self._patiently(
+            self.consistency.patiently(
                 external_id,
-                lambda: self.client.call(
-                    "POST", self._lic(product, sku, "user"), what, body={"userId": email}
+                lambda: self.session.client.call(
+                    "POST", self.session.lic(product, sku, "user"), what, body={"userId": email}
                 ),
             )
             return
@@ -115,15 +130,15 @@ class _GrantOrders(_Reading):
             refused = exc
         # the user may hold this SKU already (done), or another SKU of the product:
         # Google allows one per product, so reassign it
-        if self._has_license(product, sku, email):
+        if self.reader.has_license(product, sku, email):
             return
-        for other_product, other_sku in sorted(set(self.licenses.values())):
+        for other_product, other_sku in sorted(set(self.settings.licenses.values())):
             if other_product != product or other_sku == sku:
                 continue
-            if self._has_license(product, other_sku, email):
-                self.client.call(
+            if self.reader.has_license(product, other_sku, email):
+                self.session.client.call(
                     "PATCH",
-                    self._lic(product, other_sku, "user", email),
+                    self.session.lic(product, other_sku, "user", email),
                     f"licenseAssignments.patch {product}/{other_sku} -> {sku} {email}",
                     body={"skuId": sku},
                 )

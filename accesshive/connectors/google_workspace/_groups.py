@@ -17,17 +17,24 @@ from typing import Any
 
 from accesshive.connectors.base import Created
 from accesshive.connectors.google_workspace._client import GoogleApiError
-from accesshive.connectors.google_workspace._grants import _GrantOrders
+from accesshive.connectors.google_workspace._grants import GrantOrders
+from accesshive.connectors.google_workspace._session import GwsSession
+from accesshive.connectors.google_workspace._settings import GwsSettings
 from accesshive.state.snapshot import SnapshotGroup
 
 _FIELDS = "id,email,name,description,directMembersCount"
 
 
-class _ManagedGroups(_GrantOrders):
+class ManagedGroups:
     """read_groups, get_group, create_group, update_group, delete_group."""
 
+    def __init__(self, settings: GwsSettings, session: GwsSession, grants: GrantOrders) -> None:
+        self.settings = settings
+        self.session = session
+        self.grants = grants
+
     def read_groups(self) -> list[SnapshotGroup]:
-        return [g for eid in self.managed_groups() if (g := self.get_group(eid)) is not None]
+        return [g for eid in self.settings.managed if (g := self.get_group(eid)) is not None]
 
     def get_group(self, entitlement: str) -> SnapshotGroup | None:
         group = self._get_group(entitlement)
@@ -35,26 +42,29 @@ class _ManagedGroups(_GrantOrders):
 
     def _get_group(self, key: str) -> dict[str, Any] | None:
         try:
-            group = self.client.call(
-                "GET", self._dir("groups", key), f"groups.get {key}", params={"fields": _FIELDS}
+            group = self.session.client.call(
+                "GET",
+                self.session.dir("groups", key),
+                f"groups.get {key}",
+                params={"fields": _FIELDS},
             )
         except GoogleApiError as exc:
             if exc.status == 404:
                 return None
             raise
         if not isinstance(group, dict) or not group.get("id"):
-            raise self.error(f"groups.get {key}: the response holds no group")
+            raise self.settings.error(f"groups.get {key}: the response holds no group")
         return group
 
     def create_group(self, entitlement: str, attributes: Mapping[str, Any]) -> Created:
-        email = self._group(entitlement)
+        email = self.grants.group_email(entitlement)
         body = {"email": email, "name": str(attributes["name"])}
         if attributes.get("description") is not None:
             body["description"] = str(attributes["description"])
         try:
-            created = self.client.call(
+            created = self.session.client.call(
                 "POST",
-                self._dir("groups"),
+                self.session.dir("groups"),
                 f"groups.insert {email}",
                 params={"fields": _FIELDS},
                 body=body,
@@ -64,13 +74,13 @@ class _ManagedGroups(_GrantOrders):
                 raise
             existing = self._get_group(email)  # "Entity already exists": adopt it
             if existing is None:
-                raise self.error(
+                raise self.settings.error(
                     f"{exc.message}: {email} is taken, but not by a group (a user or an "
                     "alias has it); choose another email for the group"
                 ) from exc
             return Created(str(existing["id"]), adopted=True)
         if not isinstance(created, dict) or not created.get("id"):
-            raise self.error(f"groups.insert {email}: the response holds no group id")
+            raise self.settings.error(f"groups.insert {email}: the response holds no group id")
         return Created(str(created["id"]))
 
     def update_group(
@@ -79,9 +89,9 @@ class _ManagedGroups(_GrantOrders):
         body = {k: attributes[k] for k in ("name", "description") if k in attributes}
         if not body:
             return  # the email is the key: nothing to write to adopt the group
-        self.client.call(
+        self.session.client.call(
             "PATCH",
-            self._dir("groups", external_id),
+            self.session.dir("groups", external_id),
             f"groups.patch {entitlement}",
             params={"fields": _FIELDS},
             body=body,
@@ -93,13 +103,13 @@ class _ManagedGroups(_GrantOrders):
             return  # already gone: done
         members = int(group.get("directMembersCount") or 0)
         if members:
-            raise self.error(
+            raise self.settings.error(
                 f"group {entitlement} still has {members} member(s) that accesshive did not "
                 "remove: it is not deleted; remove them in the Admin console, then apply again"
             )
         try:
-            self.client.call(
-                "DELETE", self._dir("groups", external_id), f"groups.delete {entitlement}"
+            self.session.client.call(
+                "DELETE", self.session.dir("groups", external_id), f"groups.delete {entitlement}"
             )
         except GoogleApiError as exc:
             if exc.status != 404:

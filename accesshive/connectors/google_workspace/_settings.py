@@ -35,16 +35,18 @@ since accesshive manages them itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from accesshive.config.model import Source
-from accesshive.connectors.base import Connector, ConnectorContext
+from accesshive.connectors.base import ConnectorContext
 from accesshive.connectors.google_workspace._client import (
     SCOPE_GROUP,
     SCOPE_GROUP_MEMBER,
     SCOPE_LICENSING,
     SCOPE_USER,
 )
+from accesshive.errors import ConnectorError
 
 DEFAULT_BASE_URL = "https://admin.googleapis.com"
 DEFAULT_LICENSING_URL = "https://licensing.googleapis.com"
@@ -59,11 +61,24 @@ WRITE_ONLY = frozenset({"password"})
 MEMBER_ROLES = frozenset({"MEMBER", "MANAGER", "OWNER"})
 
 
-class _GwsSettings(Connector):
-    """The connection settings, as attributes of the connector."""
+class GwsSettings:
+    """The connection settings, read and checked once; read-only afterwards (setting an
+    attribute raises), so every collaborator that holds them sees the same values."""
 
-    def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
-        super().__init__(source_id, source, context)
+    managed: Mapping[str, str]
+    """Managed entitlement → its group's name (``_groups.py``)."""
+
+    def __init__(
+        self,
+        source_id: str,
+        source: Source,
+        context: ConnectorContext,
+        managed: Mapping[str, str],
+    ) -> None:
+        self.source_id = source_id
+        self.source = source
+        self.context = context
+        self.managed = dict(managed)
         conn = source.connection
         self.customer = str(conn.get("customer_id") or "my_customer")
         self.domain = str(conn["domain"]) if conn.get("domain") else None
@@ -88,6 +103,18 @@ class _GwsSettings(Connector):
         self.licenses = self._licenses(conn.get("licenses") or {})
         self.super_admin = str(conn["super_admin"]) if conn.get("super_admin") else None
         self.attribute_paths = self._attribute_paths(conn.get("attribute_map") or {})
+        self._sealed = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_sealed", False):
+            raise AttributeError(
+                f"the google_workspace settings are read once: {name} cannot change"
+            )
+        object.__setattr__(self, name, value)
+
+    def error(self, message: str, *, retryable: bool = False) -> ConnectorError:
+        """A failure of this source (what ``Connector.error`` makes)."""
+        return ConnectorError(self.source_id, message, retryable=retryable)
 
     def _int(self, key: str, default: int, low: int, high: int) -> int:
         value = self.source.connection.get(key, default)
@@ -138,7 +165,7 @@ class _GwsSettings(Connector):
             paths[name] = path
         return paths
 
-    def _path_of(self, attribute: str) -> str:
+    def path_of(self, attribute: str) -> str:
         return self.attribute_paths.get(attribute) or DEFAULT_ATTRIBUTE_MAP.get(
             attribute, attribute
         )

@@ -17,13 +17,27 @@ from typing import Any
 
 from accesshive.connectors.base import Created
 from accesshive.connectors.google_workspace._client import GoogleApiError
-from accesshive.connectors.google_workspace._reading import _Reading
-from accesshive.connectors.google_workspace._settings import WRITE_ONLY
+from accesshive.connectors.google_workspace._consistency import Consistency
+from accesshive.connectors.google_workspace._reading import Reader
+from accesshive.connectors.google_workspace._session import GwsSession
+from accesshive.connectors.google_workspace._settings import WRITE_ONLY, GwsSettings
 from accesshive.connectors.google_workspace._values import _json_value, _set_path
 
 
-class _UserOrders(_Reading):
+class UserOrders:
     """create_account, update_account, set_enabled, delete_account."""
+
+    def __init__(
+        self,
+        settings: GwsSettings,
+        session: GwsSession,
+        consistency: Consistency,
+        reader: Reader,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.consistency = consistency
+        self.reader = reader
 
     def _body(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {}
@@ -31,7 +45,7 @@ class _UserOrders(_Reading):
             if name in WRITE_ONLY:
                 body[name] = str(value)
                 continue
-            _set_path(body, self._path_of(name), _json_value(value))
+            _set_path(body, self.settings.path_of(name), _json_value(value))
         return body
 
     def create_account(
@@ -40,15 +54,15 @@ class _UserOrders(_Reading):
         body = self._body(attributes)
         email = str(body.get("primaryEmail") or "")
         if not email:
-            raise self.error("create_account: primaryEmail is required to create a user")
+            raise self.settings.error("create_account: primaryEmail is required to create a user")
         if not body.get("password"):
             body["password"] = random_secrets.token_urlsafe(24)
         body["suspended"] = not enabled
         password = str(body["password"])
         try:
-            user = self.client.call(
+            user = self.session.client.call(
                 "POST",
-                self._dir("users"),
+                self.session.dir("users"),
                 f"users.insert {email}",
                 params={"fields": "id,primaryEmail"},
                 body=body,
@@ -59,27 +73,27 @@ class _UserOrders(_Reading):
                 return Created(self._adopt(email, exc), adopted=True)
             raise
         if not isinstance(user, dict) or not user.get("id"):
-            raise self.error(f"users.insert {email}: the response holds no user id")
+            raise self.settings.error(f"users.insert {email}: the response holds no user id")
         external_id = str(user["id"])
-        self._emails[external_id] = str(user.get("primaryEmail") or email)
-        self._touch(external_id)
+        self.reader.remember_email(external_id, str(user.get("primaryEmail") or email))
+        self.consistency.touch(external_id)
         return Created(external_id)
 
     def _adopt(self, email: str, conflict: GoogleApiError) -> str:
         """The id of the existing user whose primaryEmail is ``email``."""
-        deadline = time.monotonic() + self.consistency_seconds
+        deadline = time.monotonic() + self.settings.consistency_seconds
         while True:
             found = self._get_user_by_email(email)
             if found is not None or time.monotonic() >= deadline:
                 break
             time.sleep(0.5)  # 409 but not visible yet: a user created moments ago
         if found is None:
-            raise self.error(
+            raise self.settings.error(
                 f"users.insert {email}: {conflict.message.split(': ', 1)[-1]}, but no user has "
                 "that address (a group or a deleted user may hold it)"
             )
         if str(found.get("primaryEmail", "")).lower() != email.lower():
-            raise self.error(
+            raise self.settings.error(
                 f"users.insert {email}: the address is an alias of {found.get('primaryEmail')} "
                 f"(user {found.get('id')}); not adopted"
             )
@@ -87,9 +101,9 @@ class _UserOrders(_Reading):
 
     def _get_user_by_email(self, email: str) -> dict[str, Any] | None:
         try:
-            user = self.client.call(
+            user = self.session.client.call(
                 "GET",
-                self._dir("users", email),
+                self.session.dir("users", email),
                 f"users.get {email}",
                 params={"fields": "id,primaryEmail"},
             )
@@ -101,11 +115,11 @@ class _UserOrders(_Reading):
 
     def _patch(self, external_id: str, body: dict[str, Any], what: str) -> None:
         hidden = (str(body["password"]),) if body.get("password") else ()
-        self._patiently(
+        self.consistency.patiently(
             external_id,
-            lambda: self.client.call(
+            lambda: self.session.client.call(
                 "PATCH",
-                self._dir("users", external_id),
+                self.session.dir("users", external_id),
                 f"{what} {external_id}",
                 params={"fields": "id"},
                 body=body,
@@ -113,8 +127,8 @@ class _UserOrders(_Reading):
             ),
         )
         if "primaryEmail" in body:
-            self._emails.pop(external_id, None)  # renamed: ask again when it is needed
-        self._touch(external_id)
+            self.reader.forget_email(external_id)  # renamed: ask again when it is needed
+        self.consistency.touch(external_id)
 
     def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
         if not attributes:
@@ -126,14 +140,14 @@ class _UserOrders(_Reading):
 
     def delete_account(self, external_id: str) -> None:
         try:  # a user we created moments ago may 404 here too: wait, or it would stay
-            self._patiently(
+            self.consistency.patiently(
                 external_id,
-                lambda: self.client.call(
-                    "DELETE", self._dir("users", external_id), f"users.delete {external_id}"
+                lambda: self.session.client.call(
+                    "DELETE", self.session.dir("users", external_id), f"users.delete {external_id}"
                 ),
             )
         except GoogleApiError as exc:
             if exc.status != 404:  # already gone: done
                 raise
-        self._emails.pop(external_id, None)
-        self._forget(external_id)
+        self.reader.forget_email(external_id)
+        self.consistency.forget(external_id)

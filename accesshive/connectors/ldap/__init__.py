@@ -32,16 +32,20 @@ connections are retryable; every other result code is not (nor are certificate
 failures), and the message carries the server's own words.
 
 Settings (the ``connection`` keys, with an example) are documented in ``_settings.py``.
-The connector is split into small private modules, composed in ``_connector.py``:
+``LdapConnector`` (``_connector.py``) is a small class that delegates each
+``Connector`` method to a collaborator; each collaborator is one class in its own module,
+given what it needs in its constructor (no inheritance between them):
 
-- ``_settings``: the connection keys and their checks
-- ``_transport``: the connection, TLS, ``LdapError`` and error classification
-- ``_search``: searches and the entries they return
-- ``_account_entries``: which entries are accounts, their ids and snapshots
-- ``_grants``: group lookups, grant and revoke
-- ``_managed``: managed groups: create, rename, delete
-- ``_reading``: check, read, get_account, get_accounts
-- ``_accounts``: create, update, enable/disable and delete orders
+- ``_settings``: ``LdapSettings``, the connection keys, checked once, then read-only
+- ``_transport``: ``LdapTransport``, the connection, TLS, ``LdapError`` and error
+  classification
+- ``_search``: ``LdapSearch``, searches and the entries they return
+- ``_account_entries``: ``AccountEntries``, which entries are accounts, their ids and
+  snapshots
+- ``_grants``: ``Grants``, group lookups, grant and revoke
+- ``_reading``: ``Reader``, check, read, get_account, get_accounts
+- ``_accounts``: ``AccountOrders``, create, update, enable/disable and delete orders
+- ``_managed``: ``ManagedGroups``, managed groups: create, rename, delete
 - ``_values``: value conversions; ``_ldap3``: the quiet ldap3 import
 
 DN parsing lives beside the package, in ``accesshive.connectors.ldap._dn``.

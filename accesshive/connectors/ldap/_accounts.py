@@ -16,33 +16,45 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from accesshive.config.model import Source
-from accesshive.connectors.base import ConnectorContext, Created
+from accesshive.connectors.base import Created
+from accesshive.connectors.ldap._account_entries import AccountEntries
 from accesshive.connectors.ldap._dn import rdn_string, rdn_value, split_rdn
-from accesshive.connectors.ldap._grants import _Grants
+from accesshive.connectors.ldap._grants import Grants
 from accesshive.connectors.ldap._ldap3 import escape_filter_chars, ldap3, post_read_control
-from accesshive.connectors.ldap._search import _Entry
-from accesshive.connectors.ldap._settings import _ATTRIBUTE
+from accesshive.connectors.ldap._search import LdapSearch, _Entry
+from accesshive.connectors.ldap._settings import _ATTRIBUTE, LdapSettings
 from accesshive.connectors.ldap._transport import (
     ENTRY_ALREADY_EXISTS,
     NO_SUCH_ATTRIBUTE,
     NO_SUCH_OBJECT,
     LdapError,
+    LdapTransport,
 )
 from accesshive.connectors.ldap._values import NORMAL_ACCOUNT, _get, _values, _with_flag
 
 _POST_READ = "1.3.6.1.1.13.2"
 
 
-class _AccountOrders(_Grants):
+class AccountOrders:
     """The account orders, and the lookups that make a create adopt instead of duplicate."""
 
-    def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
-        super().__init__(source_id, source, context)
+    def __init__(
+        self,
+        settings: LdapSettings,
+        transport: LdapTransport,
+        search: LdapSearch,
+        entries: AccountEntries,
+        grants: Grants,
+    ) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.search = search
+        self.entries = entries
+        self.grants = grants
         self._looked_up: dict[tuple[str, str], list[_Entry]] = {}
         """(correlation attribute, casefolded value) → accounts found by ``prepare_creates``."""
         by_name: dict[str, str] = {}
-        for name in [*self.source.account.correlation, self.rdn_attribute]:
+        for name in [*self.settings.source.account.correlation, self.settings.rdn_attribute]:
             if _ATTRIBUTE.match(name):
                 by_name.setdefault(name.lower(), name)
         self._correlation = list(by_name.values())
@@ -58,7 +70,7 @@ class _AccountOrders(_Grants):
             )
             found: dict[str, list[_Entry]] = {v.casefold(): [] for v in values}
             filters = [f"({attr}={escape_filter_chars(v)})" for v in values]
-            for entry in self._accounts_matching(filters, self.read_attributes):
+            for entry in self.entries.matching(filters, self.settings.read_attributes):
                 for value in {v.casefold() for v in entry.strings(attr)}:
                     if value in found:
                         found[value].append(entry)
@@ -76,14 +88,16 @@ class _AccountOrders(_Grants):
             found = self._looked_up.pop((attr.lower(), value[0].casefold()), None)
             if found is None:
                 one = f"({attr}={escape_filter_chars(value[0])})"
-                found = list(self._accounts_matching([one], self.read_attributes))
+                found = list(self.entries.matching([one], self.settings.read_attributes))
             if len(found) == 1:
                 return found[0]
         return None
 
     def _entry_at(self, dn: str) -> _Entry | None:
         try:
-            found = self._search(dn, ldap3.BASE, self.account_filter, self.read_attributes)
+            found = self.search.lookup(
+                dn, ldap3.BASE, self.settings.account_filter, self.settings.read_attributes
+            )
         except LdapError as exc:
             if exc.code == NO_SUCH_OBJECT:
                 return None
@@ -91,14 +105,20 @@ class _AccountOrders(_Grants):
         return found[0] if found else None
 
     def _adopted(self, entry: _Entry, identity: str) -> Created:
-        external_id = self._external_id(entry)
+        external_id = self.entries.external_id(entry)
         if external_id is None:
-            raise self.error(f"{entry.dn} exists but has no {self.id_attribute} to adopt it by")
-        owner = entry.first(self.identity_attribute) if self.identity_attribute else None
+            raise self.settings.error(
+                f"{entry.dn} exists but has no {self.settings.id_attribute} to adopt it by"
+            )
+        owner = (
+            entry.first(self.settings.identity_attribute)
+            if self.settings.identity_attribute
+            else None
+        )
         if owner and owner != identity:
-            raise self.error(
+            raise self.settings.error(
                 f"{entry.dn} already exists and belongs to identity '{owner}' "
-                f"({self.identity_attribute}); it is not adopted for '{identity}'"
+                f"({self.settings.identity_attribute}); it is not adopted for '{identity}'"
             )
         return Created(external_id, adopted=True)
 
@@ -108,31 +128,31 @@ class _AccountOrders(_Grants):
         existing = self._find(attributes)
         if existing is not None:
             return self._adopted(existing, identity)
-        name = _values(_get(attributes, self.rdn_attribute))
+        name = _values(_get(attributes, self.settings.rdn_attribute))
         if len(name) != 1:
-            raise self.error(
-                f"cannot name the new entry: {self.rdn_attribute} (the rdn_attribute) must "
-                f"have one value, not {name!r}"
+            raise self.settings.error(
+                f"cannot name the new entry: {self.settings.rdn_attribute} "
+                f"(the rdn_attribute) must have one value, not {name!r}"
             )
-        container = self.users_dn
-        if not enabled and self.disable.method == "ou":
-            container = self.disable.ou
-        dn = f"{rdn_string(self.rdn_attribute, name[0])},{container}"
+        container = self.settings.users_dn
+        if not enabled and self.settings.disable.method == "ou":
+            container = self.settings.disable.ou
+        dn = f"{rdn_string(self.settings.rdn_attribute, name[0])},{container}"
         values = {attr: _values(value) for attr, value in attributes.items()}
         entry = {attr: vals for attr, vals in values.items() if vals}
-        if self.identity_attribute:
-            entry[self.identity_attribute] = [identity]
-        if self.disable.method == "attribute":
+        if self.settings.identity_attribute:
+            entry[self.settings.identity_attribute] = [identity]
+        if self.settings.disable.method == "attribute":
             if not enabled:
-                entry[self.disable.attribute] = [self.disable.value]
-            elif self.disable.enabled_value is not None:
-                entry[self.disable.attribute] = [self.disable.enabled_value]
-        elif self.disable.method == "active_directory":
-            flags = _values(_get(attributes, self.disable.attribute))
+                entry[self.settings.disable.attribute] = [self.settings.disable.value]
+            elif self.settings.disable.enabled_value is not None:
+                entry[self.settings.disable.attribute] = [self.settings.disable.enabled_value]
+        elif self.settings.disable.method == "active_directory":
+            flags = _values(_get(attributes, self.settings.disable.attribute))
             current = int(flags[0]) if flags and flags[0].isdigit() else NORMAL_ACCOUNT
-            entry[self.disable.attribute] = [str(_with_flag(current, not enabled))]
+            entry[self.settings.disable.attribute] = [str(_with_flag(current, not enabled))]
         try:
-            read = self._op(f"add {dn}", lambda conn: self._add(conn, dn, entry))
+            read = self.transport.op(f"add {dn}", lambda conn: self._add(conn, dn, entry))
         except LdapError as exc:
             if exc.code != ENTRY_ALREADY_EXISTS:
                 raise
@@ -142,18 +162,20 @@ class _AccountOrders(_Grants):
                 raise
             return self._adopted(again, identity)
         created = read or self._entry_at(dn)
-        external_id = self._external_id(created) if created else None
+        external_id = self.entries.external_id(created) if created else None
         if external_id is None:
-            raise self.error(f"added {dn}, but cannot read back its {self.id_attribute}")
-        self._remember(created)  # type: ignore[arg-type]  # read back just above
-        return Created(external_id, account=self._snapshot(created, set()))  # type: ignore[arg-type]
+            raise self.settings.error(
+                f"added {dn}, but cannot read back its {self.settings.id_attribute}"
+            )
+        self.entries.remember(created)  # type: ignore[arg-type]  # read back just above
+        return Created(external_id, account=self.entries.snapshot(created, set()))  # type: ignore[arg-type]
 
     def _add(self, conn: Any, dn: str, entry: dict[str, list[str]]) -> _Entry | None:
         """Add the entry and, when the server honours the RFC 4527 post-read control, have
         it return the new entry's id in the same round trip; None otherwise."""
-        binary_id = self.id_attribute.lower() == "objectguid"
-        controls = None if binary_id else [post_read_control(self.read_attributes, False)]
-        conn.add(dn, self.object_classes, entry, controls=controls)
+        binary_id = self.settings.id_attribute.lower() == "objectguid"
+        controls = None if binary_id else [post_read_control(self.settings.read_attributes, False)]
+        conn.add(dn, self.settings.object_classes, entry, controls=controls)
         control = ((conn.result or {}).get("controls") or {}).get(_POST_READ) or {}
         attributes = (control.get("value") or {}).get("result")
         if not attributes:
@@ -168,38 +190,38 @@ class _AccountOrders(_Grants):
         try:
             self._update_account(external_id, attributes)
         finally:
-            self._member_values.pop(external_id, None)  # it may have moved
+            self.entries.forget(external_id)  # it may have moved
 
     def _update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
-        entry = self._require(external_id)
-        before = self._member_value(entry)
+        entry = self.entries.require(external_id)
+        before = self.entries.member_value(entry)
         dn = entry.dn
         changes: dict[str, list[tuple[Any, list[str]]]] = {}
         new_uid: str | None = None
         for attr, value in attributes.items():
             vals = _values(value)
-            if attr.lower() == self.member_uid_attribute.lower():
+            if attr.lower() == self.settings.member_uid_attribute.lower():
                 new_uid = vals[0] if vals else None
-            if attr.lower() == self.rdn_attribute.lower():
+            if attr.lower() == self.settings.rdn_attribute.lower():
                 if len(vals) != 1:
-                    raise self.error(
-                        f"{self.rdn_attribute} names the entry {dn}; it needs one value, "
+                    raise self.settings.error(
+                        f"{self.settings.rdn_attribute} names the entry {dn}; it needs one value, "
                         f"not {vals!r}"
                     )
-                if rdn_value(dn, self.rdn_attribute) != vals[0]:
-                    dn = self._move(dn, rdn_string(self.rdn_attribute, vals[0]), None)
+                if rdn_value(dn, self.settings.rdn_attribute) != vals[0]:
+                    dn = self._move(dn, rdn_string(self.settings.rdn_attribute, vals[0]), None)
                 continue
             changes[attr] = [(ldap3.MODIFY_REPLACE, vals)]
         if changes:
-            self._modify(dn, changes)
-        after = (new_uid or before) if self.member_by_uid else dn
+            self.transport.modify(dn, changes)
+        after = (new_uid or before) if self.settings.member_by_uid else dn
         if before and after and before != after:
             self._repoint(before, after)
 
     def _move(self, dn: str, new_rdn: str, new_superior: str | None) -> str:
         """modrdn (rename and/or move); the entry keeps its entryUUID. Returns the new DN."""
         parent = new_superior or split_rdn(dn)[1]
-        self._op(
+        self.transport.op(
             f"rename {dn} to {new_rdn},{parent}",
             lambda conn: conn.modify_dn(dn, new_rdn, delete_old_dn=True, new_superior=new_superior),
         )
@@ -207,62 +229,72 @@ class _AccountOrders(_Grants):
 
     def _repoint(self, old: str, new: str) -> None:
         """Groups that still hold the account's old DN (or uid) get the new one instead."""
-        if not self.groups_dn or self._same_member(old, new):
+        if not self.settings.groups_dn or self._same_member(old, new):
             return  # e.g. a DN that changed case only: the server sees the same member
-        stale = self._search(
-            self.groups_dn,
+        stale = self.search.lookup(
+            self.settings.groups_dn,
             ldap3.SUBTREE,
-            f"(&(objectClass={self.group_class})"
-            f"({self.member_attribute}={escape_filter_chars(old)}))",
-            [self.group_name, self.member_attribute],
+            f"(&(objectClass={self.settings.group_class})"
+            f"({self.settings.member_attribute}={escape_filter_chars(old)}))",
+            [self.settings.group_name, self.settings.member_attribute],
         )
         for group in stale:
             # the values as the group holds them (DN case and spacing may differ)
-            olds = [v for v in group.strings(self.member_attribute) if self._same_member(v, old)]
-            holds_new = any(self._same_member(v, new) for v in group.strings(self.member_attribute))
+            olds = [
+                v
+                for v in group.strings(self.settings.member_attribute)
+                if self._same_member(v, old)
+            ]
+            holds_new = any(
+                self._same_member(v, new) for v in group.strings(self.settings.member_attribute)
+            )
             mods: list[tuple[Any, list[str]]] = []
             if not holds_new:
                 mods.append((ldap3.MODIFY_ADD, [new]))
             if olds:
                 mods.append((ldap3.MODIFY_DELETE, olds))
             if mods:
-                self._modify(group.dn, {self.member_attribute: mods})
+                self.transport.modify(group.dn, {self.settings.member_attribute: mods})
 
     def _same_member(self, a: str, b: str) -> bool:
-        return self._member_key(a) == self._member_key(b)
+        return self.entries.member_key(a) == self.entries.member_key(b)
 
     def set_enabled(self, external_id: str, enabled: bool) -> None:
         try:
             self._set_enabled(external_id, enabled)
         finally:
-            self._member_values.pop(external_id, None)  # it may have moved
+            self.entries.forget(external_id)  # it may have moved
 
     def _set_enabled(self, external_id: str, enabled: bool) -> None:
-        method = self.disable.method
+        method = self.settings.disable.method
         if method == "none":
-            raise self.error(
+            raise self.settings.error(
                 "this source cannot disable accounts: set connection.disable "
                 "(method ou, attribute or active_directory)"
             )
-        entry = self._require(external_id)
-        if self._enabled(entry) == enabled:
+        entry = self.entries.require(external_id)
+        if self.entries.enabled(entry) == enabled:
             return
         dn = entry.dn
         if method == "ou":
             rdn = split_rdn(dn)[0]
-            target = self.users_dn if enabled else self.disable.ou
+            target = self.settings.users_dn if enabled else self.settings.disable.ou
             new_dn = self._move(dn, rdn, target)
-            if not self.member_by_uid:
+            if not self.settings.member_by_uid:
                 self._repoint(dn, new_dn)
         elif method == "attribute":
             if enabled:
-                values = [] if self.disable.enabled_value is None else [self.disable.enabled_value]
+                values = (
+                    []
+                    if self.settings.disable.enabled_value is None
+                    else [self.settings.disable.enabled_value]
+                )
             else:
-                values = [self.disable.value]
-            change = {self.disable.attribute: [(ldap3.MODIFY_REPLACE, values)]}
-            self._modify(dn, change)
+                values = [self.settings.disable.value]
+            change = {self.settings.disable.attribute: [(ldap3.MODIFY_REPLACE, values)]}
+            self.transport.modify(dn, change)
         else:
-            flags = entry.first(self.disable.attribute)
+            flags = entry.first(self.settings.disable.attribute)
             if flags is None or not flags.lstrip("-").isdigit():
                 mods = [(ldap3.MODIFY_REPLACE, [str(_with_flag(NORMAL_ACCOUNT, not enabled))])]
             else:
@@ -270,31 +302,31 @@ class _AccountOrders(_Grants):
                 new = str(_with_flag(int(flags), not enabled))
                 mods = [(ldap3.MODIFY_DELETE, [flags]), (ldap3.MODIFY_ADD, [new])]
             try:
-                self._modify(dn, {self.disable.attribute: mods})
+                self.transport.modify(dn, {self.settings.disable.attribute: mods})
             except LdapError as exc:
                 if exc.code == NO_SUCH_ATTRIBUTE:
-                    raise self.error(
-                        f"{exc.message} ({self.disable.attribute} changed while being "
+                    raise self.settings.error(
+                        f"{exc.message} ({self.settings.disable.attribute} changed while being "
                         "updated; try again)",
                         retryable=True,
                     ) from exc
                 raise
 
     def delete_account(self, external_id: str) -> None:
-        self._member_values.pop(external_id, None)  # it may move or go
-        entry = self._find_by_id(external_id)
+        self.entries.forget(external_id)  # it may move or go
+        entry = self.entries.find_by_id(external_id)
         if entry is None:
             return
-        member = self._member_value(entry)
+        member = self.entries.member_value(entry)
         if member:
-            for group_dn in self._groups_of(entry).values():
+            for group_dn in self.grants.groups_of(entry).values():
                 try:
-                    self._remove_member(group_dn, member)
+                    self.grants.remove_member(group_dn, member)
                 except LdapError as exc:
                     if exc.code != NO_SUCH_OBJECT:  # the group went meanwhile: done
                         raise
         try:
-            self._op(f"delete {entry.dn}", lambda conn: conn.delete(entry.dn))
+            self.transport.op(f"delete {entry.dn}", lambda conn: conn.delete(entry.dn))
         except LdapError as exc:
             if exc.code != NO_SUCH_OBJECT:
                 raise

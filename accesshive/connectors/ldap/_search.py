@@ -1,6 +1,6 @@
 """Searches of the ``ldap`` connector, and the entries they return.
 
-``_search`` is a lookup (one or a few entries, no paging control); ``_paged`` walks a
+``LdapSearch.lookup`` finds one or a few entries (no paging control); ``paged`` walks a
 simple-paged-results search page by page. Both fail closed: a referral or a ranged
 (partial) attribute raises rather than passing for the whole result, since a missing
 member or account would later read as something to create or revoke.
@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from accesshive.connectors.ldap._transport import _LdapTransport
+from accesshive.connectors.ldap._settings import LdapSettings
+from accesshive.connectors.ldap._transport import LdapTransport
 
 _PAGED_RESULTS = "1.2.840.113556.1.4.319"
 FILTER_CHUNK = 100
@@ -33,10 +34,14 @@ class _Entry:
         return found[0] if found else None
 
 
-class _LdapSearch(_LdapTransport):
-    """Searches over the connection, as lists of ``_Entry``."""
+class LdapSearch:
+    """Searches over the transport's connection, as lists of ``_Entry``."""
 
-    def _search(
+    def __init__(self, settings: LdapSettings, transport: LdapTransport) -> None:
+        self.settings = settings
+        self.transport = transport
+
+    def lookup(
         self, base: str, scope: Any, search_filter: str, attributes: list[str]
     ) -> list[_Entry]:
         """Every entry of a lookup (one or a few entries): no paging control, whose
@@ -48,9 +53,9 @@ class _LdapSearch(_LdapTransport):
             conn.search(base, search_filter, scope, attributes=attributes)
             return list(conn.response or [])
 
-        return self._entries(self._op(what, run), what)
+        return self._entries(self.transport.op(what, run), what)
 
-    def _paged(
+    def paged(
         self, base: str, scope: Any, search_filter: str, attributes: list[str]
     ) -> Iterator[list[_Entry]]:
         """One list of entries per page of a simple-paged-results search."""
@@ -64,13 +69,13 @@ class _LdapSearch(_LdapTransport):
                     search_filter,
                     scope,
                     attributes=attributes,
-                    paged_size=self.page_size,
+                    paged_size=self.settings.page_size,
                     paged_cookie=cookie,
                     paged_criticality=True,
                 )
                 return list(conn.response or []), dict(conn.result or {})
 
-            response, result = self._op(what, run)
+            response, result = self.transport.op(what, run)
             yield self._entries(response, what)
             control = (result.get("controls") or {}).get(_PAGED_RESULTS) or {}
             cookie = (control.get("value") or {}).get("cookie")
@@ -82,7 +87,7 @@ class _LdapSearch(_LdapTransport):
         for item in response:
             kind = item.get("type")
             if kind == "searchResRef":
-                raise self.error(
+                raise self.settings.error(
                     f"{what}: the directory referred part of the search to "
                     f"{', '.join(item.get('uri') or [])}; referrals are not followed, "
                     "so the result would be incomplete"
@@ -93,7 +98,7 @@ class _LdapSearch(_LdapTransport):
             values: dict[str, list[bytes]] = {}
             for name, vals in raw.items():
                 if ";range=" in name.lower():
-                    raise self.error(
+                    raise self.settings.error(
                         f"{what}: the directory returned {name} for {item['dn']}, only part "
                         "of the values (ranged retrieval is not supported); refusing a "
                         "partial read"

@@ -54,7 +54,7 @@ key has a default, the comment says so, otherwise the value is an example::
 Unknown keys are refused, so a typo cannot silently turn a setting off.
 
 This module owns the keys (``KNOWN_KEYS``), their defaults and their checks; the other
-modules of the connector only read the attributes set here.
+modules of the connector receive the ``LdapSettings`` and only read them.
 """
 
 from __future__ import annotations
@@ -67,10 +67,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from accesshive.config.model import AttributeSpec, Source
-from accesshive.connectors.base import Connector, ConnectorContext
+from accesshive.connectors.base import ConnectorContext
 from accesshive.connectors.ldap._dn import DnError, parse_dn
 from accesshive.connectors.ldap._ldap3 import ldap3
 from accesshive.connectors.ldap._values import _text
+from accesshive.errors import ConnectorError
 
 KNOWN_KEYS = frozenset(
     {
@@ -115,8 +116,15 @@ class _Disable:
     enabled_value: str | None = None
 
 
-class _LdapSettings(Connector):
-    """The connection settings, as attributes of the connector."""
+class LdapSettings:
+    """The connection settings, read and checked once; read-only afterwards (setting an
+    attribute raises), so every collaborator that holds them sees the same values."""
+
+    source_id: str
+    source: Source
+    context: ConnectorContext
+    managed: Mapping[str, str]
+    """Managed entitlement → its group's name (``_managed.py``)."""
 
     url: str
     use_ssl: bool
@@ -150,8 +158,17 @@ class _LdapSettings(Connector):
     read_attributes: list[str]
     """What every account search asks for: the id, the RDN, the attributes and the rest."""
 
-    def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
-        super().__init__(source_id, source, context)
+    def __init__(
+        self,
+        source_id: str,
+        source: Source,
+        context: ConnectorContext,
+        managed: Mapping[str, str],
+    ) -> None:
+        self.source_id = source_id
+        self.source = source
+        self.context = context
+        self.managed = dict(managed)
         conn = source.connection
         unknown = sorted(set(conn) - KNOWN_KEYS)
         if unknown:
@@ -167,6 +184,16 @@ class _LdapSettings(Connector):
         self.connect_timeout = self._positive("connect_timeout", 10)
         self.timeout = self._positive("timeout", 30)
         self._read_attributes(source)
+        self._sealed = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_sealed", False):
+            raise AttributeError(f"the ldap settings are read once: {name} cannot change")
+        object.__setattr__(self, name, value)
+
+    def error(self, message: str, *, retryable: bool = False) -> ConnectorError:
+        """A failure of this source (what ``Connector.error`` makes)."""
+        return ConnectorError(self.source_id, message, retryable=retryable)
 
     def _read_server(self, conn: Mapping[str, Any], context: ConnectorContext) -> None:
         """Where the directory is, how to reach it securely, and who binds."""
@@ -234,8 +261,6 @@ class _LdapSettings(Connector):
         self.group_key = self._attr(
             conn.get("group_key_attribute", "businessCategory"), "group_key_attribute"
         )
-        self._managed = self.managed_groups()
-        """Managed entitlement → its group's name (``_managed.py``)."""
 
     def _read_attributes(self, source: Source) -> None:
         """The declared account attributes, and everything an account search reads."""

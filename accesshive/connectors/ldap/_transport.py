@@ -1,9 +1,9 @@
 """Transport of the ``ldap`` connector: the one connection, and what its failures mean.
 
 It owns opening the connection (LDAPS or StartTLS, verified by the standard library,
-then the bind), running one operation on it (``_op``), and turning every ldap3 failure
+then the bind), running one operation on it (``LdapTransport.op``), and turning every ldap3 failure
 into an ``LdapError`` with the server's words and whether a retry can help
-(``_classify``): busy, unavailable, time limits, timeouts and lost or refused
+(``classify``): busy, unavailable, time limits, timeouts and lost or refused
 connections are retryable; every other result code is not, nor are certificate
 failures. A connection that failed is dropped; the next operation opens a new one.
 No provisioning logic lives here.
@@ -17,10 +17,8 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
-from accesshive.config.model import Source
-from accesshive.connectors.base import ConnectorContext
 from accesshive.connectors.ldap._ldap3 import ldap3, lexc
-from accesshive.connectors.ldap._settings import _LdapSettings
+from accesshive.connectors.ldap._settings import LdapSettings
 from accesshive.connectors.references import resolve
 from accesshive.errors import ConnectorError
 
@@ -64,53 +62,56 @@ class _VerifiedTls(ldap3.Tls):  # type: ignore[misc]
         )
 
 
-class _LdapTransport(_LdapSettings):
-    """The connection and its operations, on top of the settings."""
+class LdapTransport:
+    """The one connection of a connector and its operations; all it knows of the source
+    is ``settings``."""
 
-    def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
-        super().__init__(source_id, source, context)
+    def __init__(self, settings: LdapSettings) -> None:
+        self.settings = settings
         self._conn: Any = None
 
-    def _connect(self) -> Any:
+    def connect(self) -> Any:
         if self._conn is not None:
             return self._conn
         password = resolve(
-            self.source.connection.get("bind_password"),
-            self.source_id,
-            self.context.root,
-            self.context.environ,
+            self.settings.source.connection.get("bind_password"),
+            self.settings.source_id,
+            self.settings.context.root,
+            self.settings.context.environ,
         )
         tls = None
-        if self.use_ssl or self.start_tls:
-            if self.ca_file is not None and not self.ca_file.is_file():
-                raise self.error(f"ca_file {self.ca_file} does not exist")
-            tls = _VerifiedTls(str(self.ca_file) if self.ca_file else None, self.host)
+        if self.settings.use_ssl or self.settings.start_tls:
+            if self.settings.ca_file is not None and not self.settings.ca_file.is_file():
+                raise self.settings.error(f"ca_file {self.settings.ca_file} does not exist")
+            tls = _VerifiedTls(
+                str(self.settings.ca_file) if self.settings.ca_file else None, self.settings.host
+            )
         server = ldap3.Server(
-            self.host,
-            port=self.port,
-            use_ssl=self.use_ssl,
+            self.settings.host,
+            port=self.settings.port,
+            use_ssl=self.settings.use_ssl,
             tls=tls,
             get_info=ldap3.NONE,
-            connect_timeout=self.connect_timeout,
+            connect_timeout=self.settings.connect_timeout,
         )
         conn = ldap3.Connection(
             server,
-            user=self.bind_dn,
+            user=self.settings.bind_dn,
             password=None if password is None else str(password),
             auto_bind=ldap3.AUTO_BIND_NONE,
             raise_exceptions=True,
-            receive_timeout=self.timeout,
+            receive_timeout=self.settings.timeout,
             auto_referrals=False,
             check_names=False,
             return_empty_attributes=False,
         )
         try:
             conn.open()
-            if self.start_tls:
+            if self.settings.start_tls:
                 conn.start_tls()
             conn.bind()
         except Exception as exc:
-            error = self._classify(exc, f"connect to {self.url}")
+            error = self.classify(exc, f"connect to {self.settings.url}")
             with suppress(Exception):  # closing a connection that never worked
                 conn.unbind()
             with suppress(Exception):  # ldap3 leaves the socket of a failed connect open
@@ -121,20 +122,20 @@ class _LdapTransport(_LdapSettings):
         self._conn = conn
         return conn
 
-    def _op(self, what: str, call: Callable[[Any], Any]) -> Any:
-        conn = self._connect()
+    def op(self, what: str, call: Callable[[Any], Any]) -> Any:
+        conn = self.connect()
         try:
             return call(conn)
         except Exception as exc:
-            error = self._classify(exc, what)
+            error = self.classify(exc, what)
             if error is exc:
                 raise  # not from LDAP: a bug, keep its traceback
             raise error from exc
 
-    def _modify(self, dn: str, changes: Mapping[str, list[tuple[Any, list[str]]]]) -> None:
-        self._op(f"modify {dn}", lambda conn: conn.modify(dn, dict(changes)))
+    def modify(self, dn: str, changes: Mapping[str, list[tuple[Any, list[str]]]]) -> None:
+        self.op(f"modify {dn}", lambda conn: conn.modify(dn, dict(changes)))
 
-    def _classify(self, exc: Exception, what: str) -> Exception:
+    def classify(self, exc: Exception, what: str) -> Exception:
         if isinstance(exc, lexc.LDAPOperationResult):
             code = int(exc.result) if exc.result is not None else None
             text = f"{what}: {exc.description or 'error'}"
@@ -142,10 +143,12 @@ class _LdapTransport(_LdapSettings):
                 text += f" ({code})"
             if exc.message:
                 text += f": {exc.message}"
-            return LdapError(self.source_id, text, retryable=code in RETRYABLE_CODES, code=code)
+            return LdapError(
+                self.settings.source_id, text, retryable=code in RETRYABLE_CODES, code=code
+            )
         if isinstance(exc, lexc.LDAPCertificateError):
             text = _exception_text(exc)
-            return LdapError(self.source_id, f"{what}: {text}", retryable=False, code=None)
+            return LdapError(self.settings.source_id, f"{what}: {text}", retryable=False, code=None)
         transport = (
             lexc.LDAPCommunicationError,
             lexc.LDAPResponseTimeoutError,
@@ -153,22 +156,22 @@ class _LdapTransport(_LdapSettings):
             OSError,
         )
         if isinstance(exc, transport):
-            self._drop()
+            self.drop()
             text = _exception_text(exc)
             certificate = "certificate" in text.lower()
             refused = isinstance(exc, lexc.LDAPStartTLSError) and "wrap socket" not in text
             return LdapError(
-                self.source_id,
+                self.settings.source_id,
                 f"{what}: {text}",
                 retryable=not (certificate or refused),
                 code=None,
             )
         if isinstance(exc, lexc.LDAPException):
             text = _exception_text(exc)
-            return LdapError(self.source_id, f"{what}: {text}", retryable=False, code=None)
+            return LdapError(self.settings.source_id, f"{what}: {text}", retryable=False, code=None)
         return exc
 
-    def _drop(self) -> None:
+    def drop(self) -> None:
         """Forget a connection that failed: the next operation opens a new one."""
         conn, self._conn = self._conn, None
         if conn is not None:
@@ -176,7 +179,7 @@ class _LdapTransport(_LdapSettings):
                 conn.unbind()
 
     def close(self) -> None:
-        self._drop()
+        self.drop()
 
 
 def _exception_text(exc: Exception) -> str:
