@@ -59,7 +59,10 @@ def validate(
     environment: str | None,
     progress: bool | None,
 ) -> None:
-    """Check a config repository; exit 1 on any problem. Changes nothing."""
+    """Check a config repository; exit 1 on any problem. Changes nothing.
+
+    Files are read as YAML 1.2: yes/no/on/off are text, not booleans (write true/false).
+    """
     _require_project(directory)
     from accesshive.operations import validate_repository
 
