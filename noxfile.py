@@ -40,7 +40,7 @@ def bench(session: nox.Session) -> None:
 
     `nox -s bench -- --sizes 10000` for a quicker run.
     """
-    session.install("-e", ".[test]", "pyyaml")
+    session.install("-e", ".[test]")
     session.run("python", "-m", "tests.bench.startup_bench", success_codes=[0, 1])
     session.run(
         "python", "-m", "tests.bench.run", *(session.posargs or ["--sizes", "10000,100000"])

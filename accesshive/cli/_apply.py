@@ -14,10 +14,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from accesshive.apply.executor import ApplyResult
 from accesshive.cli._options import (
     actor,
     as_date,
@@ -32,23 +32,12 @@ from accesshive.cli._options import (
     today_option,
 )
 from accesshive.errors import EXIT_ERROR, EXIT_WAITING
-from accesshive.operations import (
-    Loaded,
-    StoreRef,
-    apply_plan,
-    identity_status,
-    load_and_expand,
-    plan_repository,
-    retry_identity,
-)
-from accesshive.operations.targeting import Target
-from accesshive.plan.kinds import OrderKind
-from accesshive.plan.model import Plan
-from accesshive.plan.orders import Order
-from accesshive.plan.planfile import read_plan
-from accesshive.plan.states import DONE, FAILED, SENT, OrderState
-from accesshive.render.describe import summary_line
-from accesshive.workers.engine import Workers
+
+if TYPE_CHECKING:
+    from accesshive.apply.executor import ApplyResult
+    from accesshive.operations import Loaded
+    from accesshive.plan.model import Plan
+    from accesshive.plan.orders import Order
 
 
 @click.command()
@@ -112,6 +101,12 @@ def apply(
     orders run on `accesshive worker` processes (PostgreSQL store only). With --source
     or --identity, only that part of the plan runs (a targeted run, audited as such).
     """
+    from accesshive.operations import StoreRef, apply_plan, load_and_expand, plan_repository
+    from accesshive.operations.targeting import Target
+    from accesshive.plan.planfile import read_plan
+    from accesshive.plan.states import DONE, FAILED, SENT, OrderState
+    from accesshive.workers.engine import Workers
+
     store = StoreRef(environment, store_url)
     loaded: Loaded | None = None  # a saved plan: apply loads the repository to check it
     if target is not None and target.is_file():
@@ -213,6 +208,10 @@ def _nothing() -> Iterator[None]:
 
 
 def _print_apply(saved: Plan, result: ApplyResult, plan_file: Path | None) -> None:
+    from accesshive.plan.kinds import OrderKind
+    from accesshive.plan.states import FAILED, OrderState
+    from accesshive.render.describe import summary_line
+
     counts = Counter(result.states.values())
     parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     targeted = ""
@@ -302,6 +301,9 @@ def status(
 ) -> None:
     """Provisioning status per identity (pending, provisioned, error, declined) of the config
     repository DIR (or -C DIR); with --identity ID, each step of its flow."""
+    from accesshive.operations import StoreRef, identity_status
+    from accesshive.render.describe import summary_line
+
     statuses = identity_status(directory, StoreRef(environment, store_url), as_date(today))
     if identity is not None:
         statuses = [s for s in statuses if s.identity == identity]
@@ -341,6 +343,8 @@ def retry(
     store_url: str | None,
 ) -> None:
     """Re-plan one identity against the targets and re-run its failed or stuck steps."""
+    from accesshive.operations import StoreRef, retry_identity
+
     retried = retry_identity(
         directory, identity, StoreRef(environment, store_url), as_date(today), actor()
     )

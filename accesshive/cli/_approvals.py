@@ -12,19 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
-from accesshive.approvals.declines import describe as describe_declines
-from accesshive.approvals.operations import (
-    record_from_github,
-    reviewer_of_key,
-    sign_approvals,
-    sign_declines,
-)
 from accesshive.cli._options import actor, dir_option, format_option, handles_errors, store_options
-from accesshive.config import load_config
 from accesshive.errors import EXIT_ERROR, EXIT_WAITING
-from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
-from accesshive.plan.planfile import read_plan
-from accesshive.render.describe import summary_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,6 +62,10 @@ def approve(
     directory: Path,
 ) -> None:
     """Sign approvals of gated orders into approvals/<plan-digest>.yaml (commit it)."""
+    from accesshive.approvals.operations import reviewer_of_key, sign_approvals
+    from accesshive.config import load_config
+    from accesshive.plan.planfile import read_plan
+
     config = load_config(directory)
     reviewer = reviewer or reviewer_of_key(config, key_path)
     path, made = sign_approvals(
@@ -105,6 +98,10 @@ def decline(
     """Sign a decline of orders into approvals/<plan-digest>.yaml (commit it): they are
     not applied, and what depends on them is blocked, in this plan and every later plan
     of the same order content, until you withdraw it (--withdraw)."""
+    from accesshive.approvals.operations import reviewer_of_key, sign_declines
+    from accesshive.config import load_config
+    from accesshive.plan.planfile import read_plan
+
     config = load_config(directory)
     reviewer = reviewer or reviewer_of_key(config, key_path)
     path, made = sign_declines(
@@ -129,6 +126,11 @@ def approvals_verify(
     plan_file: Path, directory: Path, fmt: str, environment: str | None, store_url: str | None
 ) -> None:
     """Per gated order: who approved, what is missing, and which approvals do not count."""
+    from accesshive.approvals.declines import describe as describe_declines
+    from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
+    from accesshive.plan.planfile import read_plan
+    from accesshive.render.describe import summary_line
+
     saved = read_plan(plan_file)
     verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url))
     declined = decline_verdicts(directory, saved, StoreRef(environment, store_url))
@@ -188,6 +190,11 @@ def approvals_from_github(
 ) -> None:
     """Record approving reviews and `/approve ORDER-ID` comments of a pull request
     (token from GITHUB_TOKEN)."""
+    from accesshive.approvals.operations import record_from_github
+    from accesshive.config import load_config
+    from accesshive.operations import StoreRef
+    from accesshive.plan.planfile import read_plan
+
     config = load_config(directory, environment)
     saved = read_plan(plan_file)
     with StoreRef(environment, store_url).open(directory) as store:

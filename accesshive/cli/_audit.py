@@ -9,9 +9,6 @@ from pathlib import Path
 
 import click
 
-from accesshive.audit.export import to_cef, to_jsonl
-from accesshive.audit.forward import forward
-from accesshive.audit.verify import verify_log
 from accesshive.cli._options import (
     OutputFile,
     format_option,
@@ -20,7 +17,6 @@ from accesshive.cli._options import (
     store_options,
 )
 from accesshive.errors import EXIT_ERROR
-from accesshive.operations import StoreRef
 
 
 @click.group()
@@ -40,6 +36,9 @@ def audit_verify(directory: Path, fmt: str, environment: str | None, store_url: 
     Checkpoints are signed with the key in $ACCESSHIVE_AUDIT_KEY (else the vault's
     $ACCESSHIVE_MASTER_KEY); $ACCESSHIVE_AUDIT_WITNESS names a file, outside the store,
     that keeps a copy of the latest one."""
+    from accesshive.audit.verify import verify_log
+    from accesshive.operations import StoreRef
+
     with StoreRef(environment, store_url).open(directory) as store:
         report = verify_log(store)
     if fmt == "json":
@@ -80,6 +79,9 @@ def audit_export(
     store_url: str | None,
 ) -> None:
     """Write audit entries as JSON Lines or CEF for SIEM tools."""
+    from accesshive.audit.export import to_cef, to_jsonl
+    from accesshive.operations import StoreRef
+
     with StoreRef(environment, store_url).open(directory) as store:
         entries = store.audit_entries(since=since)
     text = to_jsonl(entries) if fmt == "jsonl" else to_cef(entries)
@@ -100,6 +102,9 @@ def audit_forward(
     directory: Path, url: str, batch_size: int, environment: str | None, store_url: str | None
 ) -> None:
     """Post new audit entries to a SIEM webhook; resumes where the last run stopped."""
+    from accesshive.audit.forward import forward
+    from accesshive.operations import StoreRef
+
     with StoreRef(environment, store_url).open(directory) as store:
         sent = forward(store, url, batch_size, token=os.environ.get("ACCESSHIVE_SIEM_TOKEN"))
     click.echo(f"forwarded {sent} entries to {url}")

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,16 +21,9 @@ from accesshive.cli._options import (
     store_options,
     today_option,
 )
-from accesshive.imports.yaml_writer import YamlChanges
-from accesshive.operations import (
-    StoreRef,
-    create_scim_token,
-    import_csv,
-    import_scim,
-    list_scim_tokens,
-    revoke_scim_token,
-    serve_scim,
-)
+
+if TYPE_CHECKING:
+    from accesshive.imports.yaml_writer import YamlChanges
 
 
 @click.group()
@@ -86,6 +80,8 @@ def scim_token_create(
     store_url: str | None,
 ) -> None:
     """Make a bearer token for SOURCE; it is shown once, only its hash is kept."""
+    from accesshive.operations import StoreRef, create_scim_token
+
     made = create_scim_token(
         directory,
         source_id,
@@ -117,6 +113,8 @@ def scim_token_list(
     store_url: str | None,
 ) -> None:
     """The bearer tokens: id, source, created, expires, last used, state (never a token)."""
+    from accesshive.operations import StoreRef, list_scim_tokens
+
     tokens = list_scim_tokens(directory, StoreRef(environment, store_url), source_id)
     rows = [
         {
@@ -162,6 +160,8 @@ def scim_token_revoke(
     token_id: int, directory: Path, environment: str | None, store_url: str | None
 ) -> None:
     """Revoke token ID (from `scim token list`): its next request gets 401."""
+    from accesshive.operations import StoreRef, revoke_scim_token
+
     found = revoke_scim_token(directory, StoreRef(environment, store_url), token_id, actor())
     click.echo(f"revoked token {found.id} of identity source '{found.source}'")
 
@@ -228,6 +228,7 @@ def scim_serve(
     The identity provider's tenant URL is the address printed at start. SIGTERM or
     SIGINT stops it gracefully: requests in flight are answered first."""
     from accesshive.idp.serving import ServeOptions
+    from accesshive.operations import StoreRef, serve_scim
 
     options = ServeOptions(
         host=host,
@@ -280,6 +281,8 @@ def import_csv_command(
 
     Without --write-yaml, the rows become the source's records in the store, which plan
     merges with the YAML (YAML wins)."""
+    from accesshive.operations import StoreRef, import_csv
+
     changes = import_csv(
         directory, file, source_id, as_date(today), write_yaml, StoreRef(environment, store_url)
     )
@@ -314,6 +317,8 @@ def import_scim_command(
     today: dt.datetime | None,
 ) -> None:
     """Pull Users and Groups from a SCIM 2.0 directory (for directories that cannot push)."""
+    from accesshive.operations import import_scim
+
     changes = import_scim(
         directory, url, source_id, os.environ.get(token_env), as_date(today), write_yaml
     )

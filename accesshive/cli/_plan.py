@@ -12,12 +12,10 @@ import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import cast, get_args
+from typing import TYPE_CHECKING, cast, get_args
 
 import click
 
-from accesshive.approvals.declines import Decline
-from accesshive.approvals.model import OrderApproval
 from accesshive.cli._options import (
     OutputFile,
     actor,
@@ -33,19 +31,12 @@ from accesshive.cli._options import (
     store_options,
     today_option,
 )
-from accesshive.config.schema import SchemaTarget, json_schema
 from accesshive.errors import EXIT_CHANGES, ConfigError
-from accesshive.operations import (
-    StoreRef,
-    approval_verdicts,
-    decline_verdicts,
-    plan_repository,
-    record_plan,
-    validate_repository,
-)
-from accesshive.plan.model import Plan
-from accesshive.plan.planfile import dumps, read_plan, write_plan
-from accesshive.render import render_dot, render_markdown, render_mermaid, render_text
+
+if TYPE_CHECKING:
+    from accesshive.approvals.declines import Decline
+    from accesshive.approvals.model import OrderApproval
+    from accesshive.plan.model import Plan
 
 
 @click.command()
@@ -68,7 +59,13 @@ def validate(
     environment: str | None,
     progress: bool | None,
 ) -> None:
-    """Check a config repository; exit 1 on any problem. Changes nothing."""
+    """Check a config repository; exit 1 on any problem. Changes nothing.
+
+    Files are read as YAML 1.2: yes/no/on/off are text, not booleans (write true/false).
+    """
+    _require_project(directory)
+    from accesshive.operations import validate_repository
+
     result = validate_repository(directory, as_date(today), environment, stage_reporter(progress))
     if not result.ok:
         raise ConfigError(result.diagnostics)  # shown, text or JSON, by the error handler
@@ -83,6 +80,16 @@ def validate(
         )
 
 
+def _require_project(directory: Path) -> None:
+    """Refuse a directory that is no config repository before importing the loader: the
+    same error the loader gives, in a tenth of the time (see ``config.project_file``)."""
+    from accesshive.config.project_file import missing_project
+
+    missing = missing_project(directory)
+    if missing is not None:
+        raise ConfigError([missing])
+
+
 def _render_plan(
     plan: Plan,
     fmt: str,
@@ -91,6 +98,9 @@ def _render_plan(
     approvals: Mapping[str, OrderApproval] | None = None,
     declines: Mapping[str, list[Decline]] | None = None,
 ) -> None:
+    from accesshive.plan.planfile import dumps
+    from accesshive.render import render_markdown, render_text
+
     if fmt == "json":
         click.echo(text or dumps(plan), nl=False)
     elif fmt == "markdown":
@@ -148,6 +158,10 @@ def plan(
 
     Plans against the snapshot stored by the last `accesshive sync` (or --snapshot FILE).
     """
+    _require_project(directory)
+    from accesshive.operations import StoreRef, plan_repository, record_plan
+    from accesshive.plan.planfile import dumps, write_plan
+
     result = plan_repository(
         directory,
         as_date(today),
@@ -193,6 +207,9 @@ def show(
     store_url: str | None,
 ) -> None:
     """Render a saved plan (after checking it was not modified)."""
+    from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
+    from accesshive.plan.planfile import read_plan
+
     saved = read_plan(plan_file)
     verdicts = None
     declined = None
@@ -210,6 +227,9 @@ def show(
 @handles_errors
 def graph(plan_file: Path, fmt: str) -> None:
     """Print a saved plan's order graph as Mermaid or Graphviz DOT."""
+    from accesshive.plan.planfile import read_plan
+    from accesshive.render import render_dot, render_mermaid
+
     saved = read_plan(plan_file)
     click.echo(render_mermaid(saved) if fmt == "mermaid" else render_dot(saved), nl=False)
 
@@ -231,6 +251,8 @@ def graph(plan_file: Path, fmt: str) -> None:
 )
 def schema(target: str, out: Path | None) -> None:
     """Print the JSON Schema of the config files (for editors and CI)."""
+    from accesshive.config.schema import SchemaTarget, json_schema
+
     if out is None:
         click.echo(json.dumps(json_schema(cast(SchemaTarget, target)), indent=2, sort_keys=True))
         return

@@ -22,8 +22,6 @@ from accesshive.cli._options import (
     today_option,
 )
 from accesshive.errors import EXIT_FINDINGS
-from accesshive.operations import StoreRef, promote, report_repository
-from accesshive.render.report import headline, render_report_html, render_report_markdown
 
 
 @click.command()
@@ -59,6 +57,9 @@ def report(
     store_url: str | None,
 ) -> None:
     """Drift, orphan and health report (Markdown for an issue, one-file HTML, JSON)."""
+    from accesshive.operations import StoreRef, report_repository
+    from accesshive.render.report import headline, render_report_html, render_report_markdown
+
     result, synced, sent = report_repository(
         directory,
         StoreRef(environment, store_url),
@@ -116,6 +117,8 @@ def report(
 @handles_errors
 def promote_command(directory: Path, source: str, target: str, store_url: str | None) -> None:
     """Allow TARGET to apply the current config digest, if SOURCE applied it cleanly."""
+    from accesshive.operations import promote
+
     done = promote(directory, source, target, actor(), store_url)
     click.echo(
         f"promoted config {done.config_digest[:12]} from {source} (plan "

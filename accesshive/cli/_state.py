@@ -19,7 +19,6 @@ from accesshive.cli._options import (
     store_options,
 )
 from accesshive.errors import EXIT_PARTIAL, SyncError
-from accesshive.operations import StoreRef, state_report, sync_repository, unlock
 
 
 @click.command(name="sync")
@@ -36,6 +35,8 @@ def sync_command(
     store_url: str | None,
 ) -> None:
     """Read every source into a stored snapshot; a source that fails keeps its last one."""
+    from accesshive.operations import StoreRef, sync_repository
+
     bars: dict[str, Any] = {}
     seen: dict[str, int] = {}
     show = fmt == "text" and sys.stderr.isatty()
@@ -85,6 +86,8 @@ def state() -> None:
 @handles_errors
 def state_show(directory: Path, fmt: str, environment: str | None, store_url: str | None) -> None:
     """Show the store: schema, lock holder, latest snapshot per source, recent runs."""
+    from accesshive.operations import StoreRef, state_report
+
     report = state_report(directory, StoreRef(environment, store_url))
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
@@ -113,6 +116,8 @@ def state_unlock(
     directory: Path, force: bool, environment: str | None, store_url: str | None
 ) -> None:
     """Break a lock left by a crashed run (recorded in the audit log with who broke it)."""
+    from accesshive.operations import StoreRef, unlock
+
     broken = unlock(directory, StoreRef(environment, store_url), actor())
     if broken is None:
         click.echo("the environment was not locked")

@@ -16,8 +16,6 @@ from accesshive.cli._options import (
     runnable,
     store_options,
 )
-from accesshive.operations import StoreRef, complete_task, list_tasks
-from accesshive.tasks import tasks_csv, tasks_markdown
 
 
 @click.group()
@@ -35,6 +33,9 @@ def tasks_list(
     directory: Path, include_done: bool, fmt: str, environment: str | None, store_url: str | None
 ) -> None:
     """List open manual tasks, and those cancelled as no longer needed (with why)."""
+    from accesshive.operations import StoreRef, list_tasks
+    from accesshive.tasks import tasks_csv, tasks_markdown
+
     found = list_tasks(directory, StoreRef(environment, store_url), include_done)
     if fmt == "json":
         click.echo(json.dumps([t.__dict__ for t in found], indent=2, sort_keys=True))
@@ -65,6 +66,8 @@ def tasks_done(
     task_id: str, directory: Path, by: str | None, environment: str | None, store_url: str | None
 ) -> None:
     """Mark the manual task TASK_ID done (recorded in the audit log)."""
+    from accesshive.operations import StoreRef, complete_task
+
     by = by or actor()
     task = complete_task(directory, StoreRef(environment, store_url), task_id, by)
     click.echo(f"{task.id} marked done by {by}")

@@ -17,16 +17,6 @@ from accesshive.cli._options import (
     handles_errors,
     store_options,
 )
-from accesshive.config import load_config
-from accesshive.operations import StoreRef
-from accesshive.vault.operations import (
-    init_key,
-    list_secrets,
-    put_secret,
-    reveal_secret,
-    rotate_master_key,
-    vault_source,
-)
 
 
 @click.group()
@@ -44,6 +34,8 @@ def vault() -> None:
 @handles_errors
 def vault_init(key_file: Path) -> None:
     """Generate a master key (AES-256) into a key file."""
+    from accesshive.vault.operations import init_key
+
     key = init_key(key_file)
     click.echo(f"wrote master key {key.key_id} to {key_file} (readable by you only)")
     click.echo(
@@ -71,6 +63,10 @@ def vault_put(
     store_url: str | None,
 ) -> None:
     """Store IDENTITY's credential, read from stdin (never from the command line)."""
+    from accesshive.config import load_config
+    from accesshive.operations import StoreRef
+    from accesshive.vault.operations import put_secret, vault_source
+
     value = sys.stdin.read().strip("\r\n")
     config = load_config(directory, environment)
     with StoreRef(environment, store_url).open(directory) as store:
@@ -93,6 +89,10 @@ def vault_get(
     store_url: str | None,
 ) -> None:
     """Print IDENTITY's credential in clear (recorded in the audit log)."""
+    from accesshive.config import load_config
+    from accesshive.operations import StoreRef
+    from accesshive.vault.operations import reveal_secret, vault_source
+
     config = load_config(directory, environment)
     with StoreRef(environment, store_url).open(directory) as store:
         click.echo(
@@ -106,6 +106,9 @@ def vault_get(
 @handles_errors
 def vault_list(directory: Path, vault_name: str | None, fmt: str) -> None:
     """Credentials in the vault: metadata only, never a secret."""
+    from accesshive.config import load_config
+    from accesshive.vault.operations import list_secrets, vault_source
+
     config = load_config(directory)
     infos = list_secrets(config, vault_source(config, vault_name))
     if fmt == "json":
@@ -138,6 +141,10 @@ def vault_rotate_key(
     store_url: str | None,
 ) -> None:
     """Re-wrap every secret's data key under a new master key (resumable after a crash)."""
+    from accesshive.config import load_config
+    from accesshive.operations import StoreRef
+    from accesshive.vault.operations import rotate_master_key, vault_source
+
     config = load_config(directory, environment)
     with StoreRef(environment, store_url).open(directory) as store:
         key, count = rotate_master_key(

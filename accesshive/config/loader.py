@@ -36,13 +36,13 @@ from accesshive.config.model import (
     ProjectDocument,
 )
 from accesshive.config.policy import POLICY_SECTIONS, Policies, PolicyDocument
+from accesshive.config.project_file import PROJECT_FILE, missing_project
 from accesshive.config.structure import from_validation_error
 from accesshive.config.validate import validate
 from accesshive.config.yamlio import Locator, ParsedFile, YamlProblem, parse_file
 from accesshive.diagnostics import Diagnostic, Location, sort_key
 from accesshive.errors import ConfigError
 
-PROJECT_FILE = "accesshive.yaml"
 ALWAYS_EXCLUDED = ("approvals/**",)
 
 
@@ -109,17 +109,9 @@ class _Loader:
 
     def load(self) -> Config | None:
         project_path = self.root / PROJECT_FILE
-        if not project_path.is_file():
-            where = "does not exist" if not self.root.exists() else f"has no {PROJECT_FILE}"
-            self.diagnostics.append(
-                Diagnostic(
-                    "no-project",
-                    f"{self.root} {where}",
-                    Location(str(self.root)),
-                    hint=f"point at a config repository: a directory with {PROJECT_FILE} "
-                    "at its root (try examples/quickstart)",
-                )
-            )
+        missing = missing_project(self.root)
+        if missing is not None:
+            self.diagnostics.append(missing)
             return None
         if not self.links.allows(project_path, PROJECT_FILE):
             return None

@@ -1,9 +1,11 @@
 """Reading YAML safely and fast, and finding line:column only when it is needed.
 
-Why two loaders: ruamel.yaml's C-backed safe loader is several times faster than
-its round-trip loader, which keeps positions but costs ~1 GB on a large org.
-Every file is parsed with the fast loader; a file is re-read with the round-trip
-loader only to place a diagnostic (see ``Locator``).
+Why three loaders: every file is read with libyaml through PyYAML, made to read YAML
+1.2 as ruamel.yaml does (``yaml12``: ``yes`` and ``on`` stay strings); what it does not
+read exactly so (a repeated key, a merge key, an explicit tag, any error) is read with
+ruamel.yaml's C-backed safe loader, which says where the problem is. ruamel.yaml's
+round-trip loader keeps positions but costs ~1 GB on a large org: a file is re-read
+with it only to place a diagnostic (see ``Locator``).
 
 Hostile input is refused before the C parser sees it: files over the size
 limit, bytes that are not UTF-8, documents nested deeper than the C composer can
@@ -26,7 +28,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from accesshive.config import cache
+from accesshive.config import cache, yaml12
 from accesshive.diagnostics import Diagnostic, Location, YamlPath
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -99,7 +101,22 @@ def parse_bytes(raw: bytes, name: str) -> ParsedFile:
     text = _decode(raw, name)
     _check_nesting(text, name)
     try:
-        data = _LOADER.load(text)
+        data = yaml12.load(text)
+    except yaml12.Fallback:
+        data = _ruamel_load(text, name)
+    _check_expansion(data, len(raw), name)
+    cache.put(digest, data)
+    meaning = meaning_digest(data)
+    cache.put(digest, meaning, MEANING_SCOPE)
+    return ParsedFile(name=name, digest=digest, data=data, meaning=meaning)
+
+
+def _ruamel_load(text: str, name: str) -> Any:
+    """ruamel.yaml's reading of what the fast loader leaves to it (``yaml12.Fallback``):
+    a repeated key, a merge key, an explicit tag, a directive, and every error, which it
+    places at line:column."""
+    try:
+        return _LOADER.load(text)
     except DuplicateKeyError as exc:
         raise YamlProblem(_marked(exc, name, "duplicate-key", _duplicate_message(exc))) from exc
     except MarkedYAMLError as exc:
@@ -111,11 +128,6 @@ def parse_bytes(raw: bytes, name: str) -> ParsedFile:
         raise YamlProblem(Diagnostic("yaml-syntax", str(exc), Location(name))) from exc
     except ValueError as exc:  # int() past its digit limit, inside the constructor
         raise YamlProblem(_huge_number(text, name)) from exc
-    _check_expansion(data, len(raw), name)
-    cache.put(digest, data)
-    meaning = meaning_digest(data)
-    cache.put(digest, meaning, MEANING_SCOPE)
-    return ParsedFile(name=name, digest=digest, data=data, meaning=meaning)
 
 
 MEANING_SCOPE = "meaning"

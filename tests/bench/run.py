@@ -8,7 +8,8 @@ own subprocess so that peak memory is per run:
 
 a. parse: read and parse every YAML file of the repository, with PyYAML's
    ``CSafeLoader``, with ruamel.yaml's ``YAML(typ="safe", pure=False)``, and with
-   accesshive's own ``parse_file`` (ruamel C + its hostile-input checks + sha256);
+   accesshive's own ``parse_file`` (libyaml read as YAML 1.2, ``config/yaml12.py``, + its
+   hostile-input checks + sha256);
 b. cold: ``accesshive plan DIR --snapshot SNAP --today 2026-11-29 --out plan.json
    --format json > /dev/null`` with DIR/.accesshive and ``$ACCESSHIVE_CACHE_DIR``
    removed first (the OS page cache stays warm: "cold" means no tool cache);
