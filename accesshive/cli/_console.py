@@ -22,12 +22,6 @@ from accesshive.cli._options import (
     store_options,
     today_option,
 )
-from accesshive.console.operators import (
-    create_operator_token,
-    list_operator_tokens,
-    revoke_operator_token,
-)
-from accesshive.operations import StoreRef
 
 
 @click.group(invoke_without_command=True)
@@ -73,6 +67,7 @@ def console(
     if ctx.invoked_subcommand is not None:
         return
     from accesshive.console.app import Console, serve
+    from accesshive.operations import StoreRef
 
     store = StoreRef(environment, store_url)
     store.name(directory)  # an undeclared --env is refused before anything listens
@@ -105,6 +100,9 @@ def console_token_create(
     store_url: str | None,
 ) -> None:
     """Make an operator token; it is shown once, only its hash is kept."""
+    from accesshive.console.operators import create_operator_token
+    from accesshive.operations import StoreRef
+
     made = create_operator_token(
         directory, StoreRef(environment, store_url), operator, actor(), _expiry(expires_in, expires)
     )
@@ -126,6 +124,9 @@ def console_token_list(
     fmt: str, directory: Path, environment: str | None, store_url: str | None
 ) -> None:
     """The operator tokens: id, operator, created, expires, last used, state (never a token)."""
+    from accesshive.console.operators import list_operator_tokens
+    from accesshive.operations import StoreRef
+
     rows = [
         {
             "id": t.id,
@@ -159,5 +160,8 @@ def console_token_revoke(
     token_id: int, directory: Path, environment: str | None, store_url: str | None
 ) -> None:
     """Revoke operator token TOKEN_ID: the console is read-only for it from its next request."""
+    from accesshive.console.operators import revoke_operator_token
+    from accesshive.operations import StoreRef
+
     found = revoke_operator_token(directory, StoreRef(environment, store_url), token_id, actor())
     click.echo(f"console token {found.id} revoked")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from accesshive.cli._options import dir_option, format_option, store_options
-from accesshive.operations import StoreRef
-from accesshive.plan.orders import Order
-from accesshive.render.describe import summary_line
+
+if TYPE_CHECKING:
+    from accesshive.plan.orders import Order
 
 
 @click.command()
@@ -53,6 +54,8 @@ def worker(
     SIGTERM finishes the jobs under way; a worker killed outright loses nothing: apply
     hands its jobs to another worker.
     """
+    from accesshive.operations import StoreRef
+    from accesshive.render.describe import summary_line
     from accesshive.workers.worker import serve
 
     def progress(order: Order, state: str, message: str | None) -> None:
