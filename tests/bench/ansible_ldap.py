@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 REQUIREMENTS = ("ansible>=10", "python-ldap")
@@ -88,7 +89,7 @@ def ensure(venv: Path | None = None) -> Path:
     return venv
 
 
-def run_playbook(venv: Path, workdir: Path, variables: dict[str, object]) -> None:
+def run_playbook(venv: Path, workdir: Path, variables: Mapping[str, object]) -> None:
     """Run the playbook with ``variables`` (url, bind_dn, bind_pw, people, groups_base,
     ldap_uids, member_dns, ldap_groups) on localhost, the modules run by the virtualenv's
     Python."""
