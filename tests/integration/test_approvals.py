@@ -19,6 +19,7 @@ from accesshive.approvals.files import approvals_path, read_approvals, write_app
 from accesshive.approvals.operations import check, sign_approvals
 from accesshive.cli import main
 from accesshive.config import load_config
+from accesshive.errors import ApprovalError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import write_plan
@@ -180,6 +181,24 @@ def test_wrong_key_for_the_reviewer_is_refused(repo: Path) -> None:
     plan = _plan(repo)
     with pytest.raises(Exception, match=r"is not a key policies/review\.yaml lists for 'bob'"):
         sign_approvals(load_config(repo), plan, _keys(repo) / "alice", "bob", [], True)
+
+
+def test_approve_says_what_to_name_and_what_cannot_be_approved(repo: Path) -> None:
+    """Nothing is signed, and the reviewer reads what to fix."""
+    plan, config, key = _plan(repo), load_config(repo), _keys(repo) / "alice"
+    with pytest.raises(ApprovalError) as nothing:
+        sign_approvals(config, plan, key, "alice", [], False)
+    assert str(nothing.value) == "name the orders to approve (--order ID) or use --all-gated"
+    ungated = next(o.id for o in plan.orders if not o.gate)
+    with pytest.raises(ApprovalError) as not_gated:
+        sign_approvals(config, plan, key, "alice", [ungated], False)
+    assert str(not_gated.value) == (
+        f"order {ungated} is not a gated order of plan {plan.digest[:12]}"
+    )
+    with pytest.raises(ApprovalError) as stranger:
+        sign_approvals(config, plan, key, "zed", [], True)
+    assert str(stranger.value) == "'zed' is not a reviewer in policies/review.yaml"
+    assert not approvals_path(repo, plan.digest).exists()
 
 
 # ---------------------------------------------------------------------------- GitHub stand-in

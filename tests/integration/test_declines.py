@@ -263,7 +263,7 @@ def test_a_decline_needs_a_reason_and_an_order_of_the_plan(
     create = _order(plan_file, "create_account", "grace.hopper")
     no_reason = _decline(repo, plan_file, create)
     assert no_reason.exit_code == 1
-    assert "say why the order is declined (--reason TEXT)" in no_reason.output
+    assert no_reason.output == "Error: say why the order is declined (--reason TEXT)\n"
     unknown = _decline(repo, plan_file, "0123456789ab", "--reason", "no")
     assert unknown.exit_code == 1
     short = read_plan(plan_file).digest[:12]  # plans are named by 12 characters everywhere
