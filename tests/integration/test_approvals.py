@@ -201,6 +201,22 @@ def test_approve_says_what_to_name_and_what_cannot_be_approved(repo: Path) -> No
     assert not approvals_path(repo, plan.digest).exists()
 
 
+def test_a_private_key_without_its_pub_that_is_not_the_reviewers_signs_nothing(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Without a .pub beside the key, which key it is shows only once ssh-keygen has
+    signed: a signature that does not verify against the reviewer's keys is thrown away,
+    and the reviewer is told which key file was used."""
+    plan = _plan(repo)
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    shutil.copy(_keys(repo) / "alice", lone / "alice")
+    with pytest.raises(ApprovalError) as caught:
+        sign_approvals(load_config(repo), plan, lone / "alice", "bob", [], True)
+    assert str(caught.value).startswith(f"ssh-keygen signed with {lone / 'alice'}, but ")
+    assert not approvals_path(repo, plan.digest).exists()
+
+
 # ---------------------------------------------------------------------------- GitHub stand-in
 
 
