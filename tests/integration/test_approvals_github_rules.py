@@ -212,8 +212,13 @@ def test_recorded_approvals_count_once_and_are_audited(repo: Path, plan: Plan, g
         )
         assert again == 0
         entries = [e for e in store.audit_entries() if e.event == "approval_recorded"]
+        reads = [e for e in store.audit_entries() if e.event == "pull_request_read"]
         verdicts = check(config, plan, store)
     assert len(entries) == 1
+    # the pull request's author is attested once, however often it is read
+    assert [(r.subject, json.loads(r.details)) for r in reads] == [
+        (plan.digest, {"pull_request": "acme/access#7", "author": pr.author})
+    ]
     (entry,) = entries
     assert (entry.actor, entry.subject) == ("ci-bot", first)
     assert json.loads(entry.details) == {

@@ -5,7 +5,13 @@ bytes a reviewer's signature covers."""
 from __future__ import annotations
 
 from accesshive.approvals import Approval, OrderApproval
-from accesshive.approvals.declines import MAX_REASON, Decline, decline_message, one_line
+from accesshive.approvals.declines import (
+    MAX_REASON,
+    Decline,
+    decline_message,
+    describe,
+    one_line,
+)
 from accesshive.approvals.signing import message
 
 SIG = "-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n"
@@ -72,3 +78,9 @@ def test_a_decline_reason_is_one_line_of_at_most_max_reason_characters() -> None
     cut = one_line("x" * MAX_REASON + " and more")
     assert cut == "x" * (MAX_REASON - 1) + "…"
     assert len(cut) == MAX_REASON == 500
+
+
+def test_the_declines_held_on_an_order_read_as_one_line() -> None:
+    alice = Decline("p" * 64, "o" * 12, "c" * 64, "alice", "not yet", "2026-11-29")
+    bob = Decline("p" * 64, "o" * 12, "c" * 64, "bob", "no budget", "2026-11-30")
+    assert describe([alice, bob]) == "declined by alice: not yet; declined by bob: no budget"
