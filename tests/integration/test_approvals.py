@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from accesshive.approvals.files import approvals_path, read_approvals, write_approvals
-from accesshive.approvals.operations import check, sign_approvals
+from accesshive.approvals.operations import check, sign_approvals, sign_declines
 from accesshive.cli import main
 from accesshive.config import load_config
 from accesshive.errors import ApprovalError
@@ -214,6 +214,11 @@ def test_a_private_key_without_its_pub_that_is_not_the_reviewers_signs_nothing(
     with pytest.raises(ApprovalError) as caught:
         sign_approvals(load_config(repo), plan, lone / "alice", "bob", [], True)
     assert str(caught.value).startswith(f"ssh-keygen signed with {lone / 'alice'}, but ")
+    with pytest.raises(ApprovalError) as declined:
+        sign_declines(
+            load_config(repo), plan, lone / "alice", "bob", [_wiki_gate(plan)], "no", False
+        )
+    assert str(declined.value).startswith(f"ssh-keygen signed with {lone / 'alice'}, but ")
     assert not approvals_path(repo, plan.digest).exists()
 
 
