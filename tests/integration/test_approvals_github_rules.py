@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from accesshive.approvals.declines import Decline
 from accesshive.approvals.github import read_pull_request
-from accesshive.approvals.operations import check, record_from_github
+from accesshive.approvals.operations import check, collect, record_from_github
 from accesshive.cli import main
 from accesshive.config import load_config
 from accesshive.errors import ApprovalError
@@ -227,6 +227,41 @@ def test_recorded_approvals_count_once_and_are_audited(repo: Path, plan: Plan, g
         "evidence": "https://github.test/acme/access/pull/7#comment-1",
     }
     assert verdicts[first].approved and verdicts[first].approvers == ["bob"]
+
+
+def test_recorded_declines_keep_where_they_were_said_and_are_audited(
+    repo: Path, plan: Plan, github: str
+) -> None:
+    """What a pull request said is kept with its link (shown at apply and in the PR
+    comment) and audited with who recorded it, each statement once."""
+    first, second = _gated(plan)[:2]
+    _GitHub.data["reviews"] = [_review("bob-gh", "CHANGES_REQUESTED", f"not {first}", 1)]
+    _GitHub.data["comments"] = [
+        _comment("bob-gh", f"/approve {second}", 2),
+        _comment("alice-gh", f"/decline {second} too broad", 3),
+    ]
+    config = load_config(repo)
+    with open_store(repo) as store:
+        record_from_github(config, plan, store, "acme/access", 7, "tok", github, "ci-bot")
+        kept = [(d.reviewer, d.order, d.evidence) for d in store.declines([first, second])]
+        audited = [
+            (e.actor, e.subject, json.loads(e.details))
+            for e in store.audit_entries()
+            if e.event == "decline_recorded"
+        ]
+        approvals = [(a.reviewer, a.evidence) for a in collect(config, plan, store)]
+    comment = "https://github.test/acme/access/pull/7#comment-{}"
+    assert kept == [
+        ("bob", first, REVIEW_URL.format(1)),
+        ("alice", second, comment.format(3)),
+    ]
+    assert audited == [
+        ("ci-bot", first, {"plan": plan.digest, "reviewer": "bob", "reason": f"not {first}",
+                           "evidence": REVIEW_URL.format(1)}),
+        ("ci-bot", second, {"plan": plan.digest, "reviewer": "alice", "reason": "too broad",
+                            "evidence": comment.format(3)}),
+    ]  # fmt: skip
+    assert approvals == [("bob", comment.format(2))]
 
 
 def test_a_recorded_approval_needs_a_mapped_login_to_count(
