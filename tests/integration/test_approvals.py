@@ -115,6 +115,22 @@ def test_signed_approval_lets_apply_run_the_gated_order(repo: Path, tmp_path: Pa
     assert result.states[other] == "awaiting_approval"
 
 
+def test_all_gated_approves_every_gated_order_and_nothing_else(repo: Path, tmp_path: Path) -> None:
+    plan = _plan(repo)
+    plan_file = tmp_path / "plan.json"
+    write_plan(plan, plan_file)
+    key = str(_keys(repo) / "alice")
+    args = ["approve", str(plan_file), "--all-gated", "--key", key, "--as", "alice"]
+    signed = CliRunner().invoke(main, [*args, "-C", str(repo)])
+    assert signed.exit_code == 0, signed.output
+    gated = sorted(o.id for o in plan.orders if o.gate)
+    assert len(gated) >= 2
+    assert sorted(a.order for a in read_approvals(approvals_path(repo, plan.digest))) == gated
+    verdicts = check(load_config(repo), plan, None)
+    assert sorted(verdicts) == gated
+    assert all(v.approved and v.approvers == ["alice"] for v in verdicts.values())
+
+
 def _reasons(repo: Path, plan: Plan) -> dict[str, list[tuple[str, str]]]:
     return {oid: v.rejected for oid, v in check(load_config(repo), plan, None).items()}
 
