@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from accesshive.approvals.declines import Decline
+from accesshive.approvals.declines import Decline, effective
 from accesshive.approvals.github import read_pull_request
 from accesshive.approvals.operations import check, collect, record_from_github
 from accesshive.cli import main
@@ -262,6 +262,37 @@ def test_recorded_declines_keep_where_they_were_said_and_are_audited(
                             "evidence": comment.format(3)}),
     ]  # fmt: skip
     assert approvals == [("bob", comment.format(2))]
+
+
+def test_a_decline_that_cannot_be_trusted_is_refused_saying_why(plan: Plan, repo: Path) -> None:
+    """A decline said on GitHub by a reviewer the policy maps no login to (any more), or
+    one in a file whose signature is not an SSH signature, stops apply naming where it
+    is and why, instead of being ignored."""
+    first = _gated(plan)[0]
+    cd = digest(plan.order(first).body())
+    policy = load_config(repo).policies.review
+    said = Decline(
+        plan.digest, first, cd, "erin", "no", "2026-11-29T10:01:00Z",
+        via="github", evidence=REVIEW_URL.format(1),
+    )  # fmt: skip
+    with pytest.raises(ApprovalError) as github:
+        effective(plan, policy, [said])
+    assert str(github.value) == (
+        f"{REVIEW_URL.format(1)}: the decline of order {first} by 'erin' is refused: no "
+        "GitHub login is mapped to 'erin'. Sign it with `accesshive decline` (or remove it "
+        "in a reviewed commit)"
+    )
+    filed = Decline(
+        plan.digest, first, cd, "alice", "no", "2026-11-29T10:01:00Z",
+        signature="bm90IGFuIFNTSCBzaWduYXR1cmU=", evidence="approvals/x.yaml",
+    )  # fmt: skip
+    with pytest.raises(ApprovalError) as unsigned:
+        effective(plan, policy, [filed])
+    assert str(unsigned.value) == (
+        f"approvals/x.yaml: the decline of order {first} by 'alice' is refused: its "
+        "signature is not an SSH signature (sign it with `accesshive decline`). Sign it "
+        "with `accesshive decline` (or remove it in a reviewed commit)"
+    )
 
 
 def test_a_recorded_approval_needs_a_mapped_login_to_count(
