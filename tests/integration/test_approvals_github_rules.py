@@ -275,6 +275,15 @@ def test_a_decline_that_cannot_be_trusted_is_refused_saying_why(plan: Plan, repo
         plan.digest, first, cd, "erin", "no", "2026-11-29T10:01:00Z",
         via="github", evidence=REVIEW_URL.format(1),
     )  # fmt: skip
+    before = Decline(
+        plan.digest, first, "0" * 64, "bob", "old", "2026-11-29T10:00:00Z",
+        via="github", evidence=REVIEW_URL.format(2),
+    )  # fmt: skip  # this order as it was before it changed: passed over
+    held = Decline(
+        plan.digest, first, cd, "bob", "no", "2026-11-29T10:02:00Z",
+        via="github", evidence=REVIEW_URL.format(3),
+    )  # fmt: skip
+    assert effective(plan, policy, [before, held]) == {first: [held]}
     with pytest.raises(ApprovalError) as github:
         effective(plan, policy, [said])
     assert str(github.value) == (

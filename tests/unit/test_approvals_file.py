@@ -12,6 +12,7 @@ import pytest
 from accesshive.approvals import Approval
 from accesshive.approvals.declines import Decline
 from accesshive.approvals.files import (
+    approvals_files,
     read_approvals,
     read_declines,
     write_approvals,
@@ -81,3 +82,13 @@ def test_an_entry_missing_a_field_is_refused_naming_the_file_and_the_field(
     assert str(caught.value) == (
         f"approvals file {path} is malformed at approvals.0.reviewer: Field required"
     )
+
+
+def test_only_plan_digest_files_are_approvals_files(tmp_path: Path) -> None:
+    """Declines of earlier plans are looked for in approvals/<digest>.yaml only: a note
+    beside them, or a link, is not read."""
+    folder = tmp_path / "approvals"
+    write_approvals(folder / f"{DIGEST}.yaml", DIGEST, [_approval("alice", "o1")])
+    (folder / "notes.yaml").write_text("who: reviews these\n", encoding="utf-8")
+    (folder / f"{'f' * 64}.yaml").symlink_to(folder / f"{DIGEST}.yaml")
+    assert approvals_files(tmp_path) == [folder / f"{DIGEST}.yaml"]
