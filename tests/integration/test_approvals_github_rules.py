@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +291,13 @@ def test_a_decline_that_cannot_be_trusted_is_refused_saying_why(plan: Plan, repo
         f"{REVIEW_URL.format(1)}: the decline of order {first} by 'erin' is refused: no "
         "GitHub login is mapped to 'erin'. Sign it with `accesshive decline` (or remove it "
         "in a reviewed commit)"
+    )
+    withdrawn = replace(said, withdrawn=True)
+    with pytest.raises(ApprovalError) as withdrawal:
+        effective(plan, policy, [withdrawn])
+    assert str(withdrawal.value).startswith(
+        f"{REVIEW_URL.format(1)}: the withdrawal of the decline of order {first} by 'erin' is "
+        "refused: no GitHub login is mapped to 'erin'."
     )
     filed = Decline(
         plan.digest, first, cd, "alice", "no", "2026-11-29T10:01:00Z",
