@@ -15,7 +15,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from click.testing import CliRunner
 
+from accesshive.approvals import Approval
 from accesshive.approvals.files import approvals_path, read_approvals, write_approvals
+from accesshive.approvals.model import content_digest
 from accesshive.approvals.operations import check, sign_approvals, sign_declines
 from accesshive.cli import main
 from accesshive.config import load_config
@@ -154,6 +156,27 @@ def test_revoked_key_and_wrong_group_do_not_count(repo: Path) -> None:
     assert sorted(_reasons(repo, plan)[gate]) == [
         ("carol", "not in security"),
         ("mallory", "the reviewer's key is revoked"),
+    ]
+
+
+def test_an_unsigned_approval_or_one_by_a_stranger_counts_for_nothing_and_says_why(
+    repo: Path,
+) -> None:
+    plan = _plan(repo)
+    gate = _wiki_gate(plan)
+    cd = content_digest(plan.order(gate))
+    at = "2026-11-29T10:00:00+00:00"
+    write_approvals(
+        approvals_path(repo, plan.digest),
+        plan.digest,
+        [
+            Approval(plan.digest, gate, cd, "bob", at, signature=""),
+            Approval(plan.digest, gate, cd, "zed", at, signature=""),
+        ],
+    )
+    assert sorted(_reasons(repo, plan)[gate]) == [
+        ("bob", "the approval has no signature"),
+        ("zed", "not a reviewer in policies/review.yaml"),
     ]
 
 
