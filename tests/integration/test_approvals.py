@@ -137,8 +137,9 @@ def _reasons(repo: Path, plan: Plan) -> dict[str, list[tuple[str, str]]]:
     return {oid: v.rejected for oid, v in check(load_config(repo), plan, None).items()}
 
 
-def test_self_approval_does_not_count(repo: Path) -> None:
-    plan = _plan(repo, author="alice-gh")
+@pytest.mark.parametrize("author", ["alice-gh", "alice"])  # her GitHub login, or her name
+def test_self_approval_does_not_count(repo: Path, author: str) -> None:
+    plan = _plan(repo, author=author)
     sign_approvals(
         load_config(repo), plan, _keys(repo) / "alice", "alice", [_wiki_gate(plan)], False
     )
