@@ -72,9 +72,10 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def mutate(session: nox.Session) -> None:
-    """Mutation testing (mutmut) of apply/, approvals/, audit/, vault/, plan/gates.py and
-    plan/guardrails.py: each mutant must make a test fail. Not part of CI (about 1.5 to 2
-    hours on 2 cores; MUTATION.md has the last figures and the surviving mutants).
+    """Mutation testing (mutmut) of apply/, approvals/, audit/, vault/, plan/gates.py,
+    plan/guardrails.py and sshsig.py: each mutant must make a test fail. Not part of CI
+    (hours on 2 cores; MUTATION.md has the last figures, the surviving mutants, and what
+    to refresh in mutants/ before a run).
     ``nox -s mutate -- --max-children 2``. mutmut keeps its results in mutants/ and re-tests
     only what changed: delete mutants/ for a full run."""
     session.install("-e", ".[test]", "mutmut>=3.8,<4")

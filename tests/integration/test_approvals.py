@@ -15,10 +15,13 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from click.testing import CliRunner
 
+from accesshive.approvals import Approval
 from accesshive.approvals.files import approvals_path, read_approvals, write_approvals
-from accesshive.approvals.operations import check, sign_approvals
+from accesshive.approvals.model import content_digest
+from accesshive.approvals.operations import check, sign_approvals, sign_declines
 from accesshive.cli import main
 from accesshive.config import load_config
+from accesshive.errors import ApprovalError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import write_plan
@@ -114,12 +117,29 @@ def test_signed_approval_lets_apply_run_the_gated_order(repo: Path, tmp_path: Pa
     assert result.states[other] == "awaiting_approval"
 
 
+def test_all_gated_approves_every_gated_order_and_nothing_else(repo: Path, tmp_path: Path) -> None:
+    plan = _plan(repo)
+    plan_file = tmp_path / "plan.json"
+    write_plan(plan, plan_file)
+    key = str(_keys(repo) / "alice")
+    args = ["approve", str(plan_file), "--all-gated", "--key", key, "--as", "alice"]
+    signed = CliRunner().invoke(main, [*args, "-C", str(repo)])
+    assert signed.exit_code == 0, signed.output
+    gated = sorted(o.id for o in plan.orders if o.gate)
+    assert len(gated) >= 2
+    assert sorted(a.order for a in read_approvals(approvals_path(repo, plan.digest))) == gated
+    verdicts = check(load_config(repo), plan, None)
+    assert sorted(verdicts) == gated
+    assert all(v.approved and v.approvers == ["alice"] for v in verdicts.values())
+
+
 def _reasons(repo: Path, plan: Plan) -> dict[str, list[tuple[str, str]]]:
     return {oid: v.rejected for oid, v in check(load_config(repo), plan, None).items()}
 
 
-def test_self_approval_does_not_count(repo: Path) -> None:
-    plan = _plan(repo, author="alice-gh")
+@pytest.mark.parametrize("author", ["alice-gh", "alice"])  # her GitHub login, or her name
+def test_self_approval_does_not_count(repo: Path, author: str) -> None:
+    plan = _plan(repo, author=author)
     sign_approvals(
         load_config(repo), plan, _keys(repo) / "alice", "alice", [_wiki_gate(plan)], False
     )
@@ -137,6 +157,27 @@ def test_revoked_key_and_wrong_group_do_not_count(repo: Path) -> None:
     assert sorted(_reasons(repo, plan)[gate]) == [
         ("carol", "not in security"),
         ("mallory", "the reviewer's key is revoked"),
+    ]
+
+
+def test_an_unsigned_approval_or_one_by_a_stranger_counts_for_nothing_and_says_why(
+    repo: Path,
+) -> None:
+    plan = _plan(repo)
+    gate = _wiki_gate(plan)
+    cd = content_digest(plan.order(gate))
+    at = "2026-11-29T10:00:00+00:00"
+    write_approvals(
+        approvals_path(repo, plan.digest),
+        plan.digest,
+        [
+            Approval(plan.digest, gate, cd, "bob", at, signature=""),
+            Approval(plan.digest, gate, cd, "zed", at, signature=""),
+        ],
+    )
+    assert sorted(_reasons(repo, plan)[gate]) == [
+        ("bob", "the approval has no signature"),
+        ("zed", "not a reviewer in policies/review.yaml"),
     ]
 
 
@@ -180,6 +221,45 @@ def test_wrong_key_for_the_reviewer_is_refused(repo: Path) -> None:
     plan = _plan(repo)
     with pytest.raises(Exception, match=r"is not a key policies/review\.yaml lists for 'bob'"):
         sign_approvals(load_config(repo), plan, _keys(repo) / "alice", "bob", [], True)
+
+
+def test_approve_says_what_to_name_and_what_cannot_be_approved(repo: Path) -> None:
+    """Nothing is signed, and the reviewer reads what to fix."""
+    plan, config, key = _plan(repo), load_config(repo), _keys(repo) / "alice"
+    with pytest.raises(ApprovalError) as nothing:
+        sign_approvals(config, plan, key, "alice", [], False)
+    assert str(nothing.value) == "name the orders to approve (--order ID) or use --all-gated"
+    ungated = next(o.id for o in plan.orders if not o.gate)
+    with pytest.raises(ApprovalError) as not_gated:
+        sign_approvals(config, plan, key, "alice", [ungated], False)
+    assert str(not_gated.value) == (
+        f"order {ungated} is not a gated order of plan {plan.digest[:12]}"
+    )
+    with pytest.raises(ApprovalError) as stranger:
+        sign_approvals(config, plan, key, "zed", [], True)
+    assert str(stranger.value) == "'zed' is not a reviewer in policies/review.yaml"
+    assert not approvals_path(repo, plan.digest).exists()
+
+
+def test_a_private_key_without_its_pub_that_is_not_the_reviewers_signs_nothing(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Without a .pub beside the key, which key it is shows only once ssh-keygen has
+    signed: a signature that does not verify against the reviewer's keys is thrown away,
+    and the reviewer is told which key file was used."""
+    plan = _plan(repo)
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    shutil.copy(_keys(repo) / "alice", lone / "alice")
+    with pytest.raises(ApprovalError) as caught:
+        sign_approvals(load_config(repo), plan, lone / "alice", "bob", [], True)
+    assert str(caught.value).startswith(f"ssh-keygen signed with {lone / 'alice'}, but ")
+    with pytest.raises(ApprovalError) as declined:
+        sign_declines(
+            load_config(repo), plan, lone / "alice", "bob", [_wiki_gate(plan)], "no", False
+        )
+    assert str(declined.value).startswith(f"ssh-keygen signed with {lone / 'alice'}, but ")
+    assert not approvals_path(repo, plan.digest).exists()
 
 
 # ---------------------------------------------------------------------------- GitHub stand-in

@@ -6,15 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from accesshive.approvals.declines import Decline
+from accesshive.approvals.declines import Decline, effective
 from accesshive.approvals.github import read_pull_request
-from accesshive.approvals.operations import check, record_from_github
+from accesshive.approvals.operations import check, collect, record_from_github
 from accesshive.cli import main
 from accesshive.config import load_config
 from accesshive.errors import ApprovalError
@@ -212,8 +213,13 @@ def test_recorded_approvals_count_once_and_are_audited(repo: Path, plan: Plan, g
         )
         assert again == 0
         entries = [e for e in store.audit_entries() if e.event == "approval_recorded"]
+        reads = [e for e in store.audit_entries() if e.event == "pull_request_read"]
         verdicts = check(config, plan, store)
     assert len(entries) == 1
+    # the pull request's author is attested once, however often it is read
+    assert [(r.subject, json.loads(r.details)) for r in reads] == [
+        (plan.digest, {"pull_request": "acme/access#7", "author": pr.author})
+    ]
     (entry,) = entries
     assert (entry.actor, entry.subject) == ("ci-bot", first)
     assert json.loads(entry.details) == {
@@ -222,6 +228,88 @@ def test_recorded_approvals_count_once_and_are_audited(repo: Path, plan: Plan, g
         "evidence": "https://github.test/acme/access/pull/7#comment-1",
     }
     assert verdicts[first].approved and verdicts[first].approvers == ["bob"]
+
+
+def test_recorded_declines_keep_where_they_were_said_and_are_audited(
+    repo: Path, plan: Plan, github: str
+) -> None:
+    """What a pull request said is kept with its link (shown at apply and in the PR
+    comment) and audited with who recorded it, each statement once."""
+    first, second = _gated(plan)[:2]
+    _GitHub.data["reviews"] = [_review("bob-gh", "CHANGES_REQUESTED", f"not {first}", 1)]
+    _GitHub.data["comments"] = [
+        _comment("bob-gh", f"/approve {second}", 2),
+        _comment("alice-gh", f"/decline {second} too broad", 3),
+    ]
+    config = load_config(repo)
+    with open_store(repo) as store:
+        record_from_github(config, plan, store, "acme/access", 7, "tok", github, "ci-bot")
+        kept = [(d.reviewer, d.order, d.evidence) for d in store.declines([first, second])]
+        audited = [
+            (e.actor, e.subject, json.loads(e.details))
+            for e in store.audit_entries()
+            if e.event == "decline_recorded"
+        ]
+        approvals = [(a.reviewer, a.evidence) for a in collect(config, plan, store)]
+    comment = "https://github.test/acme/access/pull/7#comment-{}"
+    assert kept == [
+        ("bob", first, REVIEW_URL.format(1)),
+        ("alice", second, comment.format(3)),
+    ]
+    assert audited == [
+        ("ci-bot", first, {"plan": plan.digest, "reviewer": "bob", "reason": f"not {first}",
+                           "evidence": REVIEW_URL.format(1)}),
+        ("ci-bot", second, {"plan": plan.digest, "reviewer": "alice", "reason": "too broad",
+                            "evidence": comment.format(3)}),
+    ]  # fmt: skip
+    assert approvals == [("bob", comment.format(2))]
+
+
+def test_a_decline_that_cannot_be_trusted_is_refused_saying_why(plan: Plan, repo: Path) -> None:
+    """A decline said on GitHub by a reviewer the policy maps no login to (any more), or
+    one in a file whose signature is not an SSH signature, stops apply naming where it
+    is and why, instead of being ignored."""
+    first = _gated(plan)[0]
+    cd = digest(plan.order(first).body())
+    policy = load_config(repo).policies.review
+    said = Decline(
+        plan.digest, first, cd, "erin", "no", "2026-11-29T10:01:00Z",
+        via="github", evidence=REVIEW_URL.format(1),
+    )  # fmt: skip
+    before = Decline(
+        plan.digest, first, "0" * 64, "bob", "old", "2026-11-29T10:00:00Z",
+        via="github", evidence=REVIEW_URL.format(2),
+    )  # fmt: skip  # this order as it was before it changed: passed over
+    held = Decline(
+        plan.digest, first, cd, "bob", "no", "2026-11-29T10:02:00Z",
+        via="github", evidence=REVIEW_URL.format(3),
+    )  # fmt: skip
+    assert effective(plan, policy, [before, held]) == {first: [held]}
+    with pytest.raises(ApprovalError) as github:
+        effective(plan, policy, [said])
+    assert str(github.value) == (
+        f"{REVIEW_URL.format(1)}: the decline of order {first} by 'erin' is refused: no "
+        "GitHub login is mapped to 'erin'. Sign it with `accesshive decline` (or remove it "
+        "in a reviewed commit)"
+    )
+    withdrawn = replace(said, withdrawn=True)
+    with pytest.raises(ApprovalError) as withdrawal:
+        effective(plan, policy, [withdrawn])
+    assert str(withdrawal.value).startswith(
+        f"{REVIEW_URL.format(1)}: the withdrawal of the decline of order {first} by 'erin' is "
+        "refused: no GitHub login is mapped to 'erin'."
+    )
+    filed = Decline(
+        plan.digest, first, cd, "alice", "no", "2026-11-29T10:01:00Z",
+        signature="bm90IGFuIFNTSCBzaWduYXR1cmU=", evidence="approvals/x.yaml",
+    )  # fmt: skip
+    with pytest.raises(ApprovalError) as unsigned:
+        effective(plan, policy, [filed])
+    assert str(unsigned.value) == (
+        f"approvals/x.yaml: the decline of order {first} by 'alice' is refused: its "
+        "signature is not an SSH signature (sign it with `accesshive decline`). Sign it "
+        "with `accesshive decline` (or remove it in a reviewed commit)"
+    )
 
 
 def test_a_recorded_approval_needs_a_mapped_login_to_count(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -262,10 +263,21 @@ def test_a_decline_needs_a_reason_and_an_order_of_the_plan(
     create = _order(plan_file, "create_account", "grace.hopper")
     no_reason = _decline(repo, plan_file, create)
     assert no_reason.exit_code == 1
-    assert "say why the order is declined (--reason TEXT)" in no_reason.output
+    assert no_reason.output == "Error: say why the order is declined (--reason TEXT)\n"
     unknown = _decline(repo, plan_file, "0123456789ab", "--reason", "no")
     assert unknown.exit_code == 1
-    assert "order 0123456789ab is not an order of plan" in unknown.output
+    short = read_plan(plan_file).digest[:12]  # plans are named by 12 characters everywhere
+    assert f"order 0123456789ab is not an order of plan {short}\n" in unknown.output
+
+
+def test_a_decline_is_timed_in_utc(repo: Path, store_args: list[str]) -> None:
+    """The latest statement of a reviewer on an order decides, so every statement's time
+    carries its offset: UTC, to the microsecond, whatever the reviewer's time zone."""
+    plan_file = _plan(repo, store_args)
+    create = _order(plan_file, "create_account", "grace.hopper")
+    _ok(_decline(repo, plan_file, create, "--reason", REASON))
+    signed_at = _entry(repo, plan_file)["signed_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", signed_at), signed_at
 
 
 # ---------------------------------------------------------------- what is refused

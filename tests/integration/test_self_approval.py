@@ -261,7 +261,10 @@ def test_an_approvals_link_out_of_the_repository_is_refused_and_nothing_written(
     args = ["approve", str(plan_file), "--order", _gate(plan_file), "--key", str(key)]
     refused = _run(*args, "--as", "bob", "-C", str(repo))
     assert refused.exit_code != 0
-    assert f"{link} is a symbolic link out of the repository" in refused.output
+    assert (
+        f"{link} is a symbolic link out of the repository (to {victim.resolve()}): approvals "
+        "are read and written only inside it; remove the link\n"
+    ) in refused.output
     assert victim.read_text() == "ssh-ed25519 AAAA precious\n"
     shown = _run("approvals", "verify", str(plan_file), "-C", str(repo))
     assert "symbolic link out of the repository" in shown.output

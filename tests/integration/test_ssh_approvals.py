@@ -543,7 +543,11 @@ def test_without_as_the_reviewer_is_the_one_the_key_is_listed_for(
     (keys / "carol.pub").unlink()
     unknown = CliRunner().invoke(main, [*args, str(keys / "carol")])
     assert unknown.exit_code == 1
-    assert "cannot tell whose key" in unknown.output and "--as NAME" in unknown.output
+    carol = keys / "carol"
+    assert unknown.output == (
+        f"Error: cannot tell whose key {carol} is (no {carol}.pub beside it): give "
+        "--as NAME, or --key with the .pub file\n"
+    )
 
 
 # ------------------------------------------------------------- what a failed signing says
@@ -620,5 +624,7 @@ def test_approving_where_no_reviewer_is_declared_says_so(tmp_path: Path, keys: P
     args = ["approve", str(plan_file), "--all-gated", "--key", str(keys / "me"), "-C", str(repo)]
     refused = CliRunner().invoke(main, args)
     assert refused.exit_code == 1
-    assert "the review policy declares no reviewers" in refused.output
-    assert "review.reviewers in policies/review.yaml" in refused.output
+    assert refused.output == (
+        "Error: the review policy declares no reviewers: list them, with their public keys, "
+        "under review.reviewers in policies/review.yaml\n"
+    )

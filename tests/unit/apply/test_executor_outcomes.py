@@ -190,6 +190,17 @@ def test_what_waits_for_approval_says_whose_and_what_depends_on_it_is_held(
             f"held: waits for {app} (awaiting_approval)",
         )
     assert result.status == "incomplete"
+    assert result.by_source(plan)["app"]["status"] == "waiting"  # the summary per source
+
+
+def test_a_source_whose_orders_are_all_done_is_ok_in_the_summary(
+    setup: tuple[Path, Plan, Store],
+) -> None:
+    _, plan, _ = setup
+    summary = _run(setup).by_source(plan)
+    done = {s for s, e in summary.items() if set(e["states"]) == {"verified"}}  # type: ignore[call-overload]
+    assert done and {s: summary[s]["status"] for s in done} == dict.fromkeys(done, "ok")
+    assert summary["app"]["status"] == "waiting"  # a gated order awaits approval
 
 
 def test_an_approval_note_replaces_the_generic_one(

@@ -131,3 +131,18 @@ def test_an_order_that_gave_up_opens_the_breaker_with_the_first_reason() -> None
     assert breaker.down("dir") == "connect: [Errno 111] Connection refused"
     assert breaker.down("wiki") is None
     assert breaker.down_sources() == {"dir": "connect: [Errno 111] Connection refused"}
+
+
+def test_a_library_error_that_leaked_is_named_by_its_type_then_its_words() -> None:
+    """An exception a connector let through unwrapped is still the target's failure:
+    the order says which error it was and what it said, and no dangling colon when it
+    said nothing."""
+    assert failure_of(httpx.ReadTimeout("timed out")) == (
+        OrderState.ERRORED,
+        "ReadTimeout: timed out",
+    )
+    assert failure_of(httpx.ReadTimeout("")) == (OrderState.ERRORED, "ReadTimeout")
+    assert failure_of(sqlite3.OperationalError("no such table: X")) == (
+        OrderState.ERRORED,
+        "OperationalError: no such table: X",
+    )
