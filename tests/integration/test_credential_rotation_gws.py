@@ -1,7 +1,7 @@
 """Rotation of a managed shared credential end to end, as a user runs it: the CLI in
-separate processes, a real vault file, a SQLite store, and the Google Workspace stand-in
-(tests/support/gws_standin.py, Google's Directory API) as the target that records every
-password set through users.insert and users.patch.
+separate processes, a real vault file, a SQLite or PostgreSQL store, and the Google
+Workspace stand-in (tests/support/gws_standin.py, Google's Directory API) as the target
+that records every password set through users.insert and users.patch.
 
 The rotation is planned in a later process from the synced snapshot only, so the shared
 account must be known from the snapshot, not from the plan that created it.
@@ -66,8 +66,20 @@ def gws() -> Iterator[GoogleStandIn]:
         yield api
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The state store every command uses (ACCESSHIVE_STORE): the repository's SQLite
+    file, or a fresh database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        monkeypatch.delenv("ACCESSHIVE_STORE", raising=False)
+        return None
+    url = str(request.getfixturevalue("postgres_db"))
+    monkeypatch.setenv("ACCESSHIVE_STORE", url)
+    return url
+
+
 @pytest.fixture
-def repo(tmp_path: Path, gws: GoogleStandIn) -> Path:
+def repo(tmp_path: Path, gws: GoogleStandIn, store_url: str | None) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
     (root / "accesshive.yaml").write_text(CONFIG.format(url=gws.url))
@@ -76,7 +88,8 @@ def repo(tmp_path: Path, gws: GoogleStandIn) -> Path:
 
 
 def run(repo: Path, *args: str, expect: int = 0) -> str:
-    """One CLI command in its own process, as a user types it in the repository."""
+    """One CLI command in its own process, as a user types it in the repository (the store
+    comes from ACCESSHIVE_STORE, set by ``store_url``)."""
     env = {**os.environ, "GWS_TOKEN": TOKEN, "NO_COLOR": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "accesshive", *args],
@@ -97,7 +110,7 @@ def password_of(gws: GoogleStandIn, email: str) -> str:
 
 
 def test_a_managed_password_is_rotated_on_the_account_known_from_the_snapshot(
-    repo: Path, gws: GoogleStandIn
+    repo: Path, gws: GoogleStandIn, store_url: str | None
 ) -> None:
     seen: list[str] = []
     seen.append(run(repo, "sync"))
@@ -122,7 +135,7 @@ def test_a_managed_password_is_rotated_on_the_account_known_from_the_snapshot(
     listing = json.loads(run(repo, "vault", "list", "--format", "json"))
     assert [(i["identity"], i["version"]) for i in listing] == [("support-box", 2)]
 
-    with open_store(repo) as store:
+    with open_store(repo, url=store_url) as store:
         audit = [(e.event, e.subject) for e in store.audit_entries()]
         history = [(e.state, e.message) for e in store.order_history(plan.digest, order.id)]
     assert history[-1] == ("verified", "password rotated on workspace and stored (version 2)")
@@ -131,7 +144,7 @@ def test_a_managed_password_is_rotated_on_the_account_known_from_the_snapshot(
 
     # no password in any plan, output or audit detail
     seen += [(repo / name).read_text() for name in ("first.json", "rotate.json")]
-    with open_store(repo) as store:
+    with open_store(repo, url=store_url) as store:
         seen += [e.details for e in store.audit_entries()]
     for text in seen:
         assert first not in text and second not in text
