@@ -100,7 +100,8 @@ class CredentialKeeper:
         c = order.change
         identity = c.identity or ""
         source = str(c.details.get("account_source") or "")
-        ext = account_of(source, identity)
+        # created by this plan, or else known from the snapshot the plan was made from
+        ext = account_of(source, identity) or c.details.get("account")
         if not source or ext is None:
             raise VaultError(f"the account of '{identity}' on '{source}' is unknown; sync first")
         password = self.new_password()

@@ -255,7 +255,7 @@ def assemble(
     groups, refused = group_changes(config, snapshot, changes)
     changes.extend(groups)
     conflicts.extend(refused)
-    changes.extend(_credentials(config, desired, snapshot, today))
+    changes.extend(_credentials(config, desired, snapshot, today, per_source))
     orphans.extend(_vault_orphans(config, desired, snapshot))
     return Changes(tuple(changes), tuple(orphans), tuple(adoptions), tuple(conflicts))
 
@@ -676,7 +676,11 @@ def _orphan_changes(config: Config, orphan: Orphan) -> Iterator[Change]:
 
 
 def _credentials(
-    config: Config, desired: DesiredState, snapshot: Snapshot, today: dt.date
+    config: Config,
+    desired: DesiredState,
+    snapshot: Snapshot,
+    today: dt.date,
+    per_source: Mapping[str, SourceDiff],
 ) -> Iterator[Change]:
     stored: dict[str, dict[str, Any]] = {}
     for sid in config.sources_of_kind("vault"):
@@ -691,12 +695,25 @@ def _credentials(
         last = have.rotated_at or have.stored_at
         days = want.rotate_every_days
         if days and last and today >= last + dt.timedelta(days=days):
-            yield Change(
-                "rotate_credential",
-                want.vault,
-                iid,
-                details={**details, "last_rotated": last.isoformat()},
-            )
+            details["last_rotated"] = last.isoformat()
+            account = _account_found(per_source, want.account_source, iid)
+            if want.mode == "managed" and account is not None:
+                # the account whose password is rotated, as the snapshot knows it: the
+                # plan that created it is long gone
+                details["account"] = account
+            yield Change("rotate_credential", want.vault, iid, details=details)
+
+
+def _account_found(per_source: Mapping[str, SourceDiff], sid: str | None, link: str) -> str | None:
+    """The external id of the one account diff matched to ``link`` on ``sid`` (by its link,
+    or by correlation on a source that keeps no link, such as Google Workspace). With
+    duplicates there is none: a password is never set on a guess."""
+    source = per_source.get(sid) if sid is not None else None
+    found = source.found.get(link) if source is not None else None
+    if found is None or isinstance(found, str):
+        return found
+    ext, _, duplicates = found.match
+    return None if duplicates else ext
 
 
 def _credential_details(want: DesiredCredential) -> dict[str, Any]:

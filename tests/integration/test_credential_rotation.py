@@ -199,8 +199,10 @@ def test_a_rotation_without_a_known_account_changes_nothing(repo: Path) -> None:
     _put(repo, "deploy-key", "dk-1")
     _apply(repo, _plan(repo, TODAY))
     before = _vault(repo)["support-mailbox"]
-    (account,) = _gws(repo).values()
-    account["identity"] = None  # the link is gone: which account is the mailbox's?
+    accounts = _gws(repo)
+    (account,) = accounts.values()
+    account["identity"] = None  # the link is gone and two accounts hold the mailbox's
+    accounts["m-copy"] = {**account, "password": "other-password-1"}  # address: which?
     plan = _plan(repo, LATER).only(lambda o: o.change.identity == "support-mailbox")
     (order,) = plan.orders
     result = apply_plan(repo, plan, StoreRef(), LATER, "ci")
