@@ -105,16 +105,28 @@ class SqlConnector(Connector):
             if not raw:
                 raise self.error("connection.url is missing (sqlite:///path or postgresql://)")
             path = Path(raw) if Path(raw).is_absolute() else self.context.root / raw
-            if not path.exists() and not self.source.connection.get("create_tables"):
+            if not path.exists() and not self._create_tables_wanted():
                 raise self.error(f"database {path} does not exist")
             path.parent.mkdir(parents=True, exist_ok=True)
             # used by one thread at a time (see apply.pool), not always the one that opened it
             self._db = sqlite3.connect(
                 path, isolation_level=None, timeout=30, check_same_thread=False
             )
-        if self.source.connection.get("create_tables"):
+        if self._create_tables_wanted():
             self._create_tables()
         return self._db
+
+    def _create_tables_wanted(self) -> bool:
+        """``connection.create_tables``, a boolean only: YAML 1.2 reads ``off`` or ``no``
+        as text, which would otherwise count as true and create tables in a database
+        the application owns."""
+        value = self.source.connection.get("create_tables", False)
+        if not isinstance(value, bool):
+            raise self.error(
+                f"connection.create_tables must be true or false, not {value!r} (YAML 1.2 "
+                "reads yes/no/on/off as text); nothing was created"
+            )
+        return value
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         db = self._connect()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import shlex
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,17 @@ class Console:
 
     def day(self) -> dt.date:
         return self.today or dt.datetime.now().date()
+
+    def where(self) -> str:
+        """What a command printed on a page needs to act on this console's repository and
+        environment (`` -C DIR`` and ``--env``, ``--store`` when given), so that a hint
+        copied into a shell in another directory acts on the same store."""
+        args = f" -C {shlex.quote(str(self.root))}"
+        if self.store.environment:
+            args += f" --env {shlex.quote(self.store.environment)}"
+        if self.store.url:
+            args += " --store URL"
+        return args
 
 
 TEMPLATES = jinja2.Environment(

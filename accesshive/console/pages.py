@@ -76,6 +76,7 @@ def _render(request: Request, template: str, status_code: int = 200, **values: A
         FAILED=FAILED,
         SENT=SENT,
         quote=quote,
+        where=console.where(),
         **values,
     )
     return HTMLResponse(html, status_code=status_code)
@@ -159,7 +160,7 @@ async def retry(request: Request) -> Response:
             "this console is read-only (started with --read-only)"
             if console.read_only
             else "Retry needs a signed-in operator: sign in with a token from "
-            "`accesshive console token create --operator NAME`"
+            f"`accesshive console token create --operator NAME{console.where()}`"
         )
         return _refused(request, why)
     if not csrf_ok(request.cookies.get(COOKIE, ""), str(form.get(CSRF_FIELD, ""))):

@@ -21,6 +21,7 @@ from accesshive.config import Config, check_cache, load_config, locate, render_c
 from accesshive.config.environments import environment_name
 from accesshive.config.identity_files import identities_named
 from accesshive.config.model import COLLECTIONS, ProjectDocument
+from accesshive.config.project_file import missing_project
 from accesshive.config.validate import validate
 from accesshive.config.yamlio import YamlProblem, parse_file
 from accesshive.connectors.references import resolve
@@ -86,7 +87,15 @@ class StoreRef:
         return (root / ".accesshive" / f"{self.name(root)}.db").exists()
 
     def open(self, root: Path) -> Store:
-        return open_store(root, self.name(root), self.location(root))
+        """The store; the embedded default store only inside a config repository: a
+        command pointed at another directory would otherwise create an empty store there
+        and report from it ("0 audit entries, chain intact")."""
+        location = self.location(root)
+        if location is None:
+            missing = missing_project(root)
+            if missing is not None:
+                raise ConfigError([missing])
+        return open_store(root, self.name(root), location)
 
 
 @contextmanager

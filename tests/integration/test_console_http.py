@@ -114,6 +114,10 @@ def test_a_repository_never_synced_is_shown_and_left_without_a_store(tmp_path: P
         assert page.status_code == 200
         assert "No store for this environment yet" in page.text
         assert "data-status>pending<" in page.text
+        # the commands a page prints act on this repository when copied elsewhere
+        assert f"<code>accesshive sync -C {fresh}</code>" in page.text
+        signin = client.get("/signin").text
+        assert f"accesshive console token create --operator NAME -C {fresh}" in signin
         assert client.post("/signin", data={"token": "ahc_guess"}).status_code == 401
         for path in ("/runs", "/reviews", "/drift", "/audit"):
             assert client.get(path).status_code == 200, path
