@@ -132,6 +132,19 @@ CASES: dict[tuple[str, ...], list[tuple[list[str], str]]] = {
     ("vault", "rotate-key"): [(["-C", R, "--key-out", "missing-dir/k"], "missing-dir")],
     ("tasks", "list"): [(["missing-dir"], "missing-dir")],
     ("tasks", "done"): [(["T-nothing", "-C", R], "T-nothing"), ([R, "T-1"], "T-1")],
+    ("console", "token", "create"): [
+        (["--operator", "olive", "--expires-in", "soon", "-C", R], "soon"),
+        (["--operator", "olive", "-C", "missing-dir"], "missing-dir"),
+    ],
+    ("console", "token", "list"): [(["-C", "missing-dir"], "missing-dir")],
+    ("console", "token", "revoke"): [
+        (["99", "-C", R], "99"),
+        (["not-a-number", "-C", R], "not-a-number"),
+    ],
+    ("worker",): [
+        (["-C", R], "PostgreSQL"),  # the embedded store cannot hold the shared queue
+        (["-C", "missing-dir"], "missing-dir"),
+    ],
     ("cache", "info"): [(["--format", "yaml"], "yaml")],
     ("cache", "prune"): [(["--older-than", "-3"], "--older-than")],
 }
