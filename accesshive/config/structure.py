@@ -79,10 +79,19 @@ def _one(err: Any, loc: YamlPath, file: str, model: type[BaseModel], base: YamlP
         "wrong-type" if kind.endswith("_type") or kind.startswith("literal") else "invalid-value",
         f"{describe((*base, *loc))}: {msg[0].lower()}{msg[1:]}{got}",
         where,
-        hint="quote it if it is text; remove the quotes if it is a number or boolean"
-        if kind.endswith("_type")
-        else None,
+        hint=_type_hint(kind, err.get("input")) if kind.endswith("_type") else None,
     )
+
+
+YAML_11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
+
+
+def _type_hint(kind: str, value: Any) -> str:
+    """What to write instead: files are read as YAML 1.2, where ``yes``/``on`` are text
+    (YAML 1.1, and many other tools, read them as booleans)."""
+    if kind == "bool_type" and isinstance(value, str) and value.lower() in YAML_11_BOOLEANS:
+        return f"write true or false: files are read as YAML 1.2, where '{value}' is text"
+    return "quote it if it is text; remove the quotes if it is a number or boolean"
 
 
 def _show(value: Any) -> str:

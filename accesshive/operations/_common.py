@@ -87,11 +87,12 @@ class StoreRef:
         return (root / ".accesshive" / f"{self.name(root)}.db").exists()
 
     def open(self, root: Path) -> Store:
-        """The store; the embedded default store only inside a config repository: a
-        command pointed at another directory would otherwise create an empty store there
-        and report from it ("0 audit entries, chain intact")."""
+        """The store. The embedded default store is created only inside a config
+        repository: a command pointed at another directory would otherwise create an
+        empty store there and report from it ("0 audit entries, chain intact"). One that
+        exists is opened wherever it is."""
         location = self.location(root)
-        if location is None:
+        if location is None and not (root / ".accesshive" / f"{self.name(root)}.db").exists():
             missing = missing_project(root)
             if missing is not None:
                 raise ConfigError([missing])

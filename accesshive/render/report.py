@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jinja2
 
+from accesshive.render.describe import plural
 from accesshive.render.markdown import md
 from accesshive.reports.health import Report
 
@@ -29,9 +30,10 @@ def _delta(n: int) -> str:
 def headline(report: Report) -> str:
     """The one sentence a person reads first: how drift and orphans moved."""
     if report.previous is None:
+        drift, orphaned = report.totals["drift"], report.totals["orphaned"]
         return (
-            f"{report.totals['drift']} differences and {report.totals['orphaned']} orphaned "
-            "accounts (first report)."
+            f"{plural(drift, 'difference')} and {plural(orphaned, 'orphaned account')} "
+            "(first report)."
         )
     trend = report.trend()
     parts = []

@@ -90,3 +90,16 @@ def test_schema_rejects_a_typo() -> None:
     bad = {"identities": {"ada": {"type": "human", "rolse": []}}}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_a_yaml_1_1_boolean_is_named_as_text_with_what_to_write(tmp_path: Path) -> None:
+    import shutil
+
+    repo = tmp_path / "qs"
+    shutil.copytree(EXAMPLES / "quickstart", repo)
+    wiki = repo / "sources" / "wiki.yaml"
+    wiki.write_text(wiki.read_text().replace("sensitive: true", "sensitive: yes"))
+    result = CliRunner().invoke(main, ["validate", str(repo)])
+    assert result.exit_code != 0
+    assert "sources/wiki.yaml:" in result.output and "(got 'yes')" in result.output
+    assert "write true or false: files are read as YAML 1.2, where 'yes' is text" in result.output
