@@ -113,16 +113,9 @@ class _Resources(_ScimProbe):
                     f"{where}: the target answered startIndex={page.start_index} (it does not "
                     "page by startIndex); nothing was kept"
                 )
-            items = list(page.resources or [])
-            for item in items:
-                if not item.id:
-                    raise self.error(f"{where}: a resource without id")
-                if item.id in seen:
-                    raise self.error(
-                        f"{where}: {item.id} was returned twice: the target ignores "
-                        "startIndex or reorders between pages; nothing was kept"
-                    )
-                seen.add(item.id)
+            items = self._new_items(
+                page, seen, where, "the target ignores startIndex or reorders between pages"
+            )
             if len(seen) > total:
                 raise self.error(f"{where}: more resources than the {total} announced")
             yield items, total
@@ -134,6 +127,22 @@ class _Resources(_ScimProbe):
                     "announced still unread; nothing was kept"
                 )
             start += len(items)
+
+    def _new_items(
+        self, page: ListResponse[Resource[Any]], seen: set[str], where: str, why_twice: str
+    ) -> list[Resource[Any]]:
+        """A page's resources, each with an id not seen before (added to ``seen``): a
+        repeated one means the pages overlap, and a read that cannot be whole fails."""
+        items = list(page.resources or [])
+        for item in items:
+            if not item.id:
+                raise self.error(f"{where}: a resource without id")
+            if item.id in seen:
+                raise self.error(
+                    f"{where}: {item.id} was returned twice: {why_twice}; nothing was kept"
+                )
+            seen.add(item.id)
+        return items
 
     def _cursor_pages(
         self, rt: ResourceType, attributes: list[str] | None, filter_: str | None
@@ -166,16 +175,7 @@ class _Resources(_ScimProbe):
                         f"{where}: totalResults changed during the read ({total} then "
                         f"{page.total_results}); nothing was kept, read again"
                     )
-            items = list(page.resources or [])
-            for item in items:
-                if not item.id:
-                    raise self.error(f"{where}: a resource without id")
-                if item.id in seen:
-                    raise self.error(
-                        f"{where}: {item.id} was returned twice: the target's cursors "
-                        "overlap; nothing was kept"
-                    )
-                seen.add(item.id)
+            items = self._new_items(page, seen, where, "the target's cursors overlap")
             if total is not None and len(seen) > total:
                 raise self.error(f"{where}: more resources than the {total} announced")
             following = page.next_cursor
