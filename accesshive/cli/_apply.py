@@ -11,7 +11,7 @@ import json
 import shlex
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +36,7 @@ from accesshive.errors import EXIT_ERROR, EXIT_WAITING
 if TYPE_CHECKING:
     from accesshive.apply.executor import ApplyResult
     from accesshive.operations import Loaded
+    from accesshive.operations.applying import Step
     from accesshive.plan.model import Plan
     from accesshive.plan.orders import Order
 
@@ -278,6 +279,16 @@ def _print_sources(saved: Plan, result: ApplyResult) -> None:
         )
 
 
+def _print_steps(steps: Sequence[Step]) -> None:
+    from accesshive.render.describe import summary_line
+
+    for step in steps:
+        at = step.at or "-"
+        click.echo(f"  {step.state:<18} {at:<25} {summary_line(step.order)}  [{step.order.id}]")
+        if step.message:
+            click.echo(f"  {'':<18} {'':<25} {step.message}")
+
+
 @click.command()
 @repository_options(not_dir_hint="an identity is named with --identity ID")
 @click.option(
@@ -302,15 +313,28 @@ def status(
     """Provisioning status per identity (pending, provisioned, error, declined) of the config
     repository DIR (or -C DIR); with --identity ID, each step of its flow."""
     from accesshive.operations import StoreRef, identity_status
-    from accesshive.render.describe import summary_line
 
     statuses = identity_status(directory, StoreRef(environment, store_url), as_date(today))
+    history: tuple[Step, ...] = ()
     if identity is not None:
         statuses = [s for s in statuses if s.identity == identity]
         if not statuses:
             raise click.BadParameter(f"no identity '{identity}'", param_hint="--identity")
+        from accesshive.operations.history import identity_history
+
+        # what earlier runs did for it, beside what is left: the steps done no longer
+        # appear in its current flow (the targets match them)
+        current = {step.order.id for step in statuses[0].steps}
+        history = tuple(
+            step
+            for step in identity_history(directory, StoreRef(environment, store_url), identity)
+            if step.order.id not in current
+        )
     if fmt == "json":
-        click.echo(json.dumps([s.to_json() for s in statuses], indent=2, sort_keys=True))
+        rows = [s.to_json() for s in statuses]
+        if identity is not None:
+            rows[0]["history"] = [step.to_json() for step in history]
+        click.echo(json.dumps(rows, indent=2, sort_keys=True))
         return
     colours = {"provisioned": "green", "pending": "yellow", "error": "red", "declined": "magenta"}
     for s in statuses:
@@ -320,11 +344,10 @@ def status(
             continue
         if not s.steps:
             click.echo("  every step of its desired state is done")
-        for step in s.steps:
-            at = step.at or "-"
-            click.echo(f"  {step.state:<18} {at:<25} {summary_line(step.order)}  [{step.order.id}]")
-            if step.message:
-                click.echo(f"  {'':<18} {'':<25} {step.message}")
+        _print_steps(s.steps)
+        if history:
+            click.echo("  already done:")
+            _print_steps(history)
 
 
 @click.command()

@@ -144,8 +144,17 @@ def test_identity_steps_in_dependency_order(repo: Path, store_args: list[str]) -
         assert f"[{step['order']}]" in text.output
     assert "needs 1 more approval(s) from security" in text.output
 
+    # a provisioned identity has no step left; its detail still says what was done, when
     (ada,) = _status(repo, store_args, "--identity", "ada.lovelace")
-    assert ada == {"identity": "ada.lovelace", "status": "provisioned", "steps": []}
+    assert (ada["status"], ada["steps"]) == ("provisioned", [])
+    done = {(s["source"], s["action"], s["state"]) for s in ada["history"]}
+    assert ("wiki", "create_account", "verified") in done
+    assert ("wiki", "grant", "verified") in done
+    assert all(s["at"] and len(s["order"]) == 12 for s in ada["history"])
+    text = _run("status", str(repo), "--identity", "ada.lovelace", "--today", TODAY, *store_args)
+    assert "every step of its desired state is done\n  already done:\n" in text.output
+    for step in ada["history"]:
+        assert f"[{step['order']}]" in text.output
 
 
 def test_imported_identities_are_included(repo: Path) -> None:
