@@ -176,8 +176,9 @@ class RunView:
 
 
 def runs(root: Path, store: StoreRef, limit: int = 50) -> list[RunView]:
-    """The latest apply runs, newest first, each with its plan's orders and their latest
-    state (an order's state is kept per plan, so runs of one plan show the same)."""
+    """The latest apply runs, newest first, each with its plan's orders and the state each
+    reached in that run ("not run" for the orders the run did not touch: done before, or
+    outside a targeted run)."""
     if not store.exists(root):
         return []
     out = []
@@ -189,7 +190,7 @@ def runs(root: Path, store: StoreRef, limit: int = 50) -> list[RunView]:
                 content = opened.plan_content(digest)
                 plans[digest] = from_json(json.loads(content), "stored plan") if content else None
             plan = plans[digest]
-            states = opened.order_states(digest)
+            states = opened.run_states(int(run["id"]))
             orders = [(o, states.get(o.id)) for o in plan.orders] if plan else []
             out.append(
                 RunView(

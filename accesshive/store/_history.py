@@ -201,6 +201,17 @@ class History(AuditLog):
         )
         return {r[0]: OrderEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows}
 
+    def run_states(self, run_id: int) -> dict[str, OrderEvent]:
+        """The last state each order reached in one run (the orders that run touched):
+        what that run did, where ``order_states`` says where the plan stands now."""
+        rows = self._execute(
+            "SELECT order_id, state, at, message, result FROM order_events e "
+            "WHERE run_id = ? AND id = (SELECT MAX(id) FROM order_events f "
+            "WHERE f.run_id = e.run_id AND f.order_id = e.order_id)",
+            (run_id,),
+        )
+        return {r[0]: OrderEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+
     def latest_events(
         self, plan_digest: str, order_ids: set[str]
     ) -> dict[str, tuple[int, OrderEvent]]:

@@ -189,3 +189,27 @@ def test_a_target_message_is_shown_as_text_never_as_markup(tmp_path: Path) -> No
             page = client.get(path).text
             assert "&lt;img src=x onerror=alert(1)&gt;" in page or "\\u003cimg" in page, path
             assert "<img" not in page, path
+
+
+def test_each_run_shows_what_that_run_did(tmp_path: Path) -> None:
+    """Run 1 failed on ada's wiki account; run 2 (a retry after the wiki recovered)
+    created it: each run's section counts its own outcomes, not where the plan stands."""
+    repo = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", repo, ignore=shutil.ignore_patterns(".accesshive"))
+    assert _run("sync", str(repo)).exit_code == 0
+    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.login = 'ada.lovelace' "
+            "BEGIN SELECT RAISE(ABORT, 'login is reserved'); END"
+        )
+    assert _run("apply", str(repo), "--auto-approve", "--today", TODAY).exit_code == 1
+    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
+        db.execute("DROP TRIGGER refuse")
+    retried = _run("retry", "ada.lovelace", "-C", str(repo), "--today", TODAY)
+    assert retried.exit_code == 0, retried.output
+    with console(repo, "--today", TODAY) as url, httpx.Client(base_url=url) as client:
+        page = client.get("/runs").text
+    first = page.split('id="run-1"')[1]
+    second = page.split('id="run-2"')[1].split('id="run-1"')[0]
+    assert "errored" in first.split("</p>")[0]  # run 1's summary line
+    assert "errored" not in second.split("</p>")[0] and "verified" in second.split("</p>")[0]
