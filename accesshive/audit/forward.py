@@ -19,7 +19,7 @@ import httpx
 
 from accesshive.apply.retry import call_with_retries
 from accesshive.config.model import RetrySpec
-from accesshive.connectors.http import parse_retry_after
+from accesshive.connectors.http import refuse_unacknowledged
 from accesshive.errors import ConnectorError
 from accesshive.store import Store
 
@@ -63,17 +63,7 @@ def forward(
                     raise ConnectorError(
                         "siem", f"cannot reach {url}: {exc}", retryable=True
                     ) from exc
-                if response.status_code == 429 or response.status_code >= 500:
-                    raise ConnectorError(
-                        "siem",
-                        f"HTTP {response.status_code} from {url}",
-                        retryable=True,
-                        retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                    )
-                if response.status_code >= 300:
-                    raise ConnectorError(
-                        "siem", f"HTTP {response.status_code} from {url}: {response.text[:200]}"
-                    )
+                refuse_unacknowledged(response, "siem", f" from {url}")
 
             call_with_retries(post, retry)
             if after_send:

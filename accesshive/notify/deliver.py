@@ -24,7 +24,7 @@ import httpx
 from accesshive.apply.retry import call_with_retries
 from accesshive.config.model import RetrySpec
 from accesshive.config.policy import NotificationPolicy, NotificationTarget
-from accesshive.connectors.http import parse_retry_after
+from accesshive.connectors.http import refuse_unacknowledged
 from accesshive.connectors.references import resolve
 from accesshive.errors import ConnectorError
 from accesshive.notify.events import Event
@@ -129,15 +129,7 @@ def _deliver(
             raise ConnectorError(
                 where, f"cannot reach it ({type(exc).__name__})", retryable=True
             ) from None
-        if response.status_code == 429 or response.status_code >= 500:
-            raise ConnectorError(
-                where,
-                f"HTTP {response.status_code}",
-                retryable=True,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
-        if response.status_code >= 300:
-            raise ConnectorError(where, f"HTTP {response.status_code}: {response.text[:200]}")
+        refuse_unacknowledged(response, where)  # the URL can be a secret: not shown
 
     try:
         call_with_retries(post, RETRY, sleep=sleep)
