@@ -10,7 +10,6 @@ audit verify``). Nothing here writes to the store or to a target.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +23,10 @@ from accesshive.operations import (
     identity_status,
     plan_repository,
 )
-from accesshive.operations._common import load_and_expand
+from accesshive.operations._common import load_and_expand, stored_plan
 from accesshive.operations.reporting import health_report
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
-from accesshive.plan.planfile import from_json
 from accesshive.plan.states import OrderState
 from accesshive.reports.health import IdentityHealth, Report
 from accesshive.state.snapshot import SnapshotAccount
@@ -187,8 +185,7 @@ def runs(root: Path, store: StoreRef, limit: int = 50) -> list[RunView]:
         for run in reversed(opened.runs()[-limit:]):
             digest = str(run["plan_digest"])
             if digest not in plans:
-                content = opened.plan_content(digest)
-                plans[digest] = from_json(json.loads(content), "stored plan") if content else None
+                plans[digest] = stored_plan(opened, digest)
             plan = plans[digest]
             states = opened.run_states(int(run["id"]))
             orders = [(o, states.get(o.id)) for o in plan.orders] if plan else []

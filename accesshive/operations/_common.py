@@ -295,6 +295,10 @@ def latest_applied(store: Store) -> tuple[Plan | None, dict[str, OrderEvent]]:
     run = store.latest_run()
     if run is None:
         return None, {}
-    content = store.plan_content(str(run["plan_digest"]))
-    plan = from_json(json.loads(content), "stored plan") if content else None
-    return plan, store.order_states(str(run["plan_digest"]))
+    return stored_plan(store, str(run["plan_digest"])), store.order_states(str(run["plan_digest"]))
+
+
+def stored_plan(store: Store, digest: str) -> Plan | None:
+    """A plan the store keeps (every plan an apply ran, or ``plan`` recorded), or None."""
+    content = store.plan_content(digest)
+    return from_json(json.loads(content), "stored plan") if content is not None else None

@@ -9,12 +9,10 @@ paid for one identity at a time, never for the list.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from accesshive.operations._common import StoreRef
+from accesshive.operations._common import StoreRef, stored_plan
 from accesshive.operations.applying import Step
-from accesshive.plan.planfile import from_json
 
 RUNS_READ = 50
 """How many of the latest runs are searched (their plans are read whole)."""
@@ -36,10 +34,9 @@ def identity_history(root: Path, store: StoreRef, identity: str) -> tuple[Step, 
             if digest in read:
                 continue
             read.add(digest)
-            content = opened.plan_content(digest)
-            if content is None:
+            plan = stored_plan(opened, digest)
+            if plan is None:
                 continue
-            plan = from_json(json.loads(content), "stored plan")
             for order in plan.orders:
                 if order.change.identity != identity or order.id in seen:
                     continue

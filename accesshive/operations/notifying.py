@@ -7,7 +7,6 @@ what happened, and its delivery (or failure to deliver) never changes it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections import Counter
 from collections.abc import Mapping
@@ -18,8 +17,8 @@ from accesshive.approvals.operations import check_declines
 from accesshive.config import Config
 from accesshive.notify import Event, Outcome, notify
 from accesshive.notify import events as ev
+from accesshive.operations._common import stored_plan
 from accesshive.plan.model import Plan
-from accesshive.plan.planfile import from_json
 from accesshive.plan.states import DONE, FAILED
 from accesshive.reports.health import Report
 from accesshive.store import Store
@@ -112,10 +111,9 @@ def waiting_for_review(
     for digest, created_at in store.plans_for_config(config.digest):
         if _age_hours(created_at, now) < hours:
             continue
-        content = store.plan_content(digest)
-        if content is None:
+        plan = stored_plan(store, digest)
+        if plan is None:
             continue
-        plan = from_json(json.loads(content), "stored plan")
         states = store.order_states(digest)
         done = {oid for oid, event in states.items() if event.state in DONE}
         declined = set(check_declines(config, plan, store))
