@@ -9,7 +9,7 @@ audited in the same transaction."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from accesshive.plan.states import check_transitions
 from accesshive.state.snapshot import Snapshot, SourceSnapshot
@@ -193,22 +193,22 @@ class History(AuditLog):
 
     def order_states(self, plan_digest: str) -> dict[str, OrderEvent]:
         """The latest state of every order of a plan, across all its runs."""
-        rows = self._execute(
-            "SELECT order_id, state, at, message, result FROM order_events e "
-            "WHERE plan_digest = ? AND id = (SELECT MAX(id) FROM order_events f "
-            "WHERE f.plan_digest = e.plan_digest AND f.order_id = e.order_id)",
-            (plan_digest,),
-        )
-        return {r[0]: OrderEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+        return self._latest_per_order("plan_digest", plan_digest)
 
     def run_states(self, run_id: int) -> dict[str, OrderEvent]:
         """The last state each order reached in one run (the orders that run touched):
         what that run did, where ``order_states`` says where the plan stands now."""
+        return self._latest_per_order("run_id", run_id)
+
+    def _latest_per_order(
+        self, column: Literal["plan_digest", "run_id"], value: str | int
+    ) -> dict[str, OrderEvent]:
+        """order id → its latest event among those whose ``column`` is ``value``."""
         rows = self._execute(
             "SELECT order_id, state, at, message, result FROM order_events e "
-            "WHERE run_id = ? AND id = (SELECT MAX(id) FROM order_events f "
-            "WHERE f.run_id = e.run_id AND f.order_id = e.order_id)",
-            (run_id,),
+            f"WHERE {column} = ? AND id = (SELECT MAX(id) FROM order_events f "
+            f"WHERE f.{column} = e.{column} AND f.order_id = e.order_id)",
+            (value,),
         )
         return {r[0]: OrderEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows}
 
