@@ -160,7 +160,7 @@ def test_absent_group_with_members_accesshive_does_not_manage_is_not_deleted(
     assert "delete_group" not in [o.action for o in plan.orders]
     (warning,) = [w for w in plan.warnings if "oncall" in w]
     assert "declared absent" in warning
-    assert "1 account(s) no order of this plan removes (u-9)" in warning
+    assert "1 account(s) no order of this plan removes (x [u-9])" in warning
     assert "1 member(s) that are not accounts accesshive reads" in warning
     assert "it is not deleted" in warning
 
