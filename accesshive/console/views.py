@@ -149,21 +149,30 @@ def overview(root: Path, store: StoreRef, today: dt.date) -> Overview:
     """Each identity's status, health, type, lifecycle state and sources."""
     loaded = load_and_expand(root, today, store.environment)
     config, desired = loaded
-    plan = plan_repository(root, today, allow_mass_changes=True, store=store, loaded=loaded)
+    exists = store.exists(root)
+    snapshot = Snapshot()
+    fingerprints: dict[str, str] = {}
+    if exists:  # read once, for the plan, the report and the accounts found
+        with store.open(root) as opened:
+            snapshot, fingerprints = opened.latest_snapshot_and_fingerprints()
+    plan = plan_repository(
+        root,
+        today,
+        allow_mass_changes=True,
+        store=store,
+        loaded=loaded,
+        latest=(snapshot, fingerprints) if exists else None,
+    )
     statuses = {s.identity: s for s in identity_status(root, store, today, loaded, plan)}
     report: Report | None = None
-    snapshot = Snapshot()
-    read_at: dict[str, str | None] = {}
-    exists = store.exists(root)
     if exists:
         with store.open(root) as opened:
-            report = health_report(loaded, opened, today, plan=plan)
-            snapshot = opened.latest_snapshot()
-            read_at = {sid: s.read_at for sid, s in snapshot.sources.items()}
+            report = health_report(loaded, opened, today, plan=plan, snapshot=snapshot)
+    read_at = {sid: s.read_at for sid, s in snapshot.sources.items()}
     health = {h.identity: h for h in report.identities} if report else {}
     sources: dict[str, set[str]] = {}
-    for sid, iid in desired.accounts:
-        sources.setdefault(iid, set()).add(sid)
+    for account in desired.accounts.values():
+        sources.setdefault(account.identity, set()).add(account.source)
     rows = []
     for iid, status in sorted(statuses.items()):
         ident = desired.identities.get(iid)
