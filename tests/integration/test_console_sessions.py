@@ -20,6 +20,7 @@ from accesshive.cli import main
 from accesshive.console.app import Console, make_app
 from accesshive.console.security import COOKIE, Sessions
 from accesshive.operations import StoreRef
+from accesshive.state.snapshot import SnapshotAccount
 from tests.conftest import EXAMPLES
 
 with warnings.catch_warnings():  # starlette would rather have httpx2, not installed here
@@ -175,3 +176,23 @@ def test_the_overview_is_made_again_only_when_something_changed(
     page = client.get("/identities/ada.lovelace").text
     assert overviews.computed == 3  # the store recorded a run
     assert 'id="status">Provisioned<' in page
+
+
+def test_every_account_the_snapshot_attributes_to_an_identity_is_shown(
+    repo: Path, client: TestClient
+) -> None:
+    """Ada's badge is found by her email (the badge system keeps no link), and an account
+    still linked to her on the wiki, of a kind she no longer has, is shown too."""
+    with StoreRef().open(repo) as opened:
+        wiki = opened.latest_snapshot().source("wiki")
+        stray = SnapshotAccount("99", "ada.lovelace#admin", True, {"login": "ada.admin"})
+        opened.save_snapshot("wiki", wiki.model_copy(update={"accounts": [*wiki.accounts, stray]}))
+    page = client.get("/identities/ada.lovelace").text
+    rows = {
+        row.split("</td>", 1)[0]: row
+        for row in re.findall(r'<tr data-source="[^"]+"><td>(.*?)</tr>', page, re.DOTALL)
+    }
+    assert "<code>B-100</code> enabled" in rows["badges"]
+    assert "correlation on email" in rows["badges"]
+    admin = rows["wiki (admin)"]
+    assert "not assigned" in admin and "<code>99</code>" in admin and "its link" in admin
