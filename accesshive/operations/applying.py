@@ -74,7 +74,7 @@ def apply_plan(
             f"{plan.config_digest[:12]}, repository now {config.digest[:12]}); plan again"
         )
     if target is not None:
-        target.check(config)
+        target.check(config, plan)
     _refuse_runs_link(root)  # before anything runs, not once it has
     with store.open(root) as opened, opened.lock(actor):
         require_promotion(config, opened)
