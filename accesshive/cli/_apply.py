@@ -368,9 +368,10 @@ def _status_subject(
 ) -> tuple[Path, str | None]:
     """The repository and identity `status` was given: ``[DIR] [IDENTITY]``, where one
     argument alone is the repository if it is a directory holding ``accesshive.yaml``
-    (what the README writes) or a path (``.``, anything with a ``/``: ids hold none), and
-    an identity id otherwise (`-C .` or `--identity` settle the rare id that is also such
-    a directory's name)."""
+    (what the README writes), a path (``.``, anything with a ``/``: ids hold none) or
+    given outside any repository (without -C, from a directory without
+    ``accesshive.yaml``), and an identity id otherwise (`-C .` or `--identity` settle the
+    rare id that is also such a directory's name)."""
     ctx = click.get_current_context()
     dir_given = ctx.get_parameter_source("directory") is ParameterSource.COMMANDLINE
     if len(words) > 2:
@@ -384,7 +385,13 @@ def _status_subject(
         repository, named = words
     elif len(words) == 1:
         word = words[0]
-        if "/" in word or word in (".", "..") or (Path(word) / "accesshive.yaml").is_file():
+        outside = not dir_given and not (directory / "accesshive.yaml").is_file()
+        if (
+            outside
+            or "/" in word
+            or word in (".", "..")
+            or (Path(word) / "accesshive.yaml").is_file()
+        ):
             repository = words[0]
         else:
             named = words[0]
