@@ -285,8 +285,8 @@ def _print_steps(steps: Sequence[Step]) -> None:
     for step in steps:
         at = step.at or "-"
         click.echo(f"  {step.state:<18} {at:<25} {summary_line(step.order)}  [{step.order.id}]")
-        if step.message:
-            click.echo(f"  {'':<18} {'':<25} {step.message}")
+        if step.message:  # a target's or apply's message may say what to run: runnable
+            click.echo(f"  {'':<18} {'':<25} {runnable(step.message)}")
 
 
 @click.command()
