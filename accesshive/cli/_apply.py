@@ -317,9 +317,10 @@ def status(
     IDENTITY, each step of its flow (state, time, message, order id).
 
     DIR is the config repository (or -C DIR; default: the current directory). A single
-    argument is the repository when it is a directory holding accesshive.yaml, and an
-    identity id otherwise: `status examples/quickstart`, `status grace.hopper` and
-    `status examples/quickstart grace.hopper` all do what they say.
+    argument is the repository when it is a path (., anything with a /), a directory
+    holding accesshive.yaml, or given outside any repository; otherwise an identity id:
+    `status examples/quickstart`, `status grace.hopper` (in the repository) and `status
+    examples/quickstart grace.hopper` all do what they say.
     """
     directory, identity = _status_subject(words, directory, identity)
     from accesshive.operations import StoreRef, identity_status
