@@ -73,3 +73,11 @@ def test_a_target_that_matches_nothing_is_an_error_and_changes_nothing(
     as_json = _run("apply", str(plan), "-C", str(repo), *flags, *TODAY, "--format", "json")
     assert json.loads(as_json.stdout)["error"]["message"] == expected
     _nothing_happened(repo)
+
+
+def test_retry_of_an_unknown_identity_names_the_close_ones(planned: tuple[Path, Path]) -> None:
+    repo, _ = planned
+    result = _run("retry", "ada", "-C", str(repo), *TODAY)
+    assert result.exit_code == 1, result.output
+    assert result.output == "Error: retry ada: no identity 'ada'; did you mean 'ada.lovelace'?\n"
+    _nothing_happened(repo)
