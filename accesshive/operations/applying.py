@@ -21,7 +21,7 @@ from accesshive.approvals.model import OrderApproval
 from accesshive.approvals.operations import check as check_approvals
 from accesshive.approvals.operations import check_declines
 from accesshive.config import Config, load_config
-from accesshive.config.structure import suggest
+from accesshive.config.structure import naming
 from accesshive.errors import (
     ConnectorError,
     ForgedPlanError,
@@ -74,7 +74,7 @@ def apply_plan(
             f"{plan.config_digest[:12]}, repository now {config.digest[:12]}); plan again"
         )
     if target is not None:
-        target.check(config)
+        target.check(config, plan)
     _refuse_runs_link(root)  # before anything runs, not once it has
     with store.open(root) as opened, opened.lock(actor):
         require_promotion(config, opened)
@@ -405,9 +405,7 @@ def retry_identity(
     loaded = load_and_expand(root, today, store.environment)
     config = loaded[0]
     if identity not in config.identities:
-        guess = suggest(identity, config.identities)
-        hint = f"; did you mean '{guess}'?" if guess else ""
-        raise PlanError(f"no identity '{identity}' in the configuration{hint}")
+        raise PlanError(f"retry {identity}: {naming('identity', identity, config.identities)}")
     if store.exists(root):
         with store.open(root) as opened:
             automatic = {
