@@ -380,7 +380,7 @@ def identity_status(
     return out
 
 
-def overall_status(states: Sequence[OrderState]) -> str:
+def overall_status(states: Sequence[str]) -> str:
     """An identity's status from its steps' states.
 
     A step that failed on its own (``errored``, ``error``) makes it ``error`` even beside
