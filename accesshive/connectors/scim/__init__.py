@@ -44,6 +44,7 @@ it needs in its constructor (no inheritance between them):
 - ``_groups``: ``ManagedGroups``, managed groups (``managed: true``): create, rename,
   delete, by externalId
 - ``_values``: schemas, attribute paths and values (pure)
+- ``_models``: scim2-models without attribute-docstring extraction (import cost)
 
 The wire details: ``_transport`` (the httpx engine under scim2-client, auth, the write
 limiter, error classification) and ``_quirks`` (per-target quirks, lenient reading).
@@ -51,6 +52,8 @@ limiter, error classification) and ``_quirks`` (per-target quirks, lenient readi
 
 from __future__ import annotations
 
+# first: scim2-models' configuration, before scim2-client builds its generic models
+from accesshive.connectors.scim import _models  # noqa: F401
 from accesshive.connectors.scim._connector import ScimConnector
 from accesshive.connectors.scim._probe import Service
 from accesshive.connectors.scim._session import ScimError

@@ -35,6 +35,7 @@ from accesshive.connectors.scim._values import (
     _same,
     _url,
 )
+from accesshive.state.snapshot import SnapshotAccount
 
 
 class AccountOrders:
@@ -79,8 +80,35 @@ class AccountOrders:
         new_id = created.get("id") if isinstance(created, dict) else getattr(created, "id", None)
         if not new_id:
             raise self.settings.error(f"{what}: the target created the account but returned no id")
-        returned = self.settings.snapshot(created, set()) if isinstance(created, Resource) else None
-        return Created(str(new_id), account=returned)
+        return Created(str(new_id), account=self._returned(created, str(new_id)))
+
+    def _answer_with(self) -> list[str] | None:
+        """What a User PATCH asks back, so that the target answers with the account
+        (nothing when its answers are not trusted: they would not be used)."""
+        return self.settings.user_attributes() if self.settings.quirks.trust_responses else None
+
+    def _returned(self, answer: Any, external_id: str) -> SnapshotAccount | None:
+        """The account as the target answered a write to it, for apply to verify the order
+        against instead of reading it back: None when the answer is no User of that id (a
+        204, another resource, a body the models refuse) or the quirks say the target's
+        answers are not to be trusted (``quirks.trust_responses: false``). An answer that
+        lacks what was written is returned as it is: apply finds that it does not show the
+        order and reads the account back.
+
+        scim2-client hands back the JSON of an answer to a request it did not build (a
+        quirk-rewritten POST or PUT): it is read here as a query's answer would be."""
+        if not self.settings.quirks.trust_responses:
+            return None
+        if isinstance(answer, dict):
+            try:
+                answer = self.probe.service().user_model.model_validate(
+                    answer, scim_ctx=Context.RESOURCE_QUERY_RESPONSE
+                )
+            except ValidationError:
+                return None
+        if not isinstance(answer, Resource) or str(answer.id) != external_id:
+            return None
+        return self.settings.snapshot(answer, set())
 
     def _user_payload(
         self, svc: Service, attributes: Mapping[str, Any], enabled: bool, identity: str
@@ -149,7 +177,11 @@ class AccountOrders:
         page = self.paging.page(svc.users, 1, 2, ["userName"], filter_)
         return self.resources.one([str(u.id) for u in page.resources or []], filter_)
 
-    def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
+    def update_account(
+        self, external_id: str, attributes: Mapping[str, Any]
+    ) -> SnapshotAccount | None:
+        """Read the account, PATCH (or PUT) what differs. Returns the account as the target
+        answered the write (``_returned``), or as just read when nothing differed."""
         svc = self.probe.service()
         wanted = {key: self.settings.lookup_attr(key) for key in attributes}
         paths = sorted({a.path for a in wanted.values() if a.kind != "secret"} | {"userName"})
@@ -160,18 +192,25 @@ class AccountOrders:
             if attr.kind != "secret" and _same(self.settings.value(current, attr), value):
                 continue  # already so: send only what changes
             operations.append(_operation(attr, value))
-        if operations:
-            self.resources.modify(svc.users, svc.user_model, current, operations)
+        if not operations:
+            return self._returned(current, external_id)  # as just read: already so
+        answer = self.resources.modify(
+            svc.users, svc.user_model, current, operations, self._answer_with()
+        )
+        return self._returned(answer, external_id)
 
-    def set_enabled(self, external_id: str, enabled: bool) -> None:
+    def set_enabled(self, external_id: str, enabled: bool) -> SnapshotAccount | None:
         svc = self.probe.service()
         current = self.resources.fetch(
             svc.users, external_id, ["active"] if svc.patch_users else None
         )
         if _get(current, "active") is enabled:
-            return
+            return self._returned(current, external_id)  # as just read: already so
         operation = {"op": "replace", "path": "active", "value": enabled}
-        self.resources.modify(svc.users, svc.user_model, current, [operation])
+        answer = self.resources.modify(
+            svc.users, svc.user_model, current, [operation], self._answer_with()
+        )
+        return self._returned(answer, external_id)
 
     def delete_account(self, external_id: str) -> None:
         svc = self.probe.service()

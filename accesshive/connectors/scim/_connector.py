@@ -84,6 +84,11 @@ class ScimConnector(Connector):
     ) -> dict[str, SnapshotAccount]:
         return self.reader.get_accounts(external_ids, entitlements)
 
+    def get_memberships(
+        self, external_ids: Collection[str], entitlements: Collection[str]
+    ) -> dict[str, set[str]]:
+        return self.reader.get_memberships(external_ids, entitlements)
+
     # -- account orders
 
     def create_account(
@@ -91,11 +96,13 @@ class ScimConnector(Connector):
     ) -> Created:
         return self.accounts.create_account(identity, attributes, enabled)
 
-    def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
-        self.accounts.update_account(external_id, attributes)
+    def update_account(
+        self, external_id: str, attributes: Mapping[str, Any]
+    ) -> SnapshotAccount | None:
+        return self.accounts.update_account(external_id, attributes)
 
-    def set_enabled(self, external_id: str, enabled: bool) -> None:
-        self.accounts.set_enabled(external_id, enabled)
+    def set_enabled(self, external_id: str, enabled: bool) -> SnapshotAccount | None:
+        return self.accounts.set_enabled(external_id, enabled)
 
     def delete_account(self, external_id: str) -> None:
         self.accounts.delete_account(external_id)

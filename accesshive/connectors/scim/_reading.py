@@ -115,15 +115,25 @@ class Reader:
         when the target refuses filters); grants from one GET per Group the batch is about,
         or one membership query per user when there are more groups than users."""
         users = self._users_by_id(list(dict.fromkeys(external_ids)))
-        held: dict[str, set[str]] = {}
-        if entitlements and users:
-            if len(set(entitlements)) <= len(users):
-                held = self._members_of(sorted(set(entitlements)))
-            else:
-                held = {uid: self._grants_of(uid) for uid in users}
+        held = self.get_memberships(users, entitlements) if entitlements and users else {}
         return {
             uid: self.settings.snapshot(user, held.get(uid, set())) for uid, user in users.items()
         }
+
+    def get_memberships(
+        self, external_ids: Collection[str], entitlements: Collection[str]
+    ) -> dict[str, set[str]]:
+        """Which of ``entitlements`` each account holds, without reading the accounts: one
+        GET per Group (its members), or one ``members.value`` query per account when there
+        are more Groups than accounts. A Group's answer to our own PATCH is not used: a
+        target that takes a member and drops it shows it only on a later read."""
+        wanted = sorted(set(entitlements))
+        ids = list(dict.fromkeys(external_ids))
+        if not wanted or not ids:
+            return {}
+        if len(wanted) <= len(ids):
+            return self._members_of(wanted)
+        return {uid: self._grants_of(uid) for uid in ids}  # all it holds: more than asked
 
     def _users_by_id(self, ids: list[str]) -> dict[str, Resource[Any]]:
         svc = self.probe.service()

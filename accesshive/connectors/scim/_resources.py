@@ -91,8 +91,15 @@ class Resources:
         model: type[Resource[Any]],
         current: Resource[Any],
         operations: list[dict[str, Any]],
-    ) -> None:
-        """PATCH the operations, or apply them to the resource and PUT it back."""
+        answer_with: list[str] | None = None,
+    ) -> Resource[Any] | dict[str, Any] | None:
+        """PATCH the operations, or apply them to the resource and PUT it back. Returns what
+        the target answered with (None after a 204; the JSON of the answer to a PUT, which
+        scim2-client does not read for a body it did not build): what verification may use
+        instead of reading the resource back.
+
+        ``answer_with``: attributes the PATCH asks back (``?attributes=``): RFC 7644
+        §3.5.2 lets a target answer a PATCH with 204 unless it is asked for attributes."""
         svc = self.probe.service()
         patching = svc.patch_users if rt is svc.users else svc.patch
         scim = self.session.client()
@@ -110,8 +117,12 @@ class Resources:
             body = self.settings.quirks.patch_payload(
                 patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
             )
-            self.session.call(f"PATCH {url}", lambda: scim.modify(rt, rid, body, headers=headers))
-            return
+            params = {"attributes": ",".join(answer_with)} if answer_with else None
+            answer = self.session.call(
+                f"PATCH {url}",
+                lambda: scim.modify(rt, rid, body, headers=headers, params=params),
+            )
+            return answer if isinstance(answer, Resource) else None
         try:
             patch.patch(current)
         except (ValueError, SCIMException) as exc:
@@ -119,10 +130,11 @@ class Resources:
         body = self.settings.quirks.resource_payload(
             current.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
         )
-        self.session.call(
+        replaced = self.session.call(
             f"PUT {url}",
             lambda: scim.replace(rt, body, check_request_payload=False, url=url, headers=headers),
         )
+        return replaced if isinstance(replaced, Resource | dict) else None
 
     def patch_unchecked(self, rt: ResourceType, rid: str, operations: list[dict[str, Any]]) -> None:
         """PATCH operations that scim2-models would refuse to build: a write quirk's
