@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from accesshive.operations import StoreRef
 from tests.integration.test_scim_lenient_reads import (
     TOKEN_VARIABLE,
     _apply,
@@ -107,3 +108,29 @@ def test_a_member_the_target_accepts_and_then_drops_ends_errored(
     creates = {state for (action, _), state in states.items() if action == "create_account"}
     assert creates == {"verified"}
     assert server.members(staff) == []
+
+
+def test_after_a_few_changes_only_those_accounts_are_read_again(
+    server: ScimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory of a dozen accounts, one of them updated: apply stores the snapshot it
+    read before the run with that account read again, instead of reading all again."""
+    monkeypatch.setenv(TOKEN_VARIABLE, server.token)
+    strays = {server.create_user(f"stray{n:02}", displayName=f"Stray {n}") for n in range(10)}
+    with quirk_proxy(server) as proxy:
+        repo = _repository(tmp_path / "repo", proxy.url)
+        assert set(_apply(repo).values()) == {"verified"}
+        proxy.clear()
+        people = repo / "identities.yaml"
+        people.write_text(people.read_text().replace("Ada Lovelace", "Ada King"))
+        assert _apply(repo) == {("update_account", "ada.lovelace"): "verified"}
+        user_lists = [r for r in proxy.sent("GET", "/Users") if r.path.endswith("/Users")]
+        assert len(user_lists) == 1  # the live read before the run; none after it
+    with StoreRef().open(repo) as store:
+        snapshot = store.latest_snapshot().source("app")
+    by_name = {a.attributes["userName"]: a for a in snapshot.accounts}
+    assert by_name["ada.lovelace"].attributes["displayName"] == "Ada King"
+    assert by_name["ada.lovelace"].grants == ["staff"]
+    assert by_name["alan.turing"].grants == ["staff"]
+    assert {a.external_id for a in snapshot.accounts} >= strays
+    assert len(snapshot.accounts) == 12
