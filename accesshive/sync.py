@@ -10,7 +10,7 @@ accounts were gone. Open manual tasks are verified against the new snapshots.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from accesshive.config import Config
@@ -115,6 +115,18 @@ def read_source(
     if len(set(ids)) != len(ids):
         raise ConnectorError(source_id, "the read returned an account twice; nothing was stored")
     return SourceSnapshot(accounts=accounts, groups=groups, read_at=read_at)
+
+
+def read_accounts(
+    config: Config, source_id: str, external_ids: Collection[str], entitlements: Collection[str]
+) -> dict[str, SnapshotAccount]:
+    """Some accounts of one source as it holds them now (``Connector.get_accounts``: their
+    grants exact for ``entitlements``), or ``ConnectorError``."""
+    with connector_for(config, source_id) as connector:
+        try:
+            return connector.get_accounts(sorted(external_ids), sorted(entitlements))
+        except OSError as exc:
+            raise connector.error(f"read failed: {exc}", retryable=True) from exc
 
 
 def verify_tasks(store: Store, config: Config | None = None) -> list[str]:

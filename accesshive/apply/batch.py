@@ -30,6 +30,7 @@ from accesshive.apply.pool import ConnectorPool
 from accesshive.apply.retry import call_with_retries, is_retryable
 from accesshive.apply.steps import Sent, check, send
 from accesshive.config import Config
+from accesshive.config.model import Source
 from accesshive.connectors.base import Connector
 from accesshive.errors import VaultError
 from accesshive.plan.kinds import OrderKind
@@ -39,6 +40,7 @@ from accesshive.state.snapshot import SnapshotAccount
 from accesshive.store.base import OrderEvent
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 Record = tuple[Order, OrderState, str | None, str | None]
 """An order's new state, with its message and result (a created account's id)."""
@@ -286,8 +288,10 @@ class AccountBatches:
         return sent
 
     def _verify_all(self, conn: Connector, sent: list[tuple[Order, Sent]]) -> list[Record]:
-        """Verified: what the target returned with the write shows what was asked, or
-        else one read-back of the batch's accounts does."""
+        """Verified: what the target returned with the write shows what was asked; else
+        the batch's grants and revokes are checked against the groups read once
+        (``get_memberships``, where the connector has it) and the rest against one
+        read-back of their accounts (``get_accounts``)."""
         if not sent:
             return []
         source = self.config.sources[sent[0][0].change.source]
@@ -296,23 +300,57 @@ class AccountBatches:
             (o, s) for o, s in sent if s.account and not check(source, o, s.external_id, s.account)
         ]
         records += [(o, OrderState.VERIFIED, None, None) for o, _ in shown]
-        if len(shown) == len(sent):
-            return records
         done = {o.id for o, _ in shown}
         sent = [(o, s) for o, s in sent if o.id not in done]
-        ids = {o.id: s.external_id for o, s in sent if s.external_id}
+        members = [
+            (o, s)
+            for o, s in sent
+            if o.action in (OrderKind.GRANT, OrderKind.REVOKE)
+            and o.change.entitlement
+            and s.external_id
+        ]
+        if members:
+            ids = sorted({str(s.external_id) for _, s in members})
+            entitlements = sorted({str(o.change.entitlement) for o, _ in members})
+            read = self._settle(
+                source, members, lambda: conn.get_memberships(ids, entitlements), _holding(ids)
+            )
+            if read is not None:
+                records += read
+                done = {o.id for o, _ in members}
+                sent = [(o, s) for o, s in sent if o.id not in done]
+        if sent:
+            ids_of = {o.id: s.external_id for o, s in sent if s.external_id}
+            batch = [o for o, _ in sent]
+            settled = self._settle(
+                source, sent, lambda: self._read_back(conn, batch, ids_of), lambda found: found
+            )
+            records += settled or []
+        return records
+
+    def _settle(
+        self,
+        source: Source,
+        sent: list[tuple[Order, Sent]],
+        read: Callable[[], R | None],
+        accounts_of: Callable[[R], Mapping[str, SnapshotAccount]],
+    ) -> list[Record] | None:
+        """Each order of ``sent``, verified or errored against what ``read`` finds on the
+        target (through the source's retries); None when ``read`` offers nothing (the
+        connector has no such read). A target that fails the read errors them all."""
         try:
-            accounts = self._read_back(conn, [o for o, _ in sent], ids)
+            found = self._call(sent[0][0].change.source, read)
         except IllegalTransition:
             raise
         except Exception as exc:
             message = target_failure(exc)
             if message is None:
                 raise  # our own failure: the batch's handler records it
-            records += [
-                (o, OrderState.ERRORED, f"verify: {message}", s.external_id) for o, s in sent
-            ]
-            return records
+            return [(o, OrderState.ERRORED, f"verify: {message}", s.external_id) for o, s in sent]
+        if found is None:
+            return None
+        accounts = accounts_of(found)
+        records: list[Record] = []
         for order, s in sent:
             ext = s.external_id
             difference = check(source, order, ext, accounts.get(ext) if ext else None)
@@ -332,6 +370,12 @@ class AccountBatches:
             {o.change.entitlement for o in batch if o.change.entitlement and o.id in ids}
         )
         return self._call(batch[0].change.source, lambda: conn.get_accounts(wanted, entitlements))
+
+
+def _holding(ids: list[str]) -> Callable[[Mapping[str, set[str]]], dict[str, SnapshotAccount]]:
+    """Memberships as the accounts ``check`` reads: a grant or revoke looks only at the
+    account's grants, so an account the groups do not hold holds none of them."""
+    return lambda held: {ext: SnapshotAccount(ext, grants=sorted(held.get(ext, ()))) for ext in ids}
 
 
 def failure_of(exc: BaseException) -> tuple[OrderState, str]:

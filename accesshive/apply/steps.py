@@ -45,12 +45,12 @@ def send(
     if external_id is None:
         raise connector.error(f"{c.action}: the account to act on is unknown")
     if c.action == "update_account":
-        connector.update_account(external_id, {k: v["to"] for k, v in c.attributes.items()})
-    elif c.action == "enable_account":
-        connector.set_enabled(external_id, True)
-    elif c.action == "disable_account":
-        connector.set_enabled(external_id, False)
-    elif c.action == "delete_account":
+        changed = {k: v["to"] for k, v in c.attributes.items()}
+        return Sent(external_id, account=connector.update_account(external_id, changed))
+    if c.action in ("enable_account", "disable_account"):
+        enabled = c.action == "enable_account"
+        return Sent(external_id, account=connector.set_enabled(external_id, enabled))
+    if c.action == "delete_account":
         connector.delete_account(external_id)
     elif c.action == "grant":
         connector.grant(external_id, c.entitlement or "")

@@ -150,6 +150,16 @@ class Connector(ABC):
                 found[external_id] = account
         return found
 
+    def get_memberships(
+        self, external_ids: Collection[str], entitlements: Collection[str]
+    ) -> dict[str, set[str]] | None:
+        """Which of ``entitlements`` each of ``external_ids`` holds, read from the target
+        now without reading the accounts themselves: what verifies a batch of grants and
+        revokes (a grant is shown when the group holds the account; a revoke when it does
+        not). Accounts that hold none may be left out. None (the default): the connector
+        has no cheaper read than ``get_accounts``, which apply then uses."""
+        return None
+
     # -- orders (automatic sources)
 
     def prepare_creates(self, accounts: Sequence[Mapping[str, Any]]) -> None:
@@ -166,10 +176,17 @@ class Connector(ABC):
     ) -> Created:
         raise self.error("this connector cannot create accounts")
 
-    def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
+    def update_account(
+        self, external_id: str, attributes: Mapping[str, Any]
+    ) -> SnapshotAccount | None:
+        """Change the account's attributes. A connector may return the account as the
+        target answered the write (a SCIM PATCH's response), as ``Created.account`` does:
+        apply verifies the order against it and reads the account back only when it does
+        not show what was asked. None: apply reads it back."""
         raise self.error("this connector cannot update accounts")
 
-    def set_enabled(self, external_id: str, enabled: bool) -> None:
+    def set_enabled(self, external_id: str, enabled: bool) -> SnapshotAccount | None:
+        """Enable or disable the account; returns as ``update_account`` does."""
         raise self.error("this connector cannot enable or disable accounts")
 
     def delete_account(self, external_id: str) -> None:

@@ -21,3 +21,11 @@ def test_member_removal_by_value_and_user_patch_are_settable_on_any_profile() ->
         parse_quirks({"user_patch": "no"})
     with pytest.raises(ValueError, match="member_removal must be one of filter, replace, value"):
         parse_quirks({"member_removal": "values"})
+
+
+def test_answers_are_trusted_unless_a_source_says_otherwise() -> None:
+    assert all(parse_quirks(name).trust_responses for name in ("generic", "entra", "slack"))
+    assert parse_quirks({"profile": "okta", "trust_responses": False}).trust_responses is False
+    for wrong in ("no", None):
+        with pytest.raises(ValueError, match=r"quirks\.trust_responses must be true or false"):
+            parse_quirks({"trust_responses": wrong})

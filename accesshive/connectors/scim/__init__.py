@@ -28,24 +28,32 @@ Behaviour:
   read and write), 429 (with Retry-After) and 502/503/504 are retryable; anything
   else is not. Messages carry the request, HTTP status, ``scimType`` and ``detail``.
 
-The connector is split into small private modules, composed in ``_connector.py``:
+``ScimConnector`` (``_connector.py``) is a small class that delegates each ``Connector``
+method to a collaborator; each collaborator is one class in its own module, given what
+it needs in its constructor (no inheritance between them):
 
-- ``_settings``: the connection keys and the attribute mapping
-- ``_session``: HTTP clients, authentication, ``ScimError`` and ``_call``
-- ``_probe``: ``Service``, what the target offers
-- ``_resources``: listing, paging, fetching and changing resources
-- ``_reading``: check, read, get_account, get_accounts
-- ``_accounts``: create, update, enable/disable and delete orders
-- ``_grants``: grant and revoke orders
-- ``_groups``: managed groups (``managed: true``): create, rename, delete, by externalId
+- ``_settings``: ``ScimSettings``, the connection keys and the attribute mapping,
+  checked once, then read-only; a User as a ``SnapshotAccount``
+- ``_session``: ``ScimSession``, HTTP clients, authentication, ``call``, ``ScimError``
+- ``_probe``: ``ServiceProbe``, the ``Service``: what the target offers
+- ``_paging``: ``Paging``, one page and every page of a resource type (fail closed)
+- ``_resources``: ``Resources``, fetching and changing resources; Groups by entitlement
+- ``_reading``: ``Reader``, check, read, get_account, get_accounts
+- ``_accounts``: ``AccountOrders``, create, update, enable/disable and delete orders
+- ``_grants``: ``Grants``, grant and revoke orders
+- ``_groups``: ``ManagedGroups``, managed groups (``managed: true``): create, rename,
+  delete, by externalId
 - ``_values``: schemas, attribute paths and values (pure)
+- ``_models``: scim2-models without attribute-docstring extraction (import cost)
 
-The wire details: ``_transport`` (the httpx engine, auth,
-the write limiter, error classification) and ``_quirks`` (per-target quirks).
+The wire details: ``_transport`` (the httpx engine under scim2-client, auth, the write
+limiter, error classification) and ``_quirks`` (per-target quirks, lenient reading).
 """
 
 from __future__ import annotations
 
+# first: scim2-models' configuration, before scim2-client builds its generic models
+from accesshive.connectors.scim import _models  # noqa: F401
 from accesshive.connectors.scim._connector import ScimConnector
 from accesshive.connectors.scim._probe import Service
 from accesshive.connectors.scim._session import ScimError

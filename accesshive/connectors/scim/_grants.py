@@ -16,16 +16,33 @@ from typing import Any
 
 from scim2_models import Context, Group, GroupMember
 
-from accesshive.connectors.scim._resources import _Resources
-from accesshive.connectors.scim._session import ScimError, _already
+from accesshive.connectors.scim._paging import Paging
+from accesshive.connectors.scim._probe import ServiceProbe
+from accesshive.connectors.scim._resources import Resources
+from accesshive.connectors.scim._session import ScimError, ScimSession, already
+from accesshive.connectors.scim._settings import ScimSettings
 from accesshive.connectors.scim._values import _member, _quote, _url
 
 
-class _GrantOrders(_Resources):
-    """grant and revoke."""
+class Grants:
+    """grant and revoke, one at a time or many of one Group at once."""
+
+    def __init__(
+        self,
+        settings: ScimSettings,
+        session: ScimSession,
+        probe: ServiceProbe,
+        paging: Paging,
+        resources: Resources,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.probe = probe
+        self.paging = paging
+        self.resources = resources
 
     def grant(self, external_id: str, entitlement: str) -> None:
-        svc = self._svc()
+        svc = self.probe.service()
 
         def add(gid: str) -> None:
             if svc.patch:
@@ -41,28 +58,35 @@ class _GrantOrders(_Resources):
         attribute). A PATCH succeeds or fails whole; when the target refuses it because
         one account is already a member, the grants are made one at a time, where that
         is done. Without PATCH (a PUT of the whole Group each), one at a time."""
-        if len(external_ids) < 2 or not self._svc().patch:
-            super().grant_many(entitlement, external_ids)
+        if len(external_ids) < 2 or not self.probe.service().patch:
+            self._one_by_one(self.grant, entitlement, external_ids)
             return
         members = [{"value": external_id} for external_id in dict.fromkeys(external_ids)]
         operation = {"op": "add", "path": "members", "value": members}
         if not self._on_group(entitlement, lambda gid: self._patch_group(gid, [operation])):
-            super().grant_many(entitlement, external_ids)
+            self._one_by_one(self.grant, entitlement, external_ids)
+
+    @staticmethod
+    def _one_by_one(
+        action: Callable[[str, str], None], entitlement: str, external_ids: Sequence[str]
+    ) -> None:
+        for external_id in external_ids:
+            action(external_id, entitlement)
 
     def _on_group(self, entitlement: str, action: Callable[[str], None]) -> bool:
         """Run ``action`` on the id of the entitlement's Group; False when the target
         answered "already a member". A remembered id that went stale (404) is looked up
         again, once."""
         for attempt in (1, 2):
-            gid = self._group_id(entitlement, refresh=attempt == 2)
+            gid = self.resources.group_id(entitlement, refresh=attempt == 2)
             if gid is None:
-                name = self.group_names.get(entitlement, entitlement)
-                raise self.error(f"no Group named '{name}' on the target ({entitlement})")
+                name = self.settings.group_names.get(entitlement, entitlement)
+                raise self.settings.error(f"no Group named '{name}' on the target ({entitlement})")
             try:
                 action(gid)
                 return True
             except ScimError as exc:
-                if _already(exc):
+                if already(exc):
                     return False
                 if exc.status != 404 or attempt == 2:
                     raise  # 404: the remembered group id went stale, look it up again
@@ -74,15 +98,15 @@ class _GrantOrders(_Resources):
         done. The ``replace`` quirk and PUT-only targets go one at a time too."""
         if (
             len(external_ids) < 2
-            or not self._svc().patch
-            or self.quirks.member_removal == "replace"
+            or not self.probe.service().patch
+            or self.settings.quirks.member_removal == "replace"
         ):
-            super().revoke_many(entitlement, external_ids)
+            self._one_by_one(self.revoke, entitlement, external_ids)
             return
-        gid = self._group_id(entitlement)
+        gid = self.resources.group_id(entitlement)
         if gid is None:
             return  # no such group: nobody holds it
-        if self.quirks.member_removal == "value":
+        if self.settings.quirks.member_removal == "value":
             self._remove_by_value(gid, list(dict.fromkeys(external_ids)))
             return
         operations: list[dict[str, Any]] = [
@@ -94,19 +118,19 @@ class _GrantOrders(_Resources):
         except ScimError as exc:
             if exc.status != 404 and exc.scim_type != "noTarget":
                 raise
-            super().revoke_many(entitlement, external_ids)
+            self._one_by_one(self.revoke, entitlement, external_ids)
 
     def revoke(self, external_id: str, entitlement: str) -> None:
-        svc = self._svc()
-        gid = self._group_id(entitlement)
+        svc = self.probe.service()
+        gid = self.resources.group_id(entitlement)
         if gid is None:
             return  # no such group: nobody holds it
         try:
             if not svc.patch:
                 self._put_members(gid, remove=external_id)
-            elif self.quirks.member_removal == "replace":
+            elif self.settings.quirks.member_removal == "replace":
                 self._replace_members(gid, external_id)
-            elif self.quirks.member_removal == "value":
+            elif self.settings.quirks.member_removal == "value":
                 self._remove_by_value(gid, [external_id])
             else:
                 path = f"members[value eq {_quote(external_id)}]"
@@ -119,7 +143,9 @@ class _GrantOrders(_Resources):
     def _patch_group(
         self, gid: str, operations: list[dict[str, Any]], current: Group | None = None
     ) -> None:
-        self._modify(self._groups_type(), Group, current or Group(id=gid), operations)
+        self.resources.modify(
+            self.resources.groups_type(), Group, current or Group(id=gid), operations
+        )
 
     def _remove_by_value(self, gid: str, user_ids: list[str]) -> None:
         """``{"op": "remove", "path": "members", "value": [{"value": id}]}``: not RFC
@@ -127,11 +153,11 @@ class _GrantOrders(_Resources):
         one Entra sends and some targets take as their only member removal. Removing a
         non-member is a no-op on them, so this is idempotent as it is."""
         operation = {"op": "remove", "path": "members", "value": [{"value": u} for u in user_ids]}
-        self._patch_unchecked(self._groups_type(), gid, [operation])
+        self.resources.patch_unchecked(self.resources.groups_type(), gid, [operation])
 
     def _replace_members(self, gid: str, user_id: str) -> None:
         """Member removal for targets that only take the whole member list (with If-Match)."""
-        group = self._fetch_group(gid, ["members"])
+        group = self.resources.fetch_group(gid, ["members"])
         members = group.members or []
         if not any(m.value == user_id for m in members):
             return
@@ -144,8 +170,8 @@ class _GrantOrders(_Resources):
         self._patch_group(gid, [operation], group)
 
     def _put_members(self, gid: str, *, add: str | None = None, remove: str | None = None) -> None:
-        rt = self._groups_type()
-        group = self._fetch_group(gid)
+        rt = self.resources.groups_type()
+        group = self.resources.fetch_group(gid)
         members = list(group.members or [])
         held = any(m.value == (add or remove) for m in members)
         if (add and held) or (remove and not held):
@@ -155,15 +181,15 @@ class _GrantOrders(_Resources):
         else:
             members = [m for m in members if m.value != remove]
         group.members = members or None
-        body = self.quirks.resource_payload(
+        body = self.settings.quirks.resource_payload(
             group.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
         )
         if not members:
             body["members"] = []
         url = _url(rt, gid)
-        scim = self._client()
-        headers = self._if_match(group)
-        self._call(
+        scim = self.session.client()
+        headers = self.resources.if_match(group)
+        self.session.call(
             f"PUT {url}",
             lambda: scim.replace(rt, body, check_request_payload=False, url=url, headers=headers),
         )

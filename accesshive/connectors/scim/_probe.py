@@ -1,6 +1,6 @@
 """Service probing of the ``scim`` connector: what the target offers.
 
-``_probe`` reads ``/ServiceProviderConfig`` and ``/ResourceTypes`` once per session (a
+``ServiceProbe`` reads ``/ServiceProviderConfig`` and ``/ResourceTypes`` once per session (a
 404 or 501, or an answer the models cannot read, means "not published": RFC defaults
 are assumed), finds the User and Group endpoints and the enterprise extension, checks
 that every mapped attribute is an attribute of the target's User, and settles the
@@ -10,7 +10,6 @@ target announces, overridden by the source's quirks. The result is a ``Service``
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -23,9 +22,8 @@ from scim2_models import (
     ServiceProviderConfig,
 )
 
-from accesshive.config.model import Source
-from accesshive.connectors.base import ConnectorContext
-from accesshive.connectors.scim._session import ScimError, T, _ScimSession
+from accesshive.connectors.scim._session import ScimSession
+from accesshive.connectors.scim._settings import ScimSettings
 from accesshive.connectors.scim._values import (
     ENTERPRISE,
     GROUP_SCHEMA,
@@ -60,28 +58,29 @@ class Service:
     removed during the read, where an index shifts."""
 
 
-class _ScimProbe(_ScimSession):
-    """The ``Service`` of this session, probed on first use."""
+class ServiceProbe:
+    """The ``Service`` of this session, probed on first use and kept until ``forget``."""
 
-    def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
-        super().__init__(source_id, source, context)
+    def __init__(self, settings: ScimSettings, session: ScimSession) -> None:
+        self.settings = settings
+        self.session = session
         self._service: Service | None = None
 
-    def close(self) -> None:
-        super().close()
-        self._service = None
-
-    def _svc(self) -> Service:
+    def service(self) -> Service:
         if self._service is None:
             self._service = self._probe()
         return self._service
 
+    def forget(self) -> None:
+        """Probe again on next use (``check``, and after ``close``)."""
+        self._service = None
+
     def _probe(self) -> Service:
-        scim = self._client()
-        spc = self._optional(
+        scim = self.session.client()
+        spc = self.session.optional(
             "GET /ServiceProviderConfig", lambda: scim.query(ServiceProviderConfig)
         )
-        listed = self._optional("GET /ResourceTypes", lambda: scim.query(ResourceType))
+        listed = self.session.optional("GET /ResourceTypes", lambda: scim.query(ResourceType))
         published = [
             rt for rt in getattr(listed, "resources", None) or [] if isinstance(rt, ResourceType)
         ]
@@ -100,13 +99,16 @@ class _ScimProbe(_ScimSession):
                 policy=POLICY,
             )
         except ValueError as exc:
-            raise self.error(f"the target's /ResourceTypes cannot be used: {exc}") from exc
+            raise self.settings.error(f"the target's /ResourceTypes cannot be used: {exc}") from exc
         scim.provider = provider
         user_model = cast("type[Resource[Any]]", provider.model_for(users))
-        paths = [a.path for a in self.attrs.values() if a.kind == "plain"]
-        for path in [*paths, *([self.identity_path] if self.identity_path else [])]:
+        paths = [a.path for a in self.settings.attrs.values() if a.kind == "plain"]
+        for path in [
+            *paths,
+            *([self.settings.identity_path] if self.settings.identity_path else []),
+        ]:
             if _binding(user_model, path) is None:
-                raise self.error(
+                raise self.settings.error(
                     f"'{path}' is not an attribute of the target's User resource type "
                     f"(schema extensions: {_extensions(users) or 'none'})"
                 )
@@ -120,7 +122,7 @@ class _ScimProbe(_ScimSession):
         config: ServiceProviderConfig | None,
     ) -> Service:
         """What the target announces, overridden by the quirks."""
-        q = self.quirks
+        q = self.settings.quirks
 
         def announced(feature: Any) -> bool | None:
             return getattr(feature, "supported", None) if feature is not None else None
@@ -128,7 +130,7 @@ class _ScimProbe(_ScimSession):
         patch = q.patch if q.patch is not None else announced(config and config.patch)
         filtering = q.filter if q.filter is not None else announced(config and config.filter)
         etag = q.etag if q.etag is not None else announced(config and config.etag)
-        size = self.page_size
+        size = self.settings.page_size
         max_results = (
             getattr(config.filter, "max_results", None) if config and config.filter else None
         )
@@ -151,16 +153,6 @@ class _ScimProbe(_ScimSession):
             page_size=max(size, 1),
             cursor=cursor,
         )
-
-    def _optional(self, what: str, fn: Callable[[], T]) -> T | None:
-        """A discovery endpoint the target may not publish (404/501) or publishes in a
-        shape the models cannot read (a 2xx that does not validate): RFC defaults then."""
-        try:
-            return self._call(what, fn)
-        except ScimError as exc:
-            if exc.status in (404, 501) or (exc.status is not None and 200 <= exc.status < 300):
-                return None
-            raise
 
     def _resource_type(
         self, published: list[ResourceType], schema: str, name: str, endpoint: str
@@ -186,6 +178,6 @@ class _ScimProbe(_ScimSession):
         """Endpoints are relative to the base URL (RFC 7643 §6); some targets publish URLs."""
         if "://" not in endpoint:
             return "/" + endpoint.lstrip("/")
-        base = urlsplit(self.base_url).path.rstrip("/")
+        base = urlsplit(self.settings.base_url).path.rstrip("/")
         path = urlsplit(endpoint).path
         return "/" + path[len(base) :].lstrip("/") if path.startswith(base + "/") else default

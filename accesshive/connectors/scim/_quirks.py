@@ -29,6 +29,12 @@ Keys (``None``/absent = as the target announces):
   ``value`` (PATCH remove ``members`` with ``"value": [{"value": "id"}]``: Entra's
   form, which RFC 7644 does not define, for targets that take no other).
 - ``writes_per_minute``: client-side write rate limit for the source (token bucket).
+- ``trust_responses``: ``false`` = verify every account write by reading the account
+  back, even when the target answered the POST, PUT or PATCH with the User (for targets
+  whose answers echo the request rather than say what they stored). Default ``true``:
+  an answer that shows what was asked verifies the order; a 204, or an answer that
+  does not show it, is read back. Grants and revokes are always verified by reading
+  the Group: a Group's answer to a member PATCH is not taken as proof.
 
 The built-in profiles are starting points that describe accesshive's assumptions,
 not guarantees about a vendor; override any key your tenant behaves differently on:
@@ -108,6 +114,7 @@ class Quirks:
     cursor_paging: bool | None = None
     member_removal: MemberRemoval = "filter"
     writes_per_minute: float | None = None
+    trust_responses: bool = True
 
     # ------------------------------------------------------------------ payloads
 
@@ -235,6 +242,7 @@ _BOOLS = (
     "etag",
     "member_filter",
     "cursor_paging",
+    "trust_responses",
 )
 
 
@@ -264,6 +272,8 @@ def parse_quirks(value: Any) -> Quirks:
             raise ValueError(f"quirks.{key} must be one of {', '.join(_CHOICES[key])}")
         if key in _BOOLS and not isinstance(item, bool | None):
             raise ValueError(f"quirks.{key} must be true or false")
+        if key == "trust_responses" and not isinstance(item, bool):
+            raise ValueError("quirks.trust_responses must be true or false")
         if key == "max_page_size" and not _positive(item, integer=True):
             raise ValueError("quirks.max_page_size must be a positive integer")
         if key == "writes_per_minute":

@@ -16,8 +16,11 @@ from typing import Any
 from scim2_models import Group, Resource, Schema
 
 from accesshive.connectors.base import Page
-from accesshive.connectors.scim._resources import _Resources
-from accesshive.connectors.scim._session import ScimError, _filter_refused
+from accesshive.connectors.scim._paging import Paging
+from accesshive.connectors.scim._probe import ServiceProbe
+from accesshive.connectors.scim._resources import Resources
+from accesshive.connectors.scim._session import ScimError, ScimSession, filter_refused
+from accesshive.connectors.scim._settings import ScimSettings
 from accesshive.connectors.scim._values import _in_schemas, _quote
 from accesshive.state.snapshot import SnapshotAccount
 
@@ -25,75 +28,85 @@ FILTER_CHUNK = 50
 """Users looked up by one ``id eq … or …`` filter (it travels in the URL)."""
 
 
-class _Reading(_Resources):
+class Reader:
     """check, read, get_account, get_accounts."""
 
+    def __init__(
+        self,
+        settings: ScimSettings,
+        session: ScimSession,
+        probe: ServiceProbe,
+        paging: Paging,
+        resources: Resources,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.probe = probe
+        self.paging = paging
+        self.resources = resources
+
     def check(self) -> None:
-        self._service = None
-        svc = self._svc()
-        scim = self._client()
-        schemas = self._optional("GET /Schemas", lambda: scim.query(Schema))
+        self.probe.forget()
+        svc = self.probe.service()
+        scim = self.session.client()
+        schemas = self.session.optional("GET /Schemas", lambda: scim.query(Schema))
         published = [s for s in getattr(schemas, "resources", None) or [] if isinstance(s, Schema)]
         if published:
             missing = [
                 f"{a.key} ({a.path})"
-                for a in self.attrs.values()
+                for a in self.settings.attrs.values()
                 if a.kind != "secret" and not _in_schemas(published, a.path)
             ]
-            if self.identity_path and not _in_schemas(published, self.identity_path):
-                missing.append(f"identity_attribute ({self.identity_path})")
+            if self.settings.identity_path and not _in_schemas(
+                published, self.settings.identity_path
+            ):
+                missing.append(f"identity_attribute ({self.settings.identity_path})")
             if missing:
-                raise self.error(
+                raise self.settings.error(
                     f"the target's /Schemas does not have: {', '.join(missing)}; map these "
                     "attributes elsewhere with connection.attributes"
                 )
-        self._list(svc.users, 1, 1, ["userName"])
+        self.paging.page(svc.users, 1, 1, ["userName"])
         # a managed group may not exist yet: accesshive creates it
-        unmanaged = [e for e in self.source.entitlements if e not in self._managed]
-        wanted = {self.group_names.get(e, e): e for e in unmanaged}
+        unmanaged = [e for e in self.settings.source.entitlements if e not in self.settings.managed]
+        wanted = {self.settings.group_names.get(e, e): e for e in unmanaged}
         if wanted and svc.groups is None:
-            raise self.error("the target publishes no Group resource type to grant entitlements")
+            raise self.settings.error(
+                "the target publishes no Group resource type to grant entitlements"
+            )
         if wanted:
-            found = {str(g.display_name) for _, g in self._groups(["displayName"])}
+            found = {str(g.display_name) for _, g in self.resources.groups(["displayName"])}
             absent = sorted(e for name, e in wanted.items() if name not in found)
             if absent:
-                raise self.error(
+                raise self.settings.error(
                     f"no Group on the target for entitlement(s) {', '.join(absent)} "
                     "(map them with connection.group_names)"
                 )
 
-    def _user_attributes(self) -> list[str]:
-        paths = {"userName", "active"}
-        paths |= {a.path for a in self.attrs.values() if a.kind != "secret"}
-        if self.identity_path:
-            paths.add(self.identity_path)
-        return sorted(paths)
-
     def _memberships(self) -> dict[str, set[str]]:
         """User id -> entitlements, from every Group's members."""
         held: dict[str, set[str]] = {}
-        for entitlement, group in self._groups(["displayName", "members"]):
+        for entitlement, group in self.resources.groups(["displayName", "members"]):
             _add_users(held, group, entitlement)
         return held
 
-    def _entitlement(self, display_name: str) -> str:
-        return self._entitlement_of.get(display_name, display_name)
-
     def read(self) -> Iterator[Page]:
-        svc = self._svc()
+        svc = self.probe.service()
         held = self._memberships()
-        for users, total in self._pages(svc.users, self._user_attributes()):
-            yield Page([self._snapshot(u, held.get(str(u.id), set())) for u in users], total)
+        for users, total in self.paging.pages(svc.users, self.settings.user_attributes()):
+            yield Page(
+                [self.settings.snapshot(u, held.get(str(u.id), set())) for u in users], total
+            )
 
     def get_account(self, external_id: str) -> SnapshotAccount | None:
-        svc = self._svc()
+        svc = self.probe.service()
         try:
-            user = self._fetch(svc.users, external_id, self._user_attributes())
+            user = self.resources.fetch(svc.users, external_id, self.settings.user_attributes())
         except ScimError as exc:
             if exc.status == 404:
                 return None
             raise
-        return self._snapshot(user, self._grants_of(external_id))
+        return self.settings.snapshot(user, self._grants_of(external_id))
 
     def get_accounts(
         self, external_ids: Collection[str], entitlements: Collection[str] = ()
@@ -102,31 +115,47 @@ class _Reading(_Resources):
         when the target refuses filters); grants from one GET per Group the batch is about,
         or one membership query per user when there are more groups than users."""
         users = self._users_by_id(list(dict.fromkeys(external_ids)))
-        held: dict[str, set[str]] = {}
-        if entitlements and users:
-            if len(set(entitlements)) <= len(users):
-                held = self._members_of(sorted(set(entitlements)))
-            else:
-                held = {uid: self._grants_of(uid) for uid in users}
-        return {uid: self._snapshot(user, held.get(uid, set())) for uid, user in users.items()}
+        held = self.get_memberships(users, entitlements) if entitlements and users else {}
+        return {
+            uid: self.settings.snapshot(user, held.get(uid, set())) for uid, user in users.items()
+        }
+
+    def get_memberships(
+        self, external_ids: Collection[str], entitlements: Collection[str]
+    ) -> dict[str, set[str]]:
+        """Which of ``entitlements`` each account holds, without reading the accounts: one
+        GET per Group (its members), or one ``members.value`` query per account when there
+        are more Groups than accounts. A Group's answer to our own PATCH is not used: a
+        target that takes a member and drops it shows it only on a later read."""
+        wanted = sorted(set(entitlements))
+        ids = list(dict.fromkeys(external_ids))
+        if not wanted or not ids:
+            return {}
+        if len(wanted) <= len(ids):
+            return self._members_of(wanted)
+        return {uid: self._grants_of(uid) for uid in ids}  # all it holds: more than asked
 
     def _users_by_id(self, ids: list[str]) -> dict[str, Resource[Any]]:
-        svc = self._svc()
+        svc = self.probe.service()
         found: dict[str, Resource[Any]] = {}
         if svc.filter and len(ids) > 1:
             try:
                 for start in range(0, len(ids), FILTER_CHUNK):
                     chunk = set(ids[start : start + FILTER_CHUNK])
                     any_of = " or ".join(f"id eq {_quote(i)}" for i in sorted(chunk))
-                    for users, _ in self._pages(svc.users, self._user_attributes(), any_of):
+                    for users, _ in self.paging.pages(
+                        svc.users, self.settings.user_attributes(), any_of
+                    ):
                         found.update((str(u.id), u) for u in users if str(u.id) in chunk)
                 return found
             except ScimError as exc:
-                if not _filter_refused(exc):
+                if not filter_refused(exc):
                     raise
         for user_id in ids:
             try:
-                found[user_id] = self._fetch(svc.users, user_id, self._user_attributes())
+                found[user_id] = self.resources.fetch(
+                    svc.users, user_id, self.settings.user_attributes()
+                )
             except ScimError as exc:
                 if exc.status != 404:
                     raise
@@ -144,34 +173,34 @@ class _Reading(_Resources):
         """The entitlement's Group with its members; None when there is none (a cached id
         that went stale is looked up again once)."""
         for refresh in (False, True):
-            gid = self._group_id(entitlement, refresh=refresh)
+            gid = self.resources.group_id(entitlement, refresh=refresh)
             if gid is None:
                 return None
             try:
-                return self._fetch_group(gid, ["members"])
+                return self.resources.fetch_group(gid, ["members"])
             except ScimError as exc:
                 if exc.status != 404:
                     raise
         return None
 
     def _grants_of(self, user_id: str) -> set[str]:
-        svc = self._svc()
+        svc = self.probe.service()
         if svc.groups is None:
             return set()
-        if svc.filter and self.quirks.member_filter is not False:
+        if svc.filter and self.settings.quirks.member_filter is not False:
             try:
                 return {
-                    self._entitlement(str(g.display_name))
-                    for groups, _ in self._pages(
+                    self.settings.entitlement(str(g.display_name))
+                    for groups, _ in self.paging.pages(
                         svc.groups, ["displayName"], f"members.value eq {_quote(user_id)}"
                     )
                     for g in groups
                     if isinstance(g, Group) and g.display_name
                 }
             except ScimError as exc:
-                if not _filter_refused(exc):
+                if not filter_refused(exc):
                     if exc.status == 400:
-                        raise self.error(
+                        raise self.settings.error(
                             f"{exc.message} (if the target cannot filter Groups by "
                             "members.value, set connection.quirks.member_filter: false)",
                             retryable=exc.retryable,

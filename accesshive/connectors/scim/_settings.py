@@ -47,7 +47,7 @@ from typing import Any
 from scim2_models import Resource
 
 from accesshive.config.model import Source
-from accesshive.connectors.base import Connector, ConnectorContext
+from accesshive.connectors.base import ConnectorContext
 from accesshive.connectors.scim._quirks import Quirks, parse_quirks
 from accesshive.connectors.scim._values import (
     ALIASES,
@@ -60,6 +60,7 @@ from accesshive.connectors.scim._values import (
     _get,
     _plain,
 )
+from accesshive.errors import ConnectorError
 from accesshive.state.snapshot import SnapshotAccount
 
 DEFAULT_PAGE_SIZE = 100
@@ -80,11 +81,22 @@ CONNECTION_KEYS = frozenset(
 )
 
 
-class _ScimSettings(Connector):
-    """The connection settings and the attribute mapping, as attributes of the connector."""
+class ScimSettings:
+    """The connection settings and the attribute mapping, read and checked once; read-only
+    afterwards (setting an attribute raises), so every collaborator sees the same values.
+    It also turns a User into the ``SnapshotAccount`` accesshive compares (``snapshot``):
+    that is where the attribute mapping is read back."""
 
-    def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
-        super().__init__(source_id, source, context)
+    def __init__(
+        self,
+        source_id: str,
+        source: Source,
+        context: ConnectorContext,
+        managed: dict[str, str],
+    ) -> None:
+        self.source_id = source_id
+        self.source = source
+        self.context = context
         conn = source.connection
         unknown = sorted(set(conn) - CONNECTION_KEYS)
         if unknown:
@@ -100,13 +112,38 @@ class _ScimSettings(Connector):
         self.page_size = int(self._positive("page_size", DEFAULT_PAGE_SIZE))
         self.timeout = self._positive("timeout", 30)
         self.group_names = {str(k): str(v) for k, v in (conn.get("group_names") or {}).items()}
-        self._entitlement_of = {v: k for k, v in self.group_names.items()}
-        self._managed = self.managed_groups()
+        self.managed = dict(managed)
         """Managed entitlement → its Group's displayName (``_groups.py``)."""
-        self._entitlement_of.update({name: eid for eid, name in self._managed.items()})
+        self.entitlement_of = {v: k for k, v in self.group_names.items()}
+        """Group displayName → entitlement (``group_names`` reversed, managed names too)."""
+        self.entitlement_of.update({name: eid for eid, name in self.managed.items()})
         self.attrs = self._mapping()
         identity = conn.get("identity_attribute")
         self.identity_path = self._plain_path("identity_attribute", identity) if identity else None
+        self._sealed = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_sealed", False):
+            raise AttributeError(f"the scim settings are read once: {name} cannot change")
+        object.__setattr__(self, name, value)
+
+    def error(
+        self, message: str, *, retryable: bool = False, retry_after: float | None = None
+    ) -> ConnectorError:
+        """A failure of this source (what ``Connector.error`` makes)."""
+        return ConnectorError(self.source_id, message, retryable=retryable, retry_after=retry_after)
+
+    def entitlement(self, display_name: str) -> str:
+        """The entitlement a Group of this displayName is."""
+        return self.entitlement_of.get(display_name, display_name)
+
+    def user_attributes(self) -> list[str]:
+        """What a read of Users asks for (``attributes=``): only what is managed."""
+        paths = {"userName", "active"}
+        paths |= {a.path for a in self.attrs.values() if a.kind != "secret"}
+        if self.identity_path:
+            paths.add(self.identity_path)
+        return sorted(paths)
 
     def _positive(self, key: str, default: float) -> float:
         value = self.source.connection.get(key, default)
@@ -142,18 +179,18 @@ class _ScimSettings(Connector):
             )
         return str(path)
 
-    def _lookup_attr(self, key: str) -> Attr:
+    def lookup_attr(self, key: str) -> Attr:
         found = self.attrs.get(key)
         if found is None:
             found = self._attr(key, (self.source.connection.get("attributes") or {}).get(key))
         return found
 
-    def _snapshot(self, user: Resource[Any], grants: set[str]) -> SnapshotAccount:
+    def snapshot(self, user: Resource[Any], grants: set[str]) -> SnapshotAccount:
         """A User as accesshive compares it: the mapped attributes (secrets never)."""
         attributes = {}
         for attr in self.attrs.values():
             if attr.kind != "secret":
-                value = self._value(user, attr)
+                value = self.value(user, attr)
                 if value not in (None, "", []):
                     attributes[attr.key] = value
         identity = _get(user, self.identity_path) if self.identity_path else None
@@ -166,7 +203,7 @@ class _ScimSettings(Connector):
             grants=sorted(grants),
         )
 
-    def _value(self, user: Resource[Any], attr: Attr) -> Any:
+    def value(self, user: Resource[Any], attr: Attr) -> Any:
         raw = _get(user, attr.path)
         if attr.kind == "plain":
             return _plain(raw)
