@@ -50,6 +50,11 @@ class Capabilities:
     membership_batches: bool = False
     """``grant_many``/``revoke_many`` write several members in one request; apply then
     sends a batch's grants of one entitlement together, else one by one."""
+    read_back_complete: bool = False
+    """``get_accounts`` (and a create's returned account) gives an account exactly as
+    ``read`` would, the grants it was asked for included: apply then refreshes the
+    snapshot after a run from its read-backs instead of reading the source again
+    (``apply/observed.py``)."""
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,9 @@ from accesshive.approvals.declines import describe as describe_declines
 from accesshive.approvals.model import OrderApproval
 from accesshive.approvals.operations import check as check_approvals
 from accesshive.approvals.operations import check_declines
-from accesshive.config import Config, load_config
+from accesshive.config import load_config
 from accesshive.config.structure import suggest
 from accesshive.errors import (
-    ConnectorError,
     ForgedPlanError,
     PlanError,
     StalePlanError,
@@ -33,6 +32,7 @@ from accesshive.operations._common import Loaded, StoreRef, load_and_expand
 from accesshive.operations.notifying import after_apply
 from accesshive.operations.planning import plan_repository
 from accesshive.operations.promotion import require_promotion
+from accesshive.operations.refresh import read_into, refresh
 from accesshive.operations.targeting import Target
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
@@ -40,7 +40,6 @@ from accesshive.plan.planfile import dumps
 from accesshive.plan.states import OrderState
 from accesshive.repo_paths import link_out_of
 from accesshive.store import OrderEvent, Store, Task
-from accesshive.sync import read_source
 from accesshive.tasks import tasks_csv, tasks_markdown
 from accesshive.workers.engine import Workers, executor_for, prepare_queue
 
@@ -137,7 +136,7 @@ def apply_plan(
             ).run()
 
         result = _run_recorded(execute, opened, plan, run_id, actor, target)
-        _refresh(config, opened, plan, skip=set(result.unreachable))
+        refresh(config, opened, plan, set(result.unreachable), result, staleness.live)
         if result.tasks:
             _write_task_files(root, run_id, result.tasks)
         result.notifications = after_apply(config, opened, plan, result, actor)
@@ -240,26 +239,6 @@ def _run_recorded(
                 **({"targeted": target.details()} if target is not None else {}),
             },
         )
-
-
-def _refresh(config: Config, store: Store, plan: Plan, skip: set[str]) -> None:
-    """Read back the sources apply changed, so the next plan starts from the truth
-    (not those found unreachable during the run: they keep their snapshot)."""
-    touched = {o.change.source for o in plan.orders if o.kind != "manual_task"}
-    _read_into(config, store, touched - skip)
-
-
-def _read_into(config: Config, store: Store, sources: set[str]) -> None:
-    """Read ``sources`` (vaults aside) and store what they hold. A source that cannot be
-    read now keeps its older snapshot; the next sync fixes it."""
-    for sid in sorted(sources):
-        source = config.sources.get(sid)
-        if source is None or source.kind == "vault":
-            continue
-        try:
-            store.save_snapshot(sid, read_source(config, sid))
-        except ConnectorError:
-            continue
 
 
 def _refuse_runs_link(root: Path) -> None:
@@ -413,7 +392,7 @@ def retry_identity(
             automatic = {
                 sid for sid, s in config.sources.items() if s.effective_provisioning != "manual"
             }
-            _read_into(config, opened, automatic)
+            read_into(config, opened, automatic)
     plan = plan_repository(root, today, store=store, loaded=loaded).for_identity(identity)
     if not plan.orders:
         return None

@@ -47,7 +47,9 @@ class LdapConnector(Connector):
     """Accounts and groups in an LDAP directory (see the package docstring)."""
 
     kind = "ldap"
-    capabilities = Capabilities(order_kinds=WITH_GROUPS, page_size=500, membership_batches=True)
+    capabilities = Capabilities(
+        order_kinds=WITH_GROUPS, page_size=500, membership_batches=True, read_back_complete=True
+    )
 
     def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
         super().__init__(source_id, source, context)
