@@ -248,6 +248,12 @@ class Connector(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release connections."""
 
+    def share_with(self, sibling: Connector) -> None:  # noqa: B027 - optional hook
+        """Use what ``sibling`` (a connector of the same source, in the same run) has
+        learnt about the target, such as where an account it created is: apply's
+        connectors of one source run in parallel, and a grant then needs no search for
+        an account another of them created. Most connectors learn nothing."""
+
     def __enter__(self) -> Connector:
         return self
 

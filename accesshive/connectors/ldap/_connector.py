@@ -133,3 +133,10 @@ class LdapConnector(Connector):
 
     def close(self) -> None:
         self.transport.close()
+
+    def share_with(self, sibling: Connector) -> None:
+        """One memory of where accounts are for all of a run's connectors of the source: a
+        grant finds the DN of an account another connector created, or a rename another
+        one made, without a search (``AccountEntries.share``)."""
+        if isinstance(sibling, LdapConnector):
+            self.entries.share(sibling.entries)
