@@ -28,6 +28,7 @@ import yaml_rs
 _NEVER = ("!", "<<", "\x85", "\u2028", "\u2029", "|", ">", "\\")
 """A tag, a merge key, NEL/LS/PS (line breaks in YAML 1.1 only), a block scalar (an empty
 one reads as "\n" there, "" in ruamel.yaml), an escape: never read here."""
+_FLOW = re.compile(r"[\[{](?:[^\]}\n]*(?::(?![ \t])|\?)|[^\]}\n]*$)|[\[{,][ \t]*:", re.MULTILINE)
 _WHEN = (
     ("%", re.compile(r"^%", re.MULTILINE)),  # a directive
     ("&", re.compile(r"(?:^|[\s\[{,:-])&\S", re.MULTILINE)),  # an anchor
@@ -41,8 +42,8 @@ _WHEN = (
     (":", re.compile(r"^[ \t]*(?:-[ \t]+)*:(?:[ \t]|$)", re.MULTILINE)),  # an empty key
     # in a flow collection: a ":" not followed by a space ("[a:b]", "[a:]"), a "?", an
     # empty key, or a collection left open at the end of the line (read over several)
-    ("[", re.compile(r"[\[{](?:[^\]}\n]*(?::(?![ \t])|\?)|[^\]}\n]*$)|[\[{,][ \t]*:")),
-    ("{", re.compile(r"[\[{](?:[^\]}\n]*(?::(?![ \t])|\?)|[^\]}\n]*$)|[\[{,][ \t]*:")),
+    ("[", _FLOW),
+    ("{", _FLOW),
 )
 """(a character, what is unsure where it appears): a pattern is searched for only in a
 text that holds its character (a regex over megabytes costs; ``in`` does not)."""
@@ -61,8 +62,21 @@ def _unsure(text: str) -> bool:
         return True
     if "_" in text and any(pattern.search(text) for pattern in _UNDERSCORE):
         return True
+    if ("[" in text or "{" in text) and _flow_over_lines(text):
+        return True
     body = text[4:] if text.startswith("---\n") else text
     return ("---" in body or "..." in body) and _DOCUMENT_MARK.search(body) is not None
+
+
+def _flow_over_lines(text: str) -> bool:
+    """Whether a flow collection (``[...]``, ``{...}``) goes on past the end of a line:
+    the two parsers do not agree on every scalar folded across lines there."""
+    for line in text.split("\n"):
+        if ("[" in line or "{" in line or "]" in line or "}" in line) and (
+            line.count("[") + line.count("{") != line.count("]") + line.count("}")
+        ):
+            return True
+    return False
 
 
 class Unsure(Exception):

@@ -35,6 +35,9 @@ QUOTED = [
     'a: {b: "2026-03-01T10:00:00Z"}\n',
     'a: "\\x32026-03-01"\n',
     "a: 'it''s'\nb: \"q\"\n",
+    "m: {a: f& \norr3r, f& \norr3r: b}\n",  # a flow collection over two lines
+    "m: [a,\n  b:c]\n",
+    "m: {a: [x], b: f& \n c}\n",
 ]
 
 
