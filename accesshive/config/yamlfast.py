@@ -28,7 +28,17 @@ import yaml_rs
 _NEVER = ("!", "<<", "\x85", "\u2028", "\u2029", "|", ">", "\\")
 """A tag, a merge key, NEL/LS/PS (line breaks in YAML 1.1 only), a block scalar (an empty
 one reads as "\n" there, "" in ruamel.yaml), an escape: never read here."""
-_FLOW = re.compile(r"[\[{](?:[^\]}\n]*(?::(?![ \t])|\?)|[^\]}\n]*$)|[\[{,][ \t]*:", re.MULTILINE)
+_OPEN_FLOW = (
+    re.compile(r"\[(?:[^\]}\n]*(?::(?![ \t])|\?)|[^\]}\n]*$)|\[[ \t]*:", re.MULTILINE),
+    re.compile(r"\{(?:[^\]}\n]*(?::(?![ \t])|\?)|[^\]}\n]*$)|\{[ \t]*:", re.MULTILINE),
+)
+"""In a flow collection: a ":" not followed by a space ("[a:b]", "[a:]"), a "?", an empty
+key, or a collection left open at the end of the line; each starts with its literal."""
+_EMPTY_KEY = (
+    re.compile(r"[ \t]*(?:-[ \t]+)*:(?:[ \t]|$)"),  # matched at the start of the text
+    re.compile(r"\n[ \t]*(?:-[ \t]+)*:(?=[ \t\n]|$)"),  # searched after each line break
+    re.compile(r",[ \t]*:"),  # after a comma in a flow collection
+)
 _WHEN = (
     ("%", re.compile(r"^%", re.MULTILINE)),  # a directive
     ("&", re.compile(r"(?:^|[\s\[{,:-])&\S", re.MULTILINE)),  # an anchor
@@ -39,11 +49,8 @@ _WHEN = (
     ('"', re.compile(r'"(?=[0-9][0-9][0-9][0-9]-[0-9])')),
     ("'", re.compile(r"'(?=[0-9][0-9][0-9][0-9]-[0-9])")),
     ("0", re.compile(r"0[XBO]")),  # "0X1F": a number to yaml-rs, a string to ruamel.yaml
-    (":", re.compile(r"^[ \t]*(?:-[ \t]+)*:(?:[ \t]|$)", re.MULTILINE)),  # an empty key
-    # in a flow collection: a ":" not followed by a space ("[a:b]", "[a:]"), a "?", an
-    # empty key, or a collection left open at the end of the line (read over several)
-    ("[", _FLOW),
-    ("{", _FLOW),
+    ("[", _OPEN_FLOW[0]),
+    ("{", _OPEN_FLOW[1]),
 )
 """(a character, what is unsure where it appears): a pattern is searched for only in a
 text that holds its character (a regex over megabytes costs; ``in`` does not)."""
@@ -62,6 +69,10 @@ def _unsure(text: str) -> bool:
         return True
     if "_" in text and any(pattern.search(text) for pattern in _UNDERSCORE):
         return True
+    if ":" in text and (
+        _EMPTY_KEY[0].match(text) or _EMPTY_KEY[1].search(text) or _EMPTY_KEY[2].search(text)
+    ):
+        return True  # an empty key
     if ("[" in text or "{" in text) and _flow_over_lines(text):
         return True
     body = text[4:] if text.startswith("---\n") else text
