@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from accesshive.apply.credentials import CredentialKeeper
+from accesshive.apply.observed import Observed
 from accesshive.apply.outage import (
     Breaker,
     SourceUnreachable,
@@ -56,6 +57,7 @@ class AccountBatches:
     config: Config
     pool: ConnectorPool
     keeper: CredentialKeeper
+    observed: Observed
     _prior: dict[str, OrderEvent]
     _accounts: dict[tuple[str, str | None], str]
     breaker: Breaker
@@ -299,6 +301,7 @@ class AccountBatches:
         shown = [
             (o, s) for o, s in sent if s.account and not check(source, o, s.external_id, s.account)
         ]
+        self.observed.note(sent[0][0].change.source, [s.account for _, s in shown if s.account], ())
         records += [(o, OrderState.VERIFIED, None, None) for o, _ in shown]
         done = {o.id for o, _ in shown}
         sent = [(o, s) for o, s in sent if o.id not in done]
@@ -369,7 +372,10 @@ class AccountBatches:
         entitlements = sorted(
             {o.change.entitlement for o in batch if o.change.entitlement and o.id in ids}
         )
-        return self._call(batch[0].change.source, lambda: conn.get_accounts(wanted, entitlements))
+        source_id = batch[0].change.source
+        found = self._call(source_id, lambda: conn.get_accounts(wanted, entitlements))
+        self.observed.note(source_id, found.values(), entitlements)
+        return found
 
 
 def _holding(ids: list[str]) -> Callable[[Mapping[str, set[str]]], dict[str, SnapshotAccount]]:

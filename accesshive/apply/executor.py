@@ -37,6 +37,7 @@ from accesshive.apply.batch import Record, failure_of
 from accesshive.apply.credentials import CredentialKeeper
 from accesshive.apply.groups import GroupOrders
 from accesshive.apply.lanes import Lanes
+from accesshive.apply.observed import Observed
 from accesshive.apply.outage import Breaker
 from accesshive.apply.pool import ConnectorPool
 from accesshive.config import Config
@@ -81,6 +82,10 @@ class ApplyResult:
     """What the ``notifications`` policy sent about this run (``notify.Outcome``s)."""
     targeted: dict[str, str] | None = None
     """A targeted run (``apply --source``/``--identity``): what it was targeted at."""
+    observed: Observed = field(default_factory=Observed)
+    """The accounts the run read back after writing them (``apply/observed.py``)."""
+    acted_on: dict[str, str | None] = field(default_factory=dict)
+    """Order id → the account it acted on (a create's: the one it created or adopted)."""
 
     @property
     def declined(self) -> dict[str, str]:
@@ -179,6 +184,7 @@ class Executor(GroupOrders):
         self.sleep = sleep
         self.breaker = Breaker()
         self.result = ApplyResult(plan.digest, run_id)
+        self.observed = self.result.observed
         self._prior = store.order_states(plan.digest)
         self._accounts = self._known_accounts()
 
@@ -273,6 +279,7 @@ class Executor(GroupOrders):
             if self._state(oid) not in (OrderState.AWAITING_APPROVAL, OrderState.BLOCKED)
         ]
         self._record_many(held)  # the walk is over: one commit for what is held
+        self.result.acted_on = {oid: self._account_of(orders[oid]) for oid in self.result.states}
         if self.only is not None:  # a targeted run reports only its own orders
             for oid in set(self.result.states) - self.only:
                 del self.result.states[oid]

@@ -23,6 +23,8 @@ class ConnectorPool:
         self._idle: dict[str, queue.Queue[Connector]] = {}
         self._slots: dict[str, threading.Semaphore] = {}
         self._all: list[Connector] = []
+        self._first: dict[str, Connector] = {}
+        """Per source, its first connector: the others share what it learns (``share_with``)."""
         self._lock = threading.Lock()
 
     def _slot(self, source: str) -> threading.Semaphore:
@@ -41,7 +43,10 @@ class ConnectorPool:
             except queue.Empty:
                 conn = connector_for(self.config, source, self.write_limits)
                 with self._lock:
+                    first = self._first.setdefault(source, conn)
                     self._all.append(conn)
+                if first is not conn:
+                    conn.share_with(first)
             try:
                 yield conn
             finally:
@@ -51,3 +56,4 @@ class ConnectorPool:
         for conn in self._all:
             conn.close()
         self._all.clear()
+        self._first.clear()

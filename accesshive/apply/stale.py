@@ -126,10 +126,12 @@ def check_stale(
     fresh_by_id = {o.id: o for o in fresh.orders}
     result.accounts.update(_rotated_accounts(remaining, sources))
     changed = set(result.changed_sources)
+    # the saved orders' JSON was built when the plan file's digest was checked: reused
+    saved_json = dict(zip((o.id for o in plan.orders), plan.body()["orders"], strict=True))
     for order in remaining:
         now = fresh_by_id.get(order.id)
         if order.change.source not in changed:
-            if now is None or _exact(now) != _exact(order):
+            if now is None or _exact(now) != _exact(order, saved_json[order.id]):
                 result.forged.append(_not_planned(order, now))
             continue
         if order.change.source in result.unreadable:
@@ -179,10 +181,11 @@ def _rotated_accounts(remaining: list[Order], sources: dict[str, SourceSnapshot]
     return found
 
 
-def _exact(order: Order) -> dict[str, Any]:
+def _exact(order: Order, as_json: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything an order says but its dependencies (which a partial run or a retry
-    legitimately narrows to the orders still in the plan)."""
-    out = order.to_json()
+    legitimately narrows to the orders still in the plan); ``as_json``: its
+    ``to_json()``, when the plan already holds it."""
+    out = dict(as_json) if as_json is not None else order.to_json()
     del out["depends_on"]
     return out
 

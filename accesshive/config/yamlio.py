@@ -1,8 +1,9 @@
 """Reading YAML safely and fast, and finding line:column only when it is needed.
 
-Why three loaders: every file is read with libyaml through PyYAML, made to read YAML
-1.2 as ruamel.yaml does (``yaml12``: ``yes`` and ``on`` stay strings); what it does not
-read exactly so (a repeated key, a merge key, an explicit tag, any error) is read with
+Why four loaders: every file is read with yaml-rs where it reads exactly as ruamel.yaml
+(``yamlfast``: YAML 1.2 core, ``yes`` and ``on`` stay strings), else with libyaml
+through PyYAML, made to read YAML 1.2 as ruamel.yaml does (``yaml12``); what neither
+reads exactly so (a repeated key, a merge key, an explicit tag, any error) is read with
 ruamel.yaml's C-backed safe loader, which says where the problem is. ruamel.yaml's
 round-trip loader keeps positions but costs ~1 GB on a large org: a file is re-read
 with it only to place a diagnostic (see ``Locator``).
@@ -21,6 +22,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from accesshive.config import cache, yaml12
+from accesshive import jsontext
+from accesshive.config import cache, yaml12, yamlfast
 from accesshive.diagnostics import Diagnostic, Location, YamlPath
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -101,9 +104,12 @@ def parse_bytes(raw: bytes, name: str) -> ParsedFile:
     text = _decode(raw, name)
     _check_nesting(text, name)
     try:
-        data = yaml12.load(text)
-    except yaml12.Fallback:
-        data = _ruamel_load(text, name)
+        data = yamlfast.load(text)
+    except yamlfast.Unsure:
+        try:
+            data = yaml12.load(text)
+        except yaml12.Fallback:
+            data = _ruamel_load(text, name)
     _check_expansion(data, len(raw), name)
     cache.put(digest, data)
     meaning = meaning_digest(data)
@@ -135,16 +141,29 @@ MEANING_SCOPE = "meaning"
 
 def meaning_digest(data: Any) -> str:
     """SHA-256 of YAML data in a canonical form: mappings sorted by key, every scalar
-    tagged with its type (``1``, ``1.0``, ``"1"`` and ``true`` stay four meanings)."""
-    return hashlib.sha256(
-        json.dumps(_canonical(data), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    ).hexdigest()
+    tagged with its type (``1``, ``1.0``, ``"1"`` and ``true`` stay four meanings).
+
+    The canonical form holds only lists, strings, booleans and None (``_canonical``), so
+    ``jsontext`` writes it (``json.dumps``'s bytes) without looking at it first."""
+    text = jsontext.canonical(_canonical(data), plain=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _sort_key(item: tuple[Any, Any]) -> str:
+    """``json.dumps(key, ensure_ascii=False)``, as the digest was always defined; for a
+    string key that is ``encode_basestring``, without building an encoder per key."""
+    key = item[0]
+    if type(key) is str:
+        return encode_basestring(key)
+    return json.dumps(key, ensure_ascii=False)
 
 
 def _canonical(value: Any) -> Any:
+    if type(value) is str:  # most values: the first test
+        return value
     if isinstance(value, dict):
         items = [(_canonical(k), _canonical(v)) for k, v in value.items()]
-        return ["map", sorted(items, key=lambda kv: json.dumps(kv[0], ensure_ascii=False))]
+        return ["map", sorted(items, key=_sort_key)]
     if isinstance(value, list | tuple):
         return ["seq", [_canonical(v) for v in value]]
     if isinstance(value, bool) or value is None or isinstance(value, str):

@@ -50,6 +50,11 @@ class Capabilities:
     membership_batches: bool = False
     """``grant_many``/``revoke_many`` write several members in one request; apply then
     sends a batch's grants of one entitlement together, else one by one."""
+    read_back_complete: bool = False
+    """``get_accounts`` (and a create's returned account) gives an account exactly as
+    ``read`` would, the grants it was asked for included: apply then refreshes the
+    snapshot after a run from its read-backs instead of reading the source again
+    (``apply/observed.py``)."""
 
 
 @dataclass(frozen=True)
@@ -259,6 +264,12 @@ class Connector(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release connections."""
+
+    def share_with(self, sibling: Connector) -> None:  # noqa: B027 - optional hook
+        """Use what ``sibling`` (a connector of the same source, in the same run) has
+        learnt about the target, such as where an account it created is: apply's
+        connectors of one source run in parallel, and a grant then needs no search for
+        an account another of them created. Most connectors learn nothing."""
 
     def __enter__(self) -> Connector:
         return self

@@ -32,7 +32,7 @@ from accesshive.operations._common import Loaded, StoreRef, load_and_expand
 from accesshive.operations.notifying import after_apply
 from accesshive.operations.planning import plan_repository
 from accesshive.operations.promotion import require_promotion
-from accesshive.operations.refreshing import read_into, refresh
+from accesshive.operations.refresh import read_into, refresh
 from accesshive.operations.targeting import Target
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order

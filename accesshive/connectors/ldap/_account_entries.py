@@ -5,8 +5,9 @@ It owns where accounts are searched (``users_dn``, and the disabled OU unless
 ``users_dn`` covers it), the external id (``id_attribute``; AD's binary objectGUID as a
 UUID) and finding an entry by it, whether an entry is enabled under the ``disable``
 method, the ``SnapshotAccount`` an entry becomes, and what groups hold for an account
-(its DN, or its uid for memberUid groups), remembered per session so a grant right
-after a create or a verify needs no search.
+(its DN, or its uid for memberUid groups), remembered per session (one memory for all
+of an apply run's connectors of the source: ``share``) so a grant right after a create
+or a verify needs no search.
 """
 
 from __future__ import annotations
@@ -91,6 +92,12 @@ class AccountEntries:
         member = self.member_value(entry)
         if external_id is not None and member:
             self._member_values[external_id] = member
+
+    def share(self, other: AccountEntries) -> None:
+        """Remember, and forget, in ``other``'s memory from now on (connectors of one
+        source in one run; a dict's get, set and pop are atomic under the GIL)."""
+        other._member_values.update(self._member_values)
+        self._member_values = other._member_values
 
     def known_member(self, external_id: str) -> str | None:
         """What groups hold for the account, when this session has seen it; else None."""

@@ -47,7 +47,9 @@ class LdapConnector(Connector):
     """Accounts and groups in an LDAP directory (see the package docstring)."""
 
     kind = "ldap"
-    capabilities = Capabilities(order_kinds=WITH_GROUPS, page_size=500, membership_batches=True)
+    capabilities = Capabilities(
+        order_kinds=WITH_GROUPS, page_size=500, membership_batches=True, read_back_complete=True
+    )
 
     def __init__(self, source_id: str, source: Source, context: ConnectorContext) -> None:
         super().__init__(source_id, source, context)
@@ -131,3 +133,10 @@ class LdapConnector(Connector):
 
     def close(self) -> None:
         self.transport.close()
+
+    def share_with(self, sibling: Connector) -> None:
+        """One memory of where accounts are for all of a run's connectors of the source: a
+        grant finds the DN of an account another connector created, or a rename another
+        one made, without a search (``AccountEntries.share``)."""
+        if isinstance(sibling, LdapConnector):
+            self.entries.share(sibling.entries)

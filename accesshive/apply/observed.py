@@ -1,0 +1,148 @@
+"""What apply saw of the accounts it wrote: the snapshot after a run, without reading the
+whole source again.
+
+Why: after a run apply stores a fresh snapshot of every source it changed, so that the
+next plan starts from the truth. Reading 3,000 LDAP accounts back whole after creating
+them cost a quarter of apply's time, yet apply has just read the source whole (the stale
+check, before the first write) and read back every account it wrote, after writing it
+(verification: the entry a create returned, or one search per batch). The snapshot
+after the run is that first read with every account apply wrote replaced by its latest
+read-back: an account's latest read follows every write apply made to it (each write is
+followed by its batch's read-back, or returns the entry itself), and a read-back that
+asked for some entitlements only (a batch's grants) replaces those grants alone.
+
+It is only used where it is the whole truth, else the source is read again as before
+(``usable``): the connector says a read-back is what its read gives
+(``Capabilities.read_back_complete``); the source was read at the start of this run and
+has no managed groups; only account orders that a read-back shows (create, update, grant,
+revoke) were sent; every order sent ended ``verified`` (a write that failed may have half
+happened) and its account was read back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+from collections.abc import Collection, Iterable, Mapping
+
+from accesshive.plan.kinds import OrderKind
+from accesshive.plan.orders import Order
+from accesshive.plan.states import OrderState
+from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
+
+SHOWN_BY_READ_BACK = frozenset(
+    {
+        OrderKind.CREATE_ACCOUNT,
+        OrderKind.UPDATE_ACCOUNT,
+        OrderKind.GRANT,
+        OrderKind.REVOKE,
+    }
+)
+"""The orders whose whole effect a read-back of their account shows."""
+
+NEVER_SENT = frozenset(
+    {
+        OrderState.PENDING,
+        OrderState.AWAITING_APPROVAL,
+        OrderState.BLOCKED,
+        OrderState.DECLINED,
+        OrderState.INACTIVE,
+    }
+)
+"""Final states of a run for an order that reached no target in it."""
+
+_ALL = None  # a read-back that shows every grant of the account
+
+
+class Observed:
+    """The accounts apply read back, per source, in the order it read them (thread-safe:
+    the executor's batches note them concurrently)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = itertools.count()
+        self._seen: dict[str, dict[str, tuple[int, SnapshotAccount, frozenset[str] | None]]] = {}
+
+    def note(
+        self,
+        source: str,
+        accounts: Iterable[SnapshotAccount],
+        entitlements: Collection[str] | None,
+    ) -> None:
+        """``accounts`` as just read from ``source``; ``entitlements``: the grants the read
+        was asked for (the others it does not show), None for all of them."""
+        covered = None if entitlements is None else frozenset(entitlements)
+        with self._lock:
+            seen = self._seen.setdefault(source, {})
+            for account in accounts:
+                seen[account.external_id] = self._merge(
+                    seen.get(account.external_id), next(self._count), account, covered
+                )
+
+    @staticmethod
+    def _merge(
+        before: tuple[int, SnapshotAccount, frozenset[str] | None] | None,
+        seq: int,
+        account: SnapshotAccount,
+        covered: frozenset[str] | None,
+    ) -> tuple[int, SnapshotAccount, frozenset[str] | None]:
+        """The latest read of an account, with the grants of an earlier read that the
+        latest did not ask about (and which entitlements the two together cover)."""
+        if before is None or covered is None:
+            return seq, account, covered
+        _, earlier, earlier_covered = before
+        kept = [g for g in earlier.grants if g not in covered]
+        grants = sorted({*kept, *(g for g in account.grants if g in covered)})
+        union = None if earlier_covered is None else earlier_covered | covered
+        return seq, dataclasses.replace(account, grants=grants), union
+
+    def accounts(self, source: str) -> Mapping[str, tuple[SnapshotAccount, frozenset[str] | None]]:
+        with self._lock:
+            return {ext: (a, c) for ext, (_, a, c) in self._seen.get(source, {}).items()}
+
+
+def usable(
+    source: str,
+    orders: Iterable[Order],
+    states: Mapping[str, str],
+    accounts: Mapping[str, str | None],
+    observed: Observed,
+) -> bool:
+    """Whether ``refreshed`` gives the source's snapshot after this run (module docstring):
+    ``states``: what this run recorded per order; ``accounts``: order id → the account
+    it acted on (None when not known)."""
+    seen = observed.accounts(source)
+    for order in orders:
+        if order.change.source != source or order.id not in states:
+            continue
+        state = states[order.id]
+        if state in NEVER_SENT:
+            continue
+        if state != OrderState.VERIFIED or order.kind not in SHOWN_BY_READ_BACK:
+            return False
+        account = accounts.get(order.id)
+        if account is None or account not in seen:
+            return False
+    return True
+
+
+def refreshed(
+    before: SourceSnapshot, source: str, observed: Observed, read_at: str
+) -> SourceSnapshot:
+    """``before`` (read at the start of the run) with the accounts apply read back since;
+    ``read_at``: now (the last read-back is moments old)."""
+    accounts = {a.external_id: a for a in before.accounts}
+    for external_id, (account, covered) in observed.accounts(source).items():
+        earlier = accounts.get(external_id)
+        if covered is not None:  # grants it did not ask about are as they were
+            kept = [g for g in (earlier.grants if earlier else []) if g not in covered]
+            grants = sorted({*kept, *(g for g in account.grants if g in covered)})
+            account = dataclasses.replace(account, grants=grants)
+        accounts[external_id] = account
+    return SourceSnapshot(
+        accounts=list(accounts.values()),
+        groups=before.groups,
+        credentials=before.credentials,
+        read_at=read_at,
+    )
