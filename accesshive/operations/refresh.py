@@ -69,11 +69,11 @@ def _read_back_whole(config: Config, sid: str) -> bool:
 
 
 def read_into(config: Config, store: Store, sources: set[str]) -> None:
-    """Read ``sources`` (vaults aside) and store what they hold. A source that cannot be
-    read now keeps its older snapshot; the next sync fixes it."""
+    """Read ``sources`` and store what they hold (the vault too: else the next plan,
+    made without a sync, would store again a secret the run has just stored). A source
+    that cannot be read now keeps its older snapshot; the next sync fixes it."""
     for sid in sorted(sources):
-        source = config.sources.get(sid)
-        if source is None or source.kind == "vault":
+        if sid not in config.sources:
             continue
         try:
             store.save_snapshot(sid, read_source(config, sid))

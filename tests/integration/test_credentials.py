@@ -90,6 +90,10 @@ def test_credentials_flow_and_no_secret_leaks(repo: Path, tmp_path: Path) -> Non
     write_plan(plan, plan_file)
     result = apply_plan(repo, plan, StoreRef(), TODAY, "ci")
     assert result.status == "complete", result.messages
+    # apply reads back the vault too: a plan made right away, without a sync, stores no
+    # secret again (it used to plan every store_credential a second time)
+    right_after = plan_repository(repo, TODAY, store=StoreRef())
+    assert [o.action for o in right_after.orders] == []
 
     config = load_config(repo)
     with open_vault(config, "vault") as vault:
