@@ -20,7 +20,7 @@ from accesshive.approvals.declines import describe as describe_declines
 from accesshive.approvals.model import OrderApproval
 from accesshive.approvals.operations import check as check_approvals
 from accesshive.approvals.operations import check_declines
-from accesshive.config import Config, load_config
+from accesshive.config import Config
 from accesshive.config.structure import suggest
 from accesshive.errors import (
     ConnectorError,
@@ -34,6 +34,7 @@ from accesshive.operations.notifying import after_apply
 from accesshive.operations.planning import plan_repository
 from accesshive.operations.promotion import require_promotion
 from accesshive.operations.targeting import Target
+from accesshive.pipeline import load_config
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps
