@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from accesshive.cache import check, render
+from accesshive.cache import check, parse, render
 from accesshive.config import Config, locate
 from accesshive.config.environments import environment_name
 from accesshive.config.identity_files import identities_named
@@ -47,7 +47,8 @@ class StoreRef:
 
     def _project(self, root: Path) -> ProjectDocument | None:
         try:
-            data = parse_file(root / "accesshive.yaml", "accesshive.yaml").data or {}
+            project = root / "accesshive.yaml"
+            data = parse_file(project, "accesshive.yaml", parse=parse.parse_bytes).data or {}
             settings = {k: v for k, v in data.items() if k not in COLLECTIONS}
             return ProjectDocument.model_validate(settings)
         except (YamlProblem, OSError, ValueError):
