@@ -46,6 +46,8 @@ def bench(session: nox.Session) -> None:
         "python", "-m", "tests.bench.run", *(session.posargs or ["--sizes", "10000,100000"])
     )
     session.run("python", "-m", "tests.bench.apply_bench", "--orders", "10000")
+    # the console's identity page after a change (the whole plan) and when nothing changed
+    session.run("python", "-m", "tests.bench.console_bench", "--identities", "10000")
     session.run(
         "python", "-m", "tests.bench.connectors_bench", "--accounts", "2000", success_codes=[0, 1]
     )

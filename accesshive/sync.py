@@ -67,7 +67,7 @@ def sync(
         grants = sum(len(a.grants) for a in snap.accounts)
         results.append(SourceResult(sid, True, len(snap.accounts), grants, fingerprint))
     store.audit(actor, "sync", None, {"results": [r.to_json() for r in results]})
-    verify_tasks(store)
+    verify_tasks(store, config)
     return results
 
 
@@ -117,13 +117,15 @@ def read_source(
     return SourceSnapshot(accounts=accounts, groups=groups, read_at=read_at)
 
 
-def verify_tasks(store: Store) -> list[str]:
-    """Mark open manual tasks verified when the latest snapshot shows them done."""
+def verify_tasks(store: Store, config: Config | None = None) -> list[str]:
+    """Mark open manual tasks verified when the latest snapshot shows them done (with
+    ``config``, an account of another kind than the task's never counts)."""
     snapshot = store.latest_snapshot()
     done: list[str] = []
     for task in store.tasks("open"):
+        source = config.sources.get(task.source) if config is not None else None
         if task.source in snapshot.sources and task_satisfied(
-            task.content, snapshot.source(task.source)
+            task.content, snapshot.source(task.source), source
         ):
             store.complete_task(task.id, by="sync")
             store.audit("sync", "task_verified", task.id, {"order": task.order_id})

@@ -12,7 +12,8 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from accesshive.config.account_kinds import DEFAULT_KIND, account_link
+from accesshive.config.account_kinds import DEFAULT_KIND, account_link, telling_apart
+from accesshive.config.model import Source
 from accesshive.render.markdown import md
 from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
 from accesshive.store import Task
@@ -26,7 +27,14 @@ def task_id(plan_digest: str, order_id: str) -> str:
     return f"T-{order_id}"
 
 
-def _account(order: Mapping[str, Any], snap: SourceSnapshot) -> SnapshotAccount | None:
+def _account(
+    order: Mapping[str, Any], snap: SourceSnapshot, source: Source | None = None
+) -> SnapshotAccount | None:
+    """The account of the export the task is about: by external id, by the link the
+    export records (``identity`` and ``account_kind`` columns), else by its attributes.
+    With account kinds, an account linked to another identity or kind is never it, and
+    only the attributes that tell the task's kind apart count (an admin badge's task is
+    not done because the everyday badge carries the same mail): as the diff matches."""
     ext, identity, name = order.get("account"), order.get("identity"), order.get("name")
     kind = (order.get("details") or {}).get("account_kind", DEFAULT_KIND)
     link = account_link(identity, kind) if identity else None
@@ -36,20 +44,31 @@ def _account(order: Mapping[str, Any], snap: SourceSnapshot) -> SnapshotAccount 
     for acc in snap.accounts:
         if link and acc.identity == link:
             return acc
-    attrs = order.get("attributes") or {}
+    telling = telling_apart(source).get(kind) if source is not None else None
+    attrs = {
+        k: v for k, v in (order.get("attributes") or {}).items() if telling is None or k in telling
+    }
+    by_name = telling is None or (
+        source is not None and source.account.name_attribute in (telling or ())
+    )
     for acc in snap.accounts:
+        if telling is not None and acc.identity and acc.identity != link:
+            continue  # linked to someone else, or to another of this identity's accounts
         for key, value in attrs.items():
             if not isinstance(value, dict) and value and acc.attributes.get(key) == value:
                 return acc
-        if name and name in {str(v) for v in acc.attributes.values()}:
+        if by_name and name and name in {str(v) for v in acc.attributes.values()}:
             return acc
     return None
 
 
-def task_satisfied(order: Mapping[str, Any], snap: SourceSnapshot) -> bool:
-    """Whether ``snap`` shows the change the task asked for."""
+def task_satisfied(
+    order: Mapping[str, Any], snap: SourceSnapshot, source: Source | None = None
+) -> bool:
+    """Whether ``snap`` shows the change the task asked for. ``source``: the task's
+    source as configured, whose account kinds say which attributes find its account."""
     action = order.get("action")
-    acc = _account(order, snap)
+    acc = _account(order, snap, source)
     if action == "delete_account":
         return acc is None
     if acc is None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 from accesshive.cli._options import (
     actor,
@@ -25,7 +26,6 @@ from accesshive.cli._options import (
     format_option,
     handles_errors,
     hints_point_at,
-    repository_options,
     runnable,
     store_options,
     tell_notifications,
@@ -285,24 +285,27 @@ def _print_steps(steps: Sequence[Step]) -> None:
     for step in steps:
         at = step.at or "-"
         click.echo(f"  {step.state:<18} {at:<25} {summary_line(step.order)}  [{step.order.id}]")
-        if step.message:
-            click.echo(f"  {'':<18} {'':<25} {step.message}")
+        if step.message:  # a target's or apply's message may say what to run: runnable
+            click.echo(f"  {'':<18} {'':<25} {runnable(step.message)}")
 
 
 @click.command()
-@repository_options(not_dir_hint="an identity is named with --identity ID")
+@click.argument("words", nargs=-1, metavar="[DIR] [IDENTITY]")
+@dir_option()
 @click.option(
     "--identity",
     "-i",
     default=None,
     metavar="ID",
-    help="Show each step of this identity's flow: state, time, target message, order id.",
+    help="Show each step of this identity's flow: state, time, target message, order id "
+    "(the same as the argument IDENTITY).",
 )
 @format_option("text", "json")
 @today_option
 @store_options
 @handles_errors
 def status(
+    words: tuple[str, ...],
     directory: Path,
     identity: str | None,
     fmt: str,
@@ -310,16 +313,27 @@ def status(
     environment: str | None,
     store_url: str | None,
 ) -> None:
-    """Provisioning status per identity (pending, provisioned, error, declined) of the config
-    repository DIR (or -C DIR); with --identity ID, each step of its flow."""
+    """Provisioning status per identity (pending, provisioned, error, declined); with an
+    IDENTITY, each step of its flow (state, time, message, order id).
+
+    DIR is the config repository (or -C DIR; default: the current directory). A single
+    argument is the repository when it is a path (., anything with a /), a directory
+    holding accesshive.yaml, or given outside any repository; otherwise an identity id:
+    `status examples/quickstart`, `status grace.hopper` (in the repository) and `status
+    examples/quickstart grace.hopper` all do what they say.
+    """
+    directory, identity = _status_subject(words, directory, identity)
     from accesshive.operations import StoreRef, identity_status
 
     statuses = identity_status(directory, StoreRef(environment, store_url), as_date(today))
     history: tuple[Step, ...] = ()
     if identity is not None:
+        known = [s.identity for s in statuses]
         statuses = [s for s in statuses if s.identity == identity]
         if not statuses:
-            raise click.BadParameter(f"no identity '{identity}'", param_hint="--identity")
+            from accesshive.config.structure import naming
+
+            raise click.UsageError(naming("identity", identity, known))
         from accesshive.operations.history import identity_history
 
         # what earlier runs did for it, beside what is left: the steps done no longer
@@ -348,6 +362,52 @@ def status(
         if history:
             click.echo("  already done:")
             _print_steps(history)
+
+
+def _status_subject(
+    words: tuple[str, ...], directory: Path, identity: str | None
+) -> tuple[Path, str | None]:
+    """The repository and identity `status` was given: ``[DIR] [IDENTITY]``, where one
+    argument alone is the repository if it is a directory holding ``accesshive.yaml``
+    (what the README writes), a path (``.``, anything with a ``/``: ids hold none) or
+    given outside any repository (without -C, from a directory without
+    ``accesshive.yaml``), and an identity id otherwise (`-C .` or `--identity` settle the
+    rare id that is also such a directory's name)."""
+    ctx = click.get_current_context()
+    dir_given = ctx.get_parameter_source("directory") is ParameterSource.COMMANDLINE
+    if len(words) > 2:
+        raise click.UsageError(
+            f"status takes at most a repository and an identity, got {len(words)} arguments: "
+            + " ".join(shlex.quote(w) for w in words)
+        )
+    repository: str | None = None
+    named: str | None = None
+    if len(words) == 2:
+        repository, named = words
+    elif len(words) == 1:
+        word = words[0]
+        outside = not dir_given and not (directory / "accesshive.yaml").is_file()
+        if (
+            outside
+            or "/" in word
+            or word in (".", "..")
+            or (Path(word) / "accesshive.yaml").is_file()
+        ):
+            repository = words[0]
+        else:
+            named = words[0]
+    if repository is not None:
+        if dir_given:
+            raise click.UsageError(f"give the repository once: '{repository}' or -C '{directory}'")
+        if not Path(repository).is_dir():
+            raise click.BadParameter(f"'{repository}' is not a directory", param_hint="DIR")
+        directory = Path(repository)
+        hints_point_at(directory)
+    if named is not None:
+        if identity is not None and identity != named:
+            raise click.UsageError(f"give the identity once: '{named}' or --identity '{identity}'")
+        identity = named
+    return directory, identity
 
 
 @click.command()

@@ -12,7 +12,14 @@ from typing import Any, TypeVar
 
 import click
 
-from accesshive.cli._options import actor, dir_option, format_option, handles_errors, store_options
+from accesshive.cli._options import (
+    actor,
+    dir_option,
+    format_option,
+    handles_errors,
+    runnable,
+    store_options,
+)
 from accesshive.errors import EXIT_ERROR, EXIT_WAITING
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -152,11 +159,14 @@ def approvals_verify(
     else:
         for oid, v in sorted(verdicts.items()):
             mark = "✓" if v.approved else "✗"
-            click.echo(f"{mark} {oid}  {summary_line(saved.order(oid))}\n    {v.describe()}")
+            click.echo(
+                f"{mark} {oid}  {summary_line(saved.order(oid))}\n    {runnable(v.describe())}"
+            )
         if not verdicts:
             click.echo("The plan has no gated orders.")
         for oid, held in sorted(declined.items()):
-            click.echo(f"✗ {oid}  {summary_line(saved.order(oid))}\n    {describe_declines(held)}")
+            why = runnable(describe_declines(held))
+            click.echo(f"✗ {oid}  {summary_line(saved.order(oid))}\n    {why}")
     if declined:
         sys.exit(EXIT_ERROR)
     if any(not v.approved for v in verdicts.values()):

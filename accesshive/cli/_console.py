@@ -123,7 +123,8 @@ def console_token_create(
 def console_token_list(
     fmt: str, directory: Path, environment: str | None, store_url: str | None
 ) -> None:
-    """The operator tokens: id, operator, created, expires, last used, state (never a token)."""
+    """The operator tokens: id, operator, created, expires, last used (its latest sign-in
+    or Retry), state (never a token)."""
     from accesshive.console.operators import list_operator_tokens
     from accesshive.operations import StoreRef
 
@@ -134,6 +135,7 @@ def console_token_list(
             "created": t.created_at,
             "expires": t.expires_at,
             "revoked": t.revoked_at,
+            "last_used": t.last_used_at,
             "state": t.state(),
         }
         for t, name in list_operator_tokens(directory, StoreRef(environment, store_url))
@@ -144,10 +146,13 @@ def console_token_list(
     if not rows:
         click.echo("no console tokens")
         return
+    click.echo(
+        f"{'ID':<5} {'OPERATOR':<20} {'CREATED':<26} {'EXPIRES':<26} {'LAST USED':<26} STATE"
+    )
     for r in rows:
         click.echo(
             f"{r['id']:<5} {r['operator']:<20} {r['created']:<26} {r['expires'] or '-':<26} "
-            f"{r['state']}"
+            f"{r['last_used'] or 'never':<26} {r['state']}"
         )
 
 

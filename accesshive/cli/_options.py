@@ -410,6 +410,23 @@ class AccessHiveGroup(click.Group):
         ctx.meta["accesshive.json"] = wants_json(list(args))
         return ctx
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """The command, writing through ``QuietStream``s (``_pipes``): a reader that goes
+        away (``| head -1``) stops the output, never the work; the exit status is then
+        ``EXIT_PIPE`` (141), as for a tool killed by SIGPIPE."""
+        from accesshive.cli._pipes import EXIT_PIPE, quiet_pipes
+
+        with quiet_pipes(sys.stdout, sys.stderr) as streams:
+            try:
+                result = super().main(*args, **kwargs)
+            except SystemExit:
+                if any(s.gone for s in streams):
+                    raise SystemExit(EXIT_PIPE) from None
+                raise
+            if any(s.gone for s in streams):
+                raise SystemExit(EXIT_PIPE)
+            return result
+
     def invoke(self, ctx: click.Context) -> Any:
         _WHERE.set(())  # a run's hints name its own repository, never an earlier run's
         try:

@@ -18,6 +18,7 @@ import click
 
 from accesshive.cli._options import (
     OutputFile,
+    _default_repository,
     actor,
     as_date,
     format_option,
@@ -213,8 +214,9 @@ def show(
     saved = read_plan(plan_file)
     verdicts = None
     declined = None
-    if directory is not None:
-        hints_point_at(directory)
+    # the hints name the repository the plan is approved in (-C, else the one an
+    # `approve PLAN` finds itself) and the --env/--store given here
+    hints_point_at(directory if directory is not None else _default_repository(plan_file))
     if directory is not None and fmt == "markdown":
         verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url))
         declined = decline_verdicts(directory, saved, StoreRef(environment, store_url))

@@ -8,6 +8,7 @@ at the right line.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from typing import Any
@@ -31,6 +32,41 @@ def describe(path: YamlPath) -> str:
 def suggest(word: str, candidates: typing.Iterable[str]) -> str | None:
     matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.75)
     return matches[0] if matches else None
+
+
+def close_matches(word: str, candidates: typing.Iterable[str], n: int = 3) -> list[str]:
+    """What a user who typed ``word`` for a name probably meant, best first: names with a
+    dot-, dash- or underscore-separated part starting with it (``ada`` →
+    ``ada.lovelace``), then spelling neighbours of the whole name or of a part
+    (``hoper`` → ``grace.hopper``). Looser than ``suggest`` (used where the
+    name is typed on a command line, not written in a file): a short word finds the
+    names it abbreviates."""
+    names = sorted(set(candidates))
+    folded = word.casefold()
+    split = {name: [p for p in re.split(r"[._@-]", name.casefold()) if p] for name in names}
+    parts = [n for n in names if folded and any(p.startswith(folded) for p in split[n])]
+    spelled = difflib.get_close_matches(word, names, n=n, cutoff=0.6)
+    part_spelled = [
+        n for n in names if any(difflib.get_close_matches(folded, split[n], n=1, cutoff=0.75))
+    ]
+    out: list[str] = []
+    for name in (*parts, *spelled, *part_spelled):
+        if name not in out and name != word:
+            out.append(name)
+    return out[:n]
+
+
+def naming(what: str, word: str, candidates: typing.Iterable[str]) -> str:
+    """``no identity 'ada'; did you mean 'ada.lovelace'?``, or, with nothing close, the
+    names there are (a few): the one line a command prints for a name it does not know."""
+    names = sorted(set(candidates))
+    near = close_matches(word, names)
+    if near:
+        return f"no {what} '{word}'; did you mean " + " or ".join(f"'{m}'" for m in near) + "?"
+    if not names:
+        return f"no {what} '{word}': there are none"
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return f"no {what} '{word}' (there are: {shown})"
 
 
 def from_validation_error(

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from accesshive.config.config import Config
+from accesshive.config.connections import check_connections
 from accesshive.config.secrets import find_inline_secrets, is_reference
 from accesshive.config.structure import describe, suggest
 from accesshive.config.validate_groups import check_managed_groups
@@ -375,6 +376,7 @@ CHECKS: tuple[Check, ...] = (
     check_managed_groups,
     check_profile_kinds,
     check_source_kinds,
+    check_connections,
 )
 
 PerIdentityCheck = Callable[[Config, frozenset[str]], Iterable[Diagnostic]]

@@ -2,7 +2,10 @@
 
 ``read()`` imports the owner's latest CSV export (``connection.export``); its
 columns are ``external_id``, ``enabled`` (true/false), ``grants`` (entitlements
-separated by ``;``) and one column per account attribute. Orders for this
+separated by ``;``) and one column per account attribute; optionally ``identity`` (whose
+account it is) and, on a source with account kinds, ``account_kind`` (which of that
+identity's accounts: ``admin``...; empty for the default one), which together are the
+account's link (``identity#kind``, also accepted as written in ``identity``). Orders for this
 source are never executed: apply turns them into tasks for the source owner,
 verified when a later export shows the change or the owner marks them done.
 """
@@ -13,11 +16,14 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+from accesshive.config.account_kinds import DEFAULT_KIND, SEPARATOR, account_link
 from accesshive.connectors.base import Capabilities, Connector, Page
 from accesshive.state.snapshot import SnapshotAccount
 
 _TRUE = {"true", "yes", "1", "enabled", "active", "y"}
 REQUIRED_COLUMNS = ("external_id",)
+LINK_COLUMNS = ("external_id", "enabled", "grants", "identity", "account_kind", "last_login")
+"""Columns that say what an account is, not attributes of it."""
 
 
 class ManualConnector(Connector):
@@ -59,14 +65,18 @@ class ManualConnector(Connector):
         if None in row:
             raise self.error(f"{path}:{line}: more values than columns")
         grants = [g.strip() for g in (row.get("grants") or "").split(";") if g.strip()]
-        attributes = {
-            k: v
-            for k, v in row.items()
-            if k not in ("external_id", "enabled", "grants", "identity", "last_login") and v
-        }
+        attributes = {k: v for k, v in row.items() if k not in LINK_COLUMNS and v}
+        identity = (row.get("identity") or "").strip()
+        kind = (row.get("account_kind") or "").strip()
+        if kind and not identity:
+            raise self.error(f"{path}:{line}: account_kind '{kind}' without an identity")
+        if kind and SEPARATOR in identity:
+            raise self.error(
+                f"{path}:{line}: give the kind once: in identity ('{identity}') or in account_kind"
+            )
         return SnapshotAccount(
             external_id=ext,
-            identity=(row.get("identity") or None),
+            identity=account_link(identity, kind or DEFAULT_KIND) if identity else None,
             enabled=(row.get("enabled") or "true").strip().lower() in _TRUE,
             attributes=attributes,
             grants=sorted(grants),

@@ -6,6 +6,7 @@ The source declares the mapping::
     connection:
       url: sqlite:///wiki.db          # or postgresql://app@db.example/wiki
       password: ${env:WIKI_DB_PASSWORD}   # PostgreSQL only, optional
+      sslmode: verify-full               # PostgreSQL only, optional: libpq's sslmode
       accounts_table: users
       grants_table: user_groups
       columns: {external_id: id, enabled: active, identity: accesshive_identity}
@@ -95,8 +96,13 @@ class SqlConnector(Connector):
                 self.context.environ,
             )
             try:
+                tls = self.source.connection.get("sslmode")  # libpq's, e.g. verify-full
                 self._db = psycopg.connect(
-                    url, password=password, autocommit=True, connect_timeout=10
+                    url,
+                    password=password,
+                    autocommit=True,
+                    connect_timeout=10,
+                    **({"sslmode": str(tls)} if tls else {}),  # type: ignore[arg-type]
                 )
             except psycopg.OperationalError as exc:
                 raise self.error(f"cannot connect: {_first_line(exc)}", retryable=True) from exc

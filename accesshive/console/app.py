@@ -26,6 +26,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from accesshive.console.security import Sessions
 from accesshive.operations import StoreRef
 
 HEADERS = {
@@ -111,6 +112,7 @@ def make_app(console: Console, host: str = "127.0.0.1") -> Starlette:
     """The application; listening on a loopback ``host``, it answers only requests whose
     ``Host`` names the loopback (a page of another site that rebinds its own name to
     127.0.0.1 then reads nothing)."""
+    from accesshive.console.cache import Overviews
     from accesshive.console.pages import routes
 
     middleware = [Middleware(_Guard)]
@@ -118,6 +120,8 @@ def make_app(console: Console, host: str = "127.0.0.1") -> Starlette:
         middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_NAMES))
     app = Starlette(routes=routes(), middleware=middleware)
     app.state.console = console
+    app.state.sessions = Sessions()  # a new secret per process: a restart signs everyone out
+    app.state.overviews = Overviews()
     return app
 
 

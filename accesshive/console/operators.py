@@ -87,13 +87,28 @@ def revoke_operator_token(root: Path, store: StoreRef, token_id: int, actor: str
 
 
 def operator_for(opened: Store, token: str) -> Operator | None:
-    """The operator holding ``token``, if it is an active operator token."""
+    """The operator holding ``token``, if it is an active operator token (sign-in)."""
     if not token.startswith(PREFIX):
         return None
     found = opened.token_for(CONSOLE, token_hash(token))
     if found is None or found.state() != "active":
         return None
     return Operator(found.id, _names(opened).get(found.id, "?"))
+
+
+def operator_of_session(opened: Store, token_id: int) -> Operator | None:
+    """The operator of a session made with token ``token_id``, while that token is
+    active: revoking or expiring it ends every session made with it."""
+    found = next((t for t in opened.tokens(CONSOLE) if t.id == token_id), None)
+    if found is None or found.state() != "active":
+        return None
+    return Operator(found.id, _names(opened).get(found.id, "?"))
+
+
+def used(opened: Store, operator: Operator) -> None:
+    """Record that the operator's token was just used (a sign-in, an action): what
+    ``console token list`` shows as last used."""
+    opened.token_used(operator.token_id)
 
 
 def _names(opened: Store) -> dict[int, str]:

@@ -17,8 +17,9 @@ from starlette.routing import Route
 
 from accesshive.console import views
 from accesshive.console.app import TEMPLATES, Console
-from accesshive.console.operators import Operator, operator_for
-from accesshive.console.security import COOKIE, CSRF_FIELD, csrf_ok, csrf_token
+from accesshive.console.cache import Overviews
+from accesshive.console.operators import Operator, operator_for, operator_of_session, used
+from accesshive.console.security import COOKIE, CSRF_FIELD, Sessions
 from accesshive.errors import AccessHiveError
 from accesshive.operations import retry_identity
 from accesshive.plan.states import DONE, FAILED, SENT
@@ -52,23 +53,38 @@ def _console(request: Request) -> Console:
     return console
 
 
-def _operator(request: Request) -> Operator | None:
+def _overview(request: Request) -> views.Overview:
+    """The overview of the repository and store as they are now (``cache``)."""
     console = _console(request)
-    token = request.cookies.get(COOKIE, "")
-    if console.read_only or not token or not console.store.exists(console.root):
+    overviews = request.app.state.overviews
+    assert isinstance(overviews, Overviews)
+    return overviews.get(console.root, console.store, console.day())
+
+
+def _sessions(request: Request) -> Sessions:
+    sessions = request.app.state.sessions
+    assert isinstance(sessions, Sessions)
+    return sessions
+
+
+def _operator(request: Request) -> Operator | None:
+    """The signed-in operator: a valid session whose token is still active."""
+    console = _console(request)
+    session = _sessions(request).read(request.cookies.get(COOKIE, ""))
+    if console.read_only or session is None or not console.store.exists(console.root):
         return None  # (opening a store that does not exist would create it)
     with console.store.open(console.root) as opened:
-        return operator_for(opened, token)
+        return operator_of_session(opened, session.token_id)
 
 
 def _render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
     console = _console(request)
     operator = _operator(request)
-    token = request.cookies.get(COOKIE, "")
+    cookie = request.cookies.get(COOKIE, "")
     html = TEMPLATES.get_template(template).render(
         request_path=request.url.path,
         operator=operator,
-        csrf=csrf_token(token) if operator else "",
+        csrf=_sessions(request).csrf(cookie) if operator else "",
         read_only=console.read_only,
         marker=views.marker(console.root, console.store),
         summary=summary_line,
@@ -83,8 +99,7 @@ def _render(request: Request, template: str, status_code: int = 200, **values: A
 
 
 def identities(request: Request) -> Response:
-    console = _console(request)
-    view = views.overview(console.root, console.store, console.day())
+    view = _overview(request)
     query = request.query_params.get("q", "").strip()
     chosen = {name: request.query_params.get(name, "") for name in views.FILTERS}
     shown = [r for r in view.rows if r.matches(query, chosen)]
@@ -92,9 +107,8 @@ def identities(request: Request) -> Response:
 
 
 def identity(request: Request) -> Response:
-    console = _console(request)
     iid = request.path_params["identity"]
-    view = views.overview(console.root, console.store, console.day())
+    view = _overview(request)
     status = view.statuses.get(iid)
     if status is None:
         return _render(
@@ -118,20 +132,28 @@ def runs(request: Request) -> Response:
 
 
 def reviews(request: Request) -> Response:
-    console = _console(request)
-    view = views.overview(console.root, console.store, console.day())
+    view = _overview(request)
     return _render(request, "reviews.html.j2", reviews=views.reviews(view))
 
 
 def drift(request: Request) -> Response:
-    console = _console(request)
-    view = views.overview(console.root, console.store, console.day())
+    view = _overview(request)
     return _render(request, "drift.html.j2", view=view, report=view.report)
 
 
 def audit(request: Request) -> Response:
     console = _console(request)
-    return _render(request, "audit.html.j2", audit=views.audit(console.root, console.store))
+    before = request.query_params.get("before", "")
+    if before and not before.isdigit():
+        return _render(
+            request,
+            "message.html.j2",
+            400,
+            title="Bad page",
+            text=f"?before= takes an audit sequence number, not '{before}'",
+        )
+    page = views.audit(console.root, console.store, int(before) if before else None)
+    return _render(request, "audit.html.j2", audit=page)
 
 
 def changes(request: Request) -> Response:
@@ -163,7 +185,9 @@ async def retry(request: Request) -> Response:
             f"`accesshive console token create --operator NAME{console.where()}`"
         )
         return _refused(request, why)
-    if not csrf_ok(request.cookies.get(COOKIE, ""), str(form.get(CSRF_FIELD, ""))):
+    if not _sessions(request).csrf_ok(
+        request.cookies.get(COOKIE, ""), str(form.get(CSRF_FIELD, ""))
+    ):
         return _refused(request, "the form's CSRF token is missing or wrong: reload the page")
     order = str(form.get("order", ""))
 
@@ -175,6 +199,7 @@ async def retry(request: Request) -> Response:
                 iid,
                 {"operator": operator.name, "token": operator.token_id, "order": order},
             )
+            used(opened, operator)
         done = retry_identity(console.root, iid, console.store, console.day(), operator.actor)
         return "nothing to retry" if done is None else done[1].status
 
@@ -204,23 +229,38 @@ async def signin(request: Request) -> Response:
             found = operator_for(opened, token)
             if found is not None:
                 opened.audit(found.actor, "console_signin", None, {"operator": found.name})
+                used(opened, found)
             return found
 
-    if await run_in_threadpool(check) is None:
+    operator = await run_in_threadpool(check)
+    if operator is None:
         return _render(
             request,
             "signin.html.j2",
             401,
             problem="not an active operator token (unknown, expired or revoked)",
         )
+    sessions = _sessions(request)
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
+    response.set_cookie(
+        COOKIE,
+        sessions.issue(operator.token_id),
+        max_age=sessions.max_age,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return response
 
 
 async def signout(request: Request) -> Response:
+    """End the session (a copy of its cookie is refused too) and clear the cookie."""
+    _sessions(request).end(request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(
+        COOKIE, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/"
+    )
     return response
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from accesshive.audit.verify import LogReport, verify_log
+from accesshive.config.account_kinds import link_identity, split_link
 from accesshive.operations import (
     IdentityStatus,
     Loaded,
@@ -25,11 +26,12 @@ from accesshive.operations import (
 )
 from accesshive.operations._common import load_and_expand, stored_plan
 from accesshive.operations.reporting import health_report
+from accesshive.plan.diff import Matcher
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.states import OrderState
 from accesshive.reports.health import IdentityHealth, Report
-from accesshive.state.snapshot import SnapshotAccount
+from accesshive.state.snapshot import Snapshot, SnapshotAccount
 from accesshive.store import OrderEvent
 
 FILTERS = ("status", "health", "type", "source", "lifecycle")
@@ -63,12 +65,20 @@ class IdentityRow:
 @dataclass(frozen=True)
 class AccountView:
     """One account of an identity on one source: what the configuration wants and what
-    the latest sync found there."""
+    the latest sync found there, however it was found: by the link accesshive wrote, or
+    by a correlation attribute (an account adopted, or about to be)."""
 
     source: str
+    kind: str
     desired_state: str
+    """``not assigned`` for an account linked to the identity on a source it no longer
+    has (its managed access is being taken away)."""
     desired_grants: tuple[str, ...]
     found: SnapshotAccount | None
+    matched_on: str = ""
+    """``link``, the correlation attribute that found it, or "" (none found)."""
+    duplicates: tuple[str, ...] = ()
+    """Other accounts that correlate with the identity too (accesshive never guesses)."""
 
 
 @dataclass
@@ -84,8 +94,8 @@ class Overview:
     report: Report | None
     loaded: Loaded
     read_at: dict[str, str | None] = field(default_factory=dict)
-    snapshot: dict[str, list[SnapshotAccount]] = field(default_factory=dict)
-    """source → the accounts its latest sync found."""
+    snapshot: Snapshot = field(default_factory=Snapshot)
+    """What the latest sync of each source found."""
 
     def counts(self, attribute: str) -> dict[str, int]:
         return dict(sorted(Counter(getattr(r, attribute) for r in self.rows).items()))
@@ -96,40 +106,73 @@ class Overview:
         return sorted({getattr(r, name) for r in self.rows})
 
     def accounts(self, identity: str) -> list[AccountView]:
-        _, desired = self.loaded
-        found = {
-            sid: account
-            for sid, accounts in self.snapshot.items()
-            for account in accounts
-            if account.identity == identity
-        }
-        mine = sorted((sid, a) for (sid, iid), a in desired.accounts.items() if iid == identity)
-        return [
-            AccountView(sid, str(wanted.state), tuple(sorted(wanted.grants)), found.get(sid))
-            for sid, wanted in mine
-        ]
+        """Each account the identity should have, with the one the latest snapshot holds
+        for it, matched as plan matches it (``plan.diff.Matcher``: the link first, then
+        each correlation attribute); then the accounts still linked to it on sources it
+        no longer has."""
+        config, desired = self.loaded
+        mine = sorted(
+            (a for a in desired.accounts.values() if a.identity == identity),
+            key=lambda a: (a.source, a.kind),
+        )
+        out: list[AccountView] = []
+        shown: set[tuple[str, str]] = set()
+        matchers: dict[str, Matcher] = {}
+        for wanted in mine:
+            sid = wanted.source
+            if sid not in matchers:
+                matchers[sid] = Matcher(config.sources[sid], self.snapshot.source(sid))
+            have, matched_on, duplicates = matchers[sid].match(wanted)
+            if have is not None:
+                shown.add((sid, have.external_id))
+            out.append(
+                AccountView(
+                    sid,
+                    wanted.kind,
+                    str(wanted.state),
+                    tuple(sorted(wanted.grants)),
+                    have,
+                    matched_on if have is not None else "",
+                    tuple(d.external_id for d in duplicates),
+                )
+            )
+        for sid, snap in sorted(self.snapshot.sources.items()):
+            for account in snap.accounts:
+                linked = link_identity(account.identity)
+                if linked == identity and (sid, account.external_id) not in shown:
+                    kind = split_link(account.identity or "")[1]
+                    out.append(AccountView(sid, kind, "not assigned", (), account, "link"))
+        return out
 
 
 def overview(root: Path, store: StoreRef, today: dt.date) -> Overview:
     """Each identity's status, health, type, lifecycle state and sources."""
     loaded = load_and_expand(root, today, store.environment)
     config, desired = loaded
-    plan = plan_repository(root, today, allow_mass_changes=True, store=store, loaded=loaded)
+    exists = store.exists(root)
+    snapshot = Snapshot()
+    fingerprints: dict[str, str] = {}
+    if exists:  # read once, for the plan, the report and the accounts found
+        with store.open(root) as opened:
+            snapshot, fingerprints = opened.latest_snapshot_and_fingerprints()
+    plan = plan_repository(
+        root,
+        today,
+        allow_mass_changes=True,
+        store=store,
+        loaded=loaded,
+        latest=(snapshot, fingerprints) if exists else None,
+    )
     statuses = {s.identity: s for s in identity_status(root, store, today, loaded, plan)}
     report: Report | None = None
-    snapshot: dict[str, list[SnapshotAccount]] = {}
-    read_at: dict[str, str | None] = {}
-    exists = store.exists(root)
     if exists:
         with store.open(root) as opened:
-            report = health_report(loaded, opened, today, plan=plan)
-            latest = opened.latest_snapshot()
-            snapshot = {sid: list(s.accounts) for sid, s in latest.sources.items()}
-            read_at = {sid: s.read_at for sid, s in latest.sources.items()}
+            report = health_report(loaded, opened, today, plan=plan, snapshot=snapshot)
+    read_at = {sid: s.read_at for sid, s in snapshot.sources.items()}
     health = {h.identity: h for h in report.identities} if report else {}
     sources: dict[str, set[str]] = {}
-    for sid, iid in desired.accounts:
-        sources.setdefault(iid, set()).add(sid)
+    for account in desired.accounts.values():
+        sources.setdefault(account.identity, set()).add(account.source)
     rows = []
     for iid, status in sorted(statuses.items()):
         ident = desired.identities.get(iid)
@@ -225,18 +268,38 @@ def reviews(view: Overview) -> list[Review]:
     return out
 
 
+AUDIT_PAGE = 100
+"""Audit entries per page of the console's audit trail."""
+
+
 @dataclass(frozen=True)
 class AuditView:
     verdict: LogReport | None
     entries: list[dict[str, Any]]
+    """One page, newest first."""
+    older: int | None = None
+    """The ``before`` cursor of the next (older) page; None: this is the oldest."""
+    newer: int | None = None
+    """The ``before`` cursor of the previous (newer) page; None: this is the newest."""
 
 
-def audit(root: Path, store: StoreRef, limit: int = 200) -> AuditView:
-    """The latest audit entries (newest first) and what ``audit verify`` says."""
+def audit(
+    root: Path, store: StoreRef, before: int | None = None, limit: int = AUDIT_PAGE
+) -> AuditView:
+    """One page of audit entries, newest first, older than sequence number ``before``
+    (None: the newest), and what ``audit verify`` says of the whole log."""
     if not store.exists(root):
         return AuditView(None, [])
     with store.open(root) as opened:
-        return AuditView(verify_log(opened), list(reversed(opened.audit_log(limit))))
+        entries = opened.audit_page(before, limit + 1)
+        verdict = verify_log(opened)
+        newest = opened.audit_page(None, 1)
+    shown = entries[:limit]
+    older = int(shown[-1]["seq"]) if len(entries) > limit else None
+    newer = None
+    if shown and newest and int(shown[0]["seq"]) < int(newest[0]["seq"]):
+        newer = int(shown[0]["seq"]) + limit + 1
+    return AuditView(verdict, shown, older, newer)
 
 
 def marker(root: Path, store: StoreRef) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from accesshive.approvals.model import OrderApproval
 from accesshive.approvals.operations import check as check_approvals
 from accesshive.approvals.operations import check_declines
 from accesshive.config import Config
-from accesshive.config.structure import suggest
+from accesshive.config.structure import naming
 from accesshive.errors import (
     ConnectorError,
     ForgedPlanError,
@@ -75,7 +75,7 @@ def apply_plan(
             f"{plan.config_digest[:12]}, repository now {config.digest[:12]}); plan again"
         )
     if target is not None:
-        target.check(config)
+        target.check(config, plan)
     _refuse_runs_link(root)  # before anything runs, not once it has
     with store.open(root) as opened, opened.lock(actor):
         require_promotion(config, opened)
@@ -317,8 +317,7 @@ class Step:
 class IdentityStatus:
     identity: str
     status: str
-    """pending, provisioned, error, or declined (a reviewer declined one of its steps:
-    shown before error, since what is blocked below a decline is not a failure to fix)."""
+    """pending, provisioned, error, or declined (see ``overall_status``)."""
     steps: tuple[Step, ...]
     """What its current desired state still needs, in dependency order."""
 
@@ -378,16 +377,27 @@ def identity_status(
     out = []
     for iid in sorted(loaded[0].identities):
         mine = tuple(steps.get(iid, []))
-        if any(s.state == OrderState.DECLINED for s in mine):
-            status = "declined"
-        elif any(s.state in FAILED for s in mine):
-            status = "error"
-        elif any(s.state not in DONE for s in mine):
-            status = "pending"
-        else:
-            status = "provisioned"
-        out.append(IdentityStatus(iid, status, mine))
+        out.append(IdentityStatus(iid, overall_status([s.state for s in mine]), mine))
     return out
+
+
+def overall_status(states: Sequence[str]) -> str:
+    """An identity's status from its steps' states.
+
+    A step that failed on its own (``errored``, ``error``) makes it ``error`` even beside
+    a decline: that failure needs someone to act, while a decline is a decision already
+    taken. What is only blocked below a decline is not a failure, so a declined step
+    with nothing failed beside it shows as ``declined``; a step blocked by anything else
+    (another identity's failed group, say) is an ``error``."""
+    if any(s in (OrderState.ERRORED, OrderState.ERROR) for s in states):
+        return "error"
+    if OrderState.DECLINED in states:
+        return "declined"
+    if any(s in FAILED for s in states):
+        return "error"
+    if any(s not in DONE for s in states):
+        return "pending"
+    return "provisioned"
 
 
 def retry_identity(
@@ -406,9 +416,7 @@ def retry_identity(
     loaded = load_and_expand(root, today, store.environment)
     config = loaded[0]
     if identity not in config.identities:
-        guess = suggest(identity, config.identities)
-        hint = f"; did you mean '{guess}'?" if guess else ""
-        raise PlanError(f"no identity '{identity}' in the configuration{hint}")
+        raise PlanError(f"retry {identity}: {naming('identity', identity, config.identities)}")
     if store.exists(root):
         with store.open(root) as opened:
             automatic = {

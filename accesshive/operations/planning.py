@@ -59,12 +59,15 @@ def plan_repository(
     author: str | None = None,
     loaded: Loaded | None = None,
     steps: Steps = no_steps,
+    latest: tuple[Snapshot, dict[str, str]] | None = None,
 ) -> Plan:
     """Load, expand, diff against the snapshot, and build the plan (nothing is written).
 
     The snapshot is the file given, else the latest one stored by sync, else empty.
     ``loaded``: the repository already loaded and expanded (then it is not read again).
     ``steps``: told of each stage as it starts (``operations._common.Steps``).
+    ``latest``: the store's latest snapshot and its fingerprints, when the caller has
+    read them already (the console reads them once for its plan and its report).
     """
     with bulk_work():
         config, desired = loaded or load_and_expand(
@@ -73,6 +76,8 @@ def plan_repository(
         with steps("reading the snapshot"):
             if snapshot_file:
                 snapshot, fingerprints = read_snapshot_file(snapshot_file)
+            elif latest is not None:
+                snapshot, fingerprints = latest
             elif store is not None and store.exists(root):
                 with store.open(root) as opened:
                     snapshot, fingerprints = opened.latest_snapshot_and_fingerprints()

@@ -12,6 +12,7 @@ from accesshive.operations.notifying import after_report, waiting_for_review
 from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
 from accesshive.reports.health import Report, build_report
+from accesshive.state.snapshot import Snapshot
 from accesshive.store import Store
 from accesshive.sync import SourceResult, sync
 
@@ -44,14 +45,21 @@ def report_repository(
 
 
 def health_report(
-    loaded: Loaded, opened: Store, today: dt.date, stale_days: int = 7, plan: Plan | None = None
+    loaded: Loaded,
+    opened: Store,
+    today: dt.date,
+    stale_days: int = 7,
+    plan: Plan | None = None,
+    snapshot: Snapshot | None = None,
 ) -> Report:
     """The report of what the store holds now, writing nothing: no sync, no totals kept,
     no audit entry (the console reads it on every page; ``report`` records it).
     ``plan``: the plan of ``loaded`` against the store's latest snapshots, when the caller
-    has made it already (the console: the one its statuses come from)."""
+    has made it already (the console: the one its statuses come from), and ``snapshot``
+    the store's latest snapshot, when the caller has read it already."""
     config, desired = loaded
-    snapshot = opened.latest_snapshot()
+    if snapshot is None:
+        snapshot = opened.latest_snapshot()
     if plan is None:
         plan = make_plan(config, desired, snapshot, today, allow_mass_changes=True)
     latest_plan, states = latest_applied(opened)

@@ -8,12 +8,13 @@ outside the target is not done.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from accesshive.config import Config
-from accesshive.config.structure import suggest
+from accesshive.config.structure import naming
 from accesshive.errors import PlanError
+from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 
 
@@ -38,16 +39,44 @@ class Target:
             k: v for k, v in (("source", self.source), ("identity", self.identity)) if v is not None
         }
 
-    def check(self, config: Config) -> None:
-        """A source or identity the repository does not have is a mistake, not a no-op."""
+    def check(self, config: Config, plan: Plan) -> None:
+        """A source or identity the repository does not have, or one the plan has no
+        order for, is a mistake, not a no-op (a run that does nothing and says
+        ``complete``): one line naming what there is, before anything is recorded."""
         known: Mapping[str, object]
         for what, name, known in (
             ("source", self.source, config.sources),
             ("identity", self.identity, config.identities),
         ):
             if name is not None and name not in known:
-                guess = suggest(name, known)
-                hint = f"; did you mean '{guess}'?" if guess else ""
-                raise PlanError(
-                    f"apply --{what} {name}: no {what} '{name}' in the configuration{hint}"
-                )
+                raise PlanError(f"apply --{what} {name}: {naming(what, name, known)}")
+        if not any(self.keeps(o) for o in plan.orders):
+            flags = " ".join(f"--{k} {v}" for k, v in self.details().items())
+            raise PlanError(f"apply {flags}: {self._nothing(plan)}; nothing was run")
+
+    def _nothing(self, plan: Plan) -> str:
+        """Why no order is targeted, and what there is to target instead."""
+        identities = {o.change.identity for o in plan.orders if o.change.identity}
+        sources = {o.change.source for o in plan.orders}
+        if self.identity is not None and self.identity in identities:
+            theirs = {o.change.source for o in plan.orders if o.change.identity == self.identity}
+            return (
+                f"the plan has no order of identity '{self.identity}' on source "
+                f"'{self.source}' (its orders are on {_few(theirs)})"
+            )
+        what, name, there = (
+            ("identity", self.identity, identities)
+            if self.identity is not None
+            else ("source", str(self.source), sources)
+        )
+        why = f"the plan has no order for {what} '{name}' (the targets already match it)"
+        if not there:
+            return why
+        plural = "identities" if what == "identity" else "sources"
+        return f"{why}; {plural} with orders: {_few(there)}"
+
+
+def _few(names: Iterable[str]) -> str:
+    shown = sorted(set(names))
+    more = f" and {len(shown) - 8} more" if len(shown) > 8 else ""
+    return ", ".join(shown[:8]) + more

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from accesshive.config.account_kinds import kind_label
+from accesshive.config.account_kinds import DEFAULT_KIND, kind_label
 from accesshive.plan.orders import ADDING, CHANGING, REMOVING, Order
 
 MAX_VALUE = 60
@@ -31,13 +31,17 @@ def show_value(value: Any) -> str:
 def summary_line(order: Order) -> str:
     """One line: what the order does, without its id or gate."""
     c = order.change
-    # an account of another kind than the default names its kind: "jdoe-admin (admin)"
-    target = (c.name or c.account or c.identity or "?") + kind_label(c.account_kind)
+    name = c.name or c.account or c.identity or "?"
+    # an account of another kind than the default names its kind: "jdoe-admin (admin)";
+    # a task, read by a person, says it in words: "admin account Grace Hopper (master)"
+    worded = order.kind == "manual_task" and c.account_kind != DEFAULT_KIND
+    target = f"{c.account_kind} account {name}" if worded else name + kind_label(c.account_kind)
     act = c.action
     if act == "create_account":
         enabled = "" if c.details.get("enabled", True) else " (disabled)"
         pw = ", generated password" if c.details.get("generate_password") else ""
-        text = f"create account {target} on {c.source}{enabled}{pw}"
+        what = target if worded else f"account {target}"
+        text = f"create {what} on {c.source}{enabled}{pw}"
     elif act == "update_account":
         parts = [
             f"{k}: {show_value(v['from'])} → {show_value(v['to'])}"
@@ -67,7 +71,8 @@ def summary_line(order: Order) -> str:
     else:
         verb = act.replace("_account", "")
         orphan = " (orphan)" if c.details.get("orphan") else ""
-        text = f"{verb} account {target} on {c.source}{orphan}"
+        what = target if worded else f"account {target}"
+        text = f"{verb} {what} on {c.source}{orphan}"
     if order.kind == "manual_task":
         text = f"manual task for {order.assignee}: {text}"
     return text

@@ -211,6 +211,20 @@ class AuditLog(Database):
                 (self.environment, name, seq, hash_, now()),
             )
 
+    def audit_page(self, before: int | None, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` entries older than sequence number ``before`` (None: the
+        newest), newest first: one page of the console's audit trail."""
+        rows = self._execute(
+            "SELECT seq, at, actor, event, subject, details FROM audit WHERE environment = ? "
+            "AND seq < ? ORDER BY seq DESC LIMIT ?",
+            (self.environment, before if before is not None else 2**62, limit),
+        )
+        keys = ("seq", "at", "actor", "event", "subject", "details")
+        out = [dict(zip(keys, r, strict=True)) for r in rows]
+        for entry in out:
+            entry["details"] = json.loads(entry["details"])
+        return out
+
     def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = self._execute(
             "SELECT seq, at, actor, event, subject, details FROM audit WHERE environment = ? "

@@ -256,9 +256,8 @@ def sources() -> dict[str, dict[str, Any]]:
                 "url": f"ldaps://ldap.{DOMAIN}",
                 "bind_dn": "cn=accesshive,ou=services,dc=bench,dc=example",
                 "bind_password": "${env:BENCH_LDAP_PASSWORD}",
-                "base_dn": "dc=bench,dc=example",
-                "users_ou": "ou=people,dc=bench,dc=example",
-                "groups_ou": "ou=groups,dc=bench,dc=example",
+                "users_dn": "ou=people,dc=bench,dc=example",
+                "groups_dn": "ou=groups,dc=bench,dc=example",
             },
             "account": {
                 "name_attribute": "uid",

@@ -152,3 +152,53 @@ def test_a_store_url_with_a_password_is_never_printed(session: Path) -> None:
     result = _run(["state", "show", "repo", "--store", url])
     assert result.exit_code != 0
     assert "s3cret-pw" not in result.output
+
+
+VAULT = """sources:
+  vault:
+    kind: vault
+    connection: {path: .accesshive/vault.db, key_file: .accesshive/master.key}
+"""
+TOKEN = """  ci-token:
+    type: api_key
+    owner: ada.lovelace
+    credential: {supplied_by: stdin}
+"""
+
+
+def test_a_hint_in_a_step_of_status_runs_from_another_directory(session: Path) -> None:
+    """`status IDENTITY` shows each step's message; a message that says what to run (here:
+    supply the missing secret) names the repository, and running it as printed, from
+    the directory above the repository, fixes the step."""
+    repo = session / "repo"
+    (repo / "sources" / "vault.yaml").write_text(VAULT)
+    with (repo / "identities" / "people.yaml").open("a") as fh:
+        fh.write(TOKEN)
+    made = _run(["vault", "init", "--key-file", "repo/.accesshive/master.key"])
+    assert made.exit_code == 0, made.output
+    assert _run(["sync", "repo"]).exit_code == 0
+    applied = _run(["apply", "repo", "--auto-approve", *TODAY])
+    assert applied.exit_code == 1, applied.output  # no value was supplied for ci-token
+    detail = _run(["status", "repo", "ci-token", *TODAY])
+    assert detail.output.startswith("error        ci-token"), detail.output
+    (hint,) = _hints([detail])
+    assert hint == "accesshive vault put ci-token -C repo"
+    put = _run(shlex.split(hint)[1:], stdin="tok-0123456789")
+    _clean(put, shlex.split(hint))
+    assert put.exit_code == 0, put.output
+    retried = _run(["retry", "ci-token", "-C", "repo", *TODAY])
+    assert retried.exit_code == 0, retried.output
+    assert _run(["status", "repo", "ci-token", *TODAY]).output.startswith("provisioned  ci-token")
+
+
+def test_show_without_c_names_the_plans_repository(session: Path) -> None:
+    """`show PLAN` without -C, from outside the repository: the approve hint names the
+    repository holding the plan, so it runs as printed from here (and from anywhere the
+    plan path is right)."""
+    assert _run(["sync", "repo"]).exit_code == 0
+    assert _run(["plan", "repo", "--out", "repo/plan.json", *TODAY]).exit_code == 0
+    shown = _run(["show", "repo/plan.json", "--format", "markdown"])
+    (approve,) = [h for h in _hints([shown]) if h.startswith("accesshive approve")]
+    assert (
+        approve == "accesshive approve repo/plan.json --all-gated --key ~/.ssh/id_ed25519 -C repo"
+    )

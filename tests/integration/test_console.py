@@ -13,6 +13,8 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,6 +137,11 @@ def test_identity_list_and_failed_step_without_javascript(
             next(s for s in steps if "grant" in s)
         )
         expect(page.locator("#accounts")).to_contain_text("wiki")
+        # the badge system keeps no link: Ada's badge was found by her email (correlation)
+        badge = page.locator("#accounts tr[data-source=badges]")
+        expect(badge.locator("[data-found]")).to_contain_text("B-100")
+        expect(badge.locator("[data-matched]")).to_have_text("correlation on email")
+        expect(badge).to_contain_text("office-hq")
         # not signed in: no Retry button, a way to sign in instead
         expect(page.locator("button.retry")).to_have_count(0)
         expect(failed).to_contain_text("sign in to retry")
@@ -189,8 +196,9 @@ def test_retry_is_refused_without_an_operator_token(repo: Path, browser: Browser
 
 
 def test_retry_after_the_target_recovers(repo: Path, browser: Browser, shots: Path) -> None:
+    """Signing in, Retry and signing out are forms: all of it works with JavaScript off."""
     with console(repo, "--today", TODAY) as url:
-        context = browser.new_context()
+        context = browser.new_context(java_script_enabled=False)
         page = context.new_page()
         _sign_in(page, url, _token(repo, "Olive Operator"))
         page.goto(url + "/identities/ada.lovelace")
@@ -210,20 +218,40 @@ def test_retry_after_the_target_recovers(repo: Path, browser: Browser, shots: Pa
         retried = page.locator("#audit tr", has_text="console_retry")
         expect(retried).to_contain_text("Olive Operator")
         expect(retried).to_contain_text("ada.lovelace")
+
+        # the browser never holds the token: a signed session, gone at sign-out
+        cookies = context.cookies()
+        assert [c["name"] for c in cookies] == ["accesshive_session"]
+        assert cookies[0]["httpOnly"] and cookies[0]["sameSite"] == "Strict"
+        page.click("button >> text=Sign out")
+        expect(page.locator("header")).to_contain_text("Sign in")
+        assert context.cookies() == []
         context.close()
     assert _statuses(repo)["ada.lovelace"] == "provisioned"
 
 
-def test_a_page_follows_a_retry_run_from_the_cli(repo: Path, browser: Browser) -> None:
-    """Live updates: the open page shows what a run elsewhere recorded, without a reload
-    by hand."""
+def test_pages_follow_an_apply_running_in_another_process(repo: Path, browser: Browser) -> None:
+    """Live updates: open pages show what an apply run by another process records, without
+    a reload by hand."""
     with console(repo, "--today", TODAY) as url:
         page = browser.new_page()
         page.goto(url + "/identities/ada.lovelace")
         expect(page.locator("body")).to_have_attribute("data-live", "on")
         expect(page.locator("#status")).to_have_text("Error")
+        runs = browser.new_page()
+        runs.goto(url + "/runs")
+        expect(runs.locator("section.run")).to_have_count(1)
         _refuse_logins(repo)
-        retried = _run("retry", "ada.lovelace", "-C", str(repo), "--today", TODAY)
-        assert retried.exit_code == 0, retried.output
+        day = ("--today", TODAY)
+        applied = subprocess.run(
+            [sys.executable, "-m", "accesshive", "apply", str(repo), "--auto-approve", *day],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert applied.returncode in (0, 6), applied.stderr
         expect(page.locator("#status")).to_have_text("Provisioned", timeout=WAIT)
+        expect(runs.locator("section.run")).to_have_count(2, timeout=WAIT)
+        expect(runs.locator("#run-2")).to_contain_text("verified")
         page.close()
+        runs.close()

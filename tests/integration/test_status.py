@@ -198,10 +198,42 @@ def test_repository_positionally_or_with_c(repo: Path, monkeypatch: pytest.Monke
     both = _run("status", str(repo), "-C", str(repo))
     assert both.exit_code == 2
     assert "give the repository once" in both.output
-    # the old `status IDENTITY -C DIR` is refused with the way to say it, never guessed
-    old = _run("status", "grace.hopper", "-C", str(repo))
-    assert old.exit_code == 2
-    assert "--identity" in old.output
     unknown = _run("status", str(repo), "--identity", "nobody")
     assert unknown.exit_code == 2
     assert "no identity 'nobody'" in unknown.output
+
+
+def test_identity_positionally(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`status IDENTITY` as the issue writes it: after the repository, with -C, or alone
+    from inside the repository; the same detail as --identity. A word alone is the
+    repository only when it is a path or a directory holding accesshive.yaml."""
+    detail = _run("status", str(repo), "--identity", "grace.hopper", "--today", TODAY)
+    assert detail.exit_code == 0, detail.output
+    assert detail.output.startswith("pending      grace.hopper")
+    assert "[" in detail.output and "create account" in detail.output
+    for args in (
+        [str(repo), "grace.hopper"],
+        ["grace.hopper", "-C", str(repo)],
+        ["-C", str(repo), "grace.hopper", "--identity", "grace.hopper"],
+    ):
+        assert _run("status", *args, "--today", TODAY).output == detail.output, args
+    monkeypatch.chdir(repo)
+    assert _run("status", "grace.hopper", "--today", TODAY).output == detail.output
+    # `identities` is a directory of the repository, but no repository: an identity id
+    # (and none of that name exists), told apart from a mistyped repository path
+    folder = _run("status", "identities")
+    assert folder.exit_code == 2, folder.output
+    assert "no identity 'identities'" in folder.output
+    path = _run("status", "./identities")
+    assert path.exit_code != 0 and "has no accesshive.yaml" in path.output
+
+    short = _run("status", "ada")
+    assert short.exit_code == 2
+    assert "Error: no identity 'ada'; did you mean 'ada.lovelace'?" in short.output
+    clash = _run("status", "ada.lovelace", "--identity", "grace.hopper")
+    assert clash.exit_code == 2 and "give the identity once" in clash.output
+    too_many = _run("status", ".", "ada.lovelace", "grace.hopper")
+    assert too_many.exit_code == 2 and "at most a repository and an identity" in too_many.output
+    as_json = _run("status", "ada", "--format", "json")
+    error = json.loads(as_json.stdout)["error"]
+    assert error["exit_code"] == 2 and "did you mean 'ada.lovelace'" in error["message"]

@@ -40,13 +40,22 @@ def chromium() -> str:
 @contextmanager
 def console(repo: Path, *args: str) -> Iterator[str]:
     """Start ``accesshive console -C REPO --port 0 ARGS`` and yield its URL."""
+    with console_command(["-C", str(repo), "--port", "0", *args]) as url:
+        yield url
+
+
+@contextmanager
+def console_command(args: list[str], cwd: Path | None = None) -> Iterator[str]:
+    """Start ``accesshive console ARGS`` (which must include ``--port 0``) in ``cwd`` and
+    yield its URL."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "accesshive", "console", "-C", str(repo), "--port", "0", *args],
+        [sys.executable, "-m", "accesshive", "console", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        cwd=cwd,
     )
     assert process.stdout is not None and process.stderr is not None
     out, err = process.stdout, process.stderr

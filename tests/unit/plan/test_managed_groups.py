@@ -25,7 +25,7 @@ name: groups
 sources:
   app:
     kind: scim
-    connection: {url: "http://127.0.0.1:9/scim/v2"}
+    connection: {base_url: "http://127.0.0.1:9/scim/v2"}
     account:
       name_attribute: userName
       create: {userName: "{{ id }}"}
@@ -160,7 +160,7 @@ def test_absent_group_with_members_accesshive_does_not_manage_is_not_deleted(
     assert "delete_group" not in [o.action for o in plan.orders]
     (warning,) = [w for w in plan.warnings if "oncall" in w]
     assert "declared absent" in warning
-    assert "1 account(s) no order of this plan removes (u-9)" in warning
+    assert "1 account(s) no order of this plan removes (x [u-9])" in warning
     assert "1 member(s) that are not accounts accesshive reads" in warning
     assert "it is not deleted" in warning
 
@@ -175,7 +175,7 @@ def test_absent_group_still_in_an_access_profile_is_refused(tmp_path: Path) -> N
 
 def test_managed_group_on_a_source_that_cannot_create_groups_is_refused(tmp_path: Path) -> None:
     text = PROJECT.replace("kind: scim", "kind: manual").replace(
-        '    connection: {url: "http://127.0.0.1:9/scim/v2"}\n', ""
+        '    connection: {base_url: "http://127.0.0.1:9/scim/v2"}\n', ""
     )
     with pytest.raises(ConfigError) as err:
         _plan(_repo(tmp_path, text), Snapshot(), tmp_path)
@@ -240,7 +240,7 @@ def test_group_orders_read_as_what_they_do(tmp_path: Path) -> None:
 
 def test_an_ldap_group_that_could_not_be_created_is_refused_at_load(tmp_path: Path) -> None:
     ldap = PROJECT.replace("kind: scim", "kind: ldap").replace(
-        '{url: "http://127.0.0.1:9/scim/v2"}',
+        '{base_url: "http://127.0.0.1:9/scim/v2"}',
         '{url: "ldap://127.0.0.1:9", users_dn: "ou=people,dc=x", groups_dn: "ou=groups,dc=x"}',
     )
     with pytest.raises(ConfigError) as err:
