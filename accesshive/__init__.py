@@ -18,9 +18,9 @@ from accesshive._lazy import lazy_exports
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from accesshive.config import load_config
     from accesshive.diagnostics import Diagnostic, Location, Severity
     from accesshive.errors import AccessHiveError, ConfigError
+    from accesshive.pipeline import load_config
 
 _WHERE = {
     "AccessHiveError": "accesshive.errors",
@@ -28,7 +28,7 @@ _WHERE = {
     "Diagnostic": "accesshive.diagnostics",
     "Location": "accesshive.diagnostics",
     "Severity": "accesshive.diagnostics",
-    "load_config": "accesshive.config",
+    "load_config": "accesshive.pipeline",
 }
 
 

@@ -70,7 +70,7 @@ def approve(
 ) -> None:
     """Sign approvals of gated orders into approvals/<plan-digest>.yaml (commit it)."""
     from accesshive.approvals.operations import reviewer_of_key, sign_approvals
-    from accesshive.config import load_config
+    from accesshive.pipeline import load_config
     from accesshive.plan.planfile import read_plan
 
     config = load_config(directory)
@@ -106,7 +106,7 @@ def decline(
     not applied, and what depends on them is blocked, in this plan and every later plan
     of the same order content, until you withdraw it (--withdraw)."""
     from accesshive.approvals.operations import reviewer_of_key, sign_declines
-    from accesshive.config import load_config
+    from accesshive.pipeline import load_config
     from accesshive.plan.planfile import read_plan
 
     config = load_config(directory)
@@ -201,8 +201,8 @@ def approvals_from_github(
     """Record approving reviews and `/approve ORDER-ID` comments of a pull request
     (token from GITHUB_TOKEN)."""
     from accesshive.approvals.operations import record_from_github
-    from accesshive.config import load_config
     from accesshive.operations import StoreRef
+    from accesshive.pipeline import load_config
     from accesshive.plan.planfile import read_plan
 
     config = load_config(directory, environment)

@@ -7,8 +7,8 @@ from dataclasses import asdict
 
 import click
 
+from accesshive.cache import store
 from accesshive.cli._options import format_option, handles_errors
-from accesshive.config import cache
 
 
 @click.group(name="cache")
@@ -21,7 +21,7 @@ def cache_group() -> None:
     """
 
 
-def _show(found: cache.Usage | None, fmt: str, pruned: bool) -> None:
+def _show(found: store.Usage | None, fmt: str, pruned: bool) -> None:
     if fmt == "json":
         click.echo(json.dumps(asdict(found) if found else None, indent=2, sort_keys=True))
     elif found is None:
@@ -37,7 +37,7 @@ def _show(found: cache.Usage | None, fmt: str, pruned: bool) -> None:
 @handles_errors
 def cache_info(fmt: str) -> None:
     """Where the caches are, and how much they hold."""
-    _show(cache.usage(), fmt, pruned=False)
+    _show(store.usage(), fmt, pruned=False)
 
 
 @cache_group.command(name="prune")
@@ -56,4 +56,4 @@ def cache_prune(days: float, fmt: str) -> None:
 
     Meant for a nightly job or a CI cache step; safe while plans run.
     """
-    _show(cache.prune(days), fmt, pruned=True)
+    _show(store.prune(days), fmt, pruned=True)

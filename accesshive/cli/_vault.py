@@ -63,8 +63,8 @@ def vault_put(
     store_url: str | None,
 ) -> None:
     """Store IDENTITY's credential, read from stdin (never from the command line)."""
-    from accesshive.config import load_config
     from accesshive.operations import StoreRef
+    from accesshive.pipeline import load_config
     from accesshive.vault.operations import put_secret, vault_source
 
     value = sys.stdin.read().strip("\r\n")
@@ -89,8 +89,8 @@ def vault_get(
     store_url: str | None,
 ) -> None:
     """Print IDENTITY's credential in clear (recorded in the audit log)."""
-    from accesshive.config import load_config
     from accesshive.operations import StoreRef
+    from accesshive.pipeline import load_config
     from accesshive.vault.operations import reveal_secret, vault_source
 
     config = load_config(directory, environment)
@@ -106,7 +106,7 @@ def vault_get(
 @handles_errors
 def vault_list(directory: Path, vault_name: str | None, fmt: str) -> None:
     """Credentials in the vault: metadata only, never a secret."""
-    from accesshive.config import load_config
+    from accesshive.pipeline import load_config
     from accesshive.vault.operations import list_secrets, vault_source
 
     config = load_config(directory)
@@ -141,8 +141,8 @@ def vault_rotate_key(
     store_url: str | None,
 ) -> None:
     """Re-wrap every secret's data key under a new master key (resumable after a crash)."""
-    from accesshive.config import load_config
     from accesshive.operations import StoreRef
+    from accesshive.pipeline import load_config
     from accesshive.vault.operations import rotate_master_key, vault_source
 
     config = load_config(directory, environment)

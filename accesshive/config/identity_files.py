@@ -1,5 +1,5 @@
 """Identities grouped by the file that declares them, and a digest of each file's
-identities: what the caches kept between runs (``render_cache``, ``check_cache``) are
+identities: what the caches kept between runs (``cache/render.py``, ``cache/check.py``) are
 keyed by.
 
 Why per file: a pull request touches a few identity files; everything derived from

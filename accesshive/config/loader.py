@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from accesshive.config import check_cache
 from accesshive.config.config import Config
 from accesshive.config.environments import check_environments, with_environment
 from accesshive.config.links import RepositoryLinks
@@ -39,7 +39,7 @@ from accesshive.config.policy import POLICY_SECTIONS, Policies, PolicyDocument
 from accesshive.config.project_file import PROJECT_FILE, missing_project
 from accesshive.config.structure import from_validation_error
 from accesshive.config.validate import validate
-from accesshive.config.yamlio import Locator, ParsedFile, YamlProblem, parse_file
+from accesshive.config.yamlio import Locator, Parse, ParsedFile, YamlProblem, parse_file
 from accesshive.diagnostics import Diagnostic, Location, sort_key
 from accesshive.errors import ConfigError
 
@@ -53,20 +53,37 @@ def default_policy_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "policies"
 
 
-def load_config(root: str | Path, environment: str | None = None) -> Config:
+Check = Callable[[Config, Sequence[Diagnostic]], list[Diagnostic]]
+"""The cross-file checks as the loader runs them: the config and the problems found
+before them → their own problems. ``checks`` below, or the check cache's
+(``cache/check.py``: ``validate``), which the pipeline passes in."""
+
+
+def checks(config: Config, earlier: Sequence[Diagnostic] = ()) -> list[Diagnostic]:
+    """``validate``: every check, on every identity."""
+    return validate(config)
+
+
+def load_config(
+    root: str | Path,
+    environment: str | None = None,
+    parse: Parse | None = None,
+    check: Check | None = None,
+) -> Config:
     """Load and validate the repository at ``root`` as seen in ``environment`` (default:
-    the project's ``default_environment``); raise ``ConfigError`` with every problem."""
+    the project's ``default_environment``); raise ``ConfigError`` with every problem.
+
+    ``parse`` and ``check``: how files are parsed and the config checked (default
+    ``yamlio.parse_bytes`` and ``checks``); the pipeline passes the cached ones
+    (``pipeline.py``), which give the same result."""
     root = Path(root)
-    loader = _Loader(root)
+    loader = _Loader(root, parse)
     config = loader.load()
     problems = [*loader.diagnostics]
     if config is not None:
         config, env_problems = with_environment(config, environment)
         problems.extend(env_problems)
-        checked = check_cache.recall(config)
-        found = validate(config, checked.passed)
-        check_cache.remember(config, checked, [*problems, *found])
-        problems.extend(found)
+        problems.extend((check or checks)(config, problems))
         problems.extend(check_environments(config))
     located = sorted((loader.locate(d) for d in problems), key=sort_key)
     errors = [d for d in located if d.is_error]
@@ -93,8 +110,9 @@ def _placed(locator: Locator, d: Diagnostic) -> Diagnostic:
 
 
 class _Loader:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, parse: Parse | None = None) -> None:
         self.root = root
+        self.parse = parse
         self.diagnostics: list[Diagnostic] = []
         self.files: dict[str, str] = {}
         self.paths: dict[str, Path] = {}
@@ -163,7 +181,7 @@ class _Loader:
     def _parse(self, path: Path, name: str) -> ParsedFile | None:
         """Parse a file; only a file that parsed is ever re-read to place diagnostics."""
         try:
-            parsed = parse_file(path, name)
+            parsed = parse_file(path, name, parse=self.parse)
         except YamlProblem as problem:
             self.diagnostics.append(problem.diagnostic)
             return None

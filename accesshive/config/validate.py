@@ -31,7 +31,7 @@ Check = Callable[[Config], Iterable[Diagnostic]]
 
 def validate(config: Config, passed: frozenset[str] = frozenset()) -> list[Diagnostic]:
     """Every problem of ``config``. ``passed``: identities known to pass the checks that
-    look at one identity at a time (``check_cache``); those checks skip them."""
+    look at one identity at a time (``cache/check.py``); those checks skip them."""
     out: list[Diagnostic] = []
     for check in CHECKS:
         out.extend(check(config))
@@ -387,4 +387,4 @@ PER_IDENTITY: tuple[PerIdentityCheck, ...] = (
     check_inline_secrets,
 )
 """Checks whose verdict on an identity depends on that identity and the configuration
-around it only: what ``check_cache`` may remember per identity file."""
+around it only: what ``cache/check.py`` may remember per identity file."""

@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -31,7 +32,7 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from accesshive import jsontext
-from accesshive.config import cache, yaml12, yamlfast
+from accesshive.config import yaml12, yamlfast
 from accesshive.diagnostics import Diagnostic, Location, YamlPath
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -50,7 +51,7 @@ class ParsedFile:
 
     name: str
     digest: str
-    """SHA-256 of the bytes: what the parse cache is keyed on."""
+    """SHA-256 of the bytes: what the parse cache (``cache/parse.py``) is keyed on."""
     data: Any
     meaning: str = ""
     """SHA-256 of the data in canonical form (``meaning_digest``): what a plan is bound
@@ -75,8 +76,16 @@ def _fast_loader() -> YAML:
 _LOADER = _fast_loader()
 
 
-def parse_file(path: Path, name: str, max_bytes: int | None = None) -> ParsedFile:
-    """Parse one YAML file into plain Python data, or raise ``YamlProblem``."""
+Parse = Callable[[bytes, str], "ParsedFile"]
+"""A file's bytes and display name → its parse: ``parse_bytes``, or the parse cache's
+(``cache/parse.py``), which the pipeline passes in."""
+
+
+def parse_file(
+    path: Path, name: str, max_bytes: int | None = None, parse: Parse | None = None
+) -> ParsedFile:
+    """Parse one YAML file into plain Python data, or raise ``YamlProblem``.
+    ``parse``: what turns its bytes into data (default ``parse_bytes``)."""
     max_bytes = max_bytes or MAX_FILE_BYTES
     size = path.stat().st_size
     if size > max_bytes:
@@ -89,18 +98,12 @@ def parse_file(path: Path, name: str, max_bytes: int | None = None) -> ParsedFil
             )
         )
     raw = path.read_bytes()
-    return parse_bytes(raw, name)
+    return (parse or parse_bytes)(raw, name)
 
 
 def parse_bytes(raw: bytes, name: str) -> ParsedFile:
+    """The data of these bytes, after the hostile-input checks, or ``YamlProblem``."""
     digest = hashlib.sha256(raw).hexdigest()
-    cached = cache.get(digest)
-    if not cache.is_miss(cached):
-        meaning = cache.get(digest, MEANING_SCOPE)
-        if not isinstance(meaning, str):
-            meaning = meaning_digest(cached)
-            cache.put(digest, meaning, MEANING_SCOPE)
-        return ParsedFile(name=name, digest=digest, data=cached, meaning=meaning)
     text = _decode(raw, name)
     _check_nesting(text, name)
     try:
@@ -111,10 +114,7 @@ def parse_bytes(raw: bytes, name: str) -> ParsedFile:
         except yaml12.Fallback:
             data = _ruamel_load(text, name)
     _check_expansion(data, len(raw), name)
-    cache.put(digest, data)
-    meaning = meaning_digest(data)
-    cache.put(digest, meaning, MEANING_SCOPE)
-    return ParsedFile(name=name, digest=digest, data=data, meaning=meaning)
+    return ParsedFile(name=name, digest=digest, data=data, meaning=meaning_digest(data))
 
 
 def _ruamel_load(text: str, name: str) -> Any:
@@ -134,9 +134,6 @@ def _ruamel_load(text: str, name: str) -> Any:
         raise YamlProblem(Diagnostic("yaml-syntax", str(exc), Location(name))) from exc
     except ValueError as exc:  # int() past its digit limit, inside the constructor
         raise YamlProblem(_huge_number(text, name)) from exc
-
-
-MEANING_SCOPE = "meaning"
 
 
 def meaning_digest(data: Any) -> str:

@@ -121,7 +121,8 @@ def expand(
     rendered: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> tuple[DesiredState, list[Diagnostic]]:
     """``rendered``: (source, link) → attributes an earlier run rendered from the same
-    templates and identity (``config/render_cache.py``); those are not rendered again."""
+    templates and identity (the render cache, ``cache/render.py``); those are not rendered
+    again."""
     rendered = rendered or {}
     accounts: dict[tuple[str, str], DesiredAccount] = {}
     credentials: dict[str, DesiredCredential] = {}

@@ -12,12 +12,13 @@ import datetime as dt
 import gc
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from accesshive.config import Config, check_cache, load_config, locate, render_cache
+from accesshive.cache import check, parse, render
+from accesshive.config import Config, locate
 from accesshive.config.environments import environment_name
 from accesshive.config.identity_files import identities_named
 from accesshive.config.model import COLLECTIONS, ProjectDocument
@@ -27,8 +28,9 @@ from accesshive.config.yamlio import YamlProblem, parse_file
 from accesshive.connectors.references import resolve
 from accesshive.diagnostics import Diagnostic, Location, Severity
 from accesshive.errors import ConfigError, ConnectorError, StoreError
-from accesshive.expand.desired import DesiredState, expand
+from accesshive.expand.desired import DesiredState
 from accesshive.idp.merge import merge_records
+from accesshive.pipeline import load_config
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import from_json
 from accesshive.store import DEFAULT_ENVIRONMENT, Store, open_store
@@ -45,7 +47,8 @@ class StoreRef:
 
     def _project(self, root: Path) -> ProjectDocument | None:
         try:
-            data = parse_file(root / "accesshive.yaml", "accesshive.yaml").data or {}
+            project = root / "accesshive.yaml"
+            data = parse_file(project, "accesshive.yaml", parse=parse.parse_bytes).data or {}
             settings = {k: v for k, v in data.items() if k not in COLLECTIONS}
             return ProjectDocument.model_validate(settings)
         except (YamlProblem, OSError, ValueError):
@@ -156,14 +159,7 @@ def load_and_expand(
     config = with_pushed_identities(config, root)
     while True:
         with steps(f"expanding {len(config.identities):,} identities"):
-            recalled = render_cache.recall(config)
-            desired, problems = expand(config, today, recalled.attributes)
-            about = _identities_about(_pushed(config))
-            named = [about(d, by_name=True) for d in problems]
-            failed = set().union(*named)
-            if any(d.is_error and not n for d, n in zip(problems, named, strict=True)):
-                failed = set(config.identities)  # the configuration's own error: keep none
-            render_cache.remember(recalled, desired.accounts, failed)
+            desired, problems = render.expand(config, today, _failed(config))
         bad = _pushed_problems(config, [d for d in problems if d.is_error], by_location=False)
         if not bad:
             break
@@ -171,6 +167,21 @@ def load_and_expand(
     if problems:
         raise ConfigError(locate(config, [*config.warnings, *problems]))
     return config, desired
+
+
+def _failed(config: Config) -> Callable[[Sequence[Diagnostic]], set[str]]:
+    """The identities expand's problems are about, whose files the render cache must not
+    keep: those the problems name or whose pushed record they are placed at; every
+    identity when a problem is the configuration's own error."""
+
+    def failed(problems: Sequence[Diagnostic]) -> set[str]:
+        about = _identities_about(_pushed(config))
+        named = [about(d, by_name=True) for d in problems]
+        if any(d.is_error and not n for d, n in zip(problems, named, strict=True)):
+            return set(config.identities)  # the configuration's own error: keep none
+        return set().union(*named)
+
+    return failed
 
 
 PUSHED_RECORD = "pushed-record"
@@ -278,7 +289,7 @@ def with_pushed_identities(config: Config, root: Path) -> Config:
     merged = {f"{s.kind}:{sid}" for sid, s in config.project.identity_sources.items()}
     while True:
         # the YAML's own identities were checked by load_config: their files' entries spare them
-        passed = check_cache.recall(config).passed
+        passed = check.recall(config).passed
         found = [d for d in validate(config, passed) if d.location and d.location.file in merged]
         errors = [d for d in found if d.is_error]
         bad = _pushed_problems(config, errors, by_location=True)

@@ -20,7 +20,6 @@ from accesshive.approvals.declines import describe as describe_declines
 from accesshive.approvals.model import OrderApproval
 from accesshive.approvals.operations import check as check_approvals
 from accesshive.approvals.operations import check_declines
-from accesshive.config import load_config
 from accesshive.config.structure import naming
 from accesshive.errors import (
     ForgedPlanError,
@@ -34,6 +33,7 @@ from accesshive.operations.planning import plan_repository
 from accesshive.operations.promotion import require_promotion
 from accesshive.operations.refresh import read_into, refresh
 from accesshive.operations.targeting import Target
+from accesshive.pipeline import load_config
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from accesshive.config import Config, load_config
+from accesshive.config import Config
 from accesshive.config.model import IdentitySource
 from accesshive.errors import AccessHiveError, ImportProblem
 from accesshive.expand.templates import TemplateProblem
@@ -22,6 +22,7 @@ from accesshive.operations._common import StoreRef, load_and_expand
 from accesshive.operations.applying import apply_plan
 from accesshive.operations.notifying import after_leaver
 from accesshive.operations.planning import plan_repository
+from accesshive.pipeline import load_config
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.store import TokenInfo

@@ -4,13 +4,12 @@ saved plan in the store. Nothing here writes to a target."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from accesshive.config import Config, cache
+from accesshive.cache import diff
+from accesshive.config import Config
 from accesshive.config.account_kinds import DEFAULT_KIND
-from accesshive.config.cache import code_digest
 from accesshive.diagnostics import Diagnostic
 from accesshive.errors import ConfigError
 from accesshive.operations._common import (
@@ -21,14 +20,14 @@ from accesshive.operations._common import (
     load_and_expand,
     no_steps,
 )
+from accesshive.pipeline import snapshot_file as read_snapshot_file
 from accesshive.plan.build import make_plan
 from accesshive.plan.diff import Changes
-from accesshive.plan.diff_cache import cached_diff
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change
 from accesshive.plan.planfile import dumps
-from accesshive.state.snapshot import Snapshot, read_snapshot
+from accesshive.state.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -75,10 +74,8 @@ def plan_repository(
             root, today, store.environment if store else None, steps=steps
         )
         with steps("reading the snapshot"):
-            fingerprints = None
             if snapshot_file:
-                snapshot, content = read_snapshot(snapshot_file)
-                fingerprints = _remembered_fingerprints(content)
+                snapshot, fingerprints = read_snapshot_file(snapshot_file)
             elif latest is not None:
                 snapshot, fingerprints = latest
             elif store is not None and store.exists(root):
@@ -86,12 +83,9 @@ def plan_repository(
                     snapshot, fingerprints = opened.latest_snapshot_and_fingerprints()
             else:
                 snapshot = Snapshot()
-            if fingerprints is None:
                 fingerprints = snapshot.fingerprints()
-                if snapshot_file:
-                    _remember_fingerprints(content, fingerprints)
         with steps(f"diffing {len(desired.accounts):,} accounts"):
-            found = cached_diff(config, desired, snapshot, fingerprints, today)
+            found = diff.diff(config, desired, snapshot, fingerprints, today)
             if found.adoptions and store is not None and store.exists(root):
                 found = _not_adopting_our_own(root, store, found)
         with steps(f"ordering {len(found.changes):,} changes"):
@@ -126,25 +120,6 @@ def _not_adopting_our_own(root: Path, store: StoreRef, found: Changes) -> Change
     if not ours:
         return found
     return replace(found, adoptions=tuple(a for a in found.adoptions if creates[a] not in ours))
-
-
-def _fingerprints_key(content: str) -> str:
-    return hashlib.sha256(f"snapshot fingerprints\0{code_digest()}\0{content}".encode()).hexdigest()
-
-
-def _remembered_fingerprints(content: str) -> dict[str, str] | None:
-    """The fingerprints of a snapshot file computed by an earlier plan, by the SHA-256
-    of its bytes (a large snapshot takes most of a second to fingerprint)."""
-    entry = cache.get(_fingerprints_key(content))
-    if isinstance(entry, dict) and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in entry.items()
-    ):
-        return entry
-    return None
-
-
-def _remember_fingerprints(content: str, fingerprints: dict[str, str]) -> None:
-    cache.put(_fingerprints_key(content), dict(fingerprints))
 
 
 def record_plan(

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from accesshive.apply.executor import DONE
-from accesshive.config import Config, load_config
+from accesshive.config import Config
 from accesshive.errors import PromotionError
 from accesshive.operations._common import StoreRef
+from accesshive.pipeline import load_config
 from accesshive.store import Store
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from accesshive.config import load_config
 from accesshive.operations._common import StoreRef
+from accesshive.pipeline import load_config
 from accesshive.store import LockInfo, SnapshotInfo, Task
 from accesshive.sync import Progress, SourceResult, sync
 

@@ -38,7 +38,7 @@ def make_plan(
     found: Changes | None = None,
     fingerprints: dict[str, str] | None = None,
 ) -> Plan:
-    """``found``: what diff found, when the caller has it (the diff cache); else diffed
+    """``found``: what diff found, when the caller has it (``cache/diff.py``); else diffed
     here. ``fingerprints``: the snapshot's, when the caller computed them already."""
     if found is None:
         found = diff(config, desired, snapshot, today)

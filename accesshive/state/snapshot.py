@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
-from accesshive.config.yamlio import YamlProblem, parse_bytes
+from accesshive.config.yamlio import Parse, YamlProblem, parse_bytes
 from accesshive.errors import SnapshotError
 
 
@@ -129,9 +129,10 @@ def load_snapshot(path: Path) -> Snapshot:
     return read_snapshot(path)[0]
 
 
-def read_snapshot(path: Path) -> tuple[Snapshot, str]:
+def read_snapshot(path: Path, parse: Parse | None = None) -> tuple[Snapshot, str]:
     """The snapshot in a JSON or YAML file, and the SHA-256 of the file's bytes (what its
-    fingerprints can be remembered by).
+    fingerprints can be remembered by). ``parse``: how YAML is parsed (default
+    ``yamlio.parse_bytes``; the pipeline passes the parse cache's).
 
     JSON is parsed straight into the models by pydantic-core (no intermediate
     dicts): a large org's snapshot is mostly JSON written by accesshive itself.
@@ -140,14 +141,14 @@ def read_snapshot(path: Path) -> tuple[Snapshot, str]:
         raw = path.read_bytes()
     except OSError as exc:
         raise SnapshotError(f"cannot read snapshot {path}: {exc.strerror}") from exc
-    return _parsed(path, raw), hashlib.sha256(raw).hexdigest()
+    return _parsed(path, raw, parse or parse_bytes), hashlib.sha256(raw).hexdigest()
 
 
-def _parsed(path: Path, raw: bytes) -> Snapshot:
+def _parsed(path: Path, raw: bytes, parse: Parse) -> Snapshot:
     try:
         if raw.lstrip()[:1] in (b"{", b"["):
             return Snapshot.model_validate_json(raw)
-        parsed = parse_bytes(raw, str(path))
+        parsed = parse(raw, str(path))
         return Snapshot.model_validate(parsed.data or {})
     except YamlProblem as problem:
         raise SnapshotError(f"snapshot {problem.diagnostic.render()}") from problem

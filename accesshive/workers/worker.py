@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from accesshive.apply.executor import Executor, Progress
-from accesshive.config import Config, load_config
+from accesshive.config import Config
 from accesshive.errors import StalePlanError, StoreError
 from accesshive.operations._common import StoreRef
+from accesshive.pipeline import load_config
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import from_json
 from accesshive.plan.states import DONE, FAILED

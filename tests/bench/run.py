@@ -65,7 +65,7 @@ TARGET_COLD_VS_READ = 1.0
 # --------------------------------------------------------------------------- measuring
 
 
-# accesshive's parse cache (config/cache.py) off: for generation and the parse-only runs.
+# accesshive's caches (accesshive/cache/) off: for generation and the parse-only runs.
 NO_CACHE = {"ACCESSHIVE_CACHE_DIR": "off"}
 
 
@@ -298,11 +298,13 @@ def worker_stages(repo: Path, snapshot: Path) -> dict[str, Any]:
     import datetime as dt
 
     t0 = time.perf_counter()
+    import accesshive.cache.check as check_cache_mod
     import accesshive.config.loader as loader_mod
     import accesshive.plan.build as build_mod
     from accesshive.errors import AccessHiveError
     from accesshive.expand.desired import expand
     from accesshive.operations import bulk_work
+    from accesshive.pipeline import load_config
     from accesshive.plan.planfile import dumps
     from accesshive.state.snapshot import Snapshot, load_snapshot
 
@@ -316,7 +318,8 @@ def worker_stages(repo: Path, snapshot: Path) -> dict[str, Any]:
         ),
         "load.policies": timer.patch(loader_mod._Loader, "_policies", "load.policies"),
         "load.merge": timer.patch(loader_mod._Loader, "_merge", "load.merge"),
-        "load.cross_checks": timer.patch(loader_mod, "validate", "load.cross_checks"),
+        # the cross-file checks, as the check cache calls them (pipeline.load_config)
+        "load.cross_checks": timer.patch(check_cache_mod, "validate_config", "load.cross_checks"),
         "plan.diff": timer.patch(build_mod, "diff", "plan.diff"),
         "plan.dependencies": timer.patch(build_mod, "dependencies", "plan.dependencies"),
         "plan.build_graph": timer.patch(build_mod, "build_graph", "plan.build_graph"),
@@ -338,7 +341,7 @@ def worker_stages(repo: Path, snapshot: Path) -> dict[str, Any]:
     # as `accesshive plan` runs them: with the cyclic collector paused (bulk_work)
     work = bulk_work()
     work.__enter__()
-    config = stage("load_config", lambda: loader_mod.load_config(repo))
+    config = stage("load_config", lambda: load_config(repo))  # with the parse and check caches
     desired, problems = stage("expand", lambda: expand(config, today))
     out["expand_problems"] = len(problems)
     try:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from accesshive.cache import store as cache
 from accesshive.cli import main
-from accesshive.config import cache
 from tests.conftest import EXAMPLES
 
 PEOPLE = "identities/people.yaml"

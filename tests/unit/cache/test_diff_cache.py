@@ -223,7 +223,7 @@ def diffed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real(desired, source, want, have, matched_on, duplicates)
 
     monkeypatch.setattr(diff_mod, "found_for", spy)
-    monkeypatch.setattr("accesshive.plan.diff_cache.found_for", spy)
+    monkeypatch.setattr("accesshive.cache.diff.found_for", spy)
     return calls
 
 

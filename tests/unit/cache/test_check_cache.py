@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from accesshive.config import load_config
 from accesshive.config import validate_identities as checks
 from accesshive.errors import ConfigError
+from accesshive.pipeline import load_config
 
 PROJECT = """version: 1
 name: check-cache

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import accesshive.expand.desired as desired_mod
-from accesshive.config import cache
+from accesshive.cache import store as cache
 from accesshive.operations import plan_repository
 from accesshive.plan.planfile import dumps
 

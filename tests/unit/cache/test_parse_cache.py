@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from accesshive.config import cache, load_config, yamlio
+from accesshive.cache import store as cache
+from accesshive.config import yamlio
+from accesshive.pipeline import load_config
 from tests.conftest import EXAMPLES
 
 
@@ -18,7 +20,7 @@ def test_second_load_reuses_parses(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     def no_parsing(*_: object) -> None:
         raise AssertionError("parsed although the content was cached")
 
-    monkeypatch.setattr(yamlio._LOADER, "load", no_parsing)
+    monkeypatch.setattr(yamlio, "parse_bytes", no_parsing)  # the stage the cache wraps
     second = load_config(EXAMPLES / "acme")
     assert second.digest == first.digest
     assert second.identities == first.identities

@@ -1,4 +1,5 @@
-"""Identity files whose identities passed the per-identity checks, kept between runs.
+"""The check cache: identity files whose identities passed the per-identity checks,
+kept between runs. It wraps ``config/validate.py``: ``validate`` (``validate`` below).
 
 Why: three checks run once per identity (inline secrets, the declared identity
 attributes, the identity type's provisioning flow); on a large org they are most of
@@ -9,18 +10,20 @@ lifecycle state and policy, and the full content of every identity of the file. 
 entry only says "these identities passed": a file with any diagnostic about one of
 its identities is never kept, so a problem is reported again on every run, the same
 way. Checks that look across identities (references, owners) always run.
-Entries live beside the parse cache; ``ACCESSHIVE_CACHE_DIR=off`` turns it off.
+Entries live in the cache directory (``store.py``); ``ACCESSHIVE_CACHE_DIR=off`` turns
+it off.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import TypeAdapter
 
-from accesshive.config import cache
+from accesshive.cache import store
+from accesshive.cache.contract import Contract
 from accesshive.config.config import Config
 from accesshive.config.identity_files import (
     identities_digest,
@@ -28,6 +31,7 @@ from accesshive.config.identity_files import (
     identity_files,
 )
 from accesshive.config.model import AccessProfile, LifecycleState, Role, Source
+from accesshive.config.validate import validate as validate_config
 from accesshive.diagnostics import Diagnostic
 
 FORMAT = 2
@@ -41,6 +45,30 @@ _SURROUNDINGS = (
 )
 
 
+CONTRACT = Contract(
+    name="check",
+    wraps="config/validate.py: validate (its per-identity checks, PER_IDENTITY)",
+    key="FORMAT, environment, project settings, policies, every source, access profile, "
+    "role and lifecycle state (`surroundings`), the file name and the full content of "
+    "its identities (config/identity_files.py: identities_digest)",
+    covers="per identity file: its identities passed the per-identity checks, which then skip them",
+    safe="an entry only says the identities passed; a file with any diagnostic about "
+    "one of its identities is never kept; cross-identity checks always run",
+    cleared="a changed input is another key; bump FORMAT when a per-identity check "
+    "changes what it reports; `accesshive cache prune` removes unused entries",
+)
+
+
+def validate(config: Config, earlier: Sequence[Diagnostic] = ()) -> list[Diagnostic]:
+    """``config/validate.py``: ``validate``, the identities of unchanged files passed by
+    their entries. ``earlier``: problems found before the checks (environment overlays):
+    a file whose identities they name is not kept either."""
+    checked = recall(config)
+    found = validate_config(config, checked.passed)
+    remember(config, checked, [*earlier, *found])
+    return found
+
+
 @dataclass
 class Checked:
     passed: frozenset[str] = frozenset()
@@ -51,14 +79,14 @@ class Checked:
 
 def recall(config: Config) -> Checked:
     """The identities of every file whose entry says they passed, unchanged since."""
-    if cache.cache_dir() is None:
+    if store.cache_dir() is None:
         return Checked()
     around = surroundings(config)
     passed: list[str] = []
     missing: dict[str, str] = {}
     for file, iids in sorted(identity_files(config).items()):
         key = _key(around, config, file)
-        entry = cache.get(key)
+        entry = store.get(key)
         if isinstance(entry, dict) and entry.get("format") == FORMAT and entry.get("passed"):
             passed.extend(iids)
         else:
@@ -74,7 +102,7 @@ def remember(config: Config, checked: Checked, diagnostics: Iterable[Diagnostic]
     files = identity_files(config)
     for file, key in checked.missing.items():
         if file and not named.intersection(files.get(file, ())):
-            cache.put(key, {"format": FORMAT, "passed": True})
+            store.put(key, {"format": FORMAT, "passed": True})
 
 
 def surroundings(config: Config) -> bytes:

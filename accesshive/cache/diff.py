@@ -1,5 +1,6 @@
-"""What diff found, kept between runs: a warm plan diffs again only the identities of
-the identity files that changed.
+"""The diff cache: what diff found, kept between runs, so a warm plan diffs again only
+the identities of the identity files that changed. It wraps ``plan/diff.py``: ``diff``
+(``diff`` below), built from the same pieces (``diff_sources``, ``assemble``).
 
 The cache holds the *state* of the last plan of a repository (per environment): for
 each identity file, which version of it the state is for; per source, what became
@@ -24,10 +25,10 @@ or linked to those identities, can change from claimed to unclaimed or back. Whe
 the reaches meet, or anything is missing, everything is diffed again, as a cold run
 does, and the new state replaces all entries of the repository.
 
-Entries live beside the parse cache (``ACCESSHIVE_CACHE_DIR=off`` turns it off), in a
-scope per repository and environment; a state replaced by a later one is removed
-with the file versions only it used, so the directory holds one state per repository,
-not one per run.
+Entries live in the cache directory (``store.py``; ``ACCESSHIVE_CACHE_DIR=off`` turns
+it off), in a scope per repository and environment, as the rows of ``diff_rows.py``;
+a state replaced by a later one is removed with the file versions only it used, so
+the directory holds one state per repository, not one per run.
 """
 
 from __future__ import annotations
@@ -38,17 +39,17 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from accesshive.config import cache, check_cache
+from accesshive.cache import check, store
+from accesshive.cache import diff_rows as rows
+from accesshive.cache.contract import Contract
 from accesshive.config.account_kinds import account_link, link_identity
 from accesshive.config.config import Config
 from accesshive.config.identity_files import identities_digest, identity_files
 from accesshive.expand.desired import DesiredAccount, DesiredState
 from accesshive.plan.diff import (
-    Adoption,
     Changes,
     Found,
     Matcher,
-    Orphan,
     SourceDiff,
     assemble,
     diff_sources,
@@ -57,31 +58,41 @@ from accesshive.plan.diff import (
     settled,
     unclaimed_outcome,
 )
-from accesshive.plan.orders import Change
 from accesshive.state.snapshot import Snapshot
 
 FORMAT = 2
 
-Unclaimed = dict[str, tuple[list[Any], Any]]
-"""external id → (rows of the changes, the orphan row or None), per source: what became
-of each account nobody claimed that something became of."""
+CONTRACT = Contract(
+    name="diff",
+    wraps="plan/diff.py: diff",
+    key="FORMAT, code_digest() (accesshive's own source), the day, the check cache's "
+    "`surroundings`, every snapshot fingerprint; per identity-file version its content; "
+    "in a scope per repository and environment",
+    covers="the state of the last plan of a repository: per file version what was found "
+    "for its identities and their reach, per source what became of unclaimed accounts",
+    safe="used only when everything around the identities is unchanged; only changed "
+    "files' identities are diffed again, and only when their reach (before and after) "
+    "meets no unchanged identity's; otherwise a full diff replaces the state",
+    cleared="a full diff clears the scope and writes a new state; a state replaced by an "
+    "incremental one drops the file versions only it used: one state per repository",
+)
 
 
-def cached_diff(
+def diff(
     config: Config,
     desired: DesiredState,
     snapshot: Snapshot,
     fingerprints: Mapping[str, str],
     today: dt.date,
 ) -> Changes:
-    """``diff``, from the state the last plan kept where that still holds (module
-    docstring)."""
+    """``plan/diff.py``: ``diff``, from the state the last plan kept where that still
+    holds (module docstring). ``fingerprints``: the snapshot's, part of the key."""
     sources = diffed_sources(config)
     run = _Run(config, desired, fingerprints, today, sources)
-    per_source = run.recall(snapshot) if cache.cache_dir() is not None else None
+    per_source = run.recall(snapshot) if store.cache_dir() is not None else None
     if per_source is None:
         per_source = diff_sources(config, desired, snapshot)
-        if cache.cache_dir() is not None:
+        if store.cache_dir() is not None:
             run.remember_all(per_source, snapshot)
     return assemble(config, desired, snapshot, today, per_source)
 
@@ -102,8 +113,8 @@ class _Run:
         self.sources = sources
         self.files = identity_files(config)
         around = hashlib.sha256(b"accesshive diff cache\0")
-        around.update(f"{FORMAT}\0{cache.code_digest()}\0{today.isoformat()}\0".encode())
-        around.update(check_cache.surroundings(config))
+        around.update(f"{FORMAT}\0{store.code_digest()}\0{today.isoformat()}\0".encode())
+        around.update(check.surroundings(config))
         around.update(json.dumps(dict(sorted(fingerprints.items()))).encode())
         self.around = around.digest()
         self.scope = hashlib.sha256(
@@ -148,7 +159,7 @@ class _Run:
     def recall(self, snapshot: Snapshot) -> dict[str, SourceDiff] | None:
         """Every source's diff from the kept state, the changed files' identities diffed
         again; None when the state cannot stand for a full diff."""
-        state = cache.get(self._state_key(), self.scope)
+        state = store.get(self._state_key(), self.scope)
         if not _valid(state, "files"):
             return None
         before: dict[str, str] = state["files"]
@@ -156,7 +167,7 @@ class _Run:
         kept: dict[str, dict[str, Any]] = {}
         for file, key in now.items():
             if before.get(file) == key:
-                entry = cache.get(key, self.scope)
+                entry = store.get(key, self.scope)
                 if not _valid(entry, "found"):
                     return None
                 kept[file] = entry
@@ -164,7 +175,7 @@ class _Run:
         gone: dict[str, dict[str, Any]] = {}
         for file, key in before.items():
             if now.get(file) != key:
-                entry = cache.get(key, self.scope)
+                entry = store.get(key, self.scope)
                 if not _valid(entry, "found"):
                     return None
                 gone[file] = entry
@@ -178,7 +189,7 @@ class _Run:
         if changed or gone:
             self._put_state(now, per_source, {file: reach.get(file, {}) for file in changed})
             for file in gone:  # versions only the replaced state used
-                cache.drop(before[file], self.scope)
+                store.drop(before[file], self.scope)
         return per_source
 
     def _redo(
@@ -200,8 +211,8 @@ class _Run:
             found: dict[str, Found | str] = {}
             for entry in kept.values():
                 for iid, row in entry["found"].get(sid, {}).items():
-                    found[iid] = _found_from(row)
-            outcomes: Unclaimed = {ext: (c, o) for ext, c, o in unclaimed[sid]}
+                    found[iid] = rows.found_from(row)
+            outcomes: rows.Unclaimed = {ext: (c, o) for ext, c, o in unclaimed[sid]}
             if again:
                 contended = set()
                 for entry in kept.values():
@@ -236,10 +247,10 @@ class _Run:
                             )
                             if changes or orphan is not None:
                                 outcomes[ext] = (
-                                    [_change_row(c) for c in changes],
-                                    _orphan_row(orphan) if orphan else None,
+                                    [rows.change_row(c) for c in changes],
+                                    rows.orphan_row(orphan) if orphan else None,
                                 )
-            per_source[sid] = _source_diff(found, outcomes)
+            per_source[sid] = rows.source_diff(found, outcomes)
         return per_source, reach
 
     # ------------------------------------------------------------------ writing
@@ -255,7 +266,7 @@ class _Run:
                 for want in self._wanted_of([file], sid):
                     if mine := matcher.reach(want):
                         reach.setdefault(file, {}).setdefault(sid, []).extend(mine)
-        cache.clear(self.scope)  # what earlier states kept can no longer be used
+        store.clear(self.scope)  # what earlier states kept can no longer be used
         now = {file: self._file_key(file) for file in self.files}
         self._put_state(now, per_source, {file: reach.get(file, {}) for file in self.files})
 
@@ -276,8 +287,8 @@ class _Run:
                     for link in links(iid):
                         value = result.found.get(link)
                         if isinstance(value, Found):
-                            found.setdefault(sid, {})[link] = _found_row(value)
-            cache.put(
+                            found.setdefault(sid, {})[link] = rows.found_row(value)
+            store.put(
                 now[file],
                 {
                     "format": FORMAT,
@@ -287,93 +298,18 @@ class _Run:
                 },
                 self.scope,
             )
-        cache.put(
+        store.put(
             self._state_key(),
             {
                 "format": FORMAT,
                 "files": dict(now),
-                "unclaimed": {sid: _unclaimed_rows(result) for sid, result in per_source.items()},
+                "unclaimed": {
+                    sid: rows.unclaimed_rows(result) for sid, result in per_source.items()
+                },
             },
             self.scope,
         )
 
 
-def _unclaimed_rows(result: SourceDiff) -> list[tuple[str, list[Any], Any]]:
-    """A source's unclaimed accounts' outcomes, per account (external id order)."""
-    changes: dict[str, list[Any]] = {}
-    for c in result.unclaimed:
-        changes.setdefault(c.account or "", []).append(_change_row(c))
-    orphans = {o.account: _orphan_row(o) for o in result.orphans}
-    return [(ext, changes.get(ext, []), orphans.get(ext)) for ext in sorted({*changes, *orphans})]
-
-
-def _source_diff(found: dict[str, Found | str], outcomes: Unclaimed) -> SourceDiff:
-    changes: list[Change] = []
-    orphans: list[Orphan] = []
-    for ext in sorted(outcomes):
-        rows, orphan = outcomes[ext]
-        changes.extend(_change_from(c) for c in rows)
-        if orphan is not None:
-            orphans.append(Orphan(*orphan))
-    return SourceDiff(found, tuple(changes), tuple(orphans))
-
-
 def _valid(entry: Any, field: str) -> bool:
     return isinstance(entry, dict) and entry.get("format") == FORMAT and field in entry
-
-
-# Rows: the plain data entries hold (the cache reads back plain data only).
-
-
-def _change_row(c: Change) -> tuple[Any, ...]:
-    return (
-        c.action,
-        c.source,
-        c.identity,
-        c.account,
-        c.name,
-        c.entitlement,
-        dict(c.attributes),
-        dict(c.details),
-        c.sensitive,
-    )
-
-
-def _change_from(row: Any) -> Change:
-    action, source, identity, account, name, entitlement, attributes, details, sensitive = row
-    return Change(
-        action, source, identity, account, name, entitlement, attributes, details, sensitive
-    )
-
-
-def _orphan_row(o: Orphan) -> tuple[Any, ...]:
-    return (o.source, o.account, o.name, o.enabled, o.last_login, o.identity)
-
-
-def _found_row(found: Found) -> tuple[Any, ...]:
-    adoption = found.adoption
-    return (
-        [_change_row(c) for c in found.changes],
-        found.conflict,
-        (
-            adoption.source,
-            adoption.identity,
-            adoption.account,
-            adoption.matched_on,
-            adoption.account_kind,
-        )
-        if adoption
-        else None,
-        found.match,
-    )
-
-
-def _found_from(row: Any) -> Found:
-    changes, conflict, adoption, match = row
-    ext, matched_on, dups = match
-    return Found(
-        tuple(_change_from(c) for c in changes),
-        conflict,
-        Adoption(*adoption) if adoption else None,
-        (ext, matched_on, tuple(dups)),
-    )

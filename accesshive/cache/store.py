@@ -1,14 +1,15 @@
-"""The parse cache: parsed YAML kept by content hash, so a pull request that touches
-one file re-parses one file.
+"""Where every cache of the layer keeps its entries: one directory outside the
+repository, plain data only.
 
 Where: ``ACCESSHIVE_CACHE_DIR``, else ``$XDG_CACHE_HOME/accesshive/parse``, else
 ``~/.cache/accesshive/parse``; never inside the config repository, where a pull
-request could plant an entry. Entries are pickles read by an unpickler that
-accepts plain data and dates only, and the key covers the content hash and the
-cache format, so an entry can only ever be the parse of those exact bytes.
-Setting ``ACCESSHIVE_CACHE_DIR=off`` disables it. The caches built on it keep their
-entries here too; a *scope* holds entries that only the latest run of one repository
-can use, cleared as a whole when they are replaced.
+request could plant an entry. ``ACCESSHIVE_CACHE_DIR=off`` turns every cache off.
+Entries are pickles under ``v<FORMAT>/``, written atomically and read back by an
+unpickler that accepts plain data and dates only, so an entry can never be code;
+an unreadable or foreign entry is a miss, never an error. A *scope* holds entries that
+only the latest run of one repository can use, cleared as a whole when they are
+replaced. ``usage`` and ``prune`` are what ``accesshive cache info`` / ``cache prune``
+show and do. Nothing here knows what an entry means: that is each cache's own module.
 """
 
 from __future__ import annotations

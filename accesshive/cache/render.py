@@ -1,28 +1,35 @@
-"""Rendered account attributes kept between runs, one entry per identity file.
+"""The render cache: rendered account attributes kept between runs, one entry per
+identity file. It wraps ``expand/desired.py``: ``expand`` (``expand`` below), whose
+``rendered`` argument takes what it recalls.
 
 Why: rendering every account's attribute templates is most of expand's work, and a
 pull request touches a few identity files; the accounts of the others render exactly
 as last time. An entry's key covers every source (templates, schemas, connection
 overlays of the environment), the entry format and the full content of every
 identity of the file, so an entry can only ever hold what rendering those exact
-inputs gives. Entries live beside the parse cache (``config/cache.py``: outside the
-repository, read back as plain data only); ``ACCESSHIVE_CACHE_DIR=off`` turns both
-off. A file whose identities had a rendering problem is never kept.
+inputs gives. Entries live in the cache directory (``store.py``: outside the
+repository, read back as plain data only); ``ACCESSHIVE_CACHE_DIR=off`` turns it off.
+A file whose identities had a rendering problem is never kept.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import TypeAdapter
 
-from accesshive.config import cache
+from accesshive.cache import store
+from accesshive.cache.contract import Contract
 from accesshive.config.config import Config
 from accesshive.config.identity_files import identities_digest, identity_files
 from accesshive.config.model import Source
+from accesshive.diagnostics import Diagnostic
+from accesshive.expand.desired import DesiredState
+from accesshive.expand.desired import expand as expand_config
 
 FORMAT = 3
 """Bump when rendering or coercion changes what an identity's accounts hold."""
@@ -32,6 +39,37 @@ _SOURCES = TypeAdapter(dict[str, Source])
 Attributes = dict[tuple[str, str], dict[str, Any]]
 """(source, link) → the account's rendered attributes (the link names identity and
 account kind: ``config/account_kinds.py``)."""
+
+
+CONTRACT = Contract(
+    name="render",
+    wraps="expand/desired.py: expand (the attributes of each account, rendered from "
+    "its source's templates)",
+    key="FORMAT, environment, every source (templates, schemas, connection overlays), "
+    "the full content of the file's identities",
+    covers="per identity file: the rendered attributes of its identities' accounts, "
+    "which expand then does not render again",
+    safe="an entry holds exactly what rendering those inputs gives; a file whose "
+    "identities had a rendering problem is never kept, and an identity a template was "
+    "refused for gets no accounts, so nothing of it is kept and the next run refuses "
+    "it again",
+    cleared="a changed input is another key; bump FORMAT when rendering or coercion "
+    "changes; `accesshive cache prune` removes unused entries",
+)
+
+
+def expand(
+    config: Config,
+    today: dt.date,
+    failed: Callable[[Sequence[Diagnostic]], Collection[str]],
+) -> tuple[DesiredState, list[Diagnostic]]:
+    """``expand/desired.py``: ``expand``, the accounts of unchanged files from their
+    entries. ``failed``: the identities expand's problems are about (their files are
+    not kept)."""
+    recalled = recall(config)
+    desired, problems = expand_config(config, today, recalled.attributes)
+    remember(recalled, desired.accounts, failed(problems))
+    return desired, problems
 
 
 @dataclass
@@ -47,14 +85,14 @@ class Recalled:
 def recall(config: Config) -> Recalled:
     """The rendered attributes kept for each identity file whose inputs are unchanged."""
     recalled = Recalled()
-    if cache.cache_dir() is None:
+    if store.cache_dir() is None:
         return recalled
     sources = hashlib.sha256(_SOURCES.dump_json(dict(sorted(config.sources.items())))).digest()
     for file, iids in sorted(identity_files(config).items()):
         key = _key(config, sources, file)
         recalled.identities[file] = iids
-        entry = cache.get(key)
-        if cache.is_miss(entry) or not _valid(entry):
+        entry = store.get(key)
+        if store.is_miss(entry) or not _valid(entry):
             recalled.missing[file] = key
             continue
         for sid, iid, attributes in entry["accounts"]:
@@ -84,7 +122,7 @@ def remember(
         if broken.intersection(iids):
             continue
         rows = [row for iid in iids for row in by_identity.get(iid, ())]
-        cache.put(key, {"format": FORMAT, "accounts": rows})
+        store.put(key, {"format": FORMAT, "accounts": rows})
 
 
 def _key(config: Config, sources: bytes, file: str) -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from accesshive.cache import store as cache
 from accesshive.cli import main
-from accesshive.config import cache
 from accesshive.operations import plan_repository
 from accesshive.plan.planfile import dumps
 from tests.conftest import EXAMPLES
