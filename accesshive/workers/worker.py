@@ -151,6 +151,16 @@ def run_job(runtime: WorkerRuntime, job: JobArgs) -> None:
         executor.keeper.close()
 
 
+def _warm(config: Config) -> None:
+    """Import the connectors of the configured sources before taking jobs: the SCIM one
+    builds its client's pydantic models on import (seconds of CPU), which would
+    otherwise be paid inside the first job, while it holds one of its source's slots."""
+    from accesshive.connectors.registry import connector_class
+
+    for source in config.sources.values():
+        connector_class(str(source.connection.get("connector", source.kind)))
+
+
 def serve(
     root: Path,
     store: StoreRef,
@@ -163,7 +173,8 @@ def serve(
     finished first; SIGKILL loses nothing either: the job is taken over)."""
     url = postgres_url(store.location(root))
     environment = store.name(root)
-    load_config(root, environment)  # a broken checkout fails here, not in every job
+    config = load_config(root, environment)  # a broken checkout fails here, not in every job
+    _warm(config)
     ensure_schema(url)
     limits = SharedWriteLimits(url, queue_name(environment))
     runtime = WorkerRuntime(root, StoreRef(environment, url), progress, url, limits)
