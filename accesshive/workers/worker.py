@@ -37,6 +37,7 @@ from accesshive.workers.engine import (
     postgres_url,
     queue_name,
 )
+from accesshive.workers.outages import SharedOutages
 from accesshive.workers.ratelimit import SharedWriteLimits
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ class WorkerRuntime:
     """The store's PostgreSQL URL, for the per-job locks (``held``)."""
     write_limits: SharedWriteLimits
     """The sources' write rate limits, in the store: they hold across all workers."""
+    outages: SharedOutages
+    """The sources' breakers, in the store: a source down for one worker is for all."""
     _configs: dict[str, Config] = field(default_factory=dict)
     _plans: dict[str, Plan] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -143,6 +146,7 @@ def run_job(runtime: WorkerRuntime, job: JobArgs) -> None:
         unreachable=unreachable,
         progress=runtime.progress,
         write_limits=runtime.write_limits,
+        breaker=runtime.outages.breaker(job["run"]),
     )
     try:
         executor.execute(lane, todo)
@@ -177,7 +181,8 @@ def serve(
     _warm(config)
     ensure_schema(url)
     limits = SharedWriteLimits(url, queue_name(environment))
-    runtime = WorkerRuntime(root, StoreRef(environment, url), progress, url, limits)
+    outages = SharedOutages(url, queue_name(environment))
+    runtime = WorkerRuntime(root, StoreRef(environment, url), progress, url, limits, outages)
     app = make_app(url)
 
     @app.task(name=TASK, pass_context=True)
@@ -197,3 +202,4 @@ def serve(
         )
     finally:
         limits.close()
+        outages.close()
