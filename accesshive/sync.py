@@ -6,7 +6,8 @@ announced), fails alone with a clear message, and its previous complete
 snapshot stays the latest: a partial read is never stored as if the missing
 accounts were gone. Open manual tasks are verified against the new snapshots.
 
-Sources are read at once, each on a thread of its own (``readers`` at a time): a
+Sources are read at once, each on a thread of its own (``readers`` at a time; one
+source alone is read on the caller's thread): a
 target's round trips, not accesshive's CPU, are what a sync waits for. The snapshots are
 stored one after the other in the order a sequential sync stores them (sorted source
 ids), each when its read has ended whole, so the store ends up the same, and each
@@ -77,14 +78,16 @@ def sync(
         with lock:  # one reader's progress at a time for whoever shows it
             progress(source, done, total)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(readers, len(wanted)))) as pool:
-        reads: list[tuple[str, Future[SourceSnapshot]]] = [
-            (sid, pool.submit(read_source, config, sid, told)) for sid in wanted
-        ]
+    # one source (or readers=1): read on this thread, as progress callers may expect
+    parallel = readers > 1 and len(wanted) > 1
+    with ThreadPoolExecutor(max_workers=min(readers, len(wanted)) if parallel else 1) as pool:
+        reads: dict[str, Future[SourceSnapshot]] = {
+            sid: pool.submit(read_source, config, sid, told) for sid in wanted if parallel
+        }
         try:
-            for sid, read in reads:  # stored in the sequential order, each read whole
+            for sid in wanted:  # stored in the sequential order, each read whole
                 try:
-                    snap = read.result()
+                    snap = reads[sid].result() if parallel else read_source(config, sid, progress)
                 except ConnectorError as exc:
                     results.append(
                         SourceResult(sid, False, error=exc.message, kept=previous.get(sid))
@@ -94,7 +97,7 @@ def sync(
                 grants = sum(len(a.grants) for a in snap.accounts)
                 results.append(SourceResult(sid, True, len(snap.accounts), grants, fingerprint))
         finally:
-            for _, read in reads:  # a bug in one read: the reads not started never start
+            for read in reads.values():  # a bug in one read: the reads not started never start
                 read.cancel()
     store.audit(actor, "sync", None, {"results": [r.to_json() for r in results]})
     verify_tasks(store)

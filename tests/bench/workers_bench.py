@@ -503,8 +503,8 @@ def main() -> None:
             for mode in args.modes.split(","):
                 print(f"-- {mode} ...", file=sys.stderr, flush=True)
                 outcomes.append(run_once(mode, pg, workdir, setup))
-                o = outcomes[-1]
-                print(f"   {o.wall:.1f} s, problems: {o.problems}", file=sys.stderr, flush=True)
+                # the table so far, after each run: a run cut short still has its figures
+                print(_table(outcomes, setup), file=sys.stderr, flush=True)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
