@@ -70,6 +70,18 @@ def bench(session: nox.Session) -> None:
         "--store",
         "auto",
     )
+    # apply on 1, 2 and 4 worker processes (ACCESSHIVE_BENCH_ORDERS for a smaller run)
+    session.run("python", "-m", "tests.bench.workers_bench", success_codes=[0, 1])
+
+
+@nox.session(name="bench-workers")
+def bench_workers(session: nox.Session) -> None:
+    """Apply on workers (issue 21): 20,000 orders over 4 SCIM sources at 20 ms round trip,
+    in process and on 1, 2 and 4 worker processes, then 4 with one SIGKILLed; PostgreSQL
+    from Debian's packages. Also part of `nox -s bench`. Smaller:
+    `ACCESSHIVE_BENCH_ORDERS=2000 nox -s bench-workers`."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "tests.bench.workers_bench", *session.posargs, success_codes=[0, 1])
 
 
 @nox.session

@@ -155,6 +155,7 @@ class Executor(GroupOrders):
         declined: Mapping[str, str] | None = None,
         write_limits: WriteLimits | None = None,
         only: Collection[str] | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         """``unreachable``: source → why none of its orders may be sent (it could not be
         read to check the plan is current); ``sleep``: the retries' wait (injectable so
@@ -164,7 +165,8 @@ class Executor(GroupOrders):
         when they must hold across processes (workers); None: in this process; ``only``:
         a targeted run (``apply --source``/``--identity``): the orders it may run; the
         others are left as they are, and an order of it whose dependency is not done
-        (nor in it) is held, saying so."""
+        (nor in it) is held, saying so; ``breaker``: where the sources' outages are
+        counted when every worker must see them (``workers/outages.py``); None: here."""
         self.config = config
         self.plan = plan
         self.store = store
@@ -182,7 +184,7 @@ class Executor(GroupOrders):
         self.declined = dict(declined or {})
         self.only = None if only is None else frozenset(only)
         self.sleep = sleep
-        self.breaker = Breaker()
+        self.breaker = breaker if breaker is not None else Breaker()
         self.result = ApplyResult(plan.digest, run_id)
         self.observed = self.result.observed
         self._prior = store.order_states(plan.digest)

@@ -105,6 +105,19 @@ def state_show(directory: Path, fmt: str, environment: str | None, store_url: st
     if not report.snapshots:
         click.echo("  no snapshots yet: run " + runnable("`accesshive sync`"))
     click.echo(f"open manual tasks: {report.open_tasks}")
+    if report.runs:
+        click.echo("recent runs:")
+    for run in report.runs:
+        targeted = run.get("targeted")
+        scope = (
+            "targeted: " + ", ".join(f"--{k} {v}" for k, v in sorted(targeted.items()))
+            if isinstance(targeted, dict)
+            else "whole plan"
+        )
+        click.echo(
+            f"  run {run['id']:<5} {run['status']:<16} plan {str(run['plan_digest'])[:16]}  "
+            f"{run['started_at']}  by {run['actor']}  ({scope})"
+        )
 
 
 @state.command(name="unlock")

@@ -95,7 +95,9 @@ def apply_plan(
             sid: f"could not read {sid} to check the plan is current: {message}"
             for sid, message in staleness.unreadable.items()
         }
-        run_id = opened.start_run(plan.digest, actor)
+        run_id = opened.start_run(
+            plan.digest, actor, target.details() if target is not None else None
+        )
         opened.audit(
             actor,
             "apply_started",

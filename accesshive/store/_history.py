@@ -16,11 +16,19 @@ from accesshive.state.snapshot import Snapshot, SourceSnapshot
 from accesshive.store._audit import AuditLog
 from accesshive.store._values import OrderEvent, SnapshotInfo, now
 
-_RUN = ("id", "plan_digest", "actor", "started_at", "finished_at", "status")
-"""The columns of a run, as its dict's keys."""
+_RUN = ("id", "plan_digest", "actor", "started_at", "finished_at", "status", "targeted")
+"""The columns of a run, as its dict's keys (``targeted``: what a targeted run was
+targeted at, ``{"source": ...}`` / ``{"identity": ...}``, or None for the whole plan)."""
 
 _IDS_PER_QUERY = 500
 """Order ids looked up in one ``IN (...)`` (well under every backend's parameter limit)."""
+
+
+def _run(row: Any) -> dict[str, Any]:
+    """A run's row as its dict, ``targeted`` read back from its JSON."""
+    run = dict(zip(_RUN, row, strict=True))
+    run["targeted"] = json.loads(run["targeted"]) if run["targeted"] else None
+    return run
 
 
 class History(AuditLog):
@@ -95,12 +103,22 @@ class History(AuditLog):
         rows = self._execute("SELECT content FROM plans WHERE digest = ?", (digest,))
         return str(rows[0][0]) if rows else None
 
-    def start_run(self, plan_digest: str, actor: str) -> int:
+    def start_run(
+        self, plan_digest: str, actor: str, targeted: dict[str, str] | None = None
+    ) -> int:
+        """A new run of the plan; ``targeted``: what an ``apply --source``/``--identity``
+        run is limited to, kept with the run so that ``state show`` says it was partial."""
         with self.transaction():
             self._execute(
-                "INSERT INTO runs (environment, plan_digest, actor, started_at, status) "
-                "VALUES (?, ?, ?, ?, 'running')",
-                (self.environment, plan_digest, actor, now()),
+                "INSERT INTO runs (environment, plan_digest, actor, started_at, status, "
+                "targeted) VALUES (?, ?, ?, ?, 'running', ?)",
+                (
+                    self.environment,
+                    plan_digest,
+                    actor,
+                    now(),
+                    json.dumps(targeted, sort_keys=True) if targeted else None,
+                ),
             )
             rows = self._execute(
                 "SELECT MAX(id) FROM runs WHERE environment = ? AND plan_digest = ?",
@@ -122,7 +140,7 @@ class History(AuditLog):
             sql += " AND plan_digest = ?"
             params.append(plan_digest)
         rows = self._execute(sql + " ORDER BY id", params)
-        return [dict(zip(_RUN, r, strict=True)) for r in rows]
+        return [_run(r) for r in rows]
 
     def record_order_state(
         self,
@@ -276,7 +294,7 @@ class History(AuditLog):
             f"SELECT {', '.join(_RUN)} FROM runs WHERE environment = ? ORDER BY id DESC LIMIT 1",
             (self.environment,),
         )
-        return dict(zip(_RUN, rows[0], strict=True)) if rows else None
+        return _run(rows[0]) if rows else None
 
     def order_history(self, plan_digest: str, order_id: str) -> list[OrderEvent]:
         rows = self._execute(

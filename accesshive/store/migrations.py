@@ -315,6 +315,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        13,
+        (
+            # what a targeted run (apply --source/--identity) was targeted at, as JSON
+            # ({"source": ...} / {"identity": ...}); NULL for a run of the whole plan
+            "ALTER TABLE runs ADD COLUMN targeted TEXT",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

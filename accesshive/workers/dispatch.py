@@ -37,6 +37,7 @@ from accesshive.plan.states import OrderState
 from accesshive.store import Store
 from accesshive.tasks import task_id
 from accesshive.workers.engine import TASK, JobArgs, make_app, queue_name, slot_lock
+from accesshive.workers.outages import SharedOutages
 from accesshive.workers.ratelimit import SharedWriteLimits
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ class WorkerExecutor(Executor):
         self.write_limits = SharedWriteLimits(url, queue_name(store.environment))
         kwargs["write_limits"] = self.write_limits
         super().__init__(config, plan, store, *args, **kwargs)
+        # a source the workers found down is down here too, and in this run's result
+        self.outages = SharedOutages(url, queue_name(store.environment))
+        self.breaker = self.outages.breaker(self.run_id)
         # jobs in flight are bounded per source by the lanes, not by this process's
         # threads: every source may have all its slots busy at once
         self.max_workers = max(
@@ -100,6 +104,7 @@ class WorkerExecutor(Executor):
         finally:
             dispatcher.stop()
             self.write_limits.close()
+            self.outages.close()
 
     def _submit(self, dispatcher: Dispatcher, lane: str | None, batch: list[Order]) -> Future[None]:
         lock = None

@@ -83,10 +83,11 @@ _SCHEMA_KEY = int.from_bytes(
 def ensure_schema(url: str) -> None:
     """Create procrastinate's tables in the store's database the first time, and the
     write rate limits' (under an advisory lock, so that workers starting together create
-    them once)."""
+    them once), and the breakers'."""
     import psycopg
     from procrastinate.schema import SchemaManager
 
+    from accesshive.workers.outages import TABLE as OUTAGES
     from accesshive.workers.ratelimit import TABLE as BUCKETS
 
     try:
@@ -98,6 +99,7 @@ def ensure_schema(url: str) -> None:
                     with conn.transaction():
                         conn.execute(SchemaManager.get_schema())
                 conn.execute(BUCKETS)  # the sources' shared write rate limits
+                conn.execute(OUTAGES)  # the sources' shared breakers
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_KEY,))
     except psycopg.Error as exc:

@@ -2,15 +2,15 @@
 PostgreSQL store, so ``quirks.writes_per_minute`` holds at the target for all the
 processes of an ``apply --workers`` together, not for each one.
 
-Why a row under ``SELECT ... FOR UPDATE``: procrastinate has per-lock concurrency but no
+Why a row of the store: procrastinate has per-lock concurrency but no
 rate limit (ARCHITECTURE.md, "Scale-out"). The bucket is the in-process one's
 (``connectors/scim/_transport.py``: ``WriteLimiter``): ``per_minute / 60`` tokens a
 second, bursts of at most one second's worth, a write reserves its token at once and
-waits until the token would have been there. Here the reservation is one short
-transaction on the row, timed by the database's own clock (``clock_timestamp()``), so
-workers on machines whose clocks disagree still share one bucket; the wait happens
-after the commit, holding no lock. A 429 pauses every writer of the source, on every
-worker (``paused_until``).
+waits until the token would have been there. Here the reservation is one statement on
+the row (an upsert, which holds the row's lock until it ends), timed by the database's
+own clock (``clock_timestamp()``), so workers on machines whose clocks disagree still
+share one bucket; the wait happens after the statement, holding no lock. A 429 pauses
+every writer of the source, on every worker (``paused_until``).
 """
 
 from __future__ import annotations
@@ -65,30 +65,26 @@ class SharedWriteLimiter:
         return self._conn
 
     def _reserve(self) -> float:
-        """Take a token (possibly one not there yet); how long until it is."""
+        """Take a token (possibly one not there yet); how long until it is. One statement
+        (an upsert holding the row's lock to its end): one round trip to the store a
+        write, which on a loaded machine is most of what a write costs a worker."""
         conn = self._connection()
-        with conn.transaction():
-            conn.execute(
-                "INSERT INTO accesshive_write_buckets (queue, source, tokens, stamp) "
-                f"VALUES (%s, %s, %s, {NOW}) ON CONFLICT DO NOTHING",
-                (self.queue, self.source, self.capacity),
-            )
-            row = conn.execute(
-                f"SELECT tokens, stamp, paused_until, {NOW} FROM accesshive_write_buckets "
-                "WHERE queue = %s AND source = %s FOR UPDATE",
-                (self.queue, self.source),
-            ).fetchone()
-            tokens, stamp, paused_until, now = (float(v) for v in row)
-            tokens = min(self.capacity, tokens + max(0.0, now - stamp) * self.rate) - 1.0
-            conn.execute(
-                "UPDATE accesshive_write_buckets SET tokens = %s, stamp = %s "
-                "WHERE queue = %s AND source = %s",
-                (tokens, max(now, stamp), self.queue, self.source),
-            )
-        wait = max(0.0, paused_until - now)
-        if tokens < 0:
-            wait = max(wait, -tokens / self.rate)
-        return wait
+        row = conn.execute(
+            "INSERT INTO accesshive_write_buckets AS b (queue, source, tokens, stamp) "
+            f"VALUES (%(queue)s, %(source)s, %(capacity)s - 1, {NOW}) "
+            "ON CONFLICT (queue, source) DO UPDATE SET "
+            f"tokens = least(%(capacity)s, b.tokens + greatest(0, {NOW} - b.stamp) * %(rate)s)"
+            f" - 1, stamp = greatest({NOW}, b.stamp) "
+            f"RETURNING tokens, greatest(0, paused_until - {NOW})",
+            {
+                "queue": self.queue,
+                "source": self.source,
+                "capacity": self.capacity,
+                "rate": self.rate,
+            },
+        ).fetchone()
+        tokens, paused = float(row[0]), float(row[1])
+        return max(paused, -tokens / self.rate if tokens < 0 else 0.0)
 
     def acquire(self) -> float:
         with self._lock:

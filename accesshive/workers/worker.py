@@ -38,6 +38,7 @@ from accesshive.workers.engine import (
     postgres_url,
     queue_name,
 )
+from accesshive.workers.outages import SharedOutages
 from accesshive.workers.ratelimit import SharedWriteLimits
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class WorkerRuntime:
     """The store's PostgreSQL URL, for the per-job locks (``held``)."""
     write_limits: SharedWriteLimits
     """The sources' write rate limits, in the store: they hold across all workers."""
+    outages: SharedOutages
+    """The sources' breakers, in the store: a source down for one worker is for all."""
     _configs: dict[str, Config] = field(default_factory=dict)
     _plans: dict[str, Plan] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -144,12 +147,23 @@ def run_job(runtime: WorkerRuntime, job: JobArgs) -> None:
         unreachable=unreachable,
         progress=runtime.progress,
         write_limits=runtime.write_limits,
+        breaker=runtime.outages.breaker(job["run"]),
     )
     try:
         executor.execute(lane, todo)
     finally:
         executor.pool.close()
         executor.keeper.close()
+
+
+def _warm(config: Config) -> None:
+    """Import the connectors of the configured sources before taking jobs: the SCIM one
+    builds its client's pydantic models on import (seconds of CPU), which would
+    otherwise be paid inside the first job, while it holds one of its source's slots."""
+    from accesshive.connectors.registry import connector_class
+
+    for source in config.sources.values():
+        connector_class(str(source.connection.get("connector", source.kind)))
 
 
 def serve(
@@ -164,10 +178,12 @@ def serve(
     finished first; SIGKILL loses nothing either: the job is taken over)."""
     url = postgres_url(store.location(root))
     environment = store.name(root)
-    load_config(root, environment)  # a broken checkout fails here, not in every job
+    config = load_config(root, environment)  # a broken checkout fails here, not in every job
+    _warm(config)
     ensure_schema(url)
     limits = SharedWriteLimits(url, queue_name(environment))
-    runtime = WorkerRuntime(root, StoreRef(environment, url), progress, url, limits)
+    outages = SharedOutages(url, queue_name(environment))
+    runtime = WorkerRuntime(root, StoreRef(environment, url), progress, url, limits, outages)
     app = make_app(url)
 
     @app.task(name=TASK, pass_context=True)
@@ -187,3 +203,4 @@ def serve(
         )
     finally:
         limits.close()
+        outages.close()

@@ -89,6 +89,17 @@ def test_a_source_whose_dependencies_are_not_done_is_held_then_runs_in_order(
     rest = apply_plan(acme, plan, StoreRef(), TODAY, "ci")
     assert {rest.states[oid] for oid in figma} <= {"verified", "inactive"}
     assert "targeted" not in _audited(acme)["apply_started"]
+    # each run is kept with what it was targeted at: `state show` tells partial runs apart
+    shown = CliRunner().invoke(main, ["state", "show", str(acme), "--format", "json"])
+    assert [r["targeted"] for r in json.loads(shown.output)["runs"]][-5:] == [
+        {"source": "figma"},
+        {"source": "corp-ldap"},
+        {"source": "google-workspace"},
+        {"source": "figma"},
+        None,
+    ]
+    text = CliRunner().invoke(main, ["state", "show", str(acme)]).output
+    assert "(targeted: --source corp-ldap)" in text and "(whole plan)" in text
 
 
 def test_an_identity_runs_alone_and_the_cli_says_so(
@@ -122,6 +133,8 @@ def test_an_identity_runs_alone_and_the_cli_says_so(
     assert sorted(manual.values()) == ["pending", "transmitted"]
     assert len(_users(scim)) == 1  # their figma account, nobody else's
     assert _audited(acme)["apply_started"]["targeted"] == {"identity": someone}
+    shown = runner.invoke(main, ["state", "show", str(acme), "--format", "json"])
+    assert [r["targeted"] for r in json.loads(shown.output)["runs"]] == [{"identity": someone}]
 
     wrong = runner.invoke(
         main, ["apply", str(plan_file), "-C", str(acme), "--source", "figmaa", "--format", "json"]
