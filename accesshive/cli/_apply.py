@@ -325,7 +325,9 @@ def status(
     directory, identity = _status_subject(words, directory, identity)
     from accesshive.operations import StoreRef, identity_status
 
-    statuses = identity_status(directory, StoreRef(environment, store_url), as_date(today))
+    statuses = identity_status(
+        directory, StoreRef(environment, store_url, create=False), as_date(today)
+    )
     history: tuple[Step, ...] = ()
     if identity is not None:
         known = [s.identity for s in statuses]
@@ -341,7 +343,9 @@ def status(
         current = {step.order.id for step in statuses[0].steps}
         history = tuple(
             step
-            for step in identity_history(directory, StoreRef(environment, store_url), identity)
+            for step in identity_history(
+                directory, StoreRef(environment, store_url, create=False), identity
+            )
             if step.order.id not in current
         )
     if fmt == "json":

@@ -62,7 +62,7 @@ def report(
 
     result, synced, sent = report_repository(
         directory,
-        StoreRef(environment, store_url),
+        StoreRef(environment, store_url, create=False),
         as_date(today),
         sync_first=not no_sync,
         stale_days=stale_days,
