@@ -71,8 +71,9 @@ def console(
 
     store = StoreRef(environment, store_url, create=False)
     store.name(directory)  # an undeclared --env is refused before anything listens
-    with store.open(directory):
-        pass  # and so is a --store that does not exist (the console only reads)
+    if store.location(directory):
+        with store.open(directory):
+            pass  # and so is a --store that does not exist (the console only reads)
     served = Console(directory, store, today.date() if today else None, read_only)
     serve(served, host, port, lambda url: click.echo(f"accesshive console at {url}"))
 
