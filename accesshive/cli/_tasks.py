@@ -69,5 +69,10 @@ def tasks_done(
     from accesshive.operations import StoreRef, complete_task
 
     by = by or actor()
-    task = complete_task(directory, StoreRef(environment, store_url, create=False), task_id, by)
-    click.echo(f"{task.id} marked done by {by}")
+    task, marked = complete_task(
+        directory, StoreRef(environment, store_url, create=False), task_id, by
+    )
+    if marked:
+        click.echo(f"{task.id} marked done by {by}")
+    else:
+        click.echo(f"{task.id} already done (by {task.done_by} at {task.done_at}); nothing changed")
