@@ -82,7 +82,9 @@ def report(
             headline(result)
             + "\n"
             + "".join(
-                f"{i.health:<20} {i.identity}\n" for i in result.identities if i.health != "healthy"
+                f"{i.health:<20} {i.identity}{f'  ({i.waiting()})' if i.waiting_on else ''}\n"
+                for i in result.identities
+                if i.health != "healthy"
             )
             + "".join(
                 f"{'sensitive access':<20} {a.source}: {a.name or a.account}"
