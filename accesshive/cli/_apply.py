@@ -325,7 +325,9 @@ def status(
     directory, identity = _status_subject(words, directory, identity)
     from accesshive.operations import StoreRef, identity_status
 
-    statuses = identity_status(directory, StoreRef(environment, store_url), as_date(today))
+    statuses = identity_status(
+        directory, StoreRef(environment, store_url, create=False), as_date(today)
+    )
     history: tuple[Step, ...] = ()
     if identity is not None:
         known = [s.identity for s in statuses]
@@ -341,18 +343,26 @@ def status(
         current = {step.order.id for step in statuses[0].steps}
         history = tuple(
             step
-            for step in identity_history(directory, StoreRef(environment, store_url), identity)
+            for step in identity_history(
+                directory, StoreRef(environment, store_url, create=False), identity
+            )
             if step.order.id not in current
         )
+    from accesshive.reports.waiting import describe, of_steps
+
     if fmt == "json":
-        rows = [s.to_json() for s in statuses]
+        rows = [
+            {**s.to_json(), "waiting_on": [w.to_json() for w in of_steps(s.outstanding)]}
+            for s in statuses
+        ]
         if identity is not None:
             rows[0]["history"] = [step.to_json() for step in history]
         click.echo(json.dumps(rows, indent=2, sort_keys=True))
         return
     colours = {"provisioned": "green", "pending": "yellow", "error": "red", "declined": "magenta"}
     for s in statuses:
-        extra = f"  ({len(s.outstanding)} outstanding)" if s.outstanding else ""
+        waiting = describe(of_steps(s.outstanding)) if s.outstanding else ""
+        extra = f"  ({len(s.outstanding)} outstanding{waiting})" if s.outstanding else ""
         click.secho(f"{s.status:<12} {s.identity}{extra}", fg=colours[s.status])
         if identity is None:
             continue

@@ -139,8 +139,8 @@ def approvals_verify(
     from accesshive.render.describe import summary_line
 
     saved = read_plan(plan_file)
-    verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url))
-    declined = decline_verdicts(directory, saved, StoreRef(environment, store_url))
+    verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url, create=False))
+    declined = decline_verdicts(directory, saved, StoreRef(environment, store_url, create=False))
     if fmt == "json":
         out: dict[str, dict[str, object]] = {
             oid: {

@@ -39,7 +39,7 @@ def audit_verify(directory: Path, fmt: str, environment: str | None, store_url: 
     from accesshive.audit.verify import verify_log
     from accesshive.operations import StoreRef
 
-    with StoreRef(environment, store_url).open(directory) as store:
+    with StoreRef(environment, store_url, create=False).open(directory) as store:
         report = verify_log(store)
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
@@ -82,7 +82,7 @@ def audit_export(
     from accesshive.audit.export import to_cef, to_jsonl
     from accesshive.operations import StoreRef
 
-    with StoreRef(environment, store_url).open(directory) as store:
+    with StoreRef(environment, store_url, create=False).open(directory) as store:
         entries = store.audit_entries(since=since)
     text = to_jsonl(entries) if fmt == "jsonl" else to_cef(entries)
     if out is None:
@@ -105,6 +105,6 @@ def audit_forward(
     from accesshive.audit.forward import forward
     from accesshive.operations import StoreRef
 
-    with StoreRef(environment, store_url).open(directory) as store:
+    with StoreRef(environment, store_url, create=False).open(directory) as store:
         sent = forward(store, url, batch_size, token=os.environ.get("ACCESSHIVE_SIEM_TOKEN"))
     click.echo(f"forwarded {sent} entries to {url}")

@@ -69,8 +69,11 @@ def console(
     from accesshive.console.app import Console, serve
     from accesshive.operations import StoreRef
 
-    store = StoreRef(environment, store_url)
+    store = StoreRef(environment, store_url, create=False)
     store.name(directory)  # an undeclared --env is refused before anything listens
+    if store.location(directory):
+        with store.open(directory):
+            pass  # and so is a --store that does not exist (the console only reads)
     served = Console(directory, store, today.date() if today else None, read_only)
     serve(served, host, port, lambda url: click.echo(f"accesshive console at {url}"))
 
@@ -138,7 +141,9 @@ def console_token_list(
             "last_used": t.last_used_at,
             "state": t.state(),
         }
-        for t, name in list_operator_tokens(directory, StoreRef(environment, store_url))
+        for t, name in list_operator_tokens(
+            directory, StoreRef(environment, store_url, create=False)
+        )
     ]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
@@ -168,5 +173,7 @@ def console_token_revoke(
     from accesshive.console.operators import revoke_operator_token
     from accesshive.operations import StoreRef
 
-    found = revoke_operator_token(directory, StoreRef(environment, store_url), token_id, actor())
+    found = revoke_operator_token(
+        directory, StoreRef(environment, store_url, create=False), token_id, actor()
+    )
     click.echo(f"console token {found.id} revoked")

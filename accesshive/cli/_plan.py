@@ -218,8 +218,12 @@ def show(
     # `approve PLAN` finds itself) and the --env/--store given here
     hints_point_at(directory if directory is not None else _default_repository(plan_file))
     if directory is not None and fmt == "markdown":
-        verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url))
-        declined = decline_verdicts(directory, saved, StoreRef(environment, store_url))
+        verdicts = approval_verdicts(
+            directory, saved, StoreRef(environment, store_url, create=False)
+        )
+        declined = decline_verdicts(
+            directory, saved, StoreRef(environment, store_url, create=False)
+        )
     _render_plan(saved, fmt, plan_file=plan_file, approvals=verdicts, declines=declined)
 
 

@@ -62,7 +62,7 @@ def report(
 
     result, synced, sent = report_repository(
         directory,
-        StoreRef(environment, store_url),
+        StoreRef(environment, store_url, create=False),
         as_date(today),
         sync_first=not no_sync,
         stale_days=stale_days,
@@ -82,7 +82,9 @@ def report(
             headline(result)
             + "\n"
             + "".join(
-                f"{i.health:<20} {i.identity}\n" for i in result.identities if i.health != "healthy"
+                f"{i.health:<20} {i.identity}{f'  ({i.waiting()})' if i.waiting_on else ''}\n"
+                for i in result.identities
+                if i.health != "healthy"
             )
             + "".join(
                 f"{'sensitive access':<20} {a.source}: {a.name or a.account}"

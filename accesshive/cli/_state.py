@@ -88,7 +88,7 @@ def state_show(directory: Path, fmt: str, environment: str | None, store_url: st
     """Show the store: schema, lock holder, latest snapshot per source, recent runs."""
     from accesshive.operations import StoreRef, state_report
 
-    report = state_report(directory, StoreRef(environment, store_url))
+    report = state_report(directory, StoreRef(environment, store_url, create=False))
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
         return
@@ -131,7 +131,7 @@ def state_unlock(
     """Break a lock left by a crashed run (recorded in the audit log with who broke it)."""
     from accesshive.operations import StoreRef, unlock
 
-    broken = unlock(directory, StoreRef(environment, store_url), actor())
+    broken = unlock(directory, StoreRef(environment, store_url, create=False), actor())
     if broken is None:
         click.echo("the environment was not locked")
     else:

@@ -36,7 +36,7 @@ def tasks_list(
     from accesshive.operations import StoreRef, list_tasks
     from accesshive.tasks import tasks_csv, tasks_markdown
 
-    found = list_tasks(directory, StoreRef(environment, store_url), include_done)
+    found = list_tasks(directory, StoreRef(environment, store_url, create=False), include_done)
     if fmt == "json":
         click.echo(json.dumps([t.__dict__ for t in found], indent=2, sort_keys=True))
     elif fmt == "csv":
@@ -69,5 +69,10 @@ def tasks_done(
     from accesshive.operations import StoreRef, complete_task
 
     by = by or actor()
-    task = complete_task(directory, StoreRef(environment, store_url), task_id, by)
-    click.echo(f"{task.id} marked done by {by}")
+    task, marked = complete_task(
+        directory, StoreRef(environment, store_url, create=False), task_id, by
+    )
+    if marked:
+        click.echo(f"{task.id} marked done by {by}")
+    else:
+        click.echo(f"{task.id} already done (by {task.done_by} at {task.done_at}); nothing changed")

@@ -10,6 +10,7 @@ loopback a request naming another host is refused (DNS rebinding).
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import ipaddress
 import shlex
 import socket
@@ -27,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from accesshive.console.security import Sessions
+from accesshive.errors import AccessHiveError
 from accesshive.operations import StoreRef
 
 HEADERS = {
@@ -130,12 +132,43 @@ def serve(console: Console, host: str, port: int, ready: Callable[[str], None]) 
     before ``ready`` is told the URL (port 0: a free port), so the URL answers at once."""
     import uvicorn
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    sock = _listen(host, port)
     shown = f"[{host}]" if ":" in host else host
     ready(f"http://{shown}:{sock.getsockname()[1]}/")
     config = uvicorn.Config(make_app(console, host), log_level="warning")
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, or an error naming them and what to do (the
+    OS alone says "Address already in use" or "Name or service not known", not which)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise AccessHiveError(_cannot_listen(host, port, exc)) from exc
+    return sock
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    where = f"cannot listen on {host}:{port}"
+    if isinstance(exc, socket.gaierror):
+        return (
+            f"{where}: '{host}' is not a host name or address this machine can resolve "
+            f"({exc.strerror}); give --host an address of this machine, such as 127.0.0.1"
+        )
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"{where}: port {port} is already in use (another console, or another program); "
+            "give another --port, or --port 0 for any free one"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"{where}: {host} is not an address of this machine ({exc.strerror}); give --host "
+            "an address of this machine, such as 127.0.0.1"
+        )
+    return f"{where}: {exc.strerror or exc}; give another --host or --port"

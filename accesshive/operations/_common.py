@@ -40,10 +40,15 @@ from accesshive.store.base import OrderEvent
 @dataclass(frozen=True)
 class StoreRef:
     """Which store a command uses: an environment (default: the project's
-    ``default_environment``), and optionally a URL (default: the environment's ``store``)."""
+    ``default_environment``), and optionally a URL (default: the environment's ``store``).
+
+    ``create``: False for the commands that only read (status, report, show, audit,
+    state, tasks, the console): a store named by URL that does not exist is refused,
+    not created empty (``open_store``); sync and apply create it."""
 
     environment: str | None = None
     url: str | None = None
+    create: bool = True
 
     def _project(self, root: Path) -> ProjectDocument | None:
         try:
@@ -99,7 +104,7 @@ class StoreRef:
             missing = missing_project(root)
             if missing is not None:
                 raise ConfigError([missing])
-        return open_store(root, self.name(root), location)
+        return open_store(root, self.name(root), location, create=self.create)
 
 
 @contextmanager

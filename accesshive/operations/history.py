@@ -13,6 +13,10 @@ from pathlib import Path
 
 from accesshive.operations._common import StoreRef, stored_plan
 from accesshive.operations.applying import Step
+from accesshive.plan.kinds import OrderKind
+from accesshive.plan.states import SENT
+from accesshive.store import Store
+from accesshive.tasks import task_id
 
 RUNS_READ = 50
 """How many of the latest runs are searched (their plans are read whole)."""
@@ -44,5 +48,22 @@ def identity_history(root: Path, store: StoreRef, identity: str) -> tuple[Step, 
                 if known is None:
                     continue
                 seen.add(order.id)
-                steps.append(Step(order, known.state, known.at, known.message))
+                steps.append(
+                    _with_its_task(
+                        opened, digest, Step(order, known.state, known.at, known.message)
+                    )
+                )
     return tuple(steps)
+
+
+def _with_its_task(opened: Store, digest: str, step: Step) -> Step:
+    """A manual task's order stays ``transmitted`` (handed over) until an apply verifies
+    it; a task cancelled since (no longer needed) is shown as the task is, with why:
+    "transmitted … task for facilities" would say the work is still asked for."""
+    if step.order.kind != OrderKind.MANUAL_TASK or step.state not in SENT:
+        return step
+    task = opened.task(task_id(digest, step.order.id))
+    if task is None or task.state != "cancelled":
+        return step
+    reason = f": {task.reason}" if task.reason else ""
+    return Step(step.order, "cancelled", task.done_at, f"task {task.id} cancelled{reason}")

@@ -66,8 +66,14 @@ def list_tasks(root: Path, store: StoreRef, include_done: bool) -> list[Task]:
         return opened.tasks() if include_done else opened.tasks("open", "cancelled")
 
 
-def complete_task(root: Path, store: StoreRef, task_id: str, by: str) -> Task:
-    with store.open(root) as opened:
+def complete_task(root: Path, store: StoreRef, task_id: str, by: str) -> tuple[Task, bool]:
+    """Mark a manual task done; return it and whether this call did. A task already done
+    is returned as it was (who did it and when), with nothing recorded again: running
+    ``tasks done`` twice must not rewrite who did the work, nor audit it twice."""
+    with store.open(root) as opened, opened.transaction():
+        found = opened.task(task_id)
+        if found is not None and found.state == "verified":
+            return found, False
         task = opened.complete_task(task_id, by=by, state="verified")
         opened.audit(by, "task_done", task_id, {"order": task.order_id, "source": task.source})
-        return task
+        return task, True

@@ -9,12 +9,14 @@ it was written, or written by a newer format, is refused.
 from __future__ import annotations
 
 import json
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
 from accesshive import jsontext
 from accesshive.errors import PlanFileError
 from accesshive.plan.diff import Adoption, Orphan
+from accesshive.plan.kinds import ACTIONS, OrderKind
 from accesshive.plan.model import FORMAT_VERSION, Plan
 from accesshive.plan.orders import Change, Gate, Order
 
@@ -57,6 +59,8 @@ def from_json(data: Any, name: str) -> Plan:
         )
     try:
         plan = _rebuild(data)
+    except _Malformed as exc:
+        raise PlanFileError(f"{name} is malformed: {exc}; plan again") from exc
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlanFileError(f"{name} is malformed ({_brief(exc)}); plan again") from exc
     if plan.digest != data["plan_digest"]:
@@ -68,48 +72,141 @@ def from_json(data: Any, name: str) -> Plan:
 
 
 def _brief(exc: Exception) -> str:
-    text = repr(exc)
+    text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+class _Malformed(Exception):
+    """What is wrong with a plan file's content, in words: which field, what it holds,
+    what was expected (never a Python exception's repr)."""
+
+
+_WORDS: dict[type, str] = {
+    list: "a list",
+    dict: "an object",
+    str: "a string",
+    int: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
+
+
+def _what(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, float):
+        return "a number"
+    return _WORDS.get(type(value), type(value).__name__)
+
+
+def _field(data: Any, key: str, where: str, *expected: type, optional: bool = False) -> Any:
+    """``data[key]``, checked to be one of ``expected`` (``optional``: absent is None)."""
+    at = f"{where}.{key}" if where else key
+    if not isinstance(data, dict):
+        raise _Malformed(f"{where or 'the plan'} is {_what(data)}, expected an object")
+    if key not in data:
+        if optional:
+            return None
+        raise _Malformed(f"'{at}' is missing")
+    value = data[key]
+    if optional and value is None:
+        return None
+    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+        wanted = " or ".join(_WORDS[t] for t in expected)
+        raise _Malformed(f"'{at}' is {_what(value)}, expected {wanted}")
+    return value
+
+
+def _strings(data: Any, key: str, where: str, optional: bool = False) -> tuple[str, ...] | None:
+    items = _field(data, key, where, list, optional=optional)
+    if items is None:
+        return None
+    at = f"{where}.{key}" if where else key
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise _Malformed(f"'{at}[{i}]' is {_what(item)}, expected a string")
+    return tuple(items)
+
+
+def _records(data: dict[str, Any], key: str, cls: type[Any]) -> tuple[Any, ...]:
+    """Orphans and adoptions: objects holding exactly their dataclass's fields."""
+    names = {f.name for f in fields(cls)}
+    required = {f.name for f in fields(cls) if f.default is MISSING}
+    built = []
+    for i, item in enumerate(_field(data, key, "", list)):
+        at = f"{key}[{i}]"
+        if not isinstance(item, dict):
+            raise _Malformed(f"'{at}' is {_what(item)}, expected an object")
+        unknown, missing = sorted(set(item) - names), sorted(required - set(item))
+        if unknown or missing:
+            wrong = f"has unknown field(s) {', '.join(unknown)}" if unknown else ""
+            wrong += "; " if unknown and missing else ""
+            wrong += f"lacks {', '.join(missing)}" if missing else ""
+            raise _Malformed(f"'{at}' {wrong}")
+        built.append(cls(**item))
+    return tuple(built)
+
+
 def _rebuild(data: dict[str, Any]) -> Plan:
-    orders = tuple(_order(o) for o in data["orders"])
+    orders = tuple(
+        _order(o, f"orders[{i}]") for i, o in enumerate(_field(data, "orders", "", list))
+    )
+    options = _field(data, "options", "", dict)
     return Plan(
-        project=data["project"],
-        tool_version=data["tool_version"],
-        config_digest=data["config_digest"],
-        fingerprints=dict(data["snapshot_fingerprints"]),
+        project=_field(data, "project", "", str),
+        tool_version=_field(data, "tool_version", "", str),
+        config_digest=_field(data, "config_digest", "", str),
+        fingerprints=dict(_field(data, "snapshot_fingerprints", "", dict)),
         orders=orders,
-        orphans=tuple(Orphan(**x) for x in data["orphans"]),
-        adoptions=tuple(Adoption(**x) for x in data["adoptions"]),
-        warnings=tuple(data["warnings"]),
-        allow_mass_changes=bool(data["options"]["allow_mass_changes"]),
-        identities=dict(data["identities"]),
-        author=data.get("author"),
-        scope=None if data.get("scope") is None else tuple(data["scope"]),
+        orphans=_records(data, "orphans", Orphan),
+        adoptions=_records(data, "adoptions", Adoption),
+        warnings=_strings(data, "warnings", "") or (),
+        allow_mass_changes=bool(_field(options, "allow_mass_changes", "options", bool)),
+        identities=dict(_field(data, "identities", "", dict)),
+        author=_field(data, "author", "", str, optional=True),
+        scope=_strings(data, "scope", "", optional=True),
     )
 
 
-def _order(o: dict[str, Any]) -> Order:
+def _order(o: Any, where: str) -> Order:
+    if not isinstance(o, dict):
+        raise _Malformed(f"'{where}' is {_what(o)}, expected an object")
+    oid = _field(o, "id", where, str)
+    action = _field(o, "action", where, str)
+    if action not in ACTIONS:
+        raise _Malformed(
+            f"'{where}.action' (order {oid[:12]}) is '{action[:40]}', expected one of "
+            f"{', '.join(sorted(ACTIONS))}"
+        )
+    kind = _field(o, "kind", where, str)
+    if kind not in (action, OrderKind.MANUAL_TASK):
+        raise _Malformed(
+            f"'{where}.kind' (order {oid[:12]}) is '{kind[:40]}', expected its action "
+            f"'{action}' or '{OrderKind.MANUAL_TASK}'"
+        )
     change = Change(
-        action=o["action"],
-        source=o["source"],
-        identity=o["identity"],
-        account=o["account"],
-        name=o["name"],
-        entitlement=o["entitlement"],
-        attributes=o["attributes"],
-        details=o["details"],
-        sensitive=o["sensitive"],
+        action=action,
+        source=_field(o, "source", where, str),
+        identity=_field(o, "identity", where, str, optional=True),
+        account=_field(o, "account", where, str, optional=True),
+        name=_field(o, "name", where, str, optional=True),
+        entitlement=_field(o, "entitlement", where, str, optional=True),
+        attributes=_field(o, "attributes", where, dict),
+        details=_field(o, "details", where, dict),
+        sensitive=_field(o, "sensitive", where, bool),
     )
-    gate = o["gate"]
+    gate = _field(o, "gate", where, dict, optional=True)
     return Order(
-        id=o["id"],
-        kind=o["kind"],
+        id=oid,
+        kind=kind,
         change=change,
-        depends_on=tuple(o["depends_on"]),
-        gate=Gate(tuple(gate["rules"]), tuple(gate["reviewer_groups"]), gate["quorum"])
+        depends_on=_strings(o, "depends_on", where) or (),
+        gate=Gate(
+            _strings(gate, "rules", f"{where}.gate") or (),
+            _strings(gate, "reviewer_groups", f"{where}.gate") or (),
+            _field(gate, "quorum", f"{where}.gate", int),
+        )
         if gate
         else None,
-        assignee=o["assignee"],
+        assignee=_field(o, "assignee", where, str, optional=True),
     )

@@ -29,8 +29,9 @@ from accesshive.config.account_kinds import split_link
 from accesshive.expand.desired import DesiredState
 from accesshive.plan.kinds import GROUP_ACTIONS
 from accesshive.plan.model import Plan
-from accesshive.plan.states import FAILED, OrderState
+from accesshive.plan.states import DONE, FAILED, OrderState
 from accesshive.render.describe import summary_line
+from accesshive.reports.waiting import Waiting, describe, waiting_on
 from accesshive.state.snapshot import Snapshot
 from accesshive.store.base import OrderEvent, Task
 
@@ -43,6 +44,16 @@ class IdentityHealth:
     health: str
     differences: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
+    waiting_on: tuple[Waiting, ...] = ()
+    """The sources its differences are on, each with why it waits (``reports.waiting``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "waiting_on": [w.to_json() for w in self.waiting_on]}
+
+    def waiting(self) -> str:
+        """``4 outstanding: crm unreachable`` / ``2 outstanding on wiki`` (or nothing)."""
+        n = sum(w.outstanding for w in self.waiting_on)
+        return f"{n} outstanding{describe(self.waiting_on)}" if n else ""
 
 
 @dataclass(frozen=True)
@@ -117,7 +128,7 @@ class Report:
             if self.previous
             else None,
             "trend": self.trend(),
-            "identities": [i.__dict__ for i in self.identities],
+            "identities": [i.to_json() for i in self.identities],
             "orphans": [o.__dict__ for o in self.orphans],
             "stale": [s.__dict__ for s in self.stale],
             "groups": [g.__dict__ for g in self.groups],
@@ -156,6 +167,7 @@ def build_report(
     for order in plan.orders:
         if order.change.identity:
             differences.setdefault(order.change.identity, []).append(summary_line(order))
+    waiting = _waiting(plan, latest_states)
     errors: dict[str, list[str]] = {}
     for order in latest_plan.orders if latest_plan else ():
         state = latest_states.get(order.id)
@@ -176,7 +188,9 @@ def build_report(
         else:
             health = "healthy"
         identities.append(
-            IdentityHealth(iid, ident.type, ident.lifecycle_state, health, diffs, errs)
+            IdentityHealth(
+                iid, ident.type, ident.lifecycle_state, health, diffs, errs, waiting.get(iid, ())
+            )
         )
     orphans = [
         OrphanAccount(
@@ -215,6 +229,24 @@ def build_report(
         groups,
         _sensitive_access(desired, snapshot, name_attributes or {}),
     )
+
+
+def _waiting(plan: Plan, latest_states: Mapping[str, OrderEvent]) -> dict[str, tuple[Waiting, ...]]:
+    """Identity → the sources its differences are on and why each waits: the state the
+    latest apply recorded for the same order (an order's id is what it does), else the
+    state a plan gives it."""
+    steps: dict[str, list[tuple[str, str, str | None]]] = {}
+    for order in plan.orders:
+        if not order.change.identity:
+            continue
+        known = latest_states.get(order.id)
+        state, message = (
+            (known.state, known.message)
+            if known is not None and known.state not in DONE
+            else (str(order.state), None)
+        )
+        steps.setdefault(order.change.identity, []).append((order.change.source, state, message))
+    return {iid: waiting_on(found) for iid, found in steps.items()}
 
 
 def _group_drift(plan: Plan) -> list[GroupDrift]:

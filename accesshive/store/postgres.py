@@ -16,7 +16,7 @@ from accesshive.errors import StoreError
 from accesshive.store.base import LockInfo, Store
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """postgresql://user:secret@host/db → postgresql://user:***@host/db"""
     head, sep, tail = url.partition("@")
     if not sep or ":" not in head.split("//", 1)[-1]:
@@ -24,6 +24,12 @@ def _redact(url: str) -> str:
     scheme, _, userinfo = head.partition("//")
     user = userinfo.split(":", 1)[0]
     return f"{scheme}//{user}:***@{tail}"
+
+
+def _one_line(exc: Exception) -> str:
+    """psycopg's message spans lines ("…\n\tIs the server running on that host…"): an
+    error is shown on one line."""
+    return " ".join(str(exc).split())
 
 
 _MIGRATION_KEY = int.from_bytes(
@@ -44,7 +50,9 @@ class PostgresStore(Store):
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to the store {_redact(url)}: {exc}") from exc
+            raise StoreError(
+                f"cannot connect to the store {redact(url)}: {_one_line(exc)}"
+            ) from exc
         self._held: LockInfo | None = None
         self._key = int.from_bytes(
             hashlib.sha256(f"accesshive:{environment}".encode()).digest()[:8], "big", signed=True
@@ -52,7 +60,12 @@ class PostgresStore(Store):
 
     @property
     def location(self) -> str:
-        return _redact(self._url)
+        return redact(self._url)
+
+    def has_schema(self) -> bool:
+        """Whether accesshive ever created its tables in this database (a command that
+        only reads refuses one where it did not, rather than creating them)."""
+        return self._execute("SELECT to_regclass('schema_version')")[0][0] is not None
 
     def _serial(self) -> str:
         return "BIGSERIAL PRIMARY KEY"
@@ -62,14 +75,14 @@ class PostgresStore(Store):
             cur = self._conn.execute(sql.replace("?", "%s"), tuple(params))
             return cur.fetchall() if cur.description else []
         except self._psycopg.Error as exc:
-            raise StoreError(f"store {self.location}: {exc}") from exc
+            raise StoreError(f"store {self.location}: {_one_line(exc)}") from exc
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
             with self._conn.cursor() as cur:
                 cur.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
         except self._psycopg.Error as exc:
-            raise StoreError(f"store {self.location}: {exc}") from exc
+            raise StoreError(f"store {self.location}: {_one_line(exc)}") from exc
 
     @contextmanager
     def _outermost(self) -> Iterator[None]:

@@ -142,6 +142,11 @@ def test_a_plan_file_beside_its_repository_needs_no_c(session: Path) -> None:
 
 def test_hints_keep_the_environment_given_on_the_command_line(session: Path) -> None:
     store = "sqlite-store.db"
+    # a store that does not exist yet: the hint that creates it keeps both
+    absent = _run(["tasks", "list", "-C", "repo", "--store", store])
+    assert absent.exit_code == 1
+    assert f"`accesshive sync -C repo --store {store}`" in absent.output
+    assert _run(["sync", "-C", "repo", "--store", store]).exit_code == 0
     missing = _run(["tasks", "done", "T-nothing", "-C", "repo", "--store", store])
     assert missing.exit_code == 1
     assert f"`accesshive tasks list -C repo --store {store}`" in missing.output

@@ -168,6 +168,36 @@ def test_a_directory_down_before_apply_fails_alone(tmp_path: Path, server: slapd
     assert "verified" in wiki_line and "errored" not in wiki_line
     assert "Unreachable: directory. Run apply again once it is back" in summary
 
+    # status says which source each identity waits on, and that it is down
+    status = CliRunner().invoke(main, ["status", str(root), "--today", TODAY.isoformat()])
+    waiting = [li for li in status.output.splitlines() if "outstanding" in li]
+    assert waiting, status.output
+    assert all("directory unreachable" in li for li in waiting), status.output
+    as_json = CliRunner().invoke(
+        main, ["status", str(root), "--format", "json", "--today", TODAY.isoformat()]
+    )
+    rows = {r["identity"]: r for r in json.loads(as_json.output)}
+    down = [r for r in rows.values() if r["waiting_on"]]
+    assert down and all(
+        {"source": "directory", "outstanding": n, "reason": "unreachable"} in r["waiting_on"]
+        for r in down
+        for n in [sum(1 for s in r["steps"] if s["source"] == "directory")]
+    ), down
+    # and so does the report, for the same identities
+    report_text = CliRunner().invoke(
+        main, ["report", str(root), "--no-sync", "--format", "text", "--today", TODAY.isoformat()]
+    )
+    lines = [li for li in report_text.output.splitlines() if "outstanding" in li]
+    assert lines and all("directory unreachable" in li for li in lines), report_text.output
+    reported = CliRunner().invoke(
+        main, ["report", str(root), "--no-sync", "--format", "json", "--today", TODAY.isoformat()]
+    )
+    for ident in json.loads(reported.output)["identities"]:
+        if ident["identity"] in {r["identity"] for r in down}:
+            assert {w["source"]: w["reason"] for w in ident["waiting_on"]}["directory"] == (
+                "unreachable"
+            )
+
     # the same outcome, for machines (a second run: the wiki's orders are done now)
     out = CliRunner().invoke(main, ["apply", str(plan_file), "-C", str(root), "--format", "json"])
     assert out.exit_code == 1, out.output

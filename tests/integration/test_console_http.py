@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -213,3 +214,39 @@ def test_each_run_shows_what_that_run_did(tmp_path: Path) -> None:
     second = page.split('id="run-2"')[1].split('id="run-1"')[0]
     assert "errored" in first.split("</p>")[0]  # run 1's summary line
     assert "errored" not in second.split("</p>")[0] and "verified" in second.split("</p>")[0]
+
+
+def test_a_store_that_does_not_exist_is_refused_before_listening(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    shutil.copytree(EXAMPLES / "quickstart", fresh, ignore=shutil.ignore_patterns(".accesshive"))
+    missing = tmp_path / "typo.db"
+    with pytest.raises(AssertionError, match=f"the store {missing} does not exist"):
+        with console(fresh, "--store", str(missing)):
+            pass
+    assert not missing.exists()
+
+
+def test_a_taken_port_or_an_unknown_host_is_named(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    shutil.copytree(EXAMPLES / "quickstart", fresh, ignore=shutil.ignore_patterns(".accesshive"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _run("console", "-C", str(fresh), "--port", str(port))
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: port {port} is already in use (another "
+        "console, or another program); give another --port, or --port 0 for any free one"
+    ]
+    result = _run("console", "-C", str(fresh), "--host", "999.1.1.1", "--port", "0")
+    assert result.exit_code == 1
+    assert "cannot listen on 999.1.1.1:0: '999.1.1.1' is not a host name" in result.output
+    assert "give --host an address of this machine" in result.output
+
+
+def test_the_browser_asks_for_an_icon_without_an_error(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    shutil.copytree(EXAMPLES / "quickstart", fresh, ignore=shutil.ignore_patterns(".accesshive"))
+    with console(fresh, "--today", TODAY) as url, httpx.Client(base_url=url) as client:
+        assert client.get("/favicon.ico").status_code == 204

@@ -141,3 +141,26 @@ def test_an_update_task_says_exactly_what_to_change(tmp_path: Path) -> None:
     assert task.description == (
         'update ada on desk: title: "Engineer" → "Principal Engineer: Compilers"'
     )
+
+
+def test_marking_a_task_done_twice_keeps_who_did_it_and_records_nothing_new(
+    repo: Path,
+) -> None:
+    plan = plan_repository(repo, TODAY, store=StoreRef())
+    tid = task_id(plan.digest, _badge(plan, "create_account", "grace.hopper"))
+    apply_plan(repo, plan, StoreRef(), TODAY, "ci")
+    runner = CliRunner()
+    first = runner.invoke(main, ["tasks", "done", tid, "-C", str(repo), "--by", "Fatima"])
+    assert first.exit_code == 0, first.output
+    assert first.output == f"{tid} marked done by Fatima\n"
+    with open_store(repo) as store:
+        entries = len(store.audit_entries())
+        done = store.task(tid)
+    assert done is not None and done.done_by == "Fatima"
+
+    again = runner.invoke(main, ["tasks", "done", tid, "-C", str(repo), "--by", "Bob"])
+    assert again.exit_code == 0, again.output
+    assert again.output == (f"{tid} already done (by Fatima at {done.done_at}); nothing changed\n")
+    with open_store(repo) as store:
+        assert len(store.audit_entries()) == entries
+        assert store.task(tid) == done

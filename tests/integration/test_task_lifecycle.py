@@ -120,6 +120,20 @@ def test_a_task_no_longer_needed_is_cancelled_with_the_reason(
     audit = _run("audit", "export", str(repo), "--format", "json", *store_args)
     if audit.exit_code == 0:
         assert "task_cancelled" in audit.output
+    # her history says the task's real state, not "transmitted … task for facilities"
+    shown = _run("status", str(repo), "grace.hopper", "--today", TODAY, *store_args).output
+    (line,) = [i for i, x in enumerate(shown.splitlines()) if GRACE_BADGE in x]
+    step, message = shown.splitlines()[line : line + 2]
+    assert step.split()[0] == "cancelled", shown
+    assert message.strip() == f"task {task['id']} cancelled: {cancelled['reason']}"
+    as_json = _run(
+        "status", str(repo), "grace.hopper", "--format", "json", "--today", TODAY, *store_args
+    )
+    (badge,) = [
+        s for s in json.loads(as_json.stdout)[0]["history"] if f"T-{s['order']}" == task["id"]
+    ]
+    assert badge["state"] == "cancelled"
+    assert badge["message"] == f"task {task['id']} cancelled: {cancelled['reason']}"
 
 
 def test_the_task_of_someone_removed_from_the_repository_is_cancelled(repo: Path) -> None:
