@@ -13,6 +13,7 @@ from accesshive.config.account_kinds import DEFAULT_KIND
 from accesshive.config.cache import code_digest
 from accesshive.diagnostics import Diagnostic
 from accesshive.errors import ConfigError
+from accesshive.expand.desired import DesiredState
 from accesshive.operations._common import (
     Loaded,
     Steps,
@@ -25,10 +26,12 @@ from accesshive.plan.build import make_plan
 from accesshive.plan.diff import Changes
 from accesshive.plan.diff_cache import cached_diff
 from accesshive.plan.kinds import OrderKind
+from accesshive.plan.known_accounts import TaskRecord, leavers_on_manual_sources, task_order_ids
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change
 from accesshive.plan.planfile import dumps
 from accesshive.state.snapshot import Snapshot, read_snapshot
+from accesshive.store import Store
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,11 @@ def plan_repository(
             found = cached_diff(config, desired, snapshot, fingerprints, today)
             if found.adoptions and store is not None and store.exists(root):
                 found = _not_adopting_our_own(root, store, found)
+            known = (
+                _manual_tasks(root, store, config, desired)
+                if store is not None and store.exists(root)
+                else None
+            )
         with steps(f"ordering {len(found.changes):,} changes"):
             return make_plan(
                 config,
@@ -104,6 +112,7 @@ def plan_repository(
                 author,
                 found=found,
                 fingerprints=fingerprints,
+                known_tasks=known,
             )
 
 
@@ -126,6 +135,31 @@ def _not_adopting_our_own(root: Path, store: StoreRef, found: Changes) -> Change
     if not ours:
         return found
     return replace(found, adoptions=tuple(a for a in found.adoptions if creates[a] not in ours))
+
+
+def _manual_tasks(
+    root: Path, store: StoreRef, config: Config, desired: DesiredState
+) -> dict[str, TaskRecord] | None:
+    with store.open(root) as opened:
+        return manual_task_records(opened, config, desired)
+
+
+def manual_task_records(
+    opened: Store, config: Config, desired: DesiredState
+) -> dict[str, TaskRecord] | None:
+    """What the store's manual tasks say of the accounts leavers hold on manual sources
+    (``plan/known_accounts.py``: the account a task created that no export shows yet
+    still gets its leaver task). None when no leaver has an account on a manual source:
+    nothing is read then."""
+    leavers = leavers_on_manual_sources(config, desired)
+    if not leavers:
+        return None
+    ids = {oid for want in leavers for oid in task_order_ids(config, want)}
+    return {
+        t.order_id: TaskRecord(t.state, t.done_at or "")
+        for t in opened.tasks("open", "verified")
+        if t.order_id in ids
+    }
 
 
 def _fingerprints_key(content: str) -> str:
