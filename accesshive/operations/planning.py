@@ -26,7 +26,12 @@ from accesshive.plan.build import make_plan
 from accesshive.plan.diff import Changes
 from accesshive.plan.diff_cache import cached_diff
 from accesshive.plan.kinds import OrderKind
-from accesshive.plan.known_accounts import TaskRecord, leavers_on_manual_sources, task_order_ids
+from accesshive.plan.known_accounts import (
+    TaskRecord,
+    create_order_id,
+    leavers_on_manual_sources,
+    task_order_ids,
+)
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change
 from accesshive.plan.planfile import dumps
@@ -154,11 +159,15 @@ def manual_task_records(
     leavers = leavers_on_manual_sources(config, desired)
     if not leavers:
         return None
-    ids = {oid for want in leavers for oid in task_order_ids(config, want)}
+    tasks = {t.order_id: t for t in opened.tasks("open", "verified")}
+    # only the leavers a create task was made for can hold an account the export lacks:
+    # the ids of their other steps are worked out for those alone
+    made = [want for want in leavers if create_order_id(want) in tasks]
+    ids = {oid for want in made for oid in task_order_ids(config, want)}
     return {
-        t.order_id: TaskRecord(t.state, t.done_at or "")
-        for t in opened.tasks("open", "verified")
-        if t.order_id in ids
+        oid: TaskRecord(tasks[oid].state, tasks[oid].done_at or "")
+        for oid in sorted(ids)
+        if oid in tasks
     }
 
 

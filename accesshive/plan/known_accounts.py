@@ -51,13 +51,20 @@ def _order_id(action: str, want: DesiredAccount, entitlement: str | None = None)
 def leavers_on_manual_sources(config: Config, desired: DesiredState) -> list[DesiredAccount]:
     """The accounts wanted taken away (disabled, deleted or stripped of access) on manual
     sources, in (source, link) order: the only ones this module can add orders for."""
+    manual = {sid for sid, s in config.sources.items() if s.effective_provisioning == "manual"}
+    if not manual:
+        return []  # most large organisations: no account is looked at
     out = [
         want
         for (sid, _), want in desired.accounts.items()
-        if config.sources[sid].effective_provisioning == "manual"
-        and (want.state != "enabled" or want.access == "revoked")
+        if sid in manual and (want.state != "enabled" or want.access == "revoked")
     ]
     return sorted(out, key=lambda w: (w.source, w.link))
+
+
+def create_order_id(want: DesiredAccount) -> str:
+    """The id of the order that creates ``want``'s account (its task: ``T-<id>``)."""
+    return _order_id(OrderKind.CREATE_ACCOUNT, want)
 
 
 def task_order_ids(config: Config, want: DesiredAccount) -> list[str]:
