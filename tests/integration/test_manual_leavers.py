@@ -131,3 +131,5 @@ def test_a_leaver_whose_create_task_is_still_open_gets_a_warning(repo: Path) -> 
         and "grace.hopper" in w
         for w in plan["warnings"]
     ), plan["warnings"]
+    text = _run("plan", str(repo), "--today", TODAY).output  # its hint runs as printed
+    assert f"`accesshive tasks done T-{create} -C {repo}`" in text
