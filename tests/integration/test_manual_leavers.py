@@ -117,6 +117,10 @@ def test_past_retention_the_known_badge_loses_its_grants_and_is_deleted(
     # server-room was never granted (its task awaits approval): only office-hq is revoked
     assert sorted(orders) == ["delete_account", "revoke office-hq"]
 
+    plan = _plan(repo, store_args)
+    delete = next(o for o in plan["orders"] if o["id"] == orders["delete_account"])
+    assert delete["gate"] is not None  # a deletion awaits review, as on any source
+
 
 def test_a_leaver_whose_create_task_is_still_open_gets_a_warning(repo: Path) -> None:
     _run("sync", str(repo))

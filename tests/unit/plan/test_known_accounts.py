@@ -17,7 +17,8 @@ from accesshive.plan.diff import Changes
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.known_accounts import TaskRecord, with_known_accounts
 from accesshive.plan.orders import Change
-from accesshive.state.snapshot import Snapshot
+from accesshive.state.snapshot import Snapshot, SourceSnapshot
+from accesshive.tasks import task_satisfied
 from tests.conftest import EXAMPLES
 
 TODAY = dt.date(2026, 11, 29)
@@ -97,3 +98,12 @@ def test_a_disable_done_before_the_badge_was_made_again_does_not_count(
 
 def test_no_create_task_done_means_nothing_known(loaded: Loaded) -> None:
     assert _badge_orders(loaded, {_id(OrderKind.GRANT, "office-hq"): _done("11")}) == []
+
+
+def test_a_delete_of_a_known_account_is_not_proven_by_an_export_lacking_it() -> None:
+    """The export never showed the badge: its absence proves no deletion (the owner marks
+    the task done); an account the export showed and no longer does is deleted."""
+    order = {"action": "delete_account", "identity": "grace.hopper", "name": "Grace Hopper"}
+    known = {**order, "details": {"known_from": "T-0123456789ab"}}
+    assert task_satisfied(order, SourceSnapshot())
+    assert not task_satisfied(known, SourceSnapshot())
