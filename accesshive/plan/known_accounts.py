@@ -104,7 +104,7 @@ def with_known_accounts(
         if want.link in matcher.by_link or matcher.reach(want):
             continue  # the export shows it: diff decided already
         if created.state != "verified":
-            warnings.append(_open_create_warning(sid, want, created))
+            warnings.append(_open_create_warning(sid, want))
             continue
         for change in _leaving(config, want, created.done_at, tasks):
             if change.order_id() not in planned:
@@ -118,8 +118,7 @@ def with_known_accounts(
     )
 
 
-def _open_create_warning(sid: str, want: DesiredAccount, created: TaskRecord) -> str:
-    del created
+def _open_create_warning(sid: str, want: DesiredAccount) -> str:
     task = f"T-{_order_id(OrderKind.CREATE_ACCOUNT, want)}"
     return (
         f"source '{sid}': identity '{want.identity}' is leaving, and its account's create "
