@@ -32,7 +32,7 @@ forged order is refused even on a source that is down).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ from accesshive.config import Config
 from accesshive.expand.desired import DesiredState
 from accesshive.plan.build import make_plan
 from accesshive.plan.kinds import OrderKind
+from accesshive.plan.known_accounts import TaskRecord
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.state.snapshot import Snapshot, SourceSnapshot
@@ -88,9 +89,11 @@ def check_stale(
     done: set[str],
     stored: Callable[[], tuple[Snapshot, dict[str, str]]],
     today: dt.date,
+    known_tasks: Mapping[str, TaskRecord] | None = None,
 ) -> Staleness:
     """``stored``: reads the stored snapshot and its fingerprints (what the sources apply
-    does not read live are taken from)."""
+    does not read live are taken from). ``known_tasks``: as ``make_plan`` takes them
+    (the plan was made with them: the recomputed one must be too)."""
     result = Staleness()
     remaining = [o for o in plan.orders if o.id not in done]
     if not remaining:
@@ -122,6 +125,7 @@ def check_stale(
         today,
         allow_mass_changes=True,
         fingerprints={},  # only its orders are compared with the plan's
+        known_tasks=known_tasks,
     )
     fresh_by_id = {o.id: o for o in fresh.orders}
     result.accounts.update(_rotated_accounts(remaining, sources))

@@ -55,6 +55,7 @@ from accesshive.plan.diff import (
     diff_sources,
     diffed_sources,
     found_for,
+    matching_order,
     settled,
     unclaimed_outcome,
 )
@@ -134,7 +135,8 @@ class _Run:
         return hashlib.sha256(self.around + b"state").hexdigest()
 
     def _wanted_of(self, files: Iterable[str], sid: str) -> list[DesiredAccount]:
-        """The accounts wanted on ``sid`` for the identities of ``files``, in id order."""
+        """The accounts wanted on ``sid`` for the identities of ``files``, in the order
+        they match (``matching_order``, as a full diff matches them)."""
         accounts = self.desired.accounts
         links = self._links(sid)
         wanted = [
@@ -144,8 +146,7 @@ class _Run:
             for link in links(iid)
             if (a := accounts.get((sid, link)))
         ]
-        wanted.sort(key=lambda a: a.link)
-        return wanted
+        return matching_order(wanted)
 
     def _links(self, sid: str) -> Callable[[str], list[str]]:
         """An identity's links on ``sid``: one per account kind the source declares."""

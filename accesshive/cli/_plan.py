@@ -109,7 +109,8 @@ def _render_plan(
         markdown = render_markdown(plan, approvals, plan_file=name, declines=declines)
         click.echo(runnable(markdown), nl=False)  # its approve hint runs from here too
     else:
-        click.echo(render_text(plan, style=click.style), nl=False)
+        # its warnings' hints (`accesshive tasks done ...`) run from here too
+        click.echo(runnable(render_text(plan, style=click.style)), nl=False)
 
 
 @click.command()

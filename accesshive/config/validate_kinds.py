@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 
-from accesshive.config.account_kinds import DEFAULT_KIND
+from accesshive.config.account_kinds import DEFAULT_KIND, telling_apart
 from accesshive.config.config import Config
 from accesshive.config.structure import suggest
 from accesshive.diagnostics import Diagnostic
@@ -85,6 +85,7 @@ def check_source_kinds(config: Config) -> Iterator[Diagnostic]:
                         )
                     yield from template_problems(config, value, where)
         yield from _names(config, sid)
+        yield from _correlation(config, sid)
 
 
 def _names(config: Config, sid: str) -> Iterator[Diagnostic]:
@@ -124,3 +125,44 @@ def _names(config: Config, sid: str) -> Iterator[Diagnostic]:
             if not own
             else f"make the {attr} templates of '{other}' and '{kind}' differ",
         )
+
+
+def _correlation(config: Config, sid: str) -> Iterator[Diagnostic]:
+    """A kind that no correlation attribute tells apart from the identity's other accounts
+    could never be found on the target but by its link: an existing account of that kind
+    would be taken for the default one's duplicate, and its create would make another.
+    The default account keeps matching as before kinds were declared (``plan/diff.py``:
+    ``Matcher``); the other kinds need an attribute of their own to match by."""
+    source = config.sources[sid]
+    correlation = source.account.correlation
+    if not correlation:
+        return  # matched by link alone, on every kind alike: nothing to confuse
+    name = source.account.name_attribute
+    at = partial(config.origin, "sources", sid, "account")
+    for kind, telling in sorted(telling_apart(source).items()):
+        if kind == DEFAULT_KIND or telling:
+            continue
+        attrs = ", ".join(correlation)
+        own_name = name is not None and all(
+            _text(source.kind_attributes(kind).get(name))
+            != _text(source.kind_attributes(other).get(name))
+            for other in source.account_kinds
+            if other != kind
+        )
+        yield Diagnostic(
+            "ambiguous-account",
+            f"account kind '{kind}' of source '{sid}' renders the same correlation "
+            f"attributes ({attrs}) as another of the identity's accounts: its existing "
+            "accounts could not be told apart from theirs",
+            at("kinds", kind),
+            hint=f"add {name} (which kind '{kind}' renders as its own) to "
+            f"sources.{sid}.account.correlation, e.g. correlation: [{attrs}, {name}]"
+            if own_name
+            else f"give kind '{kind}' its own template for one of {attrs} under "
+            f"sources.{sid}.account.kinds.{kind}.create, or add a correlation attribute "
+            "it renders differently",
+        )
+
+
+def _text(template: object) -> str:
+    return "".join(str(template).split())

@@ -29,7 +29,7 @@ from accesshive.errors import (
 )
 from accesshive.operations._common import Loaded, StoreRef, load_and_expand
 from accesshive.operations.notifying import after_apply
-from accesshive.operations.planning import plan_repository
+from accesshive.operations.planning import manual_task_records, plan_repository
 from accesshive.operations.promotion import require_promotion
 from accesshive.operations.refresh import read_into, refresh
 from accesshive.operations.targeting import Target
@@ -88,7 +88,13 @@ def apply_plan(
             if oid not in done
         }
         staleness = check_stale(
-            config, desired, plan, done, opened.latest_snapshot_and_fingerprints, today
+            config,
+            desired,
+            plan,
+            done,
+            opened.latest_snapshot_and_fingerprints,
+            today,
+            known_tasks=manual_task_records(opened, config, desired),
         )
         _refuse_if_stale(opened, plan, staleness, actor)
         unreadable = {

@@ -12,6 +12,7 @@ from accesshive.config import Config
 from accesshive.config.account_kinds import DEFAULT_KIND
 from accesshive.diagnostics import Diagnostic
 from accesshive.errors import ConfigError
+from accesshive.expand.desired import DesiredState
 from accesshive.operations._common import (
     Loaded,
     Steps,
@@ -24,10 +25,17 @@ from accesshive.pipeline import snapshot_file as read_snapshot_file
 from accesshive.plan.build import make_plan
 from accesshive.plan.diff import Changes
 from accesshive.plan.kinds import OrderKind
+from accesshive.plan.known_accounts import (
+    TaskRecord,
+    create_order_id,
+    leavers_on_manual_sources,
+    task_order_ids,
+)
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change
 from accesshive.plan.planfile import dumps
 from accesshive.state.snapshot import Snapshot
+from accesshive.store import Store
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,11 @@ def plan_repository(
             found = diff.diff(config, desired, snapshot, fingerprints, today)
             if found.adoptions and store is not None and store.exists(root):
                 found = _not_adopting_our_own(root, store, found)
+            known = (
+                _manual_tasks(root, store, config, desired)
+                if store is not None and store.exists(root)
+                else None
+            )
         with steps(f"ordering {len(found.changes):,} changes"):
             return make_plan(
                 config,
@@ -98,6 +111,7 @@ def plan_repository(
                 author,
                 found=found,
                 fingerprints=fingerprints,
+                known_tasks=known,
             )
 
 
@@ -120,6 +134,35 @@ def _not_adopting_our_own(root: Path, store: StoreRef, found: Changes) -> Change
     if not ours:
         return found
     return replace(found, adoptions=tuple(a for a in found.adoptions if creates[a] not in ours))
+
+
+def _manual_tasks(
+    root: Path, store: StoreRef, config: Config, desired: DesiredState
+) -> dict[str, TaskRecord] | None:
+    with store.open(root) as opened:
+        return manual_task_records(opened, config, desired)
+
+
+def manual_task_records(
+    opened: Store, config: Config, desired: DesiredState
+) -> dict[str, TaskRecord] | None:
+    """What the store's manual tasks say of the accounts leavers hold on manual sources
+    (``plan/known_accounts.py``: the account a task created that no export shows yet
+    still gets its leaver task). None when no leaver has an account on a manual source:
+    nothing is read then."""
+    leavers = leavers_on_manual_sources(config, desired)
+    if not leavers:
+        return None
+    tasks = {t.order_id: t for t in opened.tasks("open", "verified")}
+    # only the leavers a create task was made for can hold an account the export lacks:
+    # the ids of their other steps are worked out for those alone
+    made = [want for want in leavers if create_order_id(want) in tasks]
+    ids = {oid for want in made for oid in task_order_ids(config, want)}
+    return {
+        oid: TaskRecord(tasks[oid].state, tasks[oid].done_at or "")
+        for oid in sorted(ids)
+        if oid in tasks
+    }
 
 
 def record_plan(

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import replace
 
 from accesshive import __version__
@@ -23,6 +24,7 @@ from accesshive.plan.diff import Changes, diff
 from accesshive.plan.gates import gate_for
 from accesshive.plan.graph import build_graph, dependencies, ordered
 from accesshive.plan.guardrails import check_guardrails, enforce
+from accesshive.plan.known_accounts import TaskRecord, with_known_accounts
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change, Order
 from accesshive.state.snapshot import Snapshot
@@ -37,11 +39,16 @@ def make_plan(
     author: str | None = None,
     found: Changes | None = None,
     fingerprints: dict[str, str] | None = None,
+    known_tasks: Mapping[str, TaskRecord] | None = None,
 ) -> Plan:
     """``found``: what diff found, when the caller has it (``cache/diff.py``); else diffed
-    here. ``fingerprints``: the snapshot's, when the caller computed them already."""
+    here. ``fingerprints``: the snapshot's, when the caller computed them already.
+    ``known_tasks``: the store's manual tasks of leavers' accounts (``known_accounts``):
+    an account created on a task done but in no export yet still gets its leaver task."""
     if found is None:
         found = diff(config, desired, snapshot, today)
+    if known_tasks:
+        found = with_known_accounts(config, desired, snapshot, found, known_tasks)
     changes: dict[str, Change] = {}
     for change in found.changes:
         oid = change.order_id()

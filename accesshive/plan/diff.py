@@ -119,14 +119,28 @@ def diffed_sources(config: Config) -> list[str]:
 
 
 def wanted_by_source(desired: DesiredState) -> dict[str, list[DesiredAccount]]:
-    """source → the accounts wanted there, in link order (identity, then its default
-    account first)."""
+    """source → the accounts wanted there, in matching order (``matching_order``)."""
     by_source: dict[str, list[DesiredAccount]] = {}
     for (sid, _), account in desired.accounts.items():
         by_source.setdefault(sid, []).append(account)
-    for accounts in by_source.values():  # expand gives them in order: a linear sort
-        accounts.sort(key=_BY_IDENTITY)
+    for sid, accounts in by_source.items():
+        by_source[sid] = matching_order(accounts)
     return by_source
+
+
+def matching_order(accounts: list[DesiredAccount]) -> list[DesiredAccount]:
+    """The order in which wanted accounts claim existing ones: by link, the accounts of
+    kinds other than the default first. Such a kind matches only by the correlation
+    attributes that tell it apart (``Matcher.by_kind``), so what it claims is its own;
+    the default accounts then match by every correlation attribute among what is left,
+    exactly as before any kind was declared (an identity's master badge, which shares
+    its mail with the everyday one, is taken by its kind first, never as a duplicate)."""
+    accounts.sort(key=_BY_IDENTITY)  # expand gives them in order: a linear sort
+    if all(a.kind == DEFAULT_KIND for a in accounts):
+        return accounts
+    return [a for a in accounts if a.kind != DEFAULT_KIND] + [
+        a for a in accounts if a.kind == DEFAULT_KIND
+    ]
 
 
 def diff_source(
@@ -305,10 +319,14 @@ class Matcher:
         self.by_kind = {
             kind: [c for c in self.correlation if c[0] in telling]
             for kind, telling in telling_apart(source).items()
+            if kind != DEFAULT_KIND
         }
-        """Per account kind, when the source declares kinds: only the correlation
-        attributes whose template differs from every other kind's (an identity's admin
-        account shares its email with the everyday one; only its uid tells them apart)."""
+        """Per account kind other than the default, when the source declares kinds: only
+        the correlation attributes whose template differs from every other kind's (an
+        identity's admin account shares its email with the everyday one; only its uid
+        tells them apart). The default account keeps every correlation attribute: declaring
+        a kind never changes what an existing account matches (those of the other kinds
+        are claimed first, ``matching_order``)."""
         self.indexed = any(self.by_attr.values())
         """Whether any account could be found by correlation at all."""
 
@@ -470,7 +488,7 @@ def _kind_of(want: DesiredAccount) -> dict[str, str]:
 def _deciding_attribute(source: Source, want: DesiredAccount) -> str:
     """The correlation attribute that found a linked identity's duplicates: the first one
     it has a value for among those its kind correlates on (``Matcher.match``)."""
-    telling = telling_apart(source).get(want.kind)
+    telling = telling_apart(source).get(want.kind) if want.kind != DEFAULT_KIND else None
     for attr in source.account.correlation:
         if telling is not None and attr not in telling:
             continue

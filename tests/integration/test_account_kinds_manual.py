@@ -82,8 +82,8 @@ def test_manual_tasks_per_account_kind(repo: Path, store_args: list[str]) -> Non
     assert "create account Grace Hopper on badges" in text
     assert "create admin account Grace Hopper (master) on badges" in text
     assert "grant server-room on badges to admin account Grace Hopper (master)" in text
-    # the everyday badges are still found (by the holder's name, which tells kinds apart)
-    assert "B-100 → ada.lovelace (matched on badge_holder)" in text
+    # the everyday badges are still found as before the kind was declared (by mail)
+    assert "B-100 → ada.lovelace (matched on email)" in text
 
     first = _run("apply", str(repo), "--auto-approve", *TODAY, *store_args)
     assert first.exit_code == 6, first.output  # tasks handed over, a grant awaits review
