@@ -8,6 +8,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from accesshive.approvals.carry import carried
 from accesshive.approvals.declines import Decline, decline_message, effective, one_line
 from accesshive.approvals.files import (
     approvals_files,
@@ -215,8 +216,15 @@ def authorship(plan: Plan, store: Store | None) -> Authorship:
 
 
 def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApproval]:
+    """Per gated order: its approvals, this plan's and those carried from an earlier plan
+    of the identical order (``approvals/carry.py``), evaluated under the current policies."""
+    earlier, signed_for = carried(config.root, plan, store, lambda p: authorship(p, store))
     return evaluate(
-        plan, config.policies.review, collect(config, plan, store), authorship(plan, store)
+        plan,
+        config.policies.review,
+        collect(config, plan, store) + earlier,
+        authorship(plan, store),
+        signed_for,
     )
 
 
