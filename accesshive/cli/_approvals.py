@@ -157,6 +157,7 @@ def approvals_verify(
                 "approvers": v.approvers,
                 "missing": v.missing,
                 "rejected": [{"reviewer": r, "reason": w} for r, w in v.rejected],
+                "carried": [{"reviewer": r, "signed_for": d} for r, d in v.carried],
             }
             for oid, v in sorted(verdicts.items())
         }
