@@ -8,6 +8,8 @@ longer allows)."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import sqlite3
 from pathlib import Path
 
@@ -141,3 +143,31 @@ def test_an_approval_is_not_carried_to_a_changed_order(repo: Path, store_args: l
     assert code != 0
     assert admins not in [e["subject"] for e in _audit(repo, store_args, "approval_carried")]
     assert states[admins] == "awaiting_approval"
+
+
+@pytest.mark.parametrize("store_args", ["sqlite"], indirect=True)
+def test_a_retry_waiting_for_approval_says_how_to_have_it_approved(
+    repo: Path, store_args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry's own plan is no file a reviewer can approve: it prints the commands that
+    make one, approve it and apply it for the identity, runnable as printed."""
+    _, admins = _failed_approved_grant(repo, store_args)
+    access = repo / "access.yaml"
+    text = access.read_text().replace("  wiki-admin:", "  wiki-administration:")
+    access.write_text(text.replace("[wiki-admin,", "[wiki-administration,"))
+    monkeypatch.chdir(repo.parent)
+    retried = _run("retry", "grace.hopper", "-C", str(repo), "--today", TODAY)
+    assert retried.exit_code == 6, retried.output
+    assert "Waiting for approval" in retried.output and admins in retried.output
+    hints = re.findall(r"^  `accesshive (.+)`$", retried.output, re.M)
+    assert [h.split()[0] for h in hints[-3:]] == ["plan", "approve", "apply"], retried.output
+    for hint in hints[-3:]:
+        args = shlex.split(hint.replace("~/.ssh/id_ed25519", _key(repo)))
+        if args[0] == "approve":
+            args += ["--as", "alice"]
+        done = _run(*args, "--today", TODAY) if args[0] != "approve" else _run(*args)
+        assert done.exit_code in (0, 6), done.output
+    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
+        assert db.execute(
+            "SELECT count(*) FROM user_groups WHERE group_name = 'wiki-admins'"
+        ).fetchone() == (1,)
