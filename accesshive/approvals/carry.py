@@ -36,6 +36,7 @@ from pathlib import Path
 
 from accesshive.approvals.files import approvals_files, read_approvals
 from accesshive.approvals.model import Approval, Authorship, EarlierPlan, content_digest
+from accesshive.errors import PlanFileError
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import from_json
@@ -77,7 +78,10 @@ def carried(
         content = store.plan_content(signed_for) if mine else None
         if content is None:
             continue
-        earlier = from_json(json.loads(content), "stored plan")
+        try:
+            earlier = from_json(json.loads(content), "stored plan")
+        except (PlanFileError, ValueError):
+            continue  # a plan of an older format: its approvals are not carried
         if earlier.digest != signed_for:
             continue  # not the plan the approvals were signed for
         same = {
