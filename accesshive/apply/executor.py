@@ -120,12 +120,7 @@ class ApplyResult:
             counts = entry["states"]
             assert isinstance(counts, dict)
             entry["states"] = dict(sorted(counts.items()))
-            if entry["unreachable"]:
-                entry["status"] = "unreachable"
-            elif any(s in FAILED for s in counts):
-                entry["status"] = "failed"
-            else:
-                entry["status"] = "ok" if all(s in DONE for s in counts) else "waiting"
+            entry["status"] = source_status(counts, bool(entry["unreachable"]))
         return dict(sorted(out.items()))
 
     @property
@@ -135,6 +130,23 @@ class ApplyResult:
         if all(s in DONE for s in self.states.values()):
             return "complete"
         return "incomplete"
+
+
+def source_status(states: Collection[str], unreachable: bool = False) -> str:
+    """A source's status in an apply's summary, from its orders' states: ``failed`` only
+    when an order on it failed (``errored``, ``error``); else ``declined`` when a reviewer
+    declined one of its orders, ``blocked`` when its orders wait below a failure or a
+    decline elsewhere, ``waiting`` when some are still to be done (awaiting approval,
+    transmitted manual tasks), ``ok`` when every one is done."""
+    if unreachable:
+        return "unreachable"
+    if any(s in (OrderState.ERRORED, OrderState.ERROR) for s in states):
+        return "failed"
+    if OrderState.DECLINED in states:
+        return "declined"
+    if OrderState.BLOCKED in states:
+        return "blocked"
+    return "ok" if all(s in DONE for s in states) else "waiting"
 
 
 class Executor(GroupOrders):

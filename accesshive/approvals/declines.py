@@ -13,8 +13,9 @@ pull request). What it binds, and why:
   (after a sync, on another day) keeps it, and a change of that order's configuration
   (another entitlement, another attribute value: another content digest) ends it.
   Holding on through re-plans is what makes a "no" stick; an approval, by contrast,
-  binds the plan digest exactly, because a "yes" must never reach further than what the
-  reviewer saw;
+  binds the plan digest, because a "yes" must never reach further than what the
+  reviewer saw: it is carried to a re-plan only for the identical order, once an apply
+  of its own plan counted it (``approvals/carry.py``);
 - a reviewer withdraws their own decline with a later signed withdrawal
   (``accesshive decline --withdraw``), or by a later approving review or ``/approve``
   comment on GitHub; the latest statement of each reviewer on an order decides.

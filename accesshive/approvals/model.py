@@ -9,12 +9,14 @@ Two kinds of evidence:
 
 ``evaluate`` decides, per gated order, whether a quorum of allowed reviewers
 approved exactly this plan and this order, and says why every other approval
-counts for nothing.
+counts for nothing. An approval of an earlier plan counts only when carried
+(``approvals/carry.py``): the identical order, an approval that an apply of its own
+plan used, verified again under the current policies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +67,17 @@ class Authorship:
         return any(n and n.lower() in mine for n in names)
 
 
+@dataclass(frozen=True)
+class EarlierPlan:
+    """An earlier plan whose approvals may carry to this one (``approvals/carry.py``)."""
+
+    authorship: Authorship
+    """Who proposed it, as the store attests it."""
+    same: Mapping[str, str]
+    """Order id -> content digest of its orders that are identical to this plan's (what
+    an approval of it must have signed to carry)."""
+
+
 UNATTESTED = (
     "the plan's author is not on record (policies/review.yaml requires it): make the plan "
     "with `accesshive plan --author LOGIN` against this environment's store, or record the "
@@ -79,6 +92,9 @@ class OrderApproval:
     groups: tuple[str, ...]
     approvers: list[str] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    carried: list[tuple[str, str]] = field(default_factory=list)
+    """(reviewer, plan digest) of the approvers whose approval was signed for an earlier
+    plan with this identical order, and carried (``approvals/carry.py``)."""
 
     @property
     def approved(self) -> bool:
@@ -90,13 +106,20 @@ class OrderApproval:
 
     def describe(self) -> str:
         if self.approved:
-            return f"approved by {', '.join(self.approvers)}"
+            return f"approved by {self._approvers()}"
         text = f"needs {self.missing} more approval(s) from {', '.join(self.groups)}"
         if self.approvers:
-            text += f" (approved by {', '.join(self.approvers)})"
+            text += f" (approved by {self._approvers()})"
         if self.rejected:
             text += "; not counted: " + "; ".join(f"{r} ({why})" for r, why in self.rejected)
         return text
+
+    def _approvers(self) -> str:
+        carried = dict(self.carried)
+        return ", ".join(
+            f"{r} (for plan {carried[r][:12]}, carried)" if r in carried else r
+            for r in self.approvers
+        )
 
 
 OLD_FORMAT = (
@@ -117,9 +140,14 @@ def evaluate(
     policy: ReviewPolicy,
     approvals: Iterable[Approval],
     authorship: Authorship | None = None,
+    carried: Mapping[str, EarlierPlan] | None = None,
 ) -> dict[str, OrderApproval]:
     """``authorship``: who proposed the plan, as the store attests it (default: only what
-    the plan file claims)."""
+    the plan file claims). ``carried``: the earlier plans whose approvals may be carried
+    to this one (``approvals/carry.py``), with who proposed each; an approval of another
+    plan counts only when its plan is there, its order identical (content digest), and
+    it holds under the current policies for its own plan's author and this plan's."""
+    carried = carried or {}
     authorship = authorship or Authorship.claimed(plan)
     gated = {o.id: o for o in plan.orders if o.gate}
     result = {
@@ -131,21 +159,39 @@ def evaluate(
         if order is None:
             continue
         verdict = result[order.id]
-        why = _reject(plan, policy, order, approval, authorship)
+        why = _reject(plan, policy, order, approval, authorship, carried)
         if why:
             verdict.rejected.append((approval.reviewer, why))
         elif approval.reviewer not in verdict.approvers:
             verdict.approvers.append(approval.reviewer)
+            if approval.plan_digest != plan.digest:
+                verdict.carried.append((approval.reviewer, approval.plan_digest))
     return result
 
 
 def _reject(
-    plan: Plan, policy: ReviewPolicy, order: Order, approval: Approval, authorship: Authorship
+    plan: Plan,
+    policy: ReviewPolicy,
+    order: Order,
+    approval: Approval,
+    authorship: Authorship,
+    carried: Mapping[str, EarlierPlan],
 ) -> str | None:
     """Why this approval does not count, or None when it does."""
     if approval.plan_digest != plan.digest:
-        return f"it approves another plan ({approval.plan_digest[:12]})"
-    if approval.content_digest != content_digest(order):
+        earlier = carried.get(approval.plan_digest)
+        if earlier is None:
+            return f"it approves another plan ({approval.plan_digest[:12]})"
+        if earlier.same.get(order.id) != approval.content_digest:
+            return "the order changed since it was approved"
+        # the author of neither plan may approve it; the author of the plan it was
+        # signed for (what the reviewer saw) must be on record when the policy says so
+        signed_for = earlier.authorship
+        authorship = Authorship(
+            signed_for.authors | authorship.authors,
+            signed_for.attested and bool(signed_for.authors),
+        )
+    elif approval.content_digest != content_digest(order):
         return "the order changed since it was approved"
     reviewer = policy.reviewers.get(approval.reviewer)
     if reviewer is None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from accesshive.approvals.carry import carried
 from accesshive.approvals.declines import Decline, decline_message, effective, one_line
 from accesshive.approvals.files import (
     approvals_files,
@@ -129,13 +131,20 @@ def sign_declines(
     order_ids: list[str],
     reason: str,
     withdraw: bool,
+    standing: Mapping[str, list[Decline]] | None = None,
 ) -> tuple[Path, list[Decline]]:
     """Sign declines of orders of ``plan`` (or, with ``withdraw``, their withdrawal) and
     add them to the plan's approvals file. Any order may be declined, gated or not: a
-    decline only ever stops an order. Withdrawing needs no reason."""
+    decline only ever stops an order. Withdrawing needs no reason, but a decline of
+    ``reviewer``'s among ``standing`` (the declines that hold, ``check_declines``) for
+    each order: a withdrawal of nothing is refused, nothing written."""
     keys = _reviewer_keys(config, key_path, reviewer)
     if not order_ids:
         raise ApprovalError("name the orders to decline (--order ID)")
+    if withdraw:
+        for oid in order_ids:
+            if reviewer not in {d.reviewer for d in (standing or {}).get(oid, [])}:
+                raise ApprovalError(f"{reviewer} has no decline of {oid} to withdraw")
     reason = one_line(reason)
     if not reason and not withdraw:
         raise ApprovalError("say why the order is declined (--reason TEXT)")
@@ -215,8 +224,15 @@ def authorship(plan: Plan, store: Store | None) -> Authorship:
 
 
 def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApproval]:
+    """Per gated order: its approvals, this plan's and those carried from an earlier plan
+    of the identical order (``approvals/carry.py``), evaluated under the current policies."""
+    earlier, signed_for = carried(config.root, plan, store, lambda p: authorship(p, store))
     return evaluate(
-        plan, config.policies.review, collect(config, plan, store), authorship(plan, store)
+        plan,
+        config.policies.review,
+        collect(config, plan, store) + earlier,
+        authorship(plan, store),
+        signed_for,
     )
 
 

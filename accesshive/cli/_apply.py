@@ -255,6 +255,24 @@ def _print_apply(saved: Plan, result: ApplyResult, plan_file: Path | None) -> No
                     f"`accesshive decline {plan} --order {oid} --withdraw --key ~/.ssh/id_ed25519`"
                 )
             )
+    waiting = sorted(oid for oid, st in result.states.items() if st == "awaiting_approval")
+    if waiting and plan_file is None:  # a retry's plan: no file a reviewer could approve
+        click.echo(
+            "Waiting for approval, with none carried from an applied plan of the same "
+            f"order ({len(waiting)}): {', '.join(waiting)}. To have them approved:"
+        )
+        click.echo("  " + runnable("`accesshive plan --out plan.json`"))
+        click.echo(
+            "  "
+            + runnable(
+                "`accesshive approve plan.json --order "
+                + " --order ".join(waiting)
+                + " --key ~/.ssh/id_ed25519`"
+            )
+        )
+        scope = sorted({saved.order(oid).change.identity or "" for oid in waiting} - {""})
+        only = f" --identity {shlex.quote(scope[0])}" if len(scope) == 1 else ""
+        click.echo("  " + runnable(f"`accesshive apply plan.json{only}`"))
     if result.failed:
         _print_sources(saved, result)
 

@@ -93,6 +93,7 @@ def approve(
     help="Withdraw your earlier decline of these orders (a signed withdrawal).",
 )
 @signer_options
+@store_options
 def decline(
     plan_file: Path,
     orders: tuple[str, ...],
@@ -101,6 +102,8 @@ def decline(
     key_path: Path,
     reviewer: str | None,
     directory: Path,
+    environment: str | None,
+    store_url: str | None,
 ) -> None:
     """Sign a decline of orders into approvals/<plan-digest>.yaml (commit it): they are
     not applied, and what depends on them is blocked, in this plan and every later plan
@@ -111,8 +114,14 @@ def decline(
 
     config = load_config(directory)
     reviewer = reviewer or reviewer_of_key(config, key_path)
+    plan = read_plan(plan_file)
+    standing = None
+    if withdraw:  # only a decline that holds (a file's, or recorded from GitHub) is withdrawn
+        from accesshive.operations import StoreRef, decline_verdicts
+
+        standing = decline_verdicts(directory, plan, StoreRef(environment, store_url))
     path, made = sign_declines(
-        config, read_plan(plan_file), key_path, reviewer, list(orders), reason, withdraw
+        config, plan, key_path, reviewer, list(orders), reason, withdraw, standing
     )
     what = "withdrawal(s) of your decline" if withdraw else "decline(s)"
     click.echo(f"signed {len(made)} {what} as {reviewer} into {path}; commit it to the PR")
@@ -148,6 +157,7 @@ def approvals_verify(
                 "approvers": v.approvers,
                 "missing": v.missing,
                 "rejected": [{"reviewer": r, "reason": w} for r, w in v.rejected],
+                "carried": [{"reviewer": r, "signed_for": d} for r, d in v.carried],
             }
             for oid, v in sorted(verdicts.items())
         }
@@ -158,6 +168,8 @@ def approvals_verify(
         click.echo(json.dumps(out, indent=2, sort_keys=True))
     else:
         for oid, v in sorted(verdicts.items()):
+            if oid in declined:
+                continue  # listed once, below, as declined: it waits for no approval
             mark = "✓" if v.approved else "✗"
             click.echo(
                 f"{mark} {oid}  {summary_line(saved.order(oid))}\n    {runnable(v.describe())}"

@@ -110,7 +110,7 @@ def _render_plan(
         click.echo(runnable(markdown), nl=False)  # its approve hint runs from here too
     else:
         # its warnings' hints (`accesshive tasks done ...`) run from here too
-        click.echo(runnable(render_text(plan, style=click.style)), nl=False)
+        click.echo(runnable(render_text(plan, style=click.style, declines=declines)), nl=False)
 
 
 @click.command()
@@ -177,7 +177,8 @@ def plan(
     if out is not None:
         write_plan(result, out, text)
         record_plan(directory, result, StoreRef(environment, store_url), actor(), text)
-    _render_plan(result, fmt, text, out)
+    declined = None if fmt == "json" else _declines(directory, result, environment, store_url)
+    _render_plan(result, fmt, text, out, declines=declined)
     if out is not None and fmt == "text":
         hint = runnable(f"`accesshive apply {shlex.quote(str(out))}`")
         click.echo(f"Saved plan {result.digest[:16]} to {out}; apply it with {hint}.")
@@ -214,7 +215,7 @@ def show(
 
     saved = read_plan(plan_file)
     verdicts = None
-    declined = None
+    declined: Mapping[str, list[Decline]] | None = None
     # the hints name the repository the plan is approved in (-C, else the one an
     # `approve PLAN` finds itself) and the --env/--store given here
     hints_point_at(directory if directory is not None else _default_repository(plan_file))
@@ -225,7 +226,30 @@ def show(
         declined = decline_verdicts(
             directory, saved, StoreRef(environment, store_url, create=False)
         )
+    elif fmt != "json":
+        # the repository the plan is shown in (-C, or the current directory): its
+        # declines are shown
+        known = directory if directory is not None else _default_repository(plan_file)
+        if (known / "accesshive.yaml").is_file():
+            declined = _declines(known, saved, environment, store_url)
     _render_plan(saved, fmt, plan_file=plan_file, approvals=verdicts, declines=declined)
+
+
+def _declines(
+    directory: Path, plan: Plan, environment: str | None, store_url: str | None
+) -> Mapping[str, list[Decline]] | None:
+    """The declines that hold for ``plan``'s orders in ``directory`` (its approvals files
+    and what the store recorded from GitHub), for the text and Markdown renderings. A
+    decline that cannot be checked is said on stderr (apply refuses the plan for it) and
+    the plan is shown without declines."""
+    from accesshive.errors import ApprovalError, StoreError
+    from accesshive.operations import StoreRef, decline_verdicts
+
+    try:
+        return decline_verdicts(directory, plan, StoreRef(environment, store_url, create=False))
+    except (ApprovalError, StoreError) as exc:
+        click.secho(f"warning: declines not shown: {exc}", fg="yellow", err=True)
+        return None
 
 
 @click.command()

@@ -114,6 +114,7 @@ def identity(request: Request) -> Response:
         return _render(
             request, "message.html.j2", 404, title="No such identity", text=f"no identity '{iid}'"
         )
+    retried = request.query_params.get("retried", "")
     return _render(
         request,
         "identity.html.j2",
@@ -122,8 +123,19 @@ def identity(request: Request) -> Response:
         row=next(r for r in view.rows if r.id == iid),
         health=view.health.get(iid),
         accounts=view.accounts(iid),
-        retried=request.query_params.get("retried", ""),
+        retried=retried if retried in RETRY_OUTCOMES else "",
+        # what failed, as the store records it (never text from the address bar)
+        retry_failures=[
+            f"{summary_line(s.order)}: {s.message or s.state}"
+            for s in status.steps
+            if s.state in FAILED and s.state != "declined"
+        ],
     )
+
+
+RETRY_OUTCOMES = ("complete", "incomplete", "failed", "nothing to retry")
+"""What a retry's redirect may report (an apply's status, or nothing to do): anything else
+in the address is ignored."""
 
 
 def runs(request: Request) -> Response:

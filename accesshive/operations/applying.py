@@ -119,6 +119,18 @@ def apply_plan(
                 **({"targeted": target.details()} if target is not None else {}),
             },
         )
+        for oid, verdict in sorted(verdicts.items()):
+            if verdict.approved and verdict.carried:  # approvals signed for an earlier plan
+                opened.audit(
+                    actor,
+                    "approval_carried",
+                    oid,
+                    {
+                        "plan": plan.digest,
+                        "run": run_id,
+                        "approvals": [{"reviewer": r, "signed_for": d} for r, d in verdict.carried],
+                    },
+                )
         for oid, who in _declined_details(declines).items():
             opened.audit(
                 actor, "order_declined", oid, {"plan": plan.digest, "run": run_id, "declines": who}

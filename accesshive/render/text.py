@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from accesshive.config.account_kinds import kind_label
 from accesshive.plan.kinds import GROUP_ACTIONS
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.render.describe import GROUPS_LABEL, gate_text, marker, plural, summary_line
+
+if TYPE_CHECKING:
+    from accesshive.approvals.declines import Decline
 
 Style = Callable[..., str]
 
@@ -20,16 +24,25 @@ def _plain(text: str, **_: object) -> str:
 COLOURS = {"+": "green", "~": "yellow", "-": "red", "?": "cyan"}
 
 
-def render_text(plan: Plan, style: Style = _plain) -> str:
+def render_text(
+    plan: Plan, style: Style = _plain, declines: Mapping[str, list[Decline]] | None = None
+) -> str:
+    """``declines``: per declined order, the declines that hold (when the repository is
+    known): such an order shows who declined it and why, not the approval it waits for
+    (a declined order is not applied, whoever approves it)."""
+    declines = {oid: held for oid, held in (declines or {}).items() if held}
     lines: list[str] = []
     s = plan.summary()
     if not plan.orders:
         lines.append(f"No changes. {plan.project} matches its configuration.")
     else:
+        waiting = sum(1 for o in plan.orders if o.gate and o.id not in declines)
+        declined = f", {len(declines)} declined" if declines else ""
         lines.append(
             f"Plan for {plan.project}: {plural(s['orders'], 'order')} for "
             f"{plural(s['identities'], 'identity', 'identities')}"
-            f" ({s['gated']} awaiting approval, {plural(s['manual_tasks'], 'manual task')})"
+            f" ({waiting} awaiting approval{declined}, "
+            f"{plural(s['manual_tasks'], 'manual task')})"
         )
     for group, orders in groups(plan):
         lines.append("")
@@ -37,7 +50,10 @@ def render_text(plan: Plan, style: Style = _plain) -> str:
         for o in orders:
             m = marker(o)
             line = f"  {style(m, fg=COLOURS[m])} {summary_line(o)}  [{o.id}]"
-            if o.gate:
+            if o.id in declines:
+                held = "; ".join(d.describe() for d in declines[o.id])
+                line += "  " + style(f"✗ {held}", fg="red")
+            elif o.gate:
                 line += "  " + style(f"⚠ {gate_text(o)}", fg="magenta")
             lines.append(line)
     if plan.orphans:

@@ -51,6 +51,25 @@ class Reviews(Database):
         )
         return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
+    def approvals_of_orders(
+        self, order_ids: Collection[str]
+    ) -> list[tuple[str, str, str, str, str, str]]:
+        """(plan digest, order id, content digest, reviewer, evidence, at) recorded for
+        these order ids, whatever plan they were read for: the approvals an identical
+        order of a re-plan may carry (``approvals/carry.py`` decides which may)."""
+        wanted = sorted(set(order_ids))
+        out: list[tuple[str, str, str, str, str, str]] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._execute(
+                "SELECT plan_digest, order_id, content_digest, reviewer, signature, at "
+                f"FROM approvals WHERE order_id IN ({marks}) ORDER BY id",
+                tuple(chunk),
+            )
+            out += [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return out
+
     # ------------------------------------------------------------------ declines
 
     def record_decline(

@@ -195,6 +195,28 @@ def test_retry_is_refused_without_an_operator_token(repo: Path, browser: Browser
     assert _statuses(repo)["ada.lovelace"] == "error"  # nothing was retried
 
 
+def test_a_retry_that_fails_again_shows_as_a_failure_with_the_targets_message(
+    repo: Path, browser: Browser, shots: Path
+) -> None:
+    with console(repo, "--today", TODAY) as url:
+        context = browser.new_context(java_script_enabled=False)
+        page = context.new_page()
+        _sign_in(page, url, _token(repo, "Olive Operator"))
+        page.goto(url + "/identities/ada.lovelace")
+        page.locator("button.retry").first.click()  # the wiki still refuses her login
+        box = page.locator("#retried")
+        expect(box).to_have_class(re.compile(r"\bproblem\b"), timeout=WAIT)
+        expect(box).to_contain_text("Retry by Olive Operator failed")
+        expect(box).to_contain_text("login is reserved")
+        expect(page.locator("#status")).to_have_text("Error")
+        page.screenshot(path=str(shots / "identity-retry-failed.png"), full_page=True)
+
+        # an outcome typed into the address is not shown; the outcome list is fixed
+        page.goto(url + "/identities/ada.lovelace?retried=all+good")
+        expect(page.locator("#retried")).to_have_count(0)
+        context.close()
+
+
 def test_retry_after_the_target_recovers(repo: Path, browser: Browser, shots: Path) -> None:
     """Signing in, Retry and signing out are forms: all of it works with JavaScript off."""
     with console(repo, "--today", TODAY) as url:
@@ -211,6 +233,7 @@ def test_retry_after_the_target_recovers(repo: Path, browser: Browser, shots: Pa
         page.locator("button.retry").first.click()
         expect(page.locator("#status")).to_have_text("Provisioned", timeout=WAIT)
         expect(page.locator("#retried")).to_contain_text("Olive Operator")
+        expect(page.locator("#retried")).to_have_class(re.compile(r"\bnotice\b"))
         expect(page.locator("#steps")).to_have_count(0)
         page.screenshot(path=str(shots / "identity-retried.png"), full_page=True)
 

@@ -187,9 +187,10 @@ def test_a_declined_order_is_not_applied_and_blocks_what_depends_on_it(
 
     # ... and how to withdraw it, runnable as printed by the reviewer whose key is at the
     # default path (the hint names the plan file, the order and the repository)
+    # (and the store, where declines read from a pull request are recorded)
     hint = (
         f"`accesshive decline {plan_file} --order {create} --withdraw "
-        f"--key ~/.ssh/id_ed25519 -C {repo}`"
+        f"--key ~/.ssh/id_ed25519 -C {' '.join([str(repo), *store_args])}`"
     )
     assert hint in text.output
 

@@ -84,3 +84,10 @@ def test_the_declines_held_on_an_order_read_as_one_line() -> None:
     alice = Decline("p" * 64, "o" * 12, "c" * 64, "alice", "not yet", "2026-11-29")
     bob = Decline("p" * 64, "o" * 12, "c" * 64, "bob", "no budget", "2026-11-30")
     assert describe([alice, bob]) == "declined by alice: not yet; declined by bob: no budget"
+
+
+def test_a_verdict_names_the_plan_a_carried_approval_was_signed_for() -> None:
+    verdict = OrderApproval(
+        "o" * 12, 2, ("security",), approvers=["alice", "bob"], carried=[("alice", "a1" * 32)]
+    )
+    assert verdict.describe() == ("approved by alice (for plan a1a1a1a1a1a1, carried), bob")
