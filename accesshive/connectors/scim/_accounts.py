@@ -16,11 +16,9 @@ from pydantic import ValidationError
 from scim2_models import Context, Resource
 
 from accesshive.connectors.base import Created
-from accesshive.connectors.scim._paging import Paging
-from accesshive.connectors.scim._probe import Service, ServiceProbe
-from accesshive.connectors.scim._resources import Resources
-from accesshive.connectors.scim._session import ScimError, ScimSession, filter_refused
-from accesshive.connectors.scim._settings import ScimSettings
+from accesshive.connectors.scim._probe import Service
+from accesshive.connectors.scim._resources import Collaborator
+from accesshive.connectors.scim._session import ScimError, filter_refused
 from accesshive.connectors.scim._values import (
     USER_SCHEMA,
     Attr,
@@ -38,22 +36,8 @@ from accesshive.connectors.scim._values import (
 from accesshive.state.snapshot import SnapshotAccount
 
 
-class AccountOrders:
+class AccountOrders(Collaborator):
     """The account orders, and finding the account a create conflicts with."""
-
-    def __init__(
-        self,
-        settings: ScimSettings,
-        session: ScimSession,
-        probe: ServiceProbe,
-        paging: Paging,
-        resources: Resources,
-    ) -> None:
-        self.settings = settings
-        self.session = session
-        self.probe = probe
-        self.paging = paging
-        self.resources = resources
 
     def create_account(
         self, identity: str, attributes: Mapping[str, Any], enabled: bool

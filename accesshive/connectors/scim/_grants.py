@@ -16,30 +16,13 @@ from typing import Any
 
 from scim2_models import Context, Group, GroupMember
 
-from accesshive.connectors.scim._paging import Paging
-from accesshive.connectors.scim._probe import ServiceProbe
-from accesshive.connectors.scim._resources import Resources
-from accesshive.connectors.scim._session import ScimError, ScimSession, already
-from accesshive.connectors.scim._settings import ScimSettings
+from accesshive.connectors.scim._resources import Collaborator
+from accesshive.connectors.scim._session import ScimError, already
 from accesshive.connectors.scim._values import _member, _quote, _url
 
 
-class Grants:
+class Grants(Collaborator):
     """grant and revoke, one at a time or many of one Group at once."""
-
-    def __init__(
-        self,
-        settings: ScimSettings,
-        session: ScimSession,
-        probe: ServiceProbe,
-        paging: Paging,
-        resources: Resources,
-    ) -> None:
-        self.settings = settings
-        self.session = session
-        self.probe = probe
-        self.paging = paging
-        self.resources = resources
 
     def grant(self, external_id: str, entitlement: str) -> None:
         svc = self.probe.service()

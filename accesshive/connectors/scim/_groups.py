@@ -19,33 +19,16 @@ from typing import Any
 from scim2_models import Context, Group
 
 from accesshive.connectors.base import Created
-from accesshive.connectors.scim._paging import Paging
-from accesshive.connectors.scim._probe import ServiceProbe
-from accesshive.connectors.scim._resources import Resources
-from accesshive.connectors.scim._session import ScimError, ScimSession
-from accesshive.connectors.scim._settings import ScimSettings
+from accesshive.connectors.scim._resources import Collaborator
+from accesshive.connectors.scim._session import ScimError
 from accesshive.connectors.scim._values import _url
 from accesshive.state.snapshot import SnapshotGroup
 
 _READ = ["displayName", "externalId", "members"]
 
 
-class ManagedGroups:
+class ManagedGroups(Collaborator):
     """read_groups, get_group, create_group, update_group, delete_group."""
-
-    def __init__(
-        self,
-        settings: ScimSettings,
-        session: ScimSession,
-        probe: ServiceProbe,
-        paging: Paging,
-        resources: Resources,
-    ) -> None:
-        self.settings = settings
-        self.session = session
-        self.probe = probe
-        self.paging = paging
-        self.resources = resources
 
     def read_groups(self) -> list[SnapshotGroup]:
         managed = self.settings.managed

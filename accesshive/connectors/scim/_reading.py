@@ -16,11 +16,8 @@ from typing import Any
 from scim2_models import Group, Resource, Schema
 
 from accesshive.connectors.base import Page
-from accesshive.connectors.scim._paging import Paging
-from accesshive.connectors.scim._probe import ServiceProbe
-from accesshive.connectors.scim._resources import Resources
-from accesshive.connectors.scim._session import ScimError, ScimSession, filter_refused
-from accesshive.connectors.scim._settings import ScimSettings
+from accesshive.connectors.scim._resources import Collaborator
+from accesshive.connectors.scim._session import ScimError, filter_refused
 from accesshive.connectors.scim._values import _in_schemas, _quote
 from accesshive.state.snapshot import SnapshotAccount
 
@@ -28,22 +25,8 @@ FILTER_CHUNK = 50
 """Users looked up by one ``id eq … or …`` filter (it travels in the URL)."""
 
 
-class Reader:
+class Reader(Collaborator):
     """check, read, get_account, get_accounts."""
-
-    def __init__(
-        self,
-        settings: ScimSettings,
-        session: ScimSession,
-        probe: ServiceProbe,
-        paging: Paging,
-        resources: Resources,
-    ) -> None:
-        self.settings = settings
-        self.session = session
-        self.probe = probe
-        self.paging = paging
-        self.resources = resources
 
     def check(self) -> None:
         self.probe.forget()

@@ -247,3 +247,24 @@ class Resources:
         if not isinstance(found, Group):
             raise self.settings.error(f"GET {_url(rt, gid)}: not a Group")
         return found
+
+
+class Collaborator:
+    """What every part of the connector that acts on resources works with: the checked
+    settings, the HTTP session, what the service provider announced, paging and the
+    resource helpers. One constructor for the four parts (reader, account orders,
+    grants, managed groups), so that where ``self.x`` comes from is said once."""
+
+    def __init__(
+        self,
+        settings: ScimSettings,
+        session: ScimSession,
+        probe: ServiceProbe,
+        paging: Paging,
+        resources: Resources,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.probe = probe
+        self.paging = paging
+        self.resources = resources
