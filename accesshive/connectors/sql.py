@@ -115,11 +115,22 @@ class SqlConnector(Connector):
                 raise self.error(f"database {path} does not exist")
             path.parent.mkdir(parents=True, exist_ok=True)
             # used by one thread at a time (see apply.pool), not always the one that opened it
-            self._db = sqlite3.connect(
-                path, isolation_level=None, timeout=30, check_same_thread=False
-            )
+            try:
+                self._db = sqlite3.connect(
+                    path, isolation_level=None, timeout=30, check_same_thread=False
+                )
+                self._db.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # opens the file
+            except sqlite3.Error as exc:
+                self._db = None
+                raise self.error(
+                    f"cannot open the database {path}: {exc}; check that it is an SQLite "
+                    "file this user can read and write"
+                ) from exc
         if self._create_tables_wanted():
-            self._create_tables()
+            try:
+                self._create_tables()
+            except sqlite3.Error as exc:
+                raise self._classify(exc) from exc
         return self._db
 
     def _create_tables_wanted(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +132,52 @@ def test_a_url_that_names_no_database_is_refused_and_nothing_is_created(
         list(connector.read())
     assert "hunter2" not in str(info.value)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("what", ["a directory", "not a database"])
+def test_a_database_path_that_cannot_be_opened_is_a_clear_error(what: str, tmp_path: Path) -> None:
+    """A path that holds a directory or a file that is no SQLite database: the source's
+    error, naming the file, never a raw sqlite3 exception (sync and report showed a
+    traceback)."""
+    path = tmp_path / "app.db"
+    if what == "a directory":
+        path.mkdir()
+    else:
+        path.write_bytes(b"this is not an SQLite database, it only has its name" * 40)
+    source = _source("sqlite:///app.db", create_tables=False)
+    with pytest.raises(ConnectorError) as info:
+        list(SqlConnector("app", source, ConnectorContext(root=tmp_path)).read())
+    assert info.value.source == "app"
+    assert str(path) in info.value.message
+
+
+def test_sync_with_one_sqlite_target_unopenable_reports_it_and_stores_the_rest(
+    tmp_path: Path,
+) -> None:
+    """As a user hit it: the quickstart's wiki database replaced by a directory. sync says
+    which source failed and why (exit 5) and still stores the others' snapshots."""
+    from click.testing import CliRunner
+
+    from accesshive.cli import main
+    from tests.conftest import EXAMPLES
+
+    repo = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", repo, ignore=shutil.ignore_patterns(".accesshive"))
+    runner = CliRunner()
+    assert runner.invoke(main, ["sync", str(repo)]).exit_code == 0
+    wiki = repo / ".accesshive" / "wiki-app.db"
+    wiki.unlink()
+    wiki.mkdir()
+    result = runner.invoke(main, ["sync", str(repo), "--format", "json"])
+    assert result.exit_code == 5, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    out = json.loads(result.output)
+    by_source = {r["source"]: r for r in out}
+    assert by_source["wiki"]["ok"] is False
+    assert "cannot open the database" in by_source["wiki"]["error"]
+    assert all(r["ok"] for sid, r in by_source.items() if sid != "wiki")
+    report = runner.invoke(main, ["report", str(repo)])
+    assert "Traceback" not in report.output
+    assert not isinstance(report.exception, Exception) or isinstance(
+        report.exception, SystemExit
+    ), report.exception
