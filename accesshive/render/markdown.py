@@ -211,7 +211,9 @@ class _Comment:
         self.review = _Review(approvals, declines or {})
         self.plan_file = plan_file
         self.show = f"`accesshive show {plan_file.replace('`', '')}`"
-        gated = [o for o in plan.orders if o.gate]
+        # a declined order has its own table (who declined it and why): listing it here
+        # too, as "nobody yet", told reviewers it still waited for them
+        gated = [o for o in plan.orders if o.gate and not self.review.declined(o)]
         # waiting first, then approved; plan order within each
         self.gated = sorted(gated, key=lambda o: not self.review.waiting(o))
         by_identity: dict[str | None, list[Order]] = {}

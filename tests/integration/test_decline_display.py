@@ -62,6 +62,15 @@ def test_plan_and_show_say_who_declined_an_order(
     inside = _ok(_run("show", str(plan_file), *store_args))
     assert line in inside.output
 
+    # the PR comment: in the Declined table only, never among the orders waiting for
+    # review (it used to be listed there too, "nobody yet")
+    comment = _ok(
+        _run("show", str(plan_file), "--format", "markdown", "-C", str(repo), *store_args)
+    ).output
+    declined_part, _, rest = comment.partition("#### Waiting for review")
+    assert f"`{admins}`" in declined_part and "#### Declined (1 order)" in declined_part
+    assert f"`{admins}`" not in rest.split("\n####")[0]
+
     # approvals verify: the declined order once, as declined
     verified = _run("approvals", "verify", str(plan_file), "-C", str(repo), *store_args)
     assert verified.exit_code == 1
