@@ -407,7 +407,9 @@ def test_declined_orders_show_who_declined_them_and_why() -> None:
     assert by_id[plain.id][2:] == ["bob", "not before March"]
     assert by_id[gated.id][2:] == ["alice", "no | not␤now <script>alert(1)</script> *ever*"]
     assert "<script>" not in markdown
-    assert table_after(comment, "Waiting for review").row_codes[-1][0] == gated.id  # last
+    # ... and listed once, as declined: not also among the orders waiting for review
+    waiting_table = table_after(comment, f"Waiting for review ({waiting - 1:,} of {waiting - 1:,}")
+    assert gated.id not in {codes[0] for codes in waiting_table.row_codes}
     item = next(text for text, codes in comment.list_items if plain.id in codes)
     assert item.endswith("⛔ declined by bob: not before March")
     assert_details_spaced(markdown)
