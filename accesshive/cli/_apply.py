@@ -36,7 +36,7 @@ from accesshive.errors import EXIT_ERROR, EXIT_WAITING
 if TYPE_CHECKING:
     from accesshive.apply.executor import ApplyResult
     from accesshive.operations import Loaded
-    from accesshive.operations.applying import Step
+    from accesshive.operations.status import Step
     from accesshive.plan.model import Plan
     from accesshive.plan.orders import Order
 

@@ -25,12 +25,9 @@ from accesshive.operations._common import (
     with_pushed_identities,
 )
 from accesshive.operations.applying import (
-    IdentityStatus,
-    Step,
     apply_plan,
     approval_verdicts,
     decline_verdicts,
-    identity_status,
     retry_identity,
 )
 from accesshive.operations.identity_sources import (
@@ -59,6 +56,7 @@ from accesshive.operations.state import (
     sync_repository,
     unlock,
 )
+from accesshive.operations.status import IdentityStatus, Step, identity_status
 
 __all__ = [
     "IdentityStatus",

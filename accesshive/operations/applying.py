@@ -1,18 +1,17 @@
-"""Operations that execute a plan and report on its orders: apply (refusing a stale plan,
-recording and auditing every order), the provisioning status per identity, and the retry
-of one identity's remaining steps."""
+"""Operations that execute a plan: apply (refusing a stale plan, recording and auditing
+every order) and the retry of one identity's remaining steps. The provisioning status
+per identity is ``operations/status.py``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from accesshive.apply.executor import DONE, FAILED, ApplyResult
+from accesshive.apply.executor import DONE, ApplyResult
 from accesshive.apply.executor import Progress as ApplyProgress
 from accesshive.apply.stale import Staleness, check_stale
 from accesshive.approvals.declines import Decline
@@ -35,11 +34,9 @@ from accesshive.operations.refresh import read_into, refresh
 from accesshive.operations.targeting import Target
 from accesshive.pipeline import load_config
 from accesshive.plan.model import Plan
-from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps
-from accesshive.plan.states import OrderState
 from accesshive.repo_paths import link_out_of
-from accesshive.store import OrderEvent, Store, Task
+from accesshive.store import Store, Task
 from accesshive.tasks import tasks_csv, tasks_markdown
 from accesshive.workers.engine import Workers, executor_for, prepare_queue
 
@@ -287,115 +284,6 @@ def _write_task_files(root: Path, run_id: int, tasks: list[Task]) -> Path:
     (out / "tasks.csv").write_text(tasks_csv(tasks), encoding="utf-8")
     (out / "tasks.md").write_text(tasks_markdown(tasks), encoding="utf-8")
     return out
-
-
-@dataclass(frozen=True)
-class Step:
-    """One order of an identity's current flow, with its latest recorded outcome."""
-
-    order: Order
-    state: str
-    at: str | None
-    message: str | None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "order": self.order.id,
-            "action": self.order.action,
-            "source": self.order.change.source,
-            "account": self.order.change.name or self.order.change.account,
-            "account_kind": self.order.change.account_kind,
-            "state": self.state,
-            "at": self.at,
-            "message": self.message,
-        }
-
-
-@dataclass(frozen=True)
-class IdentityStatus:
-    identity: str
-    status: str
-    """pending, provisioned, error, or declined (see ``overall_status``)."""
-    steps: tuple[Step, ...]
-    """What its current desired state still needs, in dependency order."""
-
-    @property
-    def outstanding(self) -> tuple[Step, ...]:
-        return tuple(s for s in self.steps if s.state not in DONE)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "identity": self.identity,
-            "status": self.status,
-            "steps": [s.to_json() for s in self.steps],
-        }
-
-
-def identity_status(
-    root: Path,
-    store: StoreRef,
-    today: dt.date,
-    loaded: Loaded | None = None,
-    plan: Plan | None = None,
-) -> list[IdentityStatus]:
-    """Each identity's provisioning status, from its current flow across every run.
-
-    The flow is the plan of its current desired state against the latest snapshots (so
-    an identity nothing was applied to is ``pending``, and one the targets already match
-    has no step left), joined with the latest recorded outcome of each order id across
-    every plan and run (so retrying one identity changes no other's status). A step
-    verified after its source was last read counts as done; one the targets still lack
-    at a later read is pending again. Identities pushed by identity providers and
-    imported ones are included (``load_and_expand`` merges them). ``loaded``: the
-    repository already loaded and expanded, and ``plan`` its plan made by
-    ``plan_repository(..., allow_mass_changes=True)`` (the console's pages also need them).
-    """
-    loaded = loaded or load_and_expand(root, today, store.environment)
-    if plan is None:
-        plan = plan_repository(root, today, allow_mass_changes=True, store=store, loaded=loaded)
-    outcomes: dict[str, OrderEvent] = {}
-    read_at: dict[str, str] = {}
-    if store.exists(root):
-        with store.open(root) as opened:
-            outcomes = opened.latest_outcomes()
-            read_at = {info.source: info.read_at for info in opened.snapshot_info()}
-    steps: dict[str, list[Step]] = {}
-    for order in plan.orders:  # in dependency order
-        if not order.change.identity:
-            continue
-        known = outcomes.get(order.id)
-        if known is None:
-            step = Step(order, OrderState.PENDING, None, None)
-        elif known.state in DONE and known.at <= read_at.get(order.change.source, ""):
-            # done once, but the targets were read since and lack it again
-            step = Step(order, OrderState.PENDING, known.at, f"was {known.state} at {known.at}")
-        else:
-            step = Step(order, known.state, known.at, known.message)
-        steps.setdefault(order.change.identity, []).append(step)
-    out = []
-    for iid in sorted(loaded[0].identities):
-        mine = tuple(steps.get(iid, []))
-        out.append(IdentityStatus(iid, overall_status([s.state for s in mine]), mine))
-    return out
-
-
-def overall_status(states: Sequence[str]) -> str:
-    """An identity's status from its steps' states.
-
-    A step that failed on its own (``errored``, ``error``) makes it ``error`` even beside
-    a decline: that failure needs someone to act, while a decline is a decision already
-    taken. What is only blocked below a decline is not a failure, so a declined step
-    with nothing failed beside it shows as ``declined``; a step blocked by anything else
-    (another identity's failed group, say) is an ``error``."""
-    if any(s in (OrderState.ERRORED, OrderState.ERROR) for s in states):
-        return "error"
-    if OrderState.DECLINED in states:
-        return "declined"
-    if any(s in FAILED for s in states):
-        return "error"
-    if any(s not in DONE for s in states):
-        return "pending"
-    return "provisioned"
 
 
 def retry_identity(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from accesshive.operations._common import StoreRef, stored_plan
-from accesshive.operations.applying import Step
+from accesshive.operations.status import Step
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.states import SENT
 from accesshive.store import Store

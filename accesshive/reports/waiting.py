@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from accesshive.plan.states import OrderState
 
 if TYPE_CHECKING:
-    from accesshive.operations.applying import Step
+    from accesshive.operations.status import Step
 
 _S = OrderState
 

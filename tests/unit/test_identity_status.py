@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from accesshive.operations.applying import overall_status
+from accesshive.operations.status import overall_status
 from accesshive.plan.states import OrderState as S
 
 
