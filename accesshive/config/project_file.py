@@ -20,10 +20,13 @@ def missing_project(root: Path) -> Diagnostic | None:
     if (root / PROJECT_FILE).is_file():
         return None
     where = "does not exist" if not root.exists() else f"has no {PROJECT_FILE}"
+    # the shipped example is suggested only where it is, so the hint runs as printed
+    example = Path("examples/quickstart")
+    tried = f" (try {example})" if (example / PROJECT_FILE).is_file() else ""
     return Diagnostic(
         "no-project",
         f"{root} {where}",
         Location(str(root)),
         hint=f"point at a config repository: a directory with {PROJECT_FILE} "
-        "at its root (try examples/quickstart)",
+        f"at its root (-C DIR){tried}",
     )

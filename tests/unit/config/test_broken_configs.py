@@ -194,6 +194,20 @@ def test_missing_project_file_names_the_directory() -> None:
     assert "has no accesshive.yaml" in d.message
 
 
+def test_the_missing_project_hint_suggests_the_example_only_where_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from a checkout, the hint names examples/quickstart (which runs as printed);
+    from anywhere else it does not send the user to a directory that is not there."""
+    monkeypatch.chdir(tmp_path)
+    (elsewhere,) = validate_repository(BROKEN / "no_project", TODAY).diagnostics
+    assert "examples/quickstart" not in (elsewhere.hint or "")
+    (tmp_path / "examples" / "quickstart").mkdir(parents=True)
+    (tmp_path / "examples" / "quickstart" / "accesshive.yaml").write_text("version: 1\n")
+    (here,) = validate_repository(BROKEN / "no_project", TODAY).diagnostics
+    assert "(try examples/quickstart)" in (here.hint or "")
+
+
 def test_unknown_key_suggests_the_close_one() -> None:
     result = validate_repository(BROKEN / "unknown_key", TODAY)
     assert result.diagnostics[0].hint == "did you mean 'roles'?"
