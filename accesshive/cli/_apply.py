@@ -387,9 +387,18 @@ def status(
         if not s.steps:
             click.echo("  every step of its desired state is done")
         _print_steps(s.steps)
-        if history:
+        from accesshive.plan.states import DONE
+
+        # a step of an earlier flow that never finished (a leaver's grant still waiting
+        # when the person left, a cancelled task) is not "done": it is listed apart
+        done = tuple(h for h in history if h.state in DONE)
+        earlier = tuple(h for h in history if h not in done)
+        if done:
             click.echo("  already done:")
-            _print_steps(history)
+            _print_steps(done)
+        if earlier:
+            click.echo("  earlier steps, no longer in its current flow:")
+            _print_steps(earlier)
 
 
 def _status_subject(

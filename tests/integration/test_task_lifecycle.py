@@ -126,6 +126,13 @@ def test_a_task_no_longer_needed_is_cancelled_with_the_reason(
     step, message = shown.splitlines()[line : line + 2]
     assert step.split()[0] == "cancelled", shown
     assert message.strip() == f"task {task['id']} cancelled: {cancelled['reason']}"
+    # ... listed apart from what is done: a cancelled task was never carried out
+    lines = shown.splitlines()
+    assert "  earlier steps, no longer in its current flow:" in lines[:line]
+    assert (
+        "  already done:"
+        not in lines[lines.index("  earlier steps, no longer in its current flow:") : line]
+    )
     as_json = _run(
         "status", str(repo), "grace.hopper", "--format", "json", "--today", TODAY, *store_args
     )
