@@ -21,6 +21,7 @@ from accesshive.connectors.ldap._account_entries import AccountEntries
 from accesshive.connectors.ldap._dn import rdn_string, rdn_value, split_rdn
 from accesshive.connectors.ldap._grants import Grants
 from accesshive.connectors.ldap._ldap3 import escape_filter_chars, ldap3, post_read_control
+from accesshive.connectors.ldap._parts import Collaborator
 from accesshive.connectors.ldap._search import LdapSearch, _Entry
 from accesshive.connectors.ldap._settings import _ATTRIBUTE, LdapSettings
 from accesshive.connectors.ldap._transport import (
@@ -35,7 +36,7 @@ from accesshive.connectors.ldap._values import NORMAL_ACCOUNT, _get, _values, _w
 _POST_READ = "1.3.6.1.1.13.2"
 
 
-class AccountOrders:
+class AccountOrders(Collaborator):
     """The account orders, and the lookups that make a create adopt instead of duplicate."""
 
     def __init__(
@@ -46,11 +47,7 @@ class AccountOrders:
         entries: AccountEntries,
         grants: Grants,
     ) -> None:
-        self.settings = settings
-        self.transport = transport
-        self.search = search
-        self.entries = entries
-        self.grants = grants
+        super().__init__(settings, transport, search, entries, grants)
         self._looked_up: dict[tuple[str, str], list[_Entry]] = {}
         """(correlation attribute, casefolded value) → accounts found by ``prepare_creates``."""
         by_name: dict[str, str] = {}

@@ -22,34 +22,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from accesshive.connectors.base import Created
-from accesshive.connectors.ldap._account_entries import AccountEntries
 from accesshive.connectors.ldap._dn import rdn_string, same_dn, split_rdn
-from accesshive.connectors.ldap._grants import Grants
 from accesshive.connectors.ldap._ldap3 import escape_filter_chars, ldap3
-from accesshive.connectors.ldap._search import LdapSearch, _Entry
-from accesshive.connectors.ldap._settings import LdapSettings
-from accesshive.connectors.ldap._transport import NO_SUCH_OBJECT, LdapError, LdapTransport
+from accesshive.connectors.ldap._parts import Collaborator
+from accesshive.connectors.ldap._search import _Entry
+from accesshive.connectors.ldap._transport import NO_SUCH_OBJECT, LdapError
 from accesshive.state.snapshot import SnapshotGroup
 
 _NEEDS_A_MEMBER = frozenset({"groupofnames", "groupofuniquenames"})
 
 
-class ManagedGroups:
+class ManagedGroups(Collaborator):
     """read_groups, get_group, create_group, update_group, delete_group."""
-
-    def __init__(
-        self,
-        settings: LdapSettings,
-        transport: LdapTransport,
-        search: LdapSearch,
-        entries: AccountEntries,
-        grants: Grants,
-    ) -> None:
-        self.settings = settings
-        self.transport = transport
-        self.search = search
-        self.entries = entries
-        self.grants = grants
 
     def _managed_attributes(self) -> list[str]:
         return [

@@ -13,32 +13,15 @@ from collections.abc import Collection, Iterator, Mapping
 from contextlib import suppress
 
 from accesshive.connectors.base import Page
-from accesshive.connectors.ldap._account_entries import AccountEntries
 from accesshive.connectors.ldap._dn import DnError, normalize_dn
-from accesshive.connectors.ldap._grants import Grants
 from accesshive.connectors.ldap._ldap3 import ldap3
-from accesshive.connectors.ldap._search import LdapSearch, _Entry
-from accesshive.connectors.ldap._settings import LdapSettings
-from accesshive.connectors.ldap._transport import LdapTransport
+from accesshive.connectors.ldap._parts import Collaborator
+from accesshive.connectors.ldap._search import _Entry
 from accesshive.state.snapshot import SnapshotAccount
 
 
-class Reader:
+class Reader(Collaborator):
     """check, read, get_account, get_accounts."""
-
-    def __init__(
-        self,
-        settings: LdapSettings,
-        transport: LdapTransport,
-        search: LdapSearch,
-        entries: AccountEntries,
-        grants: Grants,
-    ) -> None:
-        self.settings = settings
-        self.transport = transport
-        self.search = search
-        self.entries = entries
-        self.grants = grants
 
     def check(self) -> None:
         self.transport.op(
