@@ -54,8 +54,8 @@ def group_changes(
         finder = _Finder(snap.groups, frozenset(managed))
         for eid, spec in managed.items():
             gone = revoked.get((sid, eid), set())
-            label = _Labeller(config.sources[sid].account.name_attribute)
-            for item in _group(sid, eid, spec, finder, snap, gone, label):
+            named_by = config.sources[sid].account.name_attribute
+            for item in _group(sid, eid, spec, finder, snap, gone, named_by):
                 if isinstance(item, str):
                     conflicts.append(item)
                 else:
@@ -88,7 +88,7 @@ def _group(
     finder: _Finder,
     snap: SourceSnapshot,
     revoked: set[str | None],
-    label: _Labeller,
+    named_by: str | None,
 ) -> Iterator[Change | str]:
     name = spec.target_name(eid)
     have, named = finder.find(eid, name)
@@ -108,7 +108,7 @@ def _group(
         have, adopted = named[0], True
     if spec.state == "absent":
         if have is not None:
-            yield from _delete(sid, eid, have, snap, revoked, label)
+            yield from _delete(sid, eid, have, snap, revoked, named_by)
         return
     wanted = _wanted(name, spec)
     if have is None:
@@ -144,24 +144,17 @@ def _wanted(name: str, spec: EntitlementSpec) -> dict[str, Any]:
     return wanted
 
 
-class _Labeller:
+def _label(account: SnapshotAccount, name_attribute: str | None) -> str:
     """How a warning names an account: by the identity that owns it, else by the
     source's name attribute, with the target's id beside it. An LDAP id is an
     entryUUID, which tells the person who must act nothing on its own."""
-
-    def __init__(self, name_attribute: str | None) -> None:
-        self.name_attribute = name_attribute
-
-    def __call__(self, account: SnapshotAccount) -> str:
-        name = account.identity
-        if name is None and self.name_attribute:
-            value = account.attributes.get(self.name_attribute)
-            name = None if value is None else str(value)
-        return (
-            account.external_id
-            if name in (None, account.external_id)
-            else (f"{name} [{account.external_id}]")
-        )
+    name = account.identity
+    if name is None and name_attribute:
+        value = account.attributes.get(name_attribute)
+        name = None if value is None else str(value)
+    if name in (None, account.external_id):
+        return account.external_id
+    return f"{name} [{account.external_id}]"
 
 
 def _delete(
@@ -170,13 +163,13 @@ def _delete(
     have: SnapshotGroup,
     snap: SourceSnapshot,
     revoked: set[str | None],
-    label: _Labeller,
+    named_by: str | None,
 ) -> Iterator[Change | str]:
     holders = [a for a in snap.accounts if eid in a.grants]
     kept = [a for a in holders if a.external_id not in revoked and a.identity not in revoked]
     others = max(have.members - len(holders), 0)
     if kept or others:
-        who = ", ".join(label(a) for a in kept[:5]) + (", ..." if len(kept) > 5 else "")
+        who = ", ".join(_label(a, named_by) for a in kept[:5]) + (", ..." if len(kept) > 5 else "")
         parts = [f"{len(kept)} account(s) no order of this plan removes ({who})"] if kept else []
         if others:
             parts.append(f"{others} member(s) that are not accounts accesshive reads")
