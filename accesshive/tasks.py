@@ -14,9 +14,12 @@ from typing import Any
 
 from accesshive.config.account_kinds import DEFAULT_KIND, account_link, telling_apart
 from accesshive.config.model import Source
+from accesshive.plan.orders import Order
+from accesshive.render.describe import summary_line
 from accesshive.render.markdown import md
 from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
 from accesshive.store import Task
+from accesshive.store.base import now
 
 
 def task_id(plan_digest: str, order_id: str) -> str:
@@ -25,6 +28,22 @@ def task_id(plan_digest: str, order_id: str) -> str:
     task. ``plan_digest`` does not enter it (it names the plan that asks, not the work)."""
     del plan_digest
     return f"T-{order_id}"
+
+
+def new_task(plan_digest: str, order: Order) -> Task:
+    """The task that hands a manual source's order to its owner: open, with the order's
+    body as what to do."""
+    return Task(
+        id=task_id(plan_digest, order.id),
+        plan_digest=plan_digest,
+        order_id=order.id,
+        source=order.change.source,
+        assignee=order.assignee or "source owner",
+        description=summary_line(order).split(": ", 1)[-1],
+        content=order.body(),
+        state="open",
+        created_at=now(),
+    )
 
 
 def _account(

@@ -30,16 +30,17 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from accesshive.apply.accounts import known_accounts
 from accesshive.apply.batch import Record, failure_of
 from accesshive.apply.credentials import CredentialKeeper
 from accesshive.apply.groups import GroupOrders
 from accesshive.apply.lanes import Lanes
-from accesshive.apply.observed import Observed
 from accesshive.apply.outage import Breaker
 from accesshive.apply.pool import ConnectorPool
+from accesshive.apply.result import ApplyResult
+from accesshive.apply.waiting import awaiting_approval, holder
 from accesshive.config import Config
 from accesshive.connectors.base import WriteLimits
 from accesshive.errors import VaultError
@@ -47,13 +48,11 @@ from accesshive.plan.kinds import CREDENTIAL_ACTIONS, GROUP_ACTIONS, OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.states import DONE, FAILED, SENT, IllegalTransition, OrderState
-from accesshive.render.describe import summary_line
-from accesshive.store import Store, Task
-from accesshive.store.base import now
-from accesshive.tasks import task_id
+from accesshive.store import Store
+from accesshive.tasks import new_task, task_id
 
 if TYPE_CHECKING:
-    from accesshive.notify import Outcome
+    pass
 
 __all__ = ["DONE", "FAILED", "ApplyResult", "Executor", "Progress"]
 """``DONE`` and ``FAILED`` are ``accesshive.plan.states``'s, here for the callers of apply."""
@@ -66,87 +65,6 @@ Start = Callable[[str | None, list[Order]], Future[None]]
 
 def _quiet(order: Order, state: str, message: str | None) -> None:
     return None
-
-
-@dataclass
-class ApplyResult:
-    plan_digest: str
-    run_id: int
-    states: dict[str, OrderState] = field(default_factory=dict)
-    messages: dict[str, str] = field(default_factory=dict)
-    tasks: list[Task] = field(default_factory=list)
-    unreachable: dict[str, str] = field(default_factory=dict)
-    """source → why its orders were not sent: it could not be read when apply started,
-    or it went down during the run (its breaker opened)."""
-    notifications: list[Outcome] = field(default_factory=list)
-    """What the ``notifications`` policy sent about this run (``notify.Outcome``s)."""
-    targeted: dict[str, str] | None = None
-    """A targeted run (``apply --source``/``--identity``): what it was targeted at."""
-    observed: Observed = field(default_factory=Observed)
-    """The accounts the run read back after writing them (``apply/observed.py``)."""
-    acted_on: dict[str, str | None] = field(default_factory=dict)
-    """Order id → the account it acted on (a create's: the one it created or adopted)."""
-
-    @property
-    def declined(self) -> dict[str, str]:
-        """Order id → who declined it and why, for the orders this run declined."""
-        return {
-            oid: self.messages.get(oid, "declined")
-            for oid, s in sorted(self.states.items())
-            if s == OrderState.DECLINED
-        }
-
-    def count(self, *states: str) -> int:
-        return sum(1 for s in self.states.values() if s in states)
-
-    @property
-    def failed(self) -> bool:
-        return self.count(*FAILED) > 0
-
-    def by_source(self, plan: Plan) -> dict[str, dict[str, object]]:
-        """Per source: how many of its orders are in each state, and whether it was
-        unreachable (with its message): what the summary of an apply shows."""
-        out: dict[str, dict[str, object]] = {}
-        for order in plan.orders:
-            state = self.states.get(order.id)
-            if state is None:
-                continue
-            sid = order.change.source
-            entry = out.setdefault(sid, {"states": {}, "unreachable": self.unreachable.get(sid)})
-            counts = entry["states"]
-            assert isinstance(counts, dict)
-            counts[str(state)] = counts.get(str(state), 0) + 1
-        for entry in out.values():
-            counts = entry["states"]
-            assert isinstance(counts, dict)
-            entry["states"] = dict(sorted(counts.items()))
-            entry["status"] = source_status(counts, bool(entry["unreachable"]))
-        return dict(sorted(out.items()))
-
-    @property
-    def status(self) -> str:
-        if self.failed:
-            return "failed"
-        if all(s in DONE for s in self.states.values()):
-            return "complete"
-        return "incomplete"
-
-
-def source_status(states: Collection[str], unreachable: bool = False) -> str:
-    """A source's status in an apply's summary, from its orders' states: ``failed`` only
-    when an order on it failed (``errored``, ``error``); else ``declined`` when a reviewer
-    declined one of its orders, ``blocked`` when its orders wait below a failure or a
-    decline elsewhere, ``waiting`` when some are still to be done (awaiting approval,
-    transmitted manual tasks), ``ok`` when every one is done."""
-    if unreachable:
-        return "unreachable"
-    if any(s in (OrderState.ERRORED, OrderState.ERROR) for s in states):
-        return "failed"
-    if OrderState.DECLINED in states:
-        return "declined"
-    if OrderState.BLOCKED in states:
-        return "blocked"
-    return "ok" if all(s in DONE for s in states) else "waiting"
 
 
 class Executor(GroupOrders):
@@ -200,7 +118,7 @@ class Executor(GroupOrders):
         self.result = ApplyResult(plan.digest, run_id)
         self.observed = self.result.observed
         self._prior = store.order_states(plan.digest)
-        self._accounts = self._known_accounts()
+        self._accounts = known_accounts(plan, store.results(plan.digest))
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -232,24 +150,6 @@ class Executor(GroupOrders):
                     self.result.messages[order.id] = message
         for order, state, message, _ in records:
             self.progress(order, state, message)
-
-    def _known_accounts(self) -> dict[tuple[str, str | None], str]:
-        """(source, link) → external id: from the plan, and from creates already done (the
-        link names the identity and the account kind: ``Change.link``)."""
-        known: dict[tuple[str, str | None], str] = {}
-        for o in self.plan.orders:
-            d = o.change.details
-            if (
-                o.change.account
-                and o.change.identity
-                and not (d.get("duplicate") or d.get("unassigned"))
-            ):
-                known[(o.change.source, o.change.link)] = o.change.account
-        results = self.store.results(self.plan.digest)
-        for o in self.plan.orders:
-            if o.action == OrderKind.CREATE_ACCOUNT and o.id in results:
-                known[(o.change.source, o.change.link)] = results[o.id]
-        return known
 
     def _account_of(self, order: Order) -> str | None:
         c = order.change
@@ -288,7 +188,12 @@ class Executor(GroupOrders):
             self.keeper.close()
             self.result.unreachable = {**self.breaker.down_sources(), **self.unreachable}
         held: list[Record] = [
-            (orders[oid], OrderState.PENDING, f"held: waits for {self._holder(orders[oid])}", None)
+            (
+                orders[oid],
+                OrderState.PENDING,
+                f"held: waits for {holder(orders[oid], self.approved, self.only, self._state)}",
+                None,
+            )
             for oid in sorted(waiting)
             if self._state(oid) not in (OrderState.AWAITING_APPROVAL, OrderState.BLOCKED)
         ]
@@ -310,7 +215,7 @@ class Executor(GroupOrders):
             if oid in self.declined:
                 declined.append((order, OrderState.DECLINED, self.declined[oid], None))
             elif order.gate and oid not in self.approved:
-                gated.append(self._awaiting_approval(order))
+                gated.append(awaiting_approval(order, self.approval_notes))
             elif waiting[oid] == 0:
                 ready.append(oid)
         for order, *_ in declined:
@@ -414,17 +319,6 @@ class Executor(GroupOrders):
             stack.extend((oid, child) for child in dependents.get(oid, ()))
         self._record_many(blocked)  # everything below a failure, in one commit
 
-    def _awaiting_approval(self, order: Order) -> Record:
-        assert order.gate is not None
-        return (
-            order,
-            OrderState.AWAITING_APPROVAL,
-            self.approval_notes.get(order.id)
-            or f"needs {order.gate.quorum} approval(s) from "
-            f"{', '.join(order.gate.reviewer_groups)}",
-            None,
-        )
-
     def _state(self, oid: str) -> OrderState | None:
         """The state this run gave the order (or the final one an earlier run did)."""
         return self.result.states.get(oid)
@@ -433,19 +327,6 @@ class Executor(GroupOrders):
         """The order's latest recorded state, by this run or an earlier one."""
         prior = self._prior.get(oid)
         return self._state(oid) or (prior.state if prior else None)
-
-    def _holder(self, order: Order) -> str:
-        if order.gate and order.id not in self.approved:
-            return "approval"
-        for dep in order.depends_on:
-            if self.only is not None and dep not in self.only and self._state(dep) not in DONE:
-                return (
-                    f"{dep}, which is not done and not in this targeted run: apply it first "
-                    "(apply the plan without --source/--identity, or target its own)"
-                )
-            if self._state(dep) not in DONE:
-                return f"{dep} ({self._state(dep)})"
-        return "nothing"
 
     # ------------------------------------------------------------------ one order
 
@@ -498,17 +379,7 @@ class Executor(GroupOrders):
                 self._record(order, OrderState.TRANSMITTED, f"task {tid} for {existing.assignee}")
             self._record(order, OrderState.VERIFIED, done)
             return
-        task = Task(
-            id=tid,
-            plan_digest=self.plan.digest,
-            order_id=order.id,
-            source=order.change.source,
-            assignee=order.assignee or "source owner",
-            description=summary_line(order).split(": ", 1)[-1],
-            content=order.body(),
-            state="open",
-            created_at=now(),
-        )
+        task = new_task(self.plan.digest, order)
         with self._store_lock:
             self.store.save_task(task)
             self.result.tasks.append(task)

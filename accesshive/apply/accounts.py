@@ -1,0 +1,31 @@
+"""Which account each order acts on, known before the walk starts.
+
+An order that grants or changes something on an account created by this plan does not
+name the account in the plan (it did not exist then): its link (identity and account
+kind, ``Change.link``) finds the account the create made, recorded as the create's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from accesshive.plan.kinds import OrderKind
+from accesshive.plan.model import Plan
+
+
+def known_accounts(plan: Plan, results: Mapping[str, str]) -> dict[tuple[str, str | None], str]:
+    """(source, link) → external id: from the plan, and from creates already done
+    (``results``: order id → the account a create made or adopted)."""
+    known: dict[tuple[str, str | None], str] = {}
+    for o in plan.orders:
+        d = o.change.details
+        if (
+            o.change.account
+            and o.change.identity
+            and not (d.get("duplicate") or d.get("unassigned"))
+        ):
+            known[(o.change.source, o.change.link)] = o.change.account
+    for o in plan.orders:
+        if o.action == OrderKind.CREATE_ACCOUNT and o.id in results:
+            known[(o.change.source, o.change.link)] = results[o.id]
+    return known

@@ -1,0 +1,48 @@
+"""Why an order waits instead of running: the note it carries while it awaits approval,
+and what holds it when the walk ends without it.
+
+Pure functions of the order and the run's approvals and states, so that the message a
+user reads in ``status`` and in the PR comment is decided in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+
+from accesshive.apply.batch import Record
+from accesshive.plan.orders import Order
+from accesshive.plan.states import DONE, OrderState
+
+
+def awaiting_approval(order: Order, notes: Mapping[str, str]) -> Record:
+    """A gated order's record: ``awaiting_approval``, with what an approval already given
+    says (``notes``: order id → note) or who must approve."""
+    assert order.gate is not None
+    return (
+        order,
+        OrderState.AWAITING_APPROVAL,
+        notes.get(order.id)
+        or f"needs {order.gate.quorum} approval(s) from {', '.join(order.gate.reviewer_groups)}",
+        None,
+    )
+
+
+def holder(
+    order: Order,
+    approved: Collection[str],
+    only: Collection[str] | None,
+    state_of: Callable[[str], OrderState | None],
+) -> str:
+    """What an order left pending at the end of a walk waits for: an approval, a
+    dependency not done (with its state), or one outside a targeted run (``only``)."""
+    if order.gate and order.id not in approved:
+        return "approval"
+    for dep in order.depends_on:
+        if only is not None and dep not in only and state_of(dep) not in DONE:
+            return (
+                f"{dep}, which is not done and not in this targeted run: apply it first "
+                "(apply the plan without --source/--identity, or target its own)"
+            )
+        if state_of(dep) not in DONE:
+            return f"{dep} ({state_of(dep)})"
+    return "nothing"
