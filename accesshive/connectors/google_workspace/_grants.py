@@ -9,26 +9,11 @@ product) and the ``super_admin`` entitlement (users.makeAdmin).
 from __future__ import annotations
 
 from accesshive.connectors.google_workspace._client import GoogleApiError
-from accesshive.connectors.google_workspace._consistency import Consistency
-from accesshive.connectors.google_workspace._reading import Reader
-from accesshive.connectors.google_workspace._session import GwsSession
-from accesshive.connectors.google_workspace._settings import GwsSettings
+from accesshive.connectors.google_workspace._parts import Collaborator
 
 
-class GrantOrders:
+class GrantOrders(Collaborator):
     """grant and revoke."""
-
-    def __init__(
-        self,
-        settings: GwsSettings,
-        session: GwsSession,
-        consistency: Consistency,
-        reader: Reader,
-    ) -> None:
-        self.settings = settings
-        self.session = session
-        self.consistency = consistency
-        self.reader = reader
 
     def _email_of(self, external_id: str) -> str:
         known = self.reader.known_email(external_id)

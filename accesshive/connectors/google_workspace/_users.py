@@ -17,27 +17,13 @@ from typing import Any
 
 from accesshive.connectors.base import Created
 from accesshive.connectors.google_workspace._client import GoogleApiError
-from accesshive.connectors.google_workspace._consistency import Consistency
-from accesshive.connectors.google_workspace._reading import Reader
-from accesshive.connectors.google_workspace._session import GwsSession
-from accesshive.connectors.google_workspace._settings import WRITE_ONLY, GwsSettings
+from accesshive.connectors.google_workspace._parts import Collaborator
+from accesshive.connectors.google_workspace._settings import WRITE_ONLY
 from accesshive.connectors.google_workspace._values import _json_value, _set_path
 
 
-class UserOrders:
+class UserOrders(Collaborator):
     """create_account, update_account, set_enabled, delete_account."""
-
-    def __init__(
-        self,
-        settings: GwsSettings,
-        session: GwsSession,
-        consistency: Consistency,
-        reader: Reader,
-    ) -> None:
-        self.settings = settings
-        self.session = session
-        self.consistency = consistency
-        self.reader = reader
 
     def _body(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {}
