@@ -14,7 +14,7 @@ from typing import Any
 
 from accesshive.config.account_kinds import DEFAULT_KIND, account_link, telling_apart
 from accesshive.config.model import Source
-from accesshive.render.markdown import md
+from accesshive.render.markup import md
 from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
 from accesshive.store import Task
 
