@@ -16,7 +16,7 @@ from accesshive.config.account_kinds import DEFAULT_KIND, account_link, telling_
 from accesshive.config.model import Source
 from accesshive.plan.orders import Order
 from accesshive.render.describe import summary_line
-from accesshive.render.markdown import md
+from accesshive.render.markup import md
 from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
 from accesshive.store import Task
 from accesshive.store.base import now

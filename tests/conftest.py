@@ -1,8 +1,10 @@
-"""Shared fixtures: where the repository's examples and fixtures live."""
+"""Shared fixtures: where the repository's examples and fixtures live, and a fresh copy of
+the quickstart to work in."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +35,33 @@ def examples() -> Path:
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+def copy_quickstart(dest: Path) -> Path:
+    """``examples/quickstart`` copied to ``dest``, without its ``.accesshive`` directory
+    (the store, the wiki's database and whatever a run on a checkout left there), so
+    nothing a test does touches the shipped example and no test starts from another's
+    state."""
+    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
+    return dest
+
+
+@pytest.fixture
+def quickstart(tmp_path: Path) -> Path:
+    """A fresh copy of the quickstart at ``tmp_path / "quickstart"``: no store yet."""
+    return copy_quickstart(tmp_path / "quickstart")
+
+
+@pytest.fixture
+def synced_quickstart(quickstart: Path) -> Path:
+    """The fresh copy, synced: its store (SQLite, under ``.accesshive/``) holds a
+    snapshot of every source, as after ``accesshive sync``."""
+    from click.testing import CliRunner
+
+    from accesshive.cli import main
+
+    assert CliRunner().invoke(main, ["sync", str(quickstart)]).exit_code == 0
+    return quickstart
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jinja2
 
 from accesshive.render.describe import plural
-from accesshive.render.markdown import md
+from accesshive.render.markup import md
 from accesshive.reports.health import Report
 
 _ENV = jinja2.Environment(

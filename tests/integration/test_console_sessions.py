@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,6 @@ from accesshive.console.app import Console, make_app
 from accesshive.console.security import COOKIE, Sessions
 from accesshive.operations import StoreRef
 from accesshive.state.snapshot import SnapshotAccount
-from tests.conftest import EXAMPLES
 
 with warnings.catch_warnings():  # starlette would rather have httpx2, not installed here
     warnings.simplefilter("ignore")
@@ -35,11 +33,8 @@ def _run(*args: str) -> Result:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    assert _run("sync", str(dest)).exit_code == 0
-    return dest
+def repo(synced_quickstart: Path) -> Path:
+    return synced_quickstart
 
 
 @pytest.fixture

@@ -4,14 +4,12 @@ runs accesshive on it. The store in ``.accesshive/`` and the task files of a run
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from accesshive.cli import main
-from tests.conftest import EXAMPLES
 
 TODAY = "2026-11-29"
 PRECIOUS = "ssh-ed25519 AAAA precious\n"
@@ -22,10 +20,8 @@ def _run(*args: str) -> Result:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    return dest
+def repo(quickstart: Path) -> Path:
+    return quickstart
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ recorded once with what happened."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,14 @@ from accesshive.operations import StoreRef, apply_plan, complete_task, plan_repo
 from accesshive.plan.model import Plan
 from accesshive.store import open_store
 from accesshive.tasks import task_id
-from tests.conftest import EXAMPLES
 
 TODAY = dt.date(2026, 11, 29)
 OWNER = "facilities@quickstart.example"
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    assert CliRunner().invoke(main, ["sync", str(dest)]).exit_code == 0
-    return dest
+def repo(synced_quickstart: Path) -> Path:
+    return synced_quickstart
 
 
 def _badge(plan: Plan, action: str, who: str) -> str:

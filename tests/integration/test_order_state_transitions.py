@@ -9,26 +9,22 @@ run), and each test also replays every order's whole recorded history through th
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from accesshive.apply import batch
 from accesshive.apply.batch import AccountBatches
 from accesshive.apply.executor import Executor
 from accesshive.apply.steps import send
-from accesshive.cli import main
 from accesshive.config import load_config
 from accesshive.errors import ConnectorError
 from accesshive.operations import StoreRef, apply_plan, complete_task, plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.states import IllegalTransition, OrderState, check_transitions
 from accesshive.store import Store, open_store
-from tests.conftest import EXAMPLES
 
 TODAY = dt.date(2026, 11, 29)
 STORE = StoreRef()
@@ -40,11 +36,8 @@ class Crash(BaseException):
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    assert CliRunner().invoke(main, ["sync", str(dest)]).exit_code == 0
-    return dest
+def repo(synced_quickstart: Path) -> Path:
+    return synced_quickstart
 
 
 def _histories(repo: Path, plan: Plan) -> dict[str, list[str]]:

@@ -4,7 +4,6 @@ a reordered mapping, other quoting or indentation leave it valid; any change of 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from click.testing import CliRunner, Result
 
 from accesshive.cli import main
 from accesshive.config.yamlio import meaning_digest, parse_bytes
-from tests.conftest import EXAMPLES
 
 TODAY = "2026-11-29"
 
@@ -22,11 +20,8 @@ def _run(*args: str) -> Result:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    assert _run("sync", str(dest)).exit_code == 0
-    return dest
+def repo(synced_quickstart: Path) -> Path:
+    return synced_quickstart
 
 
 def _plan(repo: Path) -> Path:

@@ -9,7 +9,6 @@ another order made sensitive, and write it back with ``write_plan``, which recom
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -24,18 +23,14 @@ from accesshive.plan.model import Plan
 from accesshive.plan.orders import Gate, Order
 from accesshive.plan.planfile import read_plan, write_plan
 from accesshive.store import open_store
-from tests.conftest import EXAMPLES
 
 TODAY = dt.date(2026, 11, 29)
 STORE = StoreRef()
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    assert CliRunner().invoke(main, ["sync", str(dest)]).exit_code == 0
-    return dest
+def repo(synced_quickstart: Path) -> Path:
+    return synced_quickstart
 
 
 def _wiki_state(repo: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:

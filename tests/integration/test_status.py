@@ -4,7 +4,6 @@ real SQLite wiki, with the store on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from accesshive.cli import main
-from tests.conftest import EXAMPLES
 
 TODAY = "2026-11-29"
 
@@ -26,10 +24,8 @@ def store_args(request: pytest.FixtureRequest) -> list[str]:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    return dest
+def repo(quickstart: Path) -> Path:
+    return quickstart
 
 
 def _run(*args: str) -> Result:

@@ -5,14 +5,12 @@ be reached is one clean line with its password masked."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from accesshive.cli import main
-from tests.conftest import EXAMPLES
 
 READ_ONLY = [
     ["status"],
@@ -26,10 +24,8 @@ READ_ONLY = [
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    return dest
+def repo(quickstart: Path) -> Path:
+    return quickstart
 
 
 def _run(*args: str) -> Result:

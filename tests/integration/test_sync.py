@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,10 +18,8 @@ from tests.support.memory_connector import MemoryConnector
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    return dest
+def repo(quickstart: Path) -> Path:
+    return quickstart
 
 
 def _memory_source(repo: Path, **connection: object) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from accesshive.cli import main
-from tests.conftest import EXAMPLES
 
 TODAY = "2026-11-29"
 GRACE_BADGE = "create account Grace Hopper on badges"
@@ -29,10 +27,8 @@ def store_args(request: pytest.FixtureRequest) -> list[str]:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    return dest
+def repo(quickstart: Path) -> Path:
+    return quickstart
 
 
 def _run(*args: str) -> Result:

@@ -5,7 +5,6 @@ wrong type (`create_tables: "yes"`) used to pass and fail, or be misread, at syn
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -40,10 +39,8 @@ def _run(*args: str) -> Result:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    return dest
+def repo(quickstart: Path) -> Path:
+    return quickstart
 
 
 def test_the_settings_are_the_connectors_own() -> None:

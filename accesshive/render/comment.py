@@ -1,0 +1,242 @@
+"""The blocks of the pull-request comment, each rendered whole: the headline, the
+declined and waiting-for-review tables, counts per source, orphaned accounts, one
+section per identity, the tail.
+
+Why a module of its own: each block is complete on its own (a table or a list is never
+cut), so ``markdown.py`` can decide which of them fit in one comment without knowing
+what is in them. The order of the identities, and which orders count as waiting, are
+decided once here (``Comment``), so every block lists them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from accesshive.approvals.declines import Decline
+from accesshive.approvals.model import OrderApproval
+from accesshive.plan.kinds import GROUP_ACTIONS
+from accesshive.plan.model import Plan
+from accesshive.plan.orders import Order
+from accesshive.render.describe import GROUPS_LABEL, marker, plural, summary_line
+from accesshive.render.markup import h, md, table
+from accesshive.render.review import CATEGORIES, Review, counts, describe_counts, summary_text
+
+MAX_ORPHANS = 50
+MAX_WARNINGS = 20
+MAX_SOURCES = 100
+
+
+def identity_label(plan: Plan, identity: str | None) -> tuple[str, str]:
+    """The identity's name and (type, lifecycle state), as plain text."""
+    if identity is None:
+        return "(accounts without identity)", ""
+    if identity == GROUPS_LABEL:  # not an identity id: ids never start with "("
+        return GROUPS_LABEL, ""
+    meta = (plan.identities or {}).get(identity, {})
+    return identity, f"{meta.get('type', '?')}, {meta.get('lifecycle_state', '?')}"
+
+
+class Comment:
+    """One plan's comment, one method per block: the review of its gated orders, and its
+    identities in the order every block lists them."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        approvals: Mapping[str, OrderApproval] | None,
+        plan_file: str,
+        declines: Mapping[str, list[Decline]] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.review = Review(approvals, declines or {})
+        self.plan_file = plan_file
+        self.show = f"`accesshive show {plan_file.replace('`', '')}`"
+        # a declined order has its own table (who declined it and why): listing it here
+        # too, as "nobody yet", told reviewers it still waited for them
+        gated = [o for o in plan.orders if o.gate and not self.review.declined(o)]
+        # waiting first, then approved; plan order within each
+        self.gated = sorted(gated, key=lambda o: not self.review.waiting(o))
+        by_identity: dict[str | None, list[Order]] = {}
+        for o in plan.orders:
+            key = GROUPS_LABEL if o.action in GROUP_ACTIONS else o.change.identity
+            by_identity.setdefault(key, []).append(o)
+        # identities with orders waiting for review first, then by name and kind (as the
+        # text rendering's `groups` sorts them)
+
+        def rank(item: tuple[str | None, list[Order]]) -> tuple[bool, str]:
+            identity, orders = item
+            name, kind = identity_label(plan, identity)
+            key = f"{name} ({kind})" if kind else name
+            return (not any(self.review.waiting(o) for o in orders), key)
+
+        self.identities = sorted(by_identity.items(), key=rank)
+
+    # ------------------------------------------------------------------ blocks
+
+    def head(self) -> str:
+        plan = self.plan
+        s = plan.summary()
+        first = f"### {summary_text(plan, self.review)}\n"
+        if not plan.orders:
+            what = f"**No changes.** The targets match the configuration of {md(plan.project)}."
+        else:
+            what = (
+                f"accesshive plan of **{md(plan.project)}**: "
+                f"{plural(s['orders'], 'order')} for "
+                f"{plural(s['identities'], 'identity', 'identities')} "
+                f"on {plural(len(s['by_source']), 'source')}, "
+                f"{plural(s['orphans'], 'orphaned account')}"
+            )
+        return first + "\n" + what + "\n" + self.warnings_block()
+
+    def warnings_block(self) -> str:
+        """The plan's warnings right under its headline, before anything a reviewer
+        approves: a record left out, a source planned without its snapshot."""
+        plan = self.plan
+        if not plan.warnings:
+            return ""
+        parts = [f"> ⚠️ {md(w)}\n" for w in plan.warnings[:MAX_WARNINGS]]
+        text = "\n" + "\n".join(parts)
+        if len(plan.warnings) > MAX_WARNINGS:
+            more = plural(len(plan.warnings) - MAX_WARNINGS, "more warning")
+            text += f"\n{more}: {self.show} lists them.\n"
+        return text
+
+    def declined_section(self, max_rows: int | None) -> str:
+        declined = [o for o in self.plan.orders if self.review.declined(o)]
+        if not declined:
+            return ""
+        shown = declined if max_rows is None else declined[:max_rows]
+        rows = [
+            [f"`{o.id}`", md(summary_line(o)), self.review.decliners(o), self.review.reasons(o)]
+            for o in shown
+        ]
+        text = (
+            f"#### Declined ({plural(len(declined), 'order')})\n\nNot applied; what depends on "
+            "them is blocked.\n\n"
+            + table(["order", "what", "declined by", "reason"], ["---"] * 4, rows)
+        )
+        if len(shown) < len(declined):
+            text += (
+                f"\n{plural(len(declined) - len(shown), 'more declined order')} "
+                f"not listed here: `accesshive approvals verify` lists them.\n"
+            )
+        return text
+
+    def gated_section(self, max_rows: int | None) -> str:
+        if not self.gated:
+            return ""
+        waiting = sum(1 for o in self.gated if self.review.waiting(o))
+        title = f"#### Waiting for review ({waiting:,} of {plural(len(self.gated), 'gated order')})"
+        with_approvals = self.review.approvals is not None
+        header = ["order", "what", "reviewer groups", "quorum", "missing"]
+        align = ["---", "---", "---", "---:", "---"]
+        if with_approvals:
+            header.append("approved by")
+            align.append("---")
+        shown = self.gated if max_rows is None else self.gated[:max_rows]
+        rows = []
+        for o in shown:
+            assert o.gate is not None
+            row = [
+                f"`{o.id}`",
+                md(summary_line(o)),
+                md(", ".join(o.gate.reviewer_groups)),
+                str(o.gate.quorum),
+                self.review.missing(o),
+            ]
+            if with_approvals:
+                row.append(self.review.approvers(o))
+            rows.append(row)
+        text = title + "\n\n" + table(header, align, rows)
+        if len(shown) < len(self.gated):
+            text += (
+                f"\n{plural(len(self.gated) - len(shown), 'more gated order')} "
+                f"not listed here: {self.show} lists them.\n"
+            )
+        if waiting:
+            text += (
+                f"\nApprove with `accesshive approve {self.plan_file.replace('`', '')} "
+                "--all-gated --key ~/.ssh/id_ed25519` (your key as policies/review.yaml lists "
+                "it; `--order ID` for some of them), and commit the approvals file to this "
+                "pull request.\n"
+            )
+        return text
+
+    def sources_section(self) -> str:
+        per: dict[str, list[Order]] = {}
+        for o in self.plan.orders:
+            per.setdefault(o.change.source, []).append(o)
+        if not per:
+            return ""
+        rows = []
+        for source, orders in sorted(per.items())[:MAX_SOURCES]:
+            c = counts(orders)
+            waiting = sum(1 for o in orders if self.review.waiting(o))
+            rows.append(
+                [md(source), *(f"{c[k]:,}" for k in CATEGORIES), f"{waiting:,}", f"{len(orders):,}"]
+            )
+        text = "#### Orders per source\n\n" + table(
+            [
+                "source",
+                "to add",
+                "to change",
+                "to remove",
+                "manual tasks",
+                "waiting for review",
+                "orders",
+            ],
+            ["---", *["---:"] * 6],
+            rows,
+        )
+        if len(per) > MAX_SOURCES:
+            text += f"\n{plural(len(per) - MAX_SOURCES, 'more source')} not listed here.\n"
+        kinds = self.plan.summary()["by_kind"]
+        text += "\nBy kind: " + ", ".join(f"{n:,} `{k}`" for k, n in kinds.items()) + ".\n"
+        return text
+
+    def orphans_section(self) -> str:
+        orphans = self.plan.orphans
+        if not orphans:
+            return ""
+        rows = [
+            [md(x.source), md(x.name or x.account), "enabled" if x.enabled else "disabled"]
+            for x in orphans[:MAX_ORPHANS]
+        ]
+        text = (
+            f"<details><summary>Orphaned accounts ({len(orphans):,}): on a target, owned by no "
+            "identity</summary>\n\n" + table(["source", "account", "state"], ["---"] * 3, rows)
+        )
+        if len(orphans) > MAX_ORPHANS:
+            more = plural(len(orphans) - MAX_ORPHANS, "more orphaned account")
+            text += f"\n{more} not listed here: {self.show} lists them.\n"
+        return text + "\n</details>\n"
+
+    def identity_block(self, identity: str | None, orders: list[Order]) -> str:
+        name, kind = identity_label(self.plan, identity)
+        waiting = sum(1 for o in orders if self.review.waiting(o))
+        label = f"<b>{h(name)}</b>" + (f" ({h(kind)})" if kind else "")
+        # gated orders first, then the plan's order
+        listed = sorted(orders, key=lambda o: o.gate is None)
+        items = []
+        for o in listed:
+            item = f"- `{marker(o)}` {md(summary_line(o))} · `{o.id}`"
+            if self.review.declined(o):
+                item += f" · ⛔ declined by {self.review.decliners(o)}: {self.review.reasons(o)}"
+            elif o.gate:
+                item += " · " + self.review.state(o)
+            items.append(item)
+        return (
+            f"<details><summary>{label}: {h(describe_counts(counts(orders), waiting))}"
+            "</summary>\n\n" + "\n".join(items) + "\n\n</details>\n"
+        )
+
+    def identities_title(self) -> str:
+        return f"#### Orders by identity ({len(self.identities):,})\n"
+
+    def tail(self) -> str:
+        plan = self.plan
+        return (
+            f"<sub>plan digest `{plan.digest[:16]}` · config `{plan.config_digest[:12]}` · "
+            f"accesshive {md(plan.tool_version)}</sub>\n"
+        )
