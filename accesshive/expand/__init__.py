@@ -8,7 +8,10 @@ account, grant and credential each identity must have on each source).
   (``render_account``), coerced to the source's schema
 - ``templates``: compiling and rendering one template (``render``, the fast path for
   variable-only templates), always in the sandbox
-- ``sandbox``: the jinja sandbox and its time and size limits
+- ``sandbox``: the jinja sandbox (``Sandbox``), made of ``limits`` (the time and size
+  limits, measuring), ``size_checks`` (operators and text methods, checked before they
+  run), ``bounded_filters`` (the built-in filters, bounded) and ``rewrite`` (the parsed
+  template rewritten to check what jinja's own code would not)
 - ``values``: attribute types and coercion (``coerce``), shared with validation
 
 Not to be confused with ``render/``, which renders plans and reports for people.

@@ -3,7 +3,7 @@
 Why sandboxed and strict: templates are written in pull requests by many
 people and rendered by the tool that holds provisioning credentials, so they
 get no access to Python internals (``ImmutableSandboxedEnvironment``), cannot make
-huge values or run for long (the limits of ``expand/sandbox.py``: a template that
+huge values or run for long (the limits of ``expand/limits.py``: a template that
 breaks either is refused with ``TemplateRefused``), and a variable an identity lacks
 is an error, never a silently empty userName.
 """
@@ -22,7 +22,7 @@ from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError
 
 from accesshive.config.model import Identity
-from accesshive.expand import sandbox
+from accesshive.expand import limits, sandbox
 
 # Variables every identity offers besides its attributes.
 BUILTIN_VARIABLES = frozenset(
@@ -106,7 +106,7 @@ class TemplateProblem(Exception):
 
 class TemplateRefused(TemplateProblem):
     """The sandbox refused to render a template: it reached for Python internals
-    (``kind`` ``sandbox``), or went past a limit of ``expand/sandbox.py`` on what a
+    (``kind`` ``sandbox``), or went past a limit of ``expand/limits.py`` on what a
     render may make or how long it may run (``limit``). The message says which, and
     is about the template, not the identity it was rendered for."""
 
@@ -417,12 +417,12 @@ def _render_jinja(value: str, context: Mapping[str, Any]) -> str:
         scope = template.new_context({**template.globals, **context}, shared=True)
         sandbox.start(scope)
         text = template.environment.concat(template.root_render_func(scope))
-        if len(text) > sandbox.MAX_LENGTH:
-            raise sandbox.Refused(
-                "limit", f"writes more than {sandbox.MAX_LENGTH:,} characters, the limit"
+        if len(text) > limits.MAX_LENGTH:
+            raise limits.Refused(
+                "limit", f"writes more than {limits.MAX_LENGTH:,} characters, the limit"
             )
         return text.strip()
-    except sandbox.Refused as exc:
+    except limits.Refused as exc:
         raise TemplateRefused(exc.kind, exc.reason, timed_out=exc.timed_out) from None
     except SecurityError as exc:
         raise TemplateRefused("sandbox", str(exc).rstrip(".")) from None
