@@ -36,7 +36,7 @@ How, at no cost to the templates that do not need it:
 
 This module is the environment that puts those parts together (``Sandbox``) and the
 clock of a render (``start``). The account templates that only read variables never get
-here: they take the fast path of ``expand/templates.py``.
+here: they take the fast path of ``expand/fast_templates.py``.
 """
 
 from __future__ import annotations

@@ -21,15 +21,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from accesshive.cli import main
 from accesshive.config import load_config
 from accesshive.expand import limits
+from accesshive.expand.compiling import ENV, compile_template
 from accesshive.expand.desired import expand
-from accesshive.expand.templates import (
-    ENV,
-    TemplateRefused,
-    compile_template,
-    fast_renderer,
-    render,
-    renderer,
-)
+from accesshive.expand.fast_templates import fast_renderer
+from accesshive.expand.templates import TemplateRefused, render, renderer
 from accesshive.operations import validate_repository
 
 TODAY = dt.date(2026, 11, 29)
