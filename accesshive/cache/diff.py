@@ -46,19 +46,16 @@ from accesshive.config.account_kinds import account_link, link_identity
 from accesshive.config.config import Config
 from accesshive.config.identity_files import identities_digest, identity_files
 from accesshive.expand.desired import DesiredAccount, DesiredState
+from accesshive.plan.changes import Changes, Found, SourceDiff
 from accesshive.plan.diff import (
-    Changes,
-    Found,
-    Matcher,
-    SourceDiff,
     assemble,
     diff_sources,
     diffed_sources,
     found_for,
-    matching_order,
     settled,
     unclaimed_outcome,
 )
+from accesshive.plan.matching import Matcher, matching_order
 from accesshive.state.snapshot import Snapshot
 
 FORMAT = 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from accesshive.plan.diff import Adoption, Found, Orphan, SourceDiff
+from accesshive.plan.changes import Adoption, Found, Orphan, SourceDiff
 from accesshive.plan.orders import Change
 
 Unclaimed = dict[str, tuple[list[Any], Any]]

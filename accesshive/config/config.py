@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from accesshive.config.documents import ProjectDocument
 from accesshive.config.model import (
     AccessProfile,
     Identity,
     LifecycleState,
-    ProjectDocument,
     Role,
     Source,
 )

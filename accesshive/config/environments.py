@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from accesshive.config.config import Config
-from accesshive.config.model import Environment, ProjectDocument
+from accesshive.config.documents import Environment, ProjectDocument
 from accesshive.config.structure import suggest
 from accesshive.diagnostics import Diagnostic, Location
 

@@ -24,17 +24,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from accesshive.config.config import Config
-from accesshive.config.environments import check_environments, with_environment
-from accesshive.config.links import RepositoryLinks
-from accesshive.config.model import (
+from accesshive.config.documents import (
     COLLECTIONS,
-    DEFAULT_LIFECYCLE_STATES,
-    ID_PATTERN,
     ITEM_MODELS,
     SINGULAR,
     ConfigDocument,
     ProjectDocument,
 )
+from accesshive.config.environments import check_environments, with_environment
+from accesshive.config.links import RepositoryLinks
+from accesshive.config.model import DEFAULT_LIFECYCLE_STATES, ID_PATTERN
 from accesshive.config.policy import POLICY_SECTIONS, Policies, PolicyDocument
 from accesshive.config.project_file import PROJECT_FILE, missing_project
 from accesshive.config.structure import from_validation_error

@@ -1,4 +1,6 @@
-"""The config language: pydantic models of the YAML documents a user writes.
+"""The config language: pydantic models of what a user declares in the YAML documents
+(sources, identities, access profiles, roles, lifecycle states) and the types they share.
+The documents themselves (a config file, ``accesshive.yaml``) are ``config/documents.py``.
 
 Why pydantic with ``extra="forbid"`` and strict scalars: a typo in a key or a
 quoted number is a provisioning failure waiting to happen, so it is caught at
@@ -251,6 +253,27 @@ class Identity(Model):
     credential: CredentialSpec | None = None
 
 
+class IdentitySource(Model):
+    """Where identities come from besides YAML: an HR export or a directory (Okta, Entra...)."""
+
+    kind: Literal["csv", "scim"]
+    """csv: `accesshive import csv`; scim: pulled with `accesshive import scim`."""
+    description: str | None = None
+    id: str = "{{ id }}"
+    """Template over a record's fields that gives the identity id."""
+    type: IdentityType = "human"
+    attributes: dict[str, str] = Field(default_factory=dict)
+    """Identity attribute → template over the record's fields."""
+    lifecycle_state: str = "active"
+    """Template giving the lifecycle state (e.g. from an HR status column)."""
+    roles: dict[str, Id] = Field(default_factory=dict)
+    """Directory group (the record's ``groups`` field, separated by ;) → role."""
+    path: str | None = None
+    """Where `import --write-yaml` writes identities (default identities/<source>.yaml)."""
+    leaver_state: Id = "terminated"
+    """The lifecycle state of an identity that disappeared from the source."""
+
+
 # --------------------------------------------------------------------------- access
 
 
@@ -298,104 +321,4 @@ DEFAULT_LIFECYCLE_STATES: dict[str, LifecycleState] = {
         access="revoked",
         delete_after_days=30,
     ),
-}
-
-
-# --------------------------------------------------------------------------- documents
-
-
-class PolicySettings(Model):
-    use_defaults: bool = True
-    """Load the shipped default policies before the repository's own."""
-    paths: list[str] = Field(default_factory=lambda: ["policies"])
-    """Directories of policy files, relative to the repository root."""
-
-
-class Environment(Model):
-    """One environment (sandbox, production...): its own store and connection overlays."""
-
-    description: str | None = None
-    store: str | None = None
-    """State store: a SQLite path (relative to the repository) or postgresql://...; secrets only
-    as references (${env:NAME}). Default: .accesshive/<environment>.db."""
-    connections: dict[Id, dict[str, Any]] = Field(default_factory=dict)
-    """Per source: connection settings that replace the source's own in this environment."""
-    require_promotion_from: Id | None = None
-    """Apply here only a config digest promoted from this environment (sandbox first)."""
-
-
-class IdentitySource(Model):
-    """Where identities come from besides YAML: an HR export or a directory (Okta, Entra...)."""
-
-    kind: Literal["csv", "scim"]
-    """csv: `accesshive import csv`; scim: pulled with `accesshive import scim`."""
-    description: str | None = None
-    id: str = "{{ id }}"
-    """Template over a record's fields that gives the identity id."""
-    type: IdentityType = "human"
-    attributes: dict[str, str] = Field(default_factory=dict)
-    """Identity attribute → template over the record's fields."""
-    lifecycle_state: str = "active"
-    """Template giving the lifecycle state (e.g. from an HR status column)."""
-    roles: dict[str, Id] = Field(default_factory=dict)
-    """Directory group (the record's ``groups`` field, separated by ;) → role."""
-    path: str | None = None
-    """Where `import --write-yaml` writes identities (default identities/<source>.yaml)."""
-    leaver_state: Id = "terminated"
-    """The lifecycle state of an identity that disappeared from the source."""
-
-
-class ConfigDocument(Model):
-    """Any YAML file of a config repository."""
-
-    sources: dict[Id, Source] = Field(default_factory=dict)
-    identities: dict[Id, Identity] = Field(default_factory=dict)
-    access_profiles: dict[Id, AccessProfile] = Field(default_factory=dict)
-    roles: dict[Id, Role] = Field(default_factory=dict)
-    lifecycle_states: dict[Id, LifecycleState] = Field(default_factory=dict)
-
-
-class ProjectDocument(ConfigDocument):
-    """accesshive.yaml, the root of a config repository."""
-
-    version: Literal[1]
-    """Config language version."""
-    name: Id
-    description: str | None = None
-    include: list[str] = Field(default_factory=lambda: ["**/*.yaml", "**/*.yml"])
-    """Glob patterns of config files, relative to the root."""
-    exclude: list[str] = Field(default_factory=list)
-    """Glob patterns to skip (policies/, approvals/ and hidden directories always are)."""
-    policies: PolicySettings = Field(default_factory=PolicySettings)
-    identity_attributes: dict[str, AttributeSpec] = Field(default_factory=dict)
-    """The identity schema: attributes identities carry. When set, templates may only use these."""
-    environments: dict[Id, Environment] = Field(default_factory=dict)
-    """Environments with their own stores and connection overlays (sandbox, production...)."""
-    default_environment: Id | None = None
-    """The environment commands use without --env."""
-    identity_sources: dict[Id, IdentitySource] = Field(default_factory=dict)
-    """HR exports and directories that identities are imported from."""
-
-
-COLLECTIONS: tuple[str, ...] = (
-    "sources",
-    "identities",
-    "access_profiles",
-    "roles",
-    "lifecycle_states",
-)
-
-ITEM_MODELS: dict[str, type[Model]] = {
-    "sources": Source,
-    "identities": Identity,
-    "access_profiles": AccessProfile,
-    "roles": Role,
-    "lifecycle_states": LifecycleState,
-}
-SINGULAR = {
-    "sources": "source",
-    "identities": "identity",
-    "access_profiles": "access profile",
-    "roles": "role",
-    "lifecycle_states": "lifecycle state",
 }

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from accesshive.config.model import ConfigDocument, ProjectDocument
+from accesshive.config.documents import ConfigDocument, ProjectDocument
 from accesshive.config.policy import PolicyDocument
 
 SchemaTarget = Literal["config", "project", "policy"]

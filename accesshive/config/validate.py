@@ -24,7 +24,8 @@ from accesshive.config.validate_identities import (
 )
 from accesshive.config.validate_kinds import check_profile_kinds, check_source_kinds
 from accesshive.diagnostics import Diagnostic, Location, Severity
-from accesshive.expand.templates import BUILTIN_VARIABLES, TemplateProblem, is_template, variables
+from accesshive.expand.compiling import is_template, variables
+from accesshive.expand.templates import BUILTIN_VARIABLES, TemplateProblem
 
 Check = Callable[[Config], Iterable[Diagnostic]]
 

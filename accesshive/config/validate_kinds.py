@@ -131,7 +131,7 @@ def _correlation(config: Config, sid: str) -> Iterator[Diagnostic]:
     """A kind that no correlation attribute tells apart from the identity's other accounts
     could never be found on the target but by its link: an existing account of that kind
     would be taken for the default one's duplicate, and its create would make another.
-    The default account keeps matching as before kinds were declared (``plan/diff.py``:
+    The default account keeps matching as before kinds were declared (``plan/matching.py``:
     ``Matcher``); the other kinds need an attribute of their own to match by."""
     source = config.sources[sid]
     correlation = source.account.correlation

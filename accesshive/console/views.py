@@ -26,7 +26,7 @@ from accesshive.operations import (
 )
 from accesshive.operations._common import load_and_expand, stored_plan
 from accesshive.operations.reporting import health_report
-from accesshive.plan.diff import Matcher
+from accesshive.plan.matching import Matcher
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.states import OrderState
@@ -107,7 +107,7 @@ class Overview:
 
     def accounts(self, identity: str) -> list[AccountView]:
         """Each account the identity should have, with the one the latest snapshot holds
-        for it, matched as plan matches it (``plan.diff.Matcher``: the link first, then
+        for it, matched as plan matches it (``plan.matching.Matcher``: the link first, then
         each correlation attribute); then the accounts still linked to it on sources it
         no longer has."""
         config, desired = self.loaded

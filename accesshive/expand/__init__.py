@@ -6,9 +6,14 @@ account, grant and credential each identity must have on each source).
   ``members_where`` rules, the sources a lifecycle flow implies)
 - ``accounts``: an account's attributes from its source's ``create``/``sync`` templates
   (``render_account``), coerced to the source's schema
-- ``templates``: compiling and rendering one template (``render``, the fast path for
-  variable-only templates), always in the sandbox
-- ``sandbox``: the jinja sandbox and its time and size limits
+- ``templates``: rendering one template (``render``, ``renderer``), always in the sandbox;
+  ``fast_templates`` (the fast path for variable-only templates, no jinja),
+  ``compiling`` (the one jinja environment, ``compile_template``, the errors) and
+  ``folding`` (the ``ascii`` and ``slug`` filters) are its parts
+- ``sandbox``: the jinja sandbox (``Sandbox``), made of ``limits`` (the time and size
+  limits, measuring), ``size_checks`` (operators and text methods, checked before they
+  run), ``bounded_filters`` (the built-in filters, bounded) and ``rewrite`` (the parsed
+  template rewritten to check what jinja's own code would not)
 - ``values``: attribute types and coercion (``coerce``), shared with validation
 
 Not to be confused with ``render/``, which renders plans and reports for people.

@@ -15,7 +15,7 @@ Two ways, with one result:
   ``Refusals`` reports it once, at the template, however many identities it fails for.
 
 The generated code holds only literals (``repr`` of attribute names, template text
-and variable names), the fast template expressions of ``expand/templates.py``, and
+and variable names), the fast template expressions of ``expand/fast_templates.py``, and
 names bound to the callables of this module: nothing a repository says becomes code.
 """
 
@@ -29,14 +29,9 @@ from accesshive.config import Config
 from accesshive.config.account_kinds import DEFAULT_KIND
 from accesshive.config.model import AttributeSpec, Source
 from accesshive.diagnostics import Diagnostic, Location
-from accesshive.expand.templates import (
-    FAST_NAMESPACE,
-    TemplateProblem,
-    TemplateRefused,
-    fast_expression,
-    is_template,
-    renderer,
-)
+from accesshive.expand.compiling import is_template
+from accesshive.expand.fast_templates import FAST_NAMESPACE, fast_expression
+from accesshive.expand.templates import TemplateProblem, TemplateRefused, renderer
 from accesshive.expand.values import EMAIL, ValueProblem, coercer, is_empty
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from accesshive.cache import check, parse, render
 from accesshive.config import Config, locate
+from accesshive.config.documents import COLLECTIONS, ProjectDocument
 from accesshive.config.environments import environment_name
 from accesshive.config.identity_files import identities_named
-from accesshive.config.model import COLLECTIONS, ProjectDocument
 from accesshive.config.project_file import missing_project
 from accesshive.config.validate import validate
 from accesshive.config.yamlio import YamlProblem, parse_file

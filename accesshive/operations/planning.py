@@ -23,7 +23,7 @@ from accesshive.operations._common import (
 )
 from accesshive.pipeline import snapshot_file as read_snapshot_file
 from accesshive.plan.build import make_plan
-from accesshive.plan.diff import Changes
+from accesshive.plan.changes import Changes
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.known_accounts import (
     TaskRecord,

@@ -20,7 +20,8 @@ from accesshive import __version__
 from accesshive.config import Config
 from accesshive.errors import PlanError
 from accesshive.expand.desired import DesiredState
-from accesshive.plan.diff import Changes, diff
+from accesshive.plan.changes import Changes
+from accesshive.plan.diff import diff
 from accesshive.plan.gates import gate_for
 from accesshive.plan.graph import build_graph, dependencies, ordered
 from accesshive.plan.guardrails import check_guardrails, enforce

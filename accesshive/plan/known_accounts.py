@@ -20,8 +20,9 @@ from dataclasses import dataclass, replace
 from accesshive.config import Config
 from accesshive.config.account_kinds import DEFAULT_KIND
 from accesshive.expand.desired import DesiredAccount, DesiredState
-from accesshive.plan.diff import Changes, Matcher
+from accesshive.plan.changes import Changes
 from accesshive.plan.kinds import OrderKind
+from accesshive.plan.matching import Matcher
 from accesshive.plan.orders import Change
 from accesshive.state.snapshot import Snapshot
 

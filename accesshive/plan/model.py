@@ -15,7 +15,7 @@ from hashlib import sha256
 from typing import Any
 
 from accesshive import jsontext
-from accesshive.plan.diff import Adoption, Orphan
+from accesshive.plan.changes import Adoption, Orphan
 from accesshive.plan.orders import Order
 
 FORMAT_VERSION = 1

@@ -15,7 +15,7 @@ from typing import Any
 
 from accesshive import jsontext
 from accesshive.errors import PlanFileError
-from accesshive.plan.diff import Adoption, Orphan
+from accesshive.plan.changes import Adoption, Orphan
 from accesshive.plan.kinds import ACTIONS, OrderKind
 from accesshive.plan.model import FORMAT_VERSION, Plan
 from accesshive.plan.orders import Change, Gate, Order

@@ -19,7 +19,7 @@ from markdown_it.token import Token
 from accesshive.approvals.declines import Decline
 from accesshive.approvals.model import OrderApproval, content_digest
 from accesshive.operations import plan_repository
-from accesshive.plan.diff import Orphan
+from accesshive.plan.changes import Orphan
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change, Gate, Order
 from accesshive.render import render_markdown

@@ -20,16 +20,11 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from accesshive.cli import main
 from accesshive.config import load_config
-from accesshive.expand import sandbox
+from accesshive.expand import limits
+from accesshive.expand.compiling import ENV, compile_template
 from accesshive.expand.desired import expand
-from accesshive.expand.templates import (
-    ENV,
-    TemplateRefused,
-    compile_template,
-    fast_renderer,
-    render,
-    renderer,
-)
+from accesshive.expand.fast_templates import fast_renderer
+from accesshive.expand.templates import TemplateRefused, render, renderer
 from accesshive.operations import validate_repository
 
 TODAY = dt.date(2026, 11, 29)
@@ -168,8 +163,8 @@ def test_abuse_is_refused_quickly_with_the_limit_it_hit(
 
 def test_limits_are_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     """At the limit a template renders; one past it, it is refused."""
-    monkeypatch.setattr(sandbox, "MAX_LENGTH", 100)
-    monkeypatch.setattr(sandbox, "MAX_RANGE", 10)
+    monkeypatch.setattr(limits, "MAX_LENGTH", 100)
+    monkeypatch.setattr(limits, "MAX_RANGE", 10)
     assert render("{{ 'a' * 100 }}", {}) == "a" * 100
     assert render("{{ x ~ x }}", {"x": "b" * 50}) == "b" * 100
     assert render("{{ range(10)|join }}", {}) == "0123456789"
@@ -183,7 +178,7 @@ def test_a_render_that_runs_out_of_time_once_is_refused_at_once_after(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Else a slow template would cost the time limit once per identity."""
-    monkeypatch.setattr(sandbox, "MAX_SECONDS", 0.05)
+    monkeypatch.setattr(limits, "MAX_SECONDS", 0.05)
     slow = renderer(
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
     )

@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accesshive.expand.templates import TemplateProblem, compile_template, fast_renderer, render
+from accesshive.expand.compiling import compile_template
+from accesshive.expand.fast_templates import fast_renderer
+from accesshive.expand.templates import TemplateProblem, render
 
 FILTERS = ["lower", "upper", "trim", "ascii", "slug"]
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import accesshive.plan.diff as diff_mod
+import accesshive.plan.converge as converge_mod
 from accesshive.config import load_config
-from accesshive.expand.desired import expand
+from accesshive.expand.desired import DesiredAccount, expand
 from accesshive.state.snapshot import SnapshotAccount
 
 PROJECT = """version: 1
@@ -101,7 +101,7 @@ def test_the_shortcut_agrees_with_the_full_comparison(
     config, desired = loaded
     source = config.sources["app"]
     base = desired.accounts[("app", "p1")]
-    want = diff_mod.DesiredAccount(
+    want = DesiredAccount(
         base.source,
         base.identity,
         base.state,
@@ -121,8 +121,8 @@ def test_the_shortcut_agrees_with_the_full_comparison(
         attributes={"login": "p1", **held},
         grants=grants,
     )
-    shortcut = diff_mod._converge(desired, source, want, have)
+    shortcut = converge_mod.converge(desired, source, want, have)
     with monkeypatch.context() as m:
-        m.setattr(diff_mod, "_converged", lambda *_: False)
-        full = diff_mod._converge(desired, source, want, have)
+        m.setattr(converge_mod, "_converged", lambda *_: False)
+        full = converge_mod.converge(desired, source, want, have)
     assert shortcut == full

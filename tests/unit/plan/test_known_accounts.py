@@ -13,7 +13,7 @@ import pytest
 from accesshive.config import Config
 from accesshive.expand.desired import DesiredState
 from accesshive.operations._common import load_and_expand
-from accesshive.plan.diff import Changes
+from accesshive.plan.changes import Changes
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.known_accounts import TaskRecord, with_known_accounts
 from accesshive.plan.orders import Change
