@@ -149,3 +149,32 @@ def test_the_check_finds_a_pointer_that_moved(tmp_path: Path) -> None:
     assert {"Walk", "Walk.run", "plan"} <= _defined(module)
     assert "Walk.gone" not in _defined(module)
     assert _POINTER.findall("run by `apply/x.py`: `Walk.run` → `y`") == [("apply/x.py", "Walk.run")]
+
+
+# `Class.member` or `_private_name` written without its module ("held by
+# `Executor._walk`"): named in passing, it must still exist somewhere in the package
+_PASSING = re.compile(r"`((?:[A-Z]\w*\.[A-Za-z_]\w*)|(?:_[a-z]\w*))`")
+
+
+@cache
+def _everything() -> frozenset[str]:
+    names: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        names |= _defined(path) | {path.stem}
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):  # nested functions and methods of nested classes too
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+    return frozenset(names)
+
+
+def test_names_given_in_passing_exist() -> None:
+    """``Class.member`` and ``_private`` names the map gives without their module must be
+    defined somewhere in accesshive/ (a renamed method leaves no stale pointer)."""
+    missing = [
+        f"ARCHITECTURE.md:{number}: `{name}`"
+        for number, line in _lines()
+        for name in _PASSING.findall(line)
+        if name not in _everything() and name.split(".")[-1] not in _everything()
+    ]
+    assert not missing, "names in the map defined nowhere in accesshive/:\n" + "\n".join(missing)
