@@ -1,16 +1,21 @@
 """The ``accesshive`` command line: parse options, call one operation, render the result.
 
 No business logic lives here. Errors are handled once, by ``AccessHiveGroup``
-(``_options``): ``AccessHiveError``, usage errors and unreadable or unwritable paths are
-printed as ``Error: ...`` (a JSON object on stdout with ``--format json``) with their exit
-code; anything else is a bug and keeps its traceback.
+(``_group``, with ``_failure``): ``AccessHiveError``, usage errors and unreadable or
+unwritable paths are printed as ``Error: ...`` (a JSON object on stdout with ``--format
+json``) with their exit code; anything else is a bug and keeps its traceback.
 
 This module owns the ``main`` group (the ``accesshive`` console script) and nothing
 else: each command lives in the private module of its group, and is added here.
 
-- ``_options``: shared options, the error handler, actor and date helpers
+- ``_group``: the group itself, its lazily imported commands, ``--no-color``
+- ``_failure``: the error handler (``Error: ...`` or a JSON error, and the exit code)
+- ``_repository``: ``-C DIR`` / ``[DIR]``, and hints runnable as printed
+- ``_options``: shared options (``--format``, ``--env``/``--store``, ``--today``...),
+  actor and date helpers
 - ``_plan``: ``validate``, ``plan``, ``show``, ``graph``, ``schema``
-- ``_apply``: ``apply``, ``status``, ``retry``
+- ``_apply``: ``apply``, ``retry``
+- ``_status``: ``status``
 - ``_workers``: ``worker``
 - ``_state``: ``sync``, ``state show``, ``state unlock``
 - ``_approvals``: ``approve``, ``decline``, ``approvals verify``, ``approvals from-github``
@@ -29,7 +34,7 @@ from __future__ import annotations
 import click
 
 from accesshive import __version__
-from accesshive.cli._options import AccessHiveGroup, LazyCommands, no_color_option
+from accesshive.cli._group import AccessHiveGroup, LazyCommands, no_color_option
 
 COMMANDS = {
     "validate": "accesshive.cli._plan:validate",
@@ -38,7 +43,7 @@ COMMANDS = {
     "graph": "accesshive.cli._plan:graph",
     "schema": "accesshive.cli._plan:schema",
     "apply": "accesshive.cli._apply:apply",
-    "status": "accesshive.cli._apply:status",
+    "status": "accesshive.cli._status:status",
     "retry": "accesshive.cli._apply:retry",
     "worker": "accesshive.cli._workers:worker",
     "sync": "accesshive.cli._state:sync_command",
