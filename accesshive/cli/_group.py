@@ -2,8 +2,8 @@
 command, and the one place a command's failure is turned into what the user sees.
 
 Why a module of its own, importing only click and the standard library: it is what
-every run loads before it knows which command runs, ``accesshive --version``
-included. The error handler (``_failure``), the repository and
+every run loads before it knows which command runs, ``accesshive --version`` and
+``accesshive --help`` included. The error handler (``_failure``), the repository and
 hint helpers (``_repository``) and every command module are imported when a command
 runs, and only then.
 """
@@ -52,6 +52,10 @@ class AccessHiveGroup(click.Group):
 
     Why here and not per command: a command added on another branch (or by a plugin) then
     shows its errors, JSON errors and colours like the rest without doing anything.
+
+    Its commands are click's lazy-loading pattern (``list_commands`` names them,
+    ``get_command`` imports one): ``accesshive --help`` lists every command with its
+    short help from the table the group was given (``LazyCommands``), importing none.
     """
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
@@ -62,6 +66,27 @@ class AccessHiveGroup(click.Group):
     def prepare(cmd: click.Command) -> None:
         """What every command of the group gets, whether added or imported lazily."""
         _add_no_color(cmd)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        if isinstance(self.commands, LazyCommands):
+            return sorted(self.commands.names())
+        return super().list_commands(ctx)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Click's own listing, but a command not imported yet is shown by a stand-in
+        holding its short help: the same line, computed by click the same way."""
+        lazy = self.commands if isinstance(self.commands, LazyCommands) else None
+        commands: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            cmd = lazy.stand_in(name) if lazy is not None else self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                commands.append((name, cmd))
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+            with formatter.section("Commands"):
+                formatter.write_dl(
+                    [(name, cmd.get_short_help_str(limit)) for name, cmd in commands]
+                )
 
     def make_context(
         self,
@@ -109,22 +134,37 @@ class AccessHiveGroup(click.Group):
 
 
 class LazyCommands(dict[str, click.Command]):
-    """The group's commands, each imported on first use from ``"module:attribute"``.
+    """The group's commands, each imported on first use from ``"module:attribute"``, with
+    its short help known before: ``{name: ("module:attribute", short help)}``.
 
-    Why a mapping and not an override of ``get_command``: click, its completion and the
-    tests all read ``group.commands`` directly; looking a name up imports one module,
-    listing them imports them all (``--help``)."""
+    Why a mapping and not only an override of ``get_command``: click, its completion and
+    the tests all read ``group.commands`` directly; looking a name up imports one module,
+    listing them (``.items()``) imports them all. ``names`` and ``stand_in`` import none:
+    they are what ``accesshive --help`` uses."""
 
-    def __init__(self, where: Mapping[str, str], prepare: Prepare) -> None:
+    def __init__(self, where: Mapping[str, tuple[str, str]], prepare: Prepare) -> None:
         super().__init__()
         self._where = dict(where)
+        self._short_help = {name: short for name, (_, short) in where.items()}
         self._prepare = prepare
+
+    def names(self) -> list[str]:
+        """Every command's name, imported or not."""
+        return [*super().keys(), *self._where]
+
+    def stand_in(self, name: str) -> click.Command | None:
+        """The command if imported, else a command holding only its name and short help."""
+        if super().__contains__(name):
+            return super().__getitem__(name)
+        if name not in self._where:
+            return None
+        return click.Command(name, help=self._short_help[name])
 
     def _load(self, name: object) -> None:
         spec = self._where.pop(name, None) if isinstance(name, str) else None
         if spec is None:
             return
-        module, attribute = spec.split(":")
+        module, attribute = spec[0].split(":")
         command = getattr(importlib.import_module(module), attribute)
         self._prepare(command)
         super().__setitem__(name, command)  # type: ignore[index]
