@@ -10,7 +10,6 @@ The repository options and runnable hints are ``_repository``'s, the error handl
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
 import sys
 import time
@@ -85,7 +84,13 @@ def store_options(func: F) -> F:
 
 
 def actor() -> str:
-    return os.environ.get("ACCESSHIVE_ACTOR") or os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+    """Who runs the command, for the audit trail and the runs it records."""
+    found = os.environ.get("ACCESSHIVE_ACTOR") or os.environ.get("GITHUB_ACTOR")
+    if found:
+        return found
+    import getpass  # termios and pwd: only for a run that records who ran it
+
+    return getpass.getuser()
 
 
 def as_date(value: dt.datetime | None) -> dt.date:

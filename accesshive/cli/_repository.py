@@ -19,7 +19,6 @@ from contextvars import ContextVar
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import click
 from click.core import ParameterSource
@@ -138,10 +137,16 @@ def _where(directory: Path, params: dict[str, Any]) -> tuple[str, ...]:
             continue
         if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
             continue
-        if name == "store_url" and urlsplit(str(value)).password:
+        if name == "store_url" and _has_password(str(value)):
             continue
         where += [flag, str(value)]
     return tuple(where)
+
+
+def _has_password(url: str) -> bool:
+    from urllib.parse import urlsplit  # only when --store was given
+
+    return bool(urlsplit(url).password)
 
 
 def forget_where() -> None:

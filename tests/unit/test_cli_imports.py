@@ -26,8 +26,10 @@ HEAVY = (
     "pydantic",
     "ruamel",
     "sqlite3",
+    "accesshive.cache",
     "accesshive.config.model",
     "accesshive.operations",
+    "pickle",
 )
 """Libraries (and the modules of ours that load them) that only a command's work needs."""
 
