@@ -1,16 +1,21 @@
 """The ``accesshive`` command line: parse options, call one operation, render the result.
 
 No business logic lives here. Errors are handled once, by ``AccessHiveGroup``
-(``_options``): ``AccessHiveError``, usage errors and unreadable or unwritable paths are
-printed as ``Error: ...`` (a JSON object on stdout with ``--format json``) with their exit
-code; anything else is a bug and keeps its traceback.
+(``_group``, with ``_failure``): ``AccessHiveError``, usage errors and unreadable or
+unwritable paths are printed as ``Error: ...`` (a JSON object on stdout with ``--format
+json``) with their exit code; anything else is a bug and keeps its traceback.
 
 This module owns the ``main`` group (the ``accesshive`` console script) and nothing
 else: each command lives in the private module of its group, and is added here.
 
-- ``_options``: shared options, the error handler, actor and date helpers
+- ``_group``: the group itself, its lazily imported commands, ``--no-color``
+- ``_failure``: the error handler (``Error: ...`` or a JSON error, and the exit code)
+- ``_repository``: ``-C DIR`` / ``[DIR]``, and hints runnable as printed
+- ``_options``: shared options (``--format``, ``--env``/``--store``, ``--today``...),
+  actor and date helpers
 - ``_plan``: ``validate``, ``plan``, ``show``, ``graph``, ``schema``
-- ``_apply``: ``apply``, ``status``, ``retry``
+- ``_apply``: ``apply``, ``retry``
+- ``_status``: ``status``
 - ``_workers``: ``worker``
 - ``_state``: ``sync``, ``state show``, ``state unlock``
 - ``_approvals``: ``approve``, ``decline``, ``approvals verify``, ``approvals from-github``
@@ -29,35 +34,112 @@ from __future__ import annotations
 import click
 
 from accesshive import __version__
-from accesshive.cli._options import AccessHiveGroup, LazyCommands, no_color_option
+from accesshive.cli._group import AccessHiveGroup, LazyCommands, no_color_option
 
-COMMANDS = {
-    "validate": "accesshive.cli._plan:validate",
-    "plan": "accesshive.cli._plan:plan",
-    "show": "accesshive.cli._plan:show",
-    "graph": "accesshive.cli._plan:graph",
-    "schema": "accesshive.cli._plan:schema",
-    "apply": "accesshive.cli._apply:apply",
-    "status": "accesshive.cli._apply:status",
-    "retry": "accesshive.cli._apply:retry",
-    "worker": "accesshive.cli._workers:worker",
-    "sync": "accesshive.cli._state:sync_command",
-    "state": "accesshive.cli._state:state",
-    "approve": "accesshive.cli._approvals:approve",
-    "approvals": "accesshive.cli._approvals:approvals",
-    "decline": "accesshive.cli._approvals:decline",
-    "report": "accesshive.cli._report:report",
-    "promote": "accesshive.cli._report:promote_command",
-    "scim": "accesshive.cli._identities:scim",
-    "import": "accesshive.cli._identities:import_",
-    "audit": "accesshive.cli._audit:audit",
-    "vault": "accesshive.cli._vault:vault",
-    "tasks": "accesshive.cli._tasks:tasks",
-    "cache": "accesshive.cli._cache:cache_group",
-    "console": "accesshive.cli._console:console",
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": (
+        "accesshive.cli._plan:validate",
+        "Check a config repository; exit 1 on any problem.",
+    ),
+    "plan": (
+        "accesshive.cli._plan:plan",
+        "Compute the provisioning orders that bring the targets to the configuration.",
+    ),
+    "show": (
+        "accesshive.cli._plan:show",
+        "Render a saved plan (after checking it was not modified).",
+    ),
+    "graph": (
+        "accesshive.cli._plan:graph",
+        "Print a saved plan's order graph as Mermaid or Graphviz DOT.",
+    ),
+    "schema": (
+        "accesshive.cli._plan:schema",
+        "Print the JSON Schema of the config files (for editors and CI).",
+    ),
+    "apply": (
+        "accesshive.cli._apply:apply",
+        "Execute exactly a saved plan: retry, verify, record; resume after a crash.",
+    ),
+    "status": (
+        "accesshive.cli._status:status",
+        "Provisioning status per identity (pending, provisioned, error, declined); with "
+        "an IDENTITY, each step of its flow (state, time, message, order id).",
+    ),
+    "retry": (
+        "accesshive.cli._apply:retry",
+        "Re-plan one identity against the targets and re-run its failed or stuck steps.",
+    ),
+    "worker": (
+        "accesshive.cli._workers:worker",
+        "Run the orders that `accesshive apply PLAN --workers` queues, until stopped.",
+    ),
+    "sync": (
+        "accesshive.cli._state:sync_command",
+        "Read every source into a stored snapshot; a source that fails keeps its last one.",
+    ),
+    "state": (
+        "accesshive.cli._state:state",
+        "Inspect the state store (snapshots, runs, the environment lock).",
+    ),
+    "approve": (
+        "accesshive.cli._approvals:approve",
+        "Sign approvals of gated orders into approvals/<plan-digest>.yaml (commit it).",
+    ),
+    "approvals": (
+        "accesshive.cli._approvals:approvals",
+        "Check and gather approvals of a plan's gated orders.",
+    ),
+    "decline": (
+        "accesshive.cli._approvals:decline",
+        "Sign a decline of orders into approvals/<plan-digest>.yaml (commit it): they are"
+        " not applied, and what depends on them is blocked, in this plan and every later "
+        "plan of the same order content, until you withdraw it (--withdraw).",
+    ),
+    "report": (
+        "accesshive.cli._report:report",
+        "Drift, orphan and health report (Markdown for an issue, one-file HTML, JSON).",
+    ),
+    "promote": (
+        "accesshive.cli._report:promote_command",
+        "Allow TARGET to apply the current config digest, if SOURCE applied it cleanly.",
+    ),
+    "scim": (
+        "accesshive.cli._identities:scim",
+        "The SCIM 2.0 service provider that identity providers (Okta, Entra...) push to.",
+    ),
+    "import": (
+        "accesshive.cli._identities:import_",
+        "Import identities from an HR export or a directory.",
+    ),
+    "audit": (
+        "accesshive.cli._audit:audit",
+        "The tamper-evident audit trail: verify, export, forward to a SIEM.",
+    ),
+    "vault": (
+        "accesshive.cli._vault:vault",
+        "The credential vault: encrypted non-human credentials.",
+    ),
+    "tasks": (
+        "accesshive.cli._tasks:tasks",
+        "Manual provisioning tasks for sources that a person provisions.",
+    ),
+    "cache": (
+        "accesshive.cli._cache:cache_group",
+        "The caches behind warm plans (parse, check, render, diff), outside the repository.",
+    ),
+    "console": (
+        "accesshive.cli._console:console",
+        "Serve the web console of the repository (-C DIR) and environment: identities and"
+        " their steps, runs, reviews, orphans and drift, the audit trail.",
+    ),
 }
-"""Each command, by the module that defines it: imported when the command runs (or
-``--help`` lists it), so that a command pays only for what it uses."""
+"""Each command: the module that defines it, imported when the command runs, and its
+short help, what ``accesshive --help`` lists without importing any command module.
+
+The short help is the first sentence of the command's docstring, as click would take it
+(``tests/unit/test_cli_imports.py`` checks that they agree): change both together.
+"""
 
 
 @click.group(cls=AccessHiveGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -12,14 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
-from accesshive.cli._options import (
-    actor,
-    dir_option,
-    format_option,
-    handles_errors,
-    runnable,
-    store_options,
-)
+from accesshive.cli._options import actor, format_option, handles_errors, store_options
+from accesshive.cli._repository import dir_option, runnable
 from accesshive.errors import EXIT_ERROR, EXIT_WAITING
 
 F = TypeVar("F", bound=Callable[..., Any])

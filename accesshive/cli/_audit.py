@@ -9,13 +9,8 @@ from pathlib import Path
 
 import click
 
-from accesshive.cli._options import (
-    OutputFile,
-    format_option,
-    handles_errors,
-    repo_argument,
-    store_options,
-)
+from accesshive.cli._options import OutputFile, format_option, handles_errors, store_options
+from accesshive.cli._repository import repo_argument
 from accesshive.errors import EXIT_ERROR
 
 

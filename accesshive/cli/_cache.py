@@ -1,14 +1,20 @@
-"""The ``cache`` group: what the caches behind warm plans hold, and pruning them."""
+"""The ``cache`` group: what the caches behind warm plans hold, and pruning them.
+
+``accesshive.cache.store`` (pickle, hashlib, tempfile ...) is imported inside the
+commands: ``cache --help`` and option errors do not need it.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 
-from accesshive.cache import store
 from accesshive.cli._options import format_option, handles_errors
+
+if TYPE_CHECKING:
+    from accesshive.cache.store import Usage
 
 
 @click.group(name="cache")
@@ -21,8 +27,10 @@ def cache_group() -> None:
     """
 
 
-def _show(found: store.Usage | None, fmt: str, pruned: bool) -> None:
+def _show(found: Usage | None, fmt: str, pruned: bool) -> None:
     if fmt == "json":
+        from dataclasses import asdict
+
         click.echo(json.dumps(asdict(found) if found else None, indent=2, sort_keys=True))
     elif found is None:
         click.echo("The caches are off (ACCESSHIVE_CACHE_DIR=off).")
@@ -37,6 +45,8 @@ def _show(found: store.Usage | None, fmt: str, pruned: bool) -> None:
 @handles_errors
 def cache_info(fmt: str) -> None:
     """Where the caches are, and how much they hold."""
+    from accesshive.cache import store
+
     _show(store.usage(), fmt, pruned=False)
 
 
@@ -56,4 +66,6 @@ def cache_prune(days: float, fmt: str) -> None:
 
     Meant for a nightly job or a CI cache step; safe while plans run.
     """
+    from accesshive.cache import store
+
     _show(store.prune(days), fmt, pruned=True)

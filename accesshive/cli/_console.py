@@ -16,12 +16,12 @@ import click
 from accesshive.cli._identities import _expiry
 from accesshive.cli._options import (
     actor,
-    dir_option,
     format_option,
     handles_errors,
     store_options,
     today_option,
 )
+from accesshive.cli._repository import dir_option
 
 
 @click.group(invoke_without_command=True)

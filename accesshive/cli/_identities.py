@@ -15,12 +15,12 @@ import click
 from accesshive.cli._options import (
     actor,
     as_date,
-    dir_option,
     format_option,
     handles_errors,
     store_options,
     today_option,
 )
+from accesshive.cli._repository import dir_option
 
 if TYPE_CHECKING:
     from accesshive.imports.yaml_writer import YamlChanges

@@ -16,22 +16,19 @@ from typing import TYPE_CHECKING, cast, get_args
 
 import click
 
+from accesshive.cli._failure import print_diagnostics
 from accesshive.cli._options import (
     OutputFile,
-    _default_repository,
     actor,
     as_date,
     format_option,
     handles_errors,
-    hints_point_at,
-    print_diagnostics,
     progress_option,
-    repo_argument,
-    runnable,
     stage_reporter,
     store_options,
     today_option,
 )
+from accesshive.cli._repository import _default_repository, hints_point_at, repo_argument, runnable
 from accesshive.errors import EXIT_CHANGES, ConfigError
 
 if TYPE_CHECKING:

@@ -16,11 +16,11 @@ from accesshive.cli._options import (
     as_date,
     format_option,
     handles_errors,
-    repo_argument,
     store_options,
     tell_notifications,
     today_option,
 )
+from accesshive.cli._repository import repo_argument
 from accesshive.errors import EXIT_FINDINGS
 
 

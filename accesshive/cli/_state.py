@@ -10,14 +10,8 @@ from typing import Any
 
 import click
 
-from accesshive.cli._options import (
-    actor,
-    format_option,
-    handles_errors,
-    repo_argument,
-    runnable,
-    store_options,
-)
+from accesshive.cli._options import actor, format_option, handles_errors, store_options
+from accesshive.cli._repository import repo_argument, runnable
 from accesshive.errors import EXIT_PARTIAL, SyncError
 
 

@@ -7,15 +7,8 @@ from pathlib import Path
 
 import click
 
-from accesshive.cli._options import (
-    actor,
-    dir_option,
-    format_option,
-    handles_errors,
-    repo_argument,
-    runnable,
-    store_options,
-)
+from accesshive.cli._options import actor, format_option, handles_errors, store_options
+from accesshive.cli._repository import dir_option, repo_argument, runnable
 
 
 @click.group()

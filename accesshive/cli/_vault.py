@@ -8,15 +8,8 @@ from pathlib import Path
 
 import click
 
-from accesshive.cli._options import (
-    F,
-    OutputFile,
-    actor,
-    dir_option,
-    format_option,
-    handles_errors,
-    store_options,
-)
+from accesshive.cli._options import OutputFile, actor, format_option, handles_errors, store_options
+from accesshive.cli._repository import F, dir_option
 
 
 @click.group()

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from accesshive.cli._options import dir_option, format_option, store_options
+from accesshive.cli._options import format_option, store_options
+from accesshive.cli._repository import dir_option
 
 if TYPE_CHECKING:
     from accesshive.plan.orders import Order

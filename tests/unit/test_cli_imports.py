@@ -13,9 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
-from accesshive.cli import COMMANDS
+from accesshive.cli import COMMANDS, main
 
 HEAVY = (
     "cryptography",
@@ -25,8 +26,10 @@ HEAVY = (
     "pydantic",
     "ruamel",
     "sqlite3",
+    "accesshive.cache",
     "accesshive.config.model",
     "accesshive.operations",
+    "pickle",
 )
 """Libraries (and the modules of ours that load them) that only a command's work needs."""
 
@@ -71,17 +74,44 @@ def test_every_command_help_imports_nothing_heavy(command: str) -> None:
     assert _heavy(modules) == []
 
 
-def test_version_imports_no_command() -> None:
+RUN_ANY = {"accesshive", "accesshive._lazy", "accesshive.cli", "accesshive.cli._group"}
+"""Ours that every run imports before it knows its command: the package (for
+``__version__``), the group and its lazily imported command table."""
+
+
+def test_version_imports_no_command_and_no_library_of_ours() -> None:
     done, modules = _run(["--version"])
     assert done.returncode == 0
     assert "accesshive, version" in done.stdout
-    assert not any(
-        m.startswith("accesshive.cli._")
-        # what every run uses: the options and error handler, the closed-pipe streams
-        and m not in ("accesshive.cli._options", "accesshive.cli._pipes")
-        for m in modules
-    )
+    # the group, and the streams that survive a closed pipe; not even the error handler
+    ours = {m for m in modules if m == "accesshive" or m.startswith("accesshive.")}
+    assert ours == RUN_ANY | {"accesshive.cli._pipes"}
     assert _heavy(modules) == []
+
+
+def test_help_lists_every_command_without_importing_one() -> None:
+    done, modules = _run(["--help"])
+    assert done.returncode == 0, done.stderr
+    listed = done.stdout.partition("\nCommands:\n")[2].splitlines()
+    assert [line.split()[0] for line in listed if line.strip()] == sorted(COMMANDS)
+    assert "  apply      Execute exactly a saved plan: retry, verify, record; resume..." in listed
+    ours = {m for m in modules if m == "accesshive" or m.startswith("accesshive.")}
+    assert ours == RUN_ANY | {"accesshive.cli._pipes"}
+    assert _heavy(modules) == []
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_the_listed_short_help_is_the_commands_own(command: str) -> None:
+    """``accesshive --help`` shows the short help kept in ``COMMANDS``: it must be what
+    click makes of the command's docstring, at the width of a terminal or any other."""
+    listed = click.Command(command, help=COMMANDS[command][1])
+    real = main.commands[command]
+    for limit in (20, 45, 63, 200):
+        assert listed.get_short_help_str(limit) == real.get_short_help_str(limit), (
+            f"the short help of {command!r} in accesshive/cli/__init__.py COMMANDS is not its "
+            "docstring's first sentence: update COMMANDS"
+        )
+    assert not real.hidden and not real.deprecated and not real.short_help
 
 
 @pytest.mark.parametrize("command", ["validate", "plan"])
