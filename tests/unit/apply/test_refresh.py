@@ -4,7 +4,12 @@ read before the run, with those accounts as read again (``apply.refresh.merged``
 from __future__ import annotations
 
 from accesshive.apply.refresh import Targeted, merged
-from accesshive.state.snapshot import SnapshotAccount, SnapshotGroup, SourceSnapshot
+from accesshive.state.snapshot import (
+    SnapshotAccount,
+    SnapshotCredential,
+    SnapshotGroup,
+    SourceSnapshot,
+)
 
 
 def test_accounts_read_again_replace_theirs_and_the_rest_stands() -> None:
@@ -36,3 +41,35 @@ def test_an_account_the_live_read_did_not_hold_is_added_as_read() -> None:
     after = merged(live, read, Targeted(frozenset({"z"}), frozenset({"vpn"})), None)
     assert [a.external_id for a in after.accounts] == ["a", "z"]
     assert after.accounts[1].grants == ["vpn"]
+
+
+def test_an_account_read_again_keeps_what_the_read_left_out() -> None:
+    """The read-back is the truth for what it shows: the account's link, whether it is
+    enabled and its attributes come from it; a last login the read did not carry stays
+    as the live read had it, and the source's credentials and groups are untouched."""
+    old = SnapshotAccount(
+        "a", identity="ada", enabled=True, grants=["vpn"], last_login="2026-11-01T08:00:00Z"
+    )
+    live = SourceSnapshot(
+        accounts=[old],
+        credentials=[SnapshotCredential(identity="wiki-bot", kind="api_key")],
+        groups=[SnapshotGroup(external_id="g1", name="vpn", entitlement="vpn", members=1)],
+    )
+    new = SnapshotAccount("a", identity="ada", enabled=False, attributes={"title": "x"})
+    after = merged(live, {"a": new}, Targeted(frozenset({"a"}), frozenset()), None)
+    assert after.accounts == [
+        SnapshotAccount(
+            "a",
+            identity="ada",
+            enabled=False,
+            attributes={"title": "x"},
+            grants=["vpn"],
+            last_login="2026-11-01T08:00:00Z",
+        )
+    ]
+    assert after.credentials == live.credentials
+    assert after.groups == live.groups
+    # a last login the read does carry is the newer truth
+    newer = SnapshotAccount("a", identity="ada", last_login="2026-11-28T09:00:00Z")
+    again = merged(live, {"a": newer}, Targeted(frozenset({"a"}), frozenset()), None)
+    assert again.accounts[0].last_login == "2026-11-28T09:00:00Z"
