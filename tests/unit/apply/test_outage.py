@@ -119,7 +119,8 @@ def test_the_breaker_opens_after_consecutive_connection_failures_only() -> None:
     assert info.value.message == (
         "dir is unreachable: connect: [Errno 111] Connection refused; not attempted"
     )
-    assert not info.value.retryable
+    assert info.value.source == "dir"
+    assert info.value.retryable is False  # never retried: the order was not sent
 
 
 def test_an_order_that_gave_up_opens_the_breaker_with_the_first_reason() -> None:
@@ -146,3 +147,23 @@ def test_a_library_error_that_leaked_is_named_by_its_type_then_its_words() -> No
         OrderState.ERRORED,
         "OperationalError: no such table: X",
     )
+
+
+def test_a_connection_failure_wrapped_by_our_own_code_takes_its_words_from_the_wrapper() -> None:
+    """An exception of ours around a refused connection (no target message of its own)
+    still counts towards the breaker, and the source goes down saying what it said."""
+    lost = RuntimeError("lost the directory while reading page 3")
+    lost.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    assert target_failure(lost) is None
+    breaker = Breaker()
+    for _ in range(THRESHOLD):
+        breaker.failure("dir", lost)
+    assert breaker.down("dir") == "lost the directory while reading page 3"
+
+
+def test_a_chain_of_causes_that_loops_is_not_a_connection_failure() -> None:
+    """Causes are followed a bounded number of links: a loop of answers (an exception
+    that is its own cause, as re-raising code can make) is an answer, not an outage."""
+    answer = ConnectorError("dir", "busy (51)", retryable=True)
+    answer.__cause__ = answer
+    assert not is_connection_failure(answer)
