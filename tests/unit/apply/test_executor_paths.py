@@ -204,6 +204,42 @@ def rotation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
         yield tmp_path, plan, store
 
 
+def _passwords(root: Path) -> dict[str, str]:
+    store = str(load_config(root).sources["workspace"].connection["store"])
+    return {ext: str(a["password"]) for ext, a in MemoryConnector.stores[store].items()}
+
+
+def test_a_rotation_sets_the_password_of_the_account_the_plan_names(
+    rotation: tuple[Path, Plan, Store],
+) -> None:
+    """With no live read of the account source (apply learned no account for it), the
+    account the plan's snapshot linked to the identity is the one rotated."""
+    root, plan, _ = rotation
+    (order,) = plan.orders
+    assert order.change.details["account"] == "w1"
+    result = _run(rotation)
+    assert result.states[order.id] == "verified"
+    assert result.messages[order.id] == "password rotated on workspace and stored (version 2)"
+    assert _passwords(root)["w1"] != "old"
+
+
+def test_a_rotation_follows_the_account_the_live_read_links_to_the_identity(
+    rotation: tuple[Path, Plan, Store],
+) -> None:
+    """The account was replaced after the plan was made (w2 now holds the mailbox): the
+    live read apply made is the truth, so the new account's password is rotated and the
+    old one is left alone."""
+    root, plan, _ = rotation
+    (order,) = plan.orders
+    store = str(load_config(root).sources["workspace"].connection["store"])
+    MemoryConnector.stores[store]["w2"] = {**MemoryConnector.stores[store]["w1"]}
+    result = _run(rotation, accounts={order.id: "w2"})
+    assert result.states[order.id] == "verified"
+    passwords = _passwords(root)
+    assert passwords["w1"] == "old"
+    assert passwords["w2"] != "old"
+
+
 def test_a_rotation_the_target_refuses_is_errored_with_its_words(
     rotation: tuple[Path, Plan, Store], faults: FaultPlan
 ) -> None:
