@@ -17,7 +17,12 @@ Behaviour:
 - Answers are read the way their endpoint implies (``_quirks.read_leniently``):
   ``schemas``/``meta`` left out, names or canonical values in another case, booleans
   and numbers in other spellings, undeclared attributes; verification compares the
-  values read, never their representation. Writes stay RFC-conformant.
+  values read, never their representation. Writes stay RFC-conformant. Each answer
+  is decoded once (orjson) and scim2-client reads that body. Two kinds of answer are
+  checked (status, SCIM ``Error``, a JSON object) without being built into models,
+  because nothing reads them as resources and a Group holds every member: a Group
+  read to verify a batch's grants (its members' values and types are checked) and a
+  Group's answer to a member PATCH (never proof of a member).
 - Create POSTs; a 409 uniqueness conflict adopts the account found by userName,
   externalId, the identity attribute or the correlation attributes (filters, or
   paging when filtering is off). Updates read the account (ETag), then PATCH only

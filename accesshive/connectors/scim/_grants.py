@@ -127,7 +127,11 @@ class Grants(Collaborator):
         self, gid: str, operations: list[dict[str, Any]], current: Group | None = None
     ) -> None:
         self.resources.modify(
-            self.resources.groups_type(), Group, current or Group(id=gid), operations
+            self.resources.groups_type(),
+            Group,
+            current or Group(id=gid),
+            operations,
+            answered=False,  # never proof of a member (see Reader.get_memberships)
         )
 
     def _remove_by_value(self, gid: str, user_ids: list[str]) -> None:

@@ -148,19 +148,20 @@ class Reader(Collaborator):
         """User id → which of ``entitlements`` it holds, from one GET per Group."""
         held: dict[str, set[str]] = {}
         for entitlement in entitlements:
-            if (group := self._group_members(entitlement)) is not None:
-                _add_users(held, group, entitlement)
+            for value, kind in self._group_members(entitlement) or ():
+                if kind.lower() == "user":  # nested groups are not users
+                    held.setdefault(value, set()).add(entitlement)
         return held
 
-    def _group_members(self, entitlement: str) -> Group | None:
-        """The entitlement's Group with its members; None when there is none (a cached id
+    def _group_members(self, entitlement: str) -> list[tuple[str, str]] | None:
+        """The members of the entitlement's Group; None when there is none (a cached id
         that went stale is looked up again once)."""
         for refresh in (False, True):
             gid = self.resources.group_id(entitlement, refresh=refresh)
             if gid is None:
                 return None
             try:
-                return self.resources.fetch_group(gid, ["members"])
+                return self.resources.members(gid)
             except ScimError as exc:
                 if exc.status != 404:
                     raise

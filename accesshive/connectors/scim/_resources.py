@@ -27,7 +27,7 @@ from accesshive.connectors.scim._paging import Paging
 from accesshive.connectors.scim._probe import ServiceProbe
 from accesshive.connectors.scim._session import ScimError, ScimSession, filter_refused
 from accesshive.connectors.scim._settings import ScimSettings
-from accesshive.connectors.scim._values import _first_error, _quote, _url
+from accesshive.connectors.scim._values import GROUP_SCHEMA, _first_error, _quote, _url
 
 
 class Resources:
@@ -92,6 +92,8 @@ class Resources:
         current: Resource[Any],
         operations: list[dict[str, Any]],
         answer_with: list[str] | None = None,
+        *,
+        answered: bool = True,
     ) -> Resource[Any] | dict[str, Any] | None:
         """PATCH the operations, or apply them to the resource and PUT it back. Returns what
         the target answered with (None after a 204; the JSON of the answer to a PUT, which
@@ -99,7 +101,10 @@ class Resources:
         instead of reading the resource back.
 
         ``answer_with``: attributes the PATCH asks back (``?attributes=``): RFC 7644
-        §3.5.2 lets a target answer a PATCH with 204 unless it is asked for attributes."""
+        §3.5.2 lets a target answer a PATCH with 204 unless it is asked for attributes.
+        ``answered=False``: the caller has no use for the answer (a Group's, after a
+        member PATCH, holds every member): a PATCH's answer is checked (status, SCIM
+        ``Error``) but not built into a resource, and None is returned."""
         svc = self.probe.service()
         patching = svc.patch_users if rt is svc.users else svc.patch
         scim = self.session.client()
@@ -118,6 +123,12 @@ class Resources:
                 patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
             )
             params = {"attributes": ",".join(answer_with)} if answer_with else None
+            if not answered:
+                self.session.call(
+                    f"PATCH {url}",
+                    lambda: scim.send_json("PATCH", url, body, params=params, headers=headers),
+                )
+                return None
             answer = self.session.call(
                 f"PATCH {url}",
                 lambda: scim.modify(rt, rid, body, headers=headers, params=params),
@@ -144,10 +155,7 @@ class Resources:
         body = self.settings.quirks.patch_payload(
             {"schemas": [str(PatchOp.__schema__)], "Operations": operations}
         )
-        self.session.call(
-            f"PATCH {url}",
-            lambda: scim.modify(rt, rid, body, check_request_payload=False),
-        )
+        self.session.call(f"PATCH {url}", lambda: scim.send_json("PATCH", url, body))
 
     def if_match(self, resource: Resource[Any]) -> dict[str, str]:
         version = resource.meta.version if resource.meta else None
@@ -241,6 +249,40 @@ class Resources:
             raise self.settings.error("the target publishes no Group resource type")
         return rt
 
+    def members(self, gid: str) -> list[tuple[str, str]]:
+        """A Group's members as (value, type), ``type`` "User" when the target leaves it
+        out: read as JSON, not built as a ``Group``. Verification reads a batch's Groups
+        after every batch, and building thousands of member models each time was most of
+        its cost; it needs only these two values, checked here as the models would: a
+        list of objects, each with a string ``value`` and ``type``, names in any case
+        (RFC 7643 §2.1)."""
+        rt = self.groups_type()
+        url = _url(rt, gid)
+        scim = self.session.client()
+        what = f"GET {url}"
+        body = self.session.call(what, lambda: scim.read_json(url, {"attributes": "members"}))
+        schemas = _attribute(body, "schemas")
+        if isinstance(schemas, list) and GROUP_SCHEMA.lower() not in (
+            str(s).lower() for s in schemas
+        ):
+            raise self.settings.error(f"{what}: not a Group (schemas {schemas})")
+        found = _attribute(body, "members")
+        if found is None:
+            return []
+        if not isinstance(found, list):
+            raise self.settings.error(f"{what}: members is not a list")
+        out = []
+        for member in found:
+            value = _attribute(member, "value") if isinstance(member, dict) else None
+            kind = _attribute(member, "type") if isinstance(member, dict) else None
+            if not isinstance(member, dict) or not isinstance(value, str | None):
+                raise self.settings.error(f"{what}: a member that is not one: {member!r}")
+            if not isinstance(kind, str | None):
+                raise self.settings.error(f"{what}: a member's type is not a string: {member!r}")
+            if value:  # a member without a value names no one
+                out.append((value, kind or "User"))
+        return out
+
     def fetch_group(self, gid: str, attributes: list[str] | None = None) -> Group:
         rt = self.groups_type()
         found = self.fetch(rt, gid, attributes)
@@ -268,3 +310,11 @@ class Collaborator:
         self.probe = probe
         self.paging = paging
         self.resources = resources
+
+
+def _attribute(body: dict[str, Any], name: str) -> Any:
+    """``body``'s attribute ``name`` (lower case), however the target spelled it: SCIM
+    attribute names are case-insensitive (RFC 7643 §2.1)."""
+    if name in body:
+        return body[name]
+    return next((v for k, v in body.items() if isinstance(k, str) and k.lower() == name), None)

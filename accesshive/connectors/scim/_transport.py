@@ -23,8 +23,13 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
-from scim2_client.client import BaseSyncSCIMClient
-from scim2_client.errors import RequestNetworkException, SCIMClientException
+import orjson
+from scim2_client.client import BaseSyncSCIMClient, RawResponse
+from scim2_client.errors import (
+    RequestNetworkException,
+    SCIMClientException,
+    UnexpectedContentFormatException,
+)
 from scim2_models import SCIMException, ScimProvider
 
 from accesshive.connectors.base import WriteGate
@@ -203,10 +208,13 @@ class ScimHttp(BaseSyncSCIMClient):
         super().__init__(provider=provider)
         self.http = http
         self.limiter = limiter
+        self._decoded: tuple[httpx.Response, Any] | None = None
+        """The last answer and its body as ``_lenient`` decoded (and fixed) it, handed to
+        scim2-client by ``_parse_json``: each body is decoded once, not twice."""
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         if "json" in kwargs:  # SCIM bodies carry their own media type (RFC 7644 §8.1)
-            kwargs["content"] = json.dumps(kwargs.pop("json")).encode()
+            kwargs["content"] = dumps(kwargs.pop("json"))
             kwargs["headers"] = {
                 **kwargs.get("headers", {}),
                 "Content-Type": "application/scim+json",
@@ -224,7 +232,9 @@ class ScimHttp(BaseSyncSCIMClient):
         return self._lenient(method, url, response)
 
     def _lenient(self, method: str, url: str, response: httpx.Response) -> httpx.Response:
-        """A 2xx JSON answer read the way its endpoint implies (``read_leniently``)."""
+        """A 2xx JSON answer read the way its endpoint implies (``read_leniently``): its
+        body, decoded once and fixed, is what scim2-client then reads (``_parse_json``).
+        The answer is not rebuilt around the fixed body: nothing else reads its body."""
         if not 200 <= response.status_code < 300 or not response.content:
             return response
         path = urlsplit(url).path
@@ -237,18 +247,64 @@ class ScimHttp(BaseSyncSCIMClient):
         schema = self._schema_of("/" + parts[0])
         listing = (method == "GET" and len(parts) == 1) or parts[-1] == ".search"
         try:
-            payload = response.json()
+            payload = loads(response)
         except ValueError:
             return response
-        fixed = read_leniently(payload, schema, listing=listing)
-        if fixed is payload:
-            return response
-        return httpx.Response(
-            response.status_code,
-            headers={k: v for k, v in response.headers.items() if k.lower() != "content-length"},
-            content=json.dumps(fixed).encode(),
-            request=response.request,
-        )
+        # what scim2-client reads (``_parse_json``); the answer itself stays as it came
+        self._decoded = (response, read_leniently(payload, schema, listing=listing))
+        return response
+
+    def _parse_json(self, response: RawResponse) -> Any:
+        """scim2-client's hook to decode an answer: the body ``_lenient`` already decoded
+        when it is this answer's (a connector is used by one thread at a time; another
+        answer is decoded afresh)."""
+        decoded = self._decoded
+        if decoded is not None and decoded[0] is response:
+            self._decoded = None
+            return decoded[1]
+        if isinstance(response, httpx.Response):
+            return loads(response)
+        return json.loads(response.text)
+
+    def read_json(self, url: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        """GET ``url``, the answer checked as scim2-client checks any (``send_json``) and a
+        JSON object, without building models of it: for reads whose caller needs a few
+        values of a large resource (a Group's members) and checks those itself."""
+        payload = self.send_json("GET", url, params=params)
+        if not isinstance(payload, dict):
+            raise UnexpectedContentFormatException(
+                message=f"GET {url}: the answer is not a JSON object"
+            )
+        return payload
+
+    def send_json(
+        self,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any] | None:
+        """One request whose answer is checked as scim2-client checks any (its status, a
+        SCIM ``Error`` raised as ``SCIMException``, a JSON object when there is a body)
+        but not built into models: for answers the caller does not use as resources (a
+        Group's answer to a member PATCH, which holds every member) or reads itself."""
+        kwargs: dict[str, Any] = {"params": params} if params else {}
+        if body is not None:
+            kwargs["json"] = body
+        if headers:
+            kwargs["headers"] = headers
+        response = self.request(method, url, **kwargs)
+        try:
+            payload = self.check_response(
+                payload=self._decode_payload(response),
+                status_code=response.status_code,
+                headers=response.headers,
+            )
+        except (SCIMClientException, SCIMException) as exc:
+            exc.source = response  # type: ignore[union-attr]  # as scim2-client does: classify reads it
+            raise
+        return payload if isinstance(payload, dict) else None
 
     def _schema_of(self, endpoint: str) -> str | None:
         """The core schema of the resources at ``endpoint`` (/Users, /Groups by default)."""
@@ -256,6 +312,25 @@ class ScimHttp(BaseSyncSCIMClient):
             if str(rt.endpoint).rstrip("/").lower() == endpoint.lower():
                 return str(rt.schema_)
         return DEFAULT_ENDPOINTS.get(endpoint.lower())
+
+
+def dumps(body: Any) -> bytes:
+    """A request body as JSON (orjson; the standard library for what orjson refuses,
+    such as an integer wider than 64 bits)."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body).encode()
+
+
+def loads(response: httpx.Response) -> Any:
+    """An answer's JSON body (orjson; the standard library, from the text httpx decodes
+    with the answer's charset, for what orjson refuses: a body that is not UTF-8, NaN).
+    ValueError when it is not JSON."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return json.loads(response.text)
 
 
 # --------------------------------------------------------------------------- failures
