@@ -290,9 +290,29 @@ def _print_sources(saved: Plan, result: ApplyResult) -> None:
     if result.unreachable:
         down = ", ".join(sorted(result.unreachable))
         click.echo(
-            f"Unreachable: {down}. Run apply again once it is back: what is verified is not "
-            "repeated, the rest is sent."
+            f"Unreachable: {down}. Run apply again once it is back (what is verified is not "
+            "repeated, the rest is sent):"
         )
+        click.echo("  " + runnable(_again()))
+
+
+def _again() -> str:
+    """The command that runs this run's orders again, as the user started it: ``apply
+    PLAN`` (targeted as it was), ``apply --auto-approve``, or ``retry IDENTITY``."""
+    ctx = click.get_current_context()
+    p = ctx.params
+    if ctx.info_name == "retry":
+        return f"`accesshive retry {shlex.quote(str(p['identity']))}`"
+    words = ["accesshive", "apply"]
+    target = p.get("target")
+    if target is not None and target.is_file():
+        words.append(str(target))
+    else:
+        words.append("--auto-approve")
+    for flag, name in (("--source", "only_source"), ("--identity", "only_identity")):
+        if p.get(name):
+            words += [flag, str(p[name])]
+    return f"`{shlex.join(words)}`"
 
 
 @click.command()

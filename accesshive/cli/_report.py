@@ -58,7 +58,11 @@ def report(
 ) -> None:
     """Drift, orphan and health report (Markdown for an issue, one-file HTML, JSON)."""
     from accesshive.operations import StoreRef, report_repository
-    from accesshive.render.report import headline, render_report_html, render_report_markdown
+    from accesshive.render.report import (
+        render_report_html,
+        render_report_markdown,
+        render_report_text,
+    )
 
     result, synced, sent = report_repository(
         directory,
@@ -78,21 +82,7 @@ def report(
     elif fmt == "html":
         text = render_report_html(result)
     elif fmt == "text":
-        text = (
-            headline(result)
-            + "\n"
-            + "".join(
-                f"{i.health:<20} {i.identity}{f'  ({i.waiting()})' if i.waiting_on else ''}\n"
-                for i in result.identities
-                if i.health != "healthy"
-            )
-            + "".join(
-                f"{'sensitive access':<20} {a.source}: {a.name or a.account}"
-                f" ({a.identity or 'nobody'}{', ' + a.account_kind if a.account_kind else ''}):"
-                f" {', '.join(a.entitlements)}\n"
-                for a in result.sensitive_access
-            )
-        )
+        text = render_report_text(result)
     else:
         text = render_report_markdown(result)
     if out is None:

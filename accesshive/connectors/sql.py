@@ -16,12 +16,20 @@ The source declares the mapping::
 
 Identifiers come from config, so they are checked against a strict pattern
 before any SQL is built; values always travel as parameters.
+
+A SQLite file another process holds a lock on (an application mid-write, an ``sqlite3``
+shell with an open transaction) is waited for ``BUSY_TIMEOUT`` seconds per attempt, then
+reported as what it is: a lock, on that file, and how long it was waited for (never as
+a permissions problem). The source's ``retry:`` settings (attempts, max_seconds) say how
+many times apply tries again before it gives the source up for this run.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +40,11 @@ from accesshive.connectors.references import resolve
 from accesshive.state.snapshot import SnapshotAccount
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+BUSY_TIMEOUT = 5.0
+"""Seconds one attempt waits for another process's lock on a SQLite file: long enough for
+an application's write to finish, short enough that a lock held on purpose is reported
+before the user wonders whether apply hangs (apply's retries wait again)."""
 
 
 class SqlConnector(Connector):
@@ -56,6 +69,9 @@ class SqlConnector(Connector):
         self._url_setting = conn.get("url", "")
         self._db: Any = None
         self._pg = False  # known once connected: the url may be a ${env:}/${file:} reference
+        self._path: Path | None = None  # the SQLite file, once known
+        self._locked_for = 0.0
+        """Seconds waited for a lock since the last statement that got through."""
 
     def _ident(self, name: Any) -> str:
         if not isinstance(name, str) or not _IDENT.match(name):
@@ -114,22 +130,31 @@ class SqlConnector(Connector):
             if not path.exists() and not self._create_tables_wanted():
                 raise self.error(f"database {path} does not exist")
             path.parent.mkdir(parents=True, exist_ok=True)
+            self._path = path
             # used by one thread at a time (see apply.pool), not always the one that opened it
+            started = time.monotonic()
             try:
                 self._db = sqlite3.connect(
-                    path, isolation_level=None, timeout=30, check_same_thread=False
+                    path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False
                 )
                 self._db.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # opens the file
             except sqlite3.Error as exc:
+                if self._db is not None:
+                    self._db.close()
                 self._db = None
+                if _is_lock(exc):
+                    raise self._locked(time.monotonic() - started) from exc
                 raise self.error(
                     f"cannot open the database {path}: {exc}; check that it is an SQLite "
                     "file this user can read and write"
                 ) from exc
         if self._create_tables_wanted():
+            started = time.monotonic()
             try:
                 self._create_tables()
             except sqlite3.Error as exc:
+                if _is_lock(exc):
+                    raise self._locked(time.monotonic() - started) from exc
                 raise self._classify(exc) from exc
         return self._db
 
@@ -147,19 +172,33 @@ class SqlConnector(Connector):
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         db = self._connect()
+        started = time.monotonic()
         try:
             if self._pg:
                 cur = db.execute(sql.replace("?", "%s"), tuple(params))
                 return list(cur.fetchall()) if cur.description else []
-            return list(db.execute(sql, tuple(params)).fetchall())
+            rows = list(db.execute(sql, tuple(params)).fetchall())
         except Exception as exc:
+            if _is_lock(exc):
+                raise self._locked(time.monotonic() - started) from exc
             raise self._classify(exc) from exc
+        self._locked_for = 0.0
+        return rows
+
+    def _locked(self, waited: float) -> Exception:
+        """The error for a SQLite file another process holds a lock on: which file, how
+        long this connector waited in all, and what to do (retryable: a lock passes)."""
+        self._locked_for += waited
+        seconds = f"{self._locked_for:.1f}" if self._locked_for < 10 else f"{self._locked_for:.0f}"
+        return self.error(
+            f"another process holds a lock on the database {self._path} (waited {seconds} s "
+            "for it); let what has it open for writing finish or close it (the application, "
+            f"or an sqlite3 shell in a transaction: `fuser {shlex.quote(str(self._path))}` "
+            "lists them), then run the command again",
+            retryable=True,
+        )
 
     def _classify(self, exc: Exception) -> Exception:
-        if isinstance(exc, sqlite3.OperationalError):
-            text = str(exc)
-            retry = "locked" in text or "busy" in text
-            return self.error(text, retryable=retry)
         if isinstance(exc, sqlite3.Error):
             return self.error(str(exc))
         try:
@@ -354,6 +393,18 @@ def _db_value(value: Any) -> Any:
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return value
+
+
+def _is_lock(exc: BaseException) -> bool:
+    """SQLite's "database is locked" / "database table is locked" / busy: another
+    connection holds a lock the busy timeout did not outlast."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(exc)
+    return "locked" in text or "busy" in text
 
 
 def _first_line(exc: Exception) -> str:

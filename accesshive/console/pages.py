@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from accesshive.config.structure import close_matches, naming
 from accesshive.console import views
 from accesshive.console.app import TEMPLATES, Console
 from accesshive.console.cache import Overviews
@@ -111,8 +112,14 @@ def identity(request: Request) -> Response:
     view = _overview(request)
     status = view.statuses.get(iid)
     if status is None:
+        # the CLI's own words for a name it does not know, each suggestion a link
         return _render(
-            request, "message.html.j2", 404, title="No such identity", text=f"no identity '{iid}'"
+            request,
+            "message.html.j2",
+            404,
+            title="No such identity",
+            text=naming("identity", iid, view.statuses),
+            links=[(f"/identities/{quote(n)}", n) for n in close_matches(iid, view.statuses)],
         )
     retried = request.query_params.get("retried", "")
     return _render(

@@ -250,3 +250,23 @@ def test_the_browser_asks_for_an_icon_without_an_error(tmp_path: Path) -> None:
     shutil.copytree(EXAMPLES / "quickstart", fresh, ignore=shutil.ignore_patterns(".accesshive"))
     with console(fresh, "--today", TODAY) as url, httpx.Client(base_url=url) as client:
         assert client.get("/favicon.ico").status_code == 204
+
+
+def test_a_mistyped_identity_suggests_the_one_meant_with_a_link(
+    repo: Path, store_args: list[str]
+) -> None:
+    """The 404 for ``/identities/grace.hoper`` says what the CLI says for that name and
+    links the identity it suggests; a name close to nothing lists none."""
+    cli = _run("status", "grace.hoper", "-C", str(repo), "--today", TODAY, *store_args)
+    assert cli.exit_code != 0 and "did you mean 'grace.hopper'?" in cli.output
+    with _client(repo, store_args) as client:
+        page = client.get("/identities/grace.hoper")
+        assert page.status_code == 404
+        assert (
+            "no identity &#39;grace.hoper&#39;; did you mean &#39;grace.hopper&#39;?" in page.text
+        )
+        assert '<a href="/identities/grace.hopper">grace.hopper</a>' in page.text
+        followed = client.get("/identities/grace.hopper")
+        assert followed.status_code == 200 and "grace.hopper" in followed.text
+        nothing = client.get("/identities/zzzzzzzz")
+    assert nothing.status_code == 404 and 'id="suggested"' not in nothing.text

@@ -142,3 +142,29 @@ def test_html_report_is_one_file_and_renders(repo: Path, tmp_path: Path) -> None
     assert 'data-rendered="yes"' in dom  # the inline script ran
     assert dom.count("</tr>") >= 3 + 5 + 2  # headers, identities, orphans
     assert "grace.hopper" in dom and "group quota exceeded" in dom
+
+
+def test_text_lists_what_fail_on_found(repo: Path) -> None:
+    """A text report whose exit says it found orphans shows them, and every section the
+    Markdown report has, one line each."""
+    result = _report(repo, "--fail-on", "drift", "--fail-on", "orphans", "--format", "text")
+    assert result.exit_code == 7
+    assert "report found drift, orphans" in result.stderr
+    text = result.stdout
+    assert "Orphaned accounts (2): no identity owns them" in text
+    assert "  ! wiki: mallory (" in text and ", enabled, first seen 20" in text
+    assert "  ! badges: Mallory Visitor (" in text and "last login 2026-06-02" in text
+    assert 'update ada.lovelace on wiki: full_name: "Ada King" → "Ada Lovelace"' in text
+    assert "group quota exceeded for this user" in text  # grace's error, not only her health
+    assert "Sensitive access (" in text
+
+
+def test_text_lists_stale_items(repo: Path) -> None:
+    """Tasks and approvals waiting past --stale-days are listed in text as in Markdown."""
+    markdown = _report(repo, "--no-sync", "--stale-days", "0", "--today", "2026-12-31").stdout
+    assert "<details><summary>Stale items (" in markdown
+    text = _report(
+        repo, "--no-sync", "--stale-days", "0", "--today", "2026-12-31", "--format", "text"
+    ).stdout
+    assert "Stale items (" in text
+    assert "days old:" in text

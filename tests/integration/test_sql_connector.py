@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +183,98 @@ def test_sync_with_one_sqlite_target_unopenable_reports_it_and_stores_the_rest(
     assert not isinstance(report.exception, Exception) or isinstance(
         report.exception, SystemExit
     ), report.exception
+
+
+@pytest.fixture
+def locked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An SQLite target another process holds an exclusive lock on (as an sqlite3 shell
+    in ``BEGIN EXCLUSIVE`` does); the busy timeout shortened so the test waits little."""
+    import sqlite3
+
+    import accesshive.connectors.sql as sql
+
+    monkeypatch.setattr(sql, "BUSY_TIMEOUT", 0.2)
+    made = SqlConnector("app", _source("sqlite:///app.db"), ConnectorContext(root=tmp_path))
+    made.create_account("ada", {"login": "ada"}, True)
+    made.close()
+    holder = sqlite3.connect(tmp_path / "app.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    yield tmp_path / "app.db"
+    holder.rollback()
+    holder.close()
+
+
+def test_a_locked_database_is_reported_as_a_lock_not_as_permissions(
+    locked: Path, tmp_path: Path
+) -> None:
+    """Opening a file another process holds locked: the error names the file, says it is
+    a lock and how long it waited, and is retryable (a lock passes)."""
+    connector = SqlConnector("app", _source("sqlite:///app.db"), ConnectorContext(root=tmp_path))
+    with pytest.raises(ConnectorError) as info:
+        list(connector.read())
+    message = info.value.message
+    assert f"another process holds a lock on the database {locked}" in message
+    assert re.search(r"\(waited [0-9.]+ s for it\)", message), message
+    assert "then run the command again" in message
+    assert "read and write" not in message
+    assert info.value.retryable
+
+
+def test_a_lock_taken_while_connected_is_reported_the_same_way(tmp_path: Path) -> None:
+    import sqlite3
+
+    connector = SqlConnector("app", _source("sqlite:///app.db"), ConnectorContext(root=tmp_path))
+    created = connector.create_account("ada", {"login": "ada"}, True)
+    connector._db.execute("PRAGMA busy_timeout = 100")  # the test waits little
+    holder = sqlite3.connect(tmp_path / "app.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(ConnectorError, match="another process holds a lock on the database"):
+            connector.grant(created.external_id, "staff")
+    finally:
+        holder.rollback()
+        holder.close()
+    connector.grant(created.external_id, "staff")  # once released, it goes through
+    assert connector.get_account(created.external_id).grants == ["staff"]  # type: ignore[union-attr]
+    connector.close()
+
+
+def test_apply_on_a_locked_quickstart_wiki_says_so_and_prints_the_command_to_rerun(
+    synced_quickstart: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a user hit it: the wiki's database held locked during apply. The summary says
+    it is a lock on that file (not a permissions problem) and prints the apply to run
+    again, which, once the lock is gone, applies the plan."""
+    import shlex
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    import accesshive.connectors.sql as sql
+    from accesshive.cli import main
+
+    monkeypatch.setattr(sql, "BUSY_TIMEOUT", 0.2)
+    repo = synced_quickstart
+    plan = tmp_path / "plan.json"
+    planned = CliRunner().invoke(main, ["plan", "-C", str(repo), "--out", str(plan)])
+    assert planned.exit_code in (0, 2), planned.output
+    wiki = repo / ".accesshive" / "wiki-app.db"
+    holder = sqlite3.connect(wiki, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        failed = CliRunner().invoke(main, ["apply", str(plan), "-C", str(repo)])
+    finally:
+        holder.rollback()
+        holder.close()
+    assert failed.exit_code == 1, failed.output
+    assert f"another process holds a lock on the database {wiki}" in failed.output
+    assert "read and write" not in failed.output
+    lines = failed.output.splitlines()
+    at = next(n for n, li in enumerate(lines) if li.startswith("Unreachable: wiki."))
+    command = lines[at + 1].strip()
+    assert command.startswith("`accesshive apply ") and command.endswith("`"), command
+    words = shlex.split(command.strip("`"))
+    assert words[:3] == ["accesshive", "apply", str(plan)] and "-C" in words
+    again = CliRunner().invoke(main, words[1:])
+    assert again.exit_code in (0, 6), again.output  # 6: gated orders wait for approval
+    assert "Unreachable" not in again.output
