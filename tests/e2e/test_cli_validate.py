@@ -170,3 +170,38 @@ def test_a_syntax_error_is_not_followed_by_references_it_hides(tmp_path: Path) -
         result.output
     )
     assert "Error: 1 problem found; nothing was changed." in result.output
+
+
+def test_json_error_hint_summarises_several_problems(tmp_path: Path) -> None:
+    """The top-level hint of two problems is not the first one's ("did you mean 'wiki'?")."""
+    import shutil
+
+    repo = tmp_path / "qs"
+    shutil.copytree(EXAMPLES / "quickstart", repo)
+    access = repo / "access.yaml"
+    access.write_text(access.read_text().replace("source: wiki", "source: wik", 1))
+    people = repo / "identities" / "people.yaml"
+    people.write_text(people.read_text().replace("[ops-admin]", "[ops-admim]", 1))
+    result = CliRunner().invoke(main, ["validate", str(repo), "--format", "json"])
+    body = json.loads(result.stdout)
+    hints = [d["hint"] for d in body["diagnostics"]]
+    assert hints == ["did you mean 'wiki'?", "did you mean 'ops-admin'?"]
+    assert body["error"]["hint"] == "2 problems, each with its own hint under 'diagnostics'"
+
+
+def test_json_error_hint_of_one_problem_is_its_own() -> None:
+    broken = FIXTURES / "broken" / "dangling_role"
+    result = CliRunner().invoke(main, ["validate", str(broken), "--format", "json"])
+    assert json.loads(result.stdout)["error"]["hint"] == "did you mean 'staff'?"
+
+
+def test_json_error_message_counts_the_errors_as_the_text_does(tmp_path: Path) -> None:
+    """A syntax error and the warning that references could not be checked: one problem."""
+    repo = _broken_quickstart(tmp_path / "b1")
+    text = CliRunner().invoke(main, ["validate", str(repo)]).output
+    assert text.endswith("Error: 1 problem found; nothing was changed.\n")
+    result = CliRunner().invoke(main, ["validate", str(repo), "--format", "json"])
+    body = json.loads(result.stdout)
+    assert [d["severity"] for d in body["diagnostics"]] == ["warning", "error"]
+    assert body["error"]["message"] == "1 problem found in the configuration; nothing was changed"
+    assert body["error"]["hint"] == "fix the YAML syntax at this position"
