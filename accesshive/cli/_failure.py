@@ -118,7 +118,7 @@ def failure(exc: BaseException, as_json: bool) -> Failure | None:
     if isinstance(exc, Failure):
         return exc
     if isinstance(exc, click.UsageError):
-        words = exc.ctx.command_path.split()[1:] if exc.ctx is not None else []
+        words = _words(exc.ctx) if exc.ctx is not None else []
         path = " ".join(["accesshive", *words])
         exc.message = _shorten(runnable(exc.message))  # type: ignore[misc]  # shown next
         return Failure(
@@ -183,8 +183,18 @@ def _command(exc: BaseException) -> str:
     while tb is not None:
         ctx = tb.tb_frame.f_locals.get("ctx")
         if isinstance(ctx, click.Context):
-            words = " ".join(ctx.command_path.split()[1:])
+            words = " ".join(_words(ctx))
         tb = tb.tb_next
+    return words
+
+
+def _words(ctx: click.Context) -> list[str]:
+    """The command's words after the program's name ("audit", "verify"), however the
+    program was started (``accesshive``, ``python -m accesshive``)."""
+    words: list[str] = []
+    while ctx.parent is not None:
+        words.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
     return words
 
 

@@ -35,3 +35,20 @@ def test_a_command_that_checks_or_changes_says_nothing_was_changed(
     result = CliRunner().invoke(main, command)
     assert result.exit_code == 1
     assert result.output.endswith("Error: 1 problem found; nothing was changed.\n")
+
+
+def test_the_command_is_known_however_the_program_was_started(tmp_path: Path) -> None:
+    """``python -m accesshive status``: the program's name is three words, not one."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "accesshive", "status"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "error[no-project]" in result.stderr
+    assert "nothing was changed" not in result.stderr
