@@ -276,15 +276,16 @@ def _marked(exc: MarkedYAMLError, name: str, code: str, message: str) -> Diagnos
     loc = Location(name, (), mark.line + 1, mark.column + 1) if mark else Location(name)
     started = _started(exc)
     related = (Location(name, (), started[0], started[1]),) if started else ()
-    return Diagnostic(
-        code,
-        message,
-        loc,
-        hint="each key may appear once in a mapping; merge the two entries"
-        if code == "duplicate-key"
-        else "fix the YAML syntax at this position",
-        related=related,
-    )
+    if code == "duplicate-key":
+        hint = "each key may appear once in a mapping; merge the two entries"
+    elif started:  # a '[' or quote left open there is noticed only here
+        hint = (
+            "fix the YAML syntax at this position, or in what started at line "
+            f"{started[0]}, column {started[1]} (a bracket or quote left open?)"
+        )
+    else:
+        hint = "fix the YAML syntax at this position"
+    return Diagnostic(code, message, loc, hint=hint, related=related)
 
 
 def _started(exc: MarkedYAMLError) -> tuple[int, int] | None:

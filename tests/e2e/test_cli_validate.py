@@ -204,4 +204,7 @@ def test_json_error_message_counts_the_errors_as_the_text_does(tmp_path: Path) -
     body = json.loads(result.stdout)
     assert [d["severity"] for d in body["diagnostics"]] == ["warning", "error"]
     assert body["error"]["message"] == "1 problem found in the configuration; nothing was changed"
-    assert body["error"]["hint"] == "fix the YAML syntax at this position"
+    assert body["error"]["hint"] == (
+        "fix the YAML syntax at this position, or in what started at line 4, column 19 "
+        "(a bracket or quote left open?)"
+    )
