@@ -5,11 +5,18 @@ all at once, each with where it is (file:line:column) and what to do about it.
 A diagnostic first knows its place as a *path* inside a YAML file (cheap to
 carry); the config loader turns paths into line and column only for the
 diagnostics that are shown.
+
+Where a file is *shown*: ``file`` is the path inside the repository (stable: what JSON,
+caches and plans hold), but a user runs ``accesshive validate b1`` from anywhere, and a
+path must open from where they are. The loader records the repository's directory
+(``Location.root``); ``render`` prints the path from the current directory when the
+repository is under it, else the absolute path (``Location.shown``).
 """
 
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,16 +36,42 @@ class Location:
     path: YamlPath = ()
     line: int | None = None
     column: int | None = None
+    root: str | None = field(default=None, compare=False, repr=False)
+    """The repository's directory (absolute) when ``file`` is a file in it, else None (a
+    record an identity provider pushed, a shipped default policy, a directory that is no
+    repository): what ``shown_file`` starts from. Not part of the location's identity."""
 
     def child(self, *keys: str | int) -> Location:
-        return Location(self.file, (*self.path, *keys))
+        return Location(self.file, (*self.path, *keys), root=self.root)
 
     def __str__(self) -> str:
-        if self.line is None:
+        return self._with_position(self.file)
+
+    def shown(self) -> str:
+        """``file:line:column`` with the file as ``shown_file`` gives it."""
+        return self._with_position(self.shown_file())
+
+    def shown_file(self) -> str:
+        """The file as a path that opens from the current directory: relative to it when
+        the repository is under it (from the repository's root, ``file`` itself), else
+        absolute."""
+        if self.root is None:
             return self.file
+        full = os.path.join(self.root, self.file)
+        try:
+            here = os.getcwd()
+        except OSError:  # the current directory was removed
+            return full
+        if full == here or full.startswith(here.rstrip(os.sep) + os.sep):
+            return os.path.relpath(full, here)
+        return full
+
+    def _with_position(self, file: str) -> str:
+        if self.line is None:
+            return file
         if self.column is None:
-            return f"{self.file}:{self.line}"
-        return f"{self.file}:{self.line}:{self.column}"
+            return f"{file}:{self.line}"
+        return f"{file}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True)
@@ -60,15 +93,18 @@ class Diagnostic:
         return replace(self, location=location)
 
     def render(self) -> str:
-        where = f"{self.location}: " if self.location else ""
+        """The text a user reads: its places as paths that open from where they are."""
+        where = f"{self.location.shown()}: " if self.location else ""
         text = f"{where}{self.severity.value}[{self.code}]: {self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         for rel in self.related:
-            text += f"\n  see: {rel}"
+            text += f"\n  see: {rel.shown()}"
         return text
 
     def to_json(self) -> dict[str, Any]:
+        """``file`` (and ``related``) inside the repository, the same wherever it runs;
+        ``shown_file``: the path as the text output prints it."""
         loc = self.location
         return {
             "code": self.code,
@@ -76,6 +112,7 @@ class Diagnostic:
             "message": self.message,
             "hint": self.hint,
             "file": loc.file if loc else None,
+            "shown_file": loc.shown_file() if loc else None,
             "line": loc.line if loc else None,
             "column": loc.column if loc else None,
             "path": list(loc.path) if loc else None,

@@ -76,6 +76,7 @@ class Failure(click.ClickException):
         hint: str | None = None,
         diagnostics: tuple[Diagnostic, ...] | None = None,
         usage: click.UsageError | None = None,
+        changes: bool = True,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -84,6 +85,8 @@ class Failure(click.ClickException):
         self.hint = hint
         self.diagnostics = diagnostics
         self.usage = usage
+        self.changes = changes
+        """Whether the command changes something (so "nothing was changed" is news)."""
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -105,7 +108,7 @@ class Failure(click.ClickException):
         elif self.usage is not None:
             self.usage.show(file)
         elif self.diagnostics is not None:
-            print_diagnostics(self.diagnostics, "text", ok=False)
+            print_diagnostics(self.diagnostics, "text", ok=False, changes=self.changes)
         else:
             click.secho(f"Error: {self.message}", fg="red", err=True)
 
@@ -115,7 +118,7 @@ def failure(exc: BaseException, as_json: bool) -> Failure | None:
     if isinstance(exc, Failure):
         return exc
     if isinstance(exc, click.UsageError):
-        words = exc.ctx.command_path.split()[1:] if exc.ctx is not None else []
+        words = _words(exc.ctx) if exc.ctx is not None else []
         path = " ".join(["accesshive", *words])
         exc.message = _shorten(runnable(exc.message))  # type: ignore[misc]  # shown next
         return Failure(
@@ -131,15 +134,81 @@ def failure(exc: BaseException, as_json: bool) -> Failure | None:
         found = HINT.search(message)
         hint = getattr(exc, "hint", None) or (found.group(0) if found else None)
         diagnostics = exc.diagnostics if isinstance(exc, ConfigError) else None
+        changes = _changes(_command(exc))
         if diagnostics:
-            message = f"{message}; nothing was changed"
-            hint = hint or next((d.hint for d in diagnostics if d.hint), None)
-        return Failure(kind, message, exc.exit_code, as_json, hint, diagnostics)
+            errors = sum(1 for d in diagnostics if d.is_error)
+            if errors:  # the count the text output ends with: warnings are not problems
+                message = f"{errors} problem{'s' if errors != 1 else ''} found in the configuration"
+            message = f"{message}; nothing was changed" if changes else message
+            hint = hint or _summary_hint(diagnostics)
+        return Failure(kind, message, exc.exit_code, as_json, hint, diagnostics, changes=changes)
     if isinstance(exc, OSError) and exc.strerror:
         # a path the user gave that cannot be read or written: the user's to fix
         where = f"{exc.filename}: " if exc.filename else ""
         return Failure("file", f"{where}{exc.strerror}", EXIT_ERROR, as_json)
     return None
+
+
+READ_ONLY = frozenset(
+    {
+        "status",
+        "show",
+        "graph",
+        "schema",
+        "report",
+        "audit verify",
+        "audit export",
+        "state show",
+        "tasks list",
+        "approvals verify",
+        "vault get",
+        "vault list",
+        "cache info",
+        "console token list",
+    }
+)
+"""Commands that change nothing, whatever they are given: a problem that stops one is shown
+without "nothing was changed" (which ``validate`` and ``plan``, run in CI before ``apply``,
+and every command that changes something, say). A command not named here says it."""
+
+
+def _command(exc: BaseException) -> str:
+    """The command that failed, as typed after ``accesshive`` ("audit verify"): the
+    innermost click context on the way from the group to where ``exc`` was raised.
+
+    Why from the traceback: a group's ``invoke`` sees the error after the subcommand's
+    context has closed, and ``audit`` and the other groups of commands are click's own."""
+    words = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        ctx = tb.tb_frame.f_locals.get("ctx")
+        if isinstance(ctx, click.Context):
+            words = " ".join(_words(ctx))
+        tb = tb.tb_next
+    return words
+
+
+def _words(ctx: click.Context) -> list[str]:
+    """The command's words after the program's name ("audit", "verify"), however the
+    program was started (``accesshive``, ``python -m accesshive``)."""
+    words: list[str] = []
+    while ctx.parent is not None:
+        words.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    return words
+
+
+def _changes(command: str) -> bool:
+    return command not in READ_ONLY
+
+
+def _summary_hint(diagnostics: tuple[Diagnostic, ...]) -> str | None:
+    """The top-level hint of a JSON config error: the problem's own when there is one
+    problem; with several, where each one's hint is (the first one's would mislead)."""
+    errors = [d for d in diagnostics if d.is_error] or list(diagnostics)
+    if len(errors) == 1:
+        return errors[0].hint
+    return f"{len(errors)} problems, each with its own hint under 'diagnostics'"
 
 
 _LONG_WORD = re.compile(r"\S{80,}")
@@ -151,7 +220,13 @@ def _shorten(message: str) -> str:
     return _LONG_WORD.sub(lambda m: f"{m.group()[:40]}…({len(m.group())} characters)", message)
 
 
-def print_diagnostics(diagnostics: tuple[Diagnostic, ...], fmt: str, ok: bool) -> None:
+def print_diagnostics(
+    diagnostics: tuple[Diagnostic, ...], fmt: str, ok: bool, changes: bool = True
+) -> None:
+    """Diagnostics, one ``file:line:column: error[code]`` block each (paths that open from
+    the current directory), then how many errors; ``changes``: whether the command changes
+    something, so that "nothing was changed" is worth saying. With ``fmt`` json, one
+    object on stdout."""
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -165,9 +240,8 @@ def print_diagnostics(diagnostics: tuple[Diagnostic, ...], fmt: str, ok: bool) -
         colour = "red" if d.is_error else "yellow"
         click.secho(d.render(), fg=colour, err=True)
     errors = sum(1 for d in diagnostics if d.is_error)
-    if errors:
-        click.secho(
-            f"Error: {errors} problem{'s' if errors != 1 else ''} found; nothing was changed.",
-            fg="red",
-            err=True,
-        )
+    found = f"{errors} problem{'s' if errors != 1 else ''} found"
+    if errors and changes:
+        click.secho(f"Error: {found}; nothing was changed.", fg="red", err=True)
+    elif errors > 1:  # one problem, shown above, is enough
+        click.secho(f"Error: {found}.", fg="red", err=True)

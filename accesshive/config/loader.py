@@ -6,7 +6,9 @@ The sequence, each step collecting diagnostics rather than stopping at the first
 3. check each document's structure with the pydantic models;
 4. merge collections across files, refusing an id declared twice;
 5. load policies (shipped defaults, then the repository's ``policies/``);
-6. check references and rules across the whole config (``validate``);
+6. check references and rules across the whole config (``validate``); when a file could
+   not be read, a reference that may point into it is not reported as missing
+   (``unconfirmed``): one warning says how many could not be checked, and why;
 7. place every diagnostic at file:line:column and raise ``ConfigError`` if any is an error.
 
 No file is read through a symbolic link that leads out of the repository (``links``).
@@ -39,7 +41,7 @@ from accesshive.config.project_file import PROJECT_FILE, missing_project
 from accesshive.config.structure import from_validation_error
 from accesshive.config.validate import validate
 from accesshive.config.yamlio import Locator, Parse, ParsedFile, YamlProblem, parse_file
-from accesshive.diagnostics import Diagnostic, Location, sort_key
+from accesshive.diagnostics import Diagnostic, Location, Severity, sort_key
 from accesshive.errors import ConfigError
 
 ALWAYS_EXCLUDED = ("approvals/**",)
@@ -81,9 +83,10 @@ def load_config(
     problems = [*loader.diagnostics]
     if config is not None:
         config, env_problems = with_environment(config, environment)
-        problems.extend(env_problems)
-        problems.extend((check or checks)(config, problems))
-        problems.extend(check_environments(config))
+        checked = [*env_problems]
+        checked.extend((check or checks)(config, [*problems, *env_problems]))
+        checked.extend(check_environments(config))
+        problems.extend(unconfirmed(checked, loader.unread))
     located = sorted((loader.locate(d) for d in problems), key=sort_key)
     errors = [d for d in located if d.is_error]
     if errors or config is None:
@@ -92,6 +95,39 @@ def load_config(
     warned = replace(config, warnings=tuple(located))
     warned.memo.update(config.memo)  # the same config with warnings: what validate derived holds
     return warned
+
+
+UNCONFIRMED = frozenset({"unknown-reference", "missing-source"})
+"""The codes of problems that say something is not declared: with a file that could not be
+read, it may be declared there."""
+
+
+def unconfirmed(checked: list[Diagnostic], unread: dict[str, str]) -> list[Diagnostic]:
+    """``checked`` without what a file that could not be read (``unread``: file → why) may
+    declare, and in its place one warning, on the first such file.
+
+    Why: a syntax error in ``access.yaml`` hides every role it declares, and each identity
+    naming one of them would otherwise be "role 'ops-admin' is not declared": a second,
+    wrong error, and many of them. Which of the missing names the file declares cannot be
+    known until it parses, so none is reported."""
+    if not unread:
+        return checked
+    kept = [d for d in checked if d.code not in UNCONFIRMED]
+    left = len(checked) - len(kept)
+    if left:
+        first = min(unread)
+        why = ", ".join(f"{name} {reason}" for name, reason in sorted(unread.items()))
+        kept.append(
+            Diagnostic(
+                "not-checked",
+                f"cannot check {left} reference{'s' if left != 1 else ''}: {why}, and what "
+                f"{'it names' if left == 1 else 'they name'} may be declared there",
+                Location(first),
+                hint="fix the error in that file; its references are checked once it is read",
+                severity=Severity.WARNING,
+            )
+        )
+    return kept
 
 
 def locate(config: Config, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -104,8 +140,8 @@ def locate(config: Config, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 def _placed(locator: Locator, d: Diagnostic) -> Diagnostic:
     if d.location is None:
         return d
-    related = tuple(locator.resolve(r) for r in d.related)
-    return replace(d, location=locator.resolve(d.location), related=related)
+    related = tuple(locator.place(r) for r in d.related)
+    return replace(d, location=locator.place(d.location), related=related)
 
 
 class _Loader:
@@ -117,6 +153,8 @@ class _Loader:
         self.paths: dict[str, Path] = {}
         self.locator = Locator(root)
         self.invalid: set[tuple[str, str]] = set()
+        self.unread: dict[str, str] = {}
+        """Config files (or a collection of one) that could not be read → why."""
         self.policy_origins: dict[str, str] = {}
         self.links = RepositoryLinks(root, self.diagnostics)
 
@@ -145,6 +183,7 @@ class _Loader:
             doc_file = self._parse(path, name)
             doc = self._mapping(doc_file) if doc_file else None
             if doc is None:
+                self.unread[name] = "is not a mapping" if doc_file else "did not parse"
                 continue
             unknown = {k: v for k, v in doc.items() if k not in COLLECTIONS}
             if unknown:
@@ -234,6 +273,7 @@ class _Loader:
                         hint=f"write '{collection}:' then one indented '<id>:' per entry",
                     )
                 )
+                self.unread.setdefault(name, f"'{collection}' is not a mapping")
                 continue
             for ident, item in items.items():
                 if not isinstance(ident, str) or not ID_PATTERN.match(ident):

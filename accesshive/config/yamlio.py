@@ -19,10 +19,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
@@ -126,10 +127,7 @@ def _ruamel_load(text: str, name: str) -> Any:
     except DuplicateKeyError as exc:
         raise YamlProblem(_marked(exc, name, "duplicate-key", _duplicate_message(exc))) from exc
     except MarkedYAMLError as exc:
-        problem = f"{exc.problem}" if exc.problem else "invalid YAML"
-        if exc.context:
-            problem = f"{exc.context}: {problem}"
-        raise YamlProblem(_marked(exc, name, "yaml-syntax", problem)) from exc
+        raise YamlProblem(_marked(exc, name, "yaml-syntax", _syntax_message(exc))) from exc
     except YAMLError as exc:
         raise YamlProblem(Diagnostic("yaml-syntax", str(exc), Location(name))) from exc
     except ValueError as exc:  # int() past its digit limit, inside the constructor
@@ -270,20 +268,47 @@ def _huge_number(text: str, name: str) -> Diagnostic:
 
 
 def _marked(exc: MarkedYAMLError, name: str, code: str, message: str) -> Diagnostic:
+    """The problem at its position; where the parser found the problem is seldom where the
+    mistake is (an unclosed ``[`` is noticed on a later line), so the position of what it
+    was reading (``context_mark``: the first key, the opening bracket) is given too, in the
+    message and as a related place the user can open."""
     mark = exc.problem_mark or exc.context_mark
     loc = Location(name, (), mark.line + 1, mark.column + 1) if mark else Location(name)
-    related: tuple[Location, ...] = ()
-    if code == "duplicate-key" and exc.context_mark is not None:
-        related = (Location(name, (), exc.context_mark.line + 1, exc.context_mark.column + 1),)
-    return Diagnostic(
-        code,
-        message,
-        loc,
-        hint="each key may appear once in a mapping; merge the two entries"
-        if code == "duplicate-key"
-        else "fix the YAML syntax at this position",
-        related=related,
-    )
+    started = _started(exc)
+    related = (Location(name, (), started[0], started[1]),) if started else ()
+    if code == "duplicate-key":
+        hint = "each key may appear once in a mapping; merge the two entries"
+    elif started:  # a '[' or quote left open there is noticed only here
+        hint = (
+            "fix the YAML syntax at this position, or in what started at line "
+            f"{started[0]}, column {started[1]} (a bracket or quote left open?)"
+        )
+    else:
+        hint = "fix the YAML syntax at this position"
+    return Diagnostic(code, message, loc, hint=hint, related=related)
+
+
+def _started(exc: MarkedYAMLError) -> tuple[int, int] | None:
+    """(line, column) of what the parser was reading when it found the problem (the
+    ``[`` left open, the mapping holding a repeated key), when that is another place."""
+    context, problem = exc.context_mark, exc.problem_mark
+    if context is None or problem is None:
+        return None
+    if (context.line, context.column) == (problem.line, problem.column):
+        return None
+    return context.line + 1, context.column + 1
+
+
+def _syntax_message(exc: MarkedYAMLError) -> str:
+    """ruamel.yaml's words, with the place where what it was reading started: "while
+    parsing a flow sequence that started at line 4, column 15: did not find expected ','
+    or ']'"."""
+    problem = f"{exc.problem}" if exc.problem else "invalid YAML"
+    if not exc.context:
+        return problem
+    started = _started(exc)
+    where = f" that started at line {started[0]}, column {started[1]}" if started else ""
+    return f"{exc.context}{where}: {problem}"
 
 
 def _duplicate_message(exc: DuplicateKeyError) -> str:
@@ -303,6 +328,15 @@ class Locator:
         self._root = root
         self._cache: dict[str, Any] = {}
         self.paths: dict[str, Path] = {}
+        self._absolute = os.path.abspath(root)
+
+    def place(self, location: Location) -> Location:
+        """``resolve``, and the repository's directory recorded when the location is a file
+        in it (so that it is shown as a path that opens from the user's directory)."""
+        placed = self.resolve(location)
+        if placed.root is None and os.path.lexists(os.path.join(self._absolute, placed.file)):
+            placed = replace(placed, root=self._absolute)
+        return placed
 
     def resolve(self, location: Location) -> Location:
         if location.line is not None:

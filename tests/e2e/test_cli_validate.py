@@ -103,3 +103,108 @@ def test_a_yaml_1_1_boolean_is_named_as_text_with_what_to_write(tmp_path: Path) 
     assert result.exit_code != 0
     assert "sources/wiki.yaml:" in result.output and "(got 'yes')" in result.output
     assert "write true or false: files are read as YAML 1.2, where 'yes' is text" in result.output
+
+
+def _broken_quickstart(where: Path) -> Path:
+    """The quickstart with an unclosed ``[`` on line 4 of access.yaml."""
+    import shutil
+
+    shutil.copytree(EXAMPLES / "quickstart", where)
+    access = where / "access.yaml"
+    access.write_text(access.read_text().replace("[readers]", "[readers", 1))
+    return where
+
+
+def test_paths_open_from_where_the_user_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the repository's parent, ``validate b1`` names ``b1/access.yaml``; from a
+    directory the repository is not under, the absolute path; from the repository itself,
+    what CI has always shown."""
+    repo = _broken_quickstart(tmp_path / "trial" / "b1")
+    monkeypatch.chdir(tmp_path / "trial")
+    output = CliRunner().invoke(main, ["validate", "b1"]).output
+    assert "\nb1/access.yaml:5:12: error[yaml-syntax]: " in f"\n{output}", output
+    assert "see: b1/access.yaml:4:19" in output
+
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    output = CliRunner().invoke(main, ["validate", str(repo)]).output
+    assert f"\n{repo}/access.yaml:5:12: error[yaml-syntax]: " in f"\n{output}", output
+
+    monkeypatch.chdir(repo)
+    output = CliRunner().invoke(main, ["validate"]).output
+    assert "\naccess.yaml:5:12: error[yaml-syntax]: " in f"\n{output}", output
+
+    monkeypatch.chdir(tmp_path / "trial")
+    result = CliRunner().invoke(main, ["validate", "b1", "--format", "json"])
+    (syntax,) = [d for d in json.loads(result.stdout)["diagnostics"] if d["code"] == "yaml-syntax"]
+    assert (syntax["file"], syntax["shown_file"]) == ("access.yaml", "b1/access.yaml")
+
+
+def test_plan_names_files_from_where_the_user_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    repo = tmp_path / "trial" / "b2"
+    shutil.copytree(EXAMPLES / "quickstart", repo)
+    wiki = repo / "sources" / "wiki.yaml"
+    wiki.write_text(wiki.read_text().replace("sensitive: true", "sensitive: yes"))
+    monkeypatch.chdir(tmp_path / "trial")
+    result = CliRunner().invoke(main, ["plan", str(repo), "--today", "2026-11-29"])
+    assert result.exit_code == 1
+    assert "\nb2/sources/wiki.yaml:" in f"\n{result.output}", result.output
+
+
+def test_a_syntax_error_is_not_followed_by_references_it_hides(tmp_path: Path) -> None:
+    """ops-admin is declared in access.yaml, which did not parse: no "role 'ops-admin' is
+    not declared"."""
+    repo = _broken_quickstart(tmp_path / "b1")
+    result = CliRunner().invoke(main, ["validate", str(repo)])
+    assert result.exit_code == 1
+    assert "error[yaml-syntax]: while parsing a flow sequence that started at line 4" in (
+        result.output
+    )
+    assert "unknown-reference" not in result.output
+    assert "ops-admin" not in result.output
+    assert "warning[not-checked]: cannot check 1 reference: access.yaml did not parse" in (
+        result.output
+    )
+    assert "Error: 1 problem found; nothing was changed." in result.output
+
+
+def test_json_error_hint_summarises_several_problems(tmp_path: Path) -> None:
+    """The top-level hint of two problems is not the first one's ("did you mean 'wiki'?")."""
+    import shutil
+
+    repo = tmp_path / "qs"
+    shutil.copytree(EXAMPLES / "quickstart", repo)
+    access = repo / "access.yaml"
+    access.write_text(access.read_text().replace("source: wiki", "source: wik", 1))
+    people = repo / "identities" / "people.yaml"
+    people.write_text(people.read_text().replace("[ops-admin]", "[ops-admim]", 1))
+    result = CliRunner().invoke(main, ["validate", str(repo), "--format", "json"])
+    body = json.loads(result.stdout)
+    hints = [d["hint"] for d in body["diagnostics"]]
+    assert hints == ["did you mean 'wiki'?", "did you mean 'ops-admin'?"]
+    assert body["error"]["hint"] == "2 problems, each with its own hint under 'diagnostics'"
+
+
+def test_json_error_hint_of_one_problem_is_its_own() -> None:
+    broken = FIXTURES / "broken" / "dangling_role"
+    result = CliRunner().invoke(main, ["validate", str(broken), "--format", "json"])
+    assert json.loads(result.stdout)["error"]["hint"] == "did you mean 'staff'?"
+
+
+def test_json_error_message_counts_the_errors_as_the_text_does(tmp_path: Path) -> None:
+    """A syntax error and the warning that references could not be checked: one problem."""
+    repo = _broken_quickstart(tmp_path / "b1")
+    text = CliRunner().invoke(main, ["validate", str(repo)]).output
+    assert text.endswith("Error: 1 problem found; nothing was changed.\n")
+    result = CliRunner().invoke(main, ["validate", str(repo), "--format", "json"])
+    body = json.loads(result.stdout)
+    assert [d["severity"] for d in body["diagnostics"]] == ["warning", "error"]
+    assert body["error"]["message"] == "1 problem found in the configuration; nothing was changed"
+    assert body["error"]["hint"] == (
+        "fix the YAML syntax at this position, or in what started at line 4, column 19 "
+        "(a bracket or quote left open?)"
+    )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
 
 from accesshive.operations import validate_repository
-from tests.conftest import FIXTURES
+from tests.conftest import EXAMPLES, FIXTURES
 
 BROKEN = FIXTURES / "broken"
 TODAY = dt.date(2026, 11, 29)
@@ -18,7 +19,8 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
     "yaml_syntax": (
         "yaml-syntax",
         "identities.yaml:5:15",
-        "while parsing a flow sequence: did not find expected ',' or ']'",
+        "while parsing a flow sequence that started at line 4, column 12: did not find "
+        "expected ',' or ']'",
     ),
     "duplicate_key": ("duplicate-key", "identities.yaml:10:3", "duplicate key 'ada'"),
     "duplicate_id": (
@@ -252,3 +254,46 @@ def test_default_size_limit(tmp_path: Path) -> None:
     big.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
     with pytest.raises(YamlProblem):
         parse_file(big, "big.yaml")
+
+
+def test_a_syntax_error_names_where_the_unclosed_bracket_opened(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(BROKEN / "yaml_syntax")
+    (d,) = validate_repository(BROKEN / "yaml_syntax", TODAY).diagnostics
+    assert [str(r) for r in d.related] == ["identities.yaml:4:12"]
+    assert d.render().startswith("identities.yaml:5:15: error[yaml-syntax]: ")
+    assert d.render().endswith("\n  see: identities.yaml:4:12")
+
+
+def _quickstart(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    repo = tmp_path / "qs"
+    shutil.copytree(EXAMPLES / "quickstart", repo)
+    path = repo / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return repo
+
+
+def test_references_into_a_file_that_did_not_parse_are_not_reported_missing(
+    tmp_path: Path,
+) -> None:
+    """An unclosed ``[`` in access.yaml hides the roles it declares: an identity naming
+    one (``ops-admin``) is not "not declared", a second and wrong error; one warning says
+    the references could not be checked."""
+    repo = _quickstart(tmp_path, "access.yaml", "entitlements: [readers]", "entitlements: [readers")
+    result = validate_repository(repo, TODAY)
+    errors = [d for d in result.diagnostics if d.is_error]
+    assert [(d.code, str(d.location)) for d in errors] == [("yaml-syntax", "access.yaml:5:12")]
+    assert errors[0].message.startswith("while parsing a flow sequence that started at line 4")
+    assert [str(r) for r in errors[0].related] == ["access.yaml:4:19"]
+    (note,) = [d for d in result.diagnostics if not d.is_error]
+    assert (note.code, str(note.location)) == ("not-checked", "access.yaml")
+    assert note.message.startswith("cannot check 1 reference: access.yaml did not parse")
+
+
+def test_a_reference_is_still_checked_when_every_file_parsed(tmp_path: Path) -> None:
+    repo = _quickstart(tmp_path, "identities/people.yaml", "[ops-admin]", "[ops-admim]")
+    (d,) = validate_repository(repo, TODAY).diagnostics
+    assert (d.code, d.hint) == ("unknown-reference", "did you mean 'ops-admin'?")
