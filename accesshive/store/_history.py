@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from accesshive.plan.states import check_transitions
+from accesshive.plan.states import SENT, check_transitions
 from accesshive.state.snapshot import Snapshot, SourceSnapshot
 from accesshive.store._audit import AuditLog
 from accesshive.store._values import OrderEvent, SnapshotInfo, now
@@ -158,9 +158,10 @@ class History(AuditLog):
         run_id: int,
         plan_digest: str,
         events: list[tuple[str, str, str | None, str | None]],
+        actor: str = "apply",
     ) -> None:
-        """(order id, state, message, result) for several orders, with their audit entries,
-        in one commit.
+        """(order id, state, message, result) for several orders, with their audit entries
+        (by ``actor``: apply, or who marked a manual task done), in one commit.
 
         Every move is checked against the transition table, from the order's latest state
         in this plan (read in the same transaction, one query per few hundred orders):
@@ -185,7 +186,7 @@ class History(AuditLog):
                 ],
             )
             self.audit_many(
-                "apply",
+                actor,
                 "order_state",
                 [
                     (oid, {"plan": plan_digest, "run": run_id, "state": state, "message": msg})
@@ -208,6 +209,19 @@ class History(AuditLog):
             )
             out.update((str(r[0]), str(r[1])) for r in rows)
         return out
+
+    def handed_over(self, order_id: str) -> list[tuple[int, str]]:
+        """(run, plan digest) of each plan of this environment whose latest state of
+        ``order_id`` is ``transmitted`` or ``executed``: sent (a manual task handed over),
+        not known done. Oldest first."""
+        rows = self._execute(
+            "SELECT e.run_id, e.plan_digest, e.state FROM order_events e JOIN runs r "
+            "ON r.id = e.run_id WHERE r.environment = ? AND e.order_id = ? "
+            "AND e.id = (SELECT MAX(f.id) FROM order_events f "
+            "WHERE f.plan_digest = e.plan_digest AND f.order_id = e.order_id) ORDER BY e.id",
+            (self.environment, order_id),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows if r[2] in SENT]
 
     def order_states(self, plan_digest: str) -> dict[str, OrderEvent]:
         """The latest state of every order of a plan, across all its runs."""
