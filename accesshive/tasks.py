@@ -23,7 +23,7 @@ from accesshive.plan.orders import Change, Order
 from accesshive.plan.states import OrderState
 from accesshive.render.describe import summary_line
 from accesshive.render.markup import md
-from accesshive.state.snapshot import Snapshot, SnapshotAccount, SourceSnapshot
+from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
 from accesshive.store import Store, Task
 from accesshive.store.base import now
 
@@ -120,22 +120,21 @@ def task_satisfied(
 
 
 def done_since_read(
-    found: Changes, done: Iterable[Task], snapshot: Snapshot, manual: Collection[str]
+    found: Changes, done: Iterable[Task], read_at: Mapping[str, str], manual: Collection[str]
 ) -> Changes:
     """``found`` without the changes on the ``manual`` sources whose task is done (its
-    owner marked it done, or a sync saw it) after the source's export was last read: the
-    export predates the work, so the diff still asks for it, but the work is done; the
-    next apply records its order verified without asking again. Once an export read
-    later still lacks it, the change is planned again (the owner's export says so)."""
+    owner marked it done, or a sync saw it) since the source's export was first read as
+    it is now (``read_at``: source → that time; ``Store.unchanged_since``): the export
+    predates the work, so the diff still asks for it, but the work is done. Once a new
+    export still lacks it, the change is planned again (the owner's export says so)."""
     done_at = {t.order_id: t.done_at for t in done if t.source in manual and t.done_at}
     if not done_at:
         return found
-    read_at = {sid: snapshot.source(sid).read_at or "" for sid in manual}
 
     def is_done(change: Change) -> bool:
         at = done_at.get(change.order_id()) if change.source in manual else None
         # an export read within the second the task was marked done predates the work
-        return at is not None and at >= read_at[change.source]
+        return at is not None and at >= read_at.get(change.source, "")
 
     kept = tuple(c for c in found.changes if not is_done(c))
     return found if len(kept) == len(found.changes) else replace(found, changes=kept)

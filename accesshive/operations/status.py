@@ -91,6 +91,9 @@ def identity_status(
         with store.open(root) as opened:
             outcomes = opened.latest_outcomes()
             read_at = {info.source: info.read_at for info in opened.snapshot_info()}
+            manual = {o.change.source for o in plan.orders if o.kind == OrderKind.MANUAL_TASK}
+            # a manual source's export read again unchanged says nothing of work done since
+            read_at.update(opened.unchanged_since(manual))
             done_tasks = {t.order_id: t for t in opened.tasks("verified")}
     by_id: dict[str, Step] = {}
     for order in plan.orders:  # in dependency order

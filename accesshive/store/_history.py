@@ -9,6 +9,7 @@ audited in the same transaction."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any, Literal
 
 from accesshive.plan.states import SENT, check_transitions
@@ -86,6 +87,26 @@ class History(AuditLog):
     def snapshot_info(self) -> list[SnapshotInfo]:
         rows = self._latest_rows("source, fingerprint, read_at, accounts")
         return [SnapshotInfo(r[0], r[1], r[2], int(r[3])) for r in rows]
+
+    def unchanged_since(self, sources: Collection[str]) -> dict[str, str]:
+        """source → when its latest snapshot's content was first read: the ``read_at`` of
+        the first of the latest snapshots with that fingerprint. A manual source's export
+        read again unchanged is the same export: it says nothing of work done since it
+        was first read (a task marked done)."""
+        out: dict[str, str] = {}
+        for source in sorted(sources):
+            rows = self._execute(
+                "SELECT MIN(s.read_at) FROM snapshots s WHERE s.environment = ? AND s.source = ? "
+                "AND s.id > (SELECT COALESCE(MAX(d.id), 0) FROM snapshots d "
+                "WHERE d.environment = s.environment AND d.source = s.source "
+                "AND d.fingerprint <> (SELECT l.fingerprint FROM snapshots l "
+                "WHERE l.id = (SELECT MAX(m.id) FROM snapshots m "
+                "WHERE m.environment = s.environment AND m.source = s.source)))",
+                (self.environment, source),
+            )
+            if rows and rows[0][0] is not None:
+                out[source] = str(rows[0][0])
+        return out
 
     # ------------------------------------------------------------------ plans and runs
 

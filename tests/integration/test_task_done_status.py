@@ -176,3 +176,27 @@ def test_status_lists_no_finished_step_as_outstanding(repo: Path, store_args: li
     assert any(line.split()[0] == "verified" and CREATE in line for line in below), lines
     outstanding = int(head.split("(")[1].split()[0])
     assert len(above) == outstanding, lines
+
+
+def test_the_same_export_read_again_does_not_undo_a_task_done(
+    repo: Path, store_args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Syncing, later, the export facilities sent before doing the work (a routine sync)
+    says nothing of the work: the task stays done, and plan does not ask for it again. A
+    new export that still lacks the badge says it is not there: plan asks for it again."""
+    plan = _applied(repo, store_args)
+    create = _order(plan, CREATE)
+    _run("tasks", "done", f"T-{create}", "-C", str(repo), "--by", "Fatima", *store_args)
+    # the syncs below read the export later (the clock, not the export, moved)
+    monkeypatch.setattr("accesshive.sync.now", lambda: "2099-01-01T09:00:00+00:00")
+    _run("sync", str(repo), *store_args)
+    _, state, message = _step(_status_lines(repo, store_args), CREATE)
+    assert (state, message) == ("verified", f"task T-{create} done by Fatima")
+    assert CREATE not in _run("plan", str(repo), "--today", TODAY, *store_args).output
+
+    with (repo / "exports" / "badges.csv").open("a") as export:
+        export.write("B-300,true,office-hq,Guest Badge,,2026-11-30\n")
+    _run("sync", str(repo), *store_args)
+    assert CREATE in _run("plan", str(repo), "--today", TODAY, *store_args).output
+    _, state, _ = _step(_status_lines(repo, store_args), CREATE)
+    assert state == "pending"
