@@ -28,7 +28,7 @@ from accesshive.errors import ConnectorError, VaultError
 from accesshive.state.snapshot import SnapshotAccount, SnapshotGroup, SourceSnapshot
 from accesshive.store import Store
 from accesshive.store.base import now
-from accesshive.tasks import mark_done, task_satisfied
+from accesshive.tasks import mark_all_done, task_satisfied
 
 Progress = Callable[[str, int, int | None], None]
 """(source, accounts read so far, total announced or None)."""
@@ -167,12 +167,11 @@ def verify_tasks(store: Store, config: Config | None = None) -> list[str]:
     ``config``, an account of another kind than the task's never counts), and their
     orders verified where they were handed over (``tasks.mark_done``)."""
     snapshot = store.latest_snapshot()
-    done: list[str] = []
+    seen: list[str] = []
     for task in store.tasks("open"):
         source = config.sources.get(task.source) if config is not None else None
-        seen = task.source in snapshot.sources and task_satisfied(
+        if task.source in snapshot.sources and task_satisfied(
             task.content, snapshot.source(task.source), source
-        )
-        if seen and mark_done(store, task.id, "sync", "task_verified")[1]:
-            done.append(task.id)
-    return done
+        ):
+            seen.append(task.id)
+    return [t.id for t, marked in mark_all_done(store, seen, "sync", "task_verified") if marked]

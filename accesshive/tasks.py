@@ -150,11 +150,22 @@ def mark_done(store: Store, task_id: str, by: str, event: str) -> tuple[Task, bo
     The orders move under the environment's lock: while an apply holds it, that apply
     may be about to verify the same order itself (``apply/executor.py`` reads the task),
     so the task alone is marked and the order is left to that apply."""
+    return mark_all_done(store, [task_id], by, event)[0]
+
+
+def mark_all_done(
+    store: Store, task_ids: Iterable[str], by: str, event: str
+) -> list[tuple[Task, bool]]:
+    """``mark_done`` for several tasks (what a sync saw done), under one take of the lock;
+    each task in a transaction of its own."""
+    ids = list(task_ids)
+    if not ids:
+        return []
     try:
         with store.lock(by, "tasks done"):
-            return _mark_done(store, task_id, by, event, move_orders=True)
+            return [_mark_done(store, tid, by, event, move_orders=True) for tid in ids]
     except LockedError:
-        return _mark_done(store, task_id, by, event, move_orders=False)
+        return [_mark_done(store, tid, by, event, move_orders=False) for tid in ids]
 
 
 def _mark_done(
