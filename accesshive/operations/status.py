@@ -134,10 +134,10 @@ its owner marked done): the next apply runs it."""
 def _with_its_task(
     order: Order, known: OrderEvent | None, done_tasks: dict[str, Task]
 ) -> OrderEvent | None:
-    """A manual task's order as its task says, once the task is done: its owner marked it
-    done (``tasks done``) or a sync saw it, so the step is done, by whom it says, though
-    no apply has recorded the order ``verified`` yet (the next one does, and then runs
-    what waits on it)."""
+    """A manual task's order as its task says, once the task is done (its owner marked it
+    done, or a sync saw it) and the order is not recorded done: ``tasks.mark_done``
+    records it ``verified`` at once, except while an apply held the environment (that
+    apply, or the next, records it), or in a plan that had not handed it over yet."""
     task = done_tasks.get(order.id) if order.kind == OrderKind.MANUAL_TASK else None
     if task is None or (known is not None and known.state in DONE):
         return known
