@@ -28,7 +28,7 @@ from accesshive.errors import ConnectorError, VaultError
 from accesshive.state.snapshot import SnapshotAccount, SnapshotGroup, SourceSnapshot
 from accesshive.store import Store
 from accesshive.store.base import now
-from accesshive.tasks import task_satisfied
+from accesshive.tasks import mark_all_done, task_satisfied
 
 Progress = Callable[[str, int, int | None], None]
 """(source, accounts read so far, total announced or None)."""
@@ -164,15 +164,14 @@ def read_accounts(
 
 def verify_tasks(store: Store, config: Config | None = None) -> list[str]:
     """Mark open manual tasks verified when the latest snapshot shows them done (with
-    ``config``, an account of another kind than the task's never counts)."""
+    ``config``, an account of another kind than the task's never counts), and their
+    orders verified where they were handed over (``tasks.mark_done``)."""
     snapshot = store.latest_snapshot()
-    done: list[str] = []
+    seen: list[str] = []
     for task in store.tasks("open"):
         source = config.sources.get(task.source) if config is not None else None
         if task.source in snapshot.sources and task_satisfied(
             task.content, snapshot.source(task.source), source
         ):
-            store.complete_task(task.id, by="sync")
-            store.audit("sync", "task_verified", task.id, {"order": task.order_id})
-            done.append(task.id)
-    return done
+            seen.append(task.id)
+    return [t.id for t, marked in mark_all_done(store, seen, "sync", "task_verified") if marked]

@@ -2,23 +2,29 @@
 
 A task is the order's body plus who does it. It is verified when a later sync
 shows the change on the source (``task_satisfied``), or when its owner marks it
-done (``accesshive tasks done``), which the audit log records.
+done (``accesshive tasks done``), which the audit log records. Its order moves to
+``verified`` then too (``mark_done``), in every plan that handed it over, so that
+``status``, ``plan`` and the next apply see the work done at once.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from accesshive.config.account_kinds import DEFAULT_KIND, account_link, telling_apart
 from accesshive.config.model import Source
-from accesshive.plan.orders import Order
+from accesshive.errors import LockedError
+from accesshive.plan.changes import Changes
+from accesshive.plan.orders import Change, Order
+from accesshive.plan.states import OrderState
 from accesshive.render.describe import summary_line
 from accesshive.render.markup import md
 from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
-from accesshive.store import Task
+from accesshive.store import Store, Task
 from accesshive.store.base import now
 
 
@@ -111,6 +117,72 @@ def task_satisfied(
             for k, v in changes.items()
         )
     return False
+
+
+def done_since_read(
+    found: Changes, done: Iterable[Task], read_at: Mapping[str, str], manual: Collection[str]
+) -> Changes:
+    """``found`` without the changes on the ``manual`` sources whose task is done (its
+    owner marked it done, or a sync saw it) since the source's export was first read as
+    it is now (``read_at``: source → that time; ``Store.unchanged_since``): the export
+    predates the work, so the diff still asks for it, but the work is done. Once a new
+    export still lacks it, the change is planned again (the owner's export says so)."""
+    done_at = {t.order_id: t.done_at for t in done if t.source in manual and t.done_at}
+    if not done_at:
+        return found
+
+    def is_done(change: Change) -> bool:
+        at = done_at.get(change.order_id()) if change.source in manual else None
+        # an export read within the second the task was marked done predates the work
+        return at is not None and at >= read_at.get(change.source, "")
+
+    kept = tuple(c for c in found.changes if not is_done(c))
+    return found if len(kept) == len(found.changes) else replace(found, changes=kept)
+
+
+def mark_done(store: Store, task_id: str, by: str, event: str) -> tuple[Task, bool]:
+    """Mark a task done by ``by`` (its owner, or ``sync``), audited as ``event``, and move
+    its order from ``transmitted`` to ``verified`` in each plan that handed it over
+    ("task T-... done by ..."), audited as every order's move is, in one transaction;
+    return the task and whether this call did. A task done already is returned as it
+    is, nothing recorded again (who did the work is never rewritten).
+
+    The orders move under the environment's lock: while an apply holds it, that apply
+    may be about to verify the same order itself (``apply/executor.py`` reads the task),
+    so the task alone is marked and the order is left to that apply."""
+    return mark_all_done(store, [task_id], by, event)[0]
+
+
+def mark_all_done(
+    store: Store, task_ids: Iterable[str], by: str, event: str
+) -> list[tuple[Task, bool]]:
+    """``mark_done`` for several tasks (what a sync saw done), under one take of the lock;
+    each task in a transaction of its own."""
+    ids = list(task_ids)
+    if not ids:
+        return []
+    try:
+        with store.lock(by, "tasks done"):
+            return [_mark_done(store, tid, by, event, move_orders=True) for tid in ids]
+    except LockedError:
+        return [_mark_done(store, tid, by, event, move_orders=False) for tid in ids]
+
+
+def _mark_done(
+    store: Store, task_id: str, by: str, event: str, move_orders: bool
+) -> tuple[Task, bool]:
+    with store.transaction():
+        found = store.task(task_id)
+        if found is not None and found.state == "verified":
+            return found, False
+        task = store.complete_task(task_id, by=by, state="verified")
+        store.audit(by, event, task.id, {"order": task.order_id, "source": task.source})
+        message = f"task {task.id} done by {by}"
+        for run_id, digest in store.handed_over(task.order_id) if move_orders else ():
+            store.record_order_states(
+                run_id, digest, [(task.order_id, OrderState.VERIFIED, message, None)], actor=by
+            )
+        return task, True
 
 
 def tasks_csv(tasks: Iterable[Task]) -> str:

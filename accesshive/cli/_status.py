@@ -118,15 +118,18 @@ def status(
         click.secho(f"{s.status:<12} {s.identity}{extra}", fg=colours[s.status])
         if identity is None:
             continue
-        if not s.steps:
+        if not s.outstanding:
             click.echo("  every step of its desired state is done")
-        _print_steps(s.steps)
+        _print_steps(s.outstanding)
         from accesshive.plan.states import DONE
 
-        # a step of an earlier flow that never finished (a leaver's grant still waiting
-        # when the person left, a cancelled task) is not "done": it is listed apart
-        done = tuple(h for h in history if h.state in DONE)
-        earlier = tuple(h for h in history if h not in done)
+        # what is done, of its current flow or of an earlier one, is listed under "already
+        # done", never among what is outstanding; a step of an earlier flow that never
+        # finished (a leaver's grant still waiting when the person left, a cancelled task)
+        # is not "done": it is listed apart
+        done = tuple(step for step in s.steps if step.state in DONE)
+        done += tuple(h for h in history if h.state in DONE)
+        earlier = tuple(h for h in history if h.state not in DONE)
         if done:
             click.echo("  already done:")
             _print_steps(done)

@@ -14,7 +14,7 @@ from pathlib import Path
 from accesshive.operations._common import StoreRef, stored_plan
 from accesshive.operations.status import Step
 from accesshive.plan.kinds import OrderKind
-from accesshive.plan.states import SENT
+from accesshive.plan.states import SENT, OrderState
 from accesshive.store import Store
 from accesshive.tasks import task_id
 
@@ -58,11 +58,16 @@ def identity_history(root: Path, store: StoreRef, identity: str) -> tuple[Step, 
 
 def _with_its_task(opened: Store, digest: str, step: Step) -> Step:
     """A manual task's order stays ``transmitted`` (handed over) until an apply verifies
-    it; a task cancelled since (no longer needed) is shown as the task is, with why:
-    "transmitted … task for facilities" would say the work is still asked for."""
+    it; the task says more meanwhile. Done (its owner marked it done, or a sync saw it):
+    shown ``verified``, by whom, as the next apply records it. Cancelled since (no longer
+    needed): shown as the task is, with why: "transmitted … task for facilities" would
+    say the work is still asked for."""
     if step.order.kind != OrderKind.MANUAL_TASK or step.state not in SENT:
         return step
     task = opened.task(task_id(digest, step.order.id))
+    if task is not None and task.state == OrderState.VERIFIED:
+        at = task.done_at or step.at
+        return Step(step.order, OrderState.VERIFIED, at, f"task {task.id} done by {task.done_by}")
     if task is None or task.state != "cancelled":
         return step
     reason = f": {task.reason}" if task.reason else ""

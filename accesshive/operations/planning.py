@@ -36,6 +36,7 @@ from accesshive.plan.orders import Change
 from accesshive.plan.planfile import dumps
 from accesshive.state.snapshot import Snapshot
 from accesshive.store import Store
+from accesshive.tasks import done_since_read
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ def plan_repository(
             found = diff.diff(config, desired, snapshot, fingerprints, today)
             if found.adoptions and store is not None and store.exists(root):
                 found = _not_adopting_our_own(root, store, found)
+            if store is not None and store.exists(root):
+                found = _without_done_tasks(root, store, config, snapshot, found, snapshot_file)
             known = (
                 _manual_tasks(root, store, config, desired)
                 if store is not None and store.exists(root)
@@ -134,6 +137,32 @@ def _not_adopting_our_own(root: Path, store: StoreRef, found: Changes) -> Change
     if not ours:
         return found
     return replace(found, adoptions=tuple(a for a in found.adoptions if creates[a] not in ours))
+
+
+def _without_done_tasks(
+    root: Path,
+    store: StoreRef,
+    config: Config,
+    snapshot: Snapshot,
+    found: Changes,
+    snapshot_file: Path | None,
+) -> Changes:
+    """Drop the changes on manual sources whose task was done since the source's export
+    was first read as it is now (``tasks.done_since_read``): plan does not ask for that
+    work again. A snapshot file given: since it was read."""
+    manual = {sid for sid, s in config.sources.items() if s.effective_provisioning == "manual"}
+    if not any(c.source in manual for c in found.changes):
+        return found
+    with store.open(root) as opened:
+        done = opened.tasks("verified")
+        if not done:
+            return found
+        read_at = (
+            {sid: snapshot.source(sid).read_at or "" for sid in manual}
+            if snapshot_file
+            else opened.unchanged_since(manual)
+        )
+    return done_since_read(found, done, read_at, manual)
 
 
 def _manual_tasks(

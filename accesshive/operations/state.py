@@ -10,6 +10,7 @@ from accesshive.operations._common import StoreRef
 from accesshive.pipeline import load_config
 from accesshive.store import LockInfo, SnapshotInfo, Task
 from accesshive.sync import Progress, SourceResult, sync
+from accesshive.tasks import mark_done
 
 
 def sync_repository(
@@ -67,13 +68,9 @@ def list_tasks(root: Path, store: StoreRef, include_done: bool) -> list[Task]:
 
 
 def complete_task(root: Path, store: StoreRef, task_id: str, by: str) -> tuple[Task, bool]:
-    """Mark a manual task done; return it and whether this call did. A task already done
-    is returned as it was (who did it and when), with nothing recorded again: running
+    """Mark a manual task done, and its order verified where it was handed over
+    (``tasks.mark_done``); return it and whether this call did. A task already done is
+    returned as it was (who did it and when), with nothing recorded again: running
     ``tasks done`` twice must not rewrite who did the work, nor audit it twice."""
-    with store.open(root) as opened, opened.transaction():
-        found = opened.task(task_id)
-        if found is not None and found.state == "verified":
-            return found, False
-        task = opened.complete_task(task_id, by=by, state="verified")
-        opened.audit(by, "task_done", task_id, {"order": task.order_id, "source": task.source})
-        return task, True
+    with store.open(root) as opened:
+        return mark_done(opened, task_id, by, "task_done")

@@ -13,10 +13,11 @@ from pathlib import Path
 from accesshive.apply.executor import DONE, FAILED
 from accesshive.operations._common import Loaded, StoreRef, load_and_expand
 from accesshive.operations.planning import plan_repository
+from accesshive.plan.kinds import OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.states import OrderState
-from accesshive.store import OrderEvent
+from accesshive.store import OrderEvent, Task
 
 
 @dataclass(frozen=True)
@@ -85,28 +86,73 @@ def identity_status(
         plan = plan_repository(root, today, allow_mass_changes=True, store=store, loaded=loaded)
     outcomes: dict[str, OrderEvent] = {}
     read_at: dict[str, str] = {}
+    done_tasks: dict[str, Task] = {}
     if store.exists(root):
         with store.open(root) as opened:
             outcomes = opened.latest_outcomes()
             read_at = {info.source: info.read_at for info in opened.snapshot_info()}
-    steps: dict[str, list[Step]] = {}
+            manual = {o.change.source for o in plan.orders if o.kind == OrderKind.MANUAL_TASK}
+            # a manual source's export read again unchanged says nothing of work done since
+            read_at.update(opened.unchanged_since(manual))
+            done_tasks = {t.order_id: t for t in opened.tasks("verified")}
+    by_id: dict[str, Step] = {}
     for order in plan.orders:  # in dependency order
-        if not order.change.identity:
-            continue
-        known = outcomes.get(order.id)
+        known = _with_its_task(order, outcomes.get(order.id), done_tasks)
         if known is None:
             step = Step(order, OrderState.PENDING, None, None)
-        elif known.state in DONE and known.at <= read_at.get(order.change.source, ""):
+        elif known.state in DONE and _read_since(order, known.at, read_at):
             # done once, but the targets were read since and lack it again
             step = Step(order, OrderState.PENDING, known.at, f"was {known.state} at {known.at}")
         else:
             step = Step(order, known.state, known.at, known.message)
-        steps.setdefault(order.change.identity, []).append(step)
+        by_id[order.id] = _ready_if_released(step, by_id)
+    steps: dict[str, list[Step]] = {}
+    for order in plan.orders:
+        if order.change.identity:
+            steps.setdefault(order.change.identity, []).append(by_id[order.id])
     out = []
     for iid in sorted(loaded[0].identities):
         mine = tuple(steps.get(iid, []))
         out.append(IdentityStatus(iid, overall_status([s.state for s in mine]), mine))
     return out
+
+
+def _read_since(order: Order, done_at: str, read_at: dict[str, str]) -> bool:
+    """Whether the order's source was read after it was done (within the second: at or
+    after). A manual source's export read within the second its task was marked done
+    predates the work: its owner sends the export after doing it (``tasks.done_since_read``
+    decides so too)."""
+    read = read_at.get(order.change.source, "")
+    return done_at < read if order.kind == OrderKind.MANUAL_TASK else done_at <= read
+
+
+READY = "ready: run `accesshive apply`"
+"""The message of a step a run held for a dependency that is done since (a manual task
+its owner marked done): the next apply runs it."""
+
+
+def _with_its_task(
+    order: Order, known: OrderEvent | None, done_tasks: dict[str, Task]
+) -> OrderEvent | None:
+    """A manual task's order as its task says, once the task is done (its owner marked it
+    done, or a sync saw it) and the order is not recorded done: ``tasks.mark_done``
+    records it ``verified`` at once, except while an apply held the environment (that
+    apply, or the next, records it), or in a plan that had not handed it over yet."""
+    task = done_tasks.get(order.id) if order.kind == OrderKind.MANUAL_TASK else None
+    if task is None or (known is not None and known.state in DONE):
+        return known
+    at = task.done_at or task.created_at
+    return OrderEvent(order.id, OrderState.VERIFIED, at, f"task {task.id} done by {task.done_by}")
+
+
+def _ready_if_released(step: Step, earlier: dict[str, Step]) -> Step:
+    """A step a run held for its dependencies (``held: waits for ...``) once every one of
+    them is done: it waits for nothing but the next apply, and says so."""
+    held = step.state == OrderState.PENDING and (step.message or "").startswith("held:")
+    deps = step.order.depends_on
+    if not held or not all(d in earlier and earlier[d].state in DONE for d in deps):
+        return step
+    return Step(step.order, step.state, step.at, READY)
 
 
 def overall_status(states: Sequence[str]) -> str:

@@ -9,9 +9,10 @@ audited in the same transaction."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any, Literal
 
-from accesshive.plan.states import check_transitions
+from accesshive.plan.states import SENT, check_transitions
 from accesshive.state.snapshot import Snapshot, SourceSnapshot
 from accesshive.store._audit import AuditLog
 from accesshive.store._values import OrderEvent, SnapshotInfo, now
@@ -87,6 +88,26 @@ class History(AuditLog):
         rows = self._latest_rows("source, fingerprint, read_at, accounts")
         return [SnapshotInfo(r[0], r[1], r[2], int(r[3])) for r in rows]
 
+    def unchanged_since(self, sources: Collection[str]) -> dict[str, str]:
+        """source → when its latest snapshot's content was first read: the ``read_at`` of
+        the first of the latest snapshots with that fingerprint. A manual source's export
+        read again unchanged is the same export: it says nothing of work done since it
+        was first read (a task marked done)."""
+        out: dict[str, str] = {}
+        for source in sorted(sources):
+            rows = self._execute(
+                "SELECT MIN(s.read_at) FROM snapshots s WHERE s.environment = ? AND s.source = ? "
+                "AND s.id > (SELECT COALESCE(MAX(d.id), 0) FROM snapshots d "
+                "WHERE d.environment = s.environment AND d.source = s.source "
+                "AND d.fingerprint <> (SELECT l.fingerprint FROM snapshots l "
+                "WHERE l.id = (SELECT MAX(m.id) FROM snapshots m "
+                "WHERE m.environment = s.environment AND m.source = s.source)))",
+                (self.environment, source),
+            )
+            if rows and rows[0][0] is not None:
+                out[source] = str(rows[0][0])
+        return out
+
     # ------------------------------------------------------------------ plans and runs
 
     def save_plan(self, digest: str, config_digest: str, content: str) -> None:
@@ -158,9 +179,10 @@ class History(AuditLog):
         run_id: int,
         plan_digest: str,
         events: list[tuple[str, str, str | None, str | None]],
+        actor: str = "apply",
     ) -> None:
-        """(order id, state, message, result) for several orders, with their audit entries,
-        in one commit.
+        """(order id, state, message, result) for several orders, with their audit entries
+        (by ``actor``: apply, or who marked a manual task done), in one commit.
 
         Every move is checked against the transition table, from the order's latest state
         in this plan (read in the same transaction, one query per few hundred orders):
@@ -185,7 +207,7 @@ class History(AuditLog):
                 ],
             )
             self.audit_many(
-                "apply",
+                actor,
                 "order_state",
                 [
                     (oid, {"plan": plan_digest, "run": run_id, "state": state, "message": msg})
@@ -208,6 +230,19 @@ class History(AuditLog):
             )
             out.update((str(r[0]), str(r[1])) for r in rows)
         return out
+
+    def handed_over(self, order_id: str) -> list[tuple[int, str]]:
+        """(run, plan digest) of each plan of this environment whose latest state of
+        ``order_id`` is ``transmitted`` or ``executed``: sent (a manual task handed over),
+        not known done. Oldest first."""
+        rows = self._execute(
+            "SELECT e.run_id, e.plan_digest, e.state FROM order_events e JOIN runs r "
+            "ON r.id = e.run_id WHERE r.environment = ? AND e.order_id = ? "
+            "AND e.id = (SELECT MAX(f.id) FROM order_events f "
+            "WHERE f.plan_digest = e.plan_digest AND f.order_id = e.order_id) ORDER BY e.id",
+            (self.environment, order_id),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows if r[2] in SENT]
 
     def order_states(self, plan_digest: str) -> dict[str, OrderEvent]:
         """The latest state of every order of a plan, across all its runs."""

@@ -147,7 +147,10 @@ def test_marking_a_task_done_twice_keeps_who_did_it_and_records_nothing_new(
     runner = CliRunner()
     first = runner.invoke(main, ["tasks", "done", tid, "-C", str(repo), "--by", "Fatima"])
     assert first.exit_code == 0, first.output
-    assert first.output == f"{tid} marked done by Fatima\n"
+    assert first.output == (
+        f"{tid} marked done by Fatima\n"
+        f"what waited on it runs at the next `accesshive apply -C {repo}`\n"
+    )
     with open_store(repo) as store:
         entries = len(store.audit_entries())
         done = store.task(tid)
