@@ -104,7 +104,8 @@ class AccessHiveGroup(click.Group):
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
-        if name not in self.commands and name.lower() in WELL_KNOWN:
+        known = name.lower() in WELL_KNOWN and name not in self.commands
+        if known and not ctx.resilient_parsing:  # completion gets click's own answer
             raise click.UsageError(
                 f"No such command '{name}': {WELL_KNOWN[name.lower()]}.", ctx=ctx
             )

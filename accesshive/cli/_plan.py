@@ -32,6 +32,7 @@ from accesshive.cli._plan_files import point_hints_at_plan, read_saved
 from accesshive.cli._repository import (
     HINT,
     _default_repository,
+    hints_point_at,
     repo_argument,
     runnable,
 )
@@ -204,7 +205,9 @@ def plan(
     metavar="DIR",
     help="The config repository: the Markdown then says which gated orders are approved, "
     "which orders are declined (its approvals/ files and what was recorded from GitHub) "
-    "and what is missing.",
+    "and what is missing. Without it, the hints shown name the repository the plan "
+    "belongs to: the current directory, the plan's, or the one below it of the plan's "
+    "project.",
 )
 @store_options
 @handles_errors
@@ -221,8 +224,10 @@ def show(
     # the hints name the repository the plan belongs to (-C, else the one found here:
     # the current directory, the plan's, or the one below of the plan's project) and the
     # --env/--store given here
-    home = point_hints_at_plan(plan_file, directory)
-    saved = read_saved(plan_file)
+    if directory is not None:
+        hints_point_at(directory)  # a refusal's `accesshive plan` names it
+    saved = read_saved(plan_file, find_home=directory is None)
+    home = point_hints_at_plan(plan_file, directory, saved.project)
     verdicts = None
     declined: Mapping[str, list[Decline]] | None = None
     if directory is not None and fmt == "markdown":
@@ -277,8 +282,7 @@ def graph(plan_file: Path, fmt: str) -> None:
     """Print a saved plan's order graph as Mermaid or Graphviz DOT."""
     from accesshive.render import render_dot, render_mermaid
 
-    point_hints_at_plan(plan_file, None)  # a refusal's `accesshive plan` names it
-    saved = read_saved(plan_file)
+    saved = read_saved(plan_file, find_home=True)  # a refusal's `accesshive plan` names it
     click.echo(render_mermaid(saved) if fmt == "mermaid" else render_dot(saved), nl=False)
 
 

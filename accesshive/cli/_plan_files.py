@@ -108,23 +108,28 @@ def _repositories_below(top: Path) -> Iterator[Path]:
         level = deeper
 
 
-def point_hints_at_plan(plan_file: Path, directory: Path | None) -> Path | None:
-    """Make this run's hints name the repository of ``plan_file``: ``directory`` (-C) when
-    given, else the one ``plan_home`` finds, else the one an ``approve PLAN`` would find
-    itself. Returns the repository found, or None when it was a guess."""
+def point_hints_at_plan(
+    plan_file: Path, directory: Path | None, project: str | None
+) -> Path | None:
+    """Make this run's hints name the repository of ``plan_file`` (of ``project``):
+    ``directory`` (-C) when given, else the one ``plan_home`` finds, else the one an
+    ``approve PLAN`` would find itself. Returns the repository, or None when it was a
+    guess."""
     if directory is not None:
         hints_point_at(directory)
         return directory
-    home = plan_home(plan_file, plan_project(plan_file))
+    home = plan_home(plan_file, project)
     hints_point_at(home if home is not None else _default_repository(plan_file))
     return home
 
 
 @contextmanager
-def plan_again(plan_file: Path) -> Iterator[None]:
+def plan_again(plan_file: Path, find_home: bool = False) -> Iterator[None]:
     """A saved plan refused because it must be made again (edited, malformed, too old,
     stale, forged): the refusal ends with the command that makes it again, runnable as
-    printed (this run's ``-C``, ``--env`` and ``--store``), which is also its ``hint``."""
+    printed (this run's ``-C``, ``--env`` and ``--store``), which is also its ``hint``.
+    ``find_home``: the run has no repository of its own (``show``, ``graph``): the
+    command names the one the plan belongs to."""
     from accesshive.errors import PlanFileError
 
     try:
@@ -132,15 +137,18 @@ def plan_again(plan_file: Path) -> Iterator[None]:
     except PlanFileError as exc:
         if "plan again" not in str(exc).lower() or getattr(exc, "hint", None):
             raise
+        if find_home:
+            point_hints_at_plan(plan_file, None, plan_project(plan_file))
         command = runnable(f"`accesshive plan --out {shlex.quote(str(plan_file))}`")
         again = type(exc)(f"{str(exc).rstrip('.')}: {command}")
         again.hint = command  # type: ignore[attr-defined]  # the error handler shows it
         raise again from exc
 
 
-def read_saved(plan_file: Path) -> Plan:
-    """``read_plan``, a refusal ending with the command that makes the plan again."""
+def read_saved(plan_file: Path, find_home: bool = False) -> Plan:
+    """``read_plan``, a refusal ending with the command that makes the plan again
+    (``plan_again``)."""
     from accesshive.plan.planfile import read_plan
 
-    with plan_again(plan_file):
+    with plan_again(plan_file, find_home):
         return read_plan(plan_file)

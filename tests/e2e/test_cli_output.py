@@ -241,3 +241,20 @@ def test_an_unknown_identity_exits_1_for_every_command(repo: Path, tmp_path: Pat
         result = runner.invoke(main, args)
         assert result.exit_code == 1, (args, result.output)
         assert "did you mean 'grace.hopper'" in result.output, args
+
+
+def test_every_well_known_word_names_commands_that_exist() -> None:
+    """Each command a well-known word points at is one accesshive has (its --help runs),
+    and no such word hides a command of that name."""
+    import re
+    import shlex
+
+    from accesshive.cli._group import WELL_KNOWN
+
+    for word, said in WELL_KNOWN.items():
+        assert word not in main.commands, word
+        commands = re.findall(r"`accesshive ([^`]*)`", said)
+        assert commands, word
+        for command in commands:
+            shown = CliRunner().invoke(main, [*shlex.split(command), "--help"])
+            assert shown.exit_code == 0, (word, command, shown.output)
