@@ -244,10 +244,11 @@ def show(
         if (known / "accesshive.yaml").is_file():
             declined = _declines(known, saved, environment, store_url)
     shown = _render_plan(saved, fmt, plan_file=plan_file, approvals=verdicts, declines=declined)
-    if home is None and HINT.search(shown):
+    if home is None and fmt != "json" and HINT.search(shown):
         click.secho(
-            f"warning: no repository of project {saved.project} here, beside {plan_file} or "
-            "below: the commands above run from it (or give it to show with -C DIR)",
+            f"warning: which repository {plan_file} belongs to is not known here (none, or "
+            f"several, of project {saved.project} here, beside it or below): run the "
+            "commands above from it, or give it to show with -C DIR",
             fg="yellow",
             err=True,
         )
