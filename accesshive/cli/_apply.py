@@ -29,7 +29,13 @@ from accesshive.cli._options import (
     tell_notifications,
     today_option,
 )
-from accesshive.cli._repository import dir_option, hints_point_at, runnable
+from accesshive.cli._plan_files import plan_again, read_saved
+from accesshive.cli._repository import (
+    PLAN_REPOSITORY_HELP,
+    dir_option,
+    hints_point_at,
+    runnable,
+)
 from accesshive.errors import EXIT_ERROR, EXIT_WAITING
 
 if TYPE_CHECKING:
@@ -41,11 +47,14 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("target", required=False, type=click.Path(path_type=Path), default=None)
-@dir_option()
+@dir_option(PLAN_REPOSITORY_HELP)
 @click.option(
     "--auto-approve",
     is_flag=True,
-    help="Plan and apply in one go (TARGET is the config repository, not a plan file).",
+    help="Plan and apply in one go (TARGET is the config repository, not a plan file). "
+    "Approves nothing: gated orders still wait for their reviewers' approvals (signed "
+    "with accesshive approve on a saved plan); apply then exits 6 and prints the "
+    "commands that get them.",
 )
 @click.option(
     "--workers",
@@ -102,7 +111,6 @@ def apply(
     """
     from accesshive.operations import StoreRef, apply_plan, load_and_expand, plan_repository
     from accesshive.operations.targeting import Target
-    from accesshive.plan.planfile import read_plan
     from accesshive.plan.states import DONE, FAILED, SENT, OrderState
     from accesshive.workers.engine import Workers
 
@@ -114,7 +122,7 @@ def apply(
                 f"--auto-approve plans and applies a repository; '{target}' is a plan file "
                 "(apply it without --auto-approve)"
             )
-        saved = read_plan(target)
+        saved = read_saved(target)
     else:
         if target is not None and not target.exists():
             raise click.BadParameter(f"'{target}' does not exist", param_hint="TARGET")
@@ -153,7 +161,8 @@ def apply(
             f"{store.name(directory)}'s store; waiting for them",
             err=True,
         )
-    with bar if live else _nothing():
+    plan_file = target if target is not None and target.is_file() else None
+    with bar if live else _nothing(), plan_again(plan_file) if plan_file else _nothing():
         result = apply_plan(
             directory,
             saved,
@@ -165,7 +174,6 @@ def apply(
             workers=Workers(takeover_after) if workers else None,
             target=Target(only_source, only_identity) if only_source or only_identity else None,
         )
-    plan_file = target if target is not None and target.is_file() else None
     _report_run(saved, result, fmt, plan_file)
 
 
@@ -254,25 +262,33 @@ def _print_apply(saved: Plan, result: ApplyResult, plan_file: Path | None) -> No
                 )
             )
     waiting = sorted(oid for oid, st in result.states.items() if st == "awaiting_approval")
-    if waiting and plan_file is None:  # a retry's plan: no file a reviewer could approve
+    if waiting:
+        _print_how_to_approve(saved, waiting, plan_file)
+    if result.failed:
+        _print_sources(saved, result)
+
+
+def _print_how_to_approve(saved: Plan, waiting: list[str], plan_file: Path | None) -> None:
+    """What gets the orders that wait for approval approved: reviewers sign them in a plan
+    file (made first when the run had none: ``--auto-approve``, ``retry``), then apply."""
+    if plan_file is None:  # no file a reviewer could approve: one is made first
         click.echo(
             "Waiting for approval, with none carried from an applied plan of the same "
             f"order ({len(waiting)}): {', '.join(waiting)}. To have them approved:"
         )
         click.echo("  " + runnable("`accesshive plan --out plan.json`"))
+    else:
         click.echo(
-            "  "
-            + runnable(
-                "`accesshive approve plan.json --order "
-                + " --order ".join(waiting)
-                + " --key ~/.ssh/id_ed25519`"
-            )
+            f"Waiting for approval ({len(waiting)}): {', '.join(waiting)}. To have them approved:"
         )
-        scope = sorted({saved.order(oid).change.identity or "" for oid in waiting} - {""})
-        only = f" --identity {shlex.quote(scope[0])}" if len(scope) == 1 else ""
-        click.echo("  " + runnable(f"`accesshive apply plan.json{only}`"))
-    if result.failed:
-        _print_sources(saved, result)
+    plan = shlex.quote(str(plan_file)) if plan_file is not None else "plan.json"
+    orders = " --order ".join(waiting)
+    click.echo(
+        "  " + runnable(f"`accesshive approve {plan} --order {orders} --key ~/.ssh/id_ed25519`")
+    )
+    scope = sorted({saved.order(oid).change.identity or "" for oid in waiting} - {""})
+    only = f" --identity {shlex.quote(scope[0])}" if len(scope) == 1 else ""
+    click.echo("  " + runnable(f"`accesshive apply {plan}{only}`"))
 
 
 def _print_sources(saved: Plan, result: ApplyResult) -> None:

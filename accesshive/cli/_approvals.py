@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 import click
 
 from accesshive.cli._options import actor, format_option, handles_errors, store_options
-from accesshive.cli._repository import dir_option, runnable
+from accesshive.cli._plan_files import read_saved
+from accesshive.cli._repository import PLAN_REPOSITORY_HELP, dir_option, runnable
 from accesshive.errors import EXIT_ERROR, EXIT_WAITING
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,7 +42,11 @@ def signer_options(func: F) -> F:
                 help="Your reviewer name in policies/review.yaml (default: the reviewer it "
                 "lists the key for).",
             ),
-            dir_option("The config repository (the approvals file goes in its approvals/)."),
+            dir_option(
+                "The config repository; the approvals file goes in its approvals/ (default: "
+                "the current directory; the directory holding the plan file when the "
+                "current one is not a repository)."
+            ),
             handles_errors,
         )
     ):
@@ -65,12 +70,11 @@ def approve(
     """Sign approvals of gated orders into approvals/<plan-digest>.yaml (commit it)."""
     from accesshive.approvals.operations import reviewer_of_key, sign_approvals
     from accesshive.pipeline import load_config
-    from accesshive.plan.planfile import read_plan
 
     config = load_config(directory)
     reviewer = reviewer or reviewer_of_key(config, key_path)
     path, made = sign_approvals(
-        config, read_plan(plan_file), key_path, reviewer, list(orders), all_gated
+        config, read_saved(plan_file), key_path, reviewer, list(orders), all_gated
     )
     click.echo(f"signed {len(made)} approval(s) as {reviewer} into {path}; commit it to the PR")
 
@@ -104,11 +108,10 @@ def decline(
     of the same order content, until you withdraw it (--withdraw)."""
     from accesshive.approvals.operations import reviewer_of_key, sign_declines
     from accesshive.pipeline import load_config
-    from accesshive.plan.planfile import read_plan
 
     config = load_config(directory)
     reviewer = reviewer or reviewer_of_key(config, key_path)
-    plan = read_plan(plan_file)
+    plan = read_saved(plan_file)
     standing = None
     if withdraw:  # only a decline that holds (a file's, or recorded from GitHub) is withdrawn
         from accesshive.operations import StoreRef, decline_verdicts
@@ -128,7 +131,7 @@ def approvals() -> None:
 
 @approvals.command(name="verify")
 @click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@dir_option("The config repository.")
+@dir_option(PLAN_REPOSITORY_HELP)
 @format_option("text", "json")
 @store_options
 @handles_errors
@@ -138,10 +141,9 @@ def approvals_verify(
     """Per gated order: who approved, what is missing, and which approvals do not count."""
     from accesshive.approvals.declines import describe as describe_declines
     from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
-    from accesshive.plan.planfile import read_plan
     from accesshive.render.describe import summary_line
 
-    saved = read_plan(plan_file)
+    saved = read_saved(plan_file)
     verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url, create=False))
     declined = decline_verdicts(directory, saved, StoreRef(environment, store_url, create=False))
     if fmt == "json":
@@ -192,7 +194,7 @@ def approvals_verify(
     show_default=True,
     help="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).",
 )
-@dir_option("The config repository.")
+@dir_option(PLAN_REPOSITORY_HELP)
 @store_options
 @handles_errors
 def approvals_from_github(
@@ -209,10 +211,9 @@ def approvals_from_github(
     from accesshive.approvals.operations import record_from_github
     from accesshive.operations import StoreRef
     from accesshive.pipeline import load_config
-    from accesshive.plan.planfile import read_plan
 
     config = load_config(directory, environment)
-    saved = read_plan(plan_file)
+    saved = read_saved(plan_file)
     with StoreRef(environment, store_url).open(directory) as store:
         pr, recorded = record_from_github(
             config, saved, store, repo, number, os.environ.get("GITHUB_TOKEN"), api_url, actor()

@@ -61,7 +61,12 @@ def audit_verify(directory: Path, fmt: str, environment: str | None, store_url: 
 @audit.command(name="export")
 @repo_argument
 @click.option("--since", default=None, help="Only entries at or after this ISO time.")
-@format_option("jsonl", "cef")
+@format_option(
+    "jsonl",
+    "cef",
+    help_text="jsonl: one JSON object per entry and line; cef: ArcSight Common Event Format, "
+    "one event per line (errors are text either way).",
+)
 @click.option("--out", type=OutputFile(), default=None, help="Write the entries here.")
 @store_options
 @handles_errors
@@ -90,7 +95,14 @@ def audit_export(
 @audit.command(name="forward")
 @repo_argument
 @click.option("--url", required=True, help="The SIEM webhook (token from ACCESSHIVE_SIEM_TOKEN).")
-@click.option("--batch-size", type=click.IntRange(1, 10_000), default=200, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=200,
+    show_default=True,
+    help="Audit entries per POST; where forwarding stands is kept after each batch the "
+    "SIEM acknowledged, so the next run resumes there.",
+)
 @store_options
 @handles_errors
 def audit_forward(

@@ -46,6 +46,39 @@ no_color_option = click.Option(
 )
 
 
+WELL_KNOWN: dict[str, str] = {
+    "drift": "drift is in the report: `accesshive report` (with `--fail-on drift` it exits 7 "
+    "when it finds some)",
+    "orphans": "orphaned accounts are in the report: `accesshive report` (with `--fail-on "
+    "orphans` it exits 7 when it finds some)",
+    "health": "the health report is `accesshive report`",
+    "diff": "the changes the configuration makes are its plan: `accesshive plan`",
+    "preview": "the changes the configuration makes are its plan: `accesshive plan`",
+    "deploy": "plan with `accesshive plan --out plan.json`, then `accesshive apply plan.json`",
+    "provision": "plan with `accesshive plan --out plan.json`, then `accesshive apply plan.json`",
+    "run": "plan with `accesshive plan --out plan.json`, then `accesshive apply plan.json`",
+    "check": "a repository is checked by `accesshive validate`",
+    "lint": "a repository is checked by `accesshive validate`",
+    "refresh": "reading the targets again is `accesshive sync`",
+    "pull": "reading the targets again is `accesshive sync`",
+    "fetch": "reading the targets again is `accesshive sync`",
+    "log": "the audit trail is `accesshive audit export`; an identity's steps, `accesshive "
+    "status` with its id",
+    "history": "the audit trail is `accesshive audit export`; an identity's steps, "
+    "`accesshive status` with its id",
+    "identities": "each identity's provisioning is `accesshive status`",
+    "users": "each identity's provisioning is `accesshive status`",
+    "secrets": "the credentials are in the vault: `accesshive vault list`",
+    "ui": "the web console is `accesshive console`",
+    "serve": "the web console is `accesshive console`; the SCIM service, `accesshive scim serve`",
+    "version": "the version is `accesshive --version`",
+    "help": "the commands are listed by `accesshive --help`",
+}
+"""Words a user may type for something that is a command of another name (or a part of
+one): what to run instead, said before click's closest spelling, which can only guess
+from the letters (``drift`` is not ``audit``)."""
+
+
 class AccessHiveGroup(click.Group):
     """The ``accesshive`` group: every command, and every command added to it later, gets
     ``--no-color`` and the one error handler (``_failure.failure``).
@@ -66,6 +99,17 @@ class AccessHiveGroup(click.Group):
     def prepare(cmd: click.Command) -> None:
         """What every command of the group gets, whether added or imported lazily."""
         _add_no_color(cmd)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        known = name.lower() in WELL_KNOWN and name not in self.commands
+        if known and not ctx.resilient_parsing:  # completion gets click's own answer
+            raise click.UsageError(
+                f"No such command '{name}': {WELL_KNOWN[name.lower()]}.", ctx=ctx
+            )
+        return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         if isinstance(self.commands, LazyCommands):

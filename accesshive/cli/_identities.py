@@ -316,7 +316,12 @@ def import_scim_command(
     fmt: str,
     today: dt.datetime | None,
 ) -> None:
-    """Pull Users and Groups from a SCIM 2.0 directory (for directories that cannot push)."""
+    """Pull Users and Groups from a SCIM 2.0 directory (for directories that cannot push).
+
+    No --env or --store: it reads the directory and (with --write-yaml) writes the
+    repository's identity files, nothing else; without --write-yaml it only says what they
+    would get. (import csv keeps its rows in the state store instead.)
+    """
     from accesshive.operations import import_scim
 
     changes = import_scim(

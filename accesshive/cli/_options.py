@@ -39,14 +39,22 @@ class OutputFile(click.Path):
         return path
 
 
-def format_option(*choices: str) -> Callable[[F], F]:
+def format_option(*choices: str, help_text: str | None = None) -> Callable[[F], F]:
+    """``--format``, the first choice the default. Its help says what json does only where
+    json is a choice; a command without it says what its formats are (``help_text``)."""
+    if help_text is None:
+        help_text = (
+            "Output format (json is for machines; with json, errors are JSON too)."
+            if "json" in choices
+            else "Output format."
+        )
     return click.option(
         "--format",
         "fmt",
         type=click.Choice(choices),
         default=choices[0],
         show_default=True,
-        help="Output format (json is for machines; with json, errors are JSON too).",
+        help=help_text,
     )
 
 

@@ -28,7 +28,14 @@ from accesshive.cli._options import (
     store_options,
     today_option,
 )
-from accesshive.cli._repository import _default_repository, hints_point_at, repo_argument, runnable
+from accesshive.cli._plan_files import point_hints_at_plan, read_saved
+from accesshive.cli._repository import (
+    HINT,
+    _default_repository,
+    hints_point_at,
+    repo_argument,
+    runnable,
+)
 from accesshive.errors import EXIT_CHANGES, ConfigError
 
 if TYPE_CHECKING:
@@ -95,19 +102,22 @@ def _render_plan(
     plan_file: Path | None = None,
     approvals: Mapping[str, OrderApproval] | None = None,
     declines: Mapping[str, list[Decline]] | None = None,
-) -> None:
+) -> str:
+    """Print ``plan`` in ``fmt``; returns what was printed."""
     from accesshive.plan.planfile import dumps
     from accesshive.render import render_markdown, render_text
 
     if fmt == "json":
-        click.echo(text or dumps(plan), nl=False)
+        shown = text or dumps(plan)
     elif fmt == "markdown":
         name = str(plan_file) if plan_file is not None else "plan.json"  # as given
         markdown = render_markdown(plan, approvals, plan_file=name, declines=declines)
-        click.echo(runnable(markdown), nl=False)  # its approve hint runs from here too
+        shown = runnable(markdown)  # its approve hint runs from here too
     else:
         # its warnings' hints (`accesshive tasks done ...`) run from here too
-        click.echo(runnable(render_text(plan, style=click.style, declines=declines)), nl=False)
+        shown = runnable(render_text(plan, style=click.style, declines=declines))
+    click.echo(shown, nl=False)
+    return shown
 
 
 @click.command()
@@ -195,7 +205,9 @@ def plan(
     metavar="DIR",
     help="The config repository: the Markdown then says which gated orders are approved, "
     "which orders are declined (its approvals/ files and what was recorded from GitHub) "
-    "and what is missing.",
+    "and what is missing. Without it, the hints shown name the repository the plan "
+    "belongs to: the current directory, the plan's, or the one below it of the plan's "
+    "project.",
 )
 @store_options
 @handles_errors
@@ -208,14 +220,16 @@ def show(
 ) -> None:
     """Render a saved plan (after checking it was not modified)."""
     from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
-    from accesshive.plan.planfile import read_plan
 
-    saved = read_plan(plan_file)
+    # the hints name the repository the plan belongs to (-C, else the one found here:
+    # the current directory, the plan's, or the one below of the plan's project) and the
+    # --env/--store given here
+    if directory is not None:
+        hints_point_at(directory)  # a refusal's `accesshive plan` names it
+    saved = read_saved(plan_file, find_home=directory is None)
+    home = point_hints_at_plan(plan_file, directory, saved.project)
     verdicts = None
     declined: Mapping[str, list[Decline]] | None = None
-    # the hints name the repository the plan is approved in (-C, else the one an
-    # `approve PLAN` finds itself) and the --env/--store given here
-    hints_point_at(directory if directory is not None else _default_repository(plan_file))
     if directory is not None and fmt == "markdown":
         verdicts = approval_verdicts(
             directory, saved, StoreRef(environment, store_url, create=False)
@@ -224,12 +238,20 @@ def show(
             directory, saved, StoreRef(environment, store_url, create=False)
         )
     elif fmt != "json":
-        # the repository the plan is shown in (-C, or the current directory): its
+        # the repository the plan is shown in (-C, or the one it belongs to): its
         # declines are shown
-        known = directory if directory is not None else _default_repository(plan_file)
+        known = home if home is not None else _default_repository(plan_file)
         if (known / "accesshive.yaml").is_file():
             declined = _declines(known, saved, environment, store_url)
-    _render_plan(saved, fmt, plan_file=plan_file, approvals=verdicts, declines=declined)
+    shown = _render_plan(saved, fmt, plan_file=plan_file, approvals=verdicts, declines=declined)
+    if home is None and fmt != "json" and HINT.search(shown):
+        click.secho(
+            f"warning: which repository {plan_file} belongs to is not known here (none, or "
+            f"several, of project {saved.project} here, beside it or below): run the "
+            "commands above from it, or give it to show with -C DIR",
+            fg="yellow",
+            err=True,
+        )
 
 
 def _declines(
@@ -251,14 +273,17 @@ def _declines(
 
 @click.command()
 @click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@format_option("mermaid", "dot")
+@format_option(
+    "mermaid",
+    "dot",
+    help_text="mermaid (GitHub renders it in Markdown) or dot (Graphviz: dot -Tsvg).",
+)
 @handles_errors
 def graph(plan_file: Path, fmt: str) -> None:
     """Print a saved plan's order graph as Mermaid or Graphviz DOT."""
-    from accesshive.plan.planfile import read_plan
     from accesshive.render import render_dot, render_mermaid
 
-    saved = read_plan(plan_file)
+    saved = read_saved(plan_file, find_home=True)  # a refusal's `accesshive plan` names it
     click.echo(render_mermaid(saved) if fmt == "mermaid" else render_dot(saved), nl=False)
 
 

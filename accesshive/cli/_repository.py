@@ -25,10 +25,13 @@ from click.core import ParameterSource
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-REPOSITORY_HELP = (
+REPOSITORY_HELP = "The config repository (default: the current directory)."
+PLAN_REPOSITORY_HELP = (
     "The config repository (default: the current directory; with a plan file, the "
     "directory holding it when the current one is not a repository)."
 )
+"""For the commands given a plan file (``apply``, ``approve``, ``approvals ...``): only
+they look for the repository beside the plan."""
 
 _WHERE: ContextVar[tuple[str, ...]] = ContextVar("accesshive_where", default=())
 """The options that point a command at the repository and store this run uses (``-C DIR``,

@@ -86,8 +86,9 @@ def status(
         statuses = [s for s in statuses if s.identity == identity]
         if not statuses:
             from accesshive.config.structure import naming
+            from accesshive.errors import AccessHiveError  # not found: exit 1, as retry's
 
-            raise click.UsageError(naming("identity", identity, known))
+            raise AccessHiveError(naming("identity", identity, known))
         from accesshive.operations.history import identity_history
 
         # what earlier runs did for it, beside what is left: the steps done no longer

@@ -95,14 +95,26 @@ def vault_get(
 
 @vault.command(name="list")
 @_vault_args
+@click.option(
+    "--env",
+    "environment",
+    default=None,
+    envvar="ACCESSHIVE_ENV",
+    help="The environment whose vault is listed (its connection overlays; default: the "
+    "project's default_environment).",
+)
 @format_option("text", "json")
 @handles_errors
-def vault_list(directory: Path, vault_name: str | None, fmt: str) -> None:
-    """Credentials in the vault: metadata only, never a secret."""
+def vault_list(directory: Path, vault_name: str | None, environment: str | None, fmt: str) -> None:
+    """Credentials in the vault: metadata only, never a secret.
+
+    No --store: listing reads only the vault (no key, nothing recorded in the state store
+    or its audit trail), unlike put, get and rotate-key.
+    """
     from accesshive.pipeline import load_config
     from accesshive.vault.operations import list_secrets, vault_source
 
-    config = load_config(directory)
+    config = load_config(directory, environment)
     infos = list_secrets(config, vault_source(config, vault_name))
     if fmt == "json":
         click.echo(json.dumps([i.__dict__ for i in infos], indent=2, sort_keys=True))

@@ -9,6 +9,7 @@ in a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -65,15 +66,26 @@ def _hints(results: list[Result]) -> list[str]:
     return found
 
 
-def test_every_printed_hint_runs_as_printed(session: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A reviewer with a key where the PR comment's hint expects it (~/.ssh/id_ed25519)
-    and listed in policies/review.yaml: every hint of the session runs as printed."""
+def _reviewer(session: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reviewer with a key where the hints expect it (~/.ssh/id_ed25519), listed in the
+    repository's policies/review.yaml."""
     home = session / "home"
     (home / ".ssh").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(home))
     public = keygen(home / ".ssh" / "id_ed25519")
     (session / "repo" / "policies").mkdir()
     (session / "repo" / "policies" / "review.yaml").write_text(REVIEW.format(key=public))
+
+
+def _words(hint: str) -> list[str]:
+    """The hint's arguments, as a shell would give them (``~`` expanded)."""
+    return [os.path.expanduser(w) for w in shlex.split(hint)[1:]]
+
+
+def test_every_printed_hint_runs_as_printed(session: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reviewer with a key where the PR comment's hint expects it (~/.ssh/id_ed25519)
+    and listed in policies/review.yaml: every hint of the session runs as printed."""
+    _reviewer(session, monkeypatch)
     steps = [
         ["sync", "repo"],
         ["state", "show", "--store", "empty.db"],  # no snapshots yet: run `accesshive sync`
@@ -99,6 +111,8 @@ def test_every_printed_hint_runs_as_printed(session: Path, monkeypatch: pytest.M
     hints = _hints(results)
     gated = re.search(r"\| `([0-9a-f]{12})` \|", results[3].output)
     assert gated is not None
+    waiting = sorted(re.findall(r"awaiting_approval .*\[([0-9a-f]{12})\]", results[4].output))
+    assert gated.group(1) in waiting
     # the hints this session must show, each naming the repository it is about
     assert "accesshive apply plan.json -C repo" in hints
     assert "accesshive tasks list --format markdown -C repo" in hints
@@ -107,9 +121,14 @@ def test_every_printed_hint_runs_as_printed(session: Path, monkeypatch: pytest.M
     assert "accesshive sync --store empty.db" in hints
 
     approve = [h for h in hints if h.startswith("accesshive approve ")]
-    assert approve == ["accesshive approve plan.json --all-gated --key ~/.ssh/id_ed25519 -C repo"]
+    # the PR comment's, and apply's for the orders it left waiting
+    assert approve == [
+        "accesshive approve plan.json --all-gated --key ~/.ssh/id_ed25519 -C repo",
+        f"accesshive approve plan.json --order {' --order '.join(waiting)} "
+        "--key ~/.ssh/id_ed25519 -C repo",
+    ]
     for hint in hints:
-        words = [os.path.expanduser(w) for w in shlex.split(hint)[1:]]  # as a shell would
+        words = _words(hint)
         result = _run(words)
         _clean(result, words)
         if hint in approve:  # the reviewer's own key, where the hint says: it signs
@@ -120,6 +139,7 @@ def test_every_printed_hint_runs_as_printed(session: Path, monkeypatch: pytest.M
 def test_hints_need_no_c_when_run_from_the_repository(
     session: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _reviewer(session, monkeypatch)
     monkeypatch.chdir(session / "repo")
     assert _run(["sync"]).exit_code == 0
     planned = _run(["plan", "--out", "plan.json", *TODAY])
@@ -127,7 +147,7 @@ def test_hints_need_no_c_when_run_from_the_repository(
     applied = _run(["apply", "plan.json", *TODAY])
     assert "`accesshive tasks list --format markdown`" in applied.output
     for hint in _hints([planned, applied]):
-        words = shlex.split(hint)[1:]
+        words = _words(hint)
         _clean(_run(words), words)
 
 
@@ -207,3 +227,123 @@ def test_show_without_c_names_the_plans_repository(session: Path) -> None:
     assert (
         approve == "accesshive approve repo/plan.json --all-gated --key ~/.ssh/id_ed25519 -C repo"
     )
+
+
+@pytest.fixture
+def clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clone of accesshive, as a fresh user has it: the example two levels down, the
+    current directory the clone's root (no accesshive.yaml), a reviewer with a key."""
+    shutil.copytree(EXAMPLES / "quickstart", tmp_path / "examples" / "quickstart")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    public = keygen(home / ".ssh" / "id_ed25519")
+    policies = tmp_path / "examples" / "quickstart" / "policies"
+    policies.mkdir()
+    (policies / "review.yaml").write_text(REVIEW.format(key=public))
+    assert _run(["sync", "examples/quickstart"]).exit_code == 0
+    assert _run(["plan", "examples/quickstart", "--out", "plan.json", *TODAY]).exit_code == 0
+    return tmp_path
+
+
+def test_show_from_the_clone_root_names_the_repository_below(clone: Path) -> None:
+    """`plan examples/quickstart --out plan.json`, then `show plan.json --format markdown`
+    from the clone's root: the plan is neither here nor beside its repository, yet the
+    approve hint names the repository, and signs when copied."""
+    shown = _run(["show", "plan.json", "--format", "markdown"])
+    assert shown.exit_code == 0, shown.output
+    (approve,) = [h for h in _hints([shown]) if h.startswith("accesshive approve")]
+    assert approve == (
+        "accesshive approve plan.json --all-gated --key ~/.ssh/id_ed25519 -C examples/quickstart"
+    )
+    signed = _run(_words(approve))
+    assert signed.exit_code == 0, signed.output
+    assert "as alice into examples/quickstart/approvals/" in signed.output
+
+
+def test_show_in_the_repository_prints_the_comment_unchanged(clone: Path) -> None:
+    """CI runs `show` in the repository: the comment is exactly what renders, no -C."""
+    from accesshive.plan.planfile import read_plan
+    from accesshive.render import render_markdown
+
+    shutil.copy(clone / "plan.json", clone / "examples" / "quickstart" / "plan.json")
+    os.chdir(clone / "examples" / "quickstart")
+    shown = _run(["show", "plan.json", "--format", "markdown"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == render_markdown(read_plan(Path("plan.json")), plan_file="plan.json")
+    assert " -C " not in shown.stdout
+
+
+def test_show_guesses_no_repository_when_two_could_hold_the_plan(clone: Path) -> None:
+    """Two copies of the project below: which one the plan is of cannot be told, so no
+    hint names either; `show` says to give it with -C."""
+    shutil.copytree(clone / "examples" / "quickstart", clone / "copy" / "quickstart")
+    shown = _run(["show", "plan.json", "--format", "markdown"])
+    assert shown.exit_code == 0, shown.output
+    assert "-C examples/quickstart" not in shown.stdout
+    assert "give it to show with -C DIR" in shown.stderr
+
+
+def test_an_edited_plan_is_refused_with_the_command_that_makes_it_again(clone: Path) -> None:
+    edited = clone / "plan-edited.json"
+    edited.write_text((clone / "plan.json").read_text().replace('"author": null', '"author": "x"'))
+    again = "accesshive plan --out plan-edited.json -C examples/quickstart"
+    for command in (["show"], ["graph"], ["apply", "-C", "examples/quickstart"]):
+        refused = _run([*command, "plan-edited.json"])
+        assert refused.exit_code == 1, refused.output
+        assert "was modified after it was written" in refused.stderr
+        assert refused.stderr.rstrip().endswith(f"`{again}`"), refused.stderr
+        if command == ["graph"]:
+            continue  # graph has no --format json
+        as_json = _run([*command, "plan-edited.json", "--format", "json"])
+        error = json.loads(as_json.stdout)["error"]
+        assert error["hint"] == f"`{again}`", error
+    made = _run(_words(again) + TODAY)
+    assert made.exit_code == 0, made.output
+    assert _run(["show", "plan-edited.json"]).exit_code == 0
+
+
+def test_a_stale_plan_is_refused_with_the_command_that_makes_it_again(clone: Path) -> None:
+    """The configuration changed after `plan`: apply refuses the plan and says how to make
+    it again, with this run's -C and --store; that command, run as printed, makes a plan
+    that applies."""
+    store = "stale.db"
+    repo = ["-C", "examples/quickstart", "--store", store]
+    assert _run(["sync", *repo]).exit_code == 0
+    assert _run(["plan", "--out", "plan.json", *repo, *TODAY]).exit_code == 0
+    people = clone / "examples" / "quickstart" / "identities" / "people.yaml"
+    people.write_text(people.read_text().replace("Staff Engineer", "Principal Engineer"))
+    refused = _run(["apply", "plan.json", *repo, *TODAY, "--format", "json"])
+    error = json.loads(refused.stdout)["error"]
+    again = f"accesshive plan --out plan.json -C examples/quickstart --store {store}"
+    assert (error["kind"], error["hint"]) == ("stale_plan", f"`{again}`")
+    assert error["message"].endswith(f"plan again: `{again}`")
+    made = _run(_words(again) + TODAY)
+    assert made.exit_code == 0, made.output
+    applied = _run(["apply", "plan.json", *repo, *TODAY])
+    assert applied.exit_code == 6, applied.output  # applied; gated orders wait
+
+
+def test_apply_of_a_plan_file_says_how_to_get_the_approvals_it_waits_for(clone: Path) -> None:
+    """`apply plan.json` leaves gated orders awaiting approval: it says how to get them
+    approved, as `apply --auto-approve` does, and the commands run as printed."""
+    applied = _run(["apply", "plan.json", "-C", "examples/quickstart", *TODAY])
+    assert applied.exit_code == 6, applied.output
+    waiting = sorted(re.findall(r"awaiting_approval .*\[([0-9a-f]{12})\]", applied.output))
+    assert waiting
+    told = f"Waiting for approval ({len(waiting)}): {', '.join(waiting)}. To have them approved:"
+    assert told in applied.output
+    hints = _hints([applied])
+    approve = (
+        f"accesshive approve plan.json --order {' --order '.join(waiting)} "
+        "--key ~/.ssh/id_ed25519 -C examples/quickstart"
+    )
+    assert approve in hints
+    signed = _run(_words(approve))
+    assert signed.exit_code == 0, signed.output
+    again = "accesshive apply plan.json --identity grace.hopper -C examples/quickstart"
+    assert again in hints
+    reapplied = _run(_words(again) + TODAY)
+    assert "awaiting_approval" not in reapplied.output, reapplied.output

@@ -133,3 +133,128 @@ def test_every_command_that_reads_a_repository_takes_c_dir() -> None:
         if "repository" in names:  # the repository as an argument too: [DIR], nothing else
             arguments = [p for p in command.params if isinstance(p, click.Argument)]
             assert [a.name for a in arguments] == ["repository"], path
+
+
+def _help(*path: str) -> str:
+    """``accesshive PATH --help``, its lines joined (click wraps them where it likes)."""
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("word", "flag", "total"),
+    [("drift", "--fail-on drift", "drift"), ("orphans", "--fail-on orphans", "orphaned")],
+)
+def test_a_well_known_word_points_at_the_command_that_does_it(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, word: str, flag: str, total: str
+) -> None:
+    """`accesshive drift` is not a near miss of `audit`: it names the report, whose
+    command runs as printed."""
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(main, [word])
+    assert result.exit_code == 2
+    assert f"No such command '{word}'" in result.output
+    assert "`accesshive report`" in result.output and f"`{flag}`" in result.output
+    assert "audit" not in result.output
+    report = CliRunner().invoke(main, ["report", "--format", "json", *TODAY, *flag.split()])
+    found = json.loads(report.stdout)["totals"][total]
+    assert report.exit_code == (7 if found else 0), report.output
+
+
+def test_a_misspelt_command_still_gets_the_closest_one() -> None:
+    result = CliRunner().invoke(main, ["aply"])
+    assert result.exit_code == 2
+    assert "apply" in result.output
+
+
+def test_format_help_says_json_only_where_json_is_a_choice() -> None:
+    for path in (("graph",), ("audit", "export")):
+        shown = _help(*path)
+        assert "json is for machines" not in shown and "errors are JSON" not in shown, path
+    assert "json is for machines; with json, errors are JSON too" in _help("plan")
+
+
+PLAN_FILE_HELP = "with a plan file, the directory holding it"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("plan",),
+        ("sync",),
+        ("status",),
+        ("report",),
+        ("console",),
+        ("vault", "list"),
+        ("scim", "serve"),
+        ("worker",),
+        ("retry",),
+    ],
+)
+def test_c_help_speaks_of_plan_files_only_where_one_is_taken(path: tuple[str, ...]) -> None:
+    shown = _help(*path)
+    assert "The config repository (default: the current directory)" in shown, path
+    assert PLAN_FILE_HELP not in shown, path
+
+
+def test_c_help_of_commands_given_a_plan_file_says_where_it_looks() -> None:
+    for path in (("apply",), ("approvals", "verify"), ("approve",)):
+        assert "the directory holding" in _help(*path), path
+
+
+def test_every_option_has_a_description() -> None:
+    for path in _commands(main):
+        command: click.Command = main
+        for word in path:
+            assert isinstance(command, click.Group)
+            command = command.commands[word]
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden:
+                assert param.help, (path, param.name)
+
+
+def test_commands_without_a_store_say_why() -> None:
+    assert "--env" in _help("vault", "list")
+    assert "No --store" in _help("vault", "list")
+    assert "No --env or --store" in _help("import", "scim")
+
+
+def test_auto_approve_help_says_gated_orders_still_wait() -> None:
+    shown = _help("apply")
+    assert "Approves nothing: gated orders still wait for their reviewers' approvals" in shown
+
+
+def test_an_unknown_identity_exits_1_for_every_command(repo: Path, tmp_path: Path) -> None:
+    """`status`, `retry` and `apply --identity` given an identity that does not exist: the
+    same exit code, 1 (a name not found), never 2 (a command line click cannot read)."""
+    runner = CliRunner()
+    assert runner.invoke(main, ["sync", str(repo)]).exit_code == 0
+    plan_file = tmp_path / "plan.json"
+    planned = runner.invoke(main, ["plan", str(repo), "--out", str(plan_file), *TODAY])
+    assert planned.exit_code == 0, planned.output
+    for args in (
+        ["status", str(repo), "grace.hoper"],
+        ["retry", "grace.hoper", "-C", str(repo), *TODAY],
+        ["apply", str(plan_file), "-C", str(repo), "--identity", "grace.hoper", *TODAY],
+    ):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "did you mean 'grace.hopper'" in result.output, args
+
+
+def test_every_well_known_word_names_commands_that_exist() -> None:
+    """Each command a well-known word points at is one accesshive has (its --help runs),
+    and no such word hides a command of that name."""
+    import re
+    import shlex
+
+    from accesshive.cli._group import WELL_KNOWN
+
+    for word, said in WELL_KNOWN.items():
+        assert word not in main.commands, word
+        commands = re.findall(r"`accesshive ([^`]*)`", said)
+        assert commands, word
+        for command in commands:
+            shown = CliRunner().invoke(main, [*shlex.split(command), "--help"])
+            assert shown.exit_code == 0, (word, command, shown.output)

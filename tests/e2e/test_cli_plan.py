@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from accesshive.cli import main
@@ -31,7 +32,10 @@ def test_detailed_exitcode_says_whether_there_are_changes() -> None:
     assert plain.exit_code == 0
 
 
-def test_saved_plan_renders_in_every_format(tmp_path: Path) -> None:
+def test_saved_plan_renders_in_every_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(EXAMPLES.parent)  # the clone's root, as a fresh user runs it
     runner = CliRunner()
     out = tmp_path / "plan.json"
     result = runner.invoke(main, ["plan", QUICK, "--snapshot", DRIFTED, "--out", str(out), *TODAY])
@@ -45,8 +49,12 @@ def test_saved_plan_renders_in_every_format(tmp_path: Path) -> None:
     assert md.stdout.startswith("### Plan: 1 to add, 2 to change, 5 to remove, 0 manual tasks,")
     assert "#### Waiting for review (1 of 1 gated order)" in md.stdout
     assert "| `f5ea0b25dd47` |" in md.stdout
-    # the plan file as it was given, so that the hint runs from here
-    hint = f"Approve with `accesshive approve {out} --all-gated --key ~/.ssh/id_ed25519`"
+    # the plan file as it was given, and the repository below that it belongs to, so
+    # that the hint runs from here
+    hint = (
+        f"Approve with `accesshive approve {out} --all-gated --key ~/.ssh/id_ed25519 "
+        "-C examples/quickstart`"
+    )
     assert hint in md.stdout
     text = runner.invoke(main, ["show", str(out)])
     assert "⚠ awaiting approval: 1 of security" in text.stdout

@@ -195,7 +195,7 @@ def test_repository_positionally_or_with_c(repo: Path, monkeypatch: pytest.Monke
     assert both.exit_code == 2
     assert "give the repository once" in both.output
     unknown = _run("status", str(repo), "--identity", "nobody")
-    assert unknown.exit_code == 2
+    assert unknown.exit_code == 1  # not found, as for retry and apply --identity
     assert "no identity 'nobody'" in unknown.output
 
 
@@ -218,13 +218,13 @@ def test_identity_positionally(repo: Path, monkeypatch: pytest.MonkeyPatch) -> N
     # `identities` is a directory of the repository, but no repository: an identity id
     # (and none of that name exists), told apart from a mistyped repository path
     folder = _run("status", "identities")
-    assert folder.exit_code == 2, folder.output
+    assert folder.exit_code == 1, folder.output
     assert "no identity 'identities'" in folder.output
     path = _run("status", "./identities")
     assert path.exit_code != 0 and "has no accesshive.yaml" in path.output
 
     short = _run("status", "ada")
-    assert short.exit_code == 2
+    assert short.exit_code == 1
     assert "Error: no identity 'ada'; did you mean 'ada.lovelace'?" in short.output
     clash = _run("status", "ada.lovelace", "--identity", "grace.hopper")
     assert clash.exit_code == 2 and "give the identity once" in clash.output
@@ -232,4 +232,4 @@ def test_identity_positionally(repo: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert too_many.exit_code == 2 and "at most a repository and an identity" in too_many.output
     as_json = _run("status", "ada", "--format", "json")
     error = json.loads(as_json.stdout)["error"]
-    assert error["exit_code"] == 2 and "did you mean 'ada.lovelace'" in error["message"]
+    assert error["exit_code"] == 1 and "did you mean 'ada.lovelace'" in error["message"]

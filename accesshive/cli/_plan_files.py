@@ -1,0 +1,154 @@
+"""Which repository a saved plan belongs to, and the command that makes a refused plan again.
+
+Why a module of its own: a plan file does not record the directory it was planned from
+(its bytes depend only on its inputs, so the same plan made in two checkouts is the same
+file, and its digest says nothing of where it lies). Yet every hint printed about a plan
+(``accesshive approve PLAN ...``, ``accesshive plan --out PLAN``) must name that
+repository with ``-C`` whenever the current directory is not it, or it fails when
+copied. What it can go by: the plan's ``project``, and where the plan and the user are.
+
+Only the standard library and click: ``show`` and ``graph`` use it before any plan is
+read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from accesshive.cli._repository import _default_repository, hints_point_at, runnable
+
+if TYPE_CHECKING:
+    from accesshive.plan.model import Plan
+
+PROJECT_FILE = "accesshive.yaml"
+SEARCH_DEPTH = 3
+"""How far below the current directory a plan's repository is looked for: a clone's
+``examples/quickstart`` is two levels down; a test fixture four."""
+SEARCH_LIMIT = 2_000
+"""Directories looked into at most, so that ``show`` from a home directory stays quick."""
+SKIPPED = frozenset({"node_modules", "__pycache__", "venv", "site-packages"})
+
+_NAME = re.compile(r"""^name:[ \t]*(["']?)([^"'#\s]+)\1[ \t]*(?:#.*)?$""", re.MULTILINE)
+
+
+def project_name(directory: Path) -> str | None:
+    """The ``name`` of the repository at ``directory`` (its top-level ``name:`` line), or
+    None when it holds no readable ``accesshive.yaml``. Read without the YAML loader: a
+    hint's guess needs no more, and ``show`` loads nothing else."""
+    try:
+        text = (directory / PROJECT_FILE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    found = _NAME.search(text)
+    return found.group(2) if found else ""
+
+
+def plan_project(plan_file: Path) -> str | None:
+    """The ``project`` a plan file names, read leniently: also from a file that is refused
+    (edited, too new), whose hints must name its repository all the same."""
+    try:
+        data = json.loads(plan_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    project = data.get("project") if isinstance(data, dict) else None
+    return project if isinstance(project, str) else None
+
+
+def plan_home(plan_file: Path, project: str | None) -> Path | None:
+    """The repository ``plan_file`` belongs to, or None when none is found here or several
+    are: the current directory, else the directory holding the plan, else the one
+    repository below the current directory (``SEARCH_DEPTH`` levels, hidden directories
+    skipped); each only if it is the plan's ``project`` (when that is known), so that a
+    plan is never said to be another repository's."""
+
+    def fits(directory: Path) -> bool:
+        name = project_name(directory)
+        return name is not None and (project is None or name == project)
+
+    for directory in (Path("."), plan_file.parent):
+        if fits(directory):
+            return directory
+    found = [d for d in _repositories_below(Path(".")) if fits(d)]
+    return found[0] if len(found) == 1 else None
+
+
+def _repositories_below(top: Path) -> Iterator[Path]:
+    """Directories below ``top`` that hold ``accesshive.yaml`` (not ``top`` itself)."""
+    level = [top]
+    seen = 0
+    for _ in range(SEARCH_DEPTH):
+        deeper: list[Path] = []
+        for directory in level:
+            try:
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith(".") or entry.name in SKIPPED:
+                    continue
+                try:
+                    if not entry.is_dir(follow_symlinks=False):
+                        continue
+                except OSError:
+                    continue
+                seen += 1
+                if seen > SEARCH_LIMIT:
+                    return
+                path = directory / entry.name
+                if (path / PROJECT_FILE).is_file():
+                    yield path
+                deeper.append(path)
+        level = deeper
+
+
+def point_hints_at_plan(
+    plan_file: Path, directory: Path | None, project: str | None
+) -> Path | None:
+    """Make this run's hints name the repository of ``plan_file`` (of ``project``):
+    ``directory`` (-C) when given, else the one ``plan_home`` finds, else the one an
+    ``approve PLAN`` would find itself. Returns the repository, or None when it was a
+    guess."""
+    if directory is not None:
+        hints_point_at(directory)
+        return directory
+    home = plan_home(plan_file, project)
+    hints_point_at(home if home is not None else _default_repository(plan_file))
+    return home
+
+
+@contextmanager
+def plan_again(plan_file: Path, find_home: bool = False) -> Iterator[None]:
+    """A saved plan refused because it must be made again (edited, malformed, too old,
+    stale, forged): the refusal ends with the command that makes it again, runnable as
+    printed (this run's ``-C``, ``--env`` and ``--store``), which is also its ``hint``.
+    ``find_home``: the run has no repository of its own (``show``, ``graph``): the
+    command names the one the plan belongs to."""
+    from accesshive.errors import PlanFileError
+
+    try:
+        yield
+    except PlanFileError as exc:
+        if "plan again" not in str(exc).lower() or getattr(exc, "hint", None):
+            raise
+        if find_home:
+            point_hints_at_plan(plan_file, None, plan_project(plan_file))
+        command = runnable(f"`accesshive plan --out {shlex.quote(str(plan_file))}`")
+        again = type(exc)(f"{str(exc).rstrip('.')}: {command}")
+        again.hint = command  # type: ignore[attr-defined]  # the error handler shows it
+        raise again from exc
+
+
+def read_saved(plan_file: Path, find_home: bool = False) -> Plan:
+    """``read_plan``, a refusal ending with the command that makes the plan again
+    (``plan_again``)."""
+    from accesshive.plan.planfile import read_plan
+
+    with plan_again(plan_file, find_home):
+        return read_plan(plan_file)
