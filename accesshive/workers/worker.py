@@ -32,16 +32,20 @@ from accesshive.plan.model import Plan
 from accesshive.plan.planfile import from_json
 from accesshive.plan.states import DONE, FAILED
 from accesshive.workers.engine import (
+    SYNC_TASK,
     TASK,
     JobArgs,
+    SyncArgs,
     ensure_schema,
     make_app,
     postgres_url,
     queue_name,
+    sync_queue,
 )
 from accesshive.workers.jobs import JobExecutor, JobStore, PlanIndex, RunPools
 from accesshive.workers.outages import SharedOutages
 from accesshive.workers.ratelimit import SharedWriteLimits
+from accesshive.workers.syncing import run_sync_job
 
 if TYPE_CHECKING:
     from procrastinate import JobContext
@@ -204,11 +208,17 @@ def serve(
         with runtime.held(context.job.id):
             run_job(runtime, cast(JobArgs, args))
 
+    @app.task(name=SYNC_TASK, pass_context=True)
+    def sync_source(context: JobContext, /, **args: Any) -> None:
+        assert context.job.id is not None
+        with runtime.held(context.job.id):
+            run_sync_job(runtime, cast(SyncArgs, args))
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     ready(queue_name(environment))
     try:
         app.run_worker(
-            queues=[queue_name(environment)],
+            queues=[queue_name(environment), sync_queue(environment)],
             concurrency=concurrency,
             update_heartbeat_interval=heartbeat,
             stalled_worker_timeout=max(30.0, 3 * heartbeat),
