@@ -82,6 +82,7 @@ class WorkerExecutor(Executor):
         )
         self.url = url
         self.takeover_after = takeover_after
+        self._orders = {o.id: o for o in plan.orders}  # Plan.order scans them all
         self._slots: dict[str, set[int]] = {}
         self._slots_lock = threading.Lock()
 
@@ -142,7 +143,7 @@ class WorkerExecutor(Executor):
                 continue
             _, event = events[oid]
             state = OrderState(event.state)
-            order = self.plan.order(oid)
+            order = self._orders[oid]
             self.result.states[oid] = state
             if event.message:
                 self.result.messages[oid] = event.message

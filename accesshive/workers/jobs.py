@@ -51,6 +51,9 @@ Key = tuple[str, str | None]
 class PlanIndex:
     """What every job of a plan derives from the plan alone (see the module docstring)."""
 
+    orders: Mapping[str, Order]
+    """The plan's orders by id (``Plan.order`` looks through them all: per order of a job,
+    that was work in proportion to the plan again)."""
     accounts: Mapping[Key, str]
     """The accounts the plan names (the executor's ``_known_accounts`` before results)."""
     creates: Mapping[Key, tuple[str, ...]]
@@ -66,7 +69,8 @@ class PlanIndex:
                 accounts[(c.source, c.link)] = c.account
             if o.action == OrderKind.CREATE_ACCOUNT:
                 creates.setdefault((c.source, c.link), []).append(o.id)
-        return cls(accounts, {k: tuple(v) for k, v in creates.items()})
+        by_id = {o.id: o for o in plan.orders}
+        return cls(by_id, accounts, {k: tuple(v) for k, v in creates.items()})
 
 
 class JobExecutor(Executor):

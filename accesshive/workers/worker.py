@@ -143,7 +143,7 @@ def run_job(runtime: WorkerRuntime, job: JobArgs) -> None:
         for oid, (run, event) in events.items()
         if event.state in DONE or (run == job["run"] and event.state in FAILED)
     }
-    todo = [plan.order(oid) for oid in job["orders"] if oid not in over]
+    todo = [index.orders[oid] for oid in job["orders"] if oid not in over]
     if not todo:
         return  # a job taken over after its worker had finished it
     lane = job["lane"]
