@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from accesshive.operations._common import StoreRef
 from accesshive.pipeline import load_config
@@ -12,13 +13,32 @@ from accesshive.store import LockInfo, SnapshotInfo, Task
 from accesshive.sync import Progress, SourceResult, sync
 from accesshive.tasks import mark_done
 
+if TYPE_CHECKING:
+    from accesshive.workers.engine import Workers
+
 
 def sync_repository(
-    root: Path, store: StoreRef, sources: list[str] | None, progress: Progress, actor: str
+    root: Path,
+    store: StoreRef,
+    sources: list[str] | None,
+    progress: Progress,
+    actor: str,
+    workers: Workers | None = None,
 ) -> list[SourceResult]:
+    """Sync in this process, or (``workers``) with each source read by an ``accesshive
+    worker`` (``workers/syncing.py``), the store being the shared PostgreSQL one."""
     config = load_config(root, store.environment)
+    if workers is None:
+        with store.open(root) as opened:
+            return sync(config, opened, sources, progress, actor)
+    from accesshive.workers.engine import prepare_queue
+    from accesshive.workers.syncing import sync_on_workers
+
+    url = prepare_queue(store.location(root))
     with store.open(root) as opened:
-        return sync(config, opened, sources, progress, actor)
+        return sync_on_workers(
+            config, opened, url, workers.takeover_after, sources, progress, actor
+        )
 
 
 @dataclass(frozen=True)

@@ -324,6 +324,22 @@ class History(AuditLog):
         )
         return {r[0]: r[1] for r in rows}
 
+    def results_of(self, plan_digest: str, order_ids: set[str]) -> dict[str, str]:
+        """``results``, for ``order_ids`` only: what a worker's job reads (the creates of
+        the accounts its orders act on) instead of every result of the plan."""
+        ids = sorted(order_ids)
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            rows = self._execute(
+                "SELECT order_id, result FROM order_events WHERE plan_digest = ? "
+                f"AND order_id IN ({', '.join('?' * len(chunk))}) AND result IS NOT NULL "
+                "ORDER BY id",
+                (plan_digest, *chunk),
+            )
+            out.update((r[0], r[1]) for r in rows)
+        return out
+
     def latest_run(self) -> dict[str, Any] | None:
         rows = self._execute(
             f"SELECT {', '.join(_RUN)} FROM runs WHERE environment = ? ORDER BY id DESC LIMIT 1",

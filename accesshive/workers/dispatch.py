@@ -21,11 +21,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from queue import Queue
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from accesshive.apply.executor import Executor, Start
 from accesshive.config import Config
@@ -82,13 +82,14 @@ class WorkerExecutor(Executor):
         )
         self.url = url
         self.takeover_after = takeover_after
+        self._orders = {o.id: o for o in plan.orders}  # Plan.order scans them all
         self._slots: dict[str, set[int]] = {}
         self._slots_lock = threading.Lock()
 
     @contextmanager
     def _jobs(self) -> Iterator[Start]:
         environment = self.store.environment
-        dispatcher = Dispatcher(
+        dispatcher: Dispatcher[JobArgs] = Dispatcher(
             make_app(self.url), queue_name(environment), self.takeover_after, self._collect
         )
         dispatcher.start()
@@ -106,7 +107,9 @@ class WorkerExecutor(Executor):
             self.write_limits.close()
             self.outages.close()
 
-    def _submit(self, dispatcher: Dispatcher, lane: str | None, batch: list[Order]) -> Future[None]:
+    def _submit(
+        self, dispatcher: Dispatcher[JobArgs], lane: str | None, batch: list[Order]
+    ) -> Future[None]:
         lock = None
         if lane is not None:
             with self._slots_lock:
@@ -140,7 +143,7 @@ class WorkerExecutor(Executor):
                 continue
             _, event = events[oid]
             state = OrderState(event.state)
-            order = self.plan.order(oid)
+            order = self._orders[oid]
             self.result.states[oid] = state
             if event.message:
                 self.result.messages[oid] = event.message
@@ -159,19 +162,38 @@ def _keeps_secret(order: Order) -> bool:
     return order.action in CREDENTIAL_ACTIONS or bool(order.change.details.get("generate_password"))
 
 
-Done = Callable[[JobArgs, str | None], None]
+A = TypeVar("A", bound=Mapping[str, Any])
+"""A job's arguments: ``JobArgs`` (apply's orders) or ``SyncArgs`` (a source to read)."""
 
 
-class Dispatcher:
-    """A thread that queues the walk's jobs, watches them end, and takes over those of
-    dead workers. It alone uses the procrastinate app (in its own event loop)."""
+def _orders(args: Mapping[str, Any]) -> str:
+    return f"orders {', '.join(args['orders'])}"
 
-    def __init__(self, app: procrastinate.App, queue: str, takeover_after: float, done: Done):
+
+class Dispatcher(Generic[A]):
+    """A thread that queues jobs (the walk's, or a sync's), watches them end, and takes
+    over those of dead workers. It alone uses the procrastinate app (in its own event
+    loop). ``settle``: first clear what an earlier, dead apply left in the queue (apply's
+    own queue only: see ``_settle``); ``describe``: a job, in a failure's message."""
+
+    def __init__(
+        self,
+        app: procrastinate.App,
+        queue: str,
+        takeover_after: float,
+        done: Callable[[A, str | None], None],
+        task: str = TASK,
+        describe: Callable[[A], str] = _orders,
+        settle: bool = True,
+    ):
         self.app = app
         self.queue = queue
         self.takeover_after = takeover_after
         self.done = done
-        self._inbox: Queue[tuple[JobArgs, str | None, Future[None]]] = Queue()
+        self.task = task
+        self.describe = describe
+        self.settle = settle
+        self._inbox: Queue[tuple[A, str | None, Future[None]]] = Queue()
         self._stop = threading.Event()
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="accesshive-dispatch", daemon=True)
@@ -183,7 +205,7 @@ class Dispatcher:
         self._stop.set()
         self._thread.join()
 
-    def submit(self, args: JobArgs, lock: str | None) -> Future[None]:
+    def submit(self, args: A, lock: str | None) -> Future[None]:
         future: Future[None] = Future()
         if self._failure is not None:
             future.set_exception(self._failure)
@@ -192,7 +214,7 @@ class Dispatcher:
         return future
 
     def _run(self) -> None:
-        pending: dict[int, tuple[JobArgs, str | None, Future[None]]] = {}
+        pending: dict[int, tuple[A, str | None, Future[None]]] = {}
         try:
             asyncio.run(self._main(pending))
         except BaseException as exc:  # the queue failed: every job waiting fails with it
@@ -209,14 +231,15 @@ class Dispatcher:
                 if not future.done():
                     future.set_exception(exc)
 
-    async def _main(self, pending: dict[int, tuple[JobArgs, str | None, Future[None]]]) -> None:
+    async def _main(self, pending: dict[int, tuple[A, str | None, Future[None]]]) -> None:
         async with self.app.open_async():
-            await self._settle()
+            if self.settle:
+                await self._settle()
             looked = time.monotonic()
             while not self._stop.is_set():
                 while not self._inbox.empty():
                     args, lock, future = self._inbox.get_nowait()
-                    task = self.app.configure_task(TASK, queue=self.queue, lock=lock)
+                    task = self.app.configure_task(self.task, queue=self.queue, lock=lock)
                     pending[await task.defer_async(**cast(dict[str, Any], args))] = (
                         args,
                         lock,
@@ -229,7 +252,7 @@ class Dispatcher:
                     looked = time.monotonic()
                 await asyncio.sleep(POLL)
 
-    async def _ended(self, pending: dict[int, tuple[JobArgs, str | None, Future[None]]]) -> None:
+    async def _ended(self, pending: dict[int, tuple[A, str | None, Future[None]]]) -> None:
         rows = await self.app.connector.execute_query_all_async(
             "SELECT id, status::text AS status FROM procrastinate_jobs WHERE id = ANY(%(ids)s)",
             ids=list(pending),
@@ -249,7 +272,7 @@ class Dispatcher:
             else:
                 future.set_exception(
                     WorkerJobFailed(
-                        f"job {row['id']} (orders {', '.join(args['orders'])}) {status} on a "
+                        f"job {row['id']} ({self.describe(args)}) {status} on a "
                         "worker; the worker's log says why. What it did is recorded: run "
                         "apply again once it is fixed, and the rest is sent"
                     )

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
     from accesshive.apply.executor import Executor
 
 TASK = "accesshive.run_orders"
-"""The one task a worker runs: some orders of one run of one plan."""
+"""What a worker runs for apply: some orders of one run of one plan."""
+
+SYNC_TASK = "accesshive.sync_source"
+"""What a worker runs for ``sync --workers``: read one source, store its snapshot."""
 
 
 class JobArgs(TypedDict):
@@ -46,8 +49,24 @@ class JobArgs(TypedDict):
     """Why the lane's source gets nothing sent (it could not be read at the start)."""
 
 
+class SyncArgs(TypedDict):
+    """A sync job's arguments (JSON in the queue)."""
+
+    sync: str
+    """The sync's id (its sources' outcomes are kept under it: ``workers/syncing.py``)."""
+    config: str
+    """The digest of the configuration the sync was started from."""
+    source: str
+
+
 def queue_name(environment: str) -> str:
     return f"accesshive.{environment}"
+
+
+def sync_queue(environment: str) -> str:
+    """Sync's jobs have a queue of their own: an apply clearing what a dead apply left in
+    its queue (``Dispatcher._settle``) never cancels a sync's reads, nor the reverse."""
+    return f"accesshive.{environment}.sync"
 
 
 def slot_lock(environment: str, source: str, slot: int) -> str:
@@ -89,6 +108,7 @@ def ensure_schema(url: str) -> None:
 
     from accesshive.workers.outages import TABLE as OUTAGES
     from accesshive.workers.ratelimit import TABLE as BUCKETS
+    from accesshive.workers.syncing import TABLE as SYNCS
 
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
@@ -100,6 +120,7 @@ def ensure_schema(url: str) -> None:
                         conn.execute(SchemaManager.get_schema())
                 conn.execute(BUCKETS)  # the sources' shared write rate limits
                 conn.execute(OUTAGES)  # the sources' shared breakers
+                conn.execute(SYNCS)  # what the workers' reads of a sync found
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_KEY,))
     except psycopg.Error as exc:

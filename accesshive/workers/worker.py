@@ -4,9 +4,11 @@ code (``Executor.execute``: the same batches, retries, breaker, verification, re
 A worker holds no state of its own: the plan is read from the store (apply saved it),
 the configuration from the worker's checkout of the repository (refused when it is not
 the plan's), the orders' states from the store. Each job thread has its own store
-connection; each job its own executor, built from the store as it is when the job
-starts, so an order a dead worker left ``transmitted`` is looked for on the target
-before it is sent again.
+connection; each job its own executor (``jobs.JobExecutor``), built from the store as
+it is when the job starts, so an order a dead worker left ``transmitted`` is looked for
+on the target before it is sent again. What is the same for every job of a plan (its
+content, what it says of accounts) or of a run (the connectors) is kept between jobs:
+``jobs.py`` says what and why it cannot be stale.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from accesshive.apply.executor import Executor, Progress
+from accesshive.apply.executor import Progress
 from accesshive.config import Config
 from accesshive.errors import StalePlanError, StoreError
 from accesshive.operations._common import StoreRef
@@ -29,17 +31,21 @@ from accesshive.pipeline import load_config
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import from_json
 from accesshive.plan.states import DONE, FAILED
-from accesshive.store import Store
 from accesshive.workers.engine import (
+    SYNC_TASK,
     TASK,
     JobArgs,
+    SyncArgs,
     ensure_schema,
     make_app,
     postgres_url,
     queue_name,
+    sync_queue,
 )
+from accesshive.workers.jobs import JobExecutor, JobStore, PlanIndex, RunPools
 from accesshive.workers.outages import SharedOutages
 from accesshive.workers.ratelimit import SharedWriteLimits
+from accesshive.workers.syncing import run_sync_job
 
 if TYPE_CHECKING:
     from procrastinate import JobContext
@@ -48,7 +54,7 @@ if TYPE_CHECKING:
 @dataclass
 class WorkerRuntime:
     """What a worker's jobs share: the repository, the store, the loaded config and
-    plans (by digest), one store connection per job thread."""
+    plans (by digest), one store connection per job thread, the runs' connectors."""
 
     root: Path
     store: StoreRef
@@ -59,8 +65,10 @@ class WorkerRuntime:
     """The sources' write rate limits, in the store: they hold across all workers."""
     outages: SharedOutages
     """The sources' breakers, in the store: a source down for one worker is for all."""
+    pools: RunPools
+    """The connectors of each run, shared by its jobs on this worker."""
     _configs: dict[str, Config] = field(default_factory=dict)
-    _plans: dict[str, Plan] = field(default_factory=dict)
+    _plans: dict[str, tuple[Plan, PlanIndex]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
 
@@ -84,10 +92,11 @@ class WorkerRuntime:
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
-    def opened(self) -> Store:
-        store: Store | None = getattr(self._local, "store", None)
+    def opened(self) -> JobStore:
+        store: JobStore | None = getattr(self._local, "store", None)
         if store is None:
-            store = self._local.store = self.store.open(self.root)
+            store = self._local.store = JobStore(self.url, self.store.name(self.root))
+            store.migrate()
         return store
 
     def config_for(self, digest: str) -> Config:
@@ -105,13 +114,15 @@ class WorkerRuntime:
                     )
             return self._configs[digest]
 
-    def plan(self, store: Store, digest: str) -> Plan:
+    def plan(self, store: JobStore, digest: str) -> tuple[Plan, PlanIndex]:
+        """The plan of ``digest``, read and indexed once (a digest is its content's hash)."""
         with self._lock:
             if digest not in self._plans:
                 content = store.plan_content(digest)
                 if content is None:
                     raise StoreError(f"plan {digest[:16]} is not in the store {store.location}")
-                self._plans[digest] = from_json(json.loads(content), f"plan {digest[:16]}")
+                plan = from_json(json.loads(content), f"plan {digest[:16]}")
+                self._plans[digest] = (plan, PlanIndex.of(plan))
             return self._plans[digest]
 
 
@@ -124,7 +135,7 @@ def run_job(runtime: WorkerRuntime, job: JobArgs) -> None:
     latest = store.latest_run()
     if latest is None or latest["id"] != job["run"] or latest["finished_at"]:
         return
-    plan = runtime.plan(store, job["plan"])
+    plan, index = runtime.plan(store, job["plan"])
     config = runtime.config_for(plan.config_digest)
     events = store.latest_events(plan.digest, set(job["orders"]))
     over = {
@@ -132,28 +143,32 @@ def run_job(runtime: WorkerRuntime, job: JobArgs) -> None:
         for oid, (run, event) in events.items()
         if event.state in DONE or (run == job["run"] and event.state in FAILED)
     }
-    todo = [plan.order(oid) for oid in job["orders"] if oid not in over]
+    todo = [index.orders[oid] for oid in job["orders"] if oid not in over]
     if not todo:
         return  # a job taken over after its worker had finished it
     lane = job["lane"]
     unreachable = {lane: job["unreachable"]} if lane is not None and job["unreachable"] else {}
-    executor = Executor(
-        config,
-        plan,
-        store,
-        job["run"],
-        inactive=job["inactive"],
-        accounts=job["accounts"],
-        unreachable=unreachable,
-        progress=runtime.progress,
-        write_limits=runtime.write_limits,
-        breaker=runtime.outages.breaker(job["run"]),
-    )
-    try:
-        executor.execute(lane, todo)
-    finally:
-        executor.pool.close()
-        executor.keeper.close()
+    prior = {oid: event for oid, (_, event) in events.items()}
+    with store.scoped(plan.digest, prior), runtime.pools.pool(job["run"], config) as pool:
+        executor = JobExecutor(
+            config,
+            plan,
+            store,
+            job["run"],
+            index=index,
+            orders=todo,
+            pool=pool,
+            inactive=job["inactive"],
+            accounts=job["accounts"],
+            unreachable=unreachable,
+            progress=runtime.progress,
+            write_limits=runtime.write_limits,
+            breaker=runtime.outages.breaker(job["run"]),
+        )
+        try:
+            executor.execute(lane, todo)
+        finally:
+            executor.keeper.close()
 
 
 def _warm(config: Config) -> None:
@@ -183,7 +198,8 @@ def serve(
     ensure_schema(url)
     limits = SharedWriteLimits(url, queue_name(environment))
     outages = SharedOutages(url, queue_name(environment))
-    runtime = WorkerRuntime(root, StoreRef(environment, url), progress, url, limits, outages)
+    pools = RunPools(limits)
+    runtime = WorkerRuntime(root, StoreRef(environment, url), progress, url, limits, outages, pools)
     app = make_app(url)
 
     @app.task(name=TASK, pass_context=True)
@@ -192,15 +208,22 @@ def serve(
         with runtime.held(context.job.id):
             run_job(runtime, cast(JobArgs, args))
 
+    @app.task(name=SYNC_TASK, pass_context=True)
+    def sync_source(context: JobContext, /, **args: Any) -> None:
+        assert context.job.id is not None
+        with runtime.held(context.job.id):
+            run_sync_job(runtime, cast(SyncArgs, args))
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     ready(queue_name(environment))
     try:
         app.run_worker(
-            queues=[queue_name(environment)],
+            queues=[queue_name(environment), sync_queue(environment)],
             concurrency=concurrency,
             update_heartbeat_interval=heartbeat,
             stalled_worker_timeout=max(30.0, 3 * heartbeat),
         )
     finally:
+        pools.close()
         limits.close()
         outages.close()

@@ -143,6 +143,51 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_waited(pid: int) -> float:
+    """CPU seconds of a live process and of the children it has waited for (a PostgreSQL
+    postmaster: the backends of connections that have ended)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        found.append((int(entry.name), ppid, cmdline))
+    return found
+
+
+def _side_cpu(pg_port: int) -> dict[str, float]:
+    """CPU seconds so far of what the timed apply uses besides apply and the workers: this
+    benchmark's SCIM servers and latency proxies, and the store (the PostgreSQL server
+    on ``pg_port``: its postmaster, live backends and ended ones)."""
+
+    def cpu(pid: int, waited: bool = False) -> float:
+        try:
+            return _cpu_waited(pid) if waited else _cpu_of(pid)
+        except (OSError, ValueError, IndexError):
+            return 0.0  # gone meanwhile
+
+    procs = _processes()
+    me = os.getpid()
+    mine = {p: cmd for p, pp, cmd in procs if pp == me}
+    masters = {p for p, _, cmd in procs if "postgres" in cmd and f"-p {pg_port} " in cmd}
+    return {
+        "servers": sum(cpu(p) for p, cmd in mine.items() if "tests.bench.scim_counted" in cmd),
+        "proxies": sum(cpu(p) for p, cmd in mine.items() if "tests.bench.latency_proxy" in cmd),
+        "store": sum(cpu(m, waited=True) for m in masters)
+        + sum(cpu(p) for p, pp, _ in procs if pp in masters),
+    }
+
+
 def _machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine since boot."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -232,6 +277,10 @@ class Outcome:
     workers_cpu: float = 0.0
     servers_cpu: list[float] = field(default_factory=list)
     machine_busy: float = 0.0
+    side_cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds during the timed apply: servers, proxies, store (``_side_cpu``)."""
+    machine_cpu: float = 0.0
+    """CPU seconds the whole machine spent during the timed apply (every process's)."""
     writes_per_60s: list[int] = field(default_factory=list)
     writes_per_5s: list[int] = field(default_factory=list)
     rate_ok: bool = False
@@ -323,7 +372,11 @@ def _check_servers(workdir: Path, setup: Setup, outcome: Outcome) -> None:
 
 
 def run_once(mode: str, pg: str, workdir: Path, setup: Setup) -> Outcome:
+    from urllib.parse import urlsplit
+
     from tests.support.postgres import fresh_database
+
+    pg_port = urlsplit(pg).port or 5432
 
     here = workdir / mode
     here.mkdir(parents=True)
@@ -359,6 +412,7 @@ def run_once(mode: str, pg: str, workdir: Path, setup: Setup) -> Outcome:
             if mode == "4-workers-kill":
                 killer = threading.Thread(target=_kill_mid_way, args=(workers, outcome))
                 killer.start()
+            side0 = _side_cpu(pg_port)
             busy0, total0 = _machine_busy()
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
@@ -367,7 +421,10 @@ def run_once(mode: str, pg: str, workdir: Path, setup: Setup) -> Outcome:
             outcome.wall = time.perf_counter() - start
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             busy1, total1 = _machine_busy()
+            side1 = _side_cpu(pg_port)
+            outcome.side_cpu = {k: round(side1[k] - side0[k], 1) for k in side0}
             outcome.machine_busy = (busy1 - busy0) / max(1, total1 - total0)
+            outcome.machine_cpu = (busy1 - busy0) / os.sysconf("SC_CLK_TCK")
             outcome.apply_cpu = (after.ru_utime - before.ru_utime) + (
                 after.ru_stime - before.ru_stime
             )
@@ -411,11 +468,20 @@ def _kill_mid_way(workers: list[Worker], outcome: Outcome) -> None:
 MODES = ("in-process", "1-worker", "2-workers", "4-workers", "4-workers-kill")
 
 
+SIDES = ("servers", "proxies", "store")
+
+
+def _ours(o: Outcome) -> float:
+    """CPU seconds of this benchmark's own processes during the timed apply."""
+    return o.apply_cpu + o.workers_cpu + sum(o.side_cpu.values())
+
+
 def _table(outcomes: list[Outcome], setup: Setup) -> str:
     one = next((o.wall for o in outcomes if o.mode == "1-worker"), None)
     head = (
         f"{'mode':<15} {'orders':>7} {'wall s':>8} {'orders/s':>9} {'vs 1 worker':>11} "
         f"{'server CPU s':>22} {'workers CPU s':>13} {'apply CPU s':>11} {'machine busy':>12} "
+        f"{'servers/proxies/store CPU s':>27} {'ours/machine CPU s':>18} "
         f"{'max writes/60s':>20} {'rate':>5} {'verified once':>13}"
     )
     lines = [head, "-" * len(head)]
@@ -425,6 +491,8 @@ def _table(outcomes: list[Outcome], setup: Setup) -> str:
             f"{o.mode:<15} {o.orders:>7} {o.wall:>8.1f} {o.orders / o.wall:>9.1f} {ratio:>11} "
             f"{'/'.join(f'{c:.0f}' for c in o.servers_cpu):>22} {o.workers_cpu:>13.1f} "
             f"{o.apply_cpu:>11.1f} {o.machine_busy:>11.0%} "
+            f"{'/'.join(f'{o.side_cpu.get(k, 0):.1f}' for k in SIDES):>27} "
+            f"{f'{_ours(o):.0f}/{o.machine_cpu:.0f}':>18} "
             f"{'/'.join(map(str, o.writes_per_60s)):>20} {'ok' if o.rate_ok else 'OVER':>5} "
             f"{'yes' if o.verified_once else 'NO':>13}"
         )
@@ -432,7 +500,10 @@ def _table(outcomes: list[Outcome], setup: Setup) -> str:
     lines.append(
         f"({setup.people} people x {SOURCES} SCIM sources x (create + grant); "
         f"{setup.rtt_ms:g} ms round trip per source; concurrency {setup.concurrency} a source; "
-        f"writes_per_minute {setup.per_minute:g} a source; workers run 1 job at a time)"
+        f"writes_per_minute {setup.per_minute:g} a source; workers run 1 job at a time; "
+        "server CPU s: each server's whole life; the other CPU figures: during the timed "
+        "apply; ours/machine: this benchmark's processes against every process's CPU "
+        f"seconds ({os.cpu_count()} cores x wall s at most))"
     )
     return "\n".join(lines)
 

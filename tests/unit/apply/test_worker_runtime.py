@@ -12,6 +12,7 @@ import pytest
 from accesshive.config import load_config
 from accesshive.errors import StalePlanError
 from accesshive.operations import StoreRef
+from accesshive.workers.jobs import RunPools
 from accesshive.workers.outages import SharedOutages
 from accesshive.workers.ratelimit import SharedWriteLimits
 from accesshive.workers.worker import WorkerRuntime
@@ -22,7 +23,8 @@ def _runtime(root: Path) -> WorkerRuntime:
     url = "postgresql://unused/db"
     limits = SharedWriteLimits(url, "accesshive.test")  # connects only on a write
     outages = SharedOutages(url, "accesshive.test")  # connects only on a look or a count
-    return WorkerRuntime(root, StoreRef(), lambda o, s, m: None, url, limits, outages)
+    pools = RunPools(limits)
+    return WorkerRuntime(root, StoreRef(), lambda o, s, m: None, url, limits, outages, pools)
 
 
 def test_a_worker_on_another_commit_refuses_the_job_naming_both_configs(tmp_path: Path) -> None:
