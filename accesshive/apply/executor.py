@@ -118,7 +118,7 @@ class Executor(GroupOrders):
         self.result = ApplyResult(plan.digest, run_id)
         self.observed = self.result.observed
         self._prior = store.order_states(plan.digest)
-        self._accounts = known_accounts(plan, store.results(plan.digest))
+        self._accounts = self._known_accounts()
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -150,6 +150,11 @@ class Executor(GroupOrders):
                     self.result.messages[order.id] = message
         for order, state, message, _ in records:
             self.progress(order, state, message)
+
+    def _known_accounts(self) -> dict[tuple[str, str | None], str]:
+        """The accounts the walk starts knowing (``apply/accounts.py``); a worker's job
+        narrows it to its own orders' (``workers/jobs.py``: ``JobExecutor``)."""
+        return known_accounts(self.plan, self.store.results(self.plan.digest))
 
     def _account_of(self, order: Order) -> str | None:
         c = order.change
