@@ -28,6 +28,7 @@ from accesshive.cli._options import (
     store_options,
     tell_notifications,
     today_option,
+    workers_options,
 )
 from accesshive.cli._plan_files import plan_again, read_saved
 from accesshive.cli._repository import (
@@ -56,21 +57,7 @@ if TYPE_CHECKING:
     "with accesshive approve on a saved plan); apply then exits 6 and prints the "
     "commands that get them.",
 )
-@click.option(
-    "--workers",
-    is_flag=True,
-    help="Run the orders on `accesshive worker` processes sharing the PostgreSQL store, "
-    "and wait for them (default: in this process).",
-)
-@click.option(
-    "--takeover-after",
-    type=click.FloatRange(0.5, 3600),
-    default=30.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="With --workers: a worker silent this long is taken as dead, its jobs given to "
-    "another (longer than the workers' --heartbeat).",
-)
+@workers_options("Run the orders")
 @click.option(
     "--source",
     "only_source",

@@ -91,6 +91,30 @@ def store_options(func: F) -> F:
     )(func)
 
 
+def workers_options(what: str) -> Callable[[F], F]:
+    """``--workers`` and ``--takeover-after``: the same two options wherever a command can
+    hand its work to ``accesshive worker`` processes (``apply``, ``sync``)."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--takeover-after",
+            type=click.FloatRange(0.5, 3600),
+            default=30.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="With --workers: a worker silent this long is taken as dead, its jobs "
+            "given to another (longer than the workers' --heartbeat).",
+        )(func)
+        return click.option(
+            "--workers",
+            is_flag=True,
+            help=f"{what} on `accesshive worker` processes sharing the PostgreSQL store, "
+            "and wait for them (default: in this process).",
+        )(func)
+
+    return decorate
+
+
 def actor() -> str:
     """Who runs the command, for the audit trail and the runs it records."""
     found = os.environ.get("ACCESSHIVE_ACTOR") or os.environ.get("GITHUB_ACTOR")

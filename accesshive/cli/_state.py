@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from accesshive.cli._options import actor, format_option, handles_errors, store_options
+from accesshive.cli._options import (
+    actor,
+    format_option,
+    handles_errors,
+    store_options,
+    workers_options,
+)
 from accesshive.cli._repository import repo_argument, runnable
 from accesshive.errors import EXIT_PARTIAL, SyncError
 
@@ -18,18 +24,22 @@ from accesshive.errors import EXIT_PARTIAL, SyncError
 @click.command(name="sync")
 @repo_argument
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
+@workers_options("Read the sources, one job each,")
 @format_option("text", "json")
 @store_options
 @handles_errors
 def sync_command(
     directory: Path,
     sources: tuple[str, ...],
+    workers: bool,
+    takeover_after: float,
     fmt: str,
     environment: str | None,
     store_url: str | None,
 ) -> None:
     """Read every source into a stored snapshot; a source that fails keeps its last one."""
     from accesshive.operations import StoreRef, sync_repository
+    from accesshive.workers.engine import Workers
 
     bars: dict[str, Any] = {}
     seen: dict[str, int] = {}
@@ -47,8 +57,15 @@ def sync_command(
         bar.update(done - seen.get(source, 0))
         seen[source] = done
 
+    if workers and fmt == "text":
+        click.echo("sync: the sources are read by `accesshive worker` processes", err=True)
     results = sync_repository(
-        directory, StoreRef(environment, store_url), list(sources) or None, progress, actor()
+        directory,
+        StoreRef(environment, store_url),
+        list(sources) or None,
+        progress,
+        actor(),
+        Workers(takeover_after) if workers else None,
     )
     for bar in bars.values():
         bar.__exit__(None, None, None)

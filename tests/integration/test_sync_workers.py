@@ -4,23 +4,27 @@ all or nothing.
 
 First sync: both sources read by the workers (their jobs succeeded in the queue), each
 snapshot holding every account of its server. Then one server is really stopped and
-the other gets an account more: the second sync stores the running source's new
+the other gets an account more: the second sync (``accesshive sync --workers``, as a
+user runs it) stores the running source's new
 snapshot, and for the stopped one nothing, saying why, its first snapshot still the
 latest (the same fingerprint).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import psycopg
 import pytest
 
+from accesshive.errors import EXIT_PARTIAL
 from accesshive.operations import StoreRef
 from accesshive.operations.state import sync_repository
 from accesshive.store import open_store
@@ -136,7 +140,19 @@ def test_workers_read_the_sources_and_a_failed_read_stores_nothing(
 
         targets["sales"].stop()
         targets["design"].create_user("d5@example.com")
-        second = sync_repository(root, ref, None, lambda s, n, t: None, "test", Workers(5.0))
+        # the second sync as a user runs it: `accesshive sync --workers`
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "accesshive", "sync", "-C", str(root)),
+                *("--store", postgres_db, "--workers", "--takeover-after", "5"),
+                *("--format", "json"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == EXIT_PARTIAL, done.stderr
+        second = [SimpleNamespace(**r) for r in json.loads(done.stdout)]
     finally:
         for proc in workers:
             proc.send_signal(signal.SIGTERM)
