@@ -79,6 +79,35 @@ one): what to run instead, said before click's closest spelling, which can only 
 from the letters (``drift`` is not ``audit``)."""
 
 
+def _directory_of(args: list[str]) -> str | None:
+    """The repository the mistyped command was pointed at (``-C DIR``, ``--dir DIR`` or
+    a first argument that is a directory), so that the command suggested instead runs
+    as printed (``accesshive drift examples/quickstart``)."""
+    for i, arg in enumerate(args):
+        if arg in ("-C", "--dir") and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--dir="):
+            return arg.split("=", 1)[1]
+    first = next((a for a in args if not a.startswith("-")), None)
+    return first if first is not None and os.path.isdir(first) else None
+
+
+def _in_directory(hint: str, directory: str | None) -> str:
+    """``hint`` with ``-C DIR`` on each backticked command that works on a repository."""
+    if directory is None:
+        return hint
+    import re  # only on this error: `accesshive --version` stays light
+    import shlex
+
+    def add(match: re.Match[str]) -> str:
+        words = match.group(1)
+        if words.startswith("--") or " -C " in f" {words} ":
+            return match.group(0)
+        return f"`accesshive {words} -C {shlex.quote(directory)}`"
+
+    return re.sub(r"`accesshive ([^`]+)`", add, hint)
+
+
 class AccessHiveGroup(click.Group):
     """The ``accesshive`` group: every command, and every command added to it later, gets
     ``--no-color`` and the one error handler (``_failure.failure``).
@@ -106,9 +135,8 @@ class AccessHiveGroup(click.Group):
         name = args[0] if args else ""
         known = name.lower() in WELL_KNOWN and name not in self.commands
         if known and not ctx.resilient_parsing:  # completion gets click's own answer
-            raise click.UsageError(
-                f"No such command '{name}': {WELL_KNOWN[name.lower()]}.", ctx=ctx
-            )
+            hint = _in_directory(WELL_KNOWN[name.lower()], _directory_of(args[1:]))
+            raise click.UsageError(f"No such command '{name}': {hint}.", ctx=ctx)
         return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -68,6 +68,6 @@ def tasks_done(
     if marked:
         click.echo(f"{task.id} marked done by {by}")
         # its order is verified now: what waited on it runs at the next apply
-        click.echo(runnable("what waited on it runs at the next `accesshive apply`"))
+        click.echo(runnable("what waited on it runs at the next `accesshive apply --auto-approve`"))
     else:
         click.echo(f"{task.id} already done (by {task.done_by} at {task.done_at}); nothing changed")

@@ -154,14 +154,29 @@ def _without_done_tasks(
     if not any(c.source in manual for c in found.changes):
         return found
     with store.open(root) as opened:
-        done = opened.tasks("verified")
-        if not done:
-            return found
-        read_at = (
-            {sid: snapshot.source(sid).read_at or "" for sid in manual}
-            if snapshot_file
-            else opened.unchanged_since(manual)
-        )
+        return without_done_tasks(opened, config, snapshot, found, snapshot_file)
+
+
+def without_done_tasks(
+    opened: Store,
+    config: Config,
+    snapshot: Snapshot,
+    found: Changes,
+    snapshot_file: Path | None = None,
+) -> Changes:
+    """``_without_done_tasks`` on a store already open: what ``report`` and the console
+    plan from, so that they agree with ``plan`` and ``status`` on a task marked done."""
+    manual = {sid for sid, s in config.sources.items() if s.effective_provisioning == "manual"}
+    if not any(c.source in manual for c in found.changes):
+        return found
+    done = opened.tasks("verified")
+    if not done:
+        return found
+    read_at = (
+        {sid: snapshot.source(sid).read_at or "" for sid in manual}
+        if snapshot_file
+        else opened.unchanged_since(manual)
+    )
     return done_since_read(found, done, read_at, manual)
 
 

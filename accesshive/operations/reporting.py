@@ -9,7 +9,9 @@ from pathlib import Path
 from accesshive.notify import Outcome
 from accesshive.operations._common import Loaded, StoreRef, latest_applied, load_and_expand
 from accesshive.operations.notifying import after_report, waiting_for_review
+from accesshive.operations.planning import manual_task_records, without_done_tasks
 from accesshive.plan.build import make_plan
+from accesshive.plan.diff import diff
 from accesshive.plan.model import Plan
 from accesshive.reports.health import Report, build_report
 from accesshive.state.snapshot import Snapshot
@@ -60,8 +62,17 @@ def health_report(
     config, desired = loaded
     if snapshot is None:
         snapshot = opened.latest_snapshot()
-    if plan is None:
-        plan = make_plan(config, desired, snapshot, today, allow_mass_changes=True)
+    if plan is None:  # as `plan` makes it: a manual task marked done is not asked again
+        found = without_done_tasks(opened, config, snapshot, diff(config, desired, snapshot, today))
+        plan = make_plan(
+            config,
+            desired,
+            snapshot,
+            today,
+            allow_mass_changes=True,
+            found=found,
+            known_tasks=manual_task_records(opened, config, desired),
+        )
     latest_plan, states = latest_applied(opened)
     first_seen = {
         (sid, ext): at for sid in config.sources for ext, at in opened.first_seen(sid).items()

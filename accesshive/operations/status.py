@@ -126,7 +126,7 @@ def _read_since(order: Order, done_at: str, read_at: dict[str, str]) -> bool:
     return done_at < read if order.kind == OrderKind.MANUAL_TASK else done_at <= read
 
 
-READY = "ready: run `accesshive apply`"
+READY = "ready: run `accesshive apply --auto-approve`"
 """The message of a step a run held for a dependency that is done since (a manual task
 its owner marked done): the next apply runs it."""
 

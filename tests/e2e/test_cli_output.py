@@ -258,3 +258,30 @@ def test_every_well_known_word_names_commands_that_exist() -> None:
         for command in commands:
             shown = CliRunner().invoke(main, [*shlex.split(command), "--help"])
             assert shown.exit_code == 0, (word, command, shown.output)
+
+
+def test_a_well_known_word_given_a_repository_points_at_it(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`accesshive drift examples/quickstart` (or `orphans -C DIR`) from elsewhere: the
+    command suggested names that repository, so it runs as printed from where the user is;
+    every suggestion made so takes ``-C``."""
+    import re
+    import shlex
+
+    from accesshive.cli._group import WELL_KNOWN
+
+    monkeypatch.chdir(tmp_path)
+    for args in (["drift", str(repo)], ["orphans", "-C", str(repo)]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2
+        assert f"`accesshive report -C {repo}`" in result.output, result.output
+        (command,) = re.findall(r"`accesshive ([^`]*)`", result.output)
+        report = CliRunner().invoke(main, [*shlex.split(command), "--format", "json", *TODAY])
+        assert report.exit_code in (0, 7), report.output
+        assert "totals" in json.loads(report.stdout)
+    for word in WELL_KNOWN:
+        said = CliRunner().invoke(main, [word, "-C", str(repo)]).output
+        for command in re.findall(r"`accesshive ([^`]*)`", said):
+            shown = CliRunner().invoke(main, [*shlex.split(command), "--help"])
+            assert shown.exit_code == 0, (word, command, shown.output)

@@ -149,7 +149,7 @@ def test_marking_a_task_done_twice_keeps_who_did_it_and_records_nothing_new(
     assert first.exit_code == 0, first.output
     assert first.output == (
         f"{tid} marked done by Fatima\n"
-        f"what waited on it runs at the next `accesshive apply -C {repo}`\n"
+        f"what waited on it runs at the next `accesshive apply --auto-approve -C {repo}`\n"
     )
     with open_store(repo) as store:
         entries = len(store.audit_entries())

@@ -76,7 +76,7 @@ def test_a_task_marked_done_is_verified_at_once(repo: Path, store_args: list[str
     done = _run("tasks", "done", f"T-{create}", "-C", str(repo), "--by", "Fatima", *store_args)
     assert done.output.startswith(
         f"T-{create} marked done by Fatima\n"
-        f"what waited on it runs at the next `accesshive apply -C {repo}"
+        f"what waited on it runs at the next `accesshive apply --auto-approve -C {repo}"
     )
 
     # the order moved, in the plan that handed it over, audited as by Fatima
@@ -103,7 +103,7 @@ def test_a_task_marked_done_is_verified_at_once(repo: Path, store_args: list[str
     _, state, message = _step(lines, GRANT)
     assert state == "pending"
     # runnable as printed: the repository (and the store, when given) are on it
-    assert message.startswith(f"ready: run `accesshive apply -C {repo}"), message
+    assert message.startswith(f"ready: run `accesshive apply --auto-approve -C {repo}"), message
     as_json = _run(
         "status", str(repo), "grace.hopper", "--format", "json", "--today", TODAY, *store_args
     )
@@ -114,6 +114,12 @@ def test_a_task_marked_done_is_verified_at_once(repo: Path, store_args: list[str
     # plan does not ask facilities for the badge again; the door is still to grant
     planned = _run("plan", str(repo), "--today", TODAY, *store_args).output
     assert CREATE not in planned and GRANT in planned
+    # and the report agrees with plan and status: the badge is not outstanding drift
+    for fmt in ("text", "markdown"):
+        reported = _run(
+            "report", str(repo), "--no-sync", "--format", fmt, "--today", TODAY, *store_args
+        ).output
+        assert CREATE not in reported and GRANT in reported, reported
 
     # the next apply hands over the grant, and does not touch the badge's order again
     _run("apply", str(repo), "--auto-approve", "--today", TODAY, *store_args)
