@@ -72,7 +72,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "worker": (
         "accesshive.cli._workers:worker",
-        "Run the orders that `accesshive apply PLAN --workers` queues, until stopped.",
+        "Run the orders and source reads that `apply --workers` and `sync --workers` queue.",
     ),
     "sync": (
         "accesshive.cli._state:sync_command",

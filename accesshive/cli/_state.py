@@ -58,7 +58,13 @@ def sync_command(
         seen[source] = done
 
     if workers and fmt == "text":
-        click.echo("sync: the sources are read by `accesshive worker` processes", err=True)
+        click.echo(
+            runnable(
+                "sync: the sources are read by `accesshive worker` processes; waiting for "
+                "them (none running? start one: `accesshive worker`)"
+            ),
+            err=True,
+        )
     results = sync_repository(
         directory,
         StoreRef(environment, store_url),

@@ -1,4 +1,5 @@
-"""``accesshive worker``: a process that runs the orders ``apply --workers`` queues.
+"""``accesshive worker``: a process that runs the orders ``apply --workers`` queues and
+the source reads ``sync --workers`` queues.
 
 Why a command of its own: workers run on other machines (CI runners, a Kubernetes
 Deployment), each with a checkout of the repository and the PostgreSQL store's URL;
@@ -47,7 +48,7 @@ def worker(
     environment: str | None,
     store_url: str | None,
 ) -> None:
-    """Run the orders that `accesshive apply PLAN --workers` queues, until stopped.
+    """Run the orders and source reads that `apply --workers` and `sync --workers` queue.
 
     Any number of workers, on any machines, each with a checkout of the repository at the
     plan's commit and the same PostgreSQL store (--store or ACCESSHIVE_STORE). Each order's
@@ -69,6 +70,6 @@ def worker(
         click.echo(line)
 
     def ready(queue: str) -> None:
-        click.echo(f"worker: running jobs of queue {queue}", err=True)
+        click.echo(f"worker: running jobs of the queues {queue}", err=True)
 
     serve(directory, StoreRef(environment, store_url), concurrency, heartbeat, progress, ready)

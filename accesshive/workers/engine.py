@@ -81,7 +81,7 @@ def postgres_url(url: str | None) -> str:
         raise StoreError(
             "workers need the shared PostgreSQL store (the queue lives in it): give "
             "--store postgresql://HOST/DB, set ACCESSHIVE_STORE, or set the environment's "
-            "store: in accesshive.yaml; without --workers, apply runs in this process"
+            "store: in accesshive.yaml; without --workers, apply and sync run in this process"
         )
     return url
 

@@ -215,7 +215,7 @@ def serve(
             run_sync_job(runtime, cast(SyncArgs, args))
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    ready(queue_name(environment))
+    ready(f"{queue_name(environment)} (orders) and {sync_queue(environment)} (source reads)")
     try:
         app.run_worker(
             queues=[queue_name(environment), sync_queue(environment)],
