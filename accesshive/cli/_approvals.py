@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import click
 
 from accesshive.cli._options import actor, format_option, handles_errors, store_options
-from accesshive.cli._plan_files import read_saved
+from accesshive.cli._plan_files import plan_again, read_saved
 from accesshive.cli._repository import PLAN_REPOSITORY_HELP, dir_option, runnable
-from accesshive.errors import EXIT_ERROR, EXIT_WAITING
+from accesshive.errors import EXIT_ERROR, EXIT_WAITING, StalePlanError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,9 +73,15 @@ def approve(
 
     config = load_config(directory)
     reviewer = reviewer or reviewer_of_key(config, key_path)
-    path, made = sign_approvals(
-        config, read_saved(plan_file), key_path, reviewer, list(orders), all_gated
-    )
+    plan = read_saved(plan_file)
+    with plan_again(plan_file):
+        if config.digest != plan.config_digest:  # apply would refuse it: sign nothing
+            raise StalePlanError(
+                f"the configuration changed since this plan was made (plan for config "
+                f"{plan.config_digest[:12]}, repository now {config.digest[:12]}): its "
+                "approvals could never be used; plan again"
+            )
+    path, made = sign_approvals(config, plan, key_path, reviewer, list(orders), all_gated)
     click.echo(f"signed {len(made)} approval(s) as {reviewer} into {path}; commit it to the PR")
 
 

@@ -347,3 +347,24 @@ def test_apply_of_a_plan_file_says_how_to_get_the_approvals_it_waits_for(clone: 
     assert again in hints
     reapplied = _run(_words(again) + TODAY)
     assert "awaiting_approval" not in reapplied.output, reapplied.output
+
+
+def test_approve_signs_nothing_for_a_plan_the_configuration_no_longer_makes(
+    clone: Path,
+) -> None:
+    """The configuration changed after `plan`: apply would refuse the plan, so approve
+    refuses to sign for it (approvals nobody could use), writes no approvals file, and
+    says how to make the plan again."""
+    repo = ["-C", "examples/quickstart"]
+    people = clone / "examples" / "quickstart" / "identities" / "people.yaml"
+    people.write_text(people.read_text().replace("Staff Engineer", "Principal Engineer"))
+    key = ["--key", str(clone / "home" / ".ssh" / "id_ed25519")]
+    refused = _run(["approve", "plan.json", "--all-gated", *key, *repo])
+    assert refused.exit_code == 1, refused.output
+    again = "accesshive plan --out plan.json -C examples/quickstart"
+    assert "the configuration changed since this plan was made" in refused.output
+    assert refused.output.rstrip().endswith(f"plan again: `{again}`"), refused.output
+    assert not (clone / "examples" / "quickstart" / "approvals").exists()
+    assert _run(_words(again) + TODAY).exit_code == 0
+    signed = _run(["approve", "plan.json", "--all-gated", *key, *repo])
+    assert signed.exit_code == 0, signed.output
