@@ -191,9 +191,9 @@ def locked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     in ``BEGIN EXCLUSIVE`` does); the busy timeout shortened so the test waits little."""
     import sqlite3
 
-    import accesshive.connectors.sql as sql
+    from accesshive.connectors.sql import _failures
 
-    monkeypatch.setattr(sql, "BUSY_TIMEOUT", 0.2)
+    monkeypatch.setattr(_failures, "BUSY_TIMEOUT", 0.2)
     made = SqlConnector("app", _source("sqlite:///app.db"), ConnectorContext(root=tmp_path))
     made.create_account("ada", {"login": "ada"}, True)
     made.close()
@@ -250,10 +250,10 @@ def test_apply_on_a_locked_quickstart_wiki_says_so_and_prints_the_command_to_rer
 
     from click.testing import CliRunner
 
-    import accesshive.connectors.sql as sql
     from accesshive.cli import main
+    from accesshive.connectors.sql import _failures
 
-    monkeypatch.setattr(sql, "BUSY_TIMEOUT", 0.2)
+    monkeypatch.setattr(_failures, "BUSY_TIMEOUT", 0.2)
     repo = synced_quickstart
     plan = tmp_path / "plan.json"
     planned = CliRunner().invoke(main, ["plan", "-C", str(repo), "--out", str(plan)])

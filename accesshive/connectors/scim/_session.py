@@ -30,16 +30,9 @@ from scim2_models import SCIMException, ScimProvider
 
 from accesshive.connectors.base import WriteGate
 from accesshive.connectors.references import resolve
+from accesshive.connectors.scim._auth import BearerAuth, OAuthClientCredentials, tls_verify
 from accesshive.connectors.scim._settings import ScimSettings
-from accesshive.connectors.scim._transport import (
-    BearerAuth,
-    Failure,
-    OAuthClientCredentials,
-    ScimHttp,
-    WriteLimiter,
-    classify,
-    tls_verify,
-)
+from accesshive.connectors.scim._transport import Failure, ScimHttp, WriteLimiter, classify
 from accesshive.connectors.scim._values import MODELS, POLICY, _first_error
 from accesshive.errors import ConnectorError
 

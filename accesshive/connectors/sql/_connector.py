@@ -1,28 +1,4 @@
-"""The ``sql`` connector: accounts and grants kept in an application's own tables,
-in a SQLite file or a PostgreSQL database.
-
-The source declares the mapping::
-
-    connection:
-      url: sqlite:///wiki.db          # or postgresql://app@db.example/wiki
-      password: ${env:WIKI_DB_PASSWORD}   # PostgreSQL only, optional
-      sslmode: verify-full               # PostgreSQL only, optional: libpq's sslmode
-      accounts_table: users
-      grants_table: user_groups
-      columns: {external_id: id, enabled: active, identity: accesshive_identity}
-      grant_columns: {account: user_id, entitlement: group_name}
-      attribute_columns: {login: username}   # attribute → column, default same name
-      create_tables: false               # demos only: create the tables if missing
-
-Identifiers come from config, so they are checked against a strict pattern
-before any SQL is built; values always travel as parameters.
-
-A SQLite file another process holds a lock on (an application mid-write, an ``sqlite3``
-shell with an open transaction) is waited for ``BUSY_TIMEOUT`` seconds per attempt, then
-reported as what it is: a lock, on that file, and how long it was waited for (never as
-a permissions problem). The source's ``retry:`` settings (attempts, max_seconds) say how
-many times apply tries again before it gives the source up for this run.
-"""
+"""The ``sql`` connector itself (the package docstring says what a source declares)."""
 
 from __future__ import annotations
 
@@ -37,14 +13,10 @@ from typing import Any
 from accesshive.config.model import Source
 from accesshive.connectors.base import Capabilities, Connector, ConnectorContext, Created, Page
 from accesshive.connectors.references import resolve
+from accesshive.connectors.sql import _failures
 from accesshive.state.snapshot import SnapshotAccount
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
-BUSY_TIMEOUT = 5.0
-"""Seconds one attempt waits for another process's lock on a SQLite file: long enough for
-an application's write to finish, short enough that a lock held on purpose is reported
-before the user wonders whether apply hangs (apply's retries wait again)."""
 
 
 class SqlConnector(Connector):
@@ -121,7 +93,9 @@ class SqlConnector(Connector):
                     **({"sslmode": str(tls)} if tls else {}),  # type: ignore[arg-type]
                 )
             except psycopg.OperationalError as exc:
-                raise self.error(f"cannot connect: {_first_line(exc)}", retryable=True) from exc
+                raise self.error(
+                    f"cannot connect: {_failures.first_line(exc)}", retryable=True
+                ) from exc
         else:
             raw = url.removeprefix("sqlite:///")
             if not raw:
@@ -135,14 +109,17 @@ class SqlConnector(Connector):
             started = time.monotonic()
             try:
                 self._db = sqlite3.connect(
-                    path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False
+                    path,
+                    isolation_level=None,
+                    timeout=_failures.BUSY_TIMEOUT,
+                    check_same_thread=False,
                 )
                 self._db.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # opens the file
             except sqlite3.Error as exc:
                 if self._db is not None:
                     self._db.close()
                 self._db = None
-                if _is_lock(exc):
+                if _failures.is_lock(exc):
                     raise self._locked(time.monotonic() - started) from exc
                 raise self.error(
                     f"cannot open the database {path}: {exc}; check that it is an SQLite "
@@ -153,9 +130,9 @@ class SqlConnector(Connector):
             try:
                 self._create_tables()
             except sqlite3.Error as exc:
-                if _is_lock(exc):
+                if _failures.is_lock(exc):
                     raise self._locked(time.monotonic() - started) from exc
-                raise self._classify(exc) from exc
+                raise _failures.classify(exc, self.error) from exc
         return self._db
 
     def _create_tables_wanted(self) -> bool:
@@ -179,9 +156,9 @@ class SqlConnector(Connector):
                 return list(cur.fetchall()) if cur.description else []
             rows = list(db.execute(sql, tuple(params)).fetchall())
         except Exception as exc:
-            if _is_lock(exc):
+            if _failures.is_lock(exc):
                 raise self._locked(time.monotonic() - started) from exc
-            raise self._classify(exc) from exc
+            raise _failures.classify(exc, self.error) from exc
         self._locked_for = 0.0
         return rows
 
@@ -197,19 +174,6 @@ class SqlConnector(Connector):
             "lists them), then run the command again",
             retryable=True,
         )
-
-    def _classify(self, exc: Exception) -> Exception:
-        if isinstance(exc, sqlite3.Error):
-            return self.error(str(exc))
-        try:
-            import psycopg
-        except ImportError:  # pragma: no cover
-            return exc
-        if isinstance(exc, psycopg.OperationalError):
-            return self.error(_first_line(exc), retryable=True)
-        if isinstance(exc, psycopg.Error):
-            return self.error(_first_line(exc))
-        return exc
 
     def _create_tables(self) -> None:
         key = "SERIAL PRIMARY KEY" if self._pg else "INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -393,19 +357,3 @@ def _db_value(value: Any) -> Any:
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return value
-
-
-def _is_lock(exc: BaseException) -> bool:
-    """SQLite's "database is locked" / "database table is locked" / busy: another
-    connection holds a lock the busy timeout did not outlast."""
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    text = str(exc)
-    return "locked" in text or "busy" in text
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
