@@ -189,7 +189,7 @@ def test_an_admin_account_beside_the_everyday_one_gated_reported_and_removed_on_
     assert sensitive == [("jdoe-admin", "jdoe", "admin", ["domain-admins"])]
     assert [o["name"] for o in report["orphans"]] == ["ghost-admin"]
     text = _run("report", "-C", str(repo), "--no-sync", "--format", "text").output
-    assert "sensitive access     corp: jdoe-admin (jdoe, admin): domain-admins\n" in text
+    assert "Sensitive access (1):\n  corp: jdoe-admin (jdoe, admin): domain-admins\n" in text
     markdown = _run("report", "-C", str(repo), "--no-sync").output
     assert "| corp | jdoe-admin | jdoe | admin | enabled | domain-admins |" in markdown
 
