@@ -93,19 +93,16 @@ def _directory_of(args: list[str]) -> str | None:
 
 
 def _in_directory(hint: str, directory: str | None) -> str:
-    """``hint`` with ``-C DIR`` on each backticked command that works on a repository."""
+    """``hint`` runnable on ``directory`` (``cli/_repository.runnable``: ``-C DIR`` on each
+    backticked command that takes it)."""
     if directory is None:
         return hint
-    import re  # only on this error: `accesshive --version` stays light
-    import shlex
+    from pathlib import Path  # only on this error: `accesshive --version` stays light
 
-    def add(match: re.Match[str]) -> str:
-        words = match.group(1)
-        if words.startswith("--") or " -C " in f" {words} ":
-            return match.group(0)
-        return f"`accesshive {words} -C {shlex.quote(directory)}`"
+    from accesshive.cli._repository import hints_point_at, runnable
 
-    return re.sub(r"`accesshive ([^`]+)`", add, hint)
+    hints_point_at(Path(directory))
+    return runnable(hint)
 
 
 class AccessHiveGroup(click.Group):
