@@ -366,6 +366,39 @@ def test_a_plan_stale_on_an_edited_attribute_is_refused(tmp_path: Path, memory_s
         assert all(store.order_history(plan.digest, o.id) == [] for o in plan.orders)
 
 
+def test_a_plan_whose_order_would_now_do_more_is_refused(tmp_path: Path, memory_store: str) -> None:
+    """The third stale-plan refusal: the order is still planned under the same id, but it
+    would now do something else (the update would also change the email someone edited
+    on the target since): applying the reviewed plan would leave that edit in place, so
+    apply refuses and shows what the order did and would now do."""
+    repo = _quickstart(tmp_path)
+    _memory_wiki(repo, memory_store)
+    _seed_ada(memory_store)
+    held = MemoryConnector.stores[memory_store]
+    held["w-ada"]["attributes"]["full_name"] = "A. Lovelace"
+    _sync(repo)
+    plan = plan_repository(repo, TODAY, store=STORE)
+    (update,) = [o for o in plan.orders if o.action == "update_account"]
+    held["w-ada"]["attributes"]["email"] = "ada@elsewhere.example"
+    with pytest.raises(StalePlanError) as info:
+        apply_plan(repo, plan, STORE, TODAY, "ci")
+    was = {
+        "kind": "update_account",
+        "action": "update_account",
+        "source": "wiki",
+        "identity": "ada.lovelace",
+        "entitlement": None,
+        "attributes": {"full_name": "Ada Lovelace"},
+    }
+    now = dict(was, attributes={"email": "ada.lovelace@quickstart.example", **was["attributes"]})
+    assert (
+        f"order {update.id} (update_account on wiki) would now be different: {was} → {now}"
+    ) in str(info.value)
+    # nothing was sent: the target still holds both edits
+    assert held["w-ada"]["attributes"]["full_name"] == "A. Lovelace"
+    assert held["w-ada"]["attributes"]["email"] == "ada@elsewhere.example"
+
+
 # ------------------------------------------------------------------------ partial reads
 
 

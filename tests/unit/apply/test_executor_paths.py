@@ -264,3 +264,35 @@ def test_a_credential_step_that_breaks_is_an_error_of_ours(
     result = _run(rotation, accounts={order.id: "w1"})
     assert result.states[order.id] == "error"
     assert result.messages[order.id] == "LookupError: no such policy"
+
+
+def test_a_target_that_fails_the_read_back_errors_each_order_it_was_to_verify(
+    setup: tuple[Path, Plan, Store], faults: FaultPlan
+) -> None:
+    """The writes went out, but the read that verifies them failed: nothing may be called
+    verified, and each order says the verification is what failed (a later run reads
+    the target and sends what is still missing)."""
+    _, plan, store = setup
+    faults.add("get_account", Fault("fatal", "503 Service Unavailable"))
+    result = _run(setup)
+    assert faults.calls["get_account"] == 1  # one read for the batch; it failed
+    assert {oid: result.states[oid] for oid in result.states} == {
+        o.id: "errored" for o in plan.orders
+    }
+    for order in plan.orders:
+        assert result.messages[order.id] == ("verify: 503 Service Unavailable"), result.messages[
+            order.id
+        ]
+        history = [e.state for e in store.order_history(plan.digest, order.id)]
+        assert history[-3:] == ["transmitted", "executed", "errored"], history
+
+
+def test_our_own_failure_while_verifying_is_an_error_of_ours(
+    setup: tuple[Path, Plan, Store], faults: FaultPlan
+) -> None:
+    """A bug in accesshive during the read-back is not blamed on the target: the orders
+    end ``error`` (ours), not ``errored`` (the target's)."""
+    _, plan, _ = setup
+    faults.add("get_account", Fault("crash", "a bug"))
+    result = _run(setup)
+    assert {result.states[o.id] for o in plan.orders} == {"error"}
