@@ -31,7 +31,6 @@ from tests.integration.test_declines import (
 
 pytestmark = test_declines.pytestmark
 repo = test_declines.repo  # the quickstart with alice (security) and the review rule
-store_args = test_declines.store_args  # SQLite and PostgreSQL stores
 
 REFUSE = (
     "CREATE TRIGGER maintenance BEFORE INSERT ON user_groups "
