@@ -88,6 +88,17 @@ def postgres_db(postgres_url: str) -> str:
     return postgres.fresh_database(postgres_url, f"t{next(_db_counter)}")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_args(request: pytest.FixtureRequest) -> list[str]:
+    """The CLI's store options, once per store: none for the default SQLite store under
+    the repository's ``.accesshive/``, ``--store`` with a fresh PostgreSQL database for
+    the other. A test that needs only one narrows it with
+    ``@pytest.mark.parametrize("store_args", ["sqlite"], indirect=True)``."""
+    if request.param == "sqlite":
+        return []
+    return ["--store", request.getfixturevalue("postgres_db")]
+
+
 @pytest.fixture
 def github() -> Iterator[str]:
     """The GitHub REST stand-in (tests/support/github_api.py) for acme/access#7."""

@@ -1,5 +1,5 @@
 """Why an order waits instead of running: the note it carries while it awaits approval,
-and what holds it when the walk ends without it.
+what holds it when the walk ends without it, and what a blocked order still needs.
 
 Pure functions of the order and the run's approvals and states, so that the message a
 user reads in ``status`` and in the PR comment is decided in one place.
@@ -17,14 +17,26 @@ from accesshive.plan.states import DONE, OrderState
 def awaiting_approval(order: Order, notes: Mapping[str, str]) -> Record:
     """A gated order's record: ``awaiting_approval``, with what an approval already given
     says (``notes``: order id → note) or who must approve."""
+    return (order, OrderState.AWAITING_APPROVAL, approval_note(order, notes), None)
+
+
+def approval_note(order: Order, notes: Mapping[str, str]) -> str:
+    """What a gated order needs to run: the note of the approvals already given
+    (``notes``: order id → note), else how many approvals from whom its gate asks."""
     assert order.gate is not None
-    return (
-        order,
-        OrderState.AWAITING_APPROVAL,
-        notes.get(order.id)
-        or f"needs {order.gate.quorum} approval(s) from {', '.join(order.gate.reviewer_groups)}",
-        None,
+    return notes.get(order.id) or (
+        f"needs {order.gate.quorum} approval(s) from {', '.join(order.gate.reviewer_groups)}"
     )
+
+
+def blocked(order: Order, reason: str, approved: Collection[str], notes: Mapping[str, str]) -> str:
+    """The message of an order blocked below a failure or a decline (``reason``: which
+    dependency, and why). A gated order not approved says it needs approval too: else the
+    reader fixes the dependency, runs apply again, and only then learns that the order
+    still waits, for reviewers who were never asked."""
+    if order.gate is None or order.id in approved:
+        return reason
+    return f"{reason}; it also {approval_note(order, notes)}"
 
 
 def holder(

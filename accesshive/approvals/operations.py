@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from accesshive.approvals.model import (
 )
 from accesshive.approvals.signing import message, public_key_of, sign, verify
 from accesshive.config import Config
+from accesshive.diagnostics import Location
 from accesshive.errors import ApprovalError
 from accesshive.plan.model import Plan
 from accesshive.sshsig import PublicKey
@@ -39,34 +41,47 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def review_policy_file(config: Config) -> str:
+    """The repository's review policy as a path that opens from the current directory, as
+    diagnostics show files (``Location.shown_file``): the file the policy was read from,
+    or, while the shipped default is in force, the one to write in the repository's first
+    policy directory. Why: ``approve`` runs with ``-C`` from anywhere, and its errors tell
+    the reviewer to edit this file."""
+    origin = config.policy_origins.get("review", "")
+    if not origin or origin.startswith("<defaults>"):
+        paths = config.project.policies.paths
+        origin = f"{paths[0].strip('/') if paths else 'policies'}/review.yaml"
+    return Location(origin, root=os.path.abspath(config.root)).shown_file()
+
+
 def _reviewer_keys(config: Config, key_path: Path, reviewer: str) -> list[PublicKey]:
-    """The keys policies/review.yaml lists for ``reviewer``, having checked that
+    """The keys the review policy lists for ``reviewer``, having checked that
     ``key_path`` (when its public half is known) is one of them."""
     policy = config.policies.review
     known = policy.reviewers.get(reviewer)
     if known is None:
-        raise ApprovalError(f"'{reviewer}' is not a reviewer in policies/review.yaml")
+        raise ApprovalError(f"'{reviewer}' is not a reviewer in {review_policy_file(config)}")
     keys = known.ssh_keys()
     if not keys:
         raise ApprovalError(
-            f"policies/review.yaml lists no public key for '{reviewer}' (public_keys)"
+            f"{review_policy_file(config)} lists no public key for '{reviewer}' (public_keys)"
         )
     declared = public_key_of(key_path)
     if declared is not None and declared.blob not in {k.blob for k in keys}:
         raise ApprovalError(
-            f"{key_path} ({declared.fingerprint()}) is not a key policies/review.yaml "
-            f"lists for '{reviewer}'"
+            f"{key_path} ({declared.fingerprint()}) is not a key "
+            f"{review_policy_file(config)} lists for '{reviewer}'"
         )
     return keys
 
 
 def reviewer_of_key(config: Config, key_path: Path) -> str:
-    """The reviewer policies/review.yaml lists ``key_path``'s public key for: what
+    """The reviewer the review policy lists ``key_path``'s public key for: what
     ``--as`` defaults to, so that the command the PR comment prints runs as printed."""
     if not config.policies.review.reviewers:
         raise ApprovalError(
             "the review policy declares no reviewers: list them, with their public keys, "
-            "under review.reviewers in policies/review.yaml"
+            f"under review.reviewers in {review_policy_file(config)}"
         )
     declared = public_key_of(key_path)
     if declared is None:
@@ -81,8 +96,8 @@ def reviewer_of_key(config: Config, key_path: Path) -> str:
     ]
     if not owners:
         raise ApprovalError(
-            f"policies/review.yaml lists {key_path} ({declared.fingerprint()}) for no "
-            "reviewer: add it to your public_keys, or sign with the key it lists"
+            f"{review_policy_file(config)} lists {key_path} ({declared.fingerprint()}) for "
+            "no reviewer: add it to your public_keys, or sign with the key it lists"
         )
     return owners[0]  # a key belongs to one reviewer (checked when the policy loads)
 

@@ -260,8 +260,9 @@ def _print_how_to_approve(saved: Plan, waiting: list[str], plan_file: Path | Non
     file (made first when the run had none: ``--auto-approve``, ``retry``), then apply."""
     if plan_file is None:  # no file a reviewer could approve: one is made first
         click.echo(
-            "Waiting for approval, with none carried from an applied plan of the same "
-            f"order ({len(waiting)}): {', '.join(waiting)}. To have them approved:"
+            f"Waiting for approval ({len(waiting)}): {', '.join(waiting)}. No reviewer has "
+            "approved them as they stand: an approval given in an earlier plan counts only "
+            "for the identical order, once that plan was applied. To have them approved:"
         )
         click.echo("  " + runnable("`accesshive plan --out plan.json`"))
     else:

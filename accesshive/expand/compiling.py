@@ -13,13 +13,22 @@ from __future__ import annotations
 import re
 import sys
 from functools import lru_cache
-from typing import Literal
 
 import jinja2
 from jinja2 import meta
 
 from accesshive.expand import sandbox
 from accesshive.expand.folding import ascii_remembered, or_fold, slug_remembered, to_ascii, to_slug
+from accesshive.expand.template_errors import TemplateProblem, TemplateRefused
+
+__all__ = [
+    "ENV",
+    "TemplateProblem",
+    "TemplateRefused",
+    "compile_template",
+    "is_template",
+    "variables",
+]
 
 
 def _make_env() -> sandbox.Sandbox:
@@ -33,25 +42,6 @@ def _make_env() -> sandbox.Sandbox:
 
 
 ENV = _make_env()
-
-
-class TemplateProblem(Exception):
-    """A template cannot be compiled or rendered; the message is meant for users."""
-
-
-class TemplateRefused(TemplateProblem):
-    """The sandbox refused to render a template: it reached for Python internals
-    (``kind`` ``sandbox``), or went past a limit of ``expand/limits.py`` on what a
-    render may make or how long it may run (``limit``). The message says which, and
-    is about the template, not the identity it was rendered for."""
-
-    def __init__(
-        self, kind: Literal["sandbox", "limit"], reason: str, *, timed_out: bool = False
-    ) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
-        self.timed_out = timed_out
 
 
 def is_template(value: object) -> bool:

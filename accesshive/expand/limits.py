@@ -14,11 +14,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import ItemsView, KeysView, ValuesView
-from typing import Any, Literal
+from typing import Any
 
 from jinja2.runtime import Context
 from jinja2.utils import Namespace
 from markupsafe import Markup
+
+from accesshive.expand.template_errors import TemplateRefused
 
 MAX_LENGTH = 1_000_000
 """Characters of any text a render makes or writes; a list or mapping counts those of
@@ -33,33 +35,20 @@ MAX_SECONDS = 1.0
 _BITS_PER_DIGIT = math.log2(10)
 
 
-class Refused(Exception):
-    """A render the sandbox stopped: ``limit`` when it went past one of the limits above
-    (``timed_out`` for the time limit). Reaching for Python internals is jinja's
-    ``SecurityError``; ``expand/templates.py`` turns both into ``TemplateRefused``."""
-
-    def __init__(
-        self, kind: Literal["sandbox", "limit"], reason: str, *, timed_out: bool = False
-    ) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
-        self.timed_out = timed_out
+def over_limit(reason: str) -> TemplateRefused:
+    """What a render that went past one of the limits above raises."""
+    return TemplateRefused("limit", reason)
 
 
-def over_limit(reason: str) -> Refused:
-    return Refused("limit", reason)
-
-
-def too_long(size: int, what: str = "a text") -> Refused:
+def too_long(size: int, what: str = "a text") -> TemplateRefused:
     return over_limit(f"would make {what} of {size:,} characters; the limit is {MAX_LENGTH:,}")
 
 
-def _too_large(what: str) -> Refused:
+def _too_large(what: str) -> TemplateRefused:
     return over_limit(f"would make {what} of more than {MAX_LENGTH:,} characters, the limit")
 
 
-def too_many_digits(bits: int) -> Refused:
+def too_many_digits(bits: int) -> TemplateRefused:
     digits = int(bits / _BITS_PER_DIGIT) + 1
     return over_limit(
         f"would make a number of about {digits:,} digits; the limit is {MAX_DIGITS:,}"
@@ -109,7 +98,7 @@ def weight(value: Any, limit: int | None = None) -> int:
 
 
 def sized(value: Any) -> Any:
-    """``value``, if it is within the limits; raises ``Refused`` if not."""
+    """``value``, if it is within the limits; raises ``TemplateRefused`` if not."""
     kind = type(value)
     if kind is str or kind is bytes or kind is Markup:
         if len(value) > MAX_LENGTH:
@@ -139,6 +128,6 @@ def in_time(context: Context) -> None:
         raise out_of_time()
 
 
-def out_of_time() -> Refused:
+def out_of_time() -> TemplateRefused:
     seconds = f"{MAX_SECONDS:g} second{'' if MAX_SECONDS == 1 else 's'}"
-    return Refused("limit", f"ran longer than {seconds}, the time limit", timed_out=True)
+    return TemplateRefused("limit", f"ran longer than {seconds}, the time limit", timed_out=True)

@@ -13,7 +13,7 @@ provisioning credentials) down with a MemoryError, or hang it. So, per render
 - no ``range`` has more than ``MAX_RANGE`` numbers;
 - it runs no longer than ``MAX_SECONDS`` (from ``start``).
 
-A template that goes past a limit raises ``Refused``, before it makes what it asked
+A template that goes past a limit raises ``TemplateRefused``, before it makes what it asked
 for where the size can be worked out first (``'a' * n``, ``2 ** n``, ``'%0*d'``,
 ``x.ljust(n)``, ``a ~ b``, ``join``, ``replace``...: ``expand/size_checks.py``), else
 as soon as it is made.

@@ -11,7 +11,7 @@ A template renders by the fast path when it only reads variables
 (``expand/fast_templates.py``), else in the sandbox, compiled once
 (``expand/compiling.py``: ``compile_template``) with its results remembered by the values
 it reads (``_memo``). The errors of templates (``TemplateProblem``, ``TemplateRefused``)
-are defined in ``expand/compiling.py`` and are importable from here, where most callers
+are defined in ``expand/template_errors.py`` and are importable from here, where most callers
 meet them: they are what ``render`` raises.
 """
 
@@ -149,12 +149,8 @@ def _render_jinja(value: str, context: Mapping[str, Any]) -> str:
         sandbox.start(scope)
         text = template.environment.concat(template.root_render_func(scope))
         if len(text) > limits.MAX_LENGTH:
-            raise limits.Refused(
-                "limit", f"writes more than {limits.MAX_LENGTH:,} characters, the limit"
-            )
+            raise limits.over_limit(f"writes more than {limits.MAX_LENGTH:,} characters, the limit")
         return text.strip()
-    except limits.Refused as exc:
-        raise TemplateRefused(exc.kind, exc.reason, timed_out=exc.timed_out) from None
     except SecurityError as exc:
         raise TemplateRefused("sandbox", str(exc).rstrip(".")) from None
     except RecursionError:

@@ -29,13 +29,6 @@ KINDS = """      correlation: [email, badge_holder]
 HEADER = "external_id,enabled,grants,badge_holder,email,last_login"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_args(request: pytest.FixtureRequest) -> list[str]:
-    if request.param == "sqlite":
-        return []
-    return ["--store", request.getfixturevalue("postgres_db")]
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     dest = tmp_path / "quickstart"

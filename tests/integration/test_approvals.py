@@ -217,8 +217,9 @@ def test_edited_file_counts_for_nothing_and_apply_says_why(repo: Path) -> None:
     assert "bob (the signature does not verify (forged or edited))" in result.messages[gate]
 
 
-def test_wrong_key_for_the_reviewer_is_refused(repo: Path) -> None:
+def test_wrong_key_for_the_reviewer_is_refused(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = _plan(repo)
+    monkeypatch.chdir(repo)  # from the repository's root: its own path
     with pytest.raises(Exception, match=r"is not a key policies/review\.yaml lists for 'bob'"):
         sign_approvals(load_config(repo), plan, _keys(repo) / "alice", "bob", [], True)
 
@@ -237,7 +238,8 @@ def test_approve_says_what_to_name_and_what_cannot_be_approved(repo: Path) -> No
     )
     with pytest.raises(ApprovalError) as stranger:
         sign_approvals(config, plan, key, "zed", [], True)
-    assert str(stranger.value) == "'zed' is not a reviewer in policies/review.yaml"
+    # the repository's own policy file, as a path that opens from where the reviewer is
+    assert str(stranger.value) == f"'zed' is not a reviewer in {repo}/policies/review.yaml"
     assert not approvals_path(repo, plan.digest).exists()
 
 

@@ -30,13 +30,6 @@ def _run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_args(request: pytest.FixtureRequest) -> list[str]:
-    if request.param == "sqlite":
-        return []
-    return ["--store", request.getfixturevalue("postgres_db")]
-
-
 @pytest.fixture
 def repo(tmp_path: Path, store_args: list[str]) -> Path:
     dest = tmp_path / "quickstart"

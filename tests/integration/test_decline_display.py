@@ -29,7 +29,6 @@ from tests.support.ssh import keygen
 
 pytestmark = test_declines.pytestmark
 repo = test_declines.repo  # the quickstart with alice (security) and the review rule
-store_args = test_declines.store_args  # SQLite and PostgreSQL stores
 
 
 def _badge_grant(plan_file: Path) -> str:

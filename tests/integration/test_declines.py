@@ -36,13 +36,6 @@ TODAY = "2026-11-29"
 REASON = "grace needs no wiki account until her contract is signed"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_args(request: pytest.FixtureRequest) -> list[str]:
-    if request.param == "sqlite":
-        return []
-    return ["--store", request.getfixturevalue("postgres_db")]
-
-
 @pytest.fixture
 def repo(tmp_path: Path, store_args: list[str]) -> Path:
     """The quickstart, synced, with alice (security, a real SSH key, GitHub login

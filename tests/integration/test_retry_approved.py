@@ -31,7 +31,6 @@ from tests.integration.test_declines import (
 
 pytestmark = test_declines.pytestmark
 repo = test_declines.repo  # the quickstart with alice (security) and the review rule
-store_args = test_declines.store_args  # SQLite and PostgreSQL stores
 
 REFUSE = (
     "CREATE TRIGGER maintenance BEFORE INSERT ON user_groups "
@@ -158,7 +157,11 @@ def test_a_retry_waiting_for_approval_says_how_to_have_it_approved(
     monkeypatch.chdir(repo.parent)
     retried = _run("retry", "grace.hopper", "-C", str(repo), "--today", TODAY)
     assert retried.exit_code == 6, retried.output
-    assert "Waiting for approval" in retried.output and admins in retried.output
+    assert (
+        f"Waiting for approval (1): {admins}. No reviewer has approved them as they stand: an "
+        "approval given in an earlier plan counts only for the identical order, once that plan "
+        "was applied. To have them approved:\n"
+    ) in retried.output
     hints = re.findall(r"^  `accesshive (.+)`$", retried.output, re.M)
     assert [h.split()[0] for h in hints[-3:]] == ["plan", "approve", "apply"], retried.output
     for hint in hints[-3:]:

@@ -258,13 +258,14 @@ def test_missing_ssh_keygen_is_a_clear_error(
 
 
 def test_a_key_not_declared_for_the_reviewer_is_refused_before_signing(
-    tmp_path: Path, keys: Path
+    tmp_path: Path, keys: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = _repo(tmp_path, {"alice": ("security", [keygen(keys / "alice")])})
     keygen(keys / "other")
+    monkeypatch.chdir(tmp_path)  # the policy file is named from here
     signed, _ = _approve(repo, _plan(repo), keys / "other", "alice")
     assert signed.exit_code != 0
-    assert "is not a key policies/review.yaml lists for 'alice'" in signed.output
+    assert "is not a key quickstart/policies/review.yaml lists for 'alice'" in signed.output
     assert not approvals_path(repo, _plan(repo).digest).exists()
 
 
@@ -612,9 +613,13 @@ def test_the_failure_message_leaves_out_prompts_and_blank_lines(
     )
 
 
-def test_approving_where_no_reviewer_is_declared_says_so(tmp_path: Path, keys: Path) -> None:
+def test_approving_where_no_reviewer_is_declared_says_so(
+    tmp_path: Path, keys: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The quickstart as shipped: no reviewers. The error says what is missing, rather than
-    that this key belongs to nobody."""
+    that this key belongs to nobody, and names the repository's review policy as a path
+    that opens from where the reviewer runs ``approve -C`` (the shipped default is in
+    force: the file to write)."""
     repo = tmp_path / "quickstart"
     shutil.copytree(EXAMPLES / "quickstart", repo, ignore=shutil.ignore_patterns(".accesshive"))
     assert CliRunner().invoke(main, ["sync", str(repo)]).exit_code == 0
@@ -622,9 +627,10 @@ def test_approving_where_no_reviewer_is_declared_says_so(tmp_path: Path, keys: P
     write_plan(_plan(repo), plan_file)
     keygen(keys / "me")
     args = ["approve", str(plan_file), "--all-gated", "--key", str(keys / "me"), "-C", str(repo)]
+    monkeypatch.chdir(tmp_path)
     refused = CliRunner().invoke(main, args)
     assert refused.exit_code == 1
     assert refused.output == (
         "Error: the review policy declares no reviewers: list them, with their public keys, "
-        "under review.reviewers in policies/review.yaml\n"
+        "under review.reviewers in quickstart/policies/review.yaml\n"
     )

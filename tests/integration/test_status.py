@@ -16,13 +16,6 @@ from accesshive.cli import main
 TODAY = "2026-11-29"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_args(request: pytest.FixtureRequest) -> list[str]:
-    if request.param == "sqlite":
-        return []
-    return ["--store", request.getfixturevalue("postgres_db")]
-
-
 @pytest.fixture
 def repo(quickstart: Path) -> Path:
     return quickstart

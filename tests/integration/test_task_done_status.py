@@ -22,13 +22,6 @@ CREATE = "create account Grace Hopper on badges"
 GRANT = "grant office-hq on badges to Grace Hopper"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_args(request: pytest.FixtureRequest) -> list[str]:
-    if request.param == "sqlite":
-        return []
-    return ["--store", request.getfixturevalue("postgres_db")]
-
-
 @pytest.fixture
 def repo(quickstart: Path) -> Path:
     return quickstart

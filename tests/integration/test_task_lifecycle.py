@@ -19,13 +19,6 @@ TODAY = "2026-11-29"
 GRACE_BADGE = "create account Grace Hopper on badges"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_args(request: pytest.FixtureRequest) -> list[str]:
-    if request.param == "sqlite":
-        return []
-    return ["--store", request.getfixturevalue("postgres_db")]
-
-
 @pytest.fixture
 def repo(quickstart: Path) -> Path:
     return quickstart

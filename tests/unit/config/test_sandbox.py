@@ -20,11 +20,11 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from accesshive.cli import main
 from accesshive.config import load_config
-from accesshive.expand import limits
+from accesshive.expand import compiling, limits
 from accesshive.expand.compiling import ENV, compile_template
 from accesshive.expand.desired import expand
 from accesshive.expand.fast_templates import fast_renderer
-from accesshive.expand.templates import TemplateRefused, render, renderer
+from accesshive.expand.templates import TemplateProblem, TemplateRefused, render, renderer
 from accesshive.operations import validate_repository
 
 TODAY = dt.date(2026, 11, 29)
@@ -172,6 +172,24 @@ def test_limits_are_exact(monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(TemplateRefused) as refused:
             render(template, {"x": "b" * 50})
         assert refused.value.kind == "limit"
+
+
+def test_a_limit_is_refused_with_the_error_callers_catch_where_it_is_met() -> None:
+    """One error for a refused render: what the sandbox raises where a limit is met is
+    the ``TemplateRefused`` (a ``TemplateProblem``) that expand, validate and the
+    importers catch, with its kind and whether time ran out; no second class of the same
+    shape that ``render`` had to translate, and that any other way into the sandbox
+    would have let escape as an unexpected error."""
+    over = limits.over_limit("would make a text of 2 characters")
+    late = limits.out_of_time()
+    assert isinstance(over, TemplateRefused) and isinstance(over, TemplateProblem)
+    assert (over.kind, over.reason, over.timed_out) == (
+        "limit",
+        "would make a text of 2 characters",
+        False,
+    )
+    assert isinstance(late, TemplateRefused) and (late.kind, late.timed_out) == ("limit", True)
+    assert compiling.TemplateRefused is TemplateRefused  # the names callers import, kept
 
 
 def test_a_render_that_runs_out_of_time_once_is_refused_at_once_after(
