@@ -40,7 +40,7 @@ from accesshive.apply.lanes import Lanes
 from accesshive.apply.outage import Breaker
 from accesshive.apply.pool import ConnectorPool
 from accesshive.apply.result import ApplyResult
-from accesshive.apply.waiting import awaiting_approval, holder
+from accesshive.apply.waiting import awaiting_approval, blocked, holder
 from accesshive.config import Config
 from accesshive.connectors.base import WriteLimits
 from accesshive.errors import VaultError
@@ -299,7 +299,7 @@ class Executor(GroupOrders):
         waiting: dict[str, int],
     ) -> None:
         stack = [(failed, child) for child in dependents.get(failed, ())]
-        blocked: list[Record] = []
+        stopped: list[Record] = []
         root = self._state(failed)
         why = (
             f"{failed} was {self.declined.get(failed, 'declined')}"
@@ -320,9 +320,10 @@ class Executor(GroupOrders):
             else:
                 state = root if cause == failed else OrderState.BLOCKED
                 message = f"dependency {cause} is {state}"
-            blocked.append((orders[oid], OrderState.BLOCKED, message, None))
+            message = blocked(orders[oid], message, self.approved, self.approval_notes)
+            stopped.append((orders[oid], OrderState.BLOCKED, message, None))
             stack.extend((oid, child) for child in dependents.get(oid, ()))
-        self._record_many(blocked)  # everything below a failure, in one commit
+        self._record_many(stopped)  # everything below a failure, in one commit
 
     def _state(self, oid: str) -> OrderState | None:
         """The state this run gave the order (or the final one an earlier run did)."""

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from accesshive.apply.waiting import blocked
 from accesshive.plan.model import Plan
 from accesshive.store import Store
@@ -36,11 +34,6 @@ def test_a_blocked_gated_order_says_it_also_needs_approval(
     assert blocked(staff, reason, approved=set(), notes={}) == reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apply/executor.py (_block_below) does not give its blocked orders' messages "
-    "by apply/waiting.py: blocked yet",
-)
 def test_apply_says_a_gated_order_blocked_below_a_failure_still_needs_approval(
     reviewed: tuple[Path, Plan, Store], faults: FaultPlan
 ) -> None:
