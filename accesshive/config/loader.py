@@ -113,21 +113,33 @@ def unconfirmed(checked: list[Diagnostic], unread: dict[str, str]) -> list[Diagn
     if not unread:
         return checked
     kept = [d for d in checked if d.code not in UNCONFIRMED]
-    left = len(checked) - len(kept)
-    if left:
+    unsure = sorted((d for d in checked if d.code in UNCONFIRMED), key=sort_key)
+    if unsure:
+        left = len(unsure)
         first = min(unread)
         why = ", ".join(f"{name} {reason}" for name, reason in sorted(unread.items()))
+        names = "; ".join(dict.fromkeys(_reference(d) for d in unsure))
         kept.append(
             Diagnostic(
                 "not-checked",
-                f"cannot check {left} reference{'s' if left != 1 else ''}: {why}, and what "
-                f"{'it names' if left == 1 else 'they name'} may be declared there",
+                f"cannot check {left} reference{'s' if left != 1 else ''} ({names}): {why}, "
+                f"and what {'it names' if left == 1 else 'they name'} may be declared there",
                 Location(first),
                 hint="fix the error in that file; its references are checked once it is read",
                 severity=Severity.WARNING,
+                related=tuple(d.location for d in unsure if d.location is not None),
             )
         )
     return kept
+
+
+def _reference(d: Diagnostic) -> str:
+    """What a problem that may not be one refers to, without claiming it is missing:
+    ``role 'ops-admin'`` of "role 'ops-admin' is not declared"."""
+    for claim in (" is not declared", ", which ", " needs ", " requires "):
+        if claim in d.message:
+            return d.message.split(claim, 1)[0]
+    return d.message
 
 
 def locate(config: Config, diagnostics: list[Diagnostic]) -> list[Diagnostic]:

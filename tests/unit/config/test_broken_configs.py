@@ -290,7 +290,10 @@ def test_references_into_a_file_that_did_not_parse_are_not_reported_missing(
     assert [str(r) for r in errors[0].related] == ["access.yaml:4:19"]
     (note,) = [d for d in result.diagnostics if not d.is_error]
     assert (note.code, str(note.location)) == ("not-checked", "access.yaml")
-    assert note.message.startswith("cannot check 1 reference: access.yaml did not parse")
+    assert note.message.startswith(
+        "cannot check 1 reference (role 'ops-admin'): access.yaml did not parse"
+    )
+    assert [str(r) for r in note.related] == ["identities/people.yaml:13:13"]
 
 
 def test_a_reference_is_still_checked_when_every_file_parsed(tmp_path: Path) -> None:
