@@ -55,6 +55,7 @@ def holder(
                 f"{dep}, which is not done and not in this targeted run: apply it first "
                 "(apply the plan without --source/--identity, or target its own)"
             )
-        if state_of(dep) not in DONE:
-            return f"{dep} ({state_of(dep)})"
+        state = state_of(dep)
+        if state not in DONE:
+            return f"{dep} ({state or 'not run yet'})"
     return "nothing"
