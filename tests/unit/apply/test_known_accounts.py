@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from accesshive.apply.accounts import known_accounts
-from accesshive.plan.model import Plan
-from accesshive.plan.orders import Change, Order
+from accesshive.plan.orders import Order
+from tests.support.plans import order, plan_of
 
 
 def _order(
@@ -21,31 +21,20 @@ def _order(
     source: str = "wiki",
     **details: Any,
 ) -> Order:
-    change = Change(
-        action=action,
+    entitlement = "e" if action == "grant" else None
+    return order(
+        oid,
+        action,
+        identity,
         source=source,
-        identity=identity,
-        entitlement="e" if action == "grant" else None,
+        entitlement=entitlement,
         account=account,
         details=details,
-    )
-    return Order(id=oid, kind=action, change=change)
-
-
-def _plan(*orders: Order) -> Plan:
-    return Plan(
-        project="p",
-        tool_version="0",
-        config_digest="c",
-        fingerprints={},
-        orders=orders,
-        orphans=(),
-        adoptions=(),
     )
 
 
 def test_the_plans_own_accounts_are_known_by_identity_and_kind() -> None:
-    plan = _plan(
+    plan = plan_of(
         _order("u1", "update_account", "ada", account="acc-ada"),
         _order("g1", "grant", "bob", account="acc-bob", source="crm"),
         _order("u2", "update_account", "ada", account="acc-ada-admin", account_kind="admin"),
@@ -59,7 +48,7 @@ def test_the_plans_own_accounts_are_known_by_identity_and_kind() -> None:
 
 
 def test_an_account_that_is_not_the_identitys_own_is_never_known_as_it() -> None:
-    plan = _plan(
+    plan = plan_of(
         # an orphan: no identity
         _order("d1", "delete_account", None, account="acc-orphan"),
         # the identity's second account on the source, and one no longer assigned to it
@@ -72,7 +61,7 @@ def test_an_account_that_is_not_the_identitys_own_is_never_known_as_it() -> None
 
 
 def test_a_create_already_done_names_the_account_it_made() -> None:
-    plan = _plan(
+    plan = plan_of(
         _order("c1", "create_account", "cy"),
         _order("c2", "create_account", "dee"),
         _order("g1", "grant", "cy"),
@@ -83,7 +72,7 @@ def test_a_create_already_done_names_the_account_it_made() -> None:
     assert known_accounts(plan, results) == {("wiki", "cy"): "acc-cy", ("wiki", "ed"): "acc-ed"}
     # the create's result wins over an account the plan named for the same link (the
     # account was re-created)
-    replaced = _plan(
+    replaced = plan_of(
         _order("u1", "update_account", "cy", account="acc-cy-old"),
         _order("c1", "create_account", "cy"),
     )

@@ -9,27 +9,14 @@ import pytest
 
 from accesshive.apply.result import ApplyResult, source_status
 from accesshive.plan.model import Plan
-from accesshive.plan.orders import Change, Order
 from accesshive.plan.states import OrderState as S
+from tests.support.plans import order, plan_of
 
 
 def _plan(*orders: tuple[str, str]) -> Plan:
     """A plan of (order id, source) grants."""
-    return Plan(
-        project="p",
-        tool_version="0",
-        config_digest="c",
-        fingerprints={},
-        orders=tuple(
-            Order(
-                id=oid,
-                kind="grant",
-                change=Change(action="grant", source=source, identity="ada", entitlement="e"),
-            )
-            for oid, source in orders
-        ),
-        orphans=(),
-        adoptions=(),
+    return plan_of(
+        *(order(oid, "grant", "ada", source=source, entitlement="e") for oid, source in orders)
     )
 
 

@@ -6,10 +6,10 @@ each case that must fall back to a full read is pinned here."""
 from __future__ import annotations
 
 from accesshive.apply.refresh import SHARE, Targeted, targeted
-from accesshive.plan.model import Plan
-from accesshive.plan.orders import Change, Order
+from accesshive.plan.orders import Order
 from accesshive.plan.states import OrderState as S
 from accesshive.state.snapshot import SnapshotAccount, SourceSnapshot
+from tests.support.plans import order, plan_of
 
 LIVE = SourceSnapshot(accounts=[SnapshotAccount(external_id=f"a{n}") for n in range(40)])
 
@@ -21,26 +21,11 @@ def _order(
     entitlement: str | None = None,
     source: str = "wiki",
 ) -> Order:
-    change = Change(
-        action=action, source=source, identity="ada", entitlement=entitlement, account=account
-    )
-    return Order(id=oid, kind=action, change=change)
-
-
-def _plan(*orders: Order) -> Plan:
-    return Plan(
-        project="p",
-        tool_version="0",
-        config_digest="c",
-        fingerprints={},
-        orders=orders,
-        orphans=(),
-        adoptions=(),
-    )
+    return order(oid, action, "ada", source=source, entitlement=entitlement, account=account)
 
 
 def test_the_accounts_acted_on_and_the_entitlements_granted_or_revoked() -> None:
-    plan = _plan(
+    plan = plan_of(
         _order("g1", "grant", "a1", "editors"),
         _order("r1", "revoke", "a2", "admins"),
         _order("u1", "update_account", "a3", "ignored"),
@@ -53,7 +38,7 @@ def test_the_accounts_acted_on_and_the_entitlements_granted_or_revoked() -> None
 
 
 def test_what_the_run_did_not_send_and_other_sources_are_left_out() -> None:
-    plan = _plan(
+    plan = plan_of(
         _order("g1", "grant", "a1", "editors"),
         # never sent: held, gated, blocked, declined, or no longer needed
         _order("g2", "grant", "a2", "admins"),
@@ -76,7 +61,7 @@ def test_what_the_run_did_not_send_and_other_sources_are_left_out() -> None:
 
 
 def test_the_account_apply_learned_live_is_read_rather_than_the_plans() -> None:
-    plan = _plan(_order("g1", "grant", "a1", "editors"), _order("g2", "grant", "a2", "ops"))
+    plan = plan_of(_order("g1", "grant", "a1", "editors"), _order("g2", "grant", "a2", "ops"))
     states = {"g1": S.VERIFIED, "g2": S.VERIFIED}
     # the account was replaced since the plan: apply's live read linked g1 to a9
     assert targeted(plan, states, "wiki", LIVE, {"g1": "a9"}) == Targeted(
@@ -86,20 +71,20 @@ def test_the_account_apply_learned_live_is_read_rather_than_the_plans() -> None:
 
 def test_a_create_or_an_order_without_an_account_reads_the_source_whole() -> None:
     done = {"c1": S.VERIFIED, "g1": S.VERIFIED}
-    create = _plan(_order("g1", "grant", "a1", "editors"), _order("c1", "create_account", None))
+    create = plan_of(_order("g1", "grant", "a1", "editors"), _order("c1", "create_account", None))
     assert targeted(create, done, "wiki", LIVE) is None
     # a grant on an account the plan creates: no account id known when planned
-    unknown = _plan(_order("g1", "grant", None, "editors"))
+    unknown = plan_of(_order("g1", "grant", None, "editors"))
     assert targeted(unknown, done, "wiki", LIVE) is None
-    group = _plan(_order("c1", "create_group", None, "oncall"))
+    group = plan_of(_order("c1", "create_group", None, "oncall"))
     assert targeted(group, done, "wiki", LIVE) is None
 
 
 def test_touching_more_than_one_account_in_share_reads_the_source_whole() -> None:
     limit = len(LIVE.accounts) // SHARE
-    at_limit = _plan(*(_order(f"g{n}", "grant", f"a{n}", "e") for n in range(limit)))
+    at_limit = plan_of(*(_order(f"g{n}", "grant", f"a{n}", "e") for n in range(limit)))
     states = {o.id: S.VERIFIED for o in at_limit.orders}
     assert targeted(at_limit, states, "wiki", LIVE) is not None
-    beyond = _plan(*(_order(f"g{n}", "grant", f"a{n}", "e") for n in range(limit + 1)))
+    beyond = plan_of(*(_order(f"g{n}", "grant", f"a{n}", "e") for n in range(limit + 1)))
     states = {o.id: S.VERIFIED for o in beyond.orders}
     assert targeted(beyond, states, "wiki", LIVE) is None

@@ -1,0 +1,29 @@
+"""Plans built from a handful of orders, for unit tests of what apply makes of a plan
+(which account an order acts on, what it reads again, what its summary says): only the
+orders matter there, so the rest of the plan is the same empty frame every time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accesshive.plan.model import Plan
+from accesshive.plan.orders import Change, Order
+
+
+def order(oid: str, action: str, identity: str | None, **change: Any) -> Order:
+    """An order ``oid`` whose kind is its action; ``change``: the rest of its Change
+    (``source`` defaults to ``wiki``)."""
+    change.setdefault("source", "wiki")
+    return Order(id=oid, kind=action, change=Change(action=action, identity=identity, **change))
+
+
+def plan_of(*orders: Order) -> Plan:
+    return Plan(
+        project="p",
+        tool_version="0",
+        config_digest="c",
+        fingerprints={},
+        orders=orders,
+        orphans=(),
+        adoptions=(),
+    )
