@@ -43,7 +43,9 @@ def repo(tmp_path: Path, store_args: list[str]) -> Path:
 @contextmanager
 def _client(repo: Path, store_args: list[str], *args: str) -> Iterator[httpx.Client]:
     with console(repo, "--today", TODAY, *store_args, *args) as url:
-        with httpx.Client(base_url=url) as client:
+        # a page is planned server-side: on a loaded machine (a mutation run, CI's shared
+        # runners) that takes longer than httpx's 5 s default, which is not what is tested
+        with httpx.Client(base_url=url, timeout=60) as client:
             yield client
 
 
