@@ -101,7 +101,7 @@ def _bare(url: str, users: int) -> float:
 
     env = {**os.environ, "BENCH_LDAP_BIND_DN": s.ADMIN_DN}
     argv = [sys.executable, "-m", "tests.bench.ldap_fair"]
-    argv += [url, s.PEOPLE, s.GROUPS, "u", str(users), ",".join(GROUPS)]
+    argv += [url, s.PEOPLE, s.GROUPS, "u", str(users), ",".join(GROUPS), s.DISABLED]
     start, cpu = time.perf_counter(), _children_cpu()
     subprocess.run(argv, cwd=REPO, env=env, check=True)
     wall, used = time.perf_counter() - start, _children_cpu() - cpu

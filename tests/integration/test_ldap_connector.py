@@ -571,7 +571,34 @@ def test_connectors_of_one_run_share_where_accounts_are(server: slapd.Slapd, mak
     assert searches == []
     first.update_account(created[0], {"uid": "renamed"})
     second.grant_many("builders", created)
-    assert searches == [slapd.PEOPLE, slapd.DISABLED]  # the renamed one, found again
+    assert searches == [slapd.PEOPLE]  # the renamed one, found again (where it is)
     members = server.entry(f"cn=builders,{slapd.GROUPS}", "member")
     assert members is not None
     assert f"uid=renamed,{slapd.PEOPLE}" in members["member"]
+
+
+def test_a_read_back_asks_the_disabled_ou_only_for_what_users_dn_lacks(
+    server: slapd.Slapd, make: Any
+) -> None:
+    """Accounts are looked up by id under users_dn first; the disabled OU is asked only
+    for the ids not found there, and a disabled account is still found."""
+    conn = make()
+    on = [conn.create_account(f"q{n}", account(60 + n), True).external_id for n in (0, 1)]
+    off = conn.create_account("q2", account(62), True).external_id
+    conn.set_enabled(off, False)
+    searches: list[tuple[str, str]] = []
+    lookup = conn.search.lookup
+
+    def counted(base: str, scope: Any, search_filter: str, attributes: list[str]) -> Any:
+        searches.append((base, search_filter))
+        return lookup(base, scope, search_filter, attributes)
+
+    conn.search.lookup = counted  # type: ignore[method-assign]
+    found = conn.get_accounts([*on, off])
+    assert sorted(found) == sorted([*on, off])
+    assert found[off].enabled is False
+    assert [base for base, _ in searches] == [slapd.PEOPLE, slapd.DISABLED]
+    assert off in searches[1][1] and not any(i in searches[1][1] for i in on)
+    searches.clear()
+    assert sorted(conn.get_accounts(on)) == sorted(on)
+    assert [base for base, _ in searches] == [slapd.PEOPLE]  # all there: no second search

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from accesshive.connectors.ldap._dn import DnError, is_within, normalize_dn, same_dn
@@ -57,6 +57,26 @@ class AccountEntries:
                     base, scope, f"(&{self.settings.account_filter}(|{any_of}))", attributes
                 )
 
+    def by_ids(self, filters: Mapping[str, str], attributes: list[str]) -> Iterator[_Entry]:
+        """The accounts of ``filters`` (external id → the filter that finds it): one OR
+        search per ``FILTER_CHUNK`` ids, each base asked only for the ids the bases before
+        it did not hold. An id is one account, in one place: a batch found under
+        ``users_dn`` costs one search, not one per base (an id read in another form than
+        asked is looked for further, as before: never fewer bases than needed)."""
+        ids = list(filters)
+        for start in range(0, len(ids), FILTER_CHUNK):
+            missing = dict.fromkeys(ids[start : start + FILTER_CHUNK])
+            for base, scope in self.bases():
+                if not missing:
+                    break
+                any_of = "".join(filters[i] for i in missing)
+                found = self.search.lookup(
+                    base, scope, f"(&{self.settings.account_filter}(|{any_of}))", attributes
+                )
+                for entry in found:
+                    missing.pop(self.external_id(entry) or "", None)
+                yield from found
+
     def external_id(self, entry: _Entry) -> str | None:
         raw = entry.values.get(self.settings.id_attribute.lower())
         if not raw:
@@ -80,7 +100,7 @@ class AccountEntries:
         id_filter = self.id_filter(external_id)
         if id_filter is None:
             return None
-        entry = next(self.matching([id_filter], self.settings.read_attributes), None)
+        entry = next(self.by_ids({external_id: id_filter}, self.settings.read_attributes), None)
         if entry is not None:
             self.remember(entry)
         return entry

@@ -208,8 +208,8 @@ class Grants:
         None when one of them cannot be found, for the one-at-a-time path to report."""
         missing = [i for i in external_ids if self.entries.known_member(i) is None]
         if missing:
-            filters = [f for i in missing if (f := self.entries.id_filter(i))]
-            for entry in self.entries.matching(filters, self.settings.read_attributes):
+            filters = {i: f for i in missing if (f := self.entries.id_filter(i))}
+            for entry in self.entries.by_ids(filters, self.settings.read_attributes):
                 self.entries.remember(entry)
         members = [self.entries.known_member(i) for i in external_ids]
         if any(m is None for m in members):

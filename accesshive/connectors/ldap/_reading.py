@@ -82,7 +82,8 @@ class Reader(Collaborator):
     def get_accounts(
         self, external_ids: Collection[str], entitlements: Collection[str] = ()
     ) -> dict[str, SnapshotAccount]:
-        """One search per ``FILTER_CHUNK`` accounts (an OR of their ids) per base; grants,
+        """One search per ``FILTER_CHUNK`` accounts (an OR of their ids), a further base asked
+        only for the ids not found yet (``AccountEntries.by_ids``); grants,
         when asked for, from the accounts' ``member_of_attribute`` when it is set, else one
         group search per account (not one per grant)."""
         filters = {i: f for i in dict.fromkeys(external_ids) if (f := self.entries.id_filter(i))}
@@ -90,7 +91,7 @@ class Reader(Collaborator):
         if entitlements and self.settings.member_of:
             attributes = [*attributes, self.settings.member_of]
         entries: dict[str, _Entry] = {}
-        for entry in self.entries.matching(list(filters.values()), attributes):
+        for entry in self.entries.by_ids(filters, attributes):
             external_id = self.entries.external_id(entry)
             if external_id in filters and external_id not in entries:
                 entries[external_id] = entry
