@@ -22,7 +22,6 @@ happened) and its account was read back.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import threading
 from collections.abc import Collection, Iterable, Mapping
 
@@ -52,17 +51,14 @@ NEVER_SENT = frozenset(
 )
 """Final states of a run for an order that reached no target in it."""
 
-_ALL = None  # a read-back that shows every grant of the account
-
 
 class Observed:
-    """The accounts apply read back, per source, in the order it read them (thread-safe:
-    the executor's batches note them concurrently)."""
+    """The accounts apply read back, per source (thread-safe: the executor's batches note
+    them concurrently)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._count = itertools.count()
-        self._seen: dict[str, dict[str, tuple[int, SnapshotAccount, frozenset[str] | None]]] = {}
+        self._seen: dict[str, dict[str, tuple[SnapshotAccount, frozenset[str] | None]]] = {}
 
     def note(
         self,
@@ -77,29 +73,28 @@ class Observed:
             seen = self._seen.setdefault(source, {})
             for account in accounts:
                 seen[account.external_id] = self._merge(
-                    seen.get(account.external_id), next(self._count), account, covered
+                    seen.get(account.external_id), account, covered
                 )
 
     @staticmethod
     def _merge(
-        before: tuple[int, SnapshotAccount, frozenset[str] | None] | None,
-        seq: int,
+        before: tuple[SnapshotAccount, frozenset[str] | None] | None,
         account: SnapshotAccount,
         covered: frozenset[str] | None,
-    ) -> tuple[int, SnapshotAccount, frozenset[str] | None]:
+    ) -> tuple[SnapshotAccount, frozenset[str] | None]:
         """The latest read of an account, with the grants of an earlier read that the
         latest did not ask about (and which entitlements the two together cover)."""
         if before is None or covered is None:
-            return seq, account, covered
-        _, earlier, earlier_covered = before
+            return account, covered
+        earlier, earlier_covered = before
         kept = [g for g in earlier.grants if g not in covered]
         grants = sorted({*kept, *(g for g in account.grants if g in covered)})
         union = None if earlier_covered is None else earlier_covered | covered
-        return seq, dataclasses.replace(account, grants=grants), union
+        return dataclasses.replace(account, grants=grants), union
 
     def accounts(self, source: str) -> Mapping[str, tuple[SnapshotAccount, frozenset[str] | None]]:
         with self._lock:
-            return {ext: (a, c) for ext, (_, a, c) in self._seen.get(source, {}).items()}
+            return dict(self._seen.get(source, {}))
 
 
 def usable(

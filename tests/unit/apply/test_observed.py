@@ -73,3 +73,24 @@ def test_the_refreshed_snapshot_keeps_the_sources_groups_and_credentials() -> No
     assert after.groups == before.groups
     assert after.credentials == before.credentials
     assert after.read_at == "2026-11-29T10:05:00Z"
+
+
+def test_two_reads_of_one_account_keep_what_each_was_asked_about() -> None:
+    """A read asked about some entitlements shows only those grants: a later such read
+    updates those and keeps what an earlier read showed of the others; a read of every
+    grant (``None``) is the whole truth, and stays so when a narrower read follows."""
+    observed = Observed()
+    observed.note("dir", [SnapshotAccount("a1", grants=["vpn", "wiki"])], None)
+    observed.note("dir", [SnapshotAccount("a1", grants=["ops"], enabled=False)], ["ops", "vpn"])
+    account, covered = observed.accounts("dir")["a1"]
+    # vpn was revoked (the second read was asked about it), ops granted, wiki as before;
+    # the rest of the account is the latest read's
+    assert (account.grants, account.enabled, covered) == (["ops", "wiki"], False, None)
+
+    narrow = Observed()
+    narrow.note("dir", [SnapshotAccount("a1", grants=["vpn"])], ["vpn"])
+    narrow.note("dir", [SnapshotAccount("a1", grants=[])], ["wiki"])
+    account, covered = narrow.accounts("dir")["a1"]
+    assert (account.grants, covered) == (["vpn"], frozenset({"vpn", "wiki"}))
+    # another source's reads are its own
+    assert narrow.accounts("other") == {}
