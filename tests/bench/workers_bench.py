@@ -26,7 +26,9 @@ Checked on every run, never from accesshive's own counts:
 
 The ratio target: 4 workers at least 3× faster than 1. The machine has 2 cores shared
 with others: the table shows each run's CPU seconds (servers, workers, apply) and how
-busy the machine was, so that a run limited by CPU rather than by the round trips says so.
+busy the machine was, so that a run limited by CPU rather than by the round trips says so;
+and, for runs with workers, how long apply ran before the first order reached a worker
+and after the last (apply's own start and end, which more workers do not shorten).
 Exit 1 when a target is missed.
 """
 
