@@ -133,6 +133,14 @@ class JobStore(PostgresStore):
             return dict(self._scope[1])
         return super().order_states(plan_digest)
 
+    def newest_plan(self) -> str | None:
+        """The digest of the environment's plan saved last (by ``plan`` or apply)."""
+        rows = self._execute(
+            "SELECT digest FROM plans WHERE environment = ? ORDER BY created_at DESC LIMIT 1",
+            (self.environment,),
+        )
+        return str(rows[0][0]) if rows else None
+
 
 class RunPools:
     """The connectors of this worker, one ``ConnectorPool`` per run, shared by the run's

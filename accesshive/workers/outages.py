@@ -22,13 +22,12 @@ last saw of it, or its own failure), so a healthy source costs no write per orde
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from accesshive.apply.outage import THRESHOLD, Breaker, is_connection_failure, target_failure
-from accesshive.errors import StoreError
+from accesshive.workers._connection import StoreConnection
 
 TABLE = """
 CREATE TABLE IF NOT EXISTS accesshive_source_outages (
@@ -52,34 +51,22 @@ class SharedOutages:
 
     def __init__(self, url: str, queue: str) -> None:
         self.url, self.queue = url, queue
-        self._lock = threading.Lock()
-        self._conn: Any = None
+        self._conn = StoreConnection(
+            url,
+            lambda exc: (
+                f"cannot read or count a source's outage in the store "
+                f"({type(exc).__name__}: {exc}); run apply again once the store is back"
+            ),
+        )
 
     def breaker(self, run: int) -> SharedBreaker:
         return SharedBreaker(self, run)
 
     def execute(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        import psycopg
-
-        with self._lock:
-            try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-                cursor = self._conn.execute(sql, {"queue": self.queue, **params})
-                return list(cursor.fetchall()) if cursor.description else []
-            except psycopg.Error as exc:
-                if self._conn is not None:
-                    self._conn.close()
-                raise StoreError(
-                    f"cannot read or count a source's outage in the store "
-                    f"({type(exc).__name__}: {exc}); run apply again once the store is back"
-                ) from exc
+        return self._conn.execute(sql, {"queue": self.queue, **params})
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._conn.close()
 
 
 _FAILED = """

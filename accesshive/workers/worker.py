@@ -8,7 +8,9 @@ connection; each job its own executor (``jobs.JobExecutor``), built from the sto
 it is when the job starts, so an order a dead worker left ``transmitted`` is looked for
 on the target before it is sent again. What is the same for every job of a plan (its
 content, what it says of accounts) or of a run (the connectors) is kept between jobs:
-``jobs.py`` says what and why it cannot be stale.
+``jobs.py`` says what and why it cannot be stale. An idle worker reads the newest plan
+saved in the store ahead of its jobs (``preload_newest``), so that a first job does not
+spend its source's slot reading it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hashlib
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from accesshive.apply.executor import Progress
 from accesshive.config import Config
-from accesshive.errors import StalePlanError, StoreError
+from accesshive.errors import PlanFileError, StalePlanError, StoreError
 from accesshive.operations._common import StoreRef
 from accesshive.pipeline import load_config
 from accesshive.plan.model import Plan
@@ -50,6 +53,8 @@ from accesshive.workers.syncing import run_sync_job
 if TYPE_CHECKING:
     from procrastinate import JobContext
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class WorkerRuntime:
@@ -68,7 +73,9 @@ class WorkerRuntime:
     pools: RunPools
     """The connectors of each run, shared by its jobs on this worker."""
     _configs: dict[str, Config] = field(default_factory=dict)
-    _plans: dict[str, tuple[Plan, PlanIndex]] = field(default_factory=dict)
+    _plans: OrderedDict[str, tuple[Plan, PlanIndex]] = field(default_factory=OrderedDict)
+    _loading: dict[str, threading.Lock] = field(default_factory=dict)
+    """A lock per plan being read: one read of a plan at a time, others' not held up."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
 
@@ -115,15 +122,87 @@ class WorkerRuntime:
             return self._configs[digest]
 
     def plan(self, store: JobStore, digest: str) -> tuple[Plan, PlanIndex]:
-        """The plan of ``digest``, read and indexed once (a digest is its content's hash)."""
+        """The plan of ``digest``, read, checked against its digest and indexed once (a
+        digest is its content's hash); the ``PLANS_KEPT`` last used are kept."""
         with self._lock:
-            if digest not in self._plans:
-                content = store.plan_content(digest)
-                if content is None:
-                    raise StoreError(f"plan {digest[:16]} is not in the store {store.location}")
-                plan = from_json(json.loads(content), f"plan {digest[:16]}")
-                self._plans[digest] = (plan, PlanIndex.of(plan))
-            return self._plans[digest]
+            loading = self._loading.setdefault(digest, threading.Lock())
+        with loading:
+            with self._lock:
+                found = self._plans.get(digest)
+                if found is not None:
+                    self._plans.move_to_end(digest)
+                    return found
+            content = store.plan_content(digest)
+            if content is None:
+                raise StoreError(f"plan {digest[:16]} is not in the store {store.location}")
+            plan = from_json(json.loads(content), f"plan {digest[:16]}")
+            if plan.digest != digest:  # a plan's own, but saved under another's digest
+                raise PlanFileError(
+                    f"plan {digest[:16]} in the store {store.location} was modified after it "
+                    f"was written: it holds plan {plan.digest[:16]}; plan again"
+                )
+            found = (plan, PlanIndex.of(plan))
+            with self._lock:
+                self._plans[digest] = found
+                while len(self._plans) > PLANS_KEPT:
+                    self._plans.popitem(last=False)
+                self._loading.pop(digest, None)
+            return found
+
+    def has_plan(self, digest: str) -> bool:
+        with self._lock:
+            return digest in self._plans
+
+
+PLANS_KEPT = 4
+"""Plans a worker keeps read (the ones applied now, and the newest saved)."""
+
+LOOK_FOR_PLANS = 2.0
+"""Seconds between two looks of an idle worker for a newly saved plan (``preload``)."""
+
+
+def preload_newest(runtime: WorkerRuntime, store: JobStore, refused: set[str]) -> str | None:
+    """Read the environment's newest saved plan now, if this worker has not: ``accesshive
+    plan`` and apply save it in the store before apply queues its first job, so its
+    jobs find it read (at 20,000 orders, seconds of a worker's CPU, checking the digest)
+    instead of reading it in their first job, which holds one of a source's slots. A
+    plan that fails its check is ``refused`` (not read again here; its jobs fail with
+    the reason). The digest of the plan read, or None."""
+    digest = store.newest_plan()
+    if digest is None or digest in refused or runtime.has_plan(digest):
+        return None
+    try:
+        runtime.plan(store, digest)
+    except PlanFileError as exc:
+        refused.add(digest)
+        log.warning("the newest plan in the store is not read ahead: %s", exc)
+        return None
+    return digest
+
+
+def _preload(runtime: WorkerRuntime, stop: threading.Event) -> None:
+    """``preload_newest`` every ``LOOK_FOR_PLANS`` seconds until ``stop``, on a store
+    connection of its own; best effort: a failure is logged, and the jobs read their
+    plan themselves as before."""
+    refused: set[str] = set()
+    store: JobStore | None = None
+    try:
+        while True:
+            try:
+                if store is None:
+                    store = JobStore(runtime.url, runtime.store.name(runtime.root))
+                if store.has_schema():
+                    preload_newest(runtime, store, refused)
+            except Exception as exc:  # best effort: a job reads its plan itself anyway
+                log.warning("reading the newest plan ahead failed: %s", exc)
+                if store is not None:
+                    store.close()
+                    store = None
+            if stop.wait(LOOK_FOR_PLANS):
+                return
+    finally:
+        if store is not None:
+            store.close()
 
 
 def run_job(runtime: WorkerRuntime, job: JobArgs) -> None:
@@ -215,6 +294,10 @@ def serve(
             run_sync_job(runtime, cast(SyncArgs, args))
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    threading.Thread(
+        target=_preload, args=(runtime, stop), name="accesshive-preload", daemon=True
+    ).start()
     ready(f"{queue_name(environment)} (orders) and {sync_queue(environment)} (source reads)")
     try:
         app.run_worker(
@@ -224,6 +307,7 @@ def serve(
             stalled_worker_timeout=max(30.0, 3 * heartbeat),
         )
     finally:
+        stop.set()
         pools.close()
         limits.close()
         outages.close()

@@ -17,57 +17,89 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from tests.bench.serving import serving
 
 
-async def _carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
-    """Forward what ``reader`` receives to ``writer``, each chunk ``delay`` s later."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+class _End(asyncio.Protocol):
+    """One end of a proxied connection (the client's, or the server's): what arrives here
+    is handed to the other end ``delay`` seconds later, in order, by the event loop's
+    timers alone. Why not streams and a task a direction: at one request a connection
+    and two chunks a request, the tasks, queues and sleeps were most of the proxy's CPU,
+    which the benchmarks' machine shares with what they measure."""
 
-    async def receive() -> None:
-        while data := await reader.read(65536):
-            queue.put_nowait((loop.time() + delay, data))
-        queue.put_nowait((loop.time() + delay, b""))
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.other: _End | None = None
+        self.transport: asyncio.Transport | None = None
+        self.early: list[bytes] = []
+        """What was due here before this end was connected (the server's, connecting)."""
+        self.ended = False
+        self.due = 0.0
 
-    receiving = asyncio.create_task(receive())
-    try:
-        while True:
-            due, data = await queue.get()
-            if (wait := due - loop.time()) > 0:
-                await asyncio.sleep(wait)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-    except ConnectionError:
-        pass
-    finally:
-        receiving.cancel()
-        writer.close()
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        if self.ended:
+            self.transport.close()
+            return
+        for data in self.early:
+            self.transport.write(data)
+        self.early.clear()
+
+    def _later(self, then: Callable[..., None], *args: Any) -> None:
+        """``then(*args)`` ``delay`` from now, after what this end scheduled before (timers
+        due at the same instant may run in any order)."""
+        loop = asyncio.get_running_loop()
+        self.due = max(loop.time() + self.delay, self.due + 1e-6)
+        loop.call_at(self.due, then, *args)
+
+    def data_received(self, data: bytes) -> None:
+        assert self.other is not None
+        self._later(self.other.send, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        assert self.other is not None
+        self._later(self.other.end)
+
+    def send(self, data: bytes) -> None:
+        if self.transport is None:
+            self.early.append(data)
+        elif not self.transport.is_closing():
+            self.transport.write(data)
+
+    def end(self) -> None:
+        self.ended = True
+        if self.transport is not None:
+            self.transport.close()
 
 
 async def _serve(host: str, port: int, rtt: float) -> None:
-    async def connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(host, port)
-            await asyncio.gather(
-                _carry(reader, up_writer, rtt / 2),
-                _carry(up_reader, writer, rtt / 2),
-                return_exceptions=True,
-            )
-        except (asyncio.CancelledError, ConnectionError):
-            writer.close()  # the benchmark is over, or the server went away
-
-    server = await asyncio.start_server(connect, "127.0.0.1", 0)
-    print(server.sockets[0].getsockname()[1], flush=True)
     loop = asyncio.get_running_loop()
+    connecting: set[asyncio.Task[Any]] = set()
+
+    def accepted() -> _End:
+        client, server = _End(rtt / 2), _End(rtt / 2)
+        client.other, server.other = server, client
+
+        async def connect() -> None:
+            try:
+                await loop.create_connection(lambda: server, host, port)
+            except OSError:
+                client.end()  # the server went away
+
+        task = loop.create_task(connect())
+        connecting.add(task)
+        task.add_done_callback(connecting.discard)
+        return client
+
+    listening = await loop.create_server(accepted, "127.0.0.1", 0)
+    print(listening.sockets[0].getsockname()[1], flush=True)
     await loop.run_in_executor(None, sys.stdin.read)  # until the benchmark is done
-    server.close()
+    listening.close()
 
 
 @contextmanager

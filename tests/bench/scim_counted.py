@@ -10,12 +10,21 @@ closes; then writes OUT.json with ``writes`` (monotonic arrival times, seconds, 
 POST/PUT/PATCH/DELETE), ``created`` (userName → 201 answers), ``requests`` and
 ``cpu_seconds``. One process per source, so four sources use four processes (and, with
 two cores, the operating system spreads them).
+
+Served by waitress, not by the tests' wsgiref server (``tests.support.scim_server``):
+wsgiref answers one request per connection (HTTP/1.0), so every request of the
+benchmark cost a new TCP connection, a new server thread, and a new upstream
+connection in the latency proxy: CPU a real SCIM service (HTTP/1.1, keep-alive) does
+not make its clients spend, and that the benchmark charged to the machine the workers
+share (about a third of its processes' CPU seconds). The application is the same
+scim2-server one (``BearerTokenApplication``, in-memory storage, bearer token).
 """
 
 from __future__ import annotations
 
 import json
 import resource
+import secrets
 import sys
 import threading
 import time
@@ -64,21 +73,24 @@ class Counted:
 
 
 def main() -> None:
-    import tests.support.scim_server as s
+    from scim2_server.memory import InMemoryStorage
+    from scim2_server.testserver.application import BearerTokenApplication
+    from waitress.server import create_server
 
-    counted: list[Counted] = []
-    init = s._Running.__init__
+    from tests.support.scim_server import _provider
 
-    def counting(self: Any, app: Callable[..., Iterable[bytes]]) -> None:
-        counted.append(Counted(app))
-        init(self, counted[-1])
-
-    s._Running.__init__ = counting  # type: ignore[method-assign]
-    with s.scim_server() as server:
-        print(json.dumps({"url": server.url, "token": server.token}), flush=True)
-        sys.stdin.read()
+    token = "bench-token-" + secrets.token_hex(8)
+    app = BearerTokenApplication(InMemoryStorage(), _provider(), None, bearer_tokens=[token])
+    seen = Counted(app)
+    # threads: a source has at most its ``concurrency`` jobs (2) at once, each one connection
+    server = create_server(seen, host="127.0.0.1", port=0, threads=4, ident="scim-counted")
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    url = f"http://127.0.0.1:{server.effective_port}/v2"
+    print(json.dumps({"url": url, "token": token}), flush=True)
+    sys.stdin.read()
+    server.close()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    seen = counted[0]
     with open(sys.argv[1], "w") as out:
         json.dump(
             {

@@ -26,7 +26,9 @@ Checked on every run, never from accesshive's own counts:
 
 The ratio target: 4 workers at least 3× faster than 1. The machine has 2 cores shared
 with others: the table shows each run's CPU seconds (servers, workers, apply) and how
-busy the machine was, so that a run limited by CPU rather than by the round trips says so.
+busy the machine was, so that a run limited by CPU rather than by the round trips says so;
+and, for runs with workers, how long apply ran before the first order reached a worker
+and after the last (apply's own start and end, which more workers do not shorten).
 Exit 1 when a target is missed.
 """
 
@@ -287,6 +289,11 @@ class Outcome:
     verified_once: bool = False
     problems: list[str] = field(default_factory=list)
     killed_after: int | None = None
+    lead_in: float | None = None
+    """Seconds from apply's start to the first order state a worker reported: apply's own
+    start (its live read of the sources, the plan's checks) and a first job's start."""
+    lead_out: float | None = None
+    """Seconds from the last order state a worker reported to apply's exit."""
 
 
 def _most_in(times: list[float], window: float) -> int:
@@ -415,10 +422,15 @@ def run_once(mode: str, pg: str, workdir: Path, setup: Setup) -> Outcome:
             side0 = _side_cpu(pg_port)
             busy0, total0 = _machine_busy()
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
+            start, started = time.perf_counter(), time.monotonic()
             with (here / "apply.out").open("w") as out, (here / "apply.err").open("w") as err:
                 done = subprocess.run(argv, stdout=out, stderr=err, env=env, cwd=ROOT)
             outcome.wall = time.perf_counter() - start
+            ended = time.monotonic()
+            traced = [t for w in workers for t, _ in w.trace]
+            if traced:
+                outcome.lead_in = round(min(traced) - started, 1)
+                outcome.lead_out = round(ended - max(traced), 1)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             busy1, total1 = _machine_busy()
             side1 = _side_cpu(pg_port)
@@ -496,6 +508,11 @@ def _table(outcomes: list[Outcome], setup: Setup) -> str:
             f"{'/'.join(map(str, o.writes_per_60s)):>20} {'ok' if o.rate_ok else 'OVER':>5} "
             f"{'yes' if o.verified_once else 'NO':>13}"
         )
+        if o.lead_in is not None:
+            lines.append(
+                f"    apply's start to the first order on a worker {o.lead_in:.1f} s, "
+                f"the last order on a worker to apply's exit {o.lead_out:.1f} s"
+            )
         lines += [f"    ! {p}" for p in o.problems]
     lines.append(
         f"({setup.people} people x {SOURCES} SCIM sources x (create + grant); "

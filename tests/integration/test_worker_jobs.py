@@ -23,6 +23,7 @@ import pytest
 from accesshive.apply.steps import send
 from accesshive.config import Config, load_config
 from accesshive.connectors.registry import connector_for
+from accesshive.errors import PlanFileError
 from accesshive.expand.desired import expand
 from accesshive.operations import StoreRef
 from accesshive.plan.build import make_plan
@@ -36,7 +37,7 @@ from accesshive.workers.engine import JobArgs, ensure_schema
 from accesshive.workers.jobs import JobStore, RunPools
 from accesshive.workers.outages import SharedOutages
 from accesshive.workers.ratelimit import SharedWriteLimits
-from accesshive.workers.worker import WorkerRuntime, run_job
+from accesshive.workers.worker import WorkerRuntime, preload_newest, run_job
 from tests.support import postgres
 from tests.support.memory_connector import MemoryConnector
 
@@ -215,3 +216,34 @@ def test_a_workers_jobs_of_one_run_share_connectors_and_a_new_run_gets_new_ones(
                 assert fresh is not conn
     finally:
         pools.close()
+
+
+def test_an_idle_worker_reads_the_newest_plan_ahead_and_its_jobs_use_it(
+    setup: tuple[Config, Plan, str, str], tmp_path: Path
+) -> None:
+    """The plan ``plan`` saved is read (and checked against its digest) by an idle worker
+    before any job of it; a job then uses that reading (the store's copy is not read
+    again), and a plan forged in the store is refused once and its job still fails."""
+    _, plan, url, _ = setup
+    worker = Worker(tmp_path, url)
+    store = JobStore(url, "default")
+    refused: set[str] = set()
+    try:
+        assert preload_newest(worker.runtime, store, refused) == plan.digest
+        assert preload_newest(worker.runtime, store, refused) is None  # read once
+        read = worker.runtime.plan(store, plan.digest)
+        run = _start(url, plan)
+        store._execute("UPDATE plans SET content = '{}' WHERE digest = ?", (plan.digest,))
+        worker.run(plan, run, [o for o in plan.orders if o.action == OrderKind.CREATE_ACCOUNT])
+        assert worker.runtime.plan(store, plan.digest) is read  # the reading kept
+        assert {s for _, s, _ in worker.seen} >= {"verified"}
+        forged = "f" * 64
+        store.save_plan(forged, plan.config_digest, dumps(plan))  # content of another digest
+        store._execute("UPDATE plans SET created_at = '9999' WHERE digest = ?", (forged,))
+        assert preload_newest(worker.runtime, store, refused) is None
+        assert refused == {forged}
+        with pytest.raises(PlanFileError, match="modified after it was written"):
+            worker.runtime.plan(store, forged)
+    finally:
+        store.close()
+        worker.close()

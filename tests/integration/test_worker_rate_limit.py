@@ -29,7 +29,7 @@ from accesshive.cli import main
 from accesshive.errors import EXIT_WAITING
 from accesshive.plan.planfile import read_plan
 from accesshive.workers.engine import ensure_schema
-from accesshive.workers.ratelimit import SharedWriteLimiter
+from accesshive.workers.ratelimit import AHEAD, HOLD, SharedWriteLimiter, ahead_of
 from tests.integration.test_workers import Worker, _repo
 from tests.support.scim_server import ScimServer, scim_server
 
@@ -153,3 +153,81 @@ def test_two_processes_draw_from_one_bucket_and_a_429_pauses_both(postgres_db: s
     finally:
         one.close()
         two.close()
+
+
+def _row(url: str, queue: str) -> tuple[float, int]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT tokens, took FROM accesshive_write_buckets WHERE queue = %s", (queue,)
+        ).fetchone()
+    assert row is not None
+    return float(row[0]), int(row[1])
+
+
+def test_a_high_limit_takes_tokens_ahead_for_a_short_while_and_a_429_drops_them(
+    postgres_db: str,
+) -> None:
+    """At 6,000 writes a minute a statement takes up to ``AHEAD`` tokens that are in the
+    bucket: the next writes of this process cost no statement (the row is untouched),
+    until ``HOLD`` has gone by (what is left is dropped, never used late) or a 429."""
+    ensure_schema(postgres_db)
+    now = [0.0]
+    limiter = SharedWriteLimiter(
+        postgres_db, "accesshive.ahead", "design", 6000, clock=lambda: now[0]
+    )
+    capacity, ahead = ahead_of(6000)
+    assert (capacity, ahead) == (100 - 100 * HOLD, AHEAD)  # HOLD's worth kept back
+    try:
+        assert limiter.acquire() == 0.0  # the row is made: one token
+        assert limiter.acquire() == 0.0  # the bucket is nearly full: AHEAD taken at once
+        tokens, took = _row(postgres_db, "accesshive.ahead")
+        assert took == AHEAD
+        for _ in range(AHEAD - 1):
+            assert limiter.acquire() == 0.0
+        assert _row(postgres_db, "accesshive.ahead") == (tokens, took)  # no statement
+        limiter.acquire()  # none left: a statement
+        tokens, took = _row(postgres_db, "accesshive.ahead")
+        now[0] += HOLD  # what it took is too old now
+        limiter.acquire()
+        assert _row(postgres_db, "accesshive.ahead")[0] != tokens  # another statement
+        limiter.pause(0.001)  # a 429: nothing taken ahead is used
+        before = _row(postgres_db, "accesshive.ahead")
+        limiter.acquire()
+        assert _row(postgres_db, "accesshive.ahead") != before
+    finally:
+        limiter.close()
+
+
+def test_two_processes_taking_ahead_still_share_one_limit(postgres_db: str) -> None:
+    """Two limiters (two workers' connections) writing as fast as 6,000 a minute lets
+    them: the writes they are let through in any second are at most the one bucket's
+    burst and a second's worth (two buckets would let through twice that)."""
+    ensure_schema(postgres_db)
+    per_minute = 6000
+    rate = per_minute / 60
+    limiters = [
+        SharedWriteLimiter(postgres_db, "accesshive.two", "design", per_minute) for _ in range(2)
+    ]
+    let_through: list[float] = []
+    lock = threading.Lock()
+
+    def write(limiter: SharedWriteLimiter) -> None:
+        for _ in range(250):
+            limiter.acquire()
+            with lock:
+                let_through.append(time.monotonic())
+
+    threads = [threading.Thread(target=write, args=(lim,)) for lim in limiters]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for lim in limiters:
+            lim.close()
+    times = sorted(let_through)
+    most = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+    assert most <= max(1.0, rate) + rate * (1.0 + 0.5), most  # 0.5 s: a loaded machine
