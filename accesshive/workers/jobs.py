@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from accesshive.apply.accounts import own_account
 from accesshive.apply.executor import Executor
 from accesshive.apply.pool import ConnectorPool
 from accesshive.config import Config
@@ -64,9 +65,9 @@ class PlanIndex:
         accounts: dict[Key, str] = {}
         creates: dict[Key, list[str]] = {}
         for o in plan.orders:
-            c, d = o.change, o.change.details
-            if c.account and c.identity and not (d.get("duplicate") or d.get("unassigned")):
-                accounts[(c.source, c.link)] = c.account
+            c = o.change
+            if account := own_account(o):
+                accounts[(c.source, c.link)] = account
             if o.action == OrderKind.CREATE_ACCOUNT:
                 creates.setdefault((c.source, c.link), []).append(o.id)
         by_id = {o.id: o for o in plan.orders}
