@@ -14,7 +14,8 @@ import hashlib
 from accesshive.cache import store
 from accesshive.cache.contract import Contract
 from accesshive.config import yamlio
-from accesshive.config.yamlio import ParsedFile, meaning_digest
+from accesshive.config.meaning import meaning_digest
+from accesshive.config.yamlio import ParsedFile
 
 MEANING_SCOPE = "meaning"
 

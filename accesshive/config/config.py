@@ -37,7 +37,7 @@ class Config:
     """(collection, id) → where it is declared."""
     files: tuple[tuple[str, str], ...]
     """(display name, digest of its meaning) of every file read, sorted: what ``digest``
-    covers (``yamlio.meaning_digest``: comments and layout are not part of it)."""
+    covers (``meaning.meaning_digest``: comments and layout are not part of it)."""
     digest: str
     """SHA-256 over the meaning of every file read: the config digest a plan is bound to."""
     paths: Mapping[str, Path] = field(default_factory=dict)

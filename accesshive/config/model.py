@@ -5,7 +5,9 @@ The documents themselves (a config file, ``accesshive.yaml``) are ``config/docum
 Why pydantic with ``extra="forbid"`` and strict scalars: a typo in a key or a
 quoted number is a provisioning failure waiting to happen, so it is caught at
 load time, and the same models produce the JSON Schema that editors use.
-Attribute docstrings become the schema's descriptions.
+Attribute docstrings become the schema's descriptions (``config/schema.py`` reads them
+when it makes the schema: pydantic's ``use_attribute_docstrings`` would read the source
+of every model on every import, a tenth of a cold plan).
 """
 
 from __future__ import annotations
@@ -82,7 +84,6 @@ class Model(BaseModel):
         extra="forbid",
         frozen=True,
         strict=True,
-        use_attribute_docstrings=True,
         populate_by_name=True,
     )
 

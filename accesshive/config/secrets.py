@@ -52,32 +52,43 @@ def is_reference(value: str) -> bool:
 
 
 def find_inline_secrets(data: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, str]]:
-    """Yield (path, what it looks like) for every clear-text secret in ``data``."""
-    stack: list[tuple[YamlPath, Any]] = [(path, data)]
+    """Yield (path, what it looks like) for every clear-text secret in ``data``.
+
+    Depth first, each mapping's entries taken last first. A node's path is built only
+    when it is a collection to walk into or a secret to report: a large org has hundreds
+    of thousands of values, and almost no secrets."""
+    stack: list[tuple[YamlPath, Any, Any]] = [(path, _ROOT, data)]
+    pop, push = stack.pop, stack.append
     while stack:
-        where, node = stack.pop()
-        if isinstance(node, dict):
-            for key, value in node.items():
-                sub = (*where, str(key))
-                if (
-                    isinstance(value, str)
-                    and value
-                    and _secret_key(str(key))
-                    and not is_reference(value)
-                ):
-                    yield sub, f"'{key}' holds a clear-text secret"
-                else:
-                    stack.append((sub, value))
-        elif isinstance(node, list):
-            stack.extend(((*where, i), v) for i, v in enumerate(node))
-        elif isinstance(node, str):
+        parent, step, node = pop()
+        if isinstance(node, str):
             url = _URL_PASSWORD.match(node) if "://" in node else None
             if url and not is_reference(url.group(1)):
-                yield where, "the URL holds a clear-text password"
+                yield _at(parent, step), "the URL holds a clear-text password"
                 continue
             if len(node) < _SHORTEST_SECRET or not _ANY_SECRET_VALUE.search(node):
                 continue
             for what, pattern in _SECRET_VALUES:
                 if pattern.search(node):
-                    yield where, f"value looks like {what}"
+                    yield _at(parent, step), f"value looks like {what}"
                     break
+        elif isinstance(node, dict):
+            where = _at(parent, step)
+            for key, value in node.items():
+                name = str(key)
+                secret = isinstance(value, str) and value and _secret_key(name)
+                if secret and not is_reference(value):
+                    yield (*where, name), f"'{key}' holds a clear-text secret"
+                else:
+                    push((where, name, value))
+        elif isinstance(node, list):
+            where = _at(parent, step)
+            stack.extend([(where, i, v) for i, v in enumerate(node)])
+
+
+_ROOT = object()
+"""The step to the node the walk starts at: none, its path is the one given."""
+
+
+def _at(parent: YamlPath, step: Any) -> YamlPath:
+    return parent if step is _ROOT else (*parent, step)

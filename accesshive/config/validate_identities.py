@@ -17,7 +17,7 @@ from accesshive.expand.assignment import (
     is_managed_credential,
 )
 from accesshive.expand.templates import BUILTIN_VARIABLES
-from accesshive.expand.values import ValueProblem, coerce
+from accesshive.expand.values import ValueProblem, coercer
 
 
 def unknown_identity_attribute(
@@ -38,17 +38,20 @@ def check_identity_schema(config: Config, passed: frozenset[str]) -> Iterator[Di
     schema = config.project.identity_attributes
     if not schema:
         return
+    # each attribute's check with the common cases done at once (``coercer``): the same
+    # problems as ``coerce``, which it falls back to for anything else
+    fits = {key: coercer(spec) for key, spec in schema.items()}
     for iid, ident in config.identities.items():
         if iid in passed:
             continue
         for key, value in ident.attributes.items():
-            spec = schema.get(key)
-            if spec is None:
+            fit = fits.get(key)
+            if fit is None:
                 where = config.origin("identities", iid, "attributes", key)
                 yield unknown_identity_attribute(config, key, where)
                 continue
             try:
-                coerce(value, spec)
+                fit(value)
             except ValueProblem as problem:
                 where = config.origin("identities", iid, "attributes", key)
                 yield Diagnostic(

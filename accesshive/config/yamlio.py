@@ -16,15 +16,12 @@ file itself.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
 import os
 import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +29,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from accesshive import jsontext
 from accesshive.config import yaml12, yamlfast
+from accesshive.config.meaning import meaning_digest
 from accesshive.diagnostics import Diagnostic, Location, YamlPath
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -134,46 +131,6 @@ def _ruamel_load(text: str, name: str) -> Any:
         raise YamlProblem(_huge_number(text, name)) from exc
 
 
-def meaning_digest(data: Any) -> str:
-    """SHA-256 of YAML data in a canonical form: mappings sorted by key, every scalar
-    tagged with its type (``1``, ``1.0``, ``"1"`` and ``true`` stay four meanings).
-
-    The canonical form holds only lists, strings, booleans and None (``_canonical``), so
-    ``jsontext`` writes it (``json.dumps``'s bytes) without looking at it first."""
-    text = jsontext.canonical(_canonical(data), plain=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _sort_key(item: tuple[Any, Any]) -> str:
-    """``json.dumps(key, ensure_ascii=False)``, as the digest was always defined; for a
-    string key that is ``encode_basestring``, without building an encoder per key."""
-    key = item[0]
-    if type(key) is str:
-        return encode_basestring(key)
-    return json.dumps(key, ensure_ascii=False)
-
-
-def _canonical(value: Any) -> Any:
-    if type(value) is str:  # most values: the first test
-        return value
-    if isinstance(value, dict):
-        items = [(_canonical(k), _canonical(v)) for k, v in value.items()]
-        return ["map", sorted(items, key=_sort_key)]
-    if isinstance(value, list | tuple):
-        return ["seq", [_canonical(v) for v in value]]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return ["int", str(value)]
-    if isinstance(value, float):
-        return ["float", repr(value)]
-    if isinstance(value, dt.datetime | dt.date):
-        return [type(value).__name__, value.isoformat()]
-    if isinstance(value, bytes):
-        return ["bytes", value.hex()]
-    return [type(value).__name__, repr(value)]
-
-
 def _decode(raw: bytes, name: str) -> str:
     try:
         text = raw.decode("utf-8")
@@ -203,6 +160,8 @@ def _check_nesting(text: str, name: str) -> None:
 
     The estimate is an upper bound: indentation columns plus open flow brackets.
     """
+    if _shallow(text):
+        return
     flow = 0
     for lineno, line in enumerate(text.split("\n"), start=1):
         block = _BLOCK_PREFIX.match(line)
@@ -221,6 +180,43 @@ def _check_nesting(text: str, name: str) -> None:
                     hint="flatten the structure; accesshive config is never this deep",
                 )
             )
+
+
+_DEEP_PREFIX = re.compile(rf"[ \t?:-]{{{2 * MAX_NESTING + 2}}}")
+"""A block prefix (``_BLOCK_PREFIX``: only these characters) that may be long enough to
+be nested deeper than MAX_NESTING; searched for after each line break (``\\n`` first: the
+regex engine finds a literal fast)."""
+_DEEP_LINE = re.compile("\n" + _DEEP_PREFIX.pattern)
+_ANY_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _shallow(text: str) -> bool:
+    """Whether ``_check_nesting``'s walk over every line would find nothing: no line's
+    block prefix is long enough, and every line with a bracket, walked as it walks it,
+    stays within the limit and closes what it opens. Most files are shown so by a few
+    scans of the text, without a Python step per line."""
+    if _DEEP_PREFIX.match(text) or _DEEP_LINE.search(text):
+        return False
+    done = 0  # the end of the last line walked
+    for bracket in _ANY_BRACKET.finditer(text):
+        at = bracket.start()
+        if at < done:
+            continue  # on a line walked already
+        start = text.rfind("\n", 0, at) + 1
+        done = text.find("\n", at)
+        if done < 0:
+            done = len(text)
+        line = text[start:done]
+        block = _BLOCK_PREFIX.match(line)
+        depth = (block.end() if block else 0) // 2
+        flow = 0
+        for m in _BRACKETS.finditer(line):
+            flow = flow + 1 if m.group() in "[{" else max(flow - 1, 0)
+            if depth + flow > MAX_NESTING:
+                return False
+        if flow:  # a flow collection goes on over the next lines: walk them all
+            return False
+    return True
 
 
 def _check_expansion(data: Any, size: int, name: str) -> None:

@@ -4,6 +4,7 @@ saved plan in the store. Nothing here writes to a target."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -77,33 +78,34 @@ def plan_repository(
     ``steps``: told of each stage as it starts (``operations._common.Steps``).
     ``latest``: the store's latest snapshot and its fingerprints, when the caller has
     read them already (the console reads them once for its plan and its report).
+
+    The store, when there is one, is opened once for everything the plan reads from it
+    (the snapshot, the orders done, the manual tasks), not once for each.
     """
     with bulk_work():
         config, desired = loaded or load_and_expand(
             root, today, store.environment if store else None, steps=steps
         )
-        with steps("reading the snapshot"):
-            if snapshot_file:
-                snapshot, fingerprints = read_snapshot_file(snapshot_file)
-            elif latest is not None:
-                snapshot, fingerprints = latest
-            elif store is not None and store.exists(root):
-                with store.open(root) as opened:
+        kept = store is not None and store.exists(root)
+        with store.open(root) if store is not None and kept else nullcontext() as opened:
+            with steps("reading the snapshot"):
+                if snapshot_file:
+                    snapshot, fingerprints = read_snapshot_file(snapshot_file)
+                elif latest is not None:
+                    snapshot, fingerprints = latest
+                elif opened is not None:
                     snapshot, fingerprints = opened.latest_snapshot_and_fingerprints()
-            else:
-                snapshot = Snapshot()
-                fingerprints = snapshot.fingerprints()
-        with steps(f"diffing {len(desired.accounts):,} accounts"):
-            found = diff.diff(config, desired, snapshot, fingerprints, today)
-            if found.adoptions and store is not None and store.exists(root):
-                found = _not_adopting_our_own(root, store, found)
-            if store is not None and store.exists(root):
-                found = _without_done_tasks(root, store, config, snapshot, found, snapshot_file)
-            known = (
-                _manual_tasks(root, store, config, desired)
-                if store is not None and store.exists(root)
-                else None
-            )
+                else:
+                    snapshot = Snapshot()
+                    fingerprints = snapshot.fingerprints()
+            with steps(f"diffing {len(desired.accounts):,} accounts"):
+                found = diff.diff(config, desired, snapshot, fingerprints, today)
+                known = None
+                if opened is not None:
+                    if found.adoptions:
+                        found = not_adopting_our_own(opened, found)
+                    found = without_done_tasks(opened, config, snapshot, found, snapshot_file)
+                    known = manual_task_records(opened, config, desired)
         with steps(f"ordering {len(found.changes):,} changes"):
             return make_plan(
                 config,
@@ -118,7 +120,7 @@ def plan_repository(
             )
 
 
-def _not_adopting_our_own(root: Path, store: StoreRef, found: Changes) -> Changes:
+def not_adopting_our_own(opened: Store, found: Changes) -> Changes:
     """Drop from the adoptions the accounts accesshive created itself: an account found
     by correlation whose identity's create order on that source was verified (or whose
     manual task was done). A create order's id names only its source and identity, so
@@ -132,29 +134,10 @@ def _not_adopting_our_own(root: Path, store: StoreRef, found: Changes) -> Change
         ).order_id()
         for a in found.adoptions
     }
-    with store.open(root) as opened:
-        ours = opened.done_orders(set(creates.values()))
+    ours = opened.done_orders(set(creates.values()))
     if not ours:
         return found
     return replace(found, adoptions=tuple(a for a in found.adoptions if creates[a] not in ours))
-
-
-def _without_done_tasks(
-    root: Path,
-    store: StoreRef,
-    config: Config,
-    snapshot: Snapshot,
-    found: Changes,
-    snapshot_file: Path | None,
-) -> Changes:
-    """Drop the changes on manual sources whose task was done since the source's export
-    was first read as it is now (``tasks.done_since_read``): plan does not ask for that
-    work again. A snapshot file given: since it was read."""
-    manual = {sid for sid, s in config.sources.items() if s.effective_provisioning == "manual"}
-    if not any(c.source in manual for c in found.changes):
-        return found
-    with store.open(root) as opened:
-        return without_done_tasks(opened, config, snapshot, found, snapshot_file)
 
 
 def without_done_tasks(
@@ -164,8 +147,11 @@ def without_done_tasks(
     found: Changes,
     snapshot_file: Path | None = None,
 ) -> Changes:
-    """``_without_done_tasks`` on a store already open: what ``report`` and the console
-    plan from, so that they agree with ``plan`` and ``status`` on a task marked done."""
+    """Drop the changes on manual sources whose task was done since the source's export
+    was first read as it is now (``tasks.done_since_read``): plan does not ask for that
+    work again. A snapshot file given: since it was read. ``plan``, ``report`` and the
+    console all plan through it, so that they agree with ``status`` on a task marked
+    done."""
     manual = {sid for sid, s in config.sources.items() if s.effective_provisioning == "manual"}
     if not any(c.source in manual for c in found.changes):
         return found
@@ -178,13 +164,6 @@ def without_done_tasks(
         else opened.unchanged_since(manual)
     )
     return done_since_read(found, done, read_at, manual)
-
-
-def _manual_tasks(
-    root: Path, store: StoreRef, config: Config, desired: DesiredState
-) -> dict[str, TaskRecord] | None:
-    with store.open(root) as opened:
-        return manual_task_records(opened, config, desired)
 
 
 def manual_task_records(

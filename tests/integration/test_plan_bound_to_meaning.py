@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from accesshive.cli import main
-from accesshive.config.yamlio import meaning_digest, parse_bytes
+from accesshive.config.meaning import meaning_digest
+from accesshive.config.yamlio import parse_bytes
 
 TODAY = "2026-11-29"
 
