@@ -4,7 +4,7 @@
 1. diff desired against the snapshot → changes, orphans, adoptions;
 2. classify: mark grants and revokes of sensitive entitlements;
 3. turn changes into orders: stable ids, ``manual_task`` on manual sources;
-4. dependencies → a DAG (a cycle refuses the plan);
+4. dependencies → a networkx DAG (a cycle refuses the plan);
 5. review gates from the review policy;
 6. guardrails: refuse mass removals unless allowed;
 7. order the orders topologically, deterministically.

@@ -858,7 +858,7 @@ def _environment() -> dict[str, Any]:
         env["accesshive"] = accesshive.__version__
     except ImportError:
         pass
-    for mod in ("yaml", "yaml_rs", "ruamel.yaml", "pydantic", "jinja2", "orjson"):
+    for mod in ("yaml", "yaml_rs", "ruamel.yaml", "pydantic", "networkx", "jinja2", "orjson"):
         try:
             module = __import__(mod, fromlist=["__version__"])
             env[mod] = getattr(module, "__version__", "?")

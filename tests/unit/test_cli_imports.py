@@ -22,6 +22,7 @@ HEAVY = (
     "cryptography",
     "httpx",
     "jinja2",
+    "networkx",
     "pydantic",
     "ruamel",
     "sqlite3",
@@ -134,4 +135,4 @@ def test_a_real_plan_still_loads_what_it_needs(tmp_path: Path) -> None:
         ["plan", str(example), "--format", "json", "--store", str(tmp_path / "s.db")]
     )
     assert done.returncode == 0, done.stderr
-    assert "pydantic" in modules and "accesshive.config.model" in modules
+    assert "pydantic" in modules and "networkx" in modules and "accesshive.config.model" in modules

@@ -1,8 +1,7 @@
 """The order graph (``plan/graph.py``): one deterministic topological order, and a cycle
 refused with the orders on it named.
 
-Why: the graph is built with the standard library (``graphlib``, ``heapq``); the golden
-plans check the order of real plans, these the two rules on their own."""
+Why: the golden plans check the order of real plans, these the two rules on their own."""
 
 from __future__ import annotations
 
