@@ -24,9 +24,7 @@ def approval_note(order: Order, notes: Mapping[str, str]) -> str:
     """What a gated order needs to run: the note of the approvals already given
     (``notes``: order id → note), else how many approvals from whom its gate asks."""
     assert order.gate is not None
-    return notes.get(order.id) or (
-        f"needs {order.gate.quorum} approval(s) from {', '.join(order.gate.reviewer_groups)}"
-    )
+    return notes.get(order.id) or (f"needs {order.gate.wanted('approval(s)')}")
 
 
 def blocked(order: Order, reason: str, approved: Collection[str], notes: Mapping[str, str]) -> str:

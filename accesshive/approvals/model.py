@@ -23,7 +23,7 @@ from typing import Any
 from accesshive.approvals.signing import message, verify
 from accesshive.config.policy import ReviewPolicy
 from accesshive.plan.model import Plan
-from accesshive.plan.orders import Order, digest
+from accesshive.plan.orders import Need, Order, digest
 from accesshive.sshsig import is_armored
 
 
@@ -95,19 +95,39 @@ class OrderApproval:
     carried: list[tuple[str, str]] = field(default_factory=list)
     """(reviewer, plan digest) of the approvers whose approval was signed for an earlier
     plan with this identical order, and carried (``approvals/carry.py``)."""
+    needs: tuple[Need, ...] = ()
+    """Each gating rule's need when several rules gate the order (``Gate.requires``):
+    every one must be met by approvers of its own groups."""
+    member_of: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Approver → the reviewer groups the policy puts them in (for ``needs``)."""
+
+    def short(self) -> list[tuple[Need, int]]:
+        """The needs not met yet, each with how many approvals it still lacks."""
+        if not self.needs:
+            short = self.quorum - len(self.approvers)
+            return [(Need(self.groups, self.quorum), short)] if short > 0 else []
+        out = []
+        for need in self.needs:
+            wanted = set(need.groups)
+            have = sum(1 for a in self.approvers if self.member_of.get(a, frozenset()) & wanted)
+            if have < need.quorum:
+                out.append((need, need.quorum - have))
+        return out
 
     @property
     def approved(self) -> bool:
-        return len(self.approvers) >= self.quorum
+        return not self.short()
 
     @property
     def missing(self) -> int:
-        return max(self.quorum - len(self.approvers), 0)
+        return sum(n for _, n in self.short())
 
     def describe(self) -> str:
         if self.approved:
             return f"approved by {self._approvers()}"
-        text = f"needs {self.missing} more approval(s) from {', '.join(self.groups)}"
+        text = "needs " + " and ".join(
+            f"{n} more approval(s) from {', '.join(need.groups)}" for need, n in self.short()
+        )
         if self.approvers:
             text += f" (approved by {self._approvers()})"
         if self.rejected:
@@ -151,7 +171,12 @@ def evaluate(
     authorship = authorship or Authorship.claimed(plan)
     gated = {o.id: o for o in plan.orders if o.gate}
     result = {
-        oid: OrderApproval(oid, o.gate.quorum, o.gate.reviewer_groups)  # type: ignore[union-attr]
+        oid: OrderApproval(
+            oid,
+            o.gate.quorum,  # type: ignore[union-attr]
+            o.gate.reviewer_groups,  # type: ignore[union-attr]
+            needs=o.gate.requires,  # type: ignore[union-attr]
+        )
         for oid, o in gated.items()
     }
     for approval in approvals:
@@ -164,6 +189,9 @@ def evaluate(
             verdict.rejected.append((approval.reviewer, why))
         elif approval.reviewer not in verdict.approvers:
             verdict.approvers.append(approval.reviewer)
+            verdict.member_of[approval.reviewer] = frozenset(
+                policy.reviewers[approval.reviewer].groups
+            )
             if approval.plan_digest != plan.digest:
                 verdict.carried.append((approval.reviewer, approval.plan_digest))
     return result

@@ -1,7 +1,8 @@
 """Review gates: which orders need whose approval, from the review and classification policies.
 
-An order is gated when any review rule matches it; the gate is the union of the
-matching rules' reviewer groups with the strictest quorum. A manual task is
+An order is gated when any review rule matches it. When several rules match, each
+one's need (its quorum from its own groups) must be met: the gate records them all
+(``Gate.requires``), beside the union of their groups and the largest quorum. A manual task is
 matched by the action it asks a person to perform, and by ``manual_task`` itself (a
 rule naming ``manual_task`` gates every task, instead of silently gating nothing).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 
 from accesshive.config.policy import ReviewPolicy, ReviewRule
-from accesshive.plan.orders import Change, Gate
+from accesshive.plan.orders import Change, Gate, Need
 
 
 def gate_for(change: Change, policy: ReviewPolicy, kind: str | None = None) -> Gate | None:
@@ -20,11 +21,17 @@ def gate_for(change: Change, policy: ReviewPolicy, kind: str | None = None) -> G
     if not matched:
         return None
     groups = sorted({g for rule in matched for g in rule.reviewer_groups})
+    needs = sorted({Need(tuple(sorted(r.reviewer_groups)), r.quorum) for r in matched}, key=_key)
     return Gate(
         rules=tuple(sorted(rule.name for rule in matched)),
         reviewer_groups=tuple(groups),
         quorum=max(rule.quorum for rule in matched),
+        requires=tuple(needs) if len(needs) > 1 else (),
     )
+
+
+def _key(need: Need) -> tuple[tuple[str, ...], int]:
+    return need.groups, need.quorum
 
 
 def _matches(rule: ReviewRule, change: Change, kind: str) -> bool:

@@ -104,17 +104,48 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Gate:
-    rules: tuple[str, ...]
-    reviewer_groups: tuple[str, ...]
+class Need:
+    """What one review rule asks of an order: ``quorum`` approvals from ``groups``."""
+
+    groups: tuple[str, ...]
     quorum: int
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        return {"groups": list(self.groups), "quorum": self.quorum}
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The review an order needs: ``rules`` that matched it, their reviewer groups (all
+    of them) and the largest quorum among them. When several rules match, ``requires``
+    holds each rule's own need, and every one must be met: a sensitive grant that the
+    security rule gates still needs security's approval when another rule lets the
+    source's owners approve it too."""
+
+    rules: tuple[str, ...]
+    reviewer_groups: tuple[str, ...]
+    quorum: int
+    requires: tuple[Need, ...] = ()
+
+    def needs(self) -> tuple[Need, ...]:
+        """Every need to meet: each rule's, or the one rule's."""
+        return self.requires or (Need(self.reviewer_groups, self.quorum),)
+
+    def wanted(self, unit: str = "") -> str:
+        """``1 of security`` (``unit``: ``1 approval(s) from security``); each rule's need
+        joined by "and" when several rules gate the order."""
+        joiner = f" {unit} from " if unit else " of "
+        return " and ".join(f"{n.quorum}{joiner}{', '.join(n.groups)}" for n in self.needs())
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "rules": list(self.rules),
             "reviewer_groups": list(self.reviewer_groups),
             "quorum": self.quorum,
         }
+        if self.requires:  # absent for one rule: such a plan reads as it always did
+            body["requires"] = [n.to_json() for n in self.requires]
+        return body
 
 
 @dataclass(frozen=True)

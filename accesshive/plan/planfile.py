@@ -18,7 +18,7 @@ from accesshive.errors import PlanFileError
 from accesshive.plan.changes import Adoption, Orphan
 from accesshive.plan.kinds import ACTIONS, OrderKind
 from accesshive.plan.model import FORMAT_VERSION, Plan
-from accesshive.plan.orders import Change, Gate, Order
+from accesshive.plan.orders import Change, Gate, Need, Order
 
 
 def dumps(plan: Plan) -> str:
@@ -201,12 +201,22 @@ def _order(o: Any, where: str) -> Order:
         kind=kind,
         change=change,
         depends_on=_strings(o, "depends_on", where) or (),
-        gate=Gate(
-            _strings(gate, "rules", f"{where}.gate") or (),
-            _strings(gate, "reviewer_groups", f"{where}.gate") or (),
-            _field(gate, "quorum", f"{where}.gate", int),
-        )
-        if gate
-        else None,
+        gate=_gate(gate, f"{where}.gate") if gate else None,
         assignee=_field(o, "assignee", where, str, optional=True),
+    )
+
+
+def _gate(gate: Any, where: str) -> Gate:
+    needs = _field(gate, "requires", where, list, optional=True) or []
+    return Gate(
+        _strings(gate, "rules", where) or (),
+        _strings(gate, "reviewer_groups", where) or (),
+        _field(gate, "quorum", where, int),
+        tuple(
+            Need(
+                _strings(n, "groups", f"{where}.requires[{i}]") or (),
+                _field(n, "quorum", f"{where}.requires[{i}]", int),
+            )
+            for i, n in enumerate(needs)
+        ),
     )

@@ -142,7 +142,7 @@ class Comment:
                 f"`{o.id}`",
                 md(summary_line(o)),
                 md(", ".join(o.gate.reviewer_groups)),
-                str(o.gate.quorum),
+                " + ".join(str(n.quorum) for n in o.gate.needs()),
                 self.review.missing(o),
             ]
             if with_approvals:

@@ -104,8 +104,7 @@ def _group_line(
 def gate_text(order: Order) -> str:
     if order.gate is None:
         return ""
-    groups = ", ".join(order.gate.reviewer_groups)
-    return f"awaiting approval: {order.gate.quorum} of {groups}"
+    return f"awaiting approval: {order.gate.wanted()}"
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:

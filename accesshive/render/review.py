@@ -78,10 +78,15 @@ class Review:
     def missing(self, order: Order) -> str:
         assert order.gate is not None
         v = self.approvals.get(order.id) if self.approvals is not None else None
+        several = bool(order.gate.requires)  # each rule's need is its own
         if v is None:
+            if several:
+                return order.gate.wanted("approval(s)")
             return f"{order.gate.quorum} approval{'s' if order.gate.quorum != 1 else ''}"
         if v.approved:
             return "nothing: approved"
+        if several:
+            return " and ".join(f"{n} from {', '.join(need.groups)}" for need, n in v.short())
         return f"{v.missing} approval{'s' if v.missing != 1 else ''}"
 
     def approvers(self, order: Order) -> str:
@@ -98,7 +103,9 @@ class Review:
             return ""
         groups = ", ".join(order.gate.reviewer_groups)
         if self.approved(order):
-            return f"✅ approved ({order.gate.quorum} of {md(groups)})"
+            return f"✅ approved ({md(order.gate.wanted())})"
+        if order.gate.requires:
+            return f"⚠️ waiting for review: {md(self.missing(order))}"
         return f"⚠️ waiting for review: {self.missing(order)} from {md(groups)}"
 
 

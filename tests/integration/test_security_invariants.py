@@ -190,6 +190,59 @@ def test_quorum_of_two_is_not_met_with_a_reviewer_outside_the_groups(quorum2: Pa
     assert "carol (not in security)" in why
 
 
+def _wiki_admins(repo: Path) -> set[str]:
+    """Who holds wiki-admins on the wiki's own database."""
+    import sqlite3
+
+    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
+        rows = db.execute(
+            "SELECT u.login FROM users u JOIN user_groups g ON g.user_id = u.id "
+            "WHERE g.group_name = 'wiki-admins'"
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+@pytest.fixture
+def two_rules(tmp_path: Path) -> Path:
+    """Sensitive grants need security; every grant on the wiki also needs its owners
+    (carol, in finance here): grace's wiki-admins grant is gated by both rules."""
+    repo = _reviewed(tmp_path, quorum=1)
+    review = repo / "policies" / "review.yaml"
+    review.write_text(
+        review.read_text()
+        + "    - name: wiki-grants\n"
+        + "      order_kinds: [grant]\n"
+        + "      sources: [wiki]\n"
+        + "      reviewer_groups: [finance]\n"
+    )
+    return repo
+
+
+def test_an_order_two_rules_gate_needs_each_rules_approval(two_rules: Path) -> None:
+    """One approval from either rule's group must not let it through: a sensitive grant
+    stays behind security's review whatever other rule also gates it."""
+    plan = _plan(two_rules)
+    gate = _wiki_gate(plan)
+    assert plan.order(gate).gate.rules == ("sensitive-grants", "wiki-grants")  # type: ignore[union-attr]
+    at = "2026-11-29T10:00:00+00:00"
+    for alone in ("alice", "carol"):
+        _write_file(two_rules, plan, [_signed(two_rules, plan, gate, alone, at)])
+        verdict = check(load_config(two_rules), plan, None)[gate]
+        assert (verdict.approved, verdict.approvers, verdict.missing) == (False, [alone], 1)
+        state, why = _gate_after_apply(two_rules, plan, gate)
+        assert state == "awaiting_approval", (alone, why)
+        lacking = "security" if alone == "carol" else "finance"
+        assert f"needs 1 more approval(s) from {lacking} (approved by {alone})" in why
+    assert _wiki_admins(two_rules) == set()
+    _write_file(
+        two_rules,
+        plan,
+        [_signed(two_rules, plan, gate, "alice", at), _signed(two_rules, plan, gate, "carol", at)],
+    )
+    assert _gate_after_apply(two_rules, plan, gate)[0] == "verified"
+    assert _wiki_admins(two_rules) == {"grace.hopper"}
+
+
 def test_quorum_of_two_is_met_by_two_distinct_reviewers_of_the_group(quorum2: Path) -> None:
     plan = _plan(quorum2)
     gate = _wiki_gate(plan)

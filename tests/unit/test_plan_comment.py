@@ -231,7 +231,8 @@ def test_example_comment_is_well_formed(case: str) -> None:
         for row, o in zip(table.rows, gated, strict=True):
             assert o.gate is not None
             assert row[2] == ", ".join(o.gate.reviewer_groups)
-            assert row[3] == str(o.gate.quorum)
+            # each gating rule's quorum, when several rules gate the order
+            assert row[3] == " + ".join(str(n.quorum) for n in o.gate.needs())
         approve = [t for k, t in comment.blocks if k == "paragraph" and t.startswith("Approve")]
         assert len(approve) == 1
     else:
@@ -365,10 +366,13 @@ def test_recorded_approvals_show_who_approved_and_what_is_missing() -> None:
     done, half = gated[0], next(o for o in gated if o.gate and o.gate.quorum == 2)
     assert done.gate is not None and half.gate is not None
     verdicts = {
-        o.id: OrderApproval(o.id, o.gate.quorum, o.gate.reviewer_groups) for o in gated if o.gate
+        o.id: OrderApproval(o.id, o.gate.quorum, o.gate.reviewer_groups, needs=o.gate.requires)
+        for o in gated
+        if o.gate
     }
     verdicts[done.id].approvers.append("alice")
     verdicts[half.id].approvers.append("bob")
+    verdicts[half.id].member_of["bob"] = frozenset({"it-admins"})
     verdicts[half.id].rejected.append(("mallory|x", "not in it-admins, security"))
     comment = read(render_markdown(plan, approvals=verdicts))
     assert comment.blocks[0][1].endswith(f"{len(gated) - 1} waiting for review, 1 approved")
@@ -377,8 +381,11 @@ def test_recorded_approvals_show_who_approved_and_what_is_missing() -> None:
     by_id = {codes[0]: row for codes, row in zip(table.row_codes, table.rows, strict=True)}
     assert len(by_id) == len(gated)
     assert by_id[done.id][4:] == ["nothing: approved", "alice"]
+    # two rules gate it (2 of it-admins, security; 1 of security): bob counts for the
+    # first only, so each rule says what it still lacks
+    assert half.gate.wanted() == "2 of it-admins, security and 1 of security"
     assert by_id[half.id][4:] == [
-        "1 approval",
+        "1 from it-admins, security and 1 from security",
         "bob; not counted: mallory|x (not in it-admins, security)",
     ]
     # what still waits comes first; the approved order last

@@ -11,7 +11,7 @@ from accesshive.config.policy import GuardrailPolicy, ReviewPolicy, ReviewRule
 from accesshive.errors import GuardrailError
 from accesshive.plan.gates import gate_for
 from accesshive.plan.guardrails import check_guardrails, enforce
-from accesshive.plan.orders import Change, Gate
+from accesshive.plan.orders import Change, Gate, Need
 from accesshive.state.snapshot import Snapshot, SnapshotAccount, SourceSnapshot
 
 
@@ -32,7 +32,9 @@ def test_no_matching_rule_no_gate() -> None:
     assert gate_for(_grant(), ReviewPolicy()) is None
 
 
-def test_matching_rules_join_their_groups_and_take_the_strictest_quorum() -> None:
+def test_every_matching_rule_keeps_its_own_need() -> None:
+    """Several rules gate one order: each one's quorum from its own groups must be met
+    (``requires``); the union of groups and the largest quorum stay for display."""
     policy = ReviewPolicy(
         rules=[
             _rule("b-grants", order_kinds=["grant"], groups=["security", "platform"], quorum=1),
@@ -45,12 +47,25 @@ def test_matching_rules_join_their_groups_and_take_the_strictest_quorum() -> Non
         rules=("a-sensitive", "b-grants", "c-wiki"),
         reviewer_groups=("audit", "platform", "security", "wiki-owners"),
         quorum=3,
+        requires=(
+            Need(("audit", "security"), 3),
+            Need(("platform", "security"), 1),
+            Need(("wiki-owners",), 2),
+        ),
     )
-    assert gate_for(_grant(sensitive=False), policy) == Gate(
+    ordinary = gate_for(_grant(sensitive=False), policy)
+    assert ordinary == Gate(
         rules=("b-grants", "c-wiki"),
         reviewer_groups=("platform", "security", "wiki-owners"),
         quorum=2,
+        requires=(Need(("platform", "security"), 1), Need(("wiki-owners",), 2)),
     )
+    assert ordinary.wanted() == "1 of platform, security and 2 of wiki-owners"
+    # one rule: no separate needs (the plan file reads as it always did)
+    only = gate_for(_grant(sensitive=False), ReviewPolicy(rules=[policy.rules[2]]))
+    assert only == Gate(rules=("c-wiki",), reviewer_groups=("wiki-owners",), quorum=2)
+    assert only.wanted("approval(s)") == "2 approval(s) from wiki-owners"
+    assert "requires" not in only.to_json()
 
 
 def test_sensitive_only_rules_skip_ordinary_orders() -> None:
