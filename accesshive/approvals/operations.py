@@ -96,8 +96,9 @@ def reviewer_of_key(config: Config, key_path: Path) -> str:
     ]
     if not owners:
         raise ApprovalError(
-            f"{review_policy_file(config)} lists {key_path} ({declared.fingerprint()}) for "
-            "no reviewer: add it to your public_keys, or sign with the key it lists"
+            f"{key_path} ({declared.fingerprint()}) is not the key of any reviewer in "
+            f"{review_policy_file(config)}: add it to your public_keys there, or sign with "
+            "the key it lists for you"
         )
     return owners[0]  # a key belongs to one reviewer (checked when the policy loads)
 

@@ -280,8 +280,31 @@ def _marked(exc: MarkedYAMLError, name: str, code: str, message: str) -> Diagnos
             f"{started[0]}, column {started[1]} (a bracket or quote left open?)"
         )
     else:
-        hint = "fix the YAML syntax at this position"
+        hint = _likely_cause(message)
     return Diagnostic(code, message, loc, hint=hint, related=related)
+
+
+_CAUSES = (
+    (
+        "mapping values are not allowed",
+        "a key where none may start: check this line's indentation against the lines above "
+        "(a key indented more or less than its siblings), or quote a value that holds ': '",
+    ),
+    (
+        "cannot start any token",
+        "a tab? YAML indents with spaces only; otherwise quote the value that starts here "
+        "(a plain value cannot start with @ or `)",
+    ),
+)
+"""The parser's words for the commonest slips, and what usually caused them: the
+position it gives is where it noticed, often the line after the mistake."""
+
+
+def _likely_cause(message: str) -> str:
+    for words, cause in _CAUSES:
+        if words in message:
+            return cause
+    return "fix the YAML syntax at this position"
 
 
 def _started(exc: MarkedYAMLError) -> tuple[int, int] | None:

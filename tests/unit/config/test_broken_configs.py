@@ -300,3 +300,32 @@ def test_a_reference_is_still_checked_when_every_file_parsed(tmp_path: Path) -> 
     repo = _quickstart(tmp_path, "identities/people.yaml", "[ops-admin]", "[ops-admim]")
     (d,) = validate_repository(repo, TODAY).diagnostics
     assert (d.code, d.hint) == ("unknown-reference", "did you mean 'ops-admin'?")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "hint"),
+    [
+        # a key dedented below its siblings: noticed on the next line
+        (
+            "      name_attribute: login",
+            "    name_attribute: login",
+            "sources/wiki.yaml:17:13",
+            "a key where none may start: check this line's indentation",
+        ),
+        (
+            "      name_attribute: login",
+            "\tname_attribute: login",
+            "sources/wiki.yaml:16:1",
+            "a tab?",
+        ),
+    ],
+)
+def test_an_indentation_slip_is_named_as_the_likely_cause(
+    tmp_path: Path, old: str, new: str, where: str, hint: str
+) -> None:
+    """The parser's words ("mapping values are not allowed", "cannot start any token")
+    do not say what to fix; the hint names the usual slip, indentation or a tab."""
+    repo = _quickstart(tmp_path, "sources/wiki.yaml", old, new)
+    (error,) = [d for d in validate_repository(repo, TODAY).diagnostics if d.is_error]
+    assert (error.code, str(error.location)) == ("yaml-syntax", where)
+    assert error.hint is not None and error.hint.startswith(hint), error.hint
