@@ -248,7 +248,7 @@ def _print_apply(saved: Plan, result: ApplyResult, plan_file: Path | None) -> No
                     f"`accesshive decline {plan} --order {oid} --withdraw --key ~/.ssh/id_ed25519`"
                 )
             )
-    waiting = sorted(oid for oid, st in result.states.items() if st == "awaiting_approval")
+    waiting = result.unapproved(saved)
     if waiting:
         _print_how_to_approve(saved, waiting, plan_file)
     if result.failed:
