@@ -81,9 +81,12 @@ def sync_command(
         if failed:  # each failure is in the JSON already: one document on stdout
             sys.exit(EXIT_PARTIAL)
     else:
+        from accesshive.render.describe import plural
+
         for r in results:
             if r.ok:
-                click.secho(f"✓ {r.source}: {r.accounts} accounts, {r.grants} grants", fg="green")
+                counts = f"{plural(r.accounts, 'account')}, {plural(r.grants, 'grant')}"
+                click.secho(f"✓ {r.source}: {counts}", fg="green")
             else:
                 kept = f"; keeping the snapshot of {r.kept}" if r.kept else "; no snapshot yet"
                 click.secho(f"✗ {r.source}: {r.error}{kept}", fg="red", err=True)
