@@ -99,7 +99,7 @@ def apply(
     from accesshive.operations import StoreRef, apply_plan, load_and_expand, plan_repository
     from accesshive.operations.targeting import Target
     from accesshive.plan.states import DONE, FAILED, SENT, OrderState
-    from accesshive.workers.engine import Workers
+    from accesshive.workers.engine import Workers, postgres_url
 
     store = StoreRef(environment, store_url)
     loaded: Loaded | None = None  # a saved plan: apply loads the repository to check it
@@ -142,6 +142,8 @@ def apply(
         )
         bar.update(1 if first else 0)
 
+    if workers:  # refused before anything says the orders wait for workers
+        postgres_url(store.location(directory))
     if workers and fmt == "text":
         click.echo(
             f"apply: the orders run on `accesshive worker` processes of environment "
