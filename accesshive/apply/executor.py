@@ -115,7 +115,7 @@ class Executor(GroupOrders):
         self.only = None if only is None else frozenset(only)
         self.sleep = sleep
         self.breaker = breaker if breaker is not None else Breaker()
-        self.result = ApplyResult(plan.digest, run_id)
+        self.result = ApplyResult(plan.digest, run_id, approved=self.approved)
         self.observed = self.result.observed
         self._prior = store.order_states(plan.digest)
         self._accounts = self._known_accounts()

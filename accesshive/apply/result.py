@@ -39,6 +39,23 @@ class ApplyResult:
     """The accounts the run read back after writing them (``apply/observed.py``)."""
     acted_on: dict[str, str | None] = field(default_factory=dict)
     """Order id → the account it acted on (a create's: the one it created or adopted)."""
+    approved: frozenset[str] = frozenset()
+    """The gated orders the run's approvals cover: the others still need reviewers."""
+
+    def unapproved(self, plan: Plan) -> list[str]:
+        """The gated orders of this run still to be approved: those awaiting approval and
+        those blocked below a failure or a decline whose gate nobody approved yet, so
+        that one round of approvals suffices once what blocks them is fixed."""
+        return sorted(
+            order.id
+            for order in plan.orders
+            if self.states.get(order.id) == OrderState.AWAITING_APPROVAL
+            or (
+                self.states.get(order.id) == OrderState.BLOCKED
+                and order.gate is not None
+                and order.id not in self.approved
+            )
+        )
 
     @property
     def declined(self) -> dict[str, str]:

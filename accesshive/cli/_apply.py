@@ -99,7 +99,7 @@ def apply(
     from accesshive.operations import StoreRef, apply_plan, load_and_expand, plan_repository
     from accesshive.operations.targeting import Target
     from accesshive.plan.states import DONE, FAILED, SENT, OrderState
-    from accesshive.workers.engine import Workers
+    from accesshive.workers.engine import Workers, postgres_url
 
     store = StoreRef(environment, store_url)
     loaded: Loaded | None = None  # a saved plan: apply loads the repository to check it
@@ -142,6 +142,8 @@ def apply(
         )
         bar.update(1 if first else 0)
 
+    if workers:  # refused before anything says the orders wait for workers
+        postgres_url(store.location(directory))
     if workers and fmt == "text":
         click.echo(
             f"apply: the orders run on `accesshive worker` processes of environment "
@@ -248,7 +250,7 @@ def _print_apply(saved: Plan, result: ApplyResult, plan_file: Path | None) -> No
                     f"`accesshive decline {plan} --order {oid} --withdraw --key ~/.ssh/id_ed25519`"
                 )
             )
-    waiting = sorted(oid for oid, st in result.states.items() if st == "awaiting_approval")
+    waiting = result.unapproved(saved)
     if waiting:
         _print_how_to_approve(saved, waiting, plan_file)
     if result.failed:

@@ -39,7 +39,7 @@ def sync_command(
 ) -> None:
     """Read every source into a stored snapshot; a source that fails keeps its last one."""
     from accesshive.operations import StoreRef, sync_repository
-    from accesshive.workers.engine import Workers
+    from accesshive.workers.engine import Workers, postgres_url
 
     bars: dict[str, Any] = {}
     seen: dict[str, int] = {}
@@ -57,6 +57,8 @@ def sync_command(
         bar.update(done - seen.get(source, 0))
         seen[source] = done
 
+    if workers:  # refused before anything says the sources wait for workers
+        postgres_url(StoreRef(environment, store_url).location(directory))
     if workers and fmt == "text":
         click.echo(
             runnable(
@@ -81,9 +83,12 @@ def sync_command(
         if failed:  # each failure is in the JSON already: one document on stdout
             sys.exit(EXIT_PARTIAL)
     else:
+        from accesshive.render.describe import plural
+
         for r in results:
             if r.ok:
-                click.secho(f"✓ {r.source}: {r.accounts} accounts, {r.grants} grants", fg="green")
+                counts = f"{plural(r.accounts, 'account')}, {plural(r.grants, 'grant')}"
+                click.secho(f"✓ {r.source}: {counts}", fg="green")
             else:
                 kept = f"; keeping the snapshot of {r.kept}" if r.kept else "; no snapshot yet"
                 click.secho(f"✗ {r.source}: {r.error}{kept}", fg="red", err=True)

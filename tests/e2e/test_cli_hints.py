@@ -349,6 +349,40 @@ def test_apply_of_a_plan_file_says_how_to_get_the_approvals_it_waits_for(clone: 
     assert "awaiting_approval" not in reapplied.output, reapplied.output
 
 
+def test_a_failed_apply_asks_approval_for_the_blocked_gated_orders_too(clone: Path) -> None:
+    """The wiki is unreachable: its gated orders are blocked below the failure and still
+    unapproved. The summary names every one of them with the awaiting ones, and the
+    approve command it prints signs them all: one round of approvals, and once the wiki
+    is back the next apply leaves nothing waiting for approval."""
+    wiki = clone / "examples" / "quickstart" / ".accesshive" / "wiki-app.db"
+    kept = wiki.with_name("wiki-app.kept")
+    wiki.rename(kept)
+    wiki.mkdir()  # the wiki's database cannot be opened
+    applied = _run(["apply", "plan.json", "-C", "examples/quickstart", *TODAY])
+    assert applied.exit_code != 0, applied.output
+    gated = sorted(
+        re.findall(
+            r"(?:awaiting_approval|blocked) .*\[([0-9a-f]{12})\]\n.*needs 1 more approval",
+            applied.output,
+        )
+    )
+    blocked = re.findall(r"blocked .*\[([0-9a-f]{12})\]\n.*needs 1 more approval", applied.output)
+    assert blocked, applied.output
+    told = f"Waiting for approval ({len(gated)}): {', '.join(gated)}. To have them approved:"
+    assert told in applied.output
+    approve = (
+        f"accesshive approve plan.json --order {' --order '.join(gated)} "
+        "--key ~/.ssh/id_ed25519 -C examples/quickstart"
+    )
+    assert approve in _hints([applied])
+    signed = _run(_words(approve))
+    assert signed.exit_code == 0, signed.output
+    wiki.rmdir()
+    kept.rename(wiki)
+    reapplied = _run(["apply", "plan.json", "-C", "examples/quickstart", *TODAY])
+    assert "approval" not in reapplied.output, reapplied.output
+
+
 def test_approve_signs_nothing_for_a_plan_the_configuration_no_longer_makes(
     clone: Path,
 ) -> None:

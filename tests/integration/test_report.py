@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -107,19 +108,14 @@ def _chromium() -> str | None:
     return None
 
 
-def test_html_report_is_one_file_and_renders(repo: Path, tmp_path: Path) -> None:
-    out = tmp_path / "report.html"
-    assert _report(repo, "--format", "html", "--out", str(out)).exit_code == 0
-    html = out.read_text()
-    assert (
-        "<script src" not in html and "<link" not in html and "http" not in html.split("<body>")[0]
-    )
+def _dom(page: Path, profile: Path) -> str:
+    """The page's DOM after its scripts ran, as headless Chromium renders it."""
     browser = _chromium()
     if browser is None:
         if os.environ.get("CI"):
             pytest.fail("CI must render the HTML report in Chromium")
         pytest.skip("Chromium is not installed here")
-    dom = subprocess.run(
+    return subprocess.run(
         [
             browser,
             "--headless",
@@ -130,18 +126,57 @@ def test_html_report_is_one_file_and_renders(repo: Path, tmp_path: Path) -> None
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--user-data-dir={profile}",
             "--dump-dom",
-            out.as_uri(),
+            page.as_uri(),
         ],
         capture_output=True,
         text=True,
         timeout=90,
         check=True,
     ).stdout
+
+
+def test_html_report_is_one_file_and_renders(repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    assert _report(repo, "--format", "html", "--out", str(out)).exit_code == 0
+    html = out.read_text()
+    assert (
+        "<script src" not in html and "<link" not in html and "http" not in html.split("<body>")[0]
+    )
+    dom = _dom(out, tmp_path / "profile")
     assert 'data-rendered="yes"' in dom  # the inline script ran
     assert dom.count("</tr>") >= 3 + 5 + 2  # headers, identities, orphans
     assert "grace.hopper" in dom and "group quota exceeded" in dom
+    assert "Stale items" not in dom  # nothing stale: no empty table, as in text and Markdown
+
+
+# Clicks the orphans table's "source" header twice, noting the table's sources after each.
+CLICK_ORPHANS = """<script>
+var orphans = document.getElementById("orphans");
+function sources() {
+  return Array.prototype.map.call(orphans.tBodies[0].rows, function (r) {
+    return r.cells[0].textContent; }).join(",");
+}
+var header = orphans.tHead.rows[0].cells[0], seen = [];
+try { header.click(); seen.push(sources()); header.click(); seen.push(sources()); }
+catch (e) { seen.push("error: " + e); }
+document.body.setAttribute("data-sorted", seen.join("|"));
+</script>
+</body>"""
+
+
+def test_html_report_sorts_a_table_below_the_first(repo: Path, tmp_path: Path) -> None:
+    """A click on a header of a table below the first sorts that table by that column:
+    ascending, then descending on a second click."""
+    out = tmp_path / "report.html"
+    assert _report(repo, "--format", "html", "--out", str(out)).exit_code == 0
+    clicked = tmp_path / "clicked.html"
+    clicked.write_text(out.read_text().replace("</body>", CLICK_ORPHANS))
+    dom = _dom(clicked, tmp_path / "profile")
+    sorted_ = re.search(r'<body[^>]* data-sorted="([^"]*)"', dom)
+    assert sorted_ is not None, dom
+    assert sorted_.group(1) == "badges,wiki|wiki,badges"
 
 
 def test_text_lists_what_fail_on_found(repo: Path) -> None:

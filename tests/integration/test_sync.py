@@ -149,6 +149,17 @@ def test_cli_sync_reports_and_exits_5_on_partial_failure(repo: Path) -> None:
     assert state["lock"] is None
 
 
+def test_cli_sync_counts_in_words_of_the_right_number(repo: Path) -> None:
+    """One account with one grant reads "1 account, 1 grant", not "1 accounts"."""
+    _memory_source(repo, store="wiki-one")
+    _seed("wiki-one", 1)
+    MemoryConnector.stores["wiki-one"]["a0"]["grants"] = {"readers"}
+    synced = CliRunner().invoke(main, ["sync", str(repo)])
+    assert synced.exit_code == 0, synced.output
+    assert "✓ wiki: 1 account, 1 grant\n" in synced.output
+    assert "✓ badges: 3 accounts, 4 grants\n" in synced.output
+
+
 def test_cli_plan_uses_the_stored_snapshot(repo: Path) -> None:
     runner = CliRunner()
     runner.invoke(main, ["sync", str(repo)])

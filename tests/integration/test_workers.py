@@ -317,6 +317,12 @@ def test_workers_need_the_postgresql_store_and_nothing_runs_without_it(tmp_path:
     assert refused.exit_code == 1, refused.output
     error = json.loads(refused.output)["error"]
     assert "PostgreSQL store" in error["message"] and "--store" in error["message"]
+    # in text, the refusal is all it says: nothing about waiting for workers first
+    for command in (["apply", str(root / "plan.json"), "-C", str(root)], ["sync", str(root)]):
+        told = runner.invoke(main, [*command, "--workers"])
+        assert told.exit_code == 1, told.output
+        assert "PostgreSQL store" in told.output, told.output
+        assert "waiting for them" not in told.output and "worker` processes" not in told.output
     with open_store(root) as store:
         assert store.latest_run() is None
     assert not (root / ".accesshive" / "wiki-app.db").exists()
