@@ -22,7 +22,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from accesshive.cli._repository import _default_repository, hints_point_at, runnable
+from accesshive.cli._repository import (
+    _default_repository,
+    hinted_repository,
+    hints_point_at,
+    runnable,
+)
 
 if TYPE_CHECKING:
     from accesshive.plan.model import Plan
@@ -123,13 +128,23 @@ def point_hints_at_plan(
     return home
 
 
+UNKNOWN_REPOSITORY = "REPO"
+"""What a refused plan's ``accesshive plan`` names with ``-C`` when its repository is not
+known here: said in words after the command, which cannot run as printed without it."""
+
+
 @contextmanager
 def plan_again(plan_file: Path, find_home: bool = False) -> Iterator[None]:
     """A saved plan refused because it must be made again (edited, malformed, too old,
     stale, forged): the refusal ends with the command that makes it again, runnable as
     printed (this run's ``-C``, ``--env`` and ``--store``), which is also its ``hint``.
     ``find_home``: the run has no repository of its own (``show``, ``graph``): the
-    command names the one the plan belongs to."""
+    command names the one the plan belongs to.
+
+    When the run's repository is not one (no ``-C``, and the current directory holds no
+    ``accesshive.yaml``) and the plan's cannot be told (``plan_home``), the command has
+    ``-C REPO`` and says what REPO is: an ``accesshive plan`` without it would only fail
+    with "has no accesshive.yaml"."""
     from accesshive.errors import PlanFileError
 
     try:
@@ -137,9 +152,18 @@ def plan_again(plan_file: Path, find_home: bool = False) -> Iterator[None]:
     except PlanFileError as exc:
         if "plan again" not in str(exc).lower() or getattr(exc, "hint", None):
             raise
-        if find_home:
-            point_hints_at_plan(plan_file, None, plan_project(plan_file))
-        command = runnable(f"`accesshive plan --out {shlex.quote(str(plan_file))}`")
+        home = None if find_home else hinted_repository()
+        if home is None or not (home / PROJECT_FILE).is_file():
+            home = plan_home(plan_file, plan_project(plan_file))
+            if home is not None:
+                hints_point_at(home)
+        out = f"accesshive plan --out {shlex.quote(str(plan_file))}"
+        if home is not None:
+            command = runnable(f"`{out}`")
+        else:
+            command = runnable(f"`{out} -C {UNKNOWN_REPOSITORY}`") + (
+                f", where {UNKNOWN_REPOSITORY} is the repository the plan was made from"
+            )
         again = type(exc)(f"{str(exc).rstrip('.')}: {command}")
         again.hint = command  # type: ignore[attr-defined]  # the error handler shows it
         raise again from exc

@@ -368,3 +368,33 @@ def test_approve_signs_nothing_for_a_plan_the_configuration_no_longer_makes(
     assert _run(_words(again) + TODAY).exit_code == 0
     signed = _run(["approve", "plan.json", "--all-gated", *key, *repo])
     assert signed.exit_code == 0, signed.output
+
+
+def test_an_edited_plan_whose_repository_is_not_known_here_says_to_give_it(
+    session: Path,
+) -> None:
+    """An edited plan refused from a directory that is no repository, its own nowhere
+    here, beside it or below: the command that makes it again cannot name the repository,
+    so it says `-C REPO` and what REPO is (without it, it would fail with "no
+    accesshive.yaml"); with REPO filled in, it runs."""
+    assert _run(["sync", "repo"]).exit_code == 0
+    assert _run(["plan", "repo", "--out", "plan.json", *TODAY]).exit_code == 0
+    elsewhere = session / "elsewhere"
+    elsewhere.mkdir()
+    edited = (session / "plan.json").read_text().replace('"author": null', '"author": "x"')
+    (elsewhere / "plan.json").write_text(edited)
+    os.chdir(elsewhere)
+    again = "`accesshive plan --out plan.json -C REPO`"
+    told = f"{again}, where REPO is the repository the plan was made from"
+    for command in (["show"], ["graph"], ["apply"]):
+        refused = _run([*command, "plan.json"])
+        assert refused.exit_code == 1, refused.output
+        assert refused.stderr.startswith("Error: plan.json was modified after it was written")
+        assert refused.stderr.rstrip().endswith(f"plan again instead of editing it: {told}")
+        if command == ["graph"]:
+            continue  # graph has no --format json
+        error = json.loads(_run([*command, "plan.json", "--format", "json"]).stdout)["error"]
+        assert error["hint"] == told, error
+    made = _run(["plan", "--out", "plan.json", "-C", str(session / "repo"), *TODAY])
+    assert made.exit_code == 0, made.output
+    assert _run(["show", "plan.json"]).exit_code == 0
