@@ -97,6 +97,18 @@ def load_config(
     return warned
 
 
+def config_digest(root: str | Path, parse: Parse | None = None) -> str | None:
+    """The config digest a plan made from the repository at ``root`` now would carry, or
+    None when its files do not read (no plan is made from them). The files are read and
+    parsed as ``load_config`` does, without the cross-file checks: what tells which
+    repository a saved plan was made from (two repositories may share a project name)."""
+    loader = _Loader(Path(root), parse)
+    config = loader.load()
+    if config is None or any(d.is_error for d in loader.diagnostics):
+        return None
+    return config.digest
+
+
 UNCONFIRMED = frozenset({"unknown-reference", "missing-source"})
 """The codes of problems that say something is not declared: with a file that could not be
 read, it may be declared there."""

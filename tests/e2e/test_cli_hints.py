@@ -398,3 +398,32 @@ def test_an_edited_plan_whose_repository_is_not_known_here_says_to_give_it(
     made = _run(["plan", "--out", "plan.json", "-C", str(session / "repo"), *TODAY])
     assert made.exit_code == 0, made.output
     assert _run(["show", "plan.json"]).exit_code == 0
+
+
+def test_show_names_no_repository_of_the_same_project_made_of_another_configuration(
+    clone: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A plan made from another repository that is also called `quickstart` (its
+    configuration differs), shown from the clone's root: the example below is of the
+    same project but not the plan's, so no hint names it (approving there would only
+    say the configuration changed); `show` says to give -C."""
+    mine = tmp_path_factory.mktemp("mine")
+    shutil.copytree(clone / "examples" / "quickstart", mine / "quickstart")
+    people = mine / "quickstart" / "identities" / "people.yaml"
+    people.write_text(people.read_text().replace("Staff Engineer", "Principal Engineer"))
+    assert _run(["sync", str(mine / "quickstart")]).exit_code == 0
+    plan = mine / "x.json"
+    made = _run(["plan", str(mine / "quickstart"), "--out", str(plan), *TODAY])
+    assert made.exit_code == 0, made.output
+    shown = _run(["show", str(plan), "--format", "markdown"])
+    assert shown.exit_code == 0, shown.output
+    (approve,) = [h for h in _hints([shown]) if h.startswith("accesshive approve")]
+    assert approve == f"accesshive approve {plan} --all-gated --key ~/.ssh/id_ed25519"
+    assert shown.stderr == (
+        f"warning: which repository {plan} belongs to is not known here (none here, beside "
+        "it or below holds the configuration it was made from, or several do): run the "
+        "commands above from it, or give it to show with -C DIR\n"
+    )
+    # with -C, the hints name it
+    given = _run(["show", str(plan), "--format", "markdown", "-C", str(mine / "quickstart")])
+    assert f"-C {mine / 'quickstart'}" in given.stdout
