@@ -40,6 +40,9 @@ class Location:
     """The repository's directory (absolute) when ``file`` is a file in it, else None (a
     record an identity provider pushed, a shipped default policy, a directory that is no
     repository): what ``shown_file`` starts from. Not part of the location's identity."""
+    label: str | None = field(default=None, compare=False, repr=False)
+    """What is at this place, for a related location: which of several a ``see:`` line is
+    (``role 'figma-admin'``). Not part of the location's identity."""
 
     def child(self, *keys: str | int) -> Location:
         return Location(self.file, (*self.path, *keys), root=self.root)
@@ -99,12 +102,15 @@ class Diagnostic:
         if self.hint:
             text += f"\n  hint: {self.hint}"
         for rel in self.related:
-            text += f"\n  see: {rel.shown()}"
+            text += f"\n  see: {rel.shown()}" + (f" ({rel.label})" if rel.label else "")
         return text
 
     def to_json(self) -> dict[str, Any]:
         """``file`` (and ``related``) inside the repository, the same wherever it runs;
-        ``shown_file``: the path as the text output prints it."""
+        ``shown_file``: the path as the text output prints it. ``related_places``: each
+        related place as an object, as the diagnostic's own (``file``, ``shown_file``,
+        ``line``, ``column``) with its ``label`` (what a ``see:`` line says after the
+        place, else null); ``related`` keeps its strings for the scripts that read them."""
         loc = self.location
         return {
             "code": self.code,
@@ -117,6 +123,16 @@ class Diagnostic:
             "column": loc.column if loc else None,
             "path": list(loc.path) if loc else None,
             "related": [str(r) for r in self.related],
+            "related_places": [
+                {
+                    "file": r.file,
+                    "shown_file": r.shown_file(),
+                    "line": r.line,
+                    "column": r.column,
+                    "label": r.label,
+                }
+                for r in self.related
+            ],
         }
 
 

@@ -9,7 +9,8 @@ so that a stage can be read, tested and benchmarked without its cache, and a cac
 judged against its contract (``cache/contract.py``) without reading the stage.
 
 - ``config/loader.py``: ``load_config`` with ``cache/parse.py``: ``parse_bytes`` and
-  ``cache/check.py``: ``validate`` (``load_config`` below);
+  ``cache/check.py``: ``validate`` (``load_config`` below; ``config_digest``, with the
+  parse cache);
 - ``state/snapshot.py``: ``read_snapshot`` and ``Snapshot.fingerprints`` with
   ``cache/parse.py`` and ``cache/fingerprints.py`` (``snapshot_file`` below);
 - ``expand/desired.py``: ``expand`` with ``cache/render.py``: ``expand`` (in
@@ -31,6 +32,11 @@ def load_config(root: str | Path, environment: str | None = None) -> Config:
     """``config/loader.py``: ``load_config``, parsing through the parse cache and checking
     through the check cache."""
     return loader.load_config(root, environment, parse=parse.parse_bytes, check=check.validate)
+
+
+def config_digest(root: str | Path) -> str | None:
+    """``config/loader.py``: ``config_digest``, parsing through the parse cache."""
+    return loader.config_digest(root, parse=parse.parse_bytes)
 
 
 def snapshot_file(path: Path) -> tuple[Snapshot, dict[str, str]]:

@@ -206,8 +206,8 @@ def plan(
     help="The config repository: the Markdown then says which gated orders are approved, "
     "which orders are declined (its approvals/ files and what was recorded from GitHub) "
     "and what is missing. Without it, the hints shown name the repository the plan "
-    "belongs to: the current directory, the plan's, or the one below it of the plan's "
-    "project.",
+    "was made from: the current directory, the plan's, or the one below it whose "
+    "configuration is the plan's.",
 )
 @store_options
 @handles_errors
@@ -222,12 +222,12 @@ def show(
     from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
 
     # the hints name the repository the plan belongs to (-C, else the one found here:
-    # the current directory, the plan's, or the one below of the plan's project) and the
-    # --env/--store given here
+    # the current directory, the plan's, or the one below whose configuration the plan
+    # was made from) and the --env/--store given here
     if directory is not None:
         hints_point_at(directory)  # a refusal's `accesshive plan` names it
     saved = read_saved(plan_file, find_home=directory is None)
-    home = point_hints_at_plan(plan_file, directory, saved.project)
+    home = point_hints_at_plan(plan_file, directory, saved.project, saved.config_digest)
     verdicts = None
     declined: Mapping[str, list[Decline]] | None = None
     if directory is not None and fmt == "markdown":
@@ -246,9 +246,9 @@ def show(
     shown = _render_plan(saved, fmt, plan_file=plan_file, approvals=verdicts, declines=declined)
     if home is None and fmt != "json" and HINT.search(shown):
         click.secho(
-            f"warning: which repository {plan_file} belongs to is not known here (none, or "
-            f"several, of project {saved.project} here, beside it or below): run the "
-            "commands above from it, or give it to show with -C DIR",
+            f"warning: which repository {plan_file} belongs to is not known here (none here, "
+            "beside it or below holds the configuration it was made from, or several do): "
+            "run the commands above from it, or give it to show with -C DIR",
             fg="yellow",
             err=True,
         )

@@ -5,10 +5,13 @@ Why a module of its own: a plan file does not record the directory it was planne
 file, and its digest says nothing of where it lies). Yet every hint printed about a plan
 (``accesshive approve PLAN ...``, ``accesshive plan --out PLAN``) must name that
 repository with ``-C`` whenever the current directory is not it, or it fails when
-copied. What it can go by: the plan's ``project``, and where the plan and the user are.
+copied. What it can go by: the plan's ``project`` and ``config_digest`` (a repository
+whose configuration now has that digest), and where the plan and the user are; when
+that does not tell, no repository is named (a guess by project name alone named another
+repository of the same name).
 
-Only the standard library and click: ``show`` and ``graph`` use it before any plan is
-read.
+Only the standard library and click at import: ``show`` and ``graph`` use it before any
+plan is read (a candidate repository's YAML is read only when one is looked for).
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from accesshive.cli._repository import _default_repository, hints_point_at, runnable
+from accesshive.cli._repository import (
+    _default_repository,
+    hinted_repository,
+    hints_point_at,
+    runnable,
+)
 
 if TYPE_CHECKING:
     from accesshive.plan.model import Plan
@@ -50,27 +58,41 @@ def project_name(directory: Path) -> str | None:
     return found.group(2) if found else ""
 
 
-def plan_project(plan_file: Path) -> str | None:
-    """The ``project`` a plan file names, read leniently: also from a file that is refused
-    (edited, too new), whose hints must name its repository all the same."""
+def saved_identity(plan_file: Path) -> tuple[str | None, str | None]:
+    """The ``project`` and ``config_digest`` a plan file names, read leniently: also from a
+    file that is refused (edited, too new), whose hints must name its repository all the
+    same."""
     try:
         data = json.loads(plan_file.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
-        return None
-    project = data.get("project") if isinstance(data, dict) else None
-    return project if isinstance(project, str) else None
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    project, digest = data.get("project"), data.get("config_digest")
+    return (
+        project if isinstance(project, str) else None,
+        digest if isinstance(digest, str) else None,
+    )
 
 
-def plan_home(plan_file: Path, project: str | None) -> Path | None:
-    """The repository ``plan_file`` belongs to, or None when none is found here or several
-    are: the current directory, else the directory holding the plan, else the one
+def plan_home(plan_file: Path, project: str | None, config_digest: str | None) -> Path | None:
+    """The repository ``plan_file`` was made from, or None when none is found here or
+    several are: the current directory, else the directory holding the plan, else the one
     repository below the current directory (``SEARCH_DEPTH`` levels, hidden directories
-    skipped); each only if it is the plan's ``project`` (when that is known), so that a
-    plan is never said to be another repository's."""
+    skipped); each only if it is the plan's ``project`` (when that is known) and its
+    configuration is the one the plan was made from (``config_digest``, which must be
+    known): two repositories may share a project name, and a plan is never said to be
+    another repository's. A repository changed since the plan was made is not found
+    either: its hints would only say to plan again."""
+    if config_digest is None:
+        return None
+    from accesshive.pipeline import config_digest as digest_of  # reads the YAML
 
     def fits(directory: Path) -> bool:
         name = project_name(directory)
-        return name is not None and (project is None or name == project)
+        if name is None or (project is not None and name != project):
+            return False
+        return digest_of(directory) == config_digest
 
     for directory in (Path("."), plan_file.parent):
         if fits(directory):
@@ -109,18 +131,24 @@ def _repositories_below(top: Path) -> Iterator[Path]:
 
 
 def point_hints_at_plan(
-    plan_file: Path, directory: Path | None, project: str | None
+    plan_file: Path, directory: Path | None, project: str | None, config_digest: str | None
 ) -> Path | None:
-    """Make this run's hints name the repository of ``plan_file`` (of ``project``):
+    """Make this run's hints name the repository of ``plan_file`` (of ``project`` and
+    ``config_digest``):
     ``directory`` (-C) when given, else the one ``plan_home`` finds, else the one an
     ``approve PLAN`` would find itself. Returns the repository, or None when it was a
     guess."""
     if directory is not None:
         hints_point_at(directory)
         return directory
-    home = plan_home(plan_file, project)
+    home = plan_home(plan_file, project, config_digest)
     hints_point_at(home if home is not None else _default_repository(plan_file))
     return home
+
+
+UNKNOWN_REPOSITORY = "REPO"
+"""What a refused plan's ``accesshive plan`` names with ``-C`` when its repository is not
+known here: said in words after the command, which cannot run as printed without it."""
 
 
 @contextmanager
@@ -129,7 +157,12 @@ def plan_again(plan_file: Path, find_home: bool = False) -> Iterator[None]:
     stale, forged): the refusal ends with the command that makes it again, runnable as
     printed (this run's ``-C``, ``--env`` and ``--store``), which is also its ``hint``.
     ``find_home``: the run has no repository of its own (``show``, ``graph``): the
-    command names the one the plan belongs to."""
+    command names the one the plan belongs to.
+
+    When the run's repository is not one (no ``-C``, and the current directory holds no
+    ``accesshive.yaml``) and the plan's cannot be told (``plan_home``), the command has
+    ``-C REPO`` and says what REPO is: an ``accesshive plan`` without it would only fail
+    with "has no accesshive.yaml"."""
     from accesshive.errors import PlanFileError
 
     try:
@@ -137,9 +170,18 @@ def plan_again(plan_file: Path, find_home: bool = False) -> Iterator[None]:
     except PlanFileError as exc:
         if "plan again" not in str(exc).lower() or getattr(exc, "hint", None):
             raise
-        if find_home:
-            point_hints_at_plan(plan_file, None, plan_project(plan_file))
-        command = runnable(f"`accesshive plan --out {shlex.quote(str(plan_file))}`")
+        home = None if find_home else hinted_repository()
+        if home is None or not (home / PROJECT_FILE).is_file():
+            home = plan_home(plan_file, *saved_identity(plan_file))
+            if home is not None:
+                hints_point_at(home)
+        out = f"accesshive plan --out {shlex.quote(str(plan_file))}"
+        if home is not None:
+            command = runnable(f"`{out}`")
+        else:
+            command = runnable(f"`{out} -C {UNKNOWN_REPOSITORY}`") + (
+                f", where {UNKNOWN_REPOSITORY} is the repository the plan was made from"
+            )
         again = type(exc)(f"{str(exc).rstrip('.')}: {command}")
         again.hint = command  # type: ignore[attr-defined]  # the error handler shows it
         raise again from exc

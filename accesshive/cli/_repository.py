@@ -110,6 +110,16 @@ def hints_point_at(directory: Path) -> None:
     _WHERE.set(_where(directory, ctx.params if ctx is not None else {}))
 
 
+def hinted_repository() -> Path:
+    """The repository this run's hints name: its ``-C DIR``, else the current directory
+    (which a caller checks is one before a hint relies on it)."""
+    where = _WHERE.get()
+    for i in range(0, len(where), 2):
+        if where[i] == "-C":
+            return Path(where[i + 1])
+    return Path(".")
+
+
 def _default_repository(plan_file: object) -> Path:
     here = Path(".")
     if (

@@ -8,7 +8,7 @@ The sequence, each step collecting diagnostics rather than stopping at the first
 5. load policies (shipped defaults, then the repository's ``policies/``);
 6. check references and rules across the whole config (``validate``); when a file could
    not be read, a reference that may point into it is not reported as missing
-   (``unconfirmed``): one warning says how many could not be checked, and why;
+   (``unconfirmed.py``): one warning says how many could not be checked, and why;
 7. place every diagnostic at file:line:column and raise ``ConfigError`` if any is an error.
 
 No file is read through a symbolic link that leads out of the repository (``links``).
@@ -39,9 +39,10 @@ from accesshive.config.model import DEFAULT_LIFECYCLE_STATES, ID_PATTERN
 from accesshive.config.policy import POLICY_SECTIONS, Policies, PolicyDocument
 from accesshive.config.project_file import PROJECT_FILE, missing_project
 from accesshive.config.structure import from_validation_error
+from accesshive.config.unconfirmed import unconfirmed
 from accesshive.config.validate import validate
 from accesshive.config.yamlio import Locator, Parse, ParsedFile, YamlProblem, parse_file
-from accesshive.diagnostics import Diagnostic, Location, Severity, sort_key
+from accesshive.diagnostics import Diagnostic, Location, sort_key
 from accesshive.errors import ConfigError
 
 ALWAYS_EXCLUDED = ("approvals/**",)
@@ -86,7 +87,7 @@ def load_config(
         checked = [*env_problems]
         checked.extend((check or checks)(config, [*problems, *env_problems]))
         checked.extend(check_environments(config))
-        problems.extend(unconfirmed(checked, loader.unread))
+        problems.extend(unconfirmed(checked, loader.unread, loader.place))
     located = sorted((loader.locate(d) for d in problems), key=sort_key)
     errors = [d for d in located if d.is_error]
     if errors or config is None:
@@ -97,49 +98,16 @@ def load_config(
     return warned
 
 
-UNCONFIRMED = frozenset({"unknown-reference", "missing-source"})
-"""The codes of problems that say something is not declared: with a file that could not be
-read, it may be declared there."""
-
-
-def unconfirmed(checked: list[Diagnostic], unread: dict[str, str]) -> list[Diagnostic]:
-    """``checked`` without what a file that could not be read (``unread``: file → why) may
-    declare, and in its place one warning, on the first such file.
-
-    Why: a syntax error in ``access.yaml`` hides every role it declares, and each identity
-    naming one of them would otherwise be "role 'ops-admin' is not declared": a second,
-    wrong error, and many of them. Which of the missing names the file declares cannot be
-    known until it parses, so none is reported."""
-    if not unread:
-        return checked
-    kept = [d for d in checked if d.code not in UNCONFIRMED]
-    unsure = sorted((d for d in checked if d.code in UNCONFIRMED), key=sort_key)
-    if unsure:
-        left = len(unsure)
-        first = min(unread)
-        why = ", ".join(f"{name} {reason}" for name, reason in sorted(unread.items()))
-        names = "; ".join(dict.fromkeys(_reference(d) for d in unsure))
-        kept.append(
-            Diagnostic(
-                "not-checked",
-                f"cannot check {left} reference{'s' if left != 1 else ''} ({names}): {why}, "
-                f"and what {'it names' if left == 1 else 'they name'} may be declared there",
-                Location(first),
-                hint="fix the error in that file; its references are checked once it is read",
-                severity=Severity.WARNING,
-                related=tuple(d.location for d in unsure if d.location is not None),
-            )
-        )
-    return kept
-
-
-def _reference(d: Diagnostic) -> str:
-    """What a problem that may not be one refers to, without claiming it is missing:
-    ``role 'ops-admin'`` of "role 'ops-admin' is not declared"."""
-    for claim in (" is not declared", ", which ", " needs ", " requires "):
-        if claim in d.message:
-            return d.message.split(claim, 1)[0]
-    return d.message
+def config_digest(root: str | Path, parse: Parse | None = None) -> str | None:
+    """The config digest a plan made from the repository at ``root`` now would carry, or
+    None when its files do not read (no plan is made from them). The files are read and
+    parsed as ``load_config`` does, without the cross-file checks: what tells which
+    repository a saved plan was made from (two repositories may share a project name)."""
+    loader = _Loader(Path(root), parse)
+    config = loader.load()
+    if config is None or any(d.is_error for d in loader.diagnostics):
+        return None
+    return config.digest
 
 
 def locate(config: Config, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -173,6 +141,11 @@ class _Loader:
     def locate(self, d: Diagnostic) -> Diagnostic:
         self.locator.paths = self.paths
         return _placed(self.locator, d)
+
+    def place(self, location: Location) -> Location:
+        """``location`` at its line and column, with its repository's directory."""
+        self.locator.paths = self.paths
+        return self.locator.place(location)
 
     def load(self) -> Config | None:
         project_path = self.root / PROJECT_FILE

@@ -366,7 +366,7 @@ class Locator:
         pos = _walk_positions(doc, location.path)
         if pos is None:
             return location
-        return Location(location.file, location.path, pos[0] + 1, pos[1] + 1)
+        return replace(location, line=pos[0] + 1, column=pos[1] + 1)
 
     def _document(self, name: str) -> Any:
         if name not in self._cache:

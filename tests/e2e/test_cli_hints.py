@@ -402,3 +402,62 @@ def test_approve_signs_nothing_for_a_plan_the_configuration_no_longer_makes(
     assert _run(_words(again) + TODAY).exit_code == 0
     signed = _run(["approve", "plan.json", "--all-gated", *key, *repo])
     assert signed.exit_code == 0, signed.output
+
+
+def test_an_edited_plan_whose_repository_is_not_known_here_says_to_give_it(
+    session: Path,
+) -> None:
+    """An edited plan refused from a directory that is no repository, its own nowhere
+    here, beside it or below: the command that makes it again cannot name the repository,
+    so it says `-C REPO` and what REPO is (without it, it would fail with "no
+    accesshive.yaml"); with REPO filled in, it runs."""
+    assert _run(["sync", "repo"]).exit_code == 0
+    assert _run(["plan", "repo", "--out", "plan.json", *TODAY]).exit_code == 0
+    elsewhere = session / "elsewhere"
+    elsewhere.mkdir()
+    edited = (session / "plan.json").read_text().replace('"author": null', '"author": "x"')
+    (elsewhere / "plan.json").write_text(edited)
+    os.chdir(elsewhere)
+    again = "`accesshive plan --out plan.json -C REPO`"
+    told = f"{again}, where REPO is the repository the plan was made from"
+    for command in (["show"], ["graph"], ["apply"]):
+        refused = _run([*command, "plan.json"])
+        assert refused.exit_code == 1, refused.output
+        assert refused.stderr.startswith("Error: plan.json was modified after it was written")
+        assert refused.stderr.rstrip().endswith(f"plan again instead of editing it: {told}")
+        if command == ["graph"]:
+            continue  # graph has no --format json
+        error = json.loads(_run([*command, "plan.json", "--format", "json"]).stdout)["error"]
+        assert error["hint"] == told, error
+    made = _run(["plan", "--out", "plan.json", "-C", str(session / "repo"), *TODAY])
+    assert made.exit_code == 0, made.output
+    assert _run(["show", "plan.json"]).exit_code == 0
+
+
+def test_show_names_no_repository_of_the_same_project_made_of_another_configuration(
+    clone: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A plan made from another repository that is also called `quickstart` (its
+    configuration differs), shown from the clone's root: the example below is of the
+    same project but not the plan's, so no hint names it (approving there would only
+    say the configuration changed); `show` says to give -C."""
+    mine = tmp_path_factory.mktemp("mine")
+    shutil.copytree(clone / "examples" / "quickstart", mine / "quickstart")
+    people = mine / "quickstart" / "identities" / "people.yaml"
+    people.write_text(people.read_text().replace("Staff Engineer", "Principal Engineer"))
+    assert _run(["sync", str(mine / "quickstart")]).exit_code == 0
+    plan = mine / "x.json"
+    made = _run(["plan", str(mine / "quickstart"), "--out", str(plan), *TODAY])
+    assert made.exit_code == 0, made.output
+    shown = _run(["show", str(plan), "--format", "markdown"])
+    assert shown.exit_code == 0, shown.output
+    (approve,) = [h for h in _hints([shown]) if h.startswith("accesshive approve")]
+    assert approve == f"accesshive approve {plan} --all-gated --key ~/.ssh/id_ed25519"
+    assert shown.stderr == (
+        f"warning: which repository {plan} belongs to is not known here (none here, beside "
+        "it or below holds the configuration it was made from, or several do): run the "
+        "commands above from it, or give it to show with -C DIR\n"
+    )
+    # with -C, the hints name it
+    given = _run(["show", str(plan), "--format", "markdown", "-C", str(mine / "quickstart")])
+    assert f"-C {mine / 'quickstart'}" in given.stdout

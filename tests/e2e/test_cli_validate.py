@@ -172,11 +172,55 @@ def test_a_syntax_error_is_not_followed_by_references_it_hides(
     assert "is not declared" not in result.output
     assert (
         "b1/access.yaml: warning[not-checked]: cannot check 1 reference (role 'ops-admin'): "
-        "access.yaml did not parse, and what it names may be declared there\n"
+        "b1/access.yaml did not parse, and what it names may be declared there\n"
         "  hint: fix the error in that file; its references are checked once it is read\n"
-        "  see: b1/identities/people.yaml:13:13\n"
+        "  see: b1/identities/people.yaml:13:13 (role 'ops-admin')\n"
     ) in result.output
     assert "Error: 1 problem found; nothing was changed." in result.output
+
+
+def test_references_not_checked_are_listed_in_order_each_saying_what_it_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three references that access.yaml (which did not parse) may declare, in two files:
+    one `see:` line each, by file then line (people.yaml:4 before :14), each saying
+    which reference it is; the JSON gives the same places, in the same order, with
+    their labels."""
+    repo = _broken_quickstart(tmp_path / "a1")
+    people = repo / "identities" / "people.yaml"
+    people.write_text(
+        people.read_text().replace("type: human\n", "type: human\n    roles: [zz-admin]\n", 1)
+    )
+    (repo / "identities" / "contractors.yaml").write_text(
+        "identities:\n  mary.shelley:\n    type: human\n    roles: [ops-admin]\n"
+        "    attributes:\n      given_name: Mary\n      family_name: Shelley\n"
+        "      email: mary.shelley@quickstart.example\n      department: Engineering\n"
+        "      employee_number: 1101\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["validate", "a1"])
+    assert result.exit_code == 1
+    assert (
+        "a1/access.yaml: warning[not-checked]: cannot check 3 references (role 'ops-admin'; "
+        "role 'zz-admin'): a1/access.yaml did not parse, and what they name may be declared "
+        "there\n"
+        "  hint: fix the error in that file; its references are checked once it is read\n"
+        "  see: a1/identities/contractors.yaml:4:13 (role 'ops-admin')\n"
+        "  see: a1/identities/people.yaml:4:13 (role 'zz-admin')\n"
+        "  see: a1/identities/people.yaml:14:13 (role 'ops-admin')\n"
+    ) in result.output
+    as_json = CliRunner().invoke(main, ["validate", "a1", "--format", "json"])
+    (note,) = [d for d in json.loads(as_json.stdout)["diagnostics"] if d["code"] == "not-checked"]
+    assert note["related"] == [
+        "identities/contractors.yaml:4:13",
+        "identities/people.yaml:4:13",
+        "identities/people.yaml:14:13",
+    ]
+    assert [(r["shown_file"], r["line"], r["label"]) for r in note["related_places"]] == [
+        ("a1/identities/contractors.yaml", 4, "role 'ops-admin'"),
+        ("a1/identities/people.yaml", 4, "role 'zz-admin'"),
+        ("a1/identities/people.yaml", 14, "role 'ops-admin'"),
+    ]
 
 
 def test_json_error_hint_summarises_several_problems(tmp_path: Path) -> None:

@@ -277,12 +277,13 @@ def _quickstart(tmp_path: Path, file: str, old: str, new: str) -> Path:
 
 
 def test_references_into_a_file_that_did_not_parse_are_not_reported_missing(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An unclosed ``[`` in access.yaml hides the roles it declares: an identity naming
     one (``ops-admin``) is not "not declared", a second and wrong error; one warning says
     the references could not be checked."""
     repo = _quickstart(tmp_path, "access.yaml", "entitlements: [readers]", "entitlements: [readers")
+    monkeypatch.chdir(repo)  # the file that did not parse is named from here
     result = validate_repository(repo, TODAY)
     errors = [d for d in result.diagnostics if d.is_error]
     assert [(d.code, str(d.location)) for d in errors] == [("yaml-syntax", "access.yaml:5:12")]
@@ -293,7 +294,9 @@ def test_references_into_a_file_that_did_not_parse_are_not_reported_missing(
     assert note.message.startswith(
         "cannot check 1 reference (role 'ops-admin'): access.yaml did not parse"
     )
-    assert [str(r) for r in note.related] == ["identities/people.yaml:13:13"]
+    assert [(str(r), r.label) for r in note.related] == [
+        ("identities/people.yaml:13:13", "role 'ops-admin'")
+    ]
 
 
 def test_a_reference_is_still_checked_when_every_file_parsed(tmp_path: Path) -> None:
