@@ -2,7 +2,7 @@
 
 An account matched by correlation (created outside accesshive) is adopted: from then on
 it is the identity's account. Where the source keeps a link (the SQL identity column, the
-SCIM identity attribute), the adoption writes it there, in the ``update_account`` order
+SCIM or LDAP identity attribute), the adoption writes it there, in the ``update_account`` order
 that converges the account (``details["link"]``, one added when nothing else differs).
 Without it, every later plan would match the account by correlation again and list the
 same adoption, and an account whose correlation value changes on the target would be
@@ -10,9 +10,7 @@ lost to its identity.
 
 Why only sources that declare where the link lives: a target that keeps no link (Google
 Workspace, a manual source, a SQL table without an identity column) would be sent the
-same order at every plan, never converging. LDAP's ``identity_attribute`` is not written
-on adoption yet: an entry made by hand may lack the object class that allows it, and the
-modify would fail where the adoption succeeds today. Pure: decided from config alone.
+same order at every plan, never converging. Pure: decided from config alone.
 """
 
 from __future__ import annotations
@@ -32,13 +30,14 @@ LINK_DETAIL = "link"
 def keeps_link(source: Source) -> bool:
     """Whether the source's connector records an identity link an adoption can write.
 
-    SQL keeps it in the ``columns.identity`` column, SCIM in ``identity_attribute`` (such
-    as ``externalId``), when the source declares one."""
+    SQL keeps it in the ``columns.identity`` column, SCIM and LDAP in
+    ``identity_attribute`` (``externalId``, ``accesshiveIdentity``), when the source
+    declares one."""
     kind = str(source.connection.get("connector", source.kind))
     if kind == "sql":
         columns = source.connection.get("columns") or {}
         return bool(isinstance(columns, dict) and columns.get("identity"))
-    if kind == "scim":
+    if kind in ("scim", "ldap"):
         return bool(source.connection.get("identity_attribute"))
     return False
 

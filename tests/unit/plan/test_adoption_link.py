@@ -38,10 +38,12 @@ HAVE = SnapshotAccount(external_id="7", attributes={"login": "cgauss"})
 KEEPS = {
     "sql": {"url": "sqlite:///app.db", "columns": {"identity": "accesshive_identity"}},
     "scim": {"base_url": "https://app.example/scim/v2", "identity_attribute": "externalId"},
+    "ldap": {"url": "ldap://127.0.0.1", "identity_attribute": "accesshiveIdentity"},
 }
 KEEPS_NONE = {
     "sql": {"url": "sqlite:///app.db", "columns": {"external_id": "id"}},
     "scim": {"base_url": "https://app.example/scim/v2"},
+    "ldap": {"url": "ldap://127.0.0.1"},
     "google_workspace": {"domain": "example.com"},
     "manual": {},
 }
