@@ -14,6 +14,7 @@ from typing import Any
 from accesshive.config.model import Source
 from accesshive.connectors.base import Connector
 from accesshive.expand.values import normalize
+from accesshive.plan.adoption import LINK_DETAIL
 from accesshive.plan.orders import Order
 from accesshive.state.snapshot import SnapshotAccount
 
@@ -46,6 +47,11 @@ def send(
         raise connector.error(f"{c.action}: the account to act on is unknown")
     if c.action == "update_account":
         changed = {k: v["to"] for k, v in c.attributes.items()}
+        link = c.details.get(LINK_DETAIL)
+        if link:  # an adoption: record the link first, so the account is the identity's
+            connector.link_account(external_id, str(link))
+        if not changed:
+            return Sent(external_id)
         return Sent(external_id, account=connector.update_account(external_id, changed))
     if c.action in ("enable_account", "disable_account"):
         enabled = c.action == "enable_account"
@@ -90,7 +96,11 @@ def check(
         return "; ".join(diff) or None
     if c.action == "update_account":
         wanted = {k: v["to"] for k, v in c.attributes.items()}
-        return "; ".join(_attribute_diff(source, wanted, account)) or None
+        diff = _attribute_diff(source, wanted, account)
+        link = c.details.get(LINK_DETAIL)
+        if link and account.identity != link:
+            diff.append(f"identity link: expected {link!r}, target has {account.identity!r}")
+        return "; ".join(diff) or None
     if c.action in ("enable_account", "disable_account"):
         wanted_enabled = c.action == "enable_account"
         if account.enabled != wanted_enabled:

@@ -190,6 +190,12 @@ class Connector(ABC):
         not show what was asked. None: apply reads it back."""
         raise self.error("this connector cannot update accounts")
 
+    def link_account(self, external_id: str, link: str) -> None:
+        """Record ``link`` (the identity, ``identity#kind`` for another account kind) on an
+        account accesshive adopted, where the connector keeps links (``plan/adoption.py``
+        plans it only for those), so later plans find the account by it."""
+        raise self.error("this connector cannot record the identity link of an account")
+
     def set_enabled(self, external_id: str, enabled: bool) -> SnapshotAccount | None:
         """Enable or disable the account; returns as ``update_account`` does."""
         raise self.error("this connector cannot enable or disable accounts")

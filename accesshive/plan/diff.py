@@ -26,6 +26,7 @@ from accesshive.config.account_kinds import (
 )
 from accesshive.config.model import Source
 from accesshive.expand.desired import DesiredAccount, DesiredState
+from accesshive.plan.adoption import with_link
 from accesshive.plan.changes import Adoption, Changes, Found, Orphan, SourceDiff
 from accesshive.plan.converge import account_name, converge, creation
 from accesshive.plan.credentials import credential_changes, vault_orphans
@@ -152,12 +153,12 @@ def found_for(
         if not changes and not dup_ids and not matched_on:
             return _NOTHING
         return Found(tuple(changes), conflict, None, (None, matched_on, dup_ids))
-    adoption = (
-        Adoption(sid, want.identity, have.external_id, matched_on, want.kind)
-        if matched_on != "link"
-        else None
-    )
-    changes.extend(converge(desired, source, want, have))
+    if matched_on == "link":
+        changes.extend(converge(desired, source, want, have))
+        return Found(tuple(changes), conflict, None, (have.external_id, matched_on, dup_ids))
+    adoption = Adoption(sid, want.identity, have.external_id, matched_on, want.kind)
+    # an adoption records the link, so the next plan finds the account by it
+    changes.extend(with_link(source, want, have, converge(desired, source, want, have)))
     return Found(tuple(changes), conflict, adoption, (have.external_id, matched_on, dup_ids))
 
 

@@ -183,6 +183,26 @@ class AccountOrders(Collaborator):
         }
         return _Entry(dn, values)
 
+    def link_account(self, external_id: str, link: str) -> None:
+        """Write ``identity_attribute`` on an adopted entry, adding the object classes of
+        ``object_classes`` it lacks (an entry made by hand seldom has the auxiliary class
+        that allows the attribute); nothing when it holds the link already."""
+        attr = self.settings.identity_attribute
+        if not attr:
+            raise self.settings.error(
+                "connection.identity_attribute is not set: there is no attribute for the link"
+            )
+        entry = self.entries.require(external_id)
+        if entry.first(attr) == link:
+            return
+        found = self.search.lookup(entry.dn, ldap3.BASE, "(objectClass=*)", ["objectClass"])
+        has = {c.casefold() for e in found for c in e.strings("objectClass")}
+        missing = [c for c in self.settings.object_classes if c.casefold() not in has]
+        changes: dict[str, list[tuple[Any, list[str]]]] = {attr: [(ldap3.MODIFY_REPLACE, [link])]}
+        if missing:
+            changes["objectClass"] = [(ldap3.MODIFY_ADD, missing)]
+        self.transport.modify(entry.dn, changes)
+
     def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
         try:
             self._update_account(external_id, attributes)

@@ -92,6 +92,9 @@ class LdapConnector(Connector):
     def update_account(self, external_id: str, attributes: Mapping[str, Any]) -> None:
         self.accounts.update_account(external_id, attributes)
 
+    def link_account(self, external_id: str, link: str) -> None:
+        self.accounts.link_account(external_id, link)
+
     def set_enabled(self, external_id: str, enabled: bool) -> None:
         self.accounts.set_enabled(external_id, enabled)
 

@@ -183,6 +183,20 @@ class AccountOrders(Collaborator):
         )
         return self._returned(answer, external_id)
 
+    def link_account(self, external_id: str, link: str) -> None:
+        """Write the identity attribute (``identity_attribute``) of an adopted account."""
+        path = self.settings.identity_path
+        if not path:
+            raise self.settings.error(
+                "connection.identity_attribute is not set: there is no attribute for the link"
+            )
+        svc = self.probe.service()
+        current = self.resources.fetch(svc.users, external_id, [path] if svc.patch_users else None)
+        if _get(current, path) == link:
+            return  # already so
+        operation = {"op": "replace", "path": path, "value": link}
+        self.resources.modify(svc.users, svc.user_model, current, [operation], self._answer_with())
+
     def set_enabled(self, external_id: str, enabled: bool) -> SnapshotAccount | None:
         svc = self.probe.service()
         current = self.resources.fetch(

@@ -101,6 +101,9 @@ class ScimConnector(Connector):
     ) -> SnapshotAccount | None:
         return self.accounts.update_account(external_id, attributes)
 
+    def link_account(self, external_id: str, link: str) -> None:
+        self.accounts.link_account(external_id, link)
+
     def set_enabled(self, external_id: str, enabled: bool) -> SnapshotAccount | None:
         return self.accounts.set_enabled(external_id, enabled)
 

@@ -318,6 +318,16 @@ class SqlConnector(Connector):
         sql += f"WHERE {self.id_col} = ?"
         self._run(sql, [v for _, v in sets] + [self._key(external_id)])
 
+    def link_account(self, external_id: str, link: str) -> None:
+        """Write the identity column of an adopted account (``columns.identity``)."""
+        if not self.identity_col:
+            raise self.error("columns.identity is not set: there is no column for the link")
+        key = self._require(external_id)
+        self._run(
+            f"UPDATE {self.accounts_table} SET {self.identity_col} = ? WHERE {self.id_col} = ?",
+            (link, key),
+        )
+
     def set_enabled(self, external_id: str, enabled: bool) -> None:
         self._require(external_id)
         self._run(
