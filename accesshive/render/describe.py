@@ -47,6 +47,8 @@ def summary_line(order: Order) -> str:
             f"{k}: {show_value(v['from'])} → {show_value(v['to'])}"
             for k, v in sorted(c.attributes.items())
         ]
+        if c.details.get("link"):  # an adopted account: its identity link is written
+            parts.append(f"link it to {c.details['link']}")
         text = f"update {target} on {c.source}: " + "; ".join(parts)
     elif act in ("grant", "revoke"):
         via = c.details.get("access_profile")
