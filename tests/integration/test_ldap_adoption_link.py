@@ -13,8 +13,9 @@ import pytest
 
 from accesshive.apply.steps import send, verify
 from accesshive.connectors.ldap import LdapConnector
-from accesshive.plan.orders import Change, Order
+from accesshive.plan.orders import Order
 from tests.support import slapd
+from tests.support.plans import adoption
 from tests.support.targets.ldap import context, ldap_source
 
 
@@ -26,16 +27,7 @@ def server() -> Iterator[slapd.Slapd]:
 
 
 def _adoption(ext: str, attributes: dict[str, dict[str, str]]) -> Order:
-    change = Change(
-        "update_account",
-        "corp",
-        "carl.gauss",
-        ext,
-        "carl",
-        attributes=attributes,
-        details={"link": "carl.gauss"},
-    )
-    return Order(change.order_id(), "update_account", change)
+    return adoption("corp", ext, attributes)
 
 
 def test_an_adoption_writes_the_link_on_an_entry_made_by_hand(

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from accesshive.apply.steps import send, verify
-from accesshive.plan.orders import Change, Order
+from accesshive.plan.orders import Order
 from tests.integration.test_scim_connector import connect
+from tests.support.plans import adoption
 from tests.support.scim_server import Rules, ScimServer, quirk_proxy, scim_server
 
 
@@ -25,16 +26,7 @@ def server() -> Iterator[ScimServer]:
 
 
 def _adoption(ext: str, attributes: dict[str, dict[str, str]]) -> Order:
-    change = Change(
-        "update_account",
-        "app",
-        "carl.gauss",
-        ext,
-        "carl",
-        attributes=attributes,
-        details={"link": "carl.gauss"},
-    )
-    return Order(change.order_id(), "update_account", change)
+    return adoption("app", ext, attributes)
 
 
 @pytest.mark.parametrize("no_patch", [False, True], ids=["patch", "put"])

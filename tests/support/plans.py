@@ -27,3 +27,18 @@ def plan_of(*orders: Order) -> Plan:
         orphans=(),
         adoptions=(),
     )
+
+
+def adoption(source: str, external_id: str, attributes: dict[str, dict[str, str]]) -> Order:
+    """carl.gauss's adoption of the account ``external_id`` (named carl) on ``source``:
+    an update that also writes the identity link, as the plan makes it."""
+    change = Change(
+        "update_account",
+        source,
+        "carl.gauss",
+        external_id,
+        "carl",
+        attributes=attributes,
+        details={"link": "carl.gauss"},
+    )
+    return Order(change.order_id(), "update_account", change)
