@@ -115,7 +115,9 @@ def _render_plan(
         shown = runnable(markdown)  # its approve hint runs from here too
     else:
         # its warnings' hints (`accesshive tasks done ...`) run from here too
-        shown = runnable(render_text(plan, style=click.style, declines=declines))
+        shown = runnable(
+            render_text(plan, style=click.style, declines=declines, approvals=approvals)
+        )
     click.echo(shown, nl=False)
     return shown
 
@@ -230,7 +232,7 @@ def show(
     home = point_hints_at_plan(plan_file, directory, saved.project, saved.config_digest)
     verdicts = None
     declined: Mapping[str, list[Decline]] | None = None
-    if directory is not None and fmt == "markdown":
+    if directory is not None and fmt != "json":  # text says what the comment says
         verdicts = approval_verdicts(
             directory, saved, StoreRef(environment, store_url, create=False)
         )

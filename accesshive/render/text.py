@@ -13,6 +13,7 @@ from accesshive.render.describe import GROUPS_LABEL, gate_text, marker, plural, 
 
 if TYPE_CHECKING:
     from accesshive.approvals.declines import Decline
+    from accesshive.approvals.model import OrderApproval
 
 Style = Callable[..., str]
 
@@ -25,23 +26,31 @@ COLOURS = {"+": "green", "~": "yellow", "-": "red", "?": "cyan"}
 
 
 def render_text(
-    plan: Plan, style: Style = _plain, declines: Mapping[str, list[Decline]] | None = None
+    plan: Plan,
+    style: Style = _plain,
+    declines: Mapping[str, list[Decline]] | None = None,
+    approvals: Mapping[str, OrderApproval] | None = None,
 ) -> str:
     """``declines``: per declined order, the declines that hold (when the repository is
     known): such an order shows who declined it and why, not the approval it waits for
-    (a declined order is not applied, whoever approves it)."""
+    (a declined order is not applied, whoever approves it). ``approvals``: what the
+    approvals given so far count for (``show`` in a repository), so that an approved
+    order reads approved here as in the PR comment and ``approvals verify``."""
     declines = {oid: held for oid, held in (declines or {}).items() if held}
+    verdicts = approvals or {}
+    approved = {oid for oid, v in verdicts.items() if v.approved and oid not in declines}
     lines: list[str] = []
     s = plan.summary()
     if not plan.orders:
         lines.append(f"No changes. {plan.project} matches its configuration.")
     else:
-        waiting = sum(1 for o in plan.orders if o.gate and o.id not in declines)
+        waiting = sum(1 for o in plan.orders if o.gate and o.id not in declines) - len(approved)
         declined = f", {len(declines)} declined" if declines else ""
+        done = f", {len(approved)} approved" if approved else ""
         lines.append(
             f"Plan for {plan.project}: {plural(s['orders'], 'order')} for "
             f"{plural(s['identities'], 'identity', 'identities')}"
-            f" ({waiting} awaiting approval{declined}, "
+            f" ({waiting} awaiting approval{done}{declined}, "
             f"{plural(s['manual_tasks'], 'manual task')})"
         )
     for group, orders in groups(plan):
@@ -53,6 +62,10 @@ def render_text(
             if o.id in declines:
                 held = "; ".join(d.describe() for d in declines[o.id])
                 line += "  " + style(f"✗ {held}", fg="red")
+            elif o.id in approved:
+                line += "  " + style(f"✓ {verdicts[o.id].describe()}", fg="green")
+            elif o.gate and o.id in verdicts and verdicts[o.id].approvers:
+                line += "  " + style(f"⚠ {verdicts[o.id].describe()}", fg="magenta")
             elif o.gate:
                 line += "  " + style(f"⚠ {gate_text(o)}", fg="magenta")
             lines.append(line)

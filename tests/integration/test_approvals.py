@@ -413,6 +413,17 @@ def test_show_markdown_with_the_repository_says_who_approved_and_what_is_missing
     item = [text for text, codes in comment.list_items if gate in codes]
     assert item[0].endswith("✅ approved (1 of security)")
 
+    # the terminal's show says the same as the comment
+    text = runner.invoke(main, ["show", str(plan_file), "-C", str(repo)])
+    assert text.exit_code == 0, text.output
+    assert f"({waiting} awaiting approval, 1 approved, " in text.output
+    (line,) = [ln for ln in text.output.splitlines() if f"[{gate}]" in ln]
+    assert line.endswith("✓ approved by alice"), line
+    others = [
+        ln for ln in text.output.splitlines() if "[" in ln and "awaiting approval: 1 of" in ln
+    ]
+    assert len(others) == waiting
+
     # without the repository, show knows nothing of approvals
     bare = read(runner.invoke(main, ["show", str(plan_file), "--format", "markdown"]).stdout)
     assert bare.blocks[0][1].endswith(f", {len(gated)} waiting for review")
