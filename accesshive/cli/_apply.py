@@ -163,10 +163,16 @@ def apply(
             workers=Workers(takeover_after) if workers else None,
             target=Target(only_source, only_identity) if only_source or only_identity else None,
         )
-    _report_run(saved, result, fmt, plan_file)
+    _report_run(saved, result, fmt, plan_file, directory)
 
 
-def _report_run(saved: Plan, result: ApplyResult, fmt: str, plan_file: Path | None = None) -> None:
+def _report_run(
+    saved: Plan,
+    result: ApplyResult,
+    fmt: str,
+    plan_file: Path | None = None,
+    directory: Path | None = None,
+) -> None:
     """What `apply` and `retry` print of a run, and the exit status it ends with."""
     if fmt == "json":
         click.echo(
@@ -190,7 +196,7 @@ def _report_run(saved: Plan, result: ApplyResult, fmt: str, plan_file: Path | No
             )
         )
     else:
-        _print_apply(saved, result, plan_file)
+        _print_apply(saved, result, plan_file, directory)
     tell_notifications(result.notifications)
     if result.failed:
         sys.exit(EXIT_ERROR)
@@ -203,7 +209,9 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-def _print_apply(saved: Plan, result: ApplyResult, plan_file: Path | None) -> None:
+def _print_apply(
+    saved: Plan, result: ApplyResult, plan_file: Path | None, directory: Path | None
+) -> None:
     from accesshive.plan.kinds import OrderKind
     from accesshive.plan.states import FAILED, OrderState
     from accesshive.render.describe import summary_line
@@ -252,14 +260,35 @@ def _print_apply(saved: Plan, result: ApplyResult, plan_file: Path | None) -> No
             )
     waiting = result.unapproved(saved)
     if waiting:
-        _print_how_to_approve(saved, waiting, plan_file)
+        _print_how_to_approve(saved, waiting, plan_file, directory)
     if result.failed:
         _print_sources(saved, result)
 
 
-def _print_how_to_approve(saved: Plan, waiting: list[str], plan_file: Path | None) -> None:
+def _print_how_to_approve(
+    saved: Plan, waiting: list[str], plan_file: Path | None, directory: Path | None
+) -> None:
     """What gets the orders that wait for approval approved: reviewers sign them in a plan
-    file (made first when the run had none: ``--auto-approve``, ``retry``), then apply."""
+    file (made first when the run had none: ``--auto-approve``, ``retry``), then apply.
+    Where the review policy declares no reviewer, that comes first: ``approve`` would
+    refuse every key (the shipped policy gates sensitive grants and names no one)."""
+    if directory is not None and not _reviewers_declared(directory):
+        from accesshive.approvals.operations import review_policy_file
+        from accesshive.config import load_config
+
+        where = review_policy_file(load_config(directory))
+        click.echo(
+            f"Waiting for approval ({len(waiting)}): {', '.join(waiting)}. No reviewer is "
+            f"declared to approve them: list reviewers, with their public keys, under "
+            f"review.reviewers in {where} (README: 'Review gates and approvals'), then sign "
+            "a saved plan:"
+        )
+        click.echo("  " + runnable("`accesshive plan --out plan.json`"))
+        plan_file = plan_file or Path("plan.json")
+        orders = " --order ".join(waiting)
+        approve = f"accesshive approve {shlex.quote(str(plan_file))} --order {orders}"
+        click.echo("  " + runnable(f"`{approve} --key ~/.ssh/id_ed25519`"))
+        return
     if plan_file is None:  # no file a reviewer could approve: one is made first
         click.echo(
             f"Waiting for approval ({len(waiting)}): {', '.join(waiting)}. No reviewer has "
@@ -279,6 +308,15 @@ def _print_how_to_approve(saved: Plan, waiting: list[str], plan_file: Path | Non
     scope = sorted({saved.order(oid).change.identity or "" for oid in waiting} - {""})
     only = f" --identity {shlex.quote(scope[0])}" if len(scope) == 1 else ""
     click.echo("  " + runnable(f"`accesshive apply {plan}{only}`"))
+
+
+def _reviewers_declared(directory: Path) -> bool:
+    from accesshive.config import load_config
+
+    try:
+        return bool(load_config(directory).policies.review.reviewers)
+    except Exception:  # the run already read it; a failure here only loses the hint
+        return True
 
 
 def _print_sources(saved: Plan, result: ApplyResult) -> None:

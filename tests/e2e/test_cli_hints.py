@@ -461,3 +461,24 @@ def test_show_names_no_repository_of_the_same_project_made_of_another_configurat
     # with -C, the hints name it
     given = _run(["show", str(plan), "--format", "markdown", "-C", str(mine / "quickstart")])
     assert f"-C {mine / 'quickstart'}" in given.stdout
+
+
+def test_where_no_reviewer_is_declared_the_approval_hint_says_to_declare_one_first(
+    session: Path,
+) -> None:
+    """The shipped policy gates sensitive grants and names no reviewer: an `approve` hint
+    alone would fail whatever key is given. The quickstart run as the README shows it
+    says to declare a reviewer first, in the file to edit, named from here."""
+    applied = _run(["apply", "repo", "--auto-approve", *TODAY])
+    _clean(applied, ["apply"])
+    assert applied.exit_code == 6, applied.output
+    (line,) = [ln for ln in applied.output.splitlines() if ln.startswith("Waiting for approval")]
+    assert line.endswith(
+        "No reviewer is declared to approve them: list reviewers, with their public keys, "
+        "under review.reviewers in repo/policies/review.yaml (README: 'Review gates and "
+        "approvals'), then sign a saved plan:"
+    ), line
+    hints = _hints([applied])
+    assert "accesshive plan --out plan.json -C repo" in hints
+    approve = [h for h in hints if h.startswith("accesshive approve plan.json --order ")]
+    assert len(approve) == 1 and approve[0].endswith("--key ~/.ssh/id_ed25519 -C repo")
