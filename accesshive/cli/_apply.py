@@ -272,34 +272,24 @@ def _print_how_to_approve(
     file (made first when the run had none: ``--auto-approve``, ``retry``), then apply.
     Where the review policy declares no reviewer, that comes first: ``approve`` would
     refuse every key (the shipped policy gates sensitive grants and names no one)."""
-    if directory is not None and not _reviewers_declared(directory):
-        from accesshive.approvals.operations import review_policy_file
-        from accesshive.config import load_config
-
-        where = review_policy_file(load_config(directory))
+    undeclared = _no_reviewer_in(directory) if directory is not None else None
+    head = f"Waiting for approval ({len(waiting)}): {', '.join(waiting)}."
+    if undeclared is not None:
         click.echo(
-            f"Waiting for approval ({len(waiting)}): {', '.join(waiting)}. No reviewer is "
-            f"declared to approve them: list reviewers, with their public keys, under "
-            f"review.reviewers in {where} (README: 'Review gates and approvals'), then sign "
-            "a saved plan:"
+            f"{head} No reviewer is declared to approve them: list reviewers, with their "
+            f"public keys, under review.reviewers in {undeclared} (README: 'Review gates "
+            "and approvals'), then sign a saved plan:"
         )
-        click.echo("  " + runnable("`accesshive plan --out plan.json`"))
-        plan_file = plan_file or Path("plan.json")
-        orders = " --order ".join(waiting)
-        approve = f"accesshive approve {shlex.quote(str(plan_file))} --order {orders}"
-        click.echo("  " + runnable(f"`{approve} --key ~/.ssh/id_ed25519`"))
-        return
-    if plan_file is None:  # no file a reviewer could approve: one is made first
+    elif plan_file is None:
         click.echo(
-            f"Waiting for approval ({len(waiting)}): {', '.join(waiting)}. No reviewer has "
-            "approved them as they stand: an approval given in an earlier plan counts only "
-            "for the identical order, once that plan was applied. To have them approved:"
+            f"{head} No reviewer has approved them as they stand: an approval given in an "
+            "earlier plan counts only for the identical order, once that plan was applied. "
+            "To have them approved:"
         )
-        click.echo("  " + runnable("`accesshive plan --out plan.json`"))
     else:
-        click.echo(
-            f"Waiting for approval ({len(waiting)}): {', '.join(waiting)}. To have them approved:"
-        )
+        click.echo(f"{head} To have them approved:")
+    if plan_file is None:  # no file a reviewer could approve: one is made first
+        click.echo("  " + runnable("`accesshive plan --out plan.json`"))
     plan = shlex.quote(str(plan_file)) if plan_file is not None else "plan.json"
     orders = " --order ".join(waiting)
     click.echo(
@@ -310,13 +300,19 @@ def _print_how_to_approve(
     click.echo("  " + runnable(f"`accesshive apply {plan}{only}`"))
 
 
-def _reviewers_declared(directory: Path) -> bool:
+def _no_reviewer_in(directory: Path) -> str | None:
+    """The review policy's file, as a path from here, when it declares no reviewer: an
+    ``approve`` hint would then fail whatever key is given. None when reviewers are
+    declared, or when the policy cannot be read again (the run read it; only the hint
+    is lost)."""
+    from accesshive.approvals.operations import review_policy_file
     from accesshive.config import load_config
 
     try:
-        return bool(load_config(directory).policies.review.reviewers)
-    except Exception:  # the run already read it; a failure here only loses the hint
-        return True
+        config = load_config(directory)
+    except Exception:
+        return None
+    return None if config.policies.review.reviewers else review_policy_file(config)
 
 
 def _print_sources(saved: Plan, result: ApplyResult) -> None:
