@@ -14,8 +14,7 @@ from typing import Any
 from accesshive.config.model import Source
 from accesshive.connectors.base import Connector
 from accesshive.expand.values import normalize
-from accesshive.plan.adoption import LINK_DETAIL
-from accesshive.plan.orders import Order
+from accesshive.plan.orders import LINK_DETAIL, Order
 from accesshive.state.snapshot import SnapshotAccount
 
 

@@ -20,11 +20,8 @@ from accesshive.config.model import Source
 from accesshive.expand.desired import DesiredAccount
 from accesshive.plan.converge import account_name
 from accesshive.plan.kinds import OrderKind
-from accesshive.plan.orders import Change
+from accesshive.plan.orders import LINK_DETAIL, Change
 from accesshive.state.snapshot import SnapshotAccount
-
-LINK_DETAIL = "link"
-"""The ``update_account`` detail that carries the link to record on the adopted account."""
 
 
 def keeps_link(source: Source) -> bool:

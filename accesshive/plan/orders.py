@@ -24,13 +24,20 @@ __all__ = [
     "ADDING",
     "CHANGING",
     "KIND_RANK",
+    "LINK_DETAIL",
     "REMOVING",
     "Change",
     "Gate",
+    "Need",
     "Order",
     "canonical_json",
     "digest",
 ]
+
+
+LINK_DETAIL = "link"
+"""The ``update_account`` detail that carries the identity link to record on an adopted
+account (``plan/adoption.py`` sets it; apply writes and verifies it; ``show`` says it)."""
 
 
 def canonical_json(value: Any) -> str:

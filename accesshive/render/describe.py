@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from accesshive.config.account_kinds import DEFAULT_KIND, kind_label
-from accesshive.plan.orders import ADDING, CHANGING, REMOVING, Order
+from accesshive.plan.orders import ADDING, CHANGING, LINK_DETAIL, REMOVING, Order
 
 MAX_VALUE = 60
 GROUPS_LABEL = "(managed groups)"
@@ -47,8 +47,8 @@ def summary_line(order: Order) -> str:
             f"{k}: {show_value(v['from'])} → {show_value(v['to'])}"
             for k, v in sorted(c.attributes.items())
         ]
-        if c.details.get("link"):  # an adopted account: its identity link is written
-            parts.append(f"link it to {c.details['link']}")
+        if c.details.get(LINK_DETAIL):  # an adopted account: its identity link is written
+            parts.append(f"link it to {c.details[LINK_DETAIL]}")
         text = f"update {target} on {c.source}: " + "; ".join(parts)
     elif act in ("grant", "revoke"):
         via = c.details.get("access_profile")
