@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from accesshive.connectors.registry import register
 from tests.support import github_api
@@ -18,6 +19,12 @@ from tests.support.memory_connector import MemoryConnector
 # The in-memory, fault-injecting connector is the tests' own: registered here, for this
 # process only, never shipped in the package's registry.
 register("memory", MemoryConnector)
+
+# No property test asserts how long one example takes: speed is measured by `nox -s bench`,
+# and on a loaded machine (CI, mutation testing) hypothesis's default 200 ms deadline
+# fails correct code as "flaky". Every test gets the same profile.
+settings.register_profile("accesshive", deadline=None)
+settings.load_profile("accesshive")
 
 # The parse cache of the tests lives in a throwaway directory, never in ~/.cache.
 os.environ.setdefault("ACCESSHIVE_CACHE_DIR", tempfile.mkdtemp(prefix="accesshive-cache-"))

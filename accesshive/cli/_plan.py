@@ -76,11 +76,17 @@ def validate(
         raise ConfigError(result.diagnostics)  # shown, text or JSON, by the error handler
     print_diagnostics(result.diagnostics, fmt, ok=result.ok)
     if fmt == "text" and result.config is not None:
+        from accesshive.config.loader import DEFAULT_POLICIES
+        from accesshive.render.describe import plural
+
         c = result.config
+        own = [name for name, _ in c.files if not name.startswith(DEFAULT_POLICIES)]
+        defaults = ", the default policies" if len(own) < len(c.files) else ""
         click.secho(
-            f"✓ {directory}: valid ({len(c.sources)} sources, {len(c.identities)} identities, "
-            f"{len(c.roles)} roles, {len(c.access_profiles)} access profiles, "
-            f"{len(c.files)} files)",
+            f"✓ {directory}: valid ({plural(len(c.sources), 'source')}, "
+            f"{plural(len(c.identities), 'identity', 'identities')}, "
+            f"{plural(len(c.roles), 'role')}, {plural(len(c.access_profiles), 'access profile')}"
+            f", {plural(len(own), 'file')}{defaults})",
             fg="green",
         )
 
@@ -188,11 +194,25 @@ def plan(
         record_plan(directory, result, StoreRef(environment, store_url), actor(), text)
     declined = None if fmt == "json" else _declines(directory, result, environment, store_url)
     _render_plan(result, fmt, text, out, declines=declined)
+    if fmt == "text" and snapshot_file is None:
+        _hint_sync(result)
     if out is not None and fmt == "text":
         hint = runnable(f"`accesshive apply {shlex.quote(str(out))}`")
         click.echo(f"Saved plan {result.digest[:16]} to {out}; apply it with {hint}.")
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
+
+
+def _hint_sync(plan: Plan) -> None:
+    """A plan made before any sync lists every account as missing: say what reads the
+    sources, so that the next plan is against what they hold."""
+    from accesshive.plan.orders import NO_SNAPSHOT
+
+    unsynced = [w for w in plan.warnings if w.endswith(NO_SNAPSHOT)]
+    if unsynced:
+        what = "these sources" if len(unsynced) > 1 else "this source"
+        hint = runnable("`accesshive sync`")
+        click.echo(f"hint: read {what} with {hint}, then plan again.", err=True)
 
 
 @click.command()

@@ -46,6 +46,8 @@ from accesshive.diagnostics import Diagnostic, Location, sort_key
 from accesshive.errors import ConfigError
 
 ALWAYS_EXCLUDED = ("approvals/**",)
+DEFAULT_POLICIES = "<defaults>/policies"
+"""How the shipped policy files are named in ``Config.files`` (not files of the repository)."""
 
 
 def default_policy_dir() -> Path:
@@ -285,7 +287,7 @@ class _Loader:
         merged: dict[str, Any] = {}
         dirs: list[tuple[str, Path, bool]] = []  # (prefix, directory, in the repository)
         if project.policies.use_defaults:
-            dirs.append(("<defaults>/policies", default_policy_dir(), False))
+            dirs.append((DEFAULT_POLICIES, default_policy_dir(), False))
         dirs.extend((p.strip("/"), self.root / p, True) for p in project.policies.paths)
         for prefix, directory, ours in dirs:
             if not directory.is_dir():

@@ -124,7 +124,7 @@ def _ruamel_load(text: str, name: str) -> Any:
     except DuplicateKeyError as exc:
         raise YamlProblem(_marked(exc, name, "duplicate-key", _duplicate_message(exc))) from exc
     except MarkedYAMLError as exc:
-        raise YamlProblem(_marked(exc, name, "yaml-syntax", _syntax_message(exc))) from exc
+        raise YamlProblem(_marked(exc, name, "yaml-syntax", _syntax_message(exc), text)) from exc
     except YAMLError as exc:
         raise YamlProblem(Diagnostic("yaml-syntax", str(exc), Location(name))) from exc
     except ValueError as exc:  # int() past its digit limit, inside the constructor
@@ -263,7 +263,7 @@ def _huge_number(text: str, name: str) -> Diagnostic:
     )
 
 
-def _marked(exc: MarkedYAMLError, name: str, code: str, message: str) -> Diagnostic:
+def _marked(exc: MarkedYAMLError, name: str, code: str, message: str, text: str = "") -> Diagnostic:
     """The problem at its position; where the parser found the problem is seldom where the
     mistake is (an unclosed ``[`` is noticed on a later line), so the position of what it
     was reading (``context_mark``: the first key, the opening bracket) is given too, in the
@@ -274,6 +274,13 @@ def _marked(exc: MarkedYAMLError, name: str, code: str, message: str) -> Diagnos
     related = (Location(name, (), started[0], started[1]),) if started else ()
     if code == "duplicate-key":
         hint = "each key may appear once in a mapping; merge the two entries"
+    elif (
+        started
+        and mark
+        and "block mapping" in message
+        and (misplaced := _misindented(text, mark.line, started[1]))
+    ):
+        hint = misplaced
     elif started:  # a '[' or quote left open there is noticed only here
         hint = (
             "fix the YAML syntax at this position, or in what started at line "
@@ -305,6 +312,35 @@ def _likely_cause(message: str) -> str:
         if words in message:
             return cause
     return "fix the YAML syntax at this position"
+
+
+def _misindented(text: str, line: int, column: int) -> str | None:
+    """When a block mapping's next line starts left of its keys but right of its parent's,
+    the parser says "did not find expected key" at that line: it is indented unlike its
+    siblings (a space lost or added), which is what the user has to fix."""
+    lines = text.splitlines()
+    if not 0 <= line < len(lines):
+        return None
+    row = lines[line]
+    indent = _indent(row)
+    if not row.strip() or indent == column - 1:
+        return None
+    above = next((_indent(r) for r in reversed(lines[:line]) if r.strip()), column - 1)
+    spaces = f"{indent} space{'s' if indent != 1 else ''}"
+    if above > indent > column - 1:
+        return (
+            f"this line is indented {spaces}: between the line above ({above}) and the keys "
+            f"of the mapping it closes into ({column - 1}); indent it like the keys it "
+            "belongs with"
+        )
+    return (
+        f"this line is indented {spaces}, the keys of the mapping above it {column - 1}: "
+        "indent it like its siblings"
+    )
+
+
+def _indent(row: str) -> int:
+    return len(row) - len(row.lstrip(" "))
 
 
 def _started(exc: MarkedYAMLError) -> tuple[int, int] | None:

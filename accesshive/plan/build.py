@@ -27,7 +27,7 @@ from accesshive.plan.graph import build_graph, dependencies, ordered
 from accesshive.plan.guardrails import check_guardrails, enforce
 from accesshive.plan.known_accounts import TaskRecord, with_known_accounts
 from accesshive.plan.model import Plan
-from accesshive.plan.orders import Change, Order
+from accesshive.plan.orders import NO_SNAPSHOT, Change, Order
 from accesshive.state.snapshot import Snapshot
 
 
@@ -67,7 +67,7 @@ def make_plan(
     warnings = (
         found.conflicts
         + tuple(
-            f"source '{sid}' has no snapshot: planned as if it were empty"
+            f"source '{sid}'{NO_SNAPSHOT}"
             for sid in sorted(config.sources)
             if sid not in snapshot.sources
         )

@@ -25,6 +25,7 @@ __all__ = [
     "CHANGING",
     "KIND_RANK",
     "LINK_DETAIL",
+    "NO_SNAPSHOT",
     "REMOVING",
     "Change",
     "Gate",
@@ -38,6 +39,9 @@ __all__ = [
 LINK_DETAIL = "link"
 """The ``update_account`` detail that carries the identity link to record on an adopted
 account (``plan/adoption.py`` sets it; apply writes and verifies it; ``show`` says it)."""
+
+NO_SNAPSHOT = " has no snapshot: planned as if it were empty"
+"""How a plan's warning about a source never synced ends: ``plan`` then says to sync."""
 
 
 def canonical_json(value: Any) -> str:

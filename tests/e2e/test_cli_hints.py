@@ -482,3 +482,21 @@ def test_where_no_reviewer_is_declared_the_approval_hint_says_to_declare_one_fir
     assert "accesshive plan --out plan.json -C repo" in hints
     approve = [h for h in hints if h.startswith("accesshive approve plan.json --order ")]
     assert len(approve) == 1 and approve[0].endswith("--key ~/.ssh/id_ed25519 -C repo")
+
+
+def test_a_plan_before_any_sync_says_to_sync_and_the_hint_does_it(session: Path) -> None:
+    """Planned before a sync, every account looks missing: the plan says which command
+    reads the sources, and once it has run as printed no source is planned as empty."""
+    before = _run(["plan", "repo", *TODAY])
+    assert before.exit_code == 0, before.output
+    assert "source 'wiki' has no snapshot" in before.output
+    assert _hints([before]) == ["accesshive sync -C repo"]
+    assert "hint: read these sources with `accesshive sync -C repo`, then plan again." in (
+        before.stderr
+    )
+    synced = _run(_words("accesshive sync -C repo"))
+    assert synced.exit_code == 0, synced.output
+    after = _run(["plan", "repo", *TODAY])
+    assert after.exit_code == 0, after.output
+    assert "has no snapshot" not in after.output
+    assert "accesshive sync" not in after.output

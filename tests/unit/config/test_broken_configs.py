@@ -315,6 +315,15 @@ def test_a_reference_is_still_checked_when_every_file_parsed(tmp_path: Path) -> 
             "sources/wiki.yaml:17:13",
             "a key where none may start: check this line's indentation",
         ),
+        # a key one space left of its siblings, right of its parent's: the parser says
+        # "did not find expected key" and points at the mapping above
+        (
+            "      family_name: Lovelace",
+            "     family_name: Lovelace",
+            "identities/people.yaml:6:6",
+            "this line is indented 5 spaces: between the line above (6) and the keys of the "
+            "mapping it closes into (4); indent it like the keys it belongs with",
+        ),
         (
             "      name_attribute: login",
             "\tname_attribute: login",
@@ -328,7 +337,7 @@ def test_an_indentation_slip_is_named_as_the_likely_cause(
 ) -> None:
     """The parser's words ("mapping values are not allowed", "cannot start any token")
     do not say what to fix; the hint names the usual slip, indentation or a tab."""
-    repo = _quickstart(tmp_path, "sources/wiki.yaml", old, new)
+    repo = _quickstart(tmp_path, where.split(":")[0], old, new)
     (error,) = [d for d in validate_repository(repo, TODAY).diagnostics if d.is_error]
     assert (error.code, str(error.location)) == ("yaml-syntax", where)
     assert error.hint is not None and error.hint.startswith(hint), error.hint
