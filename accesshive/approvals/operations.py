@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from accesshive.config import Config
 from accesshive.diagnostics import Location
 from accesshive.errors import ApprovalError
 from accesshive.plan.model import Plan
+from accesshive.plan.orders import Order
 from accesshive.sshsig import PublicKey
 from accesshive.store import Store
 
@@ -114,8 +115,14 @@ def sign_approvals(
     """Sign approvals of gated orders and add them to the plan's approvals file."""
     keys = _reviewer_keys(config, key_path, reviewer)
     gated = {o.id: o for o in plan.orders if o.gate}
+    groups = set(config.policies.review.reviewers[reviewer].groups)
     if all_gated:
-        order_ids = sorted(gated)
+        order_ids = sorted(oid for oid, o in gated.items() if _counts(o, groups))
+        if not order_ids and gated:
+            raise ApprovalError(
+                f"{reviewer} is in none of the groups that approve the gated orders of plan "
+                f"{plan.digest[:12]} ({_wanted(gated.values())}); nothing signed"
+            )
     if not order_ids:
         raise ApprovalError("name the orders to approve (--order ID) or use --all-gated")
     at = _now()
@@ -124,6 +131,12 @@ def sign_approvals(
         order = gated.get(oid)
         if order is None:
             raise ApprovalError(f"order {oid} is not a gated order of plan {plan.digest[:12]}")
+        if not _counts(order, groups):
+            raise ApprovalError(
+                f"{reviewer} cannot approve order {oid}: it needs {_wanted([order])}, and "
+                f"{reviewer} is in {', '.join(sorted(groups)) or 'no reviewer group'}; "
+                "nothing signed (ask a member of those groups)"
+            )
         unsigned.append(Approval(plan.digest, oid, content_digest(order), reviewer, at))
     payloads = [message(plan.digest, a.order, a.content_digest, reviewer, at) for a in unsigned]
     approvals = []
@@ -137,6 +150,17 @@ def sign_approvals(
     path = approvals_path(config.root, plan.digest)
     write_approvals(path, plan.digest, approvals)
     return path, approvals
+
+
+def _counts(order: Order, groups: set[str]) -> bool:
+    """Whether an approval by a member of ``groups`` counts toward ``order``'s gate: it
+    does when they belong to a group of one of its needs. Anything else is a signature
+    that apply would pass over, so it is never made."""
+    return order.gate is not None and any(groups & set(n.groups) for n in order.gate.needs())
+
+
+def _wanted(orders: Iterable[Order]) -> str:
+    return "; ".join(sorted({o.gate.wanted() for o in orders if o.gate is not None}))
 
 
 def sign_declines(

@@ -83,6 +83,14 @@ def approve(
             )
     path, made = sign_approvals(config, plan, key_path, reviewer, list(orders), all_gated)
     click.echo(f"signed {len(made)} approval(s) as {reviewer} into {path}; commit it to the PR")
+    signed = {a.order for a in made}
+    left = sorted({o.gate.wanted() for o in plan.orders if o.gate and o.id not in signed})
+    if all_gated and left:  # --all-gated signs only where the approval counts
+        others = sum(1 for o in plan.orders if o.gate and o.id not in signed)
+        click.echo(
+            f"not signed: {others} gated order(s) that need approval from groups {reviewer} "
+            f"is not in ({'; '.join(left)})"
+        )
 
 
 @click.command()

@@ -19,6 +19,7 @@ from accesshive.approvals import Approval
 from accesshive.approvals.files import approvals_path, read_approvals, write_approvals
 from accesshive.approvals.model import content_digest
 from accesshive.approvals.operations import check, sign_approvals, sign_declines
+from accesshive.approvals.signing import message, sign
 from accesshive.cli import main
 from accesshive.config import load_config
 from accesshive.errors import ApprovalError
@@ -148,12 +149,46 @@ def test_self_approval_does_not_count(repo: Path, author: str) -> None:
     ]
 
 
+def _signed_by_hand(repo: Path, plan: Plan, reviewer: str, oid: str) -> None:
+    """An approval made with ssh-keygen directly, as anyone who can write the approvals
+    file could, where `approve` would refuse to sign it."""
+    cd = content_digest(plan.order(oid))
+    at = "2026-11-29T10:00:00+00:00"
+    (signature,) = sign(_keys(repo) / reviewer, [message(plan.digest, oid, cd, reviewer, at)])
+    write_approvals(
+        approvals_path(repo, plan.digest),
+        plan.digest,
+        [Approval(plan.digest, oid, cd, reviewer, at, signature=signature)],
+    )
+
+
+def test_approve_refuses_an_order_the_reviewer_cannot_approve(repo: Path) -> None:
+    """carol (finance) asks to approve a grant only security may approve: her signature
+    would count for nothing, so none is made, and she is told whom to ask."""
+    plan = _plan(repo)
+    gate = _wiki_gate(plan)
+    with pytest.raises(ApprovalError) as refused:
+        sign_approvals(load_config(repo), plan, _keys(repo) / "carol", "carol", [gate], False)
+    assert str(refused.value) == (
+        f"carol cannot approve order {gate}: it needs 1 of security, and carol is in "
+        "finance; nothing signed (ask a member of those groups)"
+    )
+    assert not approvals_path(repo, plan.digest).exists()
+    with pytest.raises(ApprovalError) as none:
+        sign_approvals(load_config(repo), plan, _keys(repo) / "carol", "carol", [], True)
+    assert str(none.value) == (
+        f"carol is in none of the groups that approve the gated orders of plan "
+        f"{plan.digest[:12]} (1 of security); nothing signed"
+    )
+    assert not approvals_path(repo, plan.digest).exists()
+
+
 def test_revoked_key_and_wrong_group_do_not_count(repo: Path) -> None:
     plan = _plan(repo)
     config = load_config(repo)
     gate = _wiki_gate(plan)
+    _signed_by_hand(repo, plan, "carol", gate)
     sign_approvals(config, plan, _keys(repo) / "mallory", "mallory", [gate], False)
-    sign_approvals(config, plan, _keys(repo) / "carol", "carol", [gate], False)
     assert sorted(_reasons(repo, plan)[gate]) == [
         ("carol", "not in security"),
         ("mallory", "the reviewer's key is revoked"),

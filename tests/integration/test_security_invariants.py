@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from accesshive.approvals.files import approvals_path
+from accesshive.approvals.files import approvals_path, read_approvals
 from accesshive.approvals.model import content_digest
 from accesshive.approvals.operations import check, sign_approvals
 from accesshive.approvals.signing import message, sign
@@ -36,6 +36,7 @@ from accesshive.connectors.sql import SqlConnector
 from accesshive.errors import StalePlanError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
+from accesshive.plan.planfile import write_plan
 from accesshive.store import open_store
 from accesshive.sync import sync
 from tests.conftest import EXAMPLES
@@ -241,6 +242,30 @@ def test_an_order_two_rules_gate_needs_each_rules_approval(two_rules: Path) -> N
     )
     assert _gate_after_apply(two_rules, plan, gate)[0] == "verified"
     assert _wiki_admins(two_rules) == {"grace.hopper"}
+
+
+def test_approve_all_gated_signs_only_where_the_reviewers_approval_counts(
+    two_rules: Path, tmp_path: Path
+) -> None:
+    """alice (security) approving everything signs the orders security gates, not the
+    wiki grants only finance may approve, and says which she left and whom they need."""
+    plan = _plan(two_rules)
+    plan_file = tmp_path / "plan.json"
+    write_plan(plan, plan_file)
+    key = _key(two_rules, "alice")
+    args = ["approve", str(plan_file), "--all-gated", "--key", str(key), "-C", str(two_rules)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    needs = {o.id: {n.groups for n in o.gate.needs()} for o in plan.orders if o.gate}
+    hers = sorted(oid for oid, groups in needs.items() if ("security",) in groups)
+    others = sorted(oid for oid, groups in needs.items() if ("security",) not in groups)
+    assert hers and others
+    signed = read_approvals(approvals_path(two_rules, plan.digest))
+    assert sorted(a.order for a in signed) == hers
+    assert (
+        f"not signed: {len(others)} gated order(s) that need approval from groups alice "
+        "is not in (1 of finance)"
+    ) in result.output
 
 
 def test_quorum_of_two_is_met_by_two_distinct_reviewers_of_the_group(quorum2: Path) -> None:
