@@ -16,15 +16,19 @@ plan used, verified again under the current policies.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accesshive.approvals.signing import message, verify
 from accesshive.config.policy import ReviewPolicy
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Need, Order, digest
 from accesshive.sshsig import is_armored
+
+if TYPE_CHECKING:  # declines.py builds on this module
+    from accesshive.approvals.declines import Decline
 
 
 @dataclass(frozen=True)
@@ -161,14 +165,18 @@ def evaluate(
     approvals: Iterable[Approval],
     authorship: Authorship | None = None,
     carried: Mapping[str, EarlierPlan] | None = None,
+    statements: Iterable[Decline] = (),
 ) -> dict[str, OrderApproval]:
     """``authorship``: who proposed the plan, as the store attests it (default: only what
     the plan file claims). ``carried``: the earlier plans whose approvals may be carried
     to this one (``approvals/carry.py``), with who proposed each; an approval of another
     plan counts only when its plan is there, its order identical (content digest), and
-    it holds under the current policies for its own plan's author and this plan's."""
+    it holds under the current policies for its own plan's author and this plan's.
+    ``statements``: the reviewers' declines and withdrawals; an approval a reviewer
+    declined afterwards no longer counts, even once the decline is withdrawn."""
     carried = carried or {}
     authorship = authorship or Authorship.claimed(plan)
+    said = _last_said(statements)
     gated = {o.id: o for o in plan.orders if o.gate}
     result = {
         oid: OrderApproval(
@@ -184,7 +192,9 @@ def evaluate(
         if order is None:
             continue
         verdict = result[order.id]
-        why = _reject(plan, policy, order, approval, authorship, carried)
+        why = _reject(plan, policy, order, approval, authorship, carried) or _superseded(
+            approval, said
+        )
         if why:
             verdict.rejected.append((approval.reviewer, why))
         elif approval.reviewer not in verdict.approvers:
@@ -195,6 +205,41 @@ def evaluate(
             if approval.plan_digest != plan.digest:
                 verdict.carried.append((approval.reviewer, approval.plan_digest))
     return result
+
+
+def _when(at: str) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _last_said(statements: Iterable[Decline]) -> dict[tuple[str, str, str], dt.datetime]:
+    """(order, content digest, reviewer) → when the reviewer last declined the order or
+    withdrew a decline of it."""
+    said: dict[tuple[str, str, str], dt.datetime] = {}
+    for d in statements:
+        when = _when(d.signed_at)
+        key = (d.order, d.content_digest, d.reviewer)
+        if when is not None and (key not in said or when > said[key]):
+            said[key] = when
+    return said
+
+
+def _superseded(approval: Approval, said: Mapping[tuple[str, str, str], dt.datetime]) -> str | None:
+    """A reviewer who approved and then declined changed their mind: withdrawing the
+    decline says they no longer object, not that they approve, so the earlier approval
+    stays void (approve again). Only a statement strictly later counts: timestamps of
+    one second can tie."""
+    last = said.get((approval.order, approval.content_digest, approval.reviewer))
+    signed = _when(approval.signed_at)
+    if last is not None and signed is not None and last > signed:
+        return (
+            "declined it after approving, and a withdrawn decline does not restore the "
+            "approval: approve again"
+        )
+    return None
 
 
 def _reject(

@@ -273,6 +273,7 @@ def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApp
         collect(config, plan, store) + earlier,
         authorship(plan, store),
         signed_for,
+        collect_declines(config, plan, store),
     )
 
 

@@ -234,6 +234,32 @@ def test_a_re_plan_keeps_the_decline_until_it_is_withdrawn(
     assert _status(repo, store_args)["grace.hopper"]["status"] == "pending"
 
 
+def test_a_withdrawn_decline_does_not_restore_the_approval_given_before_it(
+    repo: Path, store_args: list[str]
+) -> None:
+    """alice approves grace's sensitive grant, then declines it, then withdraws the
+    decline: she no longer objects, but she has not approved it again, so it waits; once
+    she approves again it is applied."""
+    plan_file = _plan(repo, store_args)
+    admin = _order(plan_file, "grant", "grace.hopper", "wiki-admins")
+    approve = ["approve", str(plan_file), "--order", admin, "--key", _key(repo), "-C", str(repo)]
+    _ok(_run(*approve))
+    _ok(_decline(repo, plan_file, admin, "--reason", REASON))
+    _ok(_decline(repo, plan_file, admin, "--withdraw"))
+    verified = _run("approvals", "verify", str(plan_file), "-C", str(repo), *store_args)
+    assert verified.exit_code == 6, verified.output
+    assert (
+        "needs 1 more approval(s) from security; not counted: alice (declined it after "
+        "approving, and a withdrawn decline does not restore the approval: approve again)"
+    ) in verified.output
+    result, out = _apply(repo, plan_file, store_args)
+    assert out["declined"] == {}, result.output
+    assert out["orders"][admin]["state"] == "awaiting_approval"
+    _ok(_run(*approve))
+    result, out = _apply(repo, plan_file, store_args)
+    assert out["orders"][admin]["state"] == "verified", result.output
+
+
 def test_a_decline_ends_when_the_order_changes(repo: Path, store_args: list[str]) -> None:
     plan_file = _plan(repo, store_args)
     create = _order(plan_file, "create_account", "grace.hopper")
