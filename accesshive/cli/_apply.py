@@ -265,6 +265,18 @@ def _print_apply(
         _print_sources(saved, result)
 
 
+def _any_approvals(directory: Path | None) -> bool:
+    """Whether the repository holds approvals of earlier plans, which the user may
+    expect to count here."""
+    from accesshive.approvals.files import approvals_files
+    from accesshive.errors import ApprovalError
+
+    try:
+        return directory is not None and bool(approvals_files(directory))
+    except ApprovalError:  # a link out of the repository: refused where approvals are read
+        return False
+
+
 def _print_how_to_approve(
     saved: Plan, waiting: list[str], plan_file: Path | None, directory: Path | None
 ) -> None:
@@ -280,12 +292,14 @@ def _print_how_to_approve(
             f"public keys, under review.reviewers in {undeclared} (README: 'Review gates "
             "and approvals'), then sign a saved plan:"
         )
-    elif plan_file is None:
+    elif plan_file is None and _any_approvals(directory):
         click.echo(
             f"{head} No reviewer has approved them as they stand: an approval given in an "
             "earlier plan counts only for the identical order, once that plan was applied. "
             "To have them approved:"
         )
+    elif plan_file is None:
+        click.echo(f"{head} No reviewer has approved them yet. To have them approved:")
     else:
         click.echo(f"{head} To have them approved:")
     if plan_file is None:  # no file a reviewer could approve: one is made first
@@ -385,4 +399,4 @@ def retry(
     plan, result = retried
     if fmt == "text":
         click.echo(f"Retry of {identity}:")
-    _report_run(plan, result, fmt)
+    _report_run(plan, result, fmt, None, directory)

@@ -174,3 +174,16 @@ def test_a_retry_waiting_for_approval_says_how_to_have_it_approved(
         assert db.execute(
             "SELECT count(*) FROM user_groups WHERE group_name = 'wiki-admins'"
         ).fetchone() == (1,)
+
+
+@pytest.mark.parametrize("store_args", ["sqlite"], indirect=True)
+def test_a_retry_with_no_approval_anywhere_does_not_speak_of_earlier_ones(
+    repo: Path, store_args: list[str]
+) -> None:
+    """Nothing was ever approved in this repository: the retry says the orders wait for a
+    first approval, not that an approval of an earlier plan does not count."""
+    assert not (repo / "approvals").exists()
+    retried = _run("retry", "grace.hopper", "-C", str(repo), "--today", TODAY, *store_args)
+    assert retried.exit_code == 6, retried.output
+    assert "No reviewer has approved them yet. To have them approved:\n" in retried.output
+    assert "earlier plan" not in retried.output
