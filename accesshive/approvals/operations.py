@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from accesshive.approvals.carry import carried
 from accesshive.approvals.declines import Decline, decline_message, effective, one_line
@@ -20,7 +21,6 @@ from accesshive.approvals.files import (
     write_approvals,
     write_declines,
 )
-from accesshive.approvals.github import PullRequest, read_pull_request
 from accesshive.approvals.model import (
     Approval,
     Authorship,
@@ -36,6 +36,9 @@ from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.sshsig import PublicKey
 from accesshive.store import Store
+
+if TYPE_CHECKING:  # httpx is imported only when a pull request is read
+    from accesshive.approvals.github import PullRequest
 
 
 def _now() -> str:
@@ -297,6 +300,8 @@ def record_from_github(
 ) -> tuple[PullRequest, int]:
     """Record the pull request's approvals (returns how many are new) and its declines
     and their withdrawals (each audited once, when first recorded)."""
+    from accesshive.approvals.github import read_pull_request
+
     pr = read_pull_request(plan, config.policies.review, repo, number, token, api_url)
     if plan.author and not _same_author(config, plan.author, pr.author):
         raise ApprovalError(

@@ -17,9 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from accesshive.apply.retry import call_with_retries
 from accesshive.config.model import RetrySpec
@@ -29,6 +27,9 @@ from accesshive.connectors.references import resolve
 from accesshive.errors import ConnectorError
 from accesshive.notify.events import Event
 from accesshive.store import Store
+
+if TYPE_CHECKING:  # imported when there is something to send: most runs have nothing
+    import httpx
 
 RETRY = RetrySpec(attempts=4, initial_delay=1.0, max_delay=10.0, max_seconds=60)
 """Bounded: a receiver that is down costs a run about a minute, then the event waits
@@ -70,6 +71,8 @@ def notify(
                 todo.append((target, event.key, event.kind, event.payload()))
     if not todo:
         return []
+    import httpx
+
     own = client is None
     http = client or httpx.Client(timeout=10)
     outcomes: list[Outcome] = []
@@ -120,6 +123,8 @@ def _deliver(
             "X-Accesshive-Event": str(payload["event"]),
             **(signature_headers(str(secret), body) if secret else {}),
         }
+
+    import httpx
 
     def post() -> None:
         try:
