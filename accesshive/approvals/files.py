@@ -141,7 +141,8 @@ def write_approvals(path: Path, plan_digest: str, approvals: list[Approval]) -> 
 
 def write_declines(path: Path, plan_digest: str, declines: list[Decline]) -> None:
     """Add declines or withdrawals to the file, keeping earlier entries; one entry per
-    (reviewer, order): a reviewer's new statement on an order replaces their older one."""
+    (reviewer, order): a reviewer's new statement on an order replaces their older one,
+    and a decline removes the reviewer's own approval of the order."""
     _write(path, plan_digest, [], declines)
 
 
@@ -152,6 +153,11 @@ def _write(
     merged: dict[tuple[str, str], Approval] = {}
     for a in [*old_approvals, *approvals]:
         merged[(a.reviewer, a.order)] = a
+    for d in declines:
+        # a reviewer who declines what they approved takes the approval back: removed
+        # here, it cannot come back when the decline is withdrawn or deleted
+        if not d.withdrawn:
+            merged.pop((d.reviewer, d.order), None)
     said: dict[tuple[str, str], Decline] = {}
     for d in [*old_declines, *declines]:
         said[(d.reviewer, d.order)] = d

@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 from markdown_it import MarkdownIt
 from ruamel.yaml import YAML
 
-from accesshive.approvals.files import approvals_path
+from accesshive.approvals.files import approvals_path, read_approvals, write_approvals
 from accesshive.cli import main
 from accesshive.operations import StoreRef
 from accesshive.plan.planfile import read_plan
@@ -239,14 +239,23 @@ def test_a_withdrawn_decline_does_not_restore_the_approval_given_before_it(
 ) -> None:
     """alice approves grace's sensitive grant, then declines it, then withdraws the
     decline: she no longer objects, but she has not approved it again, so it waits; once
-    she approves again it is applied."""
+    she approves again it is applied. Her decline took the approval out of the file, and
+    an approval put back by hand beside the withdrawal still does not count."""
     plan_file = _plan(repo, store_args)
     admin = _order(plan_file, "grant", "grace.hopper", "wiki-admins")
     approve = ["approve", str(plan_file), "--order", admin, "--key", _key(repo), "-C", str(repo)]
+    path = approvals_path(repo, read_plan(plan_file).digest)
     _ok(_run(*approve))
+    (given,) = read_approvals(path)
     _ok(_decline(repo, plan_file, admin, "--reason", REASON))
+    assert read_approvals(path) == []
     _ok(_decline(repo, plan_file, admin, "--withdraw"))
-    verified = _run("approvals", "verify", str(plan_file), "-C", str(repo), *store_args)
+    verify = ["approvals", "verify", str(plan_file), "-C", str(repo), *store_args]
+    verified = _run(*verify)
+    assert verified.exit_code == 6, verified.output
+    assert "needs 1 more approval(s) from security\n" in verified.output
+    write_approvals(path, read_plan(plan_file).digest, [given])  # put back by hand
+    verified = _run(*verify)
     assert verified.exit_code == 6, verified.output
     assert (
         "needs 1 more approval(s) from security; not counted: alice (declined it after "
@@ -258,6 +267,24 @@ def test_a_withdrawn_decline_does_not_restore_the_approval_given_before_it(
     _ok(_run(*approve))
     result, out = _apply(repo, plan_file, store_args)
     assert out["orders"][admin]["state"] == "verified", result.output
+
+
+def test_a_deleted_decline_does_not_bring_back_the_approval_it_took_back(
+    repo: Path, store_args: list[str]
+) -> None:
+    """Deleting the decline from the file (no signature needed) ends the objection, but
+    the approval alice gave before it is gone with her decline: the grant waits."""
+    plan_file = _plan(repo, store_args)
+    admin = _order(plan_file, "grant", "grace.hopper", "wiki-admins")
+    approve = ["approve", str(plan_file), "--order", admin, "--key", _key(repo), "-C", str(repo)]
+    _ok(_run(*approve))
+    _ok(_decline(repo, plan_file, admin, "--reason", REASON))
+    path = approvals_path(repo, read_plan(plan_file).digest)
+    text = path.read_text()
+    path.write_text(text[: text.index("declines:")])
+    result, out = _apply(repo, plan_file, store_args)
+    assert out["declined"] == {}, result.output
+    assert out["orders"][admin]["state"] == "awaiting_approval"
 
 
 def test_a_decline_ends_when_the_order_changes(repo: Path, store_args: list[str]) -> None:
