@@ -118,7 +118,15 @@ def sign_approvals(
     """Sign approvals of gated orders and add them to the plan's approvals file."""
     keys = _reviewer_keys(config, key_path, reviewer)
     gated = {o.id: o for o in plan.orders if o.gate}
-    groups = set(config.policies.review.reviewers[reviewer].groups)
+    policy = config.policies.review
+    groups = set(policy.reviewers[reviewer].groups)
+    if not policy.allow_self_approval and Authorship.claimed(plan).includes(
+        reviewer, policy.reviewers[reviewer].github
+    ):
+        raise ApprovalError(
+            f"{reviewer} is the author of this change (the plan names {plan.author} as its "
+            "author), and the author cannot approve it; nothing signed (ask another reviewer)"
+        )
     if all_gated:
         order_ids = sorted(oid for oid, o in gated.items() if _counts(o, groups))
         if not order_ids and gated:

@@ -83,6 +83,10 @@ def approve(
             )
     path, made = sign_approvals(config, plan, key_path, reviewer, list(orders), all_gated)
     click.echo(f"signed {len(made)} approval(s) as {reviewer} into {path}; commit it to the PR")
+    if config.policies.review.require_author and not plan.author:
+        from accesshive.approvals.model import UNATTESTED
+
+        click.echo(f"note: they count only once {UNATTESTED}")
     signed = {a.order for a in made}
     left = sorted({o.gate.wanted() for o in plan.orders if o.gate and o.id not in signed})
     if all_gated and left:  # --all-gated signs only where the approval counts

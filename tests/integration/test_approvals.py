@@ -141,9 +141,7 @@ def _reasons(repo: Path, plan: Plan) -> dict[str, list[tuple[str, str]]]:
 @pytest.mark.parametrize("author", ["alice-gh", "alice"])  # her GitHub login, or her name
 def test_self_approval_does_not_count(repo: Path, author: str) -> None:
     plan = _plan(repo, author=author)
-    sign_approvals(
-        load_config(repo), plan, _keys(repo) / "alice", "alice", [_wiki_gate(plan)], False
-    )
+    _signed_by_hand(repo, plan, "alice", _wiki_gate(plan))  # `approve` refuses to sign it
     assert _reasons(repo, plan)[_wiki_gate(plan)] == [
         ("alice", "the author of the change cannot approve it")
     ]
@@ -463,3 +461,17 @@ def test_show_markdown_with_the_repository_says_who_approved_and_what_is_missing
     bare = read(runner.invoke(main, ["show", str(plan_file), "--format", "markdown"]).stdout)
     assert bare.blocks[0][1].endswith(f", {len(gated)} waiting for review")
     assert "approved by" not in table_after(bare, "Waiting for review").header
+
+
+def test_approve_refuses_the_author_of_the_change(repo: Path) -> None:
+    """alice made the plan (her GitHub login, or her name): her approval could never
+    count, so none is signed, and she is told to ask someone else."""
+    for author in ("alice-gh", "alice"):
+        plan = _plan(repo, author=author)
+        with pytest.raises(ApprovalError) as refused:
+            sign_approvals(load_config(repo), plan, _keys(repo) / "alice", "alice", [], True)
+        assert str(refused.value) == (
+            f"alice is the author of this change (the plan names {author} as its author), and "
+            "the author cannot approve it; nothing signed (ask another reviewer)"
+        )
+        assert not approvals_path(repo, plan.digest).exists()

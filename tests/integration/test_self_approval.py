@@ -103,12 +103,12 @@ def _apply(repo: Path, plan_file: Path) -> dict[str, Any]:
 
 def test_an_attested_author_cannot_approve_and_another_reviewer_can(repo: Path) -> None:
     plan_file = _plan(repo, "--author", "alice-gh")
-    _approve(repo, plan_file, "alice")
-    verdict = _verdict(repo, plan_file)
-    assert verdict["approvers"] == []
-    assert {"reviewer": "alice", "reason": "the author of the change cannot approve it"} in verdict[
-        "rejected"
-    ]
+    key = repo.parent / "keys" / "alice"
+    args = ["approve", str(plan_file), "--order", _gate(plan_file), "--key", str(key)]
+    refused = _run(*args, "--as", "alice", "-C", str(repo))
+    assert refused.exit_code == 1
+    assert "alice is the author of this change" in refused.output
+    assert _verdict(repo, plan_file)["approvers"] == []
     _approve(repo, plan_file, "bob")
     assert _verdict(repo, plan_file)["approvers"] == ["bob"]
     applied = _apply(repo, plan_file)
