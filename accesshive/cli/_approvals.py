@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -16,6 +16,9 @@ from accesshive.cli._options import actor, format_option, handles_errors, store_
 from accesshive.cli._plan_files import plan_again, read_saved
 from accesshive.cli._repository import PLAN_REPOSITORY_HELP, dir_option, runnable
 from accesshive.errors import EXIT_ERROR, EXIT_WAITING, StalePlanError
+
+if TYPE_CHECKING:
+    from accesshive.plan.model import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,6 +57,18 @@ def signer_options(func: F) -> F:
     return func
 
 
+def _refuse_stale(plan_file: Path, plan: Plan, config_digest: str, consequence: str) -> None:
+    """A plan made from another configuration than the repository's: apply would refuse
+    it, so neither signing nor a verdict of its approvals means anything."""
+    with plan_again(plan_file):
+        if config_digest != plan.config_digest:
+            raise StalePlanError(
+                f"the configuration changed since this plan was made (plan for config "
+                f"{plan.config_digest[:12]}, repository now {config_digest[:12]}): "
+                f"{consequence}; plan again"
+            )
+
+
 @click.command()
 @click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--order", "orders", multiple=True, help="A gated order to approve (repeatable).")
@@ -74,13 +89,7 @@ def approve(
     config = load_config(directory)
     reviewer = reviewer or reviewer_of_key(config, key_path)
     plan = read_saved(plan_file)
-    with plan_again(plan_file):
-        if config.digest != plan.config_digest:  # apply would refuse it: sign nothing
-            raise StalePlanError(
-                f"the configuration changed since this plan was made (plan for config "
-                f"{plan.config_digest[:12]}, repository now {config.digest[:12]}): its "
-                "approvals could never be used; plan again"
-            )
+    _refuse_stale(plan_file, plan, config.digest, "its approvals could never be used")
     path, made = sign_approvals(config, plan, key_path, reviewer, list(orders), all_gated)
     click.echo(f"signed {len(made)} approval(s) as {reviewer} into {path}; commit it to the PR")
     if config.policies.review.require_author and not plan.author:
@@ -159,9 +168,13 @@ def approvals_verify(
     """Per gated order: who approved, what is missing, and which approvals do not count."""
     from accesshive.approvals.declines import describe as describe_declines
     from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
+    from accesshive.pipeline import load_config
     from accesshive.render.describe import summary_line
 
     saved = read_saved(plan_file)
+    _refuse_stale(
+        plan_file, saved, load_config(directory).digest, "apply would refuse it, approved or not"
+    )
     verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url, create=False))
     declined = decline_verdicts(directory, saved, StoreRef(environment, store_url, create=False))
     if fmt == "json":

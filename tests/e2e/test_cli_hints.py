@@ -399,6 +399,11 @@ def test_approve_signs_nothing_for_a_plan_the_configuration_no_longer_makes(
     assert "the configuration changed since this plan was made" in refused.output
     assert refused.output.rstrip().endswith(f"plan again: `{again}`"), refused.output
     assert not (clone / "examples" / "quickstart" / "approvals").exists()
+    # nor does `approvals verify` pass it (a CI gate on it would let it through)
+    verified = _run(["approvals", "verify", "plan.json", *repo])
+    assert verified.exit_code == 1, verified.output
+    assert "the configuration changed since this plan was made" in verified.output
+    assert "apply would refuse it, approved or not; plan again" in verified.output
     assert _run(_words(again) + TODAY).exit_code == 0
     signed = _run(["approve", "plan.json", "--all-gated", *key, *repo])
     assert signed.exit_code == 0, signed.output
