@@ -274,6 +274,8 @@ def _marked(exc: MarkedYAMLError, name: str, code: str, message: str, text: str 
     related = (Location(name, (), started[0], started[1]),) if started else ()
     if code == "duplicate-key":
         hint = "each key may appear once in a mapping; merge the two entries"
+    elif "tab character" in message:
+        hint = "YAML indents with spaces only: replace the tab at this position with spaces"
     elif (
         started
         and mark

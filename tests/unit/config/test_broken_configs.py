@@ -324,6 +324,13 @@ def test_a_reference_is_still_checked_when_every_file_parsed(tmp_path: Path) -> 
             "this line is indented 5 spaces: between the line above (6) and the keys of the "
             "mapping it closes into (4); indent it like the keys it belongs with",
         ),
+        # a tab inside a mapping the parser is reading: not a bracket left open
+        (
+            "      family_name: Hopper",
+            "\tfamily_name: Hopper",
+            "identities/people.yaml:16:1",
+            "YAML indents with spaces only: replace the tab at this position with spaces",
+        ),
         (
             "      name_attribute: login",
             "\tname_attribute: login",
