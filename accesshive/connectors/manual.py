@@ -13,11 +13,15 @@ verified when a later export shows the change or the owner marks them done.
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from accesshive.config.account_kinds import DEFAULT_KIND, SEPARATOR, account_link
+from accesshive.config.secrets import REFERENCE
 from accesshive.connectors.base import Capabilities, Connector, Page
+from accesshive.connectors.references import resolve
+from accesshive.repo_paths import link_out_of
 from accesshive.state.snapshot import SnapshotAccount
 
 _TRUE = {"true", "yes", "1", "enabled", "active", "y"}
@@ -35,8 +39,20 @@ class ManualConnector(Connector):
         raw = self.source.connection.get("export")
         if not raw:
             raise self.error("connection.export is not set: where is the owner's CSV export?")
+        if REFERENCE.match(str(raw).strip()):  # ${env:NAME}: the runner says where
+            return Path(str(resolve(raw, self.source_id, self.context.root, os.environ)))
         path = Path(str(raw))
-        return path if path.is_absolute() else self.context.root / path
+        root = self.context.root
+        outside = link_out_of(root, root / path) if not path.is_absolute() else (path, path)
+        if outside is not None:
+            link, real = outside
+            how = f"{link} leads to {real}" if link.is_symlink() else f"{raw} is outside it"
+            raise self.error(
+                f"connection.export must be a file inside the repository ({how}): a pull "
+                "request could otherwise make accesshive read any file the runner can. Give "
+                "an export kept elsewhere as ${env:NAME}, set where accesshive runs"
+            )
+        return root / path
 
     def read(self) -> Iterator[Page]:
         path = self.export_path
