@@ -83,11 +83,14 @@ class Problem:
 
 
 def verify_chain(
-    entries: Iterable[AuditEntry], anchors: Mapping[int, str] | None = None
+    entries: Iterable[AuditEntry],
+    anchors: Mapping[int, str] | None = None,
+    after: tuple[int, str | None] = (0, None),
 ) -> Problem | None:
-    """The first bad entry, or None when the whole chain holds."""
-    prev: str | None = None
-    last_seq = 0
+    """The first bad entry, or None when the whole chain holds. ``after``: (seq, hash)
+    of the entry before the first of ``entries`` when they are a stretch of the log,
+    not all of it."""
+    last_seq, prev = after
     seen: dict[int, str] = {}
     legacy = True  # format 1 entries may only begin the log
     for entry in entries:

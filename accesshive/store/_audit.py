@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from accesshive.audit.chain import AuditEntry, entry_hash
+from accesshive.audit.chain import AuditEntry, entry_hash, verify_chain
 from accesshive.audit.checkpoints import (
     AuditKeys,
     Checkpoint,
@@ -152,6 +152,8 @@ class AuditLog(Database):
                     why = "that entry is missing: the log was cut"
                 elif found[0][0] != checkpoint.hash:
                     why = "that entry's hash differs: the log was rewritten and rehashed"
+            if why is None and checkpoint in latest:
+                why = self._last_stretch_edited(checkpoint.seq)
             if why is not None:
                 where = getattr(self, "location", "the store")
                 raise StoreError(
@@ -160,6 +162,24 @@ class AuditLog(Database):
                     "who could write the store changed its history; nothing more is written "
                     "on top of it. Run `accesshive audit verify` to see where it breaks."
                 )
+
+    def _last_stretch_edited(self, seq: int) -> str | None:
+        """What is wrong with the entries the latest checkpoint (at ``seq``) sealed since
+        the one before it: an edit in place leaves every stored hash as it was, so only
+        hashing the entries again finds it. Bounded by what one run wrote; an edit of an
+        older entry is for ``audit verify``, which hashes the whole log."""
+        rows = self._execute(
+            "SELECT seq FROM audit_checkpoints WHERE environment = ? AND seq < ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (self.environment, seq),
+        )
+        since = int(rows[0][0]) if rows else 0
+        stretch = [e for e in self.audit_entries(after_seq=max(since - 1, 0)) if e.seq <= seq]
+        if not stretch:
+            return None
+        first = stretch[0]
+        problem = verify_chain(stretch, after=(first.seq - 1, first.prev_hash))
+        return None if problem is None else f"{problem}: the log was edited in place"
 
     def audit_details(self, subject: str, events: tuple[str, ...]) -> list[tuple[str, str]]:
         """(event, details JSON) of the entries about ``subject`` among ``events``, oldest

@@ -94,6 +94,27 @@ def test_a_rewritten_and_rehashed_chain_is_found(store: Store, tmp_path: Path) -
         again.audit("ci", "next_run", None, {})
 
 
+@pytest.mark.parametrize("column", ["actor", "event", "subject", "details"])
+def test_an_entry_edited_in_place_since_the_last_checkpoint_stops_the_next_run(
+    store: Store, tmp_path: Path, column: str
+) -> None:
+    """The hash stored with the entry is left as it was: only hashing the entry again
+    finds the edit. The entries the latest checkpoint sealed are hashed again before
+    anything is written on top of them."""
+    value = '{"state": "pending"}' if column == "details" else "mallory"
+    store._execute(f"UPDATE audit SET {column} = ? WHERE seq = 6", (value,))
+    code, output = _verify(tmp_path)
+    assert code == 1
+    assert "entry #6: edited" in output
+    with open_store(tmp_path) as again, pytest.raises(StoreError) as info:
+        again.audit("ci", "next_run", None, {})
+    assert "does not match its checkpoint #6" in str(info.value)
+    assert "entry #6: edited (" in str(info.value)
+    assert "the log was edited in place" in str(info.value)
+    with open_store(tmp_path) as again:
+        assert [e.seq for e in again.audit_entries()] == [1, 2, 3, 4, 5, 6]
+
+
 def test_a_checkpoint_forged_without_the_key_is_refused(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
