@@ -33,7 +33,7 @@ class Contract:
 def contracts() -> tuple[Contract, ...]:
     """Every cache's contract, in pipeline order (imported on demand: the cache modules
     import the stages they wrap)."""
-    from accesshive.cache import check, diff, fingerprints, parse, render, snapshot
+    from accesshive.cache import check, diff, fingerprints, parse, plans, render, snapshot
 
     return (
         parse.CONTRACT,
@@ -42,4 +42,5 @@ def contracts() -> tuple[Contract, ...]:
         snapshot.CONTRACT,
         fingerprints.CONTRACT,
         diff.CONTRACT,
+        plans.CONTRACT,
     )

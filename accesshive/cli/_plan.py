@@ -170,10 +170,10 @@ def plan(
     Plans against the snapshot stored by the last `accesshive sync` (or --snapshot FILE).
     """
     _require_project(directory)
-    from accesshive.operations import StoreRef, plan_repository, record_plan
+    from accesshive.operations import StoreRef, plan_command, record_plan
     from accesshive.plan.planfile import dumps, write_plan
 
-    result = plan_repository(
+    result = plan_command(
         directory,
         as_date(today),
         snapshot_file,

@@ -6,7 +6,7 @@ renders; what a command *does* is here, callable from tests and other tools.
 This module only re-exports; each operation lives in the module of its command group:
 
 - ``_common``: ``StoreRef``, ``load_and_expand``, ``with_pushed_identities``, ``bulk_work``
-- ``planning``: ``validate_repository``, ``plan_repository``, ``record_plan``
+- ``planning``: ``validate_repository``, ``plan_repository``, ``plan_command``, ``record_plan``
 - ``applying``: ``apply_plan``, ``identity_status``, ``retry_identity``
 - ``state``: ``sync_repository``, ``state_report``, ``unlock``, ``list_tasks``, ``complete_task``
 - ``reporting``: ``report_repository``
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     )
     from accesshive.operations.planning import (
         Validation,
+        plan_command,
         plan_repository,
         record_plan,
         validate_repository,
@@ -94,6 +95,7 @@ _WHERE = {
     "run_leaver": "accesshive.operations.identity_sources",
     "serve_scim": "accesshive.operations.identity_sources",
     "Validation": "accesshive.operations.planning",
+    "plan_command": "accesshive.operations.planning",
     "plan_repository": "accesshive.operations.planning",
     "record_plan": "accesshive.operations.planning",
     "validate_repository": "accesshive.operations.planning",
@@ -147,6 +149,7 @@ __all__ = [
     "list_scim_tokens",
     "list_tasks",
     "load_and_expand",
+    "plan_command",
     "plan_repository",
     "promote",
     "record_plan",
