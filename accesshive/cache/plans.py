@@ -3,7 +3,7 @@ them, so that planning the same inputs again (a CI job re-run, the plan of a pul
 request made again after a push that changed nothing accesshive reads) reads the plan
 instead of loading, expanding and diffing a large organisation once more. It wraps
 ``operations/planning.py``: ``plan_repository``, for the ``plan`` command only
-(``operations/planning.py``: ``plan_command``).
+(``operations/plan_command.py``: ``plan_command``).
 
 Why it is safe. Without a store, a plan is a function of the repository's files, the
 shipped default policies, the snapshot file, the day, the environment, the options
@@ -36,7 +36,7 @@ from pathlib import Path
 
 from accesshive.cache import store
 from accesshive.cache.contract import Contract
-from accesshive.config.loader import default_policy_dir
+from accesshive.config.default_policies import default_policy_dir
 from accesshive.errors import PlanFileError
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import dumps, from_json
@@ -121,6 +121,20 @@ def tree_digest(root: Path) -> bytes:
                 data = path.read_bytes() if path.is_file() else b"\1not a file"
                 digest.update(b"file\0" + rel + b"\0%d\0" % len(data) + data)
     return digest.digest()
+
+
+def store_may_exist(root: Path, store_url: str | None) -> bool:
+    """Whether the repository may have a store, told without loading anything: a store
+    URL given (``--store``, ``ACCESSHIVE_STORE``) or a database under ``.accesshive``.
+    An entry is only ever written when ``StoreRef.exists`` said there was none, for the
+    same ``accesshive.yaml`` (in the key, with the environment's ``store`` setting), so
+    with none of these there is still none."""
+    if store_url or os.environ.get("ACCESSHIVE_STORE"):
+        return True
+    try:
+        return any((root / ".accesshive").glob("*.db"))
+    except OSError:
+        return True
 
 
 def enabled() -> bool:

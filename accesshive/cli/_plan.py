@@ -170,22 +170,26 @@ def plan(
     Plans against the snapshot stored by the last `accesshive sync` (or --snapshot FILE).
     """
     _require_project(directory)
-    from accesshive.operations import StoreRef, plan_command, record_plan
+    from accesshive.operations.plan_command import plan_command
     from accesshive.plan.planfile import dumps, write_plan
 
-    result = plan_command(
+    result, kept = plan_command(
         directory,
         as_date(today),
         snapshot_file,
         allow_mass_changes,
-        StoreRef(environment, store_url),
+        environment,
+        store_url,
         author,
         steps=stage_reporter(progress),
     )
     text = dumps(result) if out is not None or fmt == "json" else None  # once, for all uses
     if out is not None:
         write_plan(result, out, text)
-        record_plan(directory, result, StoreRef(environment, store_url), actor(), text)
+        if not kept:  # a plan read from the plan cache was made without a store
+            from accesshive.operations import StoreRef, record_plan
+
+            record_plan(directory, result, StoreRef(environment, store_url), actor(), text)
     declined = None if fmt == "json" else _declines(directory, result, environment, store_url)
     _render_plan(result, fmt, text, out, declines=declined)
     if out is not None and fmt == "text":

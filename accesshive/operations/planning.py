@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from accesshive.cache import diff, plans
+from accesshive.cache import diff
 from accesshive.config import Config
 from accesshive.config.account_kinds import DEFAULT_KIND
 from accesshive.diagnostics import Diagnostic
@@ -118,33 +118,6 @@ def plan_repository(
                 fingerprints=fingerprints,
                 known_tasks=known,
             )
-
-
-def plan_command(
-    root: Path,
-    today: dt.date,
-    snapshot_file: Path | None,
-    allow_mass_changes: bool,
-    store: StoreRef,
-    author: str | None,
-    steps: Steps = no_steps,
-) -> Plan:
-    """``plan_repository`` as the ``plan`` command runs it: from the plan cache
-    (``cache/plans.py``) when exactly these inputs were planned before and the
-    repository has no store (whose records a plan also depends on); else planned, and
-    kept. Only ``plan`` reads that cache: apply, the console and report plan again."""
-    key = None
-    if not store.exists(root) and plans.enabled():
-        key = plans.key(root, today, snapshot_file, store.environment, allow_mass_changes, author)
-        kept = plans.recall(key) if key is not None else None
-        if kept is not None:
-            return kept
-    made = plan_repository(
-        root, today, snapshot_file, allow_mass_changes, store, author, steps=steps
-    )
-    if key is not None:
-        plans.remember(key, made)
-    return made
 
 
 def not_adopting_our_own(opened: Store, found: Changes) -> Changes:

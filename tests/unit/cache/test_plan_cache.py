@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import accesshive.operations.planning as planning
 from accesshive.cli import main
+from accesshive.operations import StoreRef
 from tests.conftest import FIXTURES
 
 DRIFTED = FIXTURES / "snapshots" / "quickstart-drifted.yaml"
@@ -181,3 +182,14 @@ def test_a_tampered_entry_is_ignored(cache: Path, quickstart: Path, planned: lis
     entries[0].write_text(json.dumps(data), encoding="utf-8")
     assert _plan(quickstart) == truth
     assert planned == [1, 1]
+
+
+def test_a_store_made_since_is_read_and_the_plan_recorded(
+    cache: Path, quickstart: Path, planned: list[int]
+) -> None:
+    _plan(quickstart)
+    assert CliRunner().invoke(main, ["sync", str(quickstart)]).exit_code == 0
+    _plan(quickstart)  # the same files and snapshot, but now a store whose records count
+    assert planned == [1, 1]
+    with StoreRef().open(quickstart) as store:
+        assert store.audit_log(1)[-1]["event"] == "plan_made"
