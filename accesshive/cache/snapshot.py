@@ -62,15 +62,22 @@ CONTRACT = Contract(
 def read(path: Path) -> tuple[Snapshot, str]:
     """``state/snapshot.py``: ``read_snapshot`` (the snapshot and the SHA-256 of the
     file's bytes), from the entry of those bytes when there is one."""
+    if store.cache_dir() is not None:
+        # hashed as it streams: the file's bytes are not held beside the entry's
+        try:
+            with path.open("rb") as fh:
+                seen = hashlib.file_digest(fh, "sha256").hexdigest()
+        except OSError:
+            seen = None  # reading it below says why
+        kept = _snapshot(store.get_json(_key(seen))) if seen is not None else None
+        if kept is not None:
+            return kept, str(seen)
+        del kept
     raw = read_snapshot_bytes(path)
-    content = hashlib.sha256(raw).hexdigest()
+    content = hashlib.sha256(raw).hexdigest()  # the bytes parsed (the file may have changed)
     if store.cache_dir() is None:
         return parse_snapshot(path, raw, parse.parse_bytes), content
     key = _key(content)
-    kept = _snapshot(store.get_json(key))
-    if kept is not None:
-        return kept, content
-    del kept
     snapshot = parse_snapshot(path, raw, parse.parse_bytes)
     is_json = raw.lstrip()[:1] in (b"{", b"[")
     del raw  # the file's bytes are not needed while the entry is written
