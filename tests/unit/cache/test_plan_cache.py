@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import accesshive.operations.planning as planning
+from accesshive.cache import plans
 from accesshive.cli import main
 from accesshive.operations import StoreRef
 from tests.conftest import FIXTURES
@@ -193,3 +194,25 @@ def test_a_store_made_since_is_read_and_the_plan_recorded(
     assert planned == [1, 1]
     with StoreRef().open(quickstart) as store:
         assert store.audit_log(1)[-1]["event"] == "plan_made"
+
+
+def test_apply_plans_again_without_the_plan_cache(
+    cache: Path, quickstart: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Apply never trusts the plan file, nor this cache: it plans again from the stages."""
+    out = quickstart / "plan.json"
+    made = CliRunner().invoke(
+        main, ["plan", str(quickstart), "--out", str(out), "--today", "2026-11-29"]
+    )
+    assert made.exit_code == 0, made.output
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("apply read the plan cache")
+
+    monkeypatch.setattr(plans, "key", refuse)
+    monkeypatch.setattr(plans, "recall", refuse)
+    applied = CliRunner().invoke(
+        main, ["apply", str(out), "-C", str(quickstart), "--today", "2026-11-29"]
+    )
+    assert not isinstance(applied.exception, AssertionError), applied.output
+    assert applied.exit_code in (0, 6), applied.output  # done, or waiting for approvals
