@@ -103,13 +103,17 @@ def _render_plan(
     approvals: Mapping[str, OrderApproval] | None = None,
     declines: Mapping[str, list[Decline]] | None = None,
 ) -> str:
-    """Print ``plan`` in ``fmt``; returns what was printed."""
+    """Print ``plan`` in ``fmt``; returns what was printed (JSON needs no renderer: not
+    imported then, a quarter of a plan read from the plan cache)."""
     from accesshive.plan.planfile import dumps
-    from accesshive.render import render_markdown, render_text
 
     if fmt == "json":
         shown = text or dumps(plan)
-    elif fmt == "markdown":
+        click.echo(shown, nl=False)
+        return shown
+    from accesshive.render import render_markdown, render_text
+
+    if fmt == "markdown":
         name = str(plan_file) if plan_file is not None else "plan.json"  # as given
         markdown = render_markdown(plan, approvals, plan_file=name, declines=declines)
         shown = runnable(markdown)  # its approve hint runs from here too
