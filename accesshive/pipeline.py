@@ -11,8 +11,9 @@ judged against its contract (``cache/contract.py``) without reading the stage.
 - ``config/loader.py``: ``load_config`` with ``cache/parse.py``: ``parse_bytes`` and
   ``cache/check.py``: ``validate`` (``load_config`` below; ``config_digest``, with the
   parse cache);
-- ``state/snapshot.py``: ``read_snapshot`` and ``Snapshot.fingerprints`` with
-  ``cache/parse.py`` and ``cache/fingerprints.py`` (``snapshot_file`` below);
+- ``state/snapshot.py``: ``parse_snapshot`` and ``Snapshot.fingerprints`` with
+  ``cache/snapshot.py`` (the validated snapshot; ``cache/parse.py`` for a YAML one)
+  and ``cache/fingerprints.py`` (``snapshot_file`` below);
 - ``expand/desired.py``: ``expand`` with ``cache/render.py``: ``expand`` (in
   ``load_and_expand``);
 - ``plan/diff.py``: ``diff`` with ``cache/diff.py``: ``diff`` (in ``plan_repository``).
@@ -23,9 +24,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from accesshive.cache import check, fingerprints, parse
+from accesshive.cache import snapshot as snapshot_cache
 from accesshive.config import loader
 from accesshive.config.config import Config
-from accesshive.state.snapshot import Snapshot, read_snapshot
+from accesshive.state.snapshot import Snapshot
 
 
 def load_config(root: str | Path, environment: str | None = None) -> Config:
@@ -41,6 +43,6 @@ def config_digest(root: str | Path) -> str | None:
 
 def snapshot_file(path: Path) -> tuple[Snapshot, dict[str, str]]:
     """The snapshot in a file (``plan --snapshot``) and its fingerprints, through the
-    parse cache (a YAML file) and the fingerprints cache."""
-    snapshot, content = read_snapshot(path, parse=parse.parse_bytes)
+    snapshot cache (the parse cache, for a YAML file) and the fingerprints cache."""
+    snapshot, content = snapshot_cache.read(path)
     return snapshot, fingerprints.fingerprints(snapshot, content)

@@ -33,6 +33,14 @@ class Contract:
 def contracts() -> tuple[Contract, ...]:
     """Every cache's contract, in pipeline order (imported on demand: the cache modules
     import the stages they wrap)."""
-    from accesshive.cache import check, diff, fingerprints, parse, render
+    from accesshive.cache import check, diff, fingerprints, parse, plans, render, snapshot
 
-    return (parse.CONTRACT, check.CONTRACT, render.CONTRACT, fingerprints.CONTRACT, diff.CONTRACT)
+    return (
+        parse.CONTRACT,
+        check.CONTRACT,
+        render.CONTRACT,
+        snapshot.CONTRACT,
+        fingerprints.CONTRACT,
+        diff.CONTRACT,
+        plans.CONTRACT,
+    )

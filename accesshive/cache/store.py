@@ -5,7 +5,8 @@ Where: ``ACCESSHIVE_CACHE_DIR``, else ``$XDG_CACHE_HOME/accesshive/parse``, else
 ``~/.cache/accesshive/parse``; never inside the config repository, where a pull
 request could plant an entry. ``ACCESSHIVE_CACHE_DIR=off`` turns every cache off.
 Entries are pickles under ``v<FORMAT>/``, written atomically and read back by an
-unpickler that accepts plain data and dates only, so an entry can never be code;
+unpickler that accepts plain data and dates only, so an entry can never be code (or
+JSON, ``get_json``/``put_json``: for large entries of JSON data, which it reads faster);
 an unreadable or foreign entry is a miss, never an error. A *scope* holds entries that
 only the latest run of one repository can use, cleared as a whole when they are
 replaced. ``usage`` and ``prune`` are what ``accesshive cache info`` / ``cache prune``
@@ -23,9 +24,12 @@ import pickle
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import orjson
 
 FORMAT = 1
 _ALLOWED = {("datetime", "date"), ("datetime", "datetime")}
@@ -57,9 +61,13 @@ def _folder(scope: str | None = None) -> Path | None:
     return where / "scoped" / scope if scope is not None else where
 
 
-def _entry(digest: str, scope: str | None = None) -> Path | None:
+SUFFIXES = (".pickle", ".json")
+"""The kinds of entry: pickles of plain data, and JSON."""
+
+
+def _entry(digest: str, scope: str | None = None, suffix: str = ".pickle") -> Path | None:
     folder = _folder(scope)
-    return folder / digest[:2] / f"{digest}.pickle" if folder else None
+    return folder / digest[:2] / f"{digest}{suffix}" if folder else None
 
 
 _MISS = object()
@@ -85,12 +93,37 @@ def get(digest: str, scope: str | None = None) -> Any:
 
 def put(digest: str, data: Any, scope: str | None = None) -> None:
     path = _entry(digest, scope)
+    if path is not None:
+        _write(path, lambda tmp: pickle.dump(data, tmp, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def get_json(digest: str) -> Any:
+    """The JSON entry kept under this key, or ``MISS`` (an unreadable one too)."""
+    path = _entry(digest, suffix=".json")
     if path is None:
-        return
+        return _MISS
+    try:
+        value = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return _MISS
+    with contextlib.suppress(OSError):
+        os.utime(path)
+    return value
+
+
+def put_json(digest: str, data: bytes) -> None:
+    """Keep ``data``, JSON text, under this key."""
+    path = _entry(digest, suffix=".json")
+    if path is not None:
+        _write(path, lambda tmp: tmp.write(data))
+
+
+def _write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write an entry atomically: a reader sees the whole entry or none."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
-            pickle.dump(data, tmp, protocol=pickle.HIGHEST_PROTOCOL)
+            write(tmp)
         os.replace(tmp.name, path)
     except OSError:
         return  # a cache that cannot be written only costs speed
@@ -98,9 +131,10 @@ def put(digest: str, data: Any, scope: str | None = None) -> None:
 
 def drop(digest: str, scope: str | None = None) -> None:
     """Remove one entry (an entry no run can use any more), if it is there."""
-    path = _entry(digest, scope)
-    if path is not None:
-        path.unlink(missing_ok=True)
+    for suffix in SUFFIXES:
+        path = _entry(digest, scope, suffix)
+        if path is not None:
+            path.unlink(missing_ok=True)
 
 
 def clear(scope: str) -> None:
@@ -140,7 +174,7 @@ def usage() -> Usage | None:
     base = cache_dir()
     if base is None:
         return None
-    entries = [p.stat().st_size for p in base.glob("v*/**/*.pickle") if p.is_file()]
+    entries = [p.stat().st_size for p in _entries(base) if p.is_file()]
     return Usage(str(base), len(entries), sum(entries))
 
 
@@ -153,7 +187,7 @@ def prune(older_than_days: float, now: float | None = None) -> Usage | None:
         return None
     cutoff = (time.time() if now is None else now) - older_than_days * 86400
     removed = freed = 0
-    for path in sorted(base.glob("v*/**/*.pickle")):
+    for path in sorted(_entries(base)):
         with contextlib.suppress(OSError):
             info = path.stat()
             if path.parts[len(base.parts)] != f"v{FORMAT}" or info.st_mtime < cutoff:
@@ -166,6 +200,10 @@ def prune(older_than_days: float, now: float | None = None) -> Usage | None:
     left = usage()
     assert left is not None
     return replace(left, removed=removed, freed=freed)
+
+
+def _entries(base: Path) -> list[Path]:
+    return [p for suffix in SUFFIXES for p in base.glob(f"v*/**/*{suffix}")]
 
 
 def is_miss(value: Any) -> bool:

@@ -109,13 +109,17 @@ def _render_plan(
     approvals: Mapping[str, OrderApproval] | None = None,
     declines: Mapping[str, list[Decline]] | None = None,
 ) -> str:
-    """Print ``plan`` in ``fmt``; returns what was printed."""
+    """Print ``plan`` in ``fmt``; returns what was printed (JSON needs no renderer: not
+    imported then, a quarter of a plan read from the plan cache)."""
     from accesshive.plan.planfile import dumps
-    from accesshive.render import render_markdown, render_text
 
     if fmt == "json":
         shown = text or dumps(plan)
-    elif fmt == "markdown":
+        click.echo(shown, nl=False)
+        return shown
+    from accesshive.render import render_markdown, render_text
+
+    if fmt == "markdown":
         name = str(plan_file) if plan_file is not None else "plan.json"  # as given
         markdown = render_markdown(plan, approvals, plan_file=name, declines=declines)
         shown = runnable(markdown)  # its approve hint runs from here too
@@ -176,22 +180,26 @@ def plan(
     Plans against the snapshot stored by the last `accesshive sync` (or --snapshot FILE).
     """
     _require_project(directory)
-    from accesshive.operations import StoreRef, plan_repository, record_plan
+    from accesshive.operations.plan_command import plan_command
     from accesshive.plan.planfile import dumps, write_plan
 
-    result = plan_repository(
+    result, kept = plan_command(
         directory,
         as_date(today),
         snapshot_file,
         allow_mass_changes,
-        StoreRef(environment, store_url),
+        environment,
+        store_url,
         author,
         steps=stage_reporter(progress),
     )
     text = dumps(result) if out is not None or fmt == "json" else None  # once, for all uses
     if out is not None:
         write_plan(result, out, text)
-        record_plan(directory, result, StoreRef(environment, store_url), actor(), text)
+        if not kept:  # a plan read from the plan cache was made without a store
+            from accesshive.operations import StoreRef, record_plan
+
+            record_plan(directory, result, StoreRef(environment, store_url), actor(), text)
     declined = None if fmt == "json" else _declines(directory, result, environment, store_url)
     _render_plan(result, fmt, text, out, declines=declined)
     if fmt == "text" and snapshot_file is None:

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from accesshive.config.config import Config
+from accesshive.config.default_policies import default_policy_dir
 from accesshive.config.documents import (
     COLLECTIONS,
     ITEM_MODELS,
@@ -48,13 +49,6 @@ from accesshive.errors import ConfigError
 ALWAYS_EXCLUDED = ("approvals/**",)
 DEFAULT_POLICIES = "<defaults>/policies"
 """How the shipped policy files are named in ``Config.files`` (not files of the repository)."""
-
-
-def default_policy_dir() -> Path:
-    """The shipped default policies: inside the wheel, or the checkout's ``policies/``."""
-    here = Path(__file__).resolve().parent.parent
-    packaged = here / "_default_policies"
-    return packaged if packaged.is_dir() else here.parent / "policies"
 
 
 Check = Callable[[Config, Sequence[Diagnostic]], list[Diagnostic]]

@@ -267,9 +267,9 @@ def check_lifecycle_states(config: Config) -> Iterator[Diagnostic]:
 
 
 def check_inline_secrets(config: Config, passed: frozenset[str]) -> Iterator[Diagnostic]:
-    for collection, ident_path in sorted(config.origins):
-        if collection == "identities" and ident_path in passed:
-            continue
+    # the identities that passed are left out before sorting (most of them, warm)
+    unchecked = [k for k in config.origins if not (k[0] == "identities" and k[1] in passed)]
+    for collection, ident_path in sorted(unchecked):
         entity = getattr(config, collection)[ident_path]
         data = entity.model_dump(mode="python", by_alias=True, exclude_defaults=True)
         for path, what in find_inline_secrets(data):

@@ -7,6 +7,7 @@ This module only re-exports; each operation lives in the module of its command g
 
 - ``_common``: ``StoreRef``, ``load_and_expand``, ``with_pushed_identities``, ``bulk_work``
 - ``planning``: ``validate_repository``, ``plan_repository``, ``record_plan``
+- ``plan_command``: ``plan_command`` (``plan_repository`` through the plan cache)
 - ``applying``: ``apply_plan``, ``identity_status``, ``retry_identity``
 - ``state``: ``sync_repository``, ``state_report``, ``unlock``, ``list_tasks``, ``complete_task``
 - ``reporting``: ``report_repository``
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
         run_leaver,
         serve_scim,
     )
+    from accesshive.operations.plan_command import plan_command
     from accesshive.operations.planning import (
         Validation,
         plan_repository,
@@ -94,6 +96,7 @@ _WHERE = {
     "run_leaver": "accesshive.operations.identity_sources",
     "serve_scim": "accesshive.operations.identity_sources",
     "Validation": "accesshive.operations.planning",
+    "plan_command": "accesshive.operations.plan_command",
     "plan_repository": "accesshive.operations.planning",
     "record_plan": "accesshive.operations.planning",
     "validate_repository": "accesshive.operations.planning",
@@ -147,6 +150,7 @@ __all__ = [
     "list_scim_tokens",
     "list_tasks",
     "load_and_expand",
+    "plan_command",
     "plan_repository",
     "promote",
     "record_plan",

@@ -137,14 +137,21 @@ def read_snapshot(path: Path, parse: Parse | None = None) -> tuple[Snapshot, str
     JSON is parsed straight into the models by pydantic-core (no intermediate
     dicts): a large org's snapshot is mostly JSON written by accesshive itself.
     """
+    raw = read_snapshot_bytes(path)
+    return parse_snapshot(path, raw, parse or parse_bytes), hashlib.sha256(raw).hexdigest()
+
+
+def read_snapshot_bytes(path: Path) -> bytes:
+    """The bytes of a snapshot file, or ``SnapshotError`` naming it."""
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise SnapshotError(f"cannot read snapshot {path}: {exc.strerror}") from exc
-    return _parsed(path, raw, parse or parse_bytes), hashlib.sha256(raw).hexdigest()
 
 
-def _parsed(path: Path, raw: bytes, parse: Parse) -> Snapshot:
+def parse_snapshot(path: Path, raw: bytes, parse: Parse | None = None) -> Snapshot:
+    """The snapshot in these bytes of ``path`` (JSON or YAML), validated."""
+    parse = parse or parse_bytes
     try:
         if raw.lstrip()[:1] in (b"{", b"["):
             return Snapshot.model_validate_json(raw)

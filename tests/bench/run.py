@@ -55,7 +55,9 @@ GIB = 1024**3
 # Targets, as stated for 100,000 identities.
 TARGET_COLD_SECONDS = 60.0
 TARGET_COLD_BYTES = 2 * GIB
-TARGET_WARM_SECONDS = 10.0
+TARGET_WARM_SECONDS = 3.0
+TARGET_PEAK_BYTES = int(1.2 * GIB)
+"""Peak memory of any plan (cold or warm) at 100,000 identities (issue: fast at every size)."""
 TARGET_PLANNER_SHARE = 1 / 3
 TARGET_SIZE = 100_000
 TARGET_COLD_VS_READ = 1.0
@@ -647,6 +649,46 @@ def cold_verdicts(result: dict[str, Any]) -> list[Verdict]:
     return verdicts
 
 
+def warm_verdicts(result: dict[str, Any]) -> list[Verdict]:
+    """The issue's targets at 100,000 identities: each warm plan within 3 s (wall, and CPU
+    for the figure a shared machine disturbs less), and every plan, cold or warm, within
+    1.2 GiB of peak memory. Absolute targets: the baseline column is the target."""
+    if result["size"] != TARGET_SIZE:
+        return []
+    verdicts: list[Verdict] = []
+    for name, run in (result.get("cli") or {}).items():
+        if run.get("rc") != 0:
+            continue
+        label = f"plan {name.replace('_', ' ')}, {TARGET_SIZE:,} identities"
+        if name != "cold":
+            verdicts.append(
+                Verdict(f"{label}, vs 3 s", run["seconds"], TARGET_WARM_SECONDS, "at_most", 1.0)
+            )
+            if run.get("cpu_seconds"):
+                verdicts.append(
+                    Verdict(
+                        f"{label}, vs 3 s (CPU)",
+                        run["cpu_seconds"],
+                        TARGET_WARM_SECONDS,
+                        "at_most",
+                        1.0,
+                        what="cpu",
+                    )
+                )
+        if run.get("max_rss_bytes"):
+            verdicts.append(
+                Verdict(
+                    f"{label}, peak memory vs 1.2 GiB",
+                    run["max_rss_bytes"] / GIB,
+                    TARGET_PEAK_BYTES / GIB,
+                    "at_most",
+                    1.0,
+                    what="memory",
+                )
+            )
+    return verdicts
+
+
 def profile(
     workdir: Path, size: int, cmd: list[str], timeout: float, env: dict[str, str]
 ) -> dict[str, Any]:
@@ -775,7 +817,7 @@ def report(results: list[dict[str, Any]]) -> str:
                 elif not run["rc"]:
                     target += f" (linear: ≈{run['seconds'] * scale:,.0f} s)"
             else:
-                target = f"<{TARGET_WARM_SECONDS:.0f} s @100k"
+                target = f"<{TARGET_WARM_SECONDS:g} s @100k"
                 ok = (
                     (not run["rc"] and not run["timeout"] and run["seconds"] < TARGET_WARM_SECONDS)
                     if at_target
@@ -931,6 +973,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold_seconds_at_100k": TARGET_COLD_SECONDS,
         "cold_peak_bytes_at_100k": TARGET_COLD_BYTES,
         "warm_seconds_at_100k": TARGET_WARM_SECONDS,
+        "peak_bytes_at_100k": TARGET_PEAK_BYTES,
         "planner_share_of_parse": TARGET_PLANNER_SHARE,
     }
     doc["targets"] = targets
@@ -938,7 +981,7 @@ def main(argv: list[str] | None = None) -> int:
         doc["results"].append(bench_size(workdir, size, args))
         out_file.write_text(json.dumps(doc, indent=2, default=str) + "\n")  # after each size
     print(report(doc["results"]))
-    verdicts = [v for res in doc["results"] for v in cold_verdicts(res)]
+    verdicts = [v for res in doc["results"] for v in (*cold_verdicts(res), *warm_verdicts(res))]
     if verdicts:
         print("\n" + table(verdicts))
         doc["verdicts"] = [v.as_json() for v in verdicts]

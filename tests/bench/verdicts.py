@@ -24,6 +24,7 @@ class Verdict:
     bound: Literal["at_most", "at_least"]
     target: float
     what: str = "wall"
+    """``wall`` or ``cpu`` seconds, or ``memory`` (GiB, in the ``_seconds`` fields)."""
     skip: str | None = None
 
     @property
@@ -62,7 +63,7 @@ def table(verdicts: list[Verdict]) -> str:
     lines = [head + "status"]
     for v in verdicts:
         sign = "<=" if v.bound == "at_most" else ">="
-        unit = "s cpu" if v.what == "cpu" else "s"
+        unit = {"cpu": "s cpu", "memory": "GiB"}.get(v.what, "s")
         ours = f"{v.ours_seconds:.2f}{unit}" if v.ours_seconds is not None else "-"
         theirs = f"{v.theirs_seconds:.2f}{unit}" if v.theirs_seconds is not None else "-"
         ratio = f"{v.ratio:.2f}x" if v.ratio is not None else "-"

@@ -103,9 +103,12 @@ def test_guardrail_exit_code_is_3(tmp_path: Path) -> None:
     assert ok.exit_code == 0
 
 
-def test_progress_shows_each_stage_on_stderr_and_leaves_json_alone() -> None:
+def test_progress_shows_each_stage_on_stderr_and_leaves_json_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """On a terminal (or with --progress) a long plan says what it is doing; the plan on
-    stdout stays exactly what it is without."""
+    stdout stays exactly what it is without (then taken from the plan cache)."""
+    monkeypatch.setenv("ACCESSHIVE_CACHE_DIR", str(tmp_path / "cache"))  # nothing planned yet
     runner = CliRunner()
     args = ["plan", QUICK, "--snapshot", DRIFTED, "--format", "json", *TODAY]
     shown = runner.invoke(main, [*args, "--progress"])
