@@ -93,6 +93,14 @@ def _run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]
 
 def test_scripts_on_the_quickstart(repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
+    # the merge and nightly jobs sync; a pull request's plan job holds no credentials
+    assert "accesshive sync" not in (SCRIPTS / "pr-plan.sh").read_text()
+    synced = subprocess.run(
+        [Path(sys.executable).parent / "accesshive", "sync", str(repo)],
+        capture_output=True,
+        text=True,
+    )
+    assert synced.returncode == 0, synced.stdout + synced.stderr
     planned = _run("pr-plan.sh", str(repo), str(out), "dave", cwd=tmp_path)
     assert planned.returncode == 0, planned.stderr
     assert (out / "plan.json").exists()

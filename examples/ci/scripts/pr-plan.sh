@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Pull request: validate, sync, plan. Writes plan.json and plan.md in OUT.
+# Pull request: validate and plan against the stored snapshot. Writes plan.json and
+# plan.md in OUT.
 # Usage: pr-plan.sh CONFIG_DIR OUT_DIR [AUTHOR]
+#
+# No sync here: a pull request's configuration is untrusted input (it can point a
+# source's connection at any host), so the job that plans it holds neither the sources'
+# credentials nor the master key. It plans against the snapshots the merge and nightly
+# jobs stored; apply reads the targets again and refuses a plan they no longer match.
 set -euo pipefail
 dir=${1:?config directory}
 out=${2:?output directory}
 author=${3:-${ACCESSHIVE_AUTHOR:-}}
 mkdir -p "$out"
 accesshive validate "$dir"
-# a source that cannot be read keeps its last snapshot; the plan says so
-accesshive sync "$dir" --format json > "$out/sync.json" || [ $? -eq 5 ]
 args=(plan "$dir" --out "$out/plan.json" --detailed-exitcode)
 [ -n "$author" ] && args+=(--author "$author")
 status=0
