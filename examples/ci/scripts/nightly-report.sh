@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Nightly: sync and report. Exit 7 when drift or orphans were found (the workflow then
-# opens or updates an issue with report.md as its body).
+# Nightly: verify the audit log whole, sync and report. Exit 7 when drift or orphans
+# were found (the workflow then opens or updates an issue with report.md as its body);
+# exit 1 when the audit log was tampered with (a run checks only what the last run
+# wrote; this hashes every entry).
 # Usage: nightly-report.sh CONFIG_DIR OUT_DIR
 set -euo pipefail
 dir=${1:?config directory}
 out=${2:?output directory}
 mkdir -p "$out"
+accesshive audit verify "$dir"
 accesshive report "$dir" --format html --out "$out/report.html" || [ $? -eq 7 ]
 accesshive report "$dir" --no-sync --format json --out "$out/report.json" || [ $? -eq 7 ]
 accesshive report "$dir" --no-sync --format markdown --out "$out/report.md" \
