@@ -127,7 +127,14 @@ class Comment:
         if not self.gated:
             return ""
         waiting = sum(1 for o in self.gated if self.review.waiting(o))
-        title = f"#### Waiting for review ({waiting:,} of {plural(len(self.gated), 'gated order')})"
+        # the declined ones have their own table; counted here, they are not lost
+        declined = sum(1 for o in self.plan.orders if o.gate and self.review.declined(o))
+        of = plural(len(self.gated) + declined, "gated order")
+        said = f"; {declined:,} declined" if declined else ""
+        if waiting:
+            title = f"#### Waiting for review ({waiting:,} of {of}{said})"
+        else:  # every row below says who approved it (or that it was declined)
+            title = f"#### Reviewed: none of {of} waits{said}"
         with_approvals = self.review.approvals is not None
         header = ["order", "what", "reviewer groups", "quorum", "missing"]
         align = ["---", "---", "---", "---:", "---"]

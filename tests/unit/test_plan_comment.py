@@ -415,11 +415,30 @@ def test_declined_orders_show_who_declined_them_and_why() -> None:
     assert by_id[gated.id][2:] == ["alice", "no | not␤now <script>alert(1)</script> *ever*"]
     assert "<script>" not in markdown
     # ... and listed once, as declined: not also among the orders waiting for review
-    waiting_table = table_after(comment, f"Waiting for review ({waiting - 1:,} of {waiting - 1:,}")
+    waiting_table = table_after(
+        comment, f"Waiting for review ({waiting - 1:,} of {waiting:,} gated orders; 1 declined)"
+    )
     assert gated.id not in {codes[0] for codes in waiting_table.row_codes}
     item = next(text for text, codes in comment.list_items if plain.id in codes)
     assert item.endswith("⛔ declined by bob: not before March")
     assert_details_spaced(markdown)
+
+
+def test_when_no_gated_order_waits_the_review_table_says_so_not_waiting() -> None:
+    """Every gated order approved: the table lists who approved each, under a title that
+    does not say they wait."""
+    plan = example_plan("quickstart-empty")
+    gated = [o for o in plan.orders if o.gate]
+    approvals = {}
+    for o in gated:
+        verdict = OrderApproval(o.id, 1, ("security",))
+        verdict.approvers.append("alice")
+        approvals[o.id] = verdict
+    comment = read(render_markdown(plan, approvals))
+    table = table_after(comment, f"Reviewed: none of {len(gated)} gated orders waits")
+    assert sorted(codes[0] for codes in table.row_codes) == sorted(o.id for o in gated)
+    headings = [text for kind, text in comment.blocks if kind == "heading"]
+    assert not any("Waiting for review" in text for text in headings)
 
 
 # --------------------------------------------------------------------------- a large plan
