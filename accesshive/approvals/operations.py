@@ -142,7 +142,8 @@ def sign_approvals(
     for oid in order_ids:
         order = gated.get(oid)
         if order is None:
-            raise ApprovalError(f"order {oid} is not a gated order of plan {plan.digest[:12]}")
+            what = "not a gated order" if oid in {o.id for o in plan.orders} else "no order"
+            raise ApprovalError(f"order {oid} is {what} of plan {plan.digest[:12]}")
         if not _counts(order, groups):
             raise ApprovalError(
                 f"{reviewer} cannot approve order {oid}: it needs {_wanted([order])}, and "

@@ -111,7 +111,11 @@ def approve(
 @click.option(
     "--order", "orders", multiple=True, required=True, help="An order to decline (repeatable)."
 )
-@click.option("--reason", default="", help="Why: shown at apply, in the PR comment and status.")
+@click.option(
+    "--reason",
+    default="",
+    help="Why (required, except with --withdraw): shown at apply, in the PR comment and status.",
+)
 @click.option(
     "--withdraw",
     is_flag=True,

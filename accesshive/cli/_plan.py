@@ -220,7 +220,7 @@ def _hint_sync(plan: Plan) -> None:
     if unsynced:
         what = "these sources" if len(unsynced) > 1 else "this source"
         hint = runnable("`accesshive sync`")
-        click.echo(f"hint: read {what} with {hint}, then plan again.", err=True)
+        click.echo(f"hint: read {what} with {hint}, then plan again.")  # under the warnings
 
 
 @click.command()

@@ -497,7 +497,7 @@ def test_a_plan_before_any_sync_says_to_sync_and_the_hint_does_it(session: Path)
     assert "source 'wiki' has no snapshot" in before.output
     assert _hints([before]) == ["accesshive sync -C repo"]
     assert "hint: read these sources with `accesshive sync -C repo`, then plan again." in (
-        before.stderr
+        before.stdout
     )
     synced = _run(_words("accesshive sync -C repo"))
     assert synced.exit_code == 0, synced.output

@@ -269,6 +269,9 @@ def test_approve_says_what_to_name_and_what_cannot_be_approved(repo: Path) -> No
     assert str(not_gated.value) == (
         f"order {ungated} is not a gated order of plan {plan.digest[:12]}"
     )
+    with pytest.raises(ApprovalError) as unknown:
+        sign_approvals(config, plan, key, "alice", ["0123456789ab"], False)
+    assert str(unknown.value) == f"order 0123456789ab is no order of plan {plan.digest[:12]}"
     with pytest.raises(ApprovalError) as stranger:
         sign_approvals(config, plan, key, "zed", [], True)
     # the repository's own policy file, as a path that opens from where the reviewer is
