@@ -195,6 +195,7 @@ def _write(
     )
     yaml = YAML()
     yaml.default_flow_style = False
+    yaml.width = 4096  # a digest stays on its key's line; a long reason is not folded
     yaml.dump(body, out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(out.getvalue(), encoding="utf-8")

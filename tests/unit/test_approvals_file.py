@@ -60,6 +60,7 @@ def test_the_file_says_what_it_is_and_keeps_signatures_as_blocks(tmp_path: Path)
     )
     assert "  signature: |\n    -----BEGIN SSH SIGNATURE-----\n    U1NIU0lH\n" in text
     assert "- order: o1\n" in text
+    assert f"  content_digest: {'c' * 64}\n" in text  # on its key's line, as a diff shows it
 
 
 def test_a_file_that_is_not_yaml_is_refused_naming_the_file_and_line(tmp_path: Path) -> None:
