@@ -131,11 +131,12 @@ def state_show(directory: Path, fmt: str, environment: str | None, store_url: st
         click.echo("recent runs:")
     for run in report.runs:
         targeted = run.get("targeted")
-        scope = (
-            "targeted: " + ", ".join(f"--{k} {v}" for k, v in sorted(targeted.items()))
-            if isinstance(targeted, dict)
-            else "whole plan"
-        )
+        if isinstance(targeted, dict) and "plan_of" in targeted:  # retry's plan
+            scope = f"a plan of {targeted['plan_of']} only"
+        elif isinstance(targeted, dict):
+            scope = "targeted: " + ", ".join(f"--{k} {v}" for k, v in sorted(targeted.items()))
+        else:
+            scope = "whole plan"
         click.echo(
             f"  run {run['id']:<5} {run['status']:<16} plan {str(run['plan_digest'])[:16]}  "
             f"{run['started_at']}  by {run['actor']}  ({scope})"

@@ -98,9 +98,7 @@ def apply_plan(
             sid: f"could not read {sid} to check the plan is current: {message}"
             for sid, message in staleness.unreadable.items()
         }
-        run_id = opened.start_run(
-            plan.digest, actor, target.details() if target is not None else None
-        )
+        run_id = opened.start_run(plan.digest, actor, _limited_to(plan, target))
         opened.audit(
             actor,
             "apply_started",
@@ -223,6 +221,16 @@ def _refuse_if_stale(store: Store, plan: Plan, staleness: Staleness, actor: str)
             + "\n  ".join(staleness.problems)
             + "\nSync and plan again."
         )
+
+
+def _limited_to(plan: Plan, target: Target | None) -> dict[str, str] | None:
+    """What the run is kept as limited to: the orders of ``apply --source/--identity``,
+    or a plan of some identities only (``retry``), which ``state show`` says."""
+    if target is not None:
+        return target.details()
+    if plan.scope is not None:
+        return {"plan_of": ", ".join(plan.scope)}
+    return None
 
 
 def _run_recorded(

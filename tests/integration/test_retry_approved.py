@@ -80,6 +80,9 @@ def test_retry_sends_the_approved_step_that_failed(repo: Path, store_args: list[
     code, states = _retry(repo, store_args)
     assert code == 6  # her badge is a manual task, still with facilities
     assert states[admins] == "verified"
+    shown = _run("state", "show", str(repo), *store_args).output
+    runs = [line for line in shown.splitlines() if line.strip().startswith("run ")]
+    assert runs[0].endswith("(whole plan)") and runs[-1].endswith("(a plan of grace.hopper only)")
     steps = _status(repo, store_args)["grace.hopper"]["steps"]
     assert [s["state"] for s in steps if s["order"] == admins] in ([], ["verified"])
     with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
