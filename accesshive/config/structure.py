@@ -110,7 +110,10 @@ def _one(err: Any, loc: YamlPath, file: str, model: type[BaseModel], base: YamlP
             hint=f"add '{loc[-1]}:' here",
         )
     msg = str(err["msg"]).removeprefix("Value error, ")
-    got = _show(err.get("input"))
+    value = err.get("input")
+    # a check of a whole mapping (two reviewers, one key) says itself what is wrong
+    whole = kind == "value_error" and isinstance(value, dict | list)
+    got = "" if whole else _show(value)
     return Diagnostic(
         "wrong-type" if kind.endswith("_type") or kind.startswith("literal") else "invalid-value",
         f"{describe((*base, *loc))}: {msg[0].lower()}{msg[1:]}{got}",
