@@ -60,14 +60,21 @@ def tasks_done(
 ) -> None:
     """Mark the manual task TASK_ID done (recorded in the audit log)."""
     from accesshive.operations import StoreRef, complete_task
+    from accesshive.operations.state import waiting_on
 
     by = by or actor()
-    task, marked = complete_task(
-        directory, StoreRef(environment, store_url, create=False), task_id, by
-    )
+    ref = StoreRef(environment, store_url, create=False)
+    task, marked = complete_task(directory, ref, task_id, by)
     if marked:
         click.echo(f"{task.id} marked done by {by}")
         # its order is verified now: what waited on it runs at the next apply
-        click.echo(runnable("what waited on it runs at the next `accesshive apply --auto-approve`"))
+        waiting = waiting_on(directory, ref, task)
+        if waiting:
+            click.echo(
+                runnable(
+                    f"what waited on it ({', '.join(waiting)}) runs at the next "
+                    "`accesshive apply --auto-approve`"
+                )
+            )
     else:
         click.echo(f"{task.id} already done (by {task.done_by} at {task.done_at}); nothing changed")

@@ -87,6 +87,19 @@ def list_tasks(root: Path, store: StoreRef, include_done: bool) -> list[Task]:
         return opened.tasks() if include_done else opened.tasks("open", "cancelled")
 
 
+def waiting_on(root: Path, store: StoreRef, task: Task) -> list[str]:
+    """The orders of the task's plan that depend on its order: what a next apply can run
+    now that the task is done (none: nothing waited on it)."""
+    import json
+
+    with store.open(root) as opened:
+        content = opened.plan_content(task.plan_digest)
+    if content is None:
+        return []
+    orders = json.loads(content).get("orders") or []
+    return sorted(str(o["id"]) for o in orders if task.order_id in (o.get("depends_on") or []))
+
+
 def complete_task(root: Path, store: StoreRef, task_id: str, by: str) -> tuple[Task, bool]:
     """Mark a manual task done, and its order verified where it was handed over
     (``tasks.mark_done``); return it and whether this call did. A task already done is

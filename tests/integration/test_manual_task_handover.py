@@ -142,15 +142,20 @@ def test_marking_a_task_done_twice_keeps_who_did_it_and_records_nothing_new(
     repo: Path,
 ) -> None:
     plan = plan_repository(repo, TODAY, store=StoreRef())
-    tid = task_id(plan.digest, _badge(plan, "create_account", "grace.hopper"))
+    create = _badge(plan, "create_account", "grace.hopper")
+    tid = task_id(plan.digest, create)
     apply_plan(repo, plan, StoreRef(), TODAY, "ci")
     runner = CliRunner()
     first = runner.invoke(main, ["tasks", "done", tid, "-C", str(repo), "--by", "Fatima"])
     assert first.exit_code == 0, first.output
+    waiting = sorted(o.id for o in plan.orders if create in o.depends_on)
+    assert waiting  # her badge grants wait on her badge
     assert first.output == (
         f"{tid} marked done by Fatima\n"
-        f"what waited on it runs at the next `accesshive apply --auto-approve -C {repo}`\n"
+        f"what waited on it ({', '.join(waiting)}) runs at the next "
+        f"`accesshive apply --auto-approve -C {repo}`\n"
     )
+
     with open_store(repo) as store:
         entries = len(store.audit_entries())
         done = store.task(tid)
@@ -162,3 +167,18 @@ def test_marking_a_task_done_twice_keeps_who_did_it_and_records_nothing_new(
     with open_store(repo) as store:
         assert len(store.audit_entries()) == entries
         assert store.task(tid) == done
+
+
+def test_a_task_nothing_waits_on_says_only_that_it_is_done(repo: Path) -> None:
+    plan = plan_repository(repo, TODAY, store=StoreRef())
+    create = _badge(plan, "create_account", "grace.hopper")
+    apply_plan(repo, plan, StoreRef(), TODAY, "ci")
+    runner = CliRunner()
+    done = runner.invoke(main, ["tasks", "done", task_id(plan.digest, create), "-C", str(repo)])
+    assert done.exit_code == 0, done.output
+    apply_plan(repo, plan, StoreRef(), TODAY, "ci")  # hands over the grants that waited
+    grant = next(o.id for o in plan.orders if o.depends_on == (create,) and not o.gate)
+    assert not [o for o in plan.orders if grant in o.depends_on]
+    tid = task_id(plan.digest, grant)
+    last = runner.invoke(main, ["tasks", "done", tid, "-C", str(repo), "--by", "Fatima"])
+    assert last.output == f"{tid} marked done by Fatima\n", last.output
