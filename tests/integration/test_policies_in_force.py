@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from accesshive.cli import main
+from accesshive.errors import ForgedPlanError
 from accesshive.operations import apply_plan
 from accesshive.plan.planfile import read_plan, write_plan
 from accesshive.store import open_store
@@ -259,3 +261,21 @@ def test_the_attack_end_to_end_on_both_stores(tmp_path: Path, store_args: list[s
     why = out["orders"][grant]["message"]
     assert f"sec-bot ({IN_FORCE}" in why and "not a reviewer" in why, why
     assert _wiki_admins(repo) == set()
+
+
+def test_a_plan_file_without_the_gate_in_force_is_refused_as_forged(applied: Path) -> None:
+    """The gate the policies in force add comes from the store at apply, never from the
+    plan file: a plan edited to drop it (as the repository's policies alone would make
+    it) is refused, nothing applied."""
+    text = _review(applied).read_text()
+    _review(applied).write_text(text[: text.index("  rules:")])
+    plan = _plan(applied)
+    gate = _wiki_gate(plan)
+    edited = replace(
+        plan,
+        orders=tuple(replace(o, gate=None) if o.id == gate else o for o in plan.orders),
+        warnings=plan.warnings[1:],
+    )
+    with pytest.raises(ForgedPlanError, match=gate):
+        apply_plan(applied, edited, STORE, TODAY, "ci")
+    assert _wiki_admins(applied) == set()
