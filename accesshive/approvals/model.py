@@ -200,7 +200,7 @@ def evaluate(
         verdict = result[order.id]
         why = (
             _reject(plan, policy, order, approval, authorship, carried)
-            or _in_force(plan, in_force, order, approval, authorship, carried)
+            or _in_force(plan, policy, in_force, order, approval, authorship, carried)
             or _superseded(approval, said)
         )
         if why:
@@ -259,6 +259,7 @@ IN_FORCE = (
 
 def _in_force(
     plan: Plan,
+    policy: ReviewPolicy,
     in_force: ReviewPolicy | None,
     order: Order,
     approval: Approval,
@@ -268,6 +269,17 @@ def _in_force(
     """Why the approval does not count under the policy in force, or None."""
     if in_force is None:
         return None
+    if approval.reviewer not in in_force.reviewers:
+        return IN_FORCE + "not a reviewer there (one this change adds counts once it is applied)"
+    now = policy.reviewers.get(approval.reviewer)
+    login = in_force.reviewers[approval.reviewer].github
+    if (
+        approval.via == "github"
+        and now is not None
+        and (login or "").lower() != (now.github or "").lower()
+    ):
+        # the pull request was read with the repository's mapping: another login's review
+        return IN_FORCE + "the reviewer's GitHub login there is another"
     why = _reject(plan, in_force, order, approval, authorship, carried)
     return IN_FORCE + why if why else None
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from accesshive.approvals.model import content_digest
 from accesshive.cli import main
 from accesshive.errors import ForgedPlanError
 from accesshive.operations import apply_plan
@@ -78,7 +79,7 @@ def test_a_reviewer_added_by_the_change_cannot_approve_it(applied: Path, tmp_pat
     result = apply_plan(applied, plan, STORE, TODAY, "ci")
     assert result.states[gate] == "awaiting_approval"
     why = result.messages[gate]
-    assert "sec-bot (" + IN_FORCE in why and "not a reviewer" in why, why
+    assert "sec-bot (" + IN_FORCE in why and "not a reviewer there" in why, why
     assert _wiki_admins(applied) == set()
     # the PR comment says it first, and approvals verify refuses the approval
     plan_file = tmp_path / "plan.json"
@@ -259,7 +260,7 @@ def test_the_attack_end_to_end_on_both_stores(tmp_path: Path, store_args: list[s
     grant = _wiki_gate(read_plan(plan_file))
     assert out["orders"][grant]["state"] == "awaiting_approval", out
     why = out["orders"][grant]["message"]
-    assert f"sec-bot ({IN_FORCE}" in why and "not a reviewer" in why, why
+    assert f"sec-bot ({IN_FORCE}" in why and "not a reviewer there" in why, why
     assert _wiki_admins(repo) == set()
 
 
@@ -278,4 +279,28 @@ def test_a_plan_file_without_the_gate_in_force_is_refused_as_forged(applied: Pat
     )
     with pytest.raises(ForgedPlanError, match=gate):
         apply_plan(applied, edited, STORE, TODAY, "ci")
+    assert _wiki_admins(applied) == set()
+
+
+def test_a_github_login_remapped_by_the_change_does_not_count(applied: Path) -> None:
+    """The change maps alice to the author's GitHub login: the author's approving review,
+    recorded as alice's from the pull request, is not alice's under the policy in force."""
+    _review(applied).write_text(
+        _review(applied).read_text().replace("github: alice-gh", "github: mallory-gh")
+    )
+    plan = _plan(applied)
+    gate = _wiki_gate(plan)
+    assert "GitHub logins changed: alice" in plan.warnings[0]
+    with open_store(applied) as store:
+        store.record_approval(
+            plan.digest,
+            gate,
+            content_digest(plan.order(gate)),
+            "alice",
+            "https://github.com/acme/access/pull/7#pullrequestreview-1",
+            "2026-11-29T12:00:00+00:00",
+        )
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert result.states[gate] == "awaiting_approval"
+    assert "GitHub login there is another" in result.messages[gate]
     assert _wiki_admins(applied) == set()
