@@ -160,12 +160,15 @@ def _names(out: list[str], what: str, names: set[str]) -> None:
         out.append(f"{what}: {', '.join(sorted(names))}")
 
 
+CHANGED = "the review policies (review.yaml, classification.yaml) changed since the last apply"
+"""How the plan's warning of changed review policies begins (renderers put it first)."""
+
+
 def warning(config: Config, in_force: PoliciesInForce, environment: str) -> str:
     """The plan's first warning when the repository changes the policies in force. It
     names the policies in force by digest, so the plan's digest covers them."""
     return (
-        f"the review policies (review.yaml, classification.yaml) changed since the last "
-        f"apply in {environment} (policies in force {in_force.digest[:12]}): "
+        f"{CHANGED} in {environment} (policies in force {in_force.digest[:12]}): "
         + "; ".join(changes(config, in_force))
         + ". These changes take effect after this change is applied: until then an order "
         "is gated when either the policies in force or the new ones gate it, and an "

@@ -251,7 +251,8 @@ def test_the_attack_end_to_end_on_both_stores(tmp_path: Path, store_args: list[s
         "plan", str(repo), "--out", str(plan_file), "--author", "mallory-gh", *today, *store_args
     )
     assert made.exit_code == 0, made.output
-    assert "reviewers added: sec-bot" in made.output
+    # said first, before the orders it makes wait for more review
+    assert made.output.index("reviewers added: sec-bot") < made.output.index("grace.hopper")
     key = str(tmp_path / "keys" / "sec-bot")
     signed = _run("approve", str(plan_file), "--all-gated", "--key", key, "-C", str(repo))
     assert "as sec-bot" in signed.output, signed.output
