@@ -34,7 +34,7 @@ from accesshive.operations.promotion import require_promotion
 from accesshive.operations.refresh import read_into, refresh
 from accesshive.operations.targeting import Target
 from accesshive.pipeline import load_config
-from accesshive.plan.gates import guarded
+from accesshive.plan.gates import gate_for, guarded
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps
@@ -177,24 +177,35 @@ def _put_policies_in_force(
     config: Config, store: Store, plan: Plan, approved: frozenset[str], actor: str
 ) -> None:
     """Once every order of ``plan`` is past its review (``COMPLETE``, or held only by
-    what it depends on, ungated or approved), its review policies are the ones in force
+    what it depends on, ungated or approved, and gated as the repository's policies
+    alone gate it), its review policies are the ones in force
     (``policies_in_force``), audited when they change; also when none are on record yet
     (the environment's first apply). Never before: an order left awaiting the approval
     the policies in force ask for, or declined, keeps them in force; nor by a partial
     plan (``retry``), which leaves the rest of the repository's change unapplied."""
     on_record = store.policies_in_force()
     states = store.order_states(plan.digest)
+    now = PoliciesInForce.of(config)
+
+    def as_now(o: Order) -> bool:
+        """The order is what the repository's policies alone make of it: held orders
+        that the policies in force gated more stay so until they run (else the next
+        apply of this plan would find them not what planning gives)."""
+        c = o.change
+        sensitive = bool(c.entitlement) and now.sensitive(c.source, c.entitlement or "")
+        return o.gate == gate_for(c, config.policies.review, o.kind) and (
+            not c.sensitive or sensitive
+        )
 
     def past_review(o: Order) -> bool:
         state = states[o.id].state if o.id in states else None
         return state in COMPLETE or (
-            state == _S.PENDING.value and (o.gate is None or o.id in approved)
+            state == _S.PENDING.value and (o.gate is None or o.id in approved) and as_now(o)
         )
 
     complete = plan.scope is None and all(past_review(o) for o in plan.orders)
     if not complete and on_record is not None:
         return
-    now = PoliciesInForce.of(config)
     if store.record_policies_in_force(now.digest, now.text(), plan.digest):
         store.audit(
             actor,

@@ -305,3 +305,27 @@ def test_a_github_login_remapped_by_the_change_does_not_count(applied: Path) -> 
     assert result.states[gate] == "awaiting_approval"
     assert "GitHub login there is another" in result.messages[gate]
     assert _wiki_admins(applied) == set()
+
+
+def test_an_order_held_behind_a_task_keeps_the_policies_in_force_until_it_runs(
+    applied: Path,
+) -> None:
+    """The change makes the server-room badge non-sensitive; its grant, approved, waits
+    for the badge account's task. Until it runs, the policies in force stay (it is gated
+    by them), and applying the same plan again is not refused as forged."""
+    badges = applied / "sources" / "badges.yaml"
+    badges.write_text(badges.read_text().replace(", sensitive: true}", "}"))
+    plan = _plan(applied)
+    at = "2026-11-29T10:00:00+00:00"
+    gated = [o.id for o in plan.orders if o.gate]
+    (room,) = [o.id for o in plan.orders if o.change.entitlement == "server-room"]
+    assert room in gated
+    _write_file(applied, plan, [_signed(applied, plan, oid, "alice", at) for oid in gated])
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert result.states[room] == "pending"
+    assert "awaiting_approval" not in result.states.values()
+    assert (
+        "entitlements no longer flagged sensitive: badges/server-room" in _plan(applied).warnings[0]
+    )
+    again = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert again.states[room] == "pending"
