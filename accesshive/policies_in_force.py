@@ -23,6 +23,7 @@ from typing import Any
 
 from accesshive.config import Config
 from accesshive.config.policy import ClassificationPolicy, ReviewPolicy
+from accesshive.errors import StoreError
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,14 @@ def differing(config: Config, stored: str | None) -> PoliciesInForce | None:
     are; or nothing changed)."""
     if stored is None:
         return None
-    in_force = PoliciesInForce.from_text(stored)
+    try:
+        in_force = PoliciesInForce.from_text(stored)
+    except (ValueError, KeyError, TypeError) as exc:  # pydantic's ValidationError too
+        raise StoreError(
+            "the review policies in force that the store keeps for this environment cannot "
+            f"be read ({type(exc).__name__}); they judge every change to policies/, so "
+            "nothing is planned or applied without them: restore the store from a backup"
+        ) from exc
     return None if in_force.text() == PoliciesInForce.of(config).text() else in_force
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from accesshive.config import load_config
+from accesshive.errors import StoreError
 from accesshive.plan.gates import merged
 from accesshive.plan.orders import Gate, Need
 from accesshive.policies_in_force import PoliciesInForce, changes, differing
@@ -73,3 +76,11 @@ def test_a_merged_gate_needs_what_each_needs() -> None:
     assert merged(None, before) == before
     assert merged(now, now) == now
     assert merged(None, None) is None
+
+
+def test_policies_in_force_that_cannot_be_read_stop_everything(tmp_path: Path) -> None:
+    """Never taken for "nothing on record": that would trust the repository's policies."""
+    config = load_config(_repo(tmp_path, BEFORE))
+    for broken in ("{not json", '{"review": {"reviewers": 3}}', "{}"):
+        with pytest.raises(StoreError, match="cannot be read"):
+            differing(config, broken)
