@@ -90,10 +90,13 @@ def check_stale(
     stored: Callable[[], tuple[Snapshot, dict[str, str]]],
     today: dt.date,
     known_tasks: Mapping[str, TaskRecord] | None = None,
+    guard: Callable[[Plan], Plan] = lambda fresh: fresh,
 ) -> Staleness:
     """``stored``: reads the stored snapshot and its fingerprints (what the sources apply
     does not read live are taken from). ``known_tasks``: as ``make_plan`` takes them
-    (the plan was made with them: the recomputed one must be too)."""
+    (the plan was made with them: the recomputed one must be too). ``guard``: gates the
+    recomputed plan by the review policies in force too, as ``plan`` did
+    (``plan.gates.guarded``), from the store, never from the plan file."""
     result = Staleness()
     remaining = [o for o in plan.orders if o.id not in done]
     if not remaining:
@@ -118,14 +121,16 @@ def check_stale(
         )
         if current != plan.fingerprints.get(sid):
             result.changed_sources.append(sid)
-    fresh = make_plan(
-        config,
-        desired,
-        Snapshot(sources=sources),
-        today,
-        allow_mass_changes=True,
-        fingerprints={},  # only its orders are compared with the plan's
-        known_tasks=known_tasks,
+    fresh = guard(
+        make_plan(
+            config,
+            desired,
+            Snapshot(sources=sources),
+            today,
+            allow_mass_changes=True,
+            fingerprints={},  # only its orders are compared with the plan's
+            known_tasks=known_tasks,
+        )
     )
     fresh_by_id = {o.id: o for o in fresh.orders}
     result.accounts.update(_rotated_accounts(remaining, sources))

@@ -166,6 +166,7 @@ def evaluate(
     authorship: Authorship | None = None,
     carried: Mapping[str, EarlierPlan] | None = None,
     statements: Iterable[Decline] = (),
+    in_force: ReviewPolicy | None = None,
 ) -> dict[str, OrderApproval]:
     """``authorship``: who proposed the plan, as the store attests it (default: only what
     the plan file claims). ``carried``: the earlier plans whose approvals may be carried
@@ -173,7 +174,12 @@ def evaluate(
     plan counts only when its plan is there, its order identical (content digest), and
     it holds under the current policies for its own plan's author and this plan's.
     ``statements``: the reviewers' declines and withdrawals; an approval a reviewer
-    declined afterwards no longer counts, even once the decline is withdrawn."""
+    declined afterwards no longer counts, even once the decline is withdrawn.
+    ``in_force``: the review policy in force (the last complete apply's), when the
+    repository's differs (``policies_in_force``): an approval counts only when it counts
+    under both (a reviewer, in the required group, by a listed key, revoked in neither),
+    and a reviewer counts toward a need only for the groups both put them in, so a
+    change to the policy never loosens the review of itself."""
     carried = carried or {}
     authorship = authorship or Authorship.claimed(plan)
     said = _last_said(statements)
@@ -192,16 +198,19 @@ def evaluate(
         if order is None:
             continue
         verdict = result[order.id]
-        why = _reject(plan, policy, order, approval, authorship, carried) or _superseded(
-            approval, said
+        why = (
+            _reject(plan, policy, order, approval, authorship, carried)
+            or _in_force(plan, policy, in_force, order, approval, authorship, carried)
+            or _superseded(approval, said)
         )
         if why:
             verdict.rejected.append((approval.reviewer, why))
         elif approval.reviewer not in verdict.approvers:
             verdict.approvers.append(approval.reviewer)
-            verdict.member_of[approval.reviewer] = frozenset(
-                policy.reviewers[approval.reviewer].groups
-            )
+            groups = frozenset(policy.reviewers[approval.reviewer].groups)
+            if in_force is not None:
+                groups &= frozenset(in_force.reviewers[approval.reviewer].groups)
+            verdict.member_of[approval.reviewer] = groups
             if approval.plan_digest != plan.digest:
                 verdict.carried.append((approval.reviewer, approval.plan_digest))
     return result
@@ -240,6 +249,39 @@ def _superseded(approval: Approval, said: Mapping[tuple[str, str, str], dt.datet
             "approval: approve again"
         )
     return None
+
+
+IN_FORCE = (
+    "under the review policy in force (the last one applied; this change's edits to it "
+    "take effect once it is applied): "
+)
+
+
+def _in_force(
+    plan: Plan,
+    policy: ReviewPolicy,
+    in_force: ReviewPolicy | None,
+    order: Order,
+    approval: Approval,
+    authorship: Authorship,
+    carried: Mapping[str, EarlierPlan],
+) -> str | None:
+    """Why the approval does not count under the policy in force, or None."""
+    if in_force is None:
+        return None
+    if approval.reviewer not in in_force.reviewers:
+        return IN_FORCE + "not a reviewer there (one this change adds counts once it is applied)"
+    now = policy.reviewers.get(approval.reviewer)
+    login = in_force.reviewers[approval.reviewer].github
+    if (
+        approval.via == "github"
+        and now is not None
+        and (login or "").lower() != (now.github or "").lower()
+    ):
+        # the pull request was read with the repository's mapping: another login's review
+        return IN_FORCE + "the reviewer's GitHub login there is another"
+    why = _reject(plan, in_force, order, approval, authorship, carried)
+    return IN_FORCE + why if why else None
 
 
 def _reject(

@@ -34,6 +34,7 @@ from accesshive.diagnostics import Location
 from accesshive.errors import ApprovalError
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
+from accesshive.policies_in_force import differing
 from accesshive.sshsig import PublicKey
 from accesshive.store import Store
 
@@ -278,8 +279,11 @@ def authorship(plan: Plan, store: Store | None) -> Authorship:
 
 def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApproval]:
     """Per gated order: its approvals, this plan's and those carried from an earlier plan
-    of the identical order (``approvals/carry.py``), evaluated under the current policies."""
+    of the identical order (``approvals/carry.py``), evaluated under the current policies
+    and, when the repository changes them, under those in force too (the last complete
+    apply's, from the store: ``policies_in_force``)."""
     earlier, signed_for = carried(config.root, plan, store, lambda p: authorship(p, store))
+    in_force = differing(config, store.policies_in_force()) if store is not None else None
     return evaluate(
         plan,
         config.policies.review,
@@ -287,6 +291,7 @@ def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApp
         authorship(plan, store),
         signed_for,
         collect_declines(config, plan, store),
+        in_force=in_force.review if in_force is not None else None,
     )
 
 

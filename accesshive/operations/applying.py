@@ -19,6 +19,7 @@ from accesshive.approvals.declines import describe as describe_declines
 from accesshive.approvals.model import OrderApproval
 from accesshive.approvals.operations import check as check_approvals
 from accesshive.approvals.operations import check_declines
+from accesshive.config import Config
 from accesshive.config.structure import naming
 from accesshive.errors import (
     ForgedPlanError,
@@ -33,8 +34,12 @@ from accesshive.operations.promotion import require_promotion
 from accesshive.operations.refresh import read_into, refresh
 from accesshive.operations.targeting import Target
 from accesshive.pipeline import load_config
+from accesshive.plan.gates import gate_for, guarded
 from accesshive.plan.model import Plan
+from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps
+from accesshive.plan.states import OrderState as _S
+from accesshive.policies_in_force import PoliciesInForce, differing
 from accesshive.repo_paths import link_out_of
 from accesshive.store import Store, Task
 from accesshive.tasks import tasks_csv, tasks_markdown
@@ -77,6 +82,7 @@ def apply_plan(
         opened.save_plan(plan.digest, plan.config_digest, dumps(plan))
         prior = opened.order_states(plan.digest)
         done = {oid for oid, s in prior.items() if s.state in DONE}
+        in_force = differing(config, opened.policies_in_force())
         verdicts = check_approvals(config, plan, opened)
         approved = approved | {oid for oid, v in verdicts.items() if v.approved}
         declines = {
@@ -92,6 +98,7 @@ def apply_plan(
             opened.latest_snapshot_and_fingerprints,
             today,
             known_tasks=manual_task_records(opened, config, desired),
+            guard=lambda fresh: guarded(fresh, config, in_force, opened.environment),
         )
         _refuse_if_stale(opened, plan, staleness, actor)
         unreadable = {
@@ -151,11 +158,64 @@ def apply_plan(
             ).run()
 
         result = _run_recorded(execute, opened, plan, run_id, actor, target)
+        _put_policies_in_force(config, opened, plan, frozenset(approved), actor)
         refresh(config, opened, plan, result, staleness)
         if result.tasks:
             _write_task_files(root, run_id, result.tasks)
         result.notifications = after_apply(config, opened, plan, result, actor)
         return result
+
+
+COMPLETE = frozenset(s.value for s in (_S.TRANSMITTED, _S.EXECUTED, _S.VERIFIED, _S.INACTIVE))
+"""The states an order reaches only past its review gate (a task handed to its person
+counts: the rest is theirs): a plan whose orders all reached one was applied."""
+
+
+def _put_policies_in_force(
+    config: Config, store: Store, plan: Plan, approved: frozenset[str], actor: str
+) -> None:
+    """Once every order of ``plan`` is past its review (``COMPLETE``, or held only by
+    what it depends on, ungated or approved, and gated as the repository's policies
+    alone gate it), its review policies are the ones in force
+    (``policies_in_force``), audited when they change; also when none are on record yet
+    (the environment's first apply). Never before: an order left awaiting the approval
+    the policies in force ask for, or declined, keeps them in force; nor by a partial
+    plan (``retry``), which leaves the rest of the repository's change unapplied."""
+    on_record = store.policies_in_force()
+    states = store.order_states(plan.digest)
+    now = PoliciesInForce.of(config)
+
+    def as_now(o: Order) -> bool:
+        """The order is what the repository's policies alone make of it: held orders
+        that the policies in force gated more stay so until they run (else the next
+        apply of this plan would find them not what planning gives)."""
+        c = o.change
+        sensitive = bool(c.entitlement) and now.sensitive(c.source, c.entitlement or "")
+        return o.gate == gate_for(c, config.policies.review, o.kind) and (
+            not c.sensitive or sensitive
+        )
+
+    def past_review(o: Order) -> bool:
+        state = states[o.id].state if o.id in states else None
+        return state in COMPLETE or (
+            state == _S.PENDING.value and (o.gate is None or o.id in approved) and as_now(o)
+        )
+
+    complete = plan.scope is None and all(past_review(o) for o in plan.orders)
+    if not complete and on_record is not None:
+        return
+    if store.record_policies_in_force(now.digest, now.text(), plan.digest):
+        store.audit(
+            actor,
+            "policies_in_force",
+            plan.digest,
+            {
+                "digest": now.digest,
+                "previous": None
+                if on_record is None
+                else PoliciesInForce.from_text(on_record).digest,
+            },
+        )
 
 
 def _declined_details(declines: Mapping[str, list[Decline]]) -> dict[str, list[dict[str, Any]]]:

@@ -25,6 +25,7 @@ from accesshive.operations._common import (
 from accesshive.pipeline import snapshot_file as read_snapshot_file
 from accesshive.plan.build import make_plan
 from accesshive.plan.changes import Changes
+from accesshive.plan.gates import guarded
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.known_accounts import (
     TaskRecord,
@@ -35,6 +36,7 @@ from accesshive.plan.known_accounts import (
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change
 from accesshive.plan.planfile import dumps
+from accesshive.policies_in_force import differing
 from accesshive.state.snapshot import Snapshot
 from accesshive.store import Store
 from accesshive.tasks import done_since_read
@@ -80,7 +82,9 @@ def plan_repository(
     read them already (the console reads them once for its plan and its report).
 
     The store, when there is one, is opened once for everything the plan reads from it
-    (the snapshot, the orders done, the manual tasks), not once for each.
+    (the snapshot, the orders done, the manual tasks, the review policies in force), not
+    once for each. Review policies that differ from those in force (``policies_in_force``)
+    gate each order by both until the change is applied (``plan.gates.guarded``).
     """
     with bulk_work():
         config, desired = loaded or load_and_expand(
@@ -101,13 +105,15 @@ def plan_repository(
             with steps(f"diffing {len(desired.accounts):,} accounts"):
                 found = diff.diff(config, desired, snapshot, fingerprints, today)
                 known = None
+                in_force = None
                 if opened is not None:
+                    in_force = differing(config, opened.policies_in_force())
                     if found.adoptions:
                         found = not_adopting_our_own(opened, found)
                     found = without_done_tasks(opened, config, snapshot, found, snapshot_file)
                     known = manual_task_records(opened, config, desired)
         with steps(f"ordering {len(found.changes):,} changes"):
-            return make_plan(
+            plan = make_plan(
                 config,
                 desired,
                 snapshot,
@@ -118,6 +124,7 @@ def plan_repository(
                 fingerprints=fingerprints,
                 known_tasks=known,
             )
+            return guarded(plan, config, in_force, opened.environment if opened else "")
 
 
 def not_adopting_our_own(opened: Store, found: Changes) -> Changes:

@@ -12,7 +12,9 @@ from accesshive.operations.notifying import after_report, waiting_for_review
 from accesshive.operations.planning import manual_task_records, without_done_tasks
 from accesshive.plan.build import make_plan
 from accesshive.plan.diff import diff
+from accesshive.plan.gates import guarded
 from accesshive.plan.model import Plan
+from accesshive.policies_in_force import differing
 from accesshive.reports.health import Report, build_report
 from accesshive.state.snapshot import Snapshot
 from accesshive.store import Store
@@ -64,14 +66,19 @@ def health_report(
         snapshot = opened.latest_snapshot()
     if plan is None:  # as `plan` makes it: a manual task marked done is not asked again
         found = without_done_tasks(opened, config, snapshot, diff(config, desired, snapshot, today))
-        plan = make_plan(
+        plan = guarded(
+            make_plan(
+                config,
+                desired,
+                snapshot,
+                today,
+                allow_mass_changes=True,
+                found=found,
+                known_tasks=manual_task_records(opened, config, desired),
+            ),
             config,
-            desired,
-            snapshot,
-            today,
-            allow_mass_changes=True,
-            found=found,
-            known_tasks=manual_task_records(opened, config, desired),
+            differing(config, opened.policies_in_force()),
+            opened.environment,
         )
     latest_plan, states = latest_applied(opened)
     first_seen = {

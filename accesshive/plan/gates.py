@@ -5,14 +5,22 @@ one's need (its quorum from its own groups) must be met: the gate records them a
 (``Gate.requires``), beside the union of their groups and the largest quorum. A manual task is
 matched by the action it asks a person to perform, and by ``manual_task`` itself (a
 rule naming ``manual_task`` gates every task, instead of silently gating nothing).
+
+While a change to the review policy or the classification is not applied yet, ``guarded``
+gates each order by the policies in force too (``policies_in_force``): a change never
+loosens the review of itself.
 """
 
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import replace
 
+from accesshive.config import Config
 from accesshive.config.policy import ReviewPolicy, ReviewRule
+from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change, Gate, Need
+from accesshive.policies_in_force import PoliciesInForce, warning
 
 
 def gate_for(change: Change, policy: ReviewPolicy, kind: str | None = None) -> Gate | None:
@@ -46,3 +54,49 @@ def _matches(rule: ReviewRule, change: Change, kind: str) -> bool:
         if not via or not any(fnmatch.fnmatchcase(str(via), p) for p in rule.access_profiles):
             return False
     return True
+
+
+def merged(*gates: Gate | None) -> Gate | None:
+    """One gate that needs everything each of ``gates`` needs (the policies in force and
+    the repository's, while a change to them is not applied yet)."""
+    found = [g for g in gates if g is not None]
+    if not found:
+        return None
+    if len(found) == 1 or all(g == found[0] for g in found):
+        return found[0]
+    needs = sorted({n for g in found for n in g.needs()}, key=_key)
+    return Gate(
+        rules=tuple(sorted({r for g in found for r in g.rules})),
+        reviewer_groups=tuple(sorted({x for g in found for x in g.reviewer_groups})),
+        quorum=max(g.quorum for g in found),
+        requires=tuple(needs) if len(needs) > 1 else (),
+    )
+
+
+def guarded(plan: Plan, config: Config, in_force: PoliciesInForce | None, environment: str) -> Plan:
+    """``plan`` judged by the policies in force as well as the repository's, when the
+    repository changes them (``policies_in_force``): an order is sensitive when either
+    classifies it so, and gated when either gates it, with both sets of needs; the plan's
+    first warning says what changed. Unchanged policies: the plan as it is, byte for
+    byte."""
+    if in_force is None:
+        return plan
+    orders = []
+    for order in plan.orders:
+        change = order.change
+        if (
+            change.entitlement
+            and not change.sensitive
+            and in_force.sensitive(change.source, change.entitlement)
+        ):
+            change = replace(change, sensitive=True)
+        gate = merged(
+            gate_for(change, config.policies.review, order.kind),
+            gate_for(change, in_force.review, order.kind),
+        )
+        orders.append(replace(order, change=change, gate=gate))
+    return replace(
+        plan,
+        orders=tuple(orders),
+        warnings=(warning(config, in_force, environment), *plan.warnings),
+    )

@@ -9,6 +9,7 @@ from accesshive.config.account_kinds import kind_label
 from accesshive.plan.kinds import GROUP_ACTIONS
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
+from accesshive.policies_in_force import CHANGED
 from accesshive.render.describe import GROUPS_LABEL, gate_text, marker, plural, summary_line
 
 if TYPE_CHECKING:
@@ -53,6 +54,10 @@ def render_text(
             f" ({waiting} awaiting approval{done}{declined}, "
             f"{plural(s['manual_tasks'], 'manual task')})"
         )
+    # a change to the review policies first: it says why orders wait for more review
+    first = [w for w in plan.warnings if w.startswith(CHANGED)]
+    for w in first:
+        lines.append(style(f"warning: {w}", fg="yellow"))
     for group, orders in groups(plan):
         lines.append("")
         lines.append(style(group, bold=True))
@@ -88,7 +93,8 @@ def render_text(
         lines.append("By kind:   " + ", ".join(f"{k} {n}" for k, n in s["by_kind"].items()))
         lines.append("By source: " + ", ".join(f"{k} {n}" for k, n in s["by_source"].items()))
     for w in plan.warnings:
-        lines.append(style(f"warning: {w}", fg="yellow"))
+        if w not in first:
+            lines.append(style(f"warning: {w}", fg="yellow"))
     return "\n".join(lines) + "\n"
 
 

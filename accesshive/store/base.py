@@ -16,6 +16,7 @@ tables are grouped into mixins, each in its own module:
 - ``_idp``: records and bearer-token hashes of identity providers
 - ``_audit``: the hash-chained audit log and its consumers' cursors
 - ``_locks``: the per-environment lock
+- ``_policies``: the review policies in force (those of the last complete apply)
 - ``_values``: the values handed out (``LockInfo``, ``SnapshotInfo``, ``Task``,
   ``OrderEvent``) and ``now``
 """
@@ -31,12 +32,13 @@ from accesshive.store._history import History
 from accesshive.store._idp import IdentityProviderRecords
 from accesshive.store._locks import Locks
 from accesshive.store._notifications import Notifications
+from accesshive.store._policies import PoliciesInForce
 from accesshive.store._reviews import Reviews
 from accesshive.store._values import LockInfo, OrderEvent, SnapshotInfo, Task, TokenInfo, now
 from accesshive.store.migrations import LATEST, MIGRATIONS
 
 
-class Store(History, Reviews, IdentityProviderRecords, Notifications, Locks, ABC):
+class Store(History, Reviews, IdentityProviderRecords, Notifications, PoliciesInForce, Locks, ABC):
     """State of one environment. Use as a context manager, or call ``close``."""
 
     dialect: str = ""

@@ -323,6 +323,20 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "ALTER TABLE runs ADD COLUMN targeted TEXT",
         ),
     ),
+    (
+        14,
+        (
+            # the review and classification policies in force: those of the last apply
+            # that completed its plan (``policies_in_force``), one row per environment
+            """CREATE TABLE policies_in_force (
+                environment TEXT PRIMARY KEY,
+                digest TEXT NOT NULL,
+                content TEXT NOT NULL,
+                plan_digest TEXT NOT NULL,
+                recorded_at TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

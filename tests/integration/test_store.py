@@ -249,6 +249,7 @@ def test_older_schema_upgrades_with_data_intact(make_store: Factory) -> None:
             "audit_checkpoints",
             "declines",
             "notifications",
+            "policies_in_force",
             "schema_version",
         ):
             store._execute(f"DROP TABLE IF EXISTS {table}")

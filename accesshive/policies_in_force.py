@@ -1,0 +1,184 @@
+"""The review policies in force: those of the last complete apply in an environment.
+
+Why: a pull request can edit ``policies/review.yaml`` and ``policies/classification.yaml``
+as well as identities, so without this the policies that judge a change would be the
+ones the change brings: add a reviewer with your own key, remove the rule or the
+classification that gates your grant, un-revoke a key, and approve yourself. The store
+keeps, per environment, the policies in force when an apply last completed its plan
+(``PoliciesInForce``); while the repository's differ, an order is gated when either
+gates it (with both sets of needs), and an approval counts only when it counts under
+both. Once the change is applied, its policies are the ones in force.
+
+Pure: the store reads and writes the JSON (``store/_policies.py``); planning, apply and
+the approvals evaluation take the parsed value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import Any
+
+from accesshive.config import Config
+from accesshive.config.policy import ClassificationPolicy, ReviewPolicy
+from accesshive.errors import StoreError
+
+
+@dataclass(frozen=True)
+class PoliciesInForce:
+    """The review policy, the classification and the entitlements the sources flag
+    ``sensitive: true``, as they were when an apply last completed its plan."""
+
+    review: ReviewPolicy
+    classification: ClassificationPolicy
+    flagged: Mapping[str, frozenset[str]]
+    """source → entitlements its file declares ``sensitive: true``."""
+
+    @classmethod
+    def of(cls, config: Config) -> PoliciesInForce:
+        return cls(
+            config.policies.review,
+            config.policies.classification,
+            {
+                sid: frozenset(e for e, spec in s.entitlements.items() if spec.sensitive)
+                for sid, s in sorted(config.sources.items())
+            },
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "review": self.review.model_dump(mode="json"),
+            "classification": self.classification.model_dump(mode="json"),
+            "flagged": {sid: sorted(ents) for sid, ents in sorted(self.flagged.items()) if ents},
+        }
+
+    def text(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def digest(self) -> str:
+        return sha256(self.text().encode("utf-8")).hexdigest()
+
+    @classmethod
+    def from_text(cls, text: str) -> PoliciesInForce:
+        data = json.loads(text)
+        return cls(
+            ReviewPolicy.model_validate(data["review"]),
+            ClassificationPolicy.model_validate(data["classification"]),
+            {sid: frozenset(ents) for sid, ents in data.get("flagged", {}).items()},
+        )
+
+    def sensitive(self, source: str, entitlement: str) -> bool:
+        """Whether these policies classify the entitlement sensitive."""
+        return entitlement in self.flagged.get(source, frozenset()) or any(
+            rule.matches(source, entitlement) for rule in self.classification.sensitive
+        )
+
+
+def differing(config: Config, stored: str | None) -> PoliciesInForce | None:
+    """The policies in force when they differ from the repository's, else None (no apply
+    has completed a plan yet in this environment: the repository's are trusted as they
+    are; or nothing changed)."""
+    if stored is None:
+        return None
+    try:
+        in_force = PoliciesInForce.from_text(stored)
+    except (ValueError, KeyError, TypeError) as exc:  # pydantic's ValidationError too
+        raise StoreError(
+            "the review policies in force that the store keeps for this environment cannot "
+            f"be read ({type(exc).__name__}); they judge every change to policies/, so "
+            "nothing is planned or applied without them: restore the store from a backup"
+        ) from exc
+    return None if in_force.text() == PoliciesInForce.of(config).text() else in_force
+
+
+def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
+    """What the repository changed in the policies in force, concisely (for the warning)."""
+    old, new = in_force.review, config.policies.review
+    out: list[str] = []
+    _names(out, "reviewers added", set(new.reviewers) - set(old.reviewers))
+    _names(out, "reviewers removed", set(old.reviewers) - set(new.reviewers))
+    both = sorted(set(old.reviewers) & set(new.reviewers))
+    _names(
+        out,
+        "reviewer groups changed",
+        {n for n in both if set(old.reviewers[n].groups) != set(new.reviewers[n].groups)},
+    )
+    _names(
+        out,
+        "keys added",
+        {
+            n
+            for n in both
+            if {k.blob for k in new.reviewers[n].ssh_keys()}
+            - {k.blob for k in old.reviewers[n].ssh_keys()}
+        },
+    )
+    _names(
+        out,
+        "keys removed",
+        {
+            n
+            for n in both
+            if {k.blob for k in old.reviewers[n].ssh_keys()}
+            - {k.blob for k in new.reviewers[n].ssh_keys()}
+        },
+    )
+    _names(out, "revoked", {n for n in both if new.reviewers[n].revoked > old.reviewers[n].revoked})
+    _names(
+        out, "un-revoked", {n for n in both if old.reviewers[n].revoked > new.reviewers[n].revoked}
+    )
+    _names(
+        out,
+        "GitHub logins changed",
+        {n for n in both if old.reviewers[n].github != new.reviewers[n].github},
+    )
+    rules_old = {r.name: r for r in old.rules}
+    rules_new = {r.name: r for r in new.rules}
+    _names(out, "rules added", set(rules_new) - set(rules_old))
+    _names(out, "rules removed", set(rules_old) - set(rules_new))
+    _names(
+        out,
+        "rules changed",
+        {n for n in set(rules_old) & set(rules_new) if rules_old[n] != rules_new[n]},
+    )
+    for setting in ("allow_self_approval", "require_author"):
+        if getattr(old, setting) != getattr(new, setting):
+            out.append(f"{setting}: {getattr(old, setting)} → {getattr(new, setting)}")
+    now = PoliciesInForce.of(config)
+    sel_old = {_selector(s) for s in in_force.classification.sensitive}
+    sel_new = {_selector(s) for s in now.classification.sensitive}
+    _names(out, "sensitive classifications added", sel_new - sel_old)
+    _names(out, "sensitive classifications removed", sel_old - sel_new)
+    flag_old = {f"{s}/{e}" for s, ents in in_force.flagged.items() for e in ents}
+    flag_new = {f"{s}/{e}" for s, ents in now.flagged.items() for e in ents}
+    _names(out, "entitlements flagged sensitive", flag_new - flag_old)
+    _names(out, "entitlements no longer flagged sensitive", flag_old - flag_new)
+    return out or ["the policies differ (formatting or order only)"]
+
+
+def _selector(rule: Any) -> str:
+    return f"{rule.source}:{','.join(rule.entitlements)}"
+
+
+def _names(out: list[str], what: str, names: set[str]) -> None:
+    if names:
+        out.append(f"{what}: {', '.join(sorted(names))}")
+
+
+CHANGED = "the review policies (review.yaml, classification.yaml) changed since the last apply"
+"""How the plan's warning of changed review policies begins (renderers put it first)."""
+
+
+def warning(config: Config, in_force: PoliciesInForce, environment: str) -> str:
+    """The plan's first warning when the repository changes the policies in force. It
+    names the policies in force by digest, so the plan's digest covers them."""
+    return (
+        f"{CHANGED} in {environment} (policies in force {in_force.digest[:12]}): "
+        + "; ".join(changes(config, in_force))
+        + ". These changes take effect after this change is applied: until then an order "
+        "is gated when either the policies in force or the new ones gate it, and an "
+        "approval counts only from a reviewer and key that both accept"
+    )

@@ -1,0 +1,331 @@
+"""A change to the review policy or the classification never loosens the review of the
+very change that makes it: until it is applied, the policies in force (the last
+complete apply's, kept in the store) judge it too. Real SQLite store, the quickstart's
+real SQLite wiki, approvals signed with real ssh-keygen keys."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from accesshive.approvals.model import content_digest
+from accesshive.cli import main
+from accesshive.errors import ForgedPlanError
+from accesshive.operations import apply_plan
+from accesshive.plan.planfile import read_plan, write_plan
+from accesshive.store import open_store
+from tests.conftest import EXAMPLES
+from tests.integration.test_security_invariants import (
+    STORE,
+    TODAY,
+    _plan,
+    _reviewed,
+    _signed,
+    _wiki_admins,
+    _wiki_gate,
+    _write_file,
+)
+from tests.support.ssh import keygen
+
+IN_FORCE = "under the review policy in force"
+
+
+@pytest.fixture
+def applied(tmp_path: Path) -> Path:
+    """The quickstart with alice and bob (security) and carol (finance); one apply
+    has run (grace's wiki-admins grant waits for security), so these policies are in
+    force in the store."""
+    repo = _reviewed(tmp_path, quorum=1)
+    plan = _plan(repo)
+    gate = _wiki_gate(plan)
+    result = apply_plan(repo, plan, STORE, TODAY, "ci")
+    assert result.states[gate] == "awaiting_approval"
+    with open_store(repo) as store:
+        assert store.policies_in_force() is not None
+    return repo
+
+
+def _review(repo: Path) -> Path:
+    return repo / "policies" / "review.yaml"
+
+
+def _add_reviewer(repo: Path, name: str, groups: str) -> None:
+    public = keygen(repo.parent / "keys" / name)
+    text = (
+        _review(repo)
+        .read_text()
+        .replace(
+            "  rules:\n",
+            f'    {name}:\n      groups: [{groups}]\n      public_key: "{public}"\n  rules:\n',
+        )
+    )
+    _review(repo).write_text(text)
+
+
+def test_a_reviewer_added_by_the_change_cannot_approve_it(applied: Path, tmp_path: Path) -> None:
+    _add_reviewer(applied, "sec-bot", "security, facilities")
+    plan = _plan(applied)
+    gate = _wiki_gate(plan)
+    assert "reviewers added: sec-bot" in plan.warnings[0]
+    assert "take effect after this change is applied" in plan.warnings[0]
+    _write_file(
+        applied, plan, [_signed(applied, plan, gate, "sec-bot", "2026-11-29T10:00:00+00:00")]
+    )
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert result.states[gate] == "awaiting_approval"
+    why = result.messages[gate]
+    assert "sec-bot (" + IN_FORCE in why and "not a reviewer there" in why, why
+    assert _wiki_admins(applied) == set()
+    # the PR comment says it first, and approvals verify refuses the approval
+    plan_file = tmp_path / "plan.json"
+    write_plan(plan, plan_file)
+    shown = CliRunner().invoke(
+        main, ["show", str(plan_file), "--format", "markdown", "-C", str(applied)]
+    )
+    assert shown.exit_code == 0, shown.output
+    first = shown.output.index("reviewers added: sec-bot")
+    assert first < shown.output.index(gate)
+    verify = CliRunner().invoke(main, ["approvals", "verify", str(plan_file), "-C", str(applied)])
+    assert verify.exit_code != 0 and IN_FORCE in verify.output, verify.output
+
+
+def test_a_rule_removed_by_the_change_still_gates_it(applied: Path) -> None:
+    text = _review(applied).read_text()
+    _review(applied).write_text(text[: text.index("  rules:")])
+    plan = _plan(applied)
+    gate = _wiki_gate(plan)
+    assert plan.order(gate).gate.rules == ("sensitive-grants",)  # type: ignore[union-attr]
+    assert "rules removed: sensitive-grants" in plan.warnings[0]
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert result.states[gate] == "awaiting_approval"
+    assert _wiki_admins(applied) == set()
+
+
+def test_a_classification_removed_by_the_change_still_gates_it(applied: Path) -> None:
+    wiki = applied / "sources" / "wiki.yaml"
+    wiki.write_text(wiki.read_text().replace(", sensitive: true}", "}"))
+    plan = _plan(applied)
+    gate = _wiki_gate(plan)
+    assert plan.order(gate).change.sensitive
+    assert "entitlements no longer flagged sensitive: wiki/wiki-admins" in plan.warnings[0]
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert result.states[gate] == "awaiting_approval"
+    assert _wiki_admins(applied) == set()
+
+
+def test_a_classification_rule_removed_by_the_change_still_gates_it(tmp_path: Path) -> None:
+    repo = _reviewed(tmp_path, quorum=1)
+    (repo / "policies" / "classification.yaml").write_text(
+        "classification:\n  sensitive:\n    - {source: wiki, entitlements: [editors]}\n"
+    )
+    apply_plan(repo, _plan(repo), STORE, TODAY, "ci")  # these policies now in force
+    (repo / "policies" / "classification.yaml").unlink()
+    plan = _plan(repo)
+    editors = [o for o in plan.orders if o.change.entitlement == "editors"]
+    assert editors and all(o.gate and o.change.sensitive for o in editors)
+    assert "sensitive classifications removed: wiki:editors" in plan.warnings[0]
+    result = apply_plan(repo, plan, STORE, TODAY, "ci")
+    assert {result.states[o.id] for o in editors} == {"awaiting_approval"}
+
+
+def test_a_key_added_for_a_reviewer_by_the_change_does_not_count(applied: Path) -> None:
+    keys = applied.parent / "keys"
+    mallory = keygen(keys / "mallory")
+    text = _review(applied).read_text()
+    alice = text.split("    alice:\n")[1].split("public_key: ")[1].split("\n")[0]
+    _review(applied).write_text(
+        text.replace(
+            f"      public_key: {alice}\n",
+            f'      public_keys:\n        - {alice}\n        - "{mallory}"\n',
+        )
+    )
+    plan = _plan(applied)
+    gate = _wiki_gate(plan)
+    assert "keys added: alice" in plan.warnings[0]
+    for suffix in ("", ".pub"):  # mallory signs as alice with her own key
+        (keys / f"alice{suffix}").rename(keys / f"alice.real{suffix}")
+        (keys / f"mallory{suffix}").rename(keys / f"alice{suffix}")
+    _write_file(applied, plan, [_signed(applied, plan, gate, "alice", "2026-11-29T10:00:00+00:00")])
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert result.states[gate] == "awaiting_approval"
+    assert f"alice ({IN_FORCE}" in result.messages[gate]
+    assert _wiki_admins(applied) == set()
+
+
+@pytest.mark.parametrize("edit", ["revoked", "removed"])
+def test_a_reviewer_revoked_or_removed_by_the_change_stops_counting_at_once(
+    applied: Path, edit: str
+) -> None:
+    text = _review(applied).read_text()
+    if edit == "revoked":
+        text = text.replace(
+            "      github: alice-gh\n", "      github: alice-gh\n      revoked: true\n"
+        )
+    else:
+        start = text.index("    alice:\n")
+        text = text[:start] + text[text.index("    bob:\n") :]
+    _review(applied).write_text(text)
+    plan = _plan(applied)
+    gate = _wiki_gate(plan)
+    _write_file(applied, plan, [_signed(applied, plan, gate, "alice", "2026-11-29T10:00:00+00:00")])
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert result.states[gate] == "awaiting_approval"
+    assert _wiki_admins(applied) == set()
+
+
+def test_once_the_change_is_applied_its_policies_are_in_force(applied: Path) -> None:
+    _add_reviewer(applied, "sec-bot", "security")
+    plan = _plan(applied)
+    gate = _wiki_gate(plan)
+    # every gated order approved by alice, whom both policies accept: the whole plan is
+    # applied (the wiki grant verified, the badge task handed to its owner, the badge
+    # grant held until that task is done)
+    at = "2026-11-29T10:00:00+00:00"
+    gated = [o.id for o in plan.orders if o.gate]
+    _write_file(applied, plan, [_signed(applied, plan, oid, "alice", at) for oid in gated])
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert result.states[gate] == "verified"
+    assert "awaiting_approval" not in result.states.values()
+    assert _wiki_admins(applied) == {"grace.hopper"}
+    # the next change is judged by the new policy alone: sec-bot's approval counts
+    people = applied / "identities" / "people.yaml"
+    people.write_text(
+        people.read_text().replace(
+            "identities:\n",
+            "identities:\n  mallory.m:\n    type: human\n    roles: [ops-admin]\n"
+            "    attributes:\n      given_name: Mallory\n      family_name: M\n"
+            "      email: mallory.m@quickstart.example\n      department: Operations\n"
+            "      employee_number: 1099\n",
+            1,
+        )
+    )
+    plan = _plan(applied)
+    assert not any("changed since the last apply" in w for w in plan.warnings)
+    (gate,) = [o.id for o in plan.orders if o.gate and o.change.entitlement == "wiki-admins"]
+    _write_file(
+        applied, plan, [_signed(applied, plan, gate, "sec-bot", "2026-11-29T11:00:00+00:00")]
+    )
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert result.states[gate] == "verified", result.messages.get(gate)
+    assert "mallory.m" in _wiki_admins(applied)
+    with open_store(applied) as store:
+        events = [e for e in store.audit_details(plan.digest, ("policies_in_force",))]
+    assert events == [] or json.loads(events[0][1])["digest"]
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def test_the_attack_end_to_end_on_both_stores(tmp_path: Path, store_args: list[str]) -> None:
+    """As the fresh-user trial ran it, with the CLI: a pull request adds a reviewer
+    sec-bot with the author's key and an identity with ops-admin, its author approves
+    every gated order as sec-bot, and apply refuses to count it (SQLite and PostgreSQL
+    stores alike)."""
+    repo = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", repo, ignore=shutil.ignore_patterns(".accesshive"))
+    (tmp_path / "keys").mkdir()
+    alice = keygen(tmp_path / "keys" / "alice")
+    (repo / "policies").mkdir()
+    _review(repo).write_text(
+        "review:\n  reviewers:\n    alice:\n      groups: [security]\n"
+        f'      public_key: "{alice}"\n  rules:\n'
+        "    - {name: sensitive-grants, order_kinds: [grant], sensitive_only: true, "
+        "reviewer_groups: [security]}\n"
+    )
+    today = ["--today", TODAY.isoformat()]
+    assert _run("sync", str(repo), *store_args).exit_code == 0
+    first = tmp_path / "first.json"
+    assert _run("plan", str(repo), "--out", str(first), *today, *store_args).exit_code == 0
+    applied = _run("apply", str(first), "-C", str(repo), *today, *store_args)
+    assert "awaiting" in applied.output, applied.output  # alice's policy is now in force
+    # the pull request
+    _add_reviewer(repo, "sec-bot", "security, facilities")
+    plan_file = tmp_path / "plan.json"
+    made = _run(
+        "plan", str(repo), "--out", str(plan_file), "--author", "mallory-gh", *today, *store_args
+    )
+    assert made.exit_code == 0, made.output
+    # said first, before the orders it makes wait for more review
+    assert made.output.index("reviewers added: sec-bot") < made.output.index("grace.hopper")
+    key = str(tmp_path / "keys" / "sec-bot")
+    signed = _run("approve", str(plan_file), "--all-gated", "--key", key, "-C", str(repo))
+    assert "as sec-bot" in signed.output, signed.output
+    result = _run("apply", str(plan_file), "-C", str(repo), "--format", "json", *today, *store_args)
+    out = json.loads(result.stdout)
+    grant = _wiki_gate(read_plan(plan_file))
+    assert out["orders"][grant]["state"] == "awaiting_approval", out
+    why = out["orders"][grant]["message"]
+    assert f"sec-bot ({IN_FORCE}" in why and "not a reviewer there" in why, why
+    assert _wiki_admins(repo) == set()
+
+
+def test_a_plan_file_without_the_gate_in_force_is_refused_as_forged(applied: Path) -> None:
+    """The gate the policies in force add comes from the store at apply, never from the
+    plan file: a plan edited to drop it (as the repository's policies alone would make
+    it) is refused, nothing applied."""
+    text = _review(applied).read_text()
+    _review(applied).write_text(text[: text.index("  rules:")])
+    plan = _plan(applied)
+    gate = _wiki_gate(plan)
+    edited = replace(
+        plan,
+        orders=tuple(replace(o, gate=None) if o.id == gate else o for o in plan.orders),
+        warnings=plan.warnings[1:],
+    )
+    with pytest.raises(ForgedPlanError, match=gate):
+        apply_plan(applied, edited, STORE, TODAY, "ci")
+    assert _wiki_admins(applied) == set()
+
+
+def test_a_github_login_remapped_by_the_change_does_not_count(applied: Path) -> None:
+    """The change maps alice to the author's GitHub login: the author's approving review,
+    recorded as alice's from the pull request, is not alice's under the policy in force."""
+    _review(applied).write_text(
+        _review(applied).read_text().replace("github: alice-gh", "github: mallory-gh")
+    )
+    plan = _plan(applied)
+    gate = _wiki_gate(plan)
+    assert "GitHub logins changed: alice" in plan.warnings[0]
+    with open_store(applied) as store:
+        store.record_approval(
+            plan.digest,
+            gate,
+            content_digest(plan.order(gate)),
+            "alice",
+            "https://github.com/acme/access/pull/7#pullrequestreview-1",
+            "2026-11-29T12:00:00+00:00",
+        )
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert result.states[gate] == "awaiting_approval"
+    assert "GitHub login there is another" in result.messages[gate]
+    assert _wiki_admins(applied) == set()
+
+
+def test_an_order_held_behind_a_task_keeps_the_policies_in_force_until_it_runs(
+    applied: Path,
+) -> None:
+    """The change makes the server-room badge non-sensitive; its grant, approved, waits
+    for the badge account's task. Until it runs, the policies in force stay (it is gated
+    by them), and applying the same plan again is not refused as forged."""
+    badges = applied / "sources" / "badges.yaml"
+    badges.write_text(badges.read_text().replace(", sensitive: true}", "}"))
+    plan = _plan(applied)
+    at = "2026-11-29T10:00:00+00:00"
+    gated = [o.id for o in plan.orders if o.gate]
+    (room,) = [o.id for o in plan.orders if o.change.entitlement == "server-room"]
+    assert room in gated
+    _write_file(applied, plan, [_signed(applied, plan, oid, "alice", at) for oid in gated])
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert result.states[room] == "pending"
+    assert "awaiting_approval" not in result.states.values()
+    assert (
+        "entitlements no longer flagged sensitive: badges/server-room" in _plan(applied).warnings[0]
+    )
+    again = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert again.states[room] == "pending"
