@@ -378,7 +378,9 @@ def _check_servers(workdir: Path, setup: Setup, outcome: Outcome) -> None:
     outcome.rate_ok = ok
 
 
-def run_once(mode: str, pg: str, workdir: Path, setup: Setup) -> Outcome:
+def run_once(
+    mode: str, pg: str, workdir: Path, setup: Setup, profile: str | None = None
+) -> Outcome:
     from urllib.parse import urlsplit
 
     from tests.support.postgres import fresh_database
@@ -412,6 +414,10 @@ def run_once(mode: str, pg: str, workdir: Path, setup: Setup) -> Outcome:
             for w in workers:
                 w.cpu_at_start = _cpu_of(w.proc.pid)
             argv = [sys.executable, "-m", "accesshive", "apply", str(root / "plan.json")]
+            if profile is not None:  # py-spy samples apply (and its threads) to a file
+                argv = [profile, "record", "--format", "raw", "--threads", "--idle", "--rate", "50"]
+                argv += ["-o", str(here / "apply.pyspy"), "--", sys.executable, "-m"]
+                argv += ["accesshive", "apply", str(root / "plan.json")]
             argv += ["-C", str(root), "--store", store, "--format", "json"]
             if workers:
                 argv += ["--workers", "--takeover-after", str(setup.takeover_after)]
@@ -574,6 +580,11 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample apply with py-spy (raw stacks in each run's apply.pyspy; keep --workdir)",
+    )
     args = parser.parse_args()
     setup = Setup(
         people=max(1, args.orders // ORDERS_PER_PERSON),
@@ -590,7 +601,8 @@ def main() -> None:
         with postgres_server() as pg:
             for mode in args.modes.split(","):
                 print(f"-- {mode} ...", file=sys.stderr, flush=True)
-                outcomes.append(run_once(mode, pg, workdir, setup))
+                spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+                outcomes.append(run_once(mode, pg, workdir, setup, spy if args.profile else None))
                 # the table so far, after each run: a run cut short still has its figures
                 print(_table(outcomes, setup), file=sys.stderr, flush=True)
     finally:
