@@ -415,8 +415,9 @@ def run_once(
                 w.cpu_at_start = _cpu_of(w.proc.pid)
             argv = [sys.executable, "-m", "accesshive", "apply", str(root / "plan.json")]
             if profile is not None:  # py-spy samples apply (and its threads) to a file
-                argv = [profile, "record", "--format", "raw", "--threads", "--idle", "--rate", "50"]
-                argv += ["-o", str(here / "apply.pyspy"), "--", sys.executable, "-m"]
+                argv = [profile, "record", "--format", "speedscope", "--threads", "--idle"]
+                argv += ["--rate", "50", "-o", str(here / "apply.speedscope.json")]
+                argv += ["--", sys.executable, "-m"]
                 argv += ["accesshive", "apply", str(root / "plan.json")]
             argv += ["-C", str(root), "--store", store, "--format", "json"]
             if workers:
@@ -425,6 +426,27 @@ def run_once(
             if mode == "4-workers-kill":
                 killer = threading.Thread(target=_kill_mid_way, args=(workers, outcome))
                 killer.start()
+            spies = [  # the workers sampled too, from the apply's start to its end
+                subprocess.Popen(
+                    [
+                        profile,
+                        "record",
+                        "--pid",
+                        str(w.proc.pid),
+                        "--format",
+                        "speedscope",
+                        "--idle",
+                        "--rate",
+                        "50",
+                        "-o",
+                        str(here / f"worker{n}.speedscope.json"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for n, w in enumerate(workers)
+                if profile is not None
+            ]
             side0 = _side_cpu(pg_port)
             busy0, total0 = _machine_busy()
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -432,6 +454,9 @@ def run_once(
             with (here / "apply.out").open("w") as out, (here / "apply.err").open("w") as err:
                 done = subprocess.run(argv, stdout=out, stderr=err, env=env, cwd=ROOT)
             outcome.wall = time.perf_counter() - start
+            for spy in spies:  # py-spy writes its file when interrupted
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
             ended = time.monotonic()
             traced = [t for w in workers for t, _ in w.trace]
             if traced:
@@ -583,7 +608,8 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="sample apply with py-spy (raw stacks in each run's apply.pyspy; keep --workdir)",
+        help="sample apply with py-spy, every thread, idle or not, 50 times a second (each "
+        "run's apply.speedscope.json, in time order; keep it with --workdir)",
     )
     args = parser.parse_args()
     setup = Setup(
