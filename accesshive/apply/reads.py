@@ -4,11 +4,14 @@ the refresh after it (``operations/refresh.py``).
 Why: apply read the sources a plan touches one after the other, twice (before the first
 order, to prove the plan current; after the last, to store the truth), each read a few
 round trips at the target's latency and its server's time to answer. With ``--workers``
-that was the part of a run more workers did not shorten: with four sources at 20 ms
-(the workers benchmark) about a third of apply's own wall time. A target's round trips,
-not accesshive's CPU, are what a read waits for, so the reads run on threads, as
-``sync`` reads (``sync.READERS`` at once), each still whole or failing alone
-(``read_source`` never returns a partial read; each read opens its own connector).
+that is a part of a run more workers do not shorten: with four SCIM sources at 20 ms
+(the workers benchmark, 2,000 orders) 2.0 s before the first order and 2.9 s after the
+last, of about 9 s that apply spent outside the walk. A target's round trips and its
+server's work, not accesshive's CPU, are what a read waits for, so the reads run on
+threads, as ``sync`` reads (``sync.READERS`` at once), each still whole or failing
+alone (``read_source`` never returns a partial read; each read opens its own
+connector). Where the targets' servers share a saturated machine with apply (that
+benchmark on 2 cores), the reads wait for CPU, and reading at once gains little.
 
 What each read gave is handed back in the order of ``keys``, so that what the caller
 stores or refuses comes out in the same order as from reads one after the other.
