@@ -4,6 +4,8 @@ processes, in the same run; then 4 workers with one SIGKILLed mid-way.
 
     python -m tests.bench.workers_bench [--orders 20000] [--rtt-ms 20] [--modes ...]
     ACCESSHIVE_BENCH_ORDERS=2000 python -m tests.bench.workers_bench   # a smaller run
+    python -m tests.bench.workers_bench --modes 4-workers --profile --workdir DIR
+        # py-spy samples apply and each worker: DIR/<mode>/*.speedscope.json
 
 Every run starts from nothing: a fresh database on one throwaway PostgreSQL, four fresh
 scim2-server processes (``tests.bench.scim_counted``: one process per source, so that
@@ -622,13 +624,18 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="accesshive-workers-bench-"))
     from tests.support.postgres import postgres_server
 
+    spy = None
+    if args.profile:
+        beside = Path(sys.executable).parent / "py-spy"
+        spy = shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+        if spy is None:
+            parser.error("--profile needs py-spy: pip install py-spy (in the dev extra)")
     outcomes: list[Outcome] = []
     try:
         with postgres_server() as pg:
             for mode in args.modes.split(","):
                 print(f"-- {mode} ...", file=sys.stderr, flush=True)
-                spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-                outcomes.append(run_once(mode, pg, workdir, setup, spy if args.profile else None))
+                outcomes.append(run_once(mode, pg, workdir, setup, spy))
                 # the table so far, after each run: a run cut short still has its figures
                 print(_table(outcomes, setup), file=sys.stderr, flush=True)
     finally:
