@@ -20,6 +20,9 @@ changed, and the orders are compared by substance:
 Changes that leave the orders as they were (someone else's edits elsewhere,
 or our own earlier partial run) do not stop apply.
 
+The sources are read at once, each on a thread (``apply/reads.py``), each read whole or
+failed alone, as ``sync`` reads them; what they gave is looked at in sorted order.
+
 A source that cannot be read (refusing connections, timing out) is not checked: its
 orders cannot be proven current, so none of them is sent (``unreadable``: apply marks
 them ``errored``, "could not read <source> to check the plan is current: <message>",
@@ -37,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accesshive.apply.outage import target_failure
+from accesshive.apply.reads import at_once
 from accesshive.config import Config
 from accesshive.expand.desired import DesiredState
 from accesshive.plan.build import make_plan
@@ -45,7 +49,7 @@ from accesshive.plan.known_accounts import TaskRecord
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.state.snapshot import Snapshot, SourceSnapshot
-from accesshive.sync import read_source
+from accesshive.sync import READERS, read_source
 
 
 @dataclass
@@ -91,26 +95,29 @@ def check_stale(
     today: dt.date,
     known_tasks: Mapping[str, TaskRecord] | None = None,
     guard: Callable[[Plan], Plan] = lambda fresh: fresh,
+    readers: int = READERS,
 ) -> Staleness:
     """``stored``: reads the stored snapshot and its fingerprints (what the sources apply
     does not read live are taken from). ``known_tasks``: as ``make_plan`` takes them
     (the plan was made with them: the recomputed one must be too). ``guard``: gates the
     recomputed plan by the review policies in force too, as ``plan`` did
-    (``plan.gates.guarded``), from the store, never from the plan file."""
+    (``plan.gates.guarded``), from the store, never from the plan file. ``readers``:
+    sources read live at once (1: one after the other)."""
     result = Staleness()
     remaining = [o for o in plan.orders if o.id not in done]
     if not remaining:
         return result
     involved = sorted({o.change.source for o in remaining})
-    for sid in involved:
-        if _readable(config, sid):
-            try:
-                result.live[sid] = read_source(config, sid)
-            except Exception as exc:
-                message = target_failure(exc)
-                if message is None:
-                    raise  # not the target failing: a bug, keep its traceback
-                result.unreadable[sid] = message
+    readable = [sid for sid in involved if _readable(config, sid)]
+    # at once, each on a thread (apply/reads.py): whole or failed, in sorted order
+    for sid, read in at_once(readable, lambda sid: read_source(config, sid), readers):
+        if isinstance(read, Exception):
+            message = target_failure(read)
+            if message is None:
+                raise read  # not the target failing: a bug, keep its traceback
+            result.unreadable[sid] = message
+        else:
+            result.live[sid] = read
     snapshot, stored_fingerprints = stored()
     sources = {**snapshot.sources, **result.live}
     for sid in involved:

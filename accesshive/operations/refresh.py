@@ -9,18 +9,21 @@ truth:
 3. the whole source read again.
 
 A source that cannot be read keeps the snapshot it had; one found unreachable during the
-run is not read at all."""
+run is not read at all. The sources read in ways 2 and 3 are read at once, each on a
+thread (``apply/reads.py``)."""
 
 from __future__ import annotations
 
 from accesshive.apply.executor import ApplyResult
 from accesshive.apply.observed import refreshed, usable
-from accesshive.apply.refresh import merged, targeted
+from accesshive.apply.reads import at_once
+from accesshive.apply.refresh import Targeted, merged, targeted
 from accesshive.apply.stale import Staleness
 from accesshive.config import Config
 from accesshive.connectors.registry import connector_class
 from accesshive.errors import ConnectorError
 from accesshive.plan.model import Plan
+from accesshive.state.snapshot import SourceSnapshot
 from accesshive.store import Store
 from accesshive.store.base import now
 from accesshive.sync import read_accounts, read_source
@@ -29,9 +32,12 @@ from accesshive.sync import read_accounts, read_source
 def refresh(
     config: Config, store: Store, plan: Plan, result: ApplyResult, staleness: Staleness
 ) -> None:
-    """Store the truth about the sources apply changed (see the module's three ways)."""
+    """Store the truth about the sources apply changed (see the module's three ways).
+    What must be read of them is read at once (``apply/reads.py``), and stored in the
+    order a read one after the other stored it: the targeted sources, then the whole."""
     touched = {o.change.source for o in plan.orders if o.kind != "manual_task"}
     whole: set[str] = set()
+    targets: dict[str, tuple[SourceSnapshot, Targeted]] = {}
     for sid in sorted(touched - set(result.unreachable)):
         live = staleness.live.get(sid)
         if live is None:
@@ -50,12 +56,16 @@ def refresh(
             continue
         if not target.accounts:
             continue  # nothing of it acted on: the live snapshot, stored before the run, stands
-        try:
-            read = read_accounts(config, sid, target.accounts, target.entitlements)
-        except ConnectorError:
-            continue  # as a failed full read: the live snapshot stays
-        store.save_snapshot(sid, merged(live, read, target, now()))
-    read_into(config, store, whole)
+        targets[sid] = (live, target)
+
+    def read(sid: str) -> SourceSnapshot:
+        if sid not in targets:
+            return read_source(config, sid)
+        live, target = targets[sid]
+        found = read_accounts(config, sid, target.accounts, target.entitlements)
+        return merged(live, found, target, now())
+
+    _store_reads(store, at_once([*sorted(targets), *_readable(config, whole)], read))
 
 
 def _read_back_whole(config: Config, sid: str) -> bool:
@@ -71,11 +81,21 @@ def _read_back_whole(config: Config, sid: str) -> bool:
 def read_into(config: Config, store: Store, sources: set[str]) -> None:
     """Read ``sources`` and store what they hold (the vault too: else the next plan,
     made without a sync, would store again a secret the run has just stored). A source
-    that cannot be read now keeps its older snapshot; the next sync fixes it."""
-    for sid in sorted(sources):
-        if sid not in config.sources:
+    that cannot be read now keeps its older snapshot; the next sync fixes it. Read at
+    once, stored in sorted order."""
+    _store_reads(store, at_once(_readable(config, sources), lambda sid: read_source(config, sid)))
+
+
+def _readable(config: Config, sources: set[str]) -> list[str]:
+    return [sid for sid in sorted(sources) if sid in config.sources]
+
+
+def _store_reads(store: Store, reads: list[tuple[str, SourceSnapshot | Exception]]) -> None:
+    """Store each source read whole; one whose read failed keeps its snapshot (as a
+    failed full read: the next sync fixes it); anything else that failed is a bug."""
+    for sid, read in reads:
+        if isinstance(read, ConnectorError):
             continue
-        try:
-            store.save_snapshot(sid, read_source(config, sid))
-        except ConnectorError:
-            continue
+        if isinstance(read, Exception):
+            raise read
+        store.save_snapshot(sid, read)

@@ -4,6 +4,8 @@ processes, in the same run; then 4 workers with one SIGKILLed mid-way.
 
     python -m tests.bench.workers_bench [--orders 20000] [--rtt-ms 20] [--modes ...]
     ACCESSHIVE_BENCH_ORDERS=2000 python -m tests.bench.workers_bench   # a smaller run
+    python -m tests.bench.workers_bench --modes 4-workers --profile --workdir DIR
+        # py-spy samples apply and each worker: DIR/<mode>/*.speedscope.json
 
 Every run starts from nothing: a fresh database on one throwaway PostgreSQL, four fresh
 scim2-server processes (``tests.bench.scim_counted``: one process per source, so that
@@ -378,7 +380,9 @@ def _check_servers(workdir: Path, setup: Setup, outcome: Outcome) -> None:
     outcome.rate_ok = ok
 
 
-def run_once(mode: str, pg: str, workdir: Path, setup: Setup) -> Outcome:
+def run_once(
+    mode: str, pg: str, workdir: Path, setup: Setup, profile: str | None = None
+) -> Outcome:
     from urllib.parse import urlsplit
 
     from tests.support.postgres import fresh_database
@@ -412,6 +416,11 @@ def run_once(mode: str, pg: str, workdir: Path, setup: Setup) -> Outcome:
             for w in workers:
                 w.cpu_at_start = _cpu_of(w.proc.pid)
             argv = [sys.executable, "-m", "accesshive", "apply", str(root / "plan.json")]
+            if profile is not None:  # py-spy samples apply (and its threads) to a file
+                argv = [profile, "record", "--format", "speedscope", "--threads", "--idle"]
+                argv += ["--rate", "50", "-o", str(here / "apply.speedscope.json")]
+                argv += ["--", sys.executable, "-m"]
+                argv += ["accesshive", "apply", str(root / "plan.json")]
             argv += ["-C", str(root), "--store", store, "--format", "json"]
             if workers:
                 argv += ["--workers", "--takeover-after", str(setup.takeover_after)]
@@ -419,6 +428,27 @@ def run_once(mode: str, pg: str, workdir: Path, setup: Setup) -> Outcome:
             if mode == "4-workers-kill":
                 killer = threading.Thread(target=_kill_mid_way, args=(workers, outcome))
                 killer.start()
+            spies = [  # the workers sampled too, from the apply's start to its end
+                subprocess.Popen(
+                    [
+                        profile,
+                        "record",
+                        "--pid",
+                        str(w.proc.pid),
+                        "--format",
+                        "speedscope",
+                        "--idle",
+                        "--rate",
+                        "50",
+                        "-o",
+                        str(here / f"worker{n}.speedscope.json"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for n, w in enumerate(workers)
+                if profile is not None
+            ]
             side0 = _side_cpu(pg_port)
             busy0, total0 = _machine_busy()
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -426,6 +456,9 @@ def run_once(mode: str, pg: str, workdir: Path, setup: Setup) -> Outcome:
             with (here / "apply.out").open("w") as out, (here / "apply.err").open("w") as err:
                 done = subprocess.run(argv, stdout=out, stderr=err, env=env, cwd=ROOT)
             outcome.wall = time.perf_counter() - start
+            for spy in spies:  # py-spy writes its file when interrupted
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
             ended = time.monotonic()
             traced = [t for w in workers for t, _ in w.trace]
             if traced:
@@ -574,6 +607,12 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample apply with py-spy, every thread, idle or not, 50 times a second (each "
+        "run's apply.speedscope.json, in time order; keep it with --workdir)",
+    )
     args = parser.parse_args()
     setup = Setup(
         people=max(1, args.orders // ORDERS_PER_PERSON),
@@ -585,12 +624,18 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="accesshive-workers-bench-"))
     from tests.support.postgres import postgres_server
 
+    spy = None
+    if args.profile:
+        beside = Path(sys.executable).parent / "py-spy"
+        spy = shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+        if spy is None:
+            parser.error("--profile needs py-spy: pip install py-spy (in the dev extra)")
     outcomes: list[Outcome] = []
     try:
         with postgres_server() as pg:
             for mode in args.modes.split(","):
                 print(f"-- {mode} ...", file=sys.stderr, flush=True)
-                outcomes.append(run_once(mode, pg, workdir, setup))
+                outcomes.append(run_once(mode, pg, workdir, setup, spy))
                 # the table so far, after each run: a run cut short still has its figures
                 print(_table(outcomes, setup), file=sys.stderr, flush=True)
     finally:
