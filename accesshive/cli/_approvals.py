@@ -57,6 +57,15 @@ def signer_options(func: F) -> F:
     return func
 
 
+def _policy_changes(plan: Plan) -> list[str]:
+    """The plan's warning that this change edits the review policies: approvals are then
+    judged by the policies in force as well, which a reviewer must know before relying
+    on their signature (or on a verdict)."""
+    from accesshive.policies_in_force import CHANGED
+
+    return [w for w in plan.warnings if w.startswith(CHANGED)]
+
+
 def _refuse_stale(plan_file: Path, plan: Plan, config_digest: str, consequence: str) -> None:
     """A plan made from another configuration than the repository's: apply would refuse
     it, so neither signing nor a verdict of its approvals means anything."""
@@ -92,6 +101,8 @@ def approve(
     _refuse_stale(plan_file, plan, config.digest, "its approvals could never be used")
     path, made = sign_approvals(config, plan, key_path, reviewer, list(orders), all_gated)
     click.echo(f"signed {len(made)} approval(s) as {reviewer} into {path}; commit it to the PR")
+    for changed in _policy_changes(plan):  # what apply will judge these approvals by
+        click.echo(f"note: {changed}")
     if config.policies.review.require_author and not plan.author:
         from accesshive.approvals.model import UNATTESTED
 
@@ -181,6 +192,9 @@ def approvals_verify(
     )
     verdicts = approval_verdicts(directory, saved, StoreRef(environment, store_url, create=False))
     declined = decline_verdicts(directory, saved, StoreRef(environment, store_url, create=False))
+    if fmt == "text":
+        for changed in _policy_changes(saved):
+            click.echo(click.style(f"warning: {changed}", fg="yellow"))
     if fmt == "json":
         out: dict[str, dict[str, object]] = {
             oid: {

@@ -92,6 +92,15 @@ def test_a_reviewer_added_by_the_change_cannot_approve_it(applied: Path, tmp_pat
     assert first < shown.output.index(gate)
     verify = CliRunner().invoke(main, ["approvals", "verify", str(plan_file), "-C", str(applied)])
     assert verify.exit_code != 0 and IN_FORCE in verify.output, verify.output
+    # ... with the change to the policies said first, as the comment does
+    assert verify.output.startswith("warning: " + plan.warnings[0]), verify.output
+    # and whoever signs with a key only this change lists is told the same
+    key = applied.parent / "keys" / "sec-bot"
+    signed = CliRunner().invoke(
+        main, ["approve", str(plan_file), "--order", gate, "--key", str(key), "-C", str(applied)]
+    )
+    assert signed.exit_code == 0, signed.output
+    assert f"note: {plan.warnings[0]}" in signed.output
 
 
 def test_a_rule_removed_by_the_change_still_gates_it(applied: Path) -> None:
