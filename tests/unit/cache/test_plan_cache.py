@@ -24,13 +24,6 @@ DRIFTED = FIXTURES / "snapshots" / "quickstart-drifted.yaml"
 
 
 @pytest.fixture
-def cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    where = tmp_path / "cache"
-    monkeypatch.setenv("ACCESSHIVE_CACHE_DIR", str(where))
-    return where
-
-
-@pytest.fixture
 def planned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the plans made (not read from the cache)."""
     calls: list[int] = []

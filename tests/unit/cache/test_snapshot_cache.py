@@ -22,13 +22,6 @@ TODAY = dt.date(2026, 11, 29)
 
 
 @pytest.fixture
-def cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    where = tmp_path / "cache"
-    monkeypatch.setenv("ACCESSHIVE_CACHE_DIR", str(where))
-    return where
-
-
-@pytest.fixture
 def drifted(tmp_path: Path) -> Path:
     """The quickstart's drifted snapshot as a JSON file, as sync writes snapshots."""
     snap = load_snapshot(FIXTURES / "snapshots" / "quickstart-drifted.yaml")
