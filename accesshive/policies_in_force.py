@@ -15,8 +15,9 @@ the approvals evaluation take the parsed value.
 
 from __future__ import annotations
 
+import fnmatch
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
@@ -24,6 +25,9 @@ from typing import Any
 from accesshive.config import Config
 from accesshive.config.policy import ClassificationPolicy, ReviewPolicy
 from accesshive.errors import StoreError
+
+ANY = "*"
+"""Every source: what a scope to a source that is gone widens to (``widened``)."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,57 @@ class PoliciesInForce:
         )
 
     def sensitive(self, source: str, entitlement: str) -> bool:
-        """Whether these policies classify the entitlement sensitive."""
-        return entitlement in self.flagged.get(source, frozenset()) or any(
+        """Whether these policies classify the entitlement sensitive (``*``: flagged on a
+        source that is gone, see ``widened``)."""
+        flagged = self.flagged.get(source, frozenset()) | self.flagged.get(ANY, frozenset())
+        return entitlement in flagged or any(
             rule.matches(source, entitlement) for rule in self.classification.sensitive
         )
+
+    def gone(self, sources: Iterable[str]) -> list[str]:
+        """What these policies scope to that none of ``sources`` is any more: a source
+        that flags entitlements, a rule's or a classification's source pattern."""
+        now = sorted(sources)
+
+        def matches_none(pattern: str) -> bool:
+            return not any(fnmatch.fnmatchcase(s, pattern) for s in now)
+
+        found = {sid for sid in self.flagged if sid != ANY and sid not in now}
+        for rule in self.review.rules:
+            found |= {p for p in rule.sources if matches_none(p)}
+        found |= {r.source for r in self.classification.sensitive if matches_none(r.source)}
+        return sorted(found)
+
+    def widened(self, sources: Iterable[str]) -> PoliciesInForce:
+        """These policies with every scope to a source that is gone (``gone``) made to
+        cover every source: renaming a source (or moving its entitlements to a new one)
+        must not take its grants out of the review the policies in force give them. Too
+        wide for a source really removed, but only until the change is applied."""
+        now = sorted(sources)
+
+        def widen(patterns: list[str]) -> list[str]:
+            return [p if any(fnmatch.fnmatchcase(s, p) for s in now) else ANY for p in patterns]
+
+        review = self.review.model_copy(
+            update={
+                "rules": [
+                    r.model_copy(update={"sources": widen(r.sources)}) for r in self.review.rules
+                ]
+            }
+        )
+        classification = self.classification.model_copy(
+            update={
+                "sensitive": [
+                    r.model_copy(update={"source": widen([r.source])[0]})
+                    for r in self.classification.sensitive
+                ]
+            }
+        )
+        flagged: dict[str, frozenset[str]] = {}
+        for sid, ents in self.flagged.items():
+            key = sid if sid in now or sid == ANY else ANY
+            flagged[key] = flagged.get(key, frozenset()) | ents
+        return PoliciesInForce(review, classification, flagged)
 
 
 def differing(config: Config, stored: str | None) -> PoliciesInForce | None:
@@ -156,6 +207,12 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
     flag_new = {f"{s}/{e}" for s, ents in now.flagged.items() for e in ents}
     _names(out, "entitlements flagged sensitive", flag_new - flag_old)
     _names(out, "entitlements no longer flagged sensitive", flag_old - flag_new)
+    _names(
+        out,
+        "sources the policies in force name that are gone (their review covers every source "
+        "until this change is applied)",
+        set(in_force.gone(config.sources)),
+    )
     return out or ["the policies differ (formatting or order only)"]
 
 

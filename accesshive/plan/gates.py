@@ -81,18 +81,19 @@ def guarded(plan: Plan, config: Config, in_force: PoliciesInForce | None, enviro
     byte."""
     if in_force is None:
         return plan
+    wide = in_force.widened(config.sources)  # a renamed source keeps its review
     orders = []
     for order in plan.orders:
         change = order.change
         if (
             change.entitlement
             and not change.sensitive
-            and in_force.sensitive(change.source, change.entitlement)
+            and wide.sensitive(change.source, change.entitlement)
         ):
             change = replace(change, sensitive=True)
         gate = merged(
             gate_for(change, config.policies.review, order.kind),
-            gate_for(change, in_force.review, order.kind),
+            gate_for(change, wide.review, order.kind),
         )
         orders.append(replace(order, change=change, gate=gate))
     return replace(

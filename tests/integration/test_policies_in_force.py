@@ -115,6 +115,27 @@ def test_a_rule_removed_by_the_change_still_gates_it(applied: Path) -> None:
     assert _wiki_admins(applied) == set()
 
 
+def test_a_source_renamed_by_the_change_keeps_the_review_of_its_grants(applied: Path) -> None:
+    """The wiki renamed (and its flag dropped on the way): the policies in force flag
+    wiki/wiki-admins sensitive, and no source is called wiki any more. The grant on the
+    renamed source stays sensitive and gated, and the warning says why."""
+    for path in (applied / "sources" / "wiki.yaml", applied / "access.yaml"):
+        text = path.read_text()
+        text = text.replace("  wiki:\n", "  wikiz:\n").replace("source: wiki", "source: wikiz")
+        path.write_text(text.replace(", sensitive: true}", "}"))
+    plan = _plan(applied)
+    (gate,) = [
+        o.id
+        for o in plan.orders
+        if o.change.source == "wikiz" and o.change.entitlement == "wiki-admins"
+    ]
+    order = plan.order(gate)
+    assert order.change.sensitive and order.gate is not None
+    assert order.gate.rules == ("sensitive-grants",)
+    assert "sources the policies in force name that are gone" in plan.warnings[0]
+    assert "wiki" in plan.warnings[0]
+
+
 def test_a_classification_removed_by_the_change_still_gates_it(applied: Path) -> None:
     wiki = applied / "sources" / "wiki.yaml"
     wiki.write_text(wiki.read_text().replace(", sensitive: true}", "}"))
