@@ -204,7 +204,9 @@ def _put_policies_in_force(
     complete = plan.scope is None and all(past_review(o) for o in plan.orders)
     if not complete and on_record is not None:
         return
-    if store.record_policies_in_force(now.digest, now.text(), plan.digest):
+    with store.transaction():  # the record and its audit entry, together or not at all
+        if not store.record_policies_in_force(now.digest, now.text(), plan.digest):
+            return
         store.audit(
             actor,
             "policies_in_force",

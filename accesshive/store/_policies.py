@@ -4,17 +4,43 @@ when an apply completes a plan whose policies differ."""
 
 from __future__ import annotations
 
+import json
+from hashlib import sha256
+
+from accesshive.errors import StoreError
 from accesshive.store._db import Database
 from accesshive.store._values import now
 
 
 class PoliciesInForce(Database):
     def policies_in_force(self) -> str | None:
-        """The JSON of the policies in force, or None before any apply recorded them."""
+        """The JSON of the policies in force, or None before any apply recorded them.
+
+        Checked against the audit log, whose latest ``policies_in_force`` entry names the
+        digest put in force: someone who can write the store but not forge the log
+        (signed checkpoints) must not loosen the review by deleting or editing this row."""
         rows = self._execute(
             "SELECT content FROM policies_in_force WHERE environment = ?", (self.environment,)
         )
-        return str(rows[0][0]) if rows else None
+        content = str(rows[0][0]) if rows else None
+        audited = self._execute(
+            "SELECT seq, details FROM audit WHERE environment = ? AND event = "
+            "'policies_in_force' ORDER BY seq DESC LIMIT 1",
+            (self.environment,),
+        )
+        if audited:
+            seq, details = int(audited[0][0]), json.loads(str(audited[0][1]))
+            held = sha256(content.encode("utf-8")).hexdigest() if content is not None else None
+            if held != details.get("digest"):
+                what = "are missing" if content is None else "are not the ones it put in force"
+                raise StoreError(
+                    f"the review policies in force of '{self.environment}' {what} (audit "
+                    f"entry #{seq} put {str(details.get('digest'))[:12]} in force): someone "
+                    "who could write the store changed them, which would loosen the review "
+                    "of every change; nothing is planned or applied. Restore the store from "
+                    "a backup, and run `accesshive audit verify`"
+                )
+        return content
 
     def record_policies_in_force(self, digest: str, content: str, plan_digest: str) -> bool:
         """Put these policies in force; False when they already were (nothing written)."""

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from accesshive.approvals.model import content_digest
 from accesshive.cli import main
-from accesshive.errors import ForgedPlanError
+from accesshive.errors import ForgedPlanError, StoreError
 from accesshive.operations import apply_plan
 from accesshive.plan.planfile import read_plan, write_plan
 from accesshive.store import open_store
@@ -134,6 +134,27 @@ def test_a_source_renamed_by_the_change_keeps_the_review_of_its_grants(applied: 
     assert order.gate.rules == ("sensitive-grants",)
     assert "sources the policies in force name that are gone" in plan.warnings[0]
     assert "wiki" in plan.warnings[0]
+
+
+@pytest.mark.parametrize("how", ["deleted", "edited"])
+def test_policies_in_force_removed_from_the_store_stop_plan_and_apply(
+    applied: Path, how: str
+) -> None:
+    """Someone who can write the store deletes the row (or loosens it): the audit log
+    names the digest put in force, so nothing is planned or applied on top of it."""
+    _add_reviewer(applied, "sec-bot", "security")
+    with open_store(applied) as store:
+        if how == "deleted":
+            store._execute("DELETE FROM policies_in_force")
+        else:
+            store._execute("UPDATE policies_in_force SET content = replace(content, '1', '2')")
+    with pytest.raises(StoreError) as refused:
+        _plan(applied)
+    assert "the review policies in force of 'default'" in str(refused.value)
+    assert ("are missing" if how == "deleted" else "are not the ones it put in force") in str(
+        refused.value
+    )
+    assert _wiki_admins(applied) == set()
 
 
 def test_a_classification_removed_by_the_change_still_gates_it(applied: Path) -> None:
