@@ -106,8 +106,10 @@ def plan_repository(
                 found = diff.diff(config, desired, snapshot, fingerprints, today)
                 known = None
                 in_force = None
+                others: list[str] = []
                 if opened is not None:
                     in_force = differing(config, opened.policies_in_force())
+                    others = opened.environments_with_policies_in_force()
                     if found.adoptions:
                         found = not_adopting_our_own(opened, found)
                     found = without_done_tasks(opened, config, snapshot, found, snapshot_file)
@@ -124,7 +126,24 @@ def plan_repository(
                 fingerprints=fingerprints,
                 known_tasks=known,
             )
-            return guarded(plan, config, in_force, opened.environment if opened else "")
+            environment = opened.environment if opened else ""
+            plan = guarded(plan, config, in_force, environment)
+            return _first_in(environment, others, plan)
+
+
+def _first_in(environment: str, others: list[str], plan: Plan) -> Plan:
+    """A plan for an environment with no review policies on record, in a store where
+    others have some: its first apply trusts the repository's review policies as written
+    (a change could have added the environment, or made it the default, to escape the
+    policies in force). Said first, so reviewers see it; a new store says nothing."""
+    if not others or environment in others:
+        return plan
+    said = (
+        f"no review policies are in force in '{environment}' yet (this store has "
+        f"some for {', '.join(others)}): its first apply judges approvals by the "
+        "repository's review policies as written, this change's edits included"
+    )
+    return replace(plan, warnings=(said, *plan.warnings))
 
 
 def not_adopting_our_own(opened: Store, found: Changes) -> Changes:

@@ -42,6 +42,11 @@ class PoliciesInForce(Database):
                 )
         return content
 
+    def environments_with_policies_in_force(self) -> list[str]:
+        """Every environment of this store that has policies in force on record."""
+        rows = self._execute("SELECT environment FROM policies_in_force ORDER BY environment")
+        return [str(r[0]) for r in rows]
+
     def record_policies_in_force(self, digest: str, content: str, plan_digest: str) -> bool:
         """Put these policies in force; False when they already were (nothing written)."""
         with self.transaction():

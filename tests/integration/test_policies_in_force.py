@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from accesshive.approvals.model import content_digest
 from accesshive.cli import main
 from accesshive.errors import ForgedPlanError, StoreError
-from accesshive.operations import apply_plan
+from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.planfile import read_plan, write_plan
 from accesshive.store import open_store
 from tests.conftest import EXAMPLES
@@ -155,6 +155,25 @@ def test_policies_in_force_removed_from_the_store_stop_plan_and_apply(
         refused.value
     )
     assert _wiki_admins(applied) == set()
+
+
+def test_an_environment_the_change_makes_the_default_says_it_has_no_policies_in_force(
+    applied: Path,
+) -> None:
+    """The change adds an environment and makes it the default: the store has policies in
+    force for 'default' only, so the plan says, first, that this environment's first apply
+    trusts the repository's review policies as written."""
+    project = applied / "accesshive.yaml"
+    project.write_text(
+        project.read_text()
+        + "default_environment: evil\nenvironments:\n  default: {}\n  evil: {}\n"
+    )
+    _add_reviewer(applied, "sec-bot", "security")
+    shared = StoreRef(None, str(applied / ".accesshive" / "default.db"))  # one store, as in CI
+    plan = plan_repository(applied, TODAY, store=shared, author="dave")
+    assert plan.warnings[0].startswith(
+        "no review policies are in force in 'evil' yet (this store has some for default)"
+    ), plan.warnings
 
 
 def test_a_classification_removed_by_the_change_still_gates_it(applied: Path) -> None:
