@@ -235,7 +235,8 @@ def warning(config: Config, in_force: PoliciesInForce, environment: str) -> str:
     return (
         f"{CHANGED} in {environment} (policies in force {in_force.digest[:12]}): "
         + "; ".join(changes(config, in_force))
-        + ". These changes take effect after this change is applied: until then an order "
+        + ". What this change adds or loosens takes effect once it is applied (a reviewer it "
+        "removes or revokes stops counting at once): until then an order "
         "is gated when either the policies in force or the new ones gate it, and an "
         "approval counts only from a reviewer and key that both accept"
     )

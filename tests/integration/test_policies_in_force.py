@@ -72,7 +72,7 @@ def test_a_reviewer_added_by_the_change_cannot_approve_it(applied: Path, tmp_pat
     plan = _plan(applied)
     gate = _wiki_gate(plan)
     assert "reviewers added: sec-bot" in plan.warnings[0]
-    assert "take effect after this change is applied" in plan.warnings[0]
+    assert "What this change adds or loosens takes effect once it is applied" in plan.warnings[0]
     _write_file(
         applied, plan, [_signed(applied, plan, gate, "sec-bot", "2026-11-29T10:00:00+00:00")]
     )
