@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from accesshive.sshsig import (
+    SK_ED25519,
     PublicKey,
     SshSigError,
     armor,
@@ -166,3 +167,40 @@ def test_public_key_lines_are_checked(key: tuple[Path, PublicKey]) -> None:
         with pytest.raises(SshSigError, match=why):
             PublicKey.parse(bad)
     assert not parse(_sign(key[0])).public_key.verify(b"", MESSAGE)
+
+
+def _key_blob(*fields: bytes) -> bytes:
+    return b"".join(ssh_string(f) for f in fields)
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ((b"ssh-ed25519", b"\0" * 31), "an Ed25519 key is 32 bytes"),
+        ((SK_ED25519.encode(), b"\0" * 33, b"ssh:"), "an Ed25519 key is 32 bytes"),
+        ((SK_ED25519.encode(), b"\0" * 32), "truncated"),  # its application is missing
+        ((b"ecdsa-sha2-nistp256", b"nistp384", b"\x04" + b"\0" * 96), "not a nistp256 key"),
+        ((b"ecdsa-sha2-nistp256", b"nistp256"), "truncated"),  # no point
+        ((b"ssh-rsa", b"\x01\x00\x01"), "truncated"),  # no modulus
+        ((b"ssh-rsa", b"\x01\x00\x01", b"\0" * 16, b"x"), "trailing bytes"),
+        ((b"ssh-dss", b"\0" * 16), "unsupported key type ssh-dss"),
+        ((b"ssh-ed\xff",), "a name is not ASCII"),
+    ],
+)
+def test_a_malformed_public_key_of_each_type_is_refused_saying_why(
+    fields: tuple[bytes, ...], why: str
+) -> None:
+    """A reviewer's key in policies/review.yaml is read field by field: each type has its
+    own count of fields, an Ed25519 key is 32 bytes, an ECDSA key is on nistp256."""
+    with pytest.raises(SshSigError) as refused:
+        PublicKey.from_blob(_key_blob(*fields))
+    assert str(refused.value) == why
+
+
+def test_a_well_formed_key_of_each_type_is_read_whole() -> None:
+    sk = _key_blob(SK_ED25519.encode(), b"\1" * 32, b"ssh:")
+    assert PublicKey.from_blob(sk) == PublicKey(SK_ED25519, sk)
+    ecdsa = _key_blob(b"ecdsa-sha2-nistp256", b"nistp256", b"\x04" + b"\2" * 64)
+    assert PublicKey.from_blob(ecdsa).key_type == "ecdsa-sha2-nistp256"
+    rsa_key = _key_blob(b"ssh-rsa", b"\x01\x00\x01", b"\0" + b"\3" * 256)
+    assert PublicKey.from_blob(rsa_key).key_type == "ssh-rsa"
