@@ -116,8 +116,12 @@ def sign_approvals(
     reviewer: str,
     order_ids: list[str],
     all_gated: bool,
+    declined: frozenset[str] = frozenset(),
 ) -> tuple[Path, list[Approval]]:
-    """Sign approvals of gated orders and add them to the plan's approvals file."""
+    """Sign approvals of gated orders and add them to the plan's approvals file.
+    ``declined``: orders the reviewer still declines; an approval signed before the
+    decline is withdrawn would never count, so none is made (``--all-gated`` passes them
+    over)."""
     keys = _reviewer_keys(config, key_path, reviewer)
     gated = {o.id: o for o in plan.orders if o.gate}
     policy = config.policies.review
@@ -130,11 +134,18 @@ def sign_approvals(
             "author), and the author cannot approve it; nothing signed (ask another reviewer)"
         )
     if all_gated:
-        order_ids = sorted(oid for oid, o in gated.items() if _counts(o, groups))
-        if not order_ids and gated:
+        countable = sorted(oid for oid, o in gated.items() if _counts(o, groups))
+        if not countable and gated:
             raise ApprovalError(
                 f"{reviewer} is in none of the groups that approve the gated orders of plan "
                 f"{plan.digest[:12]} ({_wanted(gated.values())}); nothing signed"
+            )
+        order_ids = [oid for oid in countable if oid not in declined]
+        if countable and not order_ids:
+            raise ApprovalError(
+                f"{reviewer} still declines every gated order they may approve "
+                f"({', '.join(countable)}): withdraw the decline first "
+                "(`accesshive decline PLAN --order ID --withdraw`); nothing signed"
             )
     if not order_ids:
         raise ApprovalError("name the orders to approve (--order ID) or use --all-gated")
@@ -145,6 +156,11 @@ def sign_approvals(
         if order is None:
             what = "not a gated order" if oid in {o.id for o in plan.orders} else "no order"
             raise ApprovalError(f"order {oid} is {what} of plan {plan.digest[:12]}")
+        if oid in declined:
+            raise ApprovalError(
+                f"{reviewer} still declines order {oid}: withdraw the decline first "
+                "(`accesshive decline PLAN --order ID --withdraw`), then approve; nothing signed"
+            )
         if not _counts(order, groups):
             raise ApprovalError(
                 f"{reviewer} cannot approve order {oid}: it needs {_wanted([order])}, and "

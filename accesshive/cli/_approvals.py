@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from accesshive.cli._repository import PLAN_REPOSITORY_HELP, dir_option, runnabl
 from accesshive.errors import EXIT_ERROR, EXIT_WAITING, StalePlanError
 
 if TYPE_CHECKING:
+    from accesshive.config import Config
     from accesshive.plan.model import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,6 +57,19 @@ def signer_options(func: F) -> F:
     ):
         func = option(func)
     return func
+
+
+def _still_declined(config: Config, plan: Plan, reviewer: str, orders: set[str]) -> list[str]:
+    """Of ``orders``, those ``reviewer`` still declines (in the repository's approvals
+    files): approving them does not undo the decline."""
+    from accesshive.approvals.operations import check_declines
+    from accesshive.errors import ApprovalError
+
+    try:
+        held = check_declines(config, plan, None)
+    except ApprovalError:  # an untrusted decline: apply and verify say so, naming it
+        return []
+    return sorted(oid for oid in orders if any(d.reviewer == reviewer for d in held.get(oid, [])))
 
 
 def _policy_changes(plan: Plan) -> list[str]:
@@ -99,18 +114,29 @@ def approve(
     reviewer = reviewer or reviewer_of_key(config, key_path)
     plan = read_saved(plan_file)
     _refuse_stale(plan_file, plan, config.digest, "its approvals could never be used")
-    path, made = sign_approvals(config, plan, key_path, reviewer, list(orders), all_gated)
+    still = _still_declined(config, plan, reviewer, {o.id for o in plan.orders if o.gate})
+    path, made = sign_approvals(
+        config, plan, key_path, reviewer, list(orders), all_gated, frozenset(still)
+    )
     click.echo(f"signed {len(made)} approval(s) as {reviewer} into {path}; commit it to the PR")
     for changed in _policy_changes(plan):  # what apply will judge these approvals by
         click.echo(f"note: {changed}")
+    if all_gated and still:
+        withdraw = shlex.quote(str(plan_file)) + " --order " + " --order ".join(still)
+        click.echo(
+            f"not signed: {', '.join(still)}, which you still decline; to approve them, "
+            "withdraw the decline first: "
+            + runnable(f"`accesshive decline {withdraw} --withdraw --key {key_path}`")
+        )
     if config.policies.review.require_author and not plan.author:
         from accesshive.approvals.model import UNATTESTED
 
         click.echo(f"note: they count only once {UNATTESTED}")
     signed = {a.order for a in made}
-    left = sorted({o.gate.wanted() for o in plan.orders if o.gate and o.id not in signed})
+    unsigned = [o for o in plan.orders if o.gate and o.id not in signed and o.id not in still]
+    left = sorted({o.gate.wanted() for o in unsigned if o.gate})
     if all_gated and left:  # --all-gated signs only where the approval counts
-        others = sum(1 for o in plan.orders if o.gate and o.id not in signed)
+        others = len(unsigned)
         click.echo(
             f"not signed: {others} gated order(s) that need approval from groups {reviewer} "
             f"is not in ({'; '.join(left)})"

@@ -463,3 +463,31 @@ def test_a_changes_requested_review_declines_the_orders_it_names(
     result, out = _apply(repo, plan_file, store_args)
     assert out["declined"] == {}, result.output
     assert out["orders"][create]["state"] == out["orders"][admins]["state"] == "verified"
+
+
+def test_approving_an_order_you_still_decline_is_refused_until_you_withdraw(
+    repo: Path, store_args: list[str]
+) -> None:
+    """An approval signed while your decline stands could never count (the withdrawal
+    would come after it): approve says to withdraw first, and signs the rest."""
+    plan_file = _plan(repo, store_args)
+    admin = _order(plan_file, "grant", "grace.hopper", "wiki-admins")
+    _ok(_decline(repo, plan_file, admin, "--reason", REASON))
+    alone = ["approve", str(plan_file), "--order", admin, "--key", _key(repo), "-C", str(repo)]
+    refused = _run(*alone)
+    assert refused.exit_code == 1
+    assert f"alice still declines order {admin}: withdraw the decline first" in refused.output
+    every = ["approve", str(plan_file), "--all-gated", "--key", _key(repo), "-C", str(repo)]
+    signed = _ok(_run(*every))
+    assert f"not signed: {admin}, which you still decline" in signed.output
+    assert admin not in {
+        a.order for a in read_approvals(approvals_path(repo, read_plan(plan_file).digest))
+    }
+    hint = signed.output.split("`")[-2]
+    assert hint == (
+        f"accesshive decline {plan_file} --order {admin} --withdraw --key {_key(repo)} -C {repo}"
+    )
+    _ok(_run(*hint.split()[1:]))
+    _ok(_run(*alone))
+    result, out = _apply(repo, plan_file, store_args)
+    assert out["orders"][admin]["state"] == "verified", result.output
