@@ -229,6 +229,12 @@ CHANGED = "the review policies (review.yaml, classification.yaml) changed since 
 """How the plan's warning of changed review policies begins (renderers put it first)."""
 
 
+def policy_warnings(warnings: Iterable[str]) -> list[str]:
+    """The plan's warnings that say this change edits the review policies: what a
+    reviewer must read first (in ``plan``/``show``, ``approve``, ``approvals verify``)."""
+    return [w for w in warnings if w.startswith(CHANGED)]
+
+
 def warning(config: Config, in_force: PoliciesInForce, environment: str) -> str:
     """The plan's first warning when the repository changes the policies in force. It
     names the policies in force by digest, so the plan's digest covers them."""

@@ -76,9 +76,9 @@ def _policy_changes(plan: Plan) -> list[str]:
     """The plan's warning that this change edits the review policies: approvals are then
     judged by the policies in force as well, which a reviewer must know before relying
     on their signature (or on a verdict)."""
-    from accesshive.policies_in_force import CHANGED
+    from accesshive.policies_in_force import policy_warnings
 
-    return [w for w in plan.warnings if w.startswith(CHANGED)]
+    return policy_warnings(plan.warnings)
 
 
 def _refuse_stale(plan_file: Path, plan: Plan, config_digest: str, consequence: str) -> None:

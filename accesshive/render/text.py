@@ -9,7 +9,7 @@ from accesshive.config.account_kinds import kind_label
 from accesshive.plan.kinds import GROUP_ACTIONS
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
-from accesshive.policies_in_force import CHANGED
+from accesshive.policies_in_force import policy_warnings
 from accesshive.render.describe import GROUPS_LABEL, gate_text, marker, plural, summary_line
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def render_text(
             f"{plural(s['manual_tasks'], 'manual task')})"
         )
     # a change to the review policies first: it says why orders wait for more review
-    first = [w for w in plan.warnings if w.startswith(CHANGED)]
+    first = policy_warnings(plan.warnings)
     for w in first:
         lines.append(style(f"warning: {w}", fg="yellow"))
     for group, orders in groups(plan):
