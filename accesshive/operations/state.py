@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from accesshive.operations._common import StoreRef
+from accesshive.operations._common import StoreRef, stored_plan
 from accesshive.pipeline import load_config
 from accesshive.store import LockInfo, SnapshotInfo, Task
 from accesshive.sync import Progress, SourceResult, sync
@@ -90,14 +90,11 @@ def list_tasks(root: Path, store: StoreRef, include_done: bool) -> list[Task]:
 def waiting_on(root: Path, store: StoreRef, task: Task) -> list[str]:
     """The orders of the task's plan that depend on its order: what a next apply can run
     now that the task is done (none: nothing waited on it)."""
-    import json
-
     with store.open(root) as opened:
-        content = opened.plan_content(task.plan_digest)
-    if content is None:
+        plan = stored_plan(opened, task.plan_digest)
+    if plan is None:
         return []
-    orders = json.loads(content).get("orders") or []
-    return sorted(str(o["id"]) for o in orders if task.order_id in (o.get("depends_on") or []))
+    return sorted(o.id for o in plan.orders if task.order_id in o.depends_on)
 
 
 def complete_task(root: Path, store: StoreRef, task_id: str, by: str) -> tuple[Task, bool]:
