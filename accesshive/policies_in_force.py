@@ -86,14 +86,10 @@ class PoliciesInForce:
         """What these policies scope to that none of ``sources`` is any more: a source
         that flags entitlements, a rule's or a classification's source pattern."""
         now = sorted(sources)
-
-        def matches_none(pattern: str) -> bool:
-            return not any(fnmatch.fnmatchcase(s, pattern) for s in now)
-
         found = {sid for sid in self.flagged if sid != ANY and sid not in now}
         for rule in self.review.rules:
-            found |= {p for p in rule.sources if matches_none(p)}
-        found |= {r.source for r in self.classification.sensitive if matches_none(r.source)}
+            found |= {p for p in rule.sources if not _covers(p, now)}
+        found |= {r.source for r in self.classification.sensitive if not _covers(r.source, now)}
         return sorted(found)
 
     def widened(self, sources: Iterable[str]) -> PoliciesInForce:
@@ -104,7 +100,7 @@ class PoliciesInForce:
         now = sorted(sources)
 
         def widen(patterns: list[str]) -> list[str]:
-            return [p if any(fnmatch.fnmatchcase(s, p) for s in now) else ANY for p in patterns]
+            return [p if _covers(p, now) else ANY for p in patterns]
 
         review = self.review.model_copy(
             update={
@@ -126,6 +122,11 @@ class PoliciesInForce:
             key = sid if sid in now or sid == ANY else ANY
             flagged[key] = flagged.get(key, frozenset()) | ents
         return PoliciesInForce(review, classification, flagged)
+
+
+def _covers(pattern: str, sources: list[str]) -> bool:
+    """Whether a source pattern of the policies still matches a source of the repository."""
+    return any(fnmatch.fnmatchcase(s, pattern) for s in sources)
 
 
 def differing(config: Config, stored: str | None) -> PoliciesInForce | None:
