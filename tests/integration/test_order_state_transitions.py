@@ -254,3 +254,27 @@ def test_postgresql_checks_transitions_too(postgres_store: Store) -> None:
             run, "p1", [(o, S.VERIFIED if o != "o0699" else S.PENDING, None, None) for o in ids]
         )
     assert {e.state for e in postgres_store.order_states("p1").values()} == {"executed"}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_latest_event_of_each_order_is_of_its_own_plan_and_latest_run(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """What the transition check and a worker's dispatcher read back: per order, its
+    latest event in this plan (a later run's, not an earlier one's; never another plan's
+    event of the same order id), and nothing for an order never recorded."""
+    url = request.getfixturevalue("postgres_db") if kind == "postgresql" else None
+    with open_store(tmp_path, url=url) as store:
+        first, other = store.start_run("p1", "ci"), store.start_run("p0", "ci")
+        ids = [f"o{n:04}" for n in range(600)]  # more than one look-up query's worth
+        store.record_order_states(first, "p1", [(o, S.PENDING, None, None) for o in ids])
+        store.record_order_states(first, "p1", [(o, S.TRANSMITTED, None, None) for o in ids])
+        for state in (S.PENDING, S.TRANSMITTED, S.EXECUTED, S.VERIFIED):
+            store.record_order_states(other, "p0", [("o0001", state, None, None)])
+        second = store.start_run("p1", "ci")
+        store.record_order_states(second, "p1", [("o0599", S.EXECUTED, "sent", "ext-1")])
+        found = store.latest_events("p1", {"o0001", "o0599", "o9999"})
+    assert set(found) == {"o0001", "o0599"}
+    assert (found["o0001"][0], found["o0001"][1].state) == (first, S.TRANSMITTED)
+    run, event = found["o0599"]
+    assert (run, event.state, event.message, event.result) == (second, S.EXECUTED, "sent", "ext-1")
