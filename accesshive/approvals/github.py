@@ -1,10 +1,14 @@
 """Approvals from a GitHub pull request, read through the GitHub REST API (httpx).
 
-What counts, from reviewers whose ``github`` login the review policy maps:
+What counts, from reviewers whose ``github`` login the review policy maps, when it names
+the plan digest (its first 12 characters, as the plan comment asks):
 - a comment line ``/approve ORDER-ID`` approves that order (several lines, several orders);
-- ``/approve all`` in a comment, or an approving review whose text names the
-  plan digest (its first 12 characters, as the plan comment asks), approves
-  every gated order of the plan.
+- ``/approve all`` in a comment, or an approving review, approves every gated order of
+  the plan.
+Why the digest, in comments too: an order keeps its id when its content changes (the
+id names the step, e.g. "grant wiki-admins to ada"; the account it lands on can change
+with a push), and a comment made before the plan existed (``/approve all`` on an earlier
+push) would otherwise approve whatever a later push put in the plan.
 A reviewer's approving review is withdrawn by a later "changes requested" or a
 dismissal. Pages are followed through the ``Link`` header, as GitHub documents.
 
@@ -133,6 +137,13 @@ def read_pull_request(
         login = str(comment["user"]["login"])
         wanted = [m.lower() for m in _APPROVE.findall(comment.get("body") or "")]
         if not wanted:
+            continue
+        if plan.digest[:12] not in (comment.get("body") or "").lower():
+            ignored.append(
+                f"{login}: the /approve comment does not name plan {plan.digest[:12]}, so it "
+                f"may be about an earlier plan (approve this one with `/approve all "
+                f"{plan.digest[:12]}` or `/approve ORDER-ID {plan.digest[:12]}`)"
+            )
             continue
         ids = [o.id for o in gated] if "all" in wanted else wanted
         add(login, ids, str(comment["created_at"]), str(comment["html_url"]))

@@ -149,9 +149,11 @@ def test_approve_comments_name_orders_or_all(repo: Path, plan: Plan, github: str
     _GitHub.data["comments"] = [
         _comment("bob-gh", None, 1),
         _comment("bob-gh", "looks fine, no command here", 2),
-        _comment("bob-gh", f"/approve 0123456789ab\n/approve {first.upper()}\n", 3),
-        _comment("ALICE-gh", "  /Approve ALL", 4),
-        _comment("erin", f"/approve {second}", 5),
+        _comment(
+            "bob-gh", f"/approve 0123456789ab\n/approve {first.upper()} {plan.digest[:12]}\n", 3
+        ),
+        _comment("ALICE-gh", f"  /Approve ALL\nplan {plan.digest[:12]}", 4),
+        _comment("erin", f"/approve {second} {plan.digest[:12]}", 5),
     ]
     pr = _read(repo, plan, github)
     bob = [a for a in pr.approvals if a.reviewer == "bob"]
@@ -165,6 +167,28 @@ def test_approve_comments_name_orders_or_all(repo: Path, plan: Plan, github: str
         "erin: not a reviewer in policies/review.yaml",  # no GitHub login is mapped to her
     ]
     assert {a.reviewer for a in pr.approvals} == {"alice", "bob"}
+
+
+def test_approve_comments_that_name_no_plan_or_another_count_for_nothing(
+    repo: Path, plan: Plan, github: str
+) -> None:
+    """An order keeps its id when a push changes what it does, and `/approve all` said on
+    an earlier push would approve whatever the next one added: a comment counts only
+    for the plan it names."""
+    first = _gated(plan)[0]
+    note = (
+        f"the /approve comment does not name plan {plan.digest[:12]}, so it may be about an "
+        f"earlier plan (approve this one with `/approve all {plan.digest[:12]}` or "
+        f"`/approve ORDER-ID {plan.digest[:12]}`)"
+    )
+    _GitHub.data["comments"] = [
+        _comment("bob-gh", "/approve all", 1),  # before this plan existed
+        _comment("alice-gh", f"/approve {first}", 2),
+        _comment("bob-gh", f"/approve all {'0' * 12}", 3),  # another plan's digest
+    ]
+    pr = _read(repo, plan, github)
+    assert pr.approvals == []
+    assert pr.ignored == [f"bob-gh: {note}", f"alice-gh: {note}", f"bob-gh: {note}"]
 
 
 def test_github_errors_name_the_status_and_what_github_said(
@@ -201,7 +225,7 @@ def test_an_unreachable_github_says_so(repo: Path, plan: Plan) -> None:
 
 def test_recorded_approvals_count_once_and_are_audited(repo: Path, plan: Plan, github: str) -> None:
     first = _gated(plan)[0]
-    _GitHub.data["comments"] = [_comment("bob-gh", f"/approve {first}", 1)]
+    _GitHub.data["comments"] = [_comment("bob-gh", f"/approve {first} {plan.digest[:12]}", 1)]
     config = load_config(repo)
     with open_store(repo) as store:
         pr, recorded = record_from_github(
@@ -238,7 +262,7 @@ def test_recorded_declines_keep_where_they_were_said_and_are_audited(
     first, second = _gated(plan)[:2]
     _GitHub.data["reviews"] = [_review("bob-gh", "CHANGES_REQUESTED", f"not {first}", 1)]
     _GitHub.data["comments"] = [
-        _comment("bob-gh", f"/approve {second}", 2),
+        _comment("bob-gh", f"/approve {second} {plan.digest[:12]}", 2),
         _comment("alice-gh", f"/decline {second} too broad", 3),
     ]
     config = load_config(repo)
@@ -460,7 +484,9 @@ def test_decline_comments_need_a_reviewer_an_order_and_a_reason_and_approve_with
     _GitHub.data["comments"] = [
         _comment("bob-gh", None, 1),
         _comment("zed", f"/decline {first} no", 2),
-        _comment("bob-gh", f"/approve {first}", 3),  # nothing of bob's to withdraw
+        _comment(
+            "bob-gh", f"/approve {first} {plan.digest[:12]}", 3
+        ),  # nothing of bob's to withdraw
         _comment(
             "bob-gh",
             f"/decline 0123456789ab typo\n/decline {first}   \n"
@@ -468,10 +494,12 @@ def test_decline_comments_need_a_reviewer_an_order_and_a_reason_and_approve_with
             4,
         ),
         _comment("alice-gh", f"/decline {first} not before the contract", 5),
-        _comment("BOB-gh", f"/approve {second}", 6),
-        _comment("bob-gh", f"/approve {second}", 7),  # already withdrawn: nothing more
-        _comment("alice-gh", "/approve all", 8),
-        _comment("bob-gh", "/approve all", 9),
+        _comment("BOB-gh", f"/approve {second} {plan.digest[:12]}", 6),
+        _comment(
+            "bob-gh", f"/approve {second} {plan.digest[:12]}", 7
+        ),  # already withdrawn: nothing more
+        _comment("alice-gh", f"/approve all {plan.digest[:12]}", 8),
+        _comment("bob-gh", f"/approve all {plan.digest[:12]}", 9),
     ]
     pr = _read(repo, plan, github)
     assert pr.declines == [

@@ -427,7 +427,9 @@ def test_a_decline_comment_on_the_pull_request_declines_until_approved(
     assert _apply(repo, again, store_args)[1]["declined"] == {
         create: f"declined by alice: {REASON}"
     }
-    _GitHub.data["comments"].append(_comment("Alice-GH", f"/approve {create}", 3))
+    _GitHub.data["comments"].append(
+        _comment("Alice-GH", f"/approve {create} {read_plan(again).digest[:12]}", 3)
+    )
     _from_github(repo, again, github, store_args)
     assert len(_audit(repo, store_args, "decline_withdrawn")) == 1
     result, out = _apply(repo, again, store_args)

@@ -71,6 +71,11 @@ def _plan(repo: Path, *author: str) -> Path:
     return out
 
 
+def _approve_all(plan_file: Path) -> str:
+    """The comment that approves every gated order of this plan (it names the plan)."""
+    return f"/approve all {read_plan(plan_file).digest[:12]}"
+
+
 def _gate(plan_file: Path) -> str:
     """The sensitive grant of wiki-admins (the plan's other gated orders wait, untouched)."""
     (gate,) = [
@@ -175,7 +180,7 @@ def test_the_pull_requests_author_is_known_from_github_whatever_the_plan_says(
     `/approve` comment is not recorded, and her signed approval does not count either."""
     plan_file = _plan(repo)
     _GitHub.data["author"] = "alice-gh"
-    _GitHub.data["comments"] = [_comment("alice-gh", "/approve all", 1)]
+    _GitHub.data["comments"] = [_comment("alice-gh", _approve_all(plan_file), 1)]
     read = _from_github(repo, plan_file, github)
     assert read.exit_code == 0, read.output
     assert "alice-gh: the author of the pull request cannot approve it" in read.output
@@ -194,7 +199,7 @@ def test_a_plan_naming_another_author_than_the_pull_request_is_refused(
 ) -> None:
     plan_file = _plan(repo, "--author", "bob-gh")
     _GitHub.data["author"] = "alice-gh"
-    _GitHub.data["comments"] = [_comment("bob-gh", "/approve all", 1)]
+    _GitHub.data["comments"] = [_comment("bob-gh", _approve_all(plan_file), 1)]
     read = _from_github(repo, plan_file, github)
     assert read.exit_code != 0
     assert "names bob-gh as its author, but pull request acme/access#7 is by alice-gh" in (
@@ -217,7 +222,7 @@ def test_a_plan_by_the_pull_requests_author_is_read(
 ) -> None:
     plan_file = _plan(repo, "--author", author)
     _GitHub.data["author"] = login
-    _GitHub.data["comments"] = [_comment("bob-gh", "/approve all", 1)]
+    _GitHub.data["comments"] = [_comment("bob-gh", _approve_all(plan_file), 1)]
     read = _from_github(repo, plan_file, github)
     assert read.exit_code == 0, read.output
     assert _verdict(repo, plan_file)["approvers"] == ["bob"]
@@ -228,7 +233,7 @@ def test_a_plan_by_a_reviewer_whose_login_did_not_open_the_pull_request_is_refus
 ) -> None:
     plan_file = _plan(repo, "--author", "bob")
     _GitHub.data["author"] = "alice-gh"
-    _GitHub.data["comments"] = [_comment("bob-gh", "/approve all", 1)]
+    _GitHub.data["comments"] = [_comment("bob-gh", _approve_all(plan_file), 1)]
     read = _from_github(repo, plan_file, github)
     assert read.exit_code != 0
     assert "names bob as its author, but pull request acme/access#7 is by alice-gh" in read.output
