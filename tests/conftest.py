@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
@@ -15,6 +16,9 @@ from hypothesis import settings
 from accesshive.connectors.registry import register
 from tests.support import github_api
 from tests.support.memory_connector import MemoryConnector
+
+if TYPE_CHECKING:
+    from tests.support.scim_server import ScimServer
 
 # The in-memory, fault-injecting connector is the tests' own: registered here, for this
 # process only, never shipped in the package's registry.
@@ -111,3 +115,13 @@ def github() -> Iterator[str]:
     """The GitHub REST stand-in (tests/support/github_api.py) for acme/access#7."""
     with github_api.serving() as url:
         yield url
+
+
+@pytest.fixture
+def design_scim() -> Iterator[ScimServer]:
+    """A real SCIM server with the groups ``staff`` and ``admins`` of the source
+    ``design`` (tests/support/scim_sources.py)."""
+    from tests.support.scim_sources import design_server
+
+    with design_server() as server:
+        yield server
