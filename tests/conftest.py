@@ -18,6 +18,7 @@ from tests.support import github_api
 from tests.support.memory_connector import MemoryConnector
 
 if TYPE_CHECKING:
+    from tests.support.faults import FaultPlan
     from tests.support.scim_server import ScimServer
 
 # The in-memory, fault-injecting connector is the tests' own: registered here, for this
@@ -125,3 +126,18 @@ def design_scim() -> Iterator[ScimServer]:
 
     with design_server() as server:
         yield server
+
+
+@pytest.fixture
+def faults(monkeypatch: pytest.MonkeyPatch) -> FaultPlan:
+    """Faults to inject: every connector apply opens (``apply.pool.connector_for``) is
+    wrapped in a ``FaultyConnector`` sharing this plan (tests/support/faults.py)."""
+    from accesshive.apply import pool
+    from tests.support.faults import FaultPlan, FaultyConnector
+
+    plan = FaultPlan()
+    original = pool.connector_for
+    monkeypatch.setattr(
+        pool, "connector_for", lambda c, s, w=None: FaultyConnector(original(c, s, w), plan)
+    )
+    return plan
