@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +55,25 @@ def copy_quickstart(dest: Path) -> Path:
     nothing a test does touches the shipped example and no test starts from another's
     state."""
     shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
+    return dest
+
+
+def reviewed_quickstart(
+    dest: Path, review: str, *, sync: bool = True, store_args: Sequence[str] = ()
+) -> Path:
+    """The quickstart copied to ``dest`` (as :func:`copy_quickstart`) with ``review`` as
+    its ``policies/review.yaml``, then synced (``accesshive sync`` with ``store_args``)
+    unless ``sync=False``: where a test of approvals starts."""
+    from click.testing import CliRunner
+
+    from accesshive.cli import main
+
+    copy_quickstart(dest)
+    (dest / "policies").mkdir()
+    (dest / "policies" / "review.yaml").write_text(review)
+    if sync:
+        synced = CliRunner().invoke(main, ["sync", str(dest), *store_args])
+        assert synced.exit_code == 0, synced.output
     return dest
 
 

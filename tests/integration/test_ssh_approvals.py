@@ -37,7 +37,7 @@ from accesshive.plan.model import Plan
 from accesshive.plan.orders import canonical_json
 from accesshive.plan.planfile import write_plan
 from accesshive.sshsig import armor, parse, ssh_string
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, reviewed_quickstart
 from tests.support.ssh import agent, askpass_env, have_openssh, keygen, ssh_add
 
 # CI installs openssh-client (.ci/run) and must run these; elsewhere they skip without it.
@@ -60,8 +60,6 @@ def keys(tmp_path: Path) -> Path:
 def _repo(tmp_path: Path, reviewers: dict[str, tuple[str, list[str]]], sync: bool = True) -> Path:
     """The quickstart, synced, with ``reviewers`` (name: (group, public key lines)) and one
     rule: sensitive grants need one approval from security."""
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
     lines = ["review:", "  reviewers:"]
     for name, (group, public) in reviewers.items():
         lines += [f"    {name}:", f"      groups: [{group}]", "      public_keys:"]
@@ -71,11 +69,7 @@ def _repo(tmp_path: Path, reviewers: dict[str, tuple[str, list[str]]], sync: boo
         "    - {name: sensitive-grants, order_kinds: [grant], sensitive_only: true,",
         "       reviewer_groups: [security], quorum: 1}",
     ]
-    (dest / "policies").mkdir()
-    (dest / "policies" / "review.yaml").write_text("\n".join(lines) + "\n")
-    if sync:
-        assert CliRunner().invoke(main, ["sync", str(dest)]).exit_code == 0
-    return dest
+    return reviewed_quickstart(tmp_path / "quickstart", "\n".join(lines) + "\n", sync=sync)
 
 
 def _plan(repo: Path) -> Plan:
