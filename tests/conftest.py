@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
@@ -15,6 +16,10 @@ from hypothesis import settings
 from accesshive.connectors.registry import register
 from tests.support import github_api
 from tests.support.memory_connector import MemoryConnector
+
+if TYPE_CHECKING:
+    from tests.support.faults import FaultPlan
+    from tests.support.scim_server import ScimServer
 
 # The in-memory, fault-injecting connector is the tests' own: registered here, for this
 # process only, never shipped in the package's registry.
@@ -50,6 +55,25 @@ def copy_quickstart(dest: Path) -> Path:
     nothing a test does touches the shipped example and no test starts from another's
     state."""
     shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
+    return dest
+
+
+def reviewed_quickstart(
+    dest: Path, review: str, *, sync: bool = True, store_args: Sequence[str] = ()
+) -> Path:
+    """The quickstart copied to ``dest`` (as :func:`copy_quickstart`) with ``review`` as
+    its ``policies/review.yaml``, then synced (``accesshive sync`` with ``store_args``)
+    unless ``sync=False``: where a test of approvals starts."""
+    from click.testing import CliRunner
+
+    from accesshive.cli import main
+
+    copy_quickstart(dest)
+    (dest / "policies").mkdir()
+    (dest / "policies" / "review.yaml").write_text(review)
+    if sync:
+        synced = CliRunner().invoke(main, ["sync", str(dest), *store_args])
+        assert synced.exit_code == 0, synced.output
     return dest
 
 
@@ -111,3 +135,28 @@ def github() -> Iterator[str]:
     """The GitHub REST stand-in (tests/support/github_api.py) for acme/access#7."""
     with github_api.serving() as url:
         yield url
+
+
+@pytest.fixture
+def design_scim() -> Iterator[ScimServer]:
+    """A real SCIM server with the groups ``staff`` and ``admins`` of the source
+    ``design`` (tests/support/scim_sources.py)."""
+    from tests.support.scim_sources import design_server
+
+    with design_server() as server:
+        yield server
+
+
+@pytest.fixture
+def faults(monkeypatch: pytest.MonkeyPatch) -> FaultPlan:
+    """Faults to inject: every connector apply opens (``apply.pool.connector_for``) is
+    wrapped in a ``FaultyConnector`` sharing this plan (tests/support/faults.py)."""
+    from accesshive.apply import pool
+    from tests.support.faults import FaultPlan, FaultyConnector
+
+    plan = FaultPlan()
+    original = pool.connector_for
+    monkeypatch.setattr(
+        pool, "connector_for", lambda c, s, w=None: FaultyConnector(original(c, s, w), plan)
+    )
+    return plan

@@ -57,6 +57,8 @@ import httpx
 
 from tests.bench.latency_proxy import delayed
 from tests.bench.serving import serving
+from tests.support.scim_sources import scim_source, token_env
+from tests.support.workers import worker_argv
 
 SIZE_ENV = "ACCESSHIVE_BENCH_ORDERS"
 SOURCES = 4
@@ -70,28 +72,6 @@ PROJECT = """version: 1
 name: workers-bench
 identity_attributes:
   email: {type: email, required: true}
-"""
-
-SOURCE = """sources:
-  {name}:
-    kind: scim
-    owner: it-ops
-    concurrency: {concurrency}
-    connection:
-      quirks: {{writes_per_minute: {per_minute}}}
-      base_url: {url}
-      token: "${{env:{env}}}"
-    account:
-      name_attribute: userName
-      schema:
-        userName: {{type: email, required: true}}
-      create:
-        userName: "{{{{ email|lower }}}}"
-      correlation: [userName]
-    entitlements:
-      staff: {{type: group, description: Everyone}}
-access_profiles:
-  {name}-staff: {{source: {name}, entitlements: [staff]}}
 """
 
 
@@ -110,12 +90,12 @@ def _repo(root: Path, urls: list[str], setup: Setup) -> Path:
     (root / "sources").mkdir()
     for n, url in enumerate(urls):
         (root / "sources" / f"s{n}.yaml").write_text(
-            SOURCE.format(
-                name=f"s{n}",
-                url=url,
-                env=f"S{n}_SCIM_TOKEN",
+            scim_source(
+                f"s{n}",
+                url,
                 concurrency=setup.concurrency,
-                per_minute=setup.per_minute,
+                writes_per_minute=setup.per_minute,
+                profile=True,
             )
         )
     profiles = ", ".join(f"s{n}-staff" for n in range(len(urls)))
@@ -205,22 +185,7 @@ class Worker:
     def __init__(self, root: Path, store: str, env: dict[str, str], log: Path) -> None:
         self.log = log.open("w")
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "accesshive",
-                "worker",
-                "-C",
-                str(root),
-                "--store",
-                store,
-                "--concurrency",
-                "1",
-                "--heartbeat",
-                "1",
-                "--format",
-                "json",
-            ],
+            worker_argv(root, store, "--concurrency", "1", "--heartbeat", "1", "--format", "json"),
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
@@ -403,7 +368,7 @@ def run_once(
             ).raise_for_status()
         root = _repo(here / "org", proxied, setup)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.update({f"S{n}_SCIM_TOKEN": t for n, t in enumerate(tokens)})
+        env.update({token_env(f"s{n}"): t for n, t in enumerate(tokens)})
         _cli("sync", str(root), "--store", store, env=env)
         _cli("plan", str(root), "--store", store, "--out", str(root / "plan.json"), env=env)
         plan = json.loads((root / "plan.json").read_text())

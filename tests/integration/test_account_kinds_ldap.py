@@ -76,20 +76,7 @@ def server() -> Iterator[slapd.Slapd]:
 def repo(tmp_path: Path, server: slapd.Slapd, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "repo"
     (root / "policies").mkdir(parents=True)
-    connection = {
-        "url": server.url,
-        "bind_dn": slapd.ADMIN_DN,
-        "bind_password": f"${{env:{PASSWORD_VARIABLE}}}",
-        "users_dn": slapd.PEOPLE,
-        "rdn_attribute": "uid",
-        "object_classes": ["inetOrgPerson", "accesshiveAccount"],
-        "account_filter": "(objectClass=inetOrgPerson)",
-        "identity_attribute": "accesshiveIdentity",
-        "groups_dn": slapd.GROUPS,
-        "group_object_class": "groupOfNames",
-        "empty_group_member": slapd.NOBODY,
-        "disable": {"method": "ou", "ou": slapd.DISABLED},
-    }
+    connection = slapd.connection(server.url, PASSWORD_VARIABLE)
     (root / "accesshive.yaml").write_text(
         "version: 1\nname: kinds\n" + SOURCES.replace("CONNECTION", json.dumps(connection))
     )

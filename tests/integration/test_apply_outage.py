@@ -35,6 +35,7 @@ from accesshive.store import open_store
 from tests.conftest import EXAMPLES
 from tests.support import slapd
 from tests.support.scim_server import scim_server
+from tests.support.scim_sources import design_source
 
 TODAY = dt.date(2026, 11, 29)
 STORE = StoreRef()
@@ -297,30 +298,6 @@ def test_a_forged_plan_is_refused_whole_while_a_source_is_down(
         assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)  # nothing ran
 
 
-DESIGN = """
-sources:
-  design:
-    kind: scim
-    owner: it-ops
-    concurrency: {concurrency}
-    connection:
-      base_url: {url}
-      token: "${{env:DESIGN_SCIM_TOKEN}}"
-    account:
-      name_attribute: userName
-      schema:
-        userName: {{type: email, required: true}}
-        displayName: {{type: string}}
-      create:
-        userName: "{{{{ email|lower }}}}"
-      sync:
-        displayName: "{{{{ given_name }}}} {{{{ family_name }}}}"
-      correlation: [userName]
-    entitlements:
-      staff: {{type: group, description: Everyone}}
-"""
-
-
 def test_a_scim_server_closed_mid_apply_costs_a_bounded_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -332,7 +309,7 @@ def test_a_scim_server_closed_mid_apply_costs_a_bounded_time(
         root = tmp_path / "org"
         shutil.copytree(EXAMPLES / "quickstart", root, ignore=shutil.ignore_patterns(".accesshive"))
         (root / "sources" / "design.yaml").write_text(
-            DESIGN.format(concurrency=CONCURRENCY, url=scim.url)
+            design_source(scim.url, concurrency=CONCURRENCY, admins=False)
         )
         access = (root / "access.yaml").read_text()
         profile = "access_profiles:\n  design-staff:\n    source: design\n"

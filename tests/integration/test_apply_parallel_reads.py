@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -31,36 +30,15 @@ from accesshive.cli import main
 from accesshive.plan.planfile import read_plan
 from accesshive.store import open_store
 from tests.conftest import EXAMPLES
-from tests.integration.test_workers import Worker
 from tests.support.scim_server import ScimServer, scim_server
+from tests.support.scim_sources import scim_source, token_env
+from tests.support.workers import Worker, apply_workers_argv, planned
 
 PEOPLE = 4
 SOURCES = ("alpha", "beta")
 WAIT = 60.0
 """Seconds a read waits at a barrier for the other source's before the barrier breaks
 (only ever reached when the reads are not at once: the failure this test looks for)."""
-
-SOURCE = """
-sources:
-  {name}:
-    kind: scim
-    owner: it-ops
-    concurrency: 2
-    connection:
-      base_url: {url}
-      token: "${{env:{env}}}"
-    account:
-      name_attribute: userName
-      schema:
-        userName: {{type: email, required: true}}
-      create:
-        userName: "{{{{ email|lower }}}}"
-      correlation: [userName]
-    entitlements:
-      staff: {{type: group, description: Everyone}}
-access_profiles:
-  {name}-staff: {{source: {name}, entitlements: [staff]}}
-"""
 
 
 class Reads:
@@ -114,7 +92,7 @@ def servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ScimServer]]:
         found = {"alpha": alpha, "beta": beta}
         for name, server in found.items():
             server.create_group("staff")
-            monkeypatch.setenv(f"{name.upper()}_SCIM_TOKEN", server.token)
+            monkeypatch.setenv(token_env(name), server.token)
         yield found
 
 
@@ -125,7 +103,7 @@ def _repo(tmp_path: Path, servers: dict[str, ScimServer]) -> Path:
     (root / "sources").mkdir()
     for name, server in servers.items():
         (root / "sources" / f"{name}.yaml").write_text(
-            SOURCE.format(name=name, url=server.url, env=f"{name.upper()}_SCIM_TOKEN")
+            scim_source(name, server.url, concurrency=2, profile=True)
         )
     lines = ["identities:"]
     for n in range(PEOPLE):
@@ -144,16 +122,6 @@ def _repo(tmp_path: Path, servers: dict[str, ScimServer]) -> Path:
     return root
 
 
-def _planned(root: Path, store: list[str]) -> Path:
-    runner = CliRunner()
-    synced = runner.invoke(main, ["sync", str(root), *store])
-    assert synced.exit_code == 0, synced.output
-    out = root / "plan.json"
-    planned = runner.invoke(main, ["plan", str(root), *store, "--out", str(out)])
-    assert planned.exit_code in (0, 2), planned.output
-    return out
-
-
 def _watch(
     servers: dict[str, ScimServer], rounds: int, refuse: str | None = None
 ) -> dict[str, Reads]:
@@ -169,7 +137,7 @@ def test_in_process_apply_reads_its_sources_at_once_before_and_after_the_run(
     tmp_path: Path, servers: dict[str, ScimServer]
 ) -> None:
     root = _repo(tmp_path, servers)
-    plan_file = _planned(root, [])
+    plan_file = planned(root, [])
     plan = read_plan(plan_file)
     assert len(plan.orders) == 2 * PEOPLE * len(SOURCES)
     watched = _watch(servers, rounds=2)
@@ -202,26 +170,13 @@ def test_on_workers_a_source_that_fails_the_live_read_gets_nothing_sent(
     gets no write, each of its orders says why (naming it), beta's all run on a worker,
     and the audit's ``apply_started`` names alpha as unreadable."""
     root = _repo(tmp_path, servers)
-    plan_file = _planned(root, ["--store", postgres_db])
+    plan_file = planned(root, ["--store", postgres_db])
     plan = read_plan(plan_file)
     watched = _watch(servers, rounds=0, refuse="alpha")
     worker = Worker(root, postgres_db, {**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         applied = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "accesshive",
-                "apply",
-                str(plan_file),
-                "-C",
-                str(root),
-                "--store",
-                postgres_db,
-                "--workers",
-                "--format",
-                "json",
-            ],
+            apply_workers_argv(plan_file, root, postgres_db),
             capture_output=True,
             text=True,
             timeout=300,

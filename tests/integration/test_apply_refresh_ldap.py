@@ -36,18 +36,7 @@ def server() -> Iterator[slapd.Slapd]:
 
 def _repo(root: Path, server: slapd.Slapd, member_of: bool) -> Path:
     connection: dict[str, Any] = {
-        "url": server.url,
-        "bind_dn": slapd.ADMIN_DN,
-        "bind_password": f"${{env:{PASSWORD_VARIABLE}}}",
-        "users_dn": slapd.PEOPLE,
-        "rdn_attribute": "uid",
-        "object_classes": ["inetOrgPerson", "accesshiveAccount"],
-        "account_filter": "(objectClass=inetOrgPerson)",
-        "identity_attribute": "accesshiveIdentity",
-        "groups_dn": slapd.GROUPS,
-        "group_object_class": "groupOfNames",
-        "empty_group_member": slapd.NOBODY,
-        "disable": {"method": "ou", "ou": slapd.DISABLED},
+        **slapd.connection(server.url, PASSWORD_VARIABLE),
         "page_size": 5,
         **({"member_of_attribute": "memberOf"} if member_of else {}),
     }

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,8 +27,9 @@ from accesshive.plan.planfile import write_plan
 from accesshive.store import open_store
 from tests.integration.test_acme_end_to_end import TODAY, acme, servers
 from tests.integration.test_plan_forgery import _forge, _saved_plan, _wiki_state, repo
-from tests.integration.test_workers import Worker, _repo
-from tests.support.scim_server import ScimServer, scim_server
+from tests.support.scim_server import ScimServer
+from tests.support.scim_sources import design_repo, design_server, design_source, people_yaml
+from tests.support.workers import Worker, apply_workers_argv, planned
 
 __all__ = ["acme", "repo", "servers"]  # fixtures, shared with the tests they come from
 
@@ -171,27 +171,17 @@ def test_a_targeted_run_on_workers_sends_only_that_identity(
 ) -> None:
     """``apply --workers --identity``: the walk is cut down before any job is queued, so
     the workers send only that identity's orders."""
-    with scim_server() as scim:
-        scim.create_group("staff")
-        scim.create_group("admins")
+    with design_server() as scim:
         monkeypatch.setenv("DESIGN_SCIM_TOKEN", scim.token)
-        root = _repo(tmp_path, scim)
-        runner = CliRunner()
-        assert runner.invoke(main, ["sync", str(root), "--store", postgres_db]).exit_code == 0
-        plan_file = root / "plan.json"
-        planned = runner.invoke(
-            main, ["plan", str(root), "--store", postgres_db, "--out", str(plan_file)]
-        )
-        assert planned.exit_code in (0, 2), planned.output
+        design = design_source(scim.url, concurrency=4)
+        # as in test_workers: 30 people in Sales, and one more, an admin
+        root = design_repo(tmp_path, design, people_yaml(31, admin_last=True))
+        plan_file = planned(root, ["--store", postgres_db])
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         worker = Worker(root, postgres_db, env)
         try:
             applied = subprocess.run(
-                [
-                    *(sys.executable, "-m", "accesshive", "apply", str(plan_file)),
-                    *("-C", str(root), "--store", postgres_db, "--workers"),
-                    *("--identity", "person001", "--format", "json"),
-                ],
+                apply_workers_argv(plan_file, root, postgres_db, "--identity", "person001"),
                 capture_output=True,
                 text=True,
                 env=env,

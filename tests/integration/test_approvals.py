@@ -27,7 +27,7 @@ from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import write_plan
 from accesshive.store import open_store
-from tests.conftest import EXAMPLES
+from tests.conftest import reviewed_quickstart
 from tests.support.ssh import keygen
 from tests.unit.test_plan_comment import read, table_after
 
@@ -40,8 +40,6 @@ def _key(path: Path) -> str:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
     keys = tmp_path / "keys"
     keys.mkdir()
     people = {
@@ -68,10 +66,7 @@ def repo(tmp_path: Path) -> Path:
         "      reviewer_groups: [security]",
         "      quorum: 1",
     ]
-    (dest / "policies").mkdir()
-    (dest / "policies" / "review.yaml").write_text("\n".join(lines) + "\n")
-    assert CliRunner().invoke(main, ["sync", str(dest)]).exit_code == 0
-    return dest
+    return reviewed_quickstart(tmp_path / "quickstart", "\n".join(lines) + "\n")
 
 
 def _plan(repo: Path, author: str | None = "dave") -> Plan:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from accesshive.plan.model import Plan
 from accesshive.plan.orders import digest
 from accesshive.plan.planfile import write_plan
 from accesshive.store import open_store
-from tests.conftest import EXAMPLES
+from tests.conftest import reviewed_quickstart
 from tests.support.github_api import _comment, _GitHub, _review
 
 TODAY = dt.date(2026, 11, 29)
@@ -45,12 +44,7 @@ REVIEW = """review:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    (dest / "policies").mkdir()
-    (dest / "policies" / "review.yaml").write_text(REVIEW)
-    assert CliRunner().invoke(main, ["sync", str(dest)]).exit_code == 0
-    return dest
+    return reviewed_quickstart(tmp_path / "quickstart", REVIEW)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from accesshive.cli import main
 from tests.conftest import EXAMPLES
 from tests.support.console import chromium, console
+from tests.support.wiki import refuse_logins
 
 TODAY = "2026-11-29"
 WAIT = 60_000
@@ -34,18 +34,6 @@ loaded machine; it returns as soon as the page shows it)."""
 
 def _run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
-
-
-def _refuse_logins(repo: Path, *logins: str) -> None:
-    """The wiki's own database refuses to create these logins (a real target failure)."""
-    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
-        db.execute("DROP TRIGGER IF EXISTS refuse")
-        if logins:
-            quoted = ", ".join(f"'{login}'" for login in logins)
-            db.execute(
-                f"CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.login IN ({quoted}) "
-                "BEGIN SELECT RAISE(ABORT, 'login is reserved'); END"
-            )
 
 
 def _statuses(repo: Path) -> dict[str, str]:
@@ -60,7 +48,7 @@ def repo(tmp_path: Path) -> Path:
     dest = tmp_path / "quickstart"
     shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
     assert _run("sync", str(dest)).exit_code == 0
-    _refuse_logins(dest, "ada.lovelace")
+    refuse_logins(dest, "ada.lovelace")
     applied = _run("apply", str(dest), "--auto-approve", "--today", TODAY)
     assert applied.exit_code == 1, applied.output
     assert _statuses(dest)["ada.lovelace"] == "error"
@@ -160,7 +148,7 @@ def test_identity_list_and_failed_step_without_javascript(
 
 
 def test_retry_is_refused_without_an_operator_token(repo: Path, browser: Browser) -> None:
-    _refuse_logins(repo)  # the wiki would take Ada now: only the refusal keeps her failed
+    refuse_logins(repo)  # the wiki would take Ada now: only the refusal keeps her failed
     with console(repo, "--today", TODAY) as url:
         context = browser.new_context()
         page = context.new_page()
@@ -229,7 +217,7 @@ def test_retry_after_the_target_recovers(repo: Path, browser: Browser, shots: Pa
         expect(page.locator("button.retry")).to_have_count(3)  # the failure and what it blocked
         page.screenshot(path=str(shots / "identity-signed-in.png"), full_page=True)
 
-        _refuse_logins(repo)  # the wiki is fixed
+        refuse_logins(repo)  # the wiki is fixed
         page.locator("button.retry").first.click()
         expect(page.locator("#status")).to_have_text("Provisioned", timeout=WAIT)
         expect(page.locator("#retried")).to_contain_text("Olive Operator")
@@ -264,7 +252,7 @@ def test_pages_follow_an_apply_running_in_another_process(repo: Path, browser: B
         runs = browser.new_page()
         runs.goto(url + "/runs")
         expect(runs.locator("section.run")).to_have_count(1)
-        _refuse_logins(repo)
+        refuse_logins(repo)
         day = ("--today", TODAY)
         applied = subprocess.run(
             [sys.executable, "-m", "accesshive", "apply", str(repo), "--auto-approve", *day],

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from accesshive.cli import main
 from accesshive.console.security import COOKIE
 from tests.conftest import EXAMPLES
 from tests.support.console import console
+from tests.support.wiki import refuse_logins
 
 TODAY = "2026-11-29"
 
@@ -174,11 +174,7 @@ def test_a_target_message_is_shown_as_text_never_as_markup(tmp_path: Path) -> No
     repo = tmp_path / "quickstart"
     shutil.copytree(EXAMPLES / "quickstart", repo, ignore=shutil.ignore_patterns(".accesshive"))
     assert _run("sync", str(repo)).exit_code == 0
-    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:  # the target answers HTML
-        db.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.login = 'ada.lovelace' "
-            "BEGIN SELECT RAISE(ABORT, '<img src=x onerror=alert(1)>'); END"
-        )
+    refuse_logins(repo, "ada.lovelace", message="<img src=x onerror=alert(1)>")  # HTML
     assert _run("apply", str(repo), "--auto-approve", "--today", TODAY).exit_code == 1
     with console(repo, "--today", TODAY) as url, httpx.Client(base_url=url) as client:
         for path in ("/identities/ada.lovelace", "/runs", "/drift", "/audit"):
@@ -193,14 +189,9 @@ def test_each_run_shows_what_that_run_did(tmp_path: Path) -> None:
     repo = tmp_path / "quickstart"
     shutil.copytree(EXAMPLES / "quickstart", repo, ignore=shutil.ignore_patterns(".accesshive"))
     assert _run("sync", str(repo)).exit_code == 0
-    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
-        db.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.login = 'ada.lovelace' "
-            "BEGIN SELECT RAISE(ABORT, 'login is reserved'); END"
-        )
+    refuse_logins(repo, "ada.lovelace")
     assert _run("apply", str(repo), "--auto-approve", "--today", TODAY).exit_code == 1
-    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
-        db.execute("DROP TRIGGER refuse")
+    refuse_logins(repo)  # the wiki recovered
     retried = _run("retry", "ada.lovelace", "-C", str(repo), "--today", TODAY)
     assert retried.exit_code == 0, retried.output
     with console(repo, "--today", TODAY) as url, httpx.Client(base_url=url) as client:

@@ -17,6 +17,7 @@ from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
 from accesshive.store import open_store
 from accesshive.vault import open_vault
+from tests.support.executor import memory_accounts
 from tests.support.memory_connector import MemoryConnector
 
 TODAY = dt.date.today()  # the vault dates what it stores by the real date
@@ -79,11 +80,6 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _put(repo: Path, identity: str, value: str) -> None:
     put = CliRunner().invoke(main, ["vault", "put", identity, "-C", str(repo)], input=value + "\n")
     assert put.exit_code == 0, put.output
-
-
-def _gws(repo: Path) -> dict[str, dict[str, object]]:
-    name = str(load_config(repo).sources["workspace"].connection["store"])
-    return MemoryConnector.stores[name]
 
 
 def _apply(repo: Path, plan: Plan) -> tuple[ApplyResult, dict[tuple[str, str | None], str]]:
@@ -150,7 +146,7 @@ def test_rotation_sets_a_new_password_on_the_target_and_keeps_it(
     _put(repo, "deploy-key", "dk-1")
     _apply(repo, _plan(repo, TODAY))
     before = _vault(repo)
-    (account,) = _gws(repo).values()
+    (account,) = memory_accounts(repo, "workspace").values()
     assert account["password"] == before["support-mailbox"][0]
 
     monkeypatch.setenv("CI_TOKEN", "ci-token-2")
@@ -173,7 +169,7 @@ def test_rotation_sets_a_new_password_on_the_target_and_keeps_it(
     password, kind, version = after["support-mailbox"]
     assert (kind, version) == ("password", 2)
     assert password != before["support-mailbox"][0]
-    (account,) = _gws(repo).values()
+    (account,) = memory_accounts(repo, "workspace").values()
     assert account["password"] == password  # the target and the vault agree
 
     assert messages[("rotate_credential", "ci-token")] == f"stored (version 2, key {key_id})"
@@ -199,7 +195,7 @@ def test_a_rotation_without_a_known_account_changes_nothing(repo: Path) -> None:
     _put(repo, "deploy-key", "dk-1")
     _apply(repo, _plan(repo, TODAY))
     before = _vault(repo)["support-mailbox"]
-    accounts = _gws(repo)
+    accounts = memory_accounts(repo, "workspace")
     (account,) = accounts.values()
     account["identity"] = None  # the link is gone and two accounts hold the mailbox's
     accounts["m-copy"] = {**account, "password": "other-password-1"}  # address: which?

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from accesshive.approvals.files import approvals_path, read_approvals, write_app
 from accesshive.cli import main
 from accesshive.operations import StoreRef
 from accesshive.plan.planfile import read_plan
-from tests.conftest import EXAMPLES
+from tests.conftest import reviewed_quickstart
 from tests.support.github_api import _comment, _GitHub, _review
 from tests.support.ssh import have_openssh, keygen
 
@@ -40,21 +39,17 @@ REASON = "grace needs no wiki account until her contract is signed"
 def repo(tmp_path: Path, store_args: list[str]) -> Path:
     """The quickstart, synced, with alice (security, a real SSH key, GitHub login
     Alice-GH) and one rule: sensitive grants need one approval from security."""
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
     keys = tmp_path / "keys"
     keys.mkdir()
     public = keygen(keys / "alice")
-    (dest / "policies").mkdir()
-    (dest / "policies" / "review.yaml").write_text(
+    review = (
         "review:\n  reviewers:\n"
         f'    alice: {{groups: [security], github: Alice-GH, public_keys: ["{public}"]}}\n'
         "  rules:\n"
         "    - {name: sensitive-grants, order_kinds: [grant], sensitive_only: true,\n"
         "       reviewer_groups: [security], quorum: 1}\n"
     )
-    _ok(_run("sync", str(dest), *store_args))
-    return dest
+    return reviewed_quickstart(tmp_path / "quickstart", review, store_args=store_args)
 
 
 def _run(*args: str) -> Result:

@@ -5,7 +5,6 @@ gives."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +17,7 @@ from accesshive.errors import ForgedPlanError, GuardrailError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
-from tests.conftest import EXAMPLES
+from tests.conftest import reviewed_quickstart
 
 TODAY = dt.date(2026, 11, 29)
 
@@ -33,12 +32,7 @@ REVIEW = """review:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    (dest / "policies").mkdir()
-    (dest / "policies" / "review.yaml").write_text(REVIEW)
-    assert CliRunner().invoke(main, ["sync", str(dest)]).exit_code == 0
-    return dest
+    return reviewed_quickstart(tmp_path / "quickstart", REVIEW)
 
 
 def _forge(plan: Plan, order: Order) -> Plan:

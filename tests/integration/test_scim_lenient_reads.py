@@ -128,15 +128,7 @@ def test_the_rfc_example_answer_no_longer_fails_apply(
         assert set(users) == {"ada.lovelace", "alan.turing"}
         assert server.members(_group(server, "staff")) == sorted(u["id"] for u in users.values())
 
-        people = repo / "identities.yaml"
-        text = people.read_text().replace("Ada Lovelace", "Ada King")
-        people.write_text(text.replace("state: active  # alan", "state: leave  # alan"))
-        states = _apply(repo)
-        assert sorted(states) == [
-            ("disable_account", "alan.turing"),
-            ("update_account", "ada.lovelace"),
-        ]
-        assert set(states.values()) == {"verified"}, states
+        _ada_renamed_and_alan_leaving(repo)
         users = {u["userName"]: u for u in server.http().get("Users").json()["Resources"]}
         assert users["ada.lovelace"]["displayName"] == "Ada King"
         assert users["alan.turing"]["active"] is False
@@ -155,6 +147,20 @@ def _apply(repo: Path) -> dict[tuple[str, str], str]:
         for o in plan.orders
         if o.change.source == "app"
     }
+
+
+def _ada_renamed_and_alan_leaving(repo: Path) -> None:
+    """Ada is renamed Ada King and Alan goes on leave; apply then sends exactly her
+    update and his disable, and verifies both."""
+    people = repo / "identities.yaml"
+    text = people.read_text().replace("Ada Lovelace", "Ada King")
+    people.write_text(text.replace("state: active  # alan", "state: leave  # alan"))
+    states = _apply(repo)
+    assert sorted(states) == [
+        ("disable_account", "alan.turing"),
+        ("update_account", "ada.lovelace"),
+    ]
+    assert set(states.values()) == {"verified"}, states
 
 
 def _repository(root: Path, url: str) -> Path:

@@ -14,6 +14,7 @@ import pytest
 from accesshive.operations import StoreRef
 from tests.integration.test_scim_lenient_reads import (
     TOKEN_VARIABLE,
+    _ada_renamed_and_alan_leaving,
     _apply,
     _group,
     _repository,
@@ -52,15 +53,7 @@ def test_writes_are_verified_by_the_answers_and_grants_by_one_group_read(
         assert proxy.sent("GET", "/Users/") == []
 
         proxy.clear()
-        people = repo / "identities.yaml"
-        text = people.read_text().replace("Ada Lovelace", "Ada King")
-        people.write_text(text.replace("state: active  # alan", "state: leave  # alan"))
-        states = _apply(repo)
-        assert sorted(states) == [
-            ("disable_account", "alan.turing"),
-            ("update_account", "ada.lovelace"),
-        ]
-        assert set(states.values()) == {"verified"}, states
+        _ada_renamed_and_alan_leaving(repo)
         assert server.get("Users", users["ada.lovelace"])["displayName"] == "Ada King"
         assert server.get("Users", users["alan.turing"])["active"] is False
         patches = proxy.sent("PATCH", "/Users/")

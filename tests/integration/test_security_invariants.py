@@ -39,19 +39,13 @@ from accesshive.plan.model import Plan
 from accesshive.plan.planfile import write_plan
 from accesshive.store import open_store
 from accesshive.sync import sync
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, copy_quickstart, reviewed_quickstart
 from tests.support.memory_connector import MemoryConnector
 from tests.support.ssh import keygen
 
 TODAY = dt.date(2026, 11, 29)
 STORE = StoreRef()
 REVIEWERS = {"alice": "security", "bob": "security", "carol": "finance"}
-
-
-def _quickstart(tmp_path: Path) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    return dest
 
 
 def _sync(repo: Path) -> None:
@@ -62,7 +56,6 @@ def _sync(repo: Path) -> None:
 def _reviewed(tmp_path: Path, quorum: int) -> Path:
     """The quickstart, synced, with reviewers and one rule: sensitive grants need
     ``quorum`` approvals from security."""
-    repo = _quickstart(tmp_path)
     keys = tmp_path / "keys"
     keys.mkdir()
     lines = ["review:", "  reviewers:"]
@@ -82,10 +75,7 @@ def _reviewed(tmp_path: Path, quorum: int) -> Path:
         "      reviewer_groups: [security]",
         f"      quorum: {quorum}",
     ]
-    (repo / "policies").mkdir()
-    (repo / "policies" / "review.yaml").write_text("\n".join(lines) + "\n")
-    _sync(repo)
-    return repo
+    return reviewed_quickstart(tmp_path / "quickstart", "\n".join(lines) + "\n")
 
 
 def _key(repo: Path, reviewer: str) -> Path:
@@ -369,7 +359,7 @@ def _wiki_grants(plan: Plan) -> list[str]:
 def test_a_grant_the_target_accepts_and_drops_ends_errored(
     tmp_path: Path, memory_store: str
 ) -> None:
-    repo = _quickstart(tmp_path)
+    repo = copy_quickstart(tmp_path / "quickstart")
     _memory_wiki(repo, memory_store, fail={"grant": {"drop": True}})
     _sync(repo)
     plan = plan_repository(repo, TODAY, store=STORE)
@@ -423,7 +413,7 @@ def _seed_ada(store: str) -> None:
 def test_a_plan_stale_on_an_edited_attribute_is_refused(tmp_path: Path, memory_store: str) -> None:
     """The second stale-plan refusal: another connector (in-memory, not SQL) and another
     kind of change (an attribute edited behind accesshive, not a grant added)."""
-    repo = _quickstart(tmp_path)
+    repo = copy_quickstart(tmp_path / "quickstart")
     _memory_wiki(repo, memory_store)
     _seed_ada(memory_store)
     _sync(repo)
@@ -449,7 +439,7 @@ def test_a_plan_whose_order_would_now_do_more_is_refused(tmp_path: Path, memory_
     would now do something else (the update would also change the email someone edited
     on the target since): applying the reviewed plan would leave that edit in place, so
     apply refuses and shows what the order did and would now do."""
-    repo = _quickstart(tmp_path)
+    repo = copy_quickstart(tmp_path / "quickstart")
     _memory_wiki(repo, memory_store)
     _seed_ada(memory_store)
     held = MemoryConnector.stores[memory_store]
@@ -487,7 +477,7 @@ def test_apply_refuses_when_the_live_read_breaks_part_way(
     the first page of the read that checks the plan; apply must not take the accounts
     read so far for the target's state, and sends nothing to it (its orders are errored,
     unsent: the plan cannot be proven current for that source)."""
-    repo = _quickstart(tmp_path)
+    repo = copy_quickstart(tmp_path / "quickstart")
     _memory_wiki(repo, memory_store)
     _seed_ada(memory_store)
     _sync(repo)
@@ -526,7 +516,7 @@ def test_sync_keeps_the_previous_snapshot_when_a_paged_sql_read_breaks(
     in-memory one), broken after its first page by a change made behind its back."""
     import sqlite3
 
-    repo = _quickstart(tmp_path)
+    repo = copy_quickstart(tmp_path / "quickstart")
     _sync(repo)  # creates the wiki's tables
     db = sqlite3.connect(repo / ".accesshive" / "wiki-app.db")
     for n in range(3):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from click.testing import CliRunner, Result
 from accesshive.approvals.model import UNATTESTED
 from accesshive.cli import main
 from accesshive.plan.planfile import read_plan, write_plan
-from tests.conftest import EXAMPLES
+from tests.conftest import reviewed_quickstart
 from tests.support.github_api import _comment, _GitHub
 from tests.support.ssh import have_openssh, keygen
 
@@ -42,9 +41,6 @@ def repo(tmp_path: Path) -> Path:
     """The quickstart, synced, two security reviewers with keys, authors required."""
     keys = tmp_path / "keys"
     keys.mkdir()
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
-    (dest / "policies").mkdir()
     lines = ["review:", "  require_author: true", "  reviewers:"]
     for name in ("alice", "bob"):
         public = keygen(keys / name)
@@ -59,9 +55,7 @@ def repo(tmp_path: Path) -> Path:
         "    - {name: sensitive-grants, order_kinds: [grant], sensitive_only: true,",
         "       reviewer_groups: [security], quorum: 1}",
     ]
-    (dest / "policies" / "review.yaml").write_text("\n".join(lines) + "\n")
-    assert _run("sync", str(dest)).exit_code == 0
-    return dest
+    return reviewed_quickstart(tmp_path / "quickstart", "\n".join(lines) + "\n")
 
 
 def _plan(repo: Path, *author: str) -> Path:

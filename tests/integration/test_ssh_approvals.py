@@ -37,8 +37,8 @@ from accesshive.plan.model import Plan
 from accesshive.plan.orders import canonical_json
 from accesshive.plan.planfile import write_plan
 from accesshive.sshsig import armor, parse, ssh_string
-from tests.conftest import EXAMPLES
-from tests.support.ssh import agent, askpass_env, have_openssh, keygen, ssh_add
+from tests.conftest import EXAMPLES, reviewed_quickstart
+from tests.support.ssh import agent, askpass_env, have_openssh, keygen, keygen_sign, ssh_add
 
 # CI installs openssh-client (.ci/run) and must run these; elsewhere they skip without it.
 pytestmark = pytest.mark.skipif(
@@ -60,8 +60,6 @@ def keys(tmp_path: Path) -> Path:
 def _repo(tmp_path: Path, reviewers: dict[str, tuple[str, list[str]]], sync: bool = True) -> Path:
     """The quickstart, synced, with ``reviewers`` (name: (group, public key lines)) and one
     rule: sensitive grants need one approval from security."""
-    dest = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", dest, ignore=shutil.ignore_patterns(".accesshive"))
     lines = ["review:", "  reviewers:"]
     for name, (group, public) in reviewers.items():
         lines += [f"    {name}:", f"      groups: [{group}]", "      public_keys:"]
@@ -71,11 +69,7 @@ def _repo(tmp_path: Path, reviewers: dict[str, tuple[str, list[str]]], sync: boo
         "    - {name: sensitive-grants, order_kinds: [grant], sensitive_only: true,",
         "       reviewer_groups: [security], quorum: 1}",
     ]
-    (dest / "policies").mkdir()
-    (dest / "policies" / "review.yaml").write_text("\n".join(lines) + "\n")
-    if sync:
-        assert CliRunner().invoke(main, ["sync", str(dest)]).exit_code == 0
-    return dest
+    return reviewed_quickstart(tmp_path / "quickstart", "\n".join(lines) + "\n", sync=sync)
 
 
 def _plan(repo: Path) -> Plan:
@@ -125,17 +119,6 @@ def _write_entry(repo: Path, plan: Plan, signature: str, reviewer: str = "alice"
 def _payload(plan: Plan, reviewer: str = "alice") -> bytes:
     gate = _gate(plan)
     return message(plan.digest, gate, content_digest(plan.order(gate)), reviewer, AT)
-
-
-def _keygen_sign(key: Path, data: bytes, namespace: str = "accesshive") -> str:
-    """What ``ssh-keygen -Y sign`` makes of ``data`` (on stdin), independent of accesshive."""
-    done = subprocess.run(
-        ["ssh-keygen", "-Y", "sign", "-n", namespace, "-f", str(key)],
-        input=data,
-        capture_output=True,
-        check=True,
-    )
-    return done.stdout.decode()
 
 
 # ------------------------------------------------------------------------- key files
@@ -301,7 +284,7 @@ def alice_repo(tmp_path: Path, keys: Path) -> Path:
 
 def test_an_altered_signature_is_refused(alice_repo: Path, keys: Path) -> None:
     plan = _plan(alice_repo)
-    good = _keygen_sign(keys / "alice", _payload(plan))
+    good = keygen_sign(keys / "alice", _payload(plan))
     _write_entry(alice_repo, plan, good)
     assert check(load_config(alice_repo), plan, None)[_gate(plan)].approved  # as made
     blob = bytearray(base64.b64decode("".join(good.strip().splitlines()[1:-1])))
@@ -316,7 +299,7 @@ def test_an_altered_signature_is_refused(alice_repo: Path, keys: Path) -> None:
 
 def test_a_signature_of_another_message_is_refused(alice_repo: Path, keys: Path) -> None:
     plan = _plan(alice_repo)
-    other = _keygen_sign(keys / "alice", _payload(plan).replace(b"alice", b"alicf"))
+    other = keygen_sign(keys / "alice", _payload(plan).replace(b"alice", b"alicf"))
     _write_entry(alice_repo, plan, other)
     assert _rejected(alice_repo, plan) == [
         ("alice", "the signature does not verify (forged or edited)")
@@ -325,7 +308,7 @@ def test_a_signature_of_another_message_is_refused(alice_repo: Path, keys: Path)
 
 def test_a_signature_in_another_namespace_is_refused(alice_repo: Path, keys: Path) -> None:
     plan = _plan(alice_repo)
-    _write_entry(alice_repo, plan, _keygen_sign(keys / "alice", _payload(plan), "git"))
+    _write_entry(alice_repo, plan, keygen_sign(keys / "alice", _payload(plan), "git"))
     assert _rejected(alice_repo, plan) == [
         ("alice", "signed for namespace 'git', not 'accesshive'")
     ]
@@ -336,7 +319,7 @@ def test_a_signature_by_a_key_not_declared_for_the_reviewer_is_refused(
 ) -> None:
     plan = _plan(alice_repo)
     public = keygen(keys / "mallory")
-    _write_entry(alice_repo, plan, _keygen_sign(keys / "mallory", _payload(plan)))
+    _write_entry(alice_repo, plan, keygen_sign(keys / "mallory", _payload(plan)))
     fingerprint = "SHA256:" + base64.b64encode(
         hashlib.sha256(base64.b64decode(public.split()[1])).digest()
     ).decode().rstrip("=")
@@ -344,7 +327,7 @@ def test_a_signature_by_a_key_not_declared_for_the_reviewer_is_refused(
         ("alice", f"signed by ssh-ed25519 {fingerprint}, not a key of this reviewer")
     ]
     # alice's genuine signature presented as bob's (who has no key): bob approves nothing
-    signature = _keygen_sign(keys / "alice", _payload(plan, "bob"))
+    signature = keygen_sign(keys / "alice", _payload(plan, "bob"))
     _write_entry(alice_repo, plan, signature, reviewer="bob")
     assert _rejected(alice_repo, plan) == [("bob", "the reviewer has no public key")]
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from accesshive.cli import main
+from tests.support.wiki import refuse_logins
 
 TODAY = "2026-11-29"
 
@@ -33,18 +34,6 @@ def _status(repo: Path, store_args: list[str], *extra: str) -> Any:
 
 def _by_identity(repo: Path, store_args: list[str]) -> dict[str, str]:
     return {s["identity"]: s["status"] for s in _status(repo, store_args)}
-
-
-def _refuse_logins(repo: Path, *logins: str) -> None:
-    """The wiki's own database refuses to create these logins (a real target failure)."""
-    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
-        db.execute("DROP TRIGGER IF EXISTS refuse")
-        if logins:
-            quoted = ", ".join(f"'{login}'" for login in logins)
-            db.execute(
-                f"CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.login IN ({quoted}) "
-                "BEGIN SELECT RAISE(ABORT, 'login is reserved'); END"
-            )
 
 
 def _wiki_logins(repo: Path) -> set[str]:
@@ -74,14 +63,14 @@ def test_nothing_applied_is_pending_not_provisioned(repo: Path, store_args: list
 
 def test_retrying_one_identity_never_changes_another(repo: Path, store_args: list[str]) -> None:
     _sync(repo, store_args)
-    _refuse_logins(repo, "ada.lovelace", "grace.hopper")
+    refuse_logins(repo, "ada.lovelace", "grace.hopper")
     _apply(repo, store_args)
     assert "grace.hopper" not in _wiki_logins(repo)
     before = _by_identity(repo, store_args)
     assert before["ada.lovelace"] == "error"
     assert before["grace.hopper"] == "error"
 
-    _refuse_logins(repo, "grace.hopper")  # the wiki now takes Ada, still not Grace
+    refuse_logins(repo, "grace.hopper")  # the wiki now takes Ada, still not Grace
     retried = _run("retry", "ada.lovelace", "-C", str(repo), "--today", TODAY, *store_args)
     assert retried.exit_code == 0, retried.output
     after = _by_identity(repo, store_args)
@@ -98,7 +87,7 @@ def test_retrying_one_identity_never_changes_another(repo: Path, store_args: lis
     assert "login is reserved" in create["message"]
     assert create["at"]
 
-    _refuse_logins(repo)  # fixed: a retry of Grace creates her account
+    refuse_logins(repo)  # fixed: a retry of Grace creates her account
     retried = _run("retry", "grace.hopper", "-C", str(repo), "--today", TODAY, *store_args)
     assert retried.exit_code == 6, retried.output  # her sensitive grants await approval
     # the same summary as apply: the run, then each order that waits, with its reason

@@ -31,6 +31,8 @@ from accesshive.store import open_store
 from accesshive.workers.engine import Workers, ensure_schema
 from tests.support import postgres
 from tests.support.scim_server import ScimServer, scim_server
+from tests.support.scim_sources import scim_source
+from tests.support.workers import worker_argv
 
 pytestmark = pytest.mark.skipif(not postgres.available(), reason="PostgreSQL not installed")
 
@@ -38,25 +40,6 @@ PROJECT = """version: 1
 name: sync-workers
 identity_attributes:
   email: {type: email, required: true}
-"""
-
-SOURCE = """sources:
-  {name}:
-    kind: scim
-    owner: it-ops
-    retry: {{attempts: 1}}
-    connection:
-      base_url: {url}
-      token: "${{env:{env}}}"
-    account:
-      name_attribute: userName
-      schema:
-        userName: {{type: email, required: true}}
-      create:
-        userName: "{{{{ email|lower }}}}"
-      correlation: [userName]
-    entitlements:
-      staff: {{type: group, description: Everyone}}
 """
 
 
@@ -75,17 +58,14 @@ def _repo(root: Path, targets: dict[str, ScimServer]) -> Path:
     (root / "accesshive.yaml").write_text(PROJECT)
     for name, server in targets.items():
         (root / "sources" / f"{name}.yaml").write_text(
-            SOURCE.format(name=name, url=server.url, env=f"{name.upper()}_SCIM_TOKEN")
+            scim_source(name, server.url, retry="{attempts: 1}")
         )
     return root
 
 
 def _worker(root: Path, store: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "accesshive", "worker", "-C", str(root)),
-            *("--store", store, "--heartbeat", "0.5", "--concurrency", "1"),
-        ],
+        worker_argv(root, store, "--heartbeat", "0.5", "--concurrency", "1"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -14,7 +14,6 @@ store connections and connectors) against the real PostgreSQL store, through
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,27 +23,24 @@ from accesshive.apply.steps import send
 from accesshive.config import Config, load_config
 from accesshive.connectors.registry import connector_for
 from accesshive.errors import PlanFileError
-from accesshive.expand.desired import expand
 from accesshive.operations import StoreRef
-from accesshive.plan.build import make_plan
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps
 from accesshive.plan.states import OrderState
-from accesshive.state.snapshot import Snapshot
 from accesshive.workers.engine import JobArgs, ensure_schema
 from accesshive.workers.jobs import JobStore, RunPools
 from accesshive.workers.outages import SharedOutages
 from accesshive.workers.ratelimit import SharedWriteLimits
 from accesshive.workers.worker import WorkerRuntime, preload_newest, run_job
 from tests.support import postgres
+from tests.support.executor import fresh_store_name, plan_for
 from tests.support.memory_connector import MemoryConnector
 
 pytestmark = pytest.mark.skipif(not postgres.available(), reason="PostgreSQL not installed")
 
 TODAY = dt.date(2026, 11, 29)
-_names = itertools.count()
 
 CONFIG = """version: 1
 name: jobs
@@ -103,12 +99,9 @@ class Worker:
 
 @pytest.fixture
 def setup(tmp_path: Path, postgres_db: str) -> Iterator[tuple[Config, Plan, str, str]]:
-    name = f"jobs-{next(_names)}"
-    MemoryConnector.stores.pop(name, None)
-    (tmp_path / "accesshive.yaml").write_text(CONFIG.format(store=name))
+    name = fresh_store_name("jobs")
+    plan = plan_for(tmp_path, CONFIG.format(store=name), TODAY)
     config = load_config(tmp_path)
-    desired, _ = expand(config, TODAY)
-    plan = make_plan(config, desired, Snapshot(), TODAY)
     ensure_schema(postgres_db)
     store = JobStore(postgres_db, "default")
     store.migrate()

@@ -18,24 +18,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from accesshive.apply.outage import THRESHOLD
-from accesshive.cli import main
 from accesshive.errors import ConnectorError
 from accesshive.plan.planfile import read_plan
 from accesshive.workers.engine import ensure_schema
 from accesshive.workers.outages import LOOK_EVERY, SharedOutages
-from tests.conftest import EXAMPLES
-from tests.integration.test_workers import ACCESS, DESIGN, Gate, Worker, _until
-from tests.support.scim_server import scim_server
+from tests.support.scim_sources import design_repo, design_server, design_source, people_yaml
+from tests.support.workers import Gate, Worker, apply_workers_argv, planned, until
 
 PEOPLE = 300
 CONCURRENCY = 2
@@ -43,49 +38,19 @@ HELD_AFTER = 10
 
 
 def _repo(tmp_path: Path, url: str) -> Path:
-    root = tmp_path / "org"
-    root.mkdir()
-    shutil.copy(EXAMPLES / "quickstart" / "accesshive.yaml", root)
-    (root / "sources").mkdir()
-    design = DESIGN.format(concurrency=CONCURRENCY, url=url)
-    design = design.replace(
-        "    concurrency:",
-        "    retry: {attempts: 3, initial_delay: 0.05, max_delay: 0.1}\n    concurrency:",
-    )
-    (root / "sources" / "design.yaml").write_text(design)
-    (root / "access.yaml").write_text(ACCESS)
-    lines = ["identities:"]
-    for n in range(PEOPLE):
-        lines += [
-            f"  person{n:03d}:",
-            "    type: human",
-            "    attributes:",
-            "      given_name: Person",
-            f"      family_name: Test{n:03d}",
-            f"      email: person{n:03d}@quickstart.example",
-            "      department: Sales",
-        ]
-    (root / "identities").mkdir()
-    (root / "identities" / "people.yaml").write_text("\n".join(lines) + "\n")
-    return root
+    """The source ``design`` at ``url``, retrying quickly; PEOPLE people in Sales."""
+    retry = "{attempts: 3, initial_delay: 0.05, max_delay: 0.1}"
+    design = design_source(url, concurrency=CONCURRENCY, retry=retry)
+    return design_repo(tmp_path, design, people_yaml(PEOPLE))
 
 
 def test_a_stopped_scim_server_is_down_for_every_worker_and_the_run(
     tmp_path: Path, postgres_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with scim_server() as scim:
-        scim.create_group("staff")
-        scim.create_group("admins")
+    with design_server() as scim:
         monkeypatch.setenv("DESIGN_SCIM_TOKEN", scim.token)
         root = _repo(tmp_path, scim.url)
-        runner = CliRunner()
-        synced = runner.invoke(main, ["sync", str(root), "--store", postgres_db])
-        assert synced.exit_code == 0, synced.output
-        planned = runner.invoke(
-            main, ["plan", str(root), "--store", postgres_db, "--out", str(root / "plan.json")]
-        )
-        assert planned.exit_code in (0, 2), planned.output
-        plan = read_plan(root / "plan.json")
+        plan = read_plan(planned(root, ["--store", postgres_db]))
         assert len(plan.orders) == 2 * PEOPLE
 
         gate = Gate(scim.running.server.get_app(), HELD_AFTER)
@@ -93,27 +58,14 @@ def test_a_stopped_scim_server_is_down_for_every_worker_and_the_run(
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         workers = [Worker(root, postgres_db, env) for _ in range(2)]
         apply = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "accesshive",
-                "apply",
-                str(root / "plan.json"),
-                "-C",
-                str(root),
-                "--store",
-                postgres_db,
-                "--workers",
-                "--format",
-                "json",
-            ],
+            apply_workers_argv(root / "plan.json", root, postgres_db),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=env,
         )
         try:
-            _until(
+            until(
                 lambda: gate.held > 0, "a write held mid-job", [apply, *(w.proc for w in workers)]
             )
             scim.running.stop()  # really stopped: nothing listens on its port any more

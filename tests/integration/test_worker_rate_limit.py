@@ -15,24 +15,24 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from accesshive.cli import main
 from accesshive.errors import EXIT_WAITING
 from accesshive.plan.planfile import read_plan
 from accesshive.workers.engine import ensure_schema
 from accesshive.workers.ratelimit import AHEAD, HOLD, SharedWriteLimiter, ahead_of
-from tests.integration.test_workers import Worker, _repo
-from tests.support.scim_server import ScimServer, scim_server
+from tests.support.scim_server import ScimServer
+from tests.support.scim_sources import design_repo, design_source, people_yaml
+from tests.support.workers import Worker, apply_workers_argv, planned
 
+PEOPLE = 30
+"""People in Sales, and one admin more: each an account to create and a grant."""
 PER_MINUTE = 120
 RATE = PER_MINUTE / 60  # tokens a second
 CAPACITY = max(1.0, RATE)  # a burst of one second's worth
@@ -64,53 +64,21 @@ class Arrivals:
         )
 
 
-@pytest.fixture
-def scim() -> Iterator[ScimServer]:
-    with scim_server() as server:
-        server.create_group("staff")
-        server.create_group("admins")
-        yield server
-
-
 def test_three_workers_share_one_write_rate_limit_counted_at_the_target(
-    tmp_path: Path, scim: ScimServer, postgres_db: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, design_scim: ScimServer, postgres_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DESIGN_SCIM_TOKEN", scim.token)
-    root = _repo(tmp_path, scim)
-    design = root / "sources" / "design.yaml"
-    text = design.read_text().replace("concurrency: 4", "concurrency: 3")
-    text = text.replace(
-        "      base_url:", f"      quirks: {{writes_per_minute: {PER_MINUTE}}}\n      base_url:"
-    )
-    design.write_text(text)
-    runner = CliRunner()
-    assert runner.invoke(main, ["sync", str(root), "--store", postgres_db]).exit_code == 0
-    planned = runner.invoke(
-        main, ["plan", str(root), "--store", postgres_db, "--out", str(root / "plan.json")]
-    )
-    assert planned.exit_code in (0, 2), planned.output
-    plan = read_plan(root / "plan.json")
+    monkeypatch.setenv("DESIGN_SCIM_TOKEN", design_scim.token)
+    design = design_source(design_scim.url, concurrency=3, writes_per_minute=PER_MINUTE)
+    root = design_repo(tmp_path, design, people_yaml(PEOPLE + 1, admin_last=True))
+    plan = read_plan(planned(root, ["--store", postgres_db]))
 
-    arrivals = Arrivals(scim.running.server.get_app())
-    scim.running.server.set_app(arrivals)
+    arrivals = Arrivals(design_scim.running.server.get_app())
+    design_scim.running.server.set_app(arrivals)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     workers = [Worker(root, postgres_db, env) for _ in range(3)]
     try:
         applied = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "accesshive",
-                "apply",
-                str(root / "plan.json"),
-                "-C",
-                str(root),
-                "--store",
-                postgres_db,
-                "--workers",
-                "--format",
-                "json",
-            ],
+            apply_workers_argv(root / "plan.json", root, postgres_db),
             capture_output=True,
             text=True,
             env=env,
@@ -120,7 +88,7 @@ def test_three_workers_share_one_write_rate_limit_counted_at_the_target(
         logs = [w.stop() for w in workers]
     assert applied.returncode == EXIT_WAITING, applied.stderr + "\n".join(logs)
     ungated = [o for o in plan.orders if o.gate is None]
-    users = scim.http().get("Users", params={"count": 1000}).json()["Resources"]
+    users = design_scim.http().get("Users", params={"count": 1000}).json()["Resources"]
     assert len(users) == len([o for o in ungated if o.action == "create_account"])
     bound = CAPACITY + RATE * (WINDOW + LATE)
     assert len(arrivals.writes) > 2 * bound  # enough writes that a per-worker limit shows

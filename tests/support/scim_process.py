@@ -11,9 +11,7 @@ from typing import Any
 
 import httpx
 
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+from tests.support.scim_server import GROUP, PATCH_OP, bearer_client
 
 
 @dataclass
@@ -27,12 +25,7 @@ class ScimProcess:
     def http(self) -> httpx.Client:
         """A client for setting up and inspecting the server (bearer token included)."""
         if self._http is None:
-            self._http = httpx.Client(
-                base_url=self.url + "/",
-                headers={"Authorization": f"Bearer {self.token}"},
-                timeout=10,
-                verify=False,  # plain HTTP
-            )
+            self._http = bearer_client(self.url, self.token)
         return self._http
 
     def send(self, method: str, path: str, body: Any = None) -> httpx.Response:

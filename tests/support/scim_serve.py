@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from click.testing import CliRunner
 
 from accesshive.cli import main
 from tests.conftest import EXAMPLES
+from tests.support.startup import STARTUP, started
 
 SOURCE = """
 identity_sources:
@@ -39,9 +38,6 @@ identity_sources:
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-STARTUP = 120.0
-"""Seconds a server gets to print its startup line: a safety net against a hung test on
-a loaded machine, not an assertion about speed."""
 
 
 def make_repo(dest: Path) -> Path:
@@ -93,38 +89,11 @@ def scim_serve(repo: Path, *args: str, store: str | None = None) -> Iterator[Ser
     if store:
         env["ACCESSHIVE_STORE"] = store
     command = [sys.executable, "-m", "accesshive", "scim", "serve", "--source", "okta"]
-    process = subprocess.Popen(
-        [*command, "--port", "0", "-C", str(repo), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    assert process.stdout is not None and process.stderr is not None
-    out, err = process.stdout, process.stderr
-    errors: list[str] = []
-    readers = [
-        threading.Thread(target=lambda: [lines.put(line) for line in out], daemon=True),
-        threading.Thread(target=lambda: errors.extend(err), daemon=True),
-    ]
-    for reader in readers:
-        reader.start()
-    try:
-        try:
-            first = lines.get(timeout=STARTUP)
-        except queue.Empty:
-            raise AssertionError(f"no startup line; stderr: {''.join(errors)}") from None
-        assert " at " in first, first
-        yield Served(process, first.strip().rsplit(" at ", 1)[1], first.strip(), errors)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        for reader in readers:
-            reader.join()
-        out.close()
-        err.close()
+    argv = [*command, "--port", "0", "-C", str(repo), *args]
+    with started(argv, env, "SCIM server") as server:
+        assert " at " in server.line, server.line
+        url = server.line.rsplit(" at ", 1)[1]
+        yield Served(server.process, url, server.line, server.stderr)
 
 
 def self_signed(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:

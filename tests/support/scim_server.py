@@ -93,6 +93,17 @@ class _Running:
             self.thread.join(5)
 
 
+def bearer_client(url: str, token: str) -> httpx.Client:
+    """A client for setting up and inspecting a test SCIM server at ``url`` (its root),
+    sending ``token`` as the bearer token."""
+    return httpx.Client(
+        base_url=url + "/",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+        verify=False,  # plain HTTP: no need to load a CA bundle for each server
+    )
+
+
 def free_port() -> int:
     """A port where nothing listens (bound, read, released)."""
     with socket.socket() as s:
@@ -121,12 +132,7 @@ class ScimServer:
     def http(self) -> httpx.Client:
         """A client for setting up and inspecting the server (bearer token included)."""
         if self._http is None:
-            self._http = httpx.Client(
-                base_url=self.url + "/",
-                headers={"Authorization": f"Bearer {self.token}"},
-                timeout=10,
-                verify=False,  # plain HTTP: no need to load a CA bundle for each server
-            )
+            self._http = bearer_client(self.url, self.token)
         return self._http
 
     def _send(self, method: str, path: str, body: Any = None) -> Any:

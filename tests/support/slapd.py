@@ -64,6 +64,28 @@ olcObjectClasses: ( 1.3.6.1.4.1.99999.2.1 NAME 'accesshiveAccount'
 """
 
 
+def connection(url: str, password_variable: str) -> dict[str, Any]:
+    """The ``connection`` of an LDAP source on a test server at ``url``: bound as its
+    admin (the password read from the environment variable ``password_variable``),
+    ``inetOrgPerson`` accounts with the ``accesshiveAccount`` identity link under
+    ou=people, ``groupOfNames`` groups under ou=groups (``NOBODY`` holding an empty
+    one), disabled accounts moved to ou=disabled. Tests add their own settings to it."""
+    return {
+        "url": url,
+        "bind_dn": ADMIN_DN,
+        "bind_password": f"${{env:{password_variable}}}",
+        "users_dn": PEOPLE,
+        "rdn_attribute": "uid",
+        "object_classes": ["inetOrgPerson", "accesshiveAccount"],
+        "account_filter": "(objectClass=inetOrgPerson)",
+        "identity_attribute": "accesshiveIdentity",
+        "groups_dn": GROUPS,
+        "group_object_class": "groupOfNames",
+        "empty_group_member": NOBODY,
+        "disable": {"method": "ou", "ou": DISABLED},
+    }
+
+
 def _bin(name: str) -> str | None:
     for candidate in (Path("/usr/sbin") / name, Path("/usr/local/sbin") / name):
         if candidate.exists():

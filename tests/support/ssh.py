@@ -30,6 +30,18 @@ def keygen(path: Path, passphrase: str = "", key_type: str = "ed25519") -> str:
     return Path(f"{path}.pub").read_text().strip()
 
 
+def keygen_sign(key: Path, data: bytes, namespace: str = "accesshive") -> str:
+    """What ``ssh-keygen -Y sign`` makes of ``data`` (on stdin) with the private key at
+    ``key``: an armored SSH signature, made independently of accesshive."""
+    done = subprocess.run(
+        ["ssh-keygen", "-Y", "sign", "-n", namespace, "-f", str(key)],
+        input=data,
+        capture_output=True,
+        check=True,
+    )
+    return done.stdout.decode()
+
+
 def askpass_env(directory: Path, passphrase: str) -> dict[str, str]:
     """Environment that makes ssh-keygen and ssh-add take ``passphrase`` from a script."""
     script = directory / "askpass.sh"

@@ -24,7 +24,7 @@ from accesshive.sshsig import (
     ssh_string,
     verify,
 )
-from tests.support.ssh import have_openssh, keygen
+from tests.support.ssh import have_openssh, keygen, keygen_sign
 
 pytestmark = pytest.mark.skipif(
     not have_openssh() and not os.environ.get("CI"), reason="needs openssh-client"
@@ -34,13 +34,7 @@ MESSAGE = b'{"purpose":"accesshive-approval-v2"}'
 
 
 def _sign(key: Path, data: bytes = MESSAGE, namespace: str = "accesshive") -> str:
-    done = subprocess.run(
-        ["ssh-keygen", "-Y", "sign", "-n", namespace, "-f", str(key)],
-        input=data,
-        capture_output=True,
-        check=True,
-    )
-    return done.stdout.decode()
+    return keygen_sign(key, data, namespace)
 
 
 def _blob(armored: str) -> bytes:

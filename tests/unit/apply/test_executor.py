@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from accesshive.apply import pool
-from accesshive.apply.executor import ApplyResult, Executor
-from accesshive.config import load_config
-from accesshive.expand.desired import expand
-from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
-from accesshive.state.snapshot import Snapshot
 from accesshive.store import Store, open_store
-from tests.support.faults import Fault, FaultPlan, FaultyConnector
-from tests.support.memory_connector import MemoryConnector
+from tests.support.executor import fresh_store_name, memory_accounts, plan_for, run_executor
+from tests.support.faults import Fault, FaultPlan
 
 TODAY = dt.date(2026, 11, 29)
-_names = itertools.count()
 
 CONFIG = """version: 1
 name: unit
@@ -48,32 +40,10 @@ identities:
 
 
 @pytest.fixture
-def faults(monkeypatch: pytest.MonkeyPatch) -> FaultPlan:
-    plan = FaultPlan()
-    original = pool.connector_for
-    monkeypatch.setattr(
-        pool, "connector_for", lambda c, s, w=None: FaultyConnector(original(c, s, w), plan)
-    )
-    return plan
-
-
-@pytest.fixture
 def setup(tmp_path: Path) -> Iterator[tuple[Path, Plan, Store]]:
-    name = f"unit-{next(_names)}"
-    MemoryConnector.stores.pop(name, None)
-    (tmp_path / "accesshive.yaml").write_text(CONFIG.format(store=name))
-    config = load_config(tmp_path)
-    desired, _ = expand(config, TODAY)
-    plan = make_plan(config, desired, Snapshot(), TODAY)
+    plan = plan_for(tmp_path, CONFIG.format(store=fresh_store_name("unit")), TODAY)
     with open_store(tmp_path) as store:
         yield tmp_path, plan, store
-
-
-def _run(setup: tuple[Path, Plan, Store], **kwargs: object) -> ApplyResult:
-    root, plan, store = setup
-    config = load_config(root)
-    run = store.start_run(plan.digest, "test")
-    return Executor(config, plan, store, run, **kwargs).run()  # type: ignore[arg-type]
 
 
 def _order(plan: Plan, action: str, identity: str, entitlement: str | None = None) -> str:
@@ -103,7 +73,7 @@ def _notes(setup: tuple[Path, Plan, Store], oid: str) -> list[str]:
 
 
 def test_happy_path_goes_through_every_state(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
-    result = _run(setup)
+    result = run_executor(setup)
     plan = setup[1]
     create = _order(plan, "create_account", "bob")
     assert _history(setup, create) == ["pending", "transmitted", "executed", "verified"]
@@ -112,7 +82,7 @@ def test_happy_path_goes_through_every_state(setup, faults: FaultPlan) -> None: 
 
 def test_retryable_failure_is_retried(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
     faults.add("grant", Fault("retryable", "HTTP 429 Too Many Requests"))
-    result = _run(setup)
+    result = run_executor(setup)
     plan = setup[1]
     assert result.states == _all_done(plan)
     assert faults.calls["grant"] == 3  # ada staff (fails once, then ok) + bob staff
@@ -130,7 +100,7 @@ def test_retryable_failure_is_retried(setup, faults: FaultPlan) -> None:  # type
 
 def test_timeouts_exhaust_attempts_then_error(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
     faults.add("create_account", *[Fault("timeout")] * 3)
-    result = _run(setup)
+    result = run_executor(setup)
     plan = setup[1]
     failed = [oid for oid, s in result.states.items() if s == "errored"]
     assert len(failed) == 1
@@ -148,7 +118,7 @@ def test_timeouts_exhaust_attempts_then_error(setup, faults: FaultPlan) -> None:
 
 def test_fatal_failure_is_not_retried(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
     faults.add("grant", Fault("fatal", "400 Bad Request: unknown group staff"))
-    result = _run(setup)
+    result = run_executor(setup)
     errored = [oid for oid, s in result.states.items() if s == "errored"]
     assert [result.messages[e] for e in errored] == ["400 Bad Request: unknown group staff"]
     assert faults.calls["grant"] == 2  # one attempt for the failing grant, one for the other
@@ -156,19 +126,18 @@ def test_fatal_failure_is_not_retried(setup, faults: FaultPlan) -> None:  # type
 
 def test_already_exists_is_adopted(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
     faults.add("create_account", Fault("exists"))
-    result = _run(setup)
+    result = run_executor(setup)
     assert result.states == _all_done(setup[1])
     assert not faults.queues["create_account"]  # the fault fired
     adopted = [m for m in result.messages.values() if m == "adopted the existing account"]
     assert len(adopted) == 1
     root = setup[0]
-    name = load_config(root).sources["app"].connection["store"]
-    assert len(MemoryConnector.stores[name]) == 2  # no duplicate
+    assert len(memory_accounts(root, "app")) == 2  # no duplicate
 
 
 def test_slow_target_still_verifies(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
     faults.add("grant", Fault("slow", seconds=0.2), Fault("slow", seconds=0.2))
-    result = _run(setup)
+    result = run_executor(setup)
     assert result.status == "incomplete"  # only the gated grant waits
     assert result.states == _all_done(setup[1])
     assert not faults.queues["grant"]  # both slow calls happened
@@ -177,7 +146,7 @@ def test_slow_target_still_verifies(setup, faults: FaultPlan) -> None:  # type: 
 def test_our_own_failure_is_error_not_errored(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
     faults.add("set_enabled", Fault("crash"))
     faults.add("grant", Fault("crash", "bad mapping"))
-    result = _run(setup)
+    result = run_executor(setup)
     assert sorted(result.messages[o] for o, s in result.states.items() if s == "error") == [
         "KeyError: 'bad mapping'"
     ]
@@ -186,10 +155,10 @@ def test_our_own_failure_is_error_not_errored(setup, faults: FaultPlan) -> None:
 def test_gated_order_waits_and_runs_once_approved(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
     plan = setup[1]
     gated = _order(plan, "grant", "ada", "admins")
-    first = _run(setup)
+    first = run_executor(setup)
     assert first.states[gated] == "awaiting_approval"
     assert first.status == "incomplete"
-    second = _run(setup, approved={gated})
+    second = run_executor(setup, approved={gated})
     assert second.states[gated] == "verified"
     assert second.status == "complete"
 
@@ -197,7 +166,7 @@ def test_gated_order_waits_and_runs_once_approved(setup, faults: FaultPlan) -> N
 def test_inactive_orders_are_recorded_not_sent(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
     plan = setup[1]
     grant = _order(plan, "grant", "bob", "staff")
-    result = _run(setup, inactive={grant})
+    result = run_executor(setup, inactive={grant})
     assert result.states[grant] == "inactive"
     assert faults.calls["grant"] == 1  # only ada's staff grant was sent
 
@@ -207,7 +176,7 @@ def test_grants_of_one_entitlement_go_in_one_write(setup, faults: FaultPlan) -> 
     entitlement in one call, and each grant is still verified on its own."""
     faults.membership_batches = True
     plan = setup[1]
-    result = _run(setup)
+    result = run_executor(setup)
     assert (faults.calls["grant_many"], faults.calls["grant"]) == (1, 0)
     for who in ("ada", "bob"):
         assert _history(setup, _order(plan, "grant", who, "staff")) == [
@@ -229,7 +198,7 @@ def test_a_failed_many_grant_write_is_retried_then_sent_one_by_one(
     plan = setup[1]
     faults.add("grant_many", Fault("retryable", "HTTP 503"), Fault("fatal", "400 Bad Request"))
     faults.add("grant", Fault("fatal", "400 Bad Request: one cannot join staff"))
-    result = _run(setup)
+    result = run_executor(setup)
     grants = [_order(plan, "grant", who, "staff") for who in ("ada", "bob")]
     assert (faults.calls["grant_many"], faults.calls["grant"]) == (2, 2)
     outcomes = sorted((result.states[g], result.messages.get(g, "")) for g in grants)
@@ -244,7 +213,7 @@ def test_a_create_is_verified_by_the_account_the_target_returned(setup, faults: 
     """When the target answers a create with the new account (LDAP post-read, SCIM POST)
     and it shows what was asked, no read-back is needed; the grants are still read."""
     faults.created_account = "exact"
-    result = _run(setup)
+    result = run_executor(setup)
     assert result.states == _all_done(setup[1])
     assert faults.calls["get_account"] == 2  # ada's and bob's staff grants, not the creates
 
@@ -252,6 +221,6 @@ def test_a_create_is_verified_by_the_account_the_target_returned(setup, faults: 
 def test_a_returned_account_that_differs_is_read_back(setup, faults: FaultPlan) -> None:  # type: ignore[no-untyped-def]
     """A target that answers with less than it holds costs a read, never a false error."""
     faults.created_account = "stale"
-    result = _run(setup)
+    result = run_executor(setup)
     assert result.states == _all_done(setup[1])
     assert faults.calls["get_account"] == 4

@@ -5,25 +5,17 @@ says whose, and what depends on an order still waiting is held (naming it)."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from accesshive.apply import pool
-from accesshive.apply.executor import ApplyResult, Executor
-from accesshive.config import load_config
-from accesshive.expand.desired import expand
-from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
-from accesshive.state.snapshot import Snapshot
 from accesshive.store import Store, open_store
-from tests.support.faults import Fault, FaultPlan, FaultyConnector
-from tests.support.memory_connector import MemoryConnector
+from tests.support.executor import fresh_store_name, plan_for, run_executor
+from tests.support.faults import Fault, FaultPlan
 
 TODAY = dt.date(2026, 11, 29)
-_names = itertools.count()
 
 CONFIG = """version: 1
 name: outcomes
@@ -86,27 +78,12 @@ REVIEW = """review:
 """
 
 
-@pytest.fixture
-def faults(monkeypatch: pytest.MonkeyPatch) -> FaultPlan:
-    plan = FaultPlan()
-    original = pool.connector_for
-    monkeypatch.setattr(
-        pool, "connector_for", lambda c, s, w=None: FaultyConnector(original(c, s, w), plan)
-    )
-    return plan
-
-
 def _setup(tmp_path: Path, review: str | None = None) -> Iterator[tuple[Path, Plan, Store]]:
-    name = f"outcomes-{next(_names)}"
-    for suffix in ("idp", "gws", "app", "zed"):
-        MemoryConnector.stores.pop(f"{name}-{suffix}", None)
-    (tmp_path / "accesshive.yaml").write_text(CONFIG.format(store=name))
+    name = fresh_store_name("outcomes", "idp", "gws", "app", "zed")
     if review:
         (tmp_path / "policies").mkdir()
         (tmp_path / "policies" / "review.yaml").write_text(review)
-    config = load_config(tmp_path)
-    desired, _ = expand(config, TODAY)
-    plan = make_plan(config, desired, Snapshot(), TODAY)
+    plan = plan_for(tmp_path, CONFIG.format(store=name), TODAY)
     with open_store(tmp_path) as store:
         yield tmp_path, plan, store
 
@@ -119,12 +96,6 @@ def setup(tmp_path: Path) -> Iterator[tuple[Path, Plan, Store]]:
 @pytest.fixture
 def reviewed(tmp_path: Path) -> Iterator[tuple[Path, Plan, Store]]:
     yield from _setup(tmp_path, REVIEW)
-
-
-def _run(setup: tuple[Path, Plan, Store], **kwargs: object) -> ApplyResult:
-    root, plan, store = setup
-    run = store.start_run(plan.digest, "test")
-    return Executor(load_config(root), plan, store, run, **kwargs).run()  # type: ignore[arg-type]
 
 
 def _id(plan: Plan, action: str, source: str, who: str, entitlement: str | None = None) -> str:
@@ -146,7 +117,7 @@ def test_everything_below_a_failure_is_blocked_and_says_by_what(
     zed = _id(plan, "create_account", "zed", "ada")
     grants = [_id(plan, "grant", "app", "ada", e) for e in ("staff", "ops", "admins")]
     faults.add("create_account", Fault("fatal", "409 the directory is read-only"))
-    result = _run(setup)
+    result = run_executor(setup)
     # the accounts of both platforms that need Workspace are below the failure twice
     # (through the Workspace account and directly): each is blocked, once
     for oid in (app, zed):
@@ -183,7 +154,7 @@ def test_what_waits_for_approval_says_whose_and_what_depends_on_it_is_held(
     app = _id(plan, "create_account", "app", "ada")
     staff = _id(plan, "grant", "app", "ada", "staff")
     admins = _id(plan, "grant", "app", "ada", "admins")
-    result = _run(reviewed, approved={admins})  # the grant is approved, its account not yet
+    result = run_executor(reviewed, approved={admins})  # the grant is approved, its account not yet
     assert (result.states[app], result.messages[app]) == (
         "awaiting_approval",
         "needs 2 approval(s) from platform, security",
@@ -201,7 +172,7 @@ def test_a_source_whose_orders_are_all_done_is_ok_in_the_summary(
     setup: tuple[Path, Plan, Store],
 ) -> None:
     _, plan, _ = setup
-    summary = _run(setup).by_source(plan)
+    summary = run_executor(setup).by_source(plan)
     done = {s for s, e in summary.items() if set(e["states"]) == {"verified"}}  # type: ignore[call-overload]
     assert done and {s: summary[s]["status"] for s in done} == dict.fromkeys(done, "ok")
     assert summary["app"]["status"] == "waiting"  # a gated order awaits approval
@@ -213,7 +184,7 @@ def test_an_approval_note_replaces_the_generic_one(
     _, plan, _ = reviewed
     app = _id(plan, "create_account", "app", "ada")
     note = "needs 1 more approval(s) from platform, security (approved by alice)"
-    result = _run(reviewed, approval_notes={app: note})
+    result = run_executor(reviewed, approval_notes={app: note})
     assert result.messages[app] == note
 
 
@@ -231,7 +202,7 @@ def test_a_held_order_names_the_dependency_it_waits_for(tmp_path: Path, faults: 
     gws = _id(plan, "create_account", "gws", "ada")
     app = _id(plan, "create_account", "app", "ada")
     assert set(plan.order(app).depends_on) == {idp, gws}
-    result = _run(setup)
+    result = run_executor(setup)
     assert result.states[idp] == "verified"
     assert result.states[gws] == "awaiting_approval"
     assert result.messages[gws] == "needs 1 approval(s) from it"

@@ -5,26 +5,23 @@ whose target refuses or whose evaluation fails."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from accesshive.apply import pool
 from accesshive.apply.credentials import CredentialKeeper
-from accesshive.apply.executor import ApplyResult, Executor
 from accesshive.config import load_config
 from accesshive.expand.desired import expand
 from accesshive.plan.build import make_plan
 from accesshive.plan.model import Plan
 from accesshive.state.snapshot import Snapshot, SnapshotAccount, SourceSnapshot
 from accesshive.store import Store, open_store
-from tests.support.faults import Fault, FaultPlan, FaultyConnector
+from tests.support.executor import fresh_store_name, memory_accounts, plan_for, run_executor
+from tests.support.faults import Fault, FaultPlan
 from tests.support.memory_connector import MemoryConnector
 
 TODAY = dt.date(2026, 11, 29)
-_names = itertools.count()
 
 CONFIG = """version: 1
 name: paths
@@ -49,19 +46,9 @@ identities:
 
 
 @pytest.fixture
-def faults(monkeypatch: pytest.MonkeyPatch) -> FaultPlan:
-    plan = FaultPlan()
-    original = pool.connector_for
-    monkeypatch.setattr(
-        pool, "connector_for", lambda c, s, w=None: FaultyConnector(original(c, s, w), plan)
-    )
-    return plan
-
-
-@pytest.fixture
 def setup(tmp_path: Path) -> Iterator[tuple[Path, Plan, Store]]:
     """ada and bob exist on the target with staff and a legacy grant nobody assigns."""
-    name = f"paths-{next(_names)}"
+    name = fresh_store_name("paths")
     accounts = MemoryConnector.stores[name] = {}
     for n, who in enumerate(("ada", "bob"), start=1):
         accounts[f"m{n}"] = {
@@ -71,9 +58,6 @@ def setup(tmp_path: Path) -> Iterator[tuple[Path, Plan, Store]]:
             "attributes": {"login": who},
             "grants": {"staff", "legacy"},
         }
-    (tmp_path / "accesshive.yaml").write_text(CONFIG.format(store=name))
-    config = load_config(tmp_path)
-    desired, _ = expand(config, TODAY)
     snapshot = Snapshot(
         sources={
             "app": SourceSnapshot(
@@ -89,15 +73,9 @@ def setup(tmp_path: Path) -> Iterator[tuple[Path, Plan, Store]]:
             )
         }
     )
-    plan = make_plan(config, desired, snapshot, TODAY)
+    plan = plan_for(tmp_path, CONFIG.format(store=name), TODAY, snapshot)
     with open_store(tmp_path) as store:
         yield tmp_path, plan, store
-
-
-def _run(setup: tuple[Path, Plan, Store], **kwargs: object) -> ApplyResult:
-    root, plan, store = setup
-    run = store.start_run(plan.digest, "test")
-    return Executor(load_config(root), plan, store, run, **kwargs).run()  # type: ignore[arg-type]
 
 
 def test_revokes_of_one_entitlement_go_in_one_write(
@@ -109,11 +87,10 @@ def test_revokes_of_one_entitlement_go_in_one_write(
         ("revoke", "legacy"),
     ]
     faults.membership_batches = True
-    result = _run(setup)
+    result = run_executor(setup)
     assert (faults.calls["revoke_many"], faults.calls["grant_many"]) == (1, 0)
     assert set(result.states.values()) == {"verified"}
-    store_name = str(load_config(setup[0]).sources["app"].connection["store"])
-    assert [a["grants"] for a in MemoryConnector.stores[store_name].values()] == [{"staff"}] * 2
+    assert [a["grants"] for a in memory_accounts(setup[0], "app").values()] == [{"staff"}] * 2
 
 
 def test_an_order_no_longer_needed_is_recorded_as_such(
@@ -121,7 +98,7 @@ def test_an_order_no_longer_needed_is_recorded_as_such(
 ) -> None:
     _, plan, store = setup
     first = plan.orders[0].id
-    result = _run(setup, inactive={first})
+    result = run_executor(setup, inactive={first})
     assert result.states[first] == "inactive"
     assert result.messages[first] == "no longer needed: the target already matches"
     assert [e.message for e in store.order_history(plan.digest, first)] == [
@@ -163,7 +140,7 @@ def rotation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
     from accesshive.vault import open_vault
     from accesshive.vault.keys import Keyring, MasterKey
 
-    name = f"creds-{next(_names)}"
+    name = fresh_store_name("creds")
     MemoryConnector.stores[name] = {
         "w1": {
             "identity": "mailbox",
@@ -205,8 +182,7 @@ def rotation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
 
 
 def _passwords(root: Path) -> dict[str, str]:
-    store = str(load_config(root).sources["workspace"].connection["store"])
-    return {ext: str(a["password"]) for ext, a in MemoryConnector.stores[store].items()}
+    return {ext: str(a["password"]) for ext, a in memory_accounts(root, "workspace").items()}
 
 
 def test_a_rotation_sets_the_password_of_the_account_the_plan_names(
@@ -217,7 +193,7 @@ def test_a_rotation_sets_the_password_of_the_account_the_plan_names(
     root, plan, _ = rotation
     (order,) = plan.orders
     assert order.change.details["account"] == "w1"
-    result = _run(rotation)
+    result = run_executor(rotation)
     assert result.states[order.id] == "verified"
     assert result.messages[order.id] == "password rotated on workspace and stored (version 2)"
     assert _passwords(root)["w1"] != "old"
@@ -231,9 +207,9 @@ def test_a_rotation_follows_the_account_the_live_read_links_to_the_identity(
     old one is left alone."""
     root, plan, _ = rotation
     (order,) = plan.orders
-    store = str(load_config(root).sources["workspace"].connection["store"])
-    MemoryConnector.stores[store]["w2"] = {**MemoryConnector.stores[store]["w1"]}
-    result = _run(rotation, accounts={order.id: "w2"})
+    accounts = memory_accounts(root, "workspace")
+    accounts["w2"] = {**accounts["w1"]}
+    result = run_executor(rotation, accounts={order.id: "w2"})
     assert result.states[order.id] == "verified"
     passwords = _passwords(root)
     assert passwords["w1"] == "old"
@@ -246,7 +222,7 @@ def test_a_rotation_the_target_refuses_is_errored_with_its_words(
     _, plan, _ = rotation
     (order,) = plan.orders
     faults.add("update_account", Fault("fatal", "403 password does not meet the domain policy"))
-    result = _run(rotation, accounts={order.id: "w1"})
+    result = run_executor(rotation, accounts={order.id: "w1"})
     assert result.states[order.id] == "errored"
     assert result.messages[order.id] == "403 password does not meet the domain policy"
 
@@ -261,7 +237,7 @@ def test_a_credential_step_that_breaks_is_an_error_of_ours(
         raise LookupError("no such policy")
 
     monkeypatch.setattr(CredentialKeeper, "store", broken)
-    result = _run(rotation, accounts={order.id: "w1"})
+    result = run_executor(rotation, accounts={order.id: "w1"})
     assert result.states[order.id] == "error"
     assert result.messages[order.id] == "LookupError: no such policy"
 
@@ -274,7 +250,7 @@ def test_a_target_that_fails_the_read_back_errors_each_order_it_was_to_verify(
     the target and sends what is still missing)."""
     _, plan, store = setup
     faults.add("get_account", Fault("fatal", "503 Service Unavailable"))
-    result = _run(setup)
+    result = run_executor(setup)
     assert faults.calls["get_account"] == 1  # one read for the batch; it failed
     assert {oid: result.states[oid] for oid in result.states} == {
         o.id: "errored" for o in plan.orders
@@ -294,5 +270,5 @@ def test_our_own_failure_while_verifying_is_an_error_of_ours(
     end ``error`` (ours), not ``errored`` (the target's)."""
     _, plan, _ = setup
     faults.add("get_account", Fault("crash", "a bug"))
-    result = _run(setup)
+    result = run_executor(setup)
     assert {result.states[o.id] for o in plan.orders} == {"error"}

@@ -10,10 +10,11 @@ from accesshive.apply.waiting import blocked, holder
 from accesshive.plan.model import Plan
 from accesshive.plan.states import OrderState
 from accesshive.store import Store
+from tests.support.executor import run_executor
 from tests.support.faults import Fault, FaultPlan
-from tests.unit.apply.test_executor_outcomes import _id, _run, faults, reviewed
+from tests.unit.apply.test_executor_outcomes import _id, reviewed
 
-__all__ = ["faults", "reviewed"]  # the fixtures, shared with the executor's outcomes
+__all__ = ["reviewed"]  # the fixture, shared with the executor's outcomes
 
 
 def test_a_blocked_gated_order_says_it_also_needs_approval(
@@ -44,7 +45,7 @@ def test_apply_says_a_gated_order_blocked_below_a_failure_still_needs_approval(
     admins = _id(plan, "grant", "app", "ada", "admins")
     staff = _id(plan, "grant", "app", "ada", "staff")
     faults.add("create_account", Fault("fatal", "409 the directory is read-only"))
-    result = _run(reviewed)
+    result = run_executor(reviewed)
     assert (result.states[app], result.messages[app]) == (
         "blocked",
         f"dependency {idp} is errored; it also needs 2 approval(s) from platform, security",
