@@ -107,9 +107,11 @@ def plan_repository(
                 known = None
                 in_force = None
                 others: list[str] = []
+                lender: str | None = None
                 if opened is not None:
                     in_force = differing(config, opened.policies_in_force())
                     others = opened.environments_with_policies_in_force()
+                    lender = opened.borrowed_policies_from()
                     if found.adoptions:
                         found = not_adopting_our_own(opened, found)
                     found = without_done_tasks(opened, config, snapshot, found, snapshot_file)
@@ -128,20 +130,21 @@ def plan_repository(
             )
             environment = opened.environment if opened else ""
             plan = guarded(plan, config, in_force, environment)
-            return _first_in(environment, others, plan)
+            return _first_in(environment, others, lender, plan)
 
 
-def _first_in(environment: str, others: list[str], plan: Plan) -> Plan:
+def _first_in(environment: str, others: list[str], lender: str | None, plan: Plan) -> Plan:
     """A plan for an environment with no review policies on record, in a store where
-    others have some: its first apply trusts the repository's review policies as written
-    (a change could have added the environment, or made it the default, to escape the
-    policies in force). Said first, so reviewers see it; a new store says nothing."""
+    others have some: until its first complete apply it is judged by the policies in
+    force it borrows (the latest put in force, ``lender``) as well as the repository's,
+    since a change could have added the environment, or made it the default, to escape
+    the policies in force. Said first, so reviewers see it; a new store says nothing."""
     if not others or environment in others:
         return plan
     said = (
         f"no review policies are in force in '{environment}' yet (this store has "
-        f"some for {', '.join(others)}): its first apply judges approvals by the "
-        "repository's review policies as written, this change's edits included"
+        f"some for {', '.join(others)}): until its first complete apply, its changes are "
+        f"judged by the policies in force in '{lender}' as well as the repository's"
     )
     return replace(plan, warnings=(said, *plan.warnings))
 

@@ -157,12 +157,13 @@ def test_policies_in_force_removed_from_the_store_stop_plan_and_apply(
     assert _wiki_admins(applied) == set()
 
 
-def test_an_environment_the_change_makes_the_default_says_it_has_no_policies_in_force(
+def test_an_environment_the_change_makes_the_default_is_judged_by_the_policies_in_force(
     applied: Path,
 ) -> None:
-    """The change adds an environment and makes it the default: the store has policies in
-    force for 'default' only, so the plan says, first, that this environment's first apply
-    trusts the repository's review policies as written."""
+    """The change adds an environment, makes it the default, and adds a reviewer with its
+    author's key: the store has policies in force for 'default' only. The new environment
+    borrows them until its own first complete apply, so the added reviewer's approval
+    does not count there either, and the plan says so first."""
     project = applied / "accesshive.yaml"
     project.write_text(
         project.read_text()
@@ -171,9 +172,23 @@ def test_an_environment_the_change_makes_the_default_says_it_has_no_policies_in_
     _add_reviewer(applied, "sec-bot", "security")
     shared = StoreRef(None, str(applied / ".accesshive" / "default.db"))  # one store, as in CI
     plan = plan_repository(applied, TODAY, store=shared, author="dave")
-    assert plan.warnings[0].startswith(
-        "no review policies are in force in 'evil' yet (this store has some for default)"
+    assert plan.warnings[0] == (
+        "no review policies are in force in 'evil' yet (this store has some for default): "
+        "until its first complete apply, its changes are judged by the policies in force "
+        "in 'default' as well as the repository's"
     ), plan.warnings
+    assert "reviewers added: sec-bot" in plan.warnings[1]
+    gate = _wiki_gate(plan)
+    _write_file(
+        applied, plan, [_signed(applied, plan, gate, "sec-bot", "2026-11-29T10:00:00+00:00")]
+    )
+    result = apply_plan(applied, plan, shared, TODAY, "ci")
+    assert result.states[gate] == "awaiting_approval"
+    assert "not a reviewer there" in result.messages[gate], result.messages[gate]
+    assert _wiki_admins(applied) == set()
+    # the incomplete apply did not put the change's policies in force in 'evil'
+    with open_store(applied, "evil", url=shared.url) as store:
+        assert store.borrowed_policies_from() == "default"
 
 
 def test_a_classification_removed_by_the_change_still_gates_it(applied: Path) -> None:
