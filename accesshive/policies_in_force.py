@@ -39,6 +39,12 @@ class PoliciesInForce:
     classification: ClassificationPolicy
     flagged: Mapping[str, frozenset[str]]
     """source → entitlements its file declares ``sensitive: true``."""
+    sources: frozenset[str] | None = None
+    """The sources of the repository then (None: recorded before they were kept). A
+    source they do not know is one the change adds: its grants are sensitive until the
+    change is applied (``sensitive``), since a second source on the same target (the
+    same database or directory under another name, without the first's
+    ``sensitive: true``) would otherwise grant what the policies in force review."""
 
     @classmethod
     def of(cls, config: Config) -> PoliciesInForce:
@@ -49,14 +55,18 @@ class PoliciesInForce:
                 sid: frozenset(e for e, spec in s.entitlements.items() if spec.sensitive)
                 for sid, s in sorted(config.sources.items())
             },
+            frozenset(config.sources),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "review": self.review.model_dump(mode="json"),
             "classification": self.classification.model_dump(mode="json"),
             "flagged": {sid: sorted(ents) for sid, ents in sorted(self.flagged.items()) if ents},
         }
+        if self.sources is not None:
+            out["sources"] = sorted(self.sources)
+        return out
 
     def text(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
@@ -72,14 +82,17 @@ class PoliciesInForce:
             ReviewPolicy.model_validate(data["review"]),
             ClassificationPolicy.model_validate(data["classification"]),
             {sid: frozenset(ents) for sid, ents in data.get("flagged", {}).items()},
+            None if data.get("sources") is None else frozenset(data["sources"]),
         )
 
     def sensitive(self, source: str, entitlement: str) -> bool:
         """Whether these policies classify the entitlement sensitive (``*``: flagged on a
         source that is gone, see ``widened``)."""
         flagged = self.flagged.get(source, frozenset()) | self.flagged.get(ANY, frozenset())
-        return entitlement in flagged or any(
-            rule.matches(source, entitlement) for rule in self.classification.sensitive
+        return (
+            entitlement in flagged
+            or (self.sources is not None and source not in self.sources)
+            or any(rule.matches(source, entitlement) for rule in self.classification.sensitive)
         )
 
     def gone(self, sources: Iterable[str]) -> list[str]:
@@ -121,7 +134,7 @@ class PoliciesInForce:
         for sid, ents in self.flagged.items():
             key = sid if sid in now or sid == ANY else ANY
             flagged[key] = flagged.get(key, frozenset()) | ents
-        return PoliciesInForce(review, classification, flagged)
+        return PoliciesInForce(review, classification, flagged, self.sources)
 
 
 def _covers(pattern: str, sources: list[str]) -> bool:
@@ -214,6 +227,18 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
         "until this change is applied)",
         set(in_force.gone(config.sources)),
     )
+    if in_force.sources is None:
+        out.append(
+            "the policies in force were kept before accesshive kept their sources (the next "
+            "complete apply keeps them)"
+        )
+    else:
+        _names(
+            out,
+            "sources added (their grants are reviewed as sensitive until this change is applied)",
+            set(config.sources) - in_force.sources,
+        )
+        _names(out, "sources removed", set(in_force.sources - set(config.sources)))
     return out or ["the policies differ (formatting or order only)"]
 
 

@@ -136,6 +136,48 @@ def test_a_source_renamed_by_the_change_keeps_the_review_of_its_grants(applied: 
     assert "wiki" in plan.warnings[0]
 
 
+def test_a_second_source_on_the_same_target_added_by_the_change_is_reviewed(
+    tmp_path: Path,
+) -> None:
+    """The wiki flags `editors` sensitive, and that is in force. The change adds
+    `wiki-mirror`: the wiki's database under another name, without the flag, and grants
+    editors through it. The policies in force do not know the source, so its grants are
+    sensitive, and gated, until the change is applied."""
+    repo = _reviewed(tmp_path, quorum=1)
+    wiki = repo / "sources" / "wiki.yaml"
+    flagged = "editors: {description: Edit team spaces, sensitive: true}"
+    wiki.write_text(wiki.read_text().replace("editors: {description: Edit team spaces}", flagged))
+    apply_plan(repo, _plan(repo), STORE, TODAY, "ci")  # the flag is in force
+    mirror = wiki.read_text().replace("  wiki:\n", "  wiki-mirror:\n", 1)
+    (repo / "sources" / "wiki-mirror.yaml").write_text(mirror.replace(", sensitive: true}", "}"))
+    access = repo / "access.yaml"
+    access.write_text(
+        access.read_text()
+        .replace(
+            "  badge-office:\n",
+            "  mirror-edit:\n    source: wiki-mirror\n    entitlements: [editors]\n"
+            "  badge-office:\n",
+        )
+        .replace("access_profiles: [wiki-edit]", "access_profiles: [wiki-edit, mirror-edit]")
+    )
+    synced = CliRunner().invoke(main, ["sync", str(repo)])
+    assert synced.exit_code == 0, synced.output
+    plan = _plan(repo)
+    mirrored = [
+        o
+        for o in plan.orders
+        if o.change.source == "wiki-mirror" and o.change.entitlement == "editors"
+    ]
+    assert mirrored and all(o.change.sensitive and o.gate for o in mirrored)
+    assert (
+        "sources added (their grants are reviewed as sensitive until this change is "
+        in (plan.warnings[0])
+    )
+    assert "applied): wiki-mirror" in plan.warnings[0]
+    result = apply_plan(repo, plan, STORE, TODAY, "ci")
+    assert {result.states[o.id] for o in mirrored} == {"awaiting_approval"}
+
+
 @pytest.mark.parametrize("how", ["deleted", "edited"])
 def test_policies_in_force_removed_from_the_store_stop_plan_and_apply(
     applied: Path, how: str
