@@ -39,6 +39,10 @@ class PoliciesInForce:
     classification: ClassificationPolicy
     flagged: Mapping[str, frozenset[str]]
     """source → entitlements its file declares ``sensitive: true``."""
+    promotion_from: str | None = None
+    """The environment this one applies only configs promoted from
+    (``require_promotion_from``): a change that removes the requirement must itself be
+    promoted to be applied (``operations/promotion.py``)."""
     sources: frozenset[str] | None = None
     """The sources of the repository then (None: recorded before they were kept). A
     source they do not know is one the change adds: its grants are sensitive until the
@@ -55,6 +59,7 @@ class PoliciesInForce:
                 sid: frozenset(e for e, spec in s.entitlements.items() if spec.sensitive)
                 for sid, s in sorted(config.sources.items())
             },
+            _promotion_from(config),
             frozenset(config.sources),
         )
 
@@ -64,6 +69,8 @@ class PoliciesInForce:
             "classification": self.classification.model_dump(mode="json"),
             "flagged": {sid: sorted(ents) for sid, ents in sorted(self.flagged.items()) if ents},
         }
+        if self.promotion_from is not None:
+            out["promotion_from"] = self.promotion_from
         if self.sources is not None:
             out["sources"] = sorted(self.sources)
         return out
@@ -82,6 +89,7 @@ class PoliciesInForce:
             ReviewPolicy.model_validate(data["review"]),
             ClassificationPolicy.model_validate(data["classification"]),
             {sid: frozenset(ents) for sid, ents in data.get("flagged", {}).items()},
+            data.get("promotion_from"),
             None if data.get("sources") is None else frozenset(data["sources"]),
         )
 
@@ -134,7 +142,12 @@ class PoliciesInForce:
         for sid, ents in self.flagged.items():
             key = sid if sid in now or sid == ANY else ANY
             flagged[key] = flagged.get(key, frozenset()) | ents
-        return PoliciesInForce(review, classification, flagged, self.sources)
+        return PoliciesInForce(review, classification, flagged, self.promotion_from, self.sources)
+
+
+def _promotion_from(config: Config) -> str | None:
+    env = config.project.environments.get(config.environment)
+    return env.require_promotion_from if env else None
 
 
 def _covers(pattern: str, sources: list[str]) -> bool:
@@ -209,6 +222,14 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
         "rules changed",
         {n for n in set(rules_old) & set(rules_new) if rules_old[n] != rules_new[n]},
     )
+    if in_force.promotion_from != _promotion_from(config):
+        out.append(
+            f"require_promotion_from: {in_force.promotion_from or 'none'} → "
+            f"{_promotion_from(config) or 'none'} (the change is applied here only once "
+            f"promoted from {in_force.promotion_from})"
+            if in_force.promotion_from
+            else f"require_promotion_from: none → {_promotion_from(config)}"
+        )
     for setting in ("allow_self_approval", "require_author"):
         if getattr(old, setting) != getattr(new, setting):
             out.append(f"{setting}: {getattr(old, setting)} → {getattr(new, setting)}")

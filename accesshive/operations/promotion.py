@@ -12,6 +12,7 @@ from accesshive.config import Config
 from accesshive.errors import PromotionError
 from accesshive.operations._common import StoreRef
 from accesshive.pipeline import load_config
+from accesshive.policies_in_force import PoliciesInForce
 from accesshive.store import Store
 
 
@@ -57,9 +58,17 @@ def promote(
 
 def require_promotion(config: Config, store: Store) -> None:
     """Refuse to apply in an environment that takes only promoted configs, unless this
-    config digest was promoted from its origin environment."""
+    config digest was promoted from its origin environment.
+
+    The requirement is the repository's, or the one in force (kept with the policies in
+    force by the environment's last complete apply): a change that deletes
+    ``require_promotion_from`` is still a change to an environment that takes only
+    promoted configs, so it must be promoted to be applied."""
     env = config.project.environments.get(config.environment)
     origin = env.require_promotion_from if env else None
+    if origin is None and store.borrowed_policies_from() is None:
+        stored = store.policies_in_force()
+        origin = PoliciesInForce.from_text(stored).promotion_from if stored else None
     if origin and not store.promoted(config.digest, origin):
         raise PromotionError(
             f"environment '{config.environment}' applies only configs promoted from '{origin}'; "

@@ -120,3 +120,33 @@ def test_promotion_refuses_an_unclean_sandbox_apply(repo: Path) -> None:
     assert refused.exit_code == 1
     assert "was applied in 'sandbox' but not cleanly" in refused.output
     assert "orders not verified:" in refused.output
+
+
+def test_a_change_that_drops_the_promotion_requirement_must_itself_be_promoted(
+    repo: Path,
+) -> None:
+    """Production applied a promoted config, so its requirement is in force: a change
+    that deletes `require_promotion_from` (and changes something else) is still refused
+    there until promoted, and the plan says the requirement changed."""
+    _gate_approved(repo)
+    assert _apply(repo, "sandbox")[1].status == "complete"
+    promote(repo, "sandbox", "production", "ci")
+    assert _apply(repo, "production")[1].status == "complete"
+    project = repo / "accesshive.yaml"
+    project.write_text(project.read_text().replace("    require_promotion_from: sandbox\n", ""))
+    people = repo / "identities" / "people.yaml"
+    people.write_text(people.read_text().replace("Staff Engineer", "Principal Engineer"))
+    store = StoreRef("production")
+    plan = plan_repository(repo, TODAY, store=store)
+    assert (
+        "require_promotion_from: sandbox → none (the change is applied here only once "
+        in (plan.warnings[0])
+    )
+    with pytest.raises(PromotionError, match="applies only configs promoted from 'sandbox'"):
+        apply_plan(repo, plan, store, TODAY, "ci")
+    # promoted from a clean sandbox apply, it is applied, and nothing is required any more
+    assert _apply(repo, "sandbox")[1].status == "complete"
+    promote(repo, "sandbox", "production", "ci")
+    assert _apply(repo, "production")[1].status == "complete"
+    people.write_text(people.read_text().replace("Principal Engineer", "Distinguished Engineer"))
+    assert _apply(repo, "production")[1].status == "complete"
