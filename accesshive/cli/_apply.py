@@ -223,7 +223,7 @@ def _print_apply(
         targeted = " (targeted: " + ", ".join(f"{k} {v}" for k, v in result.targeted.items()) + ")"
     click.echo(
         f"Apply run {result.run_id} of plan {result.plan_digest[:16]}{targeted}: "
-        f"{result.status} ({parts})"
+        f"{result.status}" + (f" ({parts})" if parts else " (no order to run)")
     )
     for order in saved.orders:
         state = result.states.get(order.id, "")
@@ -331,7 +331,10 @@ def _no_reviewer_in(directory: Path) -> str | None:
 
 def _print_sources(saved: Plan, result: ApplyResult) -> None:
     """Per source: its orders' states, and why it was unreachable; what to do next."""
+    from accesshive.plan.states import OrderState
+
     click.echo("Sources:")
+    down_ids = set(result.unreachable)
     summary = result.by_source(saved)
     width = max(len(sid) for sid in summary)
     for sid, entry in summary.items():
@@ -348,6 +351,24 @@ def _print_sources(saved: Plan, result: ApplyResult) -> None:
             "repeated, the rest is sent):"
         )
         click.echo("  " + runnable(_again()))
+    refused = sorted(
+        {
+            saved.order(oid).change.source
+            for oid, state in result.states.items()
+            if state == OrderState.ERRORED and saved.order(oid).change.source not in down_ids
+        }
+    )
+    if refused:
+        click.echo(
+            f"Errored on {', '.join(refused)} (the target's messages are above). When the "
+            "cause was on the target's side (an outage, a limit, a lock), run apply again: "
+            "what is verified is not repeated, the rest is sent:"
+        )
+        click.echo("  " + runnable(_again()))
+        click.echo(
+            "When it was the change (a value the target refuses), fix it and plan again: "
+            + runnable("`accesshive plan --out plan.json`")
+        )
 
 
 def _again() -> str:
