@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from accesshive.config.config import Config
@@ -26,6 +27,7 @@ from accesshive.config.validate_kinds import check_profile_kinds, check_source_k
 from accesshive.diagnostics import Diagnostic, Location, Severity
 from accesshive.expand.compiling import is_template, variables
 from accesshive.expand.templates import BUILTIN_VARIABLES, TemplateProblem
+from accesshive.repo_paths import link_out_of
 
 Check = Callable[[Config], Iterable[Diagnostic]]
 
@@ -185,7 +187,33 @@ def check_sources(config: Config) -> Iterator[Diagnostic]:
                 config.origin("sources", sid, "provisioning"),
                 hint="remove 'provisioning' or set it to manual",
             )
+        if source.kind == "manual":
+            yield from _export_inside(config, sid)
         yield from _account_spec(config, sid)
+
+
+def _export_inside(config: Config, sid: str) -> Iterator[Diagnostic]:
+    """A manual source's export must be a file of the repository (or ``${env:NAME}``):
+    said by ``validate`` and ``plan``, at its line, as sync would refuse it, so that a
+    pull request pointing it at ``/etc/shadow`` fails its first check, not a later job."""
+    raw = config.sources[sid].connection.get("export")
+    if not raw or is_reference(str(raw).strip()):
+        return
+    path = Path(str(raw))
+    root = config.root
+    outside = (path, path) if path.is_absolute() else link_out_of(root, root / path)
+    if outside is None:
+        return
+    link, real = outside
+    how = f"{link} leads to {real}" if link.is_symlink() else f"{raw} is outside it"
+    yield Diagnostic(
+        "invalid-value",
+        f"source '{sid}': connection.export must be a file inside the repository ({how}): a "
+        "pull request could otherwise make accesshive read any file the runner can",
+        config.origin("sources", sid, "connection", "export"),
+        hint="keep the export in the repository, or give one kept elsewhere as ${env:NAME}, "
+        "set where accesshive runs",
+    )
 
 
 def _account_spec(config: Config, sid: str) -> Iterator[Diagnostic]:
