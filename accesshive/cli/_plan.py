@@ -81,7 +81,10 @@ def validate(
 
         c = result.config
         own = [name for name, _ in c.files if not name.startswith(DEFAULT_POLICIES)]
-        defaults = ", the default policies" if len(own) < len(c.files) else ""
+        # the default policies count only where a section of them is in use: a repository
+        # whose policies/ sets every section reads them, but uses none
+        shipped = any(o.startswith(DEFAULT_POLICIES) for o in c.policy_origins.values())
+        defaults = ", the default policies" if shipped else ""
         click.secho(
             f"✓ {directory}: valid ({plural(len(c.sources), 'source')}, "
             f"{plural(len(c.identities), 'identity', 'identities')}, "

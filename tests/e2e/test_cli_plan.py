@@ -144,3 +144,20 @@ def test_validate_shows_its_stages_too() -> None:
         "expanding 5 identities",
     ]
     assert "valid" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("example", "summary"),
+    [
+        (
+            "quickstart",
+            "(2 sources, 5 identities, 3 roles, 5 access profiles, 5 files, the default policies)",
+        ),
+        # acme's policies/ sets every section: the shipped ones are read but none is used
+        ("acme", "(6 sources, 38 identities, 18 roles, 36 access profiles, 20 files)"),
+    ],
+)
+def test_validate_counts_what_the_repository_holds_and_uses(example: str, summary: str) -> None:
+    result = CliRunner().invoke(main, ["validate", str(EXAMPLES / example), *TODAY])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith(f": valid {summary}"), result.stdout
