@@ -104,3 +104,17 @@ def test_rows_left_out_are_counted() -> None:
         "2 more identities out of sync are not listed here: accesshive report --format json "
         "lists them." in paragraphs
     )
+
+
+def test_the_totals_compare_with_the_last_report_only_when_there_is_one() -> None:
+    from dataclasses import replace
+
+    first = read(render_report_markdown(report())).tables[0]
+    assert first.header == ["", "now"]  # no "±0 since" a report that never was
+    assert first.rows[0] == ["healthy", "1"]
+    before = {**TOTALS, "drift": 1, "healthy": 2}
+    later = replace(report(), previous=("2026-11-28T02:00:00", before))
+    table = read(render_report_markdown(later)).tables[0]
+    assert table.header == ["", "now", "since last report"]
+    assert table.rows[0] == ["healthy", "1", "-1"]
+    assert table.rows[5] == ["drift", "3", "+2"]
