@@ -111,3 +111,14 @@ def github() -> Iterator[str]:
     """The GitHub REST stand-in (tests/support/github_api.py) for acme/access#7."""
     with github_api.serving() as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_carried_over() -> Iterator[None]:
+    """Each test starts with no resolved secret registered for redaction: one test's
+    token (resolved in this process) must not change another's messages."""
+    from accesshive import redaction
+
+    redaction.forget()
+    yield
+    redaction.forget()
