@@ -131,3 +131,20 @@ def test_the_store_keeps_no_secret_whoever_built_the_message(tmp_path: Path) -> 
     assert [e.message for e in events] == [f"note {SHOWN}"]
     assert TOKEN not in json.dumps([e["details"] for e in entries])
     assert SHOWN in json.dumps([e["details"] for e in entries])
+
+
+def test_a_secret_that_begins_another_is_not_left_half_shown() -> None:
+    """The longest registered form wins: ``tok-123/+ä-old`` is not shown as the
+    redaction of ``tok-123/+ä`` followed by ``-old``."""
+    resolve("${env:OLD}", "app", Path("."), {"OLD": TOKEN + "-old"})
+    assert redaction.redact(f"{TOKEN}-old and {TOKEN}") == (f"[redacted: ${{env:OLD}}] and {SHOWN}")
+
+
+def test_an_audit_detail_with_a_quote_in_the_secret_is_redacted(tmp_path: Path) -> None:
+    """The store looks for a secret in the JSON it writes (escaped), then redacts."""
+    quoted = 'pa"ss\\word'
+    resolve("${env:BIND}", "dir", Path("."), {"BIND": quoted})
+    with open_store(tmp_path) as store:
+        store.audit("ci", "sync", None, {"error": f"bind as {quoted} refused"})
+        [entry] = [e for e in store.audit_log() if e["event"] == "sync"]
+    assert entry["details"] == {"error": "bind as [redacted: ${env:BIND}] refused"}
