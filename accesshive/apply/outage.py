@@ -141,7 +141,7 @@ class Breaker:
                 return
             state.failures += 1
             if state.failures >= self.threshold and state.message is None:
-                state.message = target_failure(exc) or str(exc)
+                state.message = target_failure(exc) or redact(str(exc))
 
     def down_sources(self) -> dict[str, str]:
         with self._lock:

@@ -148,3 +148,13 @@ def test_an_audit_detail_with_a_quote_in_the_secret_is_redacted(tmp_path: Path) 
         store.audit("ci", "sync", None, {"error": f"bind as {quoted} refused"})
         [entry] = [e for e in store.audit_log() if e["event"] == "sync"]
     assert entry["details"] == {"error": "bind as [redacted: ${env:BIND}] refused"}
+
+
+def test_a_notification_kept_for_a_retry_holds_no_secret(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        payload = {"event": "apply_failed", "messages": [f"HTTP 503: token {TOKEN}"]}
+        store.record_notification("soc", "k1", "apply_failed", payload, f"refused {TOKEN}")
+        kept = store.notification("soc", "k1")
+    assert kept is not None
+    assert kept.payload == {"event": "apply_failed", "messages": [f"HTTP 503: token {SHOWN}"]}
+    assert kept.last_error == f"refused {SHOWN}"
