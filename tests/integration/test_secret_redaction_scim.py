@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -85,15 +86,22 @@ class EchoingGateway(QuirkProxy):
         return super()._refuse(method, path, query, body)
 
 
-@pytest.fixture
-def gateway() -> Iterator[EchoingGateway]:
+@contextmanager
+def echoing_gateway() -> Iterator[EchoingGateway]:
     with scim_server(TOKEN) as backend:
         backend.create_group("staff")
+        backend.create_group("admins")
         proxy = EchoingGateway(backend)
         try:
             yield proxy
         finally:
             proxy.stop()
+
+
+@pytest.fixture
+def gateway() -> Iterator[EchoingGateway]:
+    with echoing_gateway() as proxy:
+        yield proxy
 
 
 def _repo(tmp_path: Path, url: str) -> Path:
