@@ -35,6 +35,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from accesshive.redaction import redact
+
 if TYPE_CHECKING:
     from accesshive.diagnostics import Diagnostic
 
@@ -103,7 +105,9 @@ class LockedError(StoreError):
 class ConnectorError(AccessHiveError):
     """A target system failed; ``retryable`` says whether trying again may help.
 
-    ``message`` is the target's own words, kept so the user sees what the system said.
+    ``message`` is the target's own words, kept so the user sees what the system said,
+    with every resolved secret redacted (``accesshive.redaction``): this is where a
+    target's text enters accesshive, whichever connector it comes through.
     """
 
     def __init__(
@@ -114,6 +118,7 @@ class ConnectorError(AccessHiveError):
         retryable: bool = False,
         retry_after: float | None = None,
     ) -> None:
+        message = redact(message)
         super().__init__(f"source '{source}': {message}")
         self.source = source
         self.message = message

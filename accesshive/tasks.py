@@ -9,14 +9,13 @@ done (``accesshive tasks done``), which the audit log records. Its order moves t
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from accesshive.config.account_kinds import DEFAULT_KIND, account_link, telling_apart
 from accesshive.config.model import Source
+from accesshive.csv_export import csv_text
 from accesshive.errors import LockedError
 from accesshive.plan.changes import Changes
 from accesshive.plan.orders import Change, Order
@@ -186,37 +185,35 @@ def _mark_done(
 
 
 def tasks_csv(tasks: Iterable[Task]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [
-            "task",
-            "source",
-            "assignee",
-            "action",
-            "account",
-            "entitlement",
-            "what",
-            "state",
-            "reason",
-        ]
-    )
-    for t in tasks:
-        c = t.content
-        writer.writerow(
+    """The tasks as CSV for a spreadsheet (``csv_export``: no cell can run as a formula)."""
+    header = [
+        "task",
+        "source",
+        "assignee",
+        "action",
+        "account",
+        "entitlement",
+        "what",
+        "state",
+        "reason",
+    ]
+    return csv_text(
+        header,
+        (
             [
                 t.id,
                 t.source,
                 t.assignee,
-                c.get("action"),
-                c.get("name") or c.get("account") or "",
-                c.get("entitlement") or "",
+                t.content.get("action"),
+                t.content.get("name") or t.content.get("account") or "",
+                t.content.get("entitlement") or "",
                 t.description,
                 t.state,
                 t.reason or "",
             ]
-        )
-    return out.getvalue()
+            for t in tasks
+        ),
+    )
 
 
 def tasks_markdown(tasks: Iterable[Task]) -> str:

@@ -160,3 +160,14 @@ def faults(monkeypatch: pytest.MonkeyPatch) -> FaultPlan:
         pool, "connector_for", lambda c, s, w=None: FaultyConnector(original(c, s, w), plan)
     )
     return plan
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_carried_over() -> Iterator[None]:
+    """Each test starts with no resolved secret registered for redaction: one test's
+    token (resolved in this process) must not change another's messages."""
+    from accesshive import redaction
+
+    redaction.forget()
+    yield
+    redaction.forget()

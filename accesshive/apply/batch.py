@@ -37,6 +37,7 @@ from accesshive.errors import VaultError
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.orders import Order
 from accesshive.plan.states import SENT, IllegalTransition, OrderState
+from accesshive.redaction import redact
 from accesshive.state.snapshot import SnapshotAccount
 from accesshive.store.base import OrderEvent
 
@@ -387,8 +388,9 @@ def _holding(ids: list[str]) -> Callable[[Mapping[str, set[str]]], dict[str, Sna
 def failure_of(exc: BaseException) -> tuple[OrderState, str]:
     """An order's state and message for what stopped it: ``errored`` with the target's
     words when the target failed (``apply.outage.target_failure``: a ``ConnectorError``,
-    or a connector library's exception that leaked), else ``error`` (ours)."""
+    or a connector library's exception that leaked), else ``error`` (ours); either
+    redacted of every resolved secret."""
     message = target_failure(exc)
     if message is not None:
         return OrderState.ERRORED, message
-    return OrderState.ERROR, f"{type(exc).__name__}: {exc}"
+    return OrderState.ERROR, redact(f"{type(exc).__name__}: {exc}")

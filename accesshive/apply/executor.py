@@ -48,6 +48,7 @@ from accesshive.plan.kinds import CREDENTIAL_ACTIONS, GROUP_ACTIONS, OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.states import DONE, FAILED, SENT, IllegalTransition, OrderState
+from accesshive.redaction import redact_optional
 from accesshive.store import Store
 from accesshive.tasks import new_task, task_id
 
@@ -135,9 +136,13 @@ class Executor(GroupOrders):
         """Several orders' states in one commit: a batch's bookkeeping costs one write.
 
         The one place the executor writes states: the store checks each move against
-        the transition table (``IllegalTransition``, and nothing of ``records`` written)."""
+        the transition table (``IllegalTransition``, and nothing of ``records`` written).
+        Every message is redacted of the resolved secrets here, once, so that the store,
+        the result and the progress shown all get the same text, whatever built it (a
+        retry's note quotes the exception as it is)."""
         if not records:
             return
+        records = [(o, s, redact_optional(m), r) for o, s, m, r in records]
         with self._store_lock:
             self.store.record_order_states(
                 self.run_id,

@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass
 
 from accesshive.errors import ConnectorError
+from accesshive.redaction import redact
 
 THRESHOLD = 5
 """Consecutive connection failures after which a source is taken as down for the run."""
@@ -65,11 +66,13 @@ _LOCAL = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryEr
 def target_failure(exc: BaseException) -> str | None:
     """The target's message when ``exc`` is the target failing (a ``ConnectorError``,
     or a connector library's exception that leaked unwrapped); None when it is not (a
-    bug or an evaluation failure of accesshive's own: ``error``)."""
+    bug or an evaluation failure of accesshive's own: ``error``). Every resolved secret
+    is redacted from it (``accesshive.redaction``): a library's words may quote a URL
+    with its password, a ``ConnectorError``'s are redacted already."""
     if isinstance(exc, ConnectorError):
         return exc.message
     if isinstance(exc, _library_errors()[0]):
-        return f"{type(exc).__name__}: {exc}".rstrip(": ") or type(exc).__name__
+        return redact(f"{type(exc).__name__}: {exc}".rstrip(": ") or type(exc).__name__)
     return None
 
 
@@ -138,7 +141,7 @@ class Breaker:
                 return
             state.failures += 1
             if state.failures >= self.threshold and state.message is None:
-                state.message = target_failure(exc) or str(exc)
+                state.message = target_failure(exc) or redact(str(exc))
 
     def down_sources(self) -> dict[str, str]:
         with self._lock:

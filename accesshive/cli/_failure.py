@@ -36,6 +36,7 @@ from accesshive.errors import (
     SyncError,
     VaultError,
 )
+from accesshive.redaction import redact, redact_optional
 
 if TYPE_CHECKING:
     from accesshive.diagnostics import Diagnostic
@@ -78,6 +79,8 @@ class Failure(click.ClickException):
         usage: click.UsageError | None = None,
         changes: bool = True,
     ) -> None:
+        message = redact(message)  # a target's words may quote a secret it was sent
+        hint = redact_optional(hint)
         super().__init__(message)
         self.kind = kind
         self.exit_code = exit_code  # type: ignore[misc]  # click declares it on the class

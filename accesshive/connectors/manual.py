@@ -40,7 +40,9 @@ class ManualConnector(Connector):
         if not raw:
             raise self.error("connection.export is not set: where is the owner's CSV export?")
         if REFERENCE.match(str(raw).strip()):  # ${env:NAME}: the runner says where
-            return Path(str(resolve(raw, self.source_id, self.context.root, os.environ)))
+            # a path, not a secret: not redacted from messages
+            where = resolve(raw, self.source_id, self.context.root, os.environ, secret=False)
+            return Path(str(where))
         path = Path(str(raw))
         root = self.context.root
         outside = link_out_of(root, root / path) if not path.is_absolute() else (path, path)

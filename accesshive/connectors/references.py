@@ -1,12 +1,15 @@
 """Resolving secret references in connection settings: ``${env:NAME}``, ``${file:PATH}``.
 
 Resolution happens only inside connectors, at the moment of connecting, so a
-secret's value never travels through config, plans or logs.
+secret's value never travels through config, plans or logs. Every value resolved is
+registered with ``accesshive.redaction`` under its reference, so that a target echoing it
+back (in an error, a detail) never puts it in a message, the store or the audit log.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,15 +18,29 @@ from typing import Any
 from accesshive.config.secrets import REFERENCE
 from accesshive.errors import ConnectorError
 from accesshive.private_files import open_to_others
+from accesshive.redaction import register
 
 
-def resolve(value: Any, source: str, root: Path, environ: Mapping[str, str]) -> Any:
-    """The value a reference points at; other values pass through unchanged."""
+def resolve(
+    value: Any, source: str, root: Path, environ: Mapping[str, str], *, secret: bool = True
+) -> Any:
+    """The value a reference points at; other values pass through unchanged. A resolved
+    value is a secret (redacted from then on) unless ``secret`` is False (a path the
+    runner gives, such as a manual source's export)."""
     if not isinstance(value, str):
         return value
     match = REFERENCE.match(value.strip())
     if not match:
         return value
+    resolved = _resolved(match, value, source, root, environ)
+    if secret:
+        register(resolved, value.strip())
+    return resolved
+
+
+def _resolved(
+    match: re.Match[str], value: str, source: str, root: Path, environ: Mapping[str, str]
+) -> str:
     scheme, target = match.group(1), match.group(2)
     if scheme == "env":
         if target not in environ:

@@ -21,6 +21,7 @@ from accesshive.audit.checkpoints import (
     write_witness,
 )
 from accesshive.errors import StoreError
+from accesshive.redaction import holds_secret, redact_data
 from accesshive.store._db import Database
 from accesshive.store._values import now
 
@@ -69,6 +70,8 @@ class AuditLog(Database):
                 self._next_audit_seqs(len(entries)), entries, strict=True
             ):
                 body = _CANONICAL.encode(details)
+                if holds_secret(body):  # the last line of defence: no resolved secret kept
+                    body = _CANONICAL.encode(redact_data(details))
                 digest = entry_hash(self.environment, seq, prev, at, actor, event, subject, body)
                 values.append(
                     (seq, self.environment, at, actor, event, subject, body, prev, digest)

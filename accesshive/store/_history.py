@@ -11,6 +11,7 @@ import json
 from typing import Any, Literal
 
 from accesshive.plan.states import SENT, check_transitions
+from accesshive.redaction import redact_optional
 from accesshive.store._audit import AuditLog
 from accesshive.store._snapshots import Snapshots
 from accesshive.store._values import OrderEvent, now
@@ -115,6 +116,8 @@ class History(Snapshots, AuditLog):
         ``IllegalTransition`` names the first illegal one, and nothing is written."""
         if not events:
             return
+        # the last line of defence: no resolved secret is kept, whoever built the message
+        events = [(oid, state, redact_optional(msg), res) for oid, state, msg, res in events]
         at = now()
         with self.transaction():
             latest = self._latest_states(plan_digest, {oid for oid, *_ in events})

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from accesshive.redaction import redact_data, redact_optional
 from accesshive.store._db import Database
 from accesshive.store._values import now
 
@@ -60,6 +61,7 @@ class Notifications(Database):
     ) -> None:
         """One delivery attempt: ``error`` None means the target acknowledged it."""
         state = "pending" if error else "sent"
+        payload, error = redact_data(payload), redact_optional(error)  # no secret kept
         with self.transaction():
             rows = self._execute(
                 "SELECT attempts FROM notifications WHERE environment = ? AND target = ? "

@@ -29,6 +29,7 @@ from google.oauth2 import service_account
 
 from accesshive.connectors.http import parse_retry_after
 from accesshive.errors import ConnectorError
+from accesshive.redaction import register
 
 SCOPE_USER = "https://www.googleapis.com/auth/admin.directory.user"
 SCOPE_GROUP = "https://www.googleapis.com/auth/admin.directory.group"
@@ -184,6 +185,7 @@ class ServiceAccount(Auth):
                     status=401,
                     retryable=bool(getattr(exc, "retryable", False)),
                 ) from None
+            register(self.credentials.token, "the service account's access token")
         return f"Bearer {self.credentials.token}"
 
     def invalidate(self) -> None:

@@ -22,6 +22,7 @@ from accesshive.connectors.scim._transport import (
     network_reason,
     retry_after,
 )
+from accesshive.redaction import register
 
 
 class BearerAuth(httpx.Auth):
@@ -97,7 +98,9 @@ class OAuthClientCredentials:
             lifetime = float(body.get("expires_in", 3600))
         except (TypeError, ValueError):
             lifetime = 3600.0
-        return str(body["access_token"]), lifetime
+        token = str(body["access_token"])
+        register(token, "the OAuth access token")  # a secret this connector obtained
+        return token, lifetime
 
 
 def tls_verify(value: Any, root: Path) -> bool | ssl.SSLContext:
