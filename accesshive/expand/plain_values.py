@@ -29,6 +29,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import nodes
+from jinja2.filters import make_attrgetter
 from jinja2.runtime import Macro
 
 from accesshive.expand.template_errors import TemplateRefused
@@ -117,18 +118,19 @@ def text_filter(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def joined_items(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """jinja's ``join``, given plain items and a plain separator (an iterator is read once
-    first, into a list: what ``join`` does too)."""
+    """jinja's ``join``, given plain items and a plain separator: the items it joins are
+    the attribute it is asked for (``join(', ', attribute='upper')`` would join methods),
+    read once, into a list, as ``join`` reads them too."""
 
     @wraps(fn)  # keeps jinja_pass_arg (the eval context)
-    def run(eval_ctx: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+    def run(eval_ctx: Any, value: Any, d: Any = "", attribute: Any = None) -> Any:
+        if attribute is not None:
+            value = map(make_attrgetter(eval_ctx.environment, attribute), value)
         if isinstance(value, Iterable) and not isinstance(value, str):
             value = list(value)
             for item in value:
                 plain(item)
-        for arg in (*args, *kwargs.values()):
-            plain(arg)
-        return fn(eval_ctx, value, *args, **kwargs)
+        return fn(eval_ctx, value, plain(d))
 
     return run
 
@@ -169,7 +171,7 @@ def _what(value: Any) -> TemplateRefused:
             "value", f"renders the function `{name}`, not a value: call it, e.g. `{name}(...)`"
         )
     kind = type(value).__name__
-    if isinstance(value, Iterable):
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, bytearray)):
         return TemplateRefused(
             "value",
             f"renders a {kind}, not a value: make it a list with `|list`, "

@@ -105,15 +105,24 @@ def start(context: Context) -> None:
 
 
 class _Formatter(SandboxedFormatter):
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        # each field plain data, before ``!r`` or ``!s`` could turn it into text
+        value, used = super().get_field(field_name, args, kwargs)
+        return plain(value), used
+
     def format_field(self, value: Any, format_spec: str) -> Any:
         check_spec(format_spec)
-        return super().format_field(plain(value), format_spec)
+        return super().format_field(value, format_spec)
 
 
 class _EscapeFormatter(SandboxedEscapeFormatter):
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        value, used = super().get_field(field_name, args, kwargs)
+        return plain(value), used
+
     def format_field(self, value: Any, format_spec: str) -> Any:
         check_spec(format_spec)
-        return super().format_field(plain(value), format_spec)
+        return super().format_field(value, format_spec)
 
 
 def _range(*args: int) -> range:
