@@ -164,7 +164,9 @@ def _render_jinja(value: str, context: Mapping[str, Any]) -> str:
         raise TemplateProblem(_undefined_message(exc)) from exc
     except jinja2.TemplateError as exc:
         raise TemplateProblem(f"template failed: {exc}") from exc
-    except (TypeError, ValueError, ArithmeticError) as exc:
+    except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as exc:
+        # what a filter or an operator raises given the wrong kind of value
+        # (``x|dictsort`` of text, ``'%(k)s' % {}``): a problem of the template, not a crash
         raise TemplateProblem(f"template failed: {exc}") from exc
 
 

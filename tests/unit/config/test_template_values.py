@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from accesshive.expand.fast_templates import fast_renderer
-from accesshive.expand.templates import TemplateRefused, render, renderer
+from accesshive.expand.templates import TemplateProblem, TemplateRefused, render, renderer
 from accesshive.operations import validate_repository
 
 TODAY = dt.date(2026, 11, 29)
@@ -98,6 +98,22 @@ KEPT = {
 @pytest.mark.parametrize("template", sorted(KEPT))
 def test_the_globals_kept_make_plain_values(template: str) -> None:
     assert render(template, CONTEXT) == KEPT[template]
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{{ email|dictsort }}", "'str' object has no attribute 'items'"),
+        ("{{ '%(k)s' % d }}", "'k'"),
+    ],
+)
+def test_a_filter_or_operator_given_the_wrong_value_is_a_template_problem(
+    template: str, message: str
+) -> None:
+    """Not an exception that ends validate or plan with a traceback."""
+    with pytest.raises(TemplateProblem, match="template failed: ") as problem:
+        render(template, {**CONTEXT, "d": {}})
+    assert message in str(problem.value)
 
 
 # --------------------------------------------------------------------------- both paths
