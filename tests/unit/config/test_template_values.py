@@ -65,6 +65,7 @@ REFUSED: dict[str, str] = {
     "{{ [email.upper]|join }}": METHOD,
     "{{ groups|join(email.upper) }}": METHOD,
     "{{ 'x'|replace('x', email.upper) }}": METHOD,
+    "{{ email.upper|replace('-', '') }}": METHOD,  # the shorter replace, unbounded
     "{% set m = email.upper %}{{ m }}": METHOD,
 }
 
