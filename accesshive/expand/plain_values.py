@@ -104,17 +104,34 @@ def as_written(refused: TemplateRefused, text: str, parse: Callable[[str], Any])
 
 def text_filter(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A filter that makes text, given plain data only (its value and its arguments)."""
-    passes = hasattr(fn, "jinja_pass_arg")  # its first argument is jinja's context
+    if hasattr(fn, "jinja_pass_arg"):  # its first argument is jinja's context
 
-    @wraps(fn)  # keeps jinja_pass_arg
-    def run(*args: Any, **kwargs: Any) -> Any:
-        for arg in args[1:] if passes else args:
-            plain(arg)
-        for arg in kwargs.values():
-            plain(arg)
-        return fn(*args, **kwargs)
+        @wraps(fn)  # keeps jinja_pass_arg
+        def passing(first: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+            if type(value) is not str:
+                plain(value)
+            if args or kwargs:
+                _plain_arguments(args, kwargs)
+            return fn(first, value, *args, **kwargs)
+
+        return passing
+
+    @wraps(fn)
+    def run(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(value) is not str:
+            plain(value)
+        if args or kwargs:
+            _plain_arguments(args, kwargs)
+        return fn(value, *args, **kwargs)
 
     return run
+
+
+def _plain_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    for arg in args:
+        plain(arg)
+    for arg in kwargs.values():
+        plain(arg)
 
 
 def joined_items(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -129,7 +146,8 @@ def joined_items(fn: Callable[..., Any]) -> Callable[..., Any]:
         if isinstance(value, Iterable) and not isinstance(value, str):
             value = list(value)
             for item in value:
-                plain(item)
+                if type(item) is not str:
+                    plain(item)
         return fn(eval_ctx, value, plain(d))
 
     return run
