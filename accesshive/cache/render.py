@@ -31,8 +31,10 @@ from accesshive.diagnostics import Diagnostic
 from accesshive.expand.desired import DesiredState
 from accesshive.expand.desired import expand as expand_config
 
-FORMAT = 3
-"""Bump when rendering or coercion changes what an identity's accounts hold."""
+FORMAT = 4
+"""Bump when rendering or coercion changes what an identity's accounts hold (4: a template
+that writes a method, an iterator or a random value is refused, so what a cache of 3
+kept of it must be rendered, and refused, again)."""
 
 _SOURCES = TypeAdapter(dict[str, Source])
 

@@ -26,6 +26,7 @@ from accesshive.config.validate_identities import (
 from accesshive.config.validate_kinds import check_profile_kinds, check_source_kinds
 from accesshive.diagnostics import Diagnostic, Location, Severity
 from accesshive.expand.compiling import is_template, variables
+from accesshive.expand.plain_values import UNAVAILABLE, VALUE_HINT
 from accesshive.expand.templates import BUILTIN_VARIABLES, TemplateProblem
 from accesshive.repo_paths import link_out_of
 
@@ -276,9 +277,19 @@ def template_problems(config: Config, value: Any, where: Location) -> Iterator[D
         return
     schema = config.project.identity_attributes
     if not schema:
-        return
+        return  # a name of UNAVAILABLE is refused when rendered, unless the identity has it
     for name in sorted(names - BUILTIN_VARIABLES):
-        if name not in schema:
+        if name in schema:
+            continue
+        if name in UNAVAILABLE:
+            shown = " ".join(str(value).split())
+            yield Diagnostic(
+                "template-value",
+                f"template '{shown}' was refused: {UNAVAILABLE[name]}",
+                where,
+                hint=VALUE_HINT,
+            )
+        else:
             yield unknown_identity_attribute(config, name, where, in_template=True)
 
 

@@ -31,6 +31,7 @@ from accesshive.config.model import AttributeSpec, Source
 from accesshive.diagnostics import Diagnostic, Location
 from accesshive.expand.compiling import is_template
 from accesshive.expand.fast_templates import FAST_NAMESPACE, fast_expression
+from accesshive.expand.plain_values import VALUE_HINT
 from accesshive.expand.templates import TemplateProblem, TemplateRefused, renderer
 from accesshive.expand.values import EMAIL, ValueProblem, coercer, is_empty
 
@@ -263,7 +264,7 @@ def _render_problem(
 # --------------------------------------------------------------------------- refused templates
 
 
-REFUSED = frozenset({"template-sandbox", "template-limit"})
+REFUSED = frozenset({"template-sandbox", "template-limit", "template-value"})
 """Codes of the diagnostics of templates the sandbox refused (``Refusals``)."""
 
 
@@ -288,6 +289,15 @@ def _refused(
             template_at,
             hint="templates read identity attributes and use filters; names starting "
             "with '_' and Python's internals are out of their reach",
+        )
+    if problem.kind == "value":
+        return Diagnostic(
+            "template-value",
+            f"{what} was refused: it {problem.reason}"
+            if problem.reason.startswith("renders")
+            else f"{what} was refused: {problem.reason}",
+            template_at,
+            hint=VALUE_HINT,
         )
     return Diagnostic(
         "template-limit",

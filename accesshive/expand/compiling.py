@@ -19,6 +19,7 @@ from jinja2 import meta
 
 from accesshive.expand import sandbox
 from accesshive.expand.folding import ascii_remembered, or_fold, slug_remembered, to_ascii, to_slug
+from accesshive.expand.plain_values import text_filter
 from accesshive.expand.template_errors import TemplateProblem, TemplateRefused
 
 __all__ = [
@@ -33,11 +34,12 @@ __all__ = [
 
 def _make_env() -> sandbox.Sandbox:
     env = sandbox.Sandbox(
-        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
+        undefined=sandbox.Undefined, autoescape=False, keep_trailing_newline=False
     )
-    # folding accents makes no text longer than a few times what it is given
-    env.filters["ascii"] = or_fold(ascii_remembered, to_ascii)
-    env.filters["slug"] = or_fold(slug_remembered, to_slug)
+    # folding accents makes no text longer than a few times what it is given; it is
+    # given plain data only, as the other filters that make text
+    env.filters["ascii"] = text_filter(or_fold(ascii_remembered, to_ascii))
+    env.filters["slug"] = text_filter(or_fold(slug_remembered, to_slug))
     return env
 
 

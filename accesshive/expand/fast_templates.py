@@ -4,7 +4,8 @@ without jinja.
 
 Why a module of its own: a large org renders millions of attribute templates, and jinja
 builds a new context for each render; these templates have nothing for the sandbox to
-guard. ``expand/templates.py`` (``render``) takes this path first, and
+guard: what they write is what they are given, plain data (``expand/plain_values.py``),
+the same every run. ``expand/templates.py`` (``render``) takes this path first, and
 ``expand/accounts.py`` puts the expressions in the code it generates per source.
 """
 
@@ -19,6 +20,7 @@ from jinja2 import nodes
 
 from accesshive.expand.compiling import ENV, TemplateProblem
 from accesshive.expand.folding import ascii_remembered, slug_remembered
+from accesshive.expand.plain_values import UNAVAILABLE
 
 Renderer = Callable[[Mapping[str, Any]], str]
 
@@ -122,8 +124,10 @@ def _fast_test(node: nodes.Node) -> str | None:
     return None
 
 
-_JINJA_NAMES = frozenset({*ENV.globals, "self"})
-"""Names jinja resolves itself: its globals, and ``self`` (the template)."""
+_JINJA_NAMES = frozenset({*ENV.globals, "self", *UNAVAILABLE})
+"""Names jinja resolves itself: its globals, ``self`` (the template), and the globals
+left out (``lipsum``), which jinja refuses as the sandbox does (``expand/sandbox.py``:
+``Undefined``), not as an attribute each identity lacks."""
 
 
 def _fast_name(node: nodes.Node) -> str | None:

@@ -21,6 +21,7 @@ from jinja2.visitor import NodeTransformer
 
 from accesshive.expand import limits
 from accesshive.expand.limits import in_time, over_limit, too_long, weight
+from accesshive.expand.plain_values import plain
 
 
 @pass_context
@@ -33,10 +34,11 @@ def steps(context: Context, iterable: Any) -> Iterator[Any]:
 
 @pass_eval_context
 def concat(eval_ctx: Any, parts: tuple[Any, ...]) -> str:
-    """``a ~ b ~ c``, measured before it is joined."""
+    """``a ~ b ~ c``, measured before it is joined, of plain data only
+    (``expand/plain_values.py``: ``a.upper ~ b`` would join the method's address)."""
     size = 0
     for part in parts:
-        size += len(part) if type(part) is str else weight(part)
+        size += len(part) if type(part) is str else weight(plain(part))
     if size > limits.MAX_LENGTH:
         raise too_long(size)
     joined: str = markup_join(parts) if eval_ctx.autoescape else str_join(parts)

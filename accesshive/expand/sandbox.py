@@ -34,6 +34,14 @@ How, at no cost to the templates that do not need it:
 - everything else (a variable, an attribute, a comparison, ``-``, a slice, the
   filters of ``HARMLESS_FILTERS``) makes no more than it is given.
 
+What a render writes is plain data, the same every run (``expand/plain_values.py``):
+``finalize`` checks each value a ``{{ }}`` writes, ``%``, ``str.format`` and the filters
+that make text check what they turn into text, and what would give another value each
+run is left out (``lipsum``: a template that names it is refused by ``Undefined``; the
+``random`` filter refuses). ``range`` stays: it is bounded, and the same every run; so
+do ``dict``, ``cycler``, ``joiner`` and ``namespace``, whose values only serve to make
+plain ones.
+
 This module is the environment that puts those parts together (``Sandbox``) and the
 clock of a render (``start``). The account templates that only read variables never get
 here: they take the fast path of ``expand/fast_templates.py``.
@@ -57,12 +65,20 @@ from jinja2.sandbox import (
     SandboxedEscapeFormatter,
     SandboxedFormatter,
 )
-from jinja2.utils import generate_lorem_ipsum
+from jinja2.utils import missing, pass_context
 from markupsafe import Markup
 
 from accesshive.expand import limits
 from accesshive.expand.bounded_filters import HARMLESS_FILTERS, bounded_filter
-from accesshive.expand.limits import in_time, over_limit, sized, too_long
+from accesshive.expand.limits import in_time, over_limit, sized
+from accesshive.expand.plain_values import (
+    RANDOM_FILTER,
+    TEXT_FILTERS,
+    UNAVAILABLE,
+    joined_items,
+    plain,
+    text_filter,
+)
 from accesshive.expand.rewrite import FEW_WRITES, REPEATS, Bound, concat, steps, written
 from accesshive.expand.size_checks import (
     check_method,
@@ -71,6 +87,7 @@ from accesshive.expand.size_checks import (
     check_repeat,
     check_spec,
 )
+from accesshive.expand.template_errors import TemplateRefused
 
 
 class _Context(Context):
@@ -88,12 +105,21 @@ def start(context: Context) -> None:
 
 
 class _Formatter(SandboxedFormatter):
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        # each field plain data, before ``!r`` or ``!s`` could turn it into text
+        value, used = super().get_field(field_name, args, kwargs)
+        return plain(value), used
+
     def format_field(self, value: Any, format_spec: str) -> Any:
         check_spec(format_spec)
         return super().format_field(value, format_spec)
 
 
 class _EscapeFormatter(SandboxedEscapeFormatter):
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        value, used = super().get_field(field_name, args, kwargs)
+        return plain(value), used
+
     def format_field(self, value: Any, format_spec: str) -> Any:
         check_spec(format_spec)
         return super().format_field(value, format_spec)
@@ -112,12 +138,33 @@ def _range(*args: int) -> range:
     return numbers
 
 
-def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
-    """jinja's ``lipsum``, but not past the limit (a word and a space: about 8 characters)."""
-    size = n * max * 8 if isinstance(n, int) and isinstance(max, int) else 0
-    if size > limits.MAX_LENGTH:
-        raise too_long(size)
-    return generate_lorem_ipsum(n, html, min, max)
+@pass_context  # never run while compiling
+def _no_random(context: Context, *_: Any, **__: Any) -> Any:
+    raise TemplateRefused("value", RANDOM_FILTER)
+
+
+class Undefined(jinja2.StrictUndefined):
+    """jinja's strict undefined, but a name of ``UNAVAILABLE`` (``lipsum``) that the
+    identity does not have is refused as a template that would not give the same value
+    every run, once for the template, rather than as an attribute each identity lacks."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        hint: str | None = None,
+        obj: Any = missing,
+        name: str | None = None,
+        exc: Any = jinja2.UndefinedError,
+    ) -> None:
+        if hint is None and obj is missing and name in UNAVAILABLE:
+            hint, exc = UNAVAILABLE[name], _unavailable
+        super().__init__(hint, obj, name, exc)
+
+
+def _unavailable(message: str | None = None) -> TemplateRefused:
+    """What ``Undefined`` raises for a name of ``UNAVAILABLE``."""
+    return TemplateRefused("value", message or "")
 
 
 class Sandbox(ImmutableSandboxedEnvironment):
@@ -129,11 +176,19 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.globals["range"] = _range
-        self.globals["lipsum"] = _lipsum
+        for name in UNAVAILABLE:
+            del self.globals[name]
+        self.finalize = plain
+        self.filters["random"] = _no_random
         self.filters["_shorter_replace"] = self.filters["replace"]
         for name, fn in list(self.filters.items()):
+            if name == "join":
+                fn = joined_items(fn)
+            elif name in TEXT_FILTERS:
+                fn = text_filter(fn)
             if name not in HARMLESS_FILTERS and not name.startswith("_"):
-                self.filters[name] = bounded_filter(name, fn)
+                fn = bounded_filter(name, fn)
+            self.filters[name] = fn
         self.filters["_steps"] = steps
         self.filters["_concat"] = concat
         self.filters["_sized"] = sized
@@ -151,6 +206,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "%":
             if isinstance(left, (str, bytes)):
+                plain(right)
                 check_printf(left, right)
                 return sized(left % right)
             return left % right

@@ -23,11 +23,16 @@ class TemplateRefused(TemplateProblem):
     (``kind`` ``sandbox``: jinja's ``SecurityError``, turned into this by
     ``expand/templates.py``), or went past a limit of ``expand/limits.py`` on what a
     render may make or how long it may run (``limit``; ``timed_out`` for the time
-    limit). The message says which, and is about the template, not the identity it was
-    rendered for."""
+    limit), or would not write the same plain value every run (``value``:
+    ``expand/plain_values.py``). The message says which, and is about the template, not
+    the identity it was rendered for."""
 
     def __init__(
-        self, kind: Literal["sandbox", "limit"], reason: str, *, timed_out: bool = False
+        self,
+        kind: Literal["sandbox", "limit", "value"],
+        reason: str,
+        *,
+        timed_out: bool = False,
     ) -> None:
         super().__init__(reason)
         self.kind = kind

@@ -35,6 +35,7 @@ from accesshive.expand.compiling import (
     variables,
 )
 from accesshive.expand.fast_templates import fast_renderer
+from accesshive.expand.plain_values import as_written
 
 __all__ = [
     "BUILTIN_VARIABLES",
@@ -153,6 +154,8 @@ def _render_jinja(value: str, context: Mapping[str, Any]) -> str:
         return text.strip()
     except SecurityError as exc:
         raise TemplateRefused("sandbox", str(exc).rstrip(".")) from None
+    except TemplateRefused as refused:
+        raise as_written(refused, value, template.environment.parse) from None
     except RecursionError:
         raise TemplateRefused("limit", "calls itself too deeply (macros or loops)") from None
     except MemoryError:
@@ -161,7 +164,9 @@ def _render_jinja(value: str, context: Mapping[str, Any]) -> str:
         raise TemplateProblem(_undefined_message(exc)) from exc
     except jinja2.TemplateError as exc:
         raise TemplateProblem(f"template failed: {exc}") from exc
-    except (TypeError, ValueError, ArithmeticError) as exc:
+    except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as exc:
+        # what a filter or an operator raises given the wrong kind of value
+        # (``x|dictsort`` of text, ``'%(k)s' % {}``): a problem of the template, not a crash
         raise TemplateProblem(f"template failed: {exc}") from exc
 
 

@@ -105,7 +105,6 @@ ABUSE: dict[str, tuple[str, str]] = {
         "would make a text of 100,000,000,000 characters",
     ),
     "indent": ("{{ ('x\\n' * 100000)|indent(100000) }}", "would make a text of 10,000,"),
-    "lipsum": ("{{ lipsum(10**6) }}", "would make a text of 800,000,000 characters"),
 }
 
 _CHILD = """
@@ -221,7 +220,7 @@ def test_a_render_that_runs_out_of_time_once_is_refused_at_once_after(
         ("{{ x.__class__.__mro__[1].__subclasses__() }}", "attribute '__class__' of 'str'"),
         ("{{ cycler.__init__.__globals__ }}", "access to attribute '__init__' of 'type' object"),
         ("{{ (x|string).__len__() }}", "access to attribute '__len__' of 'str' object is unsafe"),
-        ("{% set f = lipsum.__globals__ %}{{ f }}", "attribute '__globals__' of 'function'"),
+        ("{% set f = range.__globals__ %}{{ f }}", "attribute '__globals__' of 'function'"),
     ],
 )
 def test_a_sandbox_violation_is_refused_as_such(template: str, reason: str) -> None:
