@@ -228,6 +228,7 @@ def approvals_verify(
     from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
     from accesshive.pipeline import load_config
     from accesshive.render.describe import summary_line
+    from accesshive.terminal_text import shown
 
     saved = read_saved(plan_file)
     _refuse_stale(
@@ -259,14 +260,13 @@ def approvals_verify(
             if oid in declined:
                 continue  # listed once, below, as declined: it waits for no approval
             mark = "✓" if v.approved else "✗"
-            click.echo(
-                f"{mark} {oid}  {summary_line(saved.order(oid))}\n    {runnable(v.describe())}"
-            )
+            what = shown(summary_line(saved.order(oid)))
+            click.echo(f"{mark} {oid}  {what}\n    {runnable(shown(v.describe()))}")
         if not verdicts:
             click.echo("The plan has no gated orders.")
         for oid, held in sorted(declined.items()):
-            why = runnable(describe_declines(held))
-            click.echo(f"✗ {oid}  {summary_line(saved.order(oid))}\n    {why}")
+            why = runnable(shown(describe_declines(held)))
+            click.echo(f"✗ {oid}  {shown(summary_line(saved.order(oid)))}\n    {why}")
     if declined:
         sys.exit(EXIT_ERROR)
     if any(not v.approved for v in verdicts.values()):
