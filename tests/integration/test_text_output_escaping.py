@@ -2,8 +2,8 @@
 
 eve's given name holds a newline followed by what a plan line looks like
 (``+ grant wiki-admins ...``), a carriage return and a right-to-left override
-(U+202E). ``plan``, ``show``, ``tasks list``, ``tasks done --by``, ``state show`` and
-``status`` print her badge holder name (``{{ given_name }} {{ family_name }}``) and who
+(U+202E). ``plan``, ``show``, ``apply``, ``tasks list``, ``tasks done --by``, ``state
+show`` and ``status`` print her badge holder name (``{{ given_name }} {{ family_name }}``) and who
 ran or did what on one line each, with ``\\n``, ``\\r`` and ``\\u202e`` written out: a CI
 log shows no order the plan does not hold. The real quickstart, through the CLI.
 """
@@ -82,6 +82,7 @@ def test_tasks_state_and_status_print_names_and_actors_escaped(repo: Path) -> No
         "apply", str(repo), "--auto-approve", "--today", TODAY, env={"ACCESSHIVE_ACTOR": actor}
     )
     assert applied.exit_code in (0, 6), applied.output
+    _clean(applied.output)  # the manual task handed to the badge office
 
     listed = _run("tasks", "list", str(repo))
     assert listed.exit_code == 0, listed.output
