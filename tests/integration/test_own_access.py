@@ -28,6 +28,7 @@ from accesshive.approvals.signing import message, sign
 from accesshive.cli import main
 from accesshive.plan.planfile import read_plan
 from tests.conftest import EXAMPLES
+from tests.support.github_api import _comment, _GitHub
 from tests.support.ssh import have_openssh, keygen
 from tests.unit.test_plan_comment import read, table_after
 
@@ -260,3 +261,35 @@ def test_nor_the_access_of_an_identity_the_reviewer_owns(
     assert _state(repo, plan_file, mine) == "awaiting_approval"
     assert _approve(repo, plan_file, "bob", "--order", mine).exit_code == 0
     assert _state(repo, plan_file, mine) == "verified"
+
+
+def test_a_github_approval_of_ones_own_access_counts_for_nothing(repo: Path, github: str) -> None:
+    """alice's `/approve all` on carol's pull request is recorded, and counts for every
+    gated order but her own, which verify says why of."""
+    plan_file = _plan(repo)
+    mine = _gate(plan_file, "alice")
+    _GitHub.data["author"] = "carol-gh"
+    _GitHub.data["comments"] = [_comment("alice-gh", "/approve all", 1)]
+    args = ["--repo", "acme/access", "--pr", "7", "--api-url", github, "-C", str(repo)]
+    read_pr = _run("approvals", "from-github", str(plan_file), *args)
+    assert read_pr.exit_code == 0, read_pr.output
+    verdict = _verdict(repo, plan_file, mine)
+    assert verdict["approvers"] == []
+    assert verdict["rejected"] == [{"reviewer": "alice", "reason": OWN}]
+    other = _gate(plan_file, "grace.hopper")
+    assert _verdict(repo, plan_file, other)["approvers"] == ["alice"]
+    assert _state(repo, plan_file, mine) == "awaiting_approval"
+
+
+def test_all_gated_signs_nothing_when_every_order_is_the_reviewers_own(repo: Path) -> None:
+    """grace.hopper no longer an ops admin: every gated order left is alice's."""
+    people = repo / "identities" / "people.yaml"
+    people.write_text(people.read_text().replace("    roles: [ops-admin]\n", "", 1))
+    plan_file = _plan(repo)
+    gated = [o for o in read_plan(plan_file).orders if o.gate]
+    assert gated and all(o.change.identity == "alice" for o in gated)
+    refused = _approve(repo, plan_file, "alice", "--all-gated")
+    assert refused.exit_code == 1
+    assert "every gated order alice may approve is on their own identity (" in refused.output
+    assert "a reviewer cannot approve their own access; nothing signed (ask bob)" in refused.output
+    assert not approvals_path(repo, read_plan(plan_file).digest).exists()
