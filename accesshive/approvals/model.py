@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from accesshive.approvals.beneficiary import Own, why_own
 from accesshive.approvals.signing import message, verify
 from accesshive.config.policy import ReviewPolicy
 from accesshive.plan.model import Plan
@@ -155,6 +156,11 @@ never read: approvals are per plan and short-lived, re-approving is one command,
 signature format is one verification path to trust."""
 
 
+def own_access(why: str) -> str:
+    """Why an approval of an order on the reviewer's own identity does not count."""
+    return f"{why}: a reviewer cannot approve their own access"
+
+
 def content_digest(order: Order) -> str:
     return digest(order.body())
 
@@ -167,6 +173,7 @@ def evaluate(
     carried: Mapping[str, EarlierPlan] | None = None,
     statements: Iterable[Decline] = (),
     in_force: ReviewPolicy | None = None,
+    own: Own | None = None,
 ) -> dict[str, OrderApproval]:
     """``authorship``: who proposed the plan, as the store attests it (default: only what
     the plan file claims). ``carried``: the earlier plans whose approvals may be carried
@@ -179,8 +186,11 @@ def evaluate(
     repository's differs (``policies_in_force``): an approval counts only when it counts
     under both (a reviewer, in the required group, by a listed key, revoked in neither),
     and a reviewer counts toward a need only for the groups both put them in, so a
-    change to the policy never loosens the review of itself."""
+    change to the policy never loosens the review of itself.
+    ``own``: per reviewer, the identities that are theirs (``approvals/beneficiary.py``):
+    their approval of an order on one of them never counts."""
     carried = carried or {}
+    own = own or {}
     authorship = authorship or Authorship.claimed(plan)
     said = _last_said(statements)
     gated = {o.id: o for o in plan.orders if o.gate}
@@ -199,8 +209,8 @@ def evaluate(
             continue
         verdict = result[order.id]
         why = (
-            _reject(plan, policy, order, approval, authorship, carried)
-            or _in_force(plan, policy, in_force, order, approval, authorship, carried)
+            _reject(plan, policy, order, approval, authorship, carried, own)
+            or _in_force(plan, policy, in_force, order, approval, authorship, carried, own)
             or _superseded(approval, said)
         )
         if why:
@@ -265,6 +275,7 @@ def _in_force(
     approval: Approval,
     authorship: Authorship,
     carried: Mapping[str, EarlierPlan],
+    own: Own,
 ) -> str | None:
     """Why the approval does not count under the policy in force, or None."""
     if in_force is None:
@@ -280,7 +291,7 @@ def _in_force(
     ):
         # the pull request was read with the repository's mapping: another login's review
         return IN_FORCE + "the reviewer's GitHub login there is another"
-    why = _reject(plan, in_force, order, approval, authorship, carried)
+    why = _reject(plan, in_force, order, approval, authorship, carried, own)
     return IN_FORCE + why if why else None
 
 
@@ -291,6 +302,7 @@ def _reject(
     approval: Approval,
     authorship: Authorship,
     carried: Mapping[str, EarlierPlan],
+    own: Own,
 ) -> str | None:
     """Why this approval does not count, or None when it does."""
     if approval.plan_digest != plan.digest:
@@ -320,6 +332,9 @@ def _reject(
         return UNATTESTED
     if not policy.allow_self_approval and authorship.includes(approval.reviewer, reviewer.github):
         return "the author of the change cannot approve it"
+    mine = why_own(own, approval.reviewer, order.change.identity)
+    if mine:
+        return own_access(mine)
     if approval.via == "github":
         return None if reviewer.github else "no GitHub login is mapped to this reviewer"
     keys = reviewer.ssh_keys()

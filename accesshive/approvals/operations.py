@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from accesshive.approvals.beneficiary import own_identities, why_own
 from accesshive.approvals.carry import carried
 from accesshive.approvals.declines import Decline, decline_message, effective, one_line
 from accesshive.approvals.files import (
@@ -27,6 +28,7 @@ from accesshive.approvals.model import (
     OrderApproval,
     content_digest,
     evaluate,
+    own_access,
 )
 from accesshive.approvals.signing import message, public_key_of, sign, verify
 from accesshive.config import Config
@@ -133,6 +135,7 @@ def sign_approvals(
             f"{reviewer} is the author of this change (the plan names {plan.author} as its "
             "author), and the author cannot approve it; nothing signed (ask another reviewer)"
         )
+    mine = own_orders(config, plan, reviewer)
     if all_gated:
         countable = sorted(oid for oid, o in gated.items() if _counts(o, groups))
         if not countable and gated:
@@ -140,11 +143,19 @@ def sign_approvals(
                 f"{reviewer} is in none of the groups that approve the gated orders of plan "
                 f"{plan.digest[:12]} ({_wanted(gated.values())}); nothing signed"
             )
-        order_ids = [oid for oid in countable if oid not in declined]
-        if countable and not order_ids:
+        others = [oid for oid in countable if oid not in mine]
+        if countable and not others:
+            raise ApprovalError(
+                f"every gated order {reviewer} may approve is on their own identity ("
+                + "; ".join(f"{oid}: {mine[oid]}" for oid in countable)
+                + f"), and a reviewer cannot approve their own access; nothing signed "
+                f"({who_else(config, plan, gated[countable[0]], reviewer)})"
+            )
+        order_ids = [oid for oid in others if oid not in declined]
+        if others and not order_ids:
             raise ApprovalError(
                 f"{reviewer} still declines every gated order they may approve "
-                f"({', '.join(countable)}): withdraw the decline first "
+                f"({', '.join(others)}): withdraw the decline first "
                 "(`accesshive decline PLAN --order ID --withdraw`); nothing signed"
             )
     if not order_ids:
@@ -160,6 +171,11 @@ def sign_approvals(
             raise ApprovalError(
                 f"{reviewer} still declines order {oid}: withdraw the decline first "
                 "(`accesshive decline PLAN --order ID --withdraw`), then approve; nothing signed"
+            )
+        if oid in mine:
+            raise ApprovalError(
+                f"{reviewer} cannot approve order {oid}: {own_access(mine[oid])}; nothing "
+                f"signed ({who_else(config, plan, order, reviewer)})"
             )
         if not _counts(order, groups):
             raise ApprovalError(
@@ -180,6 +196,39 @@ def sign_approvals(
     path = approvals_path(config.root, plan.digest)
     write_approvals(path, plan.digest, approvals)
     return path, approvals
+
+
+def own_orders(config: Config, plan: Plan, reviewer: str) -> dict[str, str]:
+    """The gated orders of ``plan`` on ``reviewer``'s own identity, or one they own
+    (``approvals/beneficiary.py``), each with why: an approval of them never counts, so
+    ``approve`` signs none."""
+    own = own_identities([config.policies.review], config.identities)
+    found = {o.id: why_own(own, reviewer, o.change.identity) for o in plan.orders if o.gate}
+    return {oid: why for oid, why in found.items() if why}
+
+
+def who_else(config: Config, plan: Plan, order: Order, reviewer: str) -> str:
+    """Who, besides ``reviewer``, may approve ``order`` (in one of its groups, not
+    revoked, not the plan's author, not on their own identity): whom to ask."""
+    policy = config.policies.review
+    own = own_identities([policy], config.identities)
+    author = Authorship.claimed(plan)
+    names = [
+        name
+        for name, r in sorted(policy.reviewers.items())
+        if name != reviewer
+        and not r.revoked
+        and _counts(order, set(r.groups))
+        and not why_own(own, name, order.change.identity)
+        and (policy.allow_self_approval or not author.includes(name, r.github))
+    ]
+    if names:
+        return f"ask {' or '.join(names)}"
+    groups = sorted({g for n in order.gate.needs() for g in n.groups}) if order.gate else []
+    return (
+        f"no other reviewer may approve it: add one to {', '.join(groups)} "
+        f"in {review_policy_file(config)}"
+    )
 
 
 def _counts(order: Order, groups: set[str]) -> bool:
@@ -300,6 +349,7 @@ def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApp
     apply's, from the store: ``policies_in_force``)."""
     earlier, signed_for = carried(config.root, plan, store, lambda p: authorship(p, store))
     in_force = differing(config, store.policies_in_force()) if store is not None else None
+    policies = [config.policies.review] + ([in_force.review] if in_force is not None else [])
     return evaluate(
         plan,
         config.policies.review,
@@ -308,6 +358,7 @@ def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApp
         signed_for,
         collect_declines(config, plan, store),
         in_force=in_force.review if in_force is not None else None,
+        own=own_identities(policies, config.identities),
     )
 
 

@@ -215,6 +215,7 @@ def _print_apply(
     from accesshive.plan.kinds import OrderKind
     from accesshive.plan.states import FAILED, OrderState
     from accesshive.render.describe import summary_line
+    from accesshive.terminal_text import shown
 
     counts = Counter(result.states.values())
     parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
@@ -233,8 +234,9 @@ def _print_apply(
             or (state == OrderState.PENDING and order.id in result.messages)
             or (state == OrderState.TRANSMITTED and order.kind == OrderKind.MANUAL_TASK)
         ):
-            message = runnable(result.messages.get(order.id, ""))
-            click.echo(f"  {state:<18} {summary_line(order)}  [{order.id}]\n{'':<20}{message}")
+            message = runnable(shown(result.messages.get(order.id, "")))
+            what = shown(summary_line(order))
+            click.echo(f"  {state:<18} {what}  [{order.id}]\n{'':<20}{message}")
     if result.tasks:
         click.echo(
             f"{len(result.tasks)} manual task(s) for source owners: "
@@ -243,7 +245,7 @@ def _print_apply(
     if result.declined:
         click.echo(f"Declined by reviewers, not applied ({len(result.declined)}):")
         for oid, why in result.declined.items():
-            click.echo(f"  {oid}  {summary_line(saved.order(oid))}: {why}")
+            click.echo(f"  {oid}  {shown(summary_line(saved.order(oid)))}: {shown(why)}")
         click.echo(
             "What depends on them is blocked. A decline holds for every plan of the same "
             "order content until the order changes or the reviewer withdraws it:"

@@ -107,7 +107,13 @@ def approve(
     directory: Path,
 ) -> None:
     """Sign approvals of gated orders into approvals/<plan-digest>.yaml (commit it)."""
-    from accesshive.approvals.operations import reviewer_of_key, sign_approvals
+    from accesshive.approvals.model import own_access
+    from accesshive.approvals.operations import (
+        own_orders,
+        reviewer_of_key,
+        sign_approvals,
+        who_else,
+    )
     from accesshive.pipeline import load_config
 
     config = load_config(directory)
@@ -132,8 +138,19 @@ def approve(
         from accesshive.approvals.model import UNATTESTED
 
         click.echo(f"note: they count only once {UNATTESTED}")
+    mine = own_orders(config, plan, reviewer)
+    if all_gated:  # --all-gated passes over the reviewer's own access, saying whom to ask
+        for oid, why in sorted(mine.items()):
+            click.echo(
+                f"not signed: {oid}, {own_access(why)} "
+                f"({who_else(config, plan, plan.order(oid), reviewer)})"
+            )
     signed = {a.order for a in made}
-    unsigned = [o for o in plan.orders if o.gate and o.id not in signed and o.id not in still]
+    unsigned = [
+        o
+        for o in plan.orders
+        if o.gate and o.id not in signed and o.id not in still and o.id not in mine
+    ]
     left = sorted({o.gate.wanted() for o in unsigned if o.gate})
     if all_gated and left:  # --all-gated signs only where the approval counts
         others = len(unsigned)
@@ -211,6 +228,7 @@ def approvals_verify(
     from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
     from accesshive.pipeline import load_config
     from accesshive.render.describe import summary_line
+    from accesshive.terminal_text import shown
 
     saved = read_saved(plan_file)
     _refuse_stale(
@@ -242,14 +260,13 @@ def approvals_verify(
             if oid in declined:
                 continue  # listed once, below, as declined: it waits for no approval
             mark = "✓" if v.approved else "✗"
-            click.echo(
-                f"{mark} {oid}  {summary_line(saved.order(oid))}\n    {runnable(v.describe())}"
-            )
+            what = shown(summary_line(saved.order(oid)))
+            click.echo(f"{mark} {oid}  {what}\n    {runnable(shown(v.describe()))}")
         if not verdicts:
             click.echo("The plan has no gated orders.")
         for oid, held in sorted(declined.items()):
-            why = runnable(describe_declines(held))
-            click.echo(f"✗ {oid}  {summary_line(saved.order(oid))}\n    {why}")
+            why = runnable(shown(describe_declines(held)))
+            click.echo(f"✗ {oid}  {shown(summary_line(saved.order(oid)))}\n    {why}")
     if declined:
         sys.exit(EXIT_ERROR)
     if any(not v.approved for v in verdicts.values()):

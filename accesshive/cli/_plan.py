@@ -111,9 +111,12 @@ def _render_plan(
     plan_file: Path | None = None,
     approvals: Mapping[str, OrderApproval] | None = None,
     declines: Mapping[str, list[Decline]] | None = None,
+    repository: Path | None = None,
 ) -> str:
     """Print ``plan`` in ``fmt``; returns what was printed (JSON needs no renderer: not
-    imported then, a quarter of a plan read from the plan cache)."""
+    imported then, a quarter of a plan read from the plan cache). ``repository``: the
+    plan's, when known: where it declares no reviewer, the comment says so instead of an
+    ``approve`` command that would refuse every key."""
     from accesshive.plan.planfile import dumps
 
     if fmt == "json":
@@ -124,7 +127,14 @@ def _render_plan(
 
     if fmt == "markdown":
         name = str(plan_file) if plan_file is not None else "plan.json"  # as given
-        markdown = render_markdown(plan, approvals, plan_file=name, declines=declines)
+        no_reviewer = None
+        if repository is not None and any(o.gate for o in plan.orders):
+            from accesshive.cli._apply import _no_reviewer_in
+
+            no_reviewer = _no_reviewer_in(repository)
+        markdown = render_markdown(
+            plan, approvals, plan_file=name, declines=declines, no_reviewer=no_reviewer
+        )
         shown = runnable(markdown)  # its approve hint runs from here too
     else:
         # its warnings' hints (`accesshive tasks done ...`) run from here too
@@ -204,7 +214,7 @@ def plan(
 
             record_plan(directory, result, StoreRef(environment, store_url), actor(), text)
     declined = None if fmt == "json" else _declines(directory, result, environment, store_url)
-    _render_plan(result, fmt, text, out, declines=declined)
+    _render_plan(result, fmt, text, out, declines=declined, repository=directory)
     if fmt == "text" and snapshot_file is None:
         _hint_sync(result)
     if out is not None and fmt == "text":
@@ -276,7 +286,15 @@ def show(
         known = home if home is not None else _default_repository(plan_file)
         if (known / "accesshive.yaml").is_file():
             declined = _declines(known, saved, environment, store_url)
-    shown = _render_plan(saved, fmt, plan_file=plan_file, approvals=verdicts, declines=declined)
+    shown_in = directory or home  # not a guess: another repository's reviewers say nothing
+    shown = _render_plan(
+        saved,
+        fmt,
+        plan_file=plan_file,
+        approvals=verdicts,
+        declines=declined,
+        repository=shown_in if shown_in and (shown_in / "accesshive.yaml").is_file() else None,
+    )
     if home is None and fmt != "json" and HINT.search(shown):
         click.secho(
             f"warning: which repository {plan_file} belongs to is not known here (none here, "

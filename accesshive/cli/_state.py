@@ -109,6 +109,7 @@ def state() -> None:
 def state_show(directory: Path, fmt: str, environment: str | None, store_url: str | None) -> None:
     """Show the store: schema, lock holder, latest snapshot per source, recent runs."""
     from accesshive.operations import StoreRef, state_report
+    from accesshive.terminal_text import shown
 
     report = state_report(directory, StoreRef(environment, store_url, create=False))
     if fmt == "json":
@@ -118,7 +119,7 @@ def state_show(directory: Path, fmt: str, environment: str | None, store_url: st
         f"store {report.location} (environment {report.environment}, "
         f"schema v{report.schema_version})"
     )
-    click.echo(f"lock: {report.lock.describe() if report.lock else 'free'}")
+    click.echo(f"lock: {shown(report.lock.describe()) if report.lock else 'free'}")
     for snap in report.snapshots:
         click.echo(
             f"  {snap.source:<20} {snap.accounts:>7} accounts  read {snap.read_at}  "
@@ -139,7 +140,7 @@ def state_show(directory: Path, fmt: str, environment: str | None, store_url: st
             scope = "whole plan"
         click.echo(
             f"  run {run['id']:<5} {run['status']:<16} plan {str(run['plan_digest'])[:16]}  "
-            f"{run['started_at']}  by {run['actor']}  ({scope})"
+            f"{run['started_at']}  by {shown(run['actor'])}  ({shown(scope)})"
         )
 
 

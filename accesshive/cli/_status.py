@@ -26,6 +26,7 @@ from accesshive.cli._options import (
     today_option,
 )
 from accesshive.cli._repository import dir_option, hints_point_at, runnable
+from accesshive.terminal_text import shown
 
 if TYPE_CHECKING:
     from accesshive.operations.status import Step
@@ -36,9 +37,10 @@ def _print_steps(steps: Sequence[Step]) -> None:
 
     for step in steps:
         at = step.at or "-"
-        click.echo(f"  {step.state:<18} {at:<25} {summary_line(step.order)}  [{step.order.id}]")
+        line = shown(summary_line(step.order))
+        click.echo(f"  {step.state:<18} {at:<25} {line}  [{step.order.id}]")
         if step.message:  # a target's or apply's message may say what to run: runnable
-            click.echo(f"  {'':<18} {'':<25} {runnable(step.message)}")
+            click.echo(f"  {'':<18} {'':<25} {runnable(shown(step.message))}")
 
 
 @click.command()
@@ -116,7 +118,7 @@ def status(
     for s in statuses:
         waiting = describe(of_steps(s.outstanding)) if s.outstanding else ""
         extra = f"  ({len(s.outstanding)} outstanding{waiting})" if s.outstanding else ""
-        click.secho(f"{s.status:<12} {s.identity}{extra}", fg=colours[s.status])
+        click.secho(shown(f"{s.status:<12} {s.identity}{extra}"), fg=colours[s.status])
         if identity is None:
             continue
         if not s.outstanding:

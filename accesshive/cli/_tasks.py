@@ -9,6 +9,7 @@ import click
 
 from accesshive.cli._options import actor, format_option, handles_errors, store_options
 from accesshive.cli._repository import dir_option, repo_argument, runnable
+from accesshive.terminal_text import shown
 
 
 @click.group()
@@ -40,9 +41,10 @@ def tasks_list(
         click.echo("No open manual tasks.")
     else:
         for t in found:
-            click.echo(f"{t.id}  [{t.state}]  {t.source} ({t.assignee}): {t.description}")
+            # a description names the identity and its attribute values: one line each
+            click.echo(shown(f"{t.id}  [{t.state}]  {t.source} ({t.assignee}): {t.description}"))
             if t.reason:
-                click.echo(f"    {t.reason}")
+                click.echo(f"    {shown(t.reason)}")
 
 
 @tasks.command(name="done")
@@ -66,7 +68,7 @@ def tasks_done(
     ref = StoreRef(environment, store_url, create=False)
     task, marked = complete_task(directory, ref, task_id, by)
     if marked:
-        click.echo(f"{task.id} marked done by {by}")
+        click.echo(f"{task.id} marked done by {shown(by)}")
         # its order is verified now: what waited on it runs at the next apply
         waiting = waiting_on(directory, ref, task)
         if waiting:
@@ -77,4 +79,6 @@ def tasks_done(
                 )
             )
     else:
-        click.echo(f"{task.id} already done (by {task.done_by} at {task.done_at}); nothing changed")
+        click.echo(
+            f"{task.id} already done (by {shown(task.done_by)} at {task.done_at}); nothing changed"
+        )

@@ -58,15 +58,16 @@ def worker(
     """
     from accesshive.operations import StoreRef
     from accesshive.render.describe import summary_line
+    from accesshive.terminal_text import shown
     from accesshive.workers.worker import serve
 
     def progress(order: Order, state: str, message: str | None) -> None:
         if fmt == "json":
             line = json.dumps({"order": order.id, "state": state, "message": message})
         else:
-            line = f"{state:<18} {summary_line(order)}  [{order.id}]"
+            line = f"{state:<18} {shown(summary_line(order))}  [{order.id}]"
             if message:
-                line += f"\n{'':<19}{message}"
+                line += f"\n{'':<19}{shown(message)}"
         click.echo(line)
 
     def ready(queue: str) -> None:

@@ -51,6 +51,15 @@ class Reviewer(Model):
     An approval counts when one of them signed it."""
     revoked: bool = False
     """The reviewer's keys are revoked: approvals they signed count for nothing."""
+    identity: Id | None = None
+    """The reviewer's own identity id, when it is not their reviewer name. An approval
+    never counts for an order on the reviewer's own identity (one whose id is this, or
+    their reviewer name, or whose ``email`` attribute is their ``email``) nor on an
+    identity it owns (``owner:``): nobody reviews their own access
+    (``approvals/beneficiary.py``)."""
+    email: str | None = None
+    """The reviewer's email: an identity whose ``email`` attribute equals it (case
+    ignored) is the reviewer's own."""
 
     @field_validator("public_key")
     @classmethod

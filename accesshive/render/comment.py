@@ -46,8 +46,12 @@ class Comment:
         approvals: Mapping[str, OrderApproval] | None,
         plan_file: str,
         declines: Mapping[str, list[Decline]] | None = None,
+        no_reviewer: str | None = None,
     ) -> None:
         self.plan = plan
+        self.no_reviewer = no_reviewer
+        """The review policy file, when it is known to declare no reviewer: the comment
+        then says to declare them, not an ``approve`` command that refuses every key."""
         self.review = Review(approvals, declines or {})
         self.plan_file = plan_file
         self.show = f"`accesshive show {plan_file.replace('`', '')}`"
@@ -161,7 +165,14 @@ class Comment:
                 f"\n{plural(len(self.gated) - len(shown), 'more gated order')} "
                 f"not listed here: {self.show} lists them.\n"
             )
-        if waiting:
+        if waiting and self.no_reviewer is not None:
+            text += (
+                f"\nNo reviewer is declared to approve them, so none can be approved yet: "
+                f"list reviewers, with their groups and SSH public keys, under "
+                f'review.reviewers in {md(self.no_reviewer)} (README: "Review gates and '
+                'approvals"), then plan again.\n'
+            )
+        elif waiting:
             text += (
                 f"\nApprove with `accesshive approve {self.plan_file.replace('`', '')} "
                 "--all-gated --key ~/.ssh/id_ed25519` (your key as policies/review.yaml lists "

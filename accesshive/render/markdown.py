@@ -139,11 +139,14 @@ def render_markdown(
     plan_file: str = "plan.json",
     limit: int = LIMIT,
     declines: Mapping[str, list[Decline]] | None = None,
+    no_reviewer: str | None = None,
 ) -> str:
     """The pull-request comment for ``plan``.
 
     ``approvals``: each gated order's verdict (``approvals.operations.check``), when
     known; ``plan_file``: the name the full plan is found under; ``declines``: the
-    declines that hold per declined order (``approvals.operations.check_declines``).
+    declines that hold per declined order (``approvals.operations.check_declines``);
+    ``no_reviewer``: the review policy file, when it declares no reviewer (the comment
+    says to declare them instead of how to approve).
     """
-    return _whole(Comment(plan, approvals, plan_file, declines), limit)
+    return _whole(Comment(plan, approvals, plan_file, declines, no_reviewer), limit)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import jinja2
 
 from accesshive.render.describe import plural
-from accesshive.render.markup import _flat, md
+from accesshive.render.markup import md
 from accesshive.reports.health import Report
+from accesshive.terminal_text import shown
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("accesshive.render", "templates"),
@@ -65,7 +66,8 @@ def render_report_text(report: Report, max_rows: int = 100) -> str:
     """The report for a terminal: the headline, the totals, then every section the
     Markdown report has (identities out of sync, managed groups, orphaned accounts,
     sensitive access, stale items), each value on one line with its control
-    characters shown harmlessly (a target's text cannot move the cursor)."""
+    characters written out (``terminal_text.shown``: a target's text cannot move the
+    cursor or forge a line)."""
     lines = [headline(report)]
     t = report.totals
     lines.append(
@@ -81,17 +83,17 @@ def render_report_text(report: Report, max_rows: int = 100) -> str:
         lines += ["", f"Identities out of sync ({len(needing)}):"]
         for i in needing[:max_rows]:
             waits = f"  ({i.waiting()})" if i.waiting_on else ""
-            lines.append(f"  {i.health:<20} {_flat(i.identity)}{_flat(waits)}")
-            lines += [f"    {_flat(d)}" for d in i.differences[:10]]
+            lines.append(f"  {i.health:<20} {shown(i.identity)}{shown(waits)}")
+            lines += [f"    {shown(d)}" for d in i.differences[:10]]
             lines += _more(len(i.differences) - 10, "difference", indent=4)
-            lines += [f"    ✗ {_flat(e)}" for e in i.errors[:5]]
+            lines += [f"    ✗ {shown(e)}" for e in i.errors[:5]]
             lines += _more(len(i.errors) - 5, "error", indent=4)
         lines += _more(len(needing) - max_rows, "identity", "identities")
     if report.groups:
         lines += ["", f"Managed groups out of sync ({len(report.groups)}):"]
         for g in report.groups[:max_rows]:
-            lines.append(f"  {_flat(g.source)}: {_flat(g.entitlement)}")
-            lines += [f"    {_flat(d)}" for d in g.differences]
+            lines.append(f"  {shown(g.source)}: {shown(g.entitlement)}")
+            lines += [f"    {shown(d)}" for d in g.differences]
         lines += _more(len(report.groups) - max_rows, "managed group")
     if report.orphans:
         lines += ["", f"Orphaned accounts ({len(report.orphans)}): no identity owns them"]
@@ -100,8 +102,8 @@ def render_report_text(report: Report, max_rows: int = 100) -> str:
             seen = f", first seen {o.first_seen[:10]}" if o.first_seen else ""
             login = f", last login {o.last_login}" if o.last_login else ""
             lines.append(
-                f"  ! {_flat(o.source)}: {_flat(o.name or o.account)} "
-                f"({_flat(o.account)}, {state}{_flat(seen)}{_flat(login)})"
+                f"  ! {shown(o.source)}: {shown(o.name or o.account)} "
+                f"({shown(o.account)}, {state}{shown(seen)}{shown(login)})"
             )
         lines += _more(len(report.orphans) - max_rows, "orphaned account")
     if report.sensitive_access:
@@ -110,16 +112,16 @@ def render_report_text(report: Report, max_rows: int = 100) -> str:
             whose = (a.identity or "nobody") + (f", {a.account_kind}" if a.account_kind else "")
             state = "" if a.enabled else ", disabled"
             lines.append(
-                f"  {_flat(a.source)}: {_flat(a.name or a.account)} ({_flat(whose)}{state}): "
-                + _flat(", ".join(a.entitlements))
+                f"  {shown(a.source)}: {shown(a.name or a.account)} ({shown(whose)}{state}): "
+                + shown(", ".join(a.entitlements))
             )
         lines += _more(len(report.sensitive_access) - max_rows, "account")
     if report.stale:
         lines += ["", f"Stale items ({len(report.stale)}):"]
         for s in report.stale[:max_rows]:
             lines.append(
-                f"  {s.kind.replace('_', ' ')} {_flat(s.subject)}, {plural(s.age_days, 'day')} "
-                f"old: {_flat(s.detail)}"
+                f"  {s.kind.replace('_', ' ')} {shown(s.subject)}, {plural(s.age_days, 'day')} "
+                f"old: {shown(s.detail)}"
             )
         lines += _more(len(report.stale) - max_rows, "stale item")
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.policies_in_force import policy_warnings
 from accesshive.render.describe import GROUPS_LABEL, gate_text, marker, plural, summary_line
+from accesshive.terminal_text import shown
 
 if TYPE_CHECKING:
     from accesshive.approvals.declines import Decline
@@ -36,20 +37,24 @@ def render_text(
     known): such an order shows who declined it and why, not the approval it waits for
     (a declined order is not applied, whoever approves it). ``approvals``: what the
     approvals given so far count for (``show`` in a repository), so that an approved
-    order reads approved here as in the PR comment and ``approvals verify``."""
+    order reads approved here as in the PR comment and ``approvals verify``.
+
+    Every value that comes from the configuration, a target or a person (names,
+    attribute values, reasons, warnings naming them) is ``shown``: a newline in a
+    display name cannot forge a line of the plan."""
     declines = {oid: held for oid, held in (declines or {}).items() if held}
     verdicts = approvals or {}
     approved = {oid for oid, v in verdicts.items() if v.approved and oid not in declines}
     lines: list[str] = []
     s = plan.summary()
     if not plan.orders:
-        lines.append(f"No changes. {plan.project} matches its configuration.")
+        lines.append(f"No changes. {shown(plan.project)} matches its configuration.")
     else:
         waiting = sum(1 for o in plan.orders if o.gate and o.id not in declines) - len(approved)
         declined = f", {len(declines)} declined" if declines else ""
         done = f", {len(approved)} approved" if approved else ""
         lines.append(
-            f"Plan for {plan.project}: {plural(s['orders'], 'order')} for "
+            f"Plan for {shown(plan.project)}: {plural(s['orders'], 'order')} for "
             f"{plural(s['identities'], 'identity', 'identities')}"
             f" ({waiting} awaiting approval{done}{declined}, "
             f"{plural(s['manual_tasks'], 'manual task')})"
@@ -57,22 +62,22 @@ def render_text(
     # a change to the review policies first: it says why orders wait for more review
     first = policy_warnings(plan.warnings)
     for w in first:
-        lines.append(style(f"warning: {w}", fg="yellow"))
+        lines.append(style(f"warning: {shown(w)}", fg="yellow"))
     for group, orders in groups(plan):
         lines.append("")
-        lines.append(style(group, bold=True))
+        lines.append(style(shown(group), bold=True))
         for o in orders:
             m = marker(o)
-            line = f"  {style(m, fg=COLOURS[m])} {summary_line(o)}  [{o.id}]"
+            line = f"  {style(m, fg=COLOURS[m])} {shown(summary_line(o))}  [{o.id}]"
             if o.id in declines:
                 held = "; ".join(d.describe() for d in declines[o.id])
-                line += "  " + style(f"✗ {held}", fg="red")
+                line += "  " + style(f"✗ {shown(held)}", fg="red")
             elif o.id in approved:
-                line += "  " + style(f"✓ {verdicts[o.id].describe()}", fg="green")
+                line += "  " + style(f"✓ {shown(verdicts[o.id].describe())}", fg="green")
             elif o.gate and o.id in verdicts and verdicts[o.id].approvers:
-                line += "  " + style(f"⚠ {verdicts[o.id].describe()}", fg="magenta")
+                line += "  " + style(f"⚠ {shown(verdicts[o.id].describe())}", fg="magenta")
             elif o.gate:
-                line += "  " + style(f"⚠ {gate_text(o)}", fg="magenta")
+                line += "  " + style(f"⚠ {shown(gate_text(o))}", fg="magenta")
             lines.append(line)
     if plan.orphans:
         lines.append("")
@@ -81,20 +86,24 @@ def render_text(
         )
         for x in plan.orphans:
             state = "enabled" if x.enabled else "disabled"
-            lines.append(f"  ! {x.source}: {x.name or x.account} ({x.account}, {state})")
+            lines.append(shown(f"  ! {x.source}: {x.name or x.account} ({x.account}, {state})"))
     if plan.adoptions:
         lines.append("")
         lines.append(f"Adopted existing accounts ({len(plan.adoptions)}):")
         for a in plan.adoptions:
             whose = a.identity + kind_label(a.account_kind)
-            lines.append(f"  = {a.source}: {a.account} → {whose} (matched on {a.matched_on})")
+            lines.append(
+                shown(f"  = {a.source}: {a.account} → {whose} (matched on {a.matched_on})")
+            )
     if plan.orders:
         lines.append("")
         lines.append("By kind:   " + ", ".join(f"{k} {n}" for k, n in s["by_kind"].items()))
-        lines.append("By source: " + ", ".join(f"{k} {n}" for k, n in s["by_source"].items()))
+        lines.append(
+            "By source: " + shown(", ".join(f"{k} {n}" for k, n in s["by_source"].items()))
+        )
     for w in plan.warnings:
         if w not in first:
-            lines.append(style(f"warning: {w}", fg="yellow"))
+            lines.append(style(f"warning: {shown(w)}", fg="yellow"))
     return "\n".join(lines) + "\n"
 
 

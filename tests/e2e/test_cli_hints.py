@@ -216,10 +216,14 @@ def test_a_hint_in_a_step_of_status_runs_from_another_directory(session: Path) -
     assert _run(["status", "repo", "ci-token", *TODAY]).output.startswith("provisioned  ci-token")
 
 
-def test_show_without_c_names_the_plans_repository(session: Path) -> None:
+def test_show_without_c_names_the_plans_repository(
+    session: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`show PLAN` without -C, from outside the repository: the approve hint names the
     repository holding the plan, so it runs as printed from here (and from anywhere the
-    plan path is right)."""
+    plan path is right). A reviewer is declared: without one, the comment says to
+    declare them instead (``test_no_reviewer_comment.py``)."""
+    _reviewer(session, monkeypatch)
     assert _run(["sync", "repo"]).exit_code == 0
     assert _run(["plan", "repo", "--out", "repo/plan.json", *TODAY]).exit_code == 0
     shown = _run(["show", "repo/plan.json", "--format", "markdown"])

@@ -49,13 +49,16 @@ def test_saved_plan_renders_in_every_format(
     assert md.stdout.startswith("### Plan: 1 to add, 2 to change, 5 to remove, 0 manual tasks,")
     assert "#### Waiting for review (1 of 1 gated order)" in md.stdout
     assert "| `f5ea0b25dd47` |" in md.stdout
-    # the plan file as it was given, and the repository below that it belongs to, so
-    # that the hint runs from here
+    # the quickstart declares no reviewer: the comment says where to declare them (the
+    # repository below that the plan belongs to, named from here), not an approve
+    # command that would refuse every key
     hint = (
-        f"Approve with `accesshive approve {out} --all-gated --key ~/.ssh/id_ed25519 "
-        "-C examples/quickstart`"
+        "No reviewer is declared to approve them, so none can be approved yet: list "
+        "reviewers, with their groups and SSH public keys, under review.reviewers in "
+        "examples/quickstart/policies/review.yaml"
     )
     assert hint in md.stdout
+    assert "accesshive approve" not in md.stdout
     text = runner.invoke(main, ["show", str(out)])
     assert "⚠ awaiting approval: 1 of security" in text.stdout
     mermaid = runner.invoke(main, ["graph", str(out)])

@@ -35,7 +35,7 @@ def test_every_section_one_line_per_row_and_no_terminal_control() -> None:
     lines = text.splitlines()
     assert lines.index("Orphaned accounts (2): no identity owns them") + 2 < len(lines)
     orphan_lines = [li for li in lines if li.startswith("  ! wiki: ")]
-    assert len(orphan_lines) == 2 and all("␤next line (o" in li for li in orphan_lines)
+    assert len(orphan_lines) == 2 and all("\\nnext line (o" in li for li in orphan_lines)
     assert "  manual task T-1, 9 days old: badges: create account" in lines
     assert "    update ada" in lines
     assert not any(li.split()[-1] == "ok" for li in lines if li.strip())  # healthy: not listed

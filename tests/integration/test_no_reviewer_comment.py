@@ -1,0 +1,74 @@
+"""The PR comment of a repository that declares no reviewer says to declare them.
+
+The quickstart ships the default review rules (sensitive grants are gated) and no
+reviewer: an ``accesshive approve`` command would refuse every key, so the comment says
+where to declare reviewers instead. Once one is declared, it says how to approve.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from accesshive.cli import main
+from tests.support.ssh import keygen
+
+TODAY = "2026-11-29"
+DECLARE = (
+    "No reviewer is declared to approve them, so none can be approved yet: list "
+    "reviewers, with their groups and SSH public keys, under review.reviewers in "
+)
+APPROVE = "Approve with `accesshive approve "
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def _plan(repo: Path) -> tuple[Path, Result]:
+    plan_file = repo.parent / "plan.json"
+    made = _run(
+        "plan", str(repo), "--out", str(plan_file), "--today", TODAY, "--format", "markdown"
+    )
+    assert made.exit_code == 0, made.output
+    return plan_file, made
+
+
+def test_no_reviewer_declared_the_comment_says_to_declare_them(
+    synced_quickstart: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = synced_quickstart
+    plan_file, made = _plan(repo)
+    for output in (
+        made.output,
+        _run("show", str(plan_file), "--format", "markdown", "-C", str(repo)).output,
+    ):
+        assert "#### Waiting for review" in output
+        assert DECLARE in output
+        assert APPROVE not in output
+    # from the repository, as the user runs it: the plan is known to be its own
+    monkeypatch.chdir(repo)
+    here = _run("show", str(plan_file), "--format", "markdown").output
+    assert (
+        DECLARE + 'policies/review.yaml (README: "Review gates and approvals"), then plan again.'
+        in here
+    )
+
+
+def test_with_a_reviewer_the_comment_says_how_to_approve(synced_quickstart: Path) -> None:
+    repo = synced_quickstart
+    public = keygen(repo.parent / "alice")
+    (repo / "policies").mkdir()
+    (repo / "policies" / "review.yaml").write_text(
+        "review:\n  reviewers:\n    alice:\n      groups: [security]\n"
+        f'      public_keys: ["{public}"]\n'
+        "  rules:\n    - {name: sensitive-grants, order_kinds: [grant], sensitive_only: true,\n"
+        "       reviewer_groups: [security]}\n"
+    )
+    plan_file, made = _plan(repo)
+    shown = _run("show", str(plan_file), "--format", "markdown", "-C", str(repo)).output
+    for output in (made.output, shown):
+        assert APPROVE in output
+        assert DECLARE not in output
