@@ -269,7 +269,8 @@ def test_a_github_approval_of_ones_own_access_counts_for_nothing(repo: Path, git
     plan_file = _plan(repo)
     mine = _gate(plan_file, "alice")
     _GitHub.data["author"] = "carol-gh"
-    _GitHub.data["comments"] = [_comment("alice-gh", "/approve all", 1)]
+    digest = read_plan(plan_file).digest[:12]
+    _GitHub.data["comments"] = [_comment("alice-gh", f"/approve all {digest}", 1)]
     args = ["--repo", "acme/access", "--pr", "7", "--api-url", github, "-C", str(repo)]
     read_pr = _run("approvals", "from-github", str(plan_file), *args)
     assert read_pr.exit_code == 0, read_pr.output
