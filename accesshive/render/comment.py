@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from accesshive.approvals.declines import Decline
 from accesshive.approvals.model import OrderApproval
-from accesshive.plan.kinds import GROUP_ACTIONS
+from accesshive.plan.kinds import GROUP_ACTIONS, OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.render.describe import GROUPS_LABEL, marker, plural, summary_line
@@ -22,6 +22,12 @@ from accesshive.render.markup import h, md, table
 from accesshive.render.review import CATEGORIES, Review, counts, describe_counts, summary_text
 
 MAX_ORPHANS = 50
+NEW = frozenset(
+    {OrderKind.CREATE_ACCOUNT, OrderKind.GRANT, OrderKind.CREATE_GROUP, OrderKind.STORE_CREDENTIAL}
+)
+"""What only adds (a joiner's account, a grant): every other action changes or removes
+what exists, and a cut comment lists those first, each in full (``changed_section``):
+a change that pads itself with joiners must not hide an email changed among them."""
 MAX_WARNINGS = 20
 MAX_SOURCES = 100
 
@@ -67,11 +73,12 @@ class Comment:
         # identities with orders waiting for review first, then by name and kind (as the
         # text rendering's `groups` sorts them)
 
-        def rank(item: tuple[str | None, list[Order]]) -> tuple[bool, str]:
+        def rank(item: tuple[str | None, list[Order]]) -> tuple[bool, bool, str]:
             identity, orders = item
             name, kind = identity_label(plan, identity)
             key = f"{name} ({kind})" if kind else name
-            return (not any(self.review.waiting(o) for o in orders), key)
+            waiting = any(self.review.waiting(o) for o in orders)
+            return (not waiting, not any(changes_what_exists(o) for o in orders), key)
 
         self.identities = sorted(by_identity.items(), key=rank)
 
@@ -181,6 +188,27 @@ class Comment:
             )
         return text
 
+    def changed_section(self, max_rows: int) -> str:
+        """The orders that change or remove what exists (not a new account or grant),
+        each in full: for a cut comment, which only counts each identity's orders."""
+        changed = [o for o in self.plan.orders if changes_what_exists(o)]
+        if not changed:
+            return ""
+        title = f"#### Changes to what exists ({len(changed):,})"
+        if max_rows == 0:  # no room: said, with where they are listed
+            return f"{title}\n\nNot listed here for room: {self.show} lists them.\n"
+        rows = [
+            [f"`{o.id}`", md(identity_label(self.plan, o.change.identity)[0]), md(summary_line(o))]
+            for o in changed[:max_rows]
+        ]
+        text = title + "\n\n" + table(["order", "identity", "what"], ["---"] * 3, rows)
+        if len(changed) > max_rows:
+            text += (
+                f"\n{plural(len(changed) - max_rows, 'more change')} to what exists not "
+                f"listed here: {self.show} lists them.\n"
+            )
+        return text
+
     def sources_section(self) -> str:
         per: dict[str, list[Order]] = {}
         for o in self.plan.orders:
@@ -258,3 +286,9 @@ class Comment:
             f"<sub>plan digest `{plan.digest[:16]}` · config `{plan.config_digest[:12]}` · "
             f"accesshive {md(plan.tool_version)}</sub>\n"
         )
+
+
+def changes_what_exists(order: Order) -> bool:
+    """Whether the order changes or removes an account, a grant or a group that exists
+    (a manual task is judged by the action it asks for)."""
+    return order.change.action not in NEW

@@ -48,6 +48,7 @@ LIMIT = 60_000
 """What the comment may take, in UTF-8 bytes: room left for the marker CI puts before
 it, and never over GitHub's limit whatever the characters."""
 MAX_GATED_WHEN_CUT = 100
+MAX_CHANGED_WHEN_CUT = 100
 
 
 def _whole(comment: Comment, limit: int) -> str:
@@ -79,8 +80,17 @@ def _cut(comment: Comment, limit: int, head: str, middle: list[str], tail: str) 
     gated = join(
         [comment.declined_section(MAX_GATED_WHEN_CUT), comment.gated_section(MAX_GATED_WHEN_CUT)]
     )
-    fixed = join([head, _cut_notice(comment, total), gated, *middle, "", tail])
     title = "#### Orders per identity (counts; the full plan lists each order)\n\n"
+    base = join([head, _cut_notice(comment, total), gated, *middle, "", tail])
+    # the changes to what exists, each in full, in at most half the room left
+    room = (limit - size(base) - size(title) - 400) // 2
+    listed = MAX_CHANGED_WHEN_CUT
+    changed = comment.changed_section(listed)
+    while listed and size(changed) > room:
+        listed //= 2
+        changed = comment.changed_section(listed)
+    gated = join([gated, changed])
+    fixed = join([head, _cut_notice(comment, total), gated, *middle, "", tail])
     budget = limit - size(fixed) - size(title) - 400
     rows, shown = _identity_counts(comment, max(budget, 0))
     rest = comment.identities[shown:]

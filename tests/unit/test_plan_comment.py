@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import pytest
@@ -531,3 +531,40 @@ def test_the_limit_is_what_decides_a_cut() -> None:
     assert comment.blocks[2][0] == "blockquote"
     assert "This comment is cut." in comment.blocks[2][1]
     assert len(cut.encode("utf-8")) < len(whole.encode("utf-8"))
+
+
+def test_a_cut_comment_lists_every_change_to_what_exists_in_full() -> None:
+    """400 joiners pad the change, and one email changes among them (the trial's attack
+    on a cut comment): that change is listed as it is, before the counts, and its
+    identity's counts come before the joiners'."""
+    plan = large_plan(4_000)
+    email = {"email": {"from": "ada@acme.example", "to": "attacker@evil.example"}}
+    update = Change("update_account", "directory", "zz.ada", name="zz.ada", attributes=email)
+    revoke = Change("revoke", "directory", "zz.ada", name="zz.ada", entitlement="admins")
+    identities = {
+        **(plan.identities or {}),
+        "zz.ada": {"type": "human", "lifecycle_state": "active"},
+    }
+    plan = replace(
+        plan,
+        orders=(
+            *plan.orders,
+            Order(update.order_id(), "update_account", update),
+            Order(revoke.order_id(), "revoke", revoke),
+        ),
+        identities=identities,
+    )
+    comment = read(render_markdown(plan, plan_file="plan.json"))
+    assert "This comment is cut." in comment.blocks[2][1]
+    changed = table_after(comment, "Changes to what exists (2)")
+    assert changed.rows == [
+        [
+            update.order_id(),
+            "zz.ada",
+            'update zz.ada on directory: email: "ada@acme.example" → "attacker@evil.example"',
+        ],
+        [revoke.order_id(), "zz.ada", "revoke admins on directory from zz.ada"],
+    ]
+    counts = table_after(comment, "Orders per identity")
+    waiting = sum(1 for row in counts.rows if row[5] != "0")
+    assert counts.rows[waiting][0] == "zz.ada (human, active)"  # right after those waiting
