@@ -112,11 +112,14 @@ def _render_plan(
     approvals: Mapping[str, OrderApproval] | None = None,
     declines: Mapping[str, list[Decline]] | None = None,
     repository: Path | None = None,
+    plan_name: str | None = None,
 ) -> str:
     """Print ``plan`` in ``fmt``; returns what was printed (JSON needs no renderer: not
     imported then, a quarter of a plan read from the plan cache). ``repository``: the
     plan's, when known: where it declares no reviewer, the comment says so instead of an
-    ``approve`` command that would refuse every key."""
+    ``approve`` command that would refuse every key. ``plan_name``: the comment is read
+    elsewhere (CI): its approve command names the plan so, as run from a checkout of the
+    pull request, with none of this run's paths."""
     from accesshive.plan.planfile import dumps
 
     if fmt == "json":
@@ -126,16 +129,22 @@ def _render_plan(
     from accesshive.render import render_markdown, render_text
 
     if fmt == "markdown":
-        name = str(plan_file) if plan_file is not None else "plan.json"  # as given
+        name = plan_name or (str(plan_file) if plan_file is not None else "plan.json")
         no_reviewer = None
         if repository is not None and any(o.gate for o in plan.orders):
             from accesshive.cli._apply import _no_reviewer_in
 
             no_reviewer = _no_reviewer_in(repository)
         markdown = render_markdown(
-            plan, approvals, plan_file=name, declines=declines, no_reviewer=no_reviewer
+            plan,
+            approvals,
+            plan_file=name,
+            declines=declines,
+            no_reviewer=no_reviewer,
+            artefact=plan_name is not None,
         )
-        shown = runnable(markdown)  # its approve hint runs from here too
+        # its approve hint runs from here too; one read elsewhere names no path of here
+        shown = markdown if plan_name is not None else runnable(markdown)
     else:
         # its warnings' hints (`accesshive tasks done ...`) run from here too
         shown = runnable(
@@ -252,12 +261,21 @@ def _hint_sync(plan: Plan) -> None:
     "was made from: the current directory, the plan's, or the one below it whose "
     "configuration is the plan's.",
 )
+@click.option(
+    "--plan-name",
+    metavar="NAME",
+    default=None,
+    help="For a comment read elsewhere (CI): the name reviewers save this run's plan file "
+    "as (its artefact), which the Markdown's approve command names, run from their "
+    "checkout of the pull request; no -C of this run is added to it.",
+)
 @store_options
 @handles_errors
 def show(
     plan_file: Path,
     fmt: str,
     directory: Path | None,
+    plan_name: str | None,
     environment: str | None,
     store_url: str | None,
 ) -> None:
@@ -294,6 +312,7 @@ def show(
         approvals=verdicts,
         declines=declined,
         repository=shown_in if shown_in and (shown_in / "accesshive.yaml").is_file() else None,
+        plan_name=plan_name,
     )
     if home is None and fmt != "json" and HINT.search(shown):
         click.secho(

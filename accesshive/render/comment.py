@@ -53,8 +53,12 @@ class Comment:
         plan_file: str,
         declines: Mapping[str, list[Decline]] | None = None,
         no_reviewer: str | None = None,
+        artefact: bool = False,
     ) -> None:
         self.plan = plan
+        self.artefact = artefact
+        """``plan_file`` is the name reviewers save the CI run's plan file (its artefact)
+        as, in their checkout of the pull request: the approve command says so."""
         self.no_reviewer = no_reviewer
         """The review policy file, when it is known to declare no reviewer: the comment
         then says to declare them, not an ``approve`` command that refuses every key."""
@@ -178,6 +182,15 @@ class Comment:
                 f"list reviewers, with their groups and SSH public keys, under "
                 f'review.reviewers in {md(self.no_reviewer)} (README: "Review gates and '
                 'approvals"), then plan again.\n'
+            )
+        elif waiting and self.artefact:
+            name = self.plan_file.replace("`", "")
+            text += (
+                f"\nApprove from your checkout of this pull request, with this run's plan "
+                f"file (its artefact) saved there as `{name}`: `accesshive approve {name} "
+                "--all-gated --key ~/.ssh/id_ed25519` (your key as policies/review.yaml lists "
+                "it; `--order ID` for some of them), and commit the approvals file to this "
+                "pull request.\n"
             )
         elif waiting:
             text += (

@@ -150,6 +150,7 @@ def render_markdown(
     limit: int = LIMIT,
     declines: Mapping[str, list[Decline]] | None = None,
     no_reviewer: str | None = None,
+    artefact: bool = False,
 ) -> str:
     """The pull-request comment for ``plan``.
 
@@ -157,6 +158,7 @@ def render_markdown(
     known; ``plan_file``: the name the full plan is found under; ``declines``: the
     declines that hold per declined order (``approvals.operations.check_declines``);
     ``no_reviewer``: the review policy file, when it declares no reviewer (the comment
-    says to declare them instead of how to approve).
+    says to declare them instead of how to approve); ``artefact``: ``plan_file`` is the
+    name reviewers save the CI run's plan file as (the comment says so).
     """
-    return _whole(Comment(plan, approvals, plan_file, declines, no_reviewer), limit)
+    return _whole(Comment(plan, approvals, plan_file, declines, no_reviewer, artefact), limit)

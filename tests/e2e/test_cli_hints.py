@@ -509,3 +509,25 @@ def test_a_plan_before_any_sync_says_to_sync_and_the_hint_does_it(session: Path)
     assert after.exit_code == 0, after.output
     assert "has no snapshot" not in after.output
     assert "accesshive sync" not in after.output
+
+
+def test_a_comment_read_elsewhere_names_the_plan_as_reviewers_save_it(
+    clone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI renders the comment with `--plan-name plan.json` (examples/ci/scripts/pr-plan.sh):
+    its approve command names none of the runner's paths, says where to run it, and signs
+    when copied in a checkout of the pull request holding the run's plan file."""
+    args = ["show", "plan.json", "--format", "markdown", "-C", "examples/quickstart"]
+    shown = _run([*args, "--plan-name", "plan.json"])
+    assert shown.exit_code == 0, shown.output
+    assert "Approve from your checkout of this pull request, with this run's plan file " in (
+        shown.output
+    )
+    (approve,) = [h for h in _hints([shown]) if h.startswith("accesshive approve")]
+    assert approve == "accesshive approve plan.json --all-gated --key ~/.ssh/id_ed25519"
+    checkout = clone / "examples" / "quickstart"
+    shutil.copy(clone / "plan.json", checkout / "plan.json")  # the artefact, downloaded
+    monkeypatch.chdir(checkout)
+    signed = _run(_words(approve))
+    assert signed.exit_code == 0, signed.output
+    assert "as alice into approvals/" in signed.output

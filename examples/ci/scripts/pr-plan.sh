@@ -20,5 +20,7 @@ accesshive "${args[@]}" || status=$?
 # 0: no changes, 2: changes; anything else is an error
 [ $status -eq 0 ] || [ $status -eq 2 ]
 # the comment, with the approvals already given (approvals/ and those recorded from GitHub)
-accesshive show "$out/plan.json" --format markdown -C "$dir" > "$out/plan.md"
+# (read on the pull request: its approve command names the plan as reviewers save this
+# run's artefact, run from their checkout, with none of this runner's paths)
+accesshive show "$out/plan.json" --format markdown -C "$dir" --plan-name plan.json > "$out/plan.md"
 echo "saved $out/plan.json and $out/plan.md"
