@@ -74,8 +74,10 @@ def tasks_done(
         if waiting:
             click.echo(
                 runnable(
-                    f"what waited on it ({', '.join(waiting)}) runs at the next "
-                    "`accesshive apply --auto-approve`"
+                    f"what waited on it in plan {task.plan_digest[:12]} "
+                    f"({', '.join(waiting)}) runs at the next "
+                    "`accesshive apply --auto-approve`, as far as the configuration still "
+                    "asks for it (apply plans again)"
                 )
             )
     else:

@@ -152,8 +152,9 @@ def test_marking_a_task_done_twice_keeps_who_did_it_and_records_nothing_new(
     assert waiting  # her badge grants wait on her badge
     assert first.output == (
         f"{tid} marked done by Fatima\n"
-        f"what waited on it ({', '.join(waiting)}) runs at the next "
-        f"`accesshive apply --auto-approve -C {repo}`\n"
+        f"what waited on it in plan {plan.digest[:12]} ({', '.join(waiting)}) runs at the "
+        f"next `accesshive apply --auto-approve -C {repo}`, as far as the configuration "
+        "still asks for it (apply plans again)\n"
     )
 
     with open_store(repo) as store:

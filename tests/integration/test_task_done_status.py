@@ -70,7 +70,8 @@ def test_a_task_marked_done_is_verified_at_once(repo: Path, store_args: list[str
     waiting = ", ".join(sorted(o.id for o in plan.orders if create in o.depends_on))
     assert done.output.startswith(
         f"T-{create} marked done by Fatima\n"
-        f"what waited on it ({waiting}) runs at the next `accesshive apply --auto-approve -C {repo}"
+        f"what waited on it in plan {plan.digest[:12]} ({waiting}) runs at the next "
+        f"`accesshive apply --auto-approve -C {repo}"
     )
 
     # the order moved, in the plan that handed it over, audited as by Fatima
