@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from accesshive.apply.omissions import as_cut, omissions
@@ -162,11 +162,15 @@ def check_stale(
             known_tasks=known_tasks,
         )
     )
-    # work the store knows done since the plan (a manual task marked done): not needed
+    # work the store knows done since the plan (a manual task marked done meanwhile):
+    # the re-plan no longer gives it, which is no forgery; the executor records the
+    # task's handover and verifies the order (its task is done), as before
+    # (the order must still say what diff gives: only the moment it is done differs)
+    kept = set() if settled is found else {c.order_id() for c in settled.changes}
     known_done = (
-        set()
+        {}
         if settled is found
-        else {c.order_id() for c in found.changes} - {c.order_id() for c in settled.changes}
+        else {oid: c for c in found.changes if (oid := c.order_id()) not in kept}
     )
     fresh_by_id = {o.id: o for o in fresh.orders}
     result.accounts.update(_rotated_accounts(remaining, sources))
@@ -175,7 +179,10 @@ def check_stale(
     saved_json = dict(zip((o.id for o in plan.orders), plan.body()["orders"], strict=True))
     for order in remaining:
         if order.id in known_done:
-            result.inactive.add(order.id)
+            if replace(order.change, sensitive=False) != replace(
+                known_done[order.id], sensitive=False
+            ):
+                result.forged.append(_not_planned(order, None))
             continue
         now = fresh_by_id.get(order.id)
         if order.change.source not in changed:
@@ -198,7 +205,7 @@ def check_stale(
     left_out = omissions(
         plan,
         as_cut(plan, part)(fresh).orders,
-        done | result.inactive,  # inactive: no longer needed, as if done
+        done | result.inactive | set(known_done),  # nothing is held back by these any more
         unchanged,
         result.unreadable,
     )

@@ -292,10 +292,11 @@ def test_a_deleted_order_on_a_changed_source_is_stale_not_forged(
         apply_plan(repo, _without(plan, {grant.id}), STORE, dt.date(2026, 11, 29), "ci")
 
 
-def test_a_task_done_between_plan_and_apply_is_no_longer_needed(repo: Path, tmp_path: Path) -> None:
+def test_a_task_done_between_plan_and_apply_is_not_forgery(repo: Path, tmp_path: Path) -> None:
     """Facilities mark a badge task done after the plan was made: ``plan`` no longer asks
     for that work, and neither does apply's re-plan; the plan's order for it is not
-    forged, it is ``inactive`` (no longer needed)."""
+    forged, and the grants that waited for it are not either: the task is done, so its
+    order is verified."""
     assert _apply(repo, _plan_file(repo, tmp_path / "setup.json"))[0] in (0, 6)
     path = tmp_path / "plan.json"
     plan = _saved_plan(repo, path)
@@ -306,9 +307,14 @@ def test_a_task_done_between_plan_and_apply_is_no_longer_needed(repo: Path, tmp_
     )
     code, output = _run("tasks", "done", f"T-{task.id}", "-C", str(repo), "--by", "Fatima")
     assert code == 0, output
+    # its order must still say what planning said: only the moment it is done differs
+    renamed = replace(task, change=replace(task.change, name="Mallory"))
+    edited = replace(plan, orders=tuple(renamed if o.id == task.id else o for o in plan.orders))
+    with pytest.raises(ForgedPlanError, match=f"order {task.id} "):
+        apply_plan(repo, edited, STORE, dt.date(2026, 11, 29), "attacker")
 
     code, output = _apply(repo, path)
 
     assert code in (0, 6), output
     with open_store(repo) as store:
-        assert store.order_states(plan.digest)[task.id].state == "inactive"
+        assert store.order_states(plan.digest)[task.id].state == "verified"
