@@ -53,7 +53,7 @@ from accesshive.plan.diff import diff
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.known_accounts import TaskRecord
 from accesshive.plan.model import Plan
-from accesshive.plan.orders import Order
+from accesshive.plan.orders import Change, Order
 from accesshive.state.snapshot import Snapshot, SourceSnapshot
 from accesshive.sync import READERS, read_source
 
@@ -164,14 +164,12 @@ def check_stale(
     )
     # work the store knows done since the plan (a manual task marked done meanwhile):
     # the re-plan no longer gives it, which is no forgery; the executor records the
-    # task's handover and verifies the order (its task is done), as before
-    # (the order must still say what diff gives: only the moment it is done differs)
-    kept = set() if settled is found else {c.order_id() for c in settled.changes}
-    known_done = (
-        {}
-        if settled is found
-        else {oid: c for c in found.changes if (oid := c.order_id()) not in kept}
-    )
+    # task's handover and verifies the order (its task is done), as before. The order
+    # must still say what diff gives: only the moment it was done differs
+    known_done: dict[str, Change] = {}
+    if settled.changes is not found.changes:
+        kept = {c.order_id() for c in settled.changes}
+        known_done = {oid: c for c in found.changes if (oid := c.order_id()) not in kept}
     fresh_by_id = {o.id: o for o in fresh.orders}
     result.accounts.update(_rotated_accounts(remaining, sources))
     changed = set(result.changed_sources)
