@@ -19,6 +19,9 @@ changed, and the orders are compared by substance:
   now is refused as forged.
 Changes that leave the orders as they were (someone else's edits elsewhere,
 or our own earlier partial run) do not stop apply.
+And the plan must not lack anything: an order planning gives on an unchanged source
+that the plan does not hold, or dependencies among its remaining orders other than
+planning's, is forged too (``apply/omissions.py``).
 
 The sources are read at once, each on a thread (``apply/reads.py``), each read whole or
 failed alone, as ``sync`` reads them; what they gave is looked at in sorted order.
@@ -36,18 +39,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from accesshive.apply.omissions import as_cut, omissions
 from accesshive.apply.outage import target_failure
 from accesshive.apply.reads import at_once
 from accesshive.config import Config
 from accesshive.expand.desired import DesiredState
 from accesshive.plan.build import make_plan
+from accesshive.plan.changes import Changes
+from accesshive.plan.diff import diff
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.known_accounts import TaskRecord
 from accesshive.plan.model import Plan
-from accesshive.plan.orders import Order
+from accesshive.plan.orders import Change, Order
 from accesshive.state.snapshot import Snapshot, SourceSnapshot
 from accesshive.sync import READERS, read_source
 
@@ -96,16 +102,26 @@ def check_stale(
     known_tasks: Mapping[str, TaskRecord] | None = None,
     guard: Callable[[Plan], Plan] = lambda fresh: fresh,
     readers: int = READERS,
+    part: Callable[[Plan], Plan] | None = None,
+    known: Callable[[Changes, Snapshot], Changes] = lambda found, snapshot: found,
 ) -> Staleness:
     """``stored``: reads the stored snapshot and its fingerprints (what the sources apply
     does not read live are taken from). ``known_tasks``: as ``make_plan`` takes them
     (the plan was made with them: the recomputed one must be too). ``guard``: gates the
     recomputed plan by the review policies in force too, as ``plan`` did
     (``plan.gates.guarded``), from the store, never from the plan file. ``readers``:
-    sources read live at once (1: one after the other)."""
+    sources read live at once (1: one after the other). ``known``: what ``plan`` drops
+    from diff's changes as the store knows them done (``as_the_store_knows``), so that
+    the re-plan is what ``plan`` gives. ``part``: how the plan was cut
+    from planning's whole one when not by its scope alone (a leaver's immediate orders;
+    ``apply/omissions.py``).
+
+    A plan with no order at all is checked too: one with every order deleted must not
+    pass (its run would cancel every open task as no longer needed). One whose orders
+    were all done by earlier runs of it was checked then, and runs nothing now."""
     result = Staleness()
     remaining = [o for o in plan.orders if o.id not in done]
-    if not remaining:
+    if not remaining and done:
         return result
     involved = sorted({o.change.source for o in remaining})
     readable = [sid for sid in involved if _readable(config, sid)]
@@ -120,31 +136,52 @@ def check_stale(
             result.live[sid] = read
     snapshot, stored_fingerprints = stored()
     sources = {**snapshot.sources, **result.live}
-    for sid in involved:
+
+    def unchanged(sid: str) -> bool:
+        """The source's snapshot (read now, else stored) is the one the plan was made from."""
         current = (
             result.live[sid].fingerprint()
             if sid in result.live
             else stored_fingerprints.get(sid) or SourceSnapshot().fingerprint()
         )
-        if current != plan.fingerprints.get(sid):
-            result.changed_sources.append(sid)
+        return current == plan.fingerprints.get(sid)
+
+    result.changed_sources.extend(sid for sid in involved if not unchanged(sid))
+    current = Snapshot(sources=sources)
+    found = diff(config, desired, current, today)
+    settled = known(found, current)
     fresh = guard(
         make_plan(
             config,
             desired,
-            Snapshot(sources=sources),
+            current,
             today,
             allow_mass_changes=True,
+            found=settled,
             fingerprints={},  # only its orders are compared with the plan's
             known_tasks=known_tasks,
         )
     )
+    # work the store knows done since the plan (a manual task marked done meanwhile):
+    # the re-plan no longer gives it, which is no forgery; the executor records the
+    # task's handover and verifies the order (its task is done), as before. The order
+    # must still say what diff gives: only the moment it was done differs
+    known_done: dict[str, Change] = {}
+    if settled.changes is not found.changes:
+        kept = {c.order_id() for c in settled.changes}
+        known_done = {oid: c for c in found.changes if (oid := c.order_id()) not in kept}
     fresh_by_id = {o.id: o for o in fresh.orders}
     result.accounts.update(_rotated_accounts(remaining, sources))
     changed = set(result.changed_sources)
     # the saved orders' JSON was built when the plan file's digest was checked: reused
     saved_json = dict(zip((o.id for o in plan.orders), plan.body()["orders"], strict=True))
     for order in remaining:
+        if order.id in known_done:
+            if replace(order.change, sensitive=False) != replace(
+                known_done[order.id], sensitive=False
+            ):
+                result.forged.append(_not_planned(order, None))
+            continue
         now = fresh_by_id.get(order.id)
         if order.change.source not in changed:
             if now is None or _exact(now) != _exact(order, saved_json[order.id]):
@@ -163,17 +200,16 @@ def check_stale(
             )
         elif _review(now) != _review(order):
             result.forged.append(_not_planned(order, now))
-    saved_ids = {o.id for o in plan.orders}
-    for oid, order in fresh_by_id.items():
-        if (
-            oid not in saved_ids
-            and order.change.source in changed
-            and order.change.source not in result.unreadable
-        ):
-            who = order.change.identity or order.change.account
-            result.problems.append(
-                f"new work on {order.change.source} not in the plan: {order.action} for {who}"
-            )
+    left_out = omissions(
+        plan,
+        as_cut(plan, part)(fresh).orders,
+        done | result.inactive | set(known_done),  # nothing is held back by these any more
+        unchanged,
+        result.unreadable,
+    )
+    result.forged.extend(left_out.forged)
+    result.problems.extend(left_out.problems)
+    result.changed_sources.extend(sorted(left_out.changed - set(result.changed_sources)))
     return result
 
 

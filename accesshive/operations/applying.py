@@ -29,7 +29,11 @@ from accesshive.errors import (
 )
 from accesshive.operations._common import Loaded, StoreRef, load_and_expand
 from accesshive.operations.notifying import after_apply
-from accesshive.operations.planning import manual_task_records, plan_repository
+from accesshive.operations.planning import (
+    as_the_store_knows,
+    manual_task_records,
+    plan_repository,
+)
 from accesshive.operations.promotion import require_promotion
 from accesshive.operations.refresh import read_into, refresh
 from accesshive.operations.targeting import Target
@@ -58,6 +62,7 @@ def apply_plan(
     sleep: Callable[[float], None] | None = None,
     workers: Workers | None = None,
     target: Target | None = None,
+    part: Callable[[Plan], Plan] | None = None,
 ) -> ApplyResult:
     """Execute exactly ``plan``: refuse it if stale, then run, record and audit every order.
 
@@ -66,7 +71,10 @@ def apply_plan(
     ``errored``); the others run. ``sleep``: the retries' wait (tests count it).
     ``workers``: the orders run on ``accesshive worker`` processes (PostgreSQL store
     only), everything else as without (``workers/dispatch.py``). ``target``: run only
-    the orders of one source and/or identity (``Target``), recorded and audited as such."""
+    the orders of one source and/or identity (``Target``), recorded and audited as such.
+    ``part``: how ``plan`` was cut from the repository's whole plan, when not by its
+    scope alone (a leaver's immediate orders): the re-plan is cut so too, and the plan
+    must hold every order of that cut (``apply/omissions.py``)."""
     queue = prepare_queue(store.location(root)) if workers is not None else None
     config, desired = loaded or load_and_expand(root, today, store.environment)
     if config.digest != plan.config_digest:
@@ -99,6 +107,8 @@ def apply_plan(
             today,
             known_tasks=manual_task_records(opened, config, desired),
             guard=lambda fresh: guarded(fresh, config, in_force, opened.environment),
+            part=part,
+            known=lambda found, snapshot: as_the_store_knows(opened, config, snapshot, found),
         )
         _refuse_if_stale(opened, plan, staleness, actor)
         unreadable = {
@@ -271,8 +281,9 @@ def _refuse_if_stale(store: Store, plan: Plan, staleness: Staleness, actor: str)
             "the plan is not what `accesshive plan` makes from this repository and the "
             "snapshot it was made from, so nothing of it is applied:\n  "
             + "\n  ".join(staleness.forged)
-            + "\nReview gates and sensitivity come from the repository's policies, never from "
-            "the plan file. Plan again, and apply the file `plan` wrote, unedited."
+            + "\nOrders, their dependencies, review gates and sensitivity come from the "
+            "repository, its policies and the snapshot, never from the plan file. Plan "
+            "again, and apply the file `plan` wrote, unedited."
         )
     if staleness.problems:
         store.audit(actor, "apply_refused", plan.digest, {"problems": staleness.problems})

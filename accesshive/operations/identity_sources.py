@@ -168,7 +168,15 @@ def run_leaver(root: Path, source_id: str, user: dict[str, Any], store: StoreRef
         opened.audit("scim", "leaver_immediate", identity, {"orders": [o.id for o in plan.orders]})
     if plan.orders:
         try:
-            apply_plan(root, plan, store, today, f"scim:{source_id}", loaded=loaded)
+            apply_plan(
+                root,
+                plan,
+                store,
+                today,
+                f"scim:{source_id}",
+                loaded=loaded,
+                part=lambda whole: leaver_orders(config, whole, identity),
+            )
         except AccessHiveError as exc:
             with store.open(root) as opened:
                 opened.audit("scim", "leaver_immediate_failed", identity, {"error": str(exc)})

@@ -112,9 +112,7 @@ def plan_repository(
                     in_force = differing(config, opened.policies_in_force())
                     others = opened.environments_with_policies_in_force()
                     lender = opened.borrowed_policies_from()
-                    if found.adoptions:
-                        found = not_adopting_our_own(opened, found)
-                    found = without_done_tasks(opened, config, snapshot, found, snapshot_file)
+                    found = as_the_store_knows(opened, config, snapshot, found, snapshot_file)
                     known = manual_task_records(opened, config, desired)
         with steps(f"ordering {len(found.changes):,} changes"):
             plan = make_plan(
@@ -147,6 +145,22 @@ def _first_in(environment: str, others: list[str], lender: str | None, plan: Pla
         f"judged by the policies in force in '{lender}' as well as the repository's"
     )
     return replace(plan, warnings=(said, *plan.warnings))
+
+
+def as_the_store_knows(
+    opened: Store,
+    config: Config,
+    snapshot: Snapshot,
+    found: Changes,
+    snapshot_file: Path | None = None,
+) -> Changes:
+    """What diff found, less what the store knows is done: accounts accesshive created
+    itself are not adopted, and work on manual sources whose task was done is not asked
+    again. ``plan`` and apply's re-plan (``apply/stale.py``) both go through it: apply
+    refuses a plan lacking an order its re-plan gives, so the two must agree."""
+    if found.adoptions:
+        found = not_adopting_our_own(opened, found)
+    return without_done_tasks(opened, config, snapshot, found, snapshot_file)
 
 
 def not_adopting_our_own(opened: Store, found: Changes) -> Changes:
