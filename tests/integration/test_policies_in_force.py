@@ -103,6 +103,31 @@ def test_a_reviewer_added_by_the_change_cannot_approve_it(applied: Path, tmp_pat
     assert f"note: {plan.warnings[0]}" in signed.output
 
 
+def test_a_rule_added_by_the_change_gates_at_once(applied: Path) -> None:
+    """Tightening takes effect at once: a rule the change adds gates its orders in the
+    very plan that adds it, beside what the policies in force gate."""
+    _review(applied).write_text(
+        _review(applied).read_text()
+        + "    - name: wiki-editors\n      sources: [wiki]\n      access_profiles: [wiki-edit]\n"
+        "      reviewer_groups: [finance]\n      quorum: 1\n"
+    )
+    people = applied / "identities" / "people.yaml"
+    people.write_text(
+        people.read_text()
+        + "  new.engineer:\n    type: human\n    attributes:\n      given_name: New\n"
+        "      family_name: Engineer\n      email: new.engineer@quickstart.example\n"
+        "      department: Engineering\n      employee_number: 1006\n"
+    )
+    plan = _plan(applied)
+    assert "rules added: wiki-editors" in plan.warnings[0]
+    editors = [o for o in plan.orders if o.change.details.get("access_profile") == "wiki-edit"]
+    assert editors and all(o.gate is not None for o in editors)
+    assert {o.gate.rules for o in editors if o.gate} == {("wiki-editors",)}
+    assert plan.order(_wiki_gate(plan)).gate.rules == ("sensitive-grants",)  # type: ignore[union-attr]
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert {result.states[o.id] for o in editors} == {"awaiting_approval"}
+
+
 def test_a_rule_removed_by_the_change_still_gates_it(applied: Path) -> None:
     text = _review(applied).read_text()
     _review(applied).write_text(text[: text.index("  rules:")])

@@ -73,6 +73,16 @@ def test_a_merged_gate_needs_what_each_needs() -> None:
     both = merged(now, before)
     assert both is not None
     assert set(both.needs()) == {Need(("finance",), 1), Need(("security",), 2)}
+    # what the plan shows of it: both rules, both groups, the larger quorum, each need
+    assert (both.rules, both.reviewer_groups, both.quorum) == (
+        ("sensitive-grants", "wiki"),
+        ("finance", "security"),
+        2,
+    )
+    assert both.requires == (Need(("finance",), 1), Need(("security",), 2))
+    # two rules asking the same of the same group: one need, not a list of one
+    twin = merged(Gate(("a",), ("security",), 1), Gate(("b",), ("security",), 1))
+    assert twin == Gate(("a", "b"), ("security",), 1)
     assert merged(None, before) == before
     assert merged(now, now) == now
     assert merged(None, None) is None
