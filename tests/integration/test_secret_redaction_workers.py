@@ -16,7 +16,7 @@ import psycopg
 
 from tests.conftest import EXAMPLES
 from tests.integration.test_secret_redaction_scim import FORMS, TOKEN, _clear, echoing_gateway
-from tests.integration.test_workers import ACCESS, DESIGN
+from tests.support.scim_sources import ACCESS, design_source
 
 SHOWN = "[redacted: ${env:DESIGN_SCIM_TOKEN}]"
 PEOPLE = 12
@@ -26,9 +26,8 @@ def _repo(tmp_path: Path, url: str) -> Path:
     root = tmp_path / "org"
     (root / "sources").mkdir(parents=True)
     shutil.copy(EXAMPLES / "quickstart" / "accesshive.yaml", root)
-    design = DESIGN.format(concurrency=2, url=url).replace(
-        "    concurrency:",
-        "    retry: {attempts: 2, initial_delay: 0.01, max_delay: 0.02}\n    concurrency:",
+    design = design_source(
+        url, concurrency=2, retry="{attempts: 2, initial_delay: 0.01, max_delay: 0.02}"
     )
     (root / "sources" / "design.yaml").write_text(design)
     (root / "access.yaml").write_text(ACCESS)
