@@ -9,7 +9,6 @@ another order made sensitive, and write it back with ``write_plan``, which recom
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from accesshive.plan.model import Plan
 from accesshive.plan.orders import Gate, Order
 from accesshive.plan.planfile import read_plan, write_plan
 from accesshive.store import open_store
+from tests.support.wiki import wiki_state
 
 TODAY = dt.date(2026, 11, 29)
 STORE = StoreRef()
@@ -31,13 +31,6 @@ STORE = StoreRef()
 @pytest.fixture
 def repo(synced_quickstart: Path) -> Path:
     return synced_quickstart
-
-
-def _wiki_state(repo: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-    db = sqlite3.connect(repo / ".accesshive" / "wiki-app.db")
-    users = db.execute("SELECT login, active FROM users ORDER BY login").fetchall()
-    groups = db.execute("SELECT * FROM user_groups ORDER BY 1, 2").fetchall()
-    return users, groups
 
 
 def _forge(plan: Plan, edit: dict[str, Order]) -> Plan:
@@ -66,14 +59,14 @@ def test_removing_a_review_gate_from_the_plan_file_is_refused(repo: Path, tmp_pa
     forged = _forge(plan, {target.id: ungated})
     write_plan(forged, path)
     assert read_plan(path).digest == forged.digest  # the file itself reads as valid
-    before = _wiki_state(repo)
+    before = wiki_state(repo)
 
     code, output = _apply_cli(repo, path)
 
     assert code == 1, output
     assert f"order {target.id} (grant on {target.change.source}) carries a review gate" in output
     assert "they say: gated for" in output
-    assert _wiki_state(repo) == before  # nothing ran, not even the honest orders
+    assert wiki_state(repo) == before  # nothing ran, not even the honest orders
     with open_store(repo) as store:
         assert store.order_states(forged.digest) == {}
         refused = [e for e in store.audit_entries() if e.event == "apply_refused"]
@@ -86,14 +79,14 @@ def test_making_an_ordinary_grant_sensitive_is_refused(repo: Path, tmp_path: Pat
     gate = Gate(rules=("forged",), reviewer_groups=("attackers",), quorum=1)
     gated = replace(target, gate=gate, change=replace(target.change, sensitive=True))
     write_plan(_forge(plan, {target.id: gated}), path)
-    before = _wiki_state(repo)
+    before = wiki_state(repo)
 
     code, output = _apply_cli(repo, path)
 
     assert code == 1, output
     assert f"order {target.id}" in output
     assert "they say: not gated, not sensitive" in output
-    assert _wiki_state(repo) == before
+    assert wiki_state(repo) == before
 
 
 def test_an_order_planning_never_made_is_refused(repo: Path, tmp_path: Path) -> None:
@@ -114,7 +107,7 @@ def test_changed_attributes_in_an_order_are_refused(repo: Path, tmp_path: Path) 
     edited = replace(create, change=replace(create.change, attributes=attrs))
     with pytest.raises(ForgedPlanError, match="differs from what planning gives in attributes"):
         apply_plan(repo, _forge(plan, {create.id: edited}), STORE, TODAY, "attacker")
-    assert _wiki_state(repo)[0] == []
+    assert wiki_state(repo)[0] == []
 
 
 def test_the_honest_plan_file_still_applies(repo: Path, tmp_path: Path) -> None:

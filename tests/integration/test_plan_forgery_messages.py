@@ -5,7 +5,6 @@ gives."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from tests.conftest import reviewed_quickstart
+from tests.support.wiki import someone_else_edits_the_wiki
 
 TODAY = dt.date(2026, 11, 29)
 
@@ -73,25 +73,11 @@ def test_every_field_that_differs_is_named(repo: Path) -> None:
     ) in message
 
 
-def _someone_else_edits_the_wiki(repo: Path) -> None:
-    """An unrelated change on the target: a user nobody manages appears."""
-    db = sqlite3.connect(repo / ".accesshive" / "wiki-app.db")
-    columns = [r[1] for r in db.execute("PRAGMA table_info(users)")]
-    values = {"id": 99, "login": "temp.contractor", "email": "temp@example.com", "active": 1}
-    used = [c for c in columns if c in values]
-    db.execute(
-        f"INSERT INTO users ({', '.join(used)}) VALUES ({', '.join('?' * len(used))})",
-        [values[c] for c in used],
-    )
-    db.commit()
-    db.close()
-
-
 def test_a_gate_removed_is_refused_even_when_the_target_changed_meanwhile(repo: Path) -> None:
     """On a changed source orders are compared by substance, but never their review gate."""
     plan = plan_repository(repo, TODAY, store=StoreRef())
     target = next(o for o in plan.orders if o.gate and o.change.source == "wiki")
-    _someone_else_edits_the_wiki(repo)
+    someone_else_edits_the_wiki(repo)
     forged = replace(target, gate=None, change=replace(target.change, sensitive=False))
     message = _refusal(repo, _forge(plan, forged))
     assert f"order {target.id} (grant on wiki) carries a review gate" in message
@@ -114,7 +100,7 @@ def test_a_plan_made_with_allow_mass_changes_applies(repo: Path) -> None:
     """The guardrail refused it at plan time until confirmed; apply does not refuse it again."""
     policies = repo / "policies" / "guardrails.yaml"
     policies.write_text("guardrails:\n  max_removal_count: 0\n  orphans: disable\n")
-    _someone_else_edits_the_wiki(repo)  # an account nobody owns: disabled as an orphan
+    someone_else_edits_the_wiki(repo)  # an account nobody owns: disabled as an orphan
     assert CliRunner().invoke(main, ["sync", str(repo)]).exit_code == 0
     with pytest.raises(GuardrailError):
         plan_repository(repo, TODAY, store=StoreRef())

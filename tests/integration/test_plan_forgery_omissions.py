@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from accesshive.operations.applying import retry_identity
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import read_plan, write_plan
 from accesshive.store import open_store
+from tests.support.wiki import someone_else_edits_the_wiki, wiki_state
 
 TODAY = "2026-11-29"
 STORE = StoreRef()
@@ -34,14 +34,6 @@ STORE = StoreRef()
 @pytest.fixture
 def repo(synced_quickstart: Path) -> Path:
     return synced_quickstart
-
-
-def _wiki_state(repo: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-    db = sqlite3.connect(repo / ".accesshive" / "wiki-app.db")
-    users = db.execute("SELECT login, active FROM users ORDER BY login").fetchall()
-    groups = db.execute("SELECT * FROM user_groups ORDER BY 1, 2").fetchall()
-    db.close()
-    return users, groups
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -105,7 +97,7 @@ def test_a_deleted_order_is_refused_and_nothing_runs(repo: Path, tmp_path: Path)
     forged = _without(plan, {grant.id})
     write_plan(forged, path)
     assert read_plan(path).digest == forged.digest  # the file itself reads as valid
-    before = _wiki_state(repo)
+    before = wiki_state(repo)
 
     code, output = _apply(repo, path)
 
@@ -115,7 +107,7 @@ def test_a_deleted_order_is_refused_and_nothing_runs(repo: Path, tmp_path: Path)
         "gives it for this repository and snapshot, and the plan does not hold it"
     ) in output
     assert "apply the file `plan` wrote, unedited" in output
-    assert _wiki_state(repo) == before  # not even the honest orders ran
+    assert wiki_state(repo) == before  # not even the honest orders ran
     assert any(grant.id in line for line in _refused(repo, forged))
 
 
@@ -137,7 +129,7 @@ def test_emptied_dependencies_are_refused(repo: Path, tmp_path: Path) -> None:
     assert waiting, "the quickstart's grants wait for their accounts"
     forged = _edges(plan, {o.id: () for o in plan.orders})
     write_plan(forged, path)
-    before = _wiki_state(repo)
+    before = wiki_state(repo)
 
     code, output = _apply(repo, path)
 
@@ -149,7 +141,7 @@ def test_emptied_dependencies_are_refused(repo: Path, tmp_path: Path) -> None:
         f"order {create.id} (create_account on wiki, for {create.change.identity}), as "
         "planning makes it wait"
     ) in output
-    assert _wiki_state(repo) == before
+    assert wiki_state(repo) == before
     assert len(_refused(repo, forged)) == sum(len(o.depends_on) for o in plan.orders)
 
 
@@ -220,13 +212,13 @@ def test_a_leavers_deleted_revoke_is_refused(repo: Path, tmp_path: Path) -> None
         o for o in plan.orders if o.action == "revoke" and o.change.source == "wiki" and not o.gate
     )
     write_plan(_without(plan, {revoke.id}), path)
-    before = _wiki_state(repo)
+    before = wiki_state(repo)
 
     code, output = _apply(repo, path)
 
     assert code == 1, output
     assert f"order {revoke.id} (revoke on wiki, for grace.hopper) is missing" in output
-    assert _wiki_state(repo) == before
+    assert wiki_state(repo) == before
 
 
 def _plan_file(repo: Path, path: Path) -> Path:
@@ -278,16 +270,7 @@ def test_a_deleted_order_on_a_changed_source_is_stale_not_forged(
     new work, and the plan is stale (sync and plan again), not forged."""
     plan = _saved_plan(repo, tmp_path / "plan.json")
     grant = next(o for o in plan.orders if o.action == "grant" and not o.gate)
-    db = sqlite3.connect(repo / ".accesshive" / "wiki-app.db")
-    columns = [r[1] for r in db.execute("PRAGMA table_info(users)")]
-    values = {"id": 99, "login": "temp.contractor", "email": "temp@example.com", "active": 1}
-    used = [c for c in columns if c in values]
-    db.execute(
-        f"INSERT INTO users ({', '.join(used)}) VALUES ({', '.join('?' * len(used))})",
-        [values[c] for c in used],
-    )
-    db.commit()
-    db.close()
+    someone_else_edits_the_wiki(repo)
     with pytest.raises(StalePlanError, match="new work on wiki not in the plan: grant for "):
         apply_plan(repo, _without(plan, {grant.id}), STORE, dt.date(2026, 11, 29), "ci")
 

@@ -20,13 +20,14 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.local_http import serving_on_localhost
 
 
 class Forge(BaseHTTPRequestHandler):
@@ -98,10 +99,5 @@ def serving() -> Iterator[str]:
         "jobs": {},
         "job_files": {},
     }
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Forge)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_on_localhost(Forge) as url:
+        yield url

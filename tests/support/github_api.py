@@ -8,11 +8,12 @@ it for pull request acme/access#7.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.local_http import serving_on_localhost
 
 
 class _GitHub(BaseHTTPRequestHandler):
@@ -71,13 +72,8 @@ def serving() -> Iterator[str]:
     """The stand-in on a free port (pull request by ``dave``, nothing said yet)."""
     _GitHub.requests, _GitHub.status, _GitHub.error_body = [], 200, b""
     _GitHub.data = {"author": "dave", "reviews": [], "comments": []}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _GitHub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_on_localhost(_GitHub) as url:
+        yield url
 
 
 def _review(login: str, state: str, body: str | None, n: int) -> dict[str, Any]:

@@ -20,3 +20,28 @@ def refuse_logins(repo: Path, *logins: str, message: str = "login is reserved") 
                 f"CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.login IN ({quoted}) "
                 f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
             )
+
+
+def wiki_state(repo: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The wiki's users (login, active) and group memberships, sorted: what a test
+    compares before and after a refused apply (nothing may have changed)."""
+    db = sqlite3.connect(repo / ".accesshive" / "wiki-app.db")
+    users = db.execute("SELECT login, active FROM users ORDER BY login").fetchall()
+    groups = db.execute("SELECT * FROM user_groups ORDER BY 1, 2").fetchall()
+    db.close()
+    return users, groups
+
+
+def someone_else_edits_the_wiki(repo: Path) -> None:
+    """An unrelated change on the target: a user nobody manages appears (the wiki
+    changed since a plan, so a plan of it is stale)."""
+    db = sqlite3.connect(repo / ".accesshive" / "wiki-app.db")
+    columns = [r[1] for r in db.execute("PRAGMA table_info(users)")]
+    values = {"id": 99, "login": "temp.contractor", "email": "temp@example.com", "active": 1}
+    used = [c for c in columns if c in values]
+    db.execute(
+        f"INSERT INTO users ({', '.join(used)}) VALUES ({', '.join('?' * len(used))})",
+        [values[c] for c in used],
+    )
+    db.commit()
+    db.close()
