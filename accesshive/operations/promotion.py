@@ -60,18 +60,22 @@ def require_promotion(config: Config, store: Store) -> None:
     """Refuse to apply in an environment that takes only promoted configs, unless this
     config digest was promoted from its origin environment.
 
-    The requirement is the repository's, or the one in force (kept with the policies in
+    The requirement is the repository's and the one in force (kept with the policies in
     force by the environment's last complete apply): a change that deletes
-    ``require_promotion_from`` is still a change to an environment that takes only
-    promoted configs, so it must be promoted to be applied."""
+    ``require_promotion_from``, or points it at another environment, is still a change
+    to an environment that takes only configs promoted from the one in force, so it
+    must be promoted from there to be applied."""
     env = config.project.environments.get(config.environment)
-    origin = env.require_promotion_from if env else None
-    if origin is None and store.borrowed_policies_from() is None:
+    origins = [env.require_promotion_from] if env and env.require_promotion_from else []
+    if store.borrowed_policies_from() is None:
         stored = store.policies_in_force()
-        origin = PoliciesInForce.from_text(stored).promotion_from if stored else None
-    if origin and not store.promoted(config.digest, origin):
-        raise PromotionError(
-            f"environment '{config.environment}' applies only configs promoted from '{origin}'; "
-            f"config {config.digest[:12]} was not: run `accesshive promote --from {origin} "
-            f"--to {config.environment}` once '{origin}' applied it cleanly"
-        )
+        kept = PoliciesInForce.from_text(stored).promotion_from if stored else None
+        if kept and kept not in origins:
+            origins.insert(0, kept)  # the one in force is named first
+    for origin in origins:
+        if not store.promoted(config.digest, origin):
+            raise PromotionError(
+                f"environment '{config.environment}' applies only configs promoted from "
+                f"'{origin}'; config {config.digest[:12]} was not: run `accesshive promote "
+                f"--from {origin} --to {config.environment}` once '{origin}' applied it cleanly"
+            )

@@ -150,3 +150,29 @@ def test_a_change_that_drops_the_promotion_requirement_must_itself_be_promoted(
     assert _apply(repo, "production")[1].status == "complete"
     people.write_text(people.read_text().replace("Principal Engineer", "Distinguished Engineer"))
     assert _apply(repo, "production")[1].status == "complete"
+
+
+def test_pointing_the_promotion_requirement_at_another_environment_is_still_refused(
+    repo: Path,
+) -> None:
+    """The change names a new environment `prod` as production's origin, and applies and
+    promotes there: production still takes only what sandbox (the origin in force)
+    applied and promoted."""
+    _gate_approved(repo)
+    assert _apply(repo, "sandbox")[1].status == "complete"
+    promote(repo, "sandbox", "production", "ci")
+    assert _apply(repo, "production")[1].status == "complete"
+    project = repo / "accesshive.yaml"
+    project.write_text(
+        project.read_text().replace(
+            "    require_promotion_from: sandbox\n",
+            "    require_promotion_from: prod\n  prod:\n    connections:\n"
+            '      wiki: {url: "sqlite:///.accesshive/wiki-prod.db"}\n',
+        )
+    )
+    people = repo / "identities" / "people.yaml"
+    people.write_text(people.read_text().replace("Staff Engineer", "Principal Engineer"))
+    assert _apply(repo, "prod")[1].status == "complete"
+    promote(repo, "prod", "production", "ci")
+    with pytest.raises(PromotionError, match="applies only configs promoted from 'sandbox'"):
+        _apply(repo, "production")
