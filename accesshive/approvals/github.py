@@ -43,6 +43,14 @@ from accesshive.plan.model import Plan
 _APPROVE = re.compile(r"^\s*/approve\s+([0-9a-f]{12}|all)\b", re.MULTILINE | re.IGNORECASE)
 _DECLINE = re.compile(r"^\s*/decline\s+([0-9a-f]{12})\b[ \t]*(.*)$", re.MULTILINE | re.IGNORECASE)
 _ORDER_ID = re.compile(r"\b[0-9a-f]{12}\b")
+_FENCED = re.compile(r"^ {0,3}(```|~~~).*?(^ {0,3}\1[^\n]*$|\Z)", re.MULTILINE | re.DOTALL)
+_INDENTED = re.compile(r"^(?: {4}|\t).*$", re.MULTILINE)
+
+
+def said(body: str | None) -> str:
+    """A comment's text without its code (fenced blocks, indented lines): a command shown
+    as an example ("this is how you would approve") is not said."""
+    return _INDENTED.sub("", _FENCED.sub("", body or ""))
 
 
 @dataclass(frozen=True)
@@ -135,10 +143,10 @@ def read_pull_request(
         add(login, [o.id for o in gated], str(review["submitted_at"]), str(review["html_url"]))
     for comment in comments:
         login = str(comment["user"]["login"])
-        wanted = [m.lower() for m in _APPROVE.findall(comment.get("body") or "")]
+        wanted = [m.lower() for m in _APPROVE.findall(said(comment.get("body")))]
         if not wanted:
             continue
-        if plan.digest[:12] not in (comment.get("body") or "").lower():
+        if plan.digest[:12] not in said(comment.get("body")).lower():
             ignored.append(
                 f"{login}: the /approve comment does not name plan {plan.digest[:12]}, so it "
                 f"may be about an earlier plan (approve this one with `/approve all "
@@ -199,7 +207,7 @@ def _declines(
                 state(reviewer, oid, "review approved or dismissed", at, url, withdrawn=True)
     for comment in comments:
         login = str(comment["user"]["login"])
-        body = comment.get("body") or ""
+        body = said(comment.get("body"))
         at, url = str(comment["created_at"]), str(comment["html_url"])
         declined = _DECLINE.findall(body)
         approved = [m.lower() for m in _APPROVE.findall(body)]

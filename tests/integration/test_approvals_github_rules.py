@@ -185,6 +185,17 @@ def test_approve_comments_that_name_no_plan_or_another_count_for_nothing(
     assert pr.ignored == [f"bob-gh: {note}", f"alice-gh: {note}", f"bob-gh: {note}"]
 
 
+def test_an_approve_command_shown_as_code_is_not_said(repo: Path, plan: Plan, github: str) -> None:
+    """A reviewer showing how one would approve (a fenced block, an indented line) has
+    not approved."""
+    example = f"/approve all {plan.digest[:12]}"
+    _GitHub.data["comments"] = [
+        _comment("bob-gh", f"```\n{example}\n```\nthis is how you would approve; I do not", 1),
+        _comment("alice-gh", f"for instance:\n\n    {example}\n", 2),
+    ]
+    assert _read(repo, plan, github).approvals == []
+
+
 def test_github_errors_name_the_status_and_what_github_said(
     repo: Path, plan: Plan, github: str
 ) -> None:
