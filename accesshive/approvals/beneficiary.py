@@ -7,12 +7,14 @@ alice. A reviewer's own identity is, in the review policy and the identities:
 
 - the identity whose id is the reviewer's name (``alice`` reviews as ``alice``);
 - the identity the reviewer's ``identity:`` names (``identity: alice.smith``);
-- every identity whose ``email`` attribute is the reviewer's ``email:`` (case ignored);
+- every identity whose ``email`` attribute is the reviewer's ``email:`` (case, spaces and
+  a ``+tag`` in the local part ignored: ``ada+ops@acme.example`` is ada's);
 
 and the identities any of those own (``owner:`` of a service account or bot): the
 owner of a service account does not approve its access either. Matching is
 deliberately wide: an approval refused for a false match is replaced by another
-reviewer's, an approval counted for a missed one is access nobody reviewed.
+reviewer's, an approval counted for a missed one is access nobody reviewed. So ids
+are compared without case too (``Ada.Lovelace`` reviews as ``ada.lovelace``).
 """
 
 from __future__ import annotations
@@ -34,31 +36,35 @@ def own_identities(policies: Iterable[ReviewPolicy], identities: Mapping[str, Id
     for iid, ident in identities.items():
         email = ident.attributes.get("email")
         if isinstance(email, str) and email.strip():
-            by_email.setdefault(email.strip().lower(), set()).add(iid)
+            by_email.setdefault(_mailbox(email), set()).add(iid)
+    spelled = {iid.lower(): iid for iid in identities}  # as the identities spell it
     own: dict[str, dict[str, str]] = {}
     for policy in policies:
         for name, reviewer in policy.reviewers.items():
             mine = own.setdefault(name, {})
-            mine.setdefault(name, f"the order is on {name}, the reviewer's own identity")
+            same = spelled.get(name.lower(), name)
+            mine.setdefault(name.lower(), f"the order is on {same}, the reviewer's own identity")
             if reviewer.identity:
+                named = spelled.get(reviewer.identity.lower(), reviewer.identity)
                 mine.setdefault(
-                    reviewer.identity,
-                    f"the order is on {reviewer.identity}, the reviewer's own identity "
+                    reviewer.identity.lower(),
+                    f"the order is on {named}, the reviewer's own identity "
                     "(identity: in the review policy)",
                 )
             if reviewer.email:
-                for iid in sorted(by_email.get(reviewer.email.strip().lower(), ())):
+                for iid in sorted(by_email.get(_mailbox(reviewer.email), ())):
                     mine.setdefault(
-                        iid,
+                        iid.lower(),
                         f"the order is on {iid}, the reviewer's own identity "
                         f"(its email is the reviewer's, {reviewer.email})",
                     )
     for mine in own.values():
-        selves = sorted(mine)
+        selves = set(mine)
         for iid, ident in sorted(identities.items()):
-            if ident.owner is not None and ident.owner in selves:
+            if ident.owner is not None and ident.owner.lower() in selves:
                 mine.setdefault(
-                    iid, f"the order is on {iid}, an identity the reviewer owns ({ident.owner})"
+                    iid.lower(),
+                    f"the order is on {iid}, an identity the reviewer owns ({ident.owner})",
                 )
     return own
 
@@ -68,4 +74,13 @@ def why_own(own: Own, reviewer: str, identity: str | None) -> str | None:
     not count), or None."""
     if identity is None:
         return None
-    return own.get(reviewer, {}).get(identity)
+    return own.get(reviewer, {}).get(identity.lower())
+
+
+def _mailbox(email: str) -> str:
+    """The mailbox an address delivers to, as far as can be told: case, spaces and a
+    ``+tag`` of the local part ignored."""
+    local, at, domain = email.strip().lower().rpartition("@")
+    if not at:
+        return domain
+    return f"{local.split('+', 1)[0]}@{domain}"

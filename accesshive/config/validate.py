@@ -339,6 +339,24 @@ def check_review_groups(config: Config) -> Iterator[Diagnostic]:
                 )
 
 
+def check_reviewer_identities(config: Config) -> Iterator[Diagnostic]:
+    """A reviewer's ``identity:`` that names no identity keeps nobody from approving
+    their own access (a typo, or an identity renamed): said at its line. A warning, not
+    an error: an identity an identity provider pushes is not in the repository."""
+    known = {iid.lower() for iid in config.identities}
+    for name, reviewer in sorted(config.policies.review.reviewers.items()):
+        if reviewer.identity and reviewer.identity.lower() not in known:
+            yield Diagnostic(
+                "unknown-reference",
+                f"reviewer '{name}' names identity '{reviewer.identity}', which is not "
+                "declared: their approvals of that identity's access are not recognised "
+                "as their own",
+                config.policy_origin("review", "reviewers", name, "identity"),
+                hint="name the reviewer's identity as identities/ declares it",
+                severity=Severity.WARNING,
+            )
+
+
 def check_policy_references(config: Config) -> Iterator[Diagnostic]:
     """A policy naming a source or profile that does not exist would silently never match,
     and a sensitive grant would go unreviewed: refuse it. Globs are not checked."""
@@ -411,6 +429,7 @@ CHECKS: tuple[Check, ...] = (
     check_sources,
     check_lifecycle_states,
     check_review_groups,
+    check_reviewer_identities,
     check_policy_references,
     check_credentials,
     check_managed_groups,

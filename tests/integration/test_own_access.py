@@ -198,8 +198,20 @@ def test_an_approval_of_ones_own_access_counts_for_nothing_anywhere(repo: Path) 
             "the order is on liddell, the reviewer's own identity (its email is the "
             "reviewer's, Alice@Quickstart.example)",
         ),
+        (  # the same, spelled in another case
+            {"alice": ["identity: A.Liddell"]},
+            [line.replace("  alice:", "  a.liddell:") for line in ALICE],
+            "the order is on a.liddell, the reviewer's own identity (identity: in the "
+            "review policy)",
+        ),
+        (  # the reviewer's address with a +tag delivers to the identity's mailbox
+            {"alice": ["email: alice+review@quickstart.example"]},
+            [line.replace("  alice:", "  liddell:") for line in ALICE],
+            "the order is on liddell, the reviewer's own identity (its email is the "
+            "reviewer's, alice+review@quickstart.example)",
+        ),
     ],
-    ids=["identity-field", "email"],
+    ids=["identity-field", "email", "identity-case", "email-plus-tag"],
 )
 def test_the_reviewers_identity_by_field_email_or_ownership(
     tmp_path: Path, extra: dict[str, list[str]], identity: list[str], why: str
@@ -294,3 +306,16 @@ def test_all_gated_signs_nothing_when_every_order_is_the_reviewers_own(repo: Pat
     assert "every gated order alice may approve is on their own identity (" in refused.output
     assert "a reviewer cannot approve their own access; nothing signed (ask bob)" in refused.output
     assert not approvals_path(repo, read_plan(plan_file).digest).exists()
+
+
+def test_a_reviewer_identity_that_names_no_identity_is_said(tmp_path: Path) -> None:
+    """A typo'd (or renamed) `identity:` would keep nobody from approving their own
+    access: validate says so at its line."""
+    repo = _repo(tmp_path, {"alice": ["identity: nobody.here"]}, ALICE)
+    result = _run("validate", str(repo))
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning[unknown-reference]: reviewer 'alice' names identity 'nobody.here', which is "
+        "not declared" in result.output
+    )
+    assert "policies/review.yaml:" in result.output
