@@ -20,14 +20,28 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$!])")
 _MENTION = re.compile(r"(?<![\w.+-])@(?=[A-Za-z0-9])")
 """An ``@`` GitHub would read as a mention (``@someone``, ``@org/team``), not the ``@``
 of an e-mail address."""
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_NEWLINE = re.compile(r"\r\n|\r|\n")
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # C0 but tab and newlines, DEL, C1
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"  # bidirectional marks and controls
+)
+"""What is shown as �: a right-to-left override would display the rest of a table row
+(an order's id, who approved it) backwards in the PR comment."""
+_NEWLINE = re.compile("\r\n|\r|\n|\u2028|\u2029")
 
 
 def _flat(text: object) -> str:
     """One line: a newline becomes ␤, a tab a space, other control characters �."""
     one = _NEWLINE.sub("␤", str(text)).replace("\t", " ")
     return _CONTROL.sub("\ufffd", one)
+
+
+def visible(value: object) -> object:
+    """A template's output with its bidirectional and other control characters shown as
+    �, kept HTML-safe when it was (``Markup``): the HTML report's ``finalize``."""
+    if not isinstance(value, str):
+        return value
+    cleaned = _CONTROL.sub("\ufffd", value)
+    return type(value)(cleaned) if cleaned != value else value
 
 
 def md(text: object) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jinja2
 
 from accesshive.render.describe import plural
-from accesshive.render.markup import md
+from accesshive.render.markup import md, visible
 from accesshive.reports.health import Report
 from accesshive.terminal_text import shown
 
@@ -19,6 +19,7 @@ _ENV = jinja2.Environment(
 _HTML = jinja2.Environment(
     loader=jinja2.PackageLoader("accesshive.render", "templates"),
     autoescape=True,
+    finalize=visible,  # a right-to-left override cannot turn a row around
     trim_blocks=True,
     lstrip_blocks=True,
 )

@@ -118,3 +118,23 @@ def test_the_totals_compare_with_the_last_report_only_when_there_is_one() -> Non
     assert table.header == ["", "now", "since last report"]
     assert table.rows[0] == ["healthy", "1", "-1"]
     assert table.rows[5] == ["drift", "3", "+2"]
+
+
+def test_no_bidirectional_control_reaches_the_issue_body_or_the_html() -> None:
+    """A right-to-left override in a name would display the rest of a row backwards."""
+    from dataclasses import replace
+
+    from accesshive.render.report import render_report_html
+
+    evil = "a\u202eevil\u2066x\u2028y"
+    base = report()
+    hostile = replace(
+        base,
+        identities=[IdentityHealth(evil, "human", "active", "needs_provisioning", (evil,))],
+    )
+    markdown = render_report_markdown(hostile)
+    assert not any(c in markdown for c in "\u202e\u2066\u2028"), markdown
+    assert "a�evil�x␤y" in markdown  # a line separator would end the list item
+    html = render_report_html(hostile)  # where a line separator is only white space
+    assert not any(c in html for c in "\u202e\u2066"), html
+    assert "a�evil�x" in html
