@@ -128,7 +128,9 @@ def _secrets_in(value: str) -> Iterable[str]:
 
 def forms_of(secret: str) -> set[str]:
     """The texts ``secret`` may appear as in a target's words."""
-    forms = {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1]}
+    # as it is, escaped, case-folded (a target that upper-cases what it quotes), in hex
+    forms = {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1], secret.upper(), secret.lower()}
+    forms |= {secret.encode().hex(), secret.encode().hex().upper()}
     for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
         forms |= {encoded, re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), encoded)}
     raw = secret.encode()

@@ -49,6 +49,10 @@ def test_the_value_is_replaced_by_its_reference() -> None:
         quote(TOKEN),
         quote_plus(TOKEN),
         json.dumps(TOKEN)[1:-1],  # ä as \u00e4
+        TOKEN.upper(),  # a target that upper-cases what it quotes
+        TOKEN.lower(),
+        TOKEN.encode().hex(),  # in hex, either case
+        TOKEN.encode().hex().upper(),
     ],
 )
 def test_percent_encoded_and_escaped_forms_are_redacted(form: str) -> None:
