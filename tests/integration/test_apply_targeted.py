@@ -26,9 +26,10 @@ from accesshive.plan.model import Plan
 from accesshive.plan.planfile import write_plan
 from accesshive.store import open_store
 from tests.integration.test_acme_end_to_end import TODAY, acme, servers
-from tests.integration.test_plan_forgery import _forge, _saved_plan, _wiki_state, repo
+from tests.integration.test_plan_forgery import _forge, _saved_plan, repo
 from tests.support.scim_server import ScimServer
 from tests.support.scim_sources import design_repo, design_server, design_source, people_yaml
+from tests.support.wiki import wiki_state
 from tests.support.workers import Worker, apply_workers_argv, planned
 
 __all__ = ["acme", "repo", "servers"]  # fixtures, shared with the tests they come from
@@ -157,11 +158,11 @@ def test_a_forged_plan_is_refused_even_when_the_forged_order_is_not_targeted(
     assert other is not None
     ungated = replace(gated, gate=None, change=replace(gated.change, sensitive=False))
     write_plan(_forge(plan, {gated.id: ungated}), path)
-    before = _wiki_state(repo)
+    before = wiki_state(repo)
     refused = CliRunner().invoke(main, ["apply", str(path), "-C", str(repo), "--identity", other])
     assert refused.exit_code == 1, refused.output
     assert f"order {gated.id}" in refused.output and "carries a review gate" in refused.output
-    assert _wiki_state(repo) == before
+    assert wiki_state(repo) == before
     with open_store(repo) as store:
         assert store.latest_run() is None
 
