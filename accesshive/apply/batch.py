@@ -15,6 +15,7 @@ module owns what happens to one batch.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
@@ -374,8 +375,9 @@ class AccountBatches:
             {o.change.entitlement for o in batch if o.change.entitlement and o.id in ids}
         )
         source_id = batch[0].change.source
+        started = time.monotonic()  # what another batch wrote after this may not show
         found = self._call(source_id, lambda: conn.get_accounts(wanted, entitlements))
-        self.observed.note(source_id, found.values(), entitlements)
+        self.observed.note(source_id, found.values(), entitlements, started)
         return found
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Collection, Iterable, Mapping
 
 from accesshive.plan.kinds import OrderKind
@@ -54,47 +55,72 @@ NEVER_SENT = frozenset(
 
 class Observed:
     """The accounts apply read back, per source (thread-safe: the executor's batches note
-    them concurrently)."""
+    them concurrently).
+
+    Each read is noted with when it started (``at``): batches of one source run on
+    several threads, so a read that started before another batch's write to the same
+    account (a grant's read-back, before the update of its mail) may be noted after that
+    write's own read-back. What a later-started read saw stands; an earlier one adds
+    only the grants the later did not ask about."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._seen: dict[str, dict[str, tuple[SnapshotAccount, frozenset[str] | None]]] = {}
+        self._seen: dict[str, dict[str, tuple[SnapshotAccount, frozenset[str] | None, float]]] = {}
 
     def note(
         self,
         source: str,
         accounts: Iterable[SnapshotAccount],
         entitlements: Collection[str] | None,
+        at: float | None = None,
     ) -> None:
         """``accounts`` as just read from ``source``; ``entitlements``: the grants the read
-        was asked for (the others it does not show), None for all of them."""
+        was asked for (the others it does not show), None for all of them; ``at``: when the
+        read started (``time.monotonic()``; default: now)."""
         covered = None if entitlements is None else frozenset(entitlements)
+        started = time.monotonic() if at is None else at
         with self._lock:
             seen = self._seen.setdefault(source, {})
             for account in accounts:
-                seen[account.external_id] = self._merge(
-                    seen.get(account.external_id), account, covered
+                seen[account.external_id] = _merge(
+                    seen.get(account.external_id), account, covered, started
                 )
-
-    @staticmethod
-    def _merge(
-        before: tuple[SnapshotAccount, frozenset[str] | None] | None,
-        account: SnapshotAccount,
-        covered: frozenset[str] | None,
-    ) -> tuple[SnapshotAccount, frozenset[str] | None]:
-        """The latest read of an account, with the grants of an earlier read that the
-        latest did not ask about (and which entitlements the two together cover)."""
-        if before is None or covered is None:
-            return account, covered
-        earlier, earlier_covered = before
-        kept = [g for g in earlier.grants if g not in covered]
-        grants = sorted({*kept, *(g for g in account.grants if g in covered)})
-        union = None if earlier_covered is None else earlier_covered | covered
-        return dataclasses.replace(account, grants=grants), union
 
     def accounts(self, source: str) -> Mapping[str, tuple[SnapshotAccount, frozenset[str] | None]]:
         with self._lock:
-            return dict(self._seen.get(source, {}))
+            return {ext: (a, c) for ext, (a, c, _) in self._seen.get(source, {}).items()}
+
+
+_Seen = tuple[SnapshotAccount, frozenset[str] | None, float]
+
+
+def _merge(
+    before: _Seen | None, account: SnapshotAccount, covered: frozenset[str] | None, at: float
+) -> _Seen:
+    """The account as the latest-started read saw it, with the grants of the other read
+    that it did not ask about (and which entitlements the two together cover)."""
+    if before is None:
+        return account, covered, at
+    earlier, earlier_covered, earlier_at = before
+    if at >= earlier_at:  # this read is the later one: it stands
+        if covered is None:
+            return account, None, at
+        kept = [g for g in earlier.grants if g not in covered]
+        grants = sorted({*kept, *(g for g in account.grants if g in covered)})
+        union = None if earlier_covered is None else earlier_covered | covered
+        return dataclasses.replace(account, grants=grants), union, at
+    # an earlier read, noted late: it adds only the grants the later one did not ask about
+    if earlier_covered is None:
+        return before
+    newly = None if covered is None else covered - earlier_covered
+    kept = [
+        g for g in earlier.grants if g in earlier_covered or (newly is not None and g not in newly)
+    ]
+    added = [
+        g for g in account.grants if g not in earlier_covered and (newly is None or g in newly)
+    ]
+    union = None if covered is None else earlier_covered | covered
+    return dataclasses.replace(earlier, grants=sorted({*kept, *added})), union, earlier_at
 
 
 def usable(

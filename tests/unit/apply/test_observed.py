@@ -94,3 +94,24 @@ def test_two_reads_of_one_account_keep_what_each_was_asked_about() -> None:
     assert (account.grants, covered) == (["vpn"], frozenset({"vpn", "wiki"}))
     # another source's reads are its own
     assert narrow.accounts("other") == {}
+
+
+def test_a_read_that_started_before_another_batchs_write_does_not_undo_it() -> None:
+    """Batches of one source run on several threads: a grant batch's read-back of ann
+    started before the update batch changed her mail, and is noted after that update's
+    own read-back. The update's read stands (her new mail); the earlier read adds only
+    the grant the later did not ask about."""
+    observed = Observed()
+    new = SnapshotAccount("ann", attributes={"mail": "ann@example.com"}, grants=["staff"])
+    observed.note("dir", [new], ["staff"], at=2.0)  # the update's read-back
+    old = SnapshotAccount("ann", attributes={"mail": "old@x"}, grants=["staff", "vpn"])
+    observed.note("dir", [old], ["vpn"], at=1.0)  # started first, noted last
+    account, covered = observed.accounts("dir")["ann"]
+    assert account.attributes == {"mail": "ann@example.com"}
+    assert (account.grants, covered) == (["staff", "vpn"], frozenset({"staff", "vpn"}))
+    # an earlier read of every grant yields to what the later read asked about only
+    whole = Observed()
+    whole.note("dir", [SnapshotAccount("ann", grants=[])], ["vpn"], at=2.0)  # vpn revoked
+    whole.note("dir", [SnapshotAccount("ann", grants=["vpn", "wiki"])], None, at=1.0)
+    account, covered = whole.accounts("dir")["ann"]
+    assert (account.grants, covered) == (["wiki"], None)
