@@ -26,17 +26,12 @@ class PoliciesInForce(Database):
         Checked against the audit log, whose latest ``policies_in_force`` entry names the
         digest put in force: someone who can write the store but not forge the log
         (signed checkpoints) must not loosen the review by deleting or editing this row."""
-        if self._latest_put_in_force(self.environment) is not None:
-            return self._checked_in_force(self.environment)
-        own = self._checked_in_force(self.environment)  # a row with no entry: a new store
-        if own is not None:
-            return own
-        lender = self.borrowed_policies_from()
-        return None if lender is None else self._checked_in_force(lender)
+        return self._checked_in_force(self.borrowed_policies_from() or self.environment)
 
     def borrowed_policies_from(self) -> str | None:
         """The environment whose policies in force this one borrows: it has none on record
-        and another has (the one whose audit entry put them in force last), else None."""
+        (neither an audit entry nor a row: a row with no entry is an older store's) and
+        another has (the one whose audit entry put them in force last), else None."""
         if self._latest_put_in_force(self.environment) is not None:
             return None
         if self._execute(
