@@ -26,3 +26,15 @@ def link_out_of(root: Path, path: Path) -> tuple[Path, Path] | None:
         if here.is_symlink():
             return here, real
     return path, real  # not through a link of ours: ``path`` itself was given outside
+
+
+def outside_the_repository(root: Path, raw: str) -> str | None:
+    """How the file ``raw`` (as a configuration names it, relative to ``root``) leaves the
+    repository: "LINK leads to REAL" or "RAW is outside it"; None when it stays inside.
+    ``validate`` and the manual connector both refuse such an export with it."""
+    path = Path(raw)
+    outside = (path, path) if path.is_absolute() else link_out_of(root, root / path)
+    if outside is None:
+        return None
+    link, real = outside
+    return f"{link} leads to {real}" if link.is_symlink() else f"{raw} is outside it"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from accesshive.config.config import Config
@@ -28,7 +27,7 @@ from accesshive.diagnostics import Diagnostic, Location, Severity
 from accesshive.expand.compiling import is_template, variables
 from accesshive.expand.plain_values import UNAVAILABLE, VALUE_HINT
 from accesshive.expand.templates import BUILTIN_VARIABLES, TemplateProblem
-from accesshive.repo_paths import link_out_of
+from accesshive.repo_paths import outside_the_repository
 
 Check = Callable[[Config], Iterable[Diagnostic]]
 
@@ -200,13 +199,9 @@ def _export_inside(config: Config, sid: str) -> Iterator[Diagnostic]:
     raw = config.sources[sid].connection.get("export")
     if not raw or is_reference(str(raw).strip()):
         return
-    path = Path(str(raw))
-    root = config.root
-    outside = (path, path) if path.is_absolute() else link_out_of(root, root / path)
-    if outside is None:
+    how = outside_the_repository(config.root, str(raw))
+    if how is None:
         return
-    link, real = outside
-    how = f"{link} leads to {real}" if link.is_symlink() else f"{raw} is outside it"
     yield Diagnostic(
         "invalid-value",
         f"source '{sid}': connection.export must be a file inside the repository ({how}): a "

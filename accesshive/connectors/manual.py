@@ -21,7 +21,7 @@ from accesshive.config.account_kinds import DEFAULT_KIND, SEPARATOR, account_lin
 from accesshive.config.secrets import REFERENCE
 from accesshive.connectors.base import Capabilities, Connector, Page
 from accesshive.connectors.references import resolve
-from accesshive.repo_paths import link_out_of
+from accesshive.repo_paths import outside_the_repository
 from accesshive.state.snapshot import SnapshotAccount
 
 _TRUE = {"true", "yes", "1", "enabled", "active", "y"}
@@ -43,18 +43,15 @@ class ManualConnector(Connector):
             # a path, not a secret: not redacted from messages
             where = resolve(raw, self.source_id, self.context.root, os.environ, secret=False)
             return Path(str(where))
-        path = Path(str(raw))
         root = self.context.root
-        outside = link_out_of(root, root / path) if not path.is_absolute() else (path, path)
-        if outside is not None:
-            link, real = outside
-            how = f"{link} leads to {real}" if link.is_symlink() else f"{raw} is outside it"
+        how = outside_the_repository(root, str(raw))
+        if how is not None:
             raise self.error(
                 f"connection.export must be a file inside the repository ({how}): a pull "
                 "request could otherwise make accesshive read any file the runner can. Give "
                 "an export kept elsewhere as ${env:NAME}, set where accesshive runs"
             )
-        return root / path
+        return root / str(raw)
 
     def read(self) -> Iterator[Page]:
         path = self.export_path
