@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import re
 
+BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+"""Bidirectional marks (Arabic letter, left-to-right, right-to-left) and embeddings,
+overrides and isolates, as a regular-expression character class body: what would show
+the rest of a line backwards (``render/markup.py`` hides them in Markdown and HTML)."""
+
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f"  # C0 (newline, carriage return, tab, escape...), DEL, C1
-    "\u061c\u200e\u200f"  # the Arabic letter mark, left-to-right and right-to-left marks
     "\u2028\u2029"  # the line and paragraph separators
-    "\u202a-\u202e\u2066-\u2069]"  # bidirectional embeddings, overrides and isolates
+    f"{BIDI}]"
 )
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
