@@ -24,6 +24,7 @@ from typing import Any
 
 from accesshive.config import Config
 from accesshive.config.policy import ClassificationPolicy, ReviewPolicy
+from accesshive.config.targets import targets
 from accesshive.errors import StoreError
 
 ANY = "*"
@@ -49,6 +50,12 @@ class PoliciesInForce:
     change is applied (``sensitive``), since a second source on the same target (the
     same database or directory under another name, without the first's
     ``sensitive: true``) would otherwise grant what the policies in force review."""
+    targets: Mapping[str, str] | None = None
+    """Source → the key of the system it wrote to then (``config/targets.py``; None:
+    recorded before they were kept). A source of the repository on a system the policies
+    in force know under other names is judged under those names too: swapping two
+    sources' names, or an alias added in one change and granted on in the next, must not
+    take a system's grants out of the review its flags and rules give them."""
 
     @classmethod
     def of(cls, config: Config) -> PoliciesInForce:
@@ -61,6 +68,7 @@ class PoliciesInForce:
             },
             _promotion_from(config),
             frozenset(config.sources),
+            dict(targets(config)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -73,6 +81,8 @@ class PoliciesInForce:
             out["promotion_from"] = self.promotion_from
         if self.sources is not None:
             out["sources"] = sorted(self.sources)
+        if self.targets is not None:
+            out["targets"] = dict(sorted(self.targets.items()))
         return out
 
     def text(self) -> str:
@@ -91,16 +101,34 @@ class PoliciesInForce:
             {sid: frozenset(ents) for sid, ents in data.get("flagged", {}).items()},
             data.get("promotion_from"),
             None if data.get("sources") is None else frozenset(data["sources"]),
+            None if data.get("targets") is None else dict(data["targets"]),
         )
 
-    def sensitive(self, source: str, entitlement: str) -> bool:
-        """Whether these policies classify the entitlement sensitive (``*``: flagged on a
-        source that is gone, see ``widened``)."""
-        flagged = self.flagged.get(source, frozenset()) | self.flagged.get(ANY, frozenset())
+    def known_as(self, source: str, target: str | None) -> frozenset[str]:
+        """``source`` and every source these policies knew on ``target`` (the system the
+        repository's ``source`` writes to now)."""
+        if target is None or self.targets is None:
+            return frozenset({source})
+        return frozenset({source} | {s for s, t in self.targets.items() if t == target})
+
+    def sensitive(self, source: str, entitlement: str, names: Iterable[str] | None = None) -> bool:
+        """Whether these policies classify the entitlement sensitive on ``source``, known
+        also by ``names`` (its target's names, ``known_as``; by default those of its own
+        target then). ``*``: flagged on a source that is gone, see ``widened``."""
+        if names is None:
+            names = self.known_as(source, (self.targets or {}).get(source))
+        every = sorted({source, *names})
+        flagged = set(self.flagged.get(ANY, frozenset()))
+        for name in every:
+            flagged |= self.flagged.get(name, frozenset())
         return (
             entitlement in flagged
             or (self.sources is not None and source not in self.sources)
-            or any(rule.matches(source, entitlement) for rule in self.classification.sensitive)
+            or any(
+                rule.matches(name, entitlement)
+                for rule in self.classification.sensitive
+                for name in every
+            )
         )
 
     def gone(self, sources: Iterable[str]) -> list[str]:
@@ -142,7 +170,9 @@ class PoliciesInForce:
         for sid, ents in self.flagged.items():
             key = sid if sid in now or sid == ANY else ANY
             flagged[key] = flagged.get(key, frozenset()) | ents
-        return PoliciesInForce(review, classification, flagged, self.promotion_from, self.sources)
+        return PoliciesInForce(
+            review, classification, flagged, self.promotion_from, self.sources, self.targets
+        )
 
 
 def _promotion_from(config: Config) -> str | None:
@@ -260,6 +290,19 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
             set(config.sources) - in_force.sources,
         )
         _names(out, "sources removed", set(in_force.sources - set(config.sources)))
+    on = targets(config)
+    if in_force.targets is not None:
+        _names(
+            out,
+            "sources now on another system (each is judged by the policies in force under "
+            "the names that system had too)",
+            {s for s, t in in_force.targets.items() if s in on and on[s] != t},
+        )
+    elif in_force.sources is not None:
+        out.append(
+            "the policies in force were kept before accesshive kept each source's system "
+            "(the next complete apply keeps them)"
+        )
     return out or ["the policies differ (formatting or order only)"]
 
 

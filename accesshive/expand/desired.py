@@ -21,6 +21,7 @@ from typing import Any, Literal
 from accesshive.config import Config
 from accesshive.config.account_kinds import DEFAULT_KIND, account_link
 from accesshive.config.model import Identity, LifecycleState
+from accesshive.config.targets import known_as
 from accesshive.diagnostics import Diagnostic
 from accesshive.expand.account_names import one_name_each
 from accesshive.expand.accounts import (
@@ -360,12 +361,22 @@ def _credential(config: Config, iid: str, ident: Identity) -> DesiredCredential 
 
 
 def _sensitive(config: Config) -> dict[str, frozenset[str]]:
+    """Source → its sensitive entitlements: flagged ``sensitive: true``, or classified so,
+    on the source or on any other source on the same target (``config/targets.py``): a
+    promise about a system holds under each of its names."""
     rules = config.policies.classification.sensitive
+    names = known_as(config)
+    flagged = {
+        sid: {ent for ent, spec in source.entitlements.items() if spec.sensitive}
+        for sid, source in config.sources.items()
+    }
     out: dict[str, frozenset[str]] = {}
     for sid, source in sorted(config.sources.items()):
+        aliases = sorted(names.get(sid, frozenset({sid})))
         out[sid] = frozenset(
             ent
-            for ent, spec in source.entitlements.items()
-            if spec.sensitive or any(rule.matches(sid, ent) for rule in rules)
+            for ent in source.entitlements
+            if any(ent in flagged[a] for a in aliases)
+            or any(rule.matches(a, ent) for rule in rules for a in aliases)
         )
     return out

@@ -21,6 +21,7 @@ from accesshive.approvals.operations import check as check_approvals
 from accesshive.approvals.operations import check_declines
 from accesshive.config import Config
 from accesshive.config.structure import naming
+from accesshive.config.targets import known_as
 from accesshive.errors import (
     ForgedPlanError,
     PlanError,
@@ -201,7 +202,8 @@ def _put_policies_in_force(
         apply of this plan would find them not what planning gives)."""
         c = o.change
         sensitive = bool(c.entitlement) and now.sensitive(c.source, c.entitlement or "")
-        return o.gate == gate_for(c, config.policies.review, o.kind) and (
+        names = known_as(config).get(c.source, frozenset())
+        return o.gate == gate_for(c, config.policies.review, o.kind, names) and (
             not c.sensitive or sensitive
         )
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from accesshive import __version__
 from accesshive.config import Config
+from accesshive.config.targets import known_as
 from accesshive.errors import PlanError
 from accesshive.expand.desired import DesiredState
 from accesshive.plan.changes import Changes
@@ -120,7 +121,7 @@ def _order(config: Config, oid: str, change: Change, deps: list[str]) -> Order:
         kind=kind,
         change=change,
         depends_on=tuple(deps),
-        gate=gate_for(change, config.policies.review, kind),
+        gate=gate_for(change, config.policies.review, kind, known_as(config)[change.source]),
         assignee=(source.owner or "source owner") if manual else None,
     )
 

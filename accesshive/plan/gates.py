@@ -14,18 +14,30 @@ loosens the review of itself.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Collection
 from dataclasses import replace
 
 from accesshive.config import Config
 from accesshive.config.policy import ReviewPolicy, ReviewRule
+from accesshive.config.targets import known_as, targets
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change, Gate, Need
 from accesshive.policies_in_force import PoliciesInForce, warning
 
 
-def gate_for(change: Change, policy: ReviewPolicy, kind: str | None = None) -> Gate | None:
-    """``kind``: the order's kind, when it is not the change's action (``manual_task``)."""
-    matched = [rule for rule in policy.rules if _matches(rule, change, kind or change.action)]
+def gate_for(
+    change: Change,
+    policy: ReviewPolicy,
+    kind: str | None = None,
+    names: Collection[str] = (),
+) -> Gate | None:
+    """``kind``: the order's kind, when it is not the change's action (``manual_task``).
+    ``names``: every name of the change's target (``config/targets.py``): a rule scoped to
+    one source covers every source on the same system."""
+    known = sorted({change.source, *names})
+    matched = [
+        rule for rule in policy.rules if _matches(rule, change, kind or change.action, known)
+    ]
     if not matched:
         return None
     groups = sorted({g for rule in matched for g in rule.reviewer_groups})
@@ -42,12 +54,12 @@ def _key(need: Need) -> tuple[tuple[str, ...], int]:
     return need.groups, need.quorum
 
 
-def _matches(rule: ReviewRule, change: Change, kind: str) -> bool:
+def _matches(rule: ReviewRule, change: Change, kind: str, names: list[str]) -> bool:
     if rule.order_kinds and change.action not in rule.order_kinds and kind not in rule.order_kinds:
         return False
     if rule.sensitive_only and not change.sensitive:
         return False
-    if not any(fnmatch.fnmatchcase(change.source, pat) for pat in rule.sources):
+    if not any(fnmatch.fnmatchcase(name, pat) for pat in rule.sources for name in names):
         return False
     if rule.access_profiles:
         via = change.details.get("access_profile")
@@ -82,18 +94,21 @@ def guarded(plan: Plan, config: Config, in_force: PoliciesInForce | None, enviro
     if in_force is None:
         return plan
     wide = in_force.widened(config.sources)  # a renamed source keeps its review
+    now, on = known_as(config), targets(config)
     orders = []
     for order in plan.orders:
         change = order.change
+        names = now.get(change.source, frozenset())
+        old_names = wide.known_as(change.source, on.get(change.source))
         if (
             change.entitlement
             and not change.sensitive
-            and wide.sensitive(change.source, change.entitlement)
+            and wide.sensitive(change.source, change.entitlement, old_names)
         ):
             change = replace(change, sensitive=True)
         gate = merged(
-            gate_for(change, config.policies.review, order.kind),
-            gate_for(change, wide.review, order.kind),
+            gate_for(change, config.policies.review, order.kind, names),
+            gate_for(change, wide.review, order.kind, names | old_names),
         )
         orders.append(replace(order, change=change, gate=gate))
     return replace(

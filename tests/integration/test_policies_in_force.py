@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from tests.integration.test_security_invariants import (
     _plan,
     _reviewed,
     _signed,
+    _sync,
     _wiki_admins,
     _wiki_gate,
     _write_file,
@@ -201,6 +203,111 @@ def test_a_second_source_on_the_same_target_added_by_the_change_is_reviewed(
     assert "applied): wiki-mirror" in plan.warnings[0]
     result = apply_plan(repo, plan, STORE, TODAY, "ci")
     assert {result.states[o.id] for o in mirrored} == {"awaiting_approval"}
+
+
+def _approve_everything_and_apply(repo: Path) -> None:
+    """Alice approves every gated order, and the whole plan is applied: its policies
+    are in force."""
+    plan = _plan(repo)
+    at = "2026-11-29T10:00:00+00:00"
+    _write_file(repo, plan, [_signed(repo, plan, o.id, "alice", at) for o in plan.orders if o.gate])
+    result = apply_plan(repo, plan, STORE, TODAY, "ci")
+    assert "awaiting_approval" not in result.states.values(), result.states
+    with open_store(repo) as store:
+        in_force = store.policies_in_force()
+    assert in_force is not None and json.loads(in_force)["sources"] == sorted(
+        p.stem for p in (repo / "sources").glob("*.yaml")
+    )
+
+
+LEDGER = "      finance-ledger: {description: The books, sensitive: true}\n"
+
+
+def _mirror_of_the_wiki(repo: Path, name: str, url: str | None = None) -> None:
+    """The wiki declares finance-ledger, flagged sensitive (nobody holds it yet); a source
+    ``name`` on the wiki's own tables (or on ``url``) declares it too, without the flag,
+    and nothing else (the wiki's other grants are none of its business)."""
+    wiki = repo / "sources" / "wiki.yaml"
+    text = wiki.read_text()
+    wiki.write_text(text + LEDGER)
+    head = text[: text.index("    entitlements:\n")].replace("  wiki:\n", f"  {name}:\n", 1)
+    if url is not None:
+        head = head.replace("url: sqlite:///.accesshive/wiki-app.db", f"url: {url}")
+    unflagged = LEDGER.replace(", sensitive: true}", "}")
+    (repo / "sources" / f"{name}.yaml").write_text(head + "    entitlements:\n" + unflagged)
+
+
+def _ledger_holders(repo: Path) -> set[str]:
+    """Who holds finance-ledger in the wiki's own database."""
+    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
+        rows = db.execute(
+            "SELECT u.login FROM users u JOIN user_groups g ON g.user_id = u.id "
+            "WHERE g.group_name = 'finance-ledger'"
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _grant_through(repo: Path, source: str, entitlement: str) -> None:
+    """Every wiki user also gets ``entitlement`` on ``source`` (through wiki-edit's
+    holders: a profile the change adds)."""
+    access = repo / "access.yaml"
+    access.write_text(
+        access.read_text()
+        .replace(
+            "  badge-office:\n",
+            f"  via-{source}:\n    source: {source}\n    entitlements: [{entitlement}]\n"
+            "  badge-office:\n",
+        )
+        .replace("access_profiles: [wiki-edit]", f"access_profiles: [wiki-edit, via-{source}]")
+    )
+
+
+def test_an_alias_put_in_force_by_one_change_is_reviewed_in_the_next(tmp_path: Path) -> None:
+    """The first change adds `wiki-mirror`, the wiki's tables under another name, whose
+    finance-ledger has no flag, and grants nothing on it: it is applied, and the alias
+    is in force. The next change grants finance-ledger through the alias: the wiki's
+    flag holds for every name of the wiki's tables, in the repository's own policies,
+    so the grant is gated."""
+    repo = _reviewed(tmp_path, quorum=1)
+    _mirror_of_the_wiki(repo, "wiki-mirror")
+    _sync(repo)
+    _approve_everything_and_apply(repo)
+    _grant_through(repo, "wiki-mirror", "finance-ledger")
+    _sync(repo)
+    plan = _plan(repo)
+    assert not any("changed since the last apply" in w for w in plan.warnings)
+    mirrored = [
+        o for o in plan.orders if o.change.source == "wiki-mirror" and o.change.action == "grant"
+    ]
+    assert mirrored and all(o.change.sensitive and o.gate for o in mirrored)
+    result = apply_plan(repo, plan, STORE, TODAY, "ci")
+    assert {result.states[o.id] for o in mirrored} == {"awaiting_approval"}
+    assert _ledger_holders(repo) == set()
+
+
+def test_two_sources_that_swap_names_keep_each_system_s_review(tmp_path: Path) -> None:
+    """`wiki` (flags finance-ledger) and `scratch` (another database, no flag) are in
+    force. The change swaps their databases: finance-ledger granted on `scratch`, now
+    the wiki's tables, is judged by the flag the wiki's tables have in force."""
+    repo = _reviewed(tmp_path, quorum=1)
+    _mirror_of_the_wiki(repo, "scratch", url="sqlite:///.accesshive/scratch.db")
+    _sync(repo)
+    _approve_everything_and_apply(repo)
+    wiki, scratch = repo / "sources" / "wiki.yaml", repo / "sources" / "scratch.yaml"
+    wiki_db, scratch_db = "wiki-app.db\n", "scratch.db\n"
+    wiki.write_text(wiki.read_text().replace(wiki_db, scratch_db))
+    scratch.write_text(scratch.read_text().replace(scratch_db, wiki_db))
+    _grant_through(repo, "scratch", "finance-ledger")
+    _sync(repo)
+    plan = _plan(repo)
+    assert "sources now on another system" in plan.warnings[0]
+    swapped = [
+        o for o in plan.orders if o.change.source == "scratch" and o.change.action == "grant"
+    ]
+    assert swapped and all(o.change.sensitive and o.gate for o in swapped)
+    result = apply_plan(repo, plan, STORE, TODAY, "ci")
+    assert {result.states[o.id] for o in swapped} == {"awaiting_approval"}
+    assert _ledger_holders(repo) == set()
 
 
 @pytest.mark.parametrize("how", ["deleted", "edited"])
