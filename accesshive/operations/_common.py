@@ -33,7 +33,8 @@ from accesshive.idp.merge import merge_records
 from accesshive.pipeline import load_config
 from accesshive.plan.model import Plan
 from accesshive.plan.planfile import from_json
-from accesshive.store import DEFAULT_ENVIRONMENT, Store, open_store
+from accesshive.store import DEFAULT_ENVIRONMENT, Store, open_store, other_stores
+from accesshive.store._policies import latest_kept_in
 from accesshive.store.base import OrderEvent
 
 
@@ -93,6 +94,15 @@ class StoreRef:
         if self.location(root):
             return True
         return (root / ".accesshive" / f"{self.name(root)}.db").exists()
+
+    def nearby_policies_in_force(self, root: Path) -> tuple[str, str] | None:
+        """For a plan before the environment's embedded store exists: the policies in
+        force the repository's other stores hold (``Store.nearby_policies_in_force``), so
+        a change that makes the store a new file is judged by them too."""
+        if self.location(root) is not None:
+            return None
+        path = root / ".accesshive" / f"{self.name(root)}.db"
+        return latest_kept_in(other_stores(root, path))
 
     def open(self, root: Path) -> Store:
         """The store. The embedded default store is created only inside a config

@@ -108,10 +108,18 @@ def plan_repository(
                 in_force = None
                 others: list[str] = []
                 lender: str | None = None
+                if opened is None and store is not None:
+                    nearby = store.nearby_policies_in_force(root)
+                    if nearby is not None:
+                        in_force = differing(config, nearby[1])
+                        others, lender = [NEARBY], nearby[0]
                 if opened is not None:
                     in_force = differing(config, opened.policies_in_force())
                     others = opened.environments_with_policies_in_force()
                     lender = opened.borrowed_policies_from()
+                    nearby = opened.nearby_policies_in_force()
+                    if nearby is not None:
+                        others, lender = [NEARBY], nearby[0]
                     found = as_the_store_knows(opened, config, snapshot, found, snapshot_file)
                     known = manual_task_records(opened, config, desired)
         with steps(f"ordering {len(found.changes):,} changes"):
@@ -126,24 +134,37 @@ def plan_repository(
                 fingerprints=fingerprints,
                 known_tasks=known,
             )
-            environment = opened.environment if opened else ""
+            environment = opened.environment if opened else (store.name(root) if store else "")
             plan = guarded(plan, config, in_force, environment)
             return _first_in(environment, others, lender, plan)
 
 
+NEARBY = "\0nearby"
+"""``others`` when the store has nothing on record and borrows another store's."""
+
+
 def _first_in(environment: str, others: list[str], lender: str | None, plan: Plan) -> Plan:
     """A plan for an environment with no review policies on record, in a store where
-    others have some: until its first complete apply it is judged by the policies in
-    force it borrows (the latest put in force, ``lender``) as well as the repository's,
-    since a change could have added the environment, or made it the default, to escape
-    the policies in force. Said first, so reviewers see it; a new store says nothing."""
+    others have some (or in a store with none, beside one of the repository's stores
+    with some): until its first complete apply it is judged by the policies in force it
+    borrows (the latest put in force, ``lender``) as well as the repository's, since a
+    change could have added the environment, made it the default, or pointed ``store:``
+    at a new file, to escape the policies in force. Said first, so reviewers see it; the
+    repository's first store says nothing."""
     if not others or environment in others:
         return plan
-    said = (
-        f"no review policies are in force in '{environment}' yet (this store has "
-        f"some for {', '.join(others)}): until its first complete apply, its changes are "
-        f"judged by the policies in force in '{lender}' as well as the repository's"
-    )
+    if others == [NEARBY]:
+        said = (
+            f"no review policies are on record in this store yet, and the repository's "
+            f"store of {lender} has some: until an apply completes a plan here, changes "
+            f"in '{environment}' are judged by those as well as the repository's"
+        )
+    else:
+        said = (
+            f"no review policies are in force in '{environment}' yet (this store has "
+            f"some for {', '.join(others)}): until its first complete apply, its changes "
+            f"are judged by the policies in force in '{lender}' as well as the repository's"
+        )
     return replace(plan, warnings=(said, *plan.warnings))
 
 

@@ -67,7 +67,7 @@ def require_promotion(config: Config, store: Store) -> None:
     must be promoted from there to be applied."""
     env = config.project.environments.get(config.environment)
     origins = [env.require_promotion_from] if env and env.require_promotion_from else []
-    if store.borrowed_policies_from() is None:
+    if store.borrowed_policies_from() is None and store.nearby_policies_in_force() is None:
         stored = store.policies_in_force()
         kept = PoliciesInForce.from_text(stored).promotion_from if stored else None
         if kept and kept not in origins:

@@ -57,6 +57,7 @@ def open_store(
             path = root / ".accesshive" / f"{environment}.db"
             _refuse_link_out(root, path)
         store = SQLiteStore(path, environment)
+        store.neighbours = other_stores(root, path)
     try:
         store.migrate()
     except BaseException:
@@ -122,3 +123,17 @@ def _refuse_link_out(root: Path, path: Path) -> None:
             "store is kept only inside it; remove the link, or name a store elsewhere "
             "with --store (ACCESSHIVE_STORE)"
         )
+
+
+def other_stores(root: Path, path: Path) -> tuple[Path, ...]:
+    """The SQLite files in the repository's ``.accesshive/`` other than ``path``: where a
+    new store finds the policies in force (``nearby_policies_in_force``)."""
+    folder = root / ".accesshive"
+    if not folder.is_dir():
+        return ()
+    here = path.resolve()
+    return tuple(
+        p
+        for p in sorted(folder.glob("*.db"))
+        if p.is_file() and not p.is_symlink() and p.resolve() != here
+    )

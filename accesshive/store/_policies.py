@@ -5,7 +5,11 @@ when an apply completes a plan whose policies differ."""
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Iterable
+from contextlib import closing
 from hashlib import sha256
+from pathlib import Path
 
 from accesshive.errors import StoreError
 from accesshive.store._db import Database
@@ -26,7 +30,41 @@ class PoliciesInForce(Database):
         Checked against the audit log, whose latest ``policies_in_force`` entry names the
         digest put in force: someone who can write the store but not forge the log
         (signed checkpoints) must not loosen the review by deleting or editing this row."""
-        return self._checked_in_force(self.borrowed_policies_from() or self.environment)
+        lender = self.borrowed_policies_from()
+        held = self._checked_in_force(lender or self.environment)
+        if held is None and lender is None:
+            nearby = self.nearby_policies_in_force()
+            return nearby[1] if nearby is not None else None
+        return held
+
+    neighbours: tuple[Path, ...] = ()
+    """The repository's other SQLite stores (``open_store`` sets them): where a store with
+    nothing on record looks for policies in force (``nearby_policies_in_force``)."""
+
+    _nearby: tuple[tuple[str, str] | None] | None = None
+    """What ``nearby_policies_in_force`` found, once looked for (a store lives for one
+    command)."""
+
+    def nearby_policies_in_force(self) -> tuple[str, str] | None:
+        """(where, JSON) of the latest policies in force in the repository's other stores,
+        when this one has none on record for any environment, else None.
+
+        Why: with a SQLite file per environment (or a change to ``store:``), a store can
+        be new while the repository is not; a change that makes it so (a new environment,
+        a new store path) must not be judged by the policies it brings. Each one read is
+        checked against its own audit log, as this store's are; a file that is not a
+        store is passed over."""
+        if self._nearby is not None:
+            return self._nearby[0]
+        found = None if self._anything_on_record() else latest_kept_in(self.neighbours)
+        self._nearby = (found,)
+        return found
+
+    def _anything_on_record(self) -> bool:
+        return bool(
+            self._execute("SELECT 1 FROM policies_in_force LIMIT 1")
+            or self._execute("SELECT 1 FROM audit WHERE event = 'policies_in_force' LIMIT 1")
+        )
 
     def borrowed_policies_from(self) -> str | None:
         """The environment whose policies in force this one borrows: it has none on record
@@ -104,3 +142,55 @@ class PoliciesInForce(Database):
                 (self.environment, digest, content, plan_digest, now()),
             )
         return True
+
+
+def latest_kept_in(stores: Iterable[Path]) -> tuple[str, str] | None:
+    """(where, JSON) of the policies in force put on record last in any of the SQLite
+    ``stores`` (``nearby_policies_in_force``; also read by ``plan`` before a new store
+    exists)."""
+    latest: tuple[str, str, str] | None = None
+    for path in stores:
+        for at, where, content in _policies_kept_in(path):
+            if latest is None or (at, where) > latest[:2]:
+                latest = (at, where, content)
+    return None if latest is None else (latest[1], latest[2])
+
+
+def _policies_kept_in(path: Path) -> list[tuple[str, str, str]]:
+    """(recorded at, "ENV in PATH", JSON) of each environment's policies in force in the
+    SQLite store at ``path``, read only; none when it is not a store. Policies that its
+    audit log says are not the ones put in force stop everything, as in the store
+    itself."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return []
+    with closing(db):
+        try:
+            rows = db.execute(
+                "SELECT environment, content, recorded_at FROM policies_in_force"
+            ).fetchall()
+        except sqlite3.Error:
+            return []  # not a store (an application's database), or an older one
+        found = []
+        for environment, content, at in rows:
+            try:
+                audited = db.execute(
+                    "SELECT seq, details FROM audit WHERE environment = ? AND event = "
+                    "'policies_in_force' ORDER BY seq DESC LIMIT 1",
+                    (environment,),
+                ).fetchall()
+            except sqlite3.Error:
+                audited = []
+            if audited:
+                digest = json.loads(str(audited[0][1])).get("digest")
+                if sha256(str(content).encode("utf-8")).hexdigest() != digest:
+                    raise StoreError(
+                        f"the review policies in force of '{environment}' in the store "
+                        f"{path} are not the ones its audit entry #{audited[0][0]} put in "
+                        "force: someone who could write that store changed them; nothing "
+                        "is planned or applied. Restore it from a backup, and run "
+                        "`accesshive audit verify` there"
+                    )
+            found.append((str(at), f"'{environment}' in {path.name}", str(content)))
+        return found

@@ -365,6 +365,68 @@ def test_an_environment_the_change_makes_the_default_is_judged_by_the_policies_i
         assert store.borrowed_policies_from() == "default"
 
 
+@pytest.mark.parametrize(
+    ("environments", "store_file"),
+    [
+        # a SQLite file per environment: the new default environment's store is new
+        ("default_environment: evil\nenvironments:\n  default: {}\n  evil: {}\n", "evil.db"),
+        # the environment's store pointed at a new file, out of .accesshive/
+        (
+            "environments:\n  default: {store: 'sqlite:///state/new.db'}\n",
+            "../state/new.db",
+        ),
+    ],
+    ids=["new-environment-file", "store-redirected"],
+)
+def test_a_new_store_the_change_points_at_borrows_the_repository_s_policies_in_force(
+    applied: Path, environments: str, store_file: str
+) -> None:
+    """The change makes the store a new SQLite file (a new default environment, whose
+    file is its own, or `store:` pointed elsewhere) and adds a reviewer with its author's
+    key. The new store has nothing on record; the repository's store
+    (.accesshive/default.db) has the policies in force: they judge the change too, and
+    the plan says so first."""
+    (applied / "state").mkdir()
+    project = applied / "accesshive.yaml"
+    project.write_text(project.read_text() + environments)
+    _add_reviewer(applied, "sec-bot", "security")
+    made = _run(
+        "plan",
+        str(applied),
+        "--out",
+        str(applied / "plan.json"),
+        "--author",
+        "dave",
+        "--today",
+        TODAY.isoformat(),
+    )
+    assert made.exit_code == 0, made.output
+    plan = read_plan(applied / "plan.json")
+    assert plan.warnings[0].startswith(
+        "no review policies are on record in this store yet, and the repository's store of "
+        "'default' in default.db has some: until an apply completes a plan here"
+    ), plan.warnings
+    assert "reviewers added: sec-bot" in plan.warnings[1]
+    gate = _wiki_gate(plan)
+    _write_file(
+        applied, plan, [_signed(applied, plan, gate, "sec-bot", "2026-11-29T10:00:00+00:00")]
+    )
+    result = _run(
+        "apply",
+        str(applied / "plan.json"),
+        "-C",
+        str(applied),
+        "--format",
+        "json",
+        "--today",
+        TODAY.isoformat(),
+    )
+    out = json.loads(result.stdout)
+    assert out["orders"][gate]["state"] == "awaiting_approval", out
+    assert "not a reviewer there" in out["orders"][gate]["message"]
+    assert _wiki_admins(applied) == set()
+
+
 def test_a_classification_removed_by_the_change_still_gates_it(applied: Path) -> None:
     wiki = applied / "sources" / "wiki.yaml"
     wiki.write_text(wiki.read_text().replace(", sensitive: true}", "}"))
