@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from accesshive.apply.omissions import as_cut, omissions
@@ -72,6 +73,9 @@ class Staleness:
     password, the account the snapshot links to the identity on its account source."""
     unreadable: dict[str, str] = field(default_factory=dict)
     """source → why it could not be read: its orders are not sent."""
+    planned_on_another_day: str | None = None
+    """The day the plan was made for, when only the date makes it differ (``problems``
+    then say what is due now that was not then)."""
 
 
 def _substance(order: Order) -> dict[str, Any]:
@@ -104,6 +108,7 @@ def check_stale(
     readers: int = READERS,
     part: Callable[[Plan], Plan] | None = None,
     known: Callable[[Changes, Snapshot], Changes] = lambda found, snapshot: found,
+    desired_on: Callable[[dt.date], DesiredState] | None = None,
 ) -> Staleness:
     """``stored``: reads the stored snapshot and its fingerprints (what the sources apply
     does not read live are taken from). ``known_tasks``: as ``make_plan`` takes them
@@ -114,7 +119,8 @@ def check_stale(
     from diff's changes as the store knows them done (``as_the_store_knows``), so that
     the re-plan is what ``plan`` gives. ``part``: how the plan was cut
     from planning's whole one when not by its scope alone (a leaver's immediate orders;
-    ``apply/omissions.py``).
+    ``apply/omissions.py``). ``desired_on``: the desired state on another day (a plan
+    made for an earlier day is compared on its own day too: see ``planned_on``).
 
     A plan with no order at all is checked too: one with every order deleted must not
     pass (its run would cancel every open task as no longer needed). One whose orders
@@ -135,6 +141,62 @@ def check_stale(
         else:
             result.live[sid] = read
     snapshot, stored_fingerprints = stored()
+    compare = partial(
+        _compared,
+        config=config,
+        desired=desired,
+        plan=plan,
+        done=done,
+        remaining=remaining,
+        involved=involved,
+        snapshot=snapshot,
+        stored_fingerprints=stored_fingerprints,
+        known_tasks=known_tasks,
+        guard=guard,
+        part=part,
+        known=known,
+    )
+    compare(result, today)
+    day = plan.planned_on
+    if result.forged and day is not None and day != today.isoformat():
+        # made on another day: what is due changed with the date (a rotation, a retention
+        # deletion). On its own day the plan must be exactly what planning gave: else
+        # forged; if it is, the date made it stale, and it is planned again
+        then = Staleness(live=result.live, unreadable=result.unreadable)
+        on = dt.date.fromisoformat(day)
+        compare(then, on, desired=desired_on(on) if desired_on else desired)
+        if not then.forged:
+            result.problems = [
+                *(
+                    f"{line} (on {today.isoformat()}; it was planned on {day})"
+                    for line in result.forged
+                ),
+                *result.problems,
+            ]
+            result.forged = []
+            result.planned_on_another_day = day
+    return result
+
+
+def _compared(
+    result: Staleness,
+    today: dt.date,
+    *,
+    config: Config,
+    desired: DesiredState,
+    plan: Plan,
+    done: set[str],
+    remaining: list[Order],
+    involved: list[str],
+    snapshot: Snapshot,
+    stored_fingerprints: dict[str, str],
+    known_tasks: Mapping[str, TaskRecord] | None,
+    guard: Callable[[Plan], Plan],
+    part: Callable[[Plan], Plan] | None,
+    known: Callable[[Changes, Snapshot], Changes],
+) -> None:
+    """The plan's remaining orders compared with planning's on ``today``, into
+    ``result`` (whose ``live`` and ``unreadable`` sources are read already)."""
     sources = {**snapshot.sources, **result.live}
 
     def unchanged(sid: str) -> bool:
@@ -210,7 +272,6 @@ def check_stale(
     result.forged.extend(left_out.forged)
     result.problems.extend(left_out.problems)
     result.changed_sources.extend(sorted(left_out.changed - set(result.changed_sources)))
-    return result
 
 
 def _rotated_accounts(remaining: list[Order], sources: dict[str, SourceSnapshot]) -> dict[str, str]:

@@ -110,6 +110,7 @@ def apply_plan(
             guard=lambda fresh: guarded(fresh, config, in_force, opened.environment),
             part=part,
             known=lambda found, snapshot: as_the_store_knows(opened, config, snapshot, found),
+            desired_on=lambda day: load_and_expand(root, day, store.environment)[1],
         )
         _refuse_if_stale(opened, plan, staleness, actor)
         unreadable = {
@@ -289,12 +290,16 @@ def _refuse_if_stale(store: Store, plan: Plan, staleness: Staleness, actor: str)
         )
     if staleness.problems:
         store.audit(actor, "apply_refused", plan.digest, {"problems": staleness.problems})
+        why = (
+            ", ".join(staleness.changed_sources) + " changed since it was made"
+            if staleness.changed_sources
+            else f"it was planned for {staleness.planned_on_another_day}, and what is due "
+            "changes with the date"
+        )
         raise StalePlanError(
-            "the plan is stale: "
-            + ", ".join(staleness.changed_sources)
-            + " changed since it was made, and its orders would now differ:\n  "
+            f"the plan is stale: {why}, and its orders would now differ:\n  "
             + "\n  ".join(staleness.problems)
-            + "\nSync and plan again."
+            + ("\nSync and plan again." if staleness.changed_sources else "\nPlan again.")
         )
 
 

@@ -87,6 +87,7 @@ def make_plan(
         warnings=warnings,
         allow_mass_changes=allow_mass_changes,
         author=author,
+        planned_on=today.isoformat(),
         identities={
             iid: {
                 "type": desired.identities[iid].type,

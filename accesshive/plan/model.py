@@ -40,6 +40,11 @@ class Plan:
     """The identities a partial plan is cut down to (``retry``, a leaver's immediate
     orders); None for a plan of the whole repository. What is not in a whole plan is no
     longer needed by anyone; what is not in a partial one may still be."""
+    planned_on: str | None = None
+    """The day the plan was made for (ISO date; None in plans made before it was kept):
+    what is due (a rotation, a retention deletion, a lifecycle step) depends on it, so
+    apply, on a later day, tells a plan the date made stale from a forged one
+    (``apply/stale.py``)."""
 
     @property
     def has_changes(self) -> bool:
@@ -110,6 +115,7 @@ class Plan:
             "warnings": list(self.warnings),
             "summary": self.summary(),
             **({} if self.scope is None else {"scope": list(self.scope)}),
+            **({} if self.planned_on is None else {"planned_on": self.planned_on}),
         }
 
     @cached_property

@@ -8,6 +8,7 @@ it was written, or written by a newer format, is refused.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -165,7 +166,20 @@ def _rebuild(data: dict[str, Any]) -> Plan:
         identities=dict(_field(data, "identities", "", dict)),
         author=_field(data, "author", "", str, optional=True),
         scope=_strings(data, "scope", "", optional=True),
+        planned_on=_day(data),
     )
+
+
+def _day(data: dict[str, Any]) -> str | None:
+    day: str | None = _field(data, "planned_on", "", str, optional=True)
+    if day is not None:
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            raise _Malformed(
+                f"'planned_on' is '{day[:40]}', expected a date (YYYY-MM-DD)"
+            ) from None
+    return day
 
 
 def _order(o: Any, where: str) -> Order:
