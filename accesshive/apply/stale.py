@@ -55,6 +55,7 @@ from accesshive.plan.kinds import OrderKind
 from accesshive.plan.known_accounts import TaskRecord
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change, Order
+from accesshive.policies_in_force import policy_warnings
 from accesshive.state.snapshot import Snapshot, SourceSnapshot
 from accesshive.sync import READERS, read_source
 
@@ -262,6 +263,7 @@ def _compared(
             )
         elif _review(now) != _review(order):
             result.forged.append(_not_planned(order, now))
+    _warned(plan, fresh, result)
     left_out = omissions(
         plan,
         as_cut(plan, part)(fresh).orders,
@@ -272,6 +274,28 @@ def _compared(
     result.forged.extend(left_out.forged)
     result.problems.extend(left_out.problems)
     result.changed_sources.extend(sorted(left_out.changed - set(result.changed_sources)))
+
+
+def _warned(plan: Plan, fresh: Plan, result: Staleness) -> None:
+    """The warning that the change edits the review policies in force is what a
+    reviewer reads first: a plan without it, where planning gives it, is forged (its
+    gates are checked order by order, but the reviewer was not told why they are what
+    they are). One with another such warning was planned under other policies in force:
+    stale."""
+    wanted = policy_warnings(fresh.warnings)
+    held = policy_warnings(plan.warnings)
+    if not wanted or set(wanted) <= set(plan.warnings):
+        return
+    if held:
+        result.problems.append(
+            "the review policies in force changed since the plan was made (its first "
+            "warning names other policies in force than planning does now)"
+        )
+    else:
+        result.forged.append(
+            "the plan lacks the warning planning gives first, that this change edits the "
+            f"review policies in force: {wanted[0][:160]}…"
+        )
 
 
 def _rotated_accounts(remaining: list[Order], sources: dict[str, SourceSnapshot]) -> dict[str, str]:

@@ -295,6 +295,8 @@ def _refuse_if_stale(store: Store, plan: Plan, staleness: Staleness, actor: str)
             if staleness.changed_sources
             else f"it was planned for {staleness.planned_on_another_day}, and what is due "
             "changes with the date"
+            if staleness.planned_on_another_day
+            else "the store changed since it was made"
         )
         raise StalePlanError(
             f"the plan is stale: {why}, and its orders would now differ:\n  "

@@ -604,6 +604,22 @@ def test_a_plan_file_without_the_gate_in_force_is_refused_as_forged(applied: Pat
     assert _wiki_admins(applied) == set()
 
 
+def test_a_plan_file_without_the_policy_warning_is_refused_as_forged(applied: Path) -> None:
+    """The gates stay, but the warning that tells the reviewer the change edits the
+    review policies is cut from the plan file (what the PR comment and `show` print
+    first): the reviewer was not told, so the plan is refused, nothing applied."""
+    _add_reviewer(applied, "sec-bot", "security")
+    plan = _plan(applied)
+    assert "reviewers added: sec-bot" in plan.warnings[0]
+    edited = replace(plan, warnings=plan.warnings[1:])
+    with pytest.raises(ForgedPlanError, match="lacks the warning planning gives first"):
+        apply_plan(applied, edited, STORE, TODAY, "ci")
+    assert _wiki_admins(applied) == set()
+    # the plan as made is not refused
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert result.states[_wiki_gate(plan)] == "awaiting_approval"
+
+
 def test_a_github_login_remapped_by_the_change_does_not_count(applied: Path) -> None:
     """The change maps alice to the author's GitHub login: the author's approving review,
     recorded as alice's from the pull request, is not alice's under the policy in force."""
