@@ -54,6 +54,17 @@ def test_the_value_is_replaced_by_its_reference() -> None:
         TOKEN.encode().hex(),  # in hex, either case
         TOKEN.encode().hex().upper(),
     ],
+    ids=[
+        "percent",
+        "percent-lower",
+        "percent-path",
+        "percent-plus",
+        "json-escaped",
+        "upper",
+        "lower",
+        "hex",
+        "hex-upper",
+    ],
 )
 def test_percent_encoded_and_escaped_forms_are_redacted(form: str) -> None:
     assert TOKEN not in redaction.redact(f"GET /x?token={form}")

@@ -131,7 +131,9 @@ VALUES: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize("value", VALUES, ids=repr)
+@pytest.mark.parametrize(
+    "value", VALUES, ids=["text", "int", "float", "bool", "none", "date", "list", "mapping"]
+)
 def test_the_fast_path_and_jinja_write_what_they_are_given_alike(value: Any) -> None:
     """What a template is given (identity attributes, a pushed SCIM user's JSON) is plain
     data: the fast path writes it as it is, and jinja writes it the same, refusing nothing."""
