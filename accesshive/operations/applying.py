@@ -87,6 +87,13 @@ def apply_plan(
         target.check(config, plan)
     _refuse_runs_link(root)  # before anything runs, not once it has
     with store.open(root) as opened, opened.lock(actor):
+        if plan.environment is not None and plan.environment != opened.environment:
+            raise StalePlanError(
+                f"this plan was made for environment '{plan.environment}', and this apply "
+                f"is in '{opened.environment}': its approvals were given for "
+                f"'{plan.environment}'. Apply it with --env {plan.environment}, or plan "
+                f"again with --env {opened.environment}"
+            )
         require_promotion(config, opened)
         opened.save_plan(plan.digest, plan.config_digest, dumps(plan))
         prior = opened.order_states(plan.digest)

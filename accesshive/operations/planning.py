@@ -135,6 +135,8 @@ def plan_repository(
                 known_tasks=known,
             )
             environment = opened.environment if opened else (store.name(root) if store else "")
+            if store is not None:
+                plan = replace(plan, environment=environment)
             plan = guarded(plan, config, in_force, environment)
             return _first_in(environment, others, lender, plan)
 

@@ -40,6 +40,11 @@ class Plan:
     """The identities a partial plan is cut down to (``retry``, a leaver's immediate
     orders); None for a plan of the whole repository. What is not in a whole plan is no
     longer needed by anyone; what is not in a partial one may still be."""
+    environment: str | None = None
+    """The environment the plan was made for (None: made without a store, or before it
+    was kept). Part of the digest, so an approval of the sandbox's plan is not one of
+    production's, even when both plans hold the same orders; apply refuses a plan of
+    another environment."""
     planned_on: str | None = None
     """The day the plan was made for (ISO date; None in plans made before it was kept):
     what is due (a rotation, a retention deletion, a lifecycle step) depends on it, so
@@ -116,6 +121,7 @@ class Plan:
             "summary": self.summary(),
             **({} if self.scope is None else {"scope": list(self.scope)}),
             **({} if self.planned_on is None else {"planned_on": self.planned_on}),
+            **({} if self.environment is None else {"environment": self.environment}),
         }
 
     @cached_property

@@ -167,6 +167,7 @@ def _rebuild(data: dict[str, Any]) -> Plan:
         author=_field(data, "author", "", str, optional=True),
         scope=_strings(data, "scope", "", optional=True),
         planned_on=_day(data),
+        environment=_field(data, "environment", "", str, optional=True),
     )
 
 

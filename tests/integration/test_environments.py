@@ -13,6 +13,7 @@ from accesshive.cli import main
 from accesshive.config import load_config
 from accesshive.errors import PromotionError
 from accesshive.operations import StoreRef, apply_plan, plan_repository, promote
+from accesshive.store import open_store
 from tests.conftest import EXAMPLES
 
 TODAY = dt.date(2026, 11, 29)
@@ -176,3 +177,28 @@ def test_pointing_the_promotion_requirement_at_another_environment_is_still_refu
     promote(repo, "prod", "production", "ci")
     with pytest.raises(PromotionError, match="applies only configs promoted from 'sandbox'"):
         _apply(repo, "production")
+
+
+def test_a_plan_names_its_environment_and_is_applied_only_there(repo: Path) -> None:
+    """The sandbox's plan and production's hold the same orders when both environments
+    see the same state, but an approval of one is not one of the other: the plan names
+    its environment (so its digest differs), and apply refuses it elsewhere."""
+    runner = CliRunner()
+    for env in ("sandbox", "production"):
+        assert runner.invoke(main, ["sync", str(repo), "--env", env]).exit_code == 0
+    sandbox = plan_repository(repo, TODAY, store=StoreRef("sandbox"))
+    production = plan_repository(repo, TODAY, store=StoreRef("production"))
+    assert (sandbox.environment, production.environment) == ("sandbox", "production")
+    assert [o.id for o in sandbox.orders] == [o.id for o in production.orders]
+    assert sandbox.digest != production.digest
+    out = repo.parent / "sandbox-plan.json"
+    made = runner.invoke(main, ["plan", str(repo), "--out", str(out), "--today", "2026-11-29"])
+    assert made.exit_code == 0, made.output
+    refused = runner.invoke(
+        main, ["apply", str(out), "-C", str(repo), "--env", "production", "--today", "2026-11-29"]
+    )
+    assert refused.exit_code != 0
+    assert "this plan was made for environment 'sandbox'" in refused.output, refused.output
+    assert "Apply it with --env sandbox" in refused.output
+    with open_store(repo, "production", ".accesshive/production-state.db") as store:
+        assert store.runs() == []  # nothing ran in production
