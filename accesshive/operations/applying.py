@@ -21,7 +21,6 @@ from accesshive.approvals.operations import check as check_approvals
 from accesshive.approvals.operations import check_declines
 from accesshive.config import Config
 from accesshive.config.structure import naming
-from accesshive.config.targets import known_as
 from accesshive.errors import (
     ForgedPlanError,
     PlanError,
@@ -39,7 +38,7 @@ from accesshive.operations.promotion import require_promotion
 from accesshive.operations.refresh import read_into, refresh
 from accesshive.operations.targeting import Target
 from accesshive.pipeline import load_config
-from accesshive.plan.gates import gate_for, guarded
+from accesshive.plan.gates import gate_for, guarded, known
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps
@@ -210,8 +209,7 @@ def _put_policies_in_force(
         apply of this plan would find them not what planning gives)."""
         c = o.change
         sensitive = bool(c.entitlement) and now.sensitive(c.source, c.entitlement or "")
-        names = known_as(config).get(c.source, frozenset())
-        return o.gate == gate_for(c, config.policies.review, o.kind, names) and (
+        return o.gate == gate_for(c, config.policies.review, o.kind, *known(config, c)) and (
             not c.sensitive or sensitive
         )
 

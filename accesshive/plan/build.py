@@ -18,12 +18,11 @@ from dataclasses import replace
 
 from accesshive import __version__
 from accesshive.config import Config
-from accesshive.config.targets import known_as
 from accesshive.errors import PlanError
 from accesshive.expand.desired import DesiredState
 from accesshive.plan.changes import Changes
 from accesshive.plan.diff import diff
-from accesshive.plan.gates import gate_for
+from accesshive.plan.gates import gate_for, known
 from accesshive.plan.graph import build_graph, dependencies, ordered
 from accesshive.plan.guardrails import check_guardrails, enforce
 from accesshive.plan.known_accounts import TaskRecord, with_known_accounts
@@ -122,7 +121,7 @@ def _order(config: Config, oid: str, change: Change, deps: list[str]) -> Order:
         kind=kind,
         change=change,
         depends_on=tuple(deps),
-        gate=gate_for(change, config.policies.review, kind, known_as(config)[change.source]),
+        gate=gate_for(change, config.policies.review, kind, *known(config, change)),
         assignee=(source.owner or "source owner") if manual else None,
     )
 

@@ -30,14 +30,18 @@ def gate_for(
     policy: ReviewPolicy,
     kind: str | None = None,
     names: Collection[str] = (),
+    profiles: Collection[str] = (),
 ) -> Gate | None:
     """``kind``: the order's kind, when it is not the change's action (``manual_task``).
     ``names``: every name of the change's target (``config/targets.py``): a rule scoped to
-    one source covers every source on the same system."""
-    known = sorted({change.source, *names})
-    matched = [
-        rule for rule in policy.rules if _matches(rule, change, kind or change.action, known)
-    ]
+    one source covers every source on the same system. ``profiles``: every access
+    profile that grants the change's entitlement there (``known``): a rule scoped to
+    access profiles covers the entitlements they grant, by whatever profile it comes."""
+    known_names = sorted({change.source, *names})
+    kind = kind or change.action
+    via = change.details.get("access_profile")
+    vias = sorted({*profiles, *([str(via)] if via else [])})
+    matched = [rule for rule in policy.rules if _matches(rule, change, kind, known_names, vias)]
     if not matched:
         return None
     groups = sorted({g for rule in matched for g in rule.reviewer_groups})
@@ -54,18 +58,41 @@ def _key(need: Need) -> tuple[tuple[str, ...], int]:
     return need.groups, need.quorum
 
 
-def _matches(rule: ReviewRule, change: Change, kind: str, names: list[str]) -> bool:
+def known(config: Config, change: Change) -> tuple[frozenset[str], frozenset[str]]:
+    """The names of the change's target and the access profiles that grant its
+    entitlement there: what ``gate_for`` matches rules against besides the change."""
+    names = known_as(config).get(change.source, frozenset({change.source}))
+    if not change.entitlement:
+        return names, frozenset()
+    by = _granted_by(config)
+    return names, frozenset(p for n in names for p in by.get((n, change.entitlement), ()))
+
+
+def _granted_by(config: Config) -> dict[tuple[str, str], frozenset[str]]:
+    """(source, entitlement) → the access profiles that grant it (computed once)."""
+    found = config.memo.get("granted_by")
+    if found is None:
+        out: dict[tuple[str, str], set[str]] = {}
+        for pid, profile in config.access_profiles.items():
+            for entitlement in profile.entitlements:
+                out.setdefault((profile.source, entitlement), set()).add(pid)
+        found = {k: frozenset(v) for k, v in out.items()}
+        config.memo["granted_by"] = found
+    return found
+
+
+def _matches(
+    rule: ReviewRule, change: Change, kind: str, names: list[str], vias: list[str]
+) -> bool:
     if rule.order_kinds and change.action not in rule.order_kinds and kind not in rule.order_kinds:
         return False
     if rule.sensitive_only and not change.sensitive:
         return False
     if not any(fnmatch.fnmatchcase(name, pat) for pat in rule.sources for name in names):
         return False
-    if rule.access_profiles:
-        via = change.details.get("access_profile")
-        if not via or not any(fnmatch.fnmatchcase(str(via), p) for p in rule.access_profiles):
-            return False
-    return True
+    return not rule.access_profiles or any(
+        fnmatch.fnmatchcase(v, p) for v in vias for p in rule.access_profiles
+    )
 
 
 def merged(*gates: Gate | None) -> Gate | None:
@@ -94,11 +121,11 @@ def guarded(plan: Plan, config: Config, in_force: PoliciesInForce | None, enviro
     if in_force is None:
         return plan
     wide = in_force.widened(config.sources)  # a renamed source keeps its review
-    now, on = known_as(config), targets(config)
+    on = targets(config)
     orders = []
     for order in plan.orders:
         change = order.change
-        names = now.get(change.source, frozenset())
+        names, profiles = known(config, change)
         old_names = wide.known_as(change.source, on.get(change.source))
         if (
             change.entitlement
@@ -107,8 +134,8 @@ def guarded(plan: Plan, config: Config, in_force: PoliciesInForce | None, enviro
         ):
             change = replace(change, sensitive=True)
         gate = merged(
-            gate_for(change, config.policies.review, order.kind, names),
-            gate_for(change, wide.review, order.kind, names | old_names),
+            gate_for(change, config.policies.review, order.kind, names, profiles),
+            gate_for(change, wide.review, order.kind, names | old_names, profiles),
         )
         orders.append(replace(order, change=change, gate=gate))
     return replace(
