@@ -118,3 +118,16 @@ def aliases(by_source: Mapping[str, str]) -> dict[str, frozenset[str]]:
     for sid, target in by_source.items():
         on.setdefault(target, set()).add(sid)
     return {sid: frozenset(on[target]) for sid, target in by_source.items()}
+
+
+def group_name(source: Source, entitlement: str) -> str:
+    """The name the entitlement's group has on the target: a SCIM source's
+    ``group_names`` entry, a managed group's ``name``, else the entitlement id. Two
+    entitlements with one group name on one target are one group: what is sensitive
+    about one is about the other (``helpers`` mapped onto the ``Admins`` group is
+    Admins)."""
+    mapped = source.connection.get("group_names")
+    if isinstance(mapped, dict) and entitlement in mapped:
+        return str(mapped[entitlement])
+    spec = source.entitlements.get(entitlement)
+    return spec.target_name(entitlement) if spec is not None else entitlement

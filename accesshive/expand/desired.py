@@ -21,7 +21,7 @@ from typing import Any, Literal
 from accesshive.config import Config
 from accesshive.config.account_kinds import DEFAULT_KIND, account_link
 from accesshive.config.model import Identity, LifecycleState
-from accesshive.config.targets import known_as
+from accesshive.config.targets import group_name, known_as
 from accesshive.diagnostics import Diagnostic
 from accesshive.expand.account_names import one_name_each
 from accesshive.expand.accounts import (
@@ -362,21 +362,29 @@ def _credential(config: Config, iid: str, ident: Identity) -> DesiredCredential 
 
 def _sensitive(config: Config) -> dict[str, frozenset[str]]:
     """Source → its sensitive entitlements: flagged ``sensitive: true``, or classified so,
-    on the source or on any other source on the same target (``config/targets.py``): a
-    promise about a system holds under each of its names."""
+    on the source or on any other source on the same target (``config/targets.py``), by
+    its id or by the name of its group there (``group_name``): a promise about a system's
+    group holds under each of its names."""
     rules = config.policies.classification.sensitive
     names = known_as(config)
     flagged = {
-        sid: {ent for ent, spec in source.entitlements.items() if spec.sensitive}
+        sid: {
+            n.casefold()
+            for ent, spec in source.entitlements.items()
+            if spec.sensitive
+            for n in (ent, group_name(source, ent))
+        }
         for sid, source in config.sources.items()
     }
     out: dict[str, frozenset[str]] = {}
     for sid, source in sorted(config.sources.items()):
         aliases = sorted(names.get(sid, frozenset({sid})))
-        out[sid] = frozenset(
-            ent
-            for ent in source.entitlements
-            if any(ent in flagged[a] for a in aliases)
-            or any(rule.matches(a, ent) for rule in rules for a in aliases)
-        )
+        found = set()
+        for ent in source.entitlements:
+            called = (ent, group_name(source, ent))
+            if any(n.casefold() in flagged[a] for a in aliases for n in called) or any(
+                rule.matches(a, n) for rule in rules for a in aliases for n in called
+            ):
+                found.add(ent)
+        out[sid] = frozenset(found)
     return out

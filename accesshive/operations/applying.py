@@ -38,7 +38,7 @@ from accesshive.operations.promotion import require_promotion
 from accesshive.operations.refresh import read_into, refresh
 from accesshive.operations.targeting import Target
 from accesshive.pipeline import load_config
-from accesshive.plan.gates import gate_for, guarded, known
+from accesshive.plan.gates import called, gate_for, guarded, known
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps
@@ -208,7 +208,9 @@ def _put_policies_in_force(
         that the policies in force gated more stay so until they run (else the next
         apply of this plan would find them not what planning gives)."""
         c = o.change
-        sensitive = bool(c.entitlement) and now.sensitive(c.source, c.entitlement or "")
+        sensitive = bool(c.entitlement) and any(
+            now.sensitive(c.source, n) for n in called(config, c.source, c.entitlement or "")
+        )
         return o.gate == gate_for(c, config.policies.review, o.kind, *known(config, c)) and (
             not c.sensitive or sensitive
         )

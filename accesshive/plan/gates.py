@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from accesshive.config import Config
 from accesshive.config.policy import ReviewPolicy, ReviewRule
-from accesshive.config.targets import known_as, targets
+from accesshive.config.targets import group_name, known_as, targets
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change, Gate, Need
 from accesshive.policies_in_force import PoliciesInForce, warning
@@ -56,6 +56,12 @@ def gate_for(
 
 def _key(need: Need) -> tuple[tuple[str, ...], int]:
     return need.groups, need.quorum
+
+
+def called(config: Config, source: str, entitlement: str) -> tuple[str, ...]:
+    """The entitlement's id and the name of its group on the target (``group_name``)."""
+    spec = config.sources.get(source)
+    return (entitlement,) if spec is None else (entitlement, group_name(spec, entitlement))
 
 
 def known(config: Config, change: Change) -> tuple[frozenset[str], frozenset[str]]:
@@ -130,7 +136,10 @@ def guarded(plan: Plan, config: Config, in_force: PoliciesInForce | None, enviro
         if (
             change.entitlement
             and not change.sensitive
-            and wide.sensitive(change.source, change.entitlement, old_names)
+            and any(
+                wide.sensitive(change.source, called, old_names)
+                for called in called(config, change.source, change.entitlement)
+            )
         ):
             change = replace(change, sensitive=True)
         gate = merged(
