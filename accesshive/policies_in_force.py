@@ -23,7 +23,7 @@ from hashlib import sha256
 from typing import Any
 
 from accesshive.config import Config
-from accesshive.config.policy import ClassificationPolicy, ReviewPolicy
+from accesshive.config.policy import ClassificationPolicy, GuardrailPolicy, ReviewPolicy
 from accesshive.config.targets import targets
 from accesshive.errors import StoreError
 
@@ -56,6 +56,10 @@ class PoliciesInForce:
     in force know under other names is judged under those names too: swapping two
     sources' names, or an alias added in one change and granted on in the next, must not
     take a system's grants out of the review its flags and rules give them."""
+    guardrails: GuardrailPolicy | None = None
+    """The mass-change guardrail then (None: recorded before it was kept): a change that
+    raises ``max_removal_count`` is planned under the guardrail in force as well, so the
+    same pull request cannot make a mass removal and loosen the limit that stops it."""
 
     @classmethod
     def of(cls, config: Config) -> PoliciesInForce:
@@ -69,6 +73,7 @@ class PoliciesInForce:
             _promotion_from(config),
             frozenset(config.sources),
             dict(targets(config)),
+            config.policies.guardrails,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -83,6 +88,8 @@ class PoliciesInForce:
             out["sources"] = sorted(self.sources)
         if self.targets is not None:
             out["targets"] = dict(sorted(self.targets.items()))
+        if self.guardrails is not None:
+            out["guardrails"] = self.guardrails.model_dump(mode="json")
         return out
 
     def text(self) -> str:
@@ -102,6 +109,9 @@ class PoliciesInForce:
             data.get("promotion_from"),
             None if data.get("sources") is None else frozenset(data["sources"]),
             None if data.get("targets") is None else dict(data["targets"]),
+            None
+            if data.get("guardrails") is None
+            else GuardrailPolicy.model_validate(data["guardrails"]),
         )
 
     def known_as(self, source: str, target: str | None) -> frozenset[str]:
@@ -171,7 +181,13 @@ class PoliciesInForce:
             key = sid if sid in now or sid == ANY else ANY
             flagged[key] = flagged.get(key, frozenset()) | ents
         return PoliciesInForce(
-            review, classification, flagged, self.promotion_from, self.sources, self.targets
+            review,
+            classification,
+            flagged,
+            self.promotion_from,
+            self.sources,
+            self.targets,
+            self.guardrails,
         )
 
 
@@ -259,6 +275,18 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
             f"promoted from {in_force.promotion_from})"
             if in_force.promotion_from
             else f"require_promotion_from: none → {_promotion_from(config)}"
+        )
+    rails, now_rails = in_force.guardrails, config.policies.guardrails
+    if rails is not None and rails != now_rails:
+        out.append(
+            "guardrails changed: "
+            + ", ".join(
+                f"{k} {getattr(rails, k)} → {getattr(now_rails, k)}"
+                for k in type(rails).model_fields
+                if getattr(rails, k) != getattr(now_rails, k)
+            )
+            + " (a plan must keep within the guardrail in force too until this change is "
+            "applied)"
         )
     for setting in ("allow_self_approval", "require_author"):
         if getattr(old, setting) != getattr(new, setting):

@@ -26,6 +26,7 @@ from accesshive.pipeline import snapshot_file as read_snapshot_file
 from accesshive.plan.build import make_plan
 from accesshive.plan.changes import Changes
 from accesshive.plan.gates import guarded
+from accesshive.plan.guardrails import check_guardrails, enforce
 from accesshive.plan.kinds import OrderKind
 from accesshive.plan.known_accounts import (
     TaskRecord,
@@ -138,6 +139,14 @@ def plan_repository(
             if store is not None:
                 plan = replace(plan, environment=environment)
             plan = guarded(plan, config, in_force, environment)
+            if in_force is not None and in_force.guardrails is not None:
+                # the guardrail in force holds too, until a change to it is applied
+                enforce(
+                    check_guardrails(
+                        (o.change for o in plan.orders), snapshot, in_force.guardrails
+                    ),
+                    allow_mass_changes,
+                )
             return _first_in(environment, others, lender, plan)
 
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from accesshive.approvals.model import content_digest
 from accesshive.cli import main
-from accesshive.errors import ForgedPlanError, StoreError
+from accesshive.errors import ForgedPlanError, GuardrailError, StoreError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.planfile import read_plan, write_plan
 from accesshive.store import open_store
@@ -618,6 +618,35 @@ def test_a_plan_file_without_the_policy_warning_is_refused_as_forged(applied: Pa
     # the plan as made is not refused
     result = apply_plan(applied, plan, STORE, TODAY, "ci")
     assert result.states[_wiki_gate(plan)] == "awaiting_approval"
+
+
+def test_a_change_that_loosens_the_guardrail_is_planned_under_the_one_in_force(
+    tmp_path: Path,
+) -> None:
+    """The guardrail in force allows one removal per source. The change terminates two
+    people and raises the limit to 1000 in the same pull request: the plan is refused by
+    the guardrail in force (and says the guardrail changed when the change is within
+    both)."""
+    repo = _reviewed(tmp_path, quorum=1)
+    rails = repo / "policies" / "guardrails.yaml"
+    rails.write_text("guardrails:\n  max_removal_count: 1\n  min_accounts_for_share: 100\n")
+    _approve_everything_and_apply(repo)
+    people = repo / "identities" / "people.yaml"
+    text = people.read_text()
+    for who in ("ada.lovelace", "grace.hopper"):
+        text = text.replace(
+            f"  {who}:\n",
+            f"  {who}:\n    lifecycle_state: terminated\n    lifecycle_since: 2026-09-01\n",
+            1,
+        )
+    people.write_text(text)
+    rails.write_text("guardrails:\n  max_removal_count: 1000\n  min_accounts_for_share: 100\n")
+    with pytest.raises(GuardrailError, match="guardrail"):
+        _plan(repo)
+    # within both: one leaver; the warning says what changed
+    people.write_text(text.replace("    lifecycle_state: terminated\n", "", 1))
+    plan = _plan(repo)
+    assert "guardrails changed: max_removal_count 1 → 1000" in plan.warnings[0]
 
 
 def test_a_github_login_remapped_by_the_change_does_not_count(applied: Path) -> None:
