@@ -215,10 +215,17 @@ def _put_policies_in_force(
             not c.sensitive or sensitive
         )
 
+    # while the policies in force name no reviewer, nobody can approve a gated order: it
+    # waits for the reviewers the change brings, who count once it is applied (else the
+    # first reviewers could never be put in force: the quickstart's dead end)
+    nobody = on_record is not None and not PoliciesInForce.from_text(on_record).review.reviewers
+
     def past_review(o: Order) -> bool:
         state = states[o.id].state if o.id in states else None
-        return state in COMPLETE or (
-            state == _S.PENDING.value and (o.gate is None or o.id in approved) and as_now(o)
+        return (
+            state in COMPLETE
+            or (state == _S.PENDING.value and (o.gate is None or o.id in approved) and as_now(o))
+            or (nobody and state == _S.AWAITING_APPROVAL.value)
         )
 
     complete = plan.scope is None and all(past_review(o) for o in plan.orders)

@@ -7,6 +7,7 @@ where to declare reviewers instead. Once one is declared, it says how to approve
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,35 @@ def test_with_a_reviewer_the_comment_says_how_to_approve(synced_quickstart: Path
     for output in (made.output, shown):
         assert APPROVE in output
         assert DECLARE not in output
+
+
+def test_the_first_reviewers_declared_after_an_apply_can_approve(
+    synced_quickstart: Path, tmp_path: Path
+) -> None:
+    """The quickstart as its README runs it: an apply with no reviewer declared leaves the
+    sensitive grants waiting, with policies that name no reviewer in force. Following the
+    hint, reviewers are declared and sign the plan: the apply of that plan puts them in
+    force (nobody could have approved anything before them), and the next apply of the
+    same plan counts their approvals. No dead end."""
+    repo = synced_quickstart
+    first = _run("apply", "--auto-approve", str(repo), "--today", TODAY)
+    assert first.exit_code == 6, first.output
+    public = keygen(tmp_path / "alice")
+    (repo / "policies").mkdir(exist_ok=True)
+    (repo / "policies" / "review.yaml").write_text(
+        "review:\n  reviewers:\n    alice:\n      groups: [security]\n"
+        f'      public_key: "{public}"\n  rules:\n'
+        "    - {name: sensitive-grants, order_kinds: [grant], sensitive_only: true, "
+        "reviewer_groups: [security]}\n"
+    )
+    plan_file = repo.parent / "plan.json"
+    assert _run("plan", str(repo), "--out", str(plan_file), "--today", TODAY).exit_code == 0
+    signed = _run(
+        "approve", str(plan_file), "--all-gated", "--key", str(tmp_path / "alice"), "-C", str(repo)
+    )
+    assert "signed" in signed.output, signed.output
+    applied = _run("apply", str(plan_file), "-C", str(repo), "--today", TODAY)
+    assert applied.exit_code == 6, applied.output  # not counted yet: alice is not in force
+    again = _run("apply", str(plan_file), "-C", str(repo), "--today", TODAY, "--format", "json")
+    states = {oid: o["state"] for oid, o in json.loads(again.stdout)["orders"].items()}
+    assert "awaiting_approval" not in states.values(), again.output
