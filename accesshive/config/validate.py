@@ -20,6 +20,7 @@ from accesshive.config.validate_groups import check_managed_groups
 from accesshive.config.validate_identities import (
     check_identity_schema,
     check_identity_types,
+    check_unique_emails,
     unknown_identity_attribute,
 )
 from accesshive.config.validate_kinds import check_profile_kinds, check_source_kinds
@@ -399,6 +400,7 @@ def check_credentials(config: Config) -> Iterator[Diagnostic]:
 
 CHECKS: tuple[Check, ...] = (
     check_identity_references,
+    check_unique_emails,
     check_profile_and_role_references,
     check_sources,
     check_lifecycle_states,
