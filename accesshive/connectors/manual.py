@@ -52,7 +52,8 @@ class ManualConnector(Connector):
         if match and match.group(1) != "env":
             raise self.error(
                 f"connection.export is {written}: an export path is given literally or as "
-                "${env:NAME}; a ${file:..} would use a file's content as the path"
+                "${env:NAME}; a ${file:..} or ${vault:..} reference would use a secret's "
+                "content as the path"
             )
         if match:  # ${env:NAME}: the runner says where (a path, not a secret)
             where = resolve(written, self.source_id, self.context.root, os.environ, secret=False)

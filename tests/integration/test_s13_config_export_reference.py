@@ -86,5 +86,5 @@ def test_the_connector_refuses_a_file_reference_without_reading_it(tmp_path: Pat
     connector = ManualConnector("badges", source, ConnectorContext(root=tmp_path))
     with pytest.raises(ConnectorError) as raised:
         list(connector.read())
-    assert "a ${file:..} would use a file's content as the path" in str(raised.value)
+    assert "a ${file:..} or ${vault:..} reference would use a secret's content" in str(raised.value)
     assert SECRET not in str(raised.value)
