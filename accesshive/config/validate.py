@@ -20,14 +20,15 @@ from accesshive.config.validate_groups import check_managed_groups
 from accesshive.config.validate_identities import (
     check_identity_schema,
     check_identity_types,
+    check_unique_emails,
     unknown_identity_attribute,
 )
 from accesshive.config.validate_kinds import check_profile_kinds, check_source_kinds
+from accesshive.config.validate_paths import check_source_paths
 from accesshive.diagnostics import Diagnostic, Location, Severity
 from accesshive.expand.compiling import is_template, variables
 from accesshive.expand.plain_values import UNAVAILABLE, VALUE_HINT
 from accesshive.expand.templates import BUILTIN_VARIABLES, TemplateProblem
-from accesshive.repo_paths import outside_the_repository
 
 Check = Callable[[Config], Iterable[Diagnostic]]
 
@@ -187,29 +188,8 @@ def check_sources(config: Config) -> Iterator[Diagnostic]:
                 config.origin("sources", sid, "provisioning"),
                 hint="remove 'provisioning' or set it to manual",
             )
-        if source.kind == "manual":
-            yield from _export_inside(config, sid)
+        yield from check_source_paths(config, sid)
         yield from _account_spec(config, sid)
-
-
-def _export_inside(config: Config, sid: str) -> Iterator[Diagnostic]:
-    """A manual source's export must be a file of the repository (or ``${env:NAME}``):
-    said by ``validate`` and ``plan``, at its line, as sync would refuse it, so that a
-    pull request pointing it at ``/etc/shadow`` fails its first check, not a later job."""
-    raw = config.sources[sid].connection.get("export")
-    if not raw or is_reference(str(raw).strip()):
-        return
-    how = outside_the_repository(config.root, str(raw))
-    if how is None:
-        return
-    yield Diagnostic(
-        "invalid-value",
-        f"source '{sid}': connection.export must be a file inside the repository ({how}): a "
-        "pull request could otherwise make accesshive read any file the runner can",
-        config.origin("sources", sid, "connection", "export"),
-        hint="keep the export in the repository, or give one kept elsewhere as ${env:NAME}, "
-        "set where accesshive runs",
-    )
 
 
 def _account_spec(config: Config, sid: str) -> Iterator[Diagnostic]:
@@ -420,6 +400,7 @@ def check_credentials(config: Config) -> Iterator[Diagnostic]:
 
 CHECKS: tuple[Check, ...] = (
     check_identity_references,
+    check_unique_emails,
     check_profile_and_role_references,
     check_sources,
     check_lifecycle_states,

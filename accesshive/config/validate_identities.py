@@ -143,3 +143,35 @@ def _type_label(config: Config, iid: str) -> str:
     ident = config.identities[iid]
     mode = credential_mode(ident)
     return f"{ident.type}, {mode}" if ident.type == "shared_credential" else ident.type
+
+
+CORRELATED_EMAIL = "email"
+"""The identity attribute that sources correlate accounts on (``account.correlation``)."""
+
+
+def check_unique_emails(config: Config) -> Iterator[Diagnostic]:
+    """Two identities with one email (letter case aside) are refused. Sources correlate
+    an account they hold with the identity whose email it has: with two, the account
+    of one person would go to whichever identity sorts first (its access revoked as
+    the other's, a second account created for its owner). Said at each of them, with
+    the others' places: which one a change added, only the user knows."""
+    holders: dict[str, list[str]] = {}
+    for iid, ident in config.identities.items():
+        value = ident.attributes.get(CORRELATED_EMAIL)
+        if isinstance(value, str) and value.strip():
+            holders.setdefault(value.strip().casefold(), []).append(iid)
+    for email in sorted(k for k, ids in holders.items() if len(ids) > 1):
+        ids = sorted(holders[email])
+        at = {iid: config.origin("identities", iid, "attributes", CORRELATED_EMAIL) for iid in ids}
+        for iid in ids:
+            others = [o for o in ids if o != iid]
+            named = ", ".join(f"'{o}'" for o in others)
+            yield Diagnostic(
+                "duplicate-value",
+                f"identity '{iid}' has the same email as {named} ('{email}'): an account "
+                "correlated on it would go to one of them, and the other's access with it",
+                at[iid],
+                hint="each person has one identity: give each its own email, or remove the "
+                "one that is the same person again",
+                related=tuple(at[o] for o in others),
+            )

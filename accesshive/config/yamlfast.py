@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from typing import Any
 
 import yaml_rs
@@ -140,4 +141,12 @@ def _doubtful(data: Any) -> bool:
             stack.extend(node)
         elif isinstance(node, float | dt.datetime):  # a time's zone: "Z" is named otherwise
             return True
+        elif type(node) is int and _HUGE and not -_HUGE < node < _HUGE:
+            return True  # Python cannot write it back as text: ruamel.yaml says where it is
     return False
+
+
+_HUGE = 10 ** sys.get_int_max_str_digits() if sys.get_int_max_str_digits() else 0
+"""The first integer of more digits than Python converts to and from text (``int()``,
+``str()``): yaml-rs builds such an integer, which the meaning digest could not then
+write; ruamel.yaml refuses it, and ``yamlio`` says at which line."""

@@ -31,6 +31,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from accesshive.config import yaml12, yamlfast
 from accesshive.config.meaning import meaning_digest
+from accesshive.config.yaml_dates import impossible_date
 from accesshive.diagnostics import Diagnostic, Location, YamlPath
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -127,8 +128,10 @@ def _ruamel_load(text: str, name: str) -> Any:
         raise YamlProblem(_marked(exc, name, "yaml-syntax", _syntax_message(exc), text)) from exc
     except YAMLError as exc:
         raise YamlProblem(Diagnostic("yaml-syntax", str(exc), Location(name))) from exc
-    except ValueError as exc:  # int() past its digit limit, inside the constructor
-        raise YamlProblem(_huge_number(text, name)) from exc
+    except ValueError as exc:  # an impossible date, or int() past its digit limit
+        digits = "integer string conversion" in str(exc)
+        bad_date = None if digits else impossible_date(text, name)
+        raise YamlProblem(bad_date or _huge_number(text, name)) from exc
 
 
 def _decode(raw: bytes, name: str) -> str:

@@ -36,13 +36,28 @@ class ManualConnector(Connector):
 
     @property
     def export_path(self) -> Path:
+        return self._export()[0]
+
+    def _export(self) -> tuple[Path, str]:
+        """Where the export is, and how messages name it: the path as the configuration
+        writes it, or the ``${env:NAME}`` reference itself, never what it resolves to. A
+        pull request chooses which variable is read, so its value may be any secret the
+        job holds (a token, the master key): echoed in an error it would reach the PR's
+        check, ``--format json``, the report and the audit log."""
         raw = self.source.connection.get("export")
         if not raw:
             raise self.error("connection.export is not set: where is the owner's CSV export?")
-        if REFERENCE.match(str(raw).strip()):  # ${env:NAME}: the runner says where
-            # a path, not a secret: not redacted from messages
-            where = resolve(raw, self.source_id, self.context.root, os.environ, secret=False)
-            return Path(str(where))
+        written = str(raw).strip()
+        match = REFERENCE.match(written)
+        if match and match.group(1) != "env":
+            raise self.error(
+                f"connection.export is {written}: an export path is given literally or as "
+                "${env:NAME}; a ${file:..} or ${vault:..} reference would use a secret's "
+                "content as the path"
+            )
+        if match:  # ${env:NAME}: the runner says where (a path, not a secret)
+            where = resolve(written, self.source_id, self.context.root, os.environ, secret=False)
+            return Path(str(where)), written
         root = self.context.root
         how = outside_the_repository(root, str(raw))
         if how is not None:
@@ -51,13 +66,13 @@ class ManualConnector(Connector):
                 "request could otherwise make accesshive read any file the runner can. Give "
                 "an export kept elsewhere as ${env:NAME}, set where accesshive runs"
             )
-        return root / str(raw)
+        return root / str(raw), str(raw)
 
     def read(self) -> Iterator[Page]:
-        path = self.export_path
+        path, shown = self._export()
         if not path.is_file():
             raise self.error(
-                f"no export at {path}: ask the source owner ({self.source.owner or 'unknown'}) "
+                f"no export at {shown}: ask the source owner ({self.source.owner or 'unknown'}) "
                 "for a CSV export of the accounts"
             )
         try:
@@ -65,15 +80,17 @@ class ManualConnector(Connector):
                 reader = csv.DictReader(fh)
                 missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
                 if missing:
-                    raise self.error(f"{path}: the export has no column {', '.join(missing)}")
-                accounts = [self._account(path, n, row) for n, row in enumerate(reader, 2)]
+                    raise self.error(f"{shown}: the export has no column {', '.join(missing)}")
+                accounts = [self._account(shown, n, row) for n, row in enumerate(reader, 2)]
         except UnicodeDecodeError as exc:
-            raise self.error(f"{path} is not UTF-8 text ({exc.reason})") from exc
+            raise self.error(f"{shown} is not UTF-8 text ({exc.reason})") from exc
         except csv.Error as exc:
-            raise self.error(f"{path}: {exc}") from exc
+            raise self.error(f"{shown}: {exc}") from exc
+        except OSError as exc:  # its words, not str(exc): that names the resolved path
+            raise self.error(f"cannot read {shown} ({exc.strerror})") from exc
         yield Page(accounts, len(accounts))
 
-    def _account(self, path: Path, line: int, row: dict[str, str | None]) -> SnapshotAccount:
+    def _account(self, path: str, line: int, row: dict[str, str | None]) -> SnapshotAccount:
         ext = (row.get("external_id") or "").strip()
         if not ext:
             raise self.error(f"{path}:{line}: external_id is empty")

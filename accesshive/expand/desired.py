@@ -278,7 +278,8 @@ def _account_state(
     if lifecycle.accounts == "absent":
         return "absent", False
     days, since = lifecycle.delete_after_days, ident.lifecycle_since
-    if days is not None and since is not None and today >= since + dt.timedelta(days=days):
+    # counted from since (not since + days, which is past year 9999 for a far-future since)
+    if days is not None and since is not None and (today - since).days >= days:
         return "absent", False
     if lifecycle.accounts == "enabled":
         return "enabled", True

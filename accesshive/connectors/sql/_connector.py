@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from accesshive.config.model import Source
+from accesshive.config.secrets import is_reference
 from accesshive.connectors.base import Capabilities, Connector, ConnectorContext, Created, Page
 from accesshive.connectors.references import resolve
 from accesshive.connectors.sql import _failures
+from accesshive.repo_paths import outside_the_repository
 from accesshive.state.snapshot import SnapshotAccount
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -100,6 +102,7 @@ class SqlConnector(Connector):
             raw = url.removeprefix("sqlite:///")
             if not raw:
                 raise self.error("connection.url is missing (sqlite:///path or postgresql://)")
+            self._inside_the_repository(raw)
             path = Path(raw) if Path(raw).is_absolute() else self.context.root / raw
             if not path.exists() and not self._create_tables_wanted():
                 raise self.error(f"database {path} does not exist")
@@ -134,6 +137,22 @@ class SqlConnector(Connector):
                     raise self._locked(time.monotonic() - started) from exc
                 raise _failures.classify(exc, self.error) from exc
         return self._db
+
+    def _inside_the_repository(self, raw: str) -> None:
+        """A SQLite file written in the configuration must be in the repository: a pull
+        request could otherwise have accesshive open (with ``create_tables``, create and
+        write) any file the runner can. A url given as a reference (``${env:NAME}``) is
+        named by the runner, and may lead anywhere (as ``validate`` says too)."""
+        if is_reference(str(self._url_setting).strip()):
+            return
+        how = outside_the_repository(self.context.root, raw)
+        if how is not None:
+            raise self.error(
+                f"connection.url must name an SQLite file inside the repository ({how}): a "
+                "pull request could otherwise make accesshive read, create or write any file "
+                "the runner can. Give a database kept elsewhere as ${env:NAME}, set where "
+                "accesshive runs; nothing was opened"
+            )
 
     def _create_tables_wanted(self) -> bool:
         """``connection.create_tables``, a boolean only: YAML 1.2 reads ``off`` or ``no``

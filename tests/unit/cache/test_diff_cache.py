@@ -34,7 +34,7 @@ sources:
         email: {type: email}
         title: {}
       create: {login: "{{ id }}"}
-      sync: {email: "{{ email }}", title: "{{ title }}"}
+      sync: {email: "{{ mail }}", title: "{{ title }}"}
       correlation: [email]
     entitlements: {staff: {}, ops: {}}
   wiki:
@@ -43,7 +43,7 @@ sources:
     account:
       name_attribute: user
       create: {user: "{{ id }}"}
-      sync: {mail: "{{ email }}"}
+      sync: {mail: "{{ mail }}"}
       correlation: [mail]
     entitlements: {readers: {}}
 access_profiles:
@@ -74,6 +74,9 @@ def _org(seed: int) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def _write(root: Path, org: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Identities hold their correlation value as ``mail``: two identities with one
+    ``email`` are refused by validate, and two that contend for an account (on any other
+    correlated value) are what the cache must get right."""
     (root / "identities").mkdir(parents=True, exist_ok=True)
     (root / "accesshive.yaml").write_text(PROJECT)
     for path in (root / "identities").glob("*.yaml"):
@@ -85,7 +88,7 @@ def _write(root: Path, org: dict[str, dict[str, dict[str, Any]]]) -> None:
             profiles = [r for r in p["roles"] if r == "ops"]
             lines.append(
                 f"  {iid}: {{type: human, roles: {roles}, access_profiles: {profiles}, "
-                f"attributes: {{email: {p['email']}, title: {p['title']}}}}}"
+                f"attributes: {{mail: {p['email']}, title: {p['title']}}}}}"
             )
         (root / "identities" / f"{file}.yaml").write_text("\n".join(lines) + "\n")
 
