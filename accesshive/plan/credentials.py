@@ -49,7 +49,7 @@ def credential_changes(
             continue
         last = have.rotated_at or have.stored_at
         days = want.rotate_every_days
-        if days and last and today >= last + dt.timedelta(days=days):
+        if days and last and (today - last).days >= days:  # no overflow near year 9999
             details["last_rotated"] = last.isoformat()
             account = _account_found(per_source, want.account_source, iid)
             if want.mode == "managed" and account is not None:
