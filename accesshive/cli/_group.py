@@ -176,6 +176,8 @@ class AccessHiveGroup(click.Group):
         ``EXIT_PIPE`` (141), as for a tool killed by SIGPIPE."""
         from accesshive.cli._pipes import EXIT_PIPE, quiet_pipes
 
+        if sys.excepthook is sys.__excepthook__:
+            sys.excepthook = _redacted_traceback
         with quiet_pipes(sys.stdout, sys.stderr) as streams:
             try:
                 result = super().main(*args, **kwargs)
@@ -279,3 +281,14 @@ def _add_no_color(cmd: click.Command) -> None:
     if isinstance(cmd, click.Group):
         for sub in cmd.commands.values():
             _add_no_color(sub)
+
+
+def _redacted_traceback(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+    """A bug's traceback, as Python prints it, with every secret accesshive resolved in
+    this run redacted: a bug keeps its traceback (to be reported), never a secret that an
+    exception's message or a library's repr carried into it."""
+    import traceback
+
+    from accesshive.redaction import redact
+
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, exc, tb))))
