@@ -82,9 +82,10 @@ def validate(
         c = result.config
         own = [name for name, _ in c.files if not name.startswith(DEFAULT_POLICIES)]
         # the default policies count only where a section of them is in use: a repository
-        # whose policies/ sets every section reads them, but uses none
-        shipped = any(o.startswith(DEFAULT_POLICIES) for o in c.policy_origins.values())
-        defaults = ", the default policies" if shipped else ""
+        # whose policies/ sets every section reads them, but uses none; name the sections
+        # used, so that a review policy of the repository's own is not called a default
+        shipped = sorted(s for s, o in c.policy_origins.items() if o.startswith(DEFAULT_POLICIES))
+        defaults = f", default policies: {', '.join(shipped)}" if shipped else ""
         click.secho(
             f"✓ {directory}: valid ({plural(len(c.sources), 'source')}, "
             f"{plural(len(c.identities), 'identity', 'identities')}, "

@@ -154,7 +154,8 @@ def test_validate_shows_its_stages_too() -> None:
     [
         (
             "quickstart",
-            "(2 sources, 5 identities, 3 roles, 5 access profiles, 5 files, the default policies)",
+            "(2 sources, 5 identities, 3 roles, 5 access profiles, 5 files, default policies: "
+            "classification, guardrails, password, review)",
         ),
         # acme's policies/ sets every section: the shipped ones are read but none is used
         ("acme", "(6 sources, 38 identities, 18 roles, 36 access profiles, 20 files)"),
