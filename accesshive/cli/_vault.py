@@ -156,3 +156,8 @@ def vault_rotate_key(
             config, store, vault_source(config, vault_name), key_out, actor()
         )
     click.echo(f"re-wrapped {count} secret(s) under master key {key.key_id}")
+    click.echo(
+        "The key file now holds only the new master key: back it up where you kept the old "
+        "one (and update the CI secret that holds it); a backup of the old key no longer "
+        "opens these secrets."
+    )

@@ -47,7 +47,10 @@ def promote(
             raise PromotionError(
                 f"config {digest[:12]} was applied in '{source}' but not cleanly (run "
                 f"{last['id']} {last['status']}; orders not verified: {', '.join(waiting[:10])}"
-                f"{'...' if len(waiting) > 10 else ''}); fix and apply again"
+                f"{'...' if len(waiting) > 10 else ''}); see what waits with `accesshive "
+                f"status --env {source}`, see it through (approvals, manual tasks: "
+                f"`accesshive tasks list --env {source}`), apply again there (`accesshive "
+                f"apply --auto-approve --env {source}`), then promote"
             )
         sandbox.audit(actor, "promotion_out", digest, {"to": target, "plan": last["plan_digest"]})
     with StoreRef(target, store_url).open(root) as production:

@@ -29,9 +29,13 @@ def vault_source(config: Config, name: str | None) -> str:
             raise VaultError(f"'{name}' is not a vault source (vault sources: {', '.join(vaults)})")
         return name
     if len(vaults) != 1:
-        raise VaultError(
-            f"name the vault with --vault (vault sources: {', '.join(vaults) or 'none'})"
-        )
+        if not vaults:
+            raise VaultError(
+                "the repository declares no vault source: declare one in sources/ "
+                "(kind: vault, connection: {path: .accesshive/vault.db, key_file: <the key "
+                "file `accesshive vault init` wrote>}), then run this again"
+            )
+        raise VaultError(f"name the vault with --vault (vault sources: {', '.join(vaults)})")
     return vaults[0]
 
 

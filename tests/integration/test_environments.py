@@ -121,6 +121,14 @@ def test_promotion_refuses_an_unclean_sandbox_apply(repo: Path) -> None:
     assert refused.exit_code == 1
     assert "was applied in 'sandbox' but not cleanly" in refused.output
     assert "orders not verified:" in refused.output
+    # its hints run as printed
+    status = refused.output.split("`accesshive status ")[1].split("`")[0].split()
+    shown = runner.invoke(main, ["status", *status])
+    assert shown.exit_code == 0, shown.output
+    listed = refused.output.split("`accesshive tasks list ")[1].split("`")[0].split()
+    assert runner.invoke(main, ["tasks", "list", *listed]).exit_code == 0
+    again = refused.output.split("`accesshive apply ")[1].split("`")[0].split()
+    assert runner.invoke(main, ["apply", *again, "--today", "2026-11-29"]).exit_code == 6
 
 
 def test_a_change_that_drops_the_promotion_requirement_must_itself_be_promoted(
