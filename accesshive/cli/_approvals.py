@@ -300,9 +300,10 @@ def approvals_from_github(
 ) -> None:
     """Record approving reviews and `/approve ORDER-ID` comments of a pull request
     (token from GITHUB_TOKEN)."""
-    from accesshive.approvals.operations import record_from_github
+    from accesshive.approvals.operations import check, not_counting, record_from_github
     from accesshive.operations import StoreRef
     from accesshive.pipeline import load_config
+    from accesshive.terminal_text import shown
 
     config = load_config(directory, environment)
     saved = read_saved(plan_file)
@@ -310,7 +311,13 @@ def approvals_from_github(
         pr, recorded = record_from_github(
             config, saved, store, repo, number, os.environ.get("GITHUB_TOKEN"), api_url, actor()
         )
-    click.echo(f"{repo}#{number} by {pr.author}: recorded {recorded} new approval(s)")
+        void = not_counting(check(config, saved, store), recorded) if recorded else []
+    line = f"{repo}#{number} by {pr.author}: recorded {len(recorded)} new approval(s)"
+    if void:  # recorded (a later policy may count them), but verify and apply will not
+        line += f", of which {len(void)} will not count (`approvals verify` says the same)"
+    click.echo(line)
+    for a, why in void:
+        click.echo(f"  not counted: {a.reviewer} on {a.order} ({shown(why)})")
     for d in pr.declines:
         what = "withdrew the decline of" if d.withdrawn else f"declined ({d.reason})"
         click.echo(f"  {d.reviewer} {what} {d.order}")

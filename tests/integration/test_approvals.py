@@ -383,6 +383,7 @@ def test_approvals_from_a_github_pull_request(
                 "body": f"Checked it.\n/approve {gate} (plan {plan.digest[:12]})\n",
                 "html_url": "https://github.com/acme/access/pull/7#issuecomment-9",
                 "created_at": "2026-11-29T11:00:00Z",
+                "updated_at": "2026-11-29T11:00:00Z",
             },
         ],
     }
