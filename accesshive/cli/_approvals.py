@@ -294,6 +294,7 @@ def approvals_verify(
     if fmt == "json":
         out: dict[str, dict[str, object]] = {
             oid: {
+                "identity": saved.order(oid).change.identity,
                 "approved": v.approved,
                 "approvers": v.approvers,
                 "missing": v.missing,

@@ -6,8 +6,10 @@ that another identity can share."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from accesshive.plan.planfile import read_plan
 from tests.integration import test_own_access
 from tests.integration.test_own_access import TODAY, _approve, _plan, _repo, _run
 
@@ -85,3 +87,15 @@ def test_gated_orders_are_listed_with_their_identity_id(tmp_path: Path) -> None:
         "grace.hopper)",
         "temp.contractor7)",
     ]
+
+
+def test_verify_json_names_each_gated_orders_identity(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, {}, NAMESAKE)
+    plan_file = _plan(repo)
+    shown = _run("approvals", "verify", str(plan_file), "-C", str(repo), "--format", "json")
+    verdicts = json.loads(shown.stdout)
+    plan = read_plan(plan_file)
+    assert verdicts and {oid: v["identity"] for oid, v in verdicts.items()} == {
+        o.id: o.change.identity for o in plan.orders if o.gate
+    }
+    assert "temp.contractor7" in {v["identity"] for v in verdicts.values()}
