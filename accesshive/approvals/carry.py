@@ -23,7 +23,16 @@ never reach further than what the reviewer saw. It is carried only when all hold
   reviewer is still a reviewer with an unrevoked key in one of the gate's groups, the
   signature verifies over its own plan digest, and neither plan's author approves their
   own change (``model.evaluate`` with the plans carried from);
-- the quorum is the current gate's.
+- the quorum is the current gate's;
+- the approved order was not done: its latest state in the plan it was signed for is
+  not ``verified`` (nor ``inactive``), and no run since that plan's first verified it,
+  or its opposite (the revoke of a grant, the disabling or deletion of an account that
+  was granted, created or enabled, and the other way round), in any plan, nor was its
+  manual task marked done since. An order id is a hash of what the order does, so the
+  re-grant of access that was granted, then removed by a later applied plan, has the
+  id and content of the grant approved weeks before: what was approved was done, and
+  a new "yes" is needed to do it again. Only the retry of an approved order that did
+  not get done (it failed, errored, was blocked, or was left with a person) is carried.
 
 What counts is audited (``approval_carried``) when an apply uses it.
 """
@@ -32,11 +41,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from accesshive.approvals.files import approvals_files, read_approvals
 from accesshive.approvals.model import Approval, Authorship, EarlierPlan, content_digest
 from accesshive.errors import PlanFileError
+from accesshive.plan.kinds import OrderKind
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import from_json
@@ -89,9 +100,15 @@ def carried(
             for o in earlier.orders
             if o.id in gated and _identical(o, gated[o.id])
         }
+        for oid in _done_since(store, signed_for, {oid: gated[oid] for oid in same}):
+            del same[oid]
         plans[signed_for] = EarlierPlan(authorship_of(earlier), same)
         out += [a for a in mine if same.get(a.order) == a.content_digest]
     return out, plans
+
+
+_DISABLE = (OrderKind.DISABLE_ACCOUNT, False)
+_DELETE = (OrderKind.DELETE_ACCOUNT, False)
 
 
 def _identical(before: Order, now: Order) -> bool:
@@ -110,3 +127,41 @@ def _used_by_apply(store: Store, plan_digest: str) -> dict[str, set[str]]:
         for oid, reviewers in (json.loads(details).get("approved") or {}).items():
             used.setdefault(oid, set()).update(reviewers)
     return used
+
+
+_OPPOSITES: dict[str, tuple[tuple[str, bool], ...]] = {
+    # action -> (the action that undoes it, whether it keeps the entitlement)
+    OrderKind.GRANT: ((OrderKind.REVOKE, True), _DISABLE, _DELETE),
+    OrderKind.CREATE_ACCOUNT: (_DISABLE, _DELETE),
+    OrderKind.ENABLE_ACCOUNT: (_DISABLE, _DELETE),
+    OrderKind.REVOKE: ((OrderKind.GRANT, True),),
+    OrderKind.DISABLE_ACCOUNT: (
+        (OrderKind.ENABLE_ACCOUNT, False),
+        (OrderKind.CREATE_ACCOUNT, False),
+    ),
+    OrderKind.DELETE_ACCOUNT: ((OrderKind.CREATE_ACCOUNT, False),),
+}
+
+
+def _ids_of(order: Order) -> set[str]:
+    """The order's id and those of the orders that undo it (same source, identity,
+    account and kind)."""
+    change = order.change
+    ids = {order.id, change.order_id()}
+    for action, keeps in _OPPOSITES.get(change.action, ()):
+        entitlement = change.entitlement if keeps else None
+        ids.add(replace(change, action=action, entitlement=entitlement).order_id())
+    return ids
+
+
+def _done_since(store: Store, signed_for: str, orders: dict[str, Order]) -> set[str]:
+    """Of ``orders``, those whose approval (signed for ``signed_for``) was used up: the
+    approved order is done, or was undone, since that plan was first applied (see the
+    module's docstring)."""
+    runs = store.runs(signed_for)
+    if not orders or not runs:
+        return set(orders)
+    done = store.done_since(
+        {i for o in orders.values() for i in _ids_of(o)}, min(int(r["id"]) for r in runs)
+    )
+    return {oid for oid, o in orders.items() if _ids_of(o) & done}

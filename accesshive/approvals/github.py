@@ -12,6 +12,13 @@ push) would otherwise approve whatever a later push put in the plan.
 A reviewer's approving review is withdrawn by a later "changes requested" or a
 dismissal. Pages are followed through the ``Link`` header, as GitHub documents.
 
+An edited comment (its ``updated_at`` is not its ``created_at``) approves nothing, and
+withdraws no decline: anyone with write access to the repository may edit anyone's
+comment, and the comment keeps its first author's login, so the words may not be the
+reviewer's. It is ignored with a note that asks the reviewer to post a new comment. A
+``/decline`` in it still holds (a decline only ever stops an order). Reviews are kept as
+they are: only their author can edit them.
+
 Declines, from the same mapped reviewers:
 - a "changes requested" review (``state: CHANGES_REQUESTED``) declines the orders of
   the plan whose ids its body names, or every gated order when it names none; the
@@ -45,6 +52,23 @@ _DECLINE = re.compile(r"^\s*/decline\s+([0-9a-f]{12})\b[ \t]*(.*)$", re.MULTILIN
 _ORDER_ID = re.compile(r"\b[0-9a-f]{12}\b")
 _FENCED = re.compile(r"^ {0,3}(```|~~~).*?(^ {0,3}\1[^\n]*$|\Z)", re.MULTILINE | re.DOTALL)
 _INDENTED = re.compile(r"^(?: {4}|\t).*$", re.MULTILINE)
+
+
+def edited(comment: dict[str, Any]) -> bool:
+    """Whether an issue comment was edited after it was posted (GitHub's REST API gives
+    every comment ``created_at`` and ``updated_at``)."""
+    updated = comment.get("updated_at")
+    return updated is not None and str(updated) != str(comment.get("created_at"))
+
+
+def edited_note(login: str, comment: dict[str, Any]) -> str:
+    """Why an edited comment's ``/approve`` is not counted, and what to do."""
+    return (
+        f"{login}: the /approve comment {comment.get('html_url', '')} was edited after it "
+        f"was posted (at {comment.get('updated_at')}); anyone with write access to the "
+        f"repository can edit a comment, and it still shows {login} as its author, so it "
+        f"approves nothing: {login}, post a new comment to approve"
+    )
 
 
 def said(body: str | None) -> str:
@@ -146,6 +170,9 @@ def read_pull_request(
         wanted = [m.lower() for m in _APPROVE.findall(said(comment.get("body")))]
         if not wanted:
             continue
+        if edited(comment):
+            ignored.append(edited_note(login, comment))
+            continue
         if plan.digest[:12] not in said(comment.get("body")).lower():
             ignored.append(
                 f"{login}: the /approve comment does not name plan {plan.digest[:12]}, so it "
@@ -210,7 +237,8 @@ def _declines(
         body = said(comment.get("body"))
         at, url = str(comment["created_at"]), str(comment["html_url"])
         declined = _DECLINE.findall(body)
-        approved = [m.lower() for m in _APPROVE.findall(body)]
+        # an edited comment's /approve withdraws nothing (see the module's docstring)
+        approved = [] if edited(comment) else [m.lower() for m in _APPROVE.findall(body)]
         if not declined and not approved:
             continue
         reviewer = logins.get(login.lower())

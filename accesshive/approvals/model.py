@@ -142,7 +142,7 @@ class OrderApproval:
     def _approvers(self) -> str:
         carried = dict(self.carried)
         return ", ".join(
-            f"{r} (for plan {carried[r][:12]}, carried)" if r in carried else r
+            f"{r} (carried from plan {carried[r][:12]})" if r in carried else r
             for r in self.approvers
         )
 

@@ -362,6 +362,22 @@ def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApp
     )
 
 
+def not_counting(
+    verdicts: Mapping[str, OrderApproval], approvals: Iterable[Approval]
+) -> list[tuple[Approval, str]]:
+    """Of ``approvals`` (just signed, or recorded from GitHub), those that do not count
+    toward their order's gate, each with why, as ``approvals verify`` says it (from
+    ``check``'s ``verdicts``): what ``approve`` and ``approvals from-github`` say first."""
+    out = []
+    for a in approvals:
+        verdict = verdicts.get(a.order)
+        if verdict is None or a.reviewer in verdict.approvers:
+            continue
+        why = next((w for r, w in verdict.rejected if r == a.reviewer), "it does not count")
+        out.append((a, why))
+    return out
+
+
 def _same_author(config: Config, claimed: str, login: str) -> bool:
     """The plan's author (a GitHub login, or a reviewer's name) is the pull request's."""
     if claimed.lower() == login.lower():
@@ -379,8 +395,8 @@ def record_from_github(
     token: str | None,
     api_url: str,
     actor: str,
-) -> tuple[PullRequest, int]:
-    """Record the pull request's approvals (returns how many are new) and its declines
+) -> tuple[PullRequest, list[Approval]]:
+    """Record the pull request's approvals (returns those that are new) and its declines
     and their withdrawals (each audited once, when first recorded)."""
     from accesshive.approvals.github import read_pull_request
 
@@ -396,12 +412,12 @@ def record_from_github(
         store.audit(
             actor, "pull_request_read", plan.digest, {"pull_request": where, "author": pr.author}
         )
-    recorded = 0
+    recorded: list[Approval] = []
     for a in pr.approvals:
         if store.record_approval(
             a.plan_digest, a.order, a.content_digest, a.reviewer, a.evidence or "", a.signed_at
         ):
-            recorded += 1
+            recorded.append(a)
             store.audit(
                 actor,
                 "approval_recorded",

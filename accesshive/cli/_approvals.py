@@ -21,6 +21,7 @@ from accesshive.errors import EXIT_ERROR, EXIT_WAITING, StalePlanError
 if TYPE_CHECKING:
     from accesshive.config import Config
     from accesshive.plan.model import Plan
+    from accesshive.plan.orders import Order
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,11 +94,25 @@ def _refuse_stale(plan_file: Path, plan: Plan, config_digest: str, consequence: 
             )
 
 
+def gated_line(order: Order) -> str:
+    """A gated order as ``approve`` and ``approvals verify`` list it: its id, what it
+    does, and the identity it is for by id. Why the id: a manual task names the account
+    by the person's display name, which a newcomer can share (or borrow); identity ids
+    are ASCII and unique, so the reviewer sees whose access it is."""
+    from accesshive.render.describe import summary_line
+    from accesshive.terminal_text import shown
+
+    who = order.change.identity
+    whose = f"  (identity {who})" if who else "  (no identity)"
+    return f"{order.id}  {shown(summary_line(order))}{whose}"
+
+
 @click.command()
 @click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--order", "orders", multiple=True, help="A gated order to approve (repeatable).")
 @click.option("--all-gated", is_flag=True, help="Approve every gated order of the plan.")
 @signer_options
+@store_options
 def approve(
     plan_file: Path,
     orders: tuple[str, ...],
@@ -105,18 +120,27 @@ def approve(
     key_path: Path,
     reviewer: str | None,
     directory: Path,
+    environment: str | None,
+    store_url: str | None,
 ) -> None:
-    """Sign approvals of gated orders into approvals/<plan-digest>.yaml (commit it)."""
+    """Sign approvals of gated orders into approvals/<plan-digest>.yaml (commit it).
+
+    Exits 6 when none of the approvals signed counts under the policies in force (the
+    reviewer is not in force yet, the plan's author is not on record...), saying why
+    first: the orders still wait for review."""
     from accesshive.approvals.model import own_access
     from accesshive.approvals.operations import (
+        not_counting,
         own_orders,
         reviewer_of_key,
         sign_approvals,
         who_else,
     )
+    from accesshive.operations import StoreRef, approval_verdicts
     from accesshive.pipeline import load_config
+    from accesshive.terminal_text import shown
 
-    config = load_config(directory)
+    config = load_config(directory, environment)
     reviewer = reviewer or reviewer_of_key(config, key_path)
     plan = read_saved(plan_file)
     _refuse_stale(plan_file, plan, config.digest, "its approvals could never be used")
@@ -124,7 +148,33 @@ def approve(
     path, made = sign_approvals(
         config, plan, key_path, reviewer, list(orders), all_gated, frozenset(still)
     )
-    click.echo(f"signed {len(made)} approval(s) as {reviewer} into {path}; commit it to the PR")
+    # judged as verify and apply judge them: the policies in force, the author on record
+    verdicts = approval_verdicts(directory, plan, StoreRef(environment, store_url, create=False))
+    void = not_counting(verdicts, made)
+    if made and len(void) == len(made):
+        click.echo(
+            click.style(
+                f"none of the {len(made)} approval(s) signed as {reviewer} will count, "
+                "so no order is approved by them (`accesshive approvals verify` says the same):",
+                fg="red",
+            )
+        )
+        for a, why in void:
+            click.echo(f"  not counted: {a.order} ({shown(why)})")
+        click.echo(
+            f"signed {len(made)} approval(s) as {reviewer} into {path}, "
+            "which count for nothing as things stand:"
+        )
+    else:
+        click.echo(
+            f"signed {len(made)} approval(s) as {reviewer} into {path}; commit it to the PR:"
+        )
+    for a in made:
+        click.echo(f"  {gated_line(plan.order(a.order))}")
+    if void and len(void) < len(made):
+        click.echo(f"{len(void)} of them will not count:")
+        for a, why in void:
+            click.echo(f"  not counted: {a.order} ({shown(why)})")
     for changed in _policy_changes(plan):  # what apply will judge these approvals by
         click.echo(f"note: {changed}")
     if all_gated and still:
@@ -145,6 +195,7 @@ def approve(
                 f"not signed: {oid}, {own_access(why)} "
                 f"({who_else(config, plan, plan.order(oid), reviewer)})"
             )
+            click.echo(f"  {gated_line(plan.order(oid))}")
     signed = {a.order for a in made}
     unsigned = [
         o
@@ -158,6 +209,8 @@ def approve(
             f"not signed: {others} gated order(s) that need approval from groups {reviewer} "
             f"is not in ({'; '.join(left)})"
         )
+    if made and len(void) == len(made):
+        sys.exit(EXIT_WAITING)
 
 
 @click.command()
@@ -227,7 +280,6 @@ def approvals_verify(
     from accesshive.approvals.declines import describe as describe_declines
     from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
     from accesshive.pipeline import load_config
-    from accesshive.render.describe import summary_line
     from accesshive.terminal_text import shown
 
     saved = read_saved(plan_file)
@@ -242,6 +294,7 @@ def approvals_verify(
     if fmt == "json":
         out: dict[str, dict[str, object]] = {
             oid: {
+                "identity": saved.order(oid).change.identity,
                 "approved": v.approved,
                 "approvers": v.approvers,
                 "missing": v.missing,
@@ -260,13 +313,13 @@ def approvals_verify(
             if oid in declined:
                 continue  # listed once, below, as declined: it waits for no approval
             mark = "✓" if v.approved else "✗"
-            what = shown(summary_line(saved.order(oid)))
-            click.echo(f"{mark} {oid}  {what}\n    {runnable(shown(v.describe()))}")
+            what = gated_line(saved.order(oid))
+            click.echo(f"{mark} {what}\n    {runnable(shown(v.describe()))}")
         if not verdicts:
             click.echo("The plan has no gated orders.")
         for oid, held in sorted(declined.items()):
             why = runnable(shown(describe_declines(held)))
-            click.echo(f"✗ {oid}  {shown(summary_line(saved.order(oid)))}\n    {why}")
+            click.echo(f"✗ {gated_line(saved.order(oid))}\n    {why}")
     if declined:
         sys.exit(EXIT_ERROR)
     if any(not v.approved for v in verdicts.values()):
@@ -300,9 +353,10 @@ def approvals_from_github(
 ) -> None:
     """Record approving reviews and `/approve ORDER-ID` comments of a pull request
     (token from GITHUB_TOKEN)."""
-    from accesshive.approvals.operations import record_from_github
+    from accesshive.approvals.operations import check, not_counting, record_from_github
     from accesshive.operations import StoreRef
     from accesshive.pipeline import load_config
+    from accesshive.terminal_text import shown
 
     config = load_config(directory, environment)
     saved = read_saved(plan_file)
@@ -310,7 +364,13 @@ def approvals_from_github(
         pr, recorded = record_from_github(
             config, saved, store, repo, number, os.environ.get("GITHUB_TOKEN"), api_url, actor()
         )
-    click.echo(f"{repo}#{number} by {pr.author}: recorded {recorded} new approval(s)")
+        void = not_counting(check(config, saved, store), recorded) if recorded else []
+    line = f"{repo}#{number} by {pr.author}: recorded {len(recorded)} new approval(s)"
+    if void:  # recorded (a later policy may count them), but verify and apply will not
+        line += f", of which {len(void)} will not count (`approvals verify` says the same)"
+    click.echo(line)
+    for a, why in void:
+        click.echo(f"  not counted: {a.reviewer} on {a.order} ({shown(why)})")
     for d in pr.declines:
         what = "withdrew the decline of" if d.withdrawn else f"declined ({d.reason})"
         click.echo(f"  {d.reviewer} {what} {d.order}")

@@ -247,6 +247,29 @@ class History(Snapshots, AuditLog):
             out.update(str(r[0]) for r in rows)
         return out
 
+    def done_since(self, order_ids: set[str], run_id: int) -> set[str]:
+        """Those of ``order_ids`` that a run of this environment numbered ``run_id`` or
+        later left done (``verified``, ``inactive``), or whose manual task was marked done
+        since that run started: what ends the carrying of an approval
+        (``approvals/carry.py``)."""
+        ids = sorted(order_ids)
+        out: set[str] = set()
+        started = self._execute("SELECT started_at FROM runs WHERE id = ?", (run_id,))
+        since = str(started[0][0]) if started else ""
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._execute(
+                "SELECT e.order_id FROM order_events e JOIN runs r ON r.id = e.run_id "
+                "WHERE r.environment = ? AND r.id >= ? AND e.state IN ('verified', 'inactive') "
+                f"AND e.order_id IN ({marks}) UNION SELECT order_id FROM tasks "
+                "WHERE environment = ? AND state = 'verified' AND done_at >= ? "
+                f"AND order_id IN ({marks})",
+                (self.environment, run_id, *chunk, self.environment, since, *chunk),
+            )
+            out.update(str(r[0]) for r in rows)
+        return out
+
     def results(self, plan_digest: str) -> dict[str, str]:
         """order id → the last result any run recorded for it (e.g. a created account's id)."""
         rows = self._execute(

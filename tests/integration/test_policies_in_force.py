@@ -101,7 +101,9 @@ def test_a_reviewer_added_by_the_change_cannot_approve_it(applied: Path, tmp_pat
     signed = CliRunner().invoke(
         main, ["approve", str(plan_file), "--order", gate, "--key", str(key), "-C", str(applied)]
     )
-    assert signed.exit_code == 0, signed.output
+    assert signed.exit_code == 6, signed.output  # nothing it signed counts: said first
+    assert signed.output.startswith("none of the 1 approval(s) signed as sec-bot will count")
+    assert "not a reviewer there" in signed.output.splitlines()[1]
     assert f"note: {plan.warnings[0]}" in signed.output
 
 

@@ -86,10 +86,14 @@ def _review(login: str, state: str, body: str | None, n: int) -> dict[str, Any]:
     }
 
 
-def _comment(login: str, body: str | None, n: int) -> dict[str, Any]:
+def _comment(login: str, body: str | None, n: int, edited_at: str | None = None) -> dict[str, Any]:
+    """An issue comment as GitHub's REST API gives it: ``updated_at`` is its
+    ``created_at`` until someone edits it (``edited_at``)."""
+    created = f"2026-11-29T11:0{n}:00Z"
     return {
         "user": {"login": login},
         "body": body,
         "html_url": f"https://github.test/acme/access/pull/7#comment-{n}",
-        "created_at": f"2026-11-29T11:0{n}:00Z",
+        "created_at": created,
+        "updated_at": edited_at or created,
     }

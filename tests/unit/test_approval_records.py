@@ -90,4 +90,4 @@ def test_a_verdict_names_the_plan_a_carried_approval_was_signed_for() -> None:
     verdict = OrderApproval(
         "o" * 12, 2, ("security",), approvers=["alice", "bob"], carried=[("alice", "a1" * 32)]
     )
-    assert verdict.describe() == ("approved by alice (for plan a1a1a1a1a1a1, carried), bob")
+    assert verdict.describe() == ("approved by alice (carried from plan a1a1a1a1a1a1), bob")
