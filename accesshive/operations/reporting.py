@@ -99,4 +99,5 @@ def health_report(
         stale_days=stale_days,
         previous=opened.previous_report_totals(),
         name_attributes={sid: s.account.name_attribute for sid, s in config.sources.items()},
+        sources=config.sources,
     )
