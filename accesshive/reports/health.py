@@ -306,7 +306,9 @@ def _sensitive_access(
         if not holders:
             continue
         owners: dict[str, str] = {}
-        if sid in sources:
+        # a linked account is its link's (no other identity may take it): matching is
+        # needed only where a holder carries no link (a manual source, Google Workspace)
+        if sid in sources and any(acc.identity is None for acc in holders):
             wanted = wanted_by_source(desired) if wanted is None else wanted
             owners = _owners(sources[sid], snap, wanted.get(sid, []))
         attr = name_attributes.get(sid)
