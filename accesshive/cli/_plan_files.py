@@ -63,9 +63,13 @@ def saved_identity(plan_file: Path) -> tuple[str | None, str | None]:
     file that is refused (edited, too new), whose hints must name its repository all the
     same."""
     try:
-        data = json.loads(plan_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        text = plan_file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
         return None, None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return _top_level(text, "project"), _top_level(text, "config_digest")
     if not isinstance(data, dict):
         return None, None
     project, digest = data.get("project"), data.get("config_digest")
@@ -73,6 +77,21 @@ def saved_identity(plan_file: Path) -> tuple[str | None, str | None]:
         project if isinstance(project, str) else None,
         digest if isinstance(digest, str) else None,
     )
+
+
+def _top_level(text: str, key: str) -> str | None:
+    """A top-level string of a plan file that is not JSON as a whole (cut short: a
+    half-downloaded artefact), as ``dumps`` writes it: on a line of its own, indented by
+    two spaces. Keys are sorted, so ``config_digest`` is near the top: a file cut after
+    it still tells its repository (one cut before it tells none: no repository named)."""
+    found = re.search(rf'^  "{key}": ("(?:[^"\\\n]|\\.)*"),?$', text, re.MULTILINE)
+    if found is None:
+        return None
+    try:
+        value = json.loads(found.group(1))
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def plan_home(plan_file: Path, project: str | None, config_digest: str | None) -> Path | None:

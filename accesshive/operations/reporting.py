@@ -1,5 +1,7 @@
 """The report operation: sync (unless told not to), then drift, orphans, health and stale
-items of one environment, with the totals kept for the next report's comparison."""
+items of one environment, with the totals kept for the next report's comparison (once per
+snapshot: a re-rendering of a snapshot already reported compares as its first report did,
+``reports/trend.py``)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from accesshive.plan.diff import diff
 from accesshive.plan.gates import guarded
 from accesshive.plan.model import Plan
 from accesshive.policies_in_force import differing
+from accesshive.reports import trend
 from accesshive.reports.health import Report, build_report
 from accesshive.state.snapshot import Snapshot
 from accesshive.store import Store
@@ -37,7 +40,10 @@ def report_repository(
     with store.open(root) as opened:
         synced = sync(config, opened, None, actor=actor) if sync_first else []
         report = health_report((config, desired), opened, today, stale_days)
-        opened.save_report_totals(report.totals)
+        key = trend.snapshot_key(opened.snapshot_info())
+        previous, again = trend.compared_with(opened.previous_report_totals(), key)
+        if not again:  # the first report of this snapshot: what the next one compares with
+            opened.save_report_totals(trend.record(report.totals, key, previous))
         opened.audit(actor, "report", None, {"totals": report.totals})
         waiting = (
             waiting_for_review(config, opened, now or dt.datetime.now(dt.UTC))
@@ -97,6 +103,9 @@ def health_report(
         rotation_days={iid: c.rotate_every_days for iid, c in desired.credentials.items()},
         today=today,
         stale_days=stale_days,
-        previous=opened.previous_report_totals(),
+        previous=trend.compared_with(
+            opened.previous_report_totals(), trend.snapshot_key(opened.snapshot_info())
+        )[0],
         name_attributes={sid: s.account.name_attribute for sid, s in config.sources.items()},
+        sources=config.sources,
     )

@@ -3,7 +3,9 @@
 The file is the plan's canonical body plus ``plan_digest``, pretty-printed with
 sorted keys (reviewable in a pull request, byte-identical for the same inputs).
 Reading rebuilds the ``Plan`` and recomputes its digest: a file edited after
-it was written, or written by a newer format, is refused.
+it was written, or written by a newer format, is refused. Every refusal of a file that
+must be made again (not JSON, not a plan, malformed, edited, another format) says "plan
+again": the CLI ends it with the command that does (``cli/_plan_files.py``).
 """
 
 from __future__ import annotations
@@ -41,15 +43,18 @@ def read_plan(path: Path) -> Plan:
     except OSError as exc:
         raise PlanFileError(f"cannot read plan {path}: {exc.strerror}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PlanFileError(f"{path} is not a plan file (not JSON: {exc})") from exc
+        # a half-downloaded artefact, or another file: made again by planning again
+        raise PlanFileError(f"{path} is not a plan file (not JSON: {exc}); plan again") from exc
     except (ValueError, RecursionError) as exc:  # a number past int()'s limit; deep nesting
-        raise PlanFileError(f"{path} is not a plan file (unreadable JSON: {exc})") from exc
+        raise PlanFileError(
+            f"{path} is not a plan file (unreadable JSON: {exc}); plan again"
+        ) from exc
     return from_json(data, str(path))
 
 
 def from_json(data: Any, name: str) -> Plan:
     if not isinstance(data, dict) or "plan_digest" not in data:
-        raise PlanFileError(f"{name} is not an accesshive plan (no plan_digest)")
+        raise PlanFileError(f"{name} is not an accesshive plan (no plan_digest); plan again")
     version = data.get("format_version")
     if version != FORMAT_VERSION:
         small = isinstance(version, int) and abs(version) < 10**12  # repr() of a huge int fails

@@ -151,8 +151,10 @@ class Comment:
         else:  # every row below says who approved it (or that it was declined)
             title = f"#### Reviewed: none of {of} waits{said}"
         with_approvals = self.review.approvals is not None
-        header = ["order", "what", "reviewer groups", "quorum", "missing"]
-        align = ["---", "---", "---", "---:", "---"]
+        # the identity id beside what the order says: a display name (a manual task's
+        # account, "Grace Hopper") can be borrowed by a newcomer; an id cannot (ASCII, unique)
+        header = ["order", "identity", "what", "reviewer groups", "quorum", "missing"]
+        align = ["---", "---", "---", "---", "---:", "---"]
         if with_approvals:
             header.append("approved by")
             align.append("---")
@@ -162,6 +164,7 @@ class Comment:
             assert o.gate is not None
             row = [
                 f"`{o.id}`",
+                md(identity_label(self.plan, o.change.identity)[0]),
                 md(summary_line(o)),
                 md(", ".join(o.gate.reviewer_groups)),
                 " + ".join(str(n.quorum) for n in o.gate.needs()),

@@ -15,16 +15,18 @@ import html
 import re
 from collections.abc import Iterable
 
-from accesshive.terminal_text import BIDI
+from accesshive.terminal_text import UNSEEN
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$!])")
 """What could start emphasis, code, a link, HTML, an entity, math (GitHub) or end a cell."""
 _MENTION = re.compile(r"(?<![\w.+-])@(?=[A-Za-z0-9])")
 """An ``@`` GitHub would read as a mention (``@someone``, ``@org/team``), not the ``@``
 of an e-mail address."""
-_CONTROL = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{BIDI}]")  # C0 but tab, newlines
+_CONTROL = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{UNSEEN}]")  # C0 but tab, newlines
 """What is shown as �: a right-to-left override would display the rest of a table row
-(an order's id, who approved it) backwards in the PR comment."""
+(an order's id, who approved it) backwards in the PR comment, a zero-width space would
+make two names that differ look the same (``terminal_text.UNSEEN``: the same class as
+text output)."""
 _NEWLINE = re.compile("\r\n|\r|\n|\u2028|\u2029")
 
 

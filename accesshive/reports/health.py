@@ -14,7 +14,10 @@ target differs from its declaration (missing, another name or description, still
 though declared absent) is listed under ``groups`` with each difference, and counts as
 drift. Every account that holds a sensitive entitlement is listed under
 ``sensitive_access``, with its identity and account kind (an admin account beside the
-everyday one is its own line), whoever owns it.
+everyday one is its own line), whoever owns it: found as a plan finds it (by the link
+accesshive recorded, then by correlation, ``plan.matching``), so an identity's account on a
+source that keeps no link (a manual source, Google Workspace) is the identity's here as
+it is in the plan, and the accounts listed as nobody's are exactly the orphans.
 """
 
 from __future__ import annotations
@@ -26,13 +29,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accesshive.config.account_kinds import split_link
-from accesshive.expand.desired import DesiredState
+from accesshive.config.model import Source
+from accesshive.expand.desired import DesiredAccount, DesiredState
+from accesshive.plan.diff import wanted_by_source
 from accesshive.plan.kinds import GROUP_ACTIONS
+from accesshive.plan.matching import Matcher
 from accesshive.plan.model import Plan
 from accesshive.plan.states import DONE, FAILED, OrderState
 from accesshive.render.describe import summary_line
 from accesshive.reports.waiting import Waiting, describe, waiting_on
-from accesshive.state.snapshot import Snapshot
+from accesshive.state.snapshot import Snapshot, SourceSnapshot
 from accesshive.store.base import OrderEvent, Task
 
 
@@ -84,9 +90,10 @@ class SensitiveAccess:
     account: str
     name: str | None
     identity: str | None
-    """The identity it is linked to (None: nobody's)."""
+    """The identity whose account it is, found as a plan finds it: by its link, else by
+    correlation (None: nobody's, an orphan)."""
     account_kind: str | None
-    """default, admin...; None when no identity is linked."""
+    """default, admin...; None when it is nobody's."""
     enabled: bool
     entitlements: tuple[str, ...]
 
@@ -160,9 +167,12 @@ def build_report(
     stale_days: int = 7,
     previous: tuple[str, dict[str, Any]] | None = None,
     name_attributes: Mapping[str, str | None] | None = None,
+    sources: Mapping[str, Source] | None = None,
 ) -> Report:
     """``name_attributes``: source → the attribute that names its accounts (for
-    ``sensitive_access``; without it, accounts are named by their external id)."""
+    ``sensitive_access``; without it, accounts are named by their external id).
+    ``sources``: the configuration's sources, to find whose each account holding sensitive
+    access is as a plan does (without them, by the recorded link alone)."""
     differences: dict[str, list[str]] = {}
     for order in plan.orders:
         if order.change.identity:
@@ -227,7 +237,7 @@ def build_report(
         previous,
         totals,
         groups,
-        _sensitive_access(desired, snapshot, name_attributes or {}),
+        _sensitive_access(desired, snapshot, name_attributes or {}, sources or {}),
     )
 
 
@@ -263,22 +273,49 @@ def _group_drift(plan: Plan) -> list[GroupDrift]:
     ]
 
 
+def _owners(source: Source, snap: SourceSnapshot, wanted: list[DesiredAccount]) -> dict[str, str]:
+    """external id → the link (``identity`` or ``identity#kind``) of the wanted account
+    that claims it, matched exactly as diff matches (``Matcher``, every wanted account of
+    the source in matching order): its account, or a duplicate of it (claimed, so never
+    an orphan). Accounts no wanted account claims are absent."""
+    matcher = Matcher(source, snap)
+    out: dict[str, str] = {}
+    for want in wanted:
+        have, _, duplicates = matcher.match(want)
+        for acc in ([have] if have is not None else []) + duplicates:
+            out[acc.external_id] = want.link
+    return out
+
+
 def _sensitive_access(
-    desired: DesiredState, snapshot: Snapshot, name_attributes: Mapping[str, str | None]
+    desired: DesiredState,
+    snapshot: Snapshot,
+    name_attributes: Mapping[str, str | None],
+    sources: Mapping[str, Source],
 ) -> list[SensitiveAccess]:
     """Every account of the snapshot that holds a sensitive entitlement, each account on
-    its own (an identity's admin account is not folded into its everyday one)."""
+    its own (an identity's admin account is not folded into its everyday one), with the
+    identity a plan finds it is (``_owners``), else the one it is linked to."""
     out: list[SensitiveAccess] = []
+    wanted: dict[str, list[DesiredAccount]] | None = None
     for sid, snap in sorted(snapshot.sources.items()):
         sensitive = desired.sensitive.get(sid)
         if not sensitive:
             continue
+        holders = [acc for acc in snap.accounts if not sensitive.isdisjoint(acc.grants)]
+        if not holders:
+            continue
+        owners: dict[str, str] = {}
+        # a linked account is its link's (no other identity may take it): matching is
+        # needed only where a holder carries no link (a manual source, Google Workspace)
+        if sid in sources and any(acc.identity is None for acc in holders):
+            wanted = wanted_by_source(desired) if wanted is None else wanted
+            owners = _owners(sources[sid], snap, wanted.get(sid, []))
         attr = name_attributes.get(sid)
-        for acc in snap.accounts:
+        for acc in holders:
             held = tuple(sorted(sensitive.intersection(acc.grants)))
-            if not held:
-                continue
-            iid, kind = split_link(acc.identity) if acc.identity else (None, None)
+            link = owners.get(acc.external_id, acc.identity)
+            iid, kind = split_link(link) if link else (None, None)
             name = acc.attributes.get(attr) if attr else None
             out.append(
                 SensitiveAccess(

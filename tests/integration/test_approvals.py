@@ -435,14 +435,22 @@ def test_show_markdown_with_the_repository_says_who_approved_and_what_is_missing
     waiting = len(gated) - 1
     assert comment.blocks[0][1].endswith(f", {waiting} waiting for review, 1 approved")
     table = table_after(comment, "Waiting for review")
-    assert table.header == ["order", "what", "reviewer groups", "quorum", "missing", "approved by"]
+    assert table.header == [
+        "order",
+        "identity",
+        "what",
+        "reviewer groups",
+        "quorum",
+        "missing",
+        "approved by",
+    ]
     rows = {codes[0]: row for codes, row in zip(table.row_codes, table.rows, strict=True)}
     assert sorted(rows) == sorted(gated)
-    assert rows[gate][4:] == [
+    assert rows[gate][5:] == [
         "nothing: approved",
         "alice; not counted: mallory (the reviewer's key is revoked)",
     ]
-    assert all(rows[o][4:] == ["1 approval", "nobody yet"] for o in gated if o != gate)
+    assert all(rows[o][5:] == ["1 approval", "nobody yet"] for o in gated if o != gate)
     item = [text for text, codes in comment.list_items if gate in codes]
     assert item[0].endswith("✅ approved (1 of security)")
 

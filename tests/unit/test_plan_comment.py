@@ -225,14 +225,23 @@ def test_example_comment_is_well_formed(case: str) -> None:
     gated = [o for o in plan.orders if o.gate]
     if gated:
         table = table_after(comment, "Waiting for review")
-        assert table.header == ["order", "what", "reviewer groups", "quorum", "missing"]
+        assert table.header == [
+            "order",
+            "identity",
+            "what",
+            "reviewer groups",
+            "quorum",
+            "missing",
+        ]
         assert [codes[0] for codes in table.row_codes] == [o.id for o in gated]
-        assert all(len(row) == 5 for row in table.rows)
+        assert all(len(row) == 6 for row in table.rows)
         for row, o in zip(table.rows, gated, strict=True):
             assert o.gate is not None
-            assert row[2] == ", ".join(o.gate.reviewer_groups)
+            # the identity id, not only a display name a newcomer could borrow
+            assert row[1] == (o.change.identity or "(accounts without identity)")
+            assert row[3] == ", ".join(o.gate.reviewer_groups)
             # each gating rule's quorum, when several rules gate the order
-            assert row[3] == " + ".join(str(n.quorum) for n in o.gate.needs())
+            assert row[4] == " + ".join(str(n.quorum) for n in o.gate.needs())
         approve = [t for k, t in comment.blocks if k == "paragraph" and t.startswith("Approve")]
         assert len(approve) == 1
     else:
@@ -347,8 +356,8 @@ def test_names_from_the_configuration_cannot_break_or_inject_markdown() -> None:
         "accesshive plan of **proj**: 2 orders for 1 identity on 1 source, 1 orphaned account",
     )
     review = table_after(comment, "Waiting for review")
-    assert review.rows[0][1] == f"grant admins|<b> on wi|ki to {FLAT} [sensitive]"
-    assert review.rows[0][2] == "sec|urity"
+    assert review.rows[0][2] == f"grant admins|<b> on wi|ki to {FLAT} [sensitive]"
+    assert review.rows[0][3] == "sec|urity"
     orphans = table_after(comment, "<details><summary>Orphaned accounts")
     assert orphans.rows == [["wi|ki", FLAT, "enabled"]]
     texts = [text for text, _ in comment.list_items]
@@ -380,11 +389,11 @@ def test_recorded_approvals_show_who_approved_and_what_is_missing() -> None:
     assert table.header[-1] == "approved by"
     by_id = {codes[0]: row for codes, row in zip(table.row_codes, table.rows, strict=True)}
     assert len(by_id) == len(gated)
-    assert by_id[done.id][4:] == ["nothing: approved", "alice"]
+    assert by_id[done.id][5:] == ["nothing: approved", "alice"]
     # two rules gate it (2 of it-admins, security; 1 of security): bob counts for the
     # first only, so each rule says what it still lacks
     assert half.gate.wanted() == "2 of it-admins, security and 1 of security"
-    assert by_id[half.id][4:] == [
+    assert by_id[half.id][5:] == [
         "1 from it-admins, security and 1 from security",
         "bob; not counted: mallory|x (not in it-admins, security)",
     ]
@@ -490,7 +499,7 @@ def test_a_plan_too_long_for_github_is_cut_between_blocks_and_says_so() -> None:
     # the review table: whole rows only, and a sentence for the ones left out
     review = table_after(comment, "Waiting for review")
     assert len(review.rows) == 100
-    assert all(len(row) == 5 for row in review.rows)
+    assert all(len(row) == 6 for row in review.rows)
     assert (
         "paragraph",
         "100 more gated orders not listed here: accesshive show plan-4242.json lists them.",

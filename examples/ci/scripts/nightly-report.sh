@@ -9,6 +9,8 @@ dir=${1:?config directory}
 out=${2:?output directory}
 mkdir -p "$out"
 accesshive audit verify "$dir"
+# One sync, three renderings of it: the --no-sync ones are of the snapshot the first
+# reported, so they compare with the previous night's report as it does (not with it).
 accesshive report "$dir" --format html --out "$out/report.html" || [ $? -eq 7 ]
 accesshive report "$dir" --no-sync --format json --out "$out/report.json" || [ $? -eq 7 ]
 accesshive report "$dir" --no-sync --format markdown --out "$out/report.md" \
