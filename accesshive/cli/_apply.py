@@ -297,7 +297,8 @@ def _print_how_to_approve(
     elif plan_file is None and _any_approvals(directory):
         click.echo(
             f"{head} No reviewer has approved them as they stand: an approval given in an "
-            "earlier plan counts only for the identical order, once that plan was applied. "
+            "earlier plan counts only for the identical order, once that plan was applied, "
+            "and only while that order is not done (a retry, never a grant given again). "
             "To have them approved:"
         )
     elif plan_file is None:

@@ -93,7 +93,14 @@ class Review:
         v = self.approvals.get(order.id) if self.approvals is not None else None
         if v is None:
             return ""
-        text = ", ".join(md(a) for a in v.approvers) or "nobody yet"
+        carried = dict(v.carried)
+        text = (
+            ", ".join(
+                md(f"{a} (carried from plan {carried[a][:12]})" if a in carried else a)
+                for a in v.approvers
+            )
+            or "nobody yet"
+        )
         if v.rejected:
             text += "; not counted: " + "; ".join(f"{md(r)} ({md(why)})" for r, why in v.rejected)
         return text

@@ -190,3 +190,28 @@ def test_a_retry_with_no_approval_anywhere_does_not_speak_of_earlier_ones(
     assert retried.exit_code == 6, retried.output
     assert "No reviewer has approved them yet. To have them approved:\n" in retried.output
     assert "earlier plan" not in retried.output
+
+
+def test_the_pr_comment_says_an_approval_was_carried_and_from_which_plan(
+    repo: Path, store_args: list[str]
+) -> None:
+    """A reviewer reading the comment of the next plan sees that the approval of the
+    failed grant is one carried from the earlier plan, not one given to this plan."""
+    plan_file, admins = _failed_approved_grant(repo, store_args)
+    first = read_plan(plan_file).digest
+    people = repo / "identities" / "people.yaml"  # another change, so another plan
+    people.write_text(
+        people.read_text().replace(
+            "identities:\n",
+            "identities:\n  new.starter:\n    type: human\n    attributes:\n"
+            "      given_name: New\n      family_name: Starter\n"
+            "      email: new.starter@quickstart.example\n      department: Sales\n"
+            "      employee_number: 1077\n",
+            1,
+        )
+    )
+    again = _plan(repo, store_args)
+    assert read_plan(again).digest != first
+    shown = _run("show", str(again), "--format", "markdown", "-C", str(repo), *store_args)
+    row = next(line for line in shown.output.splitlines() if line.startswith(f"| `{admins[:12]}`"))
+    assert f"alice (carried from plan {first[:12]})" in row, row
