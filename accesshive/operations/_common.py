@@ -199,6 +199,9 @@ def _failed(config: Config) -> Callable[[Sequence[Diagnostic]], set[str]]:
     return failed
 
 
+CLASH = "duplicate-value"
+"""The code of validate's refusal of two identities with one email."""
+
 PUSHED_RECORD = "pushed-record"
 """The code of the warning for a pushed record left out of the plan (``plan`` lists it)."""
 
@@ -246,7 +249,29 @@ def _pushed_problems(
             return {}
         for iid in named:
             bad.setdefault(iid, []).append(d)
-    return bad
+    return _without_clashes_with_the_left_out(bad, about)
+
+
+def _without_clashes_with_the_left_out(
+    bad: dict[str, list[Diagnostic]], about: Callable[..., set[str]]
+) -> dict[str, list[Diagnostic]]:
+    """An identity whose only problem is sharing its email with records left out for
+    problems of their own is planned: once those are left out, nothing clashes (a bad
+    record an older version accepted must not take a good leaver out of the plan)."""
+    real = {iid for iid, found in bad.items() if any(d.code != CLASH for d in found)}
+    kept = dict(bad)
+    for iid, found in bad.items():
+        if iid in real:
+            continue
+        partners = {
+            p
+            for d in found
+            for where in d.related
+            for p in about(Diagnostic(d.code, "", where), by_name=False)
+        }
+        if partners and partners <= real:
+            del kept[iid]
+    return kept
 
 
 def _skipped(where: Location, reasons: list[str]) -> Diagnostic:

@@ -37,6 +37,10 @@ def victim(tmp_path: Path) -> Path:
 def test_a_store_directory_linked_out_of_the_repository_is_refused(
     repo: Path, victim: Path
 ) -> None:
+    wiki = repo / "sources" / "wiki.yaml"  # the wiki's own database elsewhere: only the
+    wiki.write_text(  # store is behind the link (else validate refuses the wiki's first)
+        wiki.read_text().replace("sqlite:///.accesshive/wiki-app.db", "sqlite:///wiki-app.db")
+    )
     (repo / ".accesshive").symlink_to(victim.parent)
     (victim.parent / "default.db").symlink_to(victim)
     refused = _run("sync", str(repo))
