@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,12 +17,14 @@ from accesshive.approvals.model import content_digest
 from accesshive.cli import main
 from accesshive.errors import ForgedPlanError, GuardrailError, StoreError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
+from accesshive.plan.model import Plan
 from accesshive.plan.planfile import read_plan, write_plan
 from accesshive.store import open_store
 from tests.conftest import EXAMPLES
 from tests.integration.test_security_invariants import (
     STORE,
     TODAY,
+    _holders,
     _plan,
     _reviewed,
     _signed,
@@ -239,14 +240,14 @@ def _mirror_of_the_wiki(repo: Path, name: str, url: str | None = None) -> None:
     (repo / "sources" / f"{name}.yaml").write_text(head + "    entitlements:\n" + unflagged)
 
 
-def _ledger_holders(repo: Path) -> set[str]:
-    """Who holds finance-ledger in the wiki's own database."""
-    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
-        rows = db.execute(
-            "SELECT u.login FROM users u JOIN user_groups g ON g.user_id = u.id "
-            "WHERE g.group_name = 'finance-ledger'"
-        ).fetchall()
-    return {r[0] for r in rows}
+def _ledger_grants_wait(repo: Path, plan: Plan, source: str) -> None:
+    """The plan's finance-ledger grants on ``source`` are sensitive and gated; applied,
+    they wait for review, and nobody holds finance-ledger in the wiki's database."""
+    grants = [o for o in plan.orders if o.change.source == source and o.change.action == "grant"]
+    assert grants and all(o.change.sensitive and o.gate for o in grants)
+    result = apply_plan(repo, plan, STORE, TODAY, "ci")
+    assert {result.states[o.id] for o in grants} == {"awaiting_approval"}
+    assert _holders(repo, "finance-ledger") == set()
 
 
 def _grant_through(repo: Path, source: str, entitlement: str) -> None:
@@ -278,13 +279,7 @@ def test_an_alias_put_in_force_by_one_change_is_reviewed_in_the_next(tmp_path: P
     _sync(repo)
     plan = _plan(repo)
     assert not any("changed since the last apply" in w for w in plan.warnings)
-    mirrored = [
-        o for o in plan.orders if o.change.source == "wiki-mirror" and o.change.action == "grant"
-    ]
-    assert mirrored and all(o.change.sensitive and o.gate for o in mirrored)
-    result = apply_plan(repo, plan, STORE, TODAY, "ci")
-    assert {result.states[o.id] for o in mirrored} == {"awaiting_approval"}
-    assert _ledger_holders(repo) == set()
+    _ledger_grants_wait(repo, plan, "wiki-mirror")
 
 
 def test_two_sources_that_swap_names_keep_each_system_s_review(tmp_path: Path) -> None:
@@ -303,13 +298,7 @@ def test_two_sources_that_swap_names_keep_each_system_s_review(tmp_path: Path) -
     _sync(repo)
     plan = _plan(repo)
     assert "sources now on another system" in plan.warnings[0]
-    swapped = [
-        o for o in plan.orders if o.change.source == "scratch" and o.change.action == "grant"
-    ]
-    assert swapped and all(o.change.sensitive and o.gate for o in swapped)
-    result = apply_plan(repo, plan, STORE, TODAY, "ci")
-    assert {result.states[o.id] for o in swapped} == {"awaiting_approval"}
-    assert _ledger_holders(repo) == set()
+    _ledger_grants_wait(repo, plan, "scratch")
 
 
 @pytest.mark.parametrize("how", ["deleted", "edited"])

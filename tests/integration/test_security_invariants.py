@@ -183,12 +183,18 @@ def test_quorum_of_two_is_not_met_with_a_reviewer_outside_the_groups(quorum2: Pa
 
 def _wiki_admins(repo: Path) -> set[str]:
     """Who holds wiki-admins on the wiki's own database."""
+    return _holders(repo, "wiki-admins")
+
+
+def _holders(repo: Path, group: str) -> set[str]:
+    """Who holds ``group`` on the wiki's own database."""
     import sqlite3
 
     with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
         rows = db.execute(
             "SELECT u.login FROM users u JOIN user_groups g ON g.user_id = u.id "
-            "WHERE g.group_name = 'wiki-admins'"
+            "WHERE g.group_name = ?",
+            (group,),
         ).fetchall()
     return {r[0] for r in rows}
 
