@@ -9,8 +9,10 @@ done (``accesshive tasks done``), which the audit log records. Its order moves t
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from accesshive.config.account_kinds import DEFAULT_KIND, account_link, telling_apart
@@ -216,8 +218,10 @@ def tasks_csv(tasks: Iterable[Task]) -> str:
     )
 
 
-def tasks_markdown(tasks: Iterable[Task]) -> str:
-    """The checklist for source owners; names are Markdown-escaped, one task per item."""
+def tasks_markdown(tasks: Iterable[Task], repository: Path | None = None) -> str:
+    """The checklist for source owners; names are Markdown-escaped, one task per item.
+    ``repository``: named in the closing command with ``-C`` (a run's ``tasks.md`` is read
+    far from where it was written), as ``tasks list`` names it."""
     tasks = list(tasks)
     lines = ["# Manual provisioning tasks", ""]
     by_source: dict[str, list[Task]] = {}
@@ -237,7 +241,9 @@ def tasks_markdown(tasks: Iterable[Task]) -> str:
     if first_open is not None:
         # a real id, so the command runs as printed (--by defaults to whoever runs it)
         lines.append(
-            f"When a task is done, run `accesshive tasks done {first_open}` (with that task's "
+            f"When a task is done, run `accesshive tasks done {first_open}"
+            + (f" -C {shlex.quote(str(repository))}" if repository is not None else "")
+            + "` (with that task's "
             "id), or send a new export: the next sync verifies what it shows."
         )
     return "\n".join(lines) + "\n"

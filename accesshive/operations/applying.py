@@ -386,7 +386,7 @@ def _write_task_files(root: Path, run_id: int, tasks: list[Task]) -> Path:
             )
     out.mkdir(parents=True, exist_ok=True)
     (out / "tasks.csv").write_text(tasks_csv(tasks), encoding="utf-8")
-    (out / "tasks.md").write_text(tasks_markdown(tasks), encoding="utf-8")
+    (out / "tasks.md").write_text(tasks_markdown(tasks, root), encoding="utf-8")
     return out
 
 
