@@ -71,14 +71,21 @@ def tasks_done(
         click.echo(f"{task.id} marked done by {shown(by)}")
         # its order is verified now: what waited on it runs at the next apply
         waiting = waiting_on(directory, ref, task)
-        if waiting:
+        free = [oid for oid, gated in waiting if not gated]
+        gated = [oid for oid, gated in waiting if gated]
+        if free:
             click.echo(
                 runnable(
                     f"what waited on it in plan {task.plan_digest[:12]} "
-                    f"({', '.join(waiting)}) runs at the next "
+                    f"({', '.join(free)}) runs at the next "
                     "`accesshive apply --auto-approve`, as far as the configuration still "
                     "asks for it (apply plans again)"
                 )
+            )
+        if gated:
+            click.echo(
+                f"{', '.join(gated)} also waited on it, and run once approved (they are "
+                "gated: `accesshive approvals verify` on the saved plan says who must approve)"
             )
     else:
         click.echo(

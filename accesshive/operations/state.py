@@ -87,14 +87,15 @@ def list_tasks(root: Path, store: StoreRef, include_done: bool) -> list[Task]:
         return opened.tasks() if include_done else opened.tasks("open", "cancelled")
 
 
-def waiting_on(root: Path, store: StoreRef, task: Task) -> list[str]:
-    """The orders of the task's plan that depend on its order: what a next apply can run
-    now that the task is done (none: nothing waited on it)."""
+def waiting_on(root: Path, store: StoreRef, task: Task) -> list[tuple[str, bool]]:
+    """The orders of the task's plan that depend on its order, each with whether it is
+    gated: what a next apply can run now that the task is done, the gated ones once
+    approved (none: nothing waited on it)."""
     with store.open(root) as opened:
         plan = stored_plan(opened, task.plan_digest)
     if plan is None:
         return []
-    return sorted(o.id for o in plan.orders if task.order_id in o.depends_on)
+    return sorted((o.id, o.gate is not None) for o in plan.orders if task.order_id in o.depends_on)
 
 
 def complete_task(root: Path, store: StoreRef, task_id: str, by: str) -> tuple[Task, bool]:

@@ -67,12 +67,16 @@ def test_a_task_marked_done_is_verified_at_once(repo: Path, store_args: list[str
     plan = _applied(repo, store_args)
     create, grant = _order(plan, CREATE), _order(plan, GRANT)
     done = _run("tasks", "done", f"T-{create}", "-C", str(repo), "--by", "Fatima", *store_args)
-    waiting = ", ".join(sorted(o.id for o in plan.orders if create in o.depends_on))
+    after = [o for o in plan.orders if create in o.depends_on]
+    waiting = ", ".join(sorted(o.id for o in after if o.gate is None))
+    gated = ", ".join(sorted(o.id for o in after if o.gate is not None))
     assert done.output.startswith(
         f"T-{create} marked done by Fatima\n"
         f"what waited on it in plan {plan.digest[:12]} ({waiting}) runs at the next "
         f"`accesshive apply --auto-approve -C {repo}"
     )
+    # the gated ones are not said to run: they wait for their approval
+    assert (f"{gated} also waited on it, and run once approved" in done.output) == bool(gated)
 
     # the order moved, in the plan that handed it over, audited as by Fatima
     with _store(repo, store_args) as store:
