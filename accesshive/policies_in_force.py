@@ -56,6 +56,11 @@ class PoliciesInForce:
     in force know under other names is judged under those names too: swapping two
     sources' names, or an alias added in one change and granted on in the next, must not
     take a system's grants out of the review its flags and rules give them."""
+    profile_grants: Mapping[str, frozenset[str]] | None = None
+    """Access profile → the "source/entitlement" it granted then, for the profiles a review
+    rule names (None: recorded before they were kept): a rule scoped to a profile covers
+    what the profile granted in force, so a change that moves an entitlement out of the
+    profile into a new one does not take it out of the rule's review."""
     guardrails: GuardrailPolicy | None = None
     """The mass-change guardrail then (None: recorded before it was kept): a change that
     raises ``max_removal_count`` is planned under the guardrail in force as well, so the
@@ -73,6 +78,7 @@ class PoliciesInForce:
             _promotion_from(config),
             frozenset(config.sources),
             dict(targets(config)),
+            _profile_grants(config),
             config.policies.guardrails,
         )
 
@@ -88,6 +94,8 @@ class PoliciesInForce:
             out["sources"] = sorted(self.sources)
         if self.targets is not None:
             out["targets"] = dict(sorted(self.targets.items()))
+        if self.profile_grants is not None:
+            out["profile_grants"] = {p: sorted(g) for p, g in sorted(self.profile_grants.items())}
         if self.guardrails is not None:
             out["guardrails"] = self.guardrails.model_dump(mode="json")
         return out
@@ -110,9 +118,18 @@ class PoliciesInForce:
             None if data.get("sources") is None else frozenset(data["sources"]),
             None if data.get("targets") is None else dict(data["targets"]),
             None
+            if data.get("profile_grants") is None
+            else {p: frozenset(g) for p, g in data["profile_grants"].items()},
+            None
             if data.get("guardrails") is None
             else GuardrailPolicy.model_validate(data["guardrails"]),
         )
+
+    def granting(self, names: Iterable[str], entitlement: str) -> frozenset[str]:
+        """The profiles (a review rule names) that granted ``entitlement`` on any of the
+        sources ``names`` in force."""
+        wanted = {f"{n}/{entitlement}" for n in names}
+        return frozenset(p for p, g in (self.profile_grants or {}).items() if g & wanted)
 
     def known_as(self, source: str, target: str | None) -> frozenset[str]:
         """``source`` and every source these policies knew on ``target`` (the system the
@@ -187,8 +204,19 @@ class PoliciesInForce:
             self.promotion_from,
             self.sources,
             self.targets,
+            self.profile_grants,
             self.guardrails,
         )
+
+
+def _profile_grants(config: Config) -> dict[str, frozenset[str]]:
+    """Profile → "source/entitlement" it grants, for the profiles a review rule names."""
+    patterns = [p for rule in config.policies.review.rules for p in rule.access_profiles]
+    return {
+        pid: frozenset(f"{profile.source}/{e}" for e in profile.entitlements)
+        for pid, profile in sorted(config.access_profiles.items())
+        if any(fnmatch.fnmatchcase(pid, p) for p in patterns)
+    }
 
 
 def _promotion_from(config: Config) -> str | None:
@@ -275,6 +303,18 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
             f"promoted from {in_force.promotion_from})"
             if in_force.promotion_from
             else f"require_promotion_from: none → {_promotion_from(config)}"
+        )
+    if in_force.profile_grants is not None:
+        now_grants = _profile_grants(config)
+        _names(
+            out,
+            "access profiles a review rule names now grant otherwise (the rule covers what "
+            "they granted in force too, until this change is applied)",
+            {
+                p
+                for p in set(in_force.profile_grants) | set(now_grants)
+                if in_force.profile_grants.get(p) != now_grants.get(p)
+            },
         )
     rails, now_rails = in_force.guardrails, config.policies.guardrails
     if rails is not None and rails != now_rails:

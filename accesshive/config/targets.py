@@ -24,7 +24,7 @@ import posixpath
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from accesshive.config.config import Config
 from accesshive.config.model import Source
@@ -33,7 +33,10 @@ _PICKED_BY: dict[str, tuple[tuple[str, str], ...]] = {
     # kind → (setting, how it is read): "url", "dn" (case-insensitive), "path", "text"
     "sql": (("url", "url"), ("accounts_table", "lower"), ("grants_table", "lower")),
     "scim": (("base_url", "url"),),
-    "ldap": (("url", "url"), ("users_dn", "lower"), ("groups_dn", "lower")),
+    # the directory server alone: a group is reachable from any base above it, and a DN
+    # has many spellings (blanks around "=", a parent base), so every source on one
+    # server is one target (a flag on cn=wheel holds for each)
+    "ldap": (("url", "url"),),
     "google_workspace": (("customer_id", "text"), ("domain", "lower"), ("base_url", "url")),
     "manual": (("export", "path"),),
     "vault": (("path", "path"),),
@@ -72,7 +75,7 @@ def _read(value: Any, how: str, root: Path) -> str:
     if how == "url" and "://" in text:
         try:
             url = urlsplit(text)
-            host, port = (url.hostname or "").lower(), url.port
+            host, port = (url.hostname or "").lower().rstrip("."), url.port
         except ValueError:
             return text.split("?")[0].split("#")[0]
         scheme = url.scheme.lower().split("+")[0]  # postgresql+psycopg
@@ -80,7 +83,8 @@ def _read(value: Any, how: str, root: Path) -> str:
         if scheme == "sqlite":
             return "sqlite://" + _real(url.path[1:] if url.path.startswith("/") else url.path, root)
         where = host + (f":{port}" if port and port != _DEFAULT_PORTS.get(scheme) else "")
-        return f"{scheme}://{where}{posixpath.normpath(url.path or '/').rstrip('/')}"
+        path = posixpath.normpath(unquote(url.path) or "/").rstrip("/")
+        return f"{scheme}://{where}{path}"
     return text
 
 

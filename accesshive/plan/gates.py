@@ -133,18 +133,32 @@ def guarded(plan: Plan, config: Config, in_force: PoliciesInForce | None, enviro
         change = order.change
         names, profiles = known(config, change)
         old_names = wide.known_as(change.source, on.get(change.source))
+        # a source now on another system than in force is as new: its grants are
+        # reviewed until the change is applied (it may have moved onto a flagged one)
+        moved = (wide.targets or {}).get(change.source, on.get(change.source)) != on.get(
+            change.source
+        )
         if (
             change.entitlement
             and not change.sensitive
-            and any(
-                wide.sensitive(change.source, called, old_names)
-                for called in called(config, change.source, change.entitlement)
+            and (
+                moved
+                or any(
+                    wide.sensitive(change.source, n, old_names)
+                    for n in called(config, change.source, change.entitlement)
+                )
             )
         ):
             change = replace(change, sensitive=True)
         gate = merged(
             gate_for(change, config.policies.review, order.kind, names, profiles),
-            gate_for(change, wide.review, order.kind, names | old_names, profiles),
+            gate_for(
+                change,
+                wide.review,
+                order.kind,
+                names | old_names,
+                profiles | wide.granting(names | old_names, change.entitlement or ""),
+            ),
         )
         orders.append(replace(order, change=change, gate=gate))
     return replace(

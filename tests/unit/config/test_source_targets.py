@@ -65,7 +65,17 @@ def test_scim_and_ldap_keys_leave_out_credentials_and_defaults(tmp_path: Path) -
     ldap = _source(
         "ldap", url="ldap://dir:389", users_dn="OU=People,DC=example", bind_password="pw"
     )
-    assert target_of("l", ldap, tmp_path) == "ldap:ldap://dir|ou=people,dc=example|"
+    assert target_of("l", ldap, tmp_path) == "ldap:ldap://dir"
+
+
+def test_every_base_on_one_directory_server_is_one_target(tmp_path: Path) -> None:
+    """A group is reachable from any base above it, and a DN has many spellings: every
+    source on one directory server is one target."""
+    keys = {
+        target_of("s", _source("ldap", url="ldap://Dir.example:389", groups_dn=dn), tmp_path)
+        for dn in ("ou=groups,dc=example,dc=com", "ou = groups,dc=example,dc=com", "dc=example")
+    }
+    assert keys == {"ldap:ldap://dir.example"}
 
 
 def test_a_source_that_picks_no_system_is_its_own_target(tmp_path: Path) -> None:
