@@ -301,6 +301,24 @@ def test_two_sources_that_swap_names_keep_each_system_s_review(tmp_path: Path) -
     _ledger_grants_wait(repo, plan, "scratch")
 
 
+def test_a_source_moved_onto_another_system_is_reviewed_as_new(tmp_path: Path) -> None:
+    """`scratch` is in force on its own database. The change points it at another one
+    the policies in force never saw (it could be a flagged system under another
+    spelling): its grants are sensitive, and gated, until the change is applied."""
+    repo = _reviewed(tmp_path, quorum=1)
+    _mirror_of_the_wiki(repo, "scratch", url="sqlite:///.accesshive/scratch.db")
+    _sync(repo)
+    _approve_everything_and_apply(repo)
+    scratch = repo / "sources" / "scratch.yaml"
+    scratch.write_text(scratch.read_text().replace("scratch.db\n", "elsewhere.db\n"))
+    _grant_through(repo, "scratch", "finance-ledger")
+    _sync(repo)
+    plan = _plan(repo)
+    assert "sources now on another system" in plan.warnings[0]
+    grants = [o for o in plan.orders if o.change.source == "scratch" and o.action == "grant"]
+    assert grants and all(o.change.sensitive and o.gate for o in grants)
+
+
 @pytest.mark.parametrize("how", ["deleted", "edited"])
 def test_policies_in_force_removed_from_the_store_stop_plan_and_apply(
     applied: Path, how: str
