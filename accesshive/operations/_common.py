@@ -114,7 +114,12 @@ class StoreRef:
             missing = missing_project(root)
             if missing is not None:
                 raise ConfigError([missing])
-        return open_store(root, self.name(root), location, create=self.create)
+        store = open_store(root, self.name(root), location, create=self.create)
+        if self.url or os.environ.get("ACCESSHIVE_STORE"):
+            # named by whoever runs accesshive, not by the repository: its record is what
+            # it is, and the repository's other stores are not its business
+            store.neighbours = ()
+        return store
 
 
 @contextmanager

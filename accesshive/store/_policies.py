@@ -148,11 +148,20 @@ def latest_kept_in(stores: Iterable[Path]) -> tuple[str, str] | None:
     """(where, JSON) of the policies in force put on record last in any of the SQLite
     ``stores`` (``nearby_policies_in_force``; also read by ``plan`` before a new store
     exists)."""
-    latest: tuple[str, str, str] | None = None
-    for path in stores:
-        for at, where, content in _policies_kept_in(path):
-            if latest is None or (at, where) > latest[:2]:
-                latest = (at, where, content)
+    found = [kept for path in stores for kept in _policies_kept_in(path)]
+    if len({content for _, _, content in found}) > 1:
+        # which is stricter cannot be told in general, and any of these files may have
+        # come with the change (a store committed in the pull request): refuse to guess
+        raise StoreError(
+            "this store has no review policies on record, and the repository's other "
+            "stores hold different ones ("
+            + ", ".join(sorted(where for _, where, _ in found))
+            + "): which judge this change cannot be told, so nothing is planned or applied. "
+            "Apply the pending change in those environments until they agree, or name the "
+            "store this environment should use (ACCESSHIVE_STORE or --store); remove any "
+            "store file that is not yours"
+        )
+    latest = max(found, default=None)
     return None if latest is None else (latest[1], latest[2])
 
 

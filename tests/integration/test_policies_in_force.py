@@ -704,3 +704,30 @@ def test_an_order_held_behind_a_task_keeps_the_policies_in_force_until_it_runs(
     )
     again = apply_plan(applied, plan, STORE, TODAY, "ci")
     assert again.states[room] == "pending"
+
+
+def test_stores_that_disagree_lend_nothing_and_stop_the_plan(applied: Path) -> None:
+    """A store file committed in the pull request (looser policies in force, made on a
+    scratch repository) beside the genuine one: which judges the change cannot be told,
+    so a new store borrows from neither and nothing is planned. A store named by the
+    runner (ACCESSHIVE_STORE, --store) is what it is."""
+    import sqlite3
+
+    planted = applied / ".accesshive" / "zz.db"
+    shutil.copy(applied / ".accesshive" / "default.db", planted)
+    with sqlite3.connect(planted) as db:
+        db.execute("UPDATE policies_in_force SET content = replace(content, 'security', 'x')")
+        db.execute("DELETE FROM audit")
+    project = applied / "accesshive.yaml"
+    project.write_text(
+        project.read_text() + "default_environment: prod2\nenvironments:\n  prod2: {}\n"
+    )
+    made = _run("plan", str(applied), "--today", TODAY.isoformat())
+    assert made.exit_code != 0
+    assert "the repository's other stores hold different ones" in made.output, made.output
+    assert "zz.db" in made.output and "default.db" in made.output
+    named = _run(
+        "plan", str(applied), "--today", TODAY.isoformat(), "--store",
+        str(applied / "state-prod2.db"),
+    )  # fmt: skip
+    assert named.exit_code == 0, named.output
