@@ -149,7 +149,7 @@ def latest_kept_in(stores: Iterable[Path]) -> tuple[str, str] | None:
     ``stores`` (``nearby_policies_in_force``; also read by ``plan`` before a new store
     exists)."""
     found = [kept for path in stores for kept in _policies_kept_in(path)]
-    if len({content for _, _, content in found}) > 1:
+    if len({_judging(content) for _, _, content in found}) > 1:
         # which is stricter cannot be told in general, and any of these files may have
         # come with the change (a store committed in the pull request): refuse to guess
         raise StoreError(
@@ -163,6 +163,22 @@ def latest_kept_in(stores: Iterable[Path]) -> tuple[str, str] | None:
         )
     latest = max(found, default=None)
     return None if latest is None else (latest[1], latest[2])
+
+
+def _judging(content: str) -> str:
+    """What of the policies in force judges a change, whichever environment keeps them:
+    not the systems its sources reach there (connection overlays differ per environment)
+    nor the environment it takes promotions from."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return content
+    if not isinstance(data, dict):
+        return content
+    return json.dumps(
+        {k: v for k, v in data.items() if k not in ("targets", "promotion_from")},
+        sort_keys=True,
+    )
 
 
 def _policies_kept_in(path: Path) -> list[tuple[str, str, str]]:
