@@ -7,6 +7,7 @@ import datetime as dt
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from accesshive.cache import diff
 from accesshive.config import Config
@@ -109,6 +110,7 @@ def plan_repository(
                 in_force = None
                 others: list[str] = []
                 lender: str | None = None
+                latest_run: dict[str, Any] | None = None
                 if opened is None and store is not None:
                     nearby = store.nearby_policies_in_force(root)
                     if nearby is not None:
@@ -123,6 +125,7 @@ def plan_repository(
                         others, lender = [NEARBY], nearby[0]
                     found = as_the_store_knows(opened, config, snapshot, found, snapshot_file)
                     known = manual_task_records(opened, config, desired)
+                    latest_run = opened.latest_run()
         with steps(f"ordering {len(found.changes):,} changes"):
             plan = make_plan(
                 config,
@@ -137,7 +140,11 @@ def plan_repository(
             )
             environment = opened.environment if opened else (store.name(root) if store else "")
             if store is not None:
-                plan = replace(plan, environment=environment)
+                plan = replace(
+                    plan,
+                    environment=environment,
+                    after_run=int(latest_run["id"]) if latest_run else None,
+                )
             plan = guarded(plan, config, in_force, environment)
             if in_force is not None and in_force.guardrails is not None:
                 # the guardrail in force holds too, until a change to it is applied

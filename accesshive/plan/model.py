@@ -45,6 +45,12 @@ class Plan:
     was kept). Part of the digest, so an approval of the sandbox's plan is not one of
     production's, even when both plans hold the same orders; apply refuses a plan of
     another environment."""
+    after_run: int | None = None
+    """The store's latest run in the environment when the plan was made (None: made
+    without a store, or before any run). Part of the digest: a plan made after other runs
+    is another plan, even with the same orders (a grant revoked and given again the same
+    day is not the first grant's plan, whose orders are done and whose approvals were
+    given for it)."""
     planned_on: str | None = None
     """The day the plan was made for (ISO date; None in plans made before it was kept):
     what is due (a rotation, a retention deletion, a lifecycle step) depends on it, so
@@ -122,6 +128,7 @@ class Plan:
             **({} if self.scope is None else {"scope": list(self.scope)}),
             **({} if self.planned_on is None else {"planned_on": self.planned_on}),
             **({} if self.environment is None else {"environment": self.environment}),
+            **({} if self.after_run is None else {"after_run": self.after_run}),
         }
 
     @cached_property

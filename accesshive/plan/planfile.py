@@ -173,6 +173,7 @@ def _rebuild(data: dict[str, Any]) -> Plan:
         scope=_strings(data, "scope", "", optional=True),
         planned_on=_day(data),
         environment=_field(data, "environment", "", str, optional=True),
+        after_run=_field(data, "after_run", "", int, optional=True),
     )
 
 

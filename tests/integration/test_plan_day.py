@@ -88,3 +88,53 @@ def test_an_edited_plan_is_forged_on_any_day(quickstart: Path) -> None:
         assert result.exit_code != 0
         assert "not what `accesshive plan" in result.output, (day, result.output)
         assert "wiki, for grace.hopper) is missing" in result.output, (day, result.output)
+
+
+def _department(repo: Path, who: str, department: str) -> None:
+    people = repo / "identities" / "people.yaml"
+    text = people.read_text()
+    start = text.index(f"  {who}:\n")
+    at = text.index("department: ", start)
+    end = text.index("\n", at)
+    people.write_text(text[:at] + f"department: {department}" + text[end:])
+
+
+def _editors(repo: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(repo / ".accesshive" / "wiki-app.db") as db:
+        rows = db.execute(
+            "SELECT u.login FROM users u JOIN user_groups g ON g.user_id = u.id "
+            "WHERE g.group_name = 'editors'"
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_a_grant_revoked_and_given_again_the_same_day_is_a_new_plan_and_is_provisioned(
+    quickstart: Path,
+) -> None:
+    """Ada moves to Sales (her editors revoked), then back, the same day: the plan that
+    gives editors back holds the same orders as the first one, but it is made after
+    other runs, so it is another plan: its grant is not taken for the first plan's,
+    already verified, and it is provisioned."""
+    repo = quickstart
+
+    def plan_and_apply(name: str) -> str:
+        out = repo.parent / name
+        made = _run("plan", str(repo), "--out", str(out), "--today", MADE)
+        assert made.exit_code == 0, made.output
+        applied = _run("apply", str(out), "-C", str(repo), "--today", MADE)
+        assert applied.exit_code in (0, 6), applied.output
+        return read_plan(out).digest
+
+    assert _run("sync", str(repo)).exit_code == 0
+    first = plan_and_apply("first.json")
+    assert "ada.lovelace" in _editors(repo)
+    _department(repo, "ada.lovelace", "Sales")
+    plan_and_apply("moved.json")
+    assert "ada.lovelace" not in _editors(repo)
+    _department(repo, "ada.lovelace", "Engineering")
+    again = plan_and_apply("back.json")
+    assert again != first
+    assert json.loads((repo.parent / "back.json").read_text())["after_run"] == 2
+    assert "ada.lovelace" in _editors(repo)

@@ -163,7 +163,8 @@ def test_a_retry_waiting_for_approval_says_how_to_have_it_approved(
     assert (
         f"Waiting for approval (1): {admins}. No reviewer has approved them as they stand: an "
         "approval given in an earlier plan counts only for the identical order, once that plan "
-        "was applied. To have them approved:\n"
+        "was applied, and only while that order is not done (a retry, never a grant given "
+        "again). To have them approved:\n"
     ) in retried.output
     hints = re.findall(r"^  `accesshive (.+)`$", retried.output, re.M)
     assert [h.split()[0] for h in hints[-3:]] == ["plan", "approve", "apply"], retried.output
