@@ -164,7 +164,12 @@ def read_pull_request(
         if plan.digest[:12] not in (review.get("body") or ""):
             ignored.append(f"{login}: the approving review does not name plan {plan.digest[:12]}")
             continue
-        add(login, [o.id for o in gated], str(review["submitted_at"]), str(review["html_url"]))
+        add(
+            login,
+            [o.id for o in gated],
+            str(review["submitted_at"]),
+            str(review.get("html_url", "")),
+        )
     for comment in comments:
         login = str(comment["user"]["login"])
         wanted = [m.lower() for m in _APPROVE.findall(said(comment.get("body")))]
@@ -181,7 +186,7 @@ def read_pull_request(
             )
             continue
         ids = [o.id for o in gated] if "all" in wanted else wanted
-        add(login, ids, str(comment["created_at"]), str(comment["html_url"]))
+        add(login, ids, str(comment["created_at"]), str(comment.get("html_url", "")))
     declines = _declines(plan, logins, reviews, comments, ignored)
     return PullRequest(author, found, ignored, declines)
 
@@ -214,7 +219,7 @@ def _declines(
         if kind not in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
             continue
         reviewer = logins.get(login.lower())
-        at, url = str(review["submitted_at"]), str(review["html_url"])
+        at, url = str(review["submitted_at"]), str(review.get("html_url", ""))
         body = review.get("body") or ""
         named = sorted({m for m in _ORDER_ID.findall(body.lower()) if m in orders})
         if reviewer is None:
@@ -235,7 +240,7 @@ def _declines(
     for comment in comments:
         login = str(comment["user"]["login"])
         body = said(comment.get("body"))
-        at, url = str(comment["created_at"]), str(comment["html_url"])
+        at, url = str(comment["created_at"]), str(comment.get("html_url", ""))
         declined = _DECLINE.findall(body)
         # an edited comment's /approve withdraws nothing (see the module's docstring)
         approved = [] if edited(comment) else [m.lower() for m in _APPROVE.findall(body)]
