@@ -148,13 +148,17 @@ def test_marking_a_task_done_twice_keeps_who_did_it_and_records_nothing_new(
     runner = CliRunner()
     first = runner.invoke(main, ["tasks", "done", tid, "-C", str(repo), "--by", "Fatima"])
     assert first.exit_code == 0, first.output
-    waiting = sorted(o.id for o in plan.orders if create in o.depends_on)
-    assert waiting  # her badge grants wait on her badge
+    after = [o for o in plan.orders if create in o.depends_on]
+    waiting = sorted(o.id for o in after if o.gate is None)
+    gated = sorted(o.id for o in after if o.gate is not None)
+    assert waiting and gated  # her badge grants wait on her badge; server-room is gated
     assert first.output == (
         f"{tid} marked done by Fatima\n"
         f"what waited on it in plan {plan.digest[:12]} ({', '.join(waiting)}) runs at the "
         f"next `accesshive apply --auto-approve -C {repo}`, as far as the configuration "
         "still asks for it (apply plans again)\n"
+        f"{', '.join(gated)} also waited on it, and run once approved (they are gated: "
+        "`accesshive approvals verify` on the saved plan says who must approve)\n"
     )
 
     with open_store(repo) as store:
