@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
-from contextlib import closing
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, closing
 from hashlib import sha256
 from pathlib import Path
+from typing import Any
 
 from accesshive.errors import StoreError
 from accesshive.store._db import Database
@@ -183,39 +184,45 @@ def _judging(content: str) -> str:
 
 def _policies_kept_in(path: Path) -> list[tuple[str, str, str]]:
     """(recorded at, "ENV in PATH", JSON) of each environment's policies in force in the
-    SQLite store at ``path``, read only; none when it is not a store. Policies that its
-    audit log says are not the ones put in force stop everything, as in the store
-    itself."""
+    SQLite store at ``path``, read only; none when it is not a store. Each is checked
+    against that store's audit log as the store checks its own (``_checked_in_force``):
+    policies the log says were not put in force stop everything."""
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error:
         return []
     with closing(db):
         try:
-            rows = db.execute(
-                "SELECT environment, content, recorded_at FROM policies_in_force"
-            ).fetchall()
+            rows = db.execute("SELECT environment, recorded_at FROM policies_in_force").fetchall()
         except sqlite3.Error:
             return []  # not a store (an application's database), or an older one
         found = []
-        for environment, content, at in rows:
+        for environment, at in rows:
             try:
-                audited = db.execute(
-                    "SELECT seq, details FROM audit WHERE environment = ? AND event = "
-                    "'policies_in_force' ORDER BY seq DESC LIMIT 1",
-                    (environment,),
-                ).fetchall()
-            except sqlite3.Error:
-                audited = []
-            if audited:
-                digest = json.loads(str(audited[0][1])).get("digest")
-                if sha256(str(content).encode("utf-8")).hexdigest() != digest:
-                    raise StoreError(
-                        f"the review policies in force of '{environment}' in the store "
-                        f"{path} are not the ones its audit entry #{audited[0][0]} put in "
-                        "force: someone who could write that store changed them; nothing "
-                        "is planned or applied. Restore it from a backup, and run "
-                        "`accesshive audit verify` there"
-                    )
-            found.append((str(at), f"'{environment}' in {path.name}", str(content)))
+                content = _ReadOnly(db, str(environment))._checked_in_force(str(environment))
+            except StoreError as exc:
+                raise StoreError(f"the store {path}: {exc}") from exc
+            if content is not None:
+                found.append((str(at), f"'{environment}' in {path.name}", content))
         return found
+
+
+class _ReadOnly(PoliciesInForce):
+    """Another store of the repository, opened read only: only what reads its policies
+    in force and its audit log is used."""
+
+    def __init__(self, db: sqlite3.Connection, environment: str) -> None:
+        super().__init__(environment)
+        self._db = db
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read it: {exc}") from exc
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise StoreError("another store of the repository is only read")
+
+    def _outermost(self) -> AbstractContextManager[None]:
+        raise StoreError("another store of the repository is only read")

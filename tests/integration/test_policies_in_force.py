@@ -731,3 +731,23 @@ def test_stores_that_disagree_lend_nothing_and_stop_the_plan(applied: Path) -> N
         str(applied / "state-prod2.db"),
     )  # fmt: skip
     assert named.exit_code == 0, named.output
+
+
+def test_a_nearby_store_whose_policies_its_audit_log_did_not_put_in_force_stops_the_plan(
+    applied: Path,
+) -> None:
+    """The store a new environment would borrow from was edited (its policies in force
+    loosened behind its audit log's back): it is checked as the store checks its own,
+    and nothing is planned; the error names the store."""
+    import sqlite3
+
+    with sqlite3.connect(applied / ".accesshive" / "default.db") as db:
+        db.execute("UPDATE policies_in_force SET content = replace(content, 'security', 'x')")
+    project = applied / "accesshive.yaml"
+    project.write_text(
+        project.read_text() + "default_environment: prod2\nenvironments:\n  prod2: {}\n"
+    )
+    made = _run("plan", str(applied), "--today", TODAY.isoformat())
+    assert made.exit_code != 0
+    assert f"the store {applied / '.accesshive' / 'default.db'}" in made.output, made.output
+    assert "are not the ones it put in force" in made.output
