@@ -111,18 +111,15 @@ def plan_repository(
                 others: list[str] = []
                 lender: str | None = None
                 latest_run: dict[str, Any] | None = None
+                nearby: tuple[str, str] | None = None
                 if opened is None and store is not None:
                     nearby = store.nearby_policies_in_force(root)
-                    if nearby is not None:
-                        in_force = differing(config, nearby[1])
-                        others, lender = [NEARBY], nearby[0]
+                    in_force = differing(config, nearby[1]) if nearby else None
                 if opened is not None:
                     in_force = differing(config, opened.policies_in_force())
                     others = opened.environments_with_policies_in_force()
                     lender = opened.borrowed_policies_from()
                     nearby = opened.nearby_policies_in_force()
-                    if nearby is not None:
-                        others, lender = [NEARBY], nearby[0]
                     found = as_the_store_knows(opened, config, snapshot, found, snapshot_file)
                     known = manual_task_records(opened, config, desired)
                     latest_run = opened.latest_run()
@@ -154,29 +151,28 @@ def plan_repository(
                     ),
                     allow_mass_changes,
                 )
-            return _first_in(environment, others, lender, plan)
+            return _first_in(environment, others, lender, nearby[0] if nearby else None, plan)
 
 
-NEARBY = "\0nearby"
-"""``others`` when the store has nothing on record and borrows another store's."""
-
-
-def _first_in(environment: str, others: list[str], lender: str | None, plan: Plan) -> Plan:
+def _first_in(
+    environment: str, others: list[str], lender: str | None, nearby: str | None, plan: Plan
+) -> Plan:
     """A plan for an environment with no review policies on record, in a store where
     others have some (or in a store with none, beside one of the repository's stores
     with some): until its first complete apply it is judged by the policies in force it
     borrows (the latest put in force, ``lender``) as well as the repository's, since a
     change could have added the environment, made it the default, or pointed ``store:``
     at a new file, to escape the policies in force. Said first, so reviewers see it; the
-    repository's first store says nothing."""
-    if not others or environment in others:
-        return plan
-    if others == [NEARBY]:
+    repository's first store says nothing. ``nearby``: the other store of the repository
+    the policies come from, when this store has none on record at all."""
+    if nearby is not None:
         said = (
             f"no review policies are on record in this store yet, and the repository's "
-            f"store of {lender} has some: until an apply completes a plan here, changes "
+            f"store of {nearby} has some: until an apply completes a plan here, changes "
             f"in '{environment}' are judged by those as well as the repository's"
         )
+    elif not others or environment in others:
+        return plan
     else:
         said = (
             f"no review policies are in force in '{environment}' yet (this store has "

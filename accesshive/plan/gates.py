@@ -135,9 +135,8 @@ def guarded(plan: Plan, config: Config, in_force: PoliciesInForce | None, enviro
         old_names = wide.known_as(change.source, on.get(change.source))
         # a source now on another system than in force is as new: its grants are
         # reviewed until the change is applied (it may have moved onto a flagged one)
-        moved = (wide.targets or {}).get(change.source, on.get(change.source)) != on.get(
-            change.source
-        )
+        then = (wide.targets or {}).get(change.source)
+        moved = then is not None and then != on.get(change.source)
         if (
             change.entitlement
             and not change.sensitive
