@@ -135,3 +135,9 @@ def group_name(source: Source, entitlement: str) -> str:
         return str(mapped[entitlement])
     spec = source.entitlements.get(entitlement)
     return spec.target_name(entitlement) if spec is not None else entitlement
+
+
+def called(source: Source, entitlement: str) -> tuple[str, str]:
+    """What the entitlement is called by on its target: its id and its group's name
+    (``group_name``); sensitivity and classification look at both."""
+    return entitlement, group_name(source, entitlement)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from accesshive.config import Config
 from accesshive.config.account_kinds import DEFAULT_KIND, account_link
 from accesshive.config.model import Identity, LifecycleState
-from accesshive.config.targets import group_name, known_as
+from accesshive.config.targets import called, known_as
 from accesshive.diagnostics import Diagnostic
 from accesshive.expand.account_names import one_name_each
 from accesshive.expand.accounts import (
@@ -373,7 +373,7 @@ def _sensitive(config: Config) -> dict[str, frozenset[str]]:
             n.casefold()
             for ent, spec in source.entitlements.items()
             if spec.sensitive
-            for n in (ent, group_name(source, ent))
+            for n in called(source, ent)
         }
         for sid, source in config.sources.items()
     }
@@ -382,9 +382,9 @@ def _sensitive(config: Config) -> dict[str, frozenset[str]]:
         aliases = sorted(names.get(sid, frozenset({sid})))
         found = set()
         for ent in source.entitlements:
-            called = (ent, group_name(source, ent))
-            if any(n.casefold() in flagged[a] for a in aliases for n in called) or any(
-                rule.matches(a, n) for rule in rules for a in aliases for n in called
+            names_of = called(source, ent)
+            if any(n.casefold() in flagged[a] for a in aliases for n in names_of) or any(
+                rule.matches(a, n) for rule in rules for a in aliases for n in names_of
             ):
                 found.add(ent)
         out[sid] = frozenset(found)

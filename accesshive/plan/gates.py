@@ -19,7 +19,8 @@ from dataclasses import replace
 
 from accesshive.config import Config
 from accesshive.config.policy import ReviewPolicy, ReviewRule
-from accesshive.config.targets import group_name, known_as, targets
+from accesshive.config.targets import called as names_on_target
+from accesshive.config.targets import known_as, targets
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change, Gate, Need
 from accesshive.policies_in_force import PoliciesInForce, warning
@@ -59,9 +60,9 @@ def _key(need: Need) -> tuple[tuple[str, ...], int]:
 
 
 def called(config: Config, source: str, entitlement: str) -> tuple[str, ...]:
-    """The entitlement's id and the name of its group on the target (``group_name``)."""
+    """What the entitlement is called by on the source's target (``targets.called``)."""
     spec = config.sources.get(source)
-    return (entitlement,) if spec is None else (entitlement, group_name(spec, entitlement))
+    return (entitlement,) if spec is None else names_on_target(spec, entitlement)
 
 
 def known(config: Config, change: Change) -> tuple[frozenset[str], frozenset[str]]:
