@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from accesshive.config.config import Config
 from accesshive.config.model import Source
+from accesshive.config.validate_paths import sqlite_path
 
 _PICKED_BY: dict[str, tuple[tuple[str, str], ...]] = {
     # kind → (setting, how it is read): "url", "dn" (case-insensitive), "path", "text"
@@ -72,6 +73,9 @@ def _read(value: Any, how: str, root: Path) -> str:
         return ",".join(p.strip() for p in text.lower().split(","))
     if how == "path":
         return _real(text, root)
+    sqlite = sqlite_path(text) if how == "url" else None
+    if sqlite is not None:  # the file the sql connector opens
+        return "sqlite://" + _real(sqlite, root)
     if how == "url" and "://" in text:
         try:
             url = urlsplit(text)
@@ -80,8 +84,6 @@ def _read(value: Any, how: str, root: Path) -> str:
             return text.split("?")[0].split("#")[0]
         scheme = url.scheme.lower().split("+")[0]  # postgresql+psycopg
         scheme = _SCHEMES.get(scheme, scheme)
-        if scheme == "sqlite":
-            return "sqlite://" + _real(url.path[1:] if url.path.startswith("/") else url.path, root)
         where = host + (f":{port}" if port and port != _DEFAULT_PORTS.get(scheme) else "")
         path = posixpath.normpath(unquote(url.path) or "/").rstrip("/")
         return f"{scheme}://{where}{path}"

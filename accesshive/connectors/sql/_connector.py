@@ -12,6 +12,7 @@ from typing import Any
 
 from accesshive.config.model import Source
 from accesshive.config.secrets import is_reference
+from accesshive.config.validate_paths import sqlite_path
 from accesshive.connectors.base import Capabilities, Connector, ConnectorContext, Created, Page
 from accesshive.connectors.references import resolve
 from accesshive.connectors.sql import _failures
@@ -99,7 +100,7 @@ class SqlConnector(Connector):
                     f"cannot connect: {_failures.first_line(exc)}", retryable=True
                 ) from exc
         else:
-            raw = url.removeprefix("sqlite:///")
+            raw = sqlite_path(url) or ""
             if not raw:
                 raise self.error("connection.url is missing (sqlite:///path or postgresql://)")
             self._inside_the_repository(raw)
