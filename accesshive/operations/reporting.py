@@ -39,9 +39,8 @@ def report_repository(
     config, desired = load_and_expand(root, today, store.environment)
     with store.open(root) as opened:
         synced = sync(config, opened, None, actor=actor) if sync_first else []
-        report = health_report((config, desired), opened, today, stale_days)
-        key = trend.snapshot_key(opened.snapshot_info())
-        previous, again = trend.compared_with(opened.previous_report_totals(), key)
+        compared = key, previous, again = _trend(opened)
+        report = health_report((config, desired), opened, today, stale_days, compared=compared)
         if not again:  # the first report of this snapshot: what the next one compares with
             opened.save_report_totals(trend.record(report.totals, key, previous))
         opened.audit(actor, "report", None, {"totals": report.totals})
@@ -54,6 +53,19 @@ def report_repository(
     return report, synced, sent
 
 
+Compared = tuple[str, trend.Previous | None, bool]
+"""The latest snapshot's key, the report a report of it compares with, and whether one of
+it was recorded already."""
+
+
+def _trend(opened: Store) -> Compared:
+    """The store's latest snapshot's key, the report a report of it compares with, and
+    whether one of it was recorded already (``reports/trend.py``)."""
+    key = trend.snapshot_key(opened.snapshot_info())
+    previous, again = trend.compared_with(opened.previous_report_totals(), key)
+    return key, previous, again
+
+
 def health_report(
     loaded: Loaded,
     opened: Store,
@@ -61,12 +73,14 @@ def health_report(
     stale_days: int = 7,
     plan: Plan | None = None,
     snapshot: Snapshot | None = None,
+    compared: Compared | None = None,
 ) -> Report:
     """The report of what the store holds now, writing nothing: no sync, no totals kept,
     no audit entry (the console reads it on every page; ``report`` records it).
     ``plan``: the plan of ``loaded`` against the store's latest snapshots, when the caller
     has made it already (the console: the one its statuses come from), and ``snapshot``
-    the store's latest snapshot, when the caller has read it already."""
+    the store's latest snapshot, when the caller has read it already; ``compared`` what
+    the trend compares with, likewise (``_trend``)."""
     config, desired = loaded
     if snapshot is None:
         snapshot = opened.latest_snapshot()
@@ -103,9 +117,7 @@ def health_report(
         rotation_days={iid: c.rotate_every_days for iid, c in desired.credentials.items()},
         today=today,
         stale_days=stale_days,
-        previous=trend.compared_with(
-            opened.previous_report_totals(), trend.snapshot_key(opened.snapshot_info())
-        )[0],
+        previous=(compared or _trend(opened))[1],
         name_attributes={sid: s.account.name_attribute for sid, s in config.sources.items()},
         sources=config.sources,
     )
