@@ -26,6 +26,7 @@ from accesshive.config import Config
 from accesshive.config.policy import ClassificationPolicy, GuardrailPolicy, ReviewPolicy
 from accesshive.config.targets import targets
 from accesshive.errors import StoreError
+from accesshive.plan.model import POLICY_CHANGE
 
 ANY = "*"
 """Every source: what a scope to a source that is gone widens to (``widened``)."""
@@ -75,16 +76,20 @@ class PoliciesInForce:
                 sid: frozenset(e for e, spec in s.entitlements.items() if spec.sensitive)
                 for sid, s in sorted(config.sources.items())
             },
-            _promotion_from(config),
+            promotion_from(config),
             frozenset(config.sources),
             dict(targets(config)),
-            _profile_grants(config),
+            profile_grants(config),
             config.policies.guardrails,
         )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "review": self.review.model_dump(mode="json"),
+            # unset, left out: policies kept before it existed read back byte for byte
+            "review": self.review.model_dump(
+                mode="json",
+                exclude={"policy_changes"} if self.review.policy_changes is None else None,
+            ),
             "classification": self.classification.model_dump(mode="json"),
             "flagged": {sid: sorted(ents) for sid, ents in sorted(self.flagged.items()) if ents},
         }
@@ -209,7 +214,7 @@ class PoliciesInForce:
         )
 
 
-def _profile_grants(config: Config) -> dict[str, frozenset[str]]:
+def profile_grants(config: Config) -> dict[str, frozenset[str]]:
     """Profile → "source/entitlement" it grants, for the profiles a review rule names."""
     patterns = [p for rule in config.policies.review.rules for p in rule.access_profiles]
     return {
@@ -219,7 +224,7 @@ def _profile_grants(config: Config) -> dict[str, frozenset[str]]:
     }
 
 
-def _promotion_from(config: Config) -> str | None:
+def promotion_from(config: Config) -> str | None:
     env = config.project.environments.get(config.environment)
     return env.require_promotion_from if env else None
 
@@ -250,15 +255,15 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
     """What the repository changed in the policies in force, concisely (for the warning)."""
     old, new = in_force.review, config.policies.review
     out: list[str] = []
-    _names(out, "reviewers added", set(new.reviewers) - set(old.reviewers))
-    _names(out, "reviewers removed", set(old.reviewers) - set(new.reviewers))
+    named(out, "reviewers added", set(new.reviewers) - set(old.reviewers))
+    named(out, "reviewers removed", set(old.reviewers) - set(new.reviewers))
     both = sorted(set(old.reviewers) & set(new.reviewers))
-    _names(
+    named(
         out,
         "reviewer groups changed",
         {n for n in both if set(old.reviewers[n].groups) != set(new.reviewers[n].groups)},
     )
-    _names(
+    named(
         out,
         "keys added",
         {
@@ -268,7 +273,7 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
             - {k.blob for k in old.reviewers[n].ssh_keys()}
         },
     )
-    _names(
+    named(
         out,
         "keys removed",
         {
@@ -278,35 +283,35 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
             - {k.blob for k in new.reviewers[n].ssh_keys()}
         },
     )
-    _names(out, "revoked", {n for n in both if new.reviewers[n].revoked > old.reviewers[n].revoked})
-    _names(
+    named(out, "revoked", {n for n in both if new.reviewers[n].revoked > old.reviewers[n].revoked})
+    named(
         out, "un-revoked", {n for n in both if old.reviewers[n].revoked > new.reviewers[n].revoked}
     )
-    _names(
+    named(
         out,
         "GitHub logins changed",
         {n for n in both if old.reviewers[n].github != new.reviewers[n].github},
     )
     rules_old = {r.name: r for r in old.rules}
     rules_new = {r.name: r for r in new.rules}
-    _names(out, "rules added", set(rules_new) - set(rules_old))
-    _names(out, "rules removed", set(rules_old) - set(rules_new))
-    _names(
+    named(out, "rules added", set(rules_new) - set(rules_old))
+    named(out, "rules removed", set(rules_old) - set(rules_new))
+    named(
         out,
         "rules changed",
         {n for n in set(rules_old) & set(rules_new) if rules_old[n] != rules_new[n]},
     )
-    if in_force.promotion_from != _promotion_from(config):
+    if in_force.promotion_from != promotion_from(config):
         out.append(
             f"require_promotion_from: {in_force.promotion_from or 'none'} → "
-            f"{_promotion_from(config) or 'none'} (the change is applied here only once "
+            f"{promotion_from(config) or 'none'} (the change is applied here only once "
             f"promoted from {in_force.promotion_from})"
             if in_force.promotion_from
-            else f"require_promotion_from: none → {_promotion_from(config)}"
+            else f"require_promotion_from: none → {promotion_from(config)}"
         )
     if in_force.profile_grants is not None:
-        now_grants = _profile_grants(config)
-        _names(
+        now_grants = profile_grants(config)
+        named(
             out,
             "access profiles a review rule names now grant otherwise (the rule covers what "
             "they granted in force too, until this change is applied)",
@@ -328,19 +333,21 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
             + " (a plan must keep within the guardrail in force too until this change is "
             "applied)"
         )
+    if old.policy_changes != new.policy_changes:
+        out.append("who approves a change to the review policies changed (review.policy_changes)")
     for setting in ("allow_self_approval", "require_author"):
         if getattr(old, setting) != getattr(new, setting):
             out.append(f"{setting}: {getattr(old, setting)} → {getattr(new, setting)}")
     now = PoliciesInForce.of(config)
-    sel_old = {_selector(s) for s in in_force.classification.sensitive}
-    sel_new = {_selector(s) for s in now.classification.sensitive}
-    _names(out, "sensitive classifications added", sel_new - sel_old)
-    _names(out, "sensitive classifications removed", sel_old - sel_new)
+    sel_old = {selector(s) for s in in_force.classification.sensitive}
+    sel_new = {selector(s) for s in now.classification.sensitive}
+    named(out, "sensitive classifications added", sel_new - sel_old)
+    named(out, "sensitive classifications removed", sel_old - sel_new)
     flag_old = {f"{s}/{e}" for s, ents in in_force.flagged.items() for e in ents}
     flag_new = {f"{s}/{e}" for s, ents in now.flagged.items() for e in ents}
-    _names(out, "entitlements flagged sensitive", flag_new - flag_old)
-    _names(out, "entitlements no longer flagged sensitive", flag_old - flag_new)
-    _names(
+    named(out, "entitlements flagged sensitive", flag_new - flag_old)
+    named(out, "entitlements no longer flagged sensitive", flag_old - flag_new)
+    named(
         out,
         "sources the policies in force name that are gone (their review covers every source "
         "until this change is applied)",
@@ -352,15 +359,15 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
             "complete apply keeps them)"
         )
     else:
-        _names(
+        named(
             out,
             "sources added (their grants are reviewed as sensitive until this change is applied)",
             set(config.sources) - in_force.sources,
         )
-        _names(out, "sources removed", set(in_force.sources - set(config.sources)))
+        named(out, "sources removed", set(in_force.sources - set(config.sources)))
     on = targets(config)
     if in_force.targets is not None:
-        _names(
+        named(
             out,
             "sources now on another system (each is judged by the policies in force under "
             "the names that system had too)",
@@ -374,11 +381,11 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
     return out or ["the policies differ (formatting or order only)"]
 
 
-def _selector(rule: Any) -> str:
+def selector(rule: Any) -> str:
     return f"{rule.source}:{','.join(rule.entitlements)}"
 
 
-def _names(out: list[str], what: str, names: set[str]) -> None:
+def named(out: list[str], what: str, names: set[str]) -> None:
     if names:
         out.append(f"{what}: {', '.join(sorted(names))}")
 
@@ -396,11 +403,21 @@ def policy_warnings(warnings: Iterable[str]) -> list[str]:
 def warning(config: Config, in_force: PoliciesInForce, environment: str) -> str:
     """The plan's first warning when the repository changes the policies in force. It
     names the policies in force by digest, so the plan's digest covers them."""
+    from accesshive.policy_change import policy_change  # builds on this module
+
+    change = policy_change(config, in_force)
+    approved = (
+        ""
+        if change is None
+        else f", and once the policies in force approve it (the order {POLICY_CHANGE}: "
+        f"{change.gate.wanted('approval(s)')})"
+    )
     return (
         f"{CHANGED} in {environment} (policies in force {in_force.digest[:12]}): "
         + "; ".join(changes(config, in_force))
-        + ". What this change adds or loosens takes effect once it is applied (a reviewer it "
-        "removes or revokes stops counting at once): until then an order "
+        + ". What this change adds or loosens takes effect once it is applied"
+        + approved
+        + " (a reviewer it removes or revokes stops counting at once): until then an order "
         "is gated when either the policies in force or the new ones gate it, and an "
         "approval counts only from a reviewer and key that both accept"
     )

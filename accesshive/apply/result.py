@@ -41,6 +41,9 @@ class ApplyResult:
     """Order id → the account it acted on (a create's: the one it created or adopted)."""
     approved: frozenset[str] = frozenset()
     """The gated orders the run's approvals cover: the others still need reviewers."""
+    policy_change: str | None = None
+    """Why the review policies the change brings were not put in force: what it adds to
+    or loosens in those in force waits for their approval (``accesshive/policy_change.py``)."""
 
     def unapproved(self, plan: Plan) -> list[str]:
         """The gated orders of this run still to be approved: those awaiting approval and
@@ -97,7 +100,7 @@ class ApplyResult:
     def status(self) -> str:
         if self.failed:
             return "failed"
-        if all(s in DONE for s in self.states.values()):
+        if all(s in DONE for s in self.states.values()) and self.policy_change is None:
             return "complete"
         return "incomplete"
 

@@ -282,6 +282,20 @@ def _warned(plan: Plan, fresh: Plan, result: Staleness) -> None:
     gates are checked order by order, but the reviewer was not told why they are what
     they are). One with another such warning was planned under other policies in force:
     stale."""
+    if plan.scope is None and plan.policy_change != fresh.policy_change:
+        # what the change adds to or loosens in the policies in force, for the reviewer
+        # (its approval is judged by what apply computes, never by this)
+        if plan.policy_change is None:
+            result.forged.append(
+                "the plan lacks the policy change planning gives, which the policies in "
+                f"force must approve: {fresh.policy_change.summary()[:160]}"  # type: ignore[union-attr]
+            )
+        else:
+            result.problems.append(
+                "the change to the review policies that the policies in force must approve "
+                "is not the one planning gives now (the policies in force changed since "
+                "the plan was made)"
+            )
     wanted = policy_warnings(fresh.warnings)
     held = policy_warnings(plan.warnings)
     if not wanted or set(wanted) <= set(plan.warnings):

@@ -4,7 +4,7 @@ What counts, from reviewers whose ``github`` login the review policy maps, when 
 the plan digest (its first 12 characters, as the plan comment asks):
 - a comment line ``/approve ORDER-ID`` approves that order (several lines, several orders);
 - ``/approve all`` in a comment, or an approving review, approves every gated order of
-  the plan.
+  the plan, and its change to the review policies (``/approve policy-change`` that alone).
 Why the digest, in comments too: an order keeps its id when its content changes (the
 id names the step, e.g. "grant wiki-admins to ada"; the account it lands on can change
 with a push), and a comment made before the plan existed (``/approve all`` on an earlier
@@ -42,12 +42,14 @@ from typing import Any
 import httpx
 
 from accesshive.approvals.declines import Decline, one_line
-from accesshive.approvals.model import Approval, content_digest
+from accesshive.approvals.model import Approval, content_digest, gated_of
 from accesshive.config.policy import ReviewPolicy
 from accesshive.errors import ApprovalError
 from accesshive.plan.model import Plan
 
-_APPROVE = re.compile(r"^\s*/approve\s+([0-9a-f]{12}|all)\b", re.MULTILINE | re.IGNORECASE)
+_APPROVE = re.compile(
+    r"^\s*/approve\s+([0-9a-f]{12}|all|policy-change)\b", re.MULTILINE | re.IGNORECASE
+)
 _DECLINE = re.compile(r"^\s*/decline\s+([0-9a-f]{12})\b[ \t]*(.*)$", re.MULTILINE | re.IGNORECASE)
 _ORDER_ID = re.compile(r"\b[0-9a-f]{12}\b")
 _FENCED = re.compile(r"^ {0,3}(```|~~~).*?(^ {0,3}\1[^\n]*$|\Z)", re.MULTILINE | re.DOTALL)
@@ -112,8 +114,8 @@ def read_pull_request(
     if token:
         headers["Authorization"] = f"Bearer {token}"
     logins = {r.github.lower(): name for name, r in policy.reviewers.items() if r.github}
-    gated = [o for o in plan.orders if o.gate]
-    by_id = {o.id: o for o in gated}
+    by_id = gated_of(plan)  # the policy change too: approved as the order policy-change
+    gated = list(by_id.values())
     base = f"{api_url.rstrip('/')}/repos/{repo}"
     with httpx.Client(headers=headers, timeout=30) as client:
         try:
@@ -145,7 +147,7 @@ def read_pull_request(
                 Approval(
                     plan.digest,
                     oid,
-                    content_digest(order),
+                    order.content_digest,
                     reviewer,
                     at,
                     via="github",

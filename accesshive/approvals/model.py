@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from accesshive.approvals.beneficiary import Own, why_own
 from accesshive.approvals.signing import message, verify
 from accesshive.config.policy import ReviewPolicy
-from accesshive.plan.model import Plan
-from accesshive.plan.orders import Need, Order, digest
+from accesshive.plan.model import POLICY_CHANGE, Plan, PolicyChange
+from accesshive.plan.orders import Gate, Need, Order, digest
 from accesshive.sshsig import is_armored
 
 if TYPE_CHECKING:  # declines.py builds on this module
@@ -147,6 +147,17 @@ class OrderApproval:
         )
 
 
+def gated_of(plan: Plan) -> dict[str, Gated]:
+    """What a reviewer of ``plan`` may approve: its gated orders, and its policy change
+    as the plan file says it (what the reviewer reads; an approval counts only when it is
+    what apply computes from the policies in force: ``policy_change``)."""
+    gated = {o.id: Gated.of(o) for o in plan.orders if o.gate}
+    change = plan.policy_change
+    if change is not None:
+        gated[POLICY_CHANGE] = Gated(POLICY_CHANGE, change.content_digest, change.gate, None)
+    return gated
+
+
 OLD_FORMAT = (
     "signed in the bare Ed25519 format of accesshive before SSH signatures, no longer "
     "accepted: sign the approval again with the approve command (it signs with ssh-keygen)"
@@ -165,6 +176,22 @@ def content_digest(order: Order) -> str:
     return digest(order.body())
 
 
+@dataclass(frozen=True)
+class Gated:
+    """What an approval is judged against: a gated order, or the plan's policy change."""
+
+    id: str
+    content_digest: str
+    gate: Gate
+    identity: str | None
+    """Whose access it is (a reviewer's approval of their own never counts)."""
+
+    @classmethod
+    def of(cls, order: Order) -> Gated:
+        assert order.gate is not None
+        return cls(order.id, content_digest(order), order.gate, order.change.identity)
+
+
 def evaluate(
     plan: Plan,
     policy: ReviewPolicy,
@@ -174,6 +201,7 @@ def evaluate(
     statements: Iterable[Decline] = (),
     in_force: ReviewPolicy | None = None,
     own: Own | None = None,
+    policy_change: PolicyChange | None = None,
 ) -> dict[str, OrderApproval]:
     """``authorship``: who proposed the plan, as the store attests it (default: only what
     the plan file claims). ``carried``: the earlier plans whose approvals may be carried
@@ -188,20 +216,23 @@ def evaluate(
     and a reviewer counts toward a need only for the groups both put them in, so a
     change to the policy never loosens the review of itself.
     ``own``: per reviewer, the identities that are theirs (``approvals/beneficiary.py``):
-    their approval of an order on one of them never counts."""
+    their approval of an order on one of them never counts.
+    ``policy_change``: what the change adds to or loosens in the policies in force, as
+    the caller computed it from them (``accesshive/policy_change.py``; never the plan
+    file's): its verdict is keyed ``policy-change``; its gate is the policies in force's,
+    and an approval of it counts, as of an order, only when both policies accept it."""
     carried = carried or {}
     own = own or {}
     authorship = authorship or Authorship.claimed(plan)
     said = _last_said(statements)
-    gated = {o.id: o for o in plan.orders if o.gate}
-    result = {
-        oid: OrderApproval(
-            oid,
-            o.gate.quorum,  # type: ignore[union-attr]
-            o.gate.reviewer_groups,  # type: ignore[union-attr]
-            needs=o.gate.requires,  # type: ignore[union-attr]
+    gated = {o.id: Gated.of(o) for o in plan.orders if o.gate}
+    if policy_change is not None and in_force is not None:
+        gated[POLICY_CHANGE] = Gated(
+            POLICY_CHANGE, policy_change.content_digest, policy_change.gate, None
         )
-        for oid, o in gated.items()
+    result = {
+        oid: OrderApproval(oid, g.gate.quorum, g.gate.reviewer_groups, needs=g.gate.requires)
+        for oid, g in gated.items()
     }
     for approval in approvals:
         order = gated.get(approval.order)
@@ -271,7 +302,7 @@ def _in_force(
     plan: Plan,
     policy: ReviewPolicy,
     in_force: ReviewPolicy | None,
-    order: Order,
+    order: Gated,
     approval: Approval,
     authorship: Authorship,
     carried: Mapping[str, EarlierPlan],
@@ -298,7 +329,7 @@ def _in_force(
 def _reject(
     plan: Plan,
     policy: ReviewPolicy,
-    order: Order,
+    order: Gated,
     approval: Approval,
     authorship: Authorship,
     carried: Mapping[str, EarlierPlan],
@@ -318,21 +349,20 @@ def _reject(
             signed_for.authors | authorship.authors,
             signed_for.attested and bool(signed_for.authors),
         )
-    elif approval.content_digest != content_digest(order):
+    elif approval.content_digest != order.content_digest:
         return "the order changed since it was approved"
     reviewer = policy.reviewers.get(approval.reviewer)
     if reviewer is None:
         return "not a reviewer in policies/review.yaml"
     if reviewer.revoked:
         return "the reviewer's key is revoked"
-    assert order.gate is not None
     if not set(reviewer.groups) & set(order.gate.reviewer_groups):
         return f"not in {', '.join(order.gate.reviewer_groups)}"
     if policy.require_author and not (authorship.attested and authorship.authors):
         return UNATTESTED
     if not policy.allow_self_approval and authorship.includes(approval.reviewer, reviewer.github):
         return "the author of the change cannot approve it"
-    mine = why_own(own, approval.reviewer, order.change.identity)
+    mine = why_own(own, approval.reviewer, order.identity)
     if mine:
         return own_access(mine)
     if approval.via == "github":

@@ -25,18 +25,20 @@ from accesshive.approvals.files import (
 from accesshive.approvals.model import (
     Approval,
     Authorship,
+    Gated,
     OrderApproval,
     content_digest,
     evaluate,
+    gated_of,
     own_access,
 )
 from accesshive.approvals.signing import message, public_key_of, sign, verify
 from accesshive.config import Config
 from accesshive.diagnostics import Location
 from accesshive.errors import ApprovalError
-from accesshive.plan.model import Plan
-from accesshive.plan.orders import Order
+from accesshive.plan.model import POLICY_CHANGE, Plan
 from accesshive.policies_in_force import differing
+from accesshive.policy_change import policy_change
 from accesshive.sshsig import PublicKey
 from accesshive.store import Store
 
@@ -125,7 +127,7 @@ def sign_approvals(
     decline is withdrawn would never count, so none is made (``--all-gated`` passes them
     over)."""
     keys = _reviewer_keys(config, key_path, reviewer)
-    gated = {o.id: o for o in plan.orders if o.gate}
+    gated = gated_of(plan)
     policy = config.policies.review
     groups = set(policy.reviewers[reviewer].groups)
     if not policy.allow_self_approval and Authorship.claimed(plan).includes(
@@ -166,6 +168,8 @@ def sign_approvals(
         order = gated.get(oid)
         if order is None:
             what = "not a gated order" if oid in {o.id for o in plan.orders} else "no order"
+            if oid == POLICY_CHANGE:
+                what = "not in this plan: it changes nothing the policies in force must approve"
             raise ApprovalError(f"order {oid} is {what} of plan {plan.digest[:12]}")
         if oid in declined:
             raise ApprovalError(
@@ -183,7 +187,7 @@ def sign_approvals(
                 f"{reviewer} is in {', '.join(sorted(groups)) or 'no reviewer group'}; "
                 "nothing signed (ask a member of those groups)"
             )
-        unsigned.append(Approval(plan.digest, oid, content_digest(order), reviewer, at))
+        unsigned.append(Approval(plan.digest, oid, order.content_digest, reviewer, at))
     payloads = [message(plan.digest, a.order, a.content_digest, reviewer, at) for a in unsigned]
     approvals = []
     for approval, payload, signature in zip(
@@ -207,7 +211,7 @@ def own_orders(config: Config, plan: Plan, reviewer: str) -> dict[str, str]:
     return {oid: why for oid, why in found.items() if why}
 
 
-def who_else(config: Config, plan: Plan, order: Order, reviewer: str) -> str:
+def who_else(config: Config, plan: Plan, order: Gated, reviewer: str) -> str:
     """Who, besides ``reviewer``, may approve ``order`` (in one of its groups, not
     revoked, not the plan's author, not on their own identity): whom to ask."""
     policy = config.policies.review
@@ -219,27 +223,27 @@ def who_else(config: Config, plan: Plan, order: Order, reviewer: str) -> str:
         if name != reviewer
         and not r.revoked
         and _counts(order, set(r.groups))
-        and not why_own(own, name, order.change.identity)
+        and not why_own(own, name, order.identity)
         and (policy.allow_self_approval or not author.includes(name, r.github))
     ]
     if names:
         return f"ask {' or '.join(names)}"
-    groups = sorted({g for n in order.gate.needs() for g in n.groups}) if order.gate else []
+    groups = sorted({g for n in order.gate.needs() for g in n.groups})
     return (
         f"no other reviewer may approve it: add one to {', '.join(groups)} "
         f"in {review_policy_file(config)}"
     )
 
 
-def _counts(order: Order, groups: set[str]) -> bool:
+def _counts(order: Gated, groups: set[str]) -> bool:
     """Whether an approval by a member of ``groups`` counts toward ``order``'s gate: it
     does when they belong to a group of one of its needs. Anything else is a signature
     that apply would pass over, so it is never made."""
-    return order.gate is not None and any(groups & set(n.groups) for n in order.gate.needs())
+    return any(groups & set(n.groups) for n in order.gate.needs())
 
 
-def _wanted(orders: Iterable[Order]) -> str:
-    return "; ".join(sorted({o.gate.wanted() for o in orders if o.gate is not None}))
+def _wanted(orders: Iterable[Gated]) -> str:
+    return "; ".join(sorted({o.gate.wanted() for o in orders}))
 
 
 def sign_declines(
@@ -350,6 +354,7 @@ def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApp
     earlier, signed_for = carried(config.root, plan, store, lambda p: authorship(p, store))
     in_force = differing(config, store.policies_in_force()) if store is not None else None
     policies = [config.policies.review] + ([in_force.review] if in_force is not None else [])
+    change = policy_change(config, in_force) if plan.scope is None else None
     return evaluate(
         plan,
         config.policies.review,
@@ -359,6 +364,7 @@ def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApp
         collect_declines(config, plan, store),
         in_force=in_force.review if in_force is not None else None,
         own=own_identities(policies, config.identities),
+        policy_change=change,
     )
 
 

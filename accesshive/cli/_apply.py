@@ -190,6 +190,7 @@ def _report_run(
                     "declined": result.declined,
                     "notifications": [o.to_json() for o in result.notifications],
                     "targeted": result.targeted,
+                    "policy_change": result.policy_change,
                 },
                 indent=2,
                 sort_keys=True,
@@ -263,6 +264,8 @@ def _print_apply(
     waiting = result.unapproved(saved)
     if waiting:
         _print_how_to_approve(saved, waiting, plan_file, directory)
+    if result.policy_change:
+        _print_policy_change(result.policy_change, plan_file)
     if result.failed:
         _print_sources(saved, result)
 
@@ -315,6 +318,23 @@ def _print_how_to_approve(
     scope = sorted({saved.order(oid).change.identity or "" for oid in waiting} - {""})
     only = f" --identity {shlex.quote(scope[0])}" if len(scope) == 1 else ""
     click.echo("  " + runnable(f"`accesshive apply {plan}{only}`"))
+
+
+def _print_policy_change(why: str, plan_file: Path | None) -> None:
+    """The run's orders may all be done, yet what the change adds to or loosens in the
+    review policies waits for the reviewers of those in force: how to have it approved."""
+    from accesshive.plan.model import POLICY_CHANGE
+    from accesshive.terminal_text import shown
+
+    click.echo(f"Policy change waiting for approval: {shown(why)}. To have it approved:")
+    if plan_file is None:  # no file a reviewer could approve: one is made first
+        click.echo("  " + runnable("`accesshive plan --out plan.json`"))
+    plan = shlex.quote(str(plan_file)) if plan_file is not None else "plan.json"
+    click.echo(
+        "  "
+        + runnable(f"`accesshive approve {plan} --order {POLICY_CHANGE} --key ~/.ssh/id_ed25519`")
+    )
+    click.echo("  " + runnable(f"`accesshive apply {plan}`"))
 
 
 def _no_reviewer_in(directory: Path) -> str | None:

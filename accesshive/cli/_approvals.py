@@ -21,7 +21,6 @@ from accesshive.errors import EXIT_ERROR, EXIT_WAITING, StalePlanError
 if TYPE_CHECKING:
     from accesshive.config import Config
     from accesshive.plan.model import Plan
-    from accesshive.plan.orders import Order
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,14 +93,21 @@ def _refuse_stale(plan_file: Path, plan: Plan, config_digest: str, consequence: 
             )
 
 
-def gated_line(order: Order) -> str:
+def gated_line(plan: Plan, oid: str) -> str:
     """A gated order as ``approve`` and ``approvals verify`` list it: its id, what it
     does, and the identity it is for by id. Why the id: a manual task names the account
     by the person's display name, which a newcomer can share (or borrow); identity ids
-    are ASCII and unique, so the reviewer sees whose access it is."""
+    are ASCII and unique, so the reviewer sees whose access it is. The plan's policy
+    change (``policy-change``) says what it adds to or loosens in the policies in force."""
+    from accesshive.plan.model import POLICY_CHANGE
     from accesshive.render.describe import summary_line
     from accesshive.terminal_text import shown
 
+    if oid == POLICY_CHANGE:
+        change = plan.policy_change
+        what = change.summary() if change else "the plan file does not say what: plan again"
+        return f"{oid}  {shown(what)}  (the review policies in force)"
+    order = plan.order(oid)
     who = order.change.identity
     whose = f"  (identity {who})" if who else "  (no identity)"
     return f"{order.id}  {shown(summary_line(order))}{whose}"
@@ -128,7 +134,7 @@ def approve(
     Exits 6 when none of the approvals signed counts under the policies in force (the
     reviewer is not in force yet, the plan's author is not on record...), saying why
     first: the orders still wait for review."""
-    from accesshive.approvals.model import own_access
+    from accesshive.approvals.model import Gated, own_access
     from accesshive.approvals.operations import (
         not_counting,
         own_orders,
@@ -170,7 +176,7 @@ def approve(
             f"signed {len(made)} approval(s) as {reviewer} into {path}; commit it to the PR:"
         )
     for a in made:
-        click.echo(f"  {gated_line(plan.order(a.order))}")
+        click.echo(f"  {gated_line(plan, a.order)}")
     if void and len(void) < len(made):
         click.echo(f"{len(void)} of them will not count:")
         for a, why in void:
@@ -193,9 +199,9 @@ def approve(
         for oid, why in sorted(mine.items()):
             click.echo(
                 f"not signed: {oid}, {own_access(why)} "
-                f"({who_else(config, plan, plan.order(oid), reviewer)})"
+                f"({who_else(config, plan, Gated.of(plan.order(oid)), reviewer)})"
             )
-            click.echo(f"  {gated_line(plan.order(oid))}")
+            click.echo(f"  {gated_line(plan, oid)}")
     signed = {a.order for a in made}
     unsigned = [
         o
@@ -280,6 +286,7 @@ def approvals_verify(
     from accesshive.approvals.declines import describe as describe_declines
     from accesshive.operations import StoreRef, approval_verdicts, decline_verdicts
     from accesshive.pipeline import load_config
+    from accesshive.plan.model import POLICY_CHANGE
     from accesshive.terminal_text import shown
 
     saved = read_saved(plan_file)
@@ -294,7 +301,7 @@ def approvals_verify(
     if fmt == "json":
         out: dict[str, dict[str, object]] = {
             oid: {
-                "identity": saved.order(oid).change.identity,
+                "identity": None if oid == POLICY_CHANGE else saved.order(oid).change.identity,
                 "approved": v.approved,
                 "approvers": v.approvers,
                 "missing": v.missing,
@@ -313,13 +320,13 @@ def approvals_verify(
             if oid in declined:
                 continue  # listed once, below, as declined: it waits for no approval
             mark = "✓" if v.approved else "✗"
-            what = gated_line(saved.order(oid))
+            what = gated_line(saved, oid)
             click.echo(f"{mark} {what}\n    {runnable(shown(v.describe()))}")
         if not verdicts:
             click.echo("The plan has no gated orders.")
         for oid, held in sorted(declined.items()):
             why = runnable(shown(describe_declines(held)))
-            click.echo(f"✗ {gated_line(saved.order(oid))}\n    {why}")
+            click.echo(f"✗ {gated_line(saved, oid)}\n    {why}")
     if declined:
         sys.exit(EXIT_ERROR)
     if any(not v.approved for v in verdicts.values()):

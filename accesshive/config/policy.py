@@ -103,9 +103,21 @@ class ReviewRule(Model):
     """How many distinct reviewers must approve."""
 
 
+class PolicyChangeReview(Model):
+    """Who approves a change that adds to or loosens the review policies in force
+    (``accesshive/policy_change.py``); unset: every rule in force's reviewers."""
+
+    reviewer_groups: list[Id] = Field(min_length=1)
+    quorum: int = Field(default=1, ge=1)
+
+
 class ReviewPolicy(Model):
     reviewers: dict[Id, Reviewer] = Field(default_factory=dict)
     rules: list[ReviewRule] = Field(default_factory=list)
+    policy_changes: PolicyChangeReview | None = None
+    """Who approves a change to these policies that adds or loosens anything (a reviewer,
+    a key, a rule removed...), judged by the policies in force: by default, each rule's
+    reviewer groups and quorum."""
     allow_self_approval: bool = False
     require_author: bool = False
     """Count approvals only for plans whose author the store attests (``accesshive plan

@@ -39,11 +39,12 @@ from accesshive.operations.refresh import read_into, refresh
 from accesshive.operations.targeting import Target
 from accesshive.pipeline import load_config
 from accesshive.plan.gates import called, gate_for, guarded, known
-from accesshive.plan.model import Plan
+from accesshive.plan.model import POLICY_CHANGE, Plan
 from accesshive.plan.orders import Order
 from accesshive.plan.planfile import dumps
 from accesshive.plan.states import OrderState as _S
 from accesshive.policies_in_force import PoliciesInForce, differing
+from accesshive.policy_change import policy_change
 from accesshive.repo_paths import link_out_of
 from accesshive.store import Store, Task
 from accesshive.tasks import tasks_csv, tasks_markdown
@@ -176,7 +177,9 @@ def apply_plan(
             ).run()
 
         result = _run_recorded(execute, opened, plan, run_id, actor, target)
-        _put_policies_in_force(config, opened, plan, frozenset(approved), actor)
+        result.policy_change = _put_policies_in_force(
+            config, opened, plan, frozenset(approved), actor, verdicts.get(POLICY_CHANGE)
+        )
         refresh(config, opened, plan, result, staleness)
         if result.tasks:
             _write_task_files(root, run_id, result.tasks)
@@ -190,15 +193,23 @@ counts: the rest is theirs): a plan whose orders all reached one was applied."""
 
 
 def _put_policies_in_force(
-    config: Config, store: Store, plan: Plan, approved: frozenset[str], actor: str
-) -> None:
+    config: Config,
+    store: Store,
+    plan: Plan,
+    approved: frozenset[str],
+    actor: str,
+    verdict: OrderApproval | None,
+) -> str | None:
     """Once every order of ``plan`` is past its review (``COMPLETE``, or held only by
     what it depends on, ungated or approved, and gated as the repository's policies
     alone gate it), its review policies are the ones in force
     (``policies_in_force``), audited when they change; also when none are on record yet
     (the environment's first apply). Never before: an order left awaiting the approval
     the policies in force ask for, or declined, keeps them in force; nor by a partial
-    plan (``retry``), which leaves the rest of the repository's change unapplied."""
+    plan (``retry``), which leaves the rest of the repository's change unapplied; nor
+    while what the change adds to or loosens in them waits for their approval
+    (``policy_change``, computed here from the store: ``verdict`` is its approvals').
+    Returns why the change's policies are not put in force when that is what waits."""
     on_record = store.policies_in_force()
     states = store.order_states(plan.digest)
     now = PoliciesInForce.of(config)
@@ -230,10 +241,25 @@ def _put_policies_in_force(
 
     complete = plan.scope is None and all(past_review(o) for o in plan.orders)
     if not complete and on_record is not None:
-        return
+        return None
+    change = policy_change(config, differing(config, on_record))
+    if change is not None and POLICY_CHANGE not in approved:
+        waits = (
+            f"the review policies this change brings are not put in force: what it adds to "
+            f"or loosens in the policies in force ({'; '.join(change.loosens)}) "
+            + (verdict.describe() if verdict is not None else f"needs {change.gate.wanted()}")
+            + f" (the order {POLICY_CHANGE}); the policies in force judge the next plan too"
+        )
+        store.audit(
+            actor,
+            "policy_change_waiting",
+            plan.digest,
+            {"in_force": change.in_force, "proposed": change.proposed},
+        )
+        return waits
     with store.transaction():  # the record and its audit entry, together or not at all
         if not store.record_policies_in_force(now.digest, now.text(), plan.digest):
-            return
+            return None
         store.audit(
             actor,
             "policies_in_force",
@@ -243,8 +269,11 @@ def _put_policies_in_force(
                 "previous": None
                 if on_record is None
                 else PoliciesInForce.from_text(on_record).digest,
+                # who approved what the change added to or loosened in them
+                **({} if change is None else {"approved_by": verdict.approvers if verdict else []}),
             },
         )
+    return None
 
 
 def _declined_details(declines: Mapping[str, list[Decline]]) -> dict[str, list[dict[str, Any]]]:

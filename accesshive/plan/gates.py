@@ -8,7 +8,8 @@ rule naming ``manual_task`` gates every task, instead of silently gating nothing
 
 While a change to the review policy or the classification is not applied yet, ``guarded``
 gates each order by the policies in force too (``policies_in_force``): a change never
-loosens the review of itself.
+loosens the review of itself; and what it adds or loosens is itself gated by the policies
+in force (``policy_change``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from accesshive.config.targets import known_as, targets
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Change, Gate, Need
 from accesshive.policies_in_force import PoliciesInForce, warning
+from accesshive.policy_change import policy_change
 
 
 def gate_for(
@@ -165,4 +167,5 @@ def guarded(plan: Plan, config: Config, in_force: PoliciesInForce | None, enviro
         plan,
         orders=tuple(orders),
         warnings=(warning(config, in_force, environment), *plan.warnings),
+        policy_change=policy_change(config, in_force),
     )

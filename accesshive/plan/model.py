@@ -16,9 +16,43 @@ from typing import Any
 
 from accesshive import jsontext
 from accesshive.plan.changes import Adoption, Orphan
-from accesshive.plan.orders import Order
+from accesshive.plan.orders import Gate, Order, digest
 
 FORMAT_VERSION = 1
+
+POLICY_CHANGE = "policy-change"
+"""The id an approval of a plan's policy change names in place of an order's."""
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """What a plan's change to the review policies adds or loosens, and who must approve
+    it: the reviewers of the policies in force (``gate``)."""
+
+    in_force: str
+    """Digest of the policies in force (``PoliciesInForce.digest``)."""
+    proposed: str
+    """Digest of the repository's policies: what is put in force once approved."""
+    loosens: tuple[str, ...]
+    """What the change adds or loosens, for the reviewer (``loosening``)."""
+    gate: Gate
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "in_force": self.in_force,
+            "proposed": self.proposed,
+            "loosens": list(self.loosens),
+            "gate": self.gate.to_json(),
+        }
+
+    @property
+    def content_digest(self) -> str:
+        """What an approval of it signs: the move from these policies to those, with why
+        and by whose review (as an order's content digest covers the order)."""
+        return digest(self.to_json())
+
+    def summary(self) -> str:
+        return "change the review policies: " + "; ".join(self.loosens)
 
 
 @dataclass(frozen=True)
@@ -56,6 +90,10 @@ class Plan:
     what is due (a rotation, a retention deletion, a lifecycle step) depends on it, so
     apply, on a later day, tells a plan the date made stale from a forged one
     (``apply/stale.py``)."""
+    policy_change: PolicyChange | None = None
+    """What the change adds to or loosens in the review policies in force, which must
+    approve it before its policies are put in force (``accesshive/policy_change.py``).
+    For the reviewer: approvals and apply compute it again, never from the plan file."""
 
     @property
     def has_changes(self) -> bool:
@@ -129,6 +167,11 @@ class Plan:
             **({} if self.planned_on is None else {"planned_on": self.planned_on}),
             **({} if self.environment is None else {"environment": self.environment}),
             **({} if self.after_run is None else {"after_run": self.after_run}),
+            **(
+                {}
+                if self.policy_change is None
+                else {"policy_change": self.policy_change.to_json()}
+            ),
         }
 
     @cached_property

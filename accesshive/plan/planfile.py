@@ -20,7 +20,7 @@ from accesshive import jsontext
 from accesshive.errors import PlanFileError
 from accesshive.plan.changes import Adoption, Orphan
 from accesshive.plan.kinds import ACTIONS, OrderKind
-from accesshive.plan.model import FORMAT_VERSION, Plan
+from accesshive.plan.model import FORMAT_VERSION, Plan, PolicyChange
 from accesshive.plan.orders import Change, Gate, Need, Order
 
 
@@ -174,6 +174,18 @@ def _rebuild(data: dict[str, Any]) -> Plan:
         planned_on=_day(data),
         environment=_field(data, "environment", "", str, optional=True),
         after_run=_field(data, "after_run", "", int, optional=True),
+        policy_change=_policy_change(_field(data, "policy_change", "", dict, optional=True)),
+    )
+
+
+def _policy_change(data: dict[str, Any] | None) -> PolicyChange | None:
+    if data is None:
+        return None
+    return PolicyChange(
+        _field(data, "in_force", "policy_change", str),
+        _field(data, "proposed", "policy_change", str),
+        _strings(data, "loosens", "policy_change") or (),
+        _gate(_field(data, "gate", "policy_change", dict), "policy_change.gate"),
     )
 
 

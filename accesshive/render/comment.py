@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from accesshive.approvals.declines import Decline
-from accesshive.approvals.model import OrderApproval
+from accesshive.approvals.model import Gated, OrderApproval
 from accesshive.plan.kinds import GROUP_ACTIONS, OrderKind
-from accesshive.plan.model import Plan
+from accesshive.plan.model import POLICY_CHANGE, Plan
 from accesshive.plan.orders import Order
 from accesshive.render.describe import GROUPS_LABEL, marker, plural, summary_line
 from accesshive.render.markup import h, md, table
@@ -115,6 +115,43 @@ class Comment:
         if len(plan.warnings) > MAX_WARNINGS:
             more = plural(len(plan.warnings) - MAX_WARNINGS, "more warning")
             text += f"\n{more}: {self.show} lists them.\n"
+        return text
+
+    def policy_change_section(self) -> str:
+        """What the change adds to or loosens in the review policies in force: reviewed
+        like a gated order (``policy-change``), by the reviewers of those in force."""
+        change = self.plan.policy_change
+        if change is None:
+            return ""
+        gated = Gated(POLICY_CHANGE, change.content_digest, change.gate, None)
+        waiting = self.review.waiting(gated)
+        title = "Waiting for review" if waiting else "Reviewed"
+        header = ["order", "what", "reviewer groups", "quorum", "missing"]
+        align = ["---", "---", "---", "---:", "---"]
+        row = [
+            f"`{POLICY_CHANGE}`",
+            md(change.summary()),
+            md(", ".join(change.gate.reviewer_groups)),
+            " + ".join(str(n.quorum) for n in change.gate.needs()),
+            self.review.missing(gated),
+        ]
+        if self.review.approvals is not None:
+            header.append("approved by")
+            align.append("---")
+            row.append(self.review.approvers(gated))
+        text = (
+            f"#### Policy change: {title.lower()}\n\nThis change adds to or loosens the "
+            "review policies in force. Its orders are judged by both; its policies are put "
+            "in force only once reviewers of those in force approve it.\n\n"
+            + table(header, align, [row])
+        )
+        if waiting:
+            name = self.plan_file.replace("`", "")
+            text += (
+                f"\nApprove with `accesshive approve {name} --order {POLICY_CHANGE} "
+                "--key ~/.ssh/id_ed25519` (your key as the policies in force list it), and "
+                "commit the approvals file to this pull request.\n"
+            )
         return text
 
     def declined_section(self, max_rows: int | None) -> str:

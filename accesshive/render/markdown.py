@@ -55,7 +55,13 @@ def _whole(comment: Comment, limit: int) -> str:
     """Every block, each identity's orders listed; cut (``_cut``) when that is too long."""
     head, tail = comment.head(), comment.tail()
     middle = [comment.sources_section(), comment.orphans_section()]
-    blocks = [head, comment.declined_section(None), comment.gated_section(None), *middle]
+    blocks = [
+        head,
+        comment.policy_change_section(),
+        comment.declined_section(None),
+        comment.gated_section(None),
+        *middle,
+    ]
     if comment.identities:
         # each identity's section while the whole still fits; stop at the first that
         # does not (a large plan is not rendered whole only to be measured)
@@ -78,7 +84,11 @@ def _cut(comment: Comment, limit: int, head: str, middle: list[str], tail: str) 
     """Too long for one comment: counts per identity, as many as fit, and say so."""
     total = len(comment.identities)
     gated = join(
-        [comment.declined_section(MAX_GATED_WHEN_CUT), comment.gated_section(MAX_GATED_WHEN_CUT)]
+        [
+            comment.policy_change_section(),
+            comment.declined_section(MAX_GATED_WHEN_CUT),
+            comment.gated_section(MAX_GATED_WHEN_CUT),
+        ]
     )
     title = "#### Orders per identity (counts; the full plan lists each order)\n\n"
     base = join([head, _cut_notice(comment, total), gated, *middle, "", tail])

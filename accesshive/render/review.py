@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from accesshive.approvals.declines import Decline
-from accesshive.approvals.model import OrderApproval
+from accesshive.approvals.model import Gated, OrderApproval
 from accesshive.plan.kinds import ADDING, CHANGING, REMOVING
 from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
@@ -58,7 +58,7 @@ class Review:
     approvals: Mapping[str, OrderApproval] | None
     declines: Mapping[str, list[Decline]]
 
-    def declined(self, order: Order) -> bool:
+    def declined(self, order: Order | Gated) -> bool:
         return bool(self.declines.get(order.id))
 
     def decliners(self, order: Order) -> str:
@@ -67,15 +67,15 @@ class Review:
     def reasons(self, order: Order) -> str:
         return "; ".join(md(d.reason) for d in self.declines.get(order.id, []))
 
-    def approved(self, order: Order) -> bool:
+    def approved(self, order: Order | Gated) -> bool:
         v = self.approvals.get(order.id) if self.approvals is not None else None
         return v is not None and v.approved
 
-    def waiting(self, order: Order) -> bool:
+    def waiting(self, order: Order | Gated) -> bool:
         """Gated, not approved, and not declined (a declined order waits for nothing)."""
         return order.gate is not None and not self.approved(order) and not self.declined(order)
 
-    def missing(self, order: Order) -> str:
+    def missing(self, order: Order | Gated) -> str:
         assert order.gate is not None
         v = self.approvals.get(order.id) if self.approvals is not None else None
         several = bool(order.gate.requires)  # each rule's need is its own
@@ -89,7 +89,7 @@ class Review:
             return " and ".join(f"{n} from {', '.join(need.groups)}" for need, n in v.short())
         return f"{v.missing} approval{'s' if v.missing != 1 else ''}"
 
-    def approvers(self, order: Order) -> str:
+    def approvers(self, order: Order | Gated) -> str:
         v = self.approvals.get(order.id) if self.approvals is not None else None
         if v is None:
             return ""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from accesshive.config.account_kinds import kind_label
 from accesshive.plan.kinds import GROUP_ACTIONS
-from accesshive.plan.model import Plan
+from accesshive.plan.model import POLICY_CHANGE, Plan, PolicyChange
 from accesshive.plan.orders import Order
 from accesshive.policies_in_force import policy_warnings
 from accesshive.render.describe import GROUPS_LABEL, gate_text, marker, plural, summary_line
@@ -44,10 +44,19 @@ def render_text(
     display name cannot forge a line of the plan."""
     declines = {oid: held for oid, held in (declines or {}).items() if held}
     verdicts = approvals or {}
-    approved = {oid for oid, v in verdicts.items() if v.approved and oid not in declines}
+    approved = {
+        oid
+        for oid, v in verdicts.items()
+        if v.approved and oid not in declines and oid != POLICY_CHANGE
+    }
     lines: list[str] = []
     s = plan.summary()
-    if not plan.orders:
+    if not plan.orders and plan.policy_change is not None:
+        lines.append(
+            f"No order to run for {shown(plan.project)}: this change edits the review "
+            "policies, which the policies in force must approve."
+        )
+    elif not plan.orders:
         lines.append(f"No changes. {shown(plan.project)} matches its configuration.")
     else:
         waiting = sum(1 for o in plan.orders if o.gate and o.id not in declines) - len(approved)
@@ -63,6 +72,8 @@ def render_text(
     first = policy_warnings(plan.warnings)
     for w in first:
         lines.append(style(f"warning: {shown(w)}", fg="yellow"))
+    if plan.policy_change is not None:
+        lines.append(policy_change_line(plan.policy_change, verdicts.get(POLICY_CHANGE), style))
     for group, orders in groups(plan):
         lines.append("")
         lines.append(style(shown(group), bold=True))
@@ -105,6 +116,23 @@ def render_text(
         if w not in first:
             lines.append(style(f"warning: {shown(w)}", fg="yellow"))
     return "\n".join(lines) + "\n"
+
+
+def policy_change_line(
+    change: PolicyChange, verdict: OrderApproval | None, style: Style = _plain
+) -> str:
+    """The plan's change to the review policies, as a gated order's line reads: what it
+    adds or loosens, and whose approval it has or needs (approved as ``policy-change``)."""
+    if verdict is not None and verdict.approved:
+        status = style(f"✓ {shown(verdict.describe())}", fg="green")
+    else:
+        needs = (
+            verdict.describe()
+            if verdict is not None
+            else f"awaiting approval: {change.gate.wanted()}"
+        )
+        status = style(f"⚠ {shown(needs)}", fg="magenta")
+    return f"  ! {shown(change.summary())}  [{POLICY_CHANGE}]  {status}"
 
 
 def groups(plan: Plan) -> list[tuple[str, list[Order]]]:

@@ -28,6 +28,7 @@ from tests.integration.test_security_invariants import (
     _plan,
     _reviewed,
     _signed,
+    _signed_policy_change,
     _sync,
     _wiki_admins,
     _wiki_gate,
@@ -517,7 +518,9 @@ def test_once_the_change_is_applied_its_policies_are_in_force(applied: Path) -> 
     # grant held until that task is done)
     at = "2026-11-29T10:00:00+00:00"
     gated = [o.id for o in plan.orders if o.gate]
-    _write_file(applied, plan, [_signed(applied, plan, oid, "alice", at) for oid in gated])
+    # and the policy change (sec-bot added) approved by alice, a reviewer in force
+    entries = [_signed(applied, plan, oid, "alice", at) for oid in gated]
+    _write_file(applied, plan, [*entries, _signed_policy_change(applied, plan, "alice", at)])
     result = apply_plan(applied, plan, STORE, TODAY, "ci")
     assert result.states[gate] == "verified"
     assert "awaiting_approval" not in result.states.values()

@@ -35,7 +35,7 @@ from accesshive.config import load_config
 from accesshive.connectors.sql import SqlConnector
 from accesshive.errors import StalePlanError
 from accesshive.operations import StoreRef, apply_plan, plan_repository
-from accesshive.plan.model import Plan
+from accesshive.plan.model import POLICY_CHANGE, Plan
 from accesshive.plan.planfile import write_plan
 from accesshive.store import open_store
 from accesshive.sync import sync
@@ -105,6 +105,22 @@ def _signed(repo: Path, plan: Plan, order: str, reviewer: str, at: str) -> dict[
         "reviewer": reviewer,
         "signed_at": at,
         "signature": sign(_key(repo, reviewer), [message(plan.digest, order, cd, reviewer, at)])[0],
+    }
+
+
+def _signed_policy_change(repo: Path, plan: Plan, reviewer: str, at: str) -> dict[str, str]:
+    """An approvals-file entry approving the plan's policy change (``policy-change``),
+    validly signed by ``reviewer``'s own key."""
+    assert plan.policy_change is not None
+    cd = plan.policy_change.content_digest
+    return {
+        "order": POLICY_CHANGE,
+        "content_digest": cd,
+        "reviewer": reviewer,
+        "signed_at": at,
+        "signature": sign(
+            _key(repo, reviewer), [message(plan.digest, POLICY_CHANGE, cd, reviewer, at)]
+        )[0],
     }
 
 
