@@ -41,6 +41,9 @@ class ApplyResult:
     """Order id → the account it acted on (a create's: the one it created or adopted)."""
     approved: frozenset[str] = frozenset()
     """The gated orders the run's approvals cover: the others still need reviewers."""
+    first_reviewers: bool = False
+    """This run put a project's first reviewers in force (none were before): approvals
+    they signed of this plan count from its next apply."""
     policy_change: str | None = None
     """Why the review policies the change brings were not put in force: what it adds to
     or loosens in those in force waits for their approval (``accesshive/policy_change.py``)."""

@@ -292,6 +292,14 @@ def _superseded(approval: Approval, said: Mapping[tuple[str, str, str], dt.datet
     return None
 
 
+FIRST_REVIEWERS = (
+    "no reviewer is in force yet: an apply of this plan puts the reviewers it declares in "
+    "force, and their approvals of it count from its next apply"
+)
+"""Why an approval does not count while the policies in force name no reviewer (a new
+project's first reviewers): not a refusal, a step; ``approve`` and ``apply`` say what to
+do next."""
+
 IN_FORCE = (
     "under the review policy in force (the last one applied; this change's edits to it "
     "take effect once it is applied): "
@@ -312,6 +320,8 @@ def _in_force(
     if in_force is None:
         return None
     if approval.reviewer not in in_force.reviewers:
+        if not in_force.reviewers:
+            return IN_FORCE + FIRST_REVIEWERS
         return IN_FORCE + "not a reviewer there (one this change adds counts once it is applied)"
     now = policy.reviewers.get(approval.reviewer)
     login = in_force.reviewers[approval.reviewer].github

@@ -263,7 +263,7 @@ def _print_apply(
             )
     waiting = result.unapproved(saved)
     if waiting:
-        _print_how_to_approve(saved, waiting, plan_file, directory)
+        _print_how_to_approve(saved, waiting, plan_file, directory, result.first_reviewers)
     if result.policy_change:
         _print_policy_change(result.policy_change, plan_file)
     if result.failed:
@@ -283,7 +283,11 @@ def _any_approvals(directory: Path | None) -> bool:
 
 
 def _print_how_to_approve(
-    saved: Plan, waiting: list[str], plan_file: Path | None, directory: Path | None
+    saved: Plan,
+    waiting: list[str],
+    plan_file: Path | None,
+    directory: Path | None,
+    first_reviewers: bool = False,
 ) -> None:
     """What gets the orders that wait for approval approved: reviewers sign them in a plan
     file (made first when the run had none: ``--auto-approve``, ``retry``), then apply.
@@ -291,6 +295,23 @@ def _print_how_to_approve(
     refuse every key (the shipped policy gates sensitive grants and names no one)."""
     undeclared = _no_reviewer_in(directory) if directory is not None else None
     head = f"Waiting for approval ({len(waiting)}): {', '.join(waiting)}."
+    plan = shlex.quote(str(plan_file)) if plan_file is not None else "plan.json"
+    if first_reviewers and plan_file is not None:
+        click.echo(
+            f"{head} The reviewers this change declares are in force now (none were "
+            "before), so approvals they signed of this plan count from its next apply: "
+            "apply it again (reviewers who have not approved yet approve first):"
+        )
+        click.echo(
+            "  "
+            + runnable(
+                f"`accesshive approve {plan} --order {' --order '.join(waiting)} "
+                "--key ~/.ssh/id_ed25519`"
+            )
+            + " (if not approved yet)"
+        )
+        click.echo("  " + runnable(f"`accesshive apply {plan}`"))
+        return
     if undeclared is not None:
         click.echo(
             f"{head} No reviewer is declared to approve them: list reviewers, with their "
@@ -310,7 +331,6 @@ def _print_how_to_approve(
         click.echo(f"{head} To have them approved:")
     if plan_file is None:  # no file a reviewer could approve: one is made first
         click.echo("  " + runnable("`accesshive plan --out plan.json`"))
-    plan = shlex.quote(str(plan_file)) if plan_file is not None else "plan.json"
     orders = " --order ".join(waiting)
     click.echo(
         "  " + runnable(f"`accesshive approve {plan} --order {orders} --key ~/.ssh/id_ed25519`")

@@ -134,7 +134,7 @@ def approve(
     Exits 6 when none of the approvals signed counts under the policies in force (the
     reviewer is not in force yet, the plan's author is not on record...), saying why
     first: the orders still wait for review."""
-    from accesshive.approvals.model import Gated, own_access
+    from accesshive.approvals.model import FIRST_REVIEWERS, Gated, own_access
     from accesshive.approvals.operations import (
         not_counting,
         own_orders,
@@ -157,7 +157,12 @@ def approve(
     # judged as verify and apply judge them: the policies in force, the author on record
     verdicts = approval_verdicts(directory, plan, StoreRef(environment, store_url, create=False))
     void = not_counting(verdicts, made)
-    if made and len(void) == len(made):
+    # while no reviewer is in force (a new project's first ones), not counting yet is a
+    # step, not a refusal: the plan's apply puts them in force, its next one counts them
+    first = [a for a, why in void if why.endswith(FIRST_REVIEWERS)]
+    if first:
+        void = [(a, why) for a, why in void if not why.endswith(FIRST_REVIEWERS)]
+    if made and void and len(void) == len(made):
         click.echo(
             click.style(
                 f"none of the {len(made)} approval(s) signed as {reviewer} will count, "
@@ -181,6 +186,16 @@ def approve(
         click.echo(f"{len(void)} of them will not count:")
         for a, why in void:
             click.echo(f"  not counted: {a.order} ({shown(why)})")
+    if first:
+        again = shlex.quote(str(plan_file))
+        click.echo(
+            f"note: no reviewer is in force yet (the policies last applied name none), so "
+            f"{len(first)} of them count only once the reviewers this change declares are: "
+            "apply the plan, which puts them in force (its gated orders wait), then apply "
+            "it again and these approvals count: "
+            + runnable(f"`accesshive apply {again}`")
+            + ", twice"
+        )
     for changed in _policy_changes(plan):  # what apply will judge these approvals by
         click.echo(f"note: {changed}")
     if all_gated and still:
@@ -215,7 +230,7 @@ def approve(
             f"not signed: {others} gated order(s) that need approval from groups {reviewer} "
             f"is not in ({'; '.join(left)})"
         )
-    if made and len(void) == len(made):
+    if made and void and len(void) == len(made):
         sys.exit(EXIT_WAITING)
 
 

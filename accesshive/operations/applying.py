@@ -177,9 +177,11 @@ def apply_plan(
             ).run()
 
         result = _run_recorded(execute, opened, plan, run_id, actor, target)
+        before = opened.policies_in_force()
         result.policy_change = _put_policies_in_force(
             config, opened, plan, frozenset(approved), actor, verdicts.get(POLICY_CHANGE)
         )
+        result.first_reviewers = _names_none(before) and not _names_none(opened.policies_in_force())
         refresh(config, opened, plan, result, staleness)
         if result.tasks:
             _write_task_files(root, run_id, result.tasks)
@@ -274,6 +276,11 @@ def _put_policies_in_force(
             },
         )
     return None
+
+
+def _names_none(in_force: str | None) -> bool:
+    """Whether the policies in force (their JSON) name no reviewer (None: none on record)."""
+    return in_force is not None and not PoliciesInForce.from_text(in_force).review.reviewers
 
 
 def _declined_details(declines: Mapping[str, list[Decline]]) -> dict[str, list[dict[str, Any]]]:

@@ -100,8 +100,11 @@ def test_the_first_reviewers_declared_after_an_apply_can_approve(
         "approve", str(plan_file), "--all-gated", "--key", str(tmp_path / "alice"), "-C", str(repo)
     )
     assert "signed" in signed.output, signed.output
+    assert "no reviewer is in force yet" in signed.output  # so: apply twice
     applied = _run("apply", str(plan_file), "-C", str(repo), "--today", TODAY)
     assert applied.exit_code == 6, applied.output  # not counted yet: alice is not in force
+    assert "The reviewers this change declares are in force now" in applied.output
+    assert f"`accesshive apply {plan_file} -C {repo}`" in applied.output
     again = _run("apply", str(plan_file), "-C", str(repo), "--today", TODAY, "--format", "json")
     states = {oid: o["state"] for oid, o in json.loads(again.stdout)["orders"].items()}
     assert "awaiting_approval" not in states.values(), again.output

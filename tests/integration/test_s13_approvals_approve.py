@@ -24,12 +24,13 @@ NAMESAKE = [
 ]
 
 
-def test_approve_says_first_and_exits_6_when_none_of_its_approvals_counts(
+def test_approve_says_when_its_approvals_count_while_no_reviewer_is_in_force(
     tmp_path: Path,
 ) -> None:
     """The quickstart was applied with no reviewer declared (the default policies are in
-    force); the change declares alice and bob. Their approvals of it count once it is
-    applied, which it never is while its gated orders wait: approve says so, first."""
+    force); the change declares alice and bob. Their approvals of it count once an apply
+    of it has put them in force: approve says what to do (apply it twice), not that the
+    approvals count for nothing, and exits 0."""
     repo = _repo(tmp_path, {}, ["  {}"])
     (repo / "identities" / "added.yaml").unlink()  # the quickstart's people only
     policy = repo / "policies" / "review.yaml"
@@ -41,14 +42,15 @@ def test_approve_says_first_and_exits_6_when_none_of_its_approvals_counts(
     plan_file = _plan(repo)
 
     signed = _approve(repo, plan_file, "alice", "--all-gated")
-    assert signed.exit_code == 6, signed.output
+    assert signed.exit_code == 0, signed.output
     lines = signed.output.splitlines()
-    assert lines[0].startswith("none of the 2 approval(s) signed as alice will count, ")
-    assert lines[1].startswith("  not counted: ")
-    assert "not a reviewer there (one this change adds counts once it is applied)" in lines[1]
-    assert "commit it to the PR" not in signed.output
+    assert lines[0].endswith("; commit it to the PR:")
+    assert "not counted" not in signed.output and "for nothing" not in signed.output
+    assert "note: no reviewer is in force yet" in signed.output
+    assert f"`accesshive apply {plan_file} -C {repo}`, twice" in signed.output
     verify = _run("approvals", "verify", str(plan_file), "-C", str(repo))
     assert verify.exit_code == 6, verify.output
+    assert "no reviewer is in force yet" in verify.output
 
 
 def test_approve_exits_0_when_its_approvals_count(tmp_path: Path) -> None:
