@@ -33,7 +33,11 @@ def outside_the_repository(root: Path, raw: str) -> str | None:
     repository: "LINK leads to REAL" or "RAW is outside it"; None when it stays inside.
     ``validate`` and the manual connector both refuse such an export with it."""
     path = Path(raw)
-    outside = (path, path) if path.is_absolute() else link_out_of(root, root / path)
+    if not path.is_absolute():
+        outside = link_out_of(root, root / path)
+    else:  # inside when under the repository as it is named or as it really is
+        bases = [b for b in (root, root.resolve()) if b == path or b in path.parents]
+        outside = link_out_of(bases[0], path) if bases else (path, path)
     if outside is None:
         return None
     link, real = outside

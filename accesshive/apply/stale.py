@@ -38,6 +38,7 @@ forged order is refused even on a source that is down).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -276,6 +277,13 @@ def _compared(
     result.changed_sources.extend(sorted(left_out.changed - set(result.changed_sources)))
 
 
+def _in_force_named(warning: str) -> str:
+    """The digest of the policies in force a policy warning names (``(policies in force
+    1a2b3c4d5e6f)``), or the whole warning when it names none."""
+    found = re.search(r"\(policies in force ([0-9a-f]{12})\)", warning)
+    return found.group(1) if found else warning
+
+
 def _warned(plan: Plan, fresh: Plan, result: Staleness) -> None:
     """The warning that the change edits the review policies in force is what a
     reviewer reads first: a plan without it, where planning gives it, is forged (its
@@ -300,10 +308,15 @@ def _warned(plan: Plan, fresh: Plan, result: Staleness) -> None:
     held = policy_warnings(plan.warnings)
     if not wanted or set(wanted) <= set(plan.warnings):
         return
-    if held:
+    if held and not {_in_force_named(w) for w in held} & {_in_force_named(w) for w in wanted}:
         result.problems.append(
             "the review policies in force changed since the plan was made (its first "
             "warning names other policies in force than planning does now)"
+        )
+    elif held:  # the same policies in force, another text: edited, not made stale
+        result.forged.append(
+            "the plan's warning that this change edits the review policies in force is "
+            f"not the one planning gives for the same policies in force: {wanted[0][:160]}…"
         )
     else:
         result.forged.append(

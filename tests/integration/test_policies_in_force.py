@@ -632,6 +632,19 @@ def test_a_plan_file_without_the_policy_warning_is_refused_as_forged(applied: Pa
     assert result.states[_wiki_gate(plan)] == "awaiting_approval"
 
 
+def test_a_plan_file_whose_policy_warning_was_edited_is_refused_as_forged(applied: Path) -> None:
+    """The warning is there, naming the policies in force, but edited to hide what the
+    change adds: the policies in force are the ones the plan was made under, so this is
+    no stale plan (planning again would not help the reviewer): forged."""
+    _add_reviewer(applied, "sec-bot", "security")
+    plan = _plan(applied)
+    hidden = plan.warnings[0].replace("reviewers added: sec-bot", "the policies differ")
+    edited = replace(plan, warnings=(hidden, *plan.warnings[1:]))
+    with pytest.raises(ForgedPlanError, match="not the one planning gives for the same"):
+        apply_plan(applied, edited, STORE, TODAY, "ci")
+    assert _wiki_admins(applied) == set()
+
+
 def test_a_change_that_loosens_the_guardrail_is_planned_under_the_one_in_force(
     tmp_path: Path,
 ) -> None:

@@ -46,6 +46,22 @@ def test_a_sqlite_file_outside_the_repository_is_refused_and_not_created(
     assert not outside.exists()
 
 
+def test_an_absolute_path_inside_the_repository_is_inside(quickstart: Path) -> None:
+    """Written absolute, the quickstart's own wiki database is still the repository's:
+    accepted (and planned on as the relative url is); through a link that leads out, not."""
+    _url(quickstart, f"sqlite:///{quickstart.resolve()}/.accesshive/wiki-app.db")
+    for command in ("validate", "sync", "plan"):
+        done = CliRunner().invoke(main, [command, str(quickstart)])
+        assert done.exit_code == 0, done.output
+        assert "outside" not in done.output
+    (quickstart / "data").symlink_to(quickstart.parent)
+    _url(quickstart, f"sqlite:///{quickstart.resolve()}/data/outside.db")
+    output = CliRunner().invoke(main, ["validate", str(quickstart)]).output
+    assert "connection.url must name an SQLite file inside the repository (" in output
+    assert "leads to" in output
+    assert not (quickstart.parent / "outside.db").exists()
+
+
 def test_the_connector_refuses_a_sqlite_file_outside_before_opening_it(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
