@@ -22,11 +22,16 @@ BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 overrides and isolates, as a regular-expression character class body: what would show
 the rest of a line backwards."""
 
-ZERO_WIDTH = "\u180e\u200b-\u200d\u2060-\u2064\ufeff"
-"""Characters that take no room: the zero-width space, non-joiner and joiner, the word
-joiner and invisible operators, the Mongolian vowel separator and the byte order mark
-(zero-width no-break space), as a character class body. Two names that differ only by
-one of them look the same: ``grace.hopper`` and ``grace\u200b.hopper``."""
+ZERO_WIDTH = (
+    "\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200d\u2060-\u2064\u3164"
+    "\ufeff\uffa0\U000e0000-\U000e007f"
+)
+"""Characters that take no room or show nothing: the zero-width space, non-joiner and
+joiner, the word joiner and invisible operators, the Mongolian vowel separator, the byte
+order mark (zero-width no-break space), the soft hyphen, the combining grapheme joiner,
+the Hangul fillers, the Khmer inherent vowels and the tag characters, as a character
+class body. Two names that differ only by one of them look the same: ``grace.hopper``
+and ``grace\u200b.hopper``."""
 
 UNSEEN = BIDI + ZERO_WIDTH
 """What every rendering makes visible in untrusted text, beside control characters and
@@ -47,7 +52,9 @@ def _escaped(match: re.Match[str]) -> str:
     if char in _NAMED:
         return _NAMED[char]
     code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def shown(text: object) -> str:

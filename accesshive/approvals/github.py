@@ -65,8 +65,9 @@ def edited(comment: dict[str, Any]) -> bool:
 
 def edited_note(login: str, comment: dict[str, Any]) -> str:
     """Why an edited comment's ``/approve`` is not counted, and what to do."""
+    where = comment.get("html_url") or f"posted at {comment.get('created_at')}"
     return (
-        f"{login}: the /approve comment {comment.get('html_url', '')} was edited after it "
+        f"{login}: the /approve comment {where} was edited after it "
         f"was posted (at {comment.get('updated_at')}); anyone with write access to the "
         f"repository can edit a comment, and it still shows {login} as its author, so it "
         f"approves nothing: {login}, post a new comment to approve"

@@ -96,3 +96,22 @@ def test_the_recorded_count_says_which_approvals_will_not_count(repo: Path, gith
         f"  not counted: alice on {oid} ({OWN})" for oid in own
     ]
     assert _verdict(repo, plan_file, mine)["rejected"] == [{"reviewer": "alice", "reason": OWN}]
+
+
+def test_comments_and_reviews_without_html_url_are_read(repo: Path, github: str) -> None:
+    """GitHub Enterprise versions and proxies may leave ``html_url`` out: the approval
+    still counts (its evidence is then empty), an edited comment is still said, and
+    nothing crashes."""
+    plan_file = _plan(repo)
+    grace = _gate(plan_file, "grace.hopper")
+    digest = read_plan(plan_file).digest[:12]
+    _GitHub.data["author"] = "carol-gh"
+    approve = _comment("bob-gh", f"/approve {grace} {digest}", 1)
+    edited = _comment("alice-gh", f"/approve all {digest}", 2, edited_at="2026-11-29T22:00:00Z")
+    for comment in (approve, edited):
+        del comment["html_url"]
+    _GitHub.data["comments"] = [approve, edited]
+    out = _from_github(repo, plan_file, github)
+    assert "recorded 1 new approval(s)\n" in out
+    assert "alice-gh: the /approve comment posted at 2026-11-29T11:02:00Z was edited" in out
+    assert _verdict(repo, plan_file, grace)["approvers"] == ["bob"]

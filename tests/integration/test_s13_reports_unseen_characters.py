@@ -85,7 +85,14 @@ def test_plan_shows_zero_width_characters(plan_file: Path, fmt: str) -> None:
         assert "Ada Love\ufffdlace\ufffd\ufffd\ufffd\ufffd" in result.output
 
 
+SHOWING_NOTHING = ("\u00ad", "\u034f", "\u115f", "\u1160", "\u17b4", "\u3164", "\uffa0")
+"""The soft hyphen, combining grapheme joiner, Hangul fillers and Khmer inherent vowel:
+no room, or a blank, in most fonts."""
+
+
 def test_one_class_for_every_rendering() -> None:
-    for char in RAW:
+    for char in (*RAW, *SHOWING_NOTHING, "\U000e0041"):
         assert shown(f"a{char}b") != f"a{char}b"
         assert char not in md(f"a{char}b")
+    assert shown("a\u00adb") == "a\\xadb"
+    assert shown("a\U000e0041b") == "a\\U000e0041b"  # a tag character: eight digits
