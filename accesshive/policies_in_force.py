@@ -289,6 +289,16 @@ def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
     )
     named(
         out,
+        "reviewers' own identity or email changed",
+        {
+            n
+            for n in both
+            if (old.reviewers[n].identity, old.reviewers[n].email)
+            != (new.reviewers[n].identity, new.reviewers[n].email)
+        },
+    )
+    named(
+        out,
         "GitHub logins changed",
         {n for n in both if old.reviewers[n].github != new.reviewers[n].github},
     )

@@ -25,6 +25,7 @@ force they read; never from a plan file.
 from __future__ import annotations
 
 from accesshive.config import Config
+from accesshive.config.policy import Reviewer
 from accesshive.plan.model import PolicyChange
 from accesshive.plan.orders import Gate, Need
 from accesshive.policies_in_force import (
@@ -59,14 +60,20 @@ def gate_of(in_force: PoliciesInForce) -> Gate:
     rule's reviewers must agree), and any reviewer when no rule is in force."""
     review = in_force.review
     if review.policy_changes is not None:
-        rule = review.policy_changes
-        return Gate(("policy_changes",), tuple(sorted(rule.reviewer_groups)), rule.quorum)
-    needs = sorted(
-        {Need(tuple(sorted(r.reviewer_groups)), r.quorum) for r in review.rules},
-        key=lambda n: (n.groups, n.quorum),
-    )
+        given = review.policy_changes
+        return Gate(("policy_changes",), tuple(sorted(given.reviewer_groups)), given.quorum)
+    able = [r for r in review.reviewers.values() if _able(r)]
+    found: set[Need] = set()
+    for rule in review.rules:
+        # a rule's need as far as its reviewers can meet it: a rule naming a group nobody
+        # able is in (or a quorum larger than its group) must not lock the policies in
+        # force against every change, the one that would fix it included
+        eligible = sum(1 for r in able if set(r.groups) & set(rule.reviewer_groups))
+        if eligible:
+            found.add(Need(tuple(sorted(rule.reviewer_groups)), min(rule.quorum, eligible)))
+    needs = sorted(found, key=lambda n: (n.groups, n.quorum))
     if not needs:
-        every = sorted({g for r in review.reviewers.values() for g in r.groups})
+        every = sorted({g for r in able for g in r.groups})
         return Gate((RULE,), tuple(every), 1)
     return Gate(
         (RULE,),
@@ -74,6 +81,17 @@ def gate_of(in_force: PoliciesInForce) -> Gate:
         max(n.quorum for n in needs),
         tuple(needs) if len(needs) > 1 else (),
     )
+
+
+NONE_LEFT = (
+    "no reviewer left who could approve (every one removed, revoked or without a key): "
+    "such a change is never put in force, since nobody could approve the next one"
+)
+
+
+def _able(reviewer: Reviewer) -> bool:
+    """Whether the reviewer can approve at all: not revoked, with a key or a GitHub login."""
+    return not reviewer.revoked and bool(reviewer.ssh_keys() or reviewer.github)
 
 
 def loosening(config: Config, in_force: PoliciesInForce) -> list[str]:
@@ -84,8 +102,10 @@ def loosening(config: Config, in_force: PoliciesInForce) -> list[str]:
     out: list[str] = []
     both = sorted(set(old.reviewers) & set(new.reviewers))
     named(out, "reviewers added", set(new.reviewers) - set(old.reviewers))
-    if old.reviewers and not new.reviewers:
-        out.append("every reviewer removed (a change that leaves none is never put in force)")
+    if any(_able(r) for r in old.reviewers.values()) and not any(
+        _able(r) for r in new.reviewers.values()
+    ):
+        out.append(NONE_LEFT)
     named(
         out,
         "reviewers put in more groups",
@@ -103,6 +123,16 @@ def loosening(config: Config, in_force: PoliciesInForce) -> list[str]:
     )
     named(
         out, "un-revoked", {n for n in both if old.reviewers[n].revoked > new.reviewers[n].revoked}
+    )
+    named(
+        out,
+        "reviewers' own identity or email changed",
+        {
+            n
+            for n in both
+            if (old.reviewers[n].identity, (old.reviewers[n].email or "").casefold())
+            != (new.reviewers[n].identity, (new.reviewers[n].email or "").casefold())
+        },
     )
     named(
         out,

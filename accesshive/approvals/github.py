@@ -4,7 +4,8 @@ What counts, from reviewers whose ``github`` login the review policy maps, when 
 the plan digest (its first 12 characters, as the plan comment asks):
 - a comment line ``/approve ORDER-ID`` approves that order (several lines, several orders);
 - ``/approve all`` in a comment, or an approving review, approves every gated order of
-  the plan, and its change to the review policies (``/approve policy-change`` that alone).
+  the plan; its change to the review policies only ``/approve policy-change`` approves
+  (approving a colleague's grants must not also approve the reviewer their change adds).
 Why the digest, in comments too: an order keeps its id when its content changes (the
 id names the step, e.g. "grant wiki-admins to ada"; the account it lands on can change
 with a push), and a comment made before the plan existed (``/approve all`` on an earlier
@@ -45,7 +46,7 @@ from accesshive.approvals.declines import Decline, one_line
 from accesshive.approvals.model import Approval, content_digest, gated_of
 from accesshive.config.policy import ReviewPolicy
 from accesshive.errors import ApprovalError
-from accesshive.plan.model import Plan
+from accesshive.plan.model import POLICY_CHANGE, Plan
 
 _APPROVE = re.compile(
     r"^\s*/approve\s+([0-9a-f]{12}|all|policy-change)\b", re.MULTILINE | re.IGNORECASE
@@ -115,8 +116,8 @@ def read_pull_request(
     if token:
         headers["Authorization"] = f"Bearer {token}"
     logins = {r.github.lower(): name for name, r in policy.reviewers.items() if r.github}
-    by_id = gated_of(plan)  # the policy change too: approved as the order policy-change
-    gated = list(by_id.values())
+    by_id = gated_of(plan)  # the policy change too, when named: /approve policy-change
+    gated = [g for oid, g in by_id.items() if oid != POLICY_CHANGE]
     base = f"{api_url.rstrip('/')}/repos/{repo}"
     with httpx.Client(headers=headers, timeout=30) as client:
         try:

@@ -139,7 +139,11 @@ def sign_approvals(
         )
     mine = own_orders(config, plan, reviewer)
     if all_gated:
-        countable = sorted(oid for oid, o in gated.items() if _counts(o, groups))
+        # never the policy change: approving a colleague's grants must not also approve
+        # the reviewer or rule their change adds (it is named: --order policy-change)
+        countable = sorted(
+            oid for oid, o in gated.items() if _counts(o, groups) and oid != POLICY_CHANGE
+        )
         if not countable and gated:
             raise ApprovalError(
                 f"{reviewer} is in none of the groups that approve the gated orders of plan "

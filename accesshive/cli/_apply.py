@@ -344,8 +344,15 @@ def _print_policy_change(why: str, plan_file: Path | None) -> None:
     """The run's orders may all be done, yet what the change adds to or loosens in the
     review policies waits for the reviewers of those in force: how to have it approved."""
     from accesshive.plan.model import POLICY_CHANGE
+    from accesshive.policy_change import NONE_LEFT
     from accesshive.terminal_text import shown
 
+    if NONE_LEFT in why:  # nobody could approve it: say what to change instead
+        click.echo(
+            f"Policy change not put in force: {shown(why)}. Keep at least one reviewer who "
+            "can approve (not revoked, with a key) in the review policy, and plan again."
+        )
+        return
     click.echo(f"Policy change waiting for approval: {shown(why)}. To have it approved:")
     if plan_file is None:  # no file a reviewer could approve: one is made first
         click.echo("  " + runnable("`accesshive plan --out plan.json`"))

@@ -242,16 +242,20 @@ def _put_policies_in_force(
         )
 
     complete = plan.scope is None and all(past_review(o) for o in plan.orders)
-    if not complete and on_record is not None:
-        return None
-    change = policy_change(config, differing(config, on_record))
+    change = policy_change(config, differing(config, on_record)) if plan.scope is None else None
+    waits = None
     if change is not None and POLICY_CHANGE not in approved:
+        # said whether the orders are done or not: a reviewer approving the orders must
+        # know the policy change waits for them too
         waits = (
             f"the review policies this change brings are not put in force: what it adds to "
             f"or loosens in the policies in force ({'; '.join(change.loosens)}) "
             + (verdict.describe() if verdict is not None else f"needs {change.gate.wanted()}")
             + f" (the order {POLICY_CHANGE}); the policies in force judge the next plan too"
         )
+    if not complete and on_record is not None:
+        return waits
+    if change is not None and waits is not None:
         store.audit(
             actor,
             "policy_change_waiting",

@@ -92,7 +92,13 @@ class Comment:
         plan = self.plan
         s = plan.summary()
         first = f"### {summary_text(plan, self.review)}\n"
-        if not plan.orders:
+        if not plan.orders and plan.policy_change is not None:
+            what = (
+                f"**No order to run.** The targets match the configuration of "
+                f"{md(plan.project)}; this change edits the review policies in force, "
+                "which must approve it (below)."
+            )
+        elif not plan.orders:
             what = f"**No changes.** The targets match the configuration of {md(plan.project)}."
         else:
             what = (

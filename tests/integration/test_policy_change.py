@@ -34,6 +34,7 @@ from tests.integration.test_security_invariants import (
     _signed,
     _signed_policy_change,
     _wiki_admins,
+    _wiki_gate,
     _write_file,
 )
 
@@ -186,7 +187,7 @@ def test_a_change_that_removes_every_reviewer_never_goes_in_force(applied: Path)
     _review(applied).write_text(text[:start] + text[end:])
     plan = _plan(applied)
     assert plan.policy_change is not None
-    assert any("every reviewer removed" in x for x in plan.policy_change.loosens)
+    assert any("no reviewer left who could approve" in x for x in plan.policy_change.loosens)
     _write_file(applied, plan, [_signed_policy_change(applied, plan, "alice", AT)])
     with open_store(applied) as store:
         verdict = check(load_config(applied), plan, store)[POLICY_CHANGE]
@@ -218,6 +219,25 @@ def test_what_loosens_the_review_needs_the_approval_of_those_in_force(
     plan = _plan(applied)
     assert plan.policy_change is not None
     assert any(loosens in x for x in plan.policy_change.loosens), plan.policy_change.loosens
+
+
+@pytest.mark.parametrize("edit", ["identity", "email"])
+def test_a_reviewer_s_own_identity_changed_needs_the_approval_of_those_in_force(
+    applied: Path, edit: str
+) -> None:
+    """Who a reviewer is tells which access is their own (never theirs to approve): a
+    change that points alice's identity elsewhere, or drops her email, is a loosening."""
+    text = _review(applied).read_text()
+    line = "      identity: ada.lovelace\n" if edit == "identity" else "      email: a@x.example\n"
+    _review(applied).write_text(
+        text.replace("      github: alice-gh\n", "      github: alice-gh\n" + line)
+    )
+    plan = _plan(applied)
+    assert plan.policy_change is not None
+    assert any("own identity or email changed: alice" in x for x in plan.policy_change.loosens), (
+        plan.policy_change.loosens
+    )
+    assert "reviewers' own identity or email changed: alice" in plan.warnings[0]
 
 
 def test_a_flag_removed_needs_the_approval_of_those_in_force(applied: Path) -> None:
@@ -287,17 +307,28 @@ def test_the_user_sees_it_and_approves_it_with_the_cli(applied: Path, tmp_path: 
         main, ["show", str(plan_file), "--format", "markdown", "-C", str(applied)]
     ).output
     assert "#### Policy change: waiting for review" in comment
+    headline = comment[comment.index("### Plan:") :].splitlines()[0]
+    assert headline.endswith("; a change to the review policies in force, waiting for review")
     assert f"| `{POLICY_CHANGE}` | change the review policies: reviewers added: mallory |" in (
         comment
     )
     assert comment.index("Policy change") < comment.index("Waiting for review (")
-    # mallory approves everything she can: her approval of the change does not count
+    # mallory approves her change: it does not count
+    at = ("-C", str(applied))
     mallory = str(_key(applied, "mallory"))
     signed = run.invoke(
-        main, ["approve", str(plan_file), "--all-gated", "--key", mallory, "-C", str(applied)]
+        main,
+        ["approve", str(plan_file), "--order", POLICY_CHANGE, "--key", mallory, *at],
     )
     assert signed.exit_code == 6, signed.output
     assert f"not counted: {POLICY_CHANGE}" in signed.output
+    # --all-gated approves the orders, never the policy change (it is named)
+    bob = str(_key(applied, "bob"))
+    every = run.invoke(
+        main, ["approve", str(plan_file), "--all-gated", "--key", bob, "-C", str(applied)]
+    )
+    assert every.exit_code == 0, every.output
+    assert POLICY_CHANGE not in every.output.split("note:")[0]
     # alice approves the orders and the change, by name
     alice = str(_key(applied, "alice"))
     gated = [o.id for o in read_plan(plan_file).orders if o.gate]
@@ -321,3 +352,68 @@ def test_the_user_sees_it_and_approves_it_with_the_cli(applied: Path, tmp_path: 
     assert again.exit_code == 6, again.output  # the badge task is with its owner still
     assert json.loads(again.stdout)["policy_change"] is None
     assert "mallory" in _in_force(applied).review.reviewers
+
+
+def test_the_first_apply_says_the_policy_change_waits_beside_the_orders(applied: Path) -> None:
+    _add_mallory(applied)
+    plan = _plan(applied)
+    result = apply_plan(applied, plan, STORE, TODAY, "ci")  # nothing approved
+    assert result.states[_wiki_gate(plan)] == "awaiting_approval"
+    assert result.policy_change is not None
+    assert "reviewers added: mallory" in result.policy_change
+
+
+def test_a_rule_whose_group_has_no_reviewer_does_not_lock_the_policies(applied: Path) -> None:
+    """A rule naming a group nobody is in (a tightening, in force with no approval) must
+    not make every later policy change unapprovable, the one that would fix it included."""
+    _review(applied).write_text(
+        _review(applied).read_text()
+        + "    - name: group-deletions\n      order_kinds: [delete_group]\n"
+        "      reviewer_groups: [nobody]\n      quorum: 2\n"
+        "    - name: two-of-security\n      order_kinds: [delete_group]\n"
+        "      reviewer_groups: [security]\n      quorum: 3\n"
+    )
+    plan = _plan(applied)
+    assert plan.policy_change is None  # only rules added
+    _write_file(applied, plan, _orders_approved_by_alice(applied, plan))
+    apply_plan(applied, plan, STORE, TODAY, "ci")
+    assert "group-deletions" in {r.name for r in _in_force(applied).review.rules}
+    _add_mallory(applied)
+    plan = _plan(applied)
+    assert plan.policy_change is not None
+    gate = plan.policy_change.gate
+    # security's needs, as far as its two reviewers can meet them; nobody's left out
+    assert gate.reviewer_groups == ("security",)
+    assert {(n.groups, n.quorum) for n in gate.needs()} == {(("security",), 1), (("security",), 2)}
+    _write_file(
+        applied,
+        plan,
+        [
+            _signed_policy_change(applied, plan, "alice", AT),
+            _signed_policy_change(applied, plan, "bob", AT),
+        ],
+    )
+    assert apply_plan(applied, plan, STORE, TODAY, "ci").policy_change is None
+    assert "mallory" in _in_force(applied).review.reviewers
+
+
+def test_revoking_every_reviewer_is_never_put_in_force(applied: Path) -> None:
+    text = _review(applied).read_text()
+    for name in ("alice", "bob", "carol"):
+        text = text.replace(
+            f"      github: {name}-gh\n", f"      github: {name}-gh\n      revoked: true\n"
+        )
+    _review(applied).write_text(text)
+    plan_file = applied.parent / "revoke.json"
+    made = CliRunner().invoke(main, ["plan", str(applied), "--out", str(plan_file), *ON])
+    assert made.exit_code == 0, made.output
+    change = read_plan(plan_file).policy_change
+    assert change is not None and any(
+        "no reviewer left who could approve" in x for x in change.loosens
+    )
+    done = CliRunner().invoke(main, ["apply", str(plan_file), "-C", str(applied), *ON])
+    assert done.exit_code == 6, done.output
+    assert "Policy change not put in force" in done.output
+    assert "Keep at least one reviewer who can approve" in done.output
+    assert f"--order {POLICY_CHANGE}" not in done.output
+    assert not _in_force(applied).review.reviewers["alice"].revoked

@@ -24,6 +24,17 @@ NAMESAKE = [
 ]
 
 
+def _namesakes(tmp_path: Path) -> Path:
+    """The quickstart with temp.contractor7, Grace Hopper's namesake; their wiki logins
+    are their ids (one login cannot be two people's)."""
+    repo = _repo(tmp_path, {}, NAMESAKE)
+    wiki = repo / "sources" / "wiki.yaml"
+    login = 'login: "{{ given_name|slug }}.{{ family_name|slug }}"'
+    assert login in wiki.read_text()
+    wiki.write_text(wiki.read_text().replace(login, 'login: "{{ id }}"'))
+    return repo
+
+
 def test_approve_says_when_its_approvals_count_while_no_reviewer_is_in_force(
     tmp_path: Path,
 ) -> None:
@@ -66,7 +77,7 @@ def test_approve_exits_0_when_its_approvals_count(tmp_path: Path) -> None:
 def test_gated_orders_are_listed_with_their_identity_id(tmp_path: Path) -> None:
     """temp.contractor7 shares Grace Hopper's name: the badge task reads the same for
     both, and only the identity id tells whose access it is."""
-    repo = _repo(tmp_path, {}, NAMESAKE)
+    repo = _namesakes(tmp_path)
     plan_file = _plan(repo)
     signed = _approve(repo, plan_file, "alice", "--all-gated")
     assert signed.exit_code == 0, signed.output
@@ -92,7 +103,7 @@ def test_gated_orders_are_listed_with_their_identity_id(tmp_path: Path) -> None:
 
 
 def test_verify_json_names_each_gated_orders_identity(tmp_path: Path) -> None:
-    repo = _repo(tmp_path, {}, NAMESAKE)
+    repo = _namesakes(tmp_path)
     plan_file = _plan(repo)
     shown = _run("approvals", "verify", str(plan_file), "-C", str(repo), "--format", "json")
     verdicts = json.loads(shown.stdout)

@@ -24,6 +24,10 @@ NEWCOMER = """  temp.contractor7:
 def test_each_waiting_row_names_the_identity(synced_quickstart: Path) -> None:
     people = synced_quickstart / "identities" / "people.yaml"
     people.write_text(people.read_text() + NEWCOMER)
+    # their wiki logins are their ids: one login cannot be two people's
+    wiki = synced_quickstart / "sources" / "wiki.yaml"
+    login = 'login: "{{ given_name|slug }}.{{ family_name|slug }}"'
+    wiki.write_text(wiki.read_text().replace(login, 'login: "{{ id }}"'))
     result = CliRunner().invoke(
         main, ["plan", str(synced_quickstart), "--format", "markdown", "--today", TODAY]
     )

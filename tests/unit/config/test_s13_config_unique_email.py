@@ -14,11 +14,11 @@ from accesshive.cli import main
 GRACE_LINE = 17  # grace.hopper's email in the quickstart's identities/people.yaml
 
 
-def _add(repo: Path, iid: str, email: str) -> int:
+def _add(repo: Path, iid: str, email: str, given: str = "Grace") -> int:
     people = repo / "identities" / "people.yaml"
     text = people.read_text()
     people.write_text(
-        text + f"  {iid}:\n    type: human\n    attributes: {{given_name: Grace, "
+        text + f"  {iid}:\n    type: human\n    attributes: {{given_name: {given}, "
         f"family_name: Hopper, email: {email}, department: Sales, employee_number: 1099}}\n"
     )
     return text.count("\n") + 3
@@ -56,6 +56,6 @@ def test_the_json_names_both_places(quickstart: Path) -> None:
 
 
 def test_different_emails_pass(quickstart: Path) -> None:
-    _add(quickstart, "eve.x", "eve.x@quickstart.example")
+    _add(quickstart, "eve.x", "eve.x@quickstart.example", given="Eve")  # another wiki login
     result = CliRunner().invoke(main, ["validate", str(quickstart)])
     assert result.exit_code == 0, result.output
