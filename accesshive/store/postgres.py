@@ -8,6 +8,7 @@ the holder's connection dies, so a crashed apply never strands the lock; the
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -16,10 +17,18 @@ from accesshive.errors import StoreError
 from accesshive.store.base import LockInfo, Store
 
 
+_PASSWORD_PARAMETER = re.compile(r"(?i)(\bpassword\s*=\s*)('[^']*'|[^&\s]*)")
+"""A password given as a parameter: ``?password=secret`` in a URL (libpq reads it so), or
+``password=secret`` in a ``key=value`` connection string."""
+
+
 def redact(url: str) -> str:
-    """postgresql://user:secret@host/db → postgresql://user:***@host/db"""
-    head, sep, tail = url.partition("@")
-    if not sep or ":" not in head.split("//", 1)[-1]:
+    """postgresql://user:secret@host/db → postgresql://user:***@host/db, and any
+    ``password=`` parameter → ``password=***``: libpq takes the password either way, and
+    a store URL is printed in hints, ``state show`` and errors."""
+    url = _PASSWORD_PARAMETER.sub(r"\1***", url)
+    head, sep, tail = url.rpartition("@")
+    if not sep or "//" not in head or ":" not in head.split("//", 1)[-1]:
         return url
     scheme, _, userinfo = head.partition("//")
     user = userinfo.split(":", 1)[0]

@@ -89,6 +89,23 @@ def test_an_unreachable_postgresql_store_is_one_line_with_its_password_masked(
     assert "s3cret" not in line
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres@127.0.0.1:1/x?password=s3cret",
+        "postgresql://postgres@127.0.0.1:1/x?sslmode=disable&PASSWORD=s3cret",
+    ],
+    ids=["query", "query-upper"],
+)
+def test_a_password_given_as_a_url_parameter_is_masked_too(repo: Path, url: str) -> None:
+    """libpq takes ``?password=`` as it takes ``user:password@``: masked alike."""
+    result = _run("status", str(repo), "--store", url)
+    assert result.exit_code == 1
+    line = _error_line(result)
+    assert "cannot connect to the store postgresql://postgres@127.0.0.1:1/x?" in line
+    assert "=***" in line and "s3cret" not in result.output
+
+
 def test_read_only_commands_refuse_a_postgresql_database_without_the_store(
     repo: Path, postgres_db: str
 ) -> None:
