@@ -135,7 +135,10 @@ def _default_repository(plan_file: object) -> Path:
 def _where(directory: Path, params: dict[str, Any]) -> tuple[str, ...]:
     """``-C DIR`` unless DIR is the current directory; ``--env`` and ``--store`` when they
     were given on the command line (from the environment they reach the hint's run too),
-    a store URL only when it holds no password: hints are printed, secrets are not."""
+    a store URL without its password: hints are printed, secrets are not. Never left out:
+    a hint without ``--store`` would run against the default store, recording its work
+    in another store than the one the plan came from; without the password it fails
+    loudly instead (or finds it where libpq looks: PGPASSWORD, ~/.pgpass)."""
     where: list[str] = []
     try:
         elsewhere = directory.resolve() != Path.cwd().resolve()
@@ -150,16 +153,28 @@ def _where(directory: Path, params: dict[str, Any]) -> tuple[str, ...]:
             continue
         if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
             continue
-        if name == "store_url" and _has_password(str(value)):
-            continue
-        where += [flag, str(value)]
+        where += [flag, _without_password(str(value)) if name == "store_url" else str(value)]
     return tuple(where)
 
 
-def _has_password(url: str) -> bool:
-    from urllib.parse import urlsplit  # only when --store was given
+def _without_password(url: str) -> str:
+    """A store URL with no password in it (``user:secret@`` and ``?password=`` taken out)."""
+    from urllib.parse import urlsplit, urlunsplit  # only when --store was given
 
-    return bool(urlsplit(url).password)
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    query = "&".join(
+        p for p in parts.query.split("&") if p and not p.lower().startswith("password=")
+    )
+    if password is None and query == parts.query:
+        return url  # as written (urlunsplit would rewrite sqlite:///x.db)
+    if password is not None:
+        userinfo, host = parts.netloc.rsplit("@", 1)
+        parts = parts._replace(netloc=f"{userinfo.split(':', 1)[0]}@{host}")
+    return urlunsplit(parts._replace(query=query))
 
 
 def forget_where() -> None:

@@ -16,7 +16,6 @@ from typing import Any
 from accesshive.errors import StoreError
 from accesshive.store.base import LockInfo, Store
 
-
 _PASSWORD_PARAMETER = re.compile(r"(?i)(\bpassword\s*=\s*)('[^']*'|[^&\s]*)")
 """A password given as a parameter: ``?password=secret`` in a URL (libpq reads it so), or
 ``password=secret`` in a ``key=value`` connection string."""

@@ -5,6 +5,8 @@ be reached is one clean line with its password masked."""
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,26 @@ def test_read_only_commands_refuse_a_postgresql_database_without_the_store(
     assert "does not exist" in _error_line(result)
     assert _run("sync", str(repo), "--store", postgres_db).exit_code == 0
     assert _run("status", str(repo), "--store", postgres_db).exit_code == 0
+
+
+def test_hints_keep_a_postgresql_store_given_with_a_password_without_it(
+    repo: Path, postgres_db: str
+) -> None:
+    """A hint left without ``--store`` ran against the default SQLite store: the orders
+    went to the targets and their record to another store. The hint names the same
+    store, its password left out (here the test server trusts local connections; a real
+    one finds it in PGPASSWORD or ~/.pgpass, or refuses loudly)."""
+    url = postgres_db.replace("postgresql://", "postgresql://postgres:s3cret-pw@", 1)
+    if "@" in postgres_db:  # the server's URL names its user already
+        url = postgres_db + ("&" if "?" in postgres_db else "?") + "password=s3cret-pw"
+    assert _run("sync", str(repo), "--store", url).exit_code == 0
+    made = _run("plan", str(repo), "--out", str(repo / "plan.json"), "--store", url)
+    assert made.exit_code == 0, made.output
+    assert "s3cret-pw" not in made.output
+    hinted = [h for h in re.findall(r"`(accesshive apply [^`]*)`", made.output)]
+    assert hinted, made.output
+    assert "--store postgresql://" in hinted[0]
+    words = shlex.split(hinted[0])[1:]
+    applied = _run(*words)  # as printed: the same store (here without a password)
+    assert "s3cret-pw" not in applied.output
+    assert not (repo / ".accesshive" / "default.db").exists()
