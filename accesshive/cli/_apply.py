@@ -151,7 +151,11 @@ def apply(
             err=True,
         )
     plan_file = target if target is not None and target.is_file() else None
-    with bar if live else _nothing(), plan_again(plan_file) if plan_file else _nothing():
+    with (
+        _terminate_as_interrupt(),
+        bar if live else _nothing(),
+        plan_again(plan_file) if plan_file else _nothing(),
+    ):
         result = apply_plan(
             directory,
             saved,
@@ -208,6 +212,28 @@ def _report_run(
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI job cancelled, ``kill``, ``timeout``) stops apply as Ctrl-C does: the
+    run is recorded as crashed and audited, and the jobs it queued for workers are
+    withdrawn, instead of the process vanishing with its run ``running`` for ever and
+    its jobs left for a worker to run later with no apply to collect them."""
+    import signal
+    import threading
+
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set a handler (a caller running apply on a thread)
+        return
+    previous = signal.signal(signal.SIGTERM, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _print_apply(

@@ -251,6 +251,15 @@ class Dispatcher(Generic[A]):
                     await self._take_over()
                     looked = time.monotonic()
                 await asyncio.sleep(POLL)
+            await self._withdraw(pending)
+
+    async def _withdraw(self, pending: dict[int, tuple[A, str | None, Future[None]]]) -> None:
+        """Stopped with jobs not ended (apply interrupted: Ctrl-C, SIGTERM, a failure):
+        the queued ones are cancelled, so that no worker runs them later with no apply
+        to collect them; one a worker already runs ends there and is recorded by it. The
+        next apply of the plan sends what is left."""
+        for job_id in list(pending):
+            await self.app.job_manager.cancel_job_by_id_async(job_id)
 
     async def _ended(self, pending: dict[int, tuple[A, str | None, Future[None]]]) -> None:
         rows = await self.app.connector.execute_query_all_async(
