@@ -147,11 +147,18 @@ def _where(directory: Path, params: dict[str, Any]) -> tuple[str, ...]:
     if elsewhere:
         where += ["-C", str(directory)]
     ctx = click.get_current_context(silent=True)
-    for name, flag in (("environment", "--env"), ("store_url", "--store")):
+    for name, flag in (
+        ("environment", "--env"),
+        ("store_url", "--store"),
+        ("workers", "--workers"),
+    ):
         value = params.get(name)
         if not value or ctx is None:
             continue
         if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
+            continue
+        if name == "workers":  # a flag: a failure's "apply again" must run on workers too
+            where += [flag, ""]
             continue
         where += [flag, _without_password(str(value)) if name == "store_url" else str(value)]
     return tuple(where)
@@ -189,8 +196,8 @@ and the error handler shows as the error's ``hint``."""
 
 def runnable(text: str) -> str:
     """``text`` with every backticked ``accesshive ...`` command given the ``-C DIR``,
-    ``--env`` and ``--store`` of this run, where the command takes them and does not name
-    them already: a hint is then runnable as printed from where the user is."""
+    ``--env``, ``--store`` and ``--workers`` of this run, where the command takes them and
+    does not name them already: a hint is then runnable as printed from where the user is."""
     where = _WHERE.get()
     ctx = click.get_current_context(silent=True)
     if not where or ctx is None:
@@ -206,10 +213,15 @@ def runnable(text: str) -> str:
         extra: list[str] = []
         for i in range(0, len(where), 2):
             flag, value = where[i], where[i + 1]
-            name = {"-C": "directory", "--env": "environment", "--store": "store_url"}[flag]
-            spelled = {"-C": ("-C", "--dir"), "--env": ("--env",), "--store": ("--store",)}[flag]
+            name = {
+                "-C": "directory",
+                "--env": "environment",
+                "--store": "store_url",
+                "--workers": "workers",
+            }[flag]
+            spelled = {"-C": ("-C", "--dir"), "--workers": ("--workers",)}.get(flag, (flag,))
             if name in params and not any(w.split("=")[0] in spelled for w in words):
-                extra += [flag, value]
+                extra += [flag, value] if value else [flag]
         if not extra:
             return match.group(0)
         return f"`accesshive {match.group(1)} {shlex.join(extra)}`"

@@ -6,6 +6,8 @@ PostgreSQL store, the quickstart's real SQLite wiki, ``accesshive apply`` as a p
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -14,7 +16,7 @@ from pathlib import Path
 import psycopg
 
 from accesshive.store import open_store
-from tests.support.workers import apply_workers_argv, planned, until
+from tests.support.workers import Worker, apply_workers_argv, planned, until
 
 
 def _jobs(url: str) -> dict[str, int]:
@@ -62,3 +64,20 @@ def test_a_terminated_apply_withdraws_its_queued_jobs(quickstart: Path, postgres
     if wiki.exists():  # the wiki was read (apply's live read), never written
         with sqlite3.connect(wiki) as db:
             assert db.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+
+
+def test_its_hints_keep_workers(quickstart: Path, postgres_db: str) -> None:
+    """An apply on workers that ends with orders waiting for review says how to apply again
+    on workers: a hint without ``--workers`` would run the rest in one process."""
+    plan_file = planned(quickstart, ["--store", postgres_db])
+    worker = Worker(quickstart, postgres_db, dict(os.environ))
+    argv = apply_workers_argv(plan_file, quickstart, postgres_db, "--takeover-after", "5")
+    try:  # in text: as a user reads it
+        done = subprocess.run(argv[:-2], capture_output=True, text=True, timeout=300)
+    finally:
+        worker.stop()
+    output = done.stdout + done.stderr
+    assert done.returncode == 6, output  # the gated grants wait
+    hints = re.findall(r"`(accesshive apply [^`]*)`", output)
+    assert hints, output
+    assert all("--workers" in h.split() for h in hints), hints
