@@ -26,7 +26,8 @@ from accesshive.approvals.signing import message, verify
 from accesshive.config.policy import ReviewPolicy
 from accesshive.plan.model import POLICY_CHANGE, Plan, PolicyChange
 from accesshive.plan.orders import Gate, Need, Order, digest
-from accesshive.sshsig import is_armored
+from accesshive.sshsig import SshSigError, is_armored
+from accesshive.sshsig import parse as parse_sshsig
 
 if TYPE_CHECKING:  # declines.py builds on this module
     from accesshive.approvals.declines import Decline
@@ -202,6 +203,7 @@ def evaluate(
     in_force: ReviewPolicy | None = None,
     own: Own | None = None,
     policy_change: PolicyChange | None = None,
+    revoked: Mapping[str, str] | None = None,
 ) -> dict[str, OrderApproval]:
     """``authorship``: who proposed the plan, as the store attests it (default: only what
     the plan file claims). ``carried``: the earlier plans whose approvals may be carried
@@ -220,7 +222,12 @@ def evaluate(
     ``policy_change``: what the change adds to or loosens in the policies in force, as
     the caller computed it from them (``accesshive/policy_change.py``; never the plan
     file's): its verdict is keyed ``policy-change``; its gate is the policies in force's,
-    and an approval of it counts, as of an order, only when both policies accept it."""
+    and an approval of it counts, as of an order, only when both policies accept it.
+    ``revoked``: the keys (``key:`` + fingerprint) and GitHub logins (``github:`` +
+    login) revoked in the policies in force of any environment of the store, each with
+    the environment (``revocations``): revoked in one, a key counts in none, so that a
+    change cannot route a target through an environment whose policies in force are
+    older than the revocation."""
     carried = carried or {}
     own = own or {}
     authorship = authorship or Authorship.claimed(plan)
@@ -243,6 +250,7 @@ def evaluate(
             _reject(plan, policy, order, approval, authorship, carried, own)
             or _in_force(plan, policy, in_force, order, approval, authorship, carried, own)
             or _superseded(approval, said)
+            or _revoked_elsewhere(approval, policy, revoked or {})
         )
         if why:
             verdict.rejected.append((approval.reviewer, why))
@@ -255,6 +263,48 @@ def evaluate(
             if approval.plan_digest != plan.digest:
                 verdict.carried.append((approval.reviewer, approval.plan_digest))
     return result
+
+
+def revocations(policies: Iterable[tuple[str, ReviewPolicy]]) -> dict[str, str]:
+    """The revoked keys (``key:`` + fingerprint) and GitHub logins (``github:`` + login)
+    of ``policies`` (environment, review policy), each with the environment it is
+    revoked in (the first, sorted)."""
+    out: dict[str, str] = {}
+    for environment, review in sorted(policies, key=lambda p: p[0]):
+        for reviewer in review.reviewers.values():
+            if not reviewer.revoked:
+                continue
+            for key in reviewer.ssh_keys():
+                out.setdefault("key:" + key.fingerprint(), environment)
+            if reviewer.github:
+                out.setdefault("github:" + reviewer.github.lower(), environment)
+    return out
+
+
+def _revoked_elsewhere(
+    approval: Approval, policy: ReviewPolicy, revoked: Mapping[str, str]
+) -> str | None:
+    """Why the approval does not count: its key (or GitHub login) is revoked in the
+    policies in force of an environment; None when it is not."""
+    if not revoked:
+        return None
+    reviewer = policy.reviewers.get(approval.reviewer)
+    if approval.via == "github":
+        login = (reviewer.github or "").lower() if reviewer else ""
+        where = revoked.get("github:" + login) if login else None
+    elif approval.signature and is_armored(approval.signature):
+        try:
+            where = revoked.get("key:" + parse_sshsig(approval.signature).public_key.fingerprint())
+        except SshSigError:
+            return None  # said by the signature check
+    else:
+        return None
+    if where is None:
+        return None
+    return (
+        f"its key is revoked in the review policies in force of {where}: a key revoked "
+        "in one environment counts in none"
+    )
 
 
 def _when(at: str) -> dt.datetime | None:

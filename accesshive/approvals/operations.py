@@ -31,13 +31,15 @@ from accesshive.approvals.model import (
     evaluate,
     gated_of,
     own_access,
+    revocations,
 )
 from accesshive.approvals.signing import message, public_key_of, sign, verify
 from accesshive.config import Config
+from accesshive.config.policy import ReviewPolicy
 from accesshive.diagnostics import Location
 from accesshive.errors import ApprovalError
 from accesshive.plan.model import POLICY_CHANGE, Plan
-from accesshive.policies_in_force import differing
+from accesshive.policies_in_force import PoliciesInForce, differing
 from accesshive.policy_change import policy_change
 from accesshive.sshsig import PublicKey
 from accesshive.store import Store
@@ -359,6 +361,7 @@ def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApp
     in_force = differing(config, store.policies_in_force()) if store is not None else None
     policies = [config.policies.review] + ([in_force.review] if in_force is not None else [])
     change = policy_change(config, in_force) if plan.scope is None else None
+    revoked = revocations(_every_environment_s(store)) if store is not None else {}
     return evaluate(
         plan,
         config.policies.review,
@@ -369,7 +372,17 @@ def check(config: Config, plan: Plan, store: Store | None) -> dict[str, OrderApp
         in_force=in_force.review if in_force is not None else None,
         own=own_identities(policies, config.identities),
         policy_change=change,
+        revoked=revoked,
     )
+
+
+def _every_environment_s(store: Store) -> list[tuple[str, ReviewPolicy]]:
+    """The review policy in force of each environment of the store (and of the
+    repository's other SQLite stores) that has one."""
+    return [
+        (where, PoliciesInForce.from_text(text).review)
+        for where, text in store.policies_in_force_everywhere()
+    ]
 
 
 def not_counting(

@@ -121,6 +121,25 @@ class PoliciesInForce(Database):
                 )
         return content
 
+    def policies_in_force_everywhere(self) -> list[tuple[str, str]]:
+        """(where, JSON) of the policies in force of every environment of this store and
+        of the repository's other SQLite stores (``neighbours``): what a revocation is
+        looked for in (a key revoked in one environment counts in none). Another store
+        that fails its own audit check is passed over: what is read here only ever adds
+        revocations, so a store file a change brings can make the review stricter only."""
+        found = []
+        for environment in self.environments_with_policies_in_force():
+            content = self._checked_in_force(environment)
+            if content is not None:
+                found.append((f"environment '{environment}'", content))
+        for path in self.neighbours:
+            try:
+                kept = _policies_kept_in(path)
+            except StoreError:
+                continue
+            found += [(f"environment {where}", content) for _, where, content in kept]
+        return found
+
     def environments_with_policies_in_force(self) -> list[str]:
         """Every environment of this store that has policies in force on record."""
         rows = self._execute("SELECT environment FROM policies_in_force ORDER BY environment")

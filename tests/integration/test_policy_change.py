@@ -20,7 +20,7 @@ from accesshive.approvals.operations import check
 from accesshive.cli import main
 from accesshive.config import load_config
 from accesshive.errors import ForgedPlanError
-from accesshive.operations import apply_plan
+from accesshive.operations import StoreRef, apply_plan, plan_repository
 from accesshive.plan.model import POLICY_CHANGE, Plan
 from accesshive.plan.planfile import read_plan, write_plan
 from accesshive.policies_in_force import PoliciesInForce
@@ -31,6 +31,7 @@ from tests.integration.test_security_invariants import (
     TODAY,
     _key,
     _plan,
+    _reviewed,
     _signed,
     _signed_policy_change,
     _wiki_admins,
@@ -417,3 +418,78 @@ def test_revoking_every_reviewer_is_never_put_in_force(applied: Path) -> None:
     assert "Keep at least one reviewer who can approve" in done.output
     assert f"--order {POLICY_CHANGE}" not in done.output
     assert not _in_force(applied).review.reviewers["alice"].revoked
+
+
+STAGING = """
+default_environment: default
+environments:
+  default: {}
+  staging:
+    connections:
+      wiki: {url: "sqlite:///.accesshive/wiki-staging.db"}
+"""
+
+
+def test_a_key_revoked_in_one_environment_counts_in_none(tmp_path: Path) -> None:
+    """As the attacker trial ran it: staging was last applied before bob's key was revoked
+    (in default only). A change makes staging the default, points staging's wiki at the
+    production wiki, un-revokes bob and gives mallory.m ops-admin; bob approves. Staging's
+    policies in force know no revocation, but default's do: bob's approval counts for
+    nothing, and nothing is granted."""
+    repo = _reviewed(tmp_path, quorum=1)
+    project = repo / "accesshive.yaml"
+    project.write_text(project.read_text() + STAGING)
+    staging = StoreRef("staging")
+    for env in (STORE, staging):
+        assert (
+            CliRunner()
+            .invoke(main, ["sync", str(repo), "--env", env.environment or "default"])
+            .exit_code
+            == 0
+        )
+        plan = plan_repository(repo, TODAY, store=env, author="dave")
+        _write_file(repo, plan, _orders_approved_by_alice(repo, plan))
+        apply_plan(repo, plan, env, TODAY, "ci")
+    # bob leaves: revoked, applied in default only
+    review = repo / "policies" / "review.yaml"
+    review.write_text(
+        review.read_text().replace(
+            "      github: bob-gh\n", "      github: bob-gh\n      revoked: true\n"
+        )
+    )
+    plan = _plan(repo)
+    _write_file(repo, plan, _orders_approved_by_alice(repo, plan))
+    apply_plan(repo, plan, STORE, TODAY, "ci")
+    # the change
+    project.write_text(
+        project.read_text()
+        .replace("default_environment: default", "default_environment: staging")
+        .replace("wiki-staging.db", "wiki-app.db")
+    )
+    review.write_text(review.read_text().replace("      revoked: true\n", ""))
+    people = repo / "identities" / "people.yaml"
+    people.write_text(
+        people.read_text().replace(
+            "identities:\n",
+            "identities:\n  mallory.m:\n    type: human\n    roles: [ops-admin]\n"
+            "    attributes:\n      given_name: Mallory\n      family_name: M\n"
+            "      email: mallory.m@quickstart.example\n      department: Operations\n"
+            "      employee_number: 1099\n",
+            1,
+        )
+    )
+    assert CliRunner().invoke(main, ["sync", str(repo)]).exit_code == 0
+    plan = plan_repository(repo, TODAY, store=StoreRef(), author="mallory-gh")
+    assert plan.environment == "staging"
+    (grant,) = [
+        o.id
+        for o in plan.orders
+        if o.gate and o.change.identity == "mallory.m" and o.change.entitlement == "wiki-admins"
+    ]
+    _write_file(repo, plan, [_signed(repo, plan, grant, "bob", AT)])
+    result = apply_plan(repo, plan, StoreRef(), TODAY, "ci")
+    assert result.states[grant] == "awaiting_approval"
+    assert (
+        "revoked in the review policies in force of environment 'default'" in result.messages[grant]
+    )
+    assert "mallory.m" not in _wiki_admins(repo)
