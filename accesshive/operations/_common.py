@@ -90,6 +90,16 @@ class StoreRef:
         except ConnectorError as exc:
             raise StoreError(f"environment '{self.name(root)}': {exc.message}") from exc
 
+    def named_by_repository(self, root: Path) -> bool:
+        """Whether the repository chose this store (its environment's ``store:``), not
+        whoever runs accesshive (``--store``, ``ACCESSHIVE_STORE``): a change can point
+        ``store:`` at a new database, where nothing is on record."""
+        if self.url or os.environ.get("ACCESSHIVE_STORE"):
+            return False
+        project = self._project(root)
+        env = project.environments.get(self.name(root)) if project else None
+        return env is not None and env.store is not None
+
     def exists(self, root: Path) -> bool:
         if self.location(root):
             return True

@@ -112,11 +112,14 @@ def plan_repository(
                 lender: str | None = None
                 latest_run: dict[str, Any] | None = None
                 nearby: tuple[str, str] | None = None
+                unjudged = store is not None  # nothing on record to judge the change by
                 if opened is None and store is not None:
                     nearby = store.nearby_policies_in_force(root)
                     in_force = differing(config, nearby[1]) if nearby else None
                 if opened is not None:
-                    in_force = differing(config, opened.policies_in_force())
+                    recorded = opened.policies_in_force()
+                    in_force = differing(config, recorded)
+                    unjudged = recorded is None
                     others = opened.environments_with_policies_in_force()
                     lender = opened.borrowed_policies_from()
                     nearby = opened.nearby_policies_in_force()
@@ -151,7 +154,23 @@ def plan_repository(
                     ),
                     allow_mass_changes,
                 )
-            return _first_in(environment, others, lender, nearby[0] if nearby else None, plan)
+            plan = _first_in(environment, others, lender, nearby[0] if nearby else None, plan)
+            if unjudged and not nearby and store is not None and store.named_by_repository(root):
+                plan = replace(plan, warnings=(_nothing_on_record(environment), *plan.warnings))
+            return plan
+
+
+def _nothing_on_record(environment: str) -> str:
+    """The first plan against a store the repository names (``store:``) that holds no
+    review policies: said first, since a change can point ``store:`` at a new database
+    and be judged by the review policies it brings, as written."""
+    return (
+        f"no review policies are on record in the store accesshive.yaml names for "
+        f"'{environment}': the repository's are trusted as written (its review rules, "
+        "reviewers and sensitive flags, this change's included), and this plan's apply "
+        "puts them in force. If this environment has been applied before, its store was "
+        "elsewhere: check that this change does not move `store:`"
+    )
 
 
 def _first_in(

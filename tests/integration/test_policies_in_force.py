@@ -767,3 +767,39 @@ def test_a_nearby_store_whose_policies_its_audit_log_did_not_put_in_force_stops_
     assert made.exit_code != 0
     assert f"the store {applied / '.accesshive' / 'default.db'}" in made.output, made.output
     assert "are not the ones it put in force" in made.output
+
+
+def test_a_store_the_change_points_at_a_new_database_is_said_first(
+    applied: Path, postgres_db: str, tmp_path: Path
+) -> None:
+    """As the attacker trial ran it: the change adds an environment whose `store:` is a new
+    PostgreSQL database, makes it the default and drops the review rules. Nothing is on
+    record there to judge it by, so the repository's policies are trusted as written:
+    the plan (and the PR comment) says so first, for the reviewer of the pull request."""
+    project = applied / "accesshive.yaml"
+    project.write_text(
+        project.read_text()
+        + f'default_environment: prod\nenvironments:\n  prod:\n    store: "{postgres_db}"\n'
+    )
+    text = _review(applied).read_text()
+    _review(applied).write_text(text[: text.index("  rules:")] + "  rules: []\n")
+    assert CliRunner().invoke(main, ["sync", str(applied)]).exit_code == 0
+    plan_file = tmp_path / "plan.json"
+    made = CliRunner().invoke(
+        main, ["plan", str(applied), "--out", str(plan_file), "--today", TODAY.isoformat()]
+    )
+    assert made.exit_code == 0, made.output
+    first = read_plan(plan_file).warnings[0]
+    assert first.startswith("no review policies are on record in the store accesshive.yaml")
+    assert "the repository's are trusted as written" in first
+    shown = (
+        CliRunner()
+        .invoke(main, ["show", str(plan_file), "--format", "markdown", "-C", str(applied)])
+        .output
+    )
+    assert shown.index("no review policies are on record") < shown.index("####")
+    # named by the runner instead, the store is what it is: nothing to say
+    runner = CliRunner().invoke(
+        main, ["plan", str(applied), "--store", postgres_db, "--today", TODAY.isoformat()]
+    )
+    assert "no review policies are on record in the store" not in runner.output
