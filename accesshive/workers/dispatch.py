@@ -36,7 +36,14 @@ from accesshive.plan.orders import Order
 from accesshive.plan.states import OrderState
 from accesshive.store import Store
 from accesshive.tasks import task_id
-from accesshive.workers.engine import TASK, JobArgs, make_app, queue_name, slot_lock
+from accesshive.workers.engine import (
+    TASK,
+    JobArgs,
+    make_app,
+    orders_queue,
+    queue_name,
+    slot_lock,
+)
 from accesshive.workers.outages import SharedOutages
 from accesshive.workers.ratelimit import SharedWriteLimits
 
@@ -90,7 +97,10 @@ class WorkerExecutor(Executor):
     def _jobs(self) -> Iterator[Start]:
         environment = self.store.environment
         dispatcher: Dispatcher[JobArgs] = Dispatcher(
-            make_app(self.url), queue_name(environment), self.takeover_after, self._collect
+            make_app(self.url),
+            orders_queue(environment, self.plan.config_digest),
+            self.takeover_after,
+            self._collect,
         )
         dispatcher.start()
         try:

@@ -60,7 +60,16 @@ class SyncArgs(TypedDict):
 
 
 def queue_name(environment: str) -> str:
+    """The environment's name in the store's shared tables (write limits, outages)."""
     return f"accesshive.{environment}"
+
+
+def orders_queue(environment: str, config_digest: str) -> str:
+    """The queue of a plan's jobs: one per configuration, so that only workers whose
+    checkout is the plan's take them. During a rolling update (old and new workers side
+    by side), a job an old worker took would fail the whole apply; here old workers
+    never see it, and finish their own plans' jobs."""
+    return f"accesshive.{environment}.orders.{config_digest[:12]}"
 
 
 def sync_queue(environment: str) -> str:

@@ -41,6 +41,7 @@ from accesshive.workers.engine import (
     SyncArgs,
     ensure_schema,
     make_app,
+    orders_queue,
     postgres_url,
     queue_name,
     sync_queue,
@@ -298,10 +299,12 @@ def serve(
     threading.Thread(
         target=_preload, args=(runtime, stop), name="accesshive-preload", daemon=True
     ).start()
-    ready(f"{queue_name(environment)} (orders) and {sync_queue(environment)} (source reads)")
+    orders = orders_queue(environment, config.digest)  # this checkout's plans only
+    reads = sync_queue(environment)
+    ready(f"{orders} (orders of plans of config {config.digest[:12]}) and {reads} (source reads)")
     try:
         app.run_worker(
-            queues=[queue_name(environment), sync_queue(environment)],
+            queues=[orders, sync_queue(environment)],
             concurrency=concurrency,
             update_heartbeat_interval=heartbeat,
             stalled_worker_timeout=max(30.0, 3 * heartbeat),

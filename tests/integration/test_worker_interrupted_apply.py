@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import psycopg
@@ -23,9 +25,18 @@ def _jobs(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT status::text, count(*) FROM procrastinate_jobs "
-            "WHERE queue_name = 'accesshive.default' GROUP BY status"
+            "WHERE queue_name LIKE 'accesshive.default.orders.%' GROUP BY status"
         ).fetchall()
     return {str(status): int(n) for status, n in rows}
+
+
+def _workers(url: str) -> int:
+    """The workers procrastinate knows alive (each heartbeats into its table)."""
+    try:
+        with psycopg.connect(url) as conn:
+            return int(conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()[0])
+    except psycopg.errors.UndefinedTable:
+        return 0
 
 
 def _queued(url: str) -> bool:
@@ -81,3 +92,38 @@ def test_its_hints_keep_workers(quickstart: Path, postgres_db: str) -> None:
     hints = re.findall(r"`(accesshive apply [^`]*)`", output)
     assert hints, output
     assert all("--workers" in h.split() for h in hints), hints
+
+
+def test_a_worker_of_another_commit_never_takes_the_plan_s_jobs(
+    quickstart: Path, postgres_db: str, tmp_path: Path
+) -> None:
+    """A rolling update: a worker still at the previous commit beside the new plan. It
+    took the plan's jobs and failed them, failing the whole apply; now each configuration
+    has its own queue: the old worker leaves them, the new one runs them."""
+    old = tmp_path / "old"
+    shutil.copytree(quickstart, old)
+    project = old / "accesshive.yaml"
+    project.write_text(project.read_text().replace("Quick-start organisation", "Last week's"))
+    plan_file = planned(quickstart, ["--store", postgres_db])
+    stale = Worker(old, postgres_db, dict(os.environ))
+    until(lambda: _workers(postgres_db) == 1, "the old worker is up", [stale.proc])
+    argv = apply_workers_argv(plan_file, quickstart, postgres_db, "--takeover-after", "5")
+    apply = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    current = None
+    try:
+        until(lambda: _queued(postgres_db), "apply queued its jobs", [apply, stale.proc])
+        time.sleep(2)  # many polls of the old worker's (its queue, every 0.5 s at most)
+        assert _jobs(postgres_db).get("todo", 0) > 0  # left for a worker of this commit
+        current = Worker(quickstart, postgres_db, dict(os.environ))
+        _, err = apply.communicate(timeout=300)
+    finally:
+        if apply.poll() is None:
+            apply.kill()
+            apply.communicate()
+        said = stale.stop()
+        if current is not None:
+            current.stop()
+    assert apply.returncode == 6, err  # done, but the gated grants wait
+    assert not stale.states  # the old worker ran no order of this plan
+    assert "StalePlanError" not in said and "another commit" not in said
+    assert current is not None and "verified" in current.states.values()
