@@ -19,6 +19,7 @@ first looks on the target at what the dead one left ``transmitted`` (the executo
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -246,6 +247,7 @@ class Dispatcher(Generic[A]):
             if self.settle:
                 await self._settle()
             looked = time.monotonic()
+            self._idle_since: float | None = None
             while not self._stop.is_set():
                 while not self._inbox.empty():
                     args, lock, future = self._inbox.get_nowait()
@@ -257,6 +259,7 @@ class Dispatcher(Generic[A]):
                     )
                 if pending:
                     await self._ended(pending)
+                    self._tell_if_unattended()
                 if time.monotonic() - looked >= min(1.0, self.takeover_after / 2):
                     await self._take_over()
                     looked = time.monotonic()
@@ -276,6 +279,8 @@ class Dispatcher(Generic[A]):
             "SELECT id, status::text AS status FROM procrastinate_jobs WHERE id = ANY(%(ids)s)",
             ids=list(pending),
         )
+        if any(row["status"] != "todo" for row in rows):
+            self._attended = True  # a worker took one of them
         for row in rows:
             status = row["status"]
             if status != "succeeded" and status not in ENDED:
@@ -296,6 +301,32 @@ class Dispatcher(Generic[A]):
                         "apply again once it is fixed, and the rest is sent"
                     )
                 )
+
+    _attended = False
+    _told_at: float | None = None
+
+    def _tell_if_unattended(self) -> None:
+        """No worker has taken any of the jobs for ``takeover_after`` seconds: say so on
+        stderr (again each minute), naming the queue, rather than wait without a word (a
+        CI job would sit until its timeout): no worker runs, or none of this commit."""
+        now = time.monotonic()
+        if self._attended:
+            return
+        if self._idle_since is None:
+            self._idle_since = now
+        waited = now - self._idle_since
+        if waited < self.takeover_after:
+            return
+        if self._told_at is not None and now - self._told_at < 60:
+            return
+        self._told_at = now
+        print(
+            f"no worker has taken a job of the queue {self.queue} for {waited:.0f} s: start "
+            "one on a checkout of the plan's commit, pointed at this store (`accesshive "
+            "worker -C DIR --store URL`); this apply goes on waiting",
+            file=sys.stderr,
+            flush=True,
+        )
 
     async def _take_over(self) -> None:
         """Queue again the jobs of workers whose heartbeat stopped (killed, or cut off)."""

@@ -12,6 +12,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -49,22 +50,33 @@ def _queued(url: str) -> bool:
 def test_a_terminated_apply_withdraws_its_queued_jobs(quickstart: Path, postgres_db: str) -> None:
     store = ["--store", postgres_db]
     plan_file = planned(quickstart, store)
-    # no worker runs: the jobs stay queued until apply is stopped
+    # no worker runs: the jobs stay queued, apply says so, until it is stopped
     apply = subprocess.Popen(
-        apply_workers_argv(plan_file, quickstart, postgres_db),
+        apply_workers_argv(plan_file, quickstart, postgres_db, "--takeover-after", "1"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(apply.stderr or []), daemon=True)
+    reader.start()
     try:
         until(lambda: _queued(postgres_db), "apply queued its jobs", [apply])
+        until(lambda: any("no worker has taken a job" in ln for ln in said), "told", [apply])
         apply.send_signal(signal.SIGTERM)
-        _, err = apply.communicate(timeout=60)
+        apply.wait(timeout=60)
+        reader.join(timeout=10)
+        err = "".join(said)
     finally:
         if apply.poll() is None:
             apply.kill()
-            apply.communicate()
+            apply.wait()
+        for stream in (apply.stdout, apply.stderr):
+            if stream is not None:
+                stream.close()
     assert apply.returncode != 0, err
+    told = next(ln for ln in said if "no worker has taken a job" in ln)
+    assert "of the queue accesshive.default.orders." in told and "accesshive worker" in told
     jobs = _jobs(postgres_db)
     assert jobs.get("todo", 0) == 0, jobs
     assert jobs.get("cancelled", 0) > 0, jobs
