@@ -251,57 +251,48 @@ def differing(config: Config, stored: str | None) -> PoliciesInForce | None:
     return None if in_force.text() == PoliciesInForce.of(config).text() else in_force
 
 
+def reviewer_changes(old: ReviewPolicy, new: ReviewPolicy) -> dict[str, set[str]]:
+    """Per kind of change to the reviewers, the reviewers it concerns: what the warning
+    lists, and what a policy change loosens (``policy_change.loosening``), found once."""
+    o, n = old.reviewers, new.reviewers
+    both = set(o) & set(n)
+
+    def keys(name: str, policy: ReviewPolicy) -> set[bytes]:
+        return {k.blob for k in policy.reviewers[name].ssh_keys()}
+
+    return {
+        "added": set(n) - set(o),
+        "removed": set(o) - set(n),
+        "groups": {x for x in both if set(o[x].groups) != set(n[x].groups)},
+        "more groups": {x for x in both if set(n[x].groups) - set(o[x].groups)},
+        "keys added": {x for x in both if keys(x, new) - keys(x, old)},
+        "keys removed": {x for x in both if keys(x, old) - keys(x, new)},
+        "revoked": {x for x in both if n[x].revoked > o[x].revoked},
+        "un-revoked": {x for x in both if o[x].revoked > n[x].revoked},
+        "own": {
+            x
+            for x in both
+            if (o[x].identity, (o[x].email or "").casefold())
+            != (n[x].identity, (n[x].email or "").casefold())
+        },
+        "github": {x for x in both if (o[x].github or "").lower() != (n[x].github or "").lower()},
+    }
+
+
 def changes(config: Config, in_force: PoliciesInForce) -> list[str]:
     """What the repository changed in the policies in force, concisely (for the warning)."""
     old, new = in_force.review, config.policies.review
     out: list[str] = []
-    named(out, "reviewers added", set(new.reviewers) - set(old.reviewers))
-    named(out, "reviewers removed", set(old.reviewers) - set(new.reviewers))
-    both = sorted(set(old.reviewers) & set(new.reviewers))
-    named(
-        out,
-        "reviewer groups changed",
-        {n for n in both if set(old.reviewers[n].groups) != set(new.reviewers[n].groups)},
-    )
-    named(
-        out,
-        "keys added",
-        {
-            n
-            for n in both
-            if {k.blob for k in new.reviewers[n].ssh_keys()}
-            - {k.blob for k in old.reviewers[n].ssh_keys()}
-        },
-    )
-    named(
-        out,
-        "keys removed",
-        {
-            n
-            for n in both
-            if {k.blob for k in old.reviewers[n].ssh_keys()}
-            - {k.blob for k in new.reviewers[n].ssh_keys()}
-        },
-    )
-    named(out, "revoked", {n for n in both if new.reviewers[n].revoked > old.reviewers[n].revoked})
-    named(
-        out, "un-revoked", {n for n in both if old.reviewers[n].revoked > new.reviewers[n].revoked}
-    )
-    named(
-        out,
-        "reviewers' own identity or email changed",
-        {
-            n
-            for n in both
-            if (old.reviewers[n].identity, old.reviewers[n].email)
-            != (new.reviewers[n].identity, new.reviewers[n].email)
-        },
-    )
-    named(
-        out,
-        "GitHub logins changed",
-        {n for n in both if old.reviewers[n].github != new.reviewers[n].github},
-    )
+    who = reviewer_changes(old, new)
+    named(out, "reviewers added", who["added"])
+    named(out, "reviewers removed", who["removed"])
+    named(out, "reviewer groups changed", who["groups"])
+    named(out, "keys added", who["keys added"])
+    named(out, "keys removed", who["keys removed"])
+    named(out, "revoked", who["revoked"])
+    named(out, "un-revoked", who["un-revoked"])
+    named(out, "reviewers' own identity or email changed", who["own"])
+    named(out, "GitHub logins changed", who["github"])
     rules_old = {r.name: r for r in old.rules}
     rules_new = {r.name: r for r in new.rules}
     named(out, "rules added", set(rules_new) - set(rules_old))

@@ -33,6 +33,7 @@ from accesshive.policies_in_force import (
     named,
     profile_grants,
     promotion_from,
+    reviewer_changes,
     selector,
 )
 
@@ -100,45 +101,17 @@ def loosening(config: Config, in_force: PoliciesInForce) -> list[str]:
     guardrail counts, whichever way it goes."""
     old, new = in_force.review, config.policies.review
     out: list[str] = []
-    both = sorted(set(old.reviewers) & set(new.reviewers))
-    named(out, "reviewers added", set(new.reviewers) - set(old.reviewers))
+    who = reviewer_changes(old, new)
+    named(out, "reviewers added", who["added"])
     if any(_able(r) for r in old.reviewers.values()) and not any(
         _able(r) for r in new.reviewers.values()
     ):
         out.append(NONE_LEFT)
-    named(
-        out,
-        "reviewers put in more groups",
-        {n for n in both if set(new.reviewers[n].groups) - set(old.reviewers[n].groups)},
-    )
-    named(
-        out,
-        "keys added",
-        {
-            n
-            for n in both
-            if {k.blob for k in new.reviewers[n].ssh_keys()}
-            - {k.blob for k in old.reviewers[n].ssh_keys()}
-        },
-    )
-    named(
-        out, "un-revoked", {n for n in both if old.reviewers[n].revoked > new.reviewers[n].revoked}
-    )
-    named(
-        out,
-        "reviewers' own identity or email changed",
-        {
-            n
-            for n in both
-            if (old.reviewers[n].identity, (old.reviewers[n].email or "").casefold())
-            != (new.reviewers[n].identity, (new.reviewers[n].email or "").casefold())
-        },
-    )
-    named(
-        out,
-        "GitHub logins changed",
-        {n for n in both if (old.reviewers[n].github or "") != (new.reviewers[n].github or "")},
-    )
+    named(out, "reviewers put in more groups", who["more groups"])
+    named(out, "keys added", who["keys added"])
+    named(out, "un-revoked", who["un-revoked"])
+    named(out, "reviewers' own identity or email changed", who["own"])
+    named(out, "GitHub logins changed", who["github"])
     rules_old = {r.name: r for r in old.rules}
     rules_new = {r.name: r for r in new.rules}
     named(out, "rules removed", set(rules_old) - set(rules_new))

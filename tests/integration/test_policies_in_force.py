@@ -71,6 +71,21 @@ def _add_reviewer(repo: Path, name: str, groups: str) -> None:
     _review(repo).write_text(text)
 
 
+def _add_ops_admin_mallory(repo: Path) -> None:
+    """The pull request's identity: mallory.m, an ops admin (wiki-admins, sensitive)."""
+    people = repo / "identities" / "people.yaml"
+    people.write_text(
+        people.read_text().replace(
+            "identities:\n",
+            "identities:\n  mallory.m:\n    type: human\n    roles: [ops-admin]\n"
+            "    attributes:\n      given_name: Mallory\n      family_name: M\n"
+            "      email: mallory.m@quickstart.example\n      department: Operations\n"
+            "      employee_number: 1099\n",
+            1,
+        )
+    )
+
+
 def test_a_reviewer_added_by_the_change_cannot_approve_it(applied: Path, tmp_path: Path) -> None:
     _add_reviewer(applied, "sec-bot", "security, facilities")
     plan = _plan(applied)
@@ -526,17 +541,7 @@ def test_once_the_change_is_applied_its_policies_are_in_force(applied: Path) -> 
     assert "awaiting_approval" not in result.states.values()
     assert _wiki_admins(applied) == {"grace.hopper"}
     # the next change is judged by the new policy alone: sec-bot's approval counts
-    people = applied / "identities" / "people.yaml"
-    people.write_text(
-        people.read_text().replace(
-            "identities:\n",
-            "identities:\n  mallory.m:\n    type: human\n    roles: [ops-admin]\n"
-            "    attributes:\n      given_name: Mallory\n      family_name: M\n"
-            "      email: mallory.m@quickstart.example\n      department: Operations\n"
-            "      employee_number: 1099\n",
-            1,
-        )
-    )
+    _add_ops_admin_mallory(applied)
     plan = _plan(applied)
     assert not any("changed since the last apply" in w for w in plan.warnings)
     (gate,) = [o.id for o in plan.orders if o.gate and o.change.entitlement == "wiki-admins"]

@@ -25,7 +25,12 @@ from accesshive.plan.model import POLICY_CHANGE, Plan
 from accesshive.plan.planfile import read_plan, write_plan
 from accesshive.policies_in_force import PoliciesInForce
 from accesshive.store import open_store
-from tests.integration.test_policies_in_force import _add_reviewer, _review, applied
+from tests.integration.test_policies_in_force import (
+    _add_ops_admin_mallory,
+    _add_reviewer,
+    _review,
+    applied,
+)
 from tests.integration.test_security_invariants import (
     STORE,
     TODAY,
@@ -83,17 +88,7 @@ def test_a_change_that_adds_a_reviewer_waits_for_the_reviewers_in_force(applied:
     assert len(waiting) == 1
     # the next pull request is judged by the policies in force still: mallory's approval
     # of her own change does not count
-    people = applied / "identities" / "people.yaml"
-    people.write_text(
-        people.read_text().replace(
-            "identities:\n",
-            "identities:\n  mallory.m:\n    type: human\n    roles: [ops-admin]\n"
-            "    attributes:\n      given_name: Mallory\n      family_name: M\n"
-            "      email: mallory.m@quickstart.example\n      department: Operations\n"
-            "      employee_number: 1099\n",
-            1,
-        )
-    )
+    _add_ops_admin_mallory(applied)
     nxt = _plan(applied)
     assert nxt.policy_change is not None and "reviewers added: mallory" in nxt.warnings[0]
     (grant,) = [o.id for o in nxt.orders if o.gate and o.change.entitlement == "wiki-admins"]
@@ -467,17 +462,7 @@ def test_a_key_revoked_in_one_environment_counts_in_none(tmp_path: Path) -> None
         .replace("wiki-staging.db", "wiki-app.db")
     )
     review.write_text(review.read_text().replace("      revoked: true\n", ""))
-    people = repo / "identities" / "people.yaml"
-    people.write_text(
-        people.read_text().replace(
-            "identities:\n",
-            "identities:\n  mallory.m:\n    type: human\n    roles: [ops-admin]\n"
-            "    attributes:\n      given_name: Mallory\n      family_name: M\n"
-            "      email: mallory.m@quickstart.example\n      department: Operations\n"
-            "      employee_number: 1099\n",
-            1,
-        )
-    )
+    _add_ops_admin_mallory(repo)
     assert CliRunner().invoke(main, ["sync", str(repo)]).exit_code == 0
     plan = plan_repository(repo, TODAY, store=StoreRef(), author="mallory-gh")
     assert plan.environment == "staging"
