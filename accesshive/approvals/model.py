@@ -155,7 +155,7 @@ def gated_of(plan: Plan) -> dict[str, Gated]:
     gated = {o.id: Gated.of(o) for o in plan.orders if o.gate}
     change = plan.policy_change
     if change is not None:
-        gated[POLICY_CHANGE] = Gated(POLICY_CHANGE, change.content_digest, change.gate, None)
+        gated[POLICY_CHANGE] = Gated.of_change(change)
     return gated
 
 
@@ -191,6 +191,11 @@ class Gated:
     def of(cls, order: Order) -> Gated:
         assert order.gate is not None
         return cls(order.id, content_digest(order), order.gate, order.change.identity)
+
+    @classmethod
+    def of_change(cls, change: PolicyChange) -> Gated:
+        """A plan's policy change, approved as the order ``policy-change``: no one's access."""
+        return cls(POLICY_CHANGE, change.content_digest, change.gate, None)
 
 
 def evaluate(
@@ -234,9 +239,7 @@ def evaluate(
     said = _last_said(statements)
     gated = {o.id: Gated.of(o) for o in plan.orders if o.gate}
     if policy_change is not None and in_force is not None:
-        gated[POLICY_CHANGE] = Gated(
-            POLICY_CHANGE, policy_change.content_digest, policy_change.gate, None
-        )
+        gated[POLICY_CHANGE] = Gated.of_change(policy_change)
     result = {
         oid: OrderApproval(oid, g.gate.quorum, g.gate.reviewer_groups, needs=g.gate.requires)
         for oid, g in gated.items()

@@ -129,7 +129,7 @@ class Comment:
         change = self.plan.policy_change
         if change is None:
             return ""
-        gated = Gated(POLICY_CHANGE, change.content_digest, change.gate, None)
+        gated = Gated.of_change(change)
         waiting = self.review.waiting(gated)
         title = "Waiting for review" if waiting else "Reviewed"
         header = ["order", "what", "reviewer groups", "quorum", "missing"]

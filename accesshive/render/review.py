@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from accesshive.approvals.declines import Decline
 from accesshive.approvals.model import Gated, OrderApproval
 from accesshive.plan.kinds import ADDING, CHANGING, REMOVING
-from accesshive.plan.model import POLICY_CHANGE, Plan
+from accesshive.plan.model import Plan
 from accesshive.plan.orders import Order
 from accesshive.render.describe import plural
 from accesshive.render.markup import md
@@ -134,7 +134,7 @@ def summary_text(plan: Plan, review: Review) -> str:
         text += f", {declined:,} declined"
     change = plan.policy_change
     if change is not None:
-        gated = Gated(POLICY_CHANGE, change.content_digest, change.gate, None)
+        gated = Gated.of_change(change)
         said = "waiting for review" if review.waiting(gated) else "approved"
         text += f"; a change to the review policies in force, {said}"
     return text
