@@ -177,11 +177,9 @@ def apply_plan(
             ).run()
 
         result = _run_recorded(execute, opened, plan, run_id, actor, target)
-        before = opened.policies_in_force()
-        result.policy_change = _put_policies_in_force(
+        result.policy_change, result.first_reviewers = _put_policies_in_force(
             config, opened, plan, frozenset(approved), actor, verdicts.get(POLICY_CHANGE)
         )
-        result.first_reviewers = _names_none(before) and not _names_none(opened.policies_in_force())
         refresh(config, opened, plan, result, staleness)
         if result.tasks:
             _write_task_files(root, run_id, result.tasks)
@@ -201,7 +199,7 @@ def _put_policies_in_force(
     approved: frozenset[str],
     actor: str,
     verdict: OrderApproval | None,
-) -> str | None:
+) -> tuple[str | None, bool]:
     """Once every order of ``plan`` is past its review (``COMPLETE``, or held only by
     what it depends on, ungated or approved, and gated as the repository's policies
     alone gate it), its review policies are the ones in force
@@ -211,7 +209,8 @@ def _put_policies_in_force(
     plan (``retry``), which leaves the rest of the repository's change unapplied; nor
     while what the change adds to or loosens in them waits for their approval
     (``policy_change``, computed here from the store: ``verdict`` is its approvals').
-    Returns why the change's policies are not put in force when that is what waits."""
+    Returns why the change's policies are not put in force when that is what waits, and
+    whether they were the first to name reviewers (none in force before)."""
     on_record = store.policies_in_force()
     states = store.order_states(plan.digest)
     now = PoliciesInForce.of(config)
@@ -254,7 +253,7 @@ def _put_policies_in_force(
             + f" (the order {POLICY_CHANGE}); the policies in force judge the next plan too"
         )
     if not complete and on_record is not None:
-        return waits
+        return waits, False
     if change is not None and waits is not None:
         store.audit(
             actor,
@@ -262,10 +261,10 @@ def _put_policies_in_force(
             plan.digest,
             {"in_force": change.in_force, "proposed": change.proposed},
         )
-        return waits
+        return waits, False
     with store.transaction():  # the record and its audit entry, together or not at all
         if not store.record_policies_in_force(now.digest, now.text(), plan.digest):
-            return None
+            return None, False
         store.audit(
             actor,
             "policies_in_force",
@@ -279,12 +278,7 @@ def _put_policies_in_force(
                 **({} if change is None else {"approved_by": verdict.approvers if verdict else []}),
             },
         )
-    return None
-
-
-def _names_none(in_force: str | None) -> bool:
-    """Whether the policies in force (their JSON) name no reviewer (None: none on record)."""
-    return in_force is not None and not PoliciesInForce.from_text(in_force).review.reviewers
+    return None, nobody and bool(now.review.reviewers)
 
 
 def _declined_details(declines: Mapping[str, list[Decline]]) -> dict[str, list[dict[str, Any]]]:
