@@ -17,14 +17,19 @@ refuses that at the identities (as every rendering problem, it stops the plan).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from accesshive.config import Config
 from accesshive.diagnostics import Diagnostic
 
+if TYPE_CHECKING:
+    from accesshive.expand.desired import DesiredAccount
+
 Planned = TypeVar("Planned", bound=Sequence[Any])
 """One planned account of an identity: (source, kind, ...) as ``expand/desired.py``
 plans it."""
+Owned = TypeVar("Owned", bound="DesiredAccount")
+"""An account ``expand`` made (``expand/desired.py`` builds on this module)."""
 
 
 def one_name_each(
@@ -65,18 +70,30 @@ def one_name_each(
 
 
 def one_owner_each(
-    config: Config, names: Mapping[tuple[str, str], list[str]], problems: list[Diagnostic]
-) -> set[tuple[str, str]]:
-    """``names``: (source, name as rendered) → the identities whose accounts there render
-    it (casefolded: most targets match names so). Two or more on one name: a diagnostic
-    at each but the first (the first named as the other), and the (source, identity) of
-    each returned, to be left out of the desired state."""
+    config: Config, accounts: dict[tuple[str, str], Owned], problems: list[Diagnostic]
+) -> dict[tuple[str, str], Owned]:
+    """``accounts`` less those whose name on their source (``name_attribute``, casefolded:
+    most targets match names so) another identity's account renders too: a diagnostic at
+    each identity but the first (which it names). The name a target knows an account by
+    is its own; a person's display name on a manual source is not (two people may share
+    one), and an account to be gone names none."""
+    keyed = {
+        sid: spec.account.name_attribute
+        for sid, spec in config.sources.items()
+        if spec.kind != "manual" and spec.account.name_attribute
+    }
+    named: dict[tuple[str, str], set[str]] = {}
+    for (sid, _), account in accounts.items():
+        attr = keyed.get(sid)
+        value = account.attributes.get(attr) if attr else None
+        if value is not None and account.state != "absent":
+            named.setdefault((sid, str(value).casefold()), set()).add(account.identity)
     clashing: set[tuple[str, str]] = set()
-    for (sid, name), iids in sorted(names.items()):
+    for (sid, name), iids in sorted(named.items()):
         if len(iids) < 2:
             continue
         first, *others = sorted(iids)
-        attr = config.sources[sid].account.name_attribute
+        attr = keyed[sid]
         for iid in others:
             problems.append(
                 Diagnostic(
@@ -92,4 +109,6 @@ def one_owner_each(
                 )
             )
         clashing.update((sid, iid) for iid in iids)
-    return clashing
+    if not clashing:
+        return accounts
+    return {k: a for k, a in accounts.items() if (k[0], a.identity) not in clashing}

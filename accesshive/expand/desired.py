@@ -181,25 +181,7 @@ def expand(
         if cred is not None and lifecycle.accounts != "absent":
             credentials[iid] = cred
     problems.extend(refused.diagnostics(config))
-    # the name a target knows an account by is its own (a person's display name on a
-    # manual source is not: two people may share one); an account to be gone names none
-    keyed = {
-        sid: spec.account.name_attribute
-        for sid, spec in config.sources.items()
-        if spec.kind != "manual" and spec.account.name_attribute
-    }
-    named: dict[tuple[str, str], list[str]] = {}
-    for (sid, _), made_account in accounts.items():
-        attr = keyed.get(sid)
-        value = made_account.attributes.get(attr) if attr else None
-        if value is None or made_account.state == "absent":
-            continue
-        owners = named.setdefault((sid, str(value).casefold()), [])
-        if made_account.identity not in owners:
-            owners.append(made_account.identity)
-    clashing = one_owner_each(config, named, problems)
-    if clashing:
-        accounts = {k: a for k, a in accounts.items() if (k[0], a.identity) not in clashing}
+    accounts = one_owner_each(config, accounts, problems)
     return (
         DesiredState(
             accounts=accounts,
