@@ -207,6 +207,10 @@ class Dispatcher(Generic[A]):
         self._inbox: Queue[tuple[A, str | None, Future[None]]] = Queue()
         self._stop = threading.Event()
         self._failure: BaseException | None = None
+        # whether a worker took one of the jobs yet, and since when none has, said when
+        self._attended = False
+        self._idle_since: float | None = None
+        self._told_at: float | None = None
         self._thread = threading.Thread(target=self._run, name="accesshive-dispatch", daemon=True)
 
     def start(self) -> None:
@@ -247,7 +251,6 @@ class Dispatcher(Generic[A]):
             if self.settle:
                 await self._settle()
             looked = time.monotonic()
-            self._idle_since: float | None = None
             while not self._stop.is_set():
                 while not self._inbox.empty():
                     args, lock, future = self._inbox.get_nowait()
@@ -301,9 +304,6 @@ class Dispatcher(Generic[A]):
                         "apply again once it is fixed, and the rest is sent"
                     )
                 )
-
-    _attended = False
-    _told_at: float | None = None
 
     def _tell_if_unattended(self) -> None:
         """No worker has taken any of the jobs for ``takeover_after`` seconds: say so on
