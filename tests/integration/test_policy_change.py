@@ -54,6 +54,14 @@ def _orders_approved_by_alice(repo: Path, plan: Plan) -> list[dict[str, str]]:
     return [_signed(repo, plan, o.id, "alice", AT) for o in plan.orders if o.gate]
 
 
+def _all_approved(repo: Path, plan: Plan, change_by: str) -> list[dict[str, str]]:
+    """Every order approved by alice, and the policy change by ``change_by``."""
+    return [
+        *_orders_approved_by_alice(repo, plan),
+        _signed_policy_change(repo, plan, change_by, AT),
+    ]
+
+
 def _in_force(repo: Path) -> PoliciesInForce:
     with open_store(repo) as store:
         text = store.policies_in_force()
@@ -110,14 +118,7 @@ def test_a_change_that_adds_a_reviewer_waits_for_the_reviewers_in_force(applied:
 def test_approved_by_the_reviewers_in_force_the_change_goes_in_force(applied: Path) -> None:
     _add_mallory(applied)
     plan = _plan(applied)
-    _write_file(
-        applied,
-        plan,
-        [
-            *_orders_approved_by_alice(applied, plan),
-            _signed_policy_change(applied, plan, "alice", AT),
-        ],
-    )
+    _write_file(applied, plan, _all_approved(applied, plan, change_by="alice"))
     result = apply_plan(applied, plan, STORE, TODAY, "ci")
     assert result.policy_change is None
     assert "mallory" in _in_force(applied).review.reviewers
@@ -145,14 +146,7 @@ def test_the_change_can_be_approved_after_its_orders_ran(applied: Path, tmp_path
 def test_the_reviewer_a_change_adds_cannot_approve_it(applied: Path) -> None:
     _add_mallory(applied)
     plan = _plan(applied)
-    _write_file(
-        applied,
-        plan,
-        [
-            *_orders_approved_by_alice(applied, plan),
-            _signed_policy_change(applied, plan, "mallory", AT),
-        ],
-    )
+    _write_file(applied, plan, _all_approved(applied, plan, change_by="mallory"))
     result = apply_plan(applied, plan, STORE, TODAY, "ci")
     assert result.policy_change is not None
     assert "mallory (under the review policy in force" in result.policy_change
@@ -256,14 +250,7 @@ def test_who_approves_a_policy_change_is_set_in_force(applied: Path) -> None:
     plan = _plan(applied)
     assert plan.policy_change is not None
     assert plan.policy_change.gate.reviewer_groups == ("security",)  # the rule in force's
-    _write_file(
-        applied,
-        plan,
-        [
-            *_orders_approved_by_alice(applied, plan),
-            _signed_policy_change(applied, plan, "alice", AT),
-        ],
-    )
+    _write_file(applied, plan, _all_approved(applied, plan, change_by="alice"))
     assert apply_plan(applied, plan, STORE, TODAY, "ci").policy_change is None
     _add_mallory(applied)
     plan = _plan(applied)
